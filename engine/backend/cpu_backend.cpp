@@ -1,0 +1,23 @@
+#include "engine/backend/cpu_backend.h"
+
+#include "engine/core/check.h"
+#include "ref/ref.h"
+
+namespace dllm {
+
+void CpuBackend::embedding(const EmbeddingArgs& a) { ref::embedding(a); }
+void CpuBackend::rmsnorm(const RmsnormArgs& a) { ref::rmsnorm<float>(a); }
+void CpuBackend::linear(const LinearArgs& a) { ref::linear<float>(a); }
+void CpuBackend::rope(const RopeArgs& a) { ref::rope(a); }
+void CpuBackend::attention(const AttentionArgs& a) { ref::attention<float>(a); }
+void CpuBackend::kv_write(const KvWriteArgs& a) { ref::kv_write(a); }
+void CpuBackend::swiglu(const SwigluArgs& a) { ref::swiglu(a); }
+void CpuBackend::add(const AddArgs& a) { ref::add(a); }
+
+std::unique_ptr<Backend> make_backend(const std::string& name) {
+  if (name == "cpu") return std::make_unique<CpuBackend>();
+  fail("--backend ", name, " is not available in this build: use --backend cpu",
+       " (GPU backends come with -DDLLM_GPU=CUDA|HIP)");
+}
+
+}  // namespace dllm

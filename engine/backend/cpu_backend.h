@@ -1,0 +1,21 @@
+// The CPU backend. For now it runs the reference ops (f32 accumulation), which reduce in a fixed
+// order per token: a token's logits are bitwise identical whatever the pass size (batch invariance).
+#pragma once
+#include "engine/backend/backend.h"
+
+namespace dllm {
+
+class CpuBackend final : public Backend {
+ public:
+  std::string name() const override { return "cpu"; }
+  void embedding(const EmbeddingArgs& a) override;
+  void rmsnorm(const RmsnormArgs& a) override;
+  void linear(const LinearArgs& a) override;
+  void rope(const RopeArgs& a) override;
+  void attention(const AttentionArgs& a) override;
+  void kv_write(const KvWriteArgs& a) override;
+  void swiglu(const SwigluArgs& a) override;
+  void add(const AddArgs& a) override;
+};
+
+}  // namespace dllm

@@ -1,0 +1,208 @@
+#include "engine/cli/commands.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "datasets/prompts.h"
+#include "engine/backend/backend.h"
+#include "engine/cli/common.h"
+#include "engine/core/atomic_file.h"
+#include "engine/core/check.h"
+#include "engine/decode/ar_decoder.h"
+#include "engine/model/tokenizer.h"
+#include "engine/model/transformer.h"
+
+namespace dllm::cli {
+
+namespace {
+
+using nlohmann::json;
+
+std::string dump(const json& j, int indent = 2) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
+
+void print_metrics(const DecodeMetrics& m, const std::string& stop) {
+  std::printf("generated %d tokens (stop: %s) in %d forwards, %.2f tokens/forward\n", m.generated_tokens,
+              stop.c_str(), m.forwards, m.tokens_per_forward());
+  std::printf("time to first token %.4f s | decode %.1f tokens/s | step p50 %.5f s p90 %.5f s p99 %.5f s\n",
+              m.prefill_seconds, m.decode_tokens_per_second(), m.step_percentile(50), m.step_percentile(90),
+              m.step_percentile(99));
+  if (m.accepted_histogram.empty()) return;
+  std::printf("accepted drafts per step (n = 0..K):");
+  for (int64_t c : m.accepted_histogram) std::printf(" %lld", (long long)c);
+  std::printf("\nper-slot acceptance:");
+  for (size_t i = 0; i < m.slot_verified.size(); ++i)
+    std::printf(" %.2f", m.slot_verified[i] ? double(m.slot_accepted[i]) / double(m.slot_verified[i]) : 0.0);
+  std::printf("\n");
+}
+
+std::string ends(const std::string& s, size_t n) { return s.size() >= n ? s.substr(s.size() - n) : s; }
+
+}  // namespace
+
+int run_generate(int argc, char** argv) {
+  Args a("generate", "Generates text from a prompt and prints it with the decode statistics.",
+         concat({kModelFlags, kPromptFlags, kSamplerFlags,
+                 {{"--strategy", "ar|tidar", "AR decoding (default) or TiDAR diffusion decoding"}}, kTidarFlags,
+                 {{"--json", "", "print one JSON object (tokens, text, metrics) instead of text"}}}));
+  if (parse_or_help(a, argc, argv)) return 0;
+  const std::string strategy = a.str("--strategy", "ar");
+  DLLM_CHECK(strategy == "ar" || strategy == "tidar", "--strategy must be ar or tidar, got '", strategy, "'");
+  for (const FlagSpec& f : kTidarFlags)
+    DLLM_CHECK(strategy == "tidar" || !a.has(f.name), f.name, " applies to --strategy tidar only");
+  auto backend = make_backend(a.str("--backend", "cpu"));
+  auto model = load_model(a);
+  const ModelConfig& cfg = model->config();
+  GenerateRequest req;
+  req.prompt = prompt_ids(a, cfg);
+  req.max_new_tokens = int(a.integer("--max-new-tokens", 64, 1, INT32_MAX));
+  req.sampler = sampler_config(a);
+  Transformer tf(cfg, model->weights(), *backend);
+  json strategy_json = {{"name", strategy}};
+  Generation g;
+  if (strategy == "tidar") {
+    const TidarOptions opt = tidar_options(a, cfg);
+    strategy_json["tidar"] = tidar_options_json(opt);
+    g = TidarDecoder(tf, opt).generate(req);
+  } else {
+    g = ArDecoder(tf).generate(req);
+  }
+
+  if (a.has("--json")) {
+    json out = {{"model", model->source()}, {"strategy", strategy_json}, {"backend", backend->name()},
+                {"prompt_tokens", req.prompt}, {"tokens", g.tokens}, {"stop_reason", g.stop_reason},
+                {"metrics", g.metrics.to_json()}};
+    if (cfg.byte_tokenizer) out["text"] = text_of(cfg, g.tokens);
+    std::cout << dump(out) << "\n";
+    return 0;
+  }
+  if (cfg.byte_tokenizer) std::cout << text_of(cfg, req.prompt) << text_of(cfg, g.tokens) << "\n\n";
+  std::printf("strategy %s | backend %s | model %s\n", strategy.c_str(), backend->name().c_str(),
+              model->source().c_str());
+  print_metrics(g.metrics, g.stop_reason);
+  std::printf("tokens:");
+  for (int32_t t : g.tokens) std::printf(" %d", t);
+  std::printf("\n");
+  return 0;
+}
+
+namespace {
+
+std::string npy_bytes(const std::vector<float>& data, int rows, int cols) {
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
+                       std::to_string(cols) + "), }";
+  const size_t total = 10 + header.size() + 1;  // magic(6) version(2) length(2) header '\n'
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::string out("\x93NUMPY\x01\x00", 8);
+  const uint16_t len = uint16_t(header.size());
+  out.push_back(char(len & 0xff));
+  out.push_back(char(len >> 8));
+  out += header;
+  out.append(reinterpret_cast<const char*>(data.data()), data.size() * sizeof(float));
+  return out;
+}
+
+}  // namespace
+
+int run_logits(int argc, char** argv) {
+  Args a("logits",
+         "Writes the logits of every position of a prompt (one causal prefill pass) to a .npy\n"
+         "(float32 [N, V]) or .json file: the hook for parity checks against other implementations.",
+         concat({kModelFlags, kPromptFlags, {{"--out", "FILE", "output file, .npy or .json (required)"}}}));
+  if (parse_or_help(a, argc, argv)) return 0;
+  DLLM_CHECK(a.has("--out"), "dllm-bench logits needs --out FILE.npy or FILE.json");
+  const std::string out = a.str("--out", "");
+  const bool npy = ends(out, 4) == ".npy";
+  DLLM_CHECK(npy || ends(out, 5) == ".json", "--out ", out, ": the file name must end in .npy or .json");
+  auto backend = make_backend(a.str("--backend", "cpu"));
+  auto model = load_model(a);
+  const ModelConfig& cfg = model->config();
+  GenerateRequest req;
+  req.prompt = prompt_ids(a, cfg);
+  req.max_new_tokens = 1;
+  validate_request(req, cfg, 0);
+  Transformer tf(cfg, model->weights(), *backend);
+  const int n = int(req.prompt.size());
+  KvCache cache(cfg, 1, n);
+  Pass pass;
+  pass.add_causal(0, req.prompt, 0, 0, true);
+  std::vector<float> logits;  // [N, V]
+  tf.forward(pass, cache, {}, logits);
+
+  if (npy) {
+    write_file_atomic(out, npy_bytes(logits, n, cfg.vocab_size));
+  } else {
+    json rows = json::array();
+    for (int i = 0; i < n; ++i)
+      rows.push_back(std::vector<float>(logits.begin() + int64_t(i) * cfg.vocab_size,
+                                        logits.begin() + int64_t(i + 1) * cfg.vocab_size));
+    json j = {{"model", model->source()}, {"tokens", req.prompt}, {"vocab_size", cfg.vocab_size}, {"logits", rows}};
+    write_file_atomic(out, j.dump() + "\n");
+  }
+  std::cout << "wrote logits [" << n << ", " << cfg.vocab_size << "] to " << out << "\n";
+  return 0;
+}
+
+int run_info(int argc, char** argv) {
+  Args a("info", "Prints a model's configuration, parameter count, weight bytes and KV bytes per token.",
+         concat({kModelFlags, {{"--json", "", "print JSON"}}}));
+  if (parse_or_help(a, argc, argv)) return 0;
+  const ModelSummary model = describe_model(model_spec(a));
+  const ModelConfig& c = model.config;
+  const int64_t kv_f32 = c.kv_floats_per_token() * 4;
+  json j = {{"model", model.source},
+            {"model_type", c.model_type},
+            {"hidden_size", c.hidden_size},
+            {"layers", c.num_layers},
+            {"heads", c.num_heads},
+            {"kv_heads", c.num_kv_heads},
+            {"head_dim", c.head_dim},
+            {"rotary_dim", c.rotary_dim},
+            {"intermediate_size", c.intermediate_size},
+            {"vocab_size", c.vocab_size},
+            {"max_position_embeddings", c.max_position_embeddings},
+            {"tie_word_embeddings", c.tie_word_embeddings},
+            {"mask_token_id", c.mask_token_id},
+            {"block_size", c.block_size},
+            {"parameters", model.parameters},
+            {"weight_bytes", model.weight_bytes},
+            {"kv_bytes_per_token_f32", kv_f32},
+            {"kv_bytes_per_token_bf16", kv_f32 / 2}};
+  if (a.has("--json")) {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  for (auto it = j.begin(); it != j.end(); ++it) std::printf("%-26s %s\n", it.key().c_str(), it.value().dump().c_str());
+  return 0;
+}
+
+int run_main(int argc, char** argv) {
+  const char* usage =
+      "usage: dllm-bench COMMAND [flags]   (dllm-bench COMMAND --help for its flags)\n\n"
+      "commands:\n"
+      "  generate   generate text from a prompt (AR or TiDAR) and print decode statistics\n"
+      "  verify     the lossless gate: TiDAR output against AR output, prompt by prompt\n"
+      "  logits     dump the logits of every prompt position (.npy or .json)\n"
+      "  info       model configuration, parameter count, weight and KV bytes\n";
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    std::cout << usage;
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string cmd = argv[1];
+  try {
+    if (cmd == "generate") return run_generate(argc, argv);
+    if (cmd == "verify") return run_verify(argc, argv);
+    if (cmd == "logits") return run_logits(argc, argv);
+    if (cmd == "info") return run_info(argc, argv);
+    std::cerr << "dllm-bench: unknown command '" << cmd << "'\n\n" << usage;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "dllm-bench " << cmd << ": error: " << e.what() << "\n";
+  }
+  return 1;
+}
+
+}  // namespace dllm::cli

@@ -1,0 +1,13 @@
+// The dllm-bench commands. Each returns the process exit code and throws dllm::Error on bad input.
+#pragma once
+
+namespace dllm::cli {
+
+int run_generate(int argc, char** argv);
+int run_logits(int argc, char** argv);
+int run_info(int argc, char** argv);
+int run_verify(int argc, char** argv);
+// Dispatches argv[1] to a command; prints errors and returns non-zero on failure.
+int run_main(int argc, char** argv);
+
+}  // namespace dllm::cli

@@ -1,0 +1,102 @@
+#include "engine/cli/common.h"
+
+#include <iostream>
+
+#include "engine/core/check.h"
+#include "engine/model/tokenizer.h"
+
+#ifndef DLLM_DEFAULT_MODEL
+#define DLLM_DEFAULT_MODEL "models/tiny-tidar"
+#endif
+
+namespace dllm::cli {
+
+const std::vector<FlagSpec> kModelFlags = {
+    {"--model", "DIR|preset:NAME", "checkpoint folder or built-in preset (default " DLLM_DEFAULT_MODEL ")"},
+    {"--weights-seed", "S", "seed of a preset's random weights (default 0)"},
+    {"--backend", "NAME", "cpu (default)"},
+};
+const std::vector<FlagSpec> kPromptFlags = {
+    {"--prompt", "TEXT", "prompt text (models with the byte tokenizer)"},
+    {"--tokens", "IDS", "prompt as comma-separated token ids, e.g. 256,72,105"},
+};
+const std::vector<FlagSpec> kSamplerFlags = {
+    {"--max-new-tokens", "N", "tokens to generate at most (default 64)"},
+    {"--temperature", "T", "0 = greedy (default 0)"},
+    {"--top-k", "K", "keep the K most likely tokens (default 0 = off)"},
+    {"--top-p", "P", "keep the smallest set with probability >= P (default 1 = off)"},
+    {"--seed", "S", "sampling seed (default 0)"},
+};
+const std::vector<FlagSpec> kTidarFlags = {
+    {"--block-size", "K", "TiDAR drafts per step (default: the model's block_size, else 16)"},
+    {"--layout", "single|two", "single forward with proposal blocks (default) or two forwards"},
+    {"--levels", "SPEC", "proposal levels: dense (default), P3 = 0,6,16, P5 = 0,2,5,10,16, or a list"},
+    {"--proposal-attention", "MODE", "bidirectional (default) or causal inside proposal blocks"},
+    {"--mix-weight", "W", "logit mixing: verify with W*AR + (1-W)*diffusion logits (default 1 = lossless)"},
+    {"--draft-temperature", "T", "0 = argmax drafter (default); > 0 samples drafts (rejection sampling)"},
+};
+
+std::vector<FlagSpec> concat(std::initializer_list<std::vector<FlagSpec>> groups) {
+  std::vector<FlagSpec> all;
+  for (const auto& g : groups) all.insert(all.end(), g.begin(), g.end());
+  return all;
+}
+
+bool parse_or_help(Args& a, int argc, char** argv) {
+  a.parse(argc, argv, 2);
+  if (a.help()) std::cout << a.usage();
+  return a.help();
+}
+
+std::string model_spec(const Args& a) { return a.str("--model", DLLM_DEFAULT_MODEL); }
+
+std::unique_ptr<Model> load_model(const Args& a) {
+  return Model::load(model_spec(a), uint64_t(a.integer("--weights-seed", 0, 0, INT64_MAX)));
+}
+
+std::vector<int32_t> prompt_ids(const Args& a, const ModelConfig& cfg) {
+  DLLM_CHECK(a.has("--prompt") != a.has("--tokens"), "give exactly one of --prompt TEXT and --tokens IDS");
+  if (a.has("--tokens")) return a.int_list("--tokens");
+  return ByteTokenizer(cfg).encode(a.str("--prompt", ""));
+}
+
+SamplerConfig sampler_config(const Args& a) {
+  SamplerConfig s;
+  s.temperature = float(a.number("--temperature", 0.0, 0.0, 100.0));
+  s.top_k = int(a.integer("--top-k", 0, 0, INT32_MAX));
+  s.top_p = float(a.number("--top-p", 1.0, 1e-6, 1.0));
+  s.seed = uint64_t(a.integer("--seed", 0, 0, INT64_MAX));
+  return s;
+}
+
+TidarOptions tidar_options(const Args& a, const ModelConfig& cfg) {
+  TidarOptions o;
+  o.block_size = int(a.integer("--block-size", cfg.block_size, 1, 4096));
+  const std::string layout = a.str("--layout", "single");
+  DLLM_CHECK(layout == "single" || layout == "two", "--layout must be single or two, got '", layout, "'");
+  o.layout = layout == "single" ? Layout::single_forward : Layout::two_forward;
+  DLLM_CHECK(!(a.has("--levels") && o.layout == Layout::two_forward),
+             "--levels applies to the single-forward layout only (drop it or use --layout single)");
+  o.levels = parse_levels(a.str("--levels", "dense"), o.block_size);
+  const std::string att = a.str("--proposal-attention", "bidirectional");
+  DLLM_CHECK(att == "bidirectional" || att == "causal", "--proposal-attention must be bidirectional or causal");
+  o.proposal_attention = att == "causal" ? ProposalAttention::causal : ProposalAttention::bidirectional;
+  o.mix_weight = float(a.number("--mix-weight", 1.0, 0.0, 1.0));
+  o.draft_temperature = float(a.number("--draft-temperature", 0.0, 0.0, 100.0));
+  return o;
+}
+
+nlohmann::json tidar_options_json(const TidarOptions& o) {
+  return {{"block_size", o.block_size},
+          {"layout", o.layout == Layout::single_forward ? "single" : "two"},
+          {"levels", o.levels},
+          {"proposal_attention", o.proposal_attention == ProposalAttention::causal ? "causal" : "bidirectional"},
+          {"mix_weight", o.mix_weight},
+          {"draft_temperature", o.draft_temperature}};
+}
+
+std::string text_of(const ModelConfig& cfg, const std::vector<int32_t>& ids) {
+  return cfg.byte_tokenizer ? ByteTokenizer(cfg).decode(ids) : std::string();
+}
+
+}  // namespace dllm::cli

@@ -1,0 +1,111 @@
+// dllm-bench verify: the lossless gate. For every prompt, AR and TiDAR decode the same weights
+// (greedy, and stochastic with the argmax drafter for each seed); their outputs must be equal token
+// for token. Writes a JSON record; exits 3 when any divergence is a bug.
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "datasets/prompts.h"
+#include "engine/backend/backend.h"
+#include "engine/cli/commands.h"
+#include "engine/cli/common.h"
+#include "engine/core/atomic_file.h"
+#include "engine/core/check.h"
+#include "engine/decode/ar_decoder.h"
+#include "engine/decode/equivalence.h"
+#include "engine/model/tokenizer.h"
+
+namespace dllm::cli {
+
+namespace {
+
+using nlohmann::json;
+
+struct NamedPrompt {
+  std::string id;
+  std::vector<int32_t> ids;
+};
+
+std::vector<NamedPrompt> verify_prompts(const Args& a, const ModelConfig& cfg) {
+  if (!a.has("--prompts")) return {{"prompt", prompt_ids(a, cfg)}};
+  DLLM_CHECK(!a.has("--prompt") && !a.has("--tokens"), "give --prompts FILE or --prompt/--tokens, not both");
+  std::vector<NamedPrompt> out;
+  for (const Prompt& p : load_prompts(a.str("--prompts", "")))
+    out.push_back({p.id, p.tokens ? *p.tokens : ByteTokenizer(cfg).encode(*p.text)});
+  return out;
+}
+
+}  // namespace
+
+int run_verify(int argc, char** argv) {
+  Args a("verify",
+         "The lossless gate: decodes every prompt with AR and with TiDAR (greedy, and stochastic with\n"
+         "the argmax drafter for each seed) and checks the outputs are equal token for token.\n"
+         "Exit code 3 when any divergence is a bug (not a numerical near-tie).",
+         concat({kModelFlags, kPromptFlags,
+                 {{"--prompts", "FILE", "JSONL prompt suite (datasets/README.md) instead of --prompt/--tokens"},
+                  {"--max-new-tokens", "N", "tokens to generate per prompt (default 64)"},
+                  {"--temperature", "T", "temperature of the stochastic runs (default 0.8)"},
+                  {"--seeds", "LIST", "seeds of the stochastic runs (default 0,1; 'none' for greedy only)"}},
+                 kTidarFlags,
+                 {{"--out", "FILE", "write the JSON record there (default: print it)"}}}));
+  if (parse_or_help(a, argc, argv)) return 0;
+  DLLM_CHECK(!a.has("--mix-weight") || a.number("--mix-weight", 1, 0, 1) == 1.0,
+             "verify checks the lossless sampler: --mix-weight must be 1 (measure mixing with generate or bench)");
+  DLLM_CHECK(!a.has("--draft-temperature") || a.number("--draft-temperature", 0, 0, 100) == 0.0,
+             "verify checks token equality, which needs the argmax drafter: drop --draft-temperature");
+  auto backend = make_backend(a.str("--backend", "cpu"));
+  auto model = load_model(a);
+  const ModelConfig& cfg = model->config();
+  const TidarOptions opt = tidar_options(a, cfg);
+  const int max_new = int(a.integer("--max-new-tokens", 64, 1, INT32_MAX));
+  const float temperature = float(a.number("--temperature", 0.8, 1e-6, 100.0));
+  std::vector<int32_t> seeds;
+  if (a.str("--seeds", "") != "none") seeds = a.has("--seeds") ? a.int_list("--seeds") : std::vector<int32_t>{0, 1};
+  const std::vector<NamedPrompt> prompts = verify_prompts(a, cfg);
+  Transformer tf(cfg, model->weights(), *backend);
+
+  json cases = json::array();
+  int exact = 0, bugs = 0, near_ties = 0;
+  int64_t tidar_tokens = 0, tidar_forwards = 0;
+  std::vector<int64_t> histogram(size_t(opt.block_size) + 1, 0);
+  for (const NamedPrompt& p : prompts) {
+    std::vector<std::pair<std::string, SamplerConfig>> modes = {{"greedy", SamplerConfig{}}};
+    for (int32_t s : seeds) modes.push_back({"stochastic", SamplerConfig{temperature, 0, 1.0f, uint64_t(s)}});
+    for (const auto& [mode, sampler] : modes) {
+      GenerateRequest req{p.ids, max_new, sampler, 0};
+      const Generation ar = ArDecoder(tf).generate(req);
+      const Generation td = TidarDecoder(tf, opt).generate(req);
+      const Equivalence eq = compare_outputs(tf, p.ids, ar.tokens, td.tokens);
+      exact += eq.exact_match, bugs += eq.verdict == "bug", near_ties += eq.verdict == "near_tie";
+      tidar_tokens += td.metrics.generated_tokens, tidar_forwards += td.metrics.forwards;
+      for (size_t i = 0; i < histogram.size(); ++i) histogram[i] += td.metrics.accepted_histogram[i];
+      json c = {{"prompt_id", p.id}, {"mode", mode}, {"exact_match", eq.exact_match},
+                {"first_divergence", eq.first_divergence}, {"verdict", eq.verdict},
+                {"ar_tokens", ar.tokens}, {"tidar_tokens", td.tokens},
+                {"tokens_per_forward", td.metrics.tokens_per_forward()},
+                {"accepted_histogram", td.metrics.accepted_histogram}};
+      if (mode == "stochastic") c["seed"] = sampler.seed, c["temperature"] = sampler.temperature;
+      if (!eq.exact_match) c["ar_top1_top2_margin"] = eq.ar_margin;
+      cases.push_back(c);
+      std::fprintf(stderr, "%-16s %-10s %s  tokens/forward %.2f\n", p.id.c_str(), mode.c_str(),
+                   eq.verdict.c_str(), td.metrics.tokens_per_forward());
+    }
+  }
+  const int n = int(cases.size());
+  json record = {{"command", "verify"}, {"model", model->source()}, {"backend", backend->name()},
+                 {"max_new_tokens", max_new}, {"tidar", tidar_options_json(opt)},
+                 {"totals", {{"cases", n}, {"exact_match", exact}, {"exact_match_rate", double(exact) / n},
+                             {"near_tie", near_ties}, {"bug", bugs},
+                             {"tokens_per_forward", tidar_forwards ? double(tidar_tokens) / double(tidar_forwards) : 0.0},
+                             {"accepted_histogram", histogram}}},
+                 {"cases", cases}};
+  const std::string text = record.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  if (a.has("--out")) write_file_atomic(a.str("--out", ""), text);
+  else std::cout << text;
+  std::fprintf(stderr, "verify: %d/%d exact, %d near-tie, %d bug; TiDAR tokens/forward %.2f\n", exact, n, near_ties,
+               bugs, tidar_forwards ? double(tidar_tokens) / double(tidar_forwards) : 0.0);
+  return bugs ? 3 : 0;
+}
+
+}  // namespace dllm::cli

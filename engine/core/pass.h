@@ -1,0 +1,45 @@
+// A forward pass: the list of new tokens, each with what it attends to and where its K/V goes.
+// One Transformer::forward(Pass) serves prefill, AR steps, TiDAR verify and proposal blocks and
+// batches of sequences (DESIGN §3).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "engine/core/ops.h"
+
+namespace dllm {
+
+inline constexpr int32_t kScratchSlot = -1;
+
+struct PassToken {
+  int32_t seq = 0;                  // sequence (KV cache row) the token belongs to
+  int32_t token = 0;                // token id
+  int32_t position = 0;             // RoPE position
+  int32_t cache_slot = kScratchSlot;  // cache slot that receives its K/V, or scratch (pass-local only)
+  Visibility vis;                   // cache [0, vis.cache_len) + pass tokens [0, a) and [b, e)
+};
+
+struct Pass {
+  std::vector<PassToken> tokens;
+
+  int size() const { return int(tokens.size()); }
+  // Appends a run of tokens at positions first_position.. that attend to the cache [0, cache_len)
+  // and causally to each other; their K/V go to the slots of their positions (to_cache) or stay
+  // pass-local. Returns the index of the first one.
+  int add_causal(int32_t seq, const std::vector<int32_t>& ids, int32_t first_position,
+                 int32_t cache_len, bool to_cache) {
+    const int begin = size();
+    for (size_t i = 0; i < ids.size(); ++i) {
+      PassToken t;
+      t.seq = seq;
+      t.token = ids[i];
+      t.position = first_position + int32_t(i);
+      t.cache_slot = to_cache ? t.position : kScratchSlot;
+      t.vis = Visibility{cache_len, {begin, begin + int32_t(i) + 1}, {}};
+      tokens.push_back(t);
+    }
+    return begin;
+  }
+};
+
+}  // namespace dllm

@@ -1,0 +1,36 @@
+// The KV cache of a batch of sequences, with an explicit committed length per sequence.
+// Slot j of a sequence holds the K/V of its token at position j. Only [0, length) is ever read;
+// slots past it (rejected TiDAR drafts) are simply overwritten by a later pass.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "engine/core/model.h"
+
+namespace dllm {
+
+class KvCache {
+ public:
+  // capacity: slots per sequence (S). Memory: 2 * B * Ly * S * Hkv * Dh floats.
+  KvCache(const ModelConfig& cfg, int sequences, int capacity);
+
+  int sequences() const { return sequences_; }
+  int capacity() const { return capacity_; }
+  int length(int seq) const { return length_.at(size_t(seq)); }
+  // Commits [0, n) of a sequence; throws when n exceeds the capacity.
+  void set_length(int seq, int n);
+
+  // Base of a layer's keys/values: [B, S, Hkv, Dh] with seq_stride() floats between sequences.
+  float* k(int layer) { return k_.data() + int64_t(layer) * layer_stride_; }
+  float* v(int layer) { return v_.data() + int64_t(layer) * layer_stride_; }
+  int64_t seq_stride() const { return seq_stride_; }
+  int64_t bytes() const { return int64_t(k_.size() + v_.size()) * int64_t(sizeof(float)); }
+
+ private:
+  int sequences_, capacity_;
+  int64_t layer_stride_, seq_stride_;
+  std::vector<float> k_, v_;  // [B, Ly, S, Hkv, Dh]
+  std::vector<int> length_;
+};
+
+}  // namespace dllm

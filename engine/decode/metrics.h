@@ -1,0 +1,30 @@
+// What one generation measured (DESIGN §5). Counted tokens are generated tokens only: no prompt,
+// stop at the first EOS (not counted), cut at max_new_tokens (a step that overshoots is trimmed).
+#pragma once
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace dllm {
+
+struct DecodeMetrics {
+  int prompt_tokens = 0;
+  int generated_tokens = 0;
+  int forwards = 0;           // every forward pass, prefill and draft passes included (NFE)
+  double prefill_seconds = 0;  // prefill forward and first token: the time to first token
+  double total_seconds = 0;    // prefill plus decode
+  std::vector<double> step_seconds;  // one per decode step (after the first token)
+  // TiDAR only (empty for AR): histogram of accepted drafts per step, index n = 0..K, and per draft
+  // slot i (0-based) how often it was verified and how often accepted.
+  std::vector<int64_t> accepted_histogram;
+  std::vector<int64_t> slot_verified, slot_accepted;
+
+  double tokens_per_forward() const { return forwards ? double(generated_tokens) / forwards : 0.0; }
+  // Generated tokens after the first, over the time after the first: the steady decode rate.
+  double decode_tokens_per_second() const;
+  // Percentile q in [0, 100] of step_seconds (nearest rank); 0 when there are no steps.
+  double step_percentile(double q) const;
+  nlohmann::json to_json() const;
+};
+
+}  // namespace dllm

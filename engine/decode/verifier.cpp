@@ -1,0 +1,66 @@
+#include "engine/decode/verifier.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/core/rng.h"
+
+namespace dllm {
+
+std::vector<double> draft_distribution(const float* logits, int vocab, float draft_temperature) {
+  SamplerConfig s;
+  s.temperature = draft_temperature;
+  return target_distribution(logits, vocab, s);
+}
+
+int32_t draft_token(const float* logits, int vocab, const VerifyConfig& cfg, uint32_t sequence,
+                    int position) {
+  if (cfg.draft_temperature == 0.0f) return argmax(logits, vocab);
+  return sample_from(draft_distribution(logits, vocab, cfg.draft_temperature),
+                     uniform01(cfg.target.seed, sequence, uint32_t(position), Purpose::draft));
+}
+
+namespace {
+
+// The row the target distribution comes from: AR logits, mixed with the draft's logits when w < 1.
+const float* target_row(const float* ar, const Draft& d, int vocab, float w, std::vector<float>& mixed) {
+  if (d.logits == nullptr || w == 1.0f) return ar;
+  mixed.resize(size_t(vocab));
+  for (int v = 0; v < vocab; ++v) mixed[size_t(v)] = w * ar[v] + (1.0f - w) * d.logits[v];
+  return mixed.data();
+}
+
+}  // namespace
+
+VerifyOutcome verify_drafts(const float* rows, const std::vector<Draft>& drafts, int vocab,
+                            const VerifyConfig& cfg, uint32_t sequence, int first_position) {
+  std::vector<float> mixed;
+  const int k = int(drafts.size());
+  for (int i = 0; i < k; ++i) {
+    const Draft& d = drafts[size_t(i)];
+    const uint32_t pos = uint32_t(first_position + i);
+    const float* row = target_row(rows + size_t(i) * vocab, d, vocab, cfg.mix_weight, mixed);
+    if (cfg.target.greedy()) {
+      const int32_t x = argmax(row, vocab);
+      if (x != d.token) return {i, x};
+      continue;
+    }
+    const std::vector<double> p = target_distribution(row, vocab, cfg.target);
+    if (cfg.draft_temperature == 0.0f || d.logits == nullptr) {  // Dirac drafter: sample and match
+      const int32_t x = sample_from(p, uniform01(cfg.target.seed, sequence, pos, Purpose::sample));
+      if (x != d.token) return {i, x};
+      continue;
+    }
+    const std::vector<double> q = draft_distribution(d.logits, vocab, cfg.draft_temperature);
+    const double u = uniform01(cfg.target.seed, sequence, pos, Purpose::accept);
+    if (u * q[size_t(d.token)] <= p[size_t(d.token)]) continue;  // accept with probability min(1, p/q)
+    std::vector<double> residual(static_cast<size_t>(vocab));
+    for (size_t v = 0; v < residual.size(); ++v) residual[v] = std::max(p[v] - q[v], 0.0);
+    return {i, int32_t(sample_from(residual, uniform01(cfg.target.seed, sequence, pos, Purpose::residual)))};
+  }
+  // Every draft accepted: the bonus token from the last row, pure AR.
+  const float* bonus = rows + size_t(k) * vocab;
+  return {k, int32_t(sample_token(bonus, vocab, cfg.target, sequence, uint32_t(first_position + k)))};
+}
+
+}  // namespace dllm

@@ -1,0 +1,205 @@
+#include "engine/model/config.h"
+
+#include <cmath>
+#include <fstream>
+#include <map>
+
+#include "engine/core/check.h"
+
+namespace dllm {
+
+namespace {
+
+using nlohmann::json;
+
+class Fields {
+ public:
+  Fields(const json& j, const std::string& source) : j_(j), source_(source) {}
+
+  int positive_int(const char* key) const {
+    DLLM_CHECK(j_.contains(key), source_, ": required field \"", key, "\" is missing");
+    return positive_value(key, j_.at(key));
+  }
+  int positive_int_or(const char* key, int fallback) const {
+    return has(key) ? positive_value(key, j_.at(key)) : fallback;
+  }
+  double number_or(const json& obj, const char* key, double fallback) const {
+    if (!obj.contains(key) || obj.at(key).is_null()) return fallback;
+    DLLM_CHECK(obj.at(key).is_number(), source_, ": field \"", key, "\" must be a number, got ",
+               obj.at(key).dump());
+    return obj.at(key).get<double>();
+  }
+  double number_or(const char* key, double fallback) const { return number_or(j_, key, fallback); }
+  bool bool_or(const char* key, bool fallback) const {
+    if (!has(key)) return fallback;
+    DLLM_CHECK(j_.at(key).is_boolean(), source_, ": field \"", key, "\" must be true or false, got ",
+               j_.at(key).dump());
+    return j_.at(key).get<bool>();
+  }
+  // A token id field: absent/null -> -1; must lie in [0, vocab).
+  int token_or_none(const char* key, int vocab) const {
+    if (!has(key)) return -1;
+    return token_value(key, j_.at(key), vocab);
+  }
+  std::vector<int> token_list(const char* key, int vocab) const {
+    std::vector<int> ids;
+    if (!has(key)) return ids;
+    const json& v = j_.at(key);
+    if (v.is_array()) {
+      for (const json& e : v) ids.push_back(token_value(key, e, vocab));
+    } else {
+      ids.push_back(token_value(key, v, vocab));
+    }
+    return ids;
+  }
+  std::string string_or(const char* key, const std::string& fallback) const {
+    if (!has(key)) return fallback;
+    DLLM_CHECK(j_.at(key).is_string(), source_, ": field \"", key, "\" must be a string, got ",
+               j_.at(key).dump());
+    return j_.at(key).get<std::string>();
+  }
+  bool has(const char* key) const { return j_.contains(key) && !j_.at(key).is_null(); }
+  const json& at(const char* key) const { return j_.at(key); }
+
+ private:
+  int positive_value(const char* key, const json& v) const {
+    DLLM_CHECK(v.is_number_integer(), source_, ": field \"", key, "\" must be an integer, got ",
+               v.dump());
+    const int64_t n = v.get<int64_t>();
+    DLLM_CHECK(n > 0 && n <= (int64_t(1) << 30), source_, ": field \"", key,
+               "\" must be a positive integer, got ", n);
+    return int(n);
+  }
+  int token_value(const char* key, const json& v, int vocab) const {
+    DLLM_CHECK(v.is_number_integer(), source_, ": field \"", key, "\" must be a token id, got ",
+               v.dump());
+    const int64_t id = v.get<int64_t>();
+    DLLM_CHECK(id >= 0 && id < vocab, source_, ": field \"", key, "\" = ", id,
+               " is outside the vocabulary [0, ", vocab, ")");
+    return int(id);
+  }
+  const json& j_;
+  const std::string& source_;
+};
+
+}  // namespace
+
+ModelConfig parse_config(const json& j, const std::string& source) {
+  DLLM_CHECK(j.is_object(), source, ": a config.json must be a JSON object");
+  const Fields f(j, source);
+  ModelConfig c;
+  c.model_type = f.string_or("model_type", "");
+  DLLM_CHECK(c.model_type == "llama" || c.model_type == "qwen2" || c.model_type == "qwen3", source,
+             ": unknown model_type \"", c.model_type,
+             "\": dllm-bench supports llama, qwen2 and qwen3 (dense architectures)");
+  c.arch = Arch::dense;
+  c.hidden_size = f.positive_int("hidden_size");
+  c.num_layers = f.positive_int("num_hidden_layers");
+  c.num_heads = f.positive_int("num_attention_heads");
+  c.num_kv_heads = f.positive_int_or("num_key_value_heads", c.num_heads);
+  DLLM_CHECK(c.num_heads % c.num_kv_heads == 0, source, ": num_attention_heads (", c.num_heads,
+             ") must be a multiple of num_key_value_heads (", c.num_kv_heads, ")");
+  if (f.has("head_dim")) {
+    c.head_dim = f.positive_int("head_dim");
+  } else {
+    DLLM_CHECK(c.hidden_size % c.num_heads == 0, source, ": hidden_size (", c.hidden_size,
+               ") is not a multiple of num_attention_heads (", c.num_heads,
+               "): give head_dim explicitly");
+    c.head_dim = c.hidden_size / c.num_heads;
+  }
+  c.intermediate_size = f.positive_int("intermediate_size");
+  c.vocab_size = f.positive_int("vocab_size");
+  c.max_position_embeddings = f.positive_int_or("max_position_embeddings", 4096);
+  c.rms_norm_eps = float(f.number_or("rms_norm_eps", 1e-6));
+  DLLM_CHECK(c.rms_norm_eps > 0.0f, source, ": rms_norm_eps must be positive");
+
+  // RoPE: top-level fields (transformers 4.x) or "rope_parameters" (transformers 5).
+  const json none = json::object();
+  const json& rope = f.has("rope_parameters") ? f.at("rope_parameters") : none;
+  DLLM_CHECK(rope.is_object(), source, ": rope_parameters must be an object");
+  c.rope_theta = float(f.number_or(rope, "rope_theta", f.number_or("rope_theta", 10000.0)));
+  DLLM_CHECK(c.rope_theta > 0.0f, source, ": rope_theta must be positive");
+  std::string rope_type = "default";
+  if (rope.contains("rope_type")) {
+    DLLM_CHECK(rope.at("rope_type").is_string(), source, ": rope_parameters.rope_type must be a string");
+    rope_type = rope.at("rope_type").get<std::string>();
+  }
+  DLLM_CHECK(rope_type == "default", source, ": rope_type \"", rope_type,
+             "\" is not supported (only plain RoPE)");
+  DLLM_CHECK(!f.has("rope_scaling"), source,
+             ": rope_scaling is not supported: remove it or use a model without RoPE scaling");
+  const double partial =
+      f.number_or(rope, "partial_rotary_factor", f.number_or("partial_rotary_factor", 1.0));
+  DLLM_CHECK(partial > 0.0 && partial <= 1.0, source,
+             ": partial_rotary_factor must lie in (0, 1], got ", partial);
+  c.rotary_dim = int(std::lround(partial * c.head_dim));
+  DLLM_CHECK(c.rotary_dim >= 2 && c.rotary_dim % 2 == 0 && c.rotary_dim <= c.head_dim, source,
+             ": partial_rotary_factor * head_dim = ", c.rotary_dim,
+             " must be an even number of dimensions within the head (head_dim ", c.head_dim, ")");
+
+  c.qk_norm = c.model_type == "qwen3";
+  c.attention_bias = c.model_type == "qwen2" ? true : f.bool_or("attention_bias", false);
+  c.tie_word_embeddings = f.bool_or("tie_word_embeddings", false);
+  DLLM_CHECK(!f.bool_or("mlp_bias", false), source, ": mlp_bias = true is not supported");
+  DLLM_CHECK(!f.bool_or("use_sliding_window", false), source,
+             ": use_sliding_window = true is not supported");
+  const std::string act = f.string_or("hidden_act", "silu");
+  DLLM_CHECK(act == "silu", source, ": hidden_act \"", act, "\" is not supported (only silu)");
+
+  c.bos_token_id = f.token_or_none("bos_token_id", c.vocab_size);
+  c.pad_token_id = f.token_or_none("pad_token_id", c.vocab_size);
+  c.eos_token_ids = f.token_list("eos_token_id", c.vocab_size);
+  c.mask_token_id = f.token_or_none("mask_token_id", c.vocab_size);
+  c.block_size = f.positive_int_or("block_size", 16);
+
+  const std::string tok = f.string_or("dllm_tokenizer", "");
+  DLLM_CHECK(tok.empty() || tok == "bytes", source, ": dllm_tokenizer \"", tok,
+             "\" is unknown (the engine knows \"bytes\")");
+  c.byte_tokenizer = tok == "bytes";
+  if (c.byte_tokenizer)
+    DLLM_CHECK(c.vocab_size >= 256, source, ": the byte tokenizer needs vocab_size >= 256");
+  return c;
+}
+
+ModelConfig load_config(const std::string& path) {
+  std::ifstream in(path);
+  DLLM_CHECK(in.good(), path, ": cannot open the config file (does it exist?)");
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::exception& e) {
+    fail(path, ": not valid JSON (", e.what(), ")");
+  }
+  return parse_config(j, path);
+}
+
+json config_to_json(const ModelConfig& c) {
+  static const std::map<std::string, std::string> arch_names = {
+      {"llama", "LlamaForCausalLM"}, {"qwen2", "Qwen2ForCausalLM"}, {"qwen3", "Qwen3ForCausalLM"}};
+  json j = {{"architectures", {arch_names.at(c.model_type)}},
+            {"model_type", c.model_type},
+            {"hidden_size", c.hidden_size},
+            {"num_hidden_layers", c.num_layers},
+            {"num_attention_heads", c.num_heads},
+            {"num_key_value_heads", c.num_kv_heads},
+            {"head_dim", c.head_dim},
+            {"intermediate_size", c.intermediate_size},
+            {"vocab_size", c.vocab_size},
+            {"max_position_embeddings", c.max_position_embeddings},
+            {"rms_norm_eps", c.rms_norm_eps},
+            {"rope_theta", c.rope_theta},
+            {"tie_word_embeddings", c.tie_word_embeddings},
+            {"hidden_act", "silu"},
+            {"block_size", c.block_size}};
+  if (c.rotary_dim != c.head_dim) j["partial_rotary_factor"] = double(c.rotary_dim) / c.head_dim;
+  if (c.model_type != "qwen2") j["attention_bias"] = c.attention_bias;
+  if (c.bos_token_id >= 0) j["bos_token_id"] = c.bos_token_id;
+  if (c.pad_token_id >= 0) j["pad_token_id"] = c.pad_token_id;
+  if (c.eos_token_ids.size() == 1) j["eos_token_id"] = c.eos_token_ids[0];
+  if (c.eos_token_ids.size() > 1) j["eos_token_id"] = c.eos_token_ids;
+  if (c.mask_token_id >= 0) j["mask_token_id"] = c.mask_token_id;
+  if (c.byte_tokenizer) j["dllm_tokenizer"] = "bytes";
+  return j;
+}
+
+}  // namespace dllm

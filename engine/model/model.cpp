@@ -1,0 +1,205 @@
+#include "engine/model/model.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "engine/core/check.h"
+#include "engine/model/config.h"
+
+namespace dllm {
+
+std::vector<ExpectedTensor> expected_tensors(const ModelConfig& c, ModelWeights& w) {
+  const int64_t d = c.hidden_size, q = int64_t(c.num_heads) * c.head_dim,
+                kv = int64_t(c.num_kv_heads) * c.head_dim, f = c.intermediate_size;
+  std::vector<ExpectedTensor> t;
+  t.push_back({"model.embed_tokens.weight", {c.vocab_size, d}, &w.embed});
+  w.layers.assign(size_t(c.num_layers), LayerWeights{});
+  for (int i = 0; i < c.num_layers; ++i) {
+    LayerWeights& l = w.layers[size_t(i)];
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    t.push_back({p + "input_layernorm.weight", {d}, &l.attn_norm});
+    t.push_back({p + "self_attn.q_proj.weight", {q, d}, &l.q});
+    t.push_back({p + "self_attn.k_proj.weight", {kv, d}, &l.k});
+    t.push_back({p + "self_attn.v_proj.weight", {kv, d}, &l.v});
+    if (c.attention_bias) {
+      t.push_back({p + "self_attn.q_proj.bias", {q}, &l.q_bias});
+      t.push_back({p + "self_attn.k_proj.bias", {kv}, &l.k_bias});
+      t.push_back({p + "self_attn.v_proj.bias", {kv}, &l.v_bias});
+    }
+    t.push_back({p + "self_attn.o_proj.weight", {d, q}, &l.o});
+    if (c.qk_norm) {
+      t.push_back({p + "self_attn.q_norm.weight", {c.head_dim}, &l.q_norm});
+      t.push_back({p + "self_attn.k_norm.weight", {c.head_dim}, &l.k_norm});
+    }
+    t.push_back({p + "post_attention_layernorm.weight", {d}, &l.mlp_norm});
+    t.push_back({p + "mlp.gate_proj.weight", {f, d}, &l.gate});
+    t.push_back({p + "mlp.up_proj.weight", {f, d}, &l.up});
+    t.push_back({p + "mlp.down_proj.weight", {d, f}, &l.down});
+  }
+  t.push_back({"model.norm.weight", {d}, &w.final_norm});
+  if (!c.tie_word_embeddings) t.push_back({"lm_head.weight", {c.vocab_size, d}, &w.lm_head});
+  return t;
+}
+
+namespace {
+
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+WeightView view_of(const TensorInfo& t) {
+  WeightView v;
+  v.dtype = t.dtype;
+  v.data = t.data;
+  v.rows = t.shape.size() == 2 ? t.shape[0] : 1;
+  v.cols = t.shape.empty() ? 1 : t.shape.back();
+  return v;
+}
+
+// splitmix64: a tiny, seedable generator; each tensor gets its own stream from (seed, name).
+struct SplitMix {
+  uint64_t s;
+  uint64_t next() {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  float uniform_pm1() { return float(int64_t(next() >> 11) - (int64_t(1) << 52)) / float(int64_t(1) << 52); }
+};
+
+}  // namespace
+
+void Model::bind(const std::function<const TensorInfo*(const std::string&)>& find,
+                 const std::string& where) {
+  for (const ExpectedTensor& e : expected_tensors(config_, weights_)) {
+    const TensorInfo* t = find(e.name);
+    DLLM_CHECK(t != nullptr, where, ": tensor ", e.name, " is missing (the config describes a ",
+               config_.model_type, " model with ", config_.num_layers,
+               " layers): the checkpoint does not match its config.json");
+    DLLM_CHECK(t->shape == e.shape, where, ": tensor ", e.name, " has shape ", shape_str(t->shape),
+               " but the config needs ", shape_str(e.shape),
+               ": the checkpoint does not match its config.json");
+    *e.view = view_of(*t);
+    tensors_.push_back(*t);
+  }
+  if (config_.tie_word_embeddings) weights_.lm_head = weights_.embed;
+}
+
+std::unique_ptr<Model> Model::from_checkpoint(const std::string& dir) {
+  std::unique_ptr<Model> m(new Model());
+  m->source_ = dir;
+  m->config_ = load_config((std::filesystem::path(dir) / "config.json").string());
+  m->checkpoint_ = std::make_unique<Checkpoint>(Checkpoint::open(dir));
+  const Checkpoint& ck = *m->checkpoint_;
+  m->bind([&](const std::string& name) { return ck.find(name); }, dir);
+  return m;
+}
+
+std::unique_ptr<Model> Model::random(const ModelConfig& cfg, DType dtype, uint64_t seed,
+                                     const std::string& name) {
+  std::unique_ptr<Model> m(new Model());
+  m->source_ = name;
+  m->config_ = cfg;
+  ModelWeights scratch;
+  std::map<std::string, TensorInfo> made;
+  for (const ExpectedTensor& e : expected_tensors(cfg, scratch)) {
+    TensorInfo t;
+    t.name = e.name;
+    t.dtype = dtype;
+    t.shape = e.shape;
+    t.file = name;
+    const int64_t n = t.numel();
+    t.nbytes = size_t(n) * dtype_size(dtype);
+    m->owned_.emplace_back(t.nbytes);
+    std::vector<uint8_t>& buf = m->owned_.back();
+    t.data = buf.data();
+    SplitMix rng{seed ^ std::hash<std::string>{}(e.name)};
+    const bool is_norm = e.shape.size() == 1 && e.name.find("norm") != std::string::npos;
+    // std 1/sqrt(last dim) (fan-in; the width for the embedding) keeps logits O(1) after the final
+    // norm, tied or not: varied distributions, rarely near-ties.
+    const float half_width = std::sqrt(3.0f / float(e.shape.back()));
+    for (int64_t i = 0; i < n; ++i) {
+      const float u = rng.uniform_pm1();
+      const float v = is_norm ? 1.0f + 0.2f * u : half_width * u;
+      if (dtype == DType::f32) reinterpret_cast<float*>(buf.data())[i] = v;
+      else if (dtype == DType::bf16) reinterpret_cast<uint16_t*>(buf.data())[i] = f32_to_bf16(v);
+      else reinterpret_cast<uint16_t*>(buf.data())[i] = f32_to_f16(v);
+    }
+    made[e.name] = t;
+  }
+  m->bind([&](const std::string& n) { return &made.at(n); }, name);
+  return m;
+}
+
+namespace {
+
+const std::string kPresetPrefix = "preset:";
+bool is_preset(const std::string& spec) { return spec.rfind(kPresetPrefix, 0) == 0; }
+// Presets of real models store bf16 like their checkpoints; tiny test presets store f32.
+DType preset_dtype(const ModelConfig& cfg) { return cfg.hidden_size >= 1024 ? DType::bf16 : DType::f32; }
+
+}  // namespace
+
+ModelSummary describe_model(const std::string& spec) {
+  if (!is_preset(spec)) {
+    auto m = Model::load(spec);
+    return {m->source(), m->config(), m->parameter_count(), m->weight_bytes()};
+  }
+  ModelSummary s;
+  s.source = spec;
+  s.config = preset_config(spec.substr(kPresetPrefix.size()));
+  ModelWeights scratch;
+  for (const ExpectedTensor& e : expected_tensors(s.config, scratch)) {
+    int64_t n = 1;
+    for (int64_t d : e.shape) n *= d;
+    s.parameters += n;
+  }
+  s.weight_bytes = s.parameters * int64_t(dtype_size(preset_dtype(s.config)));
+  return s;
+}
+
+std::unique_ptr<Model> Model::load(const std::string& spec, uint64_t preset_seed) {
+  if (is_preset(spec)) {
+    const ModelConfig cfg = preset_config(spec.substr(kPresetPrefix.size()));
+    return random(cfg, preset_dtype(cfg), preset_seed, spec);
+  }
+  DLLM_CHECK(std::filesystem::is_directory(spec), spec,
+             ": not a model directory (expected a folder with config.json and model.safetensors, "
+             "or preset:NAME)");
+  return from_checkpoint(spec);
+}
+
+int64_t Model::parameter_count() const {
+  int64_t n = 0;
+  for (const TensorInfo& t : tensors_) n += t.numel();
+  return n;
+}
+
+int64_t Model::weight_bytes() const {
+  int64_t n = 0;
+  for (const TensorInfo& t : tensors_) n += int64_t(t.nbytes);
+  return n;
+}
+
+void Model::save(const std::string& dir) const {
+  std::filesystem::create_directories(dir);
+  std::vector<TensorToWrite> out;
+  for (const TensorInfo& t : tensors_) out.push_back({t.name, t.dtype, t.shape, t.data});
+  write_safetensors((std::filesystem::path(dir) / "model.safetensors").string(), out,
+                    {{"format", "pt"}});
+  const std::string path = (std::filesystem::path(dir) / "config.json").string();
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream os(tmp);
+    os << config_to_json(config_).dump(2) << "\n";
+    DLLM_CHECK(os.good(), tmp, ": cannot write the config (is the folder writable?)");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace dllm

@@ -1,0 +1,74 @@
+// Built-in presets: real shapes (from the models' published config.json) with seeded random
+// weights, for throughput work (throughput does not depend on weight values), plus tiny ones for tests.
+#include <map>
+
+#include "engine/core/check.h"
+#include "engine/model/config.h"
+#include "engine/model/model.h"
+
+namespace dllm {
+
+namespace {
+
+using nlohmann::json;
+
+// Byte tokenizer ids shared by the tiny presets and the shipped tiny models.
+json byte_vocab() {
+  return {{"vocab_size", 264},      {"bos_token_id", 256}, {"eos_token_id", 257},
+          {"mask_token_id", 258},   {"pad_token_id", 259}, {"dllm_tokenizer", "bytes"},
+          {"max_position_embeddings", 2048}};
+}
+
+json tiny(const std::string& model_type) {
+  json j = byte_vocab();
+  j.update({{"model_type", model_type}, {"hidden_size", 64}, {"num_hidden_layers", 2},
+            {"num_attention_heads", 4}, {"num_key_value_heads", 2}, {"head_dim", 16},
+            {"intermediate_size", 128}, {"rope_theta", 10000.0}, {"rms_norm_eps", 1e-6},
+            {"tie_word_embeddings", model_type == "qwen3"}});
+  return j;
+}
+
+const std::map<std::string, json>& presets() {
+  static const std::map<std::string, json> p = {
+      {"tiny", tiny("qwen3")},
+      {"tiny-llama", tiny("llama")},
+      {"tiny-qwen2", tiny("qwen2")},
+      // Qwen/Qwen3-1.7B config.json
+      {"qwen3-1.7b",
+       {{"model_type", "qwen3"}, {"hidden_size", 2048}, {"num_hidden_layers", 28},
+        {"num_attention_heads", 16}, {"num_key_value_heads", 8}, {"head_dim", 128},
+        {"intermediate_size", 6144}, {"vocab_size", 151936}, {"rope_theta", 1000000.0},
+        {"rms_norm_eps", 1e-6}, {"tie_word_embeddings", true}, {"max_position_embeddings", 40960},
+        {"bos_token_id", 151643}, {"eos_token_id", 151645}, {"mask_token_id", 151669},
+        {"dllm_tokenizer", "bytes"}}},
+      // meta-llama/Meta-Llama-3-8B config.json
+      {"llama3-8b",
+       {{"model_type", "llama"}, {"hidden_size", 4096}, {"num_hidden_layers", 32},
+        {"num_attention_heads", 32}, {"num_key_value_heads", 8}, {"intermediate_size", 14336},
+        {"vocab_size", 128256}, {"rope_theta", 500000.0}, {"rms_norm_eps", 1e-5},
+        {"tie_word_embeddings", false}, {"max_position_embeddings", 8192},
+        {"bos_token_id", 128000}, {"eos_token_id", 128001}, {"mask_token_id", 128002},
+        {"dllm_tokenizer", "bytes"}}},
+  };
+  return p;
+}
+
+}  // namespace
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, j] : presets()) names.push_back(name);
+  return names;
+}
+
+ModelConfig preset_config(const std::string& name) {
+  auto it = presets().find(name);
+  if (it == presets().end()) {
+    std::string known;
+    for (const std::string& n : preset_names()) known += " " + n;
+    fail("preset:", name, " is not a preset; known presets:", known);
+  }
+  return parse_config(it->second, "preset:" + name);
+}
+
+}  // namespace dllm

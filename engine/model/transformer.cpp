@@ -1,0 +1,106 @@
+#include "engine/model/transformer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/core/check.h"
+
+namespace dllm {
+
+Transformer::Transformer(const ModelConfig& cfg, const ModelWeights& w, Backend& backend)
+    : cfg_(cfg), w_(w), be_(backend) {}
+
+void Transformer::validate(const Pass& pass, const KvCache& cache) const {
+  const int t = pass.size();
+  DLLM_ASSERT(t > 0);
+  for (int i = 0; i < t; ++i) {
+    const PassToken& p = pass.tokens[size_t(i)];
+    DLLM_CHECK(p.token >= 0 && p.token < cfg_.vocab_size, "token id ", p.token,
+               " is outside the vocabulary [0, ", cfg_.vocab_size, ") of this model");
+    DLLM_ASSERT(p.seq >= 0 && p.seq < cache.sequences());
+    DLLM_CHECK(p.cache_slot < cache.capacity() && p.vis.cache_len <= cache.capacity(),
+               "the sequence needs more than the ", cache.capacity(),
+               " KV slots it has: shorten the prompt or lower --max-new-tokens");
+    DLLM_ASSERT(p.vis.cache_len <= cache.length(p.seq));
+    for (const Interval& iv : {p.vis.first, p.vis.second})
+      DLLM_ASSERT(0 <= iv.begin && iv.begin <= iv.end && iv.end <= t);
+  }
+}
+
+void Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<int>& rows,
+                          std::vector<float>& logits) {
+  validate(pass, cache);
+  const int t = pass.size(), d = cfg_.hidden_size;
+  ids_.resize(size_t(t)), positions_.resize(size_t(t)), seq_.resize(size_t(t)), slot_.resize(size_t(t));
+  vis_.resize(size_t(t));
+  for (int i = 0; i < t; ++i) {
+    const PassToken& p = pass.tokens[size_t(i)];
+    ids_[size_t(i)] = p.token, positions_[size_t(i)] = p.position, seq_[size_t(i)] = p.seq;
+    slot_[size_t(i)] = p.cache_slot, vis_[size_t(i)] = p.vis;
+  }
+
+  x_.resize(size_t(t) * d);  // [T, D] residual stream
+  be_.embedding(EmbeddingArgs{t, d, ids_.data(), w_.embed, x_.data()});
+  for (int layer = 0; layer < cfg_.num_layers; ++layer) {
+    const LayerWeights& lw = w_.layers[size_t(layer)];
+    attention_block(lw, layer, t, cache);
+    mlp_block(lw, t);
+  }
+
+  // Final norm and LM head, only for the requested rows.
+  const int n_rows = rows.empty() ? t : int(rows.size());
+  rows_.resize(size_t(n_rows) * d);  // [rows, D]
+  for (int r = 0; r < n_rows; ++r) {
+    const int src = rows.empty() ? r : rows[size_t(r)];
+    DLLM_ASSERT(src >= 0 && src < t);
+    std::copy_n(x_.begin() + int64_t(src) * d, d, rows_.begin() + int64_t(r) * d);
+  }
+  be_.rmsnorm(RmsnormArgs{n_rows, d, cfg_.rms_norm_eps, rows_.data(), w_.final_norm, rows_.data()});
+  logits.resize(size_t(n_rows) * cfg_.vocab_size);  // [rows, V]
+  be_.linear(LinearArgs{n_rows, d, cfg_.vocab_size, rows_.data(), w_.lm_head, WeightView{},
+                        logits.data()});
+}
+
+void Transformer::attention_block(const LayerWeights& lw, int layer, int t, KvCache& cache) {
+  const int d = cfg_.hidden_size, hq = cfg_.num_heads, hkv = cfg_.num_kv_heads, dh = cfg_.head_dim;
+  const float eps = cfg_.rms_norm_eps;
+  h_.resize(size_t(t) * d), q_.resize(size_t(t) * hq * dh), k_.resize(size_t(t) * hkv * dh);
+  v_.resize(k_.size()), attn_.resize(q_.size()), o_.resize(size_t(t) * d);
+
+  be_.rmsnorm(RmsnormArgs{t, d, eps, x_.data(), lw.attn_norm, h_.data()});  // [T, D]
+  be_.linear(LinearArgs{t, d, hq * dh, h_.data(), lw.q, lw.q_bias, q_.data()});    // [T, Hq*Dh]
+  be_.linear(LinearArgs{t, d, hkv * dh, h_.data(), lw.k, lw.k_bias, k_.data()});   // [T, Hkv*Dh]
+  be_.linear(LinearArgs{t, d, hkv * dh, h_.data(), lw.v, lw.v_bias, v_.data()});   // [T, Hkv*Dh]
+  if (cfg_.qk_norm) {
+    be_.rmsnorm(RmsnormArgs{t * hq, dh, eps, q_.data(), lw.q_norm, q_.data()});
+    be_.rmsnorm(RmsnormArgs{t * hkv, dh, eps, k_.data(), lw.k_norm, k_.data()});
+  }
+  be_.rope(RopeArgs{t, hq, dh, cfg_.rotary_dim, cfg_.rope_theta, positions_.data(), q_.data()});
+  be_.rope(RopeArgs{t, hkv, dh, cfg_.rotary_dim, cfg_.rope_theta, positions_.data(), k_.data()});
+
+  be_.kv_write(KvWriteArgs{t, hkv, dh, k_.data(), v_.data(), seq_.data(), slot_.data(),
+                           cache.k(layer), cache.v(layer), cache.seq_stride()});
+  AttentionArgs aa;
+  aa.tokens = t, aa.q_heads = hq, aa.kv_heads = hkv, aa.head_dim = dh;
+  aa.scale = float(1.0 / std::sqrt(double(dh)));
+  aa.q = q_.data(), aa.k_pass = k_.data(), aa.v_pass = v_.data(), aa.vis = vis_.data();
+  aa.seq = seq_.data(), aa.k_cache = cache.k(layer), aa.v_cache = cache.v(layer);
+  aa.seq_stride = cache.seq_stride(), aa.out = attn_.data();
+  be_.attention(aa);  // [T, Hq*Dh]
+
+  be_.linear(LinearArgs{t, hq * dh, d, attn_.data(), lw.o, WeightView{}, o_.data()});  // [T, D]
+  be_.add(AddArgs{int64_t(t) * d, o_.data(), x_.data()});
+}
+
+void Transformer::mlp_block(const LayerWeights& lw, int t) {
+  const int d = cfg_.hidden_size, f = cfg_.intermediate_size;
+  gate_.resize(size_t(t) * f), up_.resize(size_t(t) * f), down_.resize(size_t(t) * d);
+  be_.rmsnorm(RmsnormArgs{t, d, cfg_.rms_norm_eps, x_.data(), lw.mlp_norm, h_.data()});
+  be_.linear(LinearArgs{t, d, f, h_.data(), lw.gate, WeightView{}, gate_.data()});  // [T, F]
+  be_.linear(LinearArgs{t, d, f, h_.data(), lw.up, WeightView{}, up_.data()});      // [T, F]
+  be_.swiglu(SwigluArgs{t, f, gate_.data(), up_.data(), gate_.data()});
+  be_.linear(LinearArgs{t, f, d, gate_.data(), lw.down, WeightView{}, down_.data()});  // [T, D]
+  be_.add(AddArgs{int64_t(t) * d, down_.data(), x_.data()});
+}
+
+}  // namespace dllm

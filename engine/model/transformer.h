@@ -1,0 +1,39 @@
+// Transformer::forward(Pass): the one forward pass every decoding strategy uses (DESIGN §3).
+#pragma once
+#include <vector>
+
+#include "engine/backend/backend.h"
+#include "engine/core/model.h"
+#include "engine/core/pass.h"
+#include "engine/decode/kv_cache.h"
+
+namespace dllm {
+
+class Transformer {
+ public:
+  Transformer(const ModelConfig& cfg, const ModelWeights& w, Backend& backend);
+
+  // Runs `pass` against `cache`: every token attends to its sequence's cache [0, vis.cache_len) and
+  // its pass-local intervals; tokens with a cache slot store their K/V there. Fills logits
+  // [rows.size(), V] for the pass rows listed in `rows` (every row when `rows` is empty).
+  // Throws on token ids outside the vocabulary and slots outside the cache.
+  void forward(const Pass& pass, KvCache& cache, const std::vector<int>& rows,
+               std::vector<float>& logits);
+
+  const ModelConfig& config() const { return cfg_; }
+
+ private:
+  void validate(const Pass& pass, const KvCache& cache) const;
+  void attention_block(const LayerWeights& lw, int layer, int t, KvCache& cache);
+  void mlp_block(const LayerWeights& lw, int t);
+
+  const ModelConfig& cfg_;
+  const ModelWeights& w_;
+  Backend& be_;
+  // Per-pass workspace, grown as needed.
+  std::vector<int32_t> ids_, positions_, seq_, slot_;
+  std::vector<Visibility> vis_;
+  std::vector<float> x_, h_, q_, k_, v_, attn_, o_, gate_, up_, down_, rows_;
+};
+
+}  // namespace dllm

@@ -1,0 +1,19 @@
+// What GPUs this process sees (for `dllm-bench info` and report provenance). Host-only interface.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace dllm::gpu {
+
+struct DeviceInfo {
+  std::string name;
+  size_t memory_bytes = 0;
+  int multiprocessors = 0;
+  int warp_size = 0;
+  int runtime_version = 0, driver_version = 0;
+};
+
+// Empty when no device is visible; never throws (the reason goes to *why_none when non-null).
+std::vector<DeviceInfo> visible_devices(std::string* why_none = nullptr);
+
+}  // namespace dllm::gpu

@@ -1,0 +1,26 @@
+// The whole-model reference: recomputes a full sequence from scratch, with no KV cache, from the
+// reference ops. It is the independent truth every engine pass (prefill, AR step, TiDAR verify and
+// proposal rows, after rollbacks) is checked against.
+#pragma once
+#include <vector>
+
+#include "engine/core/model.h"
+#include "engine/core/pass.h"
+
+namespace dllm::ref {
+
+// Logits [N, V] of a full sequence. Every token must have vis.cache_len == 0: its visibility is
+// expressed in indices of `tokens` (a causal sequence: token i sees [0, i + 1)).
+template <typename Acc>
+std::vector<float> model_forward(const ModelConfig& cfg, const ModelWeights& w,
+                                 const std::vector<PassToken>& tokens);
+
+// Logits [T, V] of a pass of one sequence whose committed context is `context` (positions
+// 0..L-1, causal): the context and the pass are recomputed together. Every pass token must have
+// vis.cache_len == L, i.e. see the whole context, as every decoder pass does, and a first interval
+// that is empty or starts at pass index 0 (a single-sequence pass).
+template <typename Acc>
+std::vector<float> pass_logits(const ModelConfig& cfg, const ModelWeights& w,
+                               const std::vector<int32_t>& context, const Pass& pass);
+
+}  // namespace dllm::ref

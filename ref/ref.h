@@ -1,0 +1,24 @@
+// The Eigen reference: one plain function per op, boring and obviously right. It is the truth every
+// fast kernel and every engine pass is tested against. Each op takes the same Args struct as the
+// kernels (engine/core/ops.h). Acc is the accumulation type: float (the engine's mode) or double
+// (the f64-accumulation mode used to measure how far f32 drifts).
+//
+// Every reduction runs in a fixed order that depends only on the reduced length, never on how many
+// tokens are in the call or where a token sits: a token's result is bitwise the same alone or inside
+// a 306-token pass (the batch-invariance contract that makes the lossless gate exact).
+#pragma once
+#include "engine/core/ops.h"
+
+namespace dllm::ref {
+
+void embedding(const EmbeddingArgs& a);
+template <typename Acc> void rmsnorm(const RmsnormArgs& a);
+template <typename Acc> void linear(const LinearArgs& a);
+void rope(const RopeArgs& a);
+template <typename Acc> void attention(const AttentionArgs& a);
+void kv_write(const KvWriteArgs& a);
+void swiglu(const SwigluArgs& a);
+void add(const AddArgs& a);
+template <typename Acc> void softmax(const SoftmaxArgs& a);
+
+}  // namespace dllm::ref

@@ -1,0 +1,102 @@
+// The dllm-bench binary end to end: help, real runs, and bad input that must give a clear error,
+// a non-zero exit and no output file.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "engine/core/dtype.h"
+#include "engine/model/model.h"
+#include "tests/testing.h"
+
+using dllm::testutil::run_cli;
+
+namespace {
+
+void expect_failure(const std::string& args, const std::string& phrase) {
+  std::string out;
+  const int rc = run_cli(args, &out);
+  EXPECT_EQ(rc, 1) << args << "\n" << out;
+  EXPECT_NE(out.find(phrase), std::string::npos) << args << "\n" << out;
+  EXPECT_EQ(out.find("internal error"), std::string::npos) << out;
+}
+
+std::string saved_tiny() {
+  static const std::string dir = [] {
+    const std::string d = dllm::testutil::fresh_dir("cli_model");
+    dllm::Model::load("preset:tiny")->save(d);
+    return d;
+  }();
+  return dir;
+}
+
+}  // namespace
+
+TEST(Cli, HelpForEveryCommand) {
+  std::string out;
+  EXPECT_EQ(run_cli("--help", &out), 0);
+  EXPECT_NE(out.find("generate"), std::string::npos);
+  for (const char* cmd : {"generate", "logits", "info"}) {
+    EXPECT_EQ(run_cli(std::string(cmd) + " --help", &out), 0) << cmd;
+    EXPECT_NE(out.find("--model"), std::string::npos) << cmd;
+  }
+  EXPECT_EQ(run_cli("frobnicate", &out), 2);
+  EXPECT_EQ(run_cli("", &out), 2);
+}
+
+TEST(Cli, GeneratePrintsTextStatsAndTokens) {
+  std::string out;
+  ASSERT_EQ(run_cli("generate --model preset:tiny --prompt hello --max-new-tokens 8", &out), 0) << out;
+  EXPECT_NE(out.find("tokens/s"), std::string::npos) << out;
+  EXPECT_NE(out.find("tokens:"), std::string::npos) << out;
+  ASSERT_EQ(run_cli("generate --model " + saved_tiny() + " --tokens 256,104,105 --max-new-tokens 5 "
+                    "--temperature 0.7 --top-p 0.9 --seed 3 --json", &out), 0) << out;
+  const auto j = nlohmann::json::parse(out);
+  EXPECT_LE(j["tokens"].size(), 5u);
+  EXPECT_EQ(j["metrics"]["prompt_tokens"], 3);
+}
+
+TEST(Cli, LogitsWritesNpyAndJson) {
+  const std::string dir = dllm::testutil::fresh_dir("logits");
+  std::string out;
+  ASSERT_EQ(run_cli("logits --model preset:tiny --tokens 256,1,2 --out " + dir + "/l.npy", &out), 0) << out;
+  EXPECT_EQ(std::filesystem::file_size(dir + "/l.npy"), 128u + 3 * 264 * 4);
+  ASSERT_EQ(run_cli("logits --model preset:tiny --tokens 256,1,2 --out " + dir + "/l.json", &out), 0) << out;
+  std::ifstream in(dir + "/l.json");
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["logits"].size(), 3u);
+  EXPECT_EQ(j["logits"][0].size(), 264u);
+}
+
+TEST(Cli, InfoReportsSizes) {
+  std::string out;
+  ASSERT_EQ(run_cli("info --model preset:llama3-8b --json", &out), 0) << out;
+  const auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["parameters"], 8030261248LL);  // Meta-Llama-3-8B
+  EXPECT_EQ(j["kv_bytes_per_token_bf16"], 131072);
+}
+
+TEST(Cli, BadInputGivesAClearErrorAndNoOutput) {
+  const std::string dir = dllm::testutil::fresh_dir("bad");
+  expect_failure("generate --model " + dir + "/missing --prompt hi", "not a model directory");
+  expect_failure("generate --model preset:nope --prompt hi", "is not a preset");
+  expect_failure("generate --model preset:tiny --prompt hi --bogus 1", "unknown flag --bogus");
+  expect_failure("generate --model preset:tiny --prompt hi --max-new-tokens", "needs a value");
+  expect_failure("generate --model preset:tiny --prompt hi --max-new-tokens ten", "needs an integer");
+  expect_failure("generate --model preset:tiny --prompt hi --temperature -1", "must lie in");
+  expect_failure("generate --model preset:tiny --prompt hi --tokens 1,2", "exactly one of");
+  expect_failure("generate --model preset:tiny --tokens 1,x", "comma-separated integers");
+  expect_failure("generate --model preset:tiny --tokens 1,99999", "outside the vocabulary");
+  expect_failure("generate --model preset:tiny --tokens 1 --max-new-tokens 5000", "max_position_embeddings");
+  expect_failure("generate --model preset:tiny --prompt hi --backend tpu", "--backend tpu");
+  expect_failure("logits --model preset:tiny --tokens 1 --out " + dir + "/x.txt", "must end in .npy or .json");
+  expect_failure("logits --model preset:tiny --tokens 1 --out " + dir + "/no/such/dir/x.npy", "cannot create");
+  EXPECT_TRUE(std::filesystem::is_empty(dir)) << "a failed command left files behind";
+
+  // A truncated checkpoint through the CLI.
+  const std::string cut = dllm::testutil::fresh_dir("cut");
+  std::filesystem::copy(saved_tiny(), cut, std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::resize_file(cut + "/model.safetensors", std::filesystem::file_size(cut + "/model.safetensors") - 100);
+  expect_failure("generate --model " + cut + " --prompt hi", "truncated");
+}

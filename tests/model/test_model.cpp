@@ -1,0 +1,130 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "engine/backend/cpu_backend.h"
+#include "engine/core/check.h"
+#include "engine/model/config.h"
+#include "engine/model/model.h"
+#include "engine/model/transformer.h"
+#include "tests/testing.h"
+
+using namespace dllm;
+
+namespace {
+
+std::vector<float> prefill_logits(const Model& m, const std::vector<int32_t>& ids) {
+  CpuBackend be;
+  Transformer tf(m.config(), m.weights(), be);
+  KvCache cache(m.config(), 1, int(ids.size()));
+  Pass p;
+  p.add_causal(0, ids, 0, 0, true);
+  std::vector<float> logits;
+  tf.forward(p, cache, {}, logits);
+  return logits;
+}
+
+const std::vector<int32_t> kIds = {256, 72, 101, 108, 108, 111};
+
+void expect_load_error(const std::string& dir, const std::string& phrase) {
+  try {
+    Model::load(dir);
+    FAIL() << "no error for: " << phrase;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(phrase), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(dir), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+
+TEST(Model, SaveLoadRoundTripKeepsWeightsAndLogits) {
+  for (const char* preset : {"tiny", "tiny-llama", "tiny-qwen2"}) {
+    for (DType dt : {DType::f32, DType::bf16, DType::f16}) {
+      auto m = Model::random(preset_config(preset), dt, 7, preset);
+      const std::string dir = testutil::fresh_dir("roundtrip");
+      m->save(dir);
+      auto back = Model::load(dir);
+      EXPECT_EQ(back->parameter_count(), m->parameter_count());
+      EXPECT_EQ(back->weight_bytes(), m->weight_bytes());
+      EXPECT_EQ(prefill_logits(*back, kIds), prefill_logits(*m, kIds)) << preset << " " << dtype_name(dt);
+    }
+  }
+}
+
+TEST(Model, LoadsShardedCheckpoints) {
+  auto m = Model::random(preset_config("tiny-llama"), DType::f32, 3, "tiny-llama");
+  const std::string single = testutil::fresh_dir("single"), sharded = testutil::fresh_dir("sharded");
+  m->save(single);
+  auto ck = Checkpoint::open(single);
+  std::vector<TensorToWrite> tensors;
+  for (const std::string& n : ck.names()) {
+    const TensorInfo& t = ck.get(n);
+    tensors.push_back({t.name, t.dtype, t.shape, t.data});
+  }
+  write_safetensors_sharded(sharded, tensors, 64 * 1024);
+  std::filesystem::copy_file(single + "/config.json", sharded + "/config.json");
+  EXPECT_FALSE(std::filesystem::exists(sharded + "/model.safetensors"));
+  EXPECT_EQ(prefill_logits(*Model::load(sharded), kIds), prefill_logits(*m, kIds));
+}
+
+TEST(Model, TiedEmbeddingsAreCountedOnce) {
+  auto m = Model::load("preset:tiny");
+  const ModelConfig& c = m->config();
+  const int64_t per_layer = 2 * c.hidden_size + int64_t(c.num_heads) * c.head_dim * c.hidden_size * 2 +
+                            2LL * c.num_kv_heads * c.head_dim * c.hidden_size + 2LL * c.head_dim +
+                            3LL * c.hidden_size * c.intermediate_size;
+  EXPECT_EQ(m->parameter_count(),
+            int64_t(c.vocab_size) * c.hidden_size + c.hidden_size + c.num_layers * per_layer);
+}
+
+TEST(Model, PresetsHaveRealShapes) {
+  const ModelConfig l = preset_config("llama3-8b");
+  EXPECT_EQ(l.hidden_size, 4096);
+  EXPECT_EQ(l.num_layers, 32);
+  EXPECT_EQ(l.num_kv_heads, 8);
+  const ModelConfig q = preset_config("qwen3-1.7b");
+  EXPECT_EQ(q.intermediate_size, 6144);
+  EXPECT_TRUE(q.tie_word_embeddings);
+  EXPECT_THROW(preset_config("gpt5"), Error);
+}
+
+TEST(Model, BadCheckpointsNameTheFileAndProblem) {
+  auto m = Model::random(preset_config("tiny"), DType::f32, 1, "tiny");
+  const std::string good = testutil::fresh_dir("good");
+  m->save(good);
+
+  expect_load_error(good + "/nope", "not a model directory");
+
+  // Config describing a different shape than the weights.
+  const std::string shape = testutil::fresh_dir("shape");
+  std::filesystem::copy(good, shape, std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  auto j = config_to_json(m->config());
+  j["intermediate_size"] = 96;
+  std::ofstream(shape + "/config.json") << j.dump();
+  expect_load_error(shape, "has shape");
+
+  // A tensor missing from the weights.
+  const std::string missing = testutil::fresh_dir("missing");
+  auto ck = Checkpoint::open(good);
+  std::vector<TensorToWrite> kept;
+  for (const std::string& n : ck.names())
+    if (n != "model.layers.1.mlp.up_proj.weight") {
+      const TensorInfo& t = ck.get(n);
+      kept.push_back({t.name, t.dtype, t.shape, t.data});
+    }
+  write_safetensors(missing + "/model.safetensors", kept);
+  std::filesystem::copy_file(good + "/config.json", missing + "/config.json");
+  expect_load_error(missing, "model.layers.1.mlp.up_proj.weight is missing");
+
+  // Unknown model_type and a broken config.json.
+  const std::string arch = testutil::fresh_dir("arch");
+  std::filesystem::copy_file(good + "/model.safetensors", arch + "/model.safetensors");
+  j = config_to_json(m->config());
+  j["model_type"] = "gpt2";
+  std::ofstream(arch + "/config.json") << j.dump();
+  expect_load_error(arch, "unknown model_type");
+  std::ofstream(arch + "/config.json") << "{\"model_type\": ";
+  expect_load_error(arch, "not valid JSON");
+}
