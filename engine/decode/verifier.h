@@ -8,7 +8,7 @@
 // - stochastic target, sampling drafter (draft temperature > 0): accept with probability
 //   min(1, p/q), else emit a sample of normalize(max(p - q, 0)): AR's distribution, not its draws.
 // - logit mixing (weight w < 1): verify rows use w * AR + (1 - w) * draft logits before the same
-//   rule; the bonus row stays AR. w = 1 computes exactly the AR row, so it is lossless bitwise.
+//   rule; the bonus row stays AR. At w = 1 the mixed row equals the AR row bitwise: lossless.
 #pragma once
 #include <cstdint>
 #include <vector>

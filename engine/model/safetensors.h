@@ -76,8 +76,9 @@ struct TensorToWrite {
 };
 
 // Writes one .safetensors file atomically (path + ".tmp", then rename): the JSON header padded with
-// spaces to a multiple of 8 bytes, tensor data contiguous in the given order. Throws dllm::Error
-// naming the path when it cannot be written.
+// spaces to a multiple of 8 bytes, tensor data contiguous, f32 tensors before 16-bit ones (otherwise
+// in the given order) so that every tensor is aligned. Throws dllm::Error naming the path when it
+// cannot be written.
 void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
