@@ -1,13 +1,14 @@
 #include "engine/backend/cpu_backend.h"
 
 #include "engine/core/check.h"
+#include "kernels/cpu/cpu.h"
 #include "ref/ref.h"
 
 namespace dllm {
 
 void CpuBackend::embedding(const EmbeddingArgs& a) { ref::embedding(a); }
 void CpuBackend::rmsnorm(const RmsnormArgs& a) { ref::rmsnorm<float>(a); }
-void CpuBackend::linear(const LinearArgs& a) { ref::linear<float>(a); }
+void CpuBackend::linear(const LinearArgs& a) { cpu::linear(a); }
 void CpuBackend::rope(const RopeArgs& a) { ref::rope(a); }
 void CpuBackend::attention(const AttentionArgs& a) { ref::attention<float>(a); }
 void CpuBackend::kv_write(const KvWriteArgs& a) { ref::kv_write(a); }

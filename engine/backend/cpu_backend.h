@@ -1,5 +1,6 @@
-// The CPU backend. For now it runs the reference ops (f32 accumulation), which reduce in a fixed
-// order per token: a token's logits are bitwise identical whatever the pass size (batch invariance).
+// The CPU backend: the fast kernels of kernels/cpu where there is one (linear), the reference ops
+// (f32 accumulation) elsewhere. Every op reduces in an order fixed per token, so a token's logits are
+// bitwise identical whatever the pass size (batch invariance).
 #pragma once
 #include "engine/backend/backend.h"
 
