@@ -14,6 +14,9 @@
 #include "engine/decode/ar_decoder.h"
 #include "engine/model/tokenizer.h"
 #include "engine/model/transformer.h"
+#ifdef DLLM_HAVE_GPU
+#include "kernels/gpu/device.h"
+#endif
 
 namespace dllm::cli {
 
@@ -171,6 +174,15 @@ int run_info(int argc, char** argv) {
             {"weight_bytes", model.weight_bytes},
             {"kv_bytes_per_token_f32", kv_f32},
             {"kv_bytes_per_token_bf16", kv_f32 / 2}};
+#ifdef DLLM_HAVE_GPU
+  std::string why_none;
+  json gpus = json::array();
+  for (const gpu::DeviceInfo& d : gpu::visible_devices(&why_none))
+    gpus.push_back({{"name", d.name}, {"memory_bytes", d.memory_bytes}, {"multiprocessors", d.multiprocessors},
+                    {"warp_size", d.warp_size}, {"runtime_version", d.runtime_version}, {"driver_version", d.driver_version}});
+  j["gpus"] = gpus;
+  if (gpus.empty()) j["gpus_unavailable"] = why_none;
+#endif
   if (a.has("--json")) {
     std::cout << j.dump(2) << "\n";
     return 0;

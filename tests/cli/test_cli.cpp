@@ -57,6 +57,35 @@ TEST(Cli, GeneratePrintsTextStatsAndTokens) {
   EXPECT_EQ(j["metrics"]["prompt_tokens"], 3);
 }
 
+TEST(Cli, TidarPrintsWhatArPrints) {
+  // The argmax drafter makes TiDAR's sampled output AR's, token for token, with the same flags.
+  const std::string common = "generate --model preset:tiny --prompt abc --max-new-tokens 30 --temperature 0.9 --seed 5 --json";
+  std::string ar, td;
+  ASSERT_EQ(run_cli(common, &ar), 0) << ar;
+  ASSERT_EQ(run_cli(common + " --strategy tidar --block-size 4 --levels 0,2,4", &td), 0) << td;
+  const auto a = nlohmann::json::parse(ar), t = nlohmann::json::parse(td);
+  EXPECT_EQ(a["tokens"], t["tokens"]);
+  EXPECT_EQ(t["metrics"]["accepted_histogram"].size(), 5u);
+  EXPECT_EQ(t["strategy"]["tidar"]["levels"], nlohmann::json::array({0, 2, 4}));
+}
+
+TEST(Cli, VerifyReportsExactMatchOnAPresetSuite) {
+  const std::string dir = dllm::testutil::fresh_dir("verify");
+  std::ofstream(dir + "/p.jsonl") << "{\"id\": \"a\", \"prompt\": \"hello\"}\n\n{\"id\": \"b\", \"tokens\": [256, 7, 8]}\n";
+  std::string out;
+  ASSERT_EQ(run_cli("verify --model preset:tiny-llama --prompts " + dir + "/p.jsonl --max-new-tokens 20 --block-size 4 "
+                    "--seeds 1,2 --out " + dir + "/v.json", &out), 0) << out;
+  std::ifstream in(dir + "/v.json");
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["totals"]["cases"], 6);
+  EXPECT_EQ(j["totals"]["exact_match"], 6);
+  EXPECT_EQ(j["totals"]["bug"], 0);
+  EXPECT_EQ(j["cases"][0]["verdict"], "exact");
+  std::ofstream(dir + "/bad.jsonl") << "{\"id\": \"a\", \"prompt\": \"hello\"}\n{\"id\": 3, \"prompt\": }\n";
+  expect_failure("verify --model preset:tiny --prompts " + dir + "/bad.jsonl", "bad.jsonl:2");
+  expect_failure("verify --model preset:tiny --prompt hi --mix-weight 0.5", "--mix-weight must be 1");
+}
+
 TEST(Cli, LogitsWritesNpyAndJson) {
   const std::string dir = dllm::testutil::fresh_dir("logits");
   std::string out;
@@ -91,6 +120,10 @@ TEST(Cli, BadInputGivesAClearErrorAndNoOutput) {
   expect_failure("generate --model preset:tiny --tokens 1 --max-new-tokens 5000", "max_position_embeddings");
   expect_failure("generate --model preset:tiny --prompt hi --backend tpu", "--backend tpu");
   expect_failure("logits --model preset:tiny --tokens 1 --out " + dir + "/x.txt", "must end in .npy or .json");
+  expect_failure("generate --model preset:tiny --prompt hi --block-size 4", "applies to --strategy tidar only");
+  expect_failure("generate --model preset:tiny --prompt hi --strategy tidar --levels 0,9 --block-size 4", "outside [0, K");
+  expect_failure("generate --model preset:tiny --prompt hi --strategy tidar --layout two --levels P3", "single-forward layout only");
+  expect_failure("generate --model preset:tiny --prompt hi --strategy spec", "--strategy must be ar or tidar");
   expect_failure("logits --model preset:tiny --tokens 1 --out " + dir + "/no/such/dir/x.npy", "cannot create");
   EXPECT_TRUE(std::filesystem::is_empty(dir)) << "a failed command left files behind";
 
