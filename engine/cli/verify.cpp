@@ -2,6 +2,8 @@
 // (greedy, and stochastic with the argmax drafter for each seed); their outputs must be equal token
 // for token. Writes a JSON record; exits 3 when any divergence is a bug.
 #include <cstdio>
+#include <map>
+#include <optional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -22,16 +24,24 @@ namespace {
 using nlohmann::json;
 
 struct NamedPrompt {
-  std::string id;
+  std::string id, category;
   std::vector<int32_t> ids;
+  std::optional<std::vector<int32_t>> answer;  // expected output tokens, where the task has an answer
 };
 
 std::vector<NamedPrompt> verify_prompts(const Args& a, const ModelConfig& cfg) {
-  if (!a.has("--prompts")) return {{"prompt", prompt_ids(a, cfg)}};
+  if (!a.has("--prompts")) return {{"prompt", "", prompt_ids(a, cfg), std::nullopt}};
   DLLM_CHECK(!a.has("--prompt") && !a.has("--tokens"), "give --prompts FILE or --prompt/--tokens, not both");
   std::vector<NamedPrompt> out;
-  for (const Prompt& p : load_prompts(a.str("--prompts", "")))
-    out.push_back({p.id, p.tokens ? *p.tokens : ByteTokenizer(cfg).encode(*p.text)});
+  for (const Prompt& p : load_prompts(a.str("--prompts", ""))) {
+    NamedPrompt n{p.id, p.category, p.tokens ? *p.tokens : ByteTokenizer(cfg).encode(*p.text), std::nullopt};
+    if (p.answer) {  // answer bytes, without the <bos> the tokenizer puts first
+      std::vector<int32_t> ids = ByteTokenizer(cfg).encode(*p.answer);
+      if (cfg.bos_token_id >= 0) ids.erase(ids.begin());
+      n.answer = ids;
+    }
+    out.push_back(n);
+  }
   return out;
 }
 
@@ -67,7 +77,8 @@ int run_verify(int argc, char** argv) {
 
   json cases = json::array();
   int exact = 0, bugs = 0, near_ties = 0;
-  int64_t tidar_tokens = 0, tidar_forwards = 0;
+  int64_t tidar_tokens = 0, tidar_forwards = 0, step_tokens = 0, steps = 0;
+  std::map<std::string, std::pair<int, int>> accuracy;  // category -> (correct, scored), greedy AR
   std::vector<int64_t> histogram(size_t(opt.block_size) + 1, 0);
   for (const NamedPrompt& p : prompts) {
     std::vector<std::pair<std::string, SamplerConfig>> modes = {{"greedy", SamplerConfig{}}};
@@ -79,13 +90,26 @@ int run_verify(int argc, char** argv) {
       const Equivalence eq = compare_outputs(tf, p.ids, ar.tokens, td.tokens);
       exact += eq.exact_match, bugs += eq.verdict == "bug", near_ties += eq.verdict == "near_tie";
       tidar_tokens += td.metrics.generated_tokens, tidar_forwards += td.metrics.forwards;
+      steps += int64_t(td.metrics.step_seconds.size());
+      step_tokens += td.metrics.step_seconds.empty() ? 0 : td.metrics.generated_tokens - 1;
       for (size_t i = 0; i < histogram.size(); ++i) histogram[i] += td.metrics.accepted_histogram[i];
       json c = {{"prompt_id", p.id}, {"mode", mode}, {"exact_match", eq.exact_match},
                 {"first_divergence", eq.first_divergence}, {"verdict", eq.verdict},
                 {"ar_tokens", ar.tokens}, {"tidar_tokens", td.tokens},
                 {"tokens_per_forward", td.metrics.tokens_per_forward()},
                 {"accepted_histogram", td.metrics.accepted_histogram}};
+      c["tokens_per_step"] = td.metrics.tokens_per_step();
       if (mode == "stochastic") c["seed"] = sampler.seed, c["temperature"] = sampler.temperature;
+      if (p.answer) {
+        const bool correct = ar.tokens == *p.answer;
+        c["answer_correct"] = correct;
+        if (mode == "greedy") {
+          for (const std::string& key : {std::string("all"), p.category}) {
+            accuracy[key].first += correct;
+            accuracy[key].second += 1;
+          }
+        }
+      }
       if (!eq.exact_match) c["ar_top1_top2_margin"] = eq.ar_margin;
       cases.push_back(c);
       std::fprintf(stderr, "%-16s %-10s %s  tokens/forward %.2f\n", p.id.c_str(), mode.c_str(),
@@ -98,13 +122,25 @@ int run_verify(int argc, char** argv) {
                  {"totals", {{"cases", n}, {"exact_match", exact}, {"exact_match_rate", double(exact) / n},
                              {"near_tie", near_ties}, {"bug", bugs},
                              {"tokens_per_forward", tidar_forwards ? double(tidar_tokens) / double(tidar_forwards) : 0.0},
+                             {"tokens_per_step", steps ? double(step_tokens) / double(steps) : 0.0},
                              {"accepted_histogram", histogram}}},
                  {"cases", cases}};
+  if (!accuracy.empty()) {
+    json acc = json::object();
+    for (const auto& [category, cs] : accuracy)
+      acc[category.empty() ? "uncategorized" : category] = {{"correct", cs.first}, {"scored", cs.second},
+                                                            {"accuracy", double(cs.first) / cs.second}};
+    record["totals"]["greedy_task_accuracy"] = acc;
+  }
   const std::string text = record.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
   if (a.has("--out")) write_file_atomic(a.str("--out", ""), text);
   else std::cout << text;
-  std::fprintf(stderr, "verify: %d/%d exact, %d near-tie, %d bug; TiDAR tokens/forward %.2f\n", exact, n, near_ties,
-               bugs, tidar_forwards ? double(tidar_tokens) / double(tidar_forwards) : 0.0);
+  std::fprintf(stderr, "verify: %d/%d exact, %d near-tie, %d bug; TiDAR tokens/forward %.2f, tokens/step %.2f\n",
+               exact, n, near_ties, bugs, tidar_forwards ? double(tidar_tokens) / double(tidar_forwards) : 0.0,
+               steps ? double(step_tokens) / double(steps) : 0.0);
+  if (accuracy.count("all"))
+    std::fprintf(stderr, "greedy task accuracy %.3f (%d/%d)\n", double(accuracy["all"].first) / accuracy["all"].second,
+                 accuracy["all"].first, accuracy["all"].second);
   return bugs ? 3 : 0;
 }
 

@@ -23,6 +23,7 @@ nlohmann::json DecodeMetrics::to_json() const {
                       {"generated_tokens", generated_tokens},
                       {"forwards", forwards},
                       {"tokens_per_forward", tokens_per_forward()},
+                      {"tokens_per_step", tokens_per_step()},
                       {"time_to_first_token_s", prefill_seconds},
                       {"total_s", total_seconds},
                       {"decode_tokens_per_s", decode_tokens_per_second()},

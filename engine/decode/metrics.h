@@ -20,6 +20,11 @@ struct DecodeMetrics {
   std::vector<int64_t> slot_verified, slot_accepted;
 
   double tokens_per_forward() const { return forwards ? double(generated_tokens) / forwards : 0.0; }
+  // Tokens committed per decode step, after the first token (which prefill produces): the
+  // steady-state n + 1 of TiDAR, 1 for AR.
+  double tokens_per_step() const {
+    return step_seconds.empty() ? 0.0 : double(generated_tokens - 1) / double(step_seconds.size());
+  }
   // Generated tokens after the first, over the time after the first: the steady decode rate.
   double decode_tokens_per_second() const;
   // Percentile q in [0, 100] of step_seconds (nearest rank); 0 when there are no steps.
