@@ -81,7 +81,10 @@ int run_generate(int argc, char** argv) {
     std::cout << dump(out) << "\n";
     return 0;
   }
-  if (cfg.byte_tokenizer) std::cout << text_of(cfg, req.prompt) << text_of(cfg, g.tokens) << "\n\n";
+  if (cfg.byte_tokenizer) {  // the prompt as typed (without <bos>), then the generated text
+    const bool bos = !req.prompt.empty() && req.prompt[0] == cfg.bos_token_id;
+    std::cout << text_of(cfg, {req.prompt.begin() + (bos ? 1 : 0), req.prompt.end()}) << text_of(cfg, g.tokens) << "\n\n";
+  }
   std::printf("strategy %s | backend %s | model %s\n", strategy.c_str(), backend->name().c_str(),
               model->source().c_str());
   print_metrics(g.metrics, g.stop_reason);
