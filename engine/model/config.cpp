@@ -1,6 +1,8 @@
 #include "engine/model/config.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 
@@ -81,6 +83,17 @@ class Fields {
   const json& j_;
   const std::string& source_;
 };
+
+// The shortest decimal that reads back as the same float: config.json says 1e-06, not the
+// float's exact binary value 9.999999974752427e-07.
+double shortest_decimal(float v) {
+  for (int digits = 1; digits < 9; ++digits) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.*g", digits, double(v));
+    if (float(std::strtod(buf, nullptr)) == v) return std::strtod(buf, nullptr);
+  }
+  return double(v);
+}
 
 }  // namespace
 
@@ -186,8 +199,8 @@ json config_to_json(const ModelConfig& c) {
             {"intermediate_size", c.intermediate_size},
             {"vocab_size", c.vocab_size},
             {"max_position_embeddings", c.max_position_embeddings},
-            {"rms_norm_eps", c.rms_norm_eps},
-            {"rope_theta", c.rope_theta},
+            {"rms_norm_eps", shortest_decimal(c.rms_norm_eps)},
+            {"rope_theta", shortest_decimal(c.rope_theta)},
             {"tie_word_embeddings", c.tie_word_embeddings},
             {"hidden_act", "silu"},
             {"block_size", c.block_size}};
