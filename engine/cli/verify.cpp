@@ -1,7 +1,9 @@
 // dllm-bench verify: the lossless gate. For every prompt, AR and TiDAR decode the same weights
 // (greedy, and stochastic with the argmax drafter for each seed); their outputs must be equal token
 // for token. Writes a JSON record; exits 3 when any divergence is a bug.
+#include <algorithm>
 #include <cstdio>
+#include <sstream>
 #include <map>
 #include <optional>
 #include <iostream>
@@ -32,8 +34,12 @@ struct NamedPrompt {
 std::vector<NamedPrompt> verify_prompts(const Args& a, const ModelConfig& cfg) {
   if (!a.has("--prompts")) return {{"prompt", "", prompt_ids(a, cfg), std::nullopt}};
   DLLM_CHECK(!a.has("--prompt") && !a.has("--tokens"), "give --prompts FILE or --prompt/--tokens, not both");
+  std::vector<std::string> categories;  // empty: all
+  std::stringstream list(a.str("--categories", ""));
+  for (std::string c; std::getline(list, c, ',');) categories.push_back(c);
   std::vector<NamedPrompt> out;
   for (const Prompt& p : load_prompts(a.str("--prompts", ""))) {
+    if (!categories.empty() && std::find(categories.begin(), categories.end(), p.category) == categories.end()) continue;
     NamedPrompt n{p.id, p.category, p.tokens ? *p.tokens : ByteTokenizer(cfg).encode(*p.text), std::nullopt};
     if (p.answer) {  // answer bytes, without the <bos> the tokenizer puts first
       std::vector<int32_t> ids = ByteTokenizer(cfg).encode(*p.answer);
@@ -42,6 +48,7 @@ std::vector<NamedPrompt> verify_prompts(const Args& a, const ModelConfig& cfg) {
     }
     out.push_back(n);
   }
+  DLLM_CHECK(!out.empty(), "--categories ", a.str("--categories", ""), " selects no prompt of ", a.str("--prompts", ""));
   return out;
 }
 
@@ -54,6 +61,7 @@ int run_verify(int argc, char** argv) {
          "Exit code 3 when any divergence is a bug (not a numerical near-tie).",
          concat({kModelFlags, kPromptFlags,
                  {{"--prompts", "FILE", "JSONL prompt suite (datasets/README.md) instead of --prompt/--tokens"},
+                  {"--categories", "LIST", "only the prompts of these categories, e.g. copy,upper"},
                   {"--max-new-tokens", "N", "tokens to generate per prompt (default 64)"},
                   {"--temperature", "T", "temperature of the stochastic runs (default 0.8)"},
                   {"--seeds", "LIST", "seeds of the stochastic runs (default 0,1; 'none' for greedy only)"}},
