@@ -5,6 +5,7 @@
 # re-save. hf_parity.py exits 77 (ctest skip) when torch/transformers are not installed.
 # Usage: tests/parity/run_parity.sh BUILD_DIR
 set -euo pipefail
+command -v python3 >/dev/null || { echo "skipped: python3 is not installed"; exit 77; }
 build=$(cd "${1:?usage: run_parity.sh BUILD_DIR}" && pwd)
 cd "$(dirname "$0")/../.."  # the repository root: short model names in the table
 
