@@ -64,3 +64,42 @@ TEST(Sampler, UniformsAreKeyedAndInRange) {
   }
   EXPECT_NEAR(mean, 0.5, 0.01);
 }
+
+TEST(Sampler, SampledTokensFollowTemperatureTopKTopP) {
+  // sample_token over many positions against the distribution each setting defines.
+  const float logits[] = {2.0f, 1.0f, 0.5f, 0.0f, -1.0f};
+  struct Setting {
+    float temperature;
+    int top_k;
+    float top_p;
+  };
+  for (const Setting& st : {Setting{1.0f, 0, 1.0f}, Setting{0.5f, 0, 1.0f}, Setting{1.0f, 3, 1.0f}, Setting{1.0f, 0, 0.8f}}) {
+    SamplerConfig s;
+    s.temperature = st.temperature, s.top_k = st.top_k, s.top_p = st.top_p, s.seed = 9;
+    // Expected: softmax(logits / T), keep top-k or the top-p prefix, renormalise.
+    std::vector<double> p(5);
+    double z = 0;
+    for (int i = 0; i < 5; ++i) z += p[i] = std::exp(logits[i] / st.temperature);
+    for (double& x : p) x /= z;
+    size_t keep = st.top_k ? size_t(st.top_k) : 5;
+    if (st.top_p < 1) {
+      double cum = 0;
+      for (keep = 0; keep < 5 && cum < st.top_p;) cum += p[keep++];
+    }
+    double kept = 0;
+    for (size_t i = 0; i < 5; ++i) kept += i < keep ? p[i] : 0;
+    for (size_t i = 0; i < 5; ++i) p[i] = i < keep ? p[i] / kept : 0;
+    std::vector<int> counts(5, 0);
+    const int n = 30000;
+    for (int pos = 0; pos < n; ++pos) ++counts[size_t(sample_token(logits, 5, s, 0, uint32_t(pos)))];
+    double chi2 = 0;
+    for (size_t i = 0; i < 5; ++i) {
+      if (p[i] == 0) {
+        EXPECT_EQ(counts[i], 0) << "token " << i << " is outside top-k/top-p";
+        continue;
+      }
+      chi2 += std::pow(counts[i] - n * p[i], 2) / (n * p[i]);
+    }
+    EXPECT_LT(chi2, 18.47) << "T " << st.temperature << " k " << st.top_k << " p " << st.top_p;  // p = 0.001, <= 4 dof
+  }
+}
