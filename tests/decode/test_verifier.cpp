@@ -51,7 +51,9 @@ TEST(Verifier, StochasticArgmaxDrafterReusesTheArDraw) {
     for (int32_t draft = 0; draft < kVocab; ++draft) {
       const VerifyOutcome o = verify_drafts(rows.data(), {{draft, row.data()}}, kVocab, vc, 0, 7);
       EXPECT_EQ(o.accepted == 1, draft == ar);
-      if (o.accepted == 0) EXPECT_EQ(o.next, ar);
+      if (o.accepted == 0) {
+        EXPECT_EQ(o.next, ar);
+      }
     }
   }
 }
