@@ -23,15 +23,8 @@ Generation ArDecoder::generate(const GenerateRequest& r) {
   std::vector<float> logits;
   const auto t0 = Clock::now();
 
-  // Prefill: the whole prompt in one causal pass; only the last row's logits are needed.
-  Pass prefill;
-  prefill.add_causal(0, r.prompt, 0, 0, true);
-  model_.forward(prefill, cache, {prompt_len - 1}, logits);
-  cache.set_length(0, prompt_len);
-  ++g.metrics.forwards;
-  int32_t token = sample_token(logits.data(), vocab, r.sampler, uint32_t(r.sequence), uint32_t(prompt_len));
-  bool more = sink.push(token);
-  g.metrics.prefill_seconds = seconds_since(t0);
+  int32_t token = prefill_first_token(model_, cache, r, g, sink);
+  bool more = !sink.done();
 
   // Each step feeds the last token at position L and samples the token at L + 1.
   for (int pos = prompt_len; more; ++pos) {

@@ -1,6 +1,9 @@
 #include "engine/decode/generation.h"
 
+#include <chrono>
+
 #include "engine/core/check.h"
+#include "engine/model/transformer.h"
 
 namespace dllm {
 
@@ -35,6 +38,23 @@ bool TokenSink::push(int32_t token) {
     return false;
   }
   return true;
+}
+
+int32_t prefill_first_token(Transformer& model, KvCache& cache, const GenerateRequest& r, Generation& g,
+                            TokenSink& sink) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int prompt_len = int(r.prompt.size());
+  Pass prefill;
+  prefill.add_causal(0, r.prompt, 0, 0, true);
+  std::vector<float> logits;
+  model.forward(prefill, cache, {prompt_len - 1}, logits);  // only the last row is needed
+  cache.set_length(0, prompt_len);
+  ++g.metrics.forwards;
+  const int32_t token = sample_token(logits.data(), model.config().vocab_size, r.sampler, uint32_t(r.sequence),
+                                     uint32_t(prompt_len));
+  sink.push(token);
+  g.metrics.prefill_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return token;
 }
 
 }  // namespace dllm

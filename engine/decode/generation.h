@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/core/model.h"
+#include "engine/decode/kv_cache.h"
 #include "engine/decode/metrics.h"
 #include "engine/decode/sampler.h"
 
@@ -43,5 +44,13 @@ class TokenSink {
   const ModelConfig& cfg_;
   int max_;
 };
+
+class Transformer;
+
+// Prefill: the whole prompt in one causal pass into sequence 0 of `cache`, then the first token,
+// sampled at position len(prompt) as every decoder draws it. Counts the forward and the time to first
+// token in g.metrics and pushes the token into `sink`. Returns the token.
+int32_t prefill_first_token(Transformer& model, KvCache& cache, const GenerateRequest& r, Generation& g,
+                            TokenSink& sink);
 
 }  // namespace dllm

@@ -109,15 +109,8 @@ Generation TidarDecoder::generate(const GenerateRequest& r) {
   std::vector<float> logits;
   const auto t0 = Clock::now();
 
-  // Prefill and the first token, exactly as the AR decoder draws it.
-  Pass prefill;
-  prefill.add_causal(0, r.prompt, 0, 0, true);
-  model_.forward(prefill, cache, {prompt_len - 1}, logits);
-  cache.set_length(0, prompt_len);
-  ++m.forwards;
-  int32_t anchor = sample_token(logits.data(), vocab, r.sampler, seq, uint32_t(prompt_len));
-  bool more = sink.push(anchor);
-  m.prefill_seconds = seconds_since(t0);
+  int32_t anchor = prefill_first_token(model_, cache, r, g, sink);  // exactly as the AR decoder draws it
+  bool more = !sink.done();
   int len = prompt_len;  // L: committed tokens in the cache; the anchor sits at position L
 
   // A draft pass [anchor, mask x K]: the first drafts, and every step's drafts in two-forward mode.
