@@ -363,6 +363,29 @@ def check_hf(model_dir):
     return ok
 
 
+@torch.no_grad()
+def heldout_loss(model_dir):
+    """AR cross-entropy of an export on the held-out documents: all next-token targets, and answer + <eos>."""
+    from safetensors.torch import load_file
+    with open(os.path.join(model_dir, "config.json")) as f:
+        model = Qwen3(json.load(f))
+    model.load_state_dict(load_file(os.path.join(model_dir, "model.safetensors")))
+    model.eval()
+    rows = gen.load_heldout()
+    total = answer = 0.0
+    n_total = n_answer = 0
+    for r in rows:
+        doc = encode_doc(r["prompt"] + r["answer"])
+        nll = F.cross_entropy(causal_logits(model, doc[:-1]), torch.tensor(doc[1:]), reduction="none")
+        n_prompt = 1 + len(r["prompt"])  # <bos> + prompt bytes; targets from there on are answer + <eos>
+        total += nll.sum().item()
+        answer += nll[n_prompt - 1:].sum().item()
+        n_total += len(nll)
+        n_answer += len(nll) - (n_prompt - 1)
+    print(f"held-out AR loss over {len(rows)} documents: {total / n_total:.4f} nats/token ({n_total} tokens), "
+          f"answer + <eos> only: {answer / n_answer:.4f} nats/token ({n_answer} tokens)")
+
+
 def check_sparse_attention(cfg, S=64, K=16):
     """The block-sparse training attention must equal the dense 2S x 2S mask."""
     torch.manual_seed(0)
@@ -414,6 +437,7 @@ def parse_args():
     ap.add_argument("--export-dir", default=os.path.join(REPO, "models/tiny-tidar"))
     ap.add_argument("--resume", action="store_true", help="continue from <out>/ckpt.pt")
     ap.add_argument("--check-hf", metavar="DIR", help="only compare an export with transformers and exit")
+    ap.add_argument("--heldout-loss", metavar="DIR", help="only print an export's AR loss on the held-out set")
     return ap.parse_args()
 
 
@@ -432,6 +456,9 @@ def main():
     torch.set_num_interop_threads(1)
     if args.check_hf:
         sys.exit(0 if check_hf(args.check_hf) else 1)
+    if args.heldout_loss:
+        heldout_loss(args.heldout_loss)
+        return
     assert args.seq % args.block == 0
 
     os.makedirs(args.out, exist_ok=True)
