@@ -200,6 +200,9 @@ int run_main(int argc, char** argv) {
       "commands:\n"
       "  generate   generate text from a prompt (AR or TiDAR) and print decode statistics\n"
       "  verify     the lossless gate: TiDAR output against AR output, prompt by prompt\n"
+      "  bench      benchmark AR vs TiDAR over a prompt suite; JSON + HTML report\n"
+      "  report     render reports (and Google Benchmark JSON) into one self-contained HTML file\n"
+      "  compare    compare two reports; exit 4 on a significant regression\n"
       "  logits     dump the logits of every prompt position (.npy or .json)\n"
       "  info       model configuration, parameter count, weight and KV bytes\n";
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
@@ -210,6 +213,9 @@ int run_main(int argc, char** argv) {
   try {
     if (cmd == "generate") return run_generate(argc, argv);
     if (cmd == "verify") return run_verify(argc, argv);
+    if (cmd == "bench") return run_bench(argc, argv);
+    if (cmd == "report") return run_report(argc, argv);
+    if (cmd == "compare") return run_compare(argc, argv);
     if (cmd == "logits") return run_logits(argc, argv);
     if (cmd == "info") return run_info(argc, argv);
     std::cerr << "dllm-bench: unknown command '" << cmd << "'\n\n" << usage;

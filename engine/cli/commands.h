@@ -7,6 +7,9 @@ int run_generate(int argc, char** argv);
 int run_logits(int argc, char** argv);
 int run_info(int argc, char** argv);
 int run_verify(int argc, char** argv);
+int run_bench(int argc, char** argv);
+int run_report(int argc, char** argv);
+int run_compare(int argc, char** argv);
 // Dispatches argv[1] to a command; prints errors and returns non-zero on failure.
 int run_main(int argc, char** argv);
 

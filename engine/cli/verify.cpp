@@ -3,13 +3,11 @@
 // for token. Writes a JSON record; exits 3 when any divergence is a bug.
 #include <algorithm>
 #include <cstdio>
-#include <sstream>
 #include <map>
-#include <optional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "datasets/prompts.h"
+#include "engine/bench/suite.h"
 #include "engine/backend/backend.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/common.h"
@@ -17,7 +15,6 @@
 #include "engine/core/check.h"
 #include "engine/decode/ar_decoder.h"
 #include "engine/decode/equivalence.h"
-#include "engine/model/tokenizer.h"
 
 namespace dllm::cli {
 
@@ -25,31 +22,10 @@ namespace {
 
 using nlohmann::json;
 
-struct NamedPrompt {
-  std::string id, category;
-  std::vector<int32_t> ids;
-  std::optional<std::vector<int32_t>> answer;  // expected output tokens, where the task has an answer
-};
-
-std::vector<NamedPrompt> verify_prompts(const Args& a, const ModelConfig& cfg) {
+std::vector<SuitePrompt> verify_prompts(const Args& a, const ModelConfig& cfg) {
   if (!a.has("--prompts")) return {{"prompt", "", prompt_ids(a, cfg), std::nullopt}};
   DLLM_CHECK(!a.has("--prompt") && !a.has("--tokens"), "give --prompts FILE or --prompt/--tokens, not both");
-  std::vector<std::string> categories;  // empty: all
-  std::stringstream list(a.str("--categories", ""));
-  for (std::string c; std::getline(list, c, ',');) categories.push_back(c);
-  std::vector<NamedPrompt> out;
-  for (const Prompt& p : load_prompts(a.str("--prompts", ""))) {
-    if (!categories.empty() && std::find(categories.begin(), categories.end(), p.category) == categories.end()) continue;
-    NamedPrompt n{p.id, p.category, p.tokens ? *p.tokens : ByteTokenizer(cfg).encode(*p.text), std::nullopt};
-    if (p.answer) {  // answer bytes, without the <bos> the tokenizer puts first
-      std::vector<int32_t> ids = ByteTokenizer(cfg).encode(*p.answer);
-      if (cfg.bos_token_id >= 0) ids.erase(ids.begin());
-      n.answer = ids;
-    }
-    out.push_back(n);
-  }
-  DLLM_CHECK(!out.empty(), "--categories ", a.str("--categories", ""), " selects no prompt of ", a.str("--prompts", ""));
-  return out;
+  return load_suite(a.str("--prompts", ""), split_list(a.str("--categories", "")), cfg);
 }
 
 }  // namespace
@@ -80,7 +56,7 @@ int run_verify(int argc, char** argv) {
   const float temperature = float(a.number("--temperature", 0.8, 1e-6, 100.0));
   std::vector<int32_t> seeds;
   if (a.str("--seeds", "") != "none") seeds = a.has("--seeds") ? a.int_list("--seeds") : std::vector<int32_t>{0, 1};
-  const std::vector<NamedPrompt> prompts = verify_prompts(a, cfg);
+  const std::vector<SuitePrompt> prompts = verify_prompts(a, cfg);
   Transformer tf(cfg, model->weights(), *backend);
 
   json cases = json::array();
@@ -88,7 +64,7 @@ int run_verify(int argc, char** argv) {
   int64_t tidar_tokens = 0, tidar_forwards = 0, step_tokens = 0, steps = 0;
   std::map<std::string, std::pair<int, int>> accuracy;  // category -> (correct, scored), greedy AR
   std::vector<int64_t> histogram(size_t(opt.block_size) + 1, 0);
-  for (const NamedPrompt& p : prompts) {
+  for (const SuitePrompt& p : prompts) {
     std::vector<std::pair<std::string, SamplerConfig>> modes = {{"greedy", SamplerConfig{}}};
     for (int32_t s : seeds) modes.push_back({"stochastic", SamplerConfig{temperature, 0, 1.0f, uint64_t(s)}});
     for (const auto& [mode, sampler] : modes) {

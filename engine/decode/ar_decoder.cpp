@@ -36,6 +36,7 @@ Generation ArDecoder::generate(const GenerateRequest& r) {
     ++g.metrics.forwards;
     token = sample_token(logits.data(), vocab, r.sampler, uint32_t(r.sequence), uint32_t(pos + 1));
     more = sink.push(token);
+    sink.end_step();
     g.metrics.step_seconds.push_back(seconds_since(ts));
   }
   g.metrics.total_seconds = seconds_since(t0);

@@ -40,6 +40,12 @@ bool TokenSink::push(int32_t token) {
   return true;
 }
 
+void TokenSink::end_step() {
+  const size_t n = g_.tokens.size() - committed_before_step_;
+  if (n > 0) g_.metrics.committed_per_step.push_back(int(n));
+  committed_before_step_ = g_.tokens.size();
+}
+
 int32_t prefill_first_token(Transformer& model, KvCache& cache, const GenerateRequest& r, Generation& g,
                             TokenSink& sink) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -53,6 +59,7 @@ int32_t prefill_first_token(Transformer& model, KvCache& cache, const GenerateRe
   const int32_t token = sample_token(logits.data(), model.config().vocab_size, r.sampler, uint32_t(r.sequence),
                                      uint32_t(prompt_len));
   sink.push(token);
+  sink.end_step();
   g.metrics.prefill_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return token;
 }

@@ -38,11 +38,14 @@ class TokenSink {
       : g_(g), cfg_(cfg), max_(max_new_tokens) {}
   bool push(int32_t token);
   bool done() const { return !g_.stop_reason.empty(); }
+  // Closes a decoder step: records how many tokens it committed (metrics.committed_per_step).
+  void end_step();
 
  private:
   Generation& g_;
   const ModelConfig& cfg_;
   int max_;
+  size_t committed_before_step_ = 0;
 };
 
 class Transformer;

@@ -37,6 +37,11 @@ nlohmann::json DecodeMetrics::to_json() const {
       rate.push_back(slot_verified[i] ? double(slot_accepted[i]) / double(slot_verified[i]) : 0.0);
     j["slot_acceptance"] = rate;
   }
+  if (mixing.positions > 0) {
+    const double n = double(mixing.positions);
+    j["mixing"] = {{"positions", mixing.positions}, {"kl_mean", mixing.kl_sum / n}, {"kl_max", mixing.kl_max},
+                   {"tv_mean", mixing.tv_sum / n}, {"same_top1_rate", double(mixing.same_top1) / n}};
+  }
   return j;
 }
 

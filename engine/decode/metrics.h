@@ -18,6 +18,15 @@ struct DecodeMetrics {
   // slot i (0-based) how often it was verified and how often accepted.
   std::vector<int64_t> accepted_histogram;
   std::vector<int64_t> slot_verified, slot_accepted;
+  // Tokens committed by each forward that committed any (the first is the prefill's first token):
+  // where the blocks of a TiDAR output begin and end. All ones for AR.
+  std::vector<int> committed_per_step;
+  // Logit mixing only (w < 1): divergence of the mixed target from the AR target, summed over the
+  // committed positions whose token came from a mixed row (mixing_divergence in verifier.h).
+  struct Mixing {
+    int64_t positions = 0, same_top1 = 0;
+    double kl_sum = 0, tv_sum = 0, kl_max = 0;
+  } mixing;
 
   double tokens_per_forward() const { return forwards ? double(generated_tokens) / forwards : 0.0; }
   // Tokens committed per decode step, after the first token (which prefill produces): the

@@ -20,6 +20,22 @@ struct Drafts {
   std::vector<bool> padded;     // no prediction covers the position: a mask-token placeholder
 };
 
+// Mixing divergence at the positions this step decided with mixed rows: the n accepted drafts and,
+// when a draft was rejected, the recovered token's row (the bonus row is pure AR).
+void record_mixing(DecodeMetrics::Mixing& mix, const float* verify_rows, const std::vector<Draft>& drafts, int n,
+                   int vocab, const VerifyConfig& vc) {
+  const int k = int(drafts.size());
+  for (int j = 0; j <= std::min(n, k - 1); ++j) {
+    if (drafts[size_t(j)].logits == nullptr) continue;  // a padding draft's row is not mixed
+    const MixingDivergence d = mixing_divergence(verify_rows + size_t(j) * vocab, drafts[size_t(j)], vocab, vc);
+    ++mix.positions;
+    mix.same_top1 += d.same_top1;
+    mix.kl_sum += d.kl;
+    mix.tv_sum += d.tv;
+    mix.kl_max = std::max(mix.kl_max, d.kl);
+  }
+}
+
 // Drafts for positions first..first+K-1 from pass rows: row_of(j) is the row predicting draft j,
 // or -1 when no row covers it.
 template <typename RowOf>
@@ -143,6 +159,7 @@ Generation TidarDecoder::generate(const GenerateRequest& r) {
     const VerifyOutcome out = verify_drafts(logits.data() + size_t(verify) * vocab, to_verify, vocab, vc, seq, len + 1);
     const int n = out.accepted;
     ++m.accepted_histogram[size_t(n)];
+    if (vc.mix_weight != 1.0f) record_mixing(m.mixing, logits.data() + size_t(verify) * vocab, to_verify, n, vocab, vc);
     for (int j = 0; j < std::min(n + 1, k); ++j) {
       ++m.slot_verified[size_t(j)];
       if (j < n) ++m.slot_accepted[size_t(j)];
@@ -153,6 +170,7 @@ Generation TidarDecoder::generate(const GenerateRequest& r) {
     for (int j = 0; j < n; ++j) context.push_back(drafts.tokens[size_t(j)]);
     for (int j = 0; j < n && more; ++j) more = sink.push(drafts.tokens[size_t(j)]);
     if (more) more = sink.push(out.next);
+    sink.end_step();
     len += n + 1;
     cache.set_length(0, len);
     anchor = out.next;

@@ -34,6 +34,21 @@ const float* target_row(const float* ar, const Draft& d, int vocab, float w, std
 
 }  // namespace
 
+MixingDivergence mixing_divergence(const float* ar_row, const Draft& draft, int vocab, const VerifyConfig& cfg) {
+  std::vector<float> mixed;
+  const float* row = target_row(ar_row, draft, vocab, cfg.mix_weight, mixed);
+  SamplerConfig s = cfg.target;
+  if (s.greedy()) s = SamplerConfig{1.0f, 0, 1.0f, s.seed};
+  const std::vector<double> p = target_distribution(ar_row, vocab, s), q = target_distribution(row, vocab, s);
+  MixingDivergence d;
+  for (size_t v = 0; v < p.size(); ++v) {
+    if (p[v] > 0) d.kl += p[v] * std::log(p[v] / std::max(q[v], 1e-300));
+    d.tv += 0.5 * std::abs(p[v] - q[v]);
+  }
+  d.same_top1 = argmax(ar_row, vocab) == argmax(row, vocab);
+  return d;
+}
+
 VerifyOutcome verify_drafts(const float* rows, const std::vector<Draft>& drafts, int vocab,
                             const VerifyConfig& cfg, uint32_t sequence, int first_position) {
   std::vector<float> mixed;

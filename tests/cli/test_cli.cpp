@@ -37,9 +37,13 @@ TEST(Cli, HelpForEveryCommand) {
   std::string out;
   EXPECT_EQ(run_cli("--help", &out), 0);
   EXPECT_NE(out.find("generate"), std::string::npos);
-  for (const char* cmd : {"generate", "logits", "info"}) {
+  for (const char* cmd : {"generate", "logits", "info", "verify", "bench"}) {
     EXPECT_EQ(run_cli(std::string(cmd) + " --help", &out), 0) << cmd;
     EXPECT_NE(out.find("--model"), std::string::npos) << cmd;
+  }
+  for (const char* cmd : {"report", "compare"}) {
+    EXPECT_EQ(run_cli(std::string(cmd) + " --help", &out), 0) << cmd;
+    EXPECT_NE(out.find("usage: dllm-bench " + std::string(cmd)), std::string::npos) << cmd;
   }
   EXPECT_EQ(run_cli("frobnicate", &out), 2);
   EXPECT_EQ(run_cli("", &out), 2);
@@ -132,4 +136,69 @@ TEST(Cli, BadInputGivesAClearErrorAndNoOutput) {
   std::filesystem::copy(saved_tiny(), cut, std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
   std::filesystem::resize_file(cut + "/model.safetensors", std::filesystem::file_size(cut + "/model.safetensors") - 100);
   expect_failure("generate --model " + cut + " --prompt hi", "truncated");
+}
+
+TEST(Cli, BenchWritesAValidReportAndItsHtml) {
+  const std::string dir = dllm::testutil::fresh_dir("bench");
+  std::ofstream(dir + "/p.jsonl") << "{\"id\": \"a\", \"category\": \"x\", \"prompt\": \"hello\", \"answer\": \"hi\"}\n"
+                                  << "{\"id\": \"b\", \"category\": \"y\", \"tokens\": [256, 7, 8]}\n";
+  std::ofstream(dir + "/spec.json") << R"({"samplers": ["greedy"], "mix_weights": [1, 0.5], "block_sizes": [4],
+                                          "levels": ["0,2,4"], "repetitions": 2, "warmup": 0, "max_new_tokens": 10})";
+  std::string out;
+  ASSERT_EQ(run_cli("bench --model preset:tiny --spec " + dir + "/spec.json --prompts " + dir + "/p.jsonl " +
+                    "--step-cost 1,5,20 --step-cost-reps 2 --out " + dir + "/r.json --quiet", &out), 0) << out;
+  EXPECT_NE(out.find("report: "), std::string::npos) << out;
+  std::ifstream in(dir + "/r.json");
+  const auto r = nlohmann::json::parse(in);
+  EXPECT_EQ(r["points"].size(), 3u);  // AR, TiDAR w = 1, TiDAR w = 0.5
+  EXPECT_EQ(r["provenance"]["dataset"]["path"], dir + "/p.jsonl");
+  EXPECT_EQ(r["provenance"]["model"]["weights"]["kind"], "random");
+  EXPECT_EQ(r["step_cost"]["cpu"]["curve"].size(), 3u);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/r.html"));
+  // report and compare read it back.
+  ASSERT_EQ(run_cli("report " + dir + "/r.json -o " + dir + "/again.html", &out), 0) << out;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/again.html"));
+  ASSERT_EQ(run_cli("compare " + dir + "/r.json " + dir + "/r.json", &out), 0) << out;
+  EXPECT_NE(out.find("0 regression(s)"), std::string::npos) << out;
+}
+
+TEST(Cli, BenchAndReportRejectBadInput) {
+  const std::string dir = dllm::testutil::fresh_dir("bench_bad");
+  expect_failure("bench --model preset:tiny --levels 0,99 --out " + dir + "/r.json", "level");
+  expect_failure("bench --model preset:tiny --samplers nucleus --out " + dir + "/r.json", "sampler must be greedy or stochastic");
+  expect_failure("bench --model preset:tiny --mix-weights 1,x --out " + dir + "/r.json", "'x' is not a number");
+  std::ofstream(dir + "/spec.json") << R"({"repetitons": 3})";
+  expect_failure("bench --model preset:tiny --spec " + dir + "/spec.json --out " + dir + "/r.json", "unknown key 'repetitons'");
+  expect_failure("bench --model preset:tiny --probe " + dir + "/none.json --limit 1 --step-cost none --out " + dir + "/r.json",
+                 "cannot read the probe file");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/r.json"));
+  std::ofstream(dir + "/x.json") << R"({"foo": 1})";
+  expect_failure("report " + dir + "/x.json -o " + dir + "/x.html", "neither a dllm-bench report");
+  expect_failure("report " + dir + "/x.json", "-o OUT.html");
+  expect_failure("compare " + dir + "/x.json", "exactly two reports");
+  expect_failure("compare " + dir + "/x.json " + dir + "/x.json", "A is not a dllm-bench report");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/x.html"));
+}
+
+TEST(Cli, BenchStopsCleanlyOnCtrlC) {
+  const std::string dir = dllm::testutil::fresh_dir("bench_sigint");
+  const std::string bench = std::string(DLLM_BENCH_EXE) + " bench --model preset:tiny --strategies ar --samplers greedy " +
+                            "--limit 4 --max-new-tokens 48 --warmup 0 --repetitions 1000 --step-cost none --quiet " +
+                            "--out " + dir + "/r.json";
+  const std::string script = bench + " > " + dir + "/log 2>&1 & pid=$!; sleep 3; kill -INT $pid; wait $pid; echo $? > " +
+                             dir + "/rc";
+  ASSERT_EQ(std::system(("bash -c '" + script + "'").c_str()), 0);
+  int rc = 0;
+  std::ifstream(dir + "/rc") >> rc;
+  EXPECT_EQ(rc, 130);
+  std::ifstream in(dir + "/r.json");
+  ASSERT_TRUE(in.good()) << "no report after Ctrl-C";
+  const auto r = nlohmann::json::parse(in);
+  EXPECT_TRUE(r["interrupted"].get<bool>());
+  EXPECT_GT(r["points"][0]["repetitions"].get<int>(), 0);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/r.json.tmp"));
+}
+
+TEST(Cli, BenchRefusesAnUnwritableOutputBeforeRunning) {
+  expect_failure("bench --model preset:tiny --out /proc/no/such/r.json", "/proc/no/such/r.json");
 }

@@ -1,0 +1,367 @@
+#include "engine/bench/runner.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+
+#include "engine/core/check.h"
+#include "engine/decode/ar_decoder.h"
+#include "engine/decode/equivalence.h"
+#include "engine/model/tokenizer.h"
+#include "reports/stats.h"
+
+namespace dllm {
+
+namespace {
+
+using nlohmann::json;
+
+std::string fmt_weight(float w) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%g", double(w));
+  return buf;
+}
+
+json summary_json(const std::vector<double>& x) {
+  const stats::Summary s = stats::summarize(x);
+  return {{"n", s.n}, {"mean", s.mean}, {"stddev", s.stddev}, {"ci95", s.ci95}, {"min", s.min}, {"max", s.max},
+          {"samples", x}};
+}
+
+// What one point measured in one timed repetition over the whole suite.
+struct Repetition {
+  std::vector<Generation> outputs;  // [prompt]
+  int64_t tokens = 0, decode_tokens = 0;
+  double seconds = 0, decode_seconds = 0;
+  double decode_tps() const { return decode_seconds > 0 ? double(decode_tokens) / decode_seconds : 0.0; }
+  double e2e_tps() const { return seconds > 0 ? double(tokens) / seconds : 0.0; }
+};
+
+Generation decode_one(const BenchPoint& p, Transformer& model, const SuitePrompt& prompt, int index,
+                      const BenchSettings& s) {
+  GenerateRequest req;
+  req.prompt = prompt.ids;
+  req.max_new_tokens = s.max_new_tokens;
+  if (p.sampler == "stochastic") req.sampler = SamplerConfig{s.temperature, 0, 1.0f, s.seed};
+  req.sequence = index;
+  if (p.strategy == "ar") return ArDecoder(model).generate(req);
+  TidarOptions o;
+  o.block_size = p.block_size;
+  o.layout = p.layout;
+  o.levels = parse_levels(p.levels, p.block_size);
+  o.mix_weight = p.mix_weight;
+  return TidarDecoder(model, o).generate(req);
+}
+
+size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+  return size_t(std::mismatch(a.begin(), a.end(), b.begin(), b.end()).first - a.begin());
+}
+
+// Token accounting, acceptance and latency over the first timed repetition's outputs (every
+// repetition decodes the same tokens; `deterministic` records whether they did).
+json accounting_json(const std::vector<Repetition>& reps, const BenchPoint& p) {
+  const std::vector<Generation>& out = reps.front().outputs;
+  int64_t tokens = 0, forwards = 0, step_tokens = 0, steps = 0;
+  double ttft = 0;
+  std::vector<double> step_seconds;
+  std::vector<int64_t> hist, verified, accepted;
+  for (const Generation& g : out) {
+    const DecodeMetrics& m = g.metrics;
+    tokens += m.generated_tokens, forwards += m.forwards, ttft += m.prefill_seconds;
+    steps += int64_t(m.step_seconds.size());
+    step_tokens += m.step_seconds.empty() ? 0 : m.generated_tokens - 1;
+    hist.resize(m.accepted_histogram.size()), verified.resize(m.slot_verified.size());
+    accepted.resize(m.slot_accepted.size());
+    for (size_t i = 0; i < hist.size(); ++i) hist[i] += m.accepted_histogram[i];
+    for (size_t i = 0; i < verified.size(); ++i) verified[i] += m.slot_verified[i], accepted[i] += m.slot_accepted[i];
+  }
+  for (const Repetition& r : reps)
+    for (const Generation& g : r.outputs) step_seconds.insert(step_seconds.end(), g.metrics.step_seconds.begin(), g.metrics.step_seconds.end());
+  DecodeMetrics pooled;  // only for its percentile rule
+  pooled.step_seconds = step_seconds;
+  json j = {{"generated_tokens", tokens},
+            {"forwards", forwards},
+            {"tokens_per_forward", forwards ? double(tokens) / double(forwards) : 0.0},
+            {"tokens_per_step", steps ? double(step_tokens) / double(steps) : 0.0},
+            {"time_to_first_token_s", out.empty() ? 0.0 : ttft / double(out.size())},
+            {"step_latency_s", {{"p50", pooled.step_percentile(50)}, {"p90", pooled.step_percentile(90)},
+                                {"p99", pooled.step_percentile(99)}, {"steps", step_seconds.size()}}}};
+  if (p.strategy == "tidar") {
+    std::vector<double> rate;
+    for (size_t i = 0; i < verified.size(); ++i) rate.push_back(verified[i] ? double(accepted[i]) / double(verified[i]) : 0.0);
+    j["accepted_histogram"] = hist;
+    j["slot_acceptance"] = rate;
+  }
+  bool deterministic = true;
+  for (const Repetition& r : reps)
+    for (size_t i = 0; i < out.size(); ++i) deterministic = deterministic && r.outputs[i].tokens == out[i].tokens;
+  j["deterministic_across_repetitions"] = deterministic;
+  return j;
+}
+
+// Quality against the AR baseline's outputs (same sampler, seed and backend) and task accuracy.
+json quality_json(const BenchPoint& p, const std::vector<Generation>& out, const std::vector<Generation>* ar,
+                  const std::vector<SuitePrompt>& prompts, Transformer& model) {
+  json q = json::object();
+  std::map<std::string, std::pair<int, int>> acc;  // category -> (correct, scored)
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (!prompts[i].answer) continue;
+    const bool ok = out[i].tokens == *prompts[i].answer;
+    for (const std::string& c : {std::string("all"), prompts[i].category}) acc[c].first += ok, acc[c].second += 1;
+  }
+  if (!acc.empty()) {
+    json a = json::object();
+    for (const auto& [c, v] : acc)
+      a[c.empty() ? "uncategorized" : c] = {{"correct", v.first}, {"scored", v.second}, {"accuracy", double(v.first) / v.second}};
+    q["task_accuracy"] = a;
+  }
+  if (ar != nullptr && p.strategy == "tidar") {
+    int exact = 0;
+    double match_fraction = 0;
+    json verdicts = {{"exact", 0}, {"near_tie", 0}, {"bug", 0}, {"lossy", 0}};
+    json divergences = json::array();
+    for (size_t i = 0; i < out.size(); ++i) {
+      const std::vector<int32_t>& a = (*ar)[i].tokens;
+      const size_t prefix = common_prefix(a, out[i].tokens);
+      match_fraction += a.empty() ? 1.0 : double(prefix) / double(a.size());
+      const bool same = a == out[i].tokens;
+      exact += same;
+      if (same) {
+        verdicts["exact"] = verdicts["exact"].get<int>() + 1;
+        continue;
+      }
+      json d = {{"prompt_id", prompts[i].id}, {"first_divergence", prefix}};
+      if (p.lossless()) {  // a lossless sampler must not diverge: forensics and a verdict
+        const Equivalence e = compare_outputs(model, prompts[i].ids, a, out[i].tokens);
+        d["verdict"] = e.verdict, d["ar_top1_top2_margin"] = e.ar_margin;
+        verdicts[e.verdict] = verdicts[e.verdict].get<int>() + 1;
+      } else {
+        d["verdict"] = "lossy";
+        verdicts["lossy"] = verdicts["lossy"].get<int>() + 1;
+      }
+      divergences.push_back(d);
+    }
+    q["vs_ar"] = {{"prompts", out.size()}, {"exact_match", exact},
+                  {"exact_match_rate", out.empty() ? 0.0 : double(exact) / double(out.size())},
+                  {"match_length_fraction_mean", out.empty() ? 0.0 : match_fraction / double(out.size())},
+                  {"verdicts", verdicts}, {"divergences", divergences}};
+  }
+  if (p.strategy == "tidar" && p.mix_weight != 1.0f) {
+    DecodeMetrics::Mixing mix;
+    for (const Generation& g : out) {
+      const DecodeMetrics::Mixing& m = g.metrics.mixing;
+      mix.positions += m.positions, mix.same_top1 += m.same_top1, mix.kl_sum += m.kl_sum, mix.tv_sum += m.tv_sum;
+      mix.kl_max = std::max(mix.kl_max, m.kl_max);
+    }
+    const double n = std::max<double>(1, double(mix.positions));
+    q["mixing"] = {{"positions", mix.positions}, {"kl_mean", mix.kl_sum / n}, {"kl_max", mix.kl_max},
+                   {"tv_mean", mix.tv_sum / n}, {"same_top1_rate", double(mix.same_top1) / n}};
+  }
+  return q;
+}
+
+json per_prompt_json(const std::vector<Repetition>& reps, const std::vector<SuitePrompt>& prompts,
+                     const std::vector<Generation>* ar) {
+  json rows = json::array();
+  std::map<std::string, std::array<double, 5>> cat;  // tokens, forwards, decode tokens, decode s, correct
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const Generation& g = reps.front().outputs[i];
+    std::vector<double> secs;
+    for (const Repetition& r : reps) secs.push_back(r.outputs[i].metrics.total_seconds);
+    json row = {{"prompt_id", prompts[i].id}, {"category", prompts[i].category},
+                {"generated_tokens", g.metrics.generated_tokens}, {"forwards", g.metrics.forwards},
+                {"tokens_per_forward", g.metrics.tokens_per_forward()}, {"stop_reason", g.stop_reason},
+                {"seconds", summary_json(secs)}};
+    if (prompts[i].answer) row["answer_correct"] = g.tokens == *prompts[i].answer;
+    if (ar != nullptr) row["match_length"] = common_prefix((*ar)[i].tokens, g.tokens), row["ar_tokens"] = (*ar)[i].tokens.size();
+    rows.push_back(row);
+    auto& c = cat[prompts[i].category.empty() ? "uncategorized" : prompts[i].category];
+    for (const Repetition& r : reps) {
+      const DecodeMetrics& m = r.outputs[i].metrics;
+      c[2] += m.generated_tokens > 1 ? m.generated_tokens - 1 : 0;
+      c[3] += m.total_seconds - m.prefill_seconds;
+    }
+    c[0] += g.metrics.generated_tokens, c[1] += g.metrics.forwards;
+    c[4] += prompts[i].answer && g.tokens == *prompts[i].answer;
+  }
+  json by_cat = json::object();
+  for (const auto& [name, c] : cat)
+    by_cat[name] = {{"generated_tokens", c[0]}, {"forwards", c[1]}, {"tokens_per_forward", c[1] ? c[0] / c[1] : 0.0},
+                    {"decode_tokens_per_s", c[3] > 0 ? c[2] / c[3] : 0.0}, {"answers_correct", c[4]}};
+  return {{"per_prompt", rows}, {"per_category", by_cat}};
+}
+
+const BenchPoint* baseline_of(const BenchPoint& p, const std::vector<BenchPoint>& points) {
+  for (const BenchPoint& b : points)
+    if (b.strategy == "ar" && b.sampler == p.sampler && b.backend == p.backend) return &b;
+  return nullptr;
+}
+
+}  // namespace
+
+std::string BenchPoint::id() const {
+  if (strategy == "ar") return "ar/" + sampler + "/" + backend;
+  return "tidar/" + sampler + "/w" + fmt_weight(mix_weight) + "/K" + std::to_string(block_size) + "/" + levels + "/" +
+         (layout == Layout::single_forward ? "single" : "two") + "/" + backend;
+}
+
+json BenchPoint::to_json() const {
+  json j = {{"strategy", strategy}, {"sampler", sampler}, {"backend", backend}};
+  if (strategy == "tidar")
+    j.update({{"mix_weight", mix_weight}, {"block_size", block_size}, {"levels", levels},
+              {"layout", layout == Layout::single_forward ? "single" : "two"}, {"pass_tokens", pass_tokens(*this)}});
+  return j;
+}
+
+int pass_tokens(const BenchPoint& p) {
+  if (p.layout == Layout::two_forward) return p.block_size + 1;
+  return (p.block_size + 1) * (1 + int(parse_levels(p.levels, p.block_size).size()));
+}
+
+std::vector<BenchPoint> expand_grid(const BenchGrid& g) {
+  std::vector<BenchPoint> out;
+  for (const std::string& backend : g.backends)
+    for (const std::string& sampler : g.samplers)
+      for (const std::string& strategy : g.strategies) {
+        DLLM_CHECK(strategy == "ar" || strategy == "tidar", "strategy must be ar or tidar, got '", strategy, "'");
+        DLLM_CHECK(sampler == "greedy" || sampler == "stochastic", "sampler must be greedy or stochastic, got '", sampler, "'");
+        if (strategy == "ar") {
+          out.push_back(BenchPoint{"ar", sampler, backend});
+          continue;
+        }
+        for (float w : g.mix_weights)
+          for (int k : g.block_sizes)
+            for (Layout layout : g.layouts)
+              for (const std::string& levels : g.levels) {
+                BenchPoint p{"tidar", sampler, backend, w, k, levels, layout};
+                DLLM_CHECK(w >= 0.0f && w <= 1.0f, "mix weight must lie in [0, 1], got ", w);
+                parse_levels(levels, k);  // throws on a bad spec, before anything runs
+                if (layout == Layout::two_forward && levels != g.levels.front()) continue;  // levels unused
+                if (layout == Layout::two_forward) p.levels = "none";
+                out.push_back(p);
+              }
+      }
+  DLLM_CHECK(!out.empty(), "the benchmark grid is empty");
+  return out;
+}
+
+json run_bench(const BenchInputs& in) {
+  const BenchSettings& s = in.settings;
+  const size_t np = in.points.size(), nq = in.prompts.size();
+  for (const BenchPoint& p : in.points)
+    DLLM_CHECK(in.models.count(p.backend), "no model on backend '", p.backend, "'");
+  std::vector<std::vector<Repetition>> reps(np);
+  bool interrupted = false;
+  BenchProgress prog{0, int((s.warmup + s.repetitions) * np * nq), "", ""};
+  // Interleaved: repetition r of every point before repetition r + 1 of any.
+  for (int r = 0; r < s.warmup + s.repetitions && !interrupted; ++r) {
+    const bool warm = r < s.warmup;
+    for (size_t pi = 0; pi < np && !interrupted; ++pi) {
+      const BenchPoint& p = in.points[pi];
+      Transformer& model = *in.models.at(p.backend);
+      Repetition rep;
+      for (size_t qi = 0; qi < nq; ++qi) {
+        if (in.stop && in.stop->load()) {
+          interrupted = true;
+          break;
+        }
+        if (in.progress) {
+          prog.point = p.id();
+          prog.phase = warm ? "warm-up" : "rep " + std::to_string(r - s.warmup + 1) + "/" + std::to_string(s.repetitions);
+          in.progress(prog);
+        }
+        Generation g = decode_one(p, model, in.prompts[qi], int(qi), s);
+        ++prog.done;
+        const DecodeMetrics& m = g.metrics;
+        rep.tokens += m.generated_tokens, rep.seconds += m.total_seconds;
+        rep.decode_tokens += m.generated_tokens > 1 ? m.generated_tokens - 1 : 0;
+        rep.decode_seconds += m.total_seconds - m.prefill_seconds;
+        rep.outputs.push_back(std::move(g));
+      }
+      if (!interrupted && !warm) reps[pi].push_back(std::move(rep));  // only whole repetitions count
+    }
+  }
+
+  json points = json::array();
+  for (size_t pi = 0; pi < np; ++pi) {
+    const BenchPoint& p = in.points[pi];
+    json j = {{"id", p.id()}, {"config", p.to_json()}, {"repetitions", reps[pi].size()}};
+    if (reps[pi].empty()) {
+      j["valid"] = false;
+      j["invalid_reasons"] = {"no complete timed repetition (interrupted)"};
+      points.push_back(j);
+      continue;
+    }
+    std::vector<double> decode, e2e;
+    json reasons = json::array();
+    for (const Repetition& r : reps[pi]) {
+      decode.push_back(r.decode_tps()), e2e.push_back(r.e2e_tps());
+      if (r.seconds < s.min_seconds)
+        reasons.push_back("a repetition ran " + std::to_string(r.seconds) + " s < min " + std::to_string(s.min_seconds) + " s");
+      if (r.tokens < s.min_tokens)
+        reasons.push_back("a repetition generated " + std::to_string(r.tokens) + " tokens < min " + std::to_string(s.min_tokens));
+    }
+    if (int(reps[pi].size()) < s.min_repetitions)
+      reasons.push_back(std::to_string(reps[pi].size()) + " timed repetitions < min " + std::to_string(s.min_repetitions));
+    j["valid"] = reasons.empty();
+    j["invalid_reasons"] = reasons;
+    j["decode_tokens_per_s"] = summary_json(decode);
+    j["e2e_tokens_per_s"] = summary_json(e2e);
+    j["accounting"] = accounting_json(reps[pi], p);
+
+    const BenchPoint* base = baseline_of(p, in.points);
+    const size_t bi = base ? size_t(base - in.points.data()) : np;
+    const std::vector<Generation>* ar = base && !reps[bi].empty() ? &reps[bi].front().outputs : nullptr;
+    j["quality"] = quality_json(p, reps[pi].front().outputs, ar, in.prompts, *in.models.at(p.backend));
+    j.update(per_prompt_json(reps[pi], in.prompts, ar));
+    if (p.strategy == "tidar" && base && !reps[bi].empty()) {
+      std::vector<double> sd, se;  // per repetition: same repetition index, same machine state
+      const size_t n = std::min(reps[pi].size(), reps[bi].size());
+      for (size_t r = 0; r < n; ++r) {
+        sd.push_back(reps[bi][r].decode_tps() > 0 ? reps[pi][r].decode_tps() / reps[bi][r].decode_tps() : 0.0);
+        se.push_back(reps[bi][r].e2e_tps() > 0 ? reps[pi][r].e2e_tps() / reps[bi][r].e2e_tps() : 0.0);
+      }
+      json sp = {{"baseline", base->id()}, {"decode", summary_json(sd)}, {"e2e", summary_json(se)}};
+      if (auto c = in.step_cost.find(p.backend); c != in.step_cost.end() && !c->second.empty()) {
+        const double a = j["accounting"]["tokens_per_step"].get<double>();
+        const int t = pass_tokens(p);
+        const double ratio = p.layout == Layout::two_forward ? 2 * step_seconds_at(c->second, t) / step_seconds_at(c->second, 1)
+                                                             : step_seconds_at(c->second, t) / step_seconds_at(c->second, 1);
+        const double predicted = a / ratio;
+        sp["predicted"] = {{"tokens_per_step", a}, {"pass_tokens", t}, {"t_pass_over_t1", ratio}, {"speedup", predicted},
+                           {"measured_over_predicted", predicted > 0 ? stats::summarize(sd).mean / predicted : 0.0}};
+      }
+      j["speedup_vs_ar"] = sp;
+    }
+    points.push_back(j);
+  }
+
+  // Side-by-side examples: the first prompts' AR and TiDAR outputs with each step's commits.
+  json examples = json::array();
+  for (size_t qi = 0; qi < std::min<size_t>(nq, 3); ++qi) {
+    json e = {{"prompt_id", in.prompts[qi].id}, {"prompt_tokens", in.prompts[qi].ids}, {"outputs", json::array()}};
+    if (const ModelConfig& cfg = in.models.begin()->second->config(); cfg.byte_tokenizer)
+      e["prompt_text"] = ByteTokenizer(cfg).decode(in.prompts[qi].ids);
+    for (size_t pi = 0; pi < np; ++pi) {
+      if (reps[pi].empty()) continue;
+      const Generation& g = reps[pi].front().outputs[qi];
+      json o = {{"point", in.points[pi].id()}, {"tokens", g.tokens}, {"committed_per_step", g.metrics.committed_per_step}};
+      const ModelConfig& cfg = in.models.at(in.points[pi].backend)->config();
+      if (cfg.byte_tokenizer) {  // the text of each step's commit, for the side-by-side view
+        json segments = json::array();
+        size_t at = 0;
+        for (int n : g.metrics.committed_per_step) {
+          segments.push_back(ByteTokenizer(cfg).decode({g.tokens.begin() + long(at), g.tokens.begin() + long(at + size_t(n))}));
+          at += size_t(n);
+        }
+        o["segments"] = segments;
+      }
+      e["outputs"].push_back(o);
+    }
+    examples.push_back(e);
+  }
+  return {{"points", points}, {"examples", examples}, {"interrupted", interrupted}};
+}
+
+}  // namespace dllm

@@ -1,0 +1,58 @@
+#include "engine/bench/step_cost.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "engine/core/check.h"
+
+namespace dllm {
+
+std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<int>& sizes, int context,
+                                        int repetitions) {
+  const ModelConfig& cfg = model.config();
+  const int largest = *std::max_element(sizes.begin(), sizes.end());
+  DLLM_CHECK(context >= 1 && context + largest <= cfg.max_position_embeddings, "a step-cost pass of ", largest,
+             " tokens after ", context, " cached tokens exceeds the model's context of ",
+             cfg.max_position_embeddings, ": lower the largest pass size");
+  KvCache cache(cfg, 1, context);
+  std::vector<float> logits;
+  {  // fill the cache with `context` tokens
+    Pass prefill;
+    prefill.add_causal(0, std::vector<int32_t>(size_t(context), 0), 0, 0, true);
+    model.forward(prefill, cache, {context - 1}, logits);
+    cache.set_length(0, context);
+  }
+  std::vector<StepCost> curve;
+  for (int t : sizes) {
+    Pass pass;
+    pass.add_causal(0, std::vector<int32_t>(size_t(t), 0), context, context, false);  // scratch K/V
+    StepCost c;
+    c.tokens = t;
+    for (int r = -1; r < repetitions; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      model.forward(pass, cache, {}, logits);
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (r >= 0) c.samples.push_back(s);
+    }
+    std::vector<double> sorted = c.samples;
+    std::sort(sorted.begin(), sorted.end());
+    c.seconds = sorted[sorted.size() / 2];
+    c.min_seconds = sorted.front();
+    curve.push_back(c);
+  }
+  return curve;
+}
+
+double step_seconds_at(const std::vector<StepCost>& curve, int tokens) {
+  DLLM_ASSERT(!curve.empty());
+  if (tokens <= curve.front().tokens) return curve.front().seconds;
+  for (size_t i = 1; i < curve.size(); ++i) {
+    if (tokens <= curve[i].tokens) {
+      const StepCost &a = curve[i - 1], &b = curve[i];
+      return a.seconds + (b.seconds - a.seconds) * double(tokens - a.tokens) / double(b.tokens - a.tokens);
+    }
+  }
+  return curve.back().seconds;
+}
+
+}  // namespace dllm

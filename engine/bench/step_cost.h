@@ -1,0 +1,26 @@
+// The step-cost curve t(T) of DESIGN §5: the time of one forward pass of T tokens against a cache
+// that already holds `context` tokens, and the speedup model a * t(1) / t(T) built on it.
+#pragma once
+#include <vector>
+
+#include "engine/model/transformer.h"
+
+namespace dllm {
+
+struct StepCost {
+  int tokens = 0;          // T
+  double seconds = 0;      // median over the repetitions
+  double min_seconds = 0;  // fastest repetition
+  std::vector<double> samples;
+};
+
+// Times passes of each T in `sizes` (tokens in one causal block at positions context..context+T-1,
+// written to scratch so the cache is unchanged, logits of every row computed). One untimed warm-up
+// pass per size, then `repetitions` timed ones. Throws when context + T exceeds the model's context.
+std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<int>& sizes, int context,
+                                        int repetitions);
+
+// t(T) by linear interpolation over the measured curve (clamped to its ends).
+double step_seconds_at(const std::vector<StepCost>& curve, int tokens);
+
+}  // namespace dllm

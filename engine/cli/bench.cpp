@@ -1,0 +1,349 @@
+// dllm-bench bench: AR vs TiDAR throughput over a prompt suite and a sweep of configurations, the
+// step-cost curve, and the JSON + HTML report (DESIGN §5-6, reports/README.md).
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <nlohmann/json.hpp>
+
+#include "engine/backend/backend.h"
+#include "engine/bench/provenance.h"
+#include "engine/bench/runner.h"
+#include "engine/cli/commands.h"
+#include "engine/cli/common.h"
+#include "engine/core/atomic_file.h"
+#include "engine/core/check.h"
+#include "engine/model/config.h"
+#include "reports/html.h"
+#include "reports/schema.h"
+
+#ifndef DLLM_DEFAULT_PROMPTS
+#define DLLM_DEFAULT_PROMPTS "datasets/tasks/heldout.jsonl"
+#endif
+
+namespace dllm::cli {
+
+namespace {
+
+using nlohmann::json;
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_sigint(int) {
+  g_stop.store(true);
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C kills at once
+}
+
+// Grid and settings: a --spec JSON file first, then flags on top.
+struct Plan {
+  BenchGrid grid;
+  BenchSettings settings;
+  std::string prompts = DLLM_DEFAULT_PROMPTS;
+  std::vector<std::string> categories;
+  int limit = 14;
+  std::vector<int> step_cost_sizes{1, 2, 4, 8, 16, 17, 32, 68, 128, 306};
+  int step_cost_reps = 5;
+};
+
+std::vector<float> floats_of(const std::vector<std::string>& items, const std::string& what) {
+  std::vector<float> out;
+  for (const std::string& s : items) {
+    size_t used = 0;
+    float v = 0;
+    try {
+      v = std::stof(s, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    DLLM_CHECK(used == s.size() && !s.empty(), what, ": '", s, "' is not a number");
+    out.push_back(v);
+  }
+  return out;
+}
+
+std::vector<Layout> layouts_of(const std::vector<std::string>& items) {
+  std::vector<Layout> out;
+  for (const std::string& s : items) {
+    DLLM_CHECK(s == "single" || s == "two", "layout must be single or two, got '", s, "'");
+    out.push_back(s == "single" ? Layout::single_forward : Layout::two_forward);
+  }
+  return out;
+}
+
+// Reads the keys of a sweep spec (reports/README.md "Sweep spec"); unknown keys are errors.
+void apply_spec(const std::string& path, Plan& plan) {
+  std::ifstream f(path);
+  DLLM_CHECK(f, path, ": cannot read the sweep spec");
+  const json j = json::parse(f, nullptr, false);
+  DLLM_CHECK(!j.is_discarded() && j.is_object(), path, ": not a JSON object (see reports/README.md, Sweep spec)");
+  auto strings = [&](const std::string& key) {
+    DLLM_CHECK(j[key].is_array(), path, ": '", key, "' must be an array");
+    std::vector<std::string> out;
+    for (const json& v : j[key]) out.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+    return out;
+  };
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    const json& v = it.value();
+    try {
+      if (k == "strategies") plan.grid.strategies = strings(k);
+      else if (k == "samplers") plan.grid.samplers = strings(k);
+      else if (k == "backends") plan.grid.backends = strings(k);
+      else if (k == "mix_weights") plan.grid.mix_weights = floats_of(strings(k), path + ": mix_weights");
+      else if (k == "block_sizes") plan.grid.block_sizes = v.get<std::vector<int>>();
+      else if (k == "levels") plan.grid.levels = strings(k);
+      else if (k == "layouts") plan.grid.layouts = layouts_of(strings(k));
+      else if (k == "warmup") plan.settings.warmup = v.get<int>();
+      else if (k == "repetitions") plan.settings.repetitions = v.get<int>();
+      else if (k == "max_new_tokens") plan.settings.max_new_tokens = v.get<int>();
+      else if (k == "temperature") plan.settings.temperature = v.get<float>();
+      else if (k == "seed") plan.settings.seed = v.get<uint64_t>();
+      else if (k == "prompts") plan.prompts = v.get<std::string>();
+      else if (k == "categories") plan.categories = strings(k);
+      else if (k == "limit") plan.limit = v.get<int>();
+      else if (k == "step_cost") plan.step_cost_sizes = v.get<std::vector<int>>();
+      else fail(path, ": unknown key '", k, "' (see reports/README.md, Sweep spec)");
+    } catch (const json::exception& e) {
+      fail(path, ": '", k, "' has the wrong type: ", e.what());
+    }
+  }
+}
+
+void apply_flags(const Args& a, Plan& plan) {
+  if (a.has("--strategies")) plan.grid.strategies = split_list(a.str("--strategies", ""));
+  if (a.has("--samplers")) plan.grid.samplers = split_list(a.str("--samplers", ""));
+  if (a.has("--backends")) plan.grid.backends = split_list(a.str("--backends", ""));
+  if (a.has("--mix-weights")) plan.grid.mix_weights = floats_of(split_list(a.str("--mix-weights", "")), "--mix-weights");
+  if (a.has("--block-sizes")) {
+    plan.grid.block_sizes.clear();
+    for (int32_t k : a.int_list("--block-sizes")) plan.grid.block_sizes.push_back(k);
+  }
+  if (a.has("--levels")) {  // specs contain commas, so they are separated by ':'
+    plan.grid.levels.clear();
+    std::stringstream in(a.str("--levels", ""));
+    for (std::string s; std::getline(in, s, ':');) plan.grid.levels.push_back(s);
+  }
+  if (a.has("--layouts")) plan.grid.layouts = layouts_of(split_list(a.str("--layouts", "")));
+  BenchSettings& s = plan.settings;
+  s.warmup = int(a.integer("--warmup", s.warmup, 0, 100));
+  s.repetitions = int(a.integer("--repetitions", s.repetitions, 1, 1000));
+  s.max_new_tokens = int(a.integer("--max-new-tokens", s.max_new_tokens, 1, INT32_MAX));
+  s.temperature = float(a.number("--temperature", s.temperature, 1e-6, 100));
+  s.seed = uint64_t(a.integer("--seed", int64_t(s.seed), 0, INT64_MAX));
+  s.min_seconds = a.number("--min-seconds", s.min_seconds, 0, 1e9);
+  s.min_tokens = a.integer("--min-tokens", s.min_tokens, 0, INT64_MAX);
+  plan.prompts = a.str("--prompts", plan.prompts);
+  if (a.has("--categories")) plan.categories = split_list(a.str("--categories", ""));
+  plan.limit = int(a.integer("--limit", plan.limit, 0, INT32_MAX));
+  if (a.has("--step-cost")) {
+    plan.step_cost_sizes.clear();
+    if (a.str("--step-cost", "") != "none")
+      for (int32_t t : a.int_list("--step-cost")) plan.step_cost_sizes.push_back(t);
+  }
+  plan.step_cost_reps = int(a.integer("--step-cost-reps", plan.step_cost_reps, 1, 1000));
+}
+
+// A progress bar on a terminal; plain lines (one per point and phase) otherwise.
+class ProgressPrinter {
+ public:
+  explicit ProgressPrinter(bool quiet) : tty_(isatty(STDERR_FILENO)), quiet_(quiet) {}
+  void operator()(const BenchProgress& p) {
+    if (quiet_) return;
+    if (tty_) {
+      const int width = 30, filled = p.total ? width * p.done / p.total : width;
+      std::fprintf(stderr, "\r\033[K[%s%s] %3d%% %d/%d %s %s", std::string(size_t(filled), '#').c_str(),
+                   std::string(size_t(width - filled), '.').c_str(), p.total ? 100 * p.done / p.total : 100, p.done,
+                   p.total, p.point.c_str(), p.phase.c_str());
+      std::fflush(stderr);
+    } else if (p.point + p.phase != last_) {
+      std::fprintf(stderr, "bench %d/%d %s %s\n", p.done, p.total, p.point.c_str(), p.phase.c_str());
+    }
+    last_ = p.point + p.phase;
+  }
+  void finish() {
+    if (tty_ && !quiet_) std::fprintf(stderr, "\r\033[K");
+  }
+
+ private:
+  bool tty_, quiet_;
+  std::string last_;
+};
+
+void print_summary(const json& report) {
+  std::printf("%-44s %6s %8s %16s %16s %8s\n", "configuration", "valid", "tok/fwd", "decode tok/s", "speedup vs AR",
+              "exact");
+  for (const json& p : report["points"]) {
+    if (!p.contains("decode_tokens_per_s")) {
+      std::printf("%-44s %6s (no complete repetition)\n", p["id"].get<std::string>().c_str(), "no");
+      continue;
+    }
+    const json& d = p["decode_tokens_per_s"];
+    char tps[40], sp[40] = "-", ex[16] = "-";
+    std::snprintf(tps, sizeof tps, "%.1f ± %.1f", d["mean"].get<double>(), d["ci95"].get<double>());
+    if (p.contains("speedup_vs_ar")) {
+      const json& s = p["speedup_vs_ar"]["decode"];
+      std::snprintf(sp, sizeof sp, "%.2fx ± %.2f", s["mean"].get<double>(), s["ci95"].get<double>());
+    }
+    if (p["quality"].contains("vs_ar"))
+      std::snprintf(ex, sizeof ex, "%d/%d", p["quality"]["vs_ar"]["exact_match"].get<int>(),
+                    p["quality"]["vs_ar"]["prompts"].get<int>());
+    std::printf("%-44s %6s %8.2f %16s %16s %8s\n", p["id"].get<std::string>().c_str(), p["valid"].get<bool>() ? "yes" : "NO",
+                p["accounting"]["tokens_per_forward"].get<double>(), tps, sp, ex);
+  }
+}
+
+}  // namespace
+
+int run_bench(int argc, char** argv) {
+  Args a("bench",
+         "Benchmarks AR vs TiDAR decoding over a prompt suite and a grid of configurations (flags or a\n"
+         "--spec JSON file; flags override the spec), measures the step-cost curve t(T), and writes the\n"
+         "JSON report and its HTML rendering. Ctrl-C stops after the current prompt and writes what\n"
+         "finished. Exit code 3 when a lossless configuration diverged from AR (a bug), 130 when interrupted.",
+         concat({{{"--model", "DIR|preset:NAME", "checkpoint folder or built-in preset (default: the shipped tiny-tidar)"},
+                  {"--weights-seed", "S", "seed of a preset's random weights (default 0)"},
+                  {"--spec", "FILE", "sweep spec JSON (reports/README.md); flags given too override it"},
+                  {"--prompts", "FILE", "JSONL prompt suite (default " DLLM_DEFAULT_PROMPTS ")"},
+                  {"--categories", "LIST", "only these categories of the suite"},
+                  {"--limit", "N", "the first N selected prompts (default 14; 0 = all)"},
+                  {"--strategies", "LIST", "ar,tidar (default both)"},
+                  {"--samplers", "LIST", "greedy,stochastic (default both)"},
+                  {"--mix-weights", "LIST", "TiDAR verify weights w; 1 = lossless (default 1,0.75,0.5,0.25)"},
+                  {"--block-sizes", "LIST", "TiDAR K values (default 16)"},
+                  {"--levels", "SPECS", "proposal level sets separated by ':' e.g. P3:dense:0,4,16 (default P3)"},
+                  {"--layouts", "LIST", "single,two (default single)"},
+                  {"--backends", "LIST", "backends to run on (default cpu)"},
+                  {"--warmup", "N", "untimed repetitions first (default 1)"},
+                  {"--repetitions", "N", "timed repetitions (default 3)"},
+                  {"--max-new-tokens", "N", "tokens per prompt at most (default 64)"},
+                  {"--temperature", "T", "temperature of the stochastic sampler (default 0.8)"},
+                  {"--seed", "S", "seed of the stochastic sampler (default 0)"},
+                  {"--min-seconds", "S", "validity: minimum seconds per repetition (default 0.1)"},
+                  {"--min-tokens", "N", "validity: minimum tokens per repetition (default 32)"},
+                  {"--step-cost", "LIST", "pass sizes T of the step-cost curve, or none (default 1,2,4,8,16,17,32,68,128,306)"},
+                  {"--step-cost-reps", "N", "timed passes per size (default 5)"},
+                  {"--probe", "FILE", "measured machine limits (default: dllm-bench probe's file, if present)"},
+                  {"--out", "FILE", "JSON report (default reports/out/report.json)"},
+                  {"--html", "FILE", "HTML report (default: the JSON path with .html; 'none' to skip)"},
+                  {"--quiet", "", "no progress output"}}}));
+  if (parse_or_help(a, argc, argv)) return 0;
+  Plan plan;
+  if (a.has("--spec")) apply_spec(a.str("--spec", ""), plan);
+  apply_flags(a, plan);
+  const std::string out = a.str("--out", "reports/out/report.json");
+  std::string html = a.str("--html", "");
+  if (html.empty()) html = std::filesystem::path(out).replace_extension(".html").string();
+
+  auto model = load_model(a);
+  const ModelConfig& cfg = model->config();
+  for (int& k : plan.grid.block_sizes) DLLM_CHECK(k >= 1 && k <= 4096, "block size must lie in [1, 4096], got ", k);
+  const std::vector<BenchPoint> points = expand_grid(plan.grid);
+  std::vector<SuitePrompt> prompts = load_suite(plan.prompts, plan.categories, cfg);
+  if (plan.limit > 0 && int(prompts.size()) > plan.limit) prompts.resize(size_t(plan.limit));
+
+  std::map<std::string, std::unique_ptr<Backend>> backends;
+  std::map<std::string, std::unique_ptr<Transformer>> models;
+  BenchInputs in;
+  for (const std::string& b : plan.grid.backends) {
+    backends[b] = make_backend(b);
+    models[b] = std::make_unique<Transformer>(cfg, model->weights(), *backends[b]);
+    in.models[b] = models[b].get();
+  }
+  // Fail before the long run: an output location that cannot be written, a bad probe file.
+  const std::filesystem::path out_dir = std::filesystem::path(out).parent_path();
+  if (!out_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir, ec);
+    DLLM_CHECK(!ec, out, ": cannot create the output folder (", ec.message(), ")");
+  }
+  for (const std::string& path : {out, html}) {
+    if (path == "none") continue;
+    std::FILE* probe = std::fopen((path + ".tmp").c_str(), "wb");
+    DLLM_CHECK(probe != nullptr, path, ": cannot write there (does the folder exist and is it writable?)");
+    std::fclose(probe);
+    std::remove((path + ".tmp").c_str());
+  }
+  ProvenanceInputs pi;
+  for (int i = 0; i < argc; ++i) pi.command_line.push_back(argv[i]);
+  pi.model_source = model->source();
+  pi.weights_seed = uint64_t(a.integer("--weights-seed", 0, 0, INT64_MAX));
+  pi.model_config = config_to_json(cfg);
+  pi.dataset_path = plan.prompts;
+  pi.seeds = {plan.settings.seed};
+  pi.backend = plan.grid.backends.front();
+  pi.probe_path = a.str("--probe", "");
+  const json provenance = collect_provenance(pi);
+
+  json step_cost = json::object();
+  std::vector<int> sizes;
+  for (int t : plan.step_cost_sizes)
+    if (t >= 1 && 64 + t <= cfg.max_position_embeddings) sizes.push_back(t);
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  const int context = 64;  // cached tokens under the timed passes: a short prompt plus some output
+  if (!sizes.empty()) {
+    for (const auto& [b, tf] : models) {
+      if (!a.has("--quiet")) std::fprintf(stderr, "step-cost curve on %s: T = %d..%d\n", b.c_str(), sizes.front(), sizes.back());
+      in.step_cost[b] = measure_step_cost(*tf, sizes, context, plan.step_cost_reps);
+      json curve = json::array();
+      for (const StepCost& c : in.step_cost[b])
+        curve.push_back({{"tokens", c.tokens}, {"seconds", c.seconds}, {"min_seconds", c.min_seconds}, {"samples", c.samples}});
+      step_cost[b] = {{"context", context}, {"curve", curve}};
+    }
+  }
+
+  in.points = points;
+  in.prompts = prompts;
+  in.settings = plan.settings;
+  ProgressPrinter progress(a.has("--quiet"));
+  in.progress = [&](const BenchProgress& p) { progress(p); };
+  in.stop = &g_stop;
+  g_stop.store(false);
+  std::signal(SIGINT, on_sigint);
+  json result = run_bench(in);
+  std::signal(SIGINT, SIG_DFL);
+  progress.finish();
+
+  const ModelSummary summary = describe_model(model_spec(a));
+  json report = {{"schema", "dllm-bench/report"},
+                 {"schema_version", kReportSchemaVersion},
+                 {"kind", "bench"},
+                 {"provenance", provenance},
+                 {"settings", {{"warmup", plan.settings.warmup}, {"repetitions", plan.settings.repetitions},
+                               {"max_new_tokens", plan.settings.max_new_tokens},
+                               {"temperature", plan.settings.temperature}, {"seed", plan.settings.seed},
+                               {"min_seconds", plan.settings.min_seconds}, {"min_tokens", plan.settings.min_tokens},
+                               {"min_repetitions", plan.settings.min_repetitions}}},
+                 {"suite", {{"path", plan.prompts}, {"prompts", prompts.size()}, {"categories", plan.categories},
+                            {"limit", plan.limit}}},
+                 {"model", {{"parameters", summary.parameters}, {"weight_bytes", summary.weight_bytes},
+                            {"flops_per_token", 2.0 * double(summary.parameters)}}},
+                 {"step_cost", step_cost}};
+  report.update(result);
+  validate_report(report);  // never write a record the schema rejects
+  write_file_atomic(out, report.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
+  if (html != "none") write_file_atomic(html, render_html({report}));
+
+  print_summary(report);
+  std::printf("report: %s\n", std::filesystem::absolute(out).c_str());
+  if (html != "none") std::printf("html:   %s\n", std::filesystem::absolute(html).c_str());
+  bool bug = false;
+  for (const json& p : report["points"])
+    if (p.contains("quality") && p["quality"].contains("vs_ar"))
+      bug = bug || p["quality"]["vs_ar"]["verdicts"]["bug"].get<int>() > 0;
+  if (result["interrupted"].get<bool>()) {
+    std::fprintf(stderr, "interrupted: the report holds the repetitions that finished\n");
+    return 130;
+  }
+  if (bug) std::fprintf(stderr, "a lossless configuration diverged from AR: see quality.vs_ar.divergences\n");
+  return bug ? 3 : 0;
+}
+
+}  // namespace dllm::cli

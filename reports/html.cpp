@@ -1,0 +1,372 @@
+#include "reports/html.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include "engine/core/check.h"
+#include "reports/svg.h"
+
+namespace dllm {
+
+namespace {
+
+using nlohmann::json;
+using svg::escape;
+
+const char* kStyle = R"(body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1320px;color:#1d232a;padding:0 16px}
+h1{font-size:24px}h2{font-size:19px;margin-top:32px;border-bottom:1px solid #ccd;padding-bottom:4px}h3{font-size:15px}
+table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #d5d9e0;padding:3px 8px;text-align:right;vertical-align:top}
+th{background:#eef1f5}td.l,th.l{text-align:left}.bad{color:#b00020;font-weight:600}.good{color:#0a7a2f;font-weight:600}
+.charts{display:flex;flex-wrap:wrap;gap:12px}.chart{border:1px solid #e3e6eb;background:#fff}
+.chart .ct{font-weight:600;text-anchor:middle;font-size:13px}.chart .yt{text-anchor:end;font-size:10px;fill:#444}
+.chart .xt{font-size:10px;fill:#333}.chart .xt2{font-size:10px;text-anchor:middle;fill:#333}.chart .al{font-size:11px;text-anchor:middle;fill:#333}
+.chart .lg{font-size:11px;fill:#333}.chart .grid{stroke:#eceff3}.chart .err{stroke:#222;stroke-width:1.5}.chart .line{stroke-width:2}
+.seg{padding:0 1px;border-radius:2px}.s0{background:#dbe9ff}.s1{background:#ffe2c2}.mono{font-family:ui-monospace,monospace;white-space:pre-wrap;word-break:break-all}
+.note{color:#555;font-size:13px})";
+
+const char* kPalette[] = {"#3366cc", "#dc3912", "#ff9900", "#109618", "#990099", "#0099c6", "#dd4477", "#66aa00"};
+
+std::string f(double v, int digits = 2) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+double num_at(const json& j, const std::string& pointer, double fallback = 0) {
+  const json::json_pointer p(pointer);
+  return j.contains(p) && j.at(p).is_number() ? j.at(p).get<double>() : fallback;
+}
+
+bool is_tidar(const json& p) { return p["config"]["strategy"] == "tidar"; }
+
+std::string speedup_cell(const json& p) {
+  if (!p.contains("speedup_vs_ar")) return "<td>-</td><td>-</td>";
+  const json& s = p["speedup_vs_ar"];
+  std::string pred = "-";
+  if (s.contains("predicted")) pred = f(s["predicted"]["speedup"].get<double>()) + "x";
+  return "<td>" + f(s["decode"]["mean"].get<double>()) + "x ± " + f(s["decode"]["ci95"].get<double>()) + "</td><td>" + pred + "</td>";
+}
+
+std::string summary_table(const json& r) {
+  std::ostringstream o;
+  o << "<table><tr><th class=l>configuration</th><th>valid</th><th>tokens/forward</th><th>decode tokens/s (95% CI)</th>"
+       "<th>speedup vs AR</th><th>predicted</th><th>exact vs AR</th><th>task accuracy</th><th>TV to AR</th><th>same top-1</th></tr>";
+  for (const json& p : r["points"]) {
+    o << "<tr><td class=l>" << escape(p["id"]) << "</td>";
+    if (!p.contains("decode_tokens_per_s")) {
+      o << "<td class=bad>no</td><td colspan=8 class=l>" << escape(p["invalid_reasons"].dump()) << "</td></tr>";
+      continue;
+    }
+    const bool valid = p["valid"];
+    o << "<td class=" << (valid ? "good>yes" : "bad>NO") << "</td><td>" << f(num_at(p, "/accounting/tokens_per_forward"))
+      << "</td><td>" << f(num_at(p, "/decode_tokens_per_s/mean"), 1) << " ± " << f(num_at(p, "/decode_tokens_per_s/ci95"), 1)
+      << "</td>" << speedup_cell(p);
+    const json& q = p["quality"];
+    if (q.contains("vs_ar")) {
+      const int bugs = q["vs_ar"]["verdicts"]["bug"];
+      o << "<td" << (bugs ? " class=bad" : "") << ">" << q["vs_ar"]["exact_match"].get<int>() << "/"
+        << q["vs_ar"]["prompts"].get<int>() << "</td>";
+    } else {
+      o << "<td>-</td>";
+    }
+    o << "<td>" << (q.contains("task_accuracy") ? f(num_at(q, "/task_accuracy/all/accuracy"), 3) : "-") << "</td>";
+    if (q.contains("mixing"))
+      o << "<td>" << f(num_at(q, "/mixing/tv_mean"), 4) << "</td><td>" << f(num_at(q, "/mixing/same_top1_rate"), 3) << "</td>";
+    else
+      o << "<td>" << (is_tidar(p) ? "0 (lossless)" : "-") << "</td><td>" << (is_tidar(p) ? "1" : "-") << "</td>";
+    o << "</tr>";
+    if (!valid) o << "<tr><td></td><td colspan=9 class='l bad'>invalid: " << escape(p["invalid_reasons"].dump()) << "</td></tr>";
+  }
+  o << "</table>";
+  return o.str();
+}
+
+std::string throughput_chart(const json& r) {
+  std::vector<svg::Bar> bars;
+  for (const json& p : r["points"]) {
+    if (!p.contains("decode_tokens_per_s")) continue;
+    bars.push_back({p["id"], num_at(p, "/decode_tokens_per_s/mean"), num_at(p, "/decode_tokens_per_s/ci95"),
+                    is_tidar(p) ? (p["config"]["mix_weight"] == 1.0 ? "#3366cc" : "#ff9900") : "#888888"});
+  }
+  return svg::bar_chart("throughput", "Decode tokens/s: AR (grey), TiDAR lossless (blue), mixing (orange)", "tokens/s", bars);
+}
+
+// Speedup and quality against the mixing weight w, one series per sampler (and levels/K/layout).
+std::string mixing_charts(const json& r) {
+  std::map<std::string, std::vector<const json*>> groups;  // id without the w part -> points
+  for (const json& p : r["points"]) {
+    if (!is_tidar(p) || !p.contains("speedup_vs_ar")) continue;
+    std::string key = p["id"];
+    const size_t a = key.find("/w"), b = key.find('/', a + 1);
+    groups[key.erase(a, b - a)].push_back(&p);
+  }
+  if (groups.empty()) return "<p class=note>No TiDAR point with an AR baseline: no speedup or mixing chart.</p>";
+  std::vector<svg::Series> speed, quality;
+  size_t ci = 0;
+  for (auto& [name, pts] : groups) {
+    std::sort(pts.begin(), pts.end(), [](const json* x, const json* y) {
+      return (*x)["config"]["mix_weight"].get<double>() < (*y)["config"]["mix_weight"].get<double>();
+    });
+    svg::Series s{name, kPalette[ci % 8], {}, {}}, same{"same top-1 " + name, kPalette[ci % 8], {}, {}},
+        match{"match length " + name, kPalette[ci % 8], {}, {}, true};
+    for (const json* p : pts) {
+      const double w = (*p)["config"]["mix_weight"];
+      s.x.push_back(w), s.y.push_back(num_at(*p, "/speedup_vs_ar/decode/mean"));
+      same.x.push_back(w), same.y.push_back(num_at(*p, "/quality/mixing/same_top1_rate", 1.0));
+      match.x.push_back(w), match.y.push_back(num_at(*p, "/quality/vs_ar/match_length_fraction_mean", 1.0));
+    }
+    speed.push_back(s), quality.push_back(same), quality.push_back(match);
+    ++ci;
+  }
+  return svg::line_chart("speedup_vs_w", "TiDAR speedup over AR vs mixing weight w", "w (1 = lossless)", "speedup (x)", speed) +
+         svg::line_chart("quality_vs_w", "Quality vs w: same top-1 as AR (solid), AR-match length fraction (dashed)",
+                         "w (1 = lossless)", "rate", quality);
+}
+
+std::string acceptance_charts(const json& r) {
+  std::vector<svg::Bar> bars;
+  const json* first = nullptr;
+  std::vector<svg::Series> slots;
+  size_t ci = 0;
+  for (const json& p : r["points"]) {
+    if (!is_tidar(p) || !p.contains("accounting") || !p["accounting"].contains("slot_acceptance")) continue;
+    if (first == nullptr && p["config"]["mix_weight"] == 1.0) first = &p;
+    svg::Series s{p["id"], kPalette[ci++ % 8], {}, {}};
+    const json& rate = p["accounting"]["slot_acceptance"];
+    for (size_t i = 0; i < rate.size(); ++i) s.x.push_back(double(i + 1)), s.y.push_back(rate[i]);
+    if (slots.size() < 6) slots.push_back(s);
+  }
+  if (first == nullptr) return "";
+  const json& h = (*first)["accounting"]["accepted_histogram"];
+  for (size_t n = 0; n < h.size(); ++n) bars.push_back({std::to_string(n), h[n].get<double>(), 0, "#3366cc"});
+  return svg::bar_chart("accepted_histogram", "Accepted drafts per step, " + (*first)["id"].get<std::string>(), "steps", bars) +
+         svg::line_chart("slot_acceptance", "Per-slot acceptance (draft i accepted | verified)", "draft slot", "rate", slots);
+}
+
+std::string step_cost_chart(const json& r) {
+  if (!r.contains("step_cost") || r["step_cost"].empty()) return "<p class=note>No step-cost curve in this report.</p>";
+  std::ostringstream o;
+  const json& limits = r["provenance"]["machine_limits"];
+  const double bw = limits.is_object() ? num_at(limits, "/read_bandwidth_bytes_per_s") : 0;
+  const double peak = limits.is_object() ? num_at(limits, "/peak_flops_per_s") : 0;
+  for (const auto& [backend, sc] : r["step_cost"].items()) {
+    svg::Series measured{"measured " + backend, "#3366cc", {}, {}}, linear{"t(1) x T", "#aaaaaa", {}, {}, true, false},
+        roof{"roofline (probe)", "#dc3912", {}, {}, true, false};
+    const double t1 = sc["curve"][0]["seconds"].get<double>();
+    for (const json& c : sc["curve"]) {
+      const double t = c["tokens"];
+      measured.x.push_back(t), measured.y.push_back(c["seconds"].get<double>() * 1e3);
+      linear.x.push_back(t), linear.y.push_back(std::min(t1 * t, sc["curve"].back()["seconds"].get<double>() * 1.5) * 1e3);
+      if (bw > 0 && peak > 0)
+        roof.x.push_back(t), roof.y.push_back(std::max(num_at(r, "/model/weight_bytes") / bw,
+                                                       num_at(r, "/model/flops_per_token") * t / peak) * 1e3);
+    }
+    std::vector<svg::Series> s{measured, linear};
+    if (!roof.x.empty()) s.push_back(roof);
+    o << svg::line_chart("step_cost_" + backend, "Step time vs tokens per pass, t(T), " + backend, "tokens per pass T (log2)",
+                         "ms", s, true);
+    o << "<table><tr><th>T</th><th>t(T) ms</th><th>t(T)/t(1)</th><th>ms per token</th></tr>";
+    for (const json& c : sc["curve"])
+      o << "<tr><td>" << c["tokens"].get<int>() << "</td><td>" << f(c["seconds"].get<double>() * 1e3, 3) << "</td><td>"
+        << f(c["seconds"].get<double>() / t1) << "</td><td>" << f(c["seconds"].get<double>() * 1e3 / c["tokens"].get<double>(), 4)
+        << "</td></tr>";
+    o << "</table>";
+  }
+  if (bw == 0) o << "<p class=note>No measured machine limits (run <code>dllm-bench probe</code>): no roofline.</p>";
+  return o.str();
+}
+
+std::string prediction_table(const json& r) {
+  std::ostringstream o;
+  o << "<table><tr><th class=l>configuration</th><th>tokens/step a</th><th>pass tokens T</th><th>t(T)/t(1)</th>"
+       "<th>predicted a·t(1)/t(T)</th><th>measured</th><th>measured / predicted</th></tr>";
+  for (const json& p : r["points"]) {
+    if (!p.contains("speedup_vs_ar") || !p["speedup_vs_ar"].contains("predicted")) continue;
+    const json& pr = p["speedup_vs_ar"]["predicted"];
+    const double ratio = pr["measured_over_predicted"];
+    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << f(pr["tokens_per_step"]) << "</td><td>"
+      << pr["pass_tokens"].get<int>() << "</td><td>" << f(pr["t_pass_over_t1"]) << "</td><td>" << f(pr["speedup"])
+      << "x</td><td>" << f(num_at(p, "/speedup_vs_ar/decode/mean")) << "x</td><td class=" << (ratio >= 0.85 ? "good" : "bad")
+      << ">" << f(ratio) << "</td></tr>";
+  }
+  o << "</table><p class=note>DESIGN §5 target: measured ≥ 0.85 × predicted.</p>";
+  return o.str();
+}
+
+std::string equivalence_table(const json& r) {
+  std::ostringstream o;
+  o << "<table><tr><th class=l>configuration</th><th>exact</th><th>near tie</th><th>bug</th><th>lossy</th>"
+       "<th class=l>divergences (prompt @ first differing token: verdict, AR top-1 − top-2 margin)</th></tr>";
+  for (const json& p : r["points"]) {
+    if (!p.contains("quality") || !p["quality"].contains("vs_ar")) continue;
+    const json& v = p["quality"]["vs_ar"];
+    std::string div;
+    for (const json& d : v["divergences"]) {
+      if (div.size() > 600) {
+        div += " …";
+        break;
+      }
+      div += escape(d["prompt_id"].get<std::string>()) + " @" + std::to_string(d["first_divergence"].get<int>()) + ": " +
+             d["verdict"].get<std::string>();
+      if (d.contains("ar_top1_top2_margin")) div += " (" + f(d["ar_top1_top2_margin"].get<double>(), 6) + ")";
+      div += "; ";
+    }
+    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << v["verdicts"]["exact"].get<int>() << "</td><td>"
+      << v["verdicts"]["near_tie"].get<int>() << "</td><td" << (v["verdicts"]["bug"].get<int>() ? " class=bad" : "") << ">"
+      << v["verdicts"]["bug"].get<int>() << "</td><td>" << v["verdicts"]["lossy"].get<int>() << "</td><td class=l>" << div
+      << "</td></tr>";
+  }
+  o << "</table>";
+  return o.str();
+}
+
+std::string categories_table(const json& r) {
+  std::ostringstream o;
+  o << "<table><tr><th class=l>configuration</th><th class=l>category</th><th>tokens</th><th>tokens/forward</th>"
+       "<th>decode tokens/s</th><th>answers correct</th></tr>";
+  for (const json& p : r["points"]) {
+    if (!p.contains("per_category")) continue;
+    for (const auto& [cat, c] : p["per_category"].items())
+      o << "<tr><td class=l>" << escape(p["id"]) << "</td><td class=l>" << escape(cat) << "</td><td>"
+        << c["generated_tokens"].get<double>() << "</td><td>" << f(c["tokens_per_forward"]) << "</td><td>"
+        << f(c["decode_tokens_per_s"], 1) << "</td><td>" << c.value("answers_correct", 0.0) << "</td></tr>";
+  }
+  o << "</table>";
+  return o.str();
+}
+
+std::string side_by_side(const json& r) {
+  std::ostringstream o;
+  for (const json& e : r["examples"]) {
+    o << "<h3>" << escape(e["prompt_id"]) << "</h3>";
+    if (e.contains("prompt_text")) o << "<p class=mono>prompt: " << escape(e["prompt_text"]) << "</p>";
+    o << "<table><tr><th class=l>configuration</th><th class=l>output (alternating colours = one forward's commit)</th></tr>";
+    for (const json& out : e["outputs"]) {
+      o << "<tr><td class=l>" << escape(out["point"]) << "</td><td class='l mono'>";
+      if (out.contains("segments")) {
+        int i = 0;
+        for (const json& s : out["segments"]) o << "<span class='seg s" << (i++ % 2) << "'>" << escape(s) << "</span>";
+      } else {
+        o << escape(out["tokens"].dump());
+      }
+      o << "</td></tr>";
+    }
+    o << "</table>";
+  }
+  return o.str();
+}
+
+std::string provenance_table(const json& r) {
+  std::ostringstream o;
+  o << "<table>";
+  for (const auto& [k, v] : r["provenance"].items())
+    o << "<tr><th class=l>" << escape(k) << "</th><td class='l mono'>"
+      << escape(v.is_string() ? v.get<std::string>() : v.dump(1, ' ', false, json::error_handler_t::replace)) << "</td></tr>";
+  o << "<tr><th class=l>settings</th><td class='l mono'>" << escape(r["settings"].dump()) << "</td></tr>"
+    << "<tr><th class=l>suite</th><td class='l mono'>" << escape(r["suite"].dump()) << "</td></tr></table>";
+  return o.str();
+}
+
+// Kernel micro-benchmarks (Google Benchmark JSON): time and the rate counters, against the probe.
+std::string kernel_tables(const std::vector<json>& runs, const json& limits) {
+  std::ostringstream o;
+  if (runs.empty())
+    return "<p class=note>No Google Benchmark results in these inputs (pass build/bench/*.json to "
+           "<code>dllm-bench report</code>).</p>";
+  const double bw = limits.is_object() ? num_at(limits, "/read_bandwidth_bytes_per_s") : 0;
+  const double peak = limits.is_object() ? num_at(limits, "/peak_flops_per_s") : 0;
+  o << "<table><tr><th class=l>benchmark</th><th>time</th><th>GB/s</th><th>of measured bandwidth</th><th>GFLOP/s</th>"
+       "<th>of measured peak</th></tr>";
+  for (const json& b : runs) {
+    const double gbs = b.value("bytes_per_second", 0.0) / 1e9, gf = b.value("flops", b.value("FLOP/s", 0.0)) / 1e9;
+    o << "<tr><td class=l>" << escape(b["name"]) << "</td><td>" << f(b["real_time"].get<double>(), 3) << " "
+      << escape(b["time_unit"]) << "</td><td>" << (gbs > 0 ? f(gbs) : "-") << "</td><td>"
+      << (gbs > 0 && bw > 0 ? f(gbs * 1e9 / bw) : "-") << "</td><td>" << (gf > 0 ? f(gf) : "-") << "</td><td>"
+      << (gf > 0 && peak > 0 ? f(gf * 1e9 / peak) : "-") << "</td></tr>";
+  }
+  o << "</table>";
+  return o.str();
+}
+
+std::string headline(const json& r) {
+  // The best valid lossless and mixing speedups, for the first lines of the page.
+  std::ostringstream o;
+  o << "<ul>";
+  for (const json& p : r["points"]) {
+    if (!p.contains("speedup_vs_ar") || !p["valid"].get<bool>()) continue;
+    o << "<li><b>" << escape(p["id"]) << "</b>: " << f(num_at(p, "/speedup_vs_ar/decode/mean")) << "x ± "
+      << f(num_at(p, "/speedup_vs_ar/decode/ci95")) << " decode speedup over " << escape(p["speedup_vs_ar"]["baseline"])
+      << ", " << f(num_at(p, "/accounting/tokens_per_forward")) << " tokens/forward";
+    if (p["quality"].contains("vs_ar"))
+      o << ", " << p["quality"]["vs_ar"]["exact_match"].get<int>() << "/" << p["quality"]["vs_ar"]["prompts"].get<int>()
+        << " outputs equal to AR";
+    o << "</li>";
+  }
+  o << "</ul>";
+  return o.str();
+}
+
+std::string bench_section(const json& r, const std::vector<json>& gbench) {
+  std::ostringstream o;
+  const json& pv = r["provenance"];
+  o << "<h1>dllm-bench report: " << escape(pv["model"]["source"]) << " on " << escape(pv["host"]["cpu"]) << "</h1>"
+    << "<p class=note>" << escape(pv["date_utc"]) << " · commit " << escape(pv["git"]["commit"].dump()) << (pv["git"]["dirty"] == true ? " (dirty)" : "")
+    << " · backend " << escape(pv["backend"]) << " · " << r["suite"]["prompts"].get<int>() << " prompts from "
+    << escape(r["suite"]["path"]) << " · " << r["settings"]["repetitions"].get<int>() << " timed repetitions after "
+    << r["settings"]["warmup"].get<int>() << " warm-up" << (r["interrupted"].get<bool>() ? " · <span class=bad>INTERRUPTED</span>" : "")
+    << "</p>";
+  o << "<h2>Summary</h2>" << headline(r) << summary_table(r);
+  o << "<h2>Throughput and speedup</h2><div class=charts>" << throughput_chart(r) << mixing_charts(r) << "</div>";
+  o << "<h2>Acceptance</h2><div class=charts>" << acceptance_charts(r) << "</div>";
+  o << "<h2>Step cost and the speedup model</h2><div class=charts>" << step_cost_chart(r) << "</div>" << prediction_table(r);
+  o << "<h2>Equivalence with AR (lossless gate and forensics)</h2>" << equivalence_table(r);
+  o << "<h2>Per category</h2>" << categories_table(r);
+  o << "<h2>AR vs diffusion output, block by block</h2>" << side_by_side(r);
+  o << "<h2>Kernels</h2><h3>Kernel parity</h3>";
+  if (r.contains("kernel_parity")) {
+    o << "<table><tr><th class=l>op</th><th class=l>shape</th><th>max abs</th><th>max rel</th><th>tolerance</th><th>pass</th></tr>";
+    for (const json& k : r["kernel_parity"])
+      o << "<tr><td class=l>" << escape(k["op"]) << "</td><td class=l>" << escape(k["shape"]) << "</td><td>"
+        << f(k["max_abs"], 8) << "</td><td>" << f(k["max_rel"], 8) << "</td><td>" << f(k["tolerance"], 8) << "</td><td class="
+        << (k["pass"].get<bool>() ? "good>yes" : "bad>NO") << "</td></tr>";
+    o << "</table>";
+  } else {
+    o << "<p class=note>No kernel parity records in this report.</p>";
+  }
+  std::vector<json> runs = gbench;
+  if (r.contains("google_benchmark")) runs.insert(runs.end(), r["google_benchmark"].begin(), r["google_benchmark"].end());
+  o << "<h3>Kernel roofline</h3>" << kernel_tables(runs, pv["machine_limits"]);
+  o << "<h2>Provenance</h2>" << provenance_table(r);
+  return o.str();
+}
+
+}  // namespace
+
+std::string render_html(const std::vector<json>& records) {
+  std::vector<json> gbench;
+  std::vector<const json*> reports;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const json& r = records[i];
+    if (r.is_object() && r.contains("benchmarks") && r.contains("context")) {
+      for (const json& b : r["benchmarks"])
+        if (b.contains("name") && b.contains("real_time")) gbench.push_back(b);
+    } else if (r.is_object() && r.value("schema", "") == "dllm-bench/report") {
+      reports.push_back(&r);
+    } else {
+      fail("input ", i + 1, " is neither a dllm-bench report nor Google Benchmark JSON output");
+    }
+  }
+  DLLM_CHECK(!reports.empty() || !gbench.empty(), "no report to render");
+  std::ostringstream o;
+  o << "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>dllm-bench report</title><style>" << kStyle
+    << "</style></head><body>";
+  for (const json* r : reports) o << bench_section(*r, gbench);
+  if (reports.empty()) o << "<h1>dllm-bench kernel report</h1>" << kernel_tables(gbench, nullptr);
+  o << "</body></html>\n";
+  return o.str();
+}
+
+}  // namespace dllm

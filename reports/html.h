@@ -1,0 +1,14 @@
+// The self-contained HTML report (DESIGN §6): inline CSS and SVG, no script, no network.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace dllm {
+
+// Renders benchmark reports (schema "dllm-bench/report") and Google Benchmark JSON outputs (objects
+// with "context" and "benchmarks"; shown in the kernel tables) into one HTML page. Throws naming
+// the input when a record is neither.
+std::string render_html(const std::vector<nlohmann::json>& records);
+
+}  // namespace dllm

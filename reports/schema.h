@@ -1,0 +1,22 @@
+// The report's JSON schema (reports/report.schema.json, compiled into the binary) and a validator
+// for the subset of JSON Schema (2020-12) it uses: type, required, properties,
+// additionalProperties, items, enum, const, minimum, maximum, minItems, $ref to "#/$defs/...".
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace dllm {
+
+inline constexpr int kReportSchemaVersion = 1;
+
+// The schema document.
+const nlohmann::json& report_schema();
+
+// Every violation of `schema` by `doc`, as "JSON-pointer: what is wrong"; empty when valid.
+std::vector<std::string> schema_violations(const nlohmann::json& doc, const nlohmann::json& schema);
+
+// Throws dllm::Error listing the first violations when `report` does not match the report schema.
+void validate_report(const nlohmann::json& report);
+
+}  // namespace dllm

@@ -1,0 +1,130 @@
+// The benchmark runner on a real (random-weight) model: token accounting, the lossless gate inside
+// the benchmark, the mixing divergence, validity rules and a clean stop.
+#include "engine/bench/runner.h"
+
+#include <gtest/gtest.h>
+
+#include "engine/backend/backend.h"
+#include "engine/model/model.h"
+#include "reports/schema.h"
+
+using nlohmann::json;
+
+namespace {
+
+struct Fixture {
+  std::unique_ptr<dllm::Model> model = dllm::Model::load("preset:tiny");
+  std::unique_ptr<dllm::Backend> backend = dllm::make_backend("cpu");
+  dllm::Transformer tf{model->config(), model->weights(), *backend};
+
+  dllm::BenchInputs inputs(const dllm::BenchGrid& grid, int prompts) {
+    dllm::BenchInputs in;
+    in.points = dllm::expand_grid(grid);
+    for (int i = 0; i < prompts; ++i)
+      in.prompts.push_back({std::string("p").append(std::to_string(i)), i % 2 ? "odd" : "even", {256, 10 + i, 20 + i, 30}, std::nullopt});
+    in.settings.warmup = 0;
+    in.settings.repetitions = 2;
+    in.settings.max_new_tokens = 12;
+    in.models["cpu"] = &tf;
+    return in;
+  }
+};
+
+const json& point(const json& r, const std::string& id) {
+  for (const json& p : r["points"])
+    if (p["id"] == id) return p;
+  throw std::runtime_error("no point " + id);
+}
+
+}  // namespace
+
+TEST(BenchRunner, GridExpansion) {
+  dllm::BenchGrid g;
+  g.mix_weights = {1, 0.5};
+  g.levels = {"P3", "dense"};
+  const auto points = dllm::expand_grid(g);
+  EXPECT_EQ(points.size(), 2u * (1 + 2 * 2));  // per sampler: AR + w x levels
+  EXPECT_EQ(points[1].id(), "tidar/greedy/w1/K16/P3/single/cpu");
+  EXPECT_EQ(dllm::pass_tokens(points[1]), 17 * 4);
+  g.levels = {"0,99"};
+  EXPECT_THROW(dllm::expand_grid(g), std::exception);
+  g = {};
+  g.samplers = {"nucleus"};
+  EXPECT_THROW(dllm::expand_grid(g), std::exception);
+}
+
+TEST(BenchRunner, LosslessPointsMatchArAndMixingIsMeasured) {
+  Fixture f;
+  dllm::BenchGrid g;
+  g.block_sizes = {4};
+  g.levels = {"0,2,4"};
+  g.mix_weights = {1, 0.25};
+  dllm::BenchInputs in = f.inputs(g, 3);
+  in.step_cost["cpu"] = dllm::measure_step_cost(f.tf, {1, 5, 20}, 8, 2);
+  const json r = dllm::run_bench(in);
+  EXPECT_FALSE(r["interrupted"].get<bool>());
+  for (const std::string sampler : {"greedy", "stochastic"}) {
+    const json& lossless = point(r, "tidar/" + sampler + "/w1/K4/0,2,4/single/cpu");
+    EXPECT_EQ(lossless["quality"]["vs_ar"]["exact_match"], 3) << sampler;
+    EXPECT_EQ(lossless["quality"]["vs_ar"]["verdicts"]["bug"], 0);
+    EXPECT_FALSE(lossless["quality"].contains("mixing"));
+    EXPECT_TRUE(lossless["accounting"]["deterministic_across_repetitions"].get<bool>());
+    EXPECT_EQ(lossless["decode_tokens_per_s"]["samples"].size(), 2u);
+    EXPECT_EQ(lossless["speedup_vs_ar"]["baseline"], "ar/" + sampler + "/cpu");
+    EXPECT_GT(lossless["speedup_vs_ar"]["predicted"]["speedup"].get<double>(), 0);
+    EXPECT_EQ(lossless["config"]["pass_tokens"], 5 * 4);
+    const json& mixed = point(r, "tidar/" + sampler + "/w0.25/K4/0,2,4/single/cpu");
+    const json& mix = mixed["quality"]["mixing"];
+    EXPECT_GT(mix["positions"].get<int>(), 0);
+    EXPECT_GT(mix["kl_mean"].get<double>(), 0);  // w = 0.25 really moves the distribution
+    EXPECT_GT(mix["tv_mean"].get<double>(), 0);
+    EXPECT_LE(mix["same_top1_rate"].get<double>(), 1.0);
+  }
+  // Accounting: the AR point commits one token per forward after the first.
+  const json& ar = point(r, "ar/greedy/cpu");
+  EXPECT_NEAR(ar["accounting"]["tokens_per_step"].get<double>(), 1.0, 1e-12);
+  EXPECT_EQ(ar["per_category"]["even"]["generated_tokens"].get<double>() +
+                ar["per_category"]["odd"]["generated_tokens"].get<double>(),
+            ar["accounting"]["generated_tokens"].get<double>());
+  // The examples carry each step's commit; they add up to the output.
+  for (const json& o : r["examples"][0]["outputs"]) {
+    int sum = 0;
+    for (int n : o["committed_per_step"]) sum += n;
+    EXPECT_EQ(sum, int(o["tokens"].size())) << o["point"];
+  }
+}
+
+TEST(BenchRunner, ShortRunsAreMarkedInvalidNotAveraged) {
+  Fixture f;
+  dllm::BenchGrid g;
+  g.strategies = {"ar"};
+  g.samplers = {"greedy"};
+  dllm::BenchInputs in = f.inputs(g, 1);
+  in.settings.min_seconds = 1e6;
+  in.settings.min_tokens = 0;
+  in.settings.repetitions = 1;
+  const json r = dllm::run_bench(in);
+  const json& p = r["points"][0];
+  EXPECT_FALSE(p["valid"].get<bool>());
+  EXPECT_EQ(p["invalid_reasons"].size(), 2u);  // too short, and fewer repetitions than min_repetitions
+}
+
+TEST(BenchRunner, StopKeepsFinishedRepetitions) {
+  Fixture f;
+  dllm::BenchGrid g;
+  g.samplers = {"greedy"};
+  g.mix_weights = {1};
+  g.block_sizes = {4};
+  g.levels = {"dense"};
+  dllm::BenchInputs in = f.inputs(g, 2);
+  std::atomic<bool> stop{false};
+  in.stop = &stop;
+  int calls = 0;
+  // Stop during the second timed repetition: the first stays, nothing partial is kept.
+  in.progress = [&](const dllm::BenchProgress&) {
+    if (++calls == 2 * 2 + 1) stop = true;
+  };
+  const json r = dllm::run_bench(in);
+  EXPECT_TRUE(r["interrupted"].get<bool>());
+  for (const json& p : r["points"]) EXPECT_EQ(p["repetitions"], 1) << p["id"];
+}

@@ -1,0 +1,50 @@
+// The HTML report from the checked-in fixture: self-contained, every chart and table present,
+// text escaped. (tests/reports/chromium_test.sh renders it in a real browser.)
+#include "reports/html.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+using nlohmann::json;
+
+namespace {
+
+json fixture() {
+  std::ifstream f(DLLM_SOURCE_DIR "/tests/reports/fixture-report.json");
+  return json::parse(f);
+}
+
+}  // namespace
+
+TEST(ReportHtml, FixtureRendersEverySection) {
+  const std::string html = dllm::render_html({fixture()});
+  for (const char* chart : {"throughput", "speedup_vs_w", "quality_vs_w", "accepted_histogram", "slot_acceptance",
+                            "step_cost_cpu"})
+    EXPECT_NE(html.find(std::string("data-chart=\"") + chart + "\""), std::string::npos) << chart;
+  for (const char* section : {"Summary", "Equivalence with AR", "block by block", "Kernel parity", "Kernel roofline",
+                              "Provenance", "Per category"})
+    EXPECT_NE(html.find(section), std::string::npos) << section;
+  // Self-contained: no script, no external resource.
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("src="), std::string::npos);
+  EXPECT_EQ(html.find("href="), std::string::npos);
+  EXPECT_EQ(html.find("http://www.w3.org/2000/svg"), html.find("http://"));  // the only URL is the SVG namespace
+}
+
+TEST(ReportHtml, TextIsEscaped) {
+  json r = fixture();
+  r["examples"][0]["prompt_text"] = "<script>alert(1)</script>&";
+  const std::string html = dllm::render_html({r});
+  EXPECT_EQ(html.find("<script>alert"), std::string::npos);
+  EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;&amp;"), std::string::npos);
+}
+
+TEST(ReportHtml, GoogleBenchmarkOutputBecomesTheKernelTable) {
+  const json gb = json::parse(R"({"context": {"host_name": "x"}, "benchmarks": [
+    {"name": "BM_Linear/4096/1", "real_time": 12.5, "time_unit": "us", "bytes_per_second": 2.5e10}]})");
+  const std::string html = dllm::render_html({fixture(), gb});
+  EXPECT_NE(html.find("BM_Linear/4096/1"), std::string::npos);
+  EXPECT_NE(html.find("25.00"), std::string::npos);  // GB/s
+  EXPECT_THROW(dllm::render_html({json::parse(R"({"foo": 1})")}), std::exception);
+}
