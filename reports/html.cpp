@@ -35,6 +35,12 @@ std::string f(double v, int digits = 2) {
   return buf;
 }
 
+std::string sci(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2e", v);
+  return buf;
+}
+
 double num_at(const json& j, const std::string& pointer, double fallback = 0) {
   const json::json_pointer p(pointer);
   return j.contains(p) && j.at(p).is_number() ? j.at(p).get<double>() : fallback;
@@ -270,24 +276,38 @@ std::string provenance_table(const json& r) {
   return o.str();
 }
 
-// Kernel micro-benchmarks (Google Benchmark JSON): time and the rate counters, against the probe.
+// Kernel micro-benchmarks (Google Benchmark JSON): time, the user counters, and the rates against
+// the probe. Rates are read from counters named "...GB/s" and "...GFLOP/s" (bench/ convention) or
+// Google Benchmark's bytes_per_second.
 std::string kernel_tables(const std::vector<json>& runs, const json& limits) {
   std::ostringstream o;
   if (runs.empty())
-    return "<p class=note>No Google Benchmark results in these inputs (pass build/bench/*.json to "
-           "<code>dllm-bench report</code>).</p>";
+    return "<p class=note>No Google Benchmark results in these inputs (pass bench/ JSON outputs with "
+           "<code>--gbench</code> or to <code>dllm-bench report</code>).</p>";
   const double bw = limits.is_object() ? num_at(limits, "/read_bandwidth_bytes_per_s") : 0;
   const double peak = limits.is_object() ? num_at(limits, "/peak_flops_per_s") : 0;
-  o << "<table><tr><th class=l>benchmark</th><th>time</th><th>GB/s</th><th>of measured bandwidth</th><th>GFLOP/s</th>"
-       "<th>of measured peak</th></tr>";
+  static const std::vector<std::string> standard = {"cpu_time", "real_time", "iterations", "family_index",
+                                                    "per_family_instance_index", "repetition_index", "repetitions",
+                                                    "threads"};
+  o << "<table><tr><th class=l>benchmark</th><th>time</th><th class=l>counters</th><th>GB/s</th>"
+       "<th>of measured bandwidth</th><th>GFLOP/s</th><th>of measured peak</th></tr>";
   for (const json& b : runs) {
-    const double gbs = b.value("bytes_per_second", 0.0) / 1e9, gf = b.value("flops", b.value("FLOP/s", 0.0)) / 1e9;
-    o << "<tr><td class=l>" << escape(b["name"]) << "</td><td>" << f(b["real_time"].get<double>(), 3) << " "
-      << escape(b["time_unit"]) << "</td><td>" << (gbs > 0 ? f(gbs) : "-") << "</td><td>"
-      << (gbs > 0 && bw > 0 ? f(gbs * 1e9 / bw) : "-") << "</td><td>" << (gf > 0 ? f(gf) : "-") << "</td><td>"
-      << (gf > 0 && peak > 0 ? f(gf * 1e9 / peak) : "-") << "</td></tr>";
+    double gbs = b.value("bytes_per_second", 0.0) / 1e9, gf = 0;
+    std::string counters;
+    for (const auto& [k, v] : b.items()) {
+      if (!v.is_number() || std::find(standard.begin(), standard.end(), k) != standard.end()) continue;
+      counters += k + " = " + f(v.get<double>(), 3) + "; ";
+      const auto ends = [&](const std::string& suffix) { return k.size() >= suffix.size() && k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0; };
+      if (ends("GB/s")) gbs = std::max(gbs, v.get<double>());
+      if (ends("GFLOP/s")) gf = std::max(gf, v.get<double>());
+    }
+    o << "<tr><td class=l>" << escape(b["name"]) << "</td><td>" << f(b["real_time"].get<double>(), 1) << " "
+      << escape(b["time_unit"]) << "</td><td class=l>" << escape(counters) << "</td><td>" << (gbs > 0 ? f(gbs) : "-")
+      << "</td><td>" << (gbs > 0 && bw > 0 ? f(gbs * 1e9 / bw) : "-") << "</td><td>" << (gf > 0 ? f(gf) : "-")
+      << "</td><td>" << (gf > 0 && peak > 0 ? f(gf * 1e9 / peak) : "-") << "</td></tr>";
   }
   o << "</table>";
+  if (bw == 0) o << "<p class=note>No measured machine limits: run <code>dllm-bench probe</code> for the fractions.</p>";
   return o.str();
 }
 
@@ -327,10 +347,10 @@ std::string bench_section(const json& r, const std::vector<json>& gbench) {
   o << "<h2>AR vs diffusion output, block by block</h2>" << side_by_side(r);
   o << "<h2>Kernels</h2><h3>Kernel parity</h3>";
   if (r.contains("kernel_parity")) {
-    o << "<table><tr><th class=l>op</th><th class=l>shape</th><th>max abs</th><th>max rel</th><th>tolerance</th><th>pass</th></tr>";
+    o << "<table><tr><th class=l>backend</th><th class=l>op</th><th class=l>shape</th><th>max abs</th><th>max rel</th><th>tolerance</th><th>pass</th></tr>";
     for (const json& k : r["kernel_parity"])
-      o << "<tr><td class=l>" << escape(k["op"]) << "</td><td class=l>" << escape(k["shape"]) << "</td><td>"
-        << f(k["max_abs"], 8) << "</td><td>" << f(k["max_rel"], 8) << "</td><td>" << f(k["tolerance"], 8) << "</td><td class="
+      o << "<tr><td class=l>" << escape(k.value("backend", "")) << "</td><td class=l>" << escape(k["op"]) << "</td><td class=l>" << escape(k["shape"]) << "</td><td>"
+        << sci(k["max_abs"]) << "</td><td>" << sci(k["max_rel"]) << "</td><td>" << sci(k["tolerance"]) << "</td><td class="
         << (k["pass"].get<bool>() ? "good>yes" : "bad>NO") << "</td></tr>";
     o << "</table>";
   } else {

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/backend/backend.h"
+#include "engine/bench/kernel_parity.h"
 #include "engine/bench/provenance.h"
 #include "engine/bench/runner.h"
 #include "engine/cli/commands.h"
@@ -229,6 +230,7 @@ int run_bench(int argc, char** argv) {
                   {"--min-tokens", "N", "validity: minimum tokens per repetition (default 32)"},
                   {"--step-cost", "LIST", "pass sizes T of the step-cost curve, or none (default 1,2,4,8,16,17,32,68,128,306)"},
                   {"--step-cost-reps", "N", "timed passes per size (default 5)"},
+                  {"--gbench", "FILES", "Google Benchmark JSON outputs (bench/ binaries, --benchmark_out) to import"},
                   {"--probe", "FILE", "measured machine limits (default: dllm-bench probe's file, if present)"},
                   {"--out", "FILE", "JSON report (default reports/out/report.json)"},
                   {"--html", "FILE", "HTML report (default: the JSON path with .html; 'none' to skip)"},
@@ -280,6 +282,16 @@ int run_bench(int argc, char** argv) {
   pi.backend = plan.grid.backends.front();
   pi.probe_path = a.str("--probe", "");
   const json provenance = collect_provenance(pi);
+  json imported = json::array();  // Google Benchmark runs, checked before the long run
+  for (const std::string& path : split_list(a.str("--gbench", ""))) {
+    std::ifstream f(path);
+    DLLM_CHECK(f, path, ": cannot read the Google Benchmark output");
+    const json gb = json::parse(f, nullptr, false);
+    DLLM_CHECK(!gb.is_discarded() && gb.is_object() && gb.contains("benchmarks") && gb["benchmarks"].is_array(), path,
+               ": not Google Benchmark JSON (run a bench/ binary with --benchmark_out=FILE --benchmark_out_format=json)");
+    for (const json& b : gb["benchmarks"])
+      if (b.contains("name") && b.contains("real_time") && b.contains("time_unit")) imported.push_back(b);
+  }
 
   json step_cost = json::object();
   std::vector<int> sizes;
@@ -327,6 +339,13 @@ int run_bench(int argc, char** argv) {
                             {"flops_per_token", 2.0 * double(summary.parameters)}}},
                  {"step_cost", step_cost}};
   report.update(result);
+  report["google_benchmark"] = imported;
+  report["kernel_parity"] = json::array();
+  for (const auto& [name, backend] : backends)
+    for (json row : kernel_parity(*backend, cfg, model->weights())) {
+      row["backend"] = name;
+      report["kernel_parity"].push_back(row);
+    }
   validate_report(report);  // never write a record the schema rejects
   write_file_atomic(out, report.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
   if (html != "none") write_file_atomic(html, render_html({report}));

@@ -23,7 +23,7 @@ TEST(ReportHtml, FixtureRendersEverySection) {
                             "step_cost_cpu"})
     EXPECT_NE(html.find(std::string("data-chart=\"") + chart + "\""), std::string::npos) << chart;
   for (const char* section : {"Summary", "Equivalence with AR", "block by block", "Kernel parity", "Kernel roofline",
-                              "Provenance", "Per category"})
+                              "Provenance", "Per category", "linear q_proj"})
     EXPECT_NE(html.find(section), std::string::npos) << section;
   // Self-contained: no script, no external resource.
   EXPECT_EQ(html.find("<script"), std::string::npos);
@@ -42,7 +42,7 @@ TEST(ReportHtml, TextIsEscaped) {
 
 TEST(ReportHtml, GoogleBenchmarkOutputBecomesTheKernelTable) {
   const json gb = json::parse(R"({"context": {"host_name": "x"}, "benchmarks": [
-    {"name": "BM_Linear/4096/1", "real_time": 12.5, "time_unit": "us", "bytes_per_second": 2.5e10}]})");
+    {"name": "BM_Linear/4096/1", "real_time": 12.5, "time_unit": "us", "weight_GB/s": 25.0, "GFLOP/s": 3.5}]})");
   const std::string html = dllm::render_html({fixture(), gb});
   EXPECT_NE(html.find("BM_Linear/4096/1"), std::string::npos);
   EXPECT_NE(html.find("25.00"), std::string::npos);  // GB/s
