@@ -338,14 +338,14 @@ std::string bench_section(const json& r, const std::vector<json>& gbench) {
     << escape(r["suite"]["path"]) << " · " << r["settings"]["repetitions"].get<int>() << " timed repetitions after "
     << r["settings"]["warmup"].get<int>() << " warm-up" << (r["interrupted"].get<bool>() ? " · <span class=bad>INTERRUPTED</span>" : "")
     << "</p>";
-  o << "<h2>Summary</h2>" << headline(r) << summary_table(r);
-  o << "<h2>Throughput and speedup</h2><div class=charts>" << throughput_chart(r) << mixing_charts(r) << "</div>";
-  o << "<h2>Acceptance</h2><div class=charts>" << acceptance_charts(r) << "</div>";
-  o << "<h2>Step cost and the speedup model</h2><div class=charts>" << step_cost_chart(r) << "</div>" << prediction_table(r);
-  o << "<h2>Equivalence with AR (lossless gate and forensics)</h2>" << equivalence_table(r);
-  o << "<h2>Per category</h2>" << categories_table(r);
-  o << "<h2>AR vs diffusion output, block by block</h2>" << side_by_side(r);
-  o << "<h2>Kernels</h2><h3>Kernel parity</h3>";
+  o << "<h2 id=summary>Summary</h2>" << headline(r) << summary_table(r);
+  o << "<h2 id=throughput>Throughput and speedup</h2><div class=charts>" << throughput_chart(r) << mixing_charts(r) << "</div>";
+  o << "<h2 id=acceptance>Acceptance</h2><div class=charts>" << acceptance_charts(r) << "</div>";
+  o << "<h2 id=step-cost>Step cost and the speedup model</h2><div class=charts>" << step_cost_chart(r) << "</div>" << prediction_table(r);
+  o << "<h2 id=equivalence>Equivalence with AR (lossless gate and forensics)</h2>" << equivalence_table(r);
+  o << "<h2 id=categories>Per category</h2>" << categories_table(r);
+  o << "<h2 id=outputs>AR vs diffusion output, block by block</h2>" << side_by_side(r);
+  o << "<h2 id=kernels>Kernels</h2><h3>Kernel parity</h3>";
   if (r.contains("kernel_parity")) {
     o << "<table><tr><th class=l>backend</th><th class=l>op</th><th class=l>shape</th><th>max abs</th><th>max rel</th><th>tolerance</th><th>pass</th></tr>";
     for (const json& k : r["kernel_parity"])
@@ -359,7 +359,7 @@ std::string bench_section(const json& r, const std::vector<json>& gbench) {
   std::vector<json> runs = gbench;
   if (r.contains("google_benchmark")) runs.insert(runs.end(), r["google_benchmark"].begin(), r["google_benchmark"].end());
   o << "<h3>Kernel roofline</h3>" << kernel_tables(runs, pv["machine_limits"]);
-  o << "<h2>Provenance</h2>" << provenance_table(r);
+  o << "<h2 id=provenance>Provenance</h2>" << provenance_table(r);
   return o.str();
 }
 
