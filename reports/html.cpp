@@ -132,6 +132,59 @@ std::string mixing_charts(const json& r) {
                          "w (1 = lossless)", "rate", quality);
 }
 
+// The speed/quality trade-off in one chart: each configuration group's points at w = 1 .. 0.25,
+// x = measured speedup over AR, y = fraction of the AR output reproduced (and task accuracy).
+std::string tradeoff_chart(const json& r) {
+  std::map<std::string, std::vector<const json*>> groups;
+  for (const json& p : r["points"]) {
+    if (!is_tidar(p) || !p.contains("speedup_vs_ar") || !p["quality"].contains("vs_ar")) continue;
+    std::string key = p["id"];
+    const size_t a = key.find("/w"), b = key.find('/', a + 1);
+    groups[key.erase(a, b - a)].push_back(&p);
+  }
+  if (groups.empty()) return "";
+  std::vector<svg::Series> series;
+  size_t ci = 0;
+  for (auto& [name, pts] : groups) {
+    std::sort(pts.begin(), pts.end(), [](const json* x, const json* y) {
+      return num_at(*x, "/speedup_vs_ar/decode/mean") < num_at(*y, "/speedup_vs_ar/decode/mean");
+    });
+    svg::Series match{"AR match " + name, kPalette[ci % 8], {}, {}}, acc{"task accuracy " + name, kPalette[ci % 8], {}, {}, true};
+    for (const json* p : pts) {
+      const double x = num_at(*p, "/speedup_vs_ar/decode/mean");
+      match.x.push_back(x), match.y.push_back(num_at(*p, "/quality/vs_ar/match_length_fraction_mean"));
+      if ((*p)["quality"].contains("task_accuracy"))
+        acc.x.push_back(x), acc.y.push_back(num_at(*p, "/quality/task_accuracy/all/accuracy"));
+    }
+    series.push_back(match);
+    if (!acc.x.empty()) series.push_back(acc);
+    ++ci;
+  }
+  return svg::line_chart("speed_vs_quality", "Speed vs quality: each point one w (rightmost = lowest w)",
+                         "decode speedup over AR (x)", "fraction", series);
+}
+
+std::string time_split_table(const json& r) {
+  const json& limits = r["provenance"]["machine_limits"];
+  const double bw = limits.is_object() ? num_at(limits, "/read_bandwidth_bytes_per_s") : 0;
+  std::ostringstream o;
+  o << "<table><tr><th class=l>configuration</th><th>forward</th><th>sampling, verification, host</th>"
+       "<th>time to first token (ms)</th><th>step p50 / p90 / p99 (ms)</th><th>weights streamed (GB/s)</th>"
+       "<th>of measured bandwidth</th></tr>";
+  for (const json& p : r["points"]) {
+    if (!p.contains("accounting")) continue;
+    const json& a = p["accounting"];
+    const double gbs = num_at(a, "/weight_bytes_per_s") / 1e9;
+    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << f(100 * num_at(a, "/time_split/forward_fraction"), 1)
+      << " %</td><td>" << f(100 * num_at(a, "/time_split/sampling_and_host_fraction"), 1) << " %</td><td>"
+      << f(1e3 * num_at(a, "/time_to_first_token_s"), 3) << "</td><td>" << f(1e3 * num_at(a, "/step_latency_s/p50"), 3)
+      << " / " << f(1e3 * num_at(a, "/step_latency_s/p90"), 3) << " / " << f(1e3 * num_at(a, "/step_latency_s/p99"), 3)
+      << "</td><td>" << f(gbs, 3) << "</td><td>" << (bw > 0 ? f(gbs * 1e9 / bw, 3) : "-") << "</td></tr>";
+  }
+  o << "</table>";
+  return o.str();
+}
+
 std::string acceptance_charts(const json& r) {
   std::vector<svg::Bar> bars;
   const json* first = nullptr;
@@ -339,7 +392,8 @@ std::string bench_section(const json& r, const std::vector<json>& gbench) {
     << r["settings"]["warmup"].get<int>() << " warm-up" << (r["interrupted"].get<bool>() ? " · <span class=bad>INTERRUPTED</span>" : "")
     << "</p>";
   o << "<h2 id=summary>Summary</h2>" << headline(r) << summary_table(r);
-  o << "<h2 id=throughput>Throughput and speedup</h2><div class=charts>" << throughput_chart(r) << mixing_charts(r) << "</div>";
+  o << "<h2 id=throughput>Throughput and speedup</h2><div class=charts>" << throughput_chart(r) << mixing_charts(r) << tradeoff_chart(r) << "</div>"
+    << "<h3>Where the time goes</h3>" << time_split_table(r);
   o << "<h2 id=acceptance>Acceptance</h2><div class=charts>" << acceptance_charts(r) << "</div>";
   o << "<h2 id=step-cost>Step cost and the speedup model</h2><div class=charts>" << step_cost_chart(r) << "</div>" << prediction_table(r);
   o << "<h2 id=equivalence>Equivalence with AR (lossless gate and forensics)</h2>" << equivalence_table(r);

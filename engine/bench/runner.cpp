@@ -60,7 +60,7 @@ size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& 
 
 // Token accounting, acceptance and latency over the first timed repetition's outputs (every
 // repetition decodes the same tokens; `deterministic` records whether they did).
-json accounting_json(const std::vector<Repetition>& reps, const BenchPoint& p) {
+json accounting_json(const std::vector<Repetition>& reps, const BenchPoint& p, int64_t weight_bytes) {
   const std::vector<Generation>& out = reps.front().outputs;
   int64_t tokens = 0, forwards = 0, step_tokens = 0, steps = 0;
   double ttft = 0;
@@ -76,8 +76,13 @@ json accounting_json(const std::vector<Repetition>& reps, const BenchPoint& p) {
     for (size_t i = 0; i < hist.size(); ++i) hist[i] += m.accepted_histogram[i];
     for (size_t i = 0; i < verified.size(); ++i) verified[i] += m.slot_verified[i], accepted[i] += m.slot_accepted[i];
   }
+  double forward_s = 0, total_s = 0;  // over every timed repetition
+  int64_t all_forwards = 0;
   for (const Repetition& r : reps)
-    for (const Generation& g : r.outputs) step_seconds.insert(step_seconds.end(), g.metrics.step_seconds.begin(), g.metrics.step_seconds.end());
+    for (const Generation& g : r.outputs) {
+      step_seconds.insert(step_seconds.end(), g.metrics.step_seconds.begin(), g.metrics.step_seconds.end());
+      forward_s += g.metrics.forward_seconds, total_s += g.metrics.total_seconds, all_forwards += g.metrics.forwards;
+    }
   DecodeMetrics pooled;  // only for its percentile rule
   pooled.step_seconds = step_seconds;
   json j = {{"generated_tokens", tokens},
@@ -86,7 +91,10 @@ json accounting_json(const std::vector<Repetition>& reps, const BenchPoint& p) {
             {"tokens_per_step", steps ? double(step_tokens) / double(steps) : 0.0},
             {"time_to_first_token_s", out.empty() ? 0.0 : ttft / double(out.size())},
             {"step_latency_s", {{"p50", pooled.step_percentile(50)}, {"p90", pooled.step_percentile(90)},
-                                {"p99", pooled.step_percentile(99)}, {"steps", step_seconds.size()}}}};
+                                {"p99", pooled.step_percentile(99)}, {"steps", step_seconds.size()}}},
+            {"time_split", {{"forward_fraction", total_s > 0 ? forward_s / total_s : 0.0},
+                            {"sampling_and_host_fraction", total_s > 0 ? 1 - forward_s / total_s : 0.0}}},
+            {"weight_bytes_per_s", total_s > 0 ? double(all_forwards) * double(weight_bytes) / total_s : 0.0}};
   if (p.strategy == "tidar") {
     std::vector<double> rate;
     for (size_t i = 0; i < verified.size(); ++i) rate.push_back(verified[i] ? double(accepted[i]) / double(verified[i]) : 0.0);
@@ -308,7 +316,7 @@ json run_bench(const BenchInputs& in) {
     j["invalid_reasons"] = reasons;
     j["decode_tokens_per_s"] = summary_json(decode);
     j["e2e_tokens_per_s"] = summary_json(e2e);
-    j["accounting"] = accounting_json(reps[pi], p);
+    j["accounting"] = accounting_json(reps[pi], p, in.weight_bytes);
 
     const BenchPoint* base = baseline_of(p, in.points);
     const size_t bi = base ? size_t(base - in.points.data()) : np;

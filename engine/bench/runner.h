@@ -52,6 +52,7 @@ struct BenchInputs {
   std::vector<SuitePrompt> prompts;
   BenchSettings settings;
   std::map<std::string, Transformer*> models;  // backend name -> the model on that backend
+  int64_t weight_bytes = 0;                     // streamed by every forward: the effective bandwidth
   std::map<std::string, std::vector<StepCost>> step_cost;  // backend name -> t(T), for the prediction
   std::function<void(const BenchProgress&)> progress;      // may be empty
   const std::atomic<bool>* stop = nullptr;                 // set (e.g. by SIGINT) to stop early

@@ -312,6 +312,7 @@ int run_bench(int argc, char** argv) {
   }
 
   in.points = points;
+  in.weight_bytes = describe_model(model_spec(a)).weight_bytes;
   in.prompts = prompts;
   in.settings = plan.settings;
   ProgressPrinter progress(a.has("--quiet"));

@@ -31,9 +31,8 @@ Generation ArDecoder::generate(const GenerateRequest& r) {
     const auto ts = Clock::now();
     Pass step;
     step.add_causal(0, {token}, pos, pos, true);
-    model_.forward(step, cache, {}, logits);
+    counted_forward(model_, step, cache, {}, logits, g.metrics);
     cache.set_length(0, pos + 1);
-    ++g.metrics.forwards;
     token = sample_token(logits.data(), vocab, r.sampler, uint32_t(r.sequence), uint32_t(pos + 1));
     more = sink.push(token);
     sink.end_step();

@@ -46,6 +46,14 @@ void TokenSink::end_step() {
   committed_before_step_ = g_.tokens.size();
 }
 
+void counted_forward(Transformer& model, const Pass& pass, KvCache& cache, const std::vector<int>& rows,
+                     std::vector<float>& logits, DecodeMetrics& metrics) {
+  const auto t0 = std::chrono::steady_clock::now();
+  model.forward(pass, cache, rows, logits);
+  metrics.forward_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ++metrics.forwards;
+}
+
 int32_t prefill_first_token(Transformer& model, KvCache& cache, const GenerateRequest& r, Generation& g,
                             TokenSink& sink) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -53,9 +61,8 @@ int32_t prefill_first_token(Transformer& model, KvCache& cache, const GenerateRe
   Pass prefill;
   prefill.add_causal(0, r.prompt, 0, 0, true);
   std::vector<float> logits;
-  model.forward(prefill, cache, {prompt_len - 1}, logits);  // only the last row is needed
+  counted_forward(model, prefill, cache, {prompt_len - 1}, logits, g.metrics);  // only the last row is needed
   cache.set_length(0, prompt_len);
-  ++g.metrics.forwards;
   const int32_t token = sample_token(logits.data(), model.config().vocab_size, r.sampler, uint32_t(r.sequence),
                                      uint32_t(prompt_len));
   sink.push(token);

@@ -26,6 +26,7 @@ nlohmann::json DecodeMetrics::to_json() const {
                       {"tokens_per_step", tokens_per_step()},
                       {"time_to_first_token_s", prefill_seconds},
                       {"total_s", total_seconds},
+                      {"forward_s", forward_seconds},
                       {"decode_tokens_per_s", decode_tokens_per_second()},
                       {"step_latency_s", {{"p50", step_percentile(50)},
                                           {"p90", step_percentile(90)},

@@ -97,8 +97,8 @@ TidarDecoder::TidarDecoder(Transformer& model, TidarOptions options) : model_(mo
 }
 
 void TidarDecoder::forward(const Pass& pass, KvCache& cache, const std::vector<int32_t>& context,
-                           std::vector<float>& logits) {
-  model_.forward(pass, cache, {}, logits);
+                           std::vector<float>& logits, DecodeMetrics& m) {
+  counted_forward(model_, pass, cache, {}, logits, m);
   if (opt_.pass_hook) opt_.pass_hook(context, pass, logits);
 }
 
@@ -133,8 +133,7 @@ Generation TidarDecoder::generate(const GenerateRequest& r) {
   auto draft_pass = [&]() {
     Pass p;
     add_draft_block(p, 0, anchor, k, mask, len);
-    forward(p, cache, context, logits);
-    ++m.forwards;
+    forward(p, cache, context, logits, m);
     return drafts_from_rows(logits, k, vocab, vc, seq, len + 1, mask, [](int j) { return j + 1; });
   };
   Drafts drafts;
@@ -149,8 +148,7 @@ Generation TidarDecoder::generate(const GenerateRequest& r) {
     if (single)
       for (int level : opt_.levels)
         block_of_level.push_back(add_proposal_block(pass, 0, verify, level, k, mask, len, opt_.proposal_attention));
-    forward(pass, cache, context, logits);
-    ++m.forwards;
+    forward(pass, cache, context, logits, m);
 
     std::vector<Draft> to_verify(static_cast<size_t>(k));
     for (int j = 0; j < k; ++j)

@@ -44,7 +44,8 @@ class TidarDecoder {
   Generation generate(const GenerateRequest& request);
 
  private:
-  void forward(const Pass& pass, KvCache& cache, const std::vector<int32_t>& context, std::vector<float>& logits);
+  void forward(const Pass& pass, KvCache& cache, const std::vector<int32_t>& context, std::vector<float>& logits,
+               DecodeMetrics& m);
 
   Transformer& model_;
   TidarOptions opt_;
