@@ -1,9 +1,6 @@
 #include "engine/decode/generation.h"
 
-#include <chrono>
-
 #include "engine/core/check.h"
-#include "engine/model/transformer.h"
 
 namespace dllm {
 
@@ -44,31 +41,6 @@ void TokenSink::end_step() {
   const size_t n = g_.tokens.size() - committed_before_step_;
   if (n > 0) g_.metrics.committed_per_step.push_back(int(n));
   committed_before_step_ = g_.tokens.size();
-}
-
-void counted_forward(Transformer& model, const Pass& pass, KvCache& cache, const std::vector<int>& rows,
-                     std::vector<float>& logits, DecodeMetrics& metrics) {
-  const auto t0 = std::chrono::steady_clock::now();
-  model.forward(pass, cache, rows, logits);
-  metrics.forward_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  ++metrics.forwards;
-}
-
-int32_t prefill_first_token(Transformer& model, KvCache& cache, const GenerateRequest& r, Generation& g,
-                            TokenSink& sink) {
-  const auto t0 = std::chrono::steady_clock::now();
-  const int prompt_len = int(r.prompt.size());
-  Pass prefill;
-  prefill.add_causal(0, r.prompt, 0, 0, true);
-  std::vector<float> logits;
-  counted_forward(model, prefill, cache, {prompt_len - 1}, logits, g.metrics);  // only the last row is needed
-  cache.set_length(0, prompt_len);
-  const int32_t token = sample_token(logits.data(), model.config().vocab_size, r.sampler, uint32_t(r.sequence),
-                                     uint32_t(prompt_len));
-  sink.push(token);
-  sink.end_step();
-  g.metrics.prefill_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return token;
 }
 
 }  // namespace dllm

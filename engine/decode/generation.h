@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "engine/core/model.h"
-#include "engine/core/pass.h"
 #include "engine/decode/kv_cache.h"
 #include "engine/decode/metrics.h"
 #include "engine/decode/sampler.h"
@@ -48,17 +47,5 @@ class TokenSink {
   int max_;
   size_t committed_before_step_ = 0;
 };
-
-class Transformer;
-
-// model.forward(pass, cache, rows, logits), counted in metrics: one more forward and its time.
-void counted_forward(Transformer& model, const Pass& pass, KvCache& cache, const std::vector<int>& rows,
-                     std::vector<float>& logits, DecodeMetrics& metrics);
-
-// Prefill: the whole prompt in one causal pass into sequence 0 of `cache`, then the first token,
-// sampled at position len(prompt) as every decoder draws it. Counts the forward and the time to first
-// token in g.metrics and pushes the token into `sink`. Returns the token.
-int32_t prefill_first_token(Transformer& model, KvCache& cache, const GenerateRequest& r, Generation& g,
-                            TokenSink& sink);
 
 }  // namespace dllm

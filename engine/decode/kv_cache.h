@@ -25,9 +25,14 @@ class KvCache {
   float* v(int layer) { return v_.data() + int64_t(layer) * layer_stride_; }
   int64_t seq_stride() const { return seq_stride_; }
   int64_t bytes() const { return int64_t(k_.size() + v_.size()) * int64_t(sizeof(float)); }
+  // The K/V of slots [0, n) of a sequence, [2, Ly, n, Hkv, Dh]: a prompt's prefill, to be imported
+  // into other sequences (rollouts share it) instead of recomputed.
+  std::vector<float> export_prefix(int seq, int n) const;
+  // Writes an exported prefix into slots [0, n) of a sequence and commits them (length n).
+  void import_prefix(int seq, const std::vector<float>& prefix, int n);
 
  private:
-  int sequences_, capacity_;
+  int sequences_, capacity_, layers_;
   int64_t layer_stride_, seq_stride_;
   std::vector<float> k_, v_;  // [B, Ly, S, Hkv, Dh]
   std::vector<int> length_;

@@ -44,8 +44,6 @@ class TidarDecoder {
   Generation generate(const GenerateRequest& request);
 
  private:
-  void forward(const Pass& pass, KvCache& cache, const std::vector<int32_t>& context, std::vector<float>& logits,
-               DecodeMetrics& m);
 
   Transformer& model_;
   TidarOptions opt_;

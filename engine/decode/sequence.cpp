@@ -1,0 +1,318 @@
+#include "engine/decode/sequence.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "engine/core/check.h"
+#include "engine/decode/tidar_layout.h"
+#include "engine/decode/verifier.h"
+
+namespace dllm {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+}  // namespace
+
+const float* RowLogits::row(int pass_index) const {
+  const int i = index_.at(size_t(pass_index));
+  DLLM_ASSERT(i >= 0);
+  return logits_.data() + size_t(i) * size_t(vocab_);
+}
+
+SequenceDecoder::SequenceDecoder(Transformer& model, GenerateRequest request, int lookahead)
+    : model_(model),
+      request_(std::move(request)),
+      sink_(result_, model.config(), request_.max_new_tokens),
+      lookahead_(lookahead) {
+  validate_request(request_, model.config(), lookahead);
+  result_.metrics.prompt_tokens = int(request_.prompt.size());
+}
+
+void SequenceDecoder::add_to_pass(int32_t row, Pass& pass, std::vector<int>& rows) {
+  DLLM_ASSERT(!finished_);
+  if (!prefilled_) {
+    start_ = Clock::now();
+    row_ = row;
+    const int begin = pass.add_causal(row, request_.prompt, 0, 0, true);
+    prefill_index_ = begin + int(request_.prompt.size()) - 1;
+    rows.push_back(prefill_index_);  // only the last row is needed
+    return;
+  }
+  add_step(row, pass, rows);
+}
+
+void SequenceDecoder::after_forward(const RowLogits& logits, KvCache& cache, const Pass& pass, bool alone,
+                                    double seconds) {
+  const auto t0 = Clock::now();
+  DecodeMetrics& m = result_.metrics;
+  ++m.forwards;
+  m.forward_seconds += seconds;
+  step_seconds_ += seconds;
+  if (!prefilled_) {
+    const float* y = logits.row(prefill_index_);
+    cache.set_length(row_, int(request_.prompt.size()));
+    prefill_logits_.assign(y, y + model_.config().vocab_size);
+    prefill_row_ = row_;
+    first_token(y);
+    step_seconds_ = 0;
+    return;
+  }
+  switch (after_step(logits, cache, pass, alone)) {
+    case StepState::complete:
+      m.step_seconds.push_back(step_seconds_ + seconds_since(t0));
+      step_seconds_ = 0;
+      finished_ = sink_.done();
+      break;
+    case StepState::continues:
+      step_seconds_ += seconds_since(t0);
+      break;
+    case StepState::outside:
+      step_seconds_ = 0;
+      break;
+  }
+  if (finished_) m.total_seconds = seconds_since(start_);
+}
+
+void SequenceDecoder::first_token(const float* logits) {
+  const int32_t token = sample_token(logits, model_.config().vocab_size, request_.sampler,
+                                     uint32_t(request_.sequence), uint32_t(request_.prompt.size()));
+  sink_.push(token);
+  sink_.end_step();
+  prefilled_ = true;
+  result_.metrics.prefill_seconds = seconds_since(start_);
+  if (sink_.done()) {
+    finished_ = true;
+    result_.metrics.total_seconds = seconds_since(start_);
+    return;
+  }
+  on_first_token(token);
+}
+
+void SequenceDecoder::start_from(const SharedPrefill& prefill, KvCache& cache, int32_t row) {
+  DLLM_ASSERT(!prefilled_ && prefill.prompt == request_.prompt);
+  start_ = Clock::now();
+  row_ = row;
+  cache.import_prefix(row, prefill.kv, int(request_.prompt.size()));
+  shared_ = true;
+  first_token(prefill.last_logits.data());
+}
+
+SharedPrefill SequenceDecoder::export_prefill(const KvCache& cache, int32_t row) const {
+  DLLM_ASSERT(has_own_prefill() && row == prefill_row_);
+  return {request_.prompt, cache.export_prefix(row, int(request_.prompt.size())), prefill_logits_};
+}
+
+Generation SequenceDecoder::take_result() {
+  DLLM_ASSERT(finished_);
+  return std::move(result_);
+}
+
+namespace {
+
+// AR: each step feeds the last token at position L and samples the token at L + 1.
+class ArSequence : public SequenceDecoder {
+ public:
+  ArSequence(Transformer& model, const GenerateRequest& r) : SequenceDecoder(model, r, 0) {}
+
+ private:
+  void on_first_token(int32_t token) override {
+    token_ = token;
+    pos_ = int(request_.prompt.size());
+  }
+  void add_step(int32_t row, Pass& pass, std::vector<int>& rows) override {
+    index_ = pass.add_causal(row, {token_}, pos_, pos_, true);
+    rows.push_back(index_);
+  }
+  StepState after_step(const RowLogits& logits, KvCache& cache, const Pass&, bool) override {
+    cache.set_length(row_, pos_ + 1);
+    token_ = sample_token(logits.row(index_), model_.config().vocab_size, request_.sampler,
+                          uint32_t(request_.sequence), uint32_t(pos_ + 1));
+    ++pos_;
+    sink_.push(token_);
+    sink_.end_step();
+    return StepState::complete;
+  }
+  int index_ = 0;  // pass row of token_
+  int32_t token_ = 0;
+  int pos_ = 0;  // position of token_, the last committed token (not yet in the cache)
+};
+
+// The next step's drafts and the diffusion logits that produced them.
+struct Drafts {
+  std::vector<int32_t> tokens;  // [K]
+  std::vector<float> logits;    // [K, V]
+  std::vector<bool> padded;     // no prediction covers the position: a mask-token placeholder
+};
+
+// TiDAR (../shared/reference/algorithms.md §2.3-2.6): verify the previous K drafts and draft the
+// next K, in one forward (proposal blocks) or two (a verify pass, then a draft pass).
+class TidarSequence : public SequenceDecoder {
+ public:
+  TidarSequence(Transformer& model, const GenerateRequest& r, const TidarOptions& o)
+      // Passes reach K positions past the anchor (verify, draft block) or 2K + 1 (proposal blocks).
+      : SequenceDecoder(model, r, o.layout == Layout::single_forward ? 2 * o.block_size + 1 : o.block_size),
+        opt_(o),
+        vc_{r.sampler, o.mix_weight, o.draft_temperature} {
+    const int k = opt_.block_size;
+    DecodeMetrics& m = result_.metrics;
+    m.accepted_histogram.assign(size_t(k) + 1, 0);
+    m.slot_verified.assign(size_t(k), 0);
+    m.slot_accepted.assign(size_t(k), 0);
+    context_ = r.prompt;
+  }
+
+ private:
+  enum class Phase { draft, verify };
+  int vocab() const { return model_.config().vocab_size; }
+
+  void on_first_token(int32_t token) override {
+    anchor_ = token;
+    len_ = int(request_.prompt.size());
+    phase_ = Phase::draft;  // the first drafts come from a draft pass [anchor, mask x K]
+  }
+
+  void add_step(int32_t row, Pass& pass, std::vector<int>& rows) override {
+    const int k = opt_.block_size;
+    const int32_t mask = model_.config().mask_token_id;
+    pass_begin_ = pass.size();
+    if (phase_ == Phase::draft) {
+      add_draft_block(pass, row, anchor_, k, mask, len_);
+    } else {
+      if (opt_.draft_hook) opt_.draft_hook(len_ + 1, drafts_.tokens);
+      verify_ = add_verify_segment(pass, row, anchor_, drafts_.tokens, len_);
+      block_of_level_.clear();
+      if (opt_.layout == Layout::single_forward)
+        for (int level : opt_.levels)
+          block_of_level_.push_back(add_proposal_block(pass, row, verify_, level, k, mask, len_, opt_.proposal_attention));
+    }
+    pass_end_ = pass.size();
+    for (int i = pass_begin_; i < pass_end_; ++i) rows.push_back(i);
+  }
+
+  // Drafts for positions first..first+K-1: row_of(j) is the pass row predicting draft j, or -1.
+  template <typename RowOf>
+  Drafts drafts_from_rows(const RowLogits& logits, int first, RowOf row_of) const {
+    const int k = opt_.block_size, v = vocab();
+    Drafts d;
+    d.tokens.resize(size_t(k));
+    d.logits.assign(size_t(k) * size_t(v), 0.0f);
+    d.padded.assign(size_t(k), false);
+    for (int j = 0; j < k; ++j) {
+      const int row = row_of(j);
+      if (row < 0) {
+        d.tokens[size_t(j)] = model_.config().mask_token_id;
+        d.padded[size_t(j)] = true;
+        continue;
+      }
+      const float* y = logits.row(row);
+      std::copy(y, y + v, d.logits.begin() + ptrdiff_t(size_t(j) * size_t(v)));
+      d.tokens[size_t(j)] = draft_token(y, v, vc_, uint32_t(request_.sequence), first + j);
+    }
+    return d;
+  }
+
+  // Mixing divergence at the positions this step decided with mixed rows: the n accepted drafts and,
+  // when a draft was rejected, the recovered token's row (the bonus row is pure AR).
+  void record_mixing(const RowLogits& logits, const std::vector<Draft>& drafts, int n) {
+    DecodeMetrics::Mixing& mix = result_.metrics.mixing;
+    const int k = int(drafts.size());
+    for (int j = 0; j <= std::min(n, k - 1); ++j) {
+      if (drafts[size_t(j)].logits == nullptr) continue;  // a padding draft's row is not mixed
+      const MixingDivergence d = mixing_divergence(logits.row(verify_ + j), drafts[size_t(j)], vocab(), vc_);
+      ++mix.positions;
+      mix.same_top1 += d.same_top1;
+      mix.kl_sum += d.kl;
+      mix.tv_sum += d.tv;
+      mix.kl_max = std::max(mix.kl_max, d.kl);
+    }
+  }
+
+  void call_pass_hook(const RowLogits& logits, const Pass& pass, bool alone) const {
+    if (!opt_.pass_hook || !alone) return;
+    std::vector<float> all;  // [T, V] of this (single-sequence) pass
+    for (int i = pass_begin_; i < pass_end_; ++i) all.insert(all.end(), logits.row(i), logits.row(i) + vocab());
+    opt_.pass_hook(context_, pass, all);
+  }
+
+  StepState after_step(const RowLogits& logits, KvCache& cache, const Pass& pass, bool alone) override {
+    call_pass_hook(logits, pass, alone);
+    const int k = opt_.block_size, v = vocab();
+    const uint32_t seq = uint32_t(request_.sequence);
+    if (phase_ == Phase::draft) {
+      drafts_ = drafts_from_rows(logits, len_ + 1, [&](int j) { return pass_begin_ + j + 1; });
+      const bool first_drafts = !drafted_once_;
+      drafted_once_ = true;
+      phase_ = Phase::verify;
+      // In two-forward mode a draft pass completes the step its verify pass began; the very first
+      // draft pass belongs to no step.
+      return first_drafts ? StepState::outside : StepState::complete;
+    }
+    std::vector<Draft> to_verify(static_cast<size_t>(k));
+    for (int j = 0; j < k; ++j)
+      to_verify[size_t(j)] = Draft{drafts_.tokens[size_t(j)],
+                                   drafts_.padded[size_t(j)] ? nullptr : drafts_.logits.data() + size_t(j) * size_t(v)};
+    std::vector<float> rows;  // [K+1, V] verify rows, contiguous for the verifier
+    for (int j = 0; j <= k; ++j) rows.insert(rows.end(), logits.row(verify_ + j), logits.row(verify_ + j) + v);
+    const VerifyOutcome out = verify_drafts(rows.data(), to_verify, v, vc_, seq, len_ + 1);
+    const int n = out.accepted;
+    DecodeMetrics& m = result_.metrics;
+    ++m.accepted_histogram[size_t(n)];
+    if (vc_.mix_weight != 1.0f) record_mixing(logits, to_verify, n);
+    for (int j = 0; j < std::min(n + 1, k); ++j) {
+      ++m.slot_verified[size_t(j)];
+      if (j < n) ++m.slot_accepted[size_t(j)];
+    }
+
+    // Commit d1..dn and the next token; the cache now holds the anchor and d1..dn.
+    bool more = true;
+    context_.push_back(anchor_);
+    for (int j = 0; j < n; ++j) context_.push_back(drafts_.tokens[size_t(j)]);
+    for (int j = 0; j < n && more; ++j) more = sink_.push(drafts_.tokens[size_t(j)]);
+    if (more) more = sink_.push(out.next);
+    sink_.end_step();
+    len_ += n + 1;
+    cache.set_length(row_, len_);
+    anchor_ = out.next;
+    if (!more) return StepState::complete;
+    if (opt_.layout == Layout::two_forward) {
+      phase_ = Phase::draft;  // the step ends with its draft pass
+      return StepState::continues;
+    }
+    // The proposal at level n, or the closest level below: its row i predicts position
+    // L_old + p + 1 + i; the next drafts sit at L_new + 1 + j = L_old + n + 2 + j.
+    const size_t li = size_t(std::upper_bound(opt_.levels.begin(), opt_.levels.end(), n) - opt_.levels.begin()) - 1;
+    const int level = opt_.levels[li], block = block_of_level_[li];
+    drafts_ = drafts_from_rows(logits, len_ + 1, [&](int j) {
+      const int i = j + 1 + (n - level);
+      return i <= k ? block + i : -1;
+    });
+    return StepState::complete;
+  }
+
+  TidarOptions opt_;
+  VerifyConfig vc_;
+  Phase phase_ = Phase::draft;
+  bool drafted_once_ = false;
+  int32_t anchor_ = 0;
+  int len_ = 0;                    // L: committed tokens in the cache; the anchor sits at position L
+  std::vector<int32_t> context_;  // tokens in the cache, [0, L)
+  Drafts drafts_;
+  int pass_begin_ = 0, pass_end_ = 0, verify_ = 0;  // this sequence's rows in the current pass
+  std::vector<int> block_of_level_;
+};
+
+}  // namespace
+
+std::unique_ptr<SequenceDecoder> make_ar_sequence(Transformer& model, const GenerateRequest& request) {
+  return std::make_unique<ArSequence>(model, request);
+}
+
+std::unique_ptr<SequenceDecoder> make_tidar_sequence(Transformer& model, const GenerateRequest& request,
+                                                     const TidarOptions& options) {
+  return std::make_unique<TidarSequence>(model, request, options);
+}
+
+}  // namespace dllm
