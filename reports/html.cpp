@@ -164,6 +164,54 @@ std::string tradeoff_chart(const json& r) {
                          "decode speedup over AR (x)", "fraction", series);
 }
 
+// Speedup over AR and throughput against batch size, with the crossover where TiDAR stops paying.
+std::string batch_section(const json& r) {
+  if (!r.contains("batch_sweep") || r["batch_sweep"].empty())
+    return "<p class=note>No batch sweep in this report (run <code>dllm-bench bench --batch-sizes 1,2,4,8,16,32,64</code>).</p>";
+  std::vector<svg::Series> speed, tps;
+  std::ostringstream table;
+  table << "<table><tr><th class=l>configuration</th><th>batch</th><th>speedup vs AR (95% CI)</th>"
+           "<th>TiDAR tokens/s (total)</th><th>tokens/s per sequence</th><th>valid</th></tr>";
+  size_t ci = 0;
+  for (const json& g : r["batch_sweep"]) {
+    const std::string name = g["configuration"];
+    svg::Series s{name, kPalette[ci % 8], {}, {}}, t{name, kPalette[ci % 8], {}, {}};
+    for (const json& p : g["points"]) {
+      const double b = p["batch"];
+      s.x.push_back(b), s.y.push_back(p["speedup"]);
+      t.x.push_back(b), t.y.push_back(p["tokens_per_s"]);
+      table << "<tr><td class=l>" << escape(name) << "</td><td>" << p["batch"].get<int>() << "</td><td>" << f(p["speedup"])
+            << "x ± " << f(p["speedup_ci95"]) << "</td><td>" << f(p["tokens_per_s"], 1) << "</td><td>"
+            << f(p["per_sequence_tokens_per_s"], 1) << "</td><td class=" << (p["valid"].get<bool>() ? "good>yes" : "bad>NO")
+            << "</td></tr>";
+    }
+    table << "<tr><td class=l colspan=6><b>crossover</b> (TiDAR no faster than AR from this batch size): "
+          << (g["crossover_batch"].is_null() ? std::string("not reached in this sweep") : std::to_string(g["crossover_batch"].get<int>()))
+          << "</td></tr>";
+    speed.push_back(s), tps.push_back(t);
+    ++ci;
+  }
+  // AR throughput beside TiDAR's, from the AR points of the sweep.
+  std::map<std::string, svg::Series> ar;
+  for (const json& p : r["points"]) {
+    if (is_tidar(p) || !p.contains("e2e_tokens_per_s")) continue;
+    const std::string key = "AR " + p["config"]["sampler"].get<std::string>() + " n" + std::to_string(p["config"]["rollouts"].get<int>());
+    ar.try_emplace(key, svg::Series{key, "#888888", {}, {}, true});
+    ar[key].x.push_back(p["config"]["batch"]), ar[key].y.push_back(num_at(p, "/e2e_tokens_per_s/mean"));
+  }
+  for (auto& [k, s] : ar) tps.push_back(s);
+  table << "</table>";
+  svg::Series parity{"no speedup (1x)", "#aaaaaa", {}, {}, true, false};
+  for (const svg::Series& s : speed) parity.x.insert(parity.x.end(), s.x.begin(), s.x.end());
+  parity.y.assign(parity.x.size(), 1.0);
+  std::sort(parity.x.begin(), parity.x.end());
+  speed.push_back(parity);
+  return "<div class=charts>" +
+         svg::line_chart("speedup_vs_batch", "TiDAR speedup over AR vs batch size", "batch size (log2)", "speedup (x)", speed, true) +
+         svg::line_chart("tokens_vs_batch", "Total tokens/s vs batch size (AR dashed)", "batch size (log2)", "tokens/s", tps, true) +
+         "</div>" + table.str();
+}
+
 std::string time_split_table(const json& r) {
   const json& limits = r["provenance"]["machine_limits"];
   const double bw = limits.is_object() ? num_at(limits, "/read_bandwidth_bytes_per_s") : 0;
@@ -225,6 +273,14 @@ std::string step_cost_chart(const json& r) {
     }
     std::vector<svg::Series> s{measured, linear};
     if (!roof.x.empty()) s.push_back(roof);
+    if (sc.contains("batched")) {  // passes of b sequences x T tokens each
+      size_t ci = 2;
+      for (const auto& [b, curve] : sc["batched"].items()) {
+        svg::Series bs{"batch " + b + " (T per sequence)", kPalette[ci++ % 8], {}, {}};
+        for (const json& c : curve) bs.x.push_back(c["tokens"].get<double>()), bs.y.push_back(c["seconds"].get<double>() * 1e3);
+        if (s.size() < 7) s.push_back(bs);
+      }
+    }
     o << svg::line_chart("step_cost_" + backend, "Step time vs tokens per pass, t(T), " + backend, "tokens per pass T (log2)",
                          "ms", s, true);
     o << "<table><tr><th>T</th><th>t(T) ms</th><th>t(T)/t(1)</th><th>ms per token</th></tr>";
@@ -396,6 +452,7 @@ std::string bench_section(const json& r, const std::vector<json>& gbench) {
     << "<h3>Where the time goes</h3>" << time_split_table(r);
   o << "<h2 id=acceptance>Acceptance</h2><div class=charts>" << acceptance_charts(r) << "</div>";
   o << "<h2 id=step-cost>Step cost and the speedup model</h2><div class=charts>" << step_cost_chart(r) << "</div>" << prediction_table(r);
+  o << "<h2 id=batching>Batch size: where AR catches up</h2>" << batch_section(r);
   o << "<h2 id=equivalence>Equivalence with AR (lossless gate and forensics)</h2>" << equivalence_table(r);
   o << "<h2 id=categories>Per category</h2>" << categories_table(r);
   o << "<h2 id=outputs>AR vs diffusion output, block by block</h2>" << side_by_side(r);

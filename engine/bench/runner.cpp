@@ -7,6 +7,7 @@
 
 #include "engine/core/check.h"
 #include "engine/decode/ar_decoder.h"
+#include "engine/decode/batch_decoder.h"
 #include "engine/decode/equivalence.h"
 #include "engine/model/tokenizer.h"
 #include "reports/stats.h"
@@ -33,25 +34,47 @@ json summary_json(const std::vector<double>& x) {
 struct Repetition {
   std::vector<Generation> outputs;  // [prompt]
   int64_t tokens = 0, decode_tokens = 0;
-  double seconds = 0, decode_seconds = 0;
+  double seconds = 0, decode_seconds = 0;  // wall time of the suite; of its decode phases (batch 1)
   double decode_tps() const { return decode_seconds > 0 ? double(decode_tokens) / decode_seconds : 0.0; }
   double e2e_tps() const { return seconds > 0 ? double(tokens) / seconds : 0.0; }
+  // Mean over sequences of tokens / the sequence's own time: what one user of the batch sees.
+  double per_sequence_tps() const {
+    double sum = 0;
+    for (const Generation& g : outputs)
+      sum += g.metrics.total_seconds > 0 ? g.metrics.generated_tokens / g.metrics.total_seconds : 0.0;
+    return outputs.empty() ? 0.0 : sum / double(outputs.size());
+  }
 };
 
-Generation decode_one(const BenchPoint& p, Transformer& model, const SuitePrompt& prompt, int index,
-                      const BenchSettings& s) {
+GenerateRequest request_of(const BenchPoint& p, const SuitePrompt& prompt, int index, const BenchSettings& s) {
   GenerateRequest req;
   req.prompt = prompt.ids;
   req.max_new_tokens = s.max_new_tokens;
   if (p.sampler == "stochastic") req.sampler = SamplerConfig{s.temperature, 0, 1.0f, s.seed};
-  req.sequence = index;
-  if (p.strategy == "ar") return ArDecoder(model).generate(req);
+  req.sequence = index;  // the case index: every rollout of a prompt has its own random stream
+  return req;
+}
+
+std::unique_ptr<SequenceDecoder> sequence_of(const BenchPoint& p, Transformer& model, const GenerateRequest& req) {
+  if (p.strategy == "ar") return make_ar_sequence(model, req);
   TidarOptions o;
   o.block_size = p.block_size;
   o.layout = p.layout;
   o.levels = parse_levels(p.levels, p.block_size);
   o.mix_weight = p.mix_weight;
-  return TidarDecoder(model, o).generate(req);
+  return make_tidar_sequence(model, req, o);
+}
+
+// The decoded cases of a point: every prompt, `rollouts` times (ids "<prompt>#<r>" when > 1).
+std::vector<SuitePrompt> cases_of(const BenchPoint& p, const std::vector<SuitePrompt>& prompts) {
+  if (p.rollouts == 1) return prompts;
+  std::vector<SuitePrompt> out;
+  for (const SuitePrompt& q : prompts)
+    for (int r = 0; r < p.rollouts; ++r) {
+      out.push_back(q);
+      out.back().id.append("#").append(std::to_string(r));
+    }
+  return out;
 }
 
 size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
@@ -202,20 +225,67 @@ json per_prompt_json(const std::vector<Repetition>& reps, const std::vector<Suit
 
 const BenchPoint* baseline_of(const BenchPoint& p, const std::vector<BenchPoint>& points) {
   for (const BenchPoint& b : points)
-    if (b.strategy == "ar" && b.sampler == p.sampler && b.backend == p.backend) return &b;
+    if (b.strategy == "ar" && b.sampler == p.sampler && b.backend == p.backend && b.batch == p.batch &&
+        b.rollouts == p.rollouts)
+      return &b;
   return nullptr;
+}
+
+// One repetition of a batched point: the whole suite through decode_batch, timed by the wall clock.
+Repetition run_batched(const BenchPoint& p, Transformer& model, const std::vector<SuitePrompt>& cases,
+                       const BenchSettings& s) {
+  std::vector<std::unique_ptr<SequenceDecoder>> seqs;
+  for (size_t i = 0; i < cases.size(); ++i) seqs.push_back(sequence_of(p, model, request_of(p, cases[i], int(i), s)));
+  BatchTrace trace;
+  Repetition rep;
+  rep.outputs = decode_batch(model, std::move(seqs), BatchOptions{p.batch, true}, &trace);
+  rep.seconds = rep.decode_seconds = trace.total_seconds;  // prefills overlap other sequences' steps
+  for (const Generation& g : rep.outputs) rep.tokens += g.metrics.generated_tokens;
+  rep.decode_tokens = rep.tokens;
+  return rep;
+}
+
+// Speedup against batch size for each TiDAR configuration (its id without the batch), and the
+// crossover: the smallest batch size at which TiDAR is no faster than AR in throughput.
+json batch_sweep(const json& points) {
+  std::map<std::string, std::vector<const json*>> groups;
+  for (const json& p : points) {
+    if (p["config"]["strategy"] != "tidar" || !p.contains("speedup_vs_ar")) continue;
+    std::string key = p["id"];
+    if (const size_t b = key.find("/b"); b != std::string::npos) key.erase(b, key.find('/', b + 1) - b);
+    groups[key].push_back(&p);
+  }
+  json out = json::array();
+  for (auto& [key, pts] : groups) {
+    std::sort(pts.begin(), pts.end(), [](const json* a, const json* b) { return (*a)["config"]["batch"] < (*b)["config"]["batch"]; });
+    json rows = json::array();
+    json crossover = nullptr;
+    for (const json* p : pts) {
+      const double speedup = (*p)["speedup_vs_ar"]["e2e"]["mean"].get<double>();
+      rows.push_back({{"batch", (*p)["config"]["batch"]}, {"speedup", speedup},
+                      {"speedup_ci95", (*p)["speedup_vs_ar"]["e2e"]["ci95"]},
+                      {"tokens_per_s", (*p)["e2e_tokens_per_s"]["mean"]},
+                      {"per_sequence_tokens_per_s", (*p)["per_sequence_tokens_per_s"]["mean"]}, {"valid", (*p)["valid"]}});
+      if (crossover.is_null() && speedup <= 1.0) crossover = (*p)["config"]["batch"];
+    }
+    out.push_back({{"configuration", key}, {"points", rows}, {"crossover_batch", crossover}});
+  }
+  return out;
 }
 
 }  // namespace
 
 std::string BenchPoint::id() const {
-  if (strategy == "ar") return "ar/" + sampler + "/" + backend;
-  return "tidar/" + sampler + "/w" + fmt_weight(mix_weight) + "/K" + std::to_string(block_size) + "/" + levels + "/" +
-         (layout == Layout::single_forward ? "single" : "two") + "/" + backend;
+  std::string id = strategy == "ar" ? "ar/" + sampler + "/" + backend
+                                    : "tidar/" + sampler + "/w" + fmt_weight(mix_weight) + "/K" + std::to_string(block_size) +
+                                          "/" + levels + "/" + (layout == Layout::single_forward ? "single" : "two") + "/" + backend;
+  if (batch != 1) id += "/b" + std::to_string(batch);
+  if (rollouts != 1) id += "/n" + std::to_string(rollouts);
+  return id;
 }
 
 json BenchPoint::to_json() const {
-  json j = {{"strategy", strategy}, {"sampler", sampler}, {"backend", backend}};
+  json j = {{"strategy", strategy}, {"sampler", sampler}, {"backend", backend}, {"batch", batch}, {"rollouts", rollouts}};
   if (strategy == "tidar")
     j.update({{"mix_weight", mix_weight}, {"block_size", block_size}, {"levels", levels},
               {"layout", layout == Layout::single_forward ? "single" : "two"}, {"pass_tokens", pass_tokens(*this)}});
@@ -229,26 +299,32 @@ int pass_tokens(const BenchPoint& p) {
 
 std::vector<BenchPoint> expand_grid(const BenchGrid& g) {
   std::vector<BenchPoint> out;
+  for (int b : g.batch_sizes) DLLM_CHECK(b >= 1 && b <= 4096, "batch size must lie in [1, 4096], got ", b);
+  for (int n : g.rollouts) DLLM_CHECK(n >= 1 && n <= 4096, "rollouts must lie in [1, 4096], got ", n);
   for (const std::string& backend : g.backends)
     for (const std::string& sampler : g.samplers)
       for (const std::string& strategy : g.strategies) {
         DLLM_CHECK(strategy == "ar" || strategy == "tidar", "strategy must be ar or tidar, got '", strategy, "'");
         DLLM_CHECK(sampler == "greedy" || sampler == "stochastic", "sampler must be greedy or stochastic, got '", sampler, "'");
-        if (strategy == "ar") {
-          out.push_back(BenchPoint{"ar", sampler, backend});
-          continue;
-        }
-        for (float w : g.mix_weights)
-          for (int k : g.block_sizes)
-            for (Layout layout : g.layouts)
-              for (const std::string& levels : g.levels) {
-                BenchPoint p{"tidar", sampler, backend, w, k, levels, layout};
-                DLLM_CHECK(w >= 0.0f && w <= 1.0f, "mix weight must lie in [0, 1], got ", w);
-                parse_levels(levels, k);  // throws on a bad spec, before anything runs
-                if (layout == Layout::two_forward && levels != g.levels.front()) continue;  // levels unused
-                if (layout == Layout::two_forward) p.levels = "none";
-                out.push_back(p);
-              }
+        for (int batch : g.batch_sizes)
+          for (int rollouts : g.rollouts) {
+            if (rollouts > 1 && sampler == "greedy") continue;  // greedy rollouts would all be equal
+            if (strategy == "ar") {
+              out.push_back(BenchPoint{"ar", sampler, backend, batch, rollouts});
+              continue;
+            }
+            for (float w : g.mix_weights)
+              for (int k : g.block_sizes)
+                for (Layout layout : g.layouts)
+                  for (const std::string& levels : g.levels) {
+                    BenchPoint p{"tidar", sampler, backend, batch, rollouts, w, k, levels, layout};
+                    DLLM_CHECK(w >= 0.0f && w <= 1.0f, "mix weight must lie in [0, 1], got ", w);
+                    parse_levels(levels, k);  // throws on a bad spec, before anything runs
+                    if (layout == Layout::two_forward && levels != g.levels.front()) continue;  // levels unused
+                    if (layout == Layout::two_forward) p.levels = "none";
+                    out.push_back(p);
+                  }
+          }
       }
   DLLM_CHECK(!out.empty(), "the benchmark grid is empty");
   return out;
@@ -257,29 +333,51 @@ std::vector<BenchPoint> expand_grid(const BenchGrid& g) {
 json run_bench(const BenchInputs& in) {
   const BenchSettings& s = in.settings;
   const size_t np = in.points.size(), nq = in.prompts.size();
-  for (const BenchPoint& p : in.points)
+  std::vector<std::vector<SuitePrompt>> cases(np);
+  size_t units = 0;  // progress units per repetition: a case at batch 1, a whole suite when batched
+  for (size_t pi = 0; pi < np; ++pi) {
+    const BenchPoint& p = in.points[pi];
     DLLM_CHECK(in.models.count(p.backend), "no model on backend '", p.backend, "'");
+    cases[pi] = cases_of(p, in.prompts);
+    units += p.batch == 1 && p.rollouts == 1 ? cases[pi].size() : 1;
+  }
   std::vector<std::vector<Repetition>> reps(np);
   bool interrupted = false;
-  BenchProgress prog{0, int((s.warmup + s.repetitions) * np * nq), "", ""};
+  BenchProgress prog{0, int(size_t(s.warmup + s.repetitions) * units), "", ""};
   // Interleaved: repetition r of every point before repetition r + 1 of any.
   for (int r = 0; r < s.warmup + s.repetitions && !interrupted; ++r) {
     const bool warm = r < s.warmup;
     for (size_t pi = 0; pi < np && !interrupted; ++pi) {
       const BenchPoint& p = in.points[pi];
       Transformer& model = *in.models.at(p.backend);
-      Repetition rep;
-      for (size_t qi = 0; qi < nq; ++qi) {
+      const bool batched = p.batch > 1 || p.rollouts > 1;
+      auto report_progress = [&]() {
+        if (!in.progress) return;
+        prog.point = p.id();
+        prog.phase = warm ? "warm-up" : "rep " + std::to_string(r - s.warmup + 1) + "/" + std::to_string(s.repetitions);
+        in.progress(prog);
+      };
+      if (batched) {
         if (in.stop && in.stop->load()) {
           interrupted = true;
           break;
         }
-        if (in.progress) {
-          prog.point = p.id();
-          prog.phase = warm ? "warm-up" : "rep " + std::to_string(r - s.warmup + 1) + "/" + std::to_string(s.repetitions);
-          in.progress(prog);
+        report_progress();
+        Repetition rep = run_batched(p, model, cases[pi], s);
+        ++prog.done;
+        if (!warm) reps[pi].push_back(std::move(rep));
+        continue;
+      }
+      Repetition rep;
+      for (size_t qi = 0; qi < cases[pi].size(); ++qi) {
+        if (in.stop && in.stop->load()) {
+          interrupted = true;
+          break;
         }
-        Generation g = decode_one(p, model, in.prompts[qi], int(qi), s);
+        report_progress();
+        std::vector<std::unique_ptr<SequenceDecoder>> one;
+        one.push_back(sequence_of(p, model, request_of(p, cases[pi][qi], int(qi), s)));
+        Generation g = std::move(decode_batch(model, std::move(one), BatchOptions{1, false}, nullptr).front());
         ++prog.done;
         const DecodeMetrics& m = g.metrics;
         rep.tokens += m.generated_tokens, rep.seconds += m.total_seconds;
@@ -303,8 +401,9 @@ json run_bench(const BenchInputs& in) {
     }
     std::vector<double> decode, e2e;
     json reasons = json::array();
+    std::vector<double> per_sequence;
     for (const Repetition& r : reps[pi]) {
-      decode.push_back(r.decode_tps()), e2e.push_back(r.e2e_tps());
+      decode.push_back(r.decode_tps()), e2e.push_back(r.e2e_tps()), per_sequence.push_back(r.per_sequence_tps());
       if (r.seconds < s.min_seconds)
         reasons.push_back("a repetition ran " + std::to_string(r.seconds) + " s < min " + std::to_string(s.min_seconds) + " s");
       if (r.tokens < s.min_tokens)
@@ -316,13 +415,14 @@ json run_bench(const BenchInputs& in) {
     j["invalid_reasons"] = reasons;
     j["decode_tokens_per_s"] = summary_json(decode);
     j["e2e_tokens_per_s"] = summary_json(e2e);
+    j["per_sequence_tokens_per_s"] = summary_json(per_sequence);
     j["accounting"] = accounting_json(reps[pi], p, in.weight_bytes);
 
     const BenchPoint* base = baseline_of(p, in.points);
     const size_t bi = base ? size_t(base - in.points.data()) : np;
     const std::vector<Generation>* ar = base && !reps[bi].empty() ? &reps[bi].front().outputs : nullptr;
-    j["quality"] = quality_json(p, reps[pi].front().outputs, ar, in.prompts, *in.models.at(p.backend));
-    j.update(per_prompt_json(reps[pi], in.prompts, ar));
+    j["quality"] = quality_json(p, reps[pi].front().outputs, ar, cases[pi], *in.models.at(p.backend));
+    j.update(per_prompt_json(reps[pi], cases[pi], ar));
     if (p.strategy == "tidar" && base && !reps[bi].empty()) {
       std::vector<double> sd, se;  // per repetition: same repetition index, same machine state
       const size_t n = std::min(reps[pi].size(), reps[bi].size());
@@ -331,11 +431,17 @@ json run_bench(const BenchInputs& in) {
         se.push_back(reps[bi][r].e2e_tps() > 0 ? reps[pi][r].e2e_tps() / reps[bi][r].e2e_tps() : 0.0);
       }
       json sp = {{"baseline", base->id()}, {"decode", summary_json(sd)}, {"e2e", summary_json(se)}};
-      if (auto c = in.step_cost.find(p.backend); c != in.step_cost.end() && !c->second.empty()) {
+      const std::vector<StepCost>* curve = nullptr;  // t(T) at this point's batch size
+      if (p.batch == 1) {
+        if (auto c = in.step_cost.find(p.backend); c != in.step_cost.end() && !c->second.empty()) curve = &c->second;
+      } else if (auto c = in.batched_step_cost.find(p.backend); c != in.batched_step_cost.end()) {
+        if (auto b = c->second.find(p.batch); b != c->second.end() && !b->second.empty()) curve = &b->second;
+      }
+      if (curve != nullptr) {
         const double a = j["accounting"]["tokens_per_step"].get<double>();
         const int t = pass_tokens(p);
-        const double ratio = p.layout == Layout::two_forward ? 2 * step_seconds_at(c->second, t) / step_seconds_at(c->second, 1)
-                                                             : step_seconds_at(c->second, t) / step_seconds_at(c->second, 1);
+        const double ratio = p.layout == Layout::two_forward ? 2 * step_seconds_at(*curve, t) / step_seconds_at(*curve, 1)
+                                                             : step_seconds_at(*curve, t) / step_seconds_at(*curve, 1);
         const double predicted = a / ratio;
         sp["predicted"] = {{"tokens_per_step", a}, {"pass_tokens", t}, {"t_pass_over_t1", ratio}, {"speedup", predicted},
                            {"measured_over_predicted", predicted > 0 ? stats::summarize(sd).mean / predicted : 0.0}};
@@ -352,7 +458,7 @@ json run_bench(const BenchInputs& in) {
     if (const ModelConfig& cfg = in.models.begin()->second->config(); cfg.byte_tokenizer)
       e["prompt_text"] = ByteTokenizer(cfg).decode(in.prompts[qi].ids);
     for (size_t pi = 0; pi < np; ++pi) {
-      if (reps[pi].empty()) continue;
+      if (reps[pi].empty() || in.points[pi].rollouts != 1) continue;
       const Generation& g = reps[pi].front().outputs[qi];
       json o = {{"point", in.points[pi].id()}, {"tokens", g.tokens}, {"committed_per_step", g.metrics.committed_per_step}};
       const ModelConfig& cfg = in.models.at(in.points[pi].backend)->config();
@@ -369,7 +475,7 @@ json run_bench(const BenchInputs& in) {
     }
     examples.push_back(e);
   }
-  return {{"points", points}, {"examples", examples}, {"interrupted", interrupted}};
+  return {{"points", points}, {"examples", examples}, {"interrupted", interrupted}, {"batch_sweep", batch_sweep(points)}};
 }
 
 }  // namespace dllm

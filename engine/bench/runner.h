@@ -20,6 +20,8 @@ struct BenchPoint {
   std::string strategy = "ar";     // ar | tidar
   std::string sampler = "greedy";  // greedy | stochastic
   std::string backend = "cpu";
+  int batch = 1;     // sequences decoded together (continuous batching)
+  int rollouts = 1;  // sampled completions per prompt (stochastic only), sharing the prompt's prefill
   // TiDAR only:
   float mix_weight = 1.0f;  // 1 = lossless
   int block_size = 16;      // K
@@ -27,7 +29,7 @@ struct BenchPoint {
   Layout layout = Layout::single_forward;
 
   bool lossless() const { return strategy == "ar" || mix_weight == 1.0f; }
-  std::string id() const;  // e.g. "tidar/greedy/w0.75/K16/P3/single/cpu"
+  std::string id() const;  // e.g. "tidar/greedy/w0.75/K16/P3/single/cpu", "/b8", "/n4" when batched
   nlohmann::json to_json() const;
 };
 
@@ -54,13 +56,16 @@ struct BenchInputs {
   std::map<std::string, Transformer*> models;  // backend name -> the model on that backend
   int64_t weight_bytes = 0;                     // streamed by every forward: the effective bandwidth
   std::map<std::string, std::vector<StepCost>> step_cost;  // backend name -> t(T), for the prediction
+  // backend name -> batch size -> t(T) of passes of that many sequences with T tokens each
+  std::map<std::string, std::map<int, std::vector<StepCost>>> batched_step_cost;
   std::function<void(const BenchProgress&)> progress;      // may be empty
   const std::atomic<bool>* stop = nullptr;                 // set (e.g. by SIGINT) to stop early
 };
 
-// Runs the grid and returns the "points" array of the report plus "interrupted" and a few
-// side-by-side "examples" (report schema: reports/README.md). AR points with the same sampler and
-// backend are the baselines for speedup and quality; a TiDAR point without one gets no speedup.
+// Runs the grid and returns the "points" array of the report plus "interrupted", a few side-by-side
+// "examples" and the "batch_sweep" (report schema: reports/README.md). AR points with the same
+// sampler, backend, batch size and rollouts are the baselines for speedup and quality; a TiDAR point
+// without one gets no speedup.
 nlohmann::json run_bench(const BenchInputs& in);
 
 // The grid: AR once per sampler x backend, TiDAR per sampler x w x K x levels x layout x backend.
@@ -70,6 +75,8 @@ struct BenchGrid {
   std::vector<int> block_sizes{16};
   std::vector<std::string> levels{"P3"};
   std::vector<Layout> layouts{Layout::single_forward};
+  std::vector<int> batch_sizes{1};
+  std::vector<int> rollouts{1};  // > 1: stochastic points only
 };
 std::vector<BenchPoint> expand_grid(const BenchGrid& g);
 

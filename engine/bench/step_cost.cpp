@@ -8,24 +8,25 @@
 namespace dllm {
 
 std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<int>& sizes, int context,
-                                        int repetitions) {
+                                        int repetitions, int sequences) {
   const ModelConfig& cfg = model.config();
   const int largest = *std::max_element(sizes.begin(), sizes.end());
   DLLM_CHECK(context >= 1 && context + largest <= cfg.max_position_embeddings, "a step-cost pass of ", largest,
              " tokens after ", context, " cached tokens exceeds the model's context of ",
              cfg.max_position_embeddings, ": lower the largest pass size");
-  KvCache cache(cfg, 1, context);
+  KvCache cache(cfg, sequences, context);
   std::vector<float> logits;
-  {  // fill the cache with `context` tokens
+  for (int s = 0; s < sequences; ++s) {  // fill each row with `context` tokens
     Pass prefill;
-    prefill.add_causal(0, std::vector<int32_t>(size_t(context), 0), 0, 0, true);
+    prefill.add_causal(s, std::vector<int32_t>(size_t(context), 0), 0, 0, true);
     model.forward(prefill, cache, {context - 1}, logits);
-    cache.set_length(0, context);
+    cache.set_length(s, context);
   }
   std::vector<StepCost> curve;
   for (int t : sizes) {
     Pass pass;
-    pass.add_causal(0, std::vector<int32_t>(size_t(t), 0), context, context, false);  // scratch K/V
+    for (int s = 0; s < sequences; ++s)
+      pass.add_causal(s, std::vector<int32_t>(size_t(t), 0), context, context, false);  // scratch K/V
     StepCost c;
     c.tokens = t;
     for (int r = -1; r < repetitions; ++r) {

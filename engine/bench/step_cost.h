@@ -14,11 +14,13 @@ struct StepCost {
   std::vector<double> samples;
 };
 
-// Times passes of each T in `sizes` (tokens in one causal block at positions context..context+T-1,
-// written to scratch so the cache is unchanged, logits of every row computed). One untimed warm-up
-// pass per size, then `repetitions` timed ones. Throws when context + T exceeds the model's context.
+// Times passes of each T in `sizes`: for each of `sequences` sequences (own cache rows, each holding
+// `context` tokens) one causal block of T tokens at positions context..context+T-1, written to
+// scratch so the cache is unchanged, logits of every row computed; `tokens` in the result is T (per
+// sequence). One untimed warm-up pass per size, then `repetitions` timed ones. Throws when
+// context + T exceeds the model's context.
 std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<int>& sizes, int context,
-                                        int repetitions);
+                                        int repetitions, int sequences = 1);
 
 // t(T) by linear interpolation over the measured curve (clamped to its ends).
 double step_seconds_at(const std::vector<StepCost>& curve, int tokens);

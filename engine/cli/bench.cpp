@@ -101,6 +101,8 @@ void apply_spec(const std::string& path, Plan& plan) {
       else if (k == "block_sizes") plan.grid.block_sizes = v.get<std::vector<int>>();
       else if (k == "levels") plan.grid.levels = strings(k);
       else if (k == "layouts") plan.grid.layouts = layouts_of(strings(k));
+      else if (k == "batch_sizes") plan.grid.batch_sizes = v.get<std::vector<int>>();
+      else if (k == "rollouts") plan.grid.rollouts = v.get<std::vector<int>>();
       else if (k == "warmup") plan.settings.warmup = v.get<int>();
       else if (k == "repetitions") plan.settings.repetitions = v.get<int>();
       else if (k == "max_new_tokens") plan.settings.max_new_tokens = v.get<int>();
@@ -132,6 +134,14 @@ void apply_flags(const Args& a, Plan& plan) {
     for (std::string s; std::getline(in, s, ':');) plan.grid.levels.push_back(s);
   }
   if (a.has("--layouts")) plan.grid.layouts = layouts_of(split_list(a.str("--layouts", "")));
+  if (a.has("--batch-sizes")) {
+    plan.grid.batch_sizes.clear();
+    for (int32_t b : a.int_list("--batch-sizes")) plan.grid.batch_sizes.push_back(b);
+  }
+  if (a.has("--rollouts")) {
+    plan.grid.rollouts.clear();
+    for (int32_t n : a.int_list("--rollouts")) plan.grid.rollouts.push_back(n);
+  }
   BenchSettings& s = plan.settings;
   s.warmup = int(a.integer("--warmup", s.warmup, 0, 100));
   s.repetitions = int(a.integer("--repetitions", s.repetitions, 1, 1000));
@@ -221,6 +231,8 @@ int run_bench(int argc, char** argv) {
                   {"--levels", "SPECS", "proposal level sets separated by ':' e.g. P3:dense:0,4,16 (default P3)"},
                   {"--layouts", "LIST", "single,two (default single)"},
                   {"--backends", "LIST", "backends to run on (default cpu)"},
+                  {"--batch-sizes", "LIST", "sequences decoded together, e.g. 1,2,4,8,16,32,64 (default 1)"},
+                  {"--rollouts", "LIST", "sampled completions per prompt sharing its prefill (stochastic only; default 1)"},
                   {"--warmup", "N", "untimed repetitions first (default 1)"},
                   {"--repetitions", "N", "timed repetitions (default 3)"},
                   {"--max-new-tokens", "N", "tokens per prompt at most (default 64)"},
@@ -300,6 +312,7 @@ int run_bench(int argc, char** argv) {
   std::sort(sizes.begin(), sizes.end());
   sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
   const int context = 64;  // cached tokens under the timed passes: a short prompt plus some output
+  in.points = points;
   if (!sizes.empty()) {
     for (const auto& [b, tf] : models) {
       if (!a.has("--quiet")) std::fprintf(stderr, "step-cost curve on %s: T = %d..%d\n", b.c_str(), sizes.front(), sizes.back());
@@ -308,10 +321,25 @@ int run_bench(int argc, char** argv) {
       for (const StepCost& c : in.step_cost[b])
         curve.push_back({{"tokens", c.tokens}, {"seconds", c.seconds}, {"min_seconds", c.min_seconds}, {"samples", c.samples}});
       step_cost[b] = {{"context", context}, {"curve", curve}};
+      // t(T) of passes holding `batch` sequences, for the TiDAR pass sizes of the sweep.
+      json batched = json::object();
+      std::vector<int> pass_sizes{1};
+      for (const BenchPoint& p : points)
+        if (p.strategy == "tidar") pass_sizes.push_back(pass_tokens(p));
+      std::sort(pass_sizes.begin(), pass_sizes.end());
+      pass_sizes.erase(std::unique(pass_sizes.begin(), pass_sizes.end()), pass_sizes.end());
+      for (int batch : plan.grid.batch_sizes) {
+        if (batch == 1) continue;
+        in.batched_step_cost[b][batch] = measure_step_cost(*tf, pass_sizes, context, plan.step_cost_reps, batch);
+        json c = json::array();
+        for (const StepCost& s : in.batched_step_cost[b][batch])
+          c.push_back({{"tokens", s.tokens}, {"seconds", s.seconds}, {"min_seconds", s.min_seconds}, {"samples", s.samples}});
+        batched[std::to_string(batch)] = c;
+      }
+      if (!batched.empty()) step_cost[b]["batched"] = batched;
     }
   }
 
-  in.points = points;
   in.weight_bytes = describe_model(model_spec(a)).weight_bytes;
   in.prompts = prompts;
   in.settings = plan.settings;

@@ -44,6 +44,14 @@ TEST(BenchRunner, GridExpansion) {
   g.levels = {"P3", "dense"};
   const auto points = dllm::expand_grid(g);
   EXPECT_EQ(points.size(), 2u * (1 + 2 * 2));  // per sampler: AR + w x levels
+  g.batch_sizes = {1, 8};
+  g.rollouts = {1, 4};
+  // greedy: 2 batch sizes x (AR + 4 TiDAR); stochastic: also x 2 rollouts
+  EXPECT_EQ(dllm::expand_grid(g).size(), 2u * 5 + 4u * 5);
+  EXPECT_EQ(dllm::expand_grid(g).back().id(), "tidar/stochastic/w0.5/K16/dense/single/cpu/b8/n4");
+  g.batch_sizes = {0};
+  EXPECT_THROW(dllm::expand_grid(g), std::exception);
+  g.batch_sizes = {1};
   EXPECT_EQ(points[1].id(), "tidar/greedy/w1/K16/P3/single/cpu");
   EXPECT_EQ(dllm::pass_tokens(points[1]), 17 * 4);
   g.levels = {"0,99"};
@@ -92,6 +100,32 @@ TEST(BenchRunner, LosslessPointsMatchArAndMixingIsMeasured) {
     for (int n : o["committed_per_step"]) sum += n;
     EXPECT_EQ(sum, int(o["tokens"].size())) << o["point"];
   }
+}
+
+TEST(BenchRunner, BatchSweepAndRollouts) {
+  Fixture f;
+  dllm::BenchGrid g;
+  g.samplers = {"stochastic"};
+  g.mix_weights = {1};
+  g.block_sizes = {4};
+  g.levels = {"0,4"};
+  g.batch_sizes = {1, 3};
+  g.rollouts = {1, 2};
+  dllm::BenchInputs in = f.inputs(g, 4);
+  in.batched_step_cost["cpu"][3] = dllm::measure_step_cost(f.tf, {1, 10}, 8, 2, 3);
+  const json r = dllm::run_bench(in);
+  // Batched points decode what unbatched points decode, and TiDAR equals AR at every batch size.
+  const json& alone = point(r, "ar/stochastic/cpu");
+  const json& batched = point(r, "ar/stochastic/cpu/b3");
+  EXPECT_EQ(alone["accounting"]["generated_tokens"], batched["accounting"]["generated_tokens"]);
+  for (const std::string id : {"tidar/stochastic/w1/K4/0,4/single/cpu/b3", "tidar/stochastic/w1/K4/0,4/single/cpu/b3/n2"}) {
+    const json& p = point(r, id);
+    EXPECT_EQ(p["quality"]["vs_ar"]["exact_match"], p["quality"]["vs_ar"]["prompts"]) << id;
+    EXPECT_GT(p["speedup_vs_ar"]["predicted"]["speedup"].get<double>(), 0) << id;  // from the batch-3 curve
+  }
+  EXPECT_EQ(point(r, "ar/stochastic/cpu/n2")["per_prompt"].size(), 8u);  // 4 prompts x 2 rollouts
+  ASSERT_EQ(r["batch_sweep"].size(), 2u);  // with and without rollouts
+  EXPECT_EQ(r["batch_sweep"][0]["points"].size(), 2u);  // batch 1 and 3
 }
 
 TEST(BenchRunner, ShortRunsAreMarkedInvalidNotAveraged) {

@@ -28,7 +28,7 @@ console = open(f"{out}/console.log", errors="replace").read()
 errors = [l for l in console.splitlines() if "CONSOLE" in l and ("ERROR" in l or "Uncaught" in l)]
 dom = open(f"{out}/dom.html", errors="replace").read()
 charts = ["throughput", "speedup_vs_w", "quality_vs_w", "speed_vs_quality", "accepted_histogram", "slot_acceptance",
-          "step_cost_cpu"]
+          "step_cost_cpu", "speedup_vs_batch", "tokens_vs_batch"]
 problems = [f"console error: {e}" for e in errors]
 for name in charts:
     m = re.search(r'<svg[^>]*data-chart="%s"[^>]*>(.*?)</svg>' % name, dom, re.S)

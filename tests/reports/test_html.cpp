@@ -20,7 +20,7 @@ json fixture() {
 TEST(ReportHtml, FixtureRendersEverySection) {
   const std::string html = dllm::render_html({fixture()});
   for (const char* chart : {"throughput", "speedup_vs_w", "quality_vs_w", "accepted_histogram", "slot_acceptance",
-                            "step_cost_cpu", "speed_vs_quality"})
+                            "step_cost_cpu", "speed_vs_quality", "speedup_vs_batch", "tokens_vs_batch"})
     EXPECT_NE(html.find(std::string("data-chart=\"") + chart + "\""), std::string::npos) << chart;
   for (const char* section : {"Summary", "Equivalence with AR", "block by block", "Kernel parity", "Kernel roofline",
                               "Provenance", "Per category", "linear q_proj"})
