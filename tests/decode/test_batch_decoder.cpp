@@ -154,8 +154,9 @@ TEST(BatchDecoder, RolloutsShareThePromptPrefill) {
     expect_same_tokens(got, alone(tf, rs, make), use_tidar ? "tidar rollouts" : "ar rollouts");
     EXPECT_EQ(trace.shared_prefills, 4);  // one prefill, four imports
     EXPECT_NE(got[0].tokens, got[1].tokens);  // different streams, different samples
-    if (!use_tidar)  // AR steps are 1 token per sequence: the only pass of 7+ tokens is the one prefill
+    if (!use_tidar) {  // AR steps are 1 token per sequence: the only pass of 7+ tokens is the one prefill
       EXPECT_EQ(std::count_if(trace.pass_tokens.begin(), trace.pass_tokens.end(), [](int t) { return t >= 7; }), 1);
+    }
   }
 }
 
