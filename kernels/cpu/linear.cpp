@@ -15,27 +15,41 @@ namespace {
 // w[i] * x[i] for i = l, l + 16, ... in increasing i with fused multiply-adds (inputs zero-padded to
 // a multiple of 16), then the lanes are summed by a fixed pairwise tree and the bias is added.
 constexpr int kLanes = 16;
-constexpr int kRowBlock = 4;   // weight rows widened to f32 together, then streamed once for all tokens
+constexpr int kRowBlock = 4;   // weight rows streamed together, once for all tokens
 constexpr int kTokenTile = 3;  // tokens of a 2-row register tile: 2 x 3 x 16 lanes = 12 AVX2 registers
-constexpr int64_t kChunk = 512;  // elements of a row per pass over the tokens: 4 rows x 2 KB stay in L1
+// A chunk of the 4 rows (at most 4 KB) is swept over a block of 18 tokens (18 KB of inputs): both
+// stay in L1. The rows come from memory for the first token block and from L2 for the others.
+constexpr int64_t kChunk = 256;
+constexpr int kTokenBlock = 18;
 
 int64_t padded(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
 
+// Weight rows are read as f32, or as bf16 converted in registers (exact: the bits shifted up), so a
+// bf16 weight costs its 2 bytes and one conversion per token tile, never an f32 copy.
+inline float to_f32(float w) { return w; }
+inline float to_f32(uint16_t w) { return bf16_to_f32(w); }
+
+__attribute__((target("avx2,fma"))) inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+__attribute__((target("avx2,fma"))) inline __m256 load8(const uint16_t* p) {
+  const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+
 // acc[r * TT + t][0, 16) += the lanes of row w[r] against token x[t] over elements [0, n), n a
 // multiple of 16. Same operations in the same order in both ISAs.
-template <int R, int TT>
-void tile_portable(const float* const* w, const float* const* x, int64_t n, float* const* acc) {
+template <int R, int TT, typename W>
+void tile_portable(const W* const* w, const float* const* x, int64_t n, float* const* acc) {
   for (int64_t i = 0; i < n; i += kLanes)
     for (int r = 0; r < R; ++r)
       for (int t = 0; t < TT; ++t)
         for (int l = 0; l < kLanes; ++l) {
           float& s = acc[r * TT + t][l];
-          s = std::fma(w[r][i + l], x[t][i + l], s);
+          s = std::fma(to_f32(w[r][i + l]), x[t][i + l], s);
         }
 }
 
-template <int R, int TT>
-__attribute__((target("avx2,fma"))) void tile_avx2(const float* const* w, const float* const* x, int64_t n, float* const* acc) {
+template <int R, int TT, typename W>
+__attribute__((target("avx2,fma"))) void tile_avx2(const W* const* w, const float* const* x, int64_t n, float* const* acc) {
   __m256 a[R][TT][2];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < TT; ++t)
@@ -43,9 +57,12 @@ __attribute__((target("avx2,fma"))) void tile_avx2(const float* const* w, const 
   for (int64_t i = 0; i < n; i += kLanes)
     for (int h = 0; h < 2; ++h) {
       __m256 wv[R];
-      for (int r = 0; r < R; ++r) wv[r] = _mm256_loadu_ps(w[r] + i + 8 * h);
+      for (int r = 0; r < R; ++r) wv[r] = load8(w[r] + i + 8 * h);
       for (int t = 0; t < TT; ++t) {
-        const __m256 xv = _mm256_loadu_ps(x[t] + i + 8 * h);
+        __m256 xv = _mm256_loadu_ps(x[t] + i + 8 * h);
+        // Keeps xv in a register: folded into each FMA it would be loaded R times, and the tile
+        // would be bound by loads instead of FMAs.
+        asm("" : "+x"(xv));
         for (int r = 0; r < R; ++r) a[r][t][h] = _mm256_fmadd_ps(wv[r], xv, a[r][t][h]);
       }
     }
@@ -54,16 +71,19 @@ __attribute__((target("avx2,fma"))) void tile_avx2(const float* const* w, const 
       for (int h = 0; h < 2; ++h) _mm256_storeu_ps(acc[r * TT + t] + 8 * h, a[r][t][h]);
 }
 
-using TileFn = void (*)(const float* const*, const float* const*, int64_t, float* const*);
+template <typename W>
+using TileFn = void (*)(const W* const*, const float* const*, int64_t, float* const*);
 
+template <typename W>
 struct Tiles {
-  TileFn rows2_tokens3;  // the main tile: 6 outputs per pass over a chunk
-  TileFn rows4_tokens1;  // tokens left over (and T = 1): 8 independent FMA chains
+  TileFn<W> rows2_tokens3;  // the main tile: 6 outputs per pass over a chunk
+  TileFn<W> rows4_tokens1;  // tokens left over (and T = 1): 8 independent FMA chains
 };
 
-Tiles tiles_for(Isa isa) {
-  if (isa == Isa::avx2) return {tile_avx2<2, kTokenTile>, tile_avx2<kRowBlock, 1>};
-  return {tile_portable<2, kTokenTile>, tile_portable<kRowBlock, 1>};
+template <typename W>
+Tiles<W> tiles_for(Isa isa) {
+  if (isa == Isa::avx2) return {tile_avx2<2, kTokenTile, W>, tile_avx2<kRowBlock, 1, W>};
+  return {tile_portable<2, kTokenTile, W>, tile_portable<kRowBlock, 1, W>};
 }
 
 float reduce_lanes(const float* lanes) {
@@ -92,40 +112,34 @@ __attribute__((target_clones("avx2", "default"))) void widen_row(const WeightVie
   std::fill(out + n, out + padded_n, 0.0f);
 }
 
-// Rows [o0, o0 + 4) of y for every token: the rows are widened once (or read in place when f32 and
-// already padded), then each chunk of them is swept over all tokens while it sits in L1.
-void row_block(const LinearArgs& a, const Tiles& tiles, const float* xp, int64_t n, int o0) {
-  thread_local std::vector<float> widened, acc;
+// The sweep of rows w[0, 4) (o0.. of y) over every token, block by block of tokens.
+template <typename W>
+void sweep(const LinearArgs& a, Isa isa, const W* const* w, const float* xp, int64_t n, int o0) {
+  thread_local std::vector<float> acc;
+  const Tiles<W> tiles = tiles_for<W>(isa);
   const int rows = std::min(kRowBlock, a.out - o0), tokens = a.tokens;
-  const float* w[kRowBlock];
-  const bool in_place = a.weight.dtype == DType::f32 && n == a.in;
-  widened.resize(size_t(kRowBlock * n));
-  for (int r = 0; r < kRowBlock; ++r) {
-    float* dst = widened.data() + r * n;
-    if (r >= rows) std::fill(dst, dst + n, 0.0f);
-    else if (!in_place) widen_row(a.weight, o0 + r, n, dst);
-    w[r] = r < rows && in_place ? static_cast<const float*>(a.weight.data) + int64_t(o0 + r) * n : dst;
-  }
   acc.assign(size_t(tokens) * kRowBlock * kLanes, 0.0f);  // [T, 4 rows, 16 lanes]
   const auto lanes = [&](int t, int r) { return &acc[(size_t(t) * kRowBlock + r) * kLanes]; };
-  const int full = tokens / kTokenTile * kTokenTile;
-  for (int64_t c = 0; c < n; c += kChunk) {
-    const int64_t len = std::min(kChunk, n - c);
-    const float* wc[kRowBlock] = {w[0] + c, w[1] + c, w[2] + c, w[3] + c};
-    for (int t = 0; t < full; t += kTokenTile) {
-      const float* xc[kTokenTile];
-      for (int j = 0; j < kTokenTile; ++j) xc[j] = xp + int64_t(t + j) * n + c;
-      for (int rp = 0; rp < kRowBlock; rp += 2) {
-        float* out[2 * kTokenTile];
-        for (int r = 0; r < 2; ++r)
-          for (int j = 0; j < kTokenTile; ++j) out[r * kTokenTile + j] = lanes(t + j, rp + r);
-        tiles.rows2_tokens3(wc + rp, xc, len, out);
+  for (int tb = 0; tb < tokens; tb += kTokenBlock) {
+    const int te = std::min(tokens, tb + kTokenBlock), full = tb + (te - tb) / kTokenTile * kTokenTile;
+    for (int64_t c = 0; c < n; c += kChunk) {
+      const int64_t len = std::min(kChunk, n - c);
+      const W* wc[kRowBlock] = {w[0] + c, w[1] + c, w[2] + c, w[3] + c};
+      for (int t = tb; t < full; t += kTokenTile) {
+        const float* xc[kTokenTile];
+        for (int j = 0; j < kTokenTile; ++j) xc[j] = xp + int64_t(t + j) * n + c;
+        for (int rp = 0; rp < kRowBlock; rp += 2) {
+          float* out[2 * kTokenTile];
+          for (int r = 0; r < 2; ++r)
+            for (int j = 0; j < kTokenTile; ++j) out[r * kTokenTile + j] = lanes(t + j, rp + r);
+          tiles.rows2_tokens3(wc + rp, xc, len, out);
+        }
       }
-    }
-    for (int t = full; t < tokens; ++t) {
-      const float* xc = xp + int64_t(t) * n + c;
-      float* out[kRowBlock] = {lanes(t, 0), lanes(t, 1), lanes(t, 2), lanes(t, 3)};
-      tiles.rows4_tokens1(wc, &xc, len, out);
+      for (int t = full; t < te; ++t) {
+        const float* xc = xp + int64_t(t) * n + c;
+        float* out[kRowBlock] = {lanes(t, 0), lanes(t, 1), lanes(t, 2), lanes(t, 3)};
+        tiles.rows4_tokens1(wc, &xc, len, out);
+      }
     }
   }
   for (int t = 0; t < tokens; ++t)
@@ -135,6 +149,34 @@ void row_block(const LinearArgs& a, const Tiles& tiles, const float* xp, int64_t
     }
 }
 
+// Rows [o0, o0 + 4) of y. f32 and bf16 rows are read in place when Din is a multiple of 16 and the
+// block is whole; otherwise (f16, odd Din, the last partial block) they are widened to f32 first,
+// zero-padded (zero rows past Dout).
+void row_block(const LinearArgs& a, Isa isa, const float* xp, int64_t n, int o0) {
+  const int rows = std::min(kRowBlock, a.out - o0);
+  if (n == a.in && rows == kRowBlock && a.weight.dtype != DType::f16) {
+    const int64_t base = int64_t(o0) * n;
+    if (a.weight.dtype == DType::f32) {
+      const float* p = static_cast<const float*>(a.weight.data) + base;
+      const float* w[kRowBlock] = {p, p + n, p + 2 * n, p + 3 * n};
+      return sweep(a, isa, w, xp, n, o0);
+    }
+    const uint16_t* p = static_cast<const uint16_t*>(a.weight.data) + base;
+    const uint16_t* w[kRowBlock] = {p, p + n, p + 2 * n, p + 3 * n};
+    return sweep(a, isa, w, xp, n, o0);
+  }
+  thread_local std::vector<float> widened;  // [4, n]
+  widened.resize(size_t(kRowBlock * n));
+  const float* w[kRowBlock];
+  for (int r = 0; r < kRowBlock; ++r) {
+    float* dst = widened.data() + r * n;
+    if (r < rows) widen_row(a.weight, o0 + r, n, dst);
+    else std::fill(dst, dst + n, 0.0f);
+    w[r] = dst;
+  }
+  sweep(a, isa, w, xp, n, o0);
+}
+
 }  // namespace
 
 void linear(const LinearArgs& a, Isa isa) {
@@ -142,10 +184,9 @@ void linear(const LinearArgs& a, Isa isa) {
   thread_local std::vector<float> xp;  // [T, n] the inputs zero-padded to a multiple of 16
   xp.assign(size_t(a.tokens) * n, 0.0f);
   for (int t = 0; t < a.tokens; ++t) std::copy_n(a.x + int64_t(t) * a.in, a.in, xp.data() + t * n);
-  const Tiles tiles = tiles_for(isa);
   const float* x = xp.data();
   parallel_for(a.out, kRowBlock, [&](int64_t begin, int64_t end) {
-    for (int64_t o = begin; o < end; o += kRowBlock) row_block(a, tiles, x, n, int(o));
+    for (int64_t o = begin; o < end; o += kRowBlock) row_block(a, isa, x, n, int(o));
   });
 }
 
