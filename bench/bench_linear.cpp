@@ -1,11 +1,22 @@
 // Linear (the weight GEMMs) over pass sizes T: the step-cost shape that decides TiDAR's speedup.
-// Reports weight bytes read per second and FLOP/s.
+// Reports weight bytes read per second and FLOP/s, and their fractions of the `dllm-bench probe`
+// limits (bench/limits.h). The fast kernel's weight (8192 x 4096 bf16, 64 MiB) is larger than the
+// last-level cache, as a model's layers are.
 #include <benchmark/benchmark.h>
 
+#include "bench/limits.h"
+#include "kernels/cpu/cpu.h"
 #include "ref/ref.h"
 #include "tests/testing.h"
 
 namespace {
+
+void rate_counters(benchmark::State& state, double weight_bytes, double flops) {
+  const double it = double(state.iterations());
+  state.counters["weight_GB/s"] = benchmark::Counter(weight_bytes * it / 1e9, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * it / 1e9, benchmark::Counter::kIsRate);
+  dllm::bench::limit_fractions(state, weight_bytes, flops);
+}
 
 void BM_RefLinear(benchmark::State& state) {
   const int tokens = int(state.range(0)), in = 1024, out = 1024;
@@ -16,11 +27,30 @@ void BM_RefLinear(benchmark::State& state) {
     dllm::ref::linear<float>(dllm::LinearArgs{tokens, in, out, x.data(), w.view, {}, y.data()});
     benchmark::DoNotOptimize(y.data());
   }
-  state.counters["weight_GB/s"] = benchmark::Counter(double(w.bytes.size()) * double(state.iterations()) / 1e9,
-                                                     benchmark::Counter::kIsRate);
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * tokens * in * out * double(state.iterations()) / 1e9,
-                                                 benchmark::Counter::kIsRate);
+  rate_counters(state, double(w.bytes.size()), 2.0 * tokens * in * out);
 }
 BENCHMARK(BM_RefLinear)->Arg(1)->Arg(4)->Arg(16)->Arg(17);
+
+// Args: T, weight dtype (0 = f32, 2 = bf16), ISA path (0 = portable, 1 = avx2).
+void BM_CpuLinear(benchmark::State& state) {
+  const int tokens = int(state.range(0)), in = 4096, out = 8192;
+  const auto dtype = dllm::DType(state.range(1));
+  const auto isa = dllm::cpu::Isa(state.range(2));
+  if (isa == dllm::cpu::Isa::avx2 && dllm::cpu::best_isa() != isa) return state.SkipWithError("no AVX2 on this CPU");
+  auto w = dllm::testutil::make_weights(out, in, dtype, 1);
+  const auto x = dllm::testutil::random_floats(size_t(tokens) * in, 2);
+  std::vector<float> y(size_t(tokens) * out);
+  for (auto _ : state) {
+    dllm::cpu::linear(dllm::LinearArgs{tokens, in, out, x.data(), w.view, {}, y.data()}, isa);
+    benchmark::DoNotOptimize(y.data());
+  }
+  rate_counters(state, double(w.bytes.size()), 2.0 * tokens * in * out);
+}
+BENCHMARK(BM_CpuLinear)
+    ->ArgNames({"T", "dtype", "isa"})
+    ->ArgsProduct({{1, 2, 4, 8, 16, 17, 32, 68, 128, 306}, {int(dllm::DType::bf16)}, {1}})
+    ->ArgsProduct({{1, 16, 128}, {int(dllm::DType::f32)}, {1}})
+    ->ArgsProduct({{1, 16}, {int(dllm::DType::bf16)}, {0}})
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -10,7 +10,7 @@ void CpuBackend::embedding(const EmbeddingArgs& a) { ref::embedding(a); }
 void CpuBackend::rmsnorm(const RmsnormArgs& a) { ref::rmsnorm<float>(a); }
 void CpuBackend::linear(const LinearArgs& a) { cpu::linear(a); }
 void CpuBackend::rope(const RopeArgs& a) { ref::rope(a); }
-void CpuBackend::attention(const AttentionArgs& a) { ref::attention<float>(a); }
+void CpuBackend::attention(const AttentionArgs& a) { cpu::attention(a); }
 void CpuBackend::kv_write(const KvWriteArgs& a) { ref::kv_write(a); }
 void CpuBackend::swiglu(const SwigluArgs& a) { ref::swiglu(a); }
 void CpuBackend::add(const AddArgs& a) { ref::add(a); }

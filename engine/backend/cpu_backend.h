@@ -1,4 +1,4 @@
-// The CPU backend: the fast kernels of kernels/cpu where there is one (linear), the reference ops
+// The CPU backend: the fast kernels of kernels/cpu where there is one (linear, attention), the reference ops
 // (f32 accumulation) elsewhere. Every op reduces in an order fixed per token, so a token's logits are
 // bitwise identical whatever the pass size (batch invariance).
 #pragma once

@@ -204,7 +204,9 @@ int run_main(int argc, char** argv) {
       "  report     render reports (and Google Benchmark JSON) into one self-contained HTML file\n"
       "  compare    compare two reports; exit 4 on a significant regression\n"
       "  logits     dump the logits of every prompt position (.npy or .json)\n"
-      "  info       model configuration, parameter count, weight and KV bytes\n";
+      "  info       model configuration, parameter count, weight and KV bytes\n"
+      "  probe      measure and store this machine's read bandwidth and peak FLOP/s\n"
+      "  stepcost   the step-cost curve t(T)/t(1) of one model on this machine\n";
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::cout << usage;
     return argc < 2 ? 2 : 0;
@@ -218,6 +220,8 @@ int run_main(int argc, char** argv) {
     if (cmd == "compare") return run_compare(argc, argv);
     if (cmd == "logits") return run_logits(argc, argv);
     if (cmd == "info") return run_info(argc, argv);
+    if (cmd == "probe") return run_probe(argc, argv);
+    if (cmd == "stepcost") return run_stepcost(argc, argv);
     std::cerr << "dllm-bench: unknown command '" << cmd << "'\n\n" << usage;
     return 2;
   } catch (const std::exception& e) {

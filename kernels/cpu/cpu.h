@@ -1,14 +1,23 @@
 // Fast CPU kernels. Each has its ref:: twin in ref/ and a test against it (tests/kernels/).
 // Contract: results do not depend on how many tokens a call holds or where a token sits (batch
-// invariance), and not on the instruction set chosen at run time (no FMA contraction, a fixed
-// lane-wise order), so the lossless gate stays exact.
+// invariance), on the thread count, or on the instruction set chosen at run time (kernels/cpu/simd.h),
+// so the lossless gate stays exact. Work is split over the threads of kernels/cpu/threads.h.
 #pragma once
 #include "engine/core/ops.h"
+#include "kernels/cpu/simd.h"
 
 namespace dllm::cpu {
 
-// Each weight row is converted to f32 once per call and reused for every token of the pass; each
-// output is a 16-lane interleaved dot product reduced by a fixed pairwise tree.
-void linear(const LinearArgs& a);
+// Rows of W are widened to f32 four at a time and streamed once for all tokens of the pass, in
+// 2-row x 3-token register tiles (4 x 1 for leftover tokens); each output is a 16-lane FMA dot
+// product reduced by a fixed pairwise tree (see linear.cpp). `isa` selects the code path; results
+// are bitwise equal across paths.
+void linear(const LinearArgs& a, Isa isa);
+void linear(const LinearArgs& a);  // best_isa()
+
+// Per (token, kv head): the scores of the group's G query heads against each visible key (each K and
+// V row read once per group), a softmax per head, the weighted sum of V. A token's output depends
+// only on its own inputs, in a fixed order, so it is batch invariant. Split over (token, kv head).
+void attention(const AttentionArgs& a);
 
 }  // namespace dllm::cpu

@@ -1,0 +1,177 @@
+// The performance commands: `probe` (this machine's read bandwidth and peak FLOP/s, stored for
+// every report's achieved / limit) and `stepcost` (the step-cost curve t(T)/t(1) of one model).
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "engine/backend/backend.h"
+#include "engine/bench/provenance.h"
+#include "engine/bench/step_cost.h"
+#include "engine/cli/commands.h"
+#include "engine/cli/common.h"
+#include "engine/core/atomic_file.h"
+#include "engine/core/check.h"
+#include "engine/model/transformer.h"
+#include "kernels/cpu/probe.h"
+#include "kernels/cpu/threads.h"
+
+namespace dllm::cli {
+
+namespace {
+
+using nlohmann::json;
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Best of `reps` timings of fn() (the machine's limit is its best run, as STREAM reports).
+template <typename Fn>
+double best_seconds(int reps, Fn&& fn) {
+  double best = 1e300;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    best = std::min(best, seconds_since(t0));
+  }
+  return best;
+}
+
+// The sum of fn(begin, end) over ranges covering [0, n), run by one thread (inline) or by all of the
+// pool's; each range's result has its own slot (no shared writes).
+float split_sum(int threads, int64_t n, int64_t grain, const std::function<float(int64_t, int64_t)>& fn) {
+  if (threads == 1) return fn(0, n);
+  std::vector<float> part(size_t((n + grain - 1) / grain), 0.0f);
+  cpu::parallel_for(n, grain, [&](int64_t b, int64_t e) { part[size_t(b / grain)] = fn(b, e); });
+  float s = 0;
+  for (float v : part) s += v;
+  return s;
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+json read_probe() {
+  std::ifstream f(default_probe_path());
+  if (!f) return nullptr;
+  json j = json::parse(f, nullptr, false);
+  return j.is_object() ? j : json(nullptr);
+}
+
+}  // namespace
+
+int run_probe(int argc, char** argv) {
+  Args a("probe",
+         "Measures this machine's read bandwidth (a streaming read of a buffer much larger than the caches)\n"
+         "and peak FLOP/s (independent FMA chains), with 1 thread and with all kernel threads (DLLM_THREADS),\n"
+         "keeps the best, and stores them as JSON where reports look for them.",
+         {{"--out", "FILE", "where to store the record (default $DLLM_PROBE, $XDG_CACHE_HOME/dllm-bench/probe.json or ~/.cache/dllm-bench/probe.json)"},
+          {"--bytes", "N", "read buffer size in bytes (default 1073741824 = 1 GiB)"},
+          {"--repetitions", "R", "timed repetitions, best kept (default 5)"}});
+  if (parse_or_help(a, argc, argv)) return 0;
+  const std::string out = a.str("--out", default_probe_path());
+  const int64_t bytes = a.integer("--bytes", int64_t(1) << 30, int64_t(1) << 20, int64_t(1) << 40);
+  const int reps = int(a.integer("--repetitions", 5, 1, 1000));
+  const cpu::Isa isa = cpu::best_isa();
+  const int64_t n = bytes / 4;
+  std::vector<float> buf(size_t(n), 1.0f);  // touched: pages are mapped before timing
+  std::vector<int> thread_counts = {1};
+  if (cpu::thread_count() > 1) thread_counts.push_back(cpu::thread_count());
+  constexpr int64_t kFmaRounds = 50'000'000;
+  json by_threads = json::object();
+  double best_bw = 0, best_flops = 0;
+  volatile float sink = 0;
+  for (int threads : thread_counts) {
+    const double read_s = best_seconds(reps, [&] {
+      sink = split_sum(threads, n, 1 << 16, [&](int64_t b, int64_t e) { return cpu::read_sum(buf.data() + b, e - b, isa); });
+    });
+    const double fma_s = best_seconds(reps, [&] {
+      sink = split_sum(threads, threads, 1, [&](int64_t b, int64_t e) {
+        float s = 0;
+        for (int64_t i = b; i < e; ++i) s += cpu::fma_loop(kFmaRounds, isa);
+        return s;
+      });
+    });
+    const double bw = double(n) * 4 / read_s, flops = double(threads) * kFmaRounds * cpu::flops_per_fma_round(isa) / fma_s;
+    by_threads[std::to_string(threads)] = {{"read_bandwidth_bytes_per_s", bw}, {"peak_flops_per_s", flops}};
+    best_bw = std::max(best_bw, bw), best_flops = std::max(best_flops, flops);
+    std::printf("%d thread%s: read %.2f GB/s, FMA %.1f GFLOP/s\n", threads, threads > 1 ? "s" : " ", bw / 1e9, flops / 1e9);
+  }
+  const json record = {{"read_bandwidth_bytes_per_s", best_bw},
+                       {"peak_flops_per_s", best_flops},
+                       {"isa", cpu::isa_name(isa)},
+                       {"kernel_threads", cpu::thread_count()},
+                       {"by_threads", by_threads},
+                       {"read_buffer_bytes", n * 4},
+                       {"date_utc", utc_now()}};
+  write_file_atomic(out, record.dump(2) + "\n");
+  std::printf("limits: read %.2f GB/s, peak %.1f GFLOP/s (%s) -> %s\n", best_bw / 1e9, best_flops / 1e9,
+              cpu::isa_name(isa), out.c_str());
+  return 0;
+}
+
+int run_stepcost(int argc, char** argv) {
+  Args a("stepcost",
+         "Times one forward pass of T tokens (after --context cached tokens) for each T and prints the\n"
+         "step-cost curve t(T)/t(1) with the weight bytes streamed per second and the FLOP rate, as\n"
+         "fractions of the `dllm-bench probe` limits when a probe record exists.",
+         concat({kModelFlags,
+                 {{"--sizes", "LIST", "pass sizes T (default 1,2,4,8,16,17,32,68,128,306)"},
+                  {"--context", "N", "cached tokens before each pass (default 64)"},
+                  {"--repetitions", "R", "timed passes per size, median reported (default 5)"},
+                  {"--json", "", "print one JSON object instead of the table"}}}));
+  if (parse_or_help(a, argc, argv)) return 0;
+  const std::vector<int32_t> listed =
+      a.has("--sizes") ? a.int_list("--sizes") : std::vector<int32_t>{1, 2, 4, 8, 16, 17, 32, 68, 128, 306};
+  std::vector<int> sizes(listed.begin(), listed.end());
+  for (int t : sizes) DLLM_CHECK(t >= 1, "--sizes: every pass size must be at least 1, got ", t);
+  const int context = int(a.integer("--context", 64, 1, 1 << 20));
+  const int reps = int(a.integer("--repetitions", 5, 1, 10000));
+  auto backend = make_backend(a.str("--backend", "cpu"));
+  auto model = load_model(a);
+  Transformer tf(model->config(), model->weights(), *backend);
+  const std::vector<StepCost> curve = measure_step_cost(tf, sizes, context, reps);
+  const double bytes = double(model->weight_bytes()), flops_per_token = 2.0 * double(model->parameter_count());
+  const json limits = read_probe();
+  const double bw = limits.is_object() ? limits.value("read_bandwidth_bytes_per_s", 0.0) : 0.0;
+  const double peak = limits.is_object() ? limits.value("peak_flops_per_s", 0.0) : 0.0;
+  json rows = json::array();
+  for (const StepCost& c : curve)
+    rows.push_back({{"tokens", c.tokens},
+                    {"seconds", c.seconds},
+                    {"min_seconds", c.min_seconds},
+                    {"ratio_to_t1", c.seconds / curve.front().seconds},
+                    {"weight_bytes_per_s", bytes / c.seconds},
+                    {"flops_per_s", flops_per_token * c.tokens / c.seconds}});
+  if (a.has("--json")) {
+    std::cout << json({{"model", model->source()}, {"weight_bytes", bytes}, {"flops_per_token", flops_per_token},
+                       {"context", context}, {"kernel_threads", cpu::thread_count()}, {"machine_limits", limits},
+                       {"curve", rows}})
+                     .dump(2)
+              << "\n";
+    return 0;
+  }
+  std::printf("%s: %.3f GB of weights, %.2f GFLOP per token, context %d, %d kernel thread(s)%s\n",
+              model->source().c_str(), bytes / 1e9, flops_per_token / 1e9, context, cpu::thread_count(),
+              bw > 0 ? "" : " (no probe record: run `dllm-bench probe` for the fractions)");
+  std::printf("%6s %12s %10s %12s %10s %12s %10s\n", "T", "t(T) ms", "t(T)/t(1)", "weight GB/s", "of read BW",
+              "GFLOP/s", "of peak");
+  for (const json& r : rows) {
+    const double gbs = r["weight_bytes_per_s"].get<double>(), fl = r["flops_per_s"].get<double>();
+    std::printf("%6d %12.3f %10.3f %12.2f %10s %12.2f %10s\n", r["tokens"].get<int>(), r["seconds"].get<double>() * 1e3,
+                r["ratio_to_t1"].get<double>(), gbs / 1e9, bw > 0 ? std::to_string(gbs / bw).substr(0, 5).c_str() : "-",
+                fl / 1e9, peak > 0 ? std::to_string(fl / peak).substr(0, 5).c_str() : "-");
+  }
+  return 0;
+}
+
+}  // namespace dllm::cli

@@ -1,0 +1,42 @@
+// `dllm-bench probe` and `dllm-bench stepcost` end to end: the probe record has the keys reports
+// read, the step-cost curve has one row per size, and bad input fails with a clear error.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/testing.h"
+
+using dllm::testutil::run_cli;
+
+TEST(CliPerf, ProbeStoresTheLimitsReportsRead) {
+  const std::string out = dllm::testutil::fresh_dir("probe") + "/probe.json";
+  std::string log;
+  ASSERT_EQ(0, run_cli("probe --bytes 4194304 --repetitions 1 --out " + out, &log)) << log;
+  std::ifstream f(out);
+  const nlohmann::json j = nlohmann::json::parse(f);
+  EXPECT_GT(j["read_bandwidth_bytes_per_s"].get<double>(), 0);
+  EXPECT_GT(j["peak_flops_per_s"].get<double>(), 0);
+  EXPECT_TRUE(j["by_threads"].contains("1"));
+}
+
+TEST(CliPerf, StepCostPrintsOneRowPerSize) {
+  std::string log;
+  ASSERT_EQ(0, run_cli("stepcost --model preset:tiny --sizes 1,2,17 --context 8 --repetitions 1 --json", &log)) << log;
+  const nlohmann::json j = nlohmann::json::parse(log);
+  ASSERT_EQ(j["curve"].size(), 3u);
+  EXPECT_EQ(j["curve"][2]["tokens"], 17);
+  EXPECT_DOUBLE_EQ(j["curve"][0]["ratio_to_t1"].get<double>(), 1.0);
+}
+
+TEST(CliPerf, BadInputFailsClearly) {
+  std::string log;
+  EXPECT_EQ(1, run_cli("stepcost --model preset:tiny --sizes 0,2", &log));
+  EXPECT_NE(log.find("at least 1"), std::string::npos) << log;
+  EXPECT_EQ(1, run_cli("probe --bytes 10", &log));
+  EXPECT_NE(log.find("--bytes"), std::string::npos) << log;
+  setenv("DLLM_THREADS", "zero", 1);
+  EXPECT_EQ(1, run_cli("stepcost --model preset:tiny --sizes 1 --repetitions 1", &log));
+  EXPECT_NE(log.find("DLLM_THREADS"), std::string::npos) << log;
+  unsetenv("DLLM_THREADS");
+}
