@@ -101,7 +101,9 @@ TEST(BatchDecoder, EverySequenceDecodesWhatItDecodesAlone) {
         const std::vector<Generation> got = batched(tf, rs, make, max_batch, &trace);
         expect_same_tokens(got, ref, name + (seeded ? " seeded" : " greedy") + " batch " + std::to_string(max_batch));
         EXPECT_LE(*std::max_element(trace.pass_sequences.begin(), trace.pass_sequences.end()), max_batch);
-        if (max_batch < 7) EXPECT_GT(trace.pass_sequences.size(), 1u);  // joins happened mid-run
+        if (max_batch < 7) {
+          EXPECT_GT(trace.pass_sequences.size(), 1u);  // joins happened mid-run
+        }
       }
     }
 }
