@@ -406,9 +406,8 @@ std::string kernel_tables(const std::vector<json>& runs, const json& limits) {
     for (const auto& [k, v] : b.items()) {
       if (!v.is_number() || std::find(standard.begin(), standard.end(), k) != standard.end()) continue;
       counters += k + " = " + f(v.get<double>(), 3) + "; ";
-      const auto ends = [&](const std::string& suffix) { return k.size() >= suffix.size() && k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0; };
-      if (ends("GB/s")) gbs = std::max(gbs, v.get<double>());
-      if (ends("GFLOP/s")) gf = std::max(gf, v.get<double>());
+      if (k.ends_with("GB/s")) gbs = std::max(gbs, v.get<double>());
+      if (k.ends_with("GFLOP/s")) gf = std::max(gf, v.get<double>());
     }
     o << "<tr><td class=l>" << escape(b["name"]) << "</td><td>" << f(b["real_time"].get<double>(), 1) << " "
       << escape(b["time_unit"]) << "</td><td class=l>" << escape(counters) << "</td><td>" << (gbs > 0 ? f(gbs) : "-")

@@ -223,6 +223,8 @@ int run_bench(int argc, char** argv) {
          "finished. Exit code 3 when a lossless configuration diverged from AR (a bug), 130 when interrupted.",
          concat({{{"--model", "DIR|preset:NAME", "checkpoint folder or built-in preset (default: the shipped tiny-tidar)"},
                   {"--weights-seed", "S", "seed of a preset's random weights (default 0)"},
+                  {"--max-memory", "SIZE", "refuse to start when weights + KV cache + workspace exceed SIZE (e.g. 2G, 512M)"},
+                  {"--check-weights", "", "scan every weight for NaN/Inf on load and name the first bad tensor"},
                   {"--spec", "FILE", "sweep spec JSON (reports/README.md); flags given too override it"},
                   {"--prompts", "FILE", "JSONL prompt suite (default " DLLM_DEFAULT_PROMPTS ")"},
                   {"--categories", "LIST", "only these categories of the suite"},
@@ -258,12 +260,23 @@ int run_bench(int argc, char** argv) {
   std::string html = a.str("--html", "");
   if (html.empty()) html = std::filesystem::path(out).replace_extension(".html").string();
 
-  auto model = load_model(a);
-  const ModelConfig& cfg = model->config();
+  const ModelSummary summary = describe_model(model_spec(a));
   for (int& k : plan.grid.block_sizes) DLLM_CHECK(k >= 1 && k <= 4096, "block size must lie in [1, 4096], got ", k);
   const std::vector<BenchPoint> points = expand_grid(plan.grid);
-  std::vector<SuitePrompt> prompts = load_suite(plan.prompts, plan.categories, cfg);
+  std::vector<SuitePrompt> prompts = load_suite(plan.prompts, plan.categories, summary.config);
   if (plan.limit > 0 && int(prompts.size()) > plan.limit) prompts.resize(size_t(plan.limit));
+  int64_t longest = 1;
+  for (const SuitePrompt& p : prompts) longest = std::max<int64_t>(longest, int64_t(p.ids.size()));
+  RunShape shape{1, 0, longest};  // the largest point: most sequences, longest context, largest pass
+  for (const BenchPoint& p : points) {
+    const int sequences = p.batch * p.rollouts;
+    shape.sequences = std::max(shape.sequences, sequences);
+    shape.pass_tokens = std::max<int64_t>(shape.pass_tokens, int64_t(sequences) * (p.strategy == "tidar" ? pass_tokens(p) : 1));
+    shape.context = std::max<int64_t>(shape.context, longest + plan.settings.max_new_tokens + 2 * p.block_size + 1);
+  }
+  check_run_fits(a, summary, shape, plan.grid.backends.front());
+  auto model = load_model(a);
+  const ModelConfig& cfg = model->config();
 
   std::map<std::string, std::unique_ptr<Backend>> backends;
   std::map<std::string, std::unique_ptr<Transformer>> models;
@@ -280,13 +293,8 @@ int run_bench(int argc, char** argv) {
     std::filesystem::create_directories(out_dir, ec);
     DLLM_CHECK(!ec, out, ": cannot create the output folder (", ec.message(), ")");
   }
-  for (const std::string& path : {out, html}) {
-    if (path == "none") continue;
-    std::FILE* probe = std::fopen((path + ".tmp").c_str(), "wb");
-    DLLM_CHECK(probe != nullptr, path, ": cannot write there (does the folder exist and is it writable?)");
-    std::fclose(probe);
-    std::remove((path + ".tmp").c_str());
-  }
+  for (const std::string& path : {out, html})
+    if (path != "none") check_output_writable(path);
   ProvenanceInputs pi;
   for (int i = 0; i < argc; ++i) pi.command_line.push_back(argv[i]);
   pi.model_source = model->source();
@@ -355,7 +363,6 @@ int run_bench(int argc, char** argv) {
   std::signal(SIGINT, SIG_DFL);
   progress.finish();
 
-  const ModelSummary summary = describe_model(model_spec(a));
   json report = {{"schema", "dllm-bench/report"},
                  {"schema_version", kReportSchemaVersion},
                  {"kind", "bench"},

@@ -47,7 +47,7 @@ std::string ends(const std::string& s, size_t n) { return s.size() >= n ? s.subs
 
 int run_generate(int argc, char** argv) {
   Args a("generate", "Generates text from a prompt and prints it with the decode statistics.",
-         concat({kModelFlags, kPromptFlags, kSamplerFlags,
+         concat({kModelFlags, kLoadFlags, kPromptFlags, kSamplerFlags,
                  {{"--strategy", "ar|tidar", "AR decoding (default) or TiDAR diffusion decoding"}}, kTidarFlags,
                  {{"--json", "", "print one JSON object (tokens, text, metrics) instead of text"}}}));
   if (parse_or_help(a, argc, argv)) return 0;
@@ -56,17 +56,19 @@ int run_generate(int argc, char** argv) {
   for (const FlagSpec& f : kTidarFlags)
     DLLM_CHECK(strategy == "tidar" || !a.has(f.name), f.name, " applies to --strategy tidar only");
   auto backend = make_backend(a.str("--backend", "cpu"));
-  auto model = load_model(a);
-  const ModelConfig& cfg = model->config();
+  const ModelSummary summary = describe_model(model_spec(a));
   GenerateRequest req;
-  req.prompt = prompt_ids(a, cfg);
+  req.prompt = prompt_ids(a, summary.config);
   req.max_new_tokens = int(a.integer("--max-new-tokens", 64, 1, INT32_MAX));
   req.sampler = sampler_config(a);
+  const TidarOptions opt = strategy == "tidar" ? tidar_options(a, summary.config) : TidarOptions{};
+  check_run_fits(a, summary, generate_shape(req, summary.config, strategy == "tidar" ? &opt : nullptr), backend->name());
+  auto model = load_model(a);
+  const ModelConfig& cfg = model->config();
   Transformer tf(cfg, model->weights(), *backend);
   json strategy_json = {{"name", strategy}};
   Generation g;
   if (strategy == "tidar") {
-    const TidarOptions opt = tidar_options(a, cfg);
     strategy_json["tidar"] = tidar_options_json(opt);
     g = TidarDecoder(tf, opt).generate(req);
   } else {
@@ -117,21 +119,24 @@ int run_logits(int argc, char** argv) {
   Args a("logits",
          "Writes the logits of every position of a prompt (one causal prefill pass) to a .npy\n"
          "(float32 [N, V]) or .json file: the hook for parity checks against other implementations.",
-         concat({kModelFlags, kPromptFlags, {{"--out", "FILE", "output file, .npy or .json (required)"}}}));
+         concat({kModelFlags, kLoadFlags, kPromptFlags, {{"--out", "FILE", "output file, .npy or .json (required)"}}}));
   if (parse_or_help(a, argc, argv)) return 0;
   DLLM_CHECK(a.has("--out"), "dllm-bench logits needs --out FILE.npy or FILE.json");
   const std::string out = a.str("--out", "");
   const bool npy = ends(out, 4) == ".npy";
   DLLM_CHECK(npy || ends(out, 5) == ".json", "--out ", out, ": the file name must end in .npy or .json");
+  check_output_writable(out);
   auto backend = make_backend(a.str("--backend", "cpu"));
+  const ModelSummary summary = describe_model(model_spec(a));
+  GenerateRequest req;
+  req.prompt = prompt_ids(a, summary.config);
+  req.max_new_tokens = 1;
+  validate_request(req, summary.config, 0);
+  const int n = int(req.prompt.size());
+  check_run_fits(a, summary, RunShape{1, n, n}, backend->name());
   auto model = load_model(a);
   const ModelConfig& cfg = model->config();
-  GenerateRequest req;
-  req.prompt = prompt_ids(a, cfg);
-  req.max_new_tokens = 1;
-  validate_request(req, cfg, 0);
   Transformer tf(cfg, model->weights(), *backend);
-  const int n = int(req.prompt.size());
   KvCache cache(cfg, 1, n);
   Pass pass;
   pass.add_causal(0, req.prompt, 0, 0, true);

@@ -1,5 +1,6 @@
 #include "engine/cli/common.h"
 
+#include <algorithm>
 #include <iostream>
 
 #include "engine/core/check.h"
@@ -35,6 +36,10 @@ const std::vector<FlagSpec> kTidarFlags = {
     {"--mix-weight", "W", "logit mixing: verify with W*AR + (1-W)*diffusion logits (default 1 = lossless)"},
     {"--draft-temperature", "T", "0 = argmax drafter (default); > 0 samples drafts (rejection sampling)"},
 };
+const std::vector<FlagSpec> kLoadFlags = {
+    {"--max-memory", "SIZE", "refuse to start when weights + KV cache + workspace exceed SIZE (e.g. 2G, 512M)"},
+    {"--check-weights", "", "scan every weight for NaN/Inf on load and name the first bad tensor"},
+};
 
 std::vector<FlagSpec> concat(std::initializer_list<std::vector<FlagSpec>> groups) {
   std::vector<FlagSpec> all;
@@ -51,13 +56,35 @@ bool parse_or_help(Args& a, int argc, char** argv) {
 std::string model_spec(const Args& a) { return a.str("--model", DLLM_DEFAULT_MODEL); }
 
 std::unique_ptr<Model> load_model(const Args& a) {
-  return Model::load(model_spec(a), uint64_t(a.integer("--weights-seed", 0, 0, INT64_MAX)));
+  auto model = Model::load(model_spec(a), uint64_t(a.integer("--weights-seed", 0, 0, INT64_MAX)));
+  if (a.has("--check-weights")) model->check_finite();
+  return model;
+}
+
+void check_run_fits(const Args& a, const ModelSummary& model, const RunShape& shape, const std::string& backend) {
+  std::optional<int64_t> max_memory;
+  if (a.has("--max-memory")) max_memory = parse_memory_size(a.str("--max-memory", ""), "--max-memory");
+  check_memory(memory_need(model.config, model.weight_bytes, shape), max_memory, available_memory(),
+               model.source + " on backend " + backend);
 }
 
 std::vector<int32_t> prompt_ids(const Args& a, const ModelConfig& cfg) {
   DLLM_CHECK(a.has("--prompt") != a.has("--tokens"), "give exactly one of --prompt TEXT and --tokens IDS");
   if (a.has("--tokens")) return a.int_list("--tokens");
   return ByteTokenizer(cfg).encode(a.str("--prompt", ""));
+}
+
+RunShape generate_shape(const GenerateRequest& req, const ModelConfig& cfg, const TidarOptions* tidar) {
+  const int64_t prompt = int64_t(req.prompt.size());
+  int64_t lookahead = 0, pass = 1;  // as the decoders reach past the committed tokens (sequence.cpp)
+  if (tidar) {
+    const int k = tidar->block_size;
+    const bool single = tidar->layout == Layout::single_forward;
+    lookahead = single ? 2 * k + 1 : k;
+    pass = single ? int64_t(k + 1) * int64_t(1 + tidar->levels.size()) : k + 1;
+  }
+  validate_request(req, cfg, int(lookahead));
+  return RunShape{1, prompt + req.max_new_tokens + lookahead, std::max(prompt, pass)};
 }
 
 SamplerConfig sampler_config(const Args& a) {

@@ -7,6 +7,7 @@
 
 #include "engine/cli/args.h"
 #include "engine/decode/generation.h"
+#include "engine/decode/memory.h"
 #include "engine/decode/tidar_decoder.h"
 #include "engine/model/model.h"
 
@@ -16,13 +17,21 @@ extern const std::vector<FlagSpec> kModelFlags;    // --model --weights-seed --b
 extern const std::vector<FlagSpec> kPromptFlags;   // --prompt --tokens
 extern const std::vector<FlagSpec> kSamplerFlags;  // --max-new-tokens --temperature --top-k --top-p --seed
 extern const std::vector<FlagSpec> kTidarFlags;    // --block-size --layout --levels ...
+extern const std::vector<FlagSpec> kLoadFlags;     // --max-memory --check-weights
 
 std::vector<FlagSpec> concat(std::initializer_list<std::vector<FlagSpec>> groups);
 
 // Parses argv[2..]; prints the usage and returns true when --help was given.
 bool parse_or_help(Args& a, int argc, char** argv);
 
+// Loads the model; with --check-weights, scans every weight for NaN/Inf first.
 std::unique_ptr<Model> load_model(const Args& a);
+// Before the model is loaded (a preset's weights allocated) or anything else allocated: refuses a
+// run of this shape whose weights, KV cache and workspace exceed the available memory or --max-memory.
+void check_run_fits(const Args& a, const ModelSummary& model, const RunShape& shape, const std::string& backend);
+// The shape of one generation, AR when `tidar` is null, else TiDAR with those options; throws when
+// the request does not fit the model (validate_request), before its memory is checked.
+RunShape generate_shape(const GenerateRequest& req, const ModelConfig& cfg, const TidarOptions* tidar);
 std::string model_spec(const Args& a);
 std::vector<int32_t> prompt_ids(const Args& a, const ModelConfig& cfg);
 SamplerConfig sampler_config(const Args& a);

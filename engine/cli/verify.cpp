@@ -35,7 +35,7 @@ int run_verify(int argc, char** argv) {
          "The lossless gate: decodes every prompt with AR and with TiDAR (greedy, and stochastic with\n"
          "the argmax drafter for each seed) and checks the outputs are equal token for token.\n"
          "Exit code 3 when any divergence is a bug (not a numerical near-tie).",
-         concat({kModelFlags, kPromptFlags,
+         concat({kModelFlags, kLoadFlags, kPromptFlags,
                  {{"--prompts", "FILE", "JSONL prompt suite (datasets/README.md) instead of --prompt/--tokens"},
                   {"--categories", "LIST", "only the prompts of these categories, e.g. copy,upper"},
                   {"--max-new-tokens", "N", "tokens to generate per prompt (default 64)"},
@@ -48,15 +48,22 @@ int run_verify(int argc, char** argv) {
              "verify checks the lossless sampler: --mix-weight must be 1 (measure mixing with generate or bench)");
   DLLM_CHECK(!a.has("--draft-temperature") || a.number("--draft-temperature", 0, 0, 100) == 0.0,
              "verify checks token equality, which needs the argmax drafter: drop --draft-temperature");
+  if (a.has("--out")) check_output_writable(a.str("--out", ""));
   auto backend = make_backend(a.str("--backend", "cpu"));
-  auto model = load_model(a);
-  const ModelConfig& cfg = model->config();
-  const TidarOptions opt = tidar_options(a, cfg);
+  const ModelSummary summary = describe_model(model_spec(a));
+  const TidarOptions opt = tidar_options(a, summary.config);
   const int max_new = int(a.integer("--max-new-tokens", 64, 1, INT32_MAX));
   const float temperature = float(a.number("--temperature", 0.8, 1e-6, 100.0));
   std::vector<int32_t> seeds;
   if (a.str("--seeds", "") != "none") seeds = a.has("--seeds") ? a.int_list("--seeds") : std::vector<int32_t>{0, 1};
-  const std::vector<SuitePrompt> prompts = verify_prompts(a, cfg);
+  const std::vector<SuitePrompt> prompts = verify_prompts(a, summary.config);
+  GenerateRequest longest;  // the run's memory is that of its longest prompt
+  longest.max_new_tokens = max_new;
+  for (const SuitePrompt& p : prompts)
+    if (p.ids.size() > longest.prompt.size()) longest.prompt = p.ids;
+  check_run_fits(a, summary, generate_shape(longest, summary.config, &opt), backend->name());
+  auto model = load_model(a);
+  const ModelConfig& cfg = model->config();
   Transformer tf(cfg, model->weights(), *backend);
 
   json cases = json::array();

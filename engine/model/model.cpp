@@ -186,6 +186,17 @@ int64_t Model::weight_bytes() const {
   return n;
 }
 
+void Model::check_finite() const {
+  for (const TensorInfo& t : tensors_) {
+    const int64_t n = t.numel();
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = load_as_f32(t.dtype, t.data, size_t(i));
+      DLLM_CHECK(std::isfinite(v), t.file, ": tensor ", t.name, " holds ", v, " at element ", i, " of ", n,
+                 ": the weights are corrupt (a diverged training run or a bad conversion): re-export the checkpoint");
+    }
+  }
+}
+
 void Model::save(const std::string& dir) const {
   std::filesystem::create_directories(dir);
   std::vector<TensorToWrite> out;

@@ -38,6 +38,8 @@ class Model {
   // Parameters counted once (a tied lm_head is not counted twice), and their bytes as stored.
   int64_t parameter_count() const;
   int64_t weight_bytes() const;
+  // Throws naming the first tensor (and its file and element) holding NaN or Inf (--check-weights).
+  void check_finite() const;
   // Writes config.json and model.safetensors into dir (created if missing).
   void save(const std::string& dir) const;
 

@@ -7,6 +7,14 @@
 
 namespace dllm {
 
+namespace {
+
+bool all_finite(const std::vector<float>& v) {
+  return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
+}
+
+}  // namespace
+
 Transformer::Transformer(const ModelConfig& cfg, const ModelWeights& w, Backend& backend)
     : cfg_(cfg), w_(w), be_(backend) {}
 
@@ -41,10 +49,12 @@ void Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<in
 
   x_.resize(size_t(t) * d);  // [T, D] residual stream
   be_.embedding(EmbeddingArgs{t, d, ids_.data(), w_.embed, x_.data()});
+  int first_non_finite_layer = -1;  // a cheap scan of [T, D] per layer, for the error below
   for (int layer = 0; layer < cfg_.num_layers; ++layer) {
     const LayerWeights& lw = w_.layers[size_t(layer)];
     attention_block(lw, layer, t, cache);
     mlp_block(lw, t);
+    if (first_non_finite_layer < 0 && !all_finite(x_)) first_non_finite_layer = layer;
   }
 
   // Final norm and LM head, only for the requested rows.
@@ -59,6 +69,13 @@ void Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<in
   logits.resize(size_t(n_rows) * cfg_.vocab_size);  // [rows, V]
   be_.linear(LinearArgs{n_rows, d, cfg_.vocab_size, rows_.data(), w_.lm_head, WeightView{},
                         logits.data()});
+  // A NaN/Inf logit would be sampled as some token and the run would look fine: never go on.
+  DLLM_CHECK(all_finite(logits), "the forward pass produced non-finite logits (NaN/Inf); ",
+             first_non_finite_layer >= 0
+                 ? "the hidden state first turned non-finite after layer " + std::to_string(first_non_finite_layer) +
+                       " of " + std::to_string(cfg_.num_layers)
+                 : std::string("the hidden states were finite, so the final norm or the LM head is at fault"),
+             ": check the weights with --check-weights (NaN/Inf in the checkpoint) or use a wider dtype");
 }
 
 void Transformer::attention_block(const LayerWeights& lw, int layer, int t, KvCache& cache) {
