@@ -132,7 +132,7 @@ int run_logits(int argc, char** argv) {
   validate_request(req, cfg, 0);
   Transformer tf(cfg, model->weights(), *backend);
   const int n = int(req.prompt.size());
-  KvCache cache(cfg, 1, n);
+  KvCache cache(cfg, 1, n, tf.backend().memory());
   Pass pass;
   pass.add_causal(0, req.prompt, 0, 0, true);
   std::vector<float> logits;  // [N, V]

@@ -8,7 +8,7 @@ if(NOT DLLM_HIP_ARCHITECTURES)
 endif()
 
 function(dllm_add_hip_library)
-  set(flags -x hip -std=c++20 -O3 -fPIC -DDLLM_HIP=1 -I${CMAKE_SOURCE_DIR} -Wall -Wextra)
+  set(flags -x hip -std=c++17 -O3 -fPIC -DDLLM_HIP=1 -I${CMAKE_SOURCE_DIR} -Wall -Wextra)
   foreach(arch IN LISTS DLLM_HIP_ARCHITECTURES)
     list(APPEND flags --offload-arch=${arch})
   endforeach()
