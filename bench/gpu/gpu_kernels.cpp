@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
     DLLM_CHECK(!out.empty(), "usage: dllm-gpu-bench --out FILE.json [--spec-gbps 4800]");
     std::string why;
     const auto devices = gpu::visible_devices(&why);
-    DLLM_CHECK(!devices.empty(), "dllm-gpu-bench: no GPU is visible (", why, ")");
+    DLLM_CHECK(!devices.empty(), "no GPU is visible (", why, ")");
     GpuMemory mem;
 
     // The machine's copy bandwidth: bytes read plus bytes written by a 2 GiB device-to-device copy.

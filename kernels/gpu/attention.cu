@@ -131,17 +131,17 @@ AttentionVariant pick_attention(const AttentionArgs& a, Reduction r) {
   return a.tokens * a.q_heads < 1024 ? AttentionVariant::split_keys : AttentionVariant::single_pass;
 }
 
-void attention(const AttentionArgs& a, AttentionVariant v, int max_keys) {
+void attention(const AttentionArgs& a, AttentionVariant v) {
   DLLM_CHECK(a.head_dim <= kMaxHeadDim, "GPU attention takes head_dim up to ", kMaxHeadDim, ", the model has ",
              a.head_dim, ": run it with --backend cpu");
-  DLLM_ASSERT(a.kv_heads > 0 && a.q_heads % a.kv_heads == 0 && max_keys >= 0);
+  DLLM_ASSERT(a.kv_heads > 0 && a.q_heads % a.kv_heads == 0 && a.max_keys >= 0);
   if (a.tokens == 0) return;
   if (v == AttentionVariant::single_pass) {
     attention_kernel<false><<<dim3(unsigned(a.tokens), unsigned(a.q_heads), 1), kThreads>>>(a, INT_MAX, nullptr);
     DLLM_GPU_LAUNCHED("attention");
     return;
   }
-  const int chunks = max_keys > 0 ? blocks_for(max_keys, kAttentionChunk) : 1;
+  const int chunks = a.max_keys > 0 ? blocks_for(a.max_keys, kAttentionChunk) : 1;
   float* part = partial_workspace(size_t(a.tokens) * a.q_heads * chunks * (a.head_dim + 2));
   attention_kernel<true><<<dim3(unsigned(a.tokens), unsigned(a.q_heads), unsigned(chunks)), kThreads>>>(
       a, kAttentionChunk, part);

@@ -58,8 +58,8 @@ void embedding(const EmbeddingArgs& a);
 void rmsnorm(const RmsnormArgs& a);
 void linear(const LinearArgs& a, LinearVariant v);
 void rope(const RopeArgs& a);
-// max_keys: the most keys any token of the pass sees (cache plus both intervals; sizes the split grid).
-void attention(const AttentionArgs& a, AttentionVariant v, int max_keys);
+// Needs a.max_keys (sizes the split grid).
+void attention(const AttentionArgs& a, AttentionVariant v);
 void kv_write(const KvWriteArgs& a);
 void swiglu(const SwigluArgs& a);
 void add(const AddArgs& a);

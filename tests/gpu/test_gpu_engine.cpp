@@ -2,8 +2,7 @@
 // rows) against the full-recompute reference; a token's logits alone, in a 17-token and in a
 // 306-token pass (bitwise with gpu-invariant); TiDAR on the GPU against AR on the GPU (the lossless
 // gate: exact with gpu-invariant, near-tie forensics with gpu). Skipped when no GPU is visible.
-#include <cstring>
-
+#include "engine/core/check.h"
 #include "engine/decode/ar_decoder.h"
 #include "engine/decode/equivalence.h"
 #include "engine/decode/sampler.h"

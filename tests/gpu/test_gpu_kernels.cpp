@@ -3,6 +3,7 @@
 // invariant variants bitwise independent of the pass size. Skipped when no GPU is visible.
 #include <random>
 
+#include "engine/core/pass.h"
 #include "kernels/gpu/gpu.h"
 #include "ref/ref.h"
 #include "tests/gpu/gpu_testing.h"
@@ -241,7 +242,7 @@ TEST(GpuKernels, KvWrite) {
     const auto k = testutil::random_floats(size_t(t) * hkv * dh, uint32_t(t));
     const auto v = testutil::random_floats(k.size(), uint32_t(t + 1));
     const auto seq = random_ints(size_t(t), 0, 2, uint32_t(t + 2));
-    std::vector<int32_t> slot(size_t(t));
+    std::vector<int32_t> slot(static_cast<size_t>(t));
     for (int i = 0; i < t; ++i) slot[size_t(i)] = i % 3 == 2 ? kScratchSlot : 2 * i;  // distinct slots
     const int64_t stride = int64_t(slots) * hkv * dh;
     const auto kc0 = testutil::random_floats(size_t(2 * stride), 5), vc0 = testutil::random_floats(size_t(2 * stride), 6);
