@@ -4,6 +4,7 @@
 // gate: exact with gpu-invariant, near-tie forensics with gpu). Skipped when no GPU is visible.
 #include "engine/core/check.h"
 #include "engine/decode/ar_decoder.h"
+#include "engine/decode/batch_decoder.h"
 #include "engine/decode/equivalence.h"
 #include "engine/decode/sampler.h"
 #include "engine/decode/tidar_decoder.h"
@@ -171,6 +172,39 @@ TEST(GpuEngine, ArOnGpuEqualsArOnCpu) {
   const Generation c = ArDecoder(tf_cpu).generate(r), g = ArDecoder(tf_gpu).generate(r);
   const Equivalence e = compare_outputs(tf_cpu, r.prompt, c.tokens, g.tokens);
   EXPECT_NE(e.verdict, "bug") << "first divergence at " << e.first_divergence << ", AR margin " << e.ar_margin;
+}
+
+// Continuous batching on the GPU with gpu-invariant: AR and TiDAR sequences sharing every pass (and
+// rollouts importing one prefill into device cache rows) decode exactly what each decodes alone.
+TEST(GpuEngine, BatchEqualsEachSequenceAlone) {
+  DLLM_REQUIRE_GPU();
+  auto m = tiny_tidar();
+  GpuBackend be(gpu::Reduction::invariant);
+  Transformer tf(m->config(), m->weights(), be);
+  std::vector<GenerateRequest> rs;
+  for (int i = 0; i < 6; ++i) {
+    GenerateRequest r;
+    r.prompt = prompt_of(i < 4 ? 3 + 5 * i : 8, 256, uint32_t(i < 4 ? i : 9));  // 4 and 5: rollouts of one prompt
+    r.max_new_tokens = 10 + 7 * (i % 3);
+    r.sampler.temperature = i % 2 ? 0.9f : 0.0f;
+    r.sampler.seed = uint64_t(i);
+    rs.push_back(r);
+  }
+  TidarOptions o;
+  o.levels = parse_levels("P3", o.block_size);
+  auto make = [&](size_t i) {
+    return i % 2 ? make_tidar_sequence(tf, rs[i], o) : make_ar_sequence(tf, rs[i]);
+  };
+  std::vector<std::unique_ptr<SequenceDecoder>> all;
+  for (size_t i = 0; i < rs.size(); ++i) all.push_back(make(i));
+  const std::vector<Generation> batch = decode_batch(tf, std::move(all), BatchOptions{4, true}, nullptr);
+  ASSERT_EQ(batch.size(), rs.size());
+  for (size_t i = 0; i < rs.size(); ++i) {
+    std::vector<std::unique_ptr<SequenceDecoder>> one;
+    one.push_back(make(i));
+    const Generation alone = std::move(decode_batch(tf, std::move(one), BatchOptions{1, false}, nullptr).front());
+    EXPECT_EQ(batch[i].tokens, alone.tokens) << "sequence " << i;
+  }
 }
 
 TEST(GpuEngine, BackendNamesAndErrors) {
