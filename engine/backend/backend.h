@@ -1,17 +1,37 @@
 // A backend runs the ops of engine/core/ops.h on its device. Transformer::forward is written once
 // against this interface; CpuBackend runs on the host, a GpuBackend (built with DLLM_GPU) on a GPU.
 #pragma once
+#include <cstddef>
 #include <memory>
 #include <string>
 
+#include "engine/core/model.h"
 #include "engine/core/ops.h"
 
 namespace dllm {
+
+// The memory a backend's ops read and write: host memory for the CPU, device memory for a GPU.
+class Memory {
+ public:
+  virtual ~Memory() = default;
+  virtual void* alloc(size_t bytes) = 0;  // zeroed; throws when out of memory
+  virtual void release(void* p) noexcept = 0;
+  virtual void upload(void* dst, const void* src, size_t bytes) = 0;    // host -> this memory
+  virtual void download(void* dst, const void* src, size_t bytes) = 0;  // this memory -> host
+  virtual void copy(void* dst, const void* src, size_t bytes) = 0;      // within this memory
+};
+
+// Plain host memory (the CPU backend's, and the KV cache's when none is given).
+Memory& host_memory();
 
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  virtual Memory& memory() { return host_memory(); }
+  // The weights as this backend's ops read them: the same views on the host; device copies on a GPU,
+  // owned by the backend (each tensor uploaded once, however many Transformers share it).
+  virtual ModelWeights resident(const ModelWeights& w) { return w; }
   virtual void embedding(const EmbeddingArgs& a) = 0;
   virtual void rmsnorm(const RmsnormArgs& a) = 0;
   virtual void linear(const LinearArgs& a) = 0;

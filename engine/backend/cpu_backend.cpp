@@ -1,10 +1,39 @@
 #include "engine/backend/cpu_backend.h"
 
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
 #include "engine/core/check.h"
 #include "kernels/cpu/cpu.h"
 #include "ref/ref.h"
+#if defined(DLLM_HAVE_GPU)
+#include "engine/backend/gpu_backend.h"
+#endif
 
 namespace dllm {
+
+namespace {
+
+class HostMemory final : public Memory {
+ public:
+  void* alloc(size_t bytes) override {
+    void* p = std::calloc(bytes ? bytes : 1, 1);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void release(void* p) noexcept override { std::free(p); }
+  void upload(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void download(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void copy(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
+};
+
+}  // namespace
+
+Memory& host_memory() {
+  static HostMemory memory;
+  return memory;
+}
 
 void CpuBackend::embedding(const EmbeddingArgs& a) { ref::embedding(a); }
 void CpuBackend::rmsnorm(const RmsnormArgs& a) { ref::rmsnorm<float>(a); }
@@ -17,8 +46,13 @@ void CpuBackend::add(const AddArgs& a) { ref::add(a); }
 
 std::unique_ptr<Backend> make_backend(const std::string& name) {
   if (name == "cpu") return std::make_unique<CpuBackend>();
+#if defined(DLLM_HAVE_GPU)
+  if (auto gpu = make_gpu_backend(name)) return gpu;
+  fail("--backend ", name, " is not available: use --backend cpu, gpu or gpu-invariant");
+#else
   fail("--backend ", name, " is not available in this build: use --backend cpu",
-       " (GPU backends come with -DDLLM_GPU=CUDA|HIP)");
+       " (GPU backends gpu and gpu-invariant come with -DDLLM_GPU=CUDA|HIP)");
+#endif
 }
 
 }  // namespace dllm

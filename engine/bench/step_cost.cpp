@@ -14,7 +14,7 @@ std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<in
   DLLM_CHECK(context >= 1 && context + largest <= cfg.max_position_embeddings, "a step-cost pass of ", largest,
              " tokens after ", context, " cached tokens exceeds the model's context of ",
              cfg.max_position_embeddings, ": lower the largest pass size");
-  KvCache cache(cfg, sequences, context);
+  KvCache cache(cfg, sequences, context, model.backend().memory());
   std::vector<float> logits;
   for (int s = 0; s < sequences; ++s) {  // fill each row with `context` tokens
     Pass prefill;

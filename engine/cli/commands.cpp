@@ -137,7 +137,7 @@ int run_logits(int argc, char** argv) {
   auto model = load_model(a);
   const ModelConfig& cfg = model->config();
   Transformer tf(cfg, model->weights(), *backend);
-  KvCache cache(cfg, 1, n);
+  KvCache cache(cfg, 1, n, tf.backend().memory());
   Pass pass;
   pass.add_causal(0, req.prompt, 0, 0, true);
   std::vector<float> logits;  // [N, V]

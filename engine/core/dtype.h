@@ -29,12 +29,12 @@ inline const char* dtype_name(DType t) {
 
 DLLM_HD float bits_to_f32(uint32_t u) {
   float f;
-  memcpy(&f, &u, 4);
+  __builtin_memcpy(&f, &u, 4);  // the builtin: host and device (HIP has no device memcpy)
   return f;
 }
 DLLM_HD uint32_t f32_to_bits(float f) {
   uint32_t u;
-  memcpy(&u, &f, 4);
+  __builtin_memcpy(&u, &f, 4);
   return u;
 }
 

@@ -74,6 +74,9 @@ struct AttentionArgs {
   const float* v_cache = nullptr;   // [B, S, Hkv, Dh]
   int64_t seq_stride = 0;           // floats between sequences in k_cache/v_cache
   float* out = nullptr;             // [T, Hq, Dh]
+  // The most keys any token sees (cache_len plus both interval lengths): sizes the GPU kernels' grid,
+  // which cannot read vis from the host. Required by the GPU backend; the reference ignores it.
+  int max_keys = 0;
 };
 
 // Stores the pass's K/V into cache slots; tokens with slot < 0 keep theirs pass-local (scratch).

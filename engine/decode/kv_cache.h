@@ -5,14 +5,18 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/backend/buffer.h"
 #include "engine/core/model.h"
 
 namespace dllm {
 
 class KvCache {
  public:
-  // capacity: slots per sequence (S). Memory: 2 * B * Ly * S * Hkv * Dh floats.
-  KvCache(const ModelConfig& cfg, int sequences, int capacity);
+  // capacity: slots per sequence (S). Memory: 2 * B * Ly * S * Hkv * Dh floats, in `memory` (the
+  // memory of the backend that runs the passes: Transformer::forward checks it).
+  KvCache(const ModelConfig& cfg, int sequences, int capacity, Memory& memory);
+  // In host memory (the CPU backend).
+  KvCache(const ModelConfig& cfg, int sequences, int capacity) : KvCache(cfg, sequences, capacity, host_memory()) {}
 
   int sequences() const { return sequences_; }
   int capacity() const { return capacity_; }
@@ -25,6 +29,7 @@ class KvCache {
   float* v(int layer) { return v_.data() + int64_t(layer) * layer_stride_; }
   int64_t seq_stride() const { return seq_stride_; }
   int64_t bytes() const { return int64_t(k_.size() + v_.size()) * int64_t(sizeof(float)); }
+  Memory& memory() const { return k_.memory(); }
   // The K/V of slots [0, n) of a sequence, [2, Ly, n, Hkv, Dh]: a prompt's prefill, to be imported
   // into other sequences (rollouts share it) instead of recomputed.
   std::vector<float> export_prefix(int seq, int n) const;
@@ -34,7 +39,7 @@ class KvCache {
  private:
   int sequences_, capacity_, layers_;
   int64_t layer_stride_, seq_stride_;
-  std::vector<float> k_, v_;  // [B, Ly, S, Hkv, Dh]
+  Buffer<float> k_, v_;  // [B, Ly, S, Hkv, Dh]
   std::vector<int> length_;
 };
 

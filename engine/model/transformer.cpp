@@ -9,14 +9,21 @@ namespace dllm {
 
 namespace {
 
-bool all_finite(const std::vector<float>& v) {
-  return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
+bool all_finite(const float* v, size_t n) {
+  return std::all_of(v, v + n, [](float x) { return std::isfinite(x); });
 }
 
 }  // namespace
 
 Transformer::Transformer(const ModelConfig& cfg, const ModelWeights& w, Backend& backend)
-    : cfg_(cfg), w_(w), be_(backend) {}
+    : cfg_(cfg),
+      be_(backend),
+      w_(backend.resident(w)),
+      ids_(backend.memory()), positions_(backend.memory()), seq_(backend.memory()), slot_(backend.memory()),
+      vis_(backend.memory()), x_(backend.memory()), h_(backend.memory()), q_(backend.memory()),
+      k_(backend.memory()), v_(backend.memory()), attn_(backend.memory()), o_(backend.memory()),
+      gate_(backend.memory()), up_(backend.memory()), down_(backend.memory()), rows_(backend.memory()),
+      logits_(backend.memory()) {}
 
 void Transformer::validate(const Pass& pass, const KvCache& cache) const {
   const int t = pass.size();
@@ -38,47 +45,64 @@ void Transformer::validate(const Pass& pass, const KvCache& cache) const {
 void Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<int>& rows,
                           std::vector<float>& logits) {
   validate(pass, cache);
+  DLLM_ASSERT(&cache.memory() == &be_.memory());  // the cache lives where the backend's ops read
   const int t = pass.size(), d = cfg_.hidden_size;
-  ids_.resize(size_t(t)), positions_.resize(size_t(t)), seq_.resize(size_t(t)), slot_.resize(size_t(t));
-  vis_.resize(size_t(t));
+  ids_h_.resize(size_t(t)), positions_h_.resize(size_t(t)), seq_h_.resize(size_t(t)), slot_h_.resize(size_t(t));
+  vis_h_.resize(size_t(t));
+  int max_keys = 0;
   for (int i = 0; i < t; ++i) {
     const PassToken& p = pass.tokens[size_t(i)];
-    ids_[size_t(i)] = p.token, positions_[size_t(i)] = p.position, seq_[size_t(i)] = p.seq;
-    slot_[size_t(i)] = p.cache_slot, vis_[size_t(i)] = p.vis;
+    ids_h_[size_t(i)] = p.token, positions_h_[size_t(i)] = p.position, seq_h_[size_t(i)] = p.seq;
+    slot_h_[size_t(i)] = p.cache_slot, vis_h_[size_t(i)] = p.vis;
+    const Visibility& v = p.vis;
+    max_keys = std::max(max_keys, v.cache_len + (v.first.end - v.first.begin) + (v.second.end - v.second.begin));
   }
+  ids_.assign(ids_h_.data(), size_t(t)), positions_.assign(positions_h_.data(), size_t(t));
+  seq_.assign(seq_h_.data(), size_t(t)), slot_.assign(slot_h_.data(), size_t(t));
+  vis_.assign(vis_h_.data(), size_t(t));
 
   x_.resize(size_t(t) * d);  // [T, D] residual stream
   be_.embedding(EmbeddingArgs{t, d, ids_.data(), w_.embed, x_.data()});
-  int first_non_finite_layer = -1;  // a cheap scan of [T, D] per layer, for the error below
+  // A cheap scan of the [T, D] stream per layer names the layer in the error below; only where the
+  // stream is in host memory (on a GPU it would cost a download per layer).
+  const bool scan_layers = &be_.memory() == &host_memory();
+  int first_non_finite_layer = -1;
   for (int layer = 0; layer < cfg_.num_layers; ++layer) {
     const LayerWeights& lw = w_.layers[size_t(layer)];
-    attention_block(lw, layer, t, cache);
+    attention_block(lw, layer, t, max_keys, cache);
     mlp_block(lw, t);
-    if (first_non_finite_layer < 0 && !all_finite(x_)) first_non_finite_layer = layer;
+    if (scan_layers && first_non_finite_layer < 0 && !all_finite(x_.data(), x_.size())) first_non_finite_layer = layer;
   }
 
   // Final norm and LM head, only for the requested rows.
   const int n_rows = rows.empty() ? t : int(rows.size());
   rows_.resize(size_t(n_rows) * d);  // [rows, D]
-  for (int r = 0; r < n_rows; ++r) {
-    const int src = rows.empty() ? r : rows[size_t(r)];
-    DLLM_ASSERT(src >= 0 && src < t);
-    std::copy_n(x_.begin() + int64_t(src) * d, d, rows_.begin() + int64_t(r) * d);
+  Memory& mem = be_.memory();
+  if (rows.empty()) {
+    mem.copy(rows_.data(), x_.data(), size_t(t) * d * sizeof(float));
+  } else {
+    for (int r = 0; r < n_rows; ++r) {
+      const int src = rows[size_t(r)];
+      DLLM_ASSERT(src >= 0 && src < t);
+      mem.copy(rows_.data() + int64_t(r) * d, x_.data() + int64_t(src) * d, size_t(d) * sizeof(float));
+    }
   }
   be_.rmsnorm(RmsnormArgs{n_rows, d, cfg_.rms_norm_eps, rows_.data(), w_.final_norm, rows_.data()});
-  logits.resize(size_t(n_rows) * cfg_.vocab_size);  // [rows, V]
-  be_.linear(LinearArgs{n_rows, d, cfg_.vocab_size, rows_.data(), w_.lm_head, WeightView{},
-                        logits.data()});
+  logits_.resize(size_t(n_rows) * cfg_.vocab_size);  // [rows, V]
+  be_.linear(LinearArgs{n_rows, d, cfg_.vocab_size, rows_.data(), w_.lm_head, WeightView{}, logits_.data()});
+  logits.resize(logits_.size());
+  logits_.download(logits.data(), logits_.size());
   // A NaN/Inf logit would be sampled as some token and the run would look fine: never go on.
-  DLLM_CHECK(all_finite(logits), "the forward pass produced non-finite logits (NaN/Inf); ",
+  DLLM_CHECK(all_finite(logits.data(), logits.size()), "the forward pass produced non-finite logits (NaN/Inf); ",
              first_non_finite_layer >= 0
                  ? "the hidden state first turned non-finite after layer " + std::to_string(first_non_finite_layer) +
                        " of " + std::to_string(cfg_.num_layers)
-                 : std::string("the hidden states were finite, so the final norm or the LM head is at fault"),
+                 : scan_layers ? std::string("the hidden states were finite, so the final norm or the LM head is at fault")
+                               : std::string("rerun with --backend cpu to find the layer"),
              ": check the weights with --check-weights (NaN/Inf in the checkpoint) or use a wider dtype");
 }
 
-void Transformer::attention_block(const LayerWeights& lw, int layer, int t, KvCache& cache) {
+void Transformer::attention_block(const LayerWeights& lw, int layer, int t, int max_keys, KvCache& cache) {
   const int d = cfg_.hidden_size, hq = cfg_.num_heads, hkv = cfg_.num_kv_heads, dh = cfg_.head_dim;
   const float eps = cfg_.rms_norm_eps;
   h_.resize(size_t(t) * d), q_.resize(size_t(t) * hq * dh), k_.resize(size_t(t) * hkv * dh);
@@ -102,7 +126,7 @@ void Transformer::attention_block(const LayerWeights& lw, int layer, int t, KvCa
   aa.scale = float(1.0 / std::sqrt(double(dh)));
   aa.q = q_.data(), aa.k_pass = k_.data(), aa.v_pass = v_.data(), aa.vis = vis_.data();
   aa.seq = seq_.data(), aa.k_cache = cache.k(layer), aa.v_cache = cache.v(layer);
-  aa.seq_stride = cache.seq_stride(), aa.out = attn_.data();
+  aa.seq_stride = cache.seq_stride(), aa.out = attn_.data(), aa.max_keys = max_keys;
   be_.attention(aa);  // [T, Hq*Dh]
 
   be_.linear(LinearArgs{t, hq * dh, d, attn_.data(), lw.o, WeightView{}, o_.data()});  // [T, D]

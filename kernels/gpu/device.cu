@@ -1,5 +1,5 @@
 #include "kernels/gpu/device.h"
-#include "kernels/gpu/vendor.h"
+#include "kernels/gpu/common.h"
 
 namespace dllm::gpu {
 
@@ -12,8 +12,8 @@ std::vector<DeviceInfo> visible_devices(std::string* why_none) {
     return out;
   }
   int runtime = 0, driver = 0;
-  gpuRuntimeGetVersion(&runtime);
-  gpuDriverGetVersion(&driver);
+  if (gpuRuntimeGetVersion(&runtime) != gpuSuccess) runtime = 0;  // unknown; provenance only
+  if (gpuDriverGetVersion(&driver) != gpuSuccess) driver = 0;
   for (int i = 0; i < count; ++i) {
     gpuDeviceProp p;
     if (gpuGetDeviceProperties(&p, i) != gpuSuccess) continue;
@@ -22,6 +22,15 @@ std::vector<DeviceInfo> visible_devices(std::string* why_none) {
   }
   if (out.empty() && why_none) *why_none = "no GPU device is visible";
   return out;
+}
+
+int device_warp_size() {
+  static const int size = [] {
+    gpuDeviceProp p;
+    DLLM_GPU_CHECK(gpuGetDeviceProperties(&p, 0));
+    return p.warpSize;
+  }();
+  return size;
 }
 
 }  // namespace dllm::gpu

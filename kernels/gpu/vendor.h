@@ -1,5 +1,6 @@
 // The one place that spells hip* or cuda*: everything else in kernels/gpu uses the gpu* names below,
-// so one .cu source builds with nvcc (NVIDIA) and hipcc/clang (AMD).
+// so one .cu source builds with nvcc (NVIDIA) and hipcc/clang (AMD). Debian's HIP-on-NVIDIA headers do
+// not compile with CUDA 13, so the CUDA build maps these names straight onto the CUDA runtime.
 #pragma once
 
 #if defined(DLLM_HIP)
@@ -7,19 +8,61 @@
 #define gpuError_t hipError_t
 #define gpuSuccess hipSuccess
 #define gpuGetErrorString hipGetErrorString
+#define gpuGetLastError hipGetLastError
 #define gpuGetDeviceCount hipGetDeviceCount
 #define gpuDeviceProp hipDeviceProp_t
 #define gpuGetDeviceProperties hipGetDeviceProperties
 #define gpuRuntimeGetVersion hipRuntimeGetVersion
 #define gpuDriverGetVersion hipDriverGetVersion
+#define gpuMalloc hipMalloc
+#define gpuFree hipFree
+#define gpuMemcpy hipMemcpy
+#define gpuMemset hipMemset
+#define gpuMemcpyHostToDevice hipMemcpyHostToDevice
+#define gpuMemcpyDeviceToHost hipMemcpyDeviceToHost
+#define gpuMemcpyDeviceToDevice hipMemcpyDeviceToDevice
+#define gpuDeviceSynchronize hipDeviceSynchronize
+#define gpuEvent_t hipEvent_t
+#define gpuEventCreate hipEventCreate
+#define gpuEventDestroy hipEventDestroy
+#define gpuEventRecord hipEventRecord
+#define gpuEventSynchronize hipEventSynchronize
+#define gpuEventElapsedTime hipEventElapsedTime
+// Wavefront size of the architecture being compiled: 64 on CDNA. The host pass never uses it (launch
+// shapes are multiples of 64, and kernels derive warps per block from it on the device).
+#if defined(__AMDGCN_WAVEFRONT_SIZE)
+#define DLLM_WARP_SIZE __AMDGCN_WAVEFRONT_SIZE
+#else
+#define DLLM_WARP_SIZE 64
+#endif
+__device__ inline float gpu_shfl_xor(float v, int mask) { return __shfl_xor(v, mask); }
+__device__ inline int gpu_shfl_xor(int v, int mask) { return __shfl_xor(v, mask); }
 #else
 #include <cuda_runtime.h>
 #define gpuError_t cudaError_t
 #define gpuSuccess cudaSuccess
 #define gpuGetErrorString cudaGetErrorString
+#define gpuGetLastError cudaGetLastError
 #define gpuGetDeviceCount cudaGetDeviceCount
 #define gpuDeviceProp cudaDeviceProp
 #define gpuGetDeviceProperties cudaGetDeviceProperties
 #define gpuRuntimeGetVersion cudaRuntimeGetVersion
 #define gpuDriverGetVersion cudaDriverGetVersion
+#define gpuMalloc cudaMalloc
+#define gpuFree cudaFree
+#define gpuMemcpy cudaMemcpy
+#define gpuMemset cudaMemset
+#define gpuMemcpyHostToDevice cudaMemcpyHostToDevice
+#define gpuMemcpyDeviceToHost cudaMemcpyDeviceToHost
+#define gpuMemcpyDeviceToDevice cudaMemcpyDeviceToDevice
+#define gpuDeviceSynchronize cudaDeviceSynchronize
+#define gpuEvent_t cudaEvent_t
+#define gpuEventCreate cudaEventCreate
+#define gpuEventDestroy cudaEventDestroy
+#define gpuEventRecord cudaEventRecord
+#define gpuEventSynchronize cudaEventSynchronize
+#define gpuEventElapsedTime cudaEventElapsedTime
+#define DLLM_WARP_SIZE 32
+__device__ inline float gpu_shfl_xor(float v, int mask) { return __shfl_xor_sync(0xffffffffu, v, mask); }
+__device__ inline int gpu_shfl_xor(int v, int mask) { return __shfl_xor_sync(0xffffffffu, v, mask); }
 #endif

@@ -1,0 +1,148 @@
+// GPU kernel micro-benchmarks on llama3-8b shapes: each kernel variant's time, achieved GB/s and
+// TFLOP/s, and its fraction of the spec bandwidth (--spec-gbps, default the H200's 4800) and of the
+// bandwidth a device-to-device copy measures on this machine. Writes one JSON file.
+// Usage: dllm-gpu-bench --out FILE.json [--spec-gbps 4800]
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "engine/backend/buffer.h"
+#include "engine/backend/gpu_backend.h"
+#include "engine/core/check.h"
+#include "kernels/gpu/device.h"
+#include "kernels/gpu/gpu.h"
+
+using namespace dllm;
+using json = nlohmann::json;
+
+namespace {
+
+// Median seconds of `reps` timed runs after 3 untimed ones.
+double time_median(const std::function<void()>& f, int reps = 20) {
+  for (int i = 0; i < 3; ++i) f();
+  gpu::Timer timer;
+  std::vector<double> s;
+  for (int i = 0; i < reps; ++i) {
+    timer.start();
+    f();
+    s.push_back(timer.stop_seconds());
+  }
+  std::sort(s.begin(), s.end());
+  return s[s.size() / 2];
+}
+
+struct Row {
+  std::string kernel, variant, shape;
+  int tokens;
+  double seconds, bytes, flops;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    std::string out;
+    double spec_gbps = 4800.0;
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      DLLM_CHECK(i + 1 < argc, a, " needs a value; usage: dllm-gpu-bench --out FILE.json [--spec-gbps 4800]");
+      if (a == "--out") out = argv[++i];
+      else if (a == "--spec-gbps") spec_gbps = std::stod(argv[++i]);
+      else fail("unknown flag ", a, "; usage: dllm-gpu-bench --out FILE.json [--spec-gbps 4800]");
+    }
+    DLLM_CHECK(!out.empty(), "usage: dllm-gpu-bench --out FILE.json [--spec-gbps 4800]");
+    std::string why;
+    const auto devices = gpu::visible_devices(&why);
+    DLLM_CHECK(!devices.empty(), "no GPU is visible (", why, ")");
+    GpuMemory mem;
+
+    // The machine's copy bandwidth: bytes read plus bytes written by a 2 GiB device-to-device copy.
+    const size_t copy_bytes = size_t(2) << 30;
+    Buffer<uint8_t> src(mem, copy_bytes), dst(mem, copy_bytes);
+    const double copy_s = time_median([&] { gpu::copy(dst.data(), src.data(), copy_bytes); }, 10);
+    const double copy_gbps = 2.0 * double(copy_bytes) / copy_s * 1e-9;
+
+    std::vector<Row> rows;
+    // Linear, bf16 weights [Dout, Din]: q/o, k/v, gate/up, down and the LM head of llama3-8b.
+    struct Shape {
+      const char* name;
+      int in, out;
+    };
+    const Shape shapes[] = {{"q", 4096, 4096}, {"kv", 4096, 1024}, {"gate", 4096, 14336}, {"down", 14336, 4096},
+                            {"lm_head", 4096, 128256}};
+    for (const Shape& s : shapes) {
+      Buffer<uint16_t> w(mem, size_t(s.in) * s.out);  // zeros: timing does not depend on values
+      Buffer<float> x(mem, size_t(306) * s.in), y(mem, size_t(306) * s.out);
+      for (int t : {1, 4, 17, 68, 306}) {
+        const LinearArgs a{t, s.in, s.out, x.data(), WeightView{DType::bf16, w.data(), s.out, s.in}, WeightView{}, y.data()};
+        for (gpu::LinearVariant v : {gpu::LinearVariant::gemv, gpu::LinearVariant::tiled}) {
+          if (v == gpu::LinearVariant::gemv && t > 17) continue;  // re-reads the weights every 4 tokens
+          const double sec = time_median([&] { gpu::linear(a, v); });
+          rows.push_back({"linear", v == gpu::LinearVariant::gemv ? "gemv" : "tiled",
+                          std::string(s.name) + " " + std::to_string(s.out) + "x" + std::to_string(s.in), t, sec,
+                          2.0 * s.in * double(s.out) + 4.0 * t * (s.in + s.out), 2.0 * t * double(s.in) * s.out});
+        }
+      }
+    }
+    // Attention, llama3-8b heads (32 q, 8 kv, 128) after 4096 cached tokens, causal in the pass.
+    {
+      const int hq = 32, hkv = 8, dh = 128, ctx = 4096;
+      Buffer<float> kc(mem, size_t(ctx) * hkv * dh), vc(mem, size_t(ctx) * hkv * dh);
+      Buffer<float> q(mem, size_t(306) * hq * dh), k(mem, size_t(306) * hkv * dh), v(mem, size_t(306) * hkv * dh);
+      Buffer<float> o(mem, size_t(306) * hq * dh);
+      Buffer<int32_t> seq(mem, 306);
+      Buffer<Visibility> vis(mem);
+      for (int t : {1, 17, 68, 306}) {
+        std::vector<Visibility> vh;
+        for (int i = 0; i < t; ++i) vh.push_back(Visibility{ctx, {0, i + 1}, {}});
+        vis.assign(vh.data(), vh.size());
+        AttentionArgs a;
+        a.tokens = t, a.q_heads = hq, a.kv_heads = hkv, a.head_dim = dh, a.scale = 0.088f;
+        a.q = q.data(), a.k_pass = k.data(), a.v_pass = v.data(), a.vis = vis.data(), a.seq = seq.data();
+        a.k_cache = kc.data(), a.v_cache = vc.data(), a.seq_stride = int64_t(ctx) * hkv * dh, a.out = o.data();
+        a.max_keys = ctx + t;
+        for (gpu::AttentionVariant var : {gpu::AttentionVariant::single_pass, gpu::AttentionVariant::split_keys}) {
+          const double sec = time_median([&] { gpu::attention(a, var); });
+          rows.push_back({"attention", var == gpu::AttentionVariant::single_pass ? "single_pass" : "split_keys",
+                          "ctx 4096 32/8x128", t, sec, 2.0 * 4.0 * double(ctx) * hkv * dh,
+                          4.0 * t * double(hq) * dh * (ctx + t)});
+        }
+      }
+    }
+    // RMSNorm over D = 4096.
+    {
+      Buffer<float> x(mem, size_t(306) * 4096), y(mem, size_t(306) * 4096);
+      Buffer<uint16_t> w(mem, 4096);
+      for (int t : {1, 17, 306}) {
+        const double sec = time_median([&] {
+          gpu::rmsnorm(RmsnormArgs{t, 4096, 1e-5f, x.data(), WeightView{DType::bf16, w.data(), 1, 4096}, y.data()});
+        });
+        rows.push_back({"rmsnorm", "block", "D 4096", t, sec, 8.0 * t * 4096 + 8192, 4.0 * t * 4096});
+      }
+    }
+
+    json j = {{"device", devices[0].name}, {"spec_gbps", spec_gbps}, {"copy_gbps", copy_gbps}, {"kernels", json::array()}};
+    std::printf("%-10s %-12s %-24s %5s %10s %9s %8s %7s %7s\n", "kernel", "variant", "shape", "T", "us", "GB/s",
+                "TFLOP/s", "%spec", "%copy");
+    for (const Row& r : rows) {
+      const double gbps = r.bytes / r.seconds * 1e-9, tflops = r.flops / r.seconds * 1e-12;
+      j["kernels"].push_back({{"kernel", r.kernel}, {"variant", r.variant}, {"shape", r.shape}, {"tokens", r.tokens},
+                              {"seconds", r.seconds}, {"gbps", gbps}, {"tflops", tflops},
+                              {"fraction_of_spec", gbps / spec_gbps}, {"fraction_of_copy", gbps / copy_gbps}});
+      std::printf("%-10s %-12s %-24s %5d %10.1f %9.1f %8.2f %6.1f%% %6.1f%%\n", r.kernel.c_str(), r.variant.c_str(),
+                  r.shape.c_str(), r.tokens, r.seconds * 1e6, gbps, tflops, 100 * gbps / spec_gbps, 100 * gbps / copy_gbps);
+    }
+    std::printf("device-to-device copy: %.1f GB/s (%.1f%% of the %.0f GB/s spec)\n", copy_gbps,
+                100 * copy_gbps / spec_gbps, spec_gbps);
+    std::ofstream(out) << j.dump(2) << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dllm-gpu-bench: %s\n", e.what());
+    return 1;
+  }
+}

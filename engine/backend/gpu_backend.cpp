@@ -1,0 +1,48 @@
+#include "engine/backend/gpu_backend.h"
+
+#include "engine/core/check.h"
+#include "kernels/gpu/device.h"
+
+namespace dllm {
+
+GpuBackend::GpuBackend(gpu::Reduction reduction) : reduction_(reduction) {
+  std::string why;
+  DLLM_CHECK(!gpu::visible_devices(&why).empty(), "--backend gpu: no GPU is usable (", why,
+             "): run with --backend cpu, or on a machine with a GPU and its driver");
+}
+
+GpuBackend::~GpuBackend() {
+  for (auto& [host, device] : uploaded_) gpu::release(device.first);
+}
+
+WeightView GpuBackend::upload(const WeightView& w) {
+  if (w.empty()) return w;
+  const size_t bytes = size_t(w.rows * w.cols) * dtype_size(w.dtype);
+  auto [it, fresh] = uploaded_.try_emplace(w.data, nullptr, bytes);
+  if (fresh) {
+    it->second.first = gpu::alloc(bytes);
+    gpu::upload(it->second.first, w.data, bytes);
+  }
+  DLLM_ASSERT(it->second.second == bytes);  // two views of one tensor (tied embeddings) agree on its size
+  WeightView d = w;
+  d.data = it->second.first;
+  return d;
+}
+
+ModelWeights GpuBackend::resident(const ModelWeights& w) {
+  ModelWeights d = w;
+  d.embed = upload(w.embed), d.final_norm = upload(w.final_norm), d.lm_head = upload(w.lm_head);
+  for (LayerWeights& l : d.layers)
+    for (WeightView* v : {&l.attn_norm, &l.q, &l.k, &l.v, &l.o, &l.q_bias, &l.k_bias, &l.v_bias, &l.q_norm,
+                          &l.k_norm, &l.mlp_norm, &l.gate, &l.up, &l.down})
+      *v = upload(*v);
+  return d;
+}
+
+std::unique_ptr<Backend> make_gpu_backend(const std::string& name) {
+  if (name == "gpu") return std::make_unique<GpuBackend>(gpu::Reduction::fast);
+  if (name == "gpu-invariant") return std::make_unique<GpuBackend>(gpu::Reduction::invariant);
+  return nullptr;
+}
+
+}  // namespace dllm

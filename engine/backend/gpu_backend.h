@@ -1,0 +1,57 @@
+// The GPU backend (built with -DDLLM_GPU=CUDA|HIP): every op runs as a kernels/gpu kernel on device
+// memory; the host sees only the pass description going in and the logits coming out.
+// "gpu" picks each kernel variant by size (results within tolerance of the reference);
+// "gpu-invariant" uses one kernel shape whatever the pass size, so a token's logits are bitwise the
+// same alone or in any pass (the lossless gate holds exactly on the GPU).
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "engine/backend/backend.h"
+#include "kernels/gpu/gpu.h"
+
+namespace dllm {
+
+class GpuMemory final : public Memory {
+ public:
+  void* alloc(size_t bytes) override { return gpu::alloc(bytes); }
+  void release(void* p) noexcept override { gpu::release(p); }
+  void upload(void* dst, const void* src, size_t bytes) override { gpu::upload(dst, src, bytes); }
+  void download(void* dst, const void* src, size_t bytes) override { gpu::download(dst, src, bytes); }
+  void copy(void* dst, const void* src, size_t bytes) override { gpu::copy(dst, src, bytes); }
+};
+
+class GpuBackend final : public Backend {
+ public:
+  // Throws, saying why, when no GPU is visible.
+  explicit GpuBackend(gpu::Reduction reduction);
+  ~GpuBackend() override;
+  GpuBackend(const GpuBackend&) = delete;
+  GpuBackend& operator=(const GpuBackend&) = delete;
+
+  std::string name() const override { return reduction_ == gpu::Reduction::invariant ? "gpu-invariant" : "gpu"; }
+  Memory& memory() override { return memory_; }
+  ModelWeights resident(const ModelWeights& w) override;
+  void embedding(const EmbeddingArgs& a) override { gpu::embedding(a); }
+  void rmsnorm(const RmsnormArgs& a) override { gpu::rmsnorm(a); }
+  void linear(const LinearArgs& a) override { gpu::linear(a, gpu::pick_linear(a, reduction_)); }
+  void rope(const RopeArgs& a) override { gpu::rope(a); }
+  void attention(const AttentionArgs& a) override { gpu::attention(a, gpu::pick_attention(a, reduction_)); }
+  void kv_write(const KvWriteArgs& a) override { gpu::kv_write(a); }
+  void swiglu(const SwigluArgs& a) override { gpu::swiglu(a); }
+  void add(const AddArgs& a) override { gpu::add(a); }
+
+ private:
+  WeightView upload(const WeightView& w);
+
+  gpu::Reduction reduction_;
+  GpuMemory memory_;
+  std::map<const void*, std::pair<void*, size_t>> uploaded_;  // host tensor -> its device copy (owned), bytes
+};
+
+// "gpu" or "gpu-invariant"; null for any other name.
+std::unique_ptr<Backend> make_gpu_backend(const std::string& name);
+
+}  // namespace dllm

@@ -1,0 +1,22 @@
+#include "kernels/gpu/common.h"
+#include "kernels/gpu/gpu.h"
+
+namespace dllm::gpu {
+
+namespace {
+
+// y += x (the residual stream).
+__global__ void add_kernel(AddArgs a) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < a.n; i += int64_t(gridDim.x) * blockDim.x)
+    a.y[i] += a.x[i];
+}
+
+}  // namespace
+
+void add(const AddArgs& a) {
+  if (a.n == 0) return;
+  add_kernel<<<blocks_for(a.n, 256) < 65535 ? blocks_for(a.n, 256) : 65535, 256>>>(a);
+  DLLM_GPU_LAUNCHED("add");
+}
+
+}  // namespace dllm::gpu

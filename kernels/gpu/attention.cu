@@ -1,0 +1,153 @@
+#include <climits>
+#include <mutex>
+
+#include "kernels/gpu/common.h"
+#include "kernels/gpu/gpu.h"
+
+namespace dllm::gpu {
+
+namespace {
+
+inline constexpr int kThreads = 256;
+inline constexpr int kMaxWarps = kThreads / 32;
+inline constexpr int kDimsPerLane = kMaxHeadDim / kWarp;
+
+// Key j of a token's visible list (cache slots, then the first interval, then the second; the
+// reference's order) for kv head `kvh`: the rows of K and V.
+struct KeyRef {
+  const float* k;
+  const float* v;
+};
+__device__ inline KeyRef key_at(const AttentionArgs& a, const Visibility& vis, int t, int kvh, int j) {
+  const int64_t row = int64_t(a.kv_heads) * a.head_dim, off = int64_t(kvh) * a.head_dim;
+  if (j < vis.cache_len) {
+    const int64_t base = int64_t(a.seq[t]) * a.seq_stride + j * row + off;
+    return {a.k_cache + base, a.v_cache + base};
+  }
+  j -= vis.cache_len;
+  const int n1 = vis.first.end - vis.first.begin;
+  const int p = j < n1 ? vis.first.begin + j : vis.second.begin + (j - n1);
+  return {a.k_pass + p * row + off, a.v_pass + p * row + off};
+}
+
+// One block per (token, query head, chunk of `chunk` keys). Warps take keys round-robin with an online
+// softmax each; the warps' states are then merged in warp order. The result depends only on the
+// token's own keys and the chunk size, never on the pass size. PARTIAL: write the unnormalised
+// state (max, sum, out[Dh]) of the chunk for attention_merge_kernel; else write the final output.
+template <bool PARTIAL>
+__global__ void attention_kernel(AttentionArgs a, int chunk, float* partial) {
+  __shared__ float q_s[kMaxHeadDim];
+  __shared__ float m_s[kMaxWarps], l_s[kMaxWarps];
+  __shared__ float o_s[kMaxWarps][kMaxHeadDim];
+  const int t = int(blockIdx.x), h = int(blockIdx.y), c = int(blockIdx.z), chunks = int(gridDim.z);
+  const int lane = int(threadIdx.x) % kWarp, warp = int(threadIdx.x) / kWarp, warps = int(blockDim.x) / kWarp;
+  const int dh = a.head_dim, kvh = h / (a.q_heads / a.kv_heads);
+  const Visibility vis = a.vis[t];
+  const int n_keys = vis.cache_len + (vis.first.end - vis.first.begin) + (vis.second.end - vis.second.begin);
+  const int begin = c * chunk, end = min(n_keys, begin + chunk);
+  const float* q = a.q + (int64_t(t) * a.q_heads + h) * dh;
+  for (int d = int(threadIdx.x); d < dh; d += int(blockDim.x)) q_s[d] = q[d];
+  __syncthreads();
+
+  float m = -INFINITY, l = 0.0f, acc[kDimsPerLane] = {};
+  for (int j = begin + warp; j < end; j += warps) {
+    const KeyRef kv = key_at(a, vis, t, kvh, j);
+    float dot = 0.0f;
+    for (int d = lane; d < dh; d += kWarp) dot += q_s[d] * kv.k[d];
+    const float s = warp_sum(dot) * a.scale;
+    const float m_new = fmaxf(m, s), corr = expf(m - m_new), p = expf(s - m_new);
+    l = l * corr + p;
+    for (int r = 0; r < kDimsPerLane; ++r) {
+      const int d = lane + r * kWarp;
+      if (d < dh) acc[r] = acc[r] * corr + p * kv.v[d];
+    }
+    m = m_new;
+  }
+  if (lane == 0) m_s[warp] = m, l_s[warp] = l;
+  for (int r = 0; r < kDimsPerLane; ++r) {
+    const int d = lane + r * kWarp;
+    if (d < dh) o_s[warp][d] = acc[r];
+  }
+  __syncthreads();
+
+  // Merge the warps in order; a warp (or a whole chunk) with no keys has max -inf and weighs 0.
+  float big = -INFINITY;
+  for (int w = 0; w < warps; ++w) big = fmaxf(big, m_s[w]);
+  float sum = 0.0f;
+  for (int w = 0; w < warps; ++w) sum += m_s[w] == -INFINITY ? 0.0f : l_s[w] * expf(m_s[w] - big);
+  for (int d = int(threadIdx.x); d < dh; d += int(blockDim.x)) {
+    float o = 0.0f;
+    for (int w = 0; w < warps; ++w) o += m_s[w] == -INFINITY ? 0.0f : o_s[w][d] * expf(m_s[w] - big);
+    if constexpr (PARTIAL) {
+      float* part = partial + ((int64_t(t) * a.q_heads + h) * chunks + c) * (dh + 2);
+      if (d == 0) part[0] = big, part[1] = sum;
+      part[2 + d] = o;
+    } else
+      a.out[(int64_t(t) * a.q_heads + h) * dh + d] = sum > 0.0f ? o / sum : 0.0f;  // sees nothing: 0
+  }
+}
+
+// Merges the chunks of a (token, head) in chunk order.
+__global__ void attention_merge_kernel(AttentionArgs a, int chunks, const float* partial) {
+  const int t = int(blockIdx.x), h = int(blockIdx.y), dh = a.head_dim;
+  const float* part = partial + (int64_t(t) * a.q_heads + h) * chunks * (dh + 2);
+  float big = -INFINITY;
+  for (int c = 0; c < chunks; ++c) big = fmaxf(big, part[c * (dh + 2)]);
+  float sum = 0.0f;
+  for (int c = 0; c < chunks; ++c) {
+    const float mc = part[c * (dh + 2)];
+    if (mc != -INFINITY) sum += part[c * (dh + 2) + 1] * expf(mc - big);
+  }
+  for (int d = int(threadIdx.x); d < dh; d += int(blockDim.x)) {
+    float o = 0.0f;
+    for (int c = 0; c < chunks; ++c) {
+      const float mc = part[c * (dh + 2)];
+      if (mc != -INFINITY) o += part[c * (dh + 2) + 2 + d] * expf(mc - big);
+    }
+    a.out[(int64_t(t) * a.q_heads + h) * dh + d] = sum > 0.0f ? o / sum : 0.0f;
+  }
+}
+
+// The split variant's partial states: one device buffer per process, grown as needed. The engine
+// issues its kernels from one host thread on one stream, so calls never overlap.
+float* partial_workspace(size_t floats) {
+  static std::mutex mu;
+  static float* buf = nullptr;
+  static size_t have = 0;
+  std::lock_guard<std::mutex> lock(mu);
+  if (floats > have) {
+    release(buf);
+    buf = nullptr, have = 0;
+    buf = static_cast<float*>(alloc(floats * sizeof(float)));
+    have = floats;
+  }
+  return buf;
+}
+
+}  // namespace
+
+AttentionVariant pick_attention(const AttentionArgs& a, Reduction r) {
+  if (r == Reduction::invariant) return AttentionVariant::split_keys;
+  return a.tokens * a.q_heads < 1024 ? AttentionVariant::split_keys : AttentionVariant::single_pass;
+}
+
+void attention(const AttentionArgs& a, AttentionVariant v) {
+  DLLM_CHECK(a.head_dim <= kMaxHeadDim, "GPU attention takes head_dim up to ", kMaxHeadDim, ", the model has ",
+             a.head_dim, ": run it with --backend cpu");
+  DLLM_ASSERT(a.kv_heads > 0 && a.q_heads % a.kv_heads == 0 && a.max_keys >= 0);
+  if (a.tokens == 0) return;
+  if (v == AttentionVariant::single_pass) {
+    attention_kernel<false><<<dim3(unsigned(a.tokens), unsigned(a.q_heads), 1), kThreads>>>(a, INT_MAX, nullptr);
+    DLLM_GPU_LAUNCHED("attention");
+    return;
+  }
+  const int chunks = a.max_keys > 0 ? blocks_for(a.max_keys, kAttentionChunk) : 1;
+  float* part = partial_workspace(size_t(a.tokens) * a.q_heads * chunks * (a.head_dim + 2));
+  attention_kernel<true><<<dim3(unsigned(a.tokens), unsigned(a.q_heads), unsigned(chunks)), kThreads>>>(
+      a, kAttentionChunk, part);
+  DLLM_GPU_LAUNCHED("attention (split keys)");
+  attention_merge_kernel<<<dim3(unsigned(a.tokens), unsigned(a.q_heads)), 128>>>(a, chunks, part);
+  DLLM_GPU_LAUNCHED("attention merge");
+}
+
+}  // namespace dllm::gpu

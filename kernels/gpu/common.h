@@ -1,0 +1,64 @@
+// Device helpers shared by the kernels of kernels/gpu (included by .cu files only). Warp size is
+// DLLM_WARP_SIZE (32 on NVIDIA, 64 on CDNA), never a literal; blocks are multiples of 64 threads.
+#pragma once
+#include "engine/core/check.h"
+#include "engine/core/dtype.h"
+#include "kernels/gpu/vendor.h"
+
+namespace dllm::gpu {
+
+inline constexpr int kWarp = DLLM_WARP_SIZE;
+
+inline void check(gpuError_t e, const char* what, const char* file, int line) {
+  if (e != gpuSuccess) fail("GPU error in ", what, ": ", gpuGetErrorString(e), " (", file, ":", line, ")");
+}
+
+}  // namespace dllm::gpu
+
+// Every runtime call and every launch goes through these: a failure throws dllm::Error at once.
+#define DLLM_GPU_CHECK(call) ::dllm::gpu::check((call), #call, __FILE__, __LINE__)
+#define DLLM_GPU_LAUNCHED(name) ::dllm::gpu::check(gpuGetLastError(), "launch of " name, __FILE__, __LINE__)
+
+namespace dllm::gpu {
+
+// Sum over the lanes of a warp by a fixed butterfly: every lane gets the same bits.
+__device__ inline float warp_sum(float v) {
+  for (int m = kWarp / 2; m > 0; m /= 2) v += gpu_shfl_xor(v, m);
+  return v;
+}
+__device__ inline float warp_max(float v) {
+  for (int m = kWarp / 2; m > 0; m /= 2) v = fmaxf(v, gpu_shfl_xor(v, m));
+  return v;
+}
+
+// Sum over a block (blockDim.x a multiple of kWarp, at most 1024 threads): warps reduce, then warp 0
+// adds the warp sums in warp order. Every thread gets the result. `scratch` holds 1024/32 floats.
+__device__ inline float block_sum(float v, float* scratch) {
+  const int lane = int(threadIdx.x) % kWarp, warp = int(threadIdx.x) / kWarp;
+  const int warps = int(blockDim.x) / kWarp;
+  v = warp_sum(v);
+  __syncthreads();  // scratch may still be read by a previous call
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  float total = 0.0f;
+  for (int w = 0; w < warps; ++w) total += scratch[w];
+  return total;
+}
+__device__ inline float block_max(float v, float* scratch) {
+  const int lane = int(threadIdx.x) % kWarp, warp = int(threadIdx.x) / kWarp;
+  const int warps = int(blockDim.x) / kWarp;
+  v = warp_max(v);
+  __syncthreads();
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  float m = scratch[0];
+  for (int w = 1; w < warps; ++w) m = fmaxf(m, scratch[w]);
+  return m;
+}
+
+// Warp size of the current device, for launch shapes that give each warp one row (host side).
+int device_warp_size();
+
+inline int blocks_for(int64_t n, int threads) { return int((n + threads - 1) / threads); }
+
+}  // namespace dllm::gpu

@@ -1,0 +1,68 @@
+// The GPU kernels: host-callable entry points taking the ops.h Args structs with device pointers.
+// Each op has its ref:: twin (ref/<op>.cpp), a kernel file kernels/gpu/<op>.cu and a test against
+// the reference (tests/gpu/). Launches go to the default stream; every call and launch is checked
+// and a failure throws dllm::Error. Host-only interface: it never spells a vendor name.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/core/ops.h"
+
+namespace dllm::gpu {
+
+// Device memory. alloc returns zeroed memory; every call throws on failure.
+void* alloc(size_t bytes);
+void release(void* p) noexcept;
+void upload(void* dst, const void* src, size_t bytes);    // host -> device
+void download(void* dst, const void* src, size_t bytes);  // device -> host (waits for the device)
+void copy(void* dst, const void* src, size_t bytes);      // device -> device
+void synchronize();
+
+// Times device work between two points on the default stream (kernel micro-benchmarks).
+class Timer {
+ public:
+  Timer();
+  ~Timer();
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+  void start();
+  double stop_seconds();  // waits for the device
+
+ private:
+  void* begin_ = nullptr;
+  void* end_ = nullptr;
+};
+
+// How reductions are ordered. invariant: one kernel shape for every pass size, so a token's result
+// is bitwise the same alone or inside a 306-token pass (the lossless gate on the GPU). fast: the
+// kernel shape is chosen by the pass size (results agree within tolerance only).
+enum class Reduction { fast, invariant };
+
+// Linear kernel variants. gemv: one warp per output row streams the weights once per 4 tokens (the
+// shape of an AR step). tiled: 64 outputs x 16 tokens per block through shared memory (5..~300
+// tokens; the one shape of the invariant mode).
+enum class LinearVariant { gemv, tiled };
+// Attention variants. single_pass: one block per (token, query head) over all its keys. split_keys:
+// keys cut into fixed chunks of kAttentionChunk processed by separate blocks, then merged in chunk
+// order (long contexts with few tokens).
+enum class AttentionVariant { single_pass, split_keys };
+inline constexpr int kAttentionChunk = 256;
+// Largest head dimension the attention kernels take.
+inline constexpr int kMaxHeadDim = 256;
+
+// The variant picked for a call (by size for fast, fixed for invariant).
+LinearVariant pick_linear(const LinearArgs& a, Reduction r);
+AttentionVariant pick_attention(const AttentionArgs& a, Reduction r);
+
+void embedding(const EmbeddingArgs& a);
+void rmsnorm(const RmsnormArgs& a);
+void linear(const LinearArgs& a, LinearVariant v);
+void rope(const RopeArgs& a);
+// Needs a.max_keys (sizes the split grid).
+void attention(const AttentionArgs& a, AttentionVariant v);
+void kv_write(const KvWriteArgs& a);
+void swiglu(const SwigluArgs& a);
+void add(const AddArgs& a);
+void softmax(const SoftmaxArgs& a);
+
+}  // namespace dllm::gpu

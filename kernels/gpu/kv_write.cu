@@ -1,0 +1,30 @@
+#include "kernels/gpu/common.h"
+#include "kernels/gpu/gpu.h"
+
+namespace dllm::gpu {
+
+namespace {
+
+// One block per token: copies its K/V row [Hkv * Dh] into its cache slot; scratch tokens (slot < 0)
+// stay pass-local.
+__global__ void kv_write_kernel(KvWriteArgs a) {
+  const int t = int(blockIdx.x);
+  const int32_t slot = a.slot[t];
+  if (slot < 0) return;
+  const int64_t row = int64_t(a.kv_heads) * a.head_dim;
+  const int64_t dst = int64_t(a.seq[t]) * a.seq_stride + int64_t(slot) * row;
+  for (int64_t i = threadIdx.x; i < row; i += blockDim.x) {
+    a.k_cache[dst + i] = a.k[t * row + i];
+    a.v_cache[dst + i] = a.v[t * row + i];
+  }
+}
+
+}  // namespace
+
+void kv_write(const KvWriteArgs& a) {
+  if (a.tokens == 0) return;
+  kv_write_kernel<<<a.tokens, 256>>>(a);
+  DLLM_GPU_LAUNCHED("kv_write");
+}
+
+}  // namespace dllm::gpu

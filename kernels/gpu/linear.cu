@@ -1,0 +1,141 @@
+#include "kernels/gpu/common.h"
+#include "kernels/gpu/gpu.h"
+
+namespace dllm::gpu {
+
+namespace {
+
+// Stored weight element i of a row, as f32. W is the dtype, known at compile time.
+template <DType W>
+__device__ inline float weight_at(const void* row, int64_t i) {
+  if constexpr (W == DType::f32) return static_cast<const float*>(row)[i];
+  else if constexpr (W == DType::bf16) return bf16_to_f32(static_cast<const uint16_t*>(row)[i]);
+  else return f16_to_f32(static_cast<const uint16_t*>(row)[i]);
+}
+
+// Eight consecutive weights from a 16-byte aligned address (one or two vector loads).
+template <DType W>
+__device__ inline void weight_load8(const void* row, int64_t i, float* w) {
+  if constexpr (W == DType::f32) {
+    const float4 a = *reinterpret_cast<const float4*>(static_cast<const float*>(row) + i);
+    const float4 b = *reinterpret_cast<const float4*>(static_cast<const float*>(row) + i + 4);
+    w[0] = a.x, w[1] = a.y, w[2] = a.z, w[3] = a.w, w[4] = b.x, w[5] = b.y, w[6] = b.z, w[7] = b.w;
+  } else {
+    const uint4 u = *reinterpret_cast<const uint4*>(static_cast<const uint16_t*>(row) + i);
+    const uint32_t p[4] = {u.x, u.y, u.z, u.w};
+    for (int k = 0; k < 4; ++k) {
+      const uint16_t lo = uint16_t(p[k] & 0xffffu), hi = uint16_t(p[k] >> 16);
+      if constexpr (W == DType::bf16) w[2 * k] = bf16_to_f32(lo), w[2 * k + 1] = bf16_to_f32(hi);
+      else w[2 * k] = f16_to_f32(lo), w[2 * k + 1] = f16_to_f32(hi);
+    }
+  }
+}
+
+inline constexpr int kGemvTokens = 4;  // tokens per sweep over a weight row
+
+// gemv: one warp per output row o. Lanes own interleaved 8-element groups of the row (vector loads
+// when VEC: Din % 8 == 0 and 16-byte aligned rows), then a scalar tail, then the warp butterfly.
+// The order depends only on Din, never on the token count.
+template <DType W, bool VEC>
+__global__ void linear_gemv_kernel(LinearArgs a) {
+  const int lane = int(threadIdx.x) % kWarp;
+  const int o = int(blockIdx.x) * (int(blockDim.x) / kWarp) + int(threadIdx.x) / kWarp;
+  if (o >= a.out) return;
+  const void* row = static_cast<const char*>(a.weight.data) + int64_t(o) * a.in * int64_t(dtype_size(W));
+  const float bias = a.bias.empty() ? 0.0f : a.bias.at(0, o);
+  const int vec_end = VEC ? a.in / (8 * kWarp) * (8 * kWarp) : 0;
+  for (int t0 = 0; t0 < a.tokens; t0 += kGemvTokens) {
+    const int nt = min(kGemvTokens, a.tokens - t0);
+    float acc[kGemvTokens] = {};
+    for (int i = lane * 8; i < vec_end; i += 8 * kWarp) {
+      float w[8];
+      weight_load8<W>(row, i, w);
+      for (int t = 0; t < nt; ++t) {
+        const float* x = a.x + int64_t(t0 + t) * a.in + i;
+        for (int e = 0; e < 8; ++e) acc[t] += w[e] * x[e];
+      }
+    }
+    for (int i = vec_end + lane; i < a.in; i += kWarp) {
+      const float w = weight_at<W>(row, i);
+      for (int t = 0; t < nt; ++t) acc[t] += w * a.x[int64_t(t0 + t) * a.in + i];
+    }
+    for (int t = 0; t < nt; ++t) {
+      const float sum = warp_sum(acc[t]);
+      if (lane == 0) a.y[int64_t(t0 + t) * a.out + o] = sum + bias;
+    }
+  }
+}
+
+// tiled: a block computes 64 outputs x 16 tokens; weight and input tiles of 32 columns go through
+// shared memory. Each output is one accumulator summed in column order 0, 1, ..., Din-1 (the
+// reference's order), whatever the token count.
+inline constexpr int kTileOut = 64, kTileTok = 16, kTileK = 32, kTileThreads = 256;
+
+template <DType W>
+__global__ void linear_tiled_kernel(LinearArgs a) {
+  __shared__ float ws[kTileOut][kTileK + 1];
+  __shared__ float xs[kTileTok][kTileK + 1];
+  const int tid = int(threadIdx.x);
+  const int o0 = int(blockIdx.x) * kTileOut, t0 = int(blockIdx.y) * kTileTok;
+  const int oi = tid % kTileOut, tg = tid / kTileOut;  // this thread: output o0+oi, tokens tg*4..tg*4+3
+  constexpr int kPerThread = kTileTok / (kTileThreads / kTileOut);
+  float acc[kPerThread] = {};
+  for (int k0 = 0; k0 < a.in; k0 += kTileK) {
+    for (int e = tid; e < kTileOut * kTileK; e += kTileThreads) {
+      const int r = e / kTileK, c = e % kTileK, o = o0 + r, k = k0 + c;
+      ws[r][c] = (o < a.out && k < a.in)
+                     ? weight_at<W>(static_cast<const char*>(a.weight.data) + int64_t(o) * a.in * int64_t(dtype_size(W)), k)
+                     : 0.0f;
+    }
+    for (int e = tid; e < kTileTok * kTileK; e += kTileThreads) {
+      const int r = e / kTileK, c = e % kTileK, t = t0 + r, k = k0 + c;
+      xs[r][c] = (t < a.tokens && k < a.in) ? a.x[int64_t(t) * a.in + k] : 0.0f;
+    }
+    __syncthreads();
+    const int kn = min(kTileK, a.in - k0);
+    for (int c = 0; c < kn; ++c) {
+      const float w = ws[oi][c];
+      for (int j = 0; j < kPerThread; ++j) acc[j] += w * xs[tg * kPerThread + j][c];
+    }
+    __syncthreads();
+  }
+  const int o = o0 + oi;
+  if (o >= a.out) return;
+  const float bias = a.bias.empty() ? 0.0f : a.bias.at(0, o);
+  for (int j = 0; j < kPerThread; ++j) {
+    const int t = t0 + tg * kPerThread + j;
+    if (t < a.tokens) a.y[int64_t(t) * a.out + o] = acc[j] + bias;
+  }
+}
+
+template <DType W>
+void launch(const LinearArgs& a, LinearVariant v) {
+  if (v == LinearVariant::gemv) {
+    const int rows_per_block = 256 / device_warp_size();  // one row per warp of the device
+    const bool vec = a.in % 8 == 0 && reinterpret_cast<uintptr_t>(a.weight.data) % 16 == 0;
+    if (vec) linear_gemv_kernel<W, true><<<blocks_for(a.out, rows_per_block), 256>>>(a);
+    else linear_gemv_kernel<W, false><<<blocks_for(a.out, rows_per_block), 256>>>(a);
+  } else {
+    const dim3 grid(unsigned(blocks_for(a.out, kTileOut)), unsigned(blocks_for(a.tokens, kTileTok)));
+    linear_tiled_kernel<W><<<grid, kTileThreads>>>(a);
+  }
+  DLLM_GPU_LAUNCHED("linear");
+}
+
+}  // namespace
+
+LinearVariant pick_linear(const LinearArgs& a, Reduction r) {
+  if (r == Reduction::invariant) return LinearVariant::tiled;
+  return a.tokens <= kGemvTokens ? LinearVariant::gemv : LinearVariant::tiled;
+}
+
+void linear(const LinearArgs& a, LinearVariant v) {
+  if (a.tokens == 0 || a.out == 0) return;
+  switch (a.weight.dtype) {
+    case DType::f32: return launch<DType::f32>(a, v);
+    case DType::f16: return launch<DType::f16>(a, v);
+    case DType::bf16: return launch<DType::bf16>(a, v);
+  }
+}
+
+}  // namespace dllm::gpu

@@ -1,0 +1,25 @@
+#include "kernels/gpu/common.h"
+#include "kernels/gpu/gpu.h"
+
+namespace dllm::gpu {
+
+namespace {
+
+// out = silu(gate) * up, element-wise (out may alias gate or up: each element is read, then written).
+__global__ void swiglu_kernel(SwigluArgs a, int64_t n) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const float g = a.gate[i];
+    a.out[i] = g / (1.0f + expf(-g)) * a.up[i];
+  }
+}
+
+}  // namespace
+
+void swiglu(const SwigluArgs& a) {
+  const int64_t n = int64_t(a.rows) * a.dim;
+  if (n == 0) return;
+  swiglu_kernel<<<blocks_for(n, 256) < 65535 ? blocks_for(n, 256) : 65535, 256>>>(a, n);
+  DLLM_GPU_LAUNCHED("swiglu");
+}
+
+}  // namespace dllm::gpu

@@ -1,0 +1,215 @@
+// The whole engine on the GPU: logits of every pass (prefill, AR steps, TiDAR verify and proposal
+// rows) against the full-recompute reference; a token's logits alone, in a 17-token and in a
+// 306-token pass (bitwise with gpu-invariant); TiDAR on the GPU against AR on the GPU (the lossless
+// gate: exact with gpu-invariant, near-tie forensics with gpu). Skipped when no GPU is visible.
+#include "engine/core/check.h"
+#include "engine/decode/ar_decoder.h"
+#include "engine/decode/batch_decoder.h"
+#include "engine/decode/equivalence.h"
+#include "engine/decode/sampler.h"
+#include "engine/decode/tidar_decoder.h"
+#include "engine/model/model.h"
+#include "engine/model/transformer.h"
+#include "ref/model.h"
+#include "tests/gpu/gpu_testing.h"
+#include "tests/testing.h"
+
+using namespace dllm;
+using namespace dllm::gputest;
+
+namespace {
+
+// Against the f64 reference the engine's f32 rounding over a short forward stays below this (the
+// CPU engine's tolerance, tests/decode/test_engine_vs_ref.cpp).
+constexpr double kTolF64 = 1e-4;
+
+std::vector<int32_t> prompt_of(int n, int vocab, uint32_t seed) {
+  std::vector<int32_t> ids;
+  for (int i = 0; i < n; ++i) ids.push_back(int32_t((37 * i + 11 * seed + 5) % uint32_t(vocab)));
+  return ids;
+}
+
+std::unique_ptr<Model> tiny_tidar() { return Model::load(std::string(DLLM_SOURCE_DIR) + "/models/tiny-tidar"); }
+
+}  // namespace
+
+TEST(GpuEngine, PrefillAndArStepsMatchTheReference) {
+  DLLM_REQUIRE_GPU();
+  for (const char* backend : {"gpu", "gpu-invariant"})
+    for (const char* preset : {"tiny", "tiny-llama", "tiny-qwen2"}) {
+      auto m = Model::random(preset_config(preset), DType::bf16, 1, preset);
+      const ModelConfig& cfg = m->config();
+      GpuBackend be(std::string(backend) == "gpu" ? gpu::Reduction::fast : gpu::Reduction::invariant);
+      Transformer tf(cfg, m->weights(), be);
+      for (int len : {1, 7, 33}) {
+        const std::string what = std::string(backend) + " " + preset + " len " + std::to_string(len);
+        std::vector<int32_t> seq = prompt_of(len, cfg.vocab_size, uint32_t(len));
+        KvCache cache(cfg, 1, len + 9, be.memory());
+        Pass prefill;
+        prefill.add_causal(0, seq, 0, 0, true);
+        std::vector<float> logits;
+        tf.forward(prefill, cache, {}, logits);
+        cache.set_length(0, len);
+        expect_finite(logits, what);
+        EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m->weights(), {}, prefill)), kTolF64)
+            << what << " prefill";
+        int32_t next = argmax(logits.data() + size_t(len - 1) * cfg.vocab_size, cfg.vocab_size);
+        for (int step = 0; step < 8; ++step) {
+          const int pos = int(seq.size());
+          Pass p;
+          p.add_causal(0, {next}, pos, pos, true);
+          tf.forward(p, cache, {}, logits);
+          cache.set_length(0, pos + 1);
+          EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m->weights(), seq, p)), kTolF64)
+              << what << " step " << step;
+          seq.push_back(next);
+          next = argmax(logits.data(), cfg.vocab_size);
+        }
+      }
+    }
+}
+
+TEST(GpuEngine, EveryTidarPassMatchesTheReference) {
+  DLLM_REQUIRE_GPU();
+  auto m = tiny_tidar();
+  const ModelConfig& cfg = m->config();
+  GpuBackend be(gpu::Reduction::fast);
+  Transformer tf(cfg, m->weights(), be);
+  TidarOptions o;
+  o.levels = parse_levels("P3", o.block_size);
+  int passes = 0;
+  o.pass_hook = [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits) {
+    EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m->weights(), context, pass)), kTolF64)
+        << "pass " << passes;
+    ++passes;
+  };
+  GenerateRequest r;
+  r.prompt = prompt_of(9, 256, 3);
+  r.max_new_tokens = 40;
+  TidarDecoder(tf, o).generate(r);
+  EXPECT_GT(passes, 1);
+}
+
+// Token 0 of a pass after a 20-token context sees the same keys alone, first of 17 and first of 306.
+TEST(GpuEngine, ShapeInvariance) {
+  DLLM_REQUIRE_GPU();
+  auto m = Model::random(preset_config("tiny"), DType::bf16, 2, "tiny");
+  const ModelConfig& cfg = m->config();
+  const std::vector<int32_t> context = prompt_of(20, cfg.vocab_size, 1);
+  for (gpu::Reduction red : {gpu::Reduction::invariant, gpu::Reduction::fast}) {
+    GpuBackend be(red);
+    Transformer tf(cfg, m->weights(), be);
+    std::vector<std::vector<float>> token0;
+    for (int t : {1, 17, 306}) {
+      KvCache cache(cfg, 1, 20 + t, be.memory());
+      Pass prefill;
+      prefill.add_causal(0, context, 0, 0, true);
+      std::vector<float> logits;
+      tf.forward(prefill, cache, {0}, logits);
+      cache.set_length(0, 20);
+      Pass p;
+      p.add_causal(0, prompt_of(t, cfg.vocab_size, 2), 20, 20, false);
+      tf.forward(p, cache, {0}, logits);
+      token0.push_back(logits);
+    }
+    if (red == gpu::Reduction::invariant) {
+      expect_bitwise(token0[1], token0[0], "gpu-invariant: 17 tokens vs alone");
+      expect_bitwise(token0[2], token0[0], "gpu-invariant: 306 tokens vs alone");
+    } else {
+      EXPECT_LE(testutil::max_rel_diff(token0[1], token0[0]), kTolF64) << "gpu: 17 tokens vs alone";
+      EXPECT_LE(testutil::max_rel_diff(token0[2], token0[0]), kTolF64) << "gpu: 306 tokens vs alone";
+    }
+  }
+}
+
+// The lossless gate on the GPU: greedy and stochastic (argmax drafter) TiDAR equal AR token for token
+// with gpu-invariant; with gpu a mismatch must be a numerical near tie, never a bug.
+TEST(GpuEngine, LosslessGateTidarEqualsAr) {
+  DLLM_REQUIRE_GPU();
+  auto m = tiny_tidar();
+  const ModelConfig& cfg = m->config();
+  for (gpu::Reduction red : {gpu::Reduction::invariant, gpu::Reduction::fast}) {
+    GpuBackend be(red);
+    Transformer tf(cfg, m->weights(), be);
+    for (Layout layout : {Layout::single_forward, Layout::two_forward})
+      for (float temperature : {0.0f, 0.9f})
+        for (uint32_t seed : {0u, 1u}) {
+          GenerateRequest r;
+          r.prompt = prompt_of(5 + int(seed) * 7, 256, seed);
+          r.max_new_tokens = 48;
+          r.sampler.temperature = temperature;
+          r.sampler.seed = seed;
+          TidarOptions o;
+          o.layout = layout;
+          o.levels = parse_levels(layout == Layout::single_forward ? "P3" : "dense", o.block_size);
+          const Generation ar = ArDecoder(tf).generate(r);
+          const Generation td = TidarDecoder(tf, o).generate(r);
+          const std::string what = be.name() + (layout == Layout::single_forward ? " single forward" : " two forwards") +
+                                   " T " + std::to_string(temperature) + " seed " + std::to_string(seed);
+          if (red == gpu::Reduction::invariant) {
+            EXPECT_EQ(td.tokens, ar.tokens) << what;
+          } else {
+            const Equivalence e = compare_outputs(tf, r.prompt, ar.tokens, td.tokens);
+            EXPECT_NE(e.verdict, "bug") << what << ": first divergence at " << e.first_divergence << ", AR margin "
+                                        << e.ar_margin;
+          }
+        }
+  }
+}
+
+// Greedy AR on the GPU against greedy AR on the CPU: the same tokens, or a near tie where they part.
+TEST(GpuEngine, ArOnGpuEqualsArOnCpu) {
+  DLLM_REQUIRE_GPU();
+  auto m = tiny_tidar();
+  const ModelConfig& cfg = m->config();
+  auto cpu = make_backend("cpu");
+  Transformer tf_cpu(cfg, m->weights(), *cpu);
+  GpuBackend be(gpu::Reduction::invariant);
+  Transformer tf_gpu(cfg, m->weights(), be);
+  GenerateRequest r;
+  r.prompt = prompt_of(11, 256, 4);
+  r.max_new_tokens = 64;
+  const Generation c = ArDecoder(tf_cpu).generate(r), g = ArDecoder(tf_gpu).generate(r);
+  const Equivalence e = compare_outputs(tf_cpu, r.prompt, c.tokens, g.tokens);
+  EXPECT_NE(e.verdict, "bug") << "first divergence at " << e.first_divergence << ", AR margin " << e.ar_margin;
+}
+
+// Continuous batching on the GPU with gpu-invariant: AR and TiDAR sequences sharing every pass (and
+// rollouts importing one prefill into device cache rows) decode exactly what each decodes alone.
+TEST(GpuEngine, BatchEqualsEachSequenceAlone) {
+  DLLM_REQUIRE_GPU();
+  auto m = tiny_tidar();
+  GpuBackend be(gpu::Reduction::invariant);
+  Transformer tf(m->config(), m->weights(), be);
+  std::vector<GenerateRequest> rs;
+  for (int i = 0; i < 6; ++i) {
+    GenerateRequest r;
+    r.prompt = prompt_of(i < 4 ? 3 + 5 * i : 8, 256, uint32_t(i < 4 ? i : 9));  // 4 and 5: rollouts of one prompt
+    r.max_new_tokens = 10 + 7 * (i % 3);
+    r.sampler.temperature = i % 2 ? 0.9f : 0.0f;
+    r.sampler.seed = uint64_t(i);
+    rs.push_back(r);
+  }
+  TidarOptions o;
+  o.levels = parse_levels("P3", o.block_size);
+  auto make = [&](size_t i) {
+    return i % 2 ? make_tidar_sequence(tf, rs[i], o) : make_ar_sequence(tf, rs[i]);
+  };
+  std::vector<std::unique_ptr<SequenceDecoder>> all;
+  for (size_t i = 0; i < rs.size(); ++i) all.push_back(make(i));
+  const std::vector<Generation> batch = decode_batch(tf, std::move(all), BatchOptions{4, true}, nullptr);
+  ASSERT_EQ(batch.size(), rs.size());
+  for (size_t i = 0; i < rs.size(); ++i) {
+    std::vector<std::unique_ptr<SequenceDecoder>> one;
+    one.push_back(make(i));
+    const Generation alone = std::move(decode_batch(tf, std::move(one), BatchOptions{1, false}, nullptr).front());
+    EXPECT_EQ(batch[i].tokens, alone.tokens) << "sequence " << i;
+  }
+}
+
+TEST(GpuEngine, BackendNamesAndErrors) {
+  DLLM_REQUIRE_GPU();
+  EXPECT_EQ(make_backend("gpu")->name(), "gpu");
+  EXPECT_EQ(make_backend("gpu-invariant")->name(), "gpu-invariant");
+  EXPECT_THROW(make_backend("gpu2"), Error);
+}
