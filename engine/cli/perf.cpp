@@ -1,5 +1,6 @@
 // The performance commands: `probe` (this machine's read bandwidth and peak FLOP/s, stored for
 // every report's achieved / limit) and `stepcost` (the step-cost curve t(T)/t(1) of one model).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -124,7 +125,7 @@ int run_stepcost(int argc, char** argv) {
          "Times one forward pass of T tokens (after --context cached tokens) for each T and prints the\n"
          "step-cost curve t(T)/t(1) with the weight bytes streamed per second and the FLOP rate, as\n"
          "fractions of the `dllm-bench probe` limits when a probe record exists.",
-         concat({kModelFlags,
+         concat({kModelFlags, kLoadFlags,
                  {{"--sizes", "LIST", "pass sizes T (default 1,2,4,8,16,17,32,68,128,306)"},
                   {"--context", "N", "cached tokens before each pass (default 64)"},
                   {"--repetitions", "R", "timed passes per size, median reported (default 5)"},
@@ -133,10 +134,13 @@ int run_stepcost(int argc, char** argv) {
   const std::vector<int32_t> listed =
       a.has("--sizes") ? a.int_list("--sizes") : std::vector<int32_t>{1, 2, 4, 8, 16, 17, 32, 68, 128, 306};
   std::vector<int> sizes(listed.begin(), listed.end());
+  DLLM_CHECK(!sizes.empty(), "--sizes: give at least one pass size, e.g. 1,16,68");
   for (int t : sizes) DLLM_CHECK(t >= 1, "--sizes: every pass size must be at least 1, got ", t);
   const int context = int(a.integer("--context", 64, 1, 1 << 20));
   const int reps = int(a.integer("--repetitions", 5, 1, 10000));
   auto backend = make_backend(a.str("--backend", "cpu"));
+  const int largest = *std::max_element(sizes.begin(), sizes.end());
+  check_run_fits(a, describe_model(model_spec(a)), RunShape{1, context + largest, largest}, backend->name());
   auto model = load_model(a);
   Transformer tf(model->config(), model->weights(), *backend);
   const std::vector<StepCost> curve = measure_step_cost(tf, sizes, context, reps);
