@@ -185,7 +185,10 @@ void linear(const LinearArgs& a, Isa isa) {
   xp.assign(size_t(a.tokens) * n, 0.0f);
   for (int t = 0; t < a.tokens; ++t) std::copy_n(a.x + int64_t(t) * a.in, a.in, xp.data() + t * n);
   const float* x = xp.data();
-  parallel_for(a.out, kRowBlock, [&](int64_t begin, int64_t end) {
+  // At least 2^18 multiply-adds per thread's share: smaller work costs less than waking a thread.
+  const int64_t min_rows = (int64_t(1) << 18) / std::max<int64_t>(1, int64_t(a.in) * a.tokens);
+  const int64_t grain = std::max<int64_t>(1, (min_rows + kRowBlock - 1) / kRowBlock) * kRowBlock;
+  parallel_for(a.out, grain, [&](int64_t begin, int64_t end) {
     for (int64_t o = begin; o < end; o += kRowBlock) row_block(a, isa, x, n, int(o));
   });
 }

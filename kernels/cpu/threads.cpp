@@ -15,7 +15,8 @@ namespace dllm::cpu {
 namespace {
 
 // Workers 1..n-1 wait for a generation number to change, run their share, and report back; the
-// calling thread runs share 0. One job at a time (kernels are called from one thread).
+// calling thread runs share 0. One job at a time: concurrent callers take turns, and a call from
+// inside a job (nested) runs inline.
 class Pool {
  public:
   explicit Pool(int n) : n_(n) {
@@ -33,6 +34,7 @@ class Pool {
   int size() const { return n_; }
 
   void run(const std::function<void(int)>& job) {
+    std::lock_guard<std::mutex> turn(turn_);
     {
       std::lock_guard<std::mutex> lock(m_);
       job_ = &job;
@@ -65,7 +67,7 @@ class Pool {
 
   const int n_;
   std::vector<std::thread> workers_;
-  std::mutex m_;
+  std::mutex m_, turn_;
   std::condition_variable start_, done_;
   const std::function<void(int)>* job_ = nullptr;
   uint64_t generation_ = 0;
@@ -98,12 +100,17 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
   Pool& p = pool();
   const int64_t chunks = (n + grain - 1) / grain;
   const int workers = int(std::min<int64_t>(p.size(), chunks));
-  if (workers <= 1) {
+  thread_local bool in_job = false;
+  if (workers <= 1 || in_job) {
     if (n > 0) fn(0, n);
     return;
   }
   p.run([&](int i) {
     if (i >= workers) return;
+    in_job = true;  // this thread's flag: a nested parallel_for runs inline
+    struct Reset {
+      ~Reset() { in_job = false; }
+    } reset;
     const int64_t begin = std::min(n, chunks * i / workers * grain), end = std::min(n, chunks * (i + 1) / workers * grain);
     if (begin < end) fn(begin, end);
   });
