@@ -80,10 +80,12 @@ int main(int argc, char** argv) {
       Buffer<float> x(mem, size_t(306) * s.in), y(mem, size_t(306) * s.out);
       for (int t : {1, 4, 17, 68, 306}) {
         const LinearArgs a{t, s.in, s.out, x.data(), WeightView{DType::bf16, w.data(), s.out, s.in}, WeightView{}, y.data()};
-        for (gpu::LinearVariant v : {gpu::LinearVariant::gemv, gpu::LinearVariant::tiled}) {
+        for (gpu::LinearVariant v : {gpu::LinearVariant::gemv, gpu::LinearVariant::tiled, gpu::LinearVariant::mma}) {
           if (v == gpu::LinearVariant::gemv && t > 17) continue;  // re-reads the weights every 4 tokens
+          if (v == gpu::LinearVariant::mma && (t < gpu::kMmaMinTokens || !gpu::mma_available())) continue;
           const double sec = time_median([&] { gpu::linear(a, v); });
-          rows.push_back({"linear", v == gpu::LinearVariant::gemv ? "gemv" : "tiled",
+          const char* name = v == gpu::LinearVariant::gemv ? "gemv" : v == gpu::LinearVariant::tiled ? "tiled" : "mma";
+          rows.push_back({"linear", name,
                           std::string(s.name) + " " + std::to_string(s.out) + "x" + std::to_string(s.in), t, sec,
                           2.0 * s.in * double(s.out) + 4.0 * t * (s.in + s.out), 2.0 * t * double(s.in) * s.out});
         }

@@ -7,8 +7,17 @@ namespace dllm {
 
 GpuBackend::GpuBackend(gpu::Reduction reduction) : reduction_(reduction) {
   std::string why;
-  DLLM_CHECK(!gpu::visible_devices(&why).empty(), "--backend gpu: no GPU is usable (", why,
+  DLLM_CHECK(!gpu::visible_devices(&why).empty(), "the GPU backend has no usable GPU (", why,
              "): run with --backend cpu, or on a machine with a GPU and its driver");
+}
+
+std::string GpuBackend::name() const {
+  switch (reduction_) {
+    case gpu::Reduction::fast: return "gpu";
+    case gpu::Reduction::invariant: return "gpu-invariant";
+    case gpu::Reduction::fast_mma: return "gpu-mma";
+  }
+  return "gpu";
 }
 
 GpuBackend::~GpuBackend() {
@@ -42,6 +51,12 @@ ModelWeights GpuBackend::resident(const ModelWeights& w) {
 std::unique_ptr<Backend> make_gpu_backend(const std::string& name) {
   if (name == "gpu") return std::make_unique<GpuBackend>(gpu::Reduction::fast);
   if (name == "gpu-invariant") return std::make_unique<GpuBackend>(gpu::Reduction::invariant);
+  if (name == "gpu-mma") {
+    auto be = std::make_unique<GpuBackend>(gpu::Reduction::fast_mma);
+    DLLM_CHECK(gpu::mma_available(), "--backend gpu-mma needs an NVIDIA GPU of sm_80 or newer and a CUDA build: ",
+               "use --backend gpu");
+    return be;
+  }
   return nullptr;
 }
 

@@ -2,7 +2,8 @@
 // memory; the host sees only the pass description going in and the logits coming out.
 // "gpu" picks each kernel variant by size (results within tolerance of the reference);
 // "gpu-invariant" uses one kernel shape whatever the pass size, so a token's logits are bitwise the
-// same alone or in any pass (the lossless gate holds exactly on the GPU).
+// same alone or in any pass (the lossless gate holds exactly on the GPU); "gpu-mma" is "gpu" with
+// tensor-core linear tiles for passes of 16+ tokens (tf32 inputs, NVIDIA sm_80+; opt-in).
 #pragma once
 #include <map>
 #include <memory>
@@ -31,7 +32,7 @@ class GpuBackend final : public Backend {
   GpuBackend(const GpuBackend&) = delete;
   GpuBackend& operator=(const GpuBackend&) = delete;
 
-  std::string name() const override { return reduction_ == gpu::Reduction::invariant ? "gpu-invariant" : "gpu"; }
+  std::string name() const override;
   Memory& memory() override { return memory_; }
   ModelWeights resident(const ModelWeights& w) override;
   void embedding(const EmbeddingArgs& a) override { gpu::embedding(a); }
@@ -51,7 +52,7 @@ class GpuBackend final : public Backend {
   std::map<const void*, std::pair<void*, size_t>> uploaded_;  // host tensor -> its device copy (owned), bytes
 };
 
-// "gpu" or "gpu-invariant"; null for any other name.
+// "gpu", "gpu-invariant" or "gpu-mma"; null for any other name.
 std::unique_ptr<Backend> make_gpu_backend(const std::string& name);
 
 }  // namespace dllm

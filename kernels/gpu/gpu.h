@@ -35,13 +35,18 @@ class Timer {
 
 // How reductions are ordered. invariant: one kernel shape for every pass size, so a token's result
 // is bitwise the same alone or inside a 306-token pass (the lossless gate on the GPU). fast: the
-// kernel shape is chosen by the pass size (results agree within tolerance only).
-enum class Reduction { fast, invariant };
+// kernel shape is chosen by the pass size (results agree within tolerance only). fast_mma: fast, with
+// tensor-core tiles for passes of kMmaMinTokens or more where mma_available() (tf32 inputs: opt-in).
+enum class Reduction { fast, invariant, fast_mma };
+inline constexpr int kMmaMinTokens = 16;
 
 // Linear kernel variants. gemv: one warp per output row streams the weights once per 4 tokens (the
 // shape of an AR step). tiled: 64 outputs x 16 tokens per block through shared memory (5..~300
-// tokens; the one shape of the invariant mode).
-enum class LinearVariant { gemv, tiled };
+// tokens; the one shape of the invariant mode). mma: tensor-core tiles of 32 tokens x 64 outputs
+// (WMMA with tf32 inputs; NVIDIA sm_80+ only, see mma_available()).
+enum class LinearVariant { gemv, tiled, mma };
+// Whether this build and device run LinearVariant::mma (a CUDA build on sm_80 or newer).
+bool mma_available();
 // Attention variants. single_pass: one block per (token, query head) over all its keys. split_keys:
 // keys cut into fixed chunks of kAttentionChunk processed by separate blocks, then merged in chunk
 // order (long contexts with few tokens).

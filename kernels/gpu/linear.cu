@@ -108,6 +108,58 @@ __global__ void linear_tiled_kernel(LinearArgs a) {
   }
 }
 
+#if defined(DLLM_BUILD_HAS_WMMA)
+// mma: tensor-core tiles (WMMA m16n16k8, tf32 inputs, f32 accumulation). A block computes 32 tokens x
+// 64 outputs, each of its 8 warps one 16 x 16 tile; inputs and weights go through shared memory
+// rounded to tf32 (10 mantissa bits: bf16 weights stay exact, the activations lose 13 bits, hence
+// opt-in). Shared tiles are 32-byte aligned and their rows 36 floats long, as load_matrix_sync needs.
+inline constexpr int kMmaOut = 64, kMmaTok = 32, kMmaK = 32, kMmaLd = kMmaK + 4, kMmaCd = kMmaOut + 4;
+
+template <DType W>
+__global__ void linear_mma_kernel(LinearArgs a) {
+#if defined(DLLM_DEVICE_HAS_WMMA)
+  __shared__ __align__(32) float xs[kMmaTok][kMmaLd];  // [tokens, k]
+  __shared__ __align__(32) float ws[kMmaOut][kMmaLd];  // [outputs, k]: W^T column-major
+  __shared__ __align__(32) float cs[kMmaTok][kMmaCd];  // [tokens, outputs]
+  const int tid = int(threadIdx.x), warp = tid / kWarp;
+  const int o0 = int(blockIdx.x) * kMmaOut, t0 = int(blockIdx.y) * kMmaTok;
+  const int wt = (warp / 4) * 16, wo = (warp % 4) * 16;  // this warp's tile
+  wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc;
+  wmma::fill_fragment(acc, 0.0f);
+  for (int k0 = 0; k0 < a.in; k0 += kMmaK) {
+    for (int e = tid; e < kMmaOut * kMmaK; e += int(blockDim.x)) {
+      const int r = e / kMmaK, c = e % kMmaK, o = o0 + r, k = k0 + c;
+      const float w = (o < a.out && k < a.in)
+                          ? weight_at<W>(static_cast<const char*>(a.weight.data) + int64_t(o) * a.in * int64_t(dtype_size(W)), k)
+                          : 0.0f;
+      ws[r][c] = wmma::__float_to_tf32(w);
+    }
+    for (int e = tid; e < kMmaTok * kMmaK; e += int(blockDim.x)) {
+      const int r = e / kMmaK, c = e % kMmaK, t = t0 + r, k = k0 + c;
+      xs[r][c] = wmma::__float_to_tf32((t < a.tokens && k < a.in) ? a.x[int64_t(t) * a.in + k] : 0.0f);
+    }
+    __syncthreads();
+    for (int kk = 0; kk < kMmaK; kk += 8) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> fa;
+      wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::col_major> fb;
+      wmma::load_matrix_sync(fa, &xs[wt][kk], kMmaLd);
+      wmma::load_matrix_sync(fb, &ws[wo][kk], kMmaLd);
+      wmma::mma_sync(acc, fa, fb, acc);
+    }
+    __syncthreads();
+  }
+  wmma::store_matrix_sync(&cs[wt][wo], acc, kMmaCd, wmma::mem_row_major);
+  __syncthreads();
+  for (int e = tid; e < kMmaTok * kMmaOut; e += int(blockDim.x)) {
+    const int r = e / kMmaOut, c = e % kMmaOut, t = t0 + r, o = o0 + c;
+    if (t < a.tokens && o < a.out) a.y[int64_t(t) * a.out + o] = cs[r][c] + (a.bias.empty() ? 0.0f : a.bias.at(0, o));
+  }
+#else
+  __trap();  // never launched: mma_available() is false below sm_80
+#endif
+}
+#endif
+
 template <DType W>
 void launch(const LinearArgs& a, LinearVariant v) {
   if (v == LinearVariant::gemv) {
@@ -115,18 +167,39 @@ void launch(const LinearArgs& a, LinearVariant v) {
     const bool vec = a.in % 8 == 0 && reinterpret_cast<uintptr_t>(a.weight.data) % 16 == 0;
     if (vec) linear_gemv_kernel<W, true><<<blocks_for(a.out, rows_per_block), 256>>>(a);
     else linear_gemv_kernel<W, false><<<blocks_for(a.out, rows_per_block), 256>>>(a);
-  } else {
+  } else if (v == LinearVariant::tiled) {
     const dim3 grid(unsigned(blocks_for(a.out, kTileOut)), unsigned(blocks_for(a.tokens, kTileTok)));
     linear_tiled_kernel<W><<<grid, kTileThreads>>>(a);
+  } else {
+    DLLM_CHECK(mma_available(), "the mma linear variant needs an NVIDIA GPU of sm_80 or newer and a CUDA build");
+#if defined(DLLM_BUILD_HAS_WMMA)
+    const dim3 grid(unsigned(blocks_for(a.out, kMmaOut)), unsigned(blocks_for(a.tokens, kMmaTok)));
+    linear_mma_kernel<W><<<grid, 256>>>(a);  // 8 warps of 32
+#endif
   }
   DLLM_GPU_LAUNCHED("linear");
 }
 
 }  // namespace
 
+bool mma_available() {
+#if defined(DLLM_BUILD_HAS_WMMA)
+  static const bool yes = [] {
+    gpuDeviceProp p;
+    DLLM_GPU_CHECK(gpuGetDeviceProperties(&p, 0));
+    return p.major >= 8;
+  }();
+  return yes;
+#else
+  return false;
+#endif
+}
+
 LinearVariant pick_linear(const LinearArgs& a, Reduction r) {
   if (r == Reduction::invariant) return LinearVariant::tiled;
-  return a.tokens <= kGemvTokens ? LinearVariant::gemv : LinearVariant::tiled;
+  if (a.tokens <= kGemvTokens) return LinearVariant::gemv;
+  return r == Reduction::fast_mma && a.tokens >= kMmaMinTokens && mma_available() ? LinearVariant::mma
+                                                                                   : LinearVariant::tiled;
 }
 
 void linear(const LinearArgs& a, LinearVariant v) {

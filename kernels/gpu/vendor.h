@@ -65,4 +65,14 @@ __device__ inline int gpu_shfl_xor(int v, int mask) { return __shfl_xor(v, mask)
 #define DLLM_WARP_SIZE 32
 __device__ inline float gpu_shfl_xor(float v, int mask) { return __shfl_xor_sync(0xffffffffu, v, mask); }
 __device__ inline int gpu_shfl_xor(int v, int mask) { return __shfl_xor_sync(0xffffffffu, v, mask); }
+// Tensor-core tiles (WMMA, tf32 inputs): the build has them (DLLM_BUILD_HAS_WMMA, host and device
+// passes); the device pass being compiled runs them from sm_80 (DLLM_DEVICE_HAS_WMMA).
+#include <mma.h>
+#define DLLM_BUILD_HAS_WMMA 1
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#define DLLM_DEVICE_HAS_WMMA 1
+#endif
+namespace dllm::gpu {
+namespace wmma = nvcuda::wmma;
+}  // namespace dllm::gpu
 #endif

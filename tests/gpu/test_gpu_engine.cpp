@@ -211,5 +211,7 @@ TEST(GpuEngine, BackendNamesAndErrors) {
   DLLM_REQUIRE_GPU();
   EXPECT_EQ(make_backend("gpu")->name(), "gpu");
   EXPECT_EQ(make_backend("gpu-invariant")->name(), "gpu-invariant");
+  if (gpu::mma_available()) EXPECT_EQ(make_backend("gpu-mma")->name(), "gpu-mma");
+  else EXPECT_THROW(make_backend("gpu-mma"), Error);
   EXPECT_THROW(make_backend("gpu2"), Error);
 }

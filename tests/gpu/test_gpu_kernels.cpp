@@ -1,4 +1,4 @@
-// Every GPU kernel and every variant against ref/ (DESIGN §4): odd shapes (1, 3, 7, 37, 97, 1025) and
+// Every GPU kernel and every variant against ref/ (DESIGN §4; mma where the device has it): odd shapes (1, 3, 7, 37, 97, 1025) and
 // model shapes, every weight dtype, NaN/Inf checks, guard values around every output, and the
 // invariant variants bitwise independent of the pass size. Skipped when no GPU is visible.
 #include <random>
@@ -94,6 +94,23 @@ void check_linear(int t, int in, int out, DType dt, bool bias, const std::string
     gpu::linear(LinearArgs{t, in, out, xd.data(), w.view, bias ? b.view : WeightView{}, y.data()}, v);
     expect_close(y.read(name), r32, r64, 2e-6, name);
   }
+  if (!gpu::mma_available()) return;
+  // mma rounds the inputs to tf32 (relative error <= 2^-11 each): |error| <= 2^-10 * sum |x| |w| per
+  // output (twice the rounding bound, for the f32 accumulation beside it).
+  const std::string name = what + " mma";
+  Guarded y(r32.size());
+  gpu::linear(LinearArgs{t, in, out, xd.data(), w.view, bias ? b.view : WeightView{}, y.data()}, gpu::LinearVariant::mma);
+  const std::vector<float> got = y.read(name);
+  expect_finite(got, name);
+  int bad = 0;
+  for (int ti = 0; ti < t; ++ti)
+    for (int o = 0; o < out; ++o) {
+      double l1 = 0;
+      for (int i = 0; i < in; ++i) l1 += std::fabs(double(x[size_t(ti) * in + i]) * w.host.values[size_t(o) * in + i]);
+      const size_t k = size_t(ti) * out + o;
+      if (std::fabs(double(got[k]) - r64[k]) > std::ldexp(l1, -10) + 1e-30 && bad++ < 3)
+        ADD_FAILURE() << name << ": token " << ti << " output " << o << " gpu " << got[k] << " ref " << r64[k];
+    }
 }
 
 }  // namespace
