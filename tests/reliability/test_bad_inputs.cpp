@@ -241,7 +241,7 @@ TEST(BadInputs, SigtermMidRunLeavesNoPartialReport) {
   if (child == 0) {
     const int null = ::open("/dev/null", O_WRONLY);
     dup2(null, 1), dup2(null, 2);
-    execl(DLLM_BENCH_EXE, DLLM_BENCH_EXE, "bench", "--model", "preset:tiny", "--limit", "4", "--repetitions", "5", "--max-new-tokens", "64",
+    execl(DLLM_BENCH_EXE, DLLM_BENCH_EXE, "bench", "--model", "preset:tiny", "--limit", "0", "--repetitions", "50", "--max-new-tokens", "64",
           "--step-cost", "none", "--out", out.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
