@@ -4,6 +4,7 @@
 #include <map>
 
 #include "engine/core/check.h"
+#include "reports/schema.h"
 #include "reports/stats.h"
 
 namespace dllm {
@@ -21,8 +22,8 @@ std::vector<double> samples_of(const json& p, const std::string& pointer) {
 }  // namespace
 
 Comparison compare_reports(const json& a, const json& b, const CompareOptions& opt) {
-  DLLM_CHECK(a.value("schema", "") == "dllm-bench/report", "A is not a dllm-bench report");
-  DLLM_CHECK(b.value("schema", "") == "dllm-bench/report", "B is not a dllm-bench report");
+  DLLM_CHECK(is_report(a), "A is not a dllm-bench report");
+  DLLM_CHECK(is_report(b), "B is not a dllm-bench report");
   std::map<std::string, const json*> in_a;
   for (const json& p : a["points"]) in_a[p["id"]] = &p;
   Comparison c;

@@ -1,4 +1,5 @@
 #include "reports/html.h"
+#include "reports/schema.h"
 
 #include <algorithm>
 #include <cmath>
@@ -475,15 +476,25 @@ std::string bench_section(const json& r, const std::vector<json>& gbench) {
 
 }  // namespace
 
+constexpr const char* kNotGbench =
+    "not Google Benchmark JSON output (write it with --benchmark_out=FILE --benchmark_out_format=json)";
+
 std::string render_html(const std::vector<json>& records) {
   std::vector<json> gbench;
   std::vector<const json*> reports;
   for (size_t i = 0; i < records.size(); ++i) {
     const json& r = records[i];
     if (r.is_object() && r.contains("benchmarks") && r.contains("context")) {
-      for (const json& b : r["benchmarks"])
-        if (b.contains("name") && b.contains("real_time")) gbench.push_back(b);
-    } else if (r.is_object() && r.value("schema", "") == "dllm-bench/report") {
+      DLLM_CHECK(r["benchmarks"].is_array(), "input ", i + 1, ": \"benchmarks\" is not an array: ", kNotGbench);
+      for (const json& b : r["benchmarks"]) {
+        if (!b.contains("name") || !b.contains("real_time")) continue;  // not a timed run
+        DLLM_CHECK(b["name"].is_string() && b["real_time"].is_number() && b.contains("time_unit") &&
+                       b["time_unit"].is_string() && (!b.contains("bytes_per_second") || b["bytes_per_second"].is_number()),
+                   "input ", i + 1, ": benchmark ", b["name"].dump(), " needs a string name and time_unit and a numeric ",
+                   "real_time (and bytes_per_second): ", kNotGbench);
+        gbench.push_back(b);
+      }
+    } else if (is_report(r)) {
       reports.push_back(&r);
     } else {
       fail("input ", i + 1, " is neither a dllm-bench report nor Google Benchmark JSON output");

@@ -92,6 +92,10 @@ std::vector<std::string> schema_violations(const json& doc, const json& schema) 
   return v.errors;
 }
 
+bool is_report(const json& j) {
+  return j.is_object() && j.contains("schema") && j["schema"] == "dllm-bench/report";
+}
+
 void validate_report(const json& report) {
   const std::vector<std::string> errors = schema_violations(report, report_schema());
   if (errors.empty()) return;

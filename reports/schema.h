@@ -10,6 +10,10 @@ namespace dllm {
 
 inline constexpr int kReportSchemaVersion = 1;
 
+// Whether `j` claims to be a report: an object whose "schema" is "dllm-bench/report" (any JSON may
+// be asked, without throwing).
+bool is_report(const nlohmann::json& j);
+
 // The schema document.
 const nlohmann::json& report_schema();
 

@@ -24,7 +24,7 @@ json read_json(const std::string& path) {
   DLLM_CHECK(f, path, ": cannot read the file");
   json j = json::parse(f, nullptr, false);
   DLLM_CHECK(!j.is_discarded(), path, ": not valid JSON");
-  if (j.is_object() && j.value("schema", "") == "dllm-bench/report") {
+  if (is_report(j)) {
     const std::vector<std::string> errors = schema_violations(j, report_schema());
     DLLM_CHECK(errors.empty(), path, ": does not match report schema version ", kReportSchemaVersion, ": ",
                errors.front().empty() ? "/" : errors.front());

@@ -10,17 +10,34 @@
 
 namespace dllm {
 
+namespace {
+
+// Saturating at INT64_MAX: an absurd run (a huge batch times a huge context) must be refused, not
+// wrap around to a small number that fits.
+int64_t mul(int64_t a, int64_t b) {
+  int64_t r = 0;
+  return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+int64_t add(int64_t a, int64_t b) {
+  int64_t r = 0;
+  return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+}  // namespace
+
+int64_t MemoryNeed::total() const { return add(add(weights, kv_cache), workspace); }
+
 MemoryNeed memory_need(const ModelConfig& c, int64_t weight_bytes, const RunShape& s) {
   MemoryNeed m;
   m.weights = weight_bytes;
-  m.kv_cache = c.kv_floats_per_token() * int64_t(sizeof(float)) * s.sequences * s.context;
+  m.kv_cache = mul(mul(c.kv_floats_per_token() * int64_t(sizeof(float)), s.sequences), s.context);
   // Transformer activations per pass token: residual, normed input, q, k, v, attention output,
   // o/down projection, gate, up: [T, 4D + 2*Hq*Dh + 2*Hkv*Dh + 2F]; the logits [T, V]; attention
   // scores of one query against the whole context, per head: [T, Hq, S].
   const int64_t q = int64_t(c.num_heads) * c.head_dim, kv = int64_t(c.num_kv_heads) * c.head_dim;
-  const int64_t per_token = 4LL * c.hidden_size + 2 * q + 2 * kv + 2LL * c.intermediate_size +
-                            c.vocab_size + int64_t(c.num_heads) * s.context;
-  m.workspace = per_token * s.pass_tokens * int64_t(sizeof(float));
+  const int64_t per_token = add(4LL * c.hidden_size + 2 * q + 2 * kv + 2LL * c.intermediate_size + c.vocab_size,
+                                mul(c.num_heads, s.context));
+  m.workspace = mul(mul(per_token, s.pass_tokens), int64_t(sizeof(float)));
   return m;
 }
 

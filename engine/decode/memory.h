@@ -21,7 +21,7 @@ struct MemoryNeed {
   int64_t weights = 0;    // as stored (memory-mapped checkpoints are read into the page cache)
   int64_t kv_cache = 0;   // f32 K and V of every layer, sequence and slot
   int64_t workspace = 0;  // activations of the largest pass, its attention scores and logits
-  int64_t total() const { return weights + kv_cache + workspace; }
+  int64_t total() const;  // saturates at INT64_MAX, as every size here does
 };
 
 MemoryNeed memory_need(const ModelConfig& cfg, int64_t weight_bytes, const RunShape& shape);

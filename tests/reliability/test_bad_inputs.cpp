@@ -34,6 +34,7 @@ void expect_failure(const std::string& args, const std::vector<std::string>& phr
   for (const std::string& p : phrases) EXPECT_NE(out.find(p), std::string::npos) << "want '" << p << "'\n" << args << "\n" << out;
   EXPECT_EQ(out.find("internal error"), std::string::npos) << out;
   EXPECT_EQ(out.find("Sanitizer"), std::string::npos) << out;
+  EXPECT_EQ(out.find("json.exception"), std::string::npos) << "a raw JSON library error is not a clear message\n" << out;
 }
 
 const std::string& tiny_checkpoint() {
@@ -233,6 +234,23 @@ TEST(BadInputs, UnwritableOrFullOutput) {
   EXPECT_NE(out.find("\"cases\""), std::string::npos) << out;
 }
 
+TEST(BadInputs, MalformedReportAndGoogleBenchmarkInputs) {
+  // Found while fuzzing the report reader: a benchmark without "time_unit" was read through a
+  // missing key (undefined behaviour), wrong types and a non-string "schema" gave raw JSON errors.
+  const std::string dir = dllm::testutil::fresh_dir("bad_report");
+  std::ofstream(dir + "/no_unit.json") << R"({"context": {}, "benchmarks": [{"name": "x", "real_time": 1}]})";
+  std::ofstream(dir + "/string_time.json") << R"({"context": {}, "benchmarks": [{"name": "x", "real_time": "1", "time_unit": "us"}]})";
+  std::ofstream(dir + "/not_array.json") << R"({"context": {}, "benchmarks": 3})";
+  std::ofstream(dir + "/schema_number.json") << R"({"schema": 7})";
+  for (const char* f : {"no_unit", "string_time", "not_array"})
+    expect_failure("report " + dir + "/" + f + ".json -o " + dir + "/out.html",
+                   {"input 1", "not Google Benchmark JSON output", "--benchmark_out_format=json"});
+  expect_failure("report " + dir + "/schema_number.json -o " + dir + "/out.html",
+                 {"neither a dllm-bench report nor Google Benchmark JSON"});
+  expect_failure("compare " + dir + "/schema_number.json " + dir + "/schema_number.json", {"A is not a dllm-bench report"});
+  EXPECT_FALSE(fs::exists(dir + "/out.html"));
+}
+
 TEST(BadInputs, SigtermMidRunLeavesNoPartialReport) {
   const std::string dir = dllm::testutil::fresh_dir("bad_sigterm");
   const std::string out = dir + "/r.json";
@@ -241,7 +259,7 @@ TEST(BadInputs, SigtermMidRunLeavesNoPartialReport) {
   if (child == 0) {
     const int null = ::open("/dev/null", O_WRONLY);
     dup2(null, 1), dup2(null, 2);
-    execl(DLLM_BENCH_EXE, DLLM_BENCH_EXE, "bench", "--model", "preset:tiny", "--limit", "4", "--repetitions", "5", "--max-new-tokens", "64",
+    execl(DLLM_BENCH_EXE, DLLM_BENCH_EXE, "bench", "--model", "preset:tiny", "--limit", "0", "--repetitions", "50", "--max-new-tokens", "64",
           "--step-cost", "none", "--out", out.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
