@@ -24,6 +24,12 @@ void Transformer::validate(const Pass& pass, const KvCache& cache) const {
     DLLM_ASSERT(p.vis.cache_len <= cache.length(p.seq));
     for (const Interval& iv : {p.vis.first, p.vis.second})
       DLLM_ASSERT(0 <= iv.begin && iv.begin <= iv.end && iv.end <= t);
+    DLLM_ASSERT(p.prev == kAfterCache || (p.prev >= 0 && p.prev < i && pass.tokens[size_t(p.prev)].seq == p.seq));
+    // zaya reads the recurrent state of slots L-2, L-1 from a ring that this pass's writes must not wrap onto.
+    DLLM_CHECK(cfg_.arch != Arch::zaya || p.vis.cache_len == 0 || p.cache_slot < p.vis.cache_len + cache.ring() - 2,
+               "a zaya pass may reach at most ", cache.ring() - 2,
+               " positions past the committed length (CCA's recurrent state ring): use a block size of at most ",
+               cache.ring() - 2);
   }
 }
 
@@ -41,10 +47,21 @@ void Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<in
 
   x_.resize(size_t(t) * d);  // [T, D] residual stream
   be_.embedding(EmbeddingArgs{t, d, ids_.data(), w_.embed, x_.data()});
+  if (cfg_.arch == Arch::zaya) {
+    zaya_sources(pass);
+    h_.resize(x_.size());
+    std::copy(x_.begin(), x_.end(), h_.begin());
+    be_.residual_scale(ResidualScaleArgs{t, d, h_.data(), w_.input_scale, w_.input_bias, {}, {}, x_.data()});
+  }
   for (int layer = 0; layer < cfg_.num_layers; ++layer) {
     const LayerWeights& lw = w_.layers[size_t(layer)];
-    attention_block(lw, layer, t, cache);
-    mlp_block(lw, t);
+    if (cfg_.arch == Arch::zaya) {
+      zaya_attention_block(lw, layer, t, cache);
+      zaya_moe_block(lw, layer, t);
+    } else {
+      attention_block(lw, layer, t, cache);
+      mlp_block(lw, t);
+    }
   }
 
   // Final norm and LM head, only for the requested rows.

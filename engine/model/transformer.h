@@ -26,6 +26,10 @@ class Transformer {
   void validate(const Pass& pass, const KvCache& cache) const;
   void attention_block(const LayerWeights& lw, int layer, int t, KvCache& cache);
   void mlp_block(const LayerWeights& lw, int t);
+  // zaya (engine/model/zaya_blocks.cpp).
+  void zaya_sources(const Pass& pass);
+  void zaya_attention_block(const LayerWeights& lw, int layer, int t, KvCache& cache);
+  void zaya_moe_block(const LayerWeights& lw, int layer, int t);
 
   const ModelConfig& cfg_;
   const ModelWeights& w_;
@@ -34,6 +38,14 @@ class Transformer {
   std::vector<int32_t> ids_, positions_, seq_, slot_;
   std::vector<Visibility> vis_;
   std::vector<float> x_, h_, q_, k_, v_, attn_, o_, gate_, up_, down_, rows_;
+  // zaya: where each token's recurrent predecessors come from, and the CCA and router workspace.
+  struct Source {
+    enum class Kind { zero, pass, cache } kind = Kind::zero;
+    int32_t index = 0;  // pass index or cache slot
+  };
+  std::vector<Source> prev1_, prev2_;  // [T] token t-1 and t-2 of each token's sequence
+  std::vector<float> qk0_, c0p_, c0pp_, conv_, vd_, router_state_, moe_weight_;
+  std::vector<int32_t> expert_;
 };
 
 }  // namespace dllm
