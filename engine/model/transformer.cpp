@@ -4,11 +4,14 @@
 #include <cmath>
 
 #include "engine/core/check.h"
+#include "engine/model/zaya.h"
 
 namespace dllm {
 
 Transformer::Transformer(const ModelConfig& cfg, const ModelWeights& w, Backend& backend)
-    : cfg_(cfg), w_(w), be_(backend) {}
+    : cfg_(cfg), w_(w), be_(backend) {
+  if (cfg_.arch == Arch::zaya) dense_bytes_ = zaya_dense_bytes(w_);
+}
 
 void Transformer::validate(const Pass& pass, const KvCache& cache) const {
   const int t = pass.size();
@@ -48,6 +51,7 @@ void Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<in
   x_.resize(size_t(t) * d);  // [T, D] residual stream
   be_.embedding(EmbeddingArgs{t, d, ids_.data(), w_.embed, x_.data()});
   if (cfg_.arch == Arch::zaya) {
+    moe_ = MoeTraffic{0, dense_bytes_};
     zaya_sources(pass);
     h_.resize(x_.size());
     std::copy(x_.begin(), x_.end(), h_.begin());

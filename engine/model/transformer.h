@@ -22,6 +22,15 @@ class Transformer {
 
   const ModelConfig& config() const { return cfg_; }
 
+  // zaya: what the last forward's MoE layers read. `experts`: distinct experts touched, summed over
+  // layers (the skip route reads nothing); `weight_bytes`: every non-expert weight plus the touched
+  // experts' weights (a 16-token block touches many more experts than one token).
+  struct MoeTraffic {
+    int64_t experts = 0;
+    int64_t weight_bytes = 0;
+  };
+  const MoeTraffic& moe_traffic() const { return moe_; }
+
  private:
   void validate(const Pass& pass, const KvCache& cache) const;
   void attention_block(const LayerWeights& lw, int layer, int t, KvCache& cache);
@@ -46,6 +55,8 @@ class Transformer {
   std::vector<Source> prev1_, prev2_;  // [T] token t-1 and t-2 of each token's sequence
   std::vector<float> qk0_, c0p_, c0pp_, conv_, vd_, router_state_, moe_weight_;
   std::vector<int32_t> expert_;
+  int64_t dense_bytes_ = 0;  // zaya: bytes of every weight but the experts
+  MoeTraffic moe_;
 };
 
 }  // namespace dllm

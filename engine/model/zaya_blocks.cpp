@@ -6,6 +6,7 @@
 
 #include "engine/core/check.h"
 #include "engine/model/transformer.h"
+#include "engine/model/zaya.h"
 
 namespace dllm {
 
@@ -109,6 +110,13 @@ void Transformer::zaya_moe_block(const LayerWeights& lw, int layer, int t) {
   ra.balancing_bias = lw.balancing_bias, ra.state_out = router_state_.data();
   ra.expert = expert_.data(), ra.weight = moe_weight_.data();
   be_.zaya_router(ra);
+  std::vector<bool> touched(size_t(cfg_.num_experts), false);
+  for (int32_t e : expert_)
+    if (e < cfg_.num_experts && !touched[size_t(e)]) {
+      touched[size_t(e)] = true;
+      ++moe_.experts;
+      moe_.weight_bytes += zaya_expert_bytes(cfg_, lw.experts_gate_up.dtype);
+    }
   be_.moe(MoeArgs{t, d, cfg_.intermediate_size, cfg_.num_experts, cfg_.skip_route, h_.data(), expert_.data(),
                   moe_weight_.data(), lw.experts_gate_up, lw.experts_down, down_.data()});
   be_.residual_scale(ResidualScaleArgs{t, d, down_.data(), lw.mlp_h_scale, lw.mlp_h_bias, lw.mlp_r_scale,

@@ -1,5 +1,7 @@
 #include "engine/model/zaya.h"
 
+#include <cmath>
+
 namespace dllm {
 
 std::vector<ExpectedTensor> zaya_expected_tensors(const ModelConfig& c, ModelWeights& w) {
@@ -51,6 +53,45 @@ std::vector<ExpectedTensor> zaya_expected_tensors(const ModelConfig& c, ModelWei
   t.push_back({"model.norm.weight", {d}, &w.final_norm});
   if (!c.tie_word_embeddings) t.push_back({"lm_head.weight", {c.vocab_size, d}, &w.lm_head});
   return t;
+}
+
+int64_t zaya_expert_bytes(const ModelConfig& c, DType dtype) {
+  return 3 * int64_t(c.intermediate_size) * c.hidden_size * int64_t(dtype_size(dtype));
+}
+
+int64_t zaya_dense_bytes(const ModelWeights& w) {
+  auto bytes = [](const WeightView& v) { return v.empty() ? 0 : v.rows * v.cols * int64_t(dtype_size(v.dtype)); };
+  int64_t n = bytes(w.embed) + bytes(w.final_norm) + bytes(w.input_scale) + bytes(w.input_bias);
+  if (w.lm_head.data != w.embed.data) n += bytes(w.lm_head);
+  for (const LayerWeights& l : w.layers)
+    for (const WeightView* v :
+         {&l.attn_norm, &l.q, &l.k, &l.v, &l.v_delayed, &l.conv1, &l.conv1_bias, &l.conv2, &l.conv2_bias,
+          &l.temperature, &l.o, &l.attn_h_scale, &l.attn_h_bias, &l.attn_r_scale, &l.attn_r_bias, &l.mlp_norm,
+          &l.mlp_h_scale, &l.mlp_h_bias, &l.mlp_r_scale, &l.mlp_r_bias, &l.router_down, &l.router_down_bias,
+          &l.router_state_scale, &l.router_norm, &l.router_fc1, &l.router_fc1_bias, &l.router_fc2,
+          &l.router_fc2_bias, &l.router_out, &l.balancing_bias})
+      n += bytes(*v);
+  return n;
+}
+
+namespace {
+
+int64_t expert_parameters(const ModelConfig& c) { return 3 * int64_t(c.intermediate_size) * c.hidden_size; }
+
+}  // namespace
+
+MoePassEstimate zaya_pass_estimate(const ModelSummary& m, int tokens) {
+  const ModelConfig& c = m.config;
+  const double e = c.num_experts, per_layer = e * (1.0 - std::pow(e / (e + 1.0), tokens));
+  const double bytes_per_param = double(m.weight_bytes) / double(m.parameters);
+  const double all_experts = double(c.num_layers) * e * double(expert_parameters(c));
+  const double dense = double(m.parameters) - all_experts;
+  return {tokens, per_layer, (dense + per_layer * c.num_layers * double(expert_parameters(c))) * bytes_per_param};
+}
+
+int64_t zaya_active_parameters(const ModelSummary& m) {
+  const ModelConfig& c = m.config;
+  return m.parameters - int64_t(c.num_layers) * (c.num_experts - 1) * expert_parameters(c);
 }
 
 }  // namespace dllm

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <iostream>
 
 #include "engine/backend/cpu_backend.h"
 #include "engine/core/check.h"
@@ -12,6 +13,7 @@
 #include "engine/model/config.h"
 #include "engine/model/model.h"
 #include "engine/model/transformer.h"
+#include "engine/model/zaya.h"
 #include "ref/model.h"
 #include "tests/testing.h"
 
@@ -195,4 +197,37 @@ TEST(Zaya, Zaya1_8bParameterCountWithoutAllocating) {
   EXPECT_NEAR(double(s.parameters) / 1e9, 8.84, 0.01);
   EXPECT_EQ(s.config.num_experts, 16);
   EXPECT_EQ(s.config.rotary_dim, 64);
+  // One token uses 1 of 16 experts per layer: 0.75B without the 0.54B embedding (Zyphra: 760M active).
+  EXPECT_NEAR(double(zaya_active_parameters(s) - int64_t(s.config.vocab_size) * s.config.hidden_size) / 1e9, 0.75, 0.01);
+  EXPECT_NEAR(zaya_pass_estimate(s, 1).experts_per_layer, 16.0 / 17.0, 1e-9);
+  EXPECT_GT(zaya_pass_estimate(s, 17).weight_bytes, 4 * zaya_pass_estimate(s, 1).weight_bytes);
+}
+
+TEST(Zaya, MoeTrafficGrowsWithThePass) {
+  // Distinct experts touched and weight bytes read by passes of T tokens: a TiDAR block touches
+  // many more experts than an AR step.
+  auto m = Model::load("preset:tiny-zaya", 1);
+  const ModelConfig& cfg = m->config();
+  CpuBackend be;
+  Transformer tf(cfg, m->weights(), be);
+  const int64_t expert_bytes = zaya_expert_bytes(cfg, DType::f32), dense = zaya_dense_bytes(m->weights());
+  EXPECT_EQ(dense + cfg.num_layers * cfg.num_experts * expert_bytes, m->weight_bytes());
+  double last = 0;
+  std::string line;
+  for (int t : {1, 17, 68, 306}) {
+    KvCache cache(cfg, 1, t);
+    Pass p;
+    p.add_causal(0, prompt(t, 7), 0, 0, true);
+    std::vector<float> logits;
+    tf.forward(p, cache, {0}, logits);
+    const Transformer::MoeTraffic& moe = tf.moe_traffic();
+    EXPECT_EQ(moe.weight_bytes, dense + moe.experts * expert_bytes);
+    const double per_layer = double(moe.experts) / cfg.num_layers;
+    EXPECT_LE(per_layer, cfg.num_experts);
+    EXPECT_GE(per_layer, last);
+    last = per_layer;
+    line += " T=" + std::to_string(t) + ": " + std::to_string(per_layer);
+  }
+  EXPECT_GT(last, 1.5);
+  std::cout << "tiny-zaya experts per layer per pass:" << line << "\n";
 }
