@@ -32,7 +32,8 @@ void Transformer::zaya_sources(const Pass& pass) {
 
 void Transformer::zaya_attention_block(const LayerWeights& lw, int layer, int t, KvCache& cache) {
   const int d = cfg_.hidden_size, hq = cfg_.num_heads, hkv = cfg_.num_kv_heads, dh = cfg_.head_dim;
-  const int ch = cfg_.cca_channels(), vh = cfg_.value_shift_width(), width = ch + vh;
+  const int ch = cfg_.cca_channels(), vh = cfg_.value_shift_width();
+  DLLM_ASSERT(cache.recurrent_width() == ch + vh);
   const size_t tc = size_t(t) * ch;
   h_.resize(size_t(t) * d), qk0_.resize(tc), c0p_.resize(tc), c0pp_.resize(tc), conv_.resize(tc);
   q_.resize(size_t(t) * hq * dh), k_.resize(size_t(t) * hkv * dh), v_.resize(k_.size());
@@ -74,7 +75,6 @@ void Transformer::zaya_attention_block(const LayerWeights& lw, int layer, int t,
     std::copy_n(qk0_.begin() + int64_t(i) * ch, ch, r);
     std::copy_n(vd_.begin() + int64_t(i) * vh, vh, r + ch);
   }
-  DLLM_ASSERT(width == cache.recurrent_width());
 
   be_.cca_conv(CcaConvArgs{t, hq + hkv, dh, qk0_.data(), c0p_.data(), c0pp_.data(), lw.conv1, lw.conv1_bias,
                            lw.conv2, lw.conv2_bias, conv_.data()});
