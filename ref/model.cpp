@@ -21,6 +21,7 @@ void project(const std::vector<float>& x, int n, int in, const WeightView& w, co
 template <typename Acc>
 std::vector<float> model_forward(const ModelConfig& cfg, const ModelWeights& w,
                                  const std::vector<PassToken>& tokens) {
+  if (cfg.arch == Arch::zaya) return zaya_model_forward<Acc>(cfg, w, tokens);
   const int n = int(tokens.size());
   const int d = cfg.hidden_size, hq = cfg.num_heads, hkv = cfg.num_kv_heads, dh = cfg.head_dim;
   std::vector<int32_t> ids(n), positions(n), seq(n, 0);
@@ -79,6 +80,7 @@ std::vector<float> pass_logits(const ModelConfig& cfg, const ModelWeights& w,
     t.token = context[i];
     t.position = i;
     t.vis = Visibility{0, {0, i + 1}, {}};
+    t.prev = i - 1;
     full.push_back(t);
   }
   for (const PassToken& p : pass.tokens) {
@@ -88,6 +90,7 @@ std::vector<float> pass_logits(const ModelConfig& cfg, const ModelWeights& w,
     PassToken t = p;
     const int32_t first_end = p.vis.first.end > p.vis.first.begin ? p.vis.first.end : 0;
     t.vis = Visibility{0, {0, ctx + first_end}, {ctx + p.vis.second.begin, ctx + p.vis.second.end}};
+    t.prev = p.prev == kAfterCache ? ctx - 1 : ctx + p.prev;
     full.push_back(t);
   }
   std::vector<float> all = model_forward<Acc>(cfg, w, full);

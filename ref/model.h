@@ -15,6 +15,12 @@ template <typename Acc>
 std::vector<float> model_forward(const ModelConfig& cfg, const ModelWeights& w,
                                  const std::vector<PassToken>& tokens);
 
+// model_forward for zaya models (ref/zaya_model.cpp). PassToken::prev is an index into `tokens`,
+// or -1 at the start of the sequence.
+template <typename Acc>
+std::vector<float> zaya_model_forward(const ModelConfig& cfg, const ModelWeights& w,
+                                      const std::vector<PassToken>& tokens);
+
 // Logits [T, V] of a pass of one sequence whose committed context is `context` (positions
 // 0..L-1, causal): the context and the pass are recomputed together. Every pass token must have
 // vis.cache_len == L, i.e. see the whole context, as every decoder pass does, and a first interval

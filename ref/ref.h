@@ -20,5 +20,11 @@ void kv_write(const KvWriteArgs& a);
 void swiglu(const SwigluArgs& a);
 void add(const AddArgs& a);
 template <typename Acc> void softmax(const SoftmaxArgs& a);
+// ZAYA1
+template <typename Acc> void cca_conv(const CcaConvArgs& a);
+template <typename Acc> void cca_qk(const CcaQkArgs& a);
+template <typename Acc> void zaya_router(const ZayaRouterArgs& a);
+template <typename Acc> void moe(const MoeArgs& a);
+void residual_scale(const ResidualScaleArgs& a);
 
 }  // namespace dllm::ref

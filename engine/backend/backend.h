@@ -40,6 +40,15 @@ class Backend {
   virtual void kv_write(const KvWriteArgs& a) = 0;
   virtual void swiglu(const SwigluArgs& a) = 0;
   virtual void add(const AddArgs& a) = 0;
+  // ZAYA1 ops; a backend without them refuses zaya models.
+  virtual void cca_conv(const CcaConvArgs&) { no_zaya(); }
+  virtual void cca_qk(const CcaQkArgs&) { no_zaya(); }
+  virtual void zaya_router(const ZayaRouterArgs&) { no_zaya(); }
+  virtual void moe(const MoeArgs&) { no_zaya(); }
+  virtual void residual_scale(const ResidualScaleArgs&) { no_zaya(); }
+
+ private:
+  [[noreturn]] void no_zaya() const;
 };
 
 // "cpu"; throws naming the choices for anything this build does not have.

@@ -17,6 +17,11 @@ class CpuBackend final : public Backend {
   void kv_write(const KvWriteArgs& a) override;
   void swiglu(const SwigluArgs& a) override;
   void add(const AddArgs& a) override;
+  void cca_conv(const CcaConvArgs& a) override;
+  void cca_qk(const CcaQkArgs& a) override;
+  void zaya_router(const ZayaRouterArgs& a) override;
+  void moe(const MoeArgs& a) override;
+  void residual_scale(const ResidualScaleArgs& a) override;
 };
 
 }  // namespace dllm

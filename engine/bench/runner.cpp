@@ -101,10 +101,17 @@ json accounting_json(const std::vector<Repetition>& reps, const BenchPoint& p, i
   }
   double forward_s = 0, total_s = 0;  // over every timed repetition
   int64_t all_forwards = 0;
+  // Weight bytes the forwards read: all of them per forward, or for MoE models the dense weights plus
+  // the experts each forward touched.
+  double bytes_read = 0, moe_experts = 0;
+  int moe_layers = 0;
   for (const Repetition& r : reps)
     for (const Generation& g : r.outputs) {
       step_seconds.insert(step_seconds.end(), g.metrics.step_seconds.begin(), g.metrics.step_seconds.end());
       forward_s += g.metrics.forward_seconds, total_s += g.metrics.total_seconds, all_forwards += g.metrics.forwards;
+      const DecodeMetrics::Moe& moe = g.metrics.moe;
+      moe_layers = moe.layers, moe_experts += double(moe.experts);
+      bytes_read += moe.layers > 0 ? moe.weight_bytes : double(g.metrics.forwards) * double(weight_bytes);
     }
   DecodeMetrics pooled;  // only for its percentile rule
   pooled.step_seconds = step_seconds;
@@ -117,7 +124,10 @@ json accounting_json(const std::vector<Repetition>& reps, const BenchPoint& p, i
                                 {"p99", pooled.step_percentile(99)}, {"steps", step_seconds.size()}}},
             {"time_split", {{"forward_fraction", total_s > 0 ? forward_s / total_s : 0.0},
                             {"sampling_and_host_fraction", total_s > 0 ? 1 - forward_s / total_s : 0.0}}},
-            {"weight_bytes_per_s", total_s > 0 ? double(all_forwards) * double(weight_bytes) / total_s : 0.0}};
+            {"weight_bytes_per_s", total_s > 0 ? bytes_read / total_s : 0.0}};
+  if (moe_layers > 0 && all_forwards > 0)
+    j["moe"] = {{"experts_per_layer_per_forward", moe_experts / (double(all_forwards) * moe_layers)},
+                {"weight_bytes_per_forward", bytes_read / double(all_forwards)}};
   if (p.strategy == "tidar") {
     std::vector<double> rate;
     for (size_t i = 0; i < verified.size(); ++i) rate.push_back(verified[i] ? double(accepted[i]) / double(verified[i]) : 0.0);

@@ -14,6 +14,7 @@
 #include "engine/decode/ar_decoder.h"
 #include "engine/model/tokenizer.h"
 #include "engine/model/transformer.h"
+#include "engine/model/zaya.h"
 #ifdef DLLM_HAVE_GPU
 #include "kernels/gpu/device.h"
 #endif
@@ -32,6 +33,9 @@ void print_metrics(const DecodeMetrics& m, const std::string& stop) {
   std::printf("time to first token %.4f s | decode %.1f tokens/s | step p50 %.5f s p90 %.5f s p99 %.5f s\n",
               m.prefill_seconds, m.decode_tokens_per_second(), m.step_percentile(50), m.step_percentile(90),
               m.step_percentile(99));
+  if (m.moe.layers > 0)
+    std::printf("MoE: %.2f experts per layer per forward, %.1f MB of weights read per forward\n",
+                double(m.moe.experts) / (double(m.forwards) * m.moe.layers), m.moe.weight_bytes / m.forwards / 1e6);
   if (m.accepted_histogram.empty()) return;
   std::printf("accepted drafts per step (n = 0..K):");
   for (int64_t c : m.accepted_histogram) std::printf(" %lld", (long long)c);
@@ -182,6 +186,17 @@ int run_info(int argc, char** argv) {
             {"weight_bytes", model.weight_bytes},
             {"kv_bytes_per_token_f32", kv_f32},
             {"kv_bytes_per_token_bf16", kv_f32 / 2}};
+  if (c.arch == Arch::zaya) {
+    j["experts"] = c.num_experts;
+    j["router_hidden_size"] = c.router_hidden_size;
+    j["active_parameters"] = zaya_active_parameters(model);
+    // What a pass of T tokens reads, with routing assumed uniform (decoding measures the real one).
+    for (int t : {1, 17, 68, 306}) {
+      const MoePassEstimate e = zaya_pass_estimate(model, t);
+      j["moe_pass_T" + std::to_string(t)] = {{"experts_per_layer", std::round(e.experts_per_layer * 100) / 100},
+                                             {"weight_GB", std::round(e.weight_bytes / 1e7) / 100}};
+    }
+  }
 #ifdef DLLM_HAVE_GPU
   std::string why_none;
   json gpus = json::array();

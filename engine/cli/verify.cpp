@@ -90,6 +90,7 @@ int run_verify(int argc, char** argv) {
                 {"tokens_per_forward", td.metrics.tokens_per_forward()},
                 {"accepted_histogram", td.metrics.accepted_histogram}};
       c["tokens_per_step"] = td.metrics.tokens_per_step();
+      if (td.metrics.moe.layers > 0) c["moe"] = td.metrics.to_json()["moe"];
       if (mode == "stochastic") c["seed"] = sampler.seed, c["temperature"] = sampler.temperature;
       if (p.answer) {
         const bool correct = ar.tokens == *p.answer;

@@ -114,4 +114,82 @@ struct SoftmaxArgs {
   float* y = nullptr;        // [rows, dim]; may alias x
 };
 
+// ---- ZAYA1 (../shared/reference/algorithms.md §3-4). C = (Hq + Hkv) * Dh conv channels, one group
+// per head; Vh = Hkv * Dh / 2 value-shift width; R router width; E experts.
+
+// The two causal kernel-2 convolutions of CCA over c0 = [q0; k0], for tokens whose two conv
+// predecessors are given explicitly (zero vectors before the start of the sequence):
+//   c1(t) = w1[:, 0] * c0(t-1) + w1[:, 1] * c0(t) + b1           (depthwise)
+//   y(t)  = w2[:, :, 0] c1(t-1) + w2[:, :, 1] c1(t) + b2         (full mixing within each head)
+// c1(t-1) is recomputed from c0(t-2), c0(t-1), so c1 before the start is b1 (bias on zero padding).
+struct CcaConvArgs {
+  int tokens = 0, heads = 0, head_dim = 0;  // heads = Hq + Hkv groups of head_dim channels
+  const float* x = nullptr;      // [T, C] c0(t)
+  const float* prev = nullptr;   // [T, C] c0(t-1)
+  const float* prev2 = nullptr;  // [T, C] c0(t-2)
+  WeightView w1;                 // [C, 2] (HF [C, 1, 2])
+  WeightView b1;                 // [C]
+  WeightView w2;                 // [C * Dh, 2] (HF [C, Dh, 2])
+  WeightView b2;                 // [C]
+  float* y = nullptr;            // [T, C]; must not alias the inputs
+};
+
+// CCA's q/k after the convolution: the q/k mean term (qres[h] = (q0[h] + k0[h / G]) / 2,
+// kres[j] = mean of qres over the G query heads of kv head j), added to the conv output, then L2
+// normalisation to sqrt(Dh) (norm clamped at the f32 epsilon) and the per-kv-head temperature on k.
+struct CcaQkArgs {
+  int tokens = 0, q_heads = 0, kv_heads = 0, head_dim = 0;
+  const float* qk0 = nullptr;   // [T, C] the projections [q0; k0]
+  const float* conv = nullptr;  // [T, C] CcaConv output
+  WeightView temperature;       // [Hkv]
+  float* q = nullptr;           // [T, Hq, Dh]
+  float* k = nullptr;           // [T, Hkv, Dh]
+};
+
+// The ZAYA1 router for top-1 routing over E experts plus the skip route (index E):
+//   u = W_down x + b_down (+ state * state_scale when `state_in` is given), state_out = u,
+//   p = softmax(W3 gelu(W2 gelu(W1 rmsnorm(u) + b1) + b2)), e = argmax(p + balancing_bias),
+//   weight = p[e] (not renormalised).
+struct ZayaRouterArgs {
+  int tokens = 0, dim = 0, router_dim = 0, experts = 0;  // experts excludes the skip route
+  float eps = 1e-5f;
+  const float* x = nullptr;         // [T, D]
+  const float* state_in = nullptr;  // [T, R] previous layer's router state, or null (first layer)
+  WeightView down, down_bias;       // [R, D], [R]
+  WeightView state_scale;           // [R] (with state_in)
+  WeightView norm;                  // [R]
+  WeightView fc1, fc1_bias, fc2, fc2_bias;  // [R, R], [R], [R, R], [R]
+  WeightView out;                   // [E + 1, R]
+  WeightView balancing_bias;        // [E + 1] (f32)
+  float* state_out = nullptr;       // [T, R]; may alias state_in
+  int32_t* expert = nullptr;        // [T] in [0, E]; E = skip
+  float* weight = nullptr;          // [T]
+};
+
+// What the skip route (router index E) outputs: zero (transformers, vLLM) or the input times its
+// probability (Zyphra's legacy code). engine/model/zaya.md.
+enum class SkipRoute { zero, identity };
+
+// Top-1 SwiGLU experts: y[t] = weight[t] * down_e(silu(gate_e x) * up_e x) with e = expert[t];
+// the skip route gives 0 or weight[t] * x[t] (SkipRoute).
+struct MoeArgs {
+  int tokens = 0, dim = 0, ffn = 0, experts = 0;
+  SkipRoute skip = SkipRoute::zero;
+  const float* x = nullptr;         // [T, D]
+  const int32_t* expert = nullptr;  // [T]
+  const float* weight = nullptr;    // [T]
+  WeightView gate_up;               // [E * 2F, D]: expert e's gate rows then its up rows (HF [E, 2F, D])
+  WeightView down;                  // [E * D, F] (HF [E, D, F])
+  float* y = nullptr;               // [T, D]
+};
+
+// ZAYA1's learned residual merge: r = (h + h_bias) * h_scale + (r + r_bias) * r_scale, per channel.
+// Without r_scale (empty) it is the input scaling r = (h + h_bias) * h_scale.
+struct ResidualScaleArgs {
+  int tokens = 0, dim = 0;
+  const float* h = nullptr;  // [T, D]
+  WeightView h_scale, h_bias, r_scale, r_bias;  // [D] each
+  float* r = nullptr;        // [T, D] in/out
+};
+
 }  // namespace dllm

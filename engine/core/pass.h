@@ -10,6 +10,7 @@
 namespace dllm {
 
 inline constexpr int32_t kScratchSlot = -1;
+inline constexpr int32_t kAfterCache = -1;
 
 struct PassToken {
   int32_t seq = 0;                  // sequence (KV cache row) the token belongs to
@@ -17,6 +18,11 @@ struct PassToken {
   int32_t position = 0;             // RoPE position
   int32_t cache_slot = kScratchSlot;  // cache slot that receives its K/V, or scratch (pass-local only)
   Visibility vis;                   // cache [0, vis.cache_len) + pass tokens [0, a) and [b, e)
+  // The token's recurrent predecessor (zaya's CCA convolutions and value shift): the pass index of
+  // the token it follows, or kAfterCache: it follows its sequence's committed tokens
+  // [0, vis.cache_len) (nothing when cache_len is 0). A TiDAR proposal block at level p follows
+  // verify[p], not the token before it in the pass.
+  int32_t prev = kAfterCache;
 };
 
 struct Pass {
@@ -36,6 +42,7 @@ struct Pass {
       t.position = first_position + int32_t(i);
       t.cache_slot = to_cache ? t.position : kScratchSlot;
       t.vis = Visibility{cache_len, {begin, begin + int32_t(i) + 1}, {}};
+      t.prev = i == 0 ? kAfterCache : begin + int32_t(i) - 1;
       tokens.push_back(t);
     }
     return begin;

@@ -1,5 +1,7 @@
 #include "engine/decode/kv_cache.h"
 
+#include <algorithm>
+
 #include "engine/core/check.h"
 
 namespace dllm {
@@ -14,13 +16,38 @@ KvCache::KvCache(const ModelConfig& cfg, int sequences, int capacity, Memory& me
       v_(memory, k_.size()),
       length_(size_t(sequences), 0) {
   DLLM_ASSERT(sequences > 0 && capacity > 0);
+  if (cfg.arch == Arch::zaya) {
+    ring_ = std::min(capacity, kRecurrentRing);
+    recurrent_width_ = cfg.cca_channels() + cfg.value_shift_width();
+    recurrent_.assign(size_t(sequences) * size_t(layers_) * size_t(ring_) * size_t(recurrent_width_), 0.0f);
+    ring_slot_.assign(size_t(sequences) * size_t(ring_), -1);
+  }
 }
 
 void KvCache::set_length(int seq, int n) {
   DLLM_CHECK(n >= 0 && n <= capacity_, "KV cache: sequence ", seq, " would hold ", n,
              " tokens but its capacity is ", capacity_,
              ": lower --max-new-tokens or shorten the prompt");
+  for (int slot = std::max(0, n - 2); slot < n && ring_ > 0; ++slot)
+    DLLM_CHECK(ring_slot_[size_t(seq) * size_t(ring_) + size_t(slot % ring_)] == slot,
+               "KV cache: the recurrent CCA state of position ", slot, " of sequence ", seq,
+               " was overwritten: a zaya pass may reach at most ", ring_ - 2,
+               " positions past the committed length (use a block size of at most ", ring_ - 2, ")");
   length_.at(size_t(seq)) = n;
+}
+
+float* KvCache::recurrent_write(int layer, int seq, int slot) {
+  DLLM_ASSERT(ring_ > 0 && slot >= 0 && slot < capacity_);
+  const size_t entry = size_t(seq) * size_t(ring_) + size_t(slot % ring_);
+  ring_slot_[entry] = slot;
+  return recurrent_.data() +
+         ((size_t(seq) * size_t(layers_) + size_t(layer)) * size_t(ring_) + size_t(slot % ring_)) * size_t(recurrent_width_);
+}
+
+const float* KvCache::recurrent_read(int layer, int seq, int slot) const {
+  DLLM_ASSERT(ring_ > 0 && slot >= 0 && ring_slot_[size_t(seq) * size_t(ring_) + size_t(slot % ring_)] == slot);
+  return recurrent_.data() +
+         ((size_t(seq) * size_t(layers_) + size_t(layer)) * size_t(ring_) + size_t(slot % ring_)) * size_t(recurrent_width_);
 }
 
 std::vector<float> KvCache::export_prefix(int seq, int n) const {
@@ -33,18 +60,27 @@ std::vector<float> KvCache::export_prefix(int seq, int n) const {
       const float* src = kv->data() + int64_t(seq) * seq_stride_ + int64_t(l) * layer_stride_;
       kv->memory().download(o, src, size_t(chunk) * sizeof(float));
     }
+  for (int l = 0; l < layers_ && ring_ > 0; ++l)
+    for (int slot = n - 2; slot < n; ++slot) {
+      const float* src = slot >= 0 ? recurrent_read(l, seq, slot) : nullptr;
+      for (int i = 0; i < recurrent_width_; ++i) out.push_back(src ? src[i] : 0.0f);
+    }
   return out;
 }
 
 void KvCache::import_prefix(int seq, const std::vector<float>& prefix, int n) {
   const int64_t per_slot = layer_stride_ / capacity_, chunk = int64_t(n) * per_slot;
-  DLLM_ASSERT(seq >= 0 && seq < sequences_ && int64_t(prefix.size()) == 2 * layers_ * chunk);
-  set_length(seq, n);
+  DLLM_ASSERT(seq >= 0 && seq < sequences_ && n <= capacity_ &&
+              int64_t(prefix.size()) == 2 * layers_ * chunk + int64_t(layers_) * 2 * recurrent_width_);
   const float* in = prefix.data();
   for (Buffer<float>* kv : {&k_, &v_})
     for (int l = 0; l < layers_; ++l, in += chunk)
       kv->memory().upload(kv->data() + int64_t(seq) * seq_stride_ + int64_t(l) * layer_stride_, in,
                           size_t(chunk) * sizeof(float));
+  for (int l = 0; l < layers_ && ring_ > 0; ++l)
+    for (int slot = n - 2; slot < n; ++slot, in += recurrent_width_)
+      if (slot >= 0) std::copy(in, in + recurrent_width_, recurrent_write(l, seq, slot));
+  set_length(seq, n);
 }
 
 }  // namespace dllm

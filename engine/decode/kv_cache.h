@@ -13,7 +13,8 @@ namespace dllm {
 class KvCache {
  public:
   // capacity: slots per sequence (S). Memory: 2 * B * Ly * S * Hkv * Dh floats, in `memory` (the
-  // memory of the backend that runs the passes: Transformer::forward checks it).
+  // memory of the backend that runs the passes: Transformer::forward checks it), plus for zaya
+  // B * Ly * ring * (C + Vh) floats of recurrent CCA inputs in host memory (zaya runs on the CPU).
   KvCache(const ModelConfig& cfg, int sequences, int capacity, Memory& memory);
   // In host memory (the CPU backend).
   KvCache(const ModelConfig& cfg, int sequences, int capacity) : KvCache(cfg, sequences, capacity, host_memory()) {}
@@ -21,8 +22,23 @@ class KvCache {
   int sequences() const { return sequences_; }
   int capacity() const { return capacity_; }
   int length(int seq) const { return length_.at(size_t(seq)); }
-  // Commits [0, n) of a sequence; throws when n exceeds the capacity.
+  // Commits [0, n) of a sequence; throws when n exceeds the capacity, or for zaya when the
+  // recurrent inputs of slots n-2, n-1 were overwritten.
   void set_length(int seq, int n);
+
+  // zaya's recurrent CCA state (../shared/reference/algorithms.md §2.6, §3.3), kept per slot like
+  // the K/V: slot j holds token j's [c0; vd] (its conv input [q0; k0], C floats, and its delayed value
+  // projection, Vh floats), in a ring of the last ring() slots of each sequence. The state of a
+  // sequence of length L is slots L-2 and L-1, so a TiDAR verify pass that writes slots L..L+K
+  // stashes every candidate state and set_length(L + n + 1) commits stash[n]. A pass may therefore
+  // reach at most ring() - 2 slots past the committed length (K <= kRecurrentRing - 2).
+  static constexpr int kRecurrentRing = 128;
+  int ring() const { return ring_; }
+  int recurrent_width() const { return recurrent_width_; }  // C + Vh, 0 for dense models
+  // [C + Vh] of slot `slot` of a sequence, to write; the ring entry now belongs to `slot`.
+  float* recurrent_write(int layer, int seq, int slot);
+  // [C + Vh] of slot `slot`; asserts that the ring still holds it.
+  const float* recurrent_read(int layer, int seq, int slot) const;
 
   // Base of a layer's keys/values: [B, S, Hkv, Dh] with seq_stride() floats between sequences.
   float* k(int layer) { return k_.data() + int64_t(layer) * layer_stride_; }
@@ -30,8 +46,9 @@ class KvCache {
   int64_t seq_stride() const { return seq_stride_; }
   int64_t bytes() const { return int64_t(k_.size() + v_.size()) * int64_t(sizeof(float)); }
   Memory& memory() const { return k_.memory(); }
-  // The K/V of slots [0, n) of a sequence, [2, Ly, n, Hkv, Dh]: a prompt's prefill, to be imported
-  // into other sequences (rollouts share it) instead of recomputed.
+  // The K/V of slots [0, n) of a sequence, [2, Ly, n, Hkv, Dh] (then for zaya the recurrent inputs
+  // of slots n-2, n-1, [Ly, 2, C + Vh]): a prompt's prefill, to be imported into other sequences
+  // (rollouts share it) instead of recomputed.
   std::vector<float> export_prefix(int seq, int n) const;
   // Writes an exported prefix into slots [0, n) of a sequence and commits them (length n).
   void import_prefix(int seq, const std::vector<float>& prefix, int n);
@@ -41,6 +58,9 @@ class KvCache {
   int64_t layer_stride_, seq_stride_;
   Buffer<float> k_, v_;  // [B, Ly, S, Hkv, Dh]
   std::vector<int> length_;
+  int ring_ = 0, recurrent_width_ = 0;
+  std::vector<float> recurrent_;  // [B, Ly, ring, C + Vh]
+  std::vector<int> ring_slot_;    // [B, ring] the slot each ring entry holds, -1 for none
 };
 
 }  // namespace dllm

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "engine/core/check.h"
+#include "engine/decode/kv_cache.h"
 
 namespace dllm {
 
@@ -31,6 +32,11 @@ MemoryNeed memory_need(const ModelConfig& c, int64_t weight_bytes, const RunShap
   MemoryNeed m;
   m.weights = weight_bytes;
   m.kv_cache = mul(mul(c.kv_floats_per_token() * int64_t(sizeof(float)), s.sequences), s.context);
+  if (c.arch == Arch::zaya) {  // the recurrent CCA ring: [B, Ly, ring, C + Vh] floats (KvCache)
+    const int64_t ring = std::min<int64_t>(s.context, KvCache::kRecurrentRing);
+    const int64_t width = int64_t(c.cca_channels()) + c.value_shift_width();
+    m.kv_cache = add(m.kv_cache, mul(mul(mul(int64_t(c.num_layers) * int64_t(sizeof(float)), width), ring), s.sequences));
+  }
   // Transformer activations per pass token: residual, normed input, q, k, v, attention output,
   // o/down projection, gate, up: [T, 4D + 2*Hq*Dh + 2*Hkv*Dh + 2F]; the logits [T, V]; attention
   // scores of one query against the whole context, per head: [T, Hq, S].

@@ -43,6 +43,11 @@ nlohmann::json DecodeMetrics::to_json() const {
     j["mixing"] = {{"positions", mixing.positions}, {"kl_mean", mixing.kl_sum / n}, {"kl_max", mixing.kl_max},
                    {"tv_mean", mixing.tv_sum / n}, {"same_top1_rate", double(mixing.same_top1) / n}};
   }
+  if (moe.layers > 0 && forwards > 0) {
+    const double f = forwards;
+    j["moe"] = {{"experts_per_layer_per_forward", double(moe.experts) / (f * moe.layers)},
+                {"weight_bytes_per_forward", moe.weight_bytes / f}};
+  }
   return j;
 }
 

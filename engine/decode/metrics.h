@@ -28,6 +28,13 @@ struct DecodeMetrics {
     int64_t positions = 0, same_top1 = 0;
     double kl_sum = 0, tv_sum = 0, kl_max = 0;
   } mixing;
+  // MoE models (zaya) only: per forward, the distinct experts touched summed over layers, and the
+  // weight bytes read (Transformer::MoeTraffic), summed over forwards; `layers` to average per layer.
+  struct Moe {
+    int layers = 0;
+    int64_t experts = 0;
+    double weight_bytes = 0;
+  } moe;
 
   double tokens_per_forward() const { return forwards ? double(generated_tokens) / forwards : 0.0; }
   // Tokens committed per decode step, after the first token (which prefill produces): the

@@ -50,6 +50,11 @@ void SequenceDecoder::after_forward(const RowLogits& logits, KvCache& cache, con
   DecodeMetrics& m = result_.metrics;
   ++m.forwards;
   m.forward_seconds += seconds;
+  if (model_.config().arch == Arch::zaya) {
+    m.moe.layers = model_.config().num_layers;
+    m.moe.experts += model_.moe_traffic().experts;
+    m.moe.weight_bytes += double(model_.moe_traffic().weight_bytes);
+  }
   step_seconds_ += seconds;
   if (!prefilled_) {
     const float* y = logits.row(prefill_index_);

@@ -20,6 +20,7 @@ int add_proposal_block(Pass& pass, int32_t seq, int verify_begin, int level, int
     t.cache_slot = kScratchSlot;
     const int32_t end = attention == ProposalAttention::bidirectional ? begin + block_size + 1 : begin + i + 1;
     t.vis = Visibility{cache_len, {verify_begin, verify_begin + level + 1}, {begin, end}};
+    t.prev = i == 0 ? verify_begin + level : begin + i - 1;  // the block continues after verify[level]
     pass.tokens.push_back(t);
   }
   return begin;
@@ -35,6 +36,7 @@ int add_draft_block(Pass& pass, int32_t seq, int32_t anchor, int block_size, int
     t.position = cache_len + i;
     t.cache_slot = kScratchSlot;
     t.vis = Visibility{cache_len, {begin, i == 0 ? begin + 1 : begin + block_size + 1}, {}};
+    t.prev = i == 0 ? kAfterCache : begin + i - 1;
     pass.tokens.push_back(t);
   }
   return begin;

@@ -95,6 +95,30 @@ double shortest_decimal(float v) {
   return double(v);
 }
 
+// The ZAYA1 fields of a transformers ZayaConfig (engine/model/zaya.md).
+void parse_zaya(const Fields& f, const std::string& source, ModelConfig& c) {
+  c.num_experts = f.positive_int_or("num_experts", 16);
+  c.router_hidden_size = f.positive_int_or("router_hidden_size", 256);
+  DLLM_CHECK(f.positive_int_or("num_experts_per_tok", 1) == 1, source,
+             ": num_experts_per_tok must be 1 (ZAYA1 routes each token to one expert)");
+  DLLM_CHECK(f.positive_int_or("cca_time0", 2) == 2 && f.positive_int_or("cca_time1", 2) == 2, source,
+             ": cca_time0 and cca_time1 must be 2 (the CCA convolutions of ZAYA1 have kernel 2)");
+  DLLM_CHECK(c.head_dim % 2 == 0 && c.num_kv_heads * c.head_dim % 2 == 0, source,
+             ": the value shift needs an even num_key_value_heads * head_dim");
+  DLLM_CHECK(!f.bool_or("lm_head_bias", false), source, ": lm_head_bias = true is not supported");
+  DLLM_CHECK(!f.bool_or("attention_bias", false), source, ": attention_bias = true is not supported for zaya");
+  if (f.has("layer_types")) {
+    DLLM_CHECK(f.at("layer_types").is_array(), source, ": layer_types must be a list");
+    for (const json& t : f.at("layer_types"))
+      DLLM_CHECK(t == "hybrid", source, ": layer type ", t.dump(),
+                 " is not supported (only \"hybrid\": sliding-window layers are not implemented)");
+  }
+  const std::string skip = f.string_or("zaya_skip_route", "zero");
+  DLLM_CHECK(skip == "zero" || skip == "identity", source, ": zaya_skip_route \"", skip,
+             "\" is unknown: use \"zero\" (transformers, vLLM) or \"identity\" (Zyphra's legacy code)");
+  c.skip_route = skip == "zero" ? SkipRoute::zero : SkipRoute::identity;
+}
+
 }  // namespace
 
 ModelConfig parse_config(const json& j, const std::string& source) {
@@ -102,17 +126,20 @@ ModelConfig parse_config(const json& j, const std::string& source) {
   const Fields f(j, source);
   ModelConfig c;
   c.model_type = f.string_or("model_type", "");
-  DLLM_CHECK(c.model_type == "llama" || c.model_type == "qwen2" || c.model_type == "qwen3", source,
-             ": unknown model_type \"", c.model_type,
-             "\": dllm-bench supports llama, qwen2 and qwen3 (dense architectures)");
-  c.arch = Arch::dense;
+  DLLM_CHECK(c.model_type == "llama" || c.model_type == "qwen2" || c.model_type == "qwen3" ||
+                 c.model_type == "zaya",
+             source, ": unknown model_type \"", c.model_type,
+             "\": dllm-bench supports llama, qwen2 and qwen3 (dense) and zaya (ZAYA1)");
+  c.arch = c.model_type == "zaya" ? Arch::zaya : Arch::dense;
   c.hidden_size = f.positive_int("hidden_size");
   c.num_layers = f.positive_int("num_hidden_layers");
   c.num_heads = f.positive_int("num_attention_heads");
   c.num_kv_heads = f.positive_int_or("num_key_value_heads", c.num_heads);
   DLLM_CHECK(c.num_heads % c.num_kv_heads == 0, source, ": num_attention_heads (", c.num_heads,
              ") must be a multiple of num_key_value_heads (", c.num_kv_heads, ")");
-  if (f.has("head_dim")) {
+  if (c.arch == Arch::zaya && !f.has("head_dim")) {
+    c.head_dim = 128;  // the transformers default
+  } else if (f.has("head_dim")) {
     c.head_dim = f.positive_int("head_dim");
   } else {
     DLLM_CHECK(c.hidden_size % c.num_heads == 0, source, ": hidden_size (", c.hidden_size,
@@ -120,17 +147,20 @@ ModelConfig parse_config(const json& j, const std::string& source) {
                "): give head_dim explicitly");
     c.head_dim = c.hidden_size / c.num_heads;
   }
-  c.intermediate_size = f.positive_int("intermediate_size");
+  c.intermediate_size = f.positive_int(c.arch == Arch::zaya ? "moe_intermediate_size" : "intermediate_size");
   c.vocab_size = f.positive_int("vocab_size");
   c.max_position_embeddings = f.positive_int_or("max_position_embeddings", 4096);
-  c.rms_norm_eps = float(f.number_or("rms_norm_eps", 1e-6));
+  c.rms_norm_eps = float(f.number_or("rms_norm_eps", c.arch == Arch::zaya ? 1e-5 : 1e-6));
   DLLM_CHECK(c.rms_norm_eps > 0.0f, source, ": rms_norm_eps must be positive");
 
   // RoPE: top-level fields (transformers 4.x) or "rope_parameters" (transformers 5).
   const json none = json::object();
-  const json& rope = f.has("rope_parameters") ? f.at("rope_parameters") : none;
-  DLLM_CHECK(rope.is_object(), source, ": rope_parameters must be an object");
-  c.rope_theta = float(f.number_or(rope, "rope_theta", f.number_or("rope_theta", 10000.0)));
+  const json& rope_all = f.has("rope_parameters") ? f.at("rope_parameters") : none;
+  DLLM_CHECK(rope_all.is_object(), source, ": rope_parameters must be an object");
+  // zaya keys its RoPE by layer type ({"hybrid": {...}}); every layer is "hybrid" (zaya_config).
+  const json& rope = c.arch == Arch::zaya && rope_all.contains("hybrid") ? rope_all.at("hybrid") : rope_all;
+  DLLM_CHECK(rope.is_object(), source, ": rope_parameters.hybrid must be an object");
+  c.rope_theta = float(f.number_or(rope, "rope_theta", f.number_or("rope_theta", c.arch == Arch::zaya ? 5e6 : 10000.0)));
   DLLM_CHECK(c.rope_theta > 0.0f, source, ": rope_theta must be positive");
   std::string rope_type = "default";
   if (rope.contains("rope_type")) {
@@ -141,18 +171,19 @@ ModelConfig parse_config(const json& j, const std::string& source) {
              "\" is not supported (only plain RoPE)");
   DLLM_CHECK(!f.has("rope_scaling"), source,
              ": rope_scaling is not supported: remove it or use a model without RoPE scaling");
-  const double partial =
-      f.number_or(rope, "partial_rotary_factor", f.number_or("partial_rotary_factor", 1.0));
+  const double partial = f.number_or(rope, "partial_rotary_factor",
+                                     f.number_or("partial_rotary_factor", c.arch == Arch::zaya ? 0.5 : 1.0));
   DLLM_CHECK(partial > 0.0 && partial <= 1.0, source,
              ": partial_rotary_factor must lie in (0, 1], got ", partial);
   c.rotary_dim = int(std::lround(partial * c.head_dim));
   DLLM_CHECK(c.rotary_dim >= 2 && c.rotary_dim % 2 == 0 && c.rotary_dim <= c.head_dim, source,
              ": partial_rotary_factor * head_dim = ", c.rotary_dim,
              " must be an even number of dimensions within the head (head_dim ", c.head_dim, ")");
+  if (c.arch == Arch::zaya) parse_zaya(f, source, c);
 
   c.qk_norm = c.model_type == "qwen3";
   c.attention_bias = c.model_type == "qwen2" ? true : f.bool_or("attention_bias", false);
-  c.tie_word_embeddings = f.bool_or("tie_word_embeddings", false);
+  c.tie_word_embeddings = f.bool_or("tie_word_embeddings", c.arch == Arch::zaya);
   DLLM_CHECK(!f.bool_or("mlp_bias", false), source, ": mlp_bias = true is not supported");
   DLLM_CHECK(!f.bool_or("use_sliding_window", false), source,
              ": use_sliding_window = true is not supported");
@@ -187,8 +218,10 @@ ModelConfig load_config(const std::string& path) {
 }
 
 json config_to_json(const ModelConfig& c) {
-  static const std::map<std::string, std::string> arch_names = {
-      {"llama", "LlamaForCausalLM"}, {"qwen2", "Qwen2ForCausalLM"}, {"qwen3", "Qwen3ForCausalLM"}};
+  static const std::map<std::string, std::string> arch_names = {{"llama", "LlamaForCausalLM"},
+                                                                  {"qwen2", "Qwen2ForCausalLM"},
+                                                                  {"qwen3", "Qwen3ForCausalLM"},
+                                                                  {"zaya", "ZayaForCausalLM"}};
   json j = {{"architectures", {arch_names.at(c.model_type)}},
             {"model_type", c.model_type},
             {"hidden_size", c.hidden_size},
@@ -205,6 +238,19 @@ json config_to_json(const ModelConfig& c) {
             {"hidden_act", "silu"},
             {"block_size", c.block_size}};
   if (c.rotary_dim != c.head_dim) j["partial_rotary_factor"] = double(c.rotary_dim) / c.head_dim;
+  if (c.arch == Arch::zaya) {
+    j.erase("intermediate_size");
+    j.erase("rope_theta");
+    j.erase("partial_rotary_factor");
+    j["moe_intermediate_size"] = c.intermediate_size;
+    j["num_experts"] = c.num_experts;
+    j["num_experts_per_tok"] = 1;
+    j["router_hidden_size"] = c.router_hidden_size;
+    j["layer_types"] = std::vector<std::string>(size_t(c.num_layers), "hybrid");
+    j["rope_parameters"] = {{"hybrid", {{"rope_type", "default"}, {"rope_theta", shortest_decimal(c.rope_theta)},
+                                        {"partial_rotary_factor", double(c.rotary_dim) / c.head_dim}}}};
+    j["zaya_skip_route"] = c.skip_route == SkipRoute::zero ? "zero" : "identity";
+  }
   if (c.model_type != "qwen2") j["attention_bias"] = c.attention_bias;
   if (c.bos_token_id >= 0) j["bos_token_id"] = c.bos_token_id;
   if (c.pad_token_id >= 0) j["pad_token_id"] = c.pad_token_id;

@@ -7,10 +7,12 @@
 
 #include "engine/core/check.h"
 #include "engine/model/config.h"
+#include "engine/model/zaya.h"
 
 namespace dllm {
 
 std::vector<ExpectedTensor> expected_tensors(const ModelConfig& c, ModelWeights& w) {
+  if (c.arch == Arch::zaya) return zaya_expected_tensors(c, w);
   const int64_t d = c.hidden_size, q = int64_t(c.num_heads) * c.head_dim,
                 kv = int64_t(c.num_kv_heads) * c.head_dim, f = c.intermediate_size;
   std::vector<ExpectedTensor> t;
@@ -55,8 +57,9 @@ WeightView view_of(const TensorInfo& t) {
   WeightView v;
   v.dtype = t.dtype;
   v.data = t.data;
-  v.rows = t.shape.size() == 2 ? t.shape[0] : 1;
+  // [d0, ..., dn] is viewed as rows d0 * ... * d(n-1) of dn columns.
   v.cols = t.shape.empty() ? 1 : t.shape.back();
+  v.rows = t.shape.size() >= 2 ? t.numel() / v.cols : 1;
   return v;
 }
 
@@ -119,13 +122,19 @@ std::unique_ptr<Model> Model::random(const ModelConfig& cfg, DType dtype, uint64
     std::vector<uint8_t>& buf = m->owned_.back();
     t.data = buf.data();
     SplitMix rng{seed ^ std::hash<std::string>{}(e.name)};
-    const bool is_norm = e.shape.size() == 1 && e.name.find("norm") != std::string::npos;
-    // std 1/sqrt(last dim) (fan-in; the width for the embedding) keeps logits O(1) after the final
-    // norm, tied or not: varied distributions, rarely near-ties.
-    const float half_width = std::sqrt(3.0f / float(e.shape.back()));
+    auto has = [&](const char* s) { return e.name.find(s) != std::string::npos; };
+    const std::string leaf = e.name.substr(e.name.rfind('.') + 1);
+    // Norm weights and zaya's learned scales and temperatures sit around 1.
+    const bool around_one = e.shape.size() == 1 && ((has("norm") && leaf == "weight") ||
+                                                    leaf.find("scale") != std::string::npos || leaf == "temp");
+    // std 1/sqrt(fan-in) (the width for the embedding) keeps logits O(1) after the final norm, tied
+    // or not: varied distributions, rarely near-ties. A convolution's fan-in is all but its first
+    // dim; zaya's balancing biases are small, as they only nudge the choice of expert.
+    const int64_t fan_in = has("conv") && e.shape.size() == 3 ? n / e.shape[0] : e.shape.back();
+    const float half_width = has("balancing") ? 0.05f : std::sqrt(3.0f / float(fan_in));
     for (int64_t i = 0; i < n; ++i) {
       const float u = rng.uniform_pm1();
-      const float v = is_norm ? 1.0f + 0.2f * u : half_width * u;
+      const float v = around_one ? 1.0f + 0.2f * u : half_width * u;
       if (dtype == DType::f32) reinterpret_cast<float*>(buf.data())[i] = v;
       else if (dtype == DType::bf16) reinterpret_cast<uint16_t*>(buf.data())[i] = f32_to_bf16(v);
       else reinterpret_cast<uint16_t*>(buf.data())[i] = f32_to_f16(v);

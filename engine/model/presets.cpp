@@ -28,6 +28,18 @@ json tiny(const std::string& model_type) {
   return j;
 }
 
+// A small ZAYA1 (CCA + top-1 MoE) for tests: the real structure at toy width.
+json tiny_zaya() {
+  json j = byte_vocab();
+  j.update({{"model_type", "zaya"}, {"hidden_size", 64}, {"num_hidden_layers", 2},
+            {"num_attention_heads", 4}, {"num_key_value_heads", 2}, {"head_dim", 16},
+            {"moe_intermediate_size", 64}, {"num_experts", 4}, {"router_hidden_size", 32},
+            {"rope_parameters", {{"hybrid", {{"rope_type", "default"}, {"rope_theta", 10000.0},
+                                             {"partial_rotary_factor", 0.5}}}}},
+            {"rms_norm_eps", 1e-5}, {"tie_word_embeddings", true}});
+  return j;
+}
+
 const std::map<std::string, json>& presets() {
   static const std::map<std::string, json> p = {
       {"tiny", tiny("qwen3")},
@@ -41,6 +53,17 @@ const std::map<std::string, json>& presets() {
         {"rms_norm_eps", 1e-6}, {"tie_word_embeddings", true}, {"max_position_embeddings", 40960},
         {"bos_token_id", 151643}, {"eos_token_id", 151645}, {"mask_token_id", 151669},
         {"dllm_tokenizer", "bytes"}}},
+      {"tiny-zaya", tiny_zaya()},
+      // Zyphra/ZAYA1-8B as transformers' ZayaConfig (40 hybrid layers); the mask id is Gemma-3's <mask>.
+      {"zaya1-8b",
+       {{"model_type", "zaya"}, {"hidden_size", 2048}, {"num_hidden_layers", 40},
+        {"num_attention_heads", 8}, {"num_key_value_heads", 2}, {"head_dim", 128},
+        {"moe_intermediate_size", 2048}, {"num_experts", 16}, {"router_hidden_size", 256},
+        {"vocab_size", 262272}, {"rms_norm_eps", 1e-5}, {"tie_word_embeddings", true},
+        {"rope_parameters", {{"hybrid", {{"rope_type", "default"}, {"rope_theta", 5000000.0},
+                                         {"partial_rotary_factor", 0.5}}}}},
+        {"max_position_embeddings", 131072}, {"bos_token_id", 2}, {"eos_token_id", 106},
+        {"pad_token_id", 0}, {"mask_token_id", 4}, {"dllm_tokenizer", "bytes"}}},
       // meta-llama/Meta-Llama-3-8B config.json
       {"llama3-8b",
        {{"model_type", "llama"}, {"hidden_size", 4096}, {"num_hidden_layers", 32},

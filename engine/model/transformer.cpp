@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/core/check.h"
+#include "engine/model/zaya.h"
 
 namespace dllm {
 
@@ -23,7 +24,9 @@ Transformer::Transformer(const ModelConfig& cfg, const ModelWeights& w, Backend&
       vis_(backend.memory()), x_(backend.memory()), h_(backend.memory()), q_(backend.memory()),
       k_(backend.memory()), v_(backend.memory()), attn_(backend.memory()), o_(backend.memory()),
       gate_(backend.memory()), up_(backend.memory()), down_(backend.memory()), rows_(backend.memory()),
-      logits_(backend.memory()) {}
+      logits_(backend.memory()) {
+  if (cfg_.arch == Arch::zaya) dense_bytes_ = zaya_dense_bytes(w_);
+}
 
 void Transformer::validate(const Pass& pass, const KvCache& cache) const {
   const int t = pass.size();
@@ -39,6 +42,12 @@ void Transformer::validate(const Pass& pass, const KvCache& cache) const {
     DLLM_ASSERT(p.vis.cache_len <= cache.length(p.seq));
     for (const Interval& iv : {p.vis.first, p.vis.second})
       DLLM_ASSERT(0 <= iv.begin && iv.begin <= iv.end && iv.end <= t);
+    DLLM_ASSERT(p.prev == kAfterCache || (p.prev >= 0 && p.prev < i && pass.tokens[size_t(p.prev)].seq == p.seq));
+    // zaya reads the recurrent state of slots L-2, L-1 from a ring that this pass's writes must not wrap onto.
+    DLLM_CHECK(cfg_.arch != Arch::zaya || p.vis.cache_len == 0 || p.cache_slot < p.vis.cache_len + cache.ring() - 2,
+               "a zaya pass may reach at most ", cache.ring() - 2,
+               " positions past the committed length (CCA's recurrent state ring): use a block size of at most ",
+               cache.ring() - 2);
   }
 }
 
@@ -63,14 +72,26 @@ void Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<in
 
   x_.resize(size_t(t) * d);  // [T, D] residual stream
   be_.embedding(EmbeddingArgs{t, d, ids_.data(), w_.embed, x_.data()});
+  if (cfg_.arch == Arch::zaya) {
+    moe_ = MoeTraffic{0, dense_bytes_};
+    zaya_sources(pass);
+    h_.resize(x_.size());
+    be_.memory().copy(h_.data(), x_.data(), x_.size() * sizeof(float));
+    be_.residual_scale(ResidualScaleArgs{t, d, h_.data(), w_.input_scale, w_.input_bias, {}, {}, x_.data()});
+  }
   // A cheap scan of the [T, D] stream per layer names the layer in the error below; only where the
   // stream is in host memory (on a GPU it would cost a download per layer).
   const bool scan_layers = &be_.memory() == &host_memory();
   int first_non_finite_layer = -1;
   for (int layer = 0; layer < cfg_.num_layers; ++layer) {
     const LayerWeights& lw = w_.layers[size_t(layer)];
-    attention_block(lw, layer, t, max_keys, cache);
-    mlp_block(lw, t);
+    if (cfg_.arch == Arch::zaya) {
+      zaya_attention_block(lw, layer, t, max_keys, cache);
+      zaya_moe_block(lw, layer, t);
+    } else {
+      attention_block(lw, layer, t, max_keys, cache);
+      mlp_block(lw, t);
+    }
     if (scan_layers && first_non_finite_layer < 0 && !all_finite(x_.data(), x_.size())) first_non_finite_layer = layer;
   }
 

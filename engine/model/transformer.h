@@ -24,10 +24,23 @@ class Transformer {
   const ModelConfig& config() const { return cfg_; }
   Backend& backend() { return be_; }
 
+  // zaya: what the last forward's MoE layers read. `experts`: distinct experts touched, summed over
+  // layers (the skip route reads nothing); `weight_bytes`: every non-expert weight plus the touched
+  // experts' weights (a 16-token block touches many more experts than one token).
+  struct MoeTraffic {
+    int64_t experts = 0;
+    int64_t weight_bytes = 0;
+  };
+  const MoeTraffic& moe_traffic() const { return moe_; }
+
  private:
   void validate(const Pass& pass, const KvCache& cache) const;
   void attention_block(const LayerWeights& lw, int layer, int t, int max_keys, KvCache& cache);
   void mlp_block(const LayerWeights& lw, int t);
+  // zaya (engine/model/zaya_blocks.cpp).
+  void zaya_sources(const Pass& pass);
+  void zaya_attention_block(const LayerWeights& lw, int layer, int t, int max_keys, KvCache& cache);
+  void zaya_moe_block(const LayerWeights& lw, int layer, int t);
 
   const ModelConfig& cfg_;
   Backend& be_;
@@ -38,6 +51,16 @@ class Transformer {
   Buffer<int32_t> ids_, positions_, seq_, slot_;
   Buffer<Visibility> vis_;
   Buffer<float> x_, h_, q_, k_, v_, attn_, o_, gate_, up_, down_, rows_, logits_;
+  // zaya: where each token's recurrent predecessors come from, and the CCA and router workspace.
+  struct Source {
+    enum class Kind { zero, pass, cache } kind = Kind::zero;
+    int32_t index = 0;  // pass index or cache slot
+  };
+  std::vector<Source> prev1_, prev2_;  // [T] token t-1 and t-2 of each token's sequence
+  std::vector<float> qk0_, c0p_, c0pp_, conv_, vd_, router_state_, moe_weight_;
+  std::vector<int32_t> expert_;
+  int64_t dense_bytes_ = 0;  // zaya: bytes of every weight but the experts
+  MoeTraffic moe_;
 };
 
 }  // namespace dllm

@@ -79,7 +79,8 @@ void expect_same_tokens(const std::vector<Generation>& a, const std::vector<Gene
 }  // namespace
 
 TEST(BatchDecoder, EverySequenceDecodesWhatItDecodesAlone) {
-  Rig rig("preset:tiny");
+  for (const char* preset : {"preset:tiny", "preset:tiny-zaya"}) {  // zaya: a recurrent state per cache row
+  Rig rig(preset);
   Transformer& tf = *rig.tf;
   const std::vector<std::pair<std::string, Factory>> strategies = {
       {"ar", [&](const GenerateRequest& r, int) { return make_ar_sequence(tf, r); }},
@@ -106,6 +107,7 @@ TEST(BatchDecoder, EverySequenceDecodesWhatItDecodesAlone) {
         }
       }
     }
+  }
 }
 
 TEST(BatchDecoder, RaggedAcceptanceAndEosOnTheShippedModel) {
@@ -136,7 +138,8 @@ TEST(BatchDecoder, RaggedAcceptanceAndEosOnTheShippedModel) {
 }
 
 TEST(BatchDecoder, RolloutsShareThePromptPrefill) {
-  Rig rig("preset:tiny");
+  for (const char* preset : {"preset:tiny", "preset:tiny-zaya"}) {  // zaya: the prefill carries its CCA state
+  Rig rig(preset);
   Transformer& tf = *rig.tf;
   std::vector<GenerateRequest> rs;
   for (int i = 0; i < 5; ++i) {  // 5 sampled completions of one prompt, each with its own stream
@@ -159,6 +162,7 @@ TEST(BatchDecoder, RolloutsShareThePromptPrefill) {
     if (!use_tidar) {  // AR steps are 1 token per sequence: the only pass of 7+ tokens is the one prefill
       EXPECT_EQ(std::count_if(trace.pass_tokens.begin(), trace.pass_tokens.end(), [](int t) { return t >= 7; }), 1);
     }
+  }
   }
 }
 

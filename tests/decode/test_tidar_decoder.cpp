@@ -106,6 +106,7 @@ void expect_lossless_on(const char* preset) {
 TEST(Tidar, LosslessEqualsArQwen3) { expect_lossless_on("tiny"); }
 TEST(Tidar, LosslessEqualsArLlama) { expect_lossless_on("tiny-llama"); }
 TEST(Tidar, LosslessEqualsArQwen2) { expect_lossless_on("tiny-qwen2"); }
+TEST(Tidar, LosslessEqualsArZaya) { expect_lossless_on("tiny-zaya"); }
 
 TEST(Tidar, DenseSixteenSingleForwardEqualsAr) {
   Rig s("tiny", 3);
@@ -195,10 +196,13 @@ TEST(Tidar, MixWeightOneEqualsLosslessAndZeroAcceptsEverything) {
   EXPECT_EQ(std::accumulate(h.begin(), h.end() - 1, int64_t(0)), 0) << "a step rejected a draft at w = 0";
 }
 
+// For zaya this checks the recurrent CCA state: stash per verify position, commit stash[n], proposal
+// blocks continuing after verify[p].
 TEST(Tidar, EveryPassMatchesTheFullRecomputeReference) {
+  for (const char* preset : {"tiny", "tiny-zaya"})
   for (Layout layout : {Layout::single_forward, Layout::two_forward}) {
     for (ProposalAttention att : {ProposalAttention::bidirectional, ProposalAttention::causal}) {
-      Rig s("tiny", 8);
+      Rig s(preset, 8);
       GenerateRequest r = request(6, 30, 0.0f, 0);
       const Generation ar = s.ar(r);
       TidarOptions o = options(5, layout, "0,2,5");
@@ -207,7 +211,7 @@ TEST(Tidar, EveryPassMatchesTheFullRecomputeReference) {
       int passes = 0;
       o.pass_hook = [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits) {
         const auto expect = ref::pass_logits<float>(s.cfg, s.model->weights(), context, pass);
-        EXPECT_LE(testutil::max_rel_diff(logits, expect), 1e-5) << "pass " << passes;
+        EXPECT_LE(testutil::max_rel_diff(logits, expect), 1e-5) << preset << " pass " << passes;
         ++passes;
       };
       EXPECT_EQ(s.tidar(r, o).tokens, ar.tokens);

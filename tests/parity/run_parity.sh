@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# ctest HfParity: writes random tiny llama/qwen2/qwen3 checkpoints in f32 and bf16 with the engine's
+# ctest HfParity: writes random tiny llama/qwen2/qwen3/zaya checkpoints in f32 and bf16 with the engine's
 # own safetensors writer, then compares dllm-bench's logits on them (and on the shipped
 # models/tiny-tidar, when present) with Hugging Face transformers, also after a transformers
-# re-save. hf_parity.py exits 77 (ctest skip) when torch/transformers are not installed.
+# re-save and against transformers run token by token through its cache. hf_parity.py exits 77 (ctest skip) when torch/transformers are not installed.
 # Usage: tests/parity/run_parity.sh BUILD_DIR
 set -euo pipefail
 command -v python3 >/dev/null || { echo "skipped: python3 is not installed"; exit 77; }
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."  # the repository root: short model names in the tabl
 out="$build/parity"  # rewritten every run, so a stale checkpoint never survives a writer change
 rm -rf "$out"
 models=()
-for preset in tiny tiny-llama tiny-qwen2; do
+for preset in tiny tiny-llama tiny-qwen2 tiny-zaya; do
   for dtype in f32 bf16; do
     "$build/bin/dllm_write_checkpoint" "$preset" "$dtype" 1 "$out/$preset-$dtype" >/dev/null
     models+=("$out/$preset-$dtype")
@@ -20,4 +20,4 @@ for preset in tiny tiny-llama tiny-qwen2; do
 done
 if [[ -f models/tiny-tidar/config.json ]]; then models+=(models/tiny-tidar); fi
 
-exec python3 tools/parity/hf_parity.py --dllm-bench "$build/bin/dllm-bench" --resave --model "${models[@]}"
+exec python3 tools/parity/hf_parity.py --dllm-bench "$build/bin/dllm-bench" --resave --cached --model "${models[@]}"

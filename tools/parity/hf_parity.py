@@ -3,7 +3,7 @@
 AutoModelForCausalLM on the same checkpoint and the same token ids, every prompt position.
 
     tools/parity/hf_parity.py --model models/tiny-tidar [--model DIR ...] \
-        [--dllm-bench build/bin/dllm-bench] [--tokens 256,72,105] [--resave]
+        [--dllm-bench build/bin/dllm-bench] [--tokens 256,72,105] [--resave] [--cached]
 
 Both sides compute in float32: the engine upcasts bf16-stored weights to f32, so bf16
 checkpoints are loaded into transformers as float32 too (an exact upcast), and the
@@ -80,13 +80,39 @@ def hf_model(model_dir):
     for kind in ("missing_keys", "unexpected_keys", "mismatched_keys"):
         if info.get(kind):
             raise RuntimeError(f"transformers reports {kind}: {sorted(info[kind])}")
+    restore_buffers(model, model_dir)
     return model.eval()
+
+
+def restore_buffers(model, model_dir):
+    """Puts back the checkpoint's values of buffers that transformers re-initialises after loading:
+    ZayaPreTrainedModel._init_weights sets the skip route's balancing bias to -1 over the loaded one
+    (transformers 5.24), so the model would not be the checkpoint's."""
+    from safetensors.torch import load_file
+    buffers = dict(model.named_buffers())
+    for name in sorted(os.listdir(model_dir)):
+        if not name.endswith(".safetensors"):
+            continue
+        for key, value in load_file(os.path.join(model_dir, name)).items():
+            if key in buffers:
+                with torch.no_grad():
+                    buffers[key].copy_(value.to(buffers[key].dtype))
 
 
 def hf_logits(model, tokens):
     with torch.no_grad():
         out = model(torch.tensor([tokens], dtype=torch.long), use_cache=False)
     return out.logits[0].double().numpy()
+
+
+def hf_logits_cached(model, tokens):
+    """Token by token through transformers' cache (for zaya: its conv and value-shift state)."""
+    rows, cache = [], transformers.DynamicCache(config=model.config)
+    with torch.no_grad():
+        for t in tokens:
+            out = model(torch.tensor([[t]], dtype=torch.long), cache=cache, use_cache=True)
+            rows.append(out.logits[0, -1].double().numpy())
+    return np.stack(rows)
 
 
 def row(exe, name, cls, model_dir, tokens, ref, tol_by_dtype, tmp):
@@ -104,7 +130,7 @@ def row(exe, name, cls, model_dir, tokens, ref, tol_by_dtype, tmp):
     return [name, cls, dtype, str(ref.shape[0]), f"{max_abs:.3e}", f"{max_rel:.3e}", result]
 
 
-def compare(exe, model_dir, tokens, tol_by_dtype, resave):
+def compare(exe, model_dir, tokens, tol_by_dtype, resave, cached):
     if not os.path.isfile(os.path.join(model_dir, "config.json")):
         raise RuntimeError("not a checkpoint folder (no config.json)")
     model = hf_model(model_dir)
@@ -112,6 +138,9 @@ def compare(exe, model_dir, tokens, tol_by_dtype, resave):
     name = min(model_dir, os.path.relpath(model_dir), key=len)
     with tempfile.TemporaryDirectory(prefix="hf_parity_") as tmp:
         rows = [row(exe, name, cls, model_dir, tokens, ref, tol_by_dtype, tmp)]
+        if cached:
+            rows.append(row(exe, name + " (hf token by token)", cls, model_dir, tokens,
+                            hf_logits_cached(model, tokens), tol_by_dtype, tmp))
         if resave:
             copy = os.path.join(tmp, "resaved")
             model.save_pretrained(copy)
@@ -147,6 +176,8 @@ def main():
                    help=f"max relative error for bf16 checkpoints (default {DEFAULT_TOL:g})")
     p.add_argument("--resave", action="store_true",
                    help="also check the engine on each model re-saved by transformers")
+    p.add_argument("--cached", action="store_true",
+                   help="also compare with transformers run token by token through its cache")
     a = p.parse_args()
     tokens = a.tokens
     if MISSING is not None:
@@ -161,7 +192,8 @@ def main():
     rows = []
     for model_dir in a.model:
         try:
-            rows += compare(a.dllm_bench, model_dir, tokens, {"f32": a.tol_f32, "bf16": a.tol_bf16}, a.resave)
+            rows += compare(a.dllm_bench, model_dir, tokens, {"f32": a.tol_f32, "bf16": a.tol_bf16}, a.resave,
+                            a.cached)
         except Exception as e:  # one broken checkpoint fails its row, not the whole table
             print(f"{model_dir}: error: {e}", file=sys.stderr)
             rows.append([model_dir, "-", "-", "-", "-", "-", "FAIL (error)"])
