@@ -137,9 +137,15 @@ void Transformer::attention_block(const LayerWeights& lw, int layer, int t, int 
     be_.rmsnorm(RmsnormArgs{t * hq, dh, eps, q_.data(), lw.q_norm, q_.data()});
     be_.rmsnorm(RmsnormArgs{t * hkv, dh, eps, k_.data(), lw.k_norm, k_.data()});
   }
+  rope_cache_attend(layer, t, max_keys, cache);
+  be_.linear(LinearArgs{t, hq * dh, d, attn_.data(), lw.o, WeightView{}, o_.data()});  // [T, D]
+  be_.add(AddArgs{int64_t(t) * d, o_.data(), x_.data()});
+}
+
+void Transformer::rope_cache_attend(int layer, int t, int max_keys, KvCache& cache) {
+  const int hq = cfg_.num_heads, hkv = cfg_.num_kv_heads, dh = cfg_.head_dim;
   be_.rope(RopeArgs{t, hq, dh, cfg_.rotary_dim, cfg_.rope_theta, positions_.data(), q_.data()});
   be_.rope(RopeArgs{t, hkv, dh, cfg_.rotary_dim, cfg_.rope_theta, positions_.data(), k_.data()});
-
   be_.kv_write(KvWriteArgs{t, hkv, dh, k_.data(), v_.data(), seq_.data(), slot_.data(),
                            cache.k(layer), cache.v(layer), cache.seq_stride()});
   AttentionArgs aa;
@@ -149,9 +155,6 @@ void Transformer::attention_block(const LayerWeights& lw, int layer, int t, int 
   aa.seq = seq_.data(), aa.k_cache = cache.k(layer), aa.v_cache = cache.v(layer);
   aa.seq_stride = cache.seq_stride(), aa.out = attn_.data(), aa.max_keys = max_keys;
   be_.attention(aa);  // [T, Hq*Dh]
-
-  be_.linear(LinearArgs{t, hq * dh, d, attn_.data(), lw.o, WeightView{}, o_.data()});  // [T, D]
-  be_.add(AddArgs{int64_t(t) * d, o_.data(), x_.data()});
 }
 
 void Transformer::mlp_block(const LayerWeights& lw, int t) {

@@ -37,6 +37,8 @@ class Transformer {
   void validate(const Pass& pass, const KvCache& cache) const;
   void attention_block(const LayerWeights& lw, int layer, int t, int max_keys, KvCache& cache);
   void mlp_block(const LayerWeights& lw, int t);
+  // RoPE on q_/k_, their K/V into the cache, attention with the pass visibility into attn_ [T, Hq*Dh].
+  void rope_cache_attend(int layer, int t, int max_keys, KvCache& cache);
   // zaya (engine/model/zaya_blocks.cpp).
   void zaya_sources(const Pass& pass);
   void zaya_attention_block(const LayerWeights& lw, int layer, int t, int max_keys, KvCache& cache);

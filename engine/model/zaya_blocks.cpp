@@ -2,7 +2,6 @@
 // engine/model/zaya.md): CCA attention with its recurrent state in the KV cache, then the top-1 MoE
 // with the ZAYA router, each merged into the f32 residual stream by learned residual scaling.
 #include <algorithm>
-#include <cmath>
 
 #include "engine/core/check.h"
 #include "engine/model/transformer.h"
@@ -79,18 +78,7 @@ void Transformer::zaya_attention_block(const LayerWeights& lw, int layer, int t,
   be_.cca_conv(CcaConvArgs{t, hq + hkv, dh, qk0_.data(), c0p_.data(), c0pp_.data(), lw.conv1, lw.conv1_bias,
                            lw.conv2, lw.conv2_bias, conv_.data()});
   be_.cca_qk(CcaQkArgs{t, hq, hkv, dh, qk0_.data(), conv_.data(), lw.temperature, q_.data(), k_.data()});
-  be_.rope(RopeArgs{t, hq, dh, cfg_.rotary_dim, cfg_.rope_theta, positions_.data(), q_.data()});
-  be_.rope(RopeArgs{t, hkv, dh, cfg_.rotary_dim, cfg_.rope_theta, positions_.data(), k_.data()});
-
-  be_.kv_write(KvWriteArgs{t, hkv, dh, k_.data(), v_.data(), seq_.data(), slot_.data(), cache.k(layer),
-                           cache.v(layer), cache.seq_stride()});
-  AttentionArgs aa;
-  aa.tokens = t, aa.q_heads = hq, aa.kv_heads = hkv, aa.head_dim = dh;
-  aa.scale = float(1.0 / std::sqrt(double(dh)));
-  aa.q = q_.data(), aa.k_pass = k_.data(), aa.v_pass = v_.data(), aa.vis = vis_.data();
-  aa.seq = seq_.data(), aa.k_cache = cache.k(layer), aa.v_cache = cache.v(layer);
-  aa.seq_stride = cache.seq_stride(), aa.out = attn_.data(), aa.max_keys = max_keys;
-  be_.attention(aa);  // [T, Hq*Dh]
+  rope_cache_attend(layer, t, max_keys, cache);  // [T, Hq*Dh] in attn_
   be_.linear(LinearArgs{t, hq * dh, d, attn_.data(), lw.o, WeightView{}, o_.data()});  // [T, D]
   be_.residual_scale(ResidualScaleArgs{t, d, o_.data(), lw.attn_h_scale, lw.attn_h_bias, lw.attn_r_scale,
                                        lw.attn_r_bias, x_.data()});
