@@ -214,7 +214,7 @@ json parse_header_json(const std::string& path, const unsigned char* p, uint64_t
   json header;
   try {
     header = json::parse(p, p + n);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number that overflows
     fail_at(path, "header is not valid JSON (", e.what(),
             "): the file is corrupt or not safetensors: re-export the checkpoint");
   }
@@ -270,7 +270,7 @@ json read_json_file(const std::string& path) {
   if (!in) fail_at(path, "cannot open (", std::strerror(errno), ")");
   try {
     return json::parse(in);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number that overflows
     fail_at(path, "is not valid JSON (", e.what(), "): re-download the checkpoint");
   }
 }

@@ -244,6 +244,13 @@ TEST_F(Safetensors, HeaderNotJson) {
   EXPECT_TRUE(open_fails(write_raw("{not json", 0), "not valid JSON"));
 }
 
+// Found by fuzz_safetensors: a number too large for any JSON number type is an out_of_range, not a
+// parse_error, and must still be a clear error rather than an uncaught exception.
+TEST_F(Safetensors, HeaderNumberOverflow) {
+  EXPECT_TRUE(open_fails(write_raw(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,16e18446744073709551615]}})", 0),
+                         "not valid JSON"));
+}
+
 TEST_F(Safetensors, HeaderNotAnObject) {
   EXPECT_TRUE(open_fails(write_raw("[1,2]   ", 0), "not a JSON object"));
 }
