@@ -1,6 +1,7 @@
 #include "reports/schema.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "engine/core/check.h"
 
@@ -12,13 +13,22 @@ namespace {
 
 using nlohmann::json;
 
+// JSON Schema's integer: a number with no fractional part. A float is accepted only within int64's
+// range, so a consumer may read any value that passed as get<int64_t>() (6e90 is refused, not UB).
+bool is_integer(const json& v) {
+  if (v.is_number_integer()) return true;
+  if (!v.is_number_float()) return false;
+  const double d = v.get<double>();
+  return std::isfinite(d) && std::trunc(d) == d && d >= -0x1p63 && d < 0x1p63;
+}
+
 bool has_type(const json& v, const std::string& t) {
   if (t == "object") return v.is_object();
   if (t == "array") return v.is_array();
   if (t == "string") return v.is_string();
   if (t == "boolean") return v.is_boolean();
   if (t == "null") return v.is_null();
-  if (t == "integer") return v.is_number_integer() || (v.is_number_float() && v.get<double>() == double(int64_t(v.get<double>())));
+  if (t == "integer") return is_integer(v);
   if (t == "number") return v.is_number();
   return false;
 }

@@ -35,6 +35,11 @@ TEST(ReportSchema, ValidatorRulesOnASmallSchema) {
   EXPECT_TRUE(mentions(dllm::schema_violations(json::parse(R"({"a": 1, "c": []})"), schema), "fewer than"));
   EXPECT_TRUE(mentions(dllm::schema_violations(json::parse(R"({"a": 1, "c": ["s"]})"), schema), "/c/0"));
   EXPECT_TRUE(mentions(dllm::schema_violations(json::parse(R"({"a": 1, "d": 1})"), schema), "/d: not allowed"));
+  // integer: no fractional part, and a float only within int64's range (readers use get<int64_t>).
+  EXPECT_TRUE(dllm::schema_violations(json::parse(R"({"a": 2.0})"), schema).empty());
+  EXPECT_TRUE(mentions(dllm::schema_violations(json::parse(R"({"a": 2.5})"), schema), "/a: expected type"));
+  EXPECT_TRUE(mentions(dllm::schema_violations(json::parse(R"({"a": 6.33333e+90})"), schema), "/a: expected type"));
+  EXPECT_TRUE(mentions(dllm::schema_violations(json::parse(R"({"a": 1e300})"), schema), "/a: expected type"));
 }
 
 TEST(ReportSchema, CheckedInFixtureValidates) {
