@@ -1,5 +1,6 @@
-// The shipped model's greedy AR output for a few held-out prompts equals stored token ids
-// (tests/golden/tiny-tidar.json, made by tools/make-golden), and lossless TiDAR equals them too.
+// The shipped models' greedy AR output for a few held-out prompts equals stored token ids
+// (tests/golden/<model>.json, made by tools/make-golden models/<model>), and lossless TiDAR equals
+// them too: models/tiny-tidar (dense Qwen3) and models/tiny-tidar-zaya (ZAYA1: CCA + top-1 MoE).
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -13,11 +14,13 @@
 
 using namespace dllm;
 
-TEST(Golden, ShippedModelReproducesStoredTokens) {
-  std::ifstream in(DLLM_SOURCE_DIR "/tests/golden/tiny-tidar.json");
-  ASSERT_TRUE(in.good());
+namespace {
+
+void expect_golden(const std::string& name) {
+  std::ifstream in(DLLM_SOURCE_DIR "/tests/golden/" + name + ".json");
+  ASSERT_TRUE(in.good()) << name;
   const auto golden = nlohmann::json::parse(in);
-  auto model = Model::load(DLLM_SOURCE_DIR "/models/tiny-tidar");
+  auto model = Model::load(DLLM_SOURCE_DIR "/models/" + name);
   CpuBackend be;
   Transformer tf(model->config(), model->weights(), be);
   ByteTokenizer tok(model->config());
@@ -36,3 +39,9 @@ TEST(Golden, ShippedModelReproducesStoredTokens) {
     EXPECT_EQ(TidarDecoder(tf, two).generate(r).tokens, expect) << c["id"];
   }
 }
+
+}  // namespace
+
+TEST(Golden, ShippedModelReproducesStoredTokens) { expect_golden("tiny-tidar"); }
+
+TEST(Golden, ShippedZayaModelReproducesStoredTokens) { expect_golden("tiny-tidar-zaya"); }

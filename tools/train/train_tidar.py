@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Train a tiny Qwen3-architecture model with the TiDAR objective (CPU, one thread).
+"""Train a tiny model with the TiDAR objective (CPU, one thread): Qwen3 or ZAYA1 architecture.
 
-Model: plain PyTorch with exactly Hugging Face Qwen3 semantics and tensor names
-(RMSNorm pre-norm, per-head q/k RMSNorm before NeoX RoPE, GQA, SwiGLU, tied
-embeddings), so the export loads in transformers' Qwen3ForCausalLM and in the
-engine's dense model.
+Model (--arch qwen3, default): plain PyTorch with exactly Hugging Face Qwen3 semantics and
+tensor names (RMSNorm pre-norm, per-head q/k RMSNorm before NeoX RoPE, GQA, SwiGLU, tied
+embeddings), so the export loads in transformers' Qwen3ForCausalLM and in the engine's dense
+model. --arch zaya: ZAYA1 (CCA attention + top-1 MoE with the ZAYA router) as transformers'
+ZayaForCausalLM, in tools/train/zaya_torch.py; the recurrent CCA state (conv inputs, value
+shift) of a mask block continues from the last clean token before it, as in the engine.
 
 Objective (algorithms.md 1.4, balanced alpha = 1, block size K = 16):
   input = [x_0..x_{S-1} | M..M] with the mask copy at the SAME RoPE positions;
@@ -28,6 +30,8 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+import zaya_torch
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BOS, EOS, MASK, PAD, VOCAB = 256, 257, 258, 259, 264
@@ -179,8 +183,9 @@ class Qwen3(nn.Module):
         if isinstance(m, (nn.Linear, nn.Embedding)):
             nn.init.normal_(m.weight, std=0.02)
 
-    def forward(self, ids, positions, attend):
-        """ids (B, T), positions (T,), attend from dense_attention/tidar_attention -> logits (B, T, V)."""
+    def forward(self, ids, positions, attend, prev=None):
+        """ids (B, T), positions (T,), attend from dense_attention/tidar_attention -> logits (B, T, V).
+        prev (recurrent predecessors, for zaya) is unused: the dense model has no recurrent state."""
         cos, sin = rope_tables(positions, self.cfg["head_dim"], self.cfg["rope_theta"])
         x = self.model.embed_tokens(ids)
         for layer in self.model.layers:
@@ -189,6 +194,11 @@ class Qwen3(nn.Module):
 
 
 def model_config(args):
+    if args.arch == "zaya":
+        return zaya_torch.zaya_config(
+            args.hidden, args.layers, args.heads, args.kv_heads, args.head_dim, args.moe_intermediate,
+            args.experts, args.router_hidden, VOCAB, args.block, (BOS, EOS, MASK, PAD),
+            rope_theta=args.rope_theta, partial_rotary=args.partial_rotary)
     return {
         "architectures": ["Qwen3ForCausalLM"],
         "model_type": "qwen3",
@@ -213,6 +223,22 @@ def model_config(args):
         "block_size": args.block,
         "dllm_tokenizer": "bytes",
     }
+
+
+def build_model(cfg):
+    return zaya_torch.Zaya(cfg) if cfg["model_type"] == "zaya" else Qwen3(cfg)
+
+
+def load_export(model_dir):
+    from safetensors.torch import load_file
+    with open(os.path.join(model_dir, "config.json")) as f:
+        model = build_model(json.load(f))
+    model.load_state_dict(load_file(os.path.join(model_dir, "model.safetensors")))
+    return model.eval()
+
+
+def is_moe(model):
+    return hasattr(model, "moe_layers")
 
 
 # ----------------------------------------------------------------------------- data
@@ -240,7 +266,7 @@ def tidar_loss(model, x, K):
     B, S = x.shape
     inp = torch.cat((x, torch.full_like(x, MASK)), dim=1)
     positions = torch.arange(S).repeat(2)  # the mask copy reuses positions 0..S-1
-    logits = model(inp, positions, tidar_attention(S, K))
+    logits = model(inp, positions, tidar_attention(S, K), zaya_torch.tidar_prev(S, K))
     ar = F.cross_entropy(logits[:, :S - 1].reshape(-1, VOCAB), x[:, 1:].reshape(-1))
     diff = F.cross_entropy(logits[:, S:].reshape(-1, VOCAB), x.reshape(-1))
     return ar, diff
@@ -343,22 +369,35 @@ def save_checkpoint(path, model, opt, step, tokens, elapsed, progress):
 
 
 def check_hf(model_dir):
-    """Load the export in transformers and compare logits with our module."""
+    """Load the export in transformers and compare logits with our module.
+
+    For zaya, transformers resets the skip route's balancing bias to -1 after loading; the trainer
+    keeps it at -1, and the checkpoint's balancing-bias buffers are restored anyway (as
+    tools/parity/hf_parity.py does) and reported if they differ from what transformers loaded."""
     from safetensors.torch import load_file
-    from transformers import Qwen3ForCausalLM
-    with open(os.path.join(model_dir, "config.json")) as f:
-        cfg = json.load(f)
-    ours = Qwen3(cfg)
-    ours.load_state_dict(load_file(os.path.join(model_dir, "model.safetensors")))
-    hf, info = Qwen3ForCausalLM.from_pretrained(model_dir, output_loading_info=True)
+    import transformers
+    ours = load_export(model_dir)
+    cls = transformers.ZayaForCausalLM if ours.cfg["model_type"] == "zaya" else transformers.Qwen3ForCausalLM
+    hf, info = cls.from_pretrained(model_dir, output_loading_info=True, attn_implementation="eager")
+    hf.eval()
     print("hf loading info:", info)
+    buffers = dict(hf.named_buffers())
+    changed = 0
+    with torch.no_grad():
+        for key, value in load_file(os.path.join(model_dir, "model.safetensors")).items():
+            if key in buffers:
+                changed += not torch.equal(buffers[key], value)
+                buffers[key].copy_(value)
+    print(f"checkpoint buffers transformers had overwritten on load: {changed}")
+    torch.manual_seed(0)
     ids = torch.randint(0, 260, (2, 97))
+    ids[:, 0] = BOS
     with torch.no_grad():
         ref = hf(ids).logits
         got = ours(ids, torch.arange(97), dense_attention(None))
     diff = (ref - got).abs().max().item()
-    print(f"max |logits diff| ours vs HF: {diff:.3e}")
-    ok = diff < 1e-4 and not any(info[k] for k in ("missing_keys", "unexpected_keys"))
+    print(f"max |logits diff| ours vs HF: {diff:.3e} (max |logit| {ref.abs().max().item():.2f})")
+    ok = diff < 1e-4 and not any(info[k] for k in ("missing_keys", "unexpected_keys", "mismatched_keys"))
     print("HF check", "OK" if ok else "FAILED")
     return ok
 
@@ -366,11 +405,7 @@ def check_hf(model_dir):
 @torch.no_grad()
 def heldout_loss(model_dir):
     """AR cross-entropy of an export on the held-out documents: all next-token targets, and answer + <eos>."""
-    from safetensors.torch import load_file
-    with open(os.path.join(model_dir, "config.json")) as f:
-        model = Qwen3(json.load(f))
-    model.load_state_dict(load_file(os.path.join(model_dir, "model.safetensors")))
-    model.eval()
+    model = load_export(model_dir)
     rows = gen.load_heldout()
     total = answer = 0.0
     n_total = n_answer = 0
@@ -386,13 +421,59 @@ def heldout_loss(model_dir):
           f"answer + <eos> only: {answer / n_answer:.4f} nats/token ({n_answer} tokens)")
 
 
-def check_sparse_attention(cfg, S=64, K=16):
-    """The block-sparse training attention must equal the dense 2S x 2S mask."""
+@torch.no_grad()
+def expert_usage(model_dir):
+    """Router choices of an export on the 200 held-out documents (causal forward): the fraction of
+    tokens per expert and for the skip route, per layer and over all layers."""
+    model = load_export(model_dir)
+    assert is_moe(model), "not an MoE checkpoint"
+    E = model.cfg["num_experts"]
+    counts = torch.zeros(model.cfg["num_hidden_layers"], E + 1, dtype=torch.long)
+    for r in gen.load_heldout():
+        causal_logits(model, encode_doc(r["prompt"] + r["answer"]))
+        counts += torch.stack([m.counts for m in model.moe_layers()])
+    frac = counts.double() / counts.sum(1, keepdim=True)
+    result = {"tokens_per_layer": int(counts[0].sum()), "classes": [str(e) for e in range(E)] + ["skip"],
+              "per_layer": [[round(v, 4) for v in row.tolist()] for row in frac],
+              "all_layers": [round(v, 4) for v in (counts.sum(0).double() / counts.sum()).tolist()]}
+    for i, row in enumerate(frac):
+        entropy = -(row[row > 0] * row[row > 0].log()).sum().item()
+        print(f"layer {i}: max share {row[:E].max().item():.3f}, min share {row[:E].min().item():.3f}, "
+              f"skip {row[E].item():.3f}, perplexity of the load {math.exp(entropy):.2f} of {E}")
+    print(json.dumps(result))
+    return result
+
+
+def moe_summary(model):
+    """The last training forward's routing per layer: max expert share / skip share / effective
+    number of experts (exp of the entropy of the load; 16 = perfectly even, 1 = one expert)."""
+    parts = []
+    for moe in model.moe_layers():
+        c = moe.counts.double() / moe.counts.sum()
+        nz = c[c > 0]
+        parts.append(f"{c[:-1].max().item():.2f}/{c[-1].item():.2f}/{math.exp(-(nz * nz.log()).sum().item()):.1f}")
+    return "moe max/skip/eff " + " ".join(parts)
+
+
+def check_tidar_layout(cfg, S=64, K=16):
+    """Start-up self-check of the training forward (block-sparse attention, recurrent predecessors):
+    - it equals the same layout under the dense 2S x 2S mask;
+    - its clean half equals a plain causal forward of the clean sequence;
+    - each mask block b equals the direct draft forward [x_0..x_{Kb-1}, <mask> x K] (prefix causal,
+      masks see the prefix and each other; recurrent state along the plain causal chain), which is
+      what the engine and the evaluation below compute."""
     torch.manual_seed(0)
-    model = Qwen3(cfg)
+    model = build_model(cfg)
+    with torch.no_grad():
+        model.model.embed_tokens.weight.mul_(50)  # logits of size ~10, so a wrong wiring shows
+        if is_moe(model):  # nonzero balancing biases, so the check covers them
+            for moe in model.moe_layers():
+                moe.gate.balancing_biases[:-1] = 0.01 * torch.randn(cfg["num_experts"])
+    model.eval()
     x = torch.randint(0, 256, (2, S))
     inp = torch.cat((x, torch.full_like(x, MASK)), dim=1)
     pos = torch.arange(S).repeat(2)
+    prev = zaya_torch.tidar_prev(S, K)
     i = torch.arange(2 * S)
     qi, kj = i[:, None], i[None, :]
     clean_q, clean_k = qi < S, kj < S
@@ -401,10 +482,25 @@ def check_sparse_attention(cfg, S=64, K=16):
         | (~clean_q & clean_k & (kj < q_block * K)) \
         | (~clean_q & ~clean_k & (q_block == k_block))
     with torch.no_grad():
-        a = model(inp, pos, tidar_attention(S, K))
-        b = model(inp, pos, dense_attention(dense))
-    diff = (a - b).abs().max().item()
-    assert diff < 1e-4, f"block-sparse attention differs from dense mask: {diff}"
+        a = model(inp, pos, tidar_attention(S, K), prev)
+        b = model(inp, pos, dense_attention(dense), prev)
+        scale = a.abs().max().item()
+        diff = (a - b).abs().max().item()
+        assert diff < 1e-5 * scale, f"block-sparse attention differs from dense mask: {diff}"
+        clean = model(x, torch.arange(S), dense_attention(None))
+        diff = (a[:, :S] - clean).abs().max().item()
+        assert diff < 1e-5 * scale, f"clean half differs from a plain causal forward: {diff}"
+        worst = 0.0
+        for blk in range(S // K):
+            L = blk * K
+            m = torch.ones(L + K, L + K, dtype=torch.bool).tril()
+            m[L:, :] = True
+            direct = model(torch.cat((x[:, :L], torch.full((2, K), MASK)), dim=1), torch.arange(L + K),
+                           dense_attention(m))
+            worst = max(worst, (a[:, S + L:S + L + K] - direct[:, L:]).abs().max().item())
+        assert worst < 1e-5 * scale, f"a mask block differs from its direct draft forward: {worst}"
+    print(f"self-check OK ({cfg['model_type']}): block-sparse = dense mask, clean half = causal forward, "
+          f"mask blocks = direct draft forwards (max diff {worst:.1e}, max |logit| {scale:.1f})", flush=True)
 
 
 # ----------------------------------------------------------------------------- main loop
@@ -412,12 +508,21 @@ def check_sparse_attention(cfg, S=64, K=16):
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--arch", choices=("qwen3", "zaya"), default="qwen3")
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--kv-heads", type=int, default=2)
     ap.add_argument("--head-dim", type=int, default=32)
     ap.add_argument("--intermediate", type=int, default=384)
+    ap.add_argument("--experts", type=int, default=16, help="zaya: routed experts (plus the skip route)")
+    ap.add_argument("--moe-intermediate", type=int, default=128, help="zaya: expert FFN width")
+    ap.add_argument("--router-hidden", type=int, default=64, help="zaya: router width")
+    ap.add_argument("--rope-theta", type=float, default=10000.0, help="zaya: RoPE theta")
+    ap.add_argument("--partial-rotary", type=float, default=0.5, help="zaya: rotary fraction of head_dim")
+    ap.add_argument("--bias-update-rate", type=float, default=1e-3,
+                    help="zaya: aux-loss-free balancing; each step every expert's balancing bias moves by "
+                         "this towards the mean load (0 = biases stay 0)")
     ap.add_argument("--block", type=int, default=16)
     ap.add_argument("--seq", type=int, default=256, help="clean sequence length S (multiple of --block)")
     ap.add_argument("--batch", type=int, default=8)
@@ -433,12 +538,19 @@ def parse_args():
     ap.add_argument("--eval-prompts", type=int, default=49)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default=os.path.join(REPO, "tools/train/out"))
-    ap.add_argument("--export-dir", default=os.path.join(REPO, "models/tiny-tidar"))
+    ap.add_argument("--out", default=None, help="default tools/train/out (qwen3), tools/train/out/zaya (zaya)")
+    ap.add_argument("--export-dir", default=None, help="default models/tiny-tidar (qwen3), models/tiny-tidar-zaya")
     ap.add_argument("--resume", action="store_true", help="continue from <out>/ckpt.pt")
     ap.add_argument("--check-hf", metavar="DIR", help="only compare an export with transformers and exit")
     ap.add_argument("--heldout-loss", metavar="DIR", help="only print an export's AR loss on the held-out set")
-    return ap.parse_args()
+    ap.add_argument("--expert-usage", metavar="DIR", help="only print an MoE export's routing on the held-out set")
+    args = ap.parse_args()
+    zaya = args.arch == "zaya"
+    if args.out is None:
+        args.out = os.path.join(REPO, "tools/train/out/zaya" if zaya else "tools/train/out")
+    if args.export_dir is None:
+        args.export_dir = os.path.join(REPO, "models/tiny-tidar-zaya" if zaya else "models/tiny-tidar")
+    return args
 
 
 def make_optimizer(model, args):
@@ -459,16 +571,19 @@ def main():
     if args.heldout_loss:
         heldout_loss(args.heldout_loss)
         return
+    if args.expert_usage:
+        expert_usage(args.expert_usage)
+        return
     assert args.seq % args.block == 0
 
     os.makedirs(args.out, exist_ok=True)
     ckpt_path = os.path.join(args.out, "ckpt.pt")
     cfg = model_config(args)
-    check_sparse_attention(cfg, K=args.block)
+    check_tidar_layout(cfg, K=args.block)
 
     torch.manual_seed(args.seed)
     random.seed(args.seed)
-    model = Qwen3(cfg)
+    model = build_model(cfg)
     opt = make_optimizer(model, args)
     step, tokens, elapsed_before, progress_before = 0, 0, 0.0, 0.0
     if args.resume:
@@ -480,6 +595,7 @@ def main():
         print(f"resumed at step {step} ({tokens} tokens)")
     n_params = sum(p.numel() for p in model.parameters())
     print(f"config {json.dumps(cfg)}\nparams {n_params}", flush=True)
+    moe = is_moe(model) and args.bias_update_rate > 0
 
     text = gen.load_text()
     heldout = gen.load_heldout()
@@ -532,6 +648,8 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if moe:
+            zaya_torch.update_balancing_biases(model, args.bias_update_rate)
         step += 1
         tokens += x.numel()
         window.append((ar.item(), diff.item()))
@@ -544,7 +662,8 @@ def main():
             loss_csv.writerow([step, tokens, f"{a:.4f}", f"{d:.4f}", f"{lr:.3e}", f"{elapsed:.1f}"])
             loss_f.flush()
             print(f"step {step} tokens {tokens} ar {a:.4f} diff {d:.4f} lr {lr:.2e} progress {progress:.3f} "
-                  f"elapsed {elapsed:.0f}s ({tokens / elapsed:.0f} tok/s)", flush=True)
+                  f"elapsed {elapsed:.0f}s ({tokens / elapsed:.0f} tok/s)"
+                  + (f" {moe_summary(model)}" if is_moe(model) else ""), flush=True)
         if time.time() - last_eval > args.eval_every_min * 60:
             checkpoint_and_eval(elapsed, progress)
             last_eval = time.time()
