@@ -19,12 +19,28 @@ void project(const std::vector<float>& x, int n, int in, const WeightView& w, co
 }  // namespace
 
 template <typename Acc>
+void rope_attend(const ModelConfig& cfg, const std::vector<int32_t>& positions, const std::vector<Visibility>& vis,
+                 std::vector<float>& q, std::vector<float>& k, const std::vector<float>& v, std::vector<float>& out) {
+  const int n = int(positions.size()), hq = cfg.num_heads, hkv = cfg.num_kv_heads, dh = cfg.head_dim;
+  const std::vector<int32_t> seq(n, 0);  // one sequence
+  rope(RopeArgs{n, hq, dh, cfg.rotary_dim, cfg.rope_theta, positions.data(), q.data()});
+  rope(RopeArgs{n, hkv, dh, cfg.rotary_dim, cfg.rope_theta, positions.data(), k.data()});
+  out.assign(size_t(n) * hq * dh, 0.0f);
+  AttentionArgs aa;
+  aa.tokens = n, aa.q_heads = hq, aa.kv_heads = hkv, aa.head_dim = dh;
+  aa.scale = float(1.0 / std::sqrt(double(dh)));
+  aa.q = q.data(), aa.k_pass = k.data(), aa.v_pass = v.data(), aa.vis = vis.data();
+  aa.seq = seq.data(), aa.out = out.data();
+  attention<Acc>(aa);
+}
+
+template <typename Acc>
 std::vector<float> model_forward(const ModelConfig& cfg, const ModelWeights& w,
                                  const std::vector<PassToken>& tokens) {
   if (cfg.arch == Arch::zaya) return zaya_model_forward<Acc>(cfg, w, tokens);
   const int n = int(tokens.size());
   const int d = cfg.hidden_size, hq = cfg.num_heads, hkv = cfg.num_kv_heads, dh = cfg.head_dim;
-  std::vector<int32_t> ids(n), positions(n), seq(n, 0);
+  std::vector<int32_t> ids(n), positions(n);
   std::vector<Visibility> vis(n);
   for (int i = 0; i < n; ++i) {
     DLLM_ASSERT(tokens[i].vis.cache_len == 0);
@@ -46,14 +62,7 @@ std::vector<float> model_forward(const ModelConfig& cfg, const ModelWeights& w,
       rmsnorm<Acc>(RmsnormArgs{n * hq, dh, cfg.rms_norm_eps, q.data(), lw.q_norm, q.data()});
       rmsnorm<Acc>(RmsnormArgs{n * hkv, dh, cfg.rms_norm_eps, k.data(), lw.k_norm, k.data()});
     }
-    rope(RopeArgs{n, hq, dh, cfg.rotary_dim, cfg.rope_theta, positions.data(), q.data()});
-    rope(RopeArgs{n, hkv, dh, cfg.rotary_dim, cfg.rope_theta, positions.data(), k.data()});
-    AttentionArgs aa;
-    aa.tokens = n, aa.q_heads = hq, aa.kv_heads = hkv, aa.head_dim = dh;
-    aa.scale = float(1.0 / std::sqrt(double(dh)));
-    aa.q = q.data(), aa.k_pass = k.data(), aa.v_pass = v.data(), aa.vis = vis.data();
-    aa.seq = seq.data(), aa.out = attn.data();
-    attention<Acc>(aa);
+    rope_attend<Acc>(cfg, positions, vis, q, k, v, attn);
     project<Acc>(attn, n, hq * dh, lw.o, WeightView{}, o);  // [N, D]
     add(AddArgs{int64_t(x.size()), o.data(), x.data()});
 
@@ -98,6 +107,12 @@ std::vector<float> pass_logits(const ModelConfig& cfg, const ModelWeights& w,
   return std::vector<float>(all.begin() + ptrdiff_t(size_t(ctx) * v), all.end());
 }
 
+template void rope_attend<float>(const ModelConfig&, const std::vector<int32_t>&, const std::vector<Visibility>&,
+                                 std::vector<float>&, std::vector<float>&, const std::vector<float>&,
+                                 std::vector<float>&);
+template void rope_attend<double>(const ModelConfig&, const std::vector<int32_t>&, const std::vector<Visibility>&,
+                                  std::vector<float>&, std::vector<float>&, const std::vector<float>&,
+                                  std::vector<float>&);
 template std::vector<float> model_forward<float>(const ModelConfig&, const ModelWeights&,
                                                  const std::vector<PassToken>&);
 template std::vector<float> model_forward<double>(const ModelConfig&, const ModelWeights&,

@@ -30,7 +30,7 @@ std::vector<float> zaya_model_forward(const ModelConfig& cfg, const ModelWeights
                                       const std::vector<PassToken>& tokens) {
   const int n = int(tokens.size()), d = cfg.hidden_size, hq = cfg.num_heads, hkv = cfg.num_kv_heads,
             dh = cfg.head_dim, ch = cfg.cca_channels(), vh = cfg.value_shift_width();
-  std::vector<int32_t> ids(n), positions(n), seq(n, 0), prev(n), prev2(n);
+  std::vector<int32_t> ids(n), positions(n), prev(n), prev2(n);
   std::vector<Visibility> vis(n);
   for (int i = 0; i < n; ++i) {
     DLLM_ASSERT(tokens[i].vis.cache_len == 0 && tokens[i].prev < i);
@@ -70,14 +70,7 @@ std::vector<float> zaya_model_forward(const ModelConfig& cfg, const ModelWeights
       std::copy_n(&vc[size_t(t) * vh], vh, &v[size_t(t) * 2 * vh]);
       copy_row(vd, prev[t], vh, &v[size_t(t) * 2 * vh + vh]);
     }
-    rope(RopeArgs{n, hq, dh, cfg.rotary_dim, cfg.rope_theta, positions.data(), q.data()});
-    rope(RopeArgs{n, hkv, dh, cfg.rotary_dim, cfg.rope_theta, positions.data(), k.data()});
-    AttentionArgs aa;
-    aa.tokens = n, aa.q_heads = hq, aa.kv_heads = hkv, aa.head_dim = dh;
-    aa.scale = float(1.0 / std::sqrt(double(dh)));
-    aa.q = q.data(), aa.k_pass = k.data(), aa.v_pass = v.data(), aa.vis = vis.data();
-    aa.seq = seq.data(), aa.out = attn.data();
-    attention<Acc>(aa);
+    rope_attend<Acc>(cfg, positions, vis, q, k, v, attn);
     project<Acc>(attn, n, hq * dh, lw.o, o);  // [N, D]
     residual_scale(ResidualScaleArgs{n, d, o.data(), lw.attn_h_scale, lw.attn_h_bias, lw.attn_r_scale,
                                      lw.attn_r_bias, x.data()});

@@ -14,9 +14,7 @@ __global__ void add_kernel(AddArgs a) {
 }  // namespace
 
 void add(const AddArgs& a) {
-  if (a.n == 0) return;
-  add_kernel<<<blocks_for(a.n, 256) < 65535 ? blocks_for(a.n, 256) : 65535, 256>>>(a);
-  DLLM_GPU_LAUNCHED("add");
+  launch_elementwise("add", add_kernel, a.n, a);
 }
 
 }  // namespace dllm::gpu

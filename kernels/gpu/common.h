@@ -1,6 +1,8 @@
 // Device helpers shared by the kernels of kernels/gpu (included by .cu files only). Warp size is
 // DLLM_WARP_SIZE (32 on NVIDIA, 64 on CDNA), never a literal; blocks are multiples of 64 threads.
 #pragma once
+#include <utility>
+
 #include "engine/core/check.h"
 #include "engine/core/dtype.h"
 #include "kernels/gpu/vendor.h"
@@ -60,5 +62,25 @@ __device__ inline float block_max(float v, float* scratch) {
 int device_warp_size();
 
 inline int blocks_for(int64_t n, int threads) { return int((n + threads - 1) / threads); }
+
+// The launch shapes of the simple kernels; each launch is checked at once (dllm::Error naming it).
+inline constexpr int kBlockThreads = 256;
+
+// One block of kBlockThreads per row (or token): the kernel's row is blockIdx.x. Nothing for 0 rows.
+template <class... Params, class... Args>
+void launch_per_row(const char* name, void (*kernel)(Params...), int64_t rows, Args&&... args) {
+  if (rows == 0) return;
+  kernel<<<unsigned(rows), kBlockThreads>>>(std::forward<Args>(args)...);
+  check(gpuGetLastError(), name, __FILE__, __LINE__);
+}
+
+// A grid-stride loop over n elements: at most 65535 blocks of kBlockThreads. Nothing for n = 0.
+template <class... Params, class... Args>
+void launch_elementwise(const char* name, void (*kernel)(Params...), int64_t n, Args&&... args) {
+  if (n == 0) return;
+  const int blocks = blocks_for(n, kBlockThreads);
+  kernel<<<blocks < 65535 ? blocks : 65535, kBlockThreads>>>(std::forward<Args>(args)...);
+  check(gpuGetLastError(), name, __FILE__, __LINE__);
+}
 
 }  // namespace dllm::gpu

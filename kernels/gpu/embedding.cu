@@ -19,9 +19,7 @@ __global__ void embedding_kernel(EmbeddingArgs a) {
 }  // namespace
 
 void embedding(const EmbeddingArgs& a) {
-  if (a.tokens == 0) return;
-  embedding_kernel<<<a.tokens, 256>>>(a);
-  DLLM_GPU_LAUNCHED("embedding");
+  launch_per_row("embedding", embedding_kernel, a.tokens, a);
 }
 
 }  // namespace dllm::gpu

@@ -22,9 +22,7 @@ __global__ void kv_write_kernel(KvWriteArgs a) {
 }  // namespace
 
 void kv_write(const KvWriteArgs& a) {
-  if (a.tokens == 0) return;
-  kv_write_kernel<<<a.tokens, 256>>>(a);
-  DLLM_GPU_LAUNCHED("kv_write");
+  launch_per_row("kv_write", kv_write_kernel, a.tokens, a);
 }
 
 }  // namespace dllm::gpu

@@ -21,9 +21,7 @@ __global__ void rmsnorm_kernel(RmsnormArgs a) {
 }  // namespace
 
 void rmsnorm(const RmsnormArgs& a) {
-  if (a.rows == 0) return;
-  rmsnorm_kernel<<<a.rows, 256>>>(a);
-  DLLM_GPU_LAUNCHED("rmsnorm");
+  launch_per_row("rmsnorm", rmsnorm_kernel, a.rows, a);
 }
 
 }  // namespace dllm::gpu

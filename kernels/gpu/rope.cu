@@ -26,9 +26,8 @@ __global__ void rope_kernel(RopeArgs a) {
 }  // namespace
 
 void rope(const RopeArgs& a) {
-  if (a.tokens == 0 || a.rotary_dim == 0) return;
-  rope_kernel<<<a.tokens, 256>>>(a);
-  DLLM_GPU_LAUNCHED("rope");
+  if (a.rotary_dim == 0) return;
+  launch_per_row("rope", rope_kernel, a.tokens, a);
 }
 
 }  // namespace dllm::gpu

@@ -23,9 +23,7 @@ __global__ void softmax_kernel(SoftmaxArgs a) {
 }  // namespace
 
 void softmax(const SoftmaxArgs& a) {
-  if (a.rows == 0) return;
-  softmax_kernel<<<a.rows, 256>>>(a);
-  DLLM_GPU_LAUNCHED("softmax");
+  launch_per_row("softmax", softmax_kernel, a.rows, a);
 }
 
 }  // namespace dllm::gpu

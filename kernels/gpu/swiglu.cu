@@ -17,9 +17,7 @@ __global__ void swiglu_kernel(SwigluArgs a, int64_t n) {
 
 void swiglu(const SwigluArgs& a) {
   const int64_t n = int64_t(a.rows) * a.dim;
-  if (n == 0) return;
-  swiglu_kernel<<<blocks_for(n, 256) < 65535 ? blocks_for(n, 256) : 65535, 256>>>(a, n);
-  DLLM_GPU_LAUNCHED("swiglu");
+  launch_elementwise("swiglu", swiglu_kernel, n, a, n);
 }
 
 }  // namespace dllm::gpu

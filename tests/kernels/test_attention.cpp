@@ -8,13 +8,12 @@
 
 #include "kernels/cpu/cpu.h"
 #include "ref/ref.h"
+#include "tests/kernel_checks.h"
 #include "tests/testing.h"
 
 using namespace dllm;
 
 namespace {
-
-constexpr float kGuard = -12345.0f;
 
 struct Case {
   int tokens, q_heads, kv_heads, head_dim, capacity;
@@ -62,16 +61,12 @@ TEST(CpuAttention, MatchesReference) {
   for (const auto& s : shapes) {
     const Case c(s[0], s[1], s[2], s[3], s[4], uint32_t(s[0] * 7 + s[3]));
     const size_t n = size_t(c.tokens) * c.q_heads * c.head_dim;
-    std::vector<float> fast(n + 2, kGuard), ref64(n), ref32(n);
-    cpu::attention(c.args(fast.data() + 1));
+    testutil::GuardedOutput fast(n);
+    std::vector<float> ref64(n), ref32(n);
+    cpu::attention(c.args(fast.data()));
     ref::attention<double>(c.args(ref64.data()));
     ref::attention<float>(c.args(ref32.data()));
-    EXPECT_EQ(fast.front(), kGuard);
-    EXPECT_EQ(fast.back(), kGuard);
-    const std::vector<float> got(fast.begin() + 1, fast.end() - 1);
-    for (float v : got) ASSERT_TRUE(std::isfinite(v));
-    const double ref_err = testutil::max_rel_diff(ref32, ref64);
-    EXPECT_LE(testutil::max_rel_diff(got, ref64), 2 * ref_err + 1e-6)
+    EXPECT_TRUE(testutil::within_f32_reference_error(fast.values(), ref32, ref64))
         << s[0] << " tokens, " << s[1] << "/" << s[2] << " heads, Dh " << s[3];
   }
 }
