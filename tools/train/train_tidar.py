@@ -32,6 +32,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import zaya_torch
+from zaya_torch import RMSNorm  # the same HF RMSNorm in both architectures
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BOS, EOS, MASK, PAD, VOCAB = 256, 257, 258, 259, 264
@@ -49,16 +50,6 @@ gen = load_generator()
 
 
 # ----------------------------------------------------------------------------- model
-
-class RMSNorm(nn.Module):
-    def __init__(self, dim, eps):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(dim))
-        self.eps = eps
-
-    def forward(self, x):
-        return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
-
 
 def rope_tables(positions, head_dim, theta):
     """cos/sin of shape (T, head_dim) in HF layout (frequencies repeated twice)."""
