@@ -21,7 +21,9 @@ std::vector<double> samples_of(const json& p, const std::string& pointer) {
 
 }  // namespace
 
-Comparison compare_reports(const json& a, const json& b, const CompareOptions& opt) {
+namespace {
+
+Comparison compare_checked(const json& a, const json& b, const CompareOptions& opt) {
   DLLM_CHECK(is_report(a), "A is not a dllm-bench report");
   DLLM_CHECK(is_report(b), "B is not a dllm-bench report");
   std::map<std::string, const json*> in_a;
@@ -71,6 +73,16 @@ Comparison compare_reports(const json& a, const json& b, const CompareOptions& o
     if (!in_b) c.table += id + ": only in A\n";
   }
   return c;
+}
+
+}  // namespace
+
+Comparison compare_reports(const json& a, const json& b, const CompareOptions& opt) {
+  try {
+    return compare_checked(a, b, opt);
+  } catch (const json::exception& e) {  // a field the schema leaves open has an unexpected type
+    fail("cannot compare the reports: a field is missing or has the wrong type (", e.what(), ")");
+  }
 }
 
 }  // namespace dllm

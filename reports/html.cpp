@@ -47,6 +47,15 @@ double num_at(const json& j, const std::string& pointer, double fallback = 0) {
   return j.contains(p) && j.at(p).is_number() ? j.at(p).get<double>() : fallback;
 }
 
+// A count for display: any JSON number within int64's range (a float such as 6e90 is refused, never
+// converted: that would be undefined behaviour).
+int64_t integer(const json& v) {
+  if (v.is_number_integer()) return v.get<int64_t>();
+  const double d = v.is_number_float() ? v.get<double>() : NAN;
+  DLLM_CHECK(std::isfinite(d) && d >= -0x1p63 && d < 0x1p63, "expected an integer, got ", v.dump());
+  return int64_t(d);
+}
+
 bool is_tidar(const json& p) { return p["config"]["strategy"] == "tidar"; }
 
 std::string speedup_cell(const json& p) {
@@ -74,8 +83,8 @@ std::string summary_table(const json& r) {
     const json& q = p["quality"];
     if (q.contains("vs_ar")) {
       const int bugs = q["vs_ar"]["verdicts"]["bug"];
-      o << "<td" << (bugs ? " class=bad" : "") << ">" << q["vs_ar"]["exact_match"].get<int64_t>() << "/"
-        << q["vs_ar"]["prompts"].get<int64_t>() << "</td>";
+      o << "<td" << (bugs ? " class=bad" : "") << ">" << integer(q["vs_ar"]["exact_match"]) << "/"
+        << integer(q["vs_ar"]["prompts"]) << "</td>";
     } else {
       o << "<td>-</td>";
     }
@@ -181,13 +190,13 @@ std::string batch_section(const json& r) {
       const double b = p["batch"];
       s.x.push_back(b), s.y.push_back(p["speedup"]);
       t.x.push_back(b), t.y.push_back(p["tokens_per_s"]);
-      table << "<tr><td class=l>" << escape(name) << "</td><td>" << p["batch"].get<int64_t>() << "</td><td>" << f(p["speedup"])
+      table << "<tr><td class=l>" << escape(name) << "</td><td>" << integer(p["batch"]) << "</td><td>" << f(p["speedup"])
             << "x ± " << f(p["speedup_ci95"]) << "</td><td>" << f(p["tokens_per_s"], 1) << "</td><td>"
             << f(p["per_sequence_tokens_per_s"], 1) << "</td><td class=" << (p["valid"].get<bool>() ? "good>yes" : "bad>NO")
             << "</td></tr>";
     }
     table << "<tr><td class=l colspan=6><b>crossover</b> (TiDAR no faster than AR from this batch size): "
-          << (g["crossover_batch"].is_null() ? std::string("not reached in this sweep") : std::to_string(g["crossover_batch"].get<int64_t>()))
+          << (g["crossover_batch"].is_null() ? std::string("not reached in this sweep") : std::to_string(integer(g["crossover_batch"])))
           << "</td></tr>";
     speed.push_back(s), tps.push_back(t);
     ++ci;
@@ -196,7 +205,7 @@ std::string batch_section(const json& r) {
   std::map<std::string, svg::Series> ar;
   for (const json& p : r["points"]) {
     if (is_tidar(p) || !p.contains("e2e_tokens_per_s")) continue;
-    const std::string key = "AR " + p["config"]["sampler"].get<std::string>() + " n" + std::to_string(p["config"]["rollouts"].get<int64_t>());
+    const std::string key = "AR " + p["config"]["sampler"].get<std::string>() + " n" + std::to_string(integer(p["config"]["rollouts"]));
     ar.try_emplace(key, svg::Series{key, "#888888", {}, {}, true});
     ar[key].x.push_back(p["config"]["batch"]), ar[key].y.push_back(num_at(p, "/e2e_tokens_per_s/mean"));
   }
@@ -286,7 +295,7 @@ std::string step_cost_chart(const json& r) {
                          "ms", s, true);
     o << "<table><tr><th>T</th><th>t(T) ms</th><th>t(T)/t(1)</th><th>ms per token</th></tr>";
     for (const json& c : sc["curve"])
-      o << "<tr><td>" << c["tokens"].get<int64_t>() << "</td><td>" << f(c["seconds"].get<double>() * 1e3, 3) << "</td><td>"
+      o << "<tr><td>" << integer(c["tokens"]) << "</td><td>" << f(c["seconds"].get<double>() * 1e3, 3) << "</td><td>"
         << f(c["seconds"].get<double>() / t1) << "</td><td>" << f(c["seconds"].get<double>() * 1e3 / c["tokens"].get<double>(), 4)
         << "</td></tr>";
     o << "</table>";
@@ -304,7 +313,7 @@ std::string prediction_table(const json& r) {
     const json& pr = p["speedup_vs_ar"]["predicted"];
     const double ratio = pr["measured_over_predicted"];
     o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << f(pr["tokens_per_step"]) << "</td><td>"
-      << pr["pass_tokens"].get<int64_t>() << "</td><td>" << f(pr["t_pass_over_t1"]) << "</td><td>" << f(pr["speedup"])
+      << integer(pr["pass_tokens"]) << "</td><td>" << f(pr["t_pass_over_t1"]) << "</td><td>" << f(pr["speedup"])
       << "x</td><td>" << f(num_at(p, "/speedup_vs_ar/decode/mean")) << "x</td><td class=" << (ratio >= 0.85 ? "good" : "bad")
       << ">" << f(ratio) << "</td></tr>";
   }
@@ -325,14 +334,14 @@ std::string equivalence_table(const json& r) {
         div += " …";
         break;
       }
-      div += escape(d["prompt_id"].get<std::string>()) + " @" + std::to_string(d["first_divergence"].get<int64_t>()) + ": " +
+      div += escape(d["prompt_id"].get<std::string>()) + " @" + std::to_string(integer(d["first_divergence"])) + ": " +
              d["verdict"].get<std::string>();
       if (d.contains("ar_top1_top2_margin")) div += " (" + f(d["ar_top1_top2_margin"].get<double>(), 6) + ")";
       div += "; ";
     }
-    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << v["verdicts"]["exact"].get<int64_t>() << "</td><td>"
-      << v["verdicts"]["near_tie"].get<int64_t>() << "</td><td" << (v["verdicts"]["bug"].get<int64_t>() ? " class=bad" : "") << ">"
-      << v["verdicts"]["bug"].get<int64_t>() << "</td><td>" << v["verdicts"]["lossy"].get<int64_t>() << "</td><td class=l>" << div
+    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << integer(v["verdicts"]["exact"]) << "</td><td>"
+      << integer(v["verdicts"]["near_tie"]) << "</td><td" << (integer(v["verdicts"]["bug"]) ? " class=bad" : "") << ">"
+      << integer(v["verdicts"]["bug"]) << "</td><td>" << integer(v["verdicts"]["lossy"]) << "</td><td class=l>" << div
       << "</td></tr>";
   }
   o << "</table>";
@@ -430,7 +439,7 @@ std::string headline(const json& r) {
       << f(num_at(p, "/speedup_vs_ar/decode/ci95")) << " decode speedup over " << escape(p["speedup_vs_ar"]["baseline"])
       << ", " << f(num_at(p, "/accounting/tokens_per_forward")) << " tokens/forward";
     if (p["quality"].contains("vs_ar"))
-      o << ", " << p["quality"]["vs_ar"]["exact_match"].get<int64_t>() << "/" << p["quality"]["vs_ar"]["prompts"].get<int64_t>()
+      o << ", " << integer(p["quality"]["vs_ar"]["exact_match"]) << "/" << integer(p["quality"]["vs_ar"]["prompts"])
         << " outputs equal to AR";
     o << "</li>";
   }
@@ -443,9 +452,9 @@ std::string bench_section(const json& r, const std::vector<json>& gbench) {
   const json& pv = r["provenance"];
   o << "<h1>dllm-bench report: " << escape(pv["model"]["source"]) << " on " << escape(pv["host"]["cpu"]) << "</h1>"
     << "<p class=note>" << escape(pv["date_utc"]) << " · commit " << escape(pv["git"]["commit"].dump()) << (pv["git"]["dirty"] == true ? " (dirty)" : "")
-    << " · backend " << escape(pv["backend"]) << " · " << r["suite"]["prompts"].get<int64_t>() << " prompts from "
-    << escape(r["suite"]["path"]) << " · " << r["settings"]["repetitions"].get<int64_t>() << " timed repetitions after "
-    << r["settings"]["warmup"].get<int64_t>() << " warm-up" << (r["interrupted"].get<bool>() ? " · <span class=bad>INTERRUPTED</span>" : "")
+    << " · backend " << escape(pv["backend"]) << " · " << integer(r["suite"]["prompts"]) << " prompts from "
+    << escape(r["suite"]["path"]) << " · " << integer(r["settings"]["repetitions"]) << " timed repetitions after "
+    << integer(r["settings"]["warmup"]) << " warm-up" << (r["interrupted"].get<bool>() ? " · <span class=bad>INTERRUPTED</span>" : "")
     << "</p>";
   o << "<h2 id=summary>Summary</h2>" << headline(r) << summary_table(r);
   o << "<h2 id=throughput>Throughput and speedup</h2><div class=charts>" << throughput_chart(r) << mixing_charts(r) << tradeoff_chart(r) << "</div>"
@@ -474,12 +483,10 @@ std::string bench_section(const json& r, const std::vector<json>& gbench) {
   return o.str();
 }
 
-}  // namespace
-
 constexpr const char* kNotGbench =
     "not Google Benchmark JSON output (write it with --benchmark_out=FILE --benchmark_out_format=json)";
 
-std::string render_html(const std::vector<json>& records) {
+std::string render_records(const std::vector<json>& records) {
   std::vector<json> gbench;
   std::vector<const json*> reports;
   for (size_t i = 0; i < records.size(); ++i) {
@@ -508,6 +515,16 @@ std::string render_html(const std::vector<json>& records) {
   if (reports.empty()) o << "<h1>dllm-bench kernel report</h1>" << kernel_tables(gbench, nullptr);
   o << "</body></html>\n";
   return o.str();
+}
+
+}  // namespace
+
+std::string render_html(const std::vector<json>& records) {
+  try {
+    return render_records(records);
+  } catch (const json::exception& e) {  // a field the schema leaves open has an unexpected type
+    fail("cannot render the report: a field is missing or has the wrong type (", e.what(), ")");
+  }
 }
 
 }  // namespace dllm

@@ -1,6 +1,8 @@
 // The HTML report from the checked-in fixture: self-contained, every chart and table present,
 // text escaped. (tests/reports/chromium_test.sh renders it in a real browser.)
 #include "reports/html.h"
+#include "reports/schema.h"
+#include "engine/core/check.h"
 
 #include <gtest/gtest.h>
 
@@ -47,4 +49,18 @@ TEST(ReportHtml, GoogleBenchmarkOutputBecomesTheKernelTable) {
   EXPECT_NE(html.find("BM_Linear/4096/1"), std::string::npos);
   EXPECT_NE(html.find("25.00"), std::string::npos);  // GB/s
   EXPECT_THROW(dllm::render_html({json::parse(R"({"foo": 1})")}), std::exception);
+}
+
+// Fields of the wrong type (found by fuzz_report): the schema refuses what it pins down, and
+// anything left open still ends in a dllm::Error naming the problem, never a crash or a raw
+// JSON-library exception.
+TEST(ReportHtml, WrongFieldTypesAreClearErrors) {
+  json r = fixture();
+  json& category = r["points"][0]["per_category"].begin().value();
+  category["answers_correct"] = json::object();
+  EXPECT_FALSE(dllm::schema_violations(r, dllm::report_schema()).empty());
+  EXPECT_THROW(dllm::render_html({r}), dllm::Error);
+  r = fixture();
+  r["suite"]["prompts"] = 6.3e90;  // a count no integer type holds
+  EXPECT_THROW(dllm::render_html({r}), dllm::Error);
 }
