@@ -19,10 +19,6 @@ std::vector<double> samples_of(const json& p, const std::string& pointer) {
   return p.at(ptr)["samples"].get<std::vector<double>>();
 }
 
-}  // namespace
-
-namespace {
-
 Comparison compare_checked(const json& a, const json& b, const CompareOptions& opt) {
   DLLM_CHECK(is_report(a), "A is not a dllm-bench report");
   DLLM_CHECK(is_report(b), "B is not a dllm-bench report");

@@ -52,7 +52,7 @@ double num_at(const json& j, const std::string& pointer, double fallback = 0) {
 int64_t integer(const json& v) {
   if (v.is_number_integer()) return v.get<int64_t>();
   const double d = v.is_number_float() ? v.get<double>() : NAN;
-  DLLM_CHECK(std::isfinite(d) && d >= -0x1p63 && d < 0x1p63, "expected an integer, got ", v.dump());
+  DLLM_CHECK(fits_int64(d), "expected an integer, got ", v.dump());
   return int64_t(d);
 }
 
@@ -82,7 +82,7 @@ std::string summary_table(const json& r) {
       << "</td>" << speedup_cell(p);
     const json& q = p["quality"];
     if (q.contains("vs_ar")) {
-      const int bugs = q["vs_ar"]["verdicts"]["bug"];
+      const int64_t bugs = integer(q["vs_ar"]["verdicts"]["bug"]);
       o << "<td" << (bugs ? " class=bad" : "") << ">" << integer(q["vs_ar"]["exact_match"]) << "/"
         << integer(q["vs_ar"]["prompts"]) << "</td>";
     } else {

@@ -19,7 +19,7 @@ bool is_integer(const json& v) {
   if (v.is_number_integer()) return true;
   if (!v.is_number_float()) return false;
   const double d = v.get<double>();
-  return std::isfinite(d) && std::trunc(d) == d && d >= -0x1p63 && d < 0x1p63;
+  return fits_int64(d) && std::trunc(d) == d;
 }
 
 bool has_type(const json& v, const std::string& t) {

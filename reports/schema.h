@@ -14,6 +14,10 @@ inline constexpr int kReportSchemaVersion = 1;
 // be asked, without throwing).
 bool is_report(const nlohmann::json& j);
 
+// Whether a double converts to int64_t without undefined behaviour (false for NaN and ±inf). The
+// schema's `integer` and the readers of counts both use it.
+inline bool fits_int64(double d) { return d >= -0x1p63 && d < 0x1p63; }
+
 // The schema document.
 const nlohmann::json& report_schema();
 
