@@ -137,16 +137,16 @@ void attention(const AttentionArgs& a, AttentionVariant v) {
   DLLM_ASSERT(a.kv_heads > 0 && a.q_heads % a.kv_heads == 0 && a.max_keys >= 0);
   if (a.tokens == 0) return;
   if (v == AttentionVariant::single_pass) {
-    attention_kernel<false><<<dim3(unsigned(a.tokens), unsigned(a.q_heads), 1), kThreads>>>(a, INT_MAX, nullptr);
+    DLLM_LAUNCH(dim3(unsigned(a.tokens), unsigned(a.q_heads), 1), kThreads, attention_kernel<false>)(a, INT_MAX, nullptr);
     DLLM_GPU_LAUNCHED("attention");
     return;
   }
   const int chunks = a.max_keys > 0 ? blocks_for(a.max_keys, kAttentionChunk) : 1;
   float* part = partial_workspace(size_t(a.tokens) * a.q_heads * chunks * (a.head_dim + 2));
-  attention_kernel<true><<<dim3(unsigned(a.tokens), unsigned(a.q_heads), unsigned(chunks)), kThreads>>>(
+  DLLM_LAUNCH(dim3(unsigned(a.tokens), unsigned(a.q_heads), unsigned(chunks)), kThreads, attention_kernel<true>)(
       a, kAttentionChunk, part);
   DLLM_GPU_LAUNCHED("attention (split keys)");
-  attention_merge_kernel<<<dim3(unsigned(a.tokens), unsigned(a.q_heads)), 128>>>(a, chunks, part);
+  DLLM_LAUNCH(dim3(unsigned(a.tokens), unsigned(a.q_heads)), 128, attention_merge_kernel)(a, chunks, part);
   DLLM_GPU_LAUNCHED("attention merge");
 }
 

@@ -70,7 +70,7 @@ inline constexpr int kBlockThreads = 256;
 template <class... Params, class... Args>
 void launch_per_row(const char* name, void (*kernel)(Params...), int64_t rows, Args&&... args) {
   if (rows == 0) return;
-  kernel<<<unsigned(rows), kBlockThreads>>>(std::forward<Args>(args)...);
+  DLLM_LAUNCH(unsigned(rows), kBlockThreads, kernel)(std::forward<Args>(args)...);
   check(gpuGetLastError(), name, __FILE__, __LINE__);
 }
 
@@ -79,7 +79,7 @@ template <class... Params, class... Args>
 void launch_elementwise(const char* name, void (*kernel)(Params...), int64_t n, Args&&... args) {
   if (n == 0) return;
   const int blocks = blocks_for(n, kBlockThreads);
-  kernel<<<blocks < 65535 ? blocks : 65535, kBlockThreads>>>(std::forward<Args>(args)...);
+  DLLM_LAUNCH(blocks < 65535 ? blocks : 65535, kBlockThreads, kernel)(std::forward<Args>(args)...);
   check(gpuGetLastError(), name, __FILE__, __LINE__);
 }
 

@@ -165,16 +165,16 @@ void launch(const LinearArgs& a, LinearVariant v) {
   if (v == LinearVariant::gemv) {
     const int rows_per_block = 256 / device_warp_size();  // one row per warp of the device
     const bool vec = a.in % 8 == 0 && reinterpret_cast<uintptr_t>(a.weight.data) % 16 == 0;
-    if (vec) linear_gemv_kernel<W, true><<<blocks_for(a.out, rows_per_block), 256>>>(a);
-    else linear_gemv_kernel<W, false><<<blocks_for(a.out, rows_per_block), 256>>>(a);
+    if (vec) DLLM_LAUNCH(blocks_for(a.out, rows_per_block), 256, linear_gemv_kernel<W, true>)(a);
+    else DLLM_LAUNCH(blocks_for(a.out, rows_per_block), 256, linear_gemv_kernel<W, false>)(a);
   } else if (v == LinearVariant::tiled) {
     const dim3 grid(unsigned(blocks_for(a.out, kTileOut)), unsigned(blocks_for(a.tokens, kTileTok)));
-    linear_tiled_kernel<W><<<grid, kTileThreads>>>(a);
+    DLLM_LAUNCH(grid, kTileThreads, linear_tiled_kernel<W>)(a);
   } else {
     DLLM_CHECK(mma_available(), "the mma linear variant needs an NVIDIA GPU of sm_80 or newer and a CUDA build");
 #if defined(DLLM_BUILD_HAS_WMMA)
     const dim3 grid(unsigned(blocks_for(a.out, kMmaOut)), unsigned(blocks_for(a.tokens, kMmaTok)));
-    linear_mma_kernel<W><<<grid, 256>>>(a);  // 8 warps of 32
+    DLLM_LAUNCH(grid, 256, linear_mma_kernel<W>)(a);  // 8 warps of 32
 #endif
   }
   DLLM_GPU_LAUNCHED("linear");

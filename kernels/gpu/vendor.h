@@ -76,3 +76,7 @@ namespace dllm::gpu {
 namespace wmma = nvcuda::wmma;
 }  // namespace dllm::gpu
 #endif
+
+// DLLM_LAUNCH(grid, block, kernel)(args...): a kernel launch on the default stream. The kernel comes
+// last so a template name with commas needs no parentheses.
+#define DLLM_LAUNCH(grid, block, ...) __VA_ARGS__<<<(grid), (block)>>>
