@@ -1,9 +1,40 @@
 // The one place that spells hip* or cuda*: everything else in kernels/gpu uses the gpu* names below,
-// so one .cu source builds with nvcc (NVIDIA) and hipcc/clang (AMD). Debian's HIP-on-NVIDIA headers do
-// not compile with CUDA 13, so the CUDA build maps these names straight onto the CUDA runtime.
+// so one .cu source builds with nvcc (NVIDIA) and hipcc/clang (AMD), and as plain C++ on the CPU
+// emulator of the kernel language (DLLM_EMU, kernels/gpu/emu/emu.h: the GPU tests without a GPU).
+// Debian's HIP-on-NVIDIA headers do not compile with CUDA 13, so the CUDA build maps these names
+// straight onto the CUDA runtime.
 #pragma once
 
-#if defined(DLLM_HIP)
+#if defined(DLLM_EMU)
+#include "kernels/gpu/emu/emu.h"
+#define gpuError_t ::dllm::emu::Error
+#define gpuSuccess ::dllm::emu::Error::success
+#define gpuGetErrorString ::dllm::emu::error_string
+#define gpuGetLastError ::dllm::emu::last_error
+#define gpuGetDeviceCount ::dllm::emu::device_count
+#define gpuDeviceProp ::dllm::emu::DeviceProp
+#define gpuGetDeviceProperties ::dllm::emu::device_properties
+#define gpuRuntimeGetVersion ::dllm::emu::runtime_version
+#define gpuDriverGetVersion ::dllm::emu::driver_version
+#define gpuMalloc ::dllm::emu::malloc_device
+#define gpuFree ::dllm::emu::free_device
+#define gpuMemcpy ::dllm::emu::memcpy_kind
+#define gpuMemset ::dllm::emu::memset_device
+#define gpuMemcpyHostToDevice ::dllm::emu::host_to_device
+#define gpuMemcpyDeviceToHost ::dllm::emu::device_to_host
+#define gpuMemcpyDeviceToDevice ::dllm::emu::device_to_device
+#define gpuDeviceSynchronize ::dllm::emu::synchronize
+#define gpuEvent_t ::dllm::emu::Event
+#define gpuEventCreate ::dllm::emu::event_create
+#define gpuEventDestroy ::dllm::emu::event_destroy
+#define gpuEventRecord ::dllm::emu::event_record
+#define gpuEventSynchronize ::dllm::emu::event_synchronize
+#define gpuEventElapsedTime ::dllm::emu::event_elapsed_ms
+#define DLLM_WARP_SIZE DLLM_EMU_WARP_SIZE
+inline float gpu_shfl_xor(float v, int mask) { return ::dllm::emu::shfl_xor(v, mask); }
+inline int gpu_shfl_xor(int v, int mask) { return ::dllm::emu::shfl_xor(v, mask); }
+#define DLLM_LAUNCH(grid, block, ...) ::dllm::emu::launcher((grid), (block), __VA_ARGS__)
+#elif defined(DLLM_HIP)
 #include <hip/hip_runtime.h>
 #define gpuError_t hipError_t
 #define gpuSuccess hipSuccess
@@ -79,4 +110,6 @@ namespace wmma = nvcuda::wmma;
 
 // DLLM_LAUNCH(grid, block, kernel)(args...): a kernel launch on the default stream. The kernel comes
 // last so a template name with commas needs no parentheses.
+#if !defined(DLLM_LAUNCH)
 #define DLLM_LAUNCH(grid, block, ...) __VA_ARGS__<<<(grid), (block)>>>
+#endif

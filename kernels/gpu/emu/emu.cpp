@@ -1,0 +1,410 @@
+// The kernel-language emulator's runtime (emu.h): device memory that host code cannot touch, the
+// fiber scheduler that runs a block's threads with real barriers and shuffles, launch checks and
+// events.
+#include "kernels/gpu/emu/emu.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#if !defined(__x86_64__)
+#error "the emulator's fiber switch (dllm_emu_switch below) is written for x86-64"
+#endif
+
+uint3 threadIdx, blockIdx;
+dim3 blockDim, gridDim;
+
+// Saves the callee-saved registers on the current stack, stores its pointer in *save_sp, and resumes
+// the fiber whose stack pointer is load_sp (System V x86-64: rbx, rbp, r12-r15 are callee-saved).
+extern "C" void dllm_emu_switch(void** save_sp, void* load_sp);
+asm(R"(
+  .pushsection .text
+  .p2align 4
+  .globl dllm_emu_switch
+  .type dllm_emu_switch, @function
+dllm_emu_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size dllm_emu_switch, .-dllm_emu_switch
+  .popsection
+)");
+
+namespace dllm::emu {
+
+namespace {
+
+constexpr int kWarp = DLLM_EMU_WARP_SIZE;
+constexpr unsigned kMaxThreads = 1024;
+constexpr size_t kAlign = 256;  // device allocations are aligned like cudaMalloc's
+const size_t kPage = size_t(sysconf(_SC_PAGESIZE));
+
+size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+// The launch error gpuGetLastError() reports (sticky until read, like the runtimes').
+Error g_last_error = Error::success;
+void set_error(Error e) {
+  if (g_last_error == Error::success) g_last_error = e;
+}
+std::recursive_mutex g_mutex;  // one launch or copy at a time; device memory is opened inside
+
+// ---- Device memory. Each allocation is its own mapping: data pages, then a guard page that is never
+// accessible. The pointer is placed so the allocation (rounded to kAlign) ends at the guard page:
+// a kernel reading or writing past the end faults. Outside kernels and copies the data pages are
+// inaccessible too, so host code that dereferences a device pointer faults at once.
+struct Mapping {
+  char* base;         // the mapping's first byte
+  size_t data_bytes;  // accessible pages while the device is open
+  size_t bytes;       // what was asked for
+};
+std::map<uintptr_t, Mapping> g_allocations;  // keyed by the pointer handed out
+
+void protect_all(int prot) {
+  for (auto& [ptr, m] : g_allocations) mprotect(m.base, m.data_bytes, prot);
+}
+
+// Device memory is readable and writable for the lifetime of this object (kernels and copies).
+class DeviceOpen {
+ public:
+  DeviceOpen() : lock_(g_mutex) {
+    if (depth_++ == 0) protect_all(PROT_READ | PROT_WRITE);
+  }
+  ~DeviceOpen() {
+    if (--depth_ == 0) protect_all(PROT_NONE);
+  }
+  DeviceOpen(const DeviceOpen&) = delete;
+  DeviceOpen& operator=(const DeviceOpen&) = delete;
+
+ private:
+  std::lock_guard<std::recursive_mutex> lock_;
+  static inline int depth_ = 0;
+};
+
+const Mapping* find_mapping(uintptr_t addr, bool with_guard) {
+  for (auto& [ptr, m] : g_allocations) {
+    const uintptr_t lo = uintptr_t(m.base), hi = lo + m.data_bytes + (with_guard ? kPage : 0);
+    if (addr >= lo && addr < hi) return &m;
+  }
+  return nullptr;
+}
+
+// Whether [p, p + bytes) lies inside one device allocation.
+bool is_device_range(const void* p, size_t bytes) {
+  const uintptr_t a = uintptr_t(p);
+  auto it = g_allocations.upper_bound(a);
+  if (it == g_allocations.begin()) return false;
+  --it;
+  return a >= it->first && a + bytes <= it->first + it->second.bytes;
+}
+
+// A fault inside a device mapping: say which kind, then let the default action end the process.
+struct sigaction g_previous_segv;
+void on_segv(int sig, siginfo_t* info, void* context) {
+  const uintptr_t addr = uintptr_t(info->si_addr);
+  if (const Mapping* m = find_mapping(addr, true)) {
+    char msg[256];
+    const uintptr_t data_end = uintptr_t(m->base) + m->data_bytes;
+    const int n = addr >= data_end
+                      ? std::snprintf(msg, sizeof msg,
+                                      "dllm GPU emulator: access at %#lx is past the end of a device allocation of "
+                                      "%zu bytes (out of bounds in a kernel or copy)\n",
+                                      static_cast<unsigned long>(addr), m->bytes)
+                      : std::snprintf(msg, sizeof msg,
+                                      "dllm GPU emulator: host code touched device memory at %#lx (outside a kernel "
+                                      "or copy: on a GPU this pointer is not host-accessible)\n",
+                                      static_cast<unsigned long>(addr));
+    if (n > 0) (void)!write(2, msg, size_t(n));
+  }
+  sigaction(SIGSEGV, &g_previous_segv, nullptr);  // re-executing the access now ends the process
+  (void)sig, (void)context;
+}
+
+void install_segv_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    static std::vector<char> alt(1 << 16);  // the handler may run for a fault on a fiber's stack
+    stack_t ss{};
+    ss.ss_sp = alt.data(), ss.ss_size = alt.size();
+    sigaltstack(&ss, nullptr);
+    struct sigaction sa{};
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &g_previous_segv);
+  });
+}
+
+// ---- Fibers: one per thread of the running block, each on its own stack with a guard page below.
+enum class State { runnable, at_barrier, at_shuffle, done };
+struct Fiber {
+  void* sp = nullptr;
+  State state = State::runnable;
+  unsigned shuffles = 0;  // shuffle count: picks the exchange buffer (two alternate)
+};
+constexpr size_t kStackBytes = 256 * 1024;
+
+std::vector<char*> g_stacks;  // [thread] bottom of the usable stack
+std::vector<Fiber> g_fibers;
+std::vector<uint32_t> g_exchange[2];  // [thread] the value each lane offers to a shuffle
+void* g_scheduler_sp = nullptr;
+unsigned g_current = 0;
+const std::function<void()>* g_body = nullptr;
+
+extern "C" [[noreturn]] void dllm_emu_fiber_main() {
+  (*g_body)();
+  g_fibers[g_current].state = State::done;
+  dllm_emu_switch(&g_fibers[g_current].sp, g_scheduler_sp);
+  std::abort();  // a finished fiber is never resumed
+}
+
+void ensure_stacks(unsigned n) {
+  while (g_stacks.size() < n) {
+    void* m = mmap(nullptr, kStackBytes + kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+      std::fputs("dllm GPU emulator: cannot map a fiber stack\n", stderr);
+      std::abort();
+    }
+    mprotect(m, kPage, PROT_NONE);  // overflow faults instead of corrupting the next stack
+    g_stacks.push_back(static_cast<char*>(m) + kPage);
+  }
+  g_fibers.resize(std::max<size_t>(g_fibers.size(), n));
+  for (auto& x : g_exchange) x.resize(std::max<size_t>(x.size(), n));
+}
+
+// A fresh fiber whose first switch enters dllm_emu_fiber_main as if called (rsp = 8 mod 16).
+void start_fiber(unsigned i) {
+  auto* sp = reinterpret_cast<uintptr_t*>(g_stacks[i] + kStackBytes);
+  *--sp = 0;                                               // return address of fiber_main: none
+  *--sp = reinterpret_cast<uintptr_t>(&dllm_emu_fiber_main);  // popped by dllm_emu_switch's ret
+  for (int r = 0; r < 6; ++r) *--sp = 0;                   // rbp, rbx, r12-r15
+  g_fibers[i] = Fiber{sp, State::runnable, 0};
+}
+
+void block_at(State s) {
+  Fiber& f = g_fibers[g_current];
+  f.state = s;
+  dllm_emu_switch(&f.sp, g_scheduler_sp);
+}
+
+void set_thread_index(unsigned i) {
+  threadIdx.x = i % blockDim.x;
+  threadIdx.y = i / blockDim.x % blockDim.y;
+  threadIdx.z = i / (blockDim.x * blockDim.y);
+}
+
+// Runs the current block to completion. False (and a launch error) when its threads wait at barriers
+// or shuffles that not all of them can reach.
+bool run_block(unsigned n) {
+  for (unsigned i = 0; i < n; ++i) start_fiber(i);
+  unsigned live = n;
+  for (;;) {
+    for (unsigned i = 0; i < n; ++i) {
+      if (g_fibers[i].state != State::runnable) continue;
+      g_current = i;
+      set_thread_index(i);
+      dllm_emu_switch(&g_scheduler_sp, g_fibers[i].sp);
+      if (g_fibers[i].state == State::done) --live;
+    }
+    if (live == 0) return true;
+    // Every live thread at __syncthreads(): release them all.
+    unsigned at_barrier = 0;
+    for (unsigned i = 0; i < n; ++i) at_barrier += g_fibers[i].state == State::at_barrier;
+    if (at_barrier == live) {
+      for (unsigned i = 0; i < n; ++i)
+        if (g_fibers[i].state == State::at_barrier) g_fibers[i].state = State::runnable;
+      continue;
+    }
+    // Every lane of a (whole) warp at a shuffle: release that warp.
+    bool released = false;
+    for (unsigned w = 0; w * kWarp < n; ++w) {
+      const unsigned lo = w * kWarp, hi = lo + kWarp;
+      if (hi > n) continue;
+      bool all = true;
+      for (unsigned i = lo; i < hi && all; ++i) all = g_fibers[i].state == State::at_shuffle;
+      if (!all) continue;
+      for (unsigned i = lo; i < hi; ++i) g_fibers[i].state = State::runnable;
+      released = true;
+    }
+    if (!released) {
+      std::fprintf(stderr,
+                   "dllm GPU emulator: block (%u,%u,%u) cannot proceed: %u of %u live threads wait at "
+                   "__syncthreads and the others at warp shuffles their whole warp does not reach\n",
+                   blockIdx.x, blockIdx.y, blockIdx.z, at_barrier, live);
+      set_error(Error::divergent_sync);
+      return false;
+    }
+  }
+}
+
+template <class T>
+T exchange(T v, int mask) {
+  static_assert(sizeof(T) == 4);
+  const unsigned me = g_current, lane = me % kWarp;
+  Fiber& f = g_fibers[me];
+  std::vector<uint32_t>& buf = g_exchange[f.shuffles++ % 2];
+  std::memcpy(&buf[me], &v, 4);
+  block_at(State::at_shuffle);  // resumes once every lane of the warp has offered its value
+  const unsigned partner = unsigned(int(lane) ^ mask);
+  if (partner >= unsigned(kWarp)) return v;  // outside the warp: the lane's own value
+  T out;
+  std::memcpy(&out, &buf[me - lane + partner], 4);
+  return out;
+}
+
+}  // namespace
+
+struct EventTime {
+  std::chrono::steady_clock::time_point t;
+};
+
+const char* error_string(Error e) {
+  switch (e) {
+    case Error::success: return "no error";
+    case Error::invalid_configuration:
+      return "invalid configuration argument (block of 0 or more than 1024 threads, or a grid dimension of 0 or "
+             "beyond the device's limits)";
+    case Error::divergent_sync:
+      return "a __syncthreads() or warp shuffle that not every thread reaches (the emulator's deadlock check)";
+    case Error::invalid_value: return "invalid argument (a pointer that is not device memory, or a range past it)";
+    case Error::out_of_memory: return "out of memory";
+  }
+  return "unknown error";
+}
+
+Error last_error() {
+  std::lock_guard<std::recursive_mutex> lock(g_mutex);
+  const Error e = g_last_error;
+  g_last_error = Error::success;
+  return e;
+}
+
+Error device_count(int* n) {
+  *n = 1;
+  return Error::success;
+}
+
+Error device_properties(DeviceProp* p, int device) {
+  if (device != 0) return Error::invalid_value;
+  *p = DeviceProp{};
+  std::snprintf(p->name, sizeof p->name, "dllm-bench CPU emulator (warp %d)", kWarp);
+  p->totalGlobalMem = size_t(sysconf(_SC_PHYS_PAGES)) * kPage;
+  p->multiProcessorCount = 1;
+  p->warpSize = kWarp;
+  return Error::success;
+}
+
+Error runtime_version(int* v) {
+  *v = 0;
+  return Error::success;
+}
+Error driver_version(int* v) {
+  *v = 0;
+  return Error::success;
+}
+
+Error malloc_device(void** p, size_t bytes) {
+  std::lock_guard<std::recursive_mutex> lock(g_mutex);
+  install_segv_handler();
+  const size_t data = round_up(round_up(bytes, kAlign), kPage);
+  void* m = mmap(nullptr, data + kPage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (m == MAP_FAILED) return Error::out_of_memory;
+  char* base = static_cast<char*>(m);
+  char* ptr = base + data - round_up(bytes, kAlign);
+  g_allocations[uintptr_t(ptr)] = Mapping{base, data, bytes};
+  *p = ptr;
+  return Error::success;
+}
+
+Error free_device(void* p) {
+  std::lock_guard<std::recursive_mutex> lock(g_mutex);
+  if (!p) return Error::success;
+  auto it = g_allocations.find(uintptr_t(p));
+  if (it == g_allocations.end()) return Error::invalid_value;
+  munmap(it->second.base, it->second.data_bytes + kPage);
+  g_allocations.erase(it);
+  return Error::success;
+}
+
+Error memcpy_kind(void* dst, const void* src, size_t bytes, CopyKind kind) {
+  DeviceOpen open;
+  const bool dst_ok = kind == device_to_host || is_device_range(dst, bytes);
+  const bool src_ok = kind == host_to_device || is_device_range(src, bytes);
+  if (!dst_ok || !src_ok) return Error::invalid_value;
+  std::memmove(dst, src, bytes);
+  return Error::success;
+}
+
+Error memset_device(void* p, int value, size_t bytes) {
+  DeviceOpen open;
+  if (!is_device_range(p, bytes)) return Error::invalid_value;
+  std::memset(p, value, bytes);
+  return Error::success;
+}
+
+Error synchronize() { return Error::success; }  // launches complete before they return
+
+Error event_create(Event* e) {
+  *e = new EventTime{};
+  return Error::success;
+}
+Error event_destroy(Event e) {
+  delete e;
+  return Error::success;
+}
+Error event_record(Event e, int /*stream*/) {
+  e->t = std::chrono::steady_clock::now();
+  return Error::success;
+}
+Error event_synchronize(Event) { return Error::success; }
+Error event_elapsed_ms(float* ms, Event begin, Event end) {
+  *ms = std::chrono::duration<float, std::milli>(end->t - begin->t).count();
+  return Error::success;
+}
+
+float shfl_xor(float v, int mask) { return exchange(v, mask); }
+int shfl_xor(int v, int mask) { return exchange(v, mask); }
+
+void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
+  DeviceOpen open;
+  const unsigned long long threads = 1ull * block.x * block.y * block.z;
+  const bool ok = threads > 0 && threads <= kMaxThreads && block.z <= 64 && grid.x > 0 && grid.y > 0 && grid.z > 0 &&
+                  grid.x <= 0x7fffffffu && grid.y <= 65535 && grid.z <= 65535;
+  if (!ok) return set_error(Error::invalid_configuration);
+  const unsigned n = unsigned(threads);
+  ensure_stacks(n);
+  blockDim = block, gridDim = grid, g_body = &body;
+  for (unsigned z = 0; z < grid.z; ++z)
+    for (unsigned y = 0; y < grid.y; ++y)
+      for (unsigned x = 0; x < grid.x; ++x) {
+        blockIdx = uint3{x, y, z};
+        if (!run_block(n)) return;
+      }
+}
+
+}  // namespace dllm::emu
+
+void __syncthreads() { dllm::emu::block_at(dllm::emu::State::at_barrier); }
+
+void __trap() {
+  std::fputs("dllm GPU emulator: __trap() in a kernel\n", stderr);
+  std::abort();
+}

@@ -1,0 +1,117 @@
+// The kernel language on the CPU (-DDLLM_GPU=EMU): what kernels/gpu/*.cu use of CUDA/HIP, so the same
+// kernel sources run on the host and their tests run on a machine without a GPU. Included by
+// vendor.h only.
+//
+// A launch runs the grid's blocks one after another. The threads of a block are fibers on the
+// launching OS thread (emu.cpp): each runs until it reaches __syncthreads() or a warp shuffle, and
+// a barrier releases its threads only when every live thread of the block (or lane of the warp) has
+// arrived, so shared memory, barriers and shuffles behave as on a device. What the emulator
+// reports instead of hanging or guessing:
+//   - a barrier or shuffle that not every live thread reaches (divergent __syncthreads, a shuffle
+//     with exited lanes): a launch error, as gpuGetLastError() then says;
+//   - a launch shape a device refuses (0 or more than 1024 threads, a grid dimension of 0 or beyond
+//     the device's limits): a launch error;
+//   - host code touching device memory: device allocations are unreadable outside kernels and
+//     copies, so such code stops at once with a message naming the address.
+// The warp size is DLLM_EMU_WARP_SIZE (32 or 64), fixed per build, so warp-size-agnostic code can be
+// checked at both widths. Not emulated: tensor cores (no DLLM_BUILD_HAS_WMMA), atomics, streams,
+// and timing (events measure host time).
+#pragma once
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <tuple>
+#include <type_traits>
+
+#if !defined(DLLM_EMU_WARP_SIZE) || (DLLM_EMU_WARP_SIZE != 32 && DLLM_EMU_WARP_SIZE != 64)
+#error "the emulator needs DLLM_EMU_WARP_SIZE 32 or 64"
+#endif
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+// One block runs at a time, so a block's shared memory can be a function-local static.
+#define __shared__ static
+#define __align__(n) alignas(n)
+
+struct uint3 {
+  unsigned x = 0, y = 0, z = 0;
+};
+struct dim3 {
+  unsigned x, y, z;
+  constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+struct alignas(16) float4 {
+  float x, y, z, w;
+};
+struct alignas(16) uint4 {
+  unsigned x, y, z, w;
+};
+
+// The running thread's coordinates, set by the scheduler before it resumes a thread.
+extern uint3 threadIdx, blockIdx;
+extern dim3 blockDim, gridDim;
+
+void __syncthreads();
+[[noreturn]] void __trap();
+inline float __int_as_float(int i) {
+  float f;
+  std::memcpy(&f, &i, 4);
+  return f;
+}
+inline int min(int a, int b) { return a < b ? a : b; }
+inline int max(int a, int b) { return a > b ? a : b; }
+
+namespace dllm::emu {
+
+enum class Error { success, invalid_configuration, divergent_sync, invalid_value, out_of_memory };
+const char* error_string(Error e);
+Error last_error();  // and clears it, as gpuGetLastError does
+
+struct DeviceProp {
+  char name[256] = {};
+  size_t totalGlobalMem = 0;
+  int multiProcessorCount = 0;
+  int warpSize = 0;
+  int major = 0, minor = 0;
+};
+Error device_count(int* n);
+Error device_properties(DeviceProp* p, int device);
+Error runtime_version(int* v);
+Error driver_version(int* v);
+
+enum CopyKind { host_to_device, device_to_host, device_to_device };
+Error malloc_device(void** p, size_t bytes);
+Error free_device(void* p);
+Error memcpy_kind(void* dst, const void* src, size_t bytes, CopyKind kind);
+Error memset_device(void* p, int value, size_t bytes);
+Error synchronize();
+
+using Event = struct EventTime*;
+Error event_create(Event* e);
+Error event_destroy(Event e);
+Error event_record(Event e, int stream);
+Error event_synchronize(Event e);
+Error event_elapsed_ms(float* ms, Event begin, Event end);
+
+float shfl_xor(float v, int mask);
+int shfl_xor(int v, int mask);
+
+// Runs body once per thread of every block of the grid (the launch error, if any, is kept for
+// last_error()).
+void run_grid(dim3 grid, dim3 block, const std::function<void()>& body);
+
+// DLLM_LAUNCH's emulation: launcher(grid, block, kernel)(args...) runs kernel(args...) on every
+// thread, each with its own copy of the arguments (parameters are passed by value, as on a device).
+template <class... Params>
+auto launcher(dim3 grid, dim3 block, void (*kernel)(Params...)) {
+  return [=](auto&&... args) {
+    const std::tuple<std::decay_t<Params>...> values(std::forward<decltype(args)>(args)...);
+    run_grid(grid, block, [&] { std::apply(kernel, values); });
+  };
+}
+
+}  // namespace dllm::emu
