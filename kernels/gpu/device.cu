@@ -24,6 +24,14 @@ std::vector<DeviceInfo> visible_devices(std::string* why_none) {
   return out;
 }
 
+bool emulated() {
+#if defined(DLLM_EMU)
+  return true;
+#else
+  return false;
+#endif
+}
+
 int device_warp_size() {
   static const int size = [] {
     gpuDeviceProp p;

@@ -16,4 +16,7 @@ struct DeviceInfo {
 // Empty when no device is visible; never throws (the reason goes to *why_none when non-null).
 std::vector<DeviceInfo> visible_devices(std::string* why_none = nullptr);
 
+// Whether the "device" is the CPU emulator of the kernel language (a DLLM_GPU=EMU build).
+bool emulated();
+
 }  // namespace dllm::gpu

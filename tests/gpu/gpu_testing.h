@@ -23,6 +23,14 @@ namespace dllm::gputest {
       GTEST_SKIP() << "no GPU device is visible (" << why_ << "): GPU test skipped"; \
   } while (0)
 
+// The CPU emulator (DLLM_GPU=EMU) runs kernels thousands of times slower than a device, so tests take
+// smaller sizes there: the same code paths (odd shapes, several key chunks, both layouts, bitwise
+// checks), fewer and shorter cases.
+template <typename T>
+T sized(T on_device, T on_emulator) {
+  return gpu::emulated() ? on_emulator : on_device;
+}
+
 inline Memory& device() {
   static GpuMemory memory;
   return memory;

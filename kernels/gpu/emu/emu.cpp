@@ -70,26 +70,38 @@ std::recursive_mutex g_mutex;  // one launch or copy at a time; device memory is
 // ---- Device memory. Each allocation is its own mapping: data pages, then a guard page that is never
 // accessible. The pointer is placed so the allocation (rounded to kAlign) ends at the guard page:
 // a kernel reading or writing past the end faults. Outside kernels and copies the data pages are
-// inaccessible too, so host code that dereferences a device pointer faults at once.
+// inaccessible too, so host code that dereferences a device pointer faults at once. Where the CPU
+// has memory protection keys the data pages carry one key and opening the device is one register
+// write; elsewhere every mapping is mprotect-ed at each open and close (slower, same checks).
 struct Mapping {
   char* base;         // the mapping's first byte
   size_t data_bytes;  // accessible pages while the device is open
   size_t bytes;       // what was asked for
 };
 std::map<uintptr_t, Mapping> g_allocations;  // keyed by the pointer handed out
+int g_pkey = -2;                             // -2: not tried yet; -1: no protection keys
 
-void protect_all(int prot) {
-  for (auto& [ptr, m] : g_allocations) mprotect(m.base, m.data_bytes, prot);
+int device_pkey() {
+  if (g_pkey == -2) g_pkey = pkey_alloc(0, PKEY_DISABLE_ACCESS);
+  return g_pkey;
+}
+
+void set_device_access(bool open) {
+  if (device_pkey() >= 0) {
+    pkey_set(g_pkey, open ? 0 : PKEY_DISABLE_ACCESS);
+    return;
+  }
+  for (auto& [ptr, m] : g_allocations) mprotect(m.base, m.data_bytes, open ? PROT_READ | PROT_WRITE : PROT_NONE);
 }
 
 // Device memory is readable and writable for the lifetime of this object (kernels and copies).
 class DeviceOpen {
  public:
   DeviceOpen() : lock_(g_mutex) {
-    if (depth_++ == 0) protect_all(PROT_READ | PROT_WRITE);
+    if (depth_++ == 0) set_device_access(true);
   }
   ~DeviceOpen() {
-    if (--depth_ == 0) protect_all(PROT_NONE);
+    if (--depth_ == 0) set_device_access(false);
   }
   DeviceOpen(const DeviceOpen&) = delete;
   DeviceOpen& operator=(const DeviceOpen&) = delete;
@@ -211,8 +223,11 @@ void set_thread_index(unsigned i) {
   threadIdx.z = i / (blockDim.x * blockDim.y);
 }
 
-// Runs the current block to completion. False (and a launch error) when its threads wait at barriers
-// or shuffles that not all of them can reach.
+// Runs the current block to completion: rounds that resume every runnable thread in thread order,
+// each running until it ends, waits at __syncthreads() or offers a value to a shuffle. The barrier
+// opens when every thread of the block waits there (CUDA and HIP leave a barrier that exited threads
+// never reach undefined, so it is an error here); a warp whose lanes all wait at a shuffle goes on.
+// False (and a launch error) when threads wait for others that cannot come.
 bool run_block(unsigned n) {
   for (unsigned i = 0; i < n; ++i) start_fiber(i);
   unsigned live = n;
@@ -225,12 +240,10 @@ bool run_block(unsigned n) {
       if (g_fibers[i].state == State::done) --live;
     }
     if (live == 0) return true;
-    // Every live thread at __syncthreads(): release them all.
     unsigned at_barrier = 0;
     for (unsigned i = 0; i < n; ++i) at_barrier += g_fibers[i].state == State::at_barrier;
-    if (at_barrier == live) {
-      for (unsigned i = 0; i < n; ++i)
-        if (g_fibers[i].state == State::at_barrier) g_fibers[i].state = State::runnable;
+    if (at_barrier == n) {
+      for (unsigned i = 0; i < n; ++i) g_fibers[i].state = State::runnable;
       continue;
     }
     // Every lane of a (whole) warp at a shuffle: release that warp.
@@ -246,9 +259,10 @@ bool run_block(unsigned n) {
     }
     if (!released) {
       std::fprintf(stderr,
-                   "dllm GPU emulator: block (%u,%u,%u) cannot proceed: %u of %u live threads wait at "
-                   "__syncthreads and the others at warp shuffles their whole warp does not reach\n",
-                   blockIdx.x, blockIdx.y, blockIdx.z, at_barrier, live);
+                   "dllm GPU emulator: block (%u,%u,%u) cannot proceed: of its %u threads %u wait at "
+                   "__syncthreads, %u have exited and the others wait at warp shuffles their whole warp "
+                   "does not reach\n",
+                   blockIdx.x, blockIdx.y, blockIdx.z, n, at_barrier, n - live);
       set_error(Error::divergent_sync);
       return false;
     }
@@ -328,6 +342,10 @@ Error malloc_device(void** p, size_t bytes) {
   void* m = mmap(nullptr, data + kPage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (m == MAP_FAILED) return Error::out_of_memory;
   char* base = static_cast<char*>(m);
+  if (device_pkey() >= 0 && pkey_mprotect(base, data, PROT_READ | PROT_WRITE, g_pkey) != 0) {
+    munmap(m, data + kPage);
+    return Error::out_of_memory;
+  }
   char* ptr = base + data - round_up(bytes, kAlign);
   g_allocations[uintptr_t(ptr)] = Mapping{base, data, bytes};
   *p = ptr;
