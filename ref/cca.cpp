@@ -7,6 +7,44 @@
 
 namespace dllm::ref {
 
+void cca_state(const CcaStateArgs& a) {
+  const int qw = a.q_width, c = a.q_width + a.k_width, vh = a.value_width;
+  // Ring entry of a cache slot of token t's sequence: [C + Vh].
+  auto entry = [&](int t, int32_t slot) {
+    return a.ring + int64_t(a.seq[t]) * a.seq_stride + int64_t(slot % a.ring_size) * (c + vh);
+  };
+  // c0 [C] and, when vd is given, the delayed value [Vh] of token t's predecessor s.
+  auto gather = [&](int t, const RecurrentSource& s, float* c0, float* vd) {
+    if (s.kind == RecurrentSource::Kind::pass) {
+      std::copy_n(a.q0 + int64_t(s.index) * qw, qw, c0);
+      std::copy_n(a.k0 + int64_t(s.index) * a.k_width, a.k_width, c0 + qw);
+      if (vd) std::copy_n(a.vd + int64_t(s.index) * vh, vh, vd);
+    } else if (s.kind == RecurrentSource::Kind::cache) {
+      const float* e = entry(t, s.index);
+      std::copy_n(e, c, c0);
+      if (vd) std::copy_n(e + c, vh, vd);
+    } else {
+      std::fill_n(c0, c, 0.0f);
+      if (vd) std::fill_n(vd, vh, 0.0f);
+    }
+  };
+  for (int t = 0; t < a.tokens; ++t) {
+    float* qk0 = a.qk0 + int64_t(t) * c;
+    float* v = a.v + int64_t(t) * 2 * vh;
+    std::copy_n(a.q0 + int64_t(t) * qw, qw, qk0);
+    std::copy_n(a.k0 + int64_t(t) * a.k_width, a.k_width, qk0 + qw);
+    std::copy_n(a.v_cur + int64_t(t) * vh, vh, v);
+    gather(t, a.prev1[t], a.c0_prev + int64_t(t) * c, v + vh);
+    gather(t, a.prev2[t], a.c0_prev2 + int64_t(t) * c, nullptr);
+  }
+  for (int t = 0; t < a.tokens; ++t) {  // after every gather: the reads see the ring as it was
+    if (a.slot[t] < 0) continue;
+    float* e = entry(t, a.slot[t]);
+    std::copy_n(a.qk0 + int64_t(t) * c, c, e);
+    std::copy_n(a.vd + int64_t(t) * vh, vh, e + c);
+  }
+}
+
 template <typename Acc>
 void cca_conv(const CcaConvArgs& a) {
   const int dh = a.head_dim, c_total = a.heads * dh;

@@ -21,6 +21,7 @@ void swiglu(const SwigluArgs& a);
 void add(const AddArgs& a);
 template <typename Acc> void softmax(const SoftmaxArgs& a);
 // ZAYA1
+void cca_state(const CcaStateArgs& a);
 template <typename Acc> void cca_conv(const CcaConvArgs& a);
 template <typename Acc> void cca_qk(const CcaQkArgs& a);
 template <typename Acc> void zaya_router(const ZayaRouterArgs& a);

@@ -43,6 +43,13 @@ class GpuBackend final : public Backend {
   void kv_write(const KvWriteArgs& a) override { gpu::kv_write(a); }
   void swiglu(const SwigluArgs& a) override { gpu::swiglu(a); }
   void add(const AddArgs& a) override { gpu::add(a); }
+  // ZAYA1: one kernel shape per op whatever the pass size (per-token blocks), in every mode.
+  void cca_state(const CcaStateArgs& a) override { gpu::cca_state(a); }
+  void cca_conv(const CcaConvArgs& a) override { gpu::cca_conv(a); }
+  void cca_qk(const CcaQkArgs& a) override { gpu::cca_qk(a); }
+  void zaya_router(const ZayaRouterArgs& a) override { gpu::zaya_router(a); }
+  void moe(const MoeArgs& a) override { gpu::moe(a); }
+  void residual_scale(const ResidualScaleArgs& a) override { gpu::residual_scale(a); }
 
  private:
   WeightView upload(const WeightView& w);

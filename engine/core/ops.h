@@ -170,6 +170,39 @@ struct ZayaRouterArgs {
 // probability (Zyphra's legacy code). engine/model/zaya.md.
 enum class SkipRoute { zero, identity };
 
+// Where a token's recurrent predecessor (CCA's token t-1 or t-2 of its sequence) comes from: an
+// earlier token of the pass (index: its pass index), a committed slot of its sequence, read from the
+// state ring in the KV cache (index: the cache slot), or nothing before the start (zeros).
+struct RecurrentSource {
+  enum class Kind : int32_t { zero, pass, cache };
+  Kind kind = Kind::zero;
+  int32_t index = 0;
+};
+
+// CCA's recurrent inputs of one layer of a pass. For each token t: c0(t) = [q0(t); k0(t)] into qk0,
+// the c0 of its predecessors prev1[t] and prev2[t] into c0_prev and c0_prev2, and its value
+// [v_cur(t); vd(prev1[t])] into v (the value shift). Then every token with a cache slot stores its
+// own [c0; vd] into ring entry slot % ring_size of its sequence; every gather reads the ring as it
+// was before the call. Ring entry r of sequence s: ring[s * seq_stride + r * (C + Vh)], C + Vh floats.
+struct CcaStateArgs {
+  int tokens = 0, q_width = 0, k_width = 0, value_width = 0;  // Hq*Dh, Hkv*Dh, Vh; C = q_width + k_width
+  const float* q0 = nullptr;               // [T, Hq*Dh]
+  const float* k0 = nullptr;               // [T, Hkv*Dh]
+  const float* v_cur = nullptr;            // [T, Vh] W_v x(t)
+  const float* vd = nullptr;               // [T, Vh] W_v2 x(t), the delayed value its successor uses
+  const RecurrentSource* prev1 = nullptr;  // [T] token t-1 of each token's sequence
+  const RecurrentSource* prev2 = nullptr;  // [T] token t-2
+  const int32_t* seq = nullptr;            // [T]
+  const int32_t* slot = nullptr;           // [T] cache slot, or -1 (scratch: not stored)
+  float* ring = nullptr;                   // [B, ring_size, C + Vh] (this layer)
+  int64_t seq_stride = 0;                  // floats between sequences in ring
+  int ring_size = 0;
+  float* qk0 = nullptr;                    // [T, C]
+  float* c0_prev = nullptr;                // [T, C]
+  float* c0_prev2 = nullptr;               // [T, C]
+  float* v = nullptr;                      // [T, 2 * Vh] = [T, Hkv, Dh]
+};
+
 // Top-1 SwiGLU experts: y[t] = weight[t] * down_e(silu(gate_e x) * up_e x) with e = expert[t];
 // the skip route gives 0 or weight[t] * x[t] (SkipRoute).
 struct MoeArgs {
@@ -181,6 +214,9 @@ struct MoeArgs {
   WeightView gate_up;               // [E * 2F, D]: expert e's gate rows then its up rows (HF [E, 2F, D])
   WeightView down;                  // [E * D, F] (HF [E, D, F])
   float* y = nullptr;               // [T, D]
+  // [T, F] silu(gate) * up of each token: the GPU kernel's workspace (required there); the reference
+  // and the CPU backend ignore it.
+  float* act = nullptr;
 };
 
 // ZAYA1's learned residual merge: r = (h + h_bias) * h_scale + (r + r_bias) * r_scale, per channel.

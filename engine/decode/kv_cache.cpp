@@ -14,12 +14,13 @@ KvCache::KvCache(const ModelConfig& cfg, int sequences, int capacity, Memory& me
       seq_stride_(layer_stride_ * cfg.num_layers),
       k_(memory, size_t(seq_stride_) * size_t(sequences)),
       v_(memory, k_.size()),
-      length_(size_t(sequences), 0) {
+      length_(size_t(sequences), 0),
+      recurrent_(memory) {
   DLLM_ASSERT(sequences > 0 && capacity > 0);
   if (cfg.arch == Arch::zaya) {
     ring_ = std::min(capacity, kRecurrentRing);
     recurrent_width_ = cfg.cca_channels() + cfg.value_shift_width();
-    recurrent_.assign(size_t(sequences) * size_t(layers_) * size_t(ring_) * size_t(recurrent_width_), 0.0f);
+    recurrent_.resize(size_t(sequences) * size_t(layers_) * size_t(ring_) * size_t(recurrent_width_));  // zeroed
     ring_slot_.assign(size_t(sequences) * size_t(ring_), -1);
   }
 }
@@ -36,18 +37,18 @@ void KvCache::set_length(int seq, int n) {
   length_.at(size_t(seq)) = n;
 }
 
-float* KvCache::recurrent_write(int layer, int seq, int slot) {
-  DLLM_ASSERT(ring_ > 0 && slot >= 0 && slot < capacity_);
-  const size_t entry = size_t(seq) * size_t(ring_) + size_t(slot % ring_);
-  ring_slot_[entry] = slot;
-  return recurrent_.data() +
-         ((size_t(seq) * size_t(layers_) + size_t(layer)) * size_t(ring_) + size_t(slot % ring_)) * size_t(recurrent_width_);
+void KvCache::recurrent_stored(int seq, int slot) {
+  DLLM_ASSERT(ring_ > 0 && seq >= 0 && seq < sequences_ && slot >= 0 && slot < capacity_);
+  ring_slot_[size_t(seq) * size_t(ring_) + size_t(slot % ring_)] = slot;
 }
 
-const float* KvCache::recurrent_read(int layer, int seq, int slot) const {
-  DLLM_ASSERT(ring_ > 0 && slot >= 0 && ring_slot_[size_t(seq) * size_t(ring_) + size_t(slot % ring_)] == slot);
-  return recurrent_.data() +
-         ((size_t(seq) * size_t(layers_) + size_t(layer)) * size_t(ring_) + size_t(slot % ring_)) * size_t(recurrent_width_);
+int64_t KvCache::ring_offset(int layer, int seq, int slot) const {
+  return int64_t(seq) * recurrent_seq_stride() + (int64_t(layer) * ring_ + slot % ring_) * recurrent_width_;
+}
+
+bool KvCache::recurrent_holds(int seq, int slot) const {
+  DLLM_ASSERT(ring_ > 0 && seq >= 0 && seq < sequences_ && slot >= 0);
+  return ring_slot_[size_t(seq) * size_t(ring_) + size_t(slot % ring_)] == slot;
 }
 
 std::vector<float> KvCache::export_prefix(int seq, int n) const {
@@ -62,8 +63,12 @@ std::vector<float> KvCache::export_prefix(int seq, int n) const {
     }
   for (int l = 0; l < layers_ && ring_ > 0; ++l)
     for (int slot = n - 2; slot < n; ++slot) {
-      const float* src = slot >= 0 ? recurrent_read(l, seq, slot) : nullptr;
-      for (int i = 0; i < recurrent_width_; ++i) out.push_back(src ? src[i] : 0.0f);
+      const size_t at = out.size();
+      out.resize(at + size_t(recurrent_width_), 0.0f);
+      if (slot < 0) continue;  // before the start: zeros
+      DLLM_ASSERT(recurrent_holds(seq, slot));
+      recurrent_.memory().download(out.data() + at, recurrent_.data() + ring_offset(l, seq, slot),
+                                   size_t(recurrent_width_) * sizeof(float));
     }
   return out;
 }
@@ -79,7 +84,11 @@ void KvCache::import_prefix(int seq, const std::vector<float>& prefix, int n) {
                           size_t(chunk) * sizeof(float));
   for (int l = 0; l < layers_ && ring_ > 0; ++l)
     for (int slot = n - 2; slot < n; ++slot, in += recurrent_width_)
-      if (slot >= 0) std::copy(in, in + recurrent_width_, recurrent_write(l, seq, slot));
+      if (slot >= 0) {
+        recurrent_.memory().upload(recurrent_.data() + ring_offset(l, seq, slot), in,
+                                   size_t(recurrent_width_) * sizeof(float));
+        recurrent_stored(seq, slot);
+      }
   set_length(seq, n);
 }
 

@@ -12,9 +12,9 @@ namespace dllm {
 
 class KvCache {
  public:
-  // capacity: slots per sequence (S). Memory: 2 * B * Ly * S * Hkv * Dh floats, in `memory` (the
-  // memory of the backend that runs the passes: Transformer::forward checks it), plus for zaya
-  // B * Ly * ring * (C + Vh) floats of recurrent CCA inputs in host memory (zaya runs on the CPU).
+  // capacity: slots per sequence (S). Memory: 2 * B * Ly * S * Hkv * Dh floats, plus for zaya
+  // B * Ly * ring * (C + Vh) floats of recurrent CCA inputs, all in `memory` (the memory of the
+  // backend that runs the passes: Transformer::forward checks it).
   KvCache(const ModelConfig& cfg, int sequences, int capacity, Memory& memory);
   // In host memory (the CPU backend).
   KvCache(const ModelConfig& cfg, int sequences, int capacity) : KvCache(cfg, sequences, capacity, host_memory()) {}
@@ -35,10 +35,15 @@ class KvCache {
   static constexpr int kRecurrentRing = 128;
   int ring() const { return ring_; }
   int recurrent_width() const { return recurrent_width_; }  // C + Vh, 0 for dense models
-  // [C + Vh] of slot `slot` of a sequence, to write; the ring entry now belongs to `slot`.
-  float* recurrent_write(int layer, int seq, int slot);
-  // [C + Vh] of slot `slot`; asserts that the ring still holds it.
-  const float* recurrent_read(int layer, int seq, int slot) const;
+  // Base of a layer's ring, in the cache's memory: [B, ring, C + Vh] with recurrent_seq_stride()
+  // floats between sequences; slot j of a sequence is entry j % ring() (CcaStateArgs).
+  float* recurrent(int layer) { return recurrent_.data() + int64_t(layer) * ring_ * recurrent_width_; }
+  int64_t recurrent_seq_stride() const { return int64_t(layers_) * ring_ * recurrent_width_; }
+  // Records that a pass stores slot `slot` of a sequence (in every layer's ring): its ring entry now
+  // belongs to that slot.
+  void recurrent_stored(int seq, int slot);
+  // Whether the ring still holds slot `slot` of a sequence.
+  bool recurrent_holds(int seq, int slot) const;
 
   // Base of a layer's keys/values: [B, S, Hkv, Dh] with seq_stride() floats between sequences.
   float* k(int layer) { return k_.data() + int64_t(layer) * layer_stride_; }
@@ -54,13 +59,16 @@ class KvCache {
   void import_prefix(int seq, const std::vector<float>& prefix, int n);
 
  private:
+  // Floats from the ring's base to the entry of slot `slot` of a sequence in a layer.
+  int64_t ring_offset(int layer, int seq, int slot) const;
+
   int sequences_, capacity_, layers_;
   int64_t layer_stride_, seq_stride_;
   Buffer<float> k_, v_;  // [B, Ly, S, Hkv, Dh]
   std::vector<int> length_;
   int ring_ = 0, recurrent_width_ = 0;
-  std::vector<float> recurrent_;  // [B, Ly, ring, C + Vh]
-  std::vector<int> ring_slot_;    // [B, ring] the slot each ring entry holds, -1 for none
+  Buffer<float> recurrent_;     // [B, Ly, ring, C + Vh]
+  std::vector<int> ring_slot_;  // [B, ring] the slot each ring entry holds, -1 for none (host bookkeeping)
 };
 
 }  // namespace dllm

@@ -24,7 +24,9 @@ Transformer::Transformer(const ModelConfig& cfg, const ModelWeights& w, Backend&
       vis_(backend.memory()), x_(backend.memory()), h_(backend.memory()), q_(backend.memory()),
       k_(backend.memory()), v_(backend.memory()), attn_(backend.memory()), o_(backend.memory()),
       gate_(backend.memory()), up_(backend.memory()), down_(backend.memory()), rows_(backend.memory()),
-      logits_(backend.memory()) {
+      logits_(backend.memory()), prev1_(backend.memory()), prev2_(backend.memory()), qk0_(backend.memory()),
+      c0p_(backend.memory()), c0pp_(backend.memory()), conv_(backend.memory()), vd_(backend.memory()),
+      router_state_(backend.memory()), moe_weight_(backend.memory()), expert_(backend.memory()) {
   if (cfg_.arch == Arch::zaya) dense_bytes_ = zaya_dense_bytes(w_);
 }
 
@@ -73,8 +75,8 @@ void Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<in
   x_.resize(size_t(t) * d);  // [T, D] residual stream
   be_.embedding(EmbeddingArgs{t, d, ids_.data(), w_.embed, x_.data()});
   if (cfg_.arch == Arch::zaya) {
-    moe_ = MoeTraffic{0, dense_bytes_};
-    zaya_sources(pass);
+    zaya_sources(pass, cache);
+    expert_.resize(size_t(cfg_.num_layers) * size_t(t));
     h_.resize(x_.size());
     be_.memory().copy(h_.data(), x_.data(), x_.size() * sizeof(float));
     be_.residual_scale(ResidualScaleArgs{t, d, h_.data(), w_.input_scale, w_.input_bias, {}, {}, x_.data()});
@@ -94,6 +96,7 @@ void Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<in
     }
     if (scan_layers && first_non_finite_layer < 0 && !all_finite(x_.data(), x_.size())) first_non_finite_layer = layer;
   }
+  if (cfg_.arch == Arch::zaya) count_moe_traffic(t);
 
   // Final norm and LM head, only for the requested rows.
   const int n_rows = rows.empty() ? t : int(rows.size());

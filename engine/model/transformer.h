@@ -40,9 +40,10 @@ class Transformer {
   // RoPE on q_/k_, their K/V into the cache, attention with the pass visibility into attn_ [T, Hq*Dh].
   void rope_cache_attend(int layer, int t, int max_keys, KvCache& cache);
   // zaya (engine/model/zaya_blocks.cpp).
-  void zaya_sources(const Pass& pass);
+  void zaya_sources(const Pass& pass, KvCache& cache);
   void zaya_attention_block(const LayerWeights& lw, int layer, int t, int max_keys, KvCache& cache);
   void zaya_moe_block(const LayerWeights& lw, int layer, int t);
+  void count_moe_traffic(int t);
 
   const ModelConfig& cfg_;
   Backend& be_;
@@ -53,14 +54,13 @@ class Transformer {
   Buffer<int32_t> ids_, positions_, seq_, slot_;
   Buffer<Visibility> vis_;
   Buffer<float> x_, h_, q_, k_, v_, attn_, o_, gate_, up_, down_, rows_, logits_;
-  // zaya: where each token's recurrent predecessors come from, and the CCA and router workspace.
-  struct Source {
-    enum class Kind { zero, pass, cache } kind = Kind::zero;
-    int32_t index = 0;  // pass index or cache slot
-  };
-  std::vector<Source> prev1_, prev2_;  // [T] token t-1 and t-2 of each token's sequence
-  std::vector<float> qk0_, c0p_, c0pp_, conv_, vd_, router_state_, moe_weight_;
-  std::vector<int32_t> expert_;
+  // zaya: where each token's recurrent predecessors come from (token t-1 and t-2 of its sequence,
+  // [T] each, staged on the host), and the CCA, router and MoE workspace in the backend's memory.
+  std::vector<RecurrentSource> prev1_h_, prev2_h_;
+  Buffer<RecurrentSource> prev1_, prev2_;
+  Buffer<float> qk0_, c0p_, c0pp_, conv_, vd_, router_state_, moe_weight_;
+  Buffer<int32_t> expert_;        // [Ly, T] every layer's routes, downloaded once per pass (MoeTraffic)
+  std::vector<int32_t> expert_h_;
   int64_t dense_bytes_ = 0;  // zaya: bytes of every weight but the experts
   MoeTraffic moe_;
 };

@@ -1,7 +1,7 @@
 // The ZAYA1 layer of Transformer::forward (../shared/reference/algorithms.md §3-4,
 // engine/model/zaya.md): CCA attention with its recurrent state in the KV cache, then the top-1 MoE
 // with the ZAYA router, each merged into the f32 residual stream by learned residual scaling.
-#include <algorithm>
+#include <vector>
 
 #include "engine/core/check.h"
 #include "engine/model/transformer.h"
@@ -10,23 +10,30 @@
 namespace dllm {
 
 // Token t-1 of each token's sequence (prev1_) and token t-2 (prev2_): a token of this pass, a cache
-// slot of the committed tokens, or nothing (before the start of the sequence).
-void Transformer::zaya_sources(const Pass& pass) {
+// slot of the committed tokens, or nothing (before the start of the sequence). Then the ring entries
+// this pass stores (every layer's CcaState writes them) are recorded in the cache.
+void Transformer::zaya_sources(const Pass& pass, KvCache& cache) {
+  using Kind = RecurrentSource::Kind;
   const int t = pass.size();
-  prev1_.resize(size_t(t)), prev2_.resize(size_t(t));
-  auto committed = [](int32_t slot) {
-    return slot >= 0 ? Source{Source::Kind::cache, slot} : Source{Source::Kind::zero, 0};
+  prev1_h_.resize(size_t(t)), prev2_h_.resize(size_t(t));
+  auto committed = [&](int32_t seq, int32_t slot) {
+    if (slot < 0) return RecurrentSource{Kind::zero, 0};
+    DLLM_ASSERT(cache.recurrent_holds(seq, slot));  // validate() keeps a pass's writes off slots L-2, L-1
+    return RecurrentSource{Kind::cache, slot};
   };
   for (int i = 0; i < t; ++i) {
     const PassToken& p = pass.tokens[size_t(i)];
     if (p.prev == kAfterCache) {
-      prev1_[size_t(i)] = committed(p.vis.cache_len - 1);
-      prev2_[size_t(i)] = committed(p.vis.cache_len - 2);
+      prev1_h_[size_t(i)] = committed(p.seq, p.vis.cache_len - 1);
+      prev2_h_[size_t(i)] = committed(p.seq, p.vis.cache_len - 2);
     } else {
-      prev1_[size_t(i)] = Source{Source::Kind::pass, p.prev};
-      prev2_[size_t(i)] = prev1_[size_t(p.prev)];
+      prev1_h_[size_t(i)] = RecurrentSource{Kind::pass, p.prev};
+      prev2_h_[size_t(i)] = prev1_h_[size_t(p.prev)];
     }
   }
+  prev1_.assign(prev1_h_.data(), size_t(t)), prev2_.assign(prev2_h_.data(), size_t(t));
+  for (const PassToken& p : pass.tokens)
+    if (p.cache_slot >= 0) cache.recurrent_stored(p.seq, p.cache_slot);
 }
 
 void Transformer::zaya_attention_block(const LayerWeights& lw, int layer, int t, int max_keys, KvCache& cache) {
@@ -39,41 +46,20 @@ void Transformer::zaya_attention_block(const LayerWeights& lw, int layer, int t,
   vd_.resize(size_t(t) * vh), attn_.resize(q_.size()), o_.resize(size_t(t) * d);
 
   be_.rmsnorm(RmsnormArgs{t, d, cfg_.rms_norm_eps, x_.data(), lw.attn_norm, h_.data()});  // [T, D]
-  // c0 = [q0; k0]  [T, C]: project into q_/k_, then interleave per token.
-  be_.linear(LinearArgs{t, d, hq * dh, h_.data(), lw.q, WeightView{}, q_.data()});
-  be_.linear(LinearArgs{t, d, hkv * dh, h_.data(), lw.k, WeightView{}, k_.data()});
-  for (int i = 0; i < t; ++i) {
-    std::copy_n(q_.data() + int64_t(i) * hq * dh, hq * dh, qk0_.begin() + int64_t(i) * ch);
-    std::copy_n(k_.data() + int64_t(i) * hkv * dh, hkv * dh, qk0_.begin() + int64_t(i) * ch + hq * dh);
-  }
-  // v = [W_v x(t); W_v2 x(t-1)]  [T, Hkv*Dh]: the current half now, vd_ = W_v2 x(t) for successors.
+  be_.linear(LinearArgs{t, d, hq * dh, h_.data(), lw.q, WeightView{}, q_.data()});         // q0 [T, Hq*Dh]
+  be_.linear(LinearArgs{t, d, hkv * dh, h_.data(), lw.k, WeightView{}, k_.data()});        // k0 [T, Hkv*Dh]
+  // v = [W_v x(t); W_v2 x(t-1)]  [T, Hkv*Dh]: the current half into attn_ [T, Vh], and
+  // vd_ = W_v2 x(t) [T, Vh] for the successors.
   be_.linear(LinearArgs{t, d, vh, h_.data(), lw.v, WeightView{}, attn_.data()});
   be_.linear(LinearArgs{t, d, vh, h_.data(), lw.v_delayed, WeightView{}, vd_.data()});
-
-  // Gather each token's predecessors' [c0; vd] before this pass overwrites any ring entry.
-  auto gather = [&](const Source& s, int seq, float* c0, float* vd) {
-    const float* c0_src = nullptr;
-    const float* vd_src = nullptr;
-    if (s.kind == Source::Kind::pass) {
-      c0_src = qk0_.data() + int64_t(s.index) * ch, vd_src = vd_.data() + int64_t(s.index) * vh;
-    } else if (s.kind == Source::Kind::cache) {
-      c0_src = cache.recurrent_read(layer, seq, s.index), vd_src = c0_src + ch;
-    }
-    c0_src ? std::copy_n(c0_src, ch, c0) : std::fill_n(c0, ch, 0.0f);
-    if (vd) vd_src ? std::copy_n(vd_src, vh, vd) : std::fill_n(vd, vh, 0.0f);
-  };
-  for (int i = 0; i < t; ++i) {
-    float* v = v_.data() + int64_t(i) * 2 * vh;
-    std::copy_n(attn_.data() + int64_t(i) * vh, vh, v);
-    gather(prev1_[size_t(i)], seq_h_[size_t(i)], c0p_.data() + int64_t(i) * ch, v + vh);
-    gather(prev2_[size_t(i)], seq_h_[size_t(i)], c0pp_.data() + int64_t(i) * ch, nullptr);
-  }
-  for (int i = 0; i < t; ++i) {
-    if (slot_h_[size_t(i)] < 0) continue;
-    float* r = cache.recurrent_write(layer, seq_h_[size_t(i)], slot_h_[size_t(i)]);
-    std::copy_n(qk0_.begin() + int64_t(i) * ch, ch, r);
-    std::copy_n(vd_.begin() + int64_t(i) * vh, vh, r + ch);
-  }
+  // c0 = [q0; k0] into qk0_, the predecessors' c0 into c0p_/c0pp_, v_; then the ring stores.
+  CcaStateArgs sa;
+  sa.tokens = t, sa.q_width = hq * dh, sa.k_width = hkv * dh, sa.value_width = vh;
+  sa.q0 = q_.data(), sa.k0 = k_.data(), sa.v_cur = attn_.data(), sa.vd = vd_.data();
+  sa.prev1 = prev1_.data(), sa.prev2 = prev2_.data(), sa.seq = seq_.data(), sa.slot = slot_.data();
+  sa.ring = cache.recurrent(layer), sa.seq_stride = cache.recurrent_seq_stride(), sa.ring_size = cache.ring();
+  sa.qk0 = qk0_.data(), sa.c0_prev = c0p_.data(), sa.c0_prev2 = c0pp_.data(), sa.v = v_.data();
+  be_.cca_state(sa);
 
   be_.cca_conv(CcaConvArgs{t, hq + hkv, dh, qk0_.data(), c0p_.data(), c0pp_.data(), lw.conv1, lw.conv1_bias,
                            lw.conv2, lw.conv2_bias, conv_.data()});
@@ -86,8 +72,9 @@ void Transformer::zaya_attention_block(const LayerWeights& lw, int layer, int t,
 
 void Transformer::zaya_moe_block(const LayerWeights& lw, int layer, int t) {
   const int d = cfg_.hidden_size, r = cfg_.router_hidden_size;
-  router_state_.resize(size_t(t) * r), expert_.resize(size_t(t)), moe_weight_.resize(size_t(t));
-  down_.resize(size_t(t) * d);
+  router_state_.resize(size_t(t) * r), moe_weight_.resize(size_t(t));
+  down_.resize(size_t(t) * d), gate_.resize(size_t(t) * cfg_.intermediate_size);
+  int32_t* expert = expert_.data() + int64_t(layer) * t;  // [T] this layer's routes
   be_.rmsnorm(RmsnormArgs{t, d, cfg_.rms_norm_eps, x_.data(), lw.mlp_norm, h_.data()});
   ZayaRouterArgs ra;
   ra.tokens = t, ra.dim = d, ra.router_dim = r, ra.experts = cfg_.num_experts, ra.eps = cfg_.rms_norm_eps;
@@ -96,19 +83,33 @@ void Transformer::zaya_moe_block(const LayerWeights& lw, int layer, int t) {
   ra.norm = lw.router_norm, ra.fc1 = lw.router_fc1, ra.fc1_bias = lw.router_fc1_bias;
   ra.fc2 = lw.router_fc2, ra.fc2_bias = lw.router_fc2_bias, ra.out = lw.router_out;
   ra.balancing_bias = lw.balancing_bias, ra.state_out = router_state_.data();
-  ra.expert = expert_.data(), ra.weight = moe_weight_.data();
+  ra.expert = expert, ra.weight = moe_weight_.data();
   be_.zaya_router(ra);
-  std::vector<bool> touched(size_t(cfg_.num_experts), false);
-  for (int32_t e : expert_)
-    if (e < cfg_.num_experts && !touched[size_t(e)]) {
-      touched[size_t(e)] = true;
-      ++moe_.experts;
-      moe_.weight_bytes += zaya_expert_bytes(cfg_, lw.experts_gate_up.dtype);
-    }
-  be_.moe(MoeArgs{t, d, cfg_.intermediate_size, cfg_.num_experts, cfg_.skip_route, h_.data(), expert_.data(),
-                  moe_weight_.data(), lw.experts_gate_up, lw.experts_down, down_.data()});
+  be_.moe(MoeArgs{t, d, cfg_.intermediate_size, cfg_.num_experts, cfg_.skip_route, h_.data(), expert,
+                  moe_weight_.data(), lw.experts_gate_up, lw.experts_down, down_.data(), gate_.data()});
   be_.residual_scale(ResidualScaleArgs{t, d, down_.data(), lw.mlp_h_scale, lw.mlp_h_bias, lw.mlp_r_scale,
                                        lw.mlp_r_bias, x_.data()});
+}
+
+// The MoE traffic of the pass from every layer's routes, read back once (one [Ly, T] download).
+void Transformer::count_moe_traffic(int t) {
+  const int e_count = cfg_.num_experts;
+  expert_h_.resize(expert_.size());
+  expert_.download(expert_h_.data(), expert_h_.size());
+  moe_ = MoeTraffic{0, dense_bytes_};
+  std::vector<bool> touched;
+  for (int layer = 0; layer < cfg_.num_layers; ++layer) {
+    touched.assign(size_t(e_count), false);
+    const int64_t expert_bytes = zaya_expert_bytes(cfg_, w_.layers[size_t(layer)].experts_gate_up.dtype);
+    for (int i = 0; i < t; ++i) {
+      const int32_t e = expert_h_[size_t(layer) * size_t(t) + size_t(i)];
+      if (e < e_count && !touched[size_t(e)]) {
+        touched[size_t(e)] = true;
+        ++moe_.experts;
+        moe_.weight_bytes += expert_bytes;
+      }
+    }
+  }
 }
 
 }  // namespace dllm

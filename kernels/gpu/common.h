@@ -84,3 +84,16 @@ void launch_elementwise(const char* name, void (*kernel)(Params...), int64_t n, 
 }
 
 }  // namespace dllm::gpu
+
+namespace dllm::gpu {
+
+// One warp's dot product of stored weight row `row` (any dtype) with x[0, n): lane l sums elements
+// l, l + kWarp, ... in order, then the butterfly. The order depends on n only (and the device's warp
+// size), never on which rows or tokens other warps compute. Every lane of the warp must call it.
+__device__ inline float warp_dot(const WeightView& w, int64_t row, const float* x, int n) {
+  float s = 0.0f;
+  for (int i = int(threadIdx.x) % kWarp; i < n; i += kWarp) s += w.at(row, i) * x[i];
+  return warp_sum(s);
+}
+
+}  // namespace dllm::gpu

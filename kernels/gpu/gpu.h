@@ -69,5 +69,16 @@ void kv_write(const KvWriteArgs& a);
 void swiglu(const SwigluArgs& a);
 void add(const AddArgs& a);
 void softmax(const SoftmaxArgs& a);
+// ZAYA1 (kernels/gpu/cca.cu, zaya_router.cu, moe.cu, residual_scale.cu). cca_conv takes head_dim up
+// to kMaxHeadDim; zaya_router takes router_dim up to kMaxRouterDim and up to kMaxExperts experts (its
+// shared arrays); moe needs a.act (the [T, F] workspace) and at most 65535 tokens.
+inline constexpr int kMaxRouterDim = 1024;
+inline constexpr int kMaxExperts = 256;
+void cca_state(const CcaStateArgs& a);
+void cca_conv(const CcaConvArgs& a);
+void cca_qk(const CcaQkArgs& a);
+void zaya_router(const ZayaRouterArgs& a);
+void moe(const MoeArgs& a);
+void residual_scale(const ResidualScaleArgs& a);
 
 }  // namespace dllm::gpu

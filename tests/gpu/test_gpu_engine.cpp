@@ -1,7 +1,8 @@
 // The whole engine on the GPU: logits of every pass (prefill, AR steps, TiDAR verify and proposal
 // rows) against the full-recompute reference; a token's logits alone, in a 17-token and in a
 // 306-token pass (bitwise with gpu-invariant); TiDAR on the GPU against AR on the GPU (the lossless
-// gate: exact with gpu-invariant, near-tie forensics with gpu). Skipped when no GPU is visible.
+// gate: exact with gpu-invariant, near-tie forensics with gpu); the same for ZAYA1 (tiny-zaya and
+// models/tiny-tidar-zaya). Skipped when no GPU is visible.
 #include "engine/core/check.h"
 #include "engine/decode/ar_decoder.h"
 #include "engine/decode/batch_decoder.h"
@@ -214,4 +215,178 @@ TEST(GpuEngine, BackendNamesAndErrors) {
   if (gpu::mma_available()) EXPECT_EQ(make_backend("gpu-mma")->name(), "gpu-mma");
   else EXPECT_THROW(make_backend("gpu-mma"), Error);
   EXPECT_THROW(make_backend("gpu2"), Error);
+}
+
+// ---- ZAYA1 (CCA + top-1 MoE) on the GPU: the tiny-zaya preset and the shipped tiny-tidar-zaya.
+
+namespace {
+
+std::unique_ptr<Model> tiny_tidar_zaya() {
+  return Model::load(std::string(DLLM_SOURCE_DIR) + "/models/tiny-tidar-zaya");
+}
+
+}  // namespace
+
+TEST(GpuEngine, ZayaPrefillAndArStepsMatchTheReference) {
+  DLLM_REQUIRE_GPU();
+  std::vector<std::pair<std::string, std::unique_ptr<Model>>> models;
+  models.emplace_back("tiny-zaya bf16", Model::random(preset_config("tiny-zaya"), DType::bf16, 1, "tiny-zaya"));
+  models.emplace_back("tiny-zaya f32", Model::random(preset_config("tiny-zaya"), DType::f32, 2, "tiny-zaya"));
+  models.emplace_back("tiny-tidar-zaya", tiny_tidar_zaya());
+  for (const char* backend : {"gpu-invariant", "gpu"})
+    for (const auto& [name, m] : models) {
+      const ModelConfig& cfg = m->config();
+      GpuBackend be(std::string(backend) == "gpu" ? gpu::Reduction::fast : gpu::Reduction::invariant);
+      Transformer tf(cfg, m->weights(), be);
+      for (int len : {1, 2, 7, 33}) {
+        const std::string what = std::string(backend) + " " + name + " len " + std::to_string(len);
+        std::vector<int32_t> seq = prompt_of(len, 256, uint32_t(len));
+        KvCache cache(cfg, 1, len + 9, be.memory());
+        Pass prefill;
+        prefill.add_causal(0, seq, 0, 0, true);
+        std::vector<float> logits;
+        tf.forward(prefill, cache, {}, logits);
+        cache.set_length(0, len);
+        expect_finite(logits, what);
+        EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m->weights(), {}, prefill)), kTolF64)
+            << what << " prefill";
+        EXPECT_GT(tf.moe_traffic().experts, 0) << what << ": the MoE metric counts the routes read back";
+        int32_t next = argmax(logits.data() + size_t(len - 1) * cfg.vocab_size, cfg.vocab_size);
+        for (int step = 0; step < 8; ++step) {
+          const int pos = int(seq.size());
+          Pass p;
+          p.add_causal(0, {next}, pos, pos, true);
+          tf.forward(p, cache, {}, logits);
+          cache.set_length(0, pos + 1);
+          EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m->weights(), seq, p)), kTolF64)
+              << what << " step " << step;
+          seq.push_back(next);
+          next = argmax(logits.data(), cfg.vocab_size);
+        }
+      }
+    }
+}
+
+// The MoE metric on the GPU (routes downloaded once per pass) equals the CPU's on the same pass.
+TEST(GpuEngine, ZayaMoeTrafficEqualsTheCpus) {
+  DLLM_REQUIRE_GPU();
+  auto m = tiny_tidar_zaya();
+  const ModelConfig& cfg = m->config();
+  auto cpu = make_backend("cpu");
+  GpuBackend be(gpu::Reduction::invariant);
+  Transformer tf_cpu(cfg, m->weights(), *cpu), tf_gpu(cfg, m->weights(), be);
+  KvCache c_cpu(cfg, 1, 40), c_gpu(cfg, 1, 40, be.memory());
+  Pass p;
+  p.add_causal(0, prompt_of(33, 256, 5), 0, 0, true);
+  std::vector<float> l_cpu, l_gpu;
+  tf_cpu.forward(p, c_cpu, {}, l_cpu);
+  tf_gpu.forward(p, c_gpu, {}, l_gpu);
+  EXPECT_LE(testutil::max_rel_diff(l_gpu, l_cpu), kTolF64);
+  // Equal unless a route is a near tie between the two backends (then the counts may differ by a few).
+  EXPECT_NEAR(double(tf_gpu.moe_traffic().experts), double(tf_cpu.moe_traffic().experts), 2.0);
+  EXPECT_GT(tf_gpu.moe_traffic().weight_bytes, 0);
+}
+
+TEST(GpuEngine, ZayaEveryTidarPassMatchesTheReference) {
+  DLLM_REQUIRE_GPU();
+  auto m = tiny_tidar_zaya();
+  const ModelConfig& cfg = m->config();
+  GpuBackend be(gpu::Reduction::invariant);
+  Transformer tf(cfg, m->weights(), be);
+  for (const char* levels : {"P3", "dense"}) {
+    TidarOptions o;
+    o.levels = parse_levels(levels, o.block_size);
+    int passes = 0;
+    o.pass_hook = [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits) {
+      EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m->weights(), context, pass)), kTolF64)
+          << levels << " pass " << passes;
+      ++passes;
+    };
+    GenerateRequest r;
+    r.prompt = prompt_of(9, 256, 3);
+    r.max_new_tokens = 40;
+    TidarDecoder(tf, o).generate(r);
+    EXPECT_GT(passes, 1) << levels;
+  }
+}
+
+// Token 0 of a pass after a 20-token context, alone and first of 17 (its recurrent state comes from
+// the ring in device memory): bitwise with gpu-invariant.
+TEST(GpuEngine, ZayaShapeInvariance) {
+  DLLM_REQUIRE_GPU();
+  auto m = tiny_tidar_zaya();
+  const ModelConfig& cfg = m->config();
+  const std::vector<int32_t> context = prompt_of(20, 256, 1);
+  GpuBackend be(gpu::Reduction::invariant);
+  Transformer tf(cfg, m->weights(), be);
+  std::vector<std::vector<float>> token0;
+  for (int t : {1, 17}) {
+    KvCache cache(cfg, 1, 20 + t, be.memory());
+    Pass prefill;
+    prefill.add_causal(0, context, 0, 0, true);
+    std::vector<float> logits;
+    tf.forward(prefill, cache, {0}, logits);
+    cache.set_length(0, 20);
+    Pass p;
+    p.add_causal(0, prompt_of(t, 256, 2), 20, 20, false);
+    tf.forward(p, cache, {0}, logits);
+    token0.push_back(logits);
+  }
+  expect_bitwise(token0[1], token0[0], "zaya gpu-invariant: 17 tokens vs alone");
+}
+
+// The lossless gate for zaya on the GPU: TiDAR (greedy and stochastic with the argmax drafter, single
+// and two forwards) equals AR token for token with gpu-invariant.
+TEST(GpuEngine, ZayaLosslessGateTidarEqualsAr) {
+  DLLM_REQUIRE_GPU();
+  auto m = tiny_tidar_zaya();
+  GpuBackend be(gpu::Reduction::invariant);
+  Transformer tf(m->config(), m->weights(), be);
+  for (Layout layout : {Layout::single_forward, Layout::two_forward})
+    for (float temperature : {0.0f, 0.9f})
+      for (uint32_t seed : {0u, 1u}) {
+        GenerateRequest r;
+        r.prompt = prompt_of(5 + int(seed) * 7, 256, seed);
+        r.max_new_tokens = 48;
+        r.sampler.temperature = temperature;
+        r.sampler.seed = seed;
+        TidarOptions o;
+        o.layout = layout;
+        o.levels = parse_levels(layout == Layout::single_forward ? "P3" : "dense", o.block_size);
+        const Generation ar = ArDecoder(tf).generate(r);
+        const Generation td = TidarDecoder(tf, o).generate(r);
+        EXPECT_EQ(td.tokens, ar.tokens) << (layout == Layout::single_forward ? "single forward" : "two forwards")
+                                        << " T " << temperature << " seed " << seed;
+      }
+}
+
+// Continuous batching of zaya sequences on the GPU (the recurrent ring of several cache rows, rollouts
+// importing one prefill): each decodes exactly what it decodes alone.
+TEST(GpuEngine, ZayaBatchEqualsEachSequenceAlone) {
+  DLLM_REQUIRE_GPU();
+  auto m = tiny_tidar_zaya();
+  GpuBackend be(gpu::Reduction::invariant);
+  Transformer tf(m->config(), m->weights(), be);
+  std::vector<GenerateRequest> rs;
+  for (int i = 0; i < 5; ++i) {
+    GenerateRequest r;
+    r.prompt = prompt_of(i < 3 ? 3 + 5 * i : 8, 256, uint32_t(i < 3 ? i : 9));  // 3 and 4: rollouts of one prompt
+    r.max_new_tokens = 10 + 7 * (i % 3);
+    r.sampler.temperature = i % 2 ? 0.9f : 0.0f;
+    r.sampler.seed = uint64_t(i);
+    rs.push_back(r);
+  }
+  TidarOptions o;
+  o.levels = parse_levels("P3", o.block_size);
+  auto make = [&](size_t i) { return i % 2 ? make_tidar_sequence(tf, rs[i], o) : make_ar_sequence(tf, rs[i]); };
+  std::vector<std::unique_ptr<SequenceDecoder>> all;
+  for (size_t i = 0; i < rs.size(); ++i) all.push_back(make(i));
+  const std::vector<Generation> batch = decode_batch(tf, std::move(all), BatchOptions{3, true}, nullptr);
+  ASSERT_EQ(batch.size(), rs.size());
+  for (size_t i = 0; i < rs.size(); ++i) {
+    std::vector<std::unique_ptr<SequenceDecoder>> one;
+    one.push_back(make(i));
+    const Generation alone = std::move(decode_batch(tf, std::move(one), BatchOptions{1, false}, nullptr).front());
+    EXPECT_EQ(batch[i].tokens, alone.tokens) << "sequence " << i;
+  }
 }

@@ -1,6 +1,7 @@
 // Every GPU kernel and every variant against ref/ (DESIGN §4; mma where the device has it): odd shapes (1, 3, 7, 37, 97, 1025) and
 // model shapes, every weight dtype, NaN/Inf checks, guard values around every output, and the
 // invariant variants bitwise independent of the pass size. Skipped when no GPU is visible.
+#include <functional>
 #include <random>
 
 #include "engine/core/pass.h"
@@ -353,4 +354,367 @@ TEST(GpuKernels, InvariantPicksAreBitwiseShapeInvariant) {
   }
   expect_bitwise(att0[1], att0[0], "attention token 0 in 17 tokens vs alone");
   expect_bitwise(att0[2], att0[0], "attention token 0 in " + std::to_string(big) + " tokens vs alone");
+}
+
+// ---- ZAYA1: every op on odd shapes, the tiny-zaya, tiny-tidar-zaya and zaya1-8b layer shapes.
+
+namespace {
+
+const std::vector<int> kZayaTokens = {1, 3, 7, 37};
+
+// Random sources for a pass of t tokens in 2 sequences: zeros, earlier pass tokens and ring entries
+// (slots that map to every entry of the ring).
+std::vector<RecurrentSource> random_sources(int t, int ring, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::vector<RecurrentSource> s(static_cast<size_t>(t));
+  for (int i = 0; i < t; ++i) {
+    const uint32_t kind = gen() % 3;
+    if (kind == 1 && i > 0) s[size_t(i)] = {RecurrentSource::Kind::pass, int32_t(gen() % uint32_t(i))};
+    else if (kind == 2) s[size_t(i)] = {RecurrentSource::Kind::cache, int32_t(gen() % uint32_t(3 * ring))};
+    else s[size_t(i)] = {RecurrentSource::Kind::zero, 0};
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST(GpuKernels, CcaState) {
+  DLLM_REQUIRE_GPU();
+  struct Shape {
+    int qw, kw, vh;
+  };
+  // odd; tiny-zaya (4 x 16, 2 x 16); zaya1-8b (8 x 128, 2 x 128)
+  for (Shape s : {Shape{1, 1, 1}, Shape{7, 3, 97}, Shape{64, 32, 16}, Shape{1024, 256, 128}})
+    for (int t : kZayaTokens) {
+      const std::string what = "cca_state T " + std::to_string(t) + " C " + std::to_string(s.qw + s.kw) + " Vh " +
+                               std::to_string(s.vh);
+      const int c = s.qw + s.kw, w = c + s.vh, ring = 64;  // ring > 37: the stored slots below hit distinct entries
+      const int64_t stride = int64_t(ring) * w;
+      const auto q0 = testutil::random_floats(size_t(t) * s.qw, uint32_t(t + 1));
+      const auto k0 = testutil::random_floats(size_t(t) * s.kw, uint32_t(t + 2));
+      const auto v_cur = testutil::random_floats(size_t(t) * s.vh, uint32_t(t + 3));
+      const auto vd = testutil::random_floats(size_t(t) * s.vh, uint32_t(t + 4));
+      const auto ring0 = testutil::random_floats(size_t(2 * stride), uint32_t(t + 5));
+      const auto prev1 = random_sources(t, ring, uint32_t(t + 6)), prev2 = random_sources(t, ring, uint32_t(t + 7));
+      const auto seq = random_ints(size_t(t), 0, 2, uint32_t(t + 8));
+      std::vector<int32_t> slot(static_cast<size_t>(t));
+      for (int i = 0; i < t; ++i) slot[size_t(i)] = i % 4 == 3 ? kScratchSlot : 3 * ring + i;
+      CcaStateArgs a;
+      a.tokens = t, a.q_width = s.qw, a.k_width = s.kw, a.value_width = s.vh;
+      a.seq_stride = stride, a.ring_size = ring;
+      std::vector<float> qk0(size_t(t) * c), c0p(qk0.size()), c0pp(qk0.size()), v(size_t(t) * 2 * s.vh), ring_want = ring0;
+      {
+        CcaStateArgs r = a;
+        r.q0 = q0.data(), r.k0 = k0.data(), r.v_cur = v_cur.data(), r.vd = vd.data(), r.prev1 = prev1.data();
+        r.prev2 = prev2.data(), r.seq = seq.data(), r.slot = slot.data(), r.ring = ring_want.data();
+        r.qk0 = qk0.data(), r.c0_prev = c0p.data(), r.c0_prev2 = c0pp.data(), r.v = v.data();
+        ref::cca_state(r);
+      }
+      auto q0d = to_device(q0), k0d = to_device(k0), vcd = to_device(v_cur), vdd = to_device(vd);
+      auto p1d = to_device(prev1), p2d = to_device(prev2);
+      auto seqd = to_device(seq), slotd = to_device(slot);
+      Guarded ring_d(ring0), qk0_d(qk0.size()), c0p_d(qk0.size()), c0pp_d(qk0.size()), v_d(v.size());
+      a.q0 = q0d.data(), a.k0 = k0d.data(), a.v_cur = vcd.data(), a.vd = vdd.data(), a.prev1 = p1d.data();
+      a.prev2 = p2d.data(), a.seq = seqd.data(), a.slot = slotd.data(), a.ring = ring_d.data();
+      a.qk0 = qk0_d.data(), a.c0_prev = c0p_d.data(), a.c0_prev2 = c0pp_d.data(), a.v = v_d.data();
+      gpu::cca_state(a);
+      expect_bitwise(qk0_d.read(what + " qk0"), qk0, what + " qk0");
+      expect_bitwise(c0p_d.read(what + " c0_prev"), c0p, what + " c0_prev");
+      expect_bitwise(c0pp_d.read(what + " c0_prev2"), c0pp, what + " c0_prev2");
+      expect_bitwise(v_d.read(what + " v"), v, what + " v");
+      expect_bitwise(ring_d.read(what + " ring"), ring_want, what + " ring");
+    }
+}
+
+namespace {
+
+// cca_conv inputs for t tokens of `heads` heads of dh channels, weights in dt.
+struct CcaConvCase {
+  int t, heads, dh;
+  std::vector<float> x, prev, prev2;
+  DeviceWeights w1, b1, w2, b2;
+  CcaConvCase(int t_, int heads_, int dh_, DType dt, uint32_t seed)
+      : t(t_), heads(heads_), dh(dh_),
+        x(testutil::random_floats(size_t(t) * heads * dh, seed)),
+        prev(testutil::random_floats(x.size(), seed + 1)),
+        prev2(testutil::random_floats(x.size(), seed + 2)),
+        w1(int64_t(heads) * dh, 2, dt, seed + 3), b1(1, int64_t(heads) * dh, dt, seed + 4),
+        w2(int64_t(heads) * dh * dh, 2, dt, seed + 5, 1.0f / std::sqrt(float(dh))),
+        b2(1, int64_t(heads) * dh, dt, seed + 6) {}
+  CcaConvArgs args(const float* x_, const float* p_, const float* p2_, bool device, float* y) const {
+    auto v = [&](const DeviceWeights& w) { return device ? w.view : w.host.view; };
+    return CcaConvArgs{t, heads, dh, x_, p_, p2_, v(w1), v(b1), v(w2), v(b2), y};
+  }
+};
+
+}  // namespace
+
+TEST(GpuKernels, CcaConv) {
+  DLLM_REQUIRE_GPU();
+  struct Shape {
+    int heads, dh;
+  };
+  // odd; tiny-zaya (4 + 2 heads of 16); tiny-tidar-zaya (4 + 2 of 32); zaya1-8b (8 + 2 of 128)
+  for (DType dt : {DType::f32, DType::f16, DType::bf16})
+    for (Shape s : {Shape{1, 1}, Shape{3, 7}, Shape{2, 97}, Shape{6, 16}, Shape{6, 32}, Shape{10, 128}})
+      for (int t : kZayaTokens) {
+        const std::string what = "cca_conv T " + std::to_string(t) + " heads " + std::to_string(s.heads) + " Dh " +
+                                 std::to_string(s.dh) + " " + dtype_name(dt);
+        const CcaConvCase c(t, s.heads, s.dh, dt, uint32_t(t * 13 + s.dh));
+        std::vector<float> r32(c.x.size()), r64(c.x.size());
+        ref::cca_conv<float>(c.args(c.x.data(), c.prev.data(), c.prev2.data(), false, r32.data()));
+        ref::cca_conv<double>(c.args(c.x.data(), c.prev.data(), c.prev2.data(), false, r64.data()));
+        auto xd = to_device(c.x), pd = to_device(c.prev), p2d = to_device(c.prev2);
+        Guarded y(c.x.size());
+        gpu::cca_conv(c.args(xd.data(), pd.data(), p2d.data(), true, y.data()));
+        expect_close(y.read(what), r32, r64, 2e-6, what);
+      }
+}
+
+TEST(GpuKernels, CcaQk) {
+  DLLM_REQUIRE_GPU();
+  struct Shape {
+    int hq, hkv, dh;
+  };
+  // odd; tiny-zaya; tiny-tidar-zaya; zaya1-8b
+  for (DType dt : {DType::f32, DType::f16, DType::bf16})
+    for (Shape s : {Shape{1, 1, 1}, Shape{2, 1, 7}, Shape{3, 3, 97}, Shape{4, 2, 16}, Shape{4, 2, 32}, Shape{8, 2, 128}})
+      for (int t : kZayaTokens) {
+        const std::string what = "cca_qk T " + std::to_string(t) + " Hq " + std::to_string(s.hq) + " Hkv " +
+                                 std::to_string(s.hkv) + " Dh " + std::to_string(s.dh) + " " + dtype_name(dt);
+        const size_t c = size_t(s.hq + s.hkv) * s.dh;
+        const auto qk0 = testutil::random_floats(size_t(t) * c, uint32_t(t + s.dh));
+        const auto conv = testutil::random_floats(size_t(t) * c, uint32_t(t + s.dh + 1));
+        DeviceWeights temp(1, s.hkv, dt, uint32_t(s.hkv), 3.0f);
+        std::vector<float> q32(size_t(t) * s.hq * s.dh), q64(q32.size()), k32(size_t(t) * s.hkv * s.dh), k64(k32.size());
+        ref::cca_qk<float>(CcaQkArgs{t, s.hq, s.hkv, s.dh, qk0.data(), conv.data(), temp.host.view, q32.data(), k32.data()});
+        ref::cca_qk<double>(CcaQkArgs{t, s.hq, s.hkv, s.dh, qk0.data(), conv.data(), temp.host.view, q64.data(), k64.data()});
+        auto qk0d = to_device(qk0), convd = to_device(conv);
+        Guarded q(q32.size()), k(k32.size());
+        gpu::cca_qk(CcaQkArgs{t, s.hq, s.hkv, s.dh, qk0d.data(), convd.data(), temp.view, q.data(), k.data()});
+        expect_close(q.read(what + " q"), q32, q64, 2e-6, what + " q");
+        expect_close(k.read(what + " k"), k32, k64, 2e-6, what + " k");
+      }
+}
+
+namespace {
+
+// The router's weights for dim D, router width R, E experts (plus the skip route) in dt.
+struct RouterCase {
+  int d, r, e;
+  DeviceWeights down, down_bias, state_scale, norm, fc1, fc1_bias, fc2, fc2_bias, out, balancing;
+  RouterCase(int d_, int r_, int e_, DType dt, uint32_t seed)
+      : d(d_), r(r_), e(e_),
+        down(r, d, dt, seed, 1.0f / std::sqrt(float(d))), down_bias(1, r, dt, seed + 1),
+        state_scale(1, r, dt, seed + 2), norm(1, r, dt, seed + 3),
+        fc1(r, r, dt, seed + 4, 2.0f / std::sqrt(float(r))), fc1_bias(1, r, dt, seed + 5),
+        fc2(r, r, dt, seed + 6, 2.0f / std::sqrt(float(r))), fc2_bias(1, r, dt, seed + 7),
+        out(e + 1, r, dt, seed + 8, 4.0f / std::sqrt(float(r))), balancing(1, e + 1, DType::f32, seed + 9, 0.1f) {}
+  ZayaRouterArgs args(int t, bool device, const float* x, const float* state_in, float* state_out, int32_t* expert,
+                      float* weight) const {
+    auto v = [&](const DeviceWeights& w) { return device ? w.view : w.host.view; };
+    ZayaRouterArgs a;
+    a.tokens = t, a.dim = d, a.router_dim = r, a.experts = e, a.eps = 1e-5f;
+    a.x = x, a.state_in = state_in, a.down = v(down), a.down_bias = v(down_bias), a.state_scale = v(state_scale);
+    a.norm = v(norm), a.fc1 = v(fc1), a.fc1_bias = v(fc1_bias), a.fc2 = v(fc2), a.fc2_bias = v(fc2_bias);
+    a.out = v(out), a.balancing_bias = v(balancing), a.state_out = state_out, a.expert = expert, a.weight = weight;
+    return a;
+  }
+};
+
+}  // namespace
+
+TEST(GpuKernels, ZayaRouter) {
+  DLLM_REQUIRE_GPU();
+  struct Shape {
+    int d, r, e;
+  };
+  // odd; tiny-zaya (64, 32, 4); tiny-tidar-zaya (128, 64, 16); zaya1-8b (2048, 256, 16)
+  for (DType dt : {DType::f32, DType::f16, DType::bf16})
+    for (Shape s : {Shape{1, 1, 1}, Shape{7, 7, 3}, Shape{97, 37, 2}, Shape{64, 32, 4}, Shape{128, 64, 16},
+                    Shape{2048, 256, 16}}) {
+      const RouterCase c(s.d, s.r, s.e, dt, uint32_t(s.d + s.r));
+      for (int t : kZayaTokens)
+        for (bool with_state : {false, true}) {
+          const std::string what = "zaya_router T " + std::to_string(t) + " D " + std::to_string(s.d) + " R " +
+                                   std::to_string(s.r) + " E " + std::to_string(s.e) + " " + dtype_name(dt) +
+                                   (with_state ? " state" : "");
+          const auto x = testutil::random_floats(size_t(t) * s.d, uint32_t(t), 2.0f);
+          const auto state = testutil::random_floats(size_t(t) * s.r, uint32_t(t + 1));
+          std::vector<float> s32(state.size()), s64(state.size());
+          std::vector<float> w32(static_cast<size_t>(t)), w64(static_cast<size_t>(t));
+          std::vector<int32_t> e32(static_cast<size_t>(t)), e64(static_cast<size_t>(t));
+          const float* st = with_state ? state.data() : nullptr;
+          ref::zaya_router<float>(c.args(t, false, x.data(), st, s32.data(), e32.data(), w32.data()));
+          ref::zaya_router<double>(c.args(t, false, x.data(), st, s64.data(), e64.data(), w64.data()));
+          auto xd = to_device(x);
+          Guarded state_d(state);  // state_out aliases state_in, as in the engine
+          Guarded weight(static_cast<size_t>(t));
+          Buffer<int32_t> expert(device(), size_t(t));
+          gpu::zaya_router(c.args(t, true, xd.data(), with_state ? state_d.data() : nullptr, state_d.data(),
+                                  expert.data(), weight.data()));
+          expect_close(state_d.read(what + " state"), s32, s64, 2e-6, what + " state");
+          std::vector<int32_t> eg(static_cast<size_t>(t));
+          expert.download(eg.data(), eg.size());
+          const std::vector<float> wg = weight.read(what + " weight");
+          expect_finite(wg, what + " weight");
+          for (int i = 0; i < t; ++i) {
+            const size_t k = size_t(i);
+            if (eg[k] == e64[k]) {
+              EXPECT_NEAR(wg[k], w64[k], 2.0 * std::fabs(w32[k] - w64[k]) + 1e-5) << what << " token " << i;
+              continue;
+            }
+            // A different choice is only a near tie: both choices' biased scores agree closely.
+            ASSERT_TRUE(eg[k] >= 0 && eg[k] <= s.e) << what << " token " << i << " expert " << eg[k];
+            const double score_gpu = wg[k] + c.balancing.host.values[size_t(eg[k])];
+            const double score_ref = w64[k] + c.balancing.host.values[size_t(e64[k])];
+            EXPECT_NEAR(score_gpu, score_ref, 1e-5) << what << " token " << i << ": expert " << eg[k] << " vs "
+                                                    << e64[k] << " is not a near tie";
+          }
+        }
+    }
+}
+
+namespace {
+
+struct MoeCase {
+  int d, f, e;
+  DeviceWeights gate_up, down;
+  MoeCase(int d_, int f_, int e_, DType dt, uint32_t seed)
+      : d(d_), f(f_), e(e_), gate_up(int64_t(e) * 2 * f, d, dt, seed, 1.0f / std::sqrt(float(d))),
+        down(int64_t(e) * d, f, dt, seed + 1, 1.0f / std::sqrt(float(f))) {}
+  MoeArgs args(int t, SkipRoute skip, bool device, const float* x, const int32_t* expert, const float* weight,
+               float* y, float* act) const {
+    return MoeArgs{t, d, f, e, skip, x, expert, weight, device ? gate_up.view : gate_up.host.view,
+                   device ? down.view : down.host.view, y, act};
+  }
+};
+
+}  // namespace
+
+TEST(GpuKernels, Moe) {
+  DLLM_REQUIRE_GPU();
+  struct Shape {
+    int d, f, e;
+  };
+  // odd; tiny-zaya (64, 64, 4); tiny-tidar-zaya (128, 128, 16); zaya1-8b's expert shape (2048, 2048) with 3
+  // of its 16 experts (the per-token math does not depend on E)
+  for (DType dt : {DType::f32, DType::f16, DType::bf16})
+    for (Shape s : {Shape{1, 1, 1}, Shape{7, 97, 3}, Shape{97, 7, 2}, Shape{64, 64, 4}, Shape{128, 128, 16},
+                    Shape{2048, 2048, 3}}) {
+      const MoeCase c(s.d, s.f, s.e, dt, uint32_t(s.d * 3 + s.f + s.e));
+      for (int t : kZayaTokens)
+        for (SkipRoute skip : {SkipRoute::zero, SkipRoute::identity}) {
+          if (s.d == 2048 && t > 7) continue;
+          const std::string what = "moe T " + std::to_string(t) + " D " + std::to_string(s.d) + " F " +
+                                   std::to_string(s.f) + " E " + std::to_string(s.e) + " " + dtype_name(dt) +
+                                   (skip == SkipRoute::zero ? " skip zero" : " skip identity");
+          const auto x = testutil::random_floats(size_t(t) * s.d, uint32_t(t));
+          const auto expert = random_ints(size_t(t), 0, s.e + 1, uint32_t(t + 1));  // the skip route included
+          const auto weight = testutil::random_floats(size_t(t), uint32_t(t + 2));
+          std::vector<float> r32(x.size()), r64(x.size());
+          ref::moe<float>(c.args(t, skip, false, x.data(), expert.data(), weight.data(), r32.data(), nullptr));
+          ref::moe<double>(c.args(t, skip, false, x.data(), expert.data(), weight.data(), r64.data(), nullptr));
+          auto xd = to_device(x), wd = to_device(weight);
+          auto ed = to_device(expert);
+          Buffer<float> act(device(), size_t(t) * s.f);
+          Guarded y(x.size());
+          gpu::moe(c.args(t, skip, true, xd.data(), ed.data(), wd.data(), y.data(), act.data()));
+          expect_close(y.read(what), r32, r64, 4e-6, what);
+        }
+    }
+}
+
+TEST(GpuKernels, ResidualScale) {
+  DLLM_REQUIRE_GPU();
+  for (DType dt : {DType::f32, DType::f16, DType::bf16})
+    for (int t : kZayaTokens)
+      for (int d : {1, 7, 97, 2048})
+        for (bool merge : {false, true}) {  // the input scaling (no r_scale) and the residual merge
+          const std::string what = "residual_scale T " + std::to_string(t) + " D " + std::to_string(d) + " " +
+                                   dtype_name(dt) + (merge ? " merge" : " input");
+          DeviceWeights hs(1, d, dt, 1), hb(1, d, dt, 2), rs(1, d, dt, 3), rb(1, d, dt, 4);
+          const auto h = testutil::random_floats(size_t(t) * d, uint32_t(t + d));
+          const auto r0 = testutil::random_floats(h.size(), uint32_t(t + d + 1));
+          std::vector<float> want = r0;
+          ref::residual_scale(ResidualScaleArgs{t, d, h.data(), hs.host.view, hb.host.view,
+                                                merge ? rs.host.view : WeightView{}, rb.host.view, want.data()});
+          auto hd = to_device(h);
+          Guarded r(r0);
+          gpu::residual_scale(
+              ResidualScaleArgs{t, d, hd.data(), hs.view, hb.view, merge ? rs.view : WeightView{}, rb.view, r.data()});
+          // Element-wise: a rounding of the products (FMA contraction on the device) at most.
+          expect_close(r.read(what), want, want, 1e-6, what);
+        }
+}
+
+// The zaya ops gpu-invariant uses (all of them: one kernel shape in every mode): token 0 and token 16
+// alone give the same bits as inside a 17-token call (zaya1-8b layer shapes).
+TEST(GpuKernels, ZayaOpsAreBitwiseShapeInvariant) {
+  DLLM_REQUIRE_GPU();
+  const int n = 17, hq = 8, hkv = 2, dh = 128, heads = hq + hkv, c = heads * dh, d = 2048;
+  // Row `row` of a [n, width] call against the same op on that row alone; `run(tokens, first_row)` runs
+  // the op on `tokens` rows starting at `first_row` and returns its outputs, each [tokens, width_i].
+  auto check = [&](const std::string& op, const std::vector<int>& widths,
+                   const std::function<std::vector<std::vector<float>>(int, int)>& run) {
+    const auto all = run(n, 0);
+    for (int row : {0, n - 1}) {
+      const auto alone = run(1, row);
+      for (size_t o = 0; o < widths.size(); ++o) {
+        const size_t w = size_t(widths[o]);
+        expect_bitwise(alone[o], std::vector<float>(all[o].begin() + long(row * w), all[o].begin() + long((row + 1) * w)),
+                       op + " output " + std::to_string(o) + " token " + std::to_string(row) + " alone vs in 17");
+      }
+    }
+  };
+  const CcaConvCase conv(n, heads, dh, DType::bf16, 11);
+  auto xd = to_device(conv.x), pd = to_device(conv.prev), p2d = to_device(conv.prev2);
+  check("cca_conv", {c}, [&](int t, int row) {
+    Guarded y(size_t(t) * c);
+    const int64_t off = int64_t(row) * c;
+    gpu::cca_conv(CcaConvArgs{t, heads, dh, xd.data() + off, pd.data() + off, p2d.data() + off, conv.w1.view,
+                              conv.b1.view, conv.w2.view, conv.b2.view, y.data()});
+    return std::vector<std::vector<float>>{y.read("cca_conv")};
+  });
+  DeviceWeights temp(1, hkv, DType::bf16, 12, 3.0f);
+  check("cca_qk", {hq * dh, hkv * dh}, [&](int t, int row) {
+    Guarded q(size_t(t) * hq * dh), k(size_t(t) * hkv * dh);
+    const int64_t off = int64_t(row) * c;
+    gpu::cca_qk(CcaQkArgs{t, hq, hkv, dh, xd.data() + off, pd.data() + off, temp.view, q.data(), k.data()});
+    return std::vector<std::vector<float>>{q.read("cca_qk q"), k.read("cca_qk k")};
+  });
+  const RouterCase router(d, 256, 16, DType::bf16, 13);
+  const auto x = testutil::random_floats(size_t(n) * d, 14, 2.0f);
+  const auto state = testutil::random_floats(size_t(n) * 256, 15);
+  auto x_d = to_device(x);
+  check("zaya_router", {256, 1, 1}, [&](int t, int row) {
+    Guarded st(std::vector<float>(state.begin() + long(row) * 256, state.begin() + long(row + t) * 256));
+    Guarded weight(static_cast<size_t>(t));
+    Buffer<int32_t> expert(device(), size_t(t));
+    gpu::zaya_router(router.args(t, true, x_d.data() + int64_t(row) * d, st.data(), st.data(), expert.data(),
+                                 weight.data()));
+    std::vector<int32_t> e(static_cast<size_t>(t));
+    expert.download(e.data(), e.size());
+    return std::vector<std::vector<float>>{st.read("router state"), std::vector<float>(e.begin(), e.end()),
+                                           weight.read("router weight")};
+  });
+  const MoeCase moe(d, 2048, 3, DType::bf16, 16);
+  const auto expert = random_ints(size_t(n), 0, 4, 17);
+  const auto weight = testutil::random_floats(size_t(n), 18);
+  auto ed = to_device(expert);
+  auto wd = to_device(weight);
+  check("moe", {d}, [&](int t, int row) {
+    Buffer<float> act(device(), size_t(t) * 2048);
+    Guarded y(size_t(t) * d);
+    gpu::moe(moe.args(t, SkipRoute::identity, true, x_d.data() + int64_t(row) * d, ed.data() + row, wd.data() + row,
+                      y.data(), act.data()));
+    return std::vector<std::vector<float>>{y.read("moe")};
+  });
+  DeviceWeights hs(1, d, DType::bf16, 19), hb(1, d, DType::bf16, 20), rs(1, d, DType::bf16, 21), rb(1, d, DType::bf16, 22);
+  const auto r0 = testutil::random_floats(size_t(n) * d, 23);
+  check("residual_scale", {d}, [&](int t, int row) {
+    Guarded r(std::vector<float>(r0.begin() + long(row) * d, r0.begin() + long(row + t) * d));
+    gpu::residual_scale(ResidualScaleArgs{t, d, x_d.data() + int64_t(row) * d, hs.view, hb.view, rs.view, rb.view, r.data()});
+    return std::vector<std::vector<float>>{r.read("residual_scale")};
+  });
 }

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
+#include "engine/core/pass.h"
 #include "ref/ref.h"
 #include "tests/testing.h"
 
@@ -90,4 +92,45 @@ TEST(RefCcaQk, ZeroVectorStaysFinite) {
   ref::cca_qk<float>(CcaQkArgs{1, hq, hkv, dh, zero.data(), zero.data(), f32_view(temp, 1, 1), q.data(), k.data()});
   for (float v : q) EXPECT_EQ(v, 0.0f);
   for (float v : k) EXPECT_EQ(v, 0.0f);
+}
+
+TEST(RefCcaState, GathersFromPassRingAndZeroThenStores) {
+  // Two sequences, ring of 4 entries of C + Vh = 3 + 1 floats (q width 2, k width 1, Vh 1).
+  const int qw = 2, kw = 1, vh = 1, w = qw + kw + vh, ring = 4;
+  const int64_t stride = int64_t(ring) * w;
+  std::vector<float> rings(size_t(2 * stride));
+  for (size_t i = 0; i < rings.size(); ++i) rings[i] = 100.0f + float(i);  // entry r of seq s: 100 + s*16 + r*4 ..
+  using Kind = RecurrentSource::Kind;
+  // Token 0: sequence 1 after slots 4, 5 (ring entries 1, 0); it is stored at slot 6 (entry 2).
+  // Token 1: follows token 0; t-2 is slot 5; stored at slot 8 (entry 0: its old content is slot 4's,
+  // which token 0 reads: the read sees the old value). Token 2: sequence 0, first token, scratch.
+  const std::vector<RecurrentSource> prev1 = {{Kind::cache, 5}, {Kind::pass, 0}, {Kind::zero, 0}};
+  const std::vector<RecurrentSource> prev2 = {{Kind::cache, 4}, {Kind::cache, 5}, {Kind::zero, 0}};
+  const std::vector<int32_t> seq = {1, 1, 0}, slot = {6, 8, kScratchSlot};
+  const std::vector<float> q0 = {1, 2, 3, 4, 5, 6}, k0 = {7, 8, 9}, v_cur = {10, 11, 12}, vd = {13, 14, 15};
+  std::vector<float> qk0(9), c0p(9), c0pp(9), v(6);
+  std::vector<float> after = rings;
+  CcaStateArgs a;
+  a.tokens = 3, a.q_width = qw, a.k_width = kw, a.value_width = vh;
+  a.q0 = q0.data(), a.k0 = k0.data(), a.v_cur = v_cur.data(), a.vd = vd.data();
+  a.prev1 = prev1.data(), a.prev2 = prev2.data(), a.seq = seq.data(), a.slot = slot.data();
+  a.ring = after.data(), a.seq_stride = stride, a.ring_size = ring;
+  a.qk0 = qk0.data(), a.c0_prev = c0p.data(), a.c0_prev2 = c0pp.data(), a.v = v.data();
+  ref::cca_state(a);
+  auto entry = [&](int s, int r) { return rings.begin() + s * stride + r * w; };
+  EXPECT_EQ(qk0, (std::vector<float>{1, 2, 7, 3, 4, 8, 5, 6, 9}));
+  EXPECT_EQ(std::vector<float>(c0p.begin(), c0p.begin() + 3), std::vector<float>(entry(1, 1), entry(1, 1) + 3));
+  EXPECT_EQ(std::vector<float>(c0pp.begin(), c0pp.begin() + 3), std::vector<float>(entry(1, 0), entry(1, 0) + 3));
+  EXPECT_EQ(std::vector<float>(c0p.begin() + 3, c0p.begin() + 6), (std::vector<float>{1, 2, 7}));  // token 0's c0
+  EXPECT_EQ(std::vector<float>(c0pp.begin() + 3, c0pp.begin() + 6), std::vector<float>(entry(1, 1), entry(1, 1) + 3));
+  EXPECT_EQ(std::vector<float>(c0p.begin() + 6, c0p.end()), (std::vector<float>{0, 0, 0}));
+  EXPECT_EQ(std::vector<float>(c0pp.begin() + 6, c0pp.end()), (std::vector<float>{0, 0, 0}));
+  // v = [v_cur(t); vd(t-1)]: slot 5's delayed value, token 0's, zero.
+  EXPECT_EQ(v, (std::vector<float>{10, *(entry(1, 1) + 3), 11, 13, 12, 0}));
+  // Stores: slot 6 -> entry 2 and slot 8 -> entry 0 of sequence 1; nothing else changed.
+  std::vector<float> want = rings;
+  const std::vector<float> e6 = {1, 2, 7, 13}, e8 = {3, 4, 8, 14};
+  std::copy(e6.begin(), e6.end(), want.begin() + stride + 2 * w);
+  std::copy(e8.begin(), e8.end(), want.begin() + stride + 0 * w);
+  EXPECT_EQ(after, want);
 }
