@@ -605,7 +605,7 @@ TEST(GpuKernels, Moe) {
       const MoeCase c(s.d, s.f, s.e, dt, uint32_t(s.d * 3 + s.f + s.e));
       for (int t : kZayaTokens)
         for (SkipRoute skip : {SkipRoute::zero, SkipRoute::identity}) {
-          if (s.d == 2048 && t > 7) continue;
+          if (s.d == 2048 && t > sized(7, 1)) continue;
           const std::string what = "moe T " + std::to_string(t) + " D " + std::to_string(s.d) + " F " +
                                    std::to_string(s.f) + " E " + std::to_string(s.e) + " " + dtype_name(dt) +
                                    (skip == SkipRoute::zero ? " skip zero" : " skip identity");
