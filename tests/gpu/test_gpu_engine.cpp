@@ -3,6 +3,8 @@
 // 306-token pass (bitwise with gpu-invariant); TiDAR on the GPU against AR on the GPU (the lossless
 // gate: exact with gpu-invariant, near-tie forensics with gpu); the same for ZAYA1 (tiny-zaya and
 // models/tiny-tidar-zaya). Skipped when no GPU is visible.
+#include <functional>
+
 #include "engine/core/check.h"
 #include "engine/decode/ar_decoder.h"
 #include "engine/decode/batch_decoder.h"
@@ -30,6 +32,36 @@ std::vector<int32_t> prompt_of(int n, int vocab, uint32_t seed) {
   return ids;
 }
 
+// A prefill of `seq`, then 8 greedy AR steps, the logits of every pass against the f64 reference;
+// `after_prefill` runs between the two.
+void expect_prefill_and_ar_steps_match(Transformer& tf, const Model& m, Memory& memory, std::vector<int32_t> seq,
+                                       const std::string& what, const std::function<void()>& after_prefill = {}) {
+  const ModelConfig& cfg = m.config();
+  const int len = int(seq.size());
+  KvCache cache(cfg, 1, len + 9, memory);
+  Pass prefill;
+  prefill.add_causal(0, seq, 0, 0, true);
+  std::vector<float> logits;
+  tf.forward(prefill, cache, {}, logits);
+  cache.set_length(0, len);
+  expect_finite(logits, what);
+  EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m.weights(), {}, prefill)), kTolF64)
+      << what << " prefill";
+  if (after_prefill) after_prefill();
+  int32_t next = argmax(logits.data() + size_t(len - 1) * cfg.vocab_size, cfg.vocab_size);
+  for (int step = 0; step < 8; ++step) {
+    const int pos = int(seq.size());
+    Pass p;
+    p.add_causal(0, {next}, pos, pos, true);
+    tf.forward(p, cache, {}, logits);
+    cache.set_length(0, pos + 1);
+    EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m.weights(), seq, p)), kTolF64)
+        << what << " step " << step;
+    seq.push_back(next);
+    next = argmax(logits.data(), cfg.vocab_size);
+  }
+}
+
 std::unique_ptr<Model> tiny_tidar() { return Model::load(std::string(DLLM_SOURCE_DIR) + "/models/tiny-tidar"); }
 
 }  // namespace
@@ -42,31 +74,9 @@ TEST(GpuEngine, PrefillAndArStepsMatchTheReference) {
       const ModelConfig& cfg = m->config();
       GpuBackend be(std::string(backend) == "gpu" ? gpu::Reduction::fast : gpu::Reduction::invariant);
       Transformer tf(cfg, m->weights(), be);
-      for (int len : {1, 7, 33}) {
-        const std::string what = std::string(backend) + " " + preset + " len " + std::to_string(len);
-        std::vector<int32_t> seq = prompt_of(len, cfg.vocab_size, uint32_t(len));
-        KvCache cache(cfg, 1, len + 9, be.memory());
-        Pass prefill;
-        prefill.add_causal(0, seq, 0, 0, true);
-        std::vector<float> logits;
-        tf.forward(prefill, cache, {}, logits);
-        cache.set_length(0, len);
-        expect_finite(logits, what);
-        EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m->weights(), {}, prefill)), kTolF64)
-            << what << " prefill";
-        int32_t next = argmax(logits.data() + size_t(len - 1) * cfg.vocab_size, cfg.vocab_size);
-        for (int step = 0; step < 8; ++step) {
-          const int pos = int(seq.size());
-          Pass p;
-          p.add_causal(0, {next}, pos, pos, true);
-          tf.forward(p, cache, {}, logits);
-          cache.set_length(0, pos + 1);
-          EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m->weights(), seq, p)), kTolF64)
-              << what << " step " << step;
-          seq.push_back(next);
-          next = argmax(logits.data(), cfg.vocab_size);
-        }
-      }
+      for (int len : {1, 7, 33})
+        expect_prefill_and_ar_steps_match(tf, *m, be.memory(), prompt_of(len, cfg.vocab_size, uint32_t(len)),
+                                          std::string(backend) + " " + preset + " len " + std::to_string(len));
     }
 }
 
@@ -240,29 +250,9 @@ TEST(GpuEngine, ZayaPrefillAndArStepsMatchTheReference) {
       Transformer tf(cfg, m->weights(), be);
       for (int len : {1, 2, 7, 33}) {
         const std::string what = std::string(backend) + " " + name + " len " + std::to_string(len);
-        std::vector<int32_t> seq = prompt_of(len, 256, uint32_t(len));
-        KvCache cache(cfg, 1, len + 9, be.memory());
-        Pass prefill;
-        prefill.add_causal(0, seq, 0, 0, true);
-        std::vector<float> logits;
-        tf.forward(prefill, cache, {}, logits);
-        cache.set_length(0, len);
-        expect_finite(logits, what);
-        EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m->weights(), {}, prefill)), kTolF64)
-            << what << " prefill";
-        EXPECT_GT(tf.moe_traffic().experts, 0) << what << ": the MoE metric counts the routes read back";
-        int32_t next = argmax(logits.data() + size_t(len - 1) * cfg.vocab_size, cfg.vocab_size);
-        for (int step = 0; step < 8; ++step) {
-          const int pos = int(seq.size());
-          Pass p;
-          p.add_causal(0, {next}, pos, pos, true);
-          tf.forward(p, cache, {}, logits);
-          cache.set_length(0, pos + 1);
-          EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m->weights(), seq, p)), kTolF64)
-              << what << " step " << step;
-          seq.push_back(next);
-          next = argmax(logits.data(), cfg.vocab_size);
-        }
+        expect_prefill_and_ar_steps_match(tf, *m, be.memory(), prompt_of(len, 256, uint32_t(len)), what, [&] {
+          EXPECT_GT(tf.moe_traffic().experts, 0) << what << ": the MoE metric counts the routes read back";
+        });
       }
     }
 }
