@@ -111,9 +111,10 @@ class DeviceOpen {
   static inline int depth_ = 0;
 };
 
-const Mapping* find_mapping(uintptr_t addr, bool with_guard) {
+// The mapping whose data pages or guard page hold addr.
+const Mapping* find_mapping(uintptr_t addr) {
   for (auto& [ptr, m] : g_allocations) {
-    const uintptr_t lo = uintptr_t(m.base), hi = lo + m.data_bytes + (with_guard ? kPage : 0);
+    const uintptr_t lo = uintptr_t(m.base), hi = lo + m.data_bytes + kPage;
     if (addr >= lo && addr < hi) return &m;
   }
   return nullptr;
@@ -132,7 +133,7 @@ bool is_device_range(const void* p, size_t bytes) {
 struct sigaction g_previous_segv;
 void on_segv(int sig, siginfo_t* info, void* context) {
   const uintptr_t addr = uintptr_t(info->si_addr);
-  if (const Mapping* m = find_mapping(addr, true)) {
+  if (const Mapping* m = find_mapping(addr)) {
     char msg[256];
     const uintptr_t data_end = uintptr_t(m->base) + m->data_bytes;
     const int n = addr >= data_end
