@@ -20,6 +20,7 @@ void kv_write(const KvWriteArgs& a);
 void swiglu(const SwigluArgs& a);
 void add(const AddArgs& a);
 template <typename Acc> void softmax(const SoftmaxArgs& a);
+void argmax(const ArgmaxArgs& a);
 // ZAYA1
 void cca_state(const CcaStateArgs& a);
 template <typename Acc> void cca_conv(const CcaConvArgs& a);

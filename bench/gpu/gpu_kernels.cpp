@@ -127,6 +127,17 @@ int main(int argc, char** argv) {
         rows.push_back({"rmsnorm", "block", "D 4096", t, sec, 8.0 * t * 4096 + 8192, 4.0 * t * 4096});
       }
     }
+    // Argmax of the logits rows over a 128256-token vocabulary (what greedy decoding reads back).
+    {
+      const int vocab = 128256;
+      Buffer<float> x(mem, size_t(306) * vocab);
+      Buffer<int32_t> index(mem, 306), non_finite(mem, 306);
+      for (int t : {1, 17, 306}) {
+        const double sec =
+            time_median([&] { gpu::argmax(ArgmaxArgs{t, vocab, x.data(), index.data(), non_finite.data()}); });
+        rows.push_back({"argmax", "block", "V 128256", t, sec, 4.0 * t * vocab + 8.0 * t, double(t) * vocab});
+      }
+    }
 
     json j = {{"device", devices[0].name}, {"spec_gbps", spec_gbps}, {"copy_gbps", copy_gbps}, {"kernels", json::array()}};
     std::printf("%-10s %-12s %-24s %5s %10s %9s %8s %7s %7s\n", "kernel", "variant", "shape", "T", "us", "GB/s",

@@ -17,6 +17,7 @@ class CpuBackend final : public Backend {
   void kv_write(const KvWriteArgs& a) override;
   void swiglu(const SwigluArgs& a) override;
   void add(const AddArgs& a) override;
+  void argmax(const ArgmaxArgs& a) override;
   void cca_state(const CcaStateArgs& a) override;
   void cca_conv(const CcaConvArgs& a) override;
   void cca_qk(const CcaQkArgs& a) override;

@@ -15,11 +15,10 @@ std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<in
              " tokens after ", context, " cached tokens exceeds the model's context of ",
              cfg.max_position_embeddings, ": lower the largest pass size");
   KvCache cache(cfg, sequences, context, model.backend().memory());
-  std::vector<float> logits;
   for (int s = 0; s < sequences; ++s) {  // fill each row with `context` tokens
     Pass prefill;
     prefill.add_causal(s, std::vector<int32_t>(size_t(context), 0), 0, 0, true);
-    model.forward(prefill, cache, {context - 1}, logits);
+    model.forward(prefill, cache, {context - 1});
     cache.set_length(s, context);
   }
   std::vector<StepCost> curve;
@@ -31,7 +30,7 @@ std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<in
     c.tokens = t;
     for (int r = -1; r < repetitions; ++r) {
       const auto t0 = std::chrono::steady_clock::now();
-      model.forward(pass, cache, {}, logits);
+      model.forward(pass, cache, {});  // logits stay in the backend's memory, as in decoding
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (r >= 0) c.samples.push_back(s);
     }

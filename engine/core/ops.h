@@ -114,6 +114,16 @@ struct SoftmaxArgs {
   float* y = nullptr;        // [rows, dim]; may alias x
 };
 
+// Per row: the lowest index of the row's largest value (NaN never counts as largest; a row of NaN
+// only gives 0), and how many of its values are not finite (NaN or +-Inf). Greedy decoding and the
+// engine's NaN/Inf check of the logits read only these [rows] integers, never the rows themselves.
+struct ArgmaxArgs {
+  int rows = 0, dim = 0;
+  const float* x = nullptr;         // [rows, dim]
+  int32_t* index = nullptr;         // [rows]
+  int32_t* non_finite = nullptr;    // [rows]
+};
+
 // ---- ZAYA1 (../shared/reference/algorithms.md §3-4). C = (Hq + Hkv) * Dh conv channels, one group
 // per head; Vh = Hkv * Dh / 2 value-shift width; R router width; E experts.
 

@@ -36,7 +36,6 @@ std::vector<Generation> decode_batch(Transformer& model, std::vector<std::unique
   std::vector<bool> collected(static_cast<size_t>(n), false);
   Pass pass;
   std::vector<int> wanted, index_of_row;
-  std::vector<float> logits;
   const auto t0 = Clock::now();
 
   auto collect_finished = [&]() {
@@ -89,14 +88,14 @@ std::vector<Generation> decode_batch(Transformer& model, std::vector<std::unique
     index_of_row.assign(size_t(pass.size()), -1);
     for (size_t j = 0; j < wanted.size(); ++j) index_of_row[size_t(wanted[j])] = int(j);
     const auto tf = Clock::now();
-    model.forward(pass, cache, wanted, logits);
+    const PassLogits& logits = model.forward(pass, cache, wanted);
     const double seconds = seconds_since(tf);
     if (trace) {
       trace->pass_tokens.push_back(pass.size());
       trace->pass_sequences.push_back(int(active.size()));
       trace->pass_seconds.push_back(seconds);
     }
-    const RowLogits view(logits, index_of_row, cfg.vocab_size);
+    const RowLogits view(logits, index_of_row);
     const bool alone = active.size() == 1;
     for (int i : active) {
       SequenceDecoder& s = *sequences[size_t(i)];
@@ -106,7 +105,7 @@ std::vector<Generation> decode_batch(Transformer& model, std::vector<std::unique
       if (options.share_prefill && !had_prefill && s.has_own_prefill() && !find_prefill(s.request().prompt) &&
           std::any_of(waiting.begin(), waiting.end(),
                       [&](int w) { return sequences[size_t(w)]->request().prompt == s.request().prompt; }))
-        prefills.push_back(s.export_prefill(cache, row_of[size_t(i)]));
+        prefills.push_back(s.export_prefill(cache, row_of[size_t(i)], view));
     }
     collect_finished();
     // Drop prefills no waiting sequence needs any more.

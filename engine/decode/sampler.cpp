@@ -6,14 +6,14 @@
 
 #include "engine/core/check.h"
 #include "engine/core/rng.h"
+#include "ref/ref.h"
 
 namespace dllm {
 
 int argmax(const float* logits, int vocab) {
-  int best = 0;
-  for (int i = 1; i < vocab; ++i)
-    if (logits[i] > logits[best]) best = i;
-  return best;
+  int32_t index = 0, non_finite = 0;
+  ref::argmax(ArgmaxArgs{1, vocab, logits, &index, &non_finite});  // the one argmax rule, the GPU's too
+  return index;
 }
 
 std::vector<double> target_distribution(const float* logits, int vocab, const SamplerConfig& s) {

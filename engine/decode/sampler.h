@@ -16,7 +16,7 @@ struct SamplerConfig {
   bool greedy() const { return temperature == 0.0f; }
 };
 
-// Index of the largest logit, the lowest index on ties.
+// Index of the largest logit, the lowest index on ties (ref::argmax's rule: NaN never counts).
 int argmax(const float* logits, int vocab);
 
 // The target distribution of one logits row after temperature, top-k and top-p (in that order, as

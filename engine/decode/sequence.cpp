@@ -16,10 +16,10 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 }  // namespace
 
-const float* RowLogits::row(int pass_index) const {
+int RowLogits::at(int pass_index) const {
   const int i = index_.at(size_t(pass_index));
   DLLM_ASSERT(i >= 0);
-  return logits_.data() + size_t(i) * size_t(vocab_);
+  return i;
 }
 
 SequenceDecoder::SequenceDecoder(Transformer& model, GenerateRequest request, int lookahead)
@@ -57,11 +57,9 @@ void SequenceDecoder::after_forward(const RowLogits& logits, KvCache& cache, con
   }
   step_seconds_ += seconds;
   if (!prefilled_) {
-    const float* y = logits.row(prefill_index_);
     cache.set_length(row_, int(request_.prompt.size()));
-    prefill_logits_.assign(y, y + model_.config().vocab_size);
     prefill_row_ = row_;
-    first_token(y);
+    first_token(sample_row(logits, prefill_index_, int(request_.prompt.size())));
     step_seconds_ = 0;
     return;
   }
@@ -81,9 +79,13 @@ void SequenceDecoder::after_forward(const RowLogits& logits, KvCache& cache, con
   if (finished_) m.total_seconds = seconds_since(start_);
 }
 
-void SequenceDecoder::first_token(const float* logits) {
-  const int32_t token = sample_token(logits, model_.config().vocab_size, request_.sampler,
-                                     uint32_t(request_.sequence), uint32_t(request_.prompt.size()));
+int32_t SequenceDecoder::sample_row(const RowLogits& logits, int pass_index, int pos) const {
+  if (request_.sampler.greedy()) return logits.argmax(pass_index);
+  return sample_token(logits.row(pass_index), model_.config().vocab_size, request_.sampler,
+                      uint32_t(request_.sequence), uint32_t(pos));
+}
+
+void SequenceDecoder::first_token(int32_t token) {
   sink_.push(token);
   sink_.end_step();
   prefilled_ = true;
@@ -102,12 +104,15 @@ void SequenceDecoder::start_from(const SharedPrefill& prefill, KvCache& cache, i
   row_ = row;
   cache.import_prefix(row, prefill.kv, int(request_.prompt.size()));
   shared_ = true;
-  first_token(prefill.last_logits.data());
+  first_token(sample_token(prefill.last_logits.data(), model_.config().vocab_size, request_.sampler,
+                           uint32_t(request_.sequence), uint32_t(request_.prompt.size())));
 }
 
-SharedPrefill SequenceDecoder::export_prefill(const KvCache& cache, int32_t row) const {
+SharedPrefill SequenceDecoder::export_prefill(const KvCache& cache, int32_t row, const RowLogits& logits) const {
   DLLM_ASSERT(has_own_prefill() && row == prefill_row_);
-  return {request_.prompt, cache.export_prefix(row, int(request_.prompt.size())), prefill_logits_};
+  const float* last = logits.row(prefill_index_);
+  return {request_.prompt, cache.export_prefix(row, int(request_.prompt.size())),
+          std::vector<float>(last, last + model_.config().vocab_size)};
 }
 
 Generation SequenceDecoder::take_result() {
@@ -133,8 +138,7 @@ class ArSequence : public SequenceDecoder {
   }
   StepState after_step(const RowLogits& logits, KvCache& cache, const Pass&, bool) override {
     cache.set_length(row_, pos_ + 1);
-    token_ = sample_token(logits.row(index_), model_.config().vocab_size, request_.sampler,
-                          uint32_t(request_.sequence), uint32_t(pos_ + 1));
+    token_ = sample_row(logits, index_, pos_ + 1);
     ++pos_;
     sink_.push(token_);
     sink_.end_step();
@@ -145,10 +149,10 @@ class ArSequence : public SequenceDecoder {
   int pos_ = 0;  // position of token_, the last committed token (not yet in the cache)
 };
 
-// The next step's drafts and the diffusion logits that produced them.
+// The next step's drafts and, where verification reads them, the diffusion logits that produced them.
 struct Drafts {
   std::vector<int32_t> tokens;  // [K]
-  std::vector<float> logits;    // [K, V]
+  std::vector<float> logits;    // [K, V] when kept (logit mixing, a sampling drafter), else empty
   std::vector<bool> padded;     // no prediction covers the position: a mask-token placeholder
 };
 
@@ -160,7 +164,12 @@ class TidarSequence : public SequenceDecoder {
       // Passes reach K positions past the anchor (verify, draft block) or 2K + 1 (proposal blocks).
       : SequenceDecoder(model, r, o.layout == Layout::single_forward ? 2 * o.block_size + 1 : o.block_size),
         opt_(o),
-        vc_{r.sampler, o.mix_weight, o.draft_temperature} {
+        vc_{r.sampler, o.mix_weight, o.draft_temperature},
+        // Verification reads the draft logits only to mix them into the target or as the drafter's
+        // distribution q; the lossless argmax drafter needs only its tokens.
+        keep_draft_logits_(o.mix_weight != 1.0f || o.draft_temperature != 0.0f),
+        // Greedy and unmixed: verification needs only the argmax of each verify row.
+        verify_by_argmax_(r.sampler.greedy() && o.mix_weight == 1.0f) {
     const int k = opt_.block_size;
     DecodeMetrics& m = result_.metrics;
     m.accepted_histogram.assign(size_t(k) + 1, 0);
@@ -203,7 +212,7 @@ class TidarSequence : public SequenceDecoder {
     const int k = opt_.block_size, v = vocab();
     Drafts d;
     d.tokens.resize(size_t(k));
-    d.logits.assign(size_t(k) * size_t(v), 0.0f);
+    if (keep_draft_logits_) d.logits.assign(size_t(k) * size_t(v), 0.0f);
     d.padded.assign(size_t(k), false);
     for (int j = 0; j < k; ++j) {
       const int row = row_of(j);
@@ -212,9 +221,12 @@ class TidarSequence : public SequenceDecoder {
         d.padded[size_t(j)] = true;
         continue;
       }
-      const float* y = logits.row(row);
-      std::copy(y, y + v, d.logits.begin() + ptrdiff_t(size_t(j) * size_t(v)));
-      d.tokens[size_t(j)] = draft_token(y, v, vc_, uint32_t(request_.sequence), first + j);
+      if (vc_.draft_temperature == 0.0f) {
+        d.tokens[size_t(j)] = logits.argmax(row);
+      } else {
+        d.tokens[size_t(j)] = draft_token(logits.row(row), v, vc_, uint32_t(request_.sequence), first + j);
+      }
+      if (keep_draft_logits_) std::copy(logits.row(row), logits.row(row) + v, d.logits.begin() + ptrdiff_t(size_t(j) * size_t(v)));
     }
     return d;
   }
@@ -245,7 +257,6 @@ class TidarSequence : public SequenceDecoder {
   StepState after_step(const RowLogits& logits, KvCache& cache, const Pass& pass, bool alone) override {
     call_pass_hook(logits, pass, alone);
     const int k = opt_.block_size, v = vocab();
-    const uint32_t seq = uint32_t(request_.sequence);
     if (phase_ == Phase::draft) {
       drafts_ = drafts_from_rows(logits, len_ + 1, [&](int j) { return pass_begin_ + j + 1; });
       const bool first_drafts = !drafted_once_;
@@ -257,11 +268,10 @@ class TidarSequence : public SequenceDecoder {
     }
     std::vector<Draft> to_verify(static_cast<size_t>(k));
     for (int j = 0; j < k; ++j)
-      to_verify[size_t(j)] = Draft{drafts_.tokens[size_t(j)],
-                                   drafts_.padded[size_t(j)] ? nullptr : drafts_.logits.data() + size_t(j) * size_t(v)};
-    std::vector<float> rows;  // [K+1, V] verify rows, contiguous for the verifier
-    for (int j = 0; j <= k; ++j) rows.insert(rows.end(), logits.row(verify_ + j), logits.row(verify_ + j) + v);
-    const VerifyOutcome out = verify_drafts(rows.data(), to_verify, v, vc_, seq, len_ + 1);
+      to_verify[size_t(j)] = Draft{drafts_.tokens[size_t(j)], drafts_.padded[size_t(j)] || !keep_draft_logits_
+                                                                  ? nullptr
+                                                                  : drafts_.logits.data() + size_t(j) * size_t(v)};
+    const VerifyOutcome out = verify(logits, to_verify);
     const int n = out.accepted;
     DecodeMetrics& m = result_.metrics;
     ++m.accepted_histogram[size_t(n)];
@@ -297,8 +307,21 @@ class TidarSequence : public SequenceDecoder {
     return StepState::complete;
   }
 
+  VerifyOutcome verify(const RowLogits& logits, const std::vector<Draft>& drafts) const {
+    const int k = opt_.block_size;
+    if (verify_by_argmax_) {
+      std::vector<int32_t> best(size_t(k) + 1);
+      for (int j = 0; j <= k; ++j) best[size_t(j)] = logits.argmax(verify_ + j);
+      return verify_greedy(best, drafts_.tokens);
+    }
+    std::vector<float> rows;  // [K+1, V] verify rows, contiguous for the verifier
+    for (int j = 0; j <= k; ++j) rows.insert(rows.end(), logits.row(verify_ + j), logits.row(verify_ + j) + vocab());
+    return verify_drafts(rows.data(), drafts, vocab(), vc_, uint32_t(request_.sequence), len_ + 1);
+  }
+
   TidarOptions opt_;
   VerifyConfig vc_;
+  bool keep_draft_logits_, verify_by_argmax_;
   Phase phase_ = Phase::draft;
   bool drafted_once_ = false;
   int32_t anchor_ = 0;

@@ -10,20 +10,23 @@
 
 #include "engine/decode/generation.h"
 #include "engine/decode/tidar_decoder.h"
+#include "engine/model/pass_logits.h"
 
 namespace dllm {
 
-// The logits of the pass rows a forward computed: row(i) is [V] for a pass index i that was asked for.
+// The logits of the pass rows a forward computed, by pass index (an index that was asked for):
+// argmax(i) costs nothing; row(i) [V] brings the whole row to the host, so only the samplers that
+// need a row (not greedy, logit mixing, hooks) ask for it.
 class RowLogits {
  public:
-  RowLogits(const std::vector<float>& logits, const std::vector<int>& index_of_row, int vocab)
-      : logits_(logits), index_(index_of_row), vocab_(vocab) {}
-  const float* row(int pass_index) const;
+  RowLogits(const PassLogits& logits, const std::vector<int>& index_of_row) : logits_(logits), index_(index_of_row) {}
+  const float* row(int pass_index) const { return logits_.row(at(pass_index)); }
+  int32_t argmax(int pass_index) const { return logits_.argmax(at(pass_index)); }
 
  private:
-  const std::vector<float>& logits_;
-  const std::vector<int>& index_;  // [T] position in `logits` of each pass row, -1 when not computed
-  int vocab_;
+  int at(int pass_index) const;
+  const PassLogits& logits_;
+  const std::vector<int>& index_;  // [T] row of `logits_` of each pass row, -1 when not computed
 };
 
 // A prompt's prefill, kept so that other sequences with the same prompt (rollouts) start from it.
@@ -54,9 +57,10 @@ class SequenceDecoder {
   // Starts from a prefill computed elsewhere (the same prompt): imports its K/V into `row` and draws
   // the first token from its logits, with this sequence's own random stream. No forward is counted.
   void start_from(const SharedPrefill& prefill, KvCache& cache, int32_t row);
-  // After this sequence's own prefill forward: the prefill others may start from.
+  // After this sequence's own prefill forward, with that forward's logits: the prefill others may
+  // start from.
   bool has_own_prefill() const { return prefilled_ && !shared_; }
-  SharedPrefill export_prefill(const KvCache& cache, int32_t row) const;
+  SharedPrefill export_prefill(const KvCache& cache, int32_t row, const RowLogits& logits) const;
 
   Generation take_result();
 
@@ -70,6 +74,9 @@ class SequenceDecoder {
   virtual StepState after_step(const RowLogits& logits, KvCache& cache, const Pass& pass, bool alone) = 0;
   // Called once the first token exists (after prefill).
   virtual void on_first_token(int32_t token) = 0;
+  // The request's sampler's token for the pass row at `pass_index`, which predicts position `pos`:
+  // the row's argmax when greedy (no logits read), else a sample from the row.
+  int32_t sample_row(const RowLogits& logits, int pass_index, int pos) const;
 
   Transformer& model_;
   GenerateRequest request_;
@@ -79,12 +86,11 @@ class SequenceDecoder {
   int32_t row_ = 0;  // cache row this sequence occupies
 
  private:
-  void first_token(const float* logits);
+  void first_token(int32_t token);
   int lookahead_;
   int prefill_index_ = 0;  // pass row of the last prompt token in the prefill forward
   bool prefilled_ = false, shared_ = false;
   int prefill_row_ = -1;
-  std::vector<float> prefill_logits_;
   double step_seconds_ = 0;  // forward time of the step in progress
   std::chrono::steady_clock::time_point start_;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/core/check.h"
 #include "engine/core/rng.h"
 
 namespace dllm {
@@ -49,19 +50,31 @@ MixingDivergence mixing_divergence(const float* ar_row, const Draft& draft, int 
   return d;
 }
 
+VerifyOutcome verify_greedy(const std::vector<int32_t>& best, const std::vector<int32_t>& drafts) {
+  DLLM_ASSERT(best.size() == drafts.size() + 1);
+  const int k = int(drafts.size());
+  for (int i = 0; i < k; ++i)
+    if (best[size_t(i)] != drafts[size_t(i)]) return {i, best[size_t(i)]};
+  return {k, best[size_t(k)]};
+}
+
 VerifyOutcome verify_drafts(const float* rows, const std::vector<Draft>& drafts, int vocab,
                             const VerifyConfig& cfg, uint32_t sequence, int first_position) {
   std::vector<float> mixed;
   const int k = int(drafts.size());
+  if (cfg.target.greedy()) {
+    std::vector<int32_t> best(size_t(k) + 1), tokens(static_cast<size_t>(k));
+    for (int i = 0; i < k; ++i) {
+      best[size_t(i)] = argmax(target_row(rows + size_t(i) * vocab, drafts[size_t(i)], vocab, cfg.mix_weight, mixed), vocab);
+      tokens[size_t(i)] = drafts[size_t(i)].token;
+    }
+    best[size_t(k)] = argmax(rows + size_t(k) * vocab, vocab);  // the bonus row, pure AR
+    return verify_greedy(best, tokens);
+  }
   for (int i = 0; i < k; ++i) {
     const Draft& d = drafts[size_t(i)];
     const uint32_t pos = uint32_t(first_position + i);
     const float* row = target_row(rows + size_t(i) * vocab, d, vocab, cfg.mix_weight, mixed);
-    if (cfg.target.greedy()) {
-      const int32_t x = argmax(row, vocab);
-      if (x != d.token) return {i, x};
-      continue;
-    }
     const std::vector<double> p = target_distribution(row, vocab, cfg.target);
     if (cfg.draft_temperature == 0.0f || d.logits == nullptr) {  // Dirac drafter: sample and match
       const int32_t x = sample_from(p, uniform01(cfg.target.seed, sequence, pos, Purpose::sample));

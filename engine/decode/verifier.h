@@ -38,6 +38,12 @@ struct VerifyOutcome {
 VerifyOutcome verify_drafts(const float* rows, const std::vector<Draft>& drafts, int vocab,
                             const VerifyConfig& cfg, uint32_t sequence, int first_position);
 
+// Greedy verification from each verify row's argmax, best [K+1] (of the mixed row where mixing),
+// and the draft tokens [K]: accept while best[i] == drafts[i]; the first mismatch emits best[i];
+// with every draft accepted, the bonus best[K]. verify_drafts' greedy rule, on K+1 integers: what
+// the engine reads back from a GPU for a greedy TiDAR step.
+VerifyOutcome verify_greedy(const std::vector<int32_t>& best, const std::vector<int32_t>& drafts);
+
 // What logit mixing changed at one position: the divergence of the mixed target distribution from
 // the AR one. Distributions are the sampler's target distributions (temperature, top-k, top-p); for
 // the greedy sampler, whose target is one-hot, the plain softmax (temperature 1) of each row.

@@ -24,7 +24,7 @@ Transformer::Transformer(const ModelConfig& cfg, const ModelWeights& w, Backend&
       vis_(backend.memory()), x_(backend.memory()), h_(backend.memory()), q_(backend.memory()),
       k_(backend.memory()), v_(backend.memory()), attn_(backend.memory()), o_(backend.memory()),
       gate_(backend.memory()), up_(backend.memory()), down_(backend.memory()), rows_(backend.memory()),
-      logits_(backend.memory()), prev1_(backend.memory()), prev2_(backend.memory()), qk0_(backend.memory()),
+      logits_(backend.memory()), argmax_(backend.memory()), non_finite_(backend.memory()), prev1_(backend.memory()), prev2_(backend.memory()), qk0_(backend.memory()),
       c0p_(backend.memory()), c0pp_(backend.memory()), conv_(backend.memory()), vd_(backend.memory()),
       router_state_(backend.memory()), moe_weight_(backend.memory()), expert_(backend.memory()) {
   if (cfg_.arch == Arch::zaya) dense_bytes_ = zaya_dense_bytes(w_);
@@ -55,6 +55,13 @@ void Transformer::validate(const Pass& pass, const KvCache& cache) const {
 
 void Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<int>& rows,
                           std::vector<float>& logits) {
+  const PassLogits& out = forward(pass, cache, rows);
+  const size_t v = size_t(out.vocab());
+  logits.resize(size_t(out.rows()) * v);
+  for (int r = 0; r < out.rows(); ++r) std::copy(out.row(r), out.row(r) + v, logits.begin() + ptrdiff_t(size_t(r) * v));
+}
+
+const PassLogits& Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<int>& rows) {
   validate(pass, cache);
   DLLM_ASSERT(&cache.memory() == &be_.memory());  // the cache lives where the backend's ops read
   const int t = pass.size(), d = cfg_.hidden_size;
@@ -112,18 +119,24 @@ void Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<in
     }
   }
   be_.rmsnorm(RmsnormArgs{n_rows, d, cfg_.rms_norm_eps, rows_.data(), w_.final_norm, rows_.data()});
-  logits_.resize(size_t(n_rows) * cfg_.vocab_size);  // [rows, V]
-  be_.linear(LinearArgs{n_rows, d, cfg_.vocab_size, rows_.data(), w_.lm_head, WeightView{}, logits_.data()});
-  logits.resize(logits_.size());
-  logits_.download(logits.data(), logits_.size());
+  Buffer<float>& logits = logits_.storage(n_rows, cfg_.vocab_size);  // [rows, V]
+  be_.linear(LinearArgs{n_rows, d, cfg_.vocab_size, rows_.data(), w_.lm_head, WeightView{}, logits.data()});
+  argmax_.resize(size_t(n_rows)), non_finite_.resize(size_t(n_rows));
+  be_.argmax(ArgmaxArgs{n_rows, cfg_.vocab_size, logits.data(), argmax_.data(), non_finite_.data()});
+  std::vector<int32_t> best(static_cast<size_t>(n_rows)), non_finite(static_cast<size_t>(n_rows));
+  argmax_.download(best.data(), best.size());
+  non_finite_.download(non_finite.data(), non_finite.size());
+  logits_.set_argmax(std::move(best));
   // A NaN/Inf logit would be sampled as some token and the run would look fine: never go on.
-  DLLM_CHECK(all_finite(logits.data(), logits.size()), "the forward pass produced non-finite logits (NaN/Inf); ",
+  DLLM_CHECK(std::all_of(non_finite.begin(), non_finite.end(), [](int32_t n) { return n == 0; }),
+             "the forward pass produced non-finite logits (NaN/Inf); ",
              first_non_finite_layer >= 0
                  ? "the hidden state first turned non-finite after layer " + std::to_string(first_non_finite_layer) +
                        " of " + std::to_string(cfg_.num_layers)
                  : scan_layers ? std::string("the hidden states were finite, so the final norm or the LM head is at fault")
                                : std::string("rerun with --backend cpu to find the layer"),
              ": check the weights with --check-weights (NaN/Inf in the checkpoint) or use a wider dtype");
+  return logits_;
 }
 
 void Transformer::attention_block(const LayerWeights& lw, int layer, int t, int max_keys, KvCache& cache) {

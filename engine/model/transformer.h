@@ -7,6 +7,7 @@
 #include "engine/core/model.h"
 #include "engine/core/pass.h"
 #include "engine/decode/kv_cache.h"
+#include "engine/model/pass_logits.h"
 
 namespace dllm {
 
@@ -15,13 +16,17 @@ class Transformer {
   Transformer(const ModelConfig& cfg, const ModelWeights& w, Backend& backend);
 
   // Runs `pass` against `cache`: every token attends to its sequence's cache [0, vis.cache_len) and
-  // its pass-local intervals; tokens with a cache slot store their K/V there. Fills logits
-  // [rows.size(), V] for the pass rows listed in `rows` (every row when `rows` is empty).
-  // Throws on token ids outside the vocabulary and slots outside the cache.
-  void forward(const Pass& pass, KvCache& cache, const std::vector<int>& rows,
-               std::vector<float>& logits);
+  // its pass-local intervals; tokens with a cache slot store their K/V there. Returns the logits of
+  // the pass rows listed in `rows`, in that order (every row when `rows` is empty), with each row's
+  // argmax; they stay in the backend's memory and are valid until the next forward. Throws on token
+  // ids outside the vocabulary, slots outside the cache, and NaN/Inf logits.
+  const PassLogits& forward(const Pass& pass, KvCache& cache, const std::vector<int>& rows);
+  // The same with every returned row copied out: logits [rows.size(), V] (tests and tools).
+  void forward(const Pass& pass, KvCache& cache, const std::vector<int>& rows, std::vector<float>& logits);
 
   const ModelConfig& config() const { return cfg_; }
+  // Logits rows handed to the host so far (PassLogits::row): none for greedy, unmixed decoding.
+  int64_t logits_rows_read() const { return logits_.rows_read(); }
   Backend& backend() { return be_; }
 
   // zaya: what the last forward's MoE layers read. `experts`: distinct experts touched, summed over
@@ -53,7 +58,9 @@ class Transformer {
   std::vector<Visibility> vis_h_;
   Buffer<int32_t> ids_, positions_, seq_, slot_;
   Buffer<Visibility> vis_;
-  Buffer<float> x_, h_, q_, k_, v_, attn_, o_, gate_, up_, down_, rows_, logits_;
+  Buffer<float> x_, h_, q_, k_, v_, attn_, o_, gate_, up_, down_, rows_;
+  PassLogits logits_;
+  Buffer<int32_t> argmax_, non_finite_;  // [rows] each, the argmax op's outputs
   // zaya: where each token's recurrent predecessors come from (token t-1 and t-2 of its sequence,
   // [T] each, staged on the host), and the CCA, router and MoE workspace in the backend's memory.
   std::vector<RecurrentSource> prev1_h_, prev2_h_;

@@ -22,6 +22,7 @@ class OffByALittle : public dllm::Backend {
   void kv_write(const dllm::KvWriteArgs& a) override { cpu_->kv_write(a); }
   void swiglu(const dllm::SwigluArgs& a) override { cpu_->swiglu(a); }
   void add(const dllm::AddArgs& a) override { cpu_->add(a); }
+  void argmax(const dllm::ArgmaxArgs& a) override { cpu_->argmax(a); }
 
  private:
   std::unique_ptr<dllm::Backend> cpu_ = dllm::make_backend("cpu");

@@ -116,6 +116,26 @@ TEST(Tidar, DenseSixteenSingleForwardEqualsAr) {
   }
 }
 
+// Greedy unmixed decoding, AR and TiDAR in both layouts, decides from the argmax the backend computed
+// with each pass: not one logits row reaches the host (on a GPU: only token ids come back). A
+// stochastic sampler or logit mixing reads rows, which shows the count is live.
+TEST(Tidar, GreedyDecodingReadsNoLogitsRows) {
+  Rig s("tiny", 3);
+  const GenerateRequest greedy = request(5, 24, 0.0f, 1);
+  const Generation ar = s.ar(greedy);
+  for (Layout layout : {Layout::single_forward, Layout::two_forward})
+    EXPECT_EQ(s.tidar(greedy, options(4, layout)).tokens, ar.tokens);
+  EXPECT_EQ(s.tf->logits_rows_read(), 0);
+
+  s.ar(request(5, 24, 0.9f, 1));
+  const int64_t sampled = s.tf->logits_rows_read();
+  EXPECT_GE(sampled, 24);  // a row per sampled token
+  TidarOptions mixing = options(4, Layout::single_forward);
+  mixing.mix_weight = 0.5f;
+  s.tidar(greedy, mixing);
+  EXPECT_GT(s.tf->logits_rows_read(), sampled);
+}
+
 TEST(Tidar, OracleDrafterCommitsKPlusOnePerStep) {
   Rig s("tiny", 2);
   for (int k : {1, 4, 16}) {

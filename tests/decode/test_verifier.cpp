@@ -39,6 +39,24 @@ TEST(Verifier, GreedyAcceptsWhileArgmaxMatches) {
   EXPECT_EQ(all.next, 4);
 }
 
+// The same rule on the rows' argmaxes alone (what a GPU hands back for a greedy step).
+TEST(Verifier, GreedyFromArgmaxes) {
+  const std::vector<int32_t> best = {1, 2, 0, 4};
+  for (int wrong = 0; wrong < 3; ++wrong) {
+    std::vector<int32_t> drafts = {1, 2, 0};
+    drafts[size_t(wrong)] = 3;
+    const VerifyOutcome o = verify_greedy(best, drafts);
+    EXPECT_EQ(o.accepted, wrong);
+    EXPECT_EQ(o.next, best[size_t(wrong)]);
+  }
+  const VerifyOutcome all = verify_greedy(best, {1, 2, 0});
+  EXPECT_EQ(all.accepted, 3);
+  EXPECT_EQ(all.next, 4);
+  const VerifyOutcome none = verify_greedy({7}, {});  // K = 0: the bonus token only
+  EXPECT_EQ(none.accepted, 0);
+  EXPECT_EQ(none.next, 7);
+}
+
 TEST(Verifier, StochasticArgmaxDrafterReusesTheArDraw) {
   // The token emitted at position 7 is exactly the AR sample at position 7, accepted or not.
   const auto row = testutil::random_floats(kVocab, 3, 2.0f);

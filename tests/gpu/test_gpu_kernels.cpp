@@ -1,7 +1,10 @@
 // Every GPU kernel and every variant against ref/ (DESIGN §4; mma where the device has it): odd shapes (1, 3, 7, 37, 97, 1025) and
 // model shapes, every weight dtype, NaN/Inf checks, guard values around every output, and the
 // invariant variants bitwise independent of the pass size. Skipped when no GPU is visible.
+#include <algorithm>
+#include <cstring>
 #include <functional>
+#include <limits>
 #include <random>
 
 #include "engine/core/pass.h"
@@ -317,6 +320,43 @@ TEST(GpuKernels, Softmax) {
         gpu::softmax(SoftmaxArgs{rows, dim, temperature, xd.data(), out.data()});
         expect_close(out.read(what), r32, r64, 1e-6, what);
       }
+}
+
+// Rows with planted ties (the maximum again, before and after its first place), NaN and Inf: the
+// index and the non-finite count equal the reference's exactly. Outputs are int32 bits in Guarded.
+TEST(GpuKernels, Argmax) {
+  DLLM_REQUIRE_GPU();
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  for (int rows : {1, 3, 7, 37})
+    for (int dim : {1, 7, 97, 1025, 128256}) {
+      if (int64_t(rows) * dim > sized<int64_t>(5'000'000, 500'000)) continue;
+      const std::string what = "argmax rows " + std::to_string(rows) + " dim " + std::to_string(dim);
+      auto x = testutil::random_floats(size_t(rows) * dim, uint32_t(rows * 7 + dim), 8.0f);
+      std::mt19937 gen(uint32_t(rows + dim));
+      for (int r = 0; r < rows; ++r) {
+        float* row = x.data() + size_t(r) * dim;
+        const int top = int(std::max_element(row, row + dim) - row);
+        switch (r % 4) {
+          case 1: row[gen() % uint32_t(dim)] = row[top]; break;  // a tie anywhere
+          case 2: row[gen() % uint32_t(dim)] = nan, row[gen() % uint32_t(dim)] = -inf; break;
+          case 3: row[gen() % uint32_t(dim)] = inf; break;
+          default: break;
+        }
+      }
+      std::vector<int32_t> want_index(size_t(rows)), want_non_finite(size_t(rows));
+      ref::argmax(ArgmaxArgs{rows, dim, x.data(), want_index.data(), want_non_finite.data()});
+      auto xd = to_device(x);
+      Guarded index(size_t(rows)), non_finite(size_t(rows));  // int32 results in float-sized slots
+      gpu::argmax(ArgmaxArgs{rows, dim, xd.data(), reinterpret_cast<int32_t*>(index.data()),
+                             reinterpret_cast<int32_t*>(non_finite.data())});
+      const auto as_ints = [](const std::vector<float>& f) {
+        std::vector<int32_t> v(f.size());
+        std::memcpy(v.data(), f.data(), f.size() * sizeof(float));
+        return v;
+      };
+      EXPECT_EQ(as_ints(index.read(what + " index")), want_index) << what;
+      EXPECT_EQ(as_ints(non_finite.read(what + " non-finite")), want_non_finite) << what;
+    }
 }
 
 // The invariant picks: a token's result alone, inside 17 and inside 306 tokens, bitwise.

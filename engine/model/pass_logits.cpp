@@ -1,0 +1,34 @@
+#include "engine/model/pass_logits.h"
+
+#include "engine/core/check.h"
+
+namespace dllm {
+
+Buffer<float>& PassLogits::storage(int rows, int vocab) {
+  vocab_ = vocab;
+  device_.resize(size_t(rows) * size_t(vocab));
+  argmax_.clear();
+  on_host_.assign(size_t(rows), false);
+  return device_;
+}
+
+void PassLogits::set_argmax(std::vector<int32_t> argmax) {
+  DLLM_ASSERT(argmax.size() == on_host_.size());
+  argmax_ = std::move(argmax);
+}
+
+const float* PassLogits::row(int r) const {
+  DLLM_ASSERT(r >= 0 && r < rows());
+  const size_t offset = size_t(r) * size_t(vocab_);
+  if (!on_host_[size_t(r)]) {
+    on_host_[size_t(r)] = true;
+    ++rows_read_;
+    if (&device_.memory() != &host_memory()) {
+      host_.resize(device_.size());
+      device_.memory().download(host_.data() + offset, device_.data() + offset, size_t(vocab_) * sizeof(float));
+    }
+  }
+  return &device_.memory() == &host_memory() ? device_.data() + offset : host_.data() + offset;
+}
+
+}  // namespace dllm

@@ -1,0 +1,38 @@
+// The logits one forward computed for its requested rows, left where the backend computed them
+// ([rows, V]; device memory on a GPU). The argmax of every row came back with the pass ([rows] ints,
+// computed where the logits are), so greedy decoding reads no logits at all; a whole row crosses to
+// the host only when a caller asks for it (a stochastic sampler, logit mixing, hooks, tools).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "engine/backend/buffer.h"
+
+namespace dllm {
+
+class PassLogits {
+ public:
+  explicit PassLogits(Memory& memory) : device_(memory) {}
+
+  int rows() const { return int(argmax_.size()); }
+  int vocab() const { return vocab_; }
+  int32_t argmax(int r) const { return argmax_.at(size_t(r)); }
+  // Row r [V] in host memory: read in place from host memory, downloaded once per pass otherwise.
+  const float* row(int r) const;
+  // Rows handed to the host since this object was made (each pass's row counts once).
+  int64_t rows_read() const { return rows_read_; }
+
+  // The Transformer's side: the [rows, V] storage a forward writes, then the argmaxes it computed.
+  Buffer<float>& storage(int rows, int vocab);
+  void set_argmax(std::vector<int32_t> argmax);
+
+ private:
+  Buffer<float> device_;  // [rows, V] in the backend's memory
+  int vocab_ = 0;
+  std::vector<int32_t> argmax_;        // [rows]
+  mutable std::vector<float> host_;    // [rows, V] downloaded rows (device memory only)
+  mutable std::vector<bool> on_host_;  // [rows]
+  mutable int64_t rows_read_ = 0;
+};
+
+}  // namespace dllm
