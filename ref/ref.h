@@ -7,6 +7,8 @@
 // tokens are in the call or where a token sits: a token's result is bitwise the same alone or inside
 // a 306-token pass (the batch-invariance contract that makes the lossless gate exact).
 #pragma once
+#include <vector>
+
 #include "engine/core/ops.h"
 
 namespace dllm::ref {
@@ -21,6 +23,11 @@ void swiglu(const SwigluArgs& a);
 void add(const AddArgs& a);
 template <typename Acc> void softmax(const SoftmaxArgs& a);
 void argmax(const ArgmaxArgs& a);
+void sample(const SampleArgs& a);
+// The target distribution of one row under a draw with temperature > 0 (temperature, then top-k,
+// then top-p), as probabilities over the row summing to 1; and the inverse-CDF pick from it.
+std::vector<double> target_distribution(const float* x, int dim, const RowDraw& d);
+int sample_from(const std::vector<double>& probs, double u);
 // ZAYA1
 void cca_state(const CcaStateArgs& a);
 template <typename Acc> void cca_conv(const CcaConvArgs& a);

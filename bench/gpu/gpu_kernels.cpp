@@ -8,7 +8,9 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/backend/buffer.h"
@@ -34,6 +36,15 @@ double time_median(const std::function<void()>& f, int reps = 20) {
   }
   std::sort(s.begin(), s.end());
   return s[s.size() / 2];
+}
+
+// Logits-like values: normal with a spread of 3, from a fixed seed.
+std::vector<float> random_logits(size_t n) {
+  std::mt19937 gen(7);
+  std::normal_distribution<float> d(0.0f, 3.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(gen);
+  return v;
 }
 
 struct Row {
@@ -127,15 +138,29 @@ int main(int argc, char** argv) {
         rows.push_back({"rmsnorm", "block", "D 4096", t, sec, 8.0 * t * 4096 + 8192, 4.0 * t * 4096});
       }
     }
-    // Argmax of the logits rows over a 128256-token vocabulary (what greedy decoding reads back).
+    // Argmax and sampling of logits rows over a 128256-token vocabulary (what decoding reads back).
+    // Sampling with top-k and top-p bisects with ~100 passes over each row: bytes count one pass.
     {
       const int vocab = 128256;
+      const std::vector<float> logits = random_logits(size_t(17) * vocab);
       Buffer<float> x(mem, size_t(306) * vocab);
-      Buffer<int32_t> index(mem, 306), non_finite(mem, 306);
+      x.assign(logits.data(), logits.size());  // rows past 17 stay zero: all ties, the argmax's worst case
+      Buffer<int32_t> index(mem, 306), non_finite(mem, 306), token(mem, 306);
       for (int t : {1, 17, 306}) {
         const double sec =
             time_median([&] { gpu::argmax(ArgmaxArgs{t, vocab, x.data(), index.data(), non_finite.data()}); });
         rows.push_back({"argmax", "block", "V 128256", t, sec, 4.0 * t * vocab + 8.0 * t, double(t) * vocab});
+      }
+      for (const auto& [variant, draw] : {std::pair{"T", RowDraw{0.8f, 0, 1.0f, 0.5}},
+                                           std::pair{"T+topk+topp", RowDraw{0.8f, 50, 0.9f, 0.5}}}) {
+        Buffer<RowDraw> draws(mem);
+        const std::vector<RowDraw> host(17, draw);
+        draws.assign(host.data(), host.size());
+        for (int t : {1, 17}) {
+          const double sec =
+              time_median([&] { gpu::sample(SampleArgs{t, vocab, x.data(), draws.data(), token.data()}); });
+          rows.push_back({"sample", variant, "V 128256", t, sec, 4.0 * t * vocab, double(t) * vocab});
+        }
       }
     }
 

@@ -44,6 +44,7 @@ void CpuBackend::kv_write(const KvWriteArgs& a) { ref::kv_write(a); }
 void CpuBackend::swiglu(const SwigluArgs& a) { ref::swiglu(a); }
 void CpuBackend::add(const AddArgs& a) { ref::add(a); }
 void CpuBackend::argmax(const ArgmaxArgs& a) { ref::argmax(a); }
+void CpuBackend::sample(const SampleArgs& a) { ref::sample(a); }
 void CpuBackend::cca_state(const CcaStateArgs& a) { ref::cca_state(a); }
 void CpuBackend::cca_conv(const CcaConvArgs& a) { ref::cca_conv<float>(a); }
 void CpuBackend::cca_qk(const CcaQkArgs& a) { ref::cca_qk<float>(a); }

@@ -1,6 +1,6 @@
 // The GPU backend (built with -DDLLM_GPU=CUDA|HIP): every op runs as a kernels/gpu kernel on device
-// memory; the host sees the pass description going in and, per logits row, its argmax and
-// non-finite count coming out (a full row only when a sampler asks for it).
+// memory; the host sees the pass description going in and, per logits row, its token (argmax or
+// sample) and non-finite count coming out (a full row only when a decoder asks for it).
 // "gpu" picks each kernel variant by size (results within tolerance of the reference);
 // "gpu-invariant" uses one kernel shape whatever the pass size, so a token's logits are bitwise the
 // same alone or in any pass (the lossless gate holds exactly on the GPU); "gpu-mma" is "gpu" with
@@ -45,6 +45,7 @@ class GpuBackend final : public Backend {
   void swiglu(const SwigluArgs& a) override { gpu::swiglu(a); }
   void add(const AddArgs& a) override { gpu::add(a); }
   void argmax(const ArgmaxArgs& a) override { gpu::argmax(a); }
+  void sample(const SampleArgs& a) override { gpu::sample(a); }
   // ZAYA1: one kernel shape per op whatever the pass size (per-token blocks), in every mode.
   void cca_state(const CcaStateArgs& a) override { gpu::cca_state(a); }
   void cca_conv(const CcaConvArgs& a) override { gpu::cca_conv(a); }

@@ -124,6 +124,26 @@ struct ArgmaxArgs {
   int32_t* non_finite = nullptr;    // [rows]
 };
 
+// How one row of logits becomes a token (the sample op). temperature 0: the row's argmax (ref::argmax).
+// Otherwise the target distribution softmax(x / temperature), cut to the top_k most likely tokens
+// (0: all) and then to the shortest prefix of those, by probability with ties to the lower id, whose
+// mass reaches top_p of theirs (1: all), sampled by inverse CDF in token-id order with the uniform u:
+// the first id whose cumulative probability exceeds u times the total.
+struct RowDraw {
+  float temperature = 0.0f;
+  int32_t top_k = 0;
+  float top_p = 1.0f;
+  double u = 0.0;  // in [0, 1)
+};
+
+// token[r] = the token row r draws under draws[r].
+struct SampleArgs {
+  int rows = 0, dim = 0;
+  const float* x = nullptr;        // [rows, dim]
+  const RowDraw* draws = nullptr;  // [rows]
+  int32_t* token = nullptr;        // [rows]
+};
+
 // ---- ZAYA1 (../shared/reference/algorithms.md §3-4). C = (Hq + Hkv) * Dh conv channels, one group
 // per head; Vh = Hkv * Dh / 2 value-shift width; R router width; E experts.
 

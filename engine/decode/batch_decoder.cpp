@@ -35,7 +35,8 @@ std::vector<Generation> decode_batch(Transformer& model, std::vector<std::unique
   std::vector<Generation> out(static_cast<size_t>(n));
   std::vector<bool> collected(static_cast<size_t>(n), false);
   Pass pass;
-  std::vector<int> wanted, index_of_row;
+  PassRows wanted;
+  std::vector<int> index_of_row;
   const auto t0 = Clock::now();
 
   auto collect_finished = [&]() {
@@ -83,12 +84,12 @@ std::vector<Generation> decode_batch(Transformer& model, std::vector<std::unique
     if (active.empty()) continue;
 
     pass.tokens.clear();
-    wanted.clear();
+    wanted = PassRows{};
     for (int i : active) sequences[size_t(i)]->add_to_pass(row_of[size_t(i)], pass, wanted);
     index_of_row.assign(size_t(pass.size()), -1);
-    for (size_t j = 0; j < wanted.size(); ++j) index_of_row[size_t(wanted[j])] = int(j);
+    for (size_t j = 0; j < wanted.index.size(); ++j) index_of_row[size_t(wanted.index[j])] = int(j);
     const auto tf = Clock::now();
-    const PassLogits& logits = model.forward(pass, cache, wanted);
+    const PassLogits& logits = model.forward(pass, cache, wanted.index, wanted.draws);
     const double seconds = seconds_since(tf);
     if (trace) {
       trace->pass_tokens.push_back(pass.size());

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/core/ops.h"
+
 namespace dllm {
 
 struct SamplerConfig {
@@ -14,6 +16,8 @@ struct SamplerConfig {
   float top_p = 1.0f;        // 1: off
   uint64_t seed = 0;
   bool greedy() const { return temperature == 0.0f; }
+  // This sampler as the sample op's draw of one row, with the row's uniform.
+  RowDraw draw(double u) const;
 };
 
 // Index of the largest logit, the lowest index on ties (ref::argmax's rule: NaN never counts).

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "engine/core/check.h"
+#include "engine/core/rng.h"
 #include "engine/decode/tidar_layout.h"
 #include "engine/decode/verifier.h"
 
@@ -31,14 +32,14 @@ SequenceDecoder::SequenceDecoder(Transformer& model, GenerateRequest request, in
   result_.metrics.prompt_tokens = int(request_.prompt.size());
 }
 
-void SequenceDecoder::add_to_pass(int32_t row, Pass& pass, std::vector<int>& rows) {
+void SequenceDecoder::add_to_pass(int32_t row, Pass& pass, PassRows& rows) {
   DLLM_ASSERT(!finished_);
   if (!prefilled_) {
     start_ = Clock::now();
     row_ = row;
     const int begin = pass.add_causal(row, request_.prompt, 0, 0, true);
     prefill_index_ = begin + int(request_.prompt.size()) - 1;
-    rows.push_back(prefill_index_);  // only the last row is needed
+    rows.add(prefill_index_, target_draw(int(request_.prompt.size())));  // only the last row is needed
     return;
   }
   add_step(row, pass, rows);
@@ -59,7 +60,7 @@ void SequenceDecoder::after_forward(const RowLogits& logits, KvCache& cache, con
   if (!prefilled_) {
     cache.set_length(row_, int(request_.prompt.size()));
     prefill_row_ = row_;
-    first_token(sample_row(logits, prefill_index_, int(request_.prompt.size())));
+    first_token(logits.token(prefill_index_));
     step_seconds_ = 0;
     return;
   }
@@ -79,10 +80,9 @@ void SequenceDecoder::after_forward(const RowLogits& logits, KvCache& cache, con
   if (finished_) m.total_seconds = seconds_since(start_);
 }
 
-int32_t SequenceDecoder::sample_row(const RowLogits& logits, int pass_index, int pos) const {
-  if (request_.sampler.greedy()) return logits.argmax(pass_index);
-  return sample_token(logits.row(pass_index), model_.config().vocab_size, request_.sampler,
-                      uint32_t(request_.sequence), uint32_t(pos));
+RowDraw SequenceDecoder::target_draw(int pos) const {
+  const SamplerConfig& s = request_.sampler;
+  return s.draw(uniform01(s.seed, uint32_t(request_.sequence), uint32_t(pos), Purpose::sample));
 }
 
 void SequenceDecoder::first_token(int32_t token) {
@@ -132,13 +132,13 @@ class ArSequence : public SequenceDecoder {
     token_ = token;
     pos_ = int(request_.prompt.size());
   }
-  void add_step(int32_t row, Pass& pass, std::vector<int>& rows) override {
+  void add_step(int32_t row, Pass& pass, PassRows& rows) override {
     index_ = pass.add_causal(row, {token_}, pos_, pos_, true);
-    rows.push_back(index_);
+    rows.add(index_, target_draw(pos_ + 1));
   }
   StepState after_step(const RowLogits& logits, KvCache& cache, const Pass&, bool) override {
     cache.set_length(row_, pos_ + 1);
-    token_ = sample_row(logits, index_, pos_ + 1);
+    token_ = logits.token(index_);
     ++pos_;
     sink_.push(token_);
     sink_.end_step();
@@ -168,8 +168,9 @@ class TidarSequence : public SequenceDecoder {
         // Verification reads the draft logits only to mix them into the target or as the drafter's
         // distribution q; the lossless argmax drafter needs only its tokens.
         keep_draft_logits_(o.mix_weight != 1.0f || o.draft_temperature != 0.0f),
-        // Greedy and unmixed: verification needs only the argmax of each verify row.
-        verify_by_argmax_(r.sampler.greedy() && o.mix_weight == 1.0f) {
+        // Unmixed, with a greedy target or the argmax drafter: verification compares the drafts with
+        // each verify row's token under the target's draw (greedy, or sample-and-match).
+        verify_by_tokens_(o.mix_weight == 1.0f && (r.sampler.greedy() || o.draft_temperature == 0.0f)) {
     const int k = opt_.block_size;
     DecodeMetrics& m = result_.metrics;
     m.accepted_histogram.assign(size_t(k) + 1, 0);
@@ -188,7 +189,7 @@ class TidarSequence : public SequenceDecoder {
     phase_ = Phase::draft;  // the first drafts come from a draft pass [anchor, mask x K]
   }
 
-  void add_step(int32_t row, Pass& pass, std::vector<int>& rows) override {
+  void add_step(int32_t row, Pass& pass, PassRows& rows) override {
     const int k = opt_.block_size;
     const int32_t mask = model_.config().mask_token_id;
     pass_begin_ = pass.size();
@@ -203,7 +204,12 @@ class TidarSequence : public SequenceDecoder {
           block_of_level_.push_back(add_proposal_block(pass, row, verify_, level, k, mask, len_, opt_.proposal_attention));
     }
     pass_end_ = pass.size();
-    for (int i = pass_begin_; i < pass_end_; ++i) rows.push_back(i);
+    // Verify row j predicts position L + 1 + j; draft rows take the argmax.
+    for (int i = pass_begin_; i < pass_end_; ++i) {
+      const int j = i - verify_;
+      const bool verify_row = phase_ == Phase::verify && verify_by_tokens_ && j >= 0 && j <= k;
+      rows.add(i, verify_row ? target_draw(len_ + 1 + j) : RowDraw{});
+    }
   }
 
   // Drafts for positions first..first+K-1: row_of(j) is the pass row predicting draft j, or -1.
@@ -309,10 +315,10 @@ class TidarSequence : public SequenceDecoder {
 
   VerifyOutcome verify(const RowLogits& logits, const std::vector<Draft>& drafts) const {
     const int k = opt_.block_size;
-    if (verify_by_argmax_) {
-      std::vector<int32_t> best(size_t(k) + 1);
-      for (int j = 0; j <= k; ++j) best[size_t(j)] = logits.argmax(verify_ + j);
-      return verify_greedy(best, drafts_.tokens);
+    if (verify_by_tokens_) {
+      std::vector<int32_t> target(size_t(k) + 1);
+      for (int j = 0; j <= k; ++j) target[size_t(j)] = logits.token(verify_ + j);
+      return verify_greedy(target, drafts_.tokens);
     }
     std::vector<float> rows;  // [K+1, V] verify rows, contiguous for the verifier
     for (int j = 0; j <= k; ++j) rows.insert(rows.end(), logits.row(verify_ + j), logits.row(verify_ + j) + vocab());
@@ -321,7 +327,7 @@ class TidarSequence : public SequenceDecoder {
 
   TidarOptions opt_;
   VerifyConfig vc_;
-  bool keep_draft_logits_, verify_by_argmax_;
+  bool keep_draft_logits_, verify_by_tokens_;
   Phase phase_ = Phase::draft;
   bool drafted_once_ = false;
   int32_t anchor_ = 0;

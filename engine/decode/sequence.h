@@ -14,14 +14,25 @@
 
 namespace dllm {
 
+// The pass rows a forward must return, and how each becomes a token (the argmax by default).
+struct PassRows {
+  std::vector<int> index;       // pass indices
+  std::vector<RowDraw> draws;   // [index.size()]
+  void add(int pass_index, const RowDraw& draw = {}) {
+    index.push_back(pass_index);
+    draws.push_back(draw);
+  }
+};
+
 // The logits of the pass rows a forward computed, by pass index (an index that was asked for):
-// argmax(i) costs nothing; row(i) [V] brings the whole row to the host, so only the samplers that
-// need a row (not greedy, logit mixing, hooks) ask for it.
+// argmax(i) and token(i) (under the row's RowDraw) cost nothing; row(i) [V] brings the whole row to
+// the host, so only what needs a row (logit mixing, a sampling drafter, hooks) asks for it.
 class RowLogits {
  public:
   RowLogits(const PassLogits& logits, const std::vector<int>& index_of_row) : logits_(logits), index_(index_of_row) {}
   const float* row(int pass_index) const { return logits_.row(at(pass_index)); }
   int32_t argmax(int pass_index) const { return logits_.argmax(at(pass_index)); }
+  int32_t token(int pass_index) const { return logits_.token(at(pass_index)); }
 
  private:
   int at(int pass_index) const;
@@ -48,8 +59,8 @@ class SequenceDecoder {
   bool started() const { return prefilled_; }  // the first token exists
 
   // Appends the tokens of the sequence's next forward to `pass` (they live in cache row `row`) and
-  // the pass rows whose logits it needs to `rows`.
-  void add_to_pass(int32_t row, Pass& pass, std::vector<int>& rows);
+  // the pass rows whose logits it needs, with their draws, to `rows`.
+  void add_to_pass(int32_t row, Pass& pass, PassRows& rows);
   // After the forward: consume the rows' logits. `alone`: no other sequence shared the pass (the
   // test hooks see only such passes). `seconds`: the forward's wall time.
   void after_forward(const RowLogits& logits, KvCache& cache, const Pass& pass, bool alone, double seconds);
@@ -66,7 +77,7 @@ class SequenceDecoder {
 
  protected:
   // Decoding after the first token, written by AR and TiDAR.
-  virtual void add_step(int32_t row, Pass& pass, std::vector<int>& rows) = 0;
+  virtual void add_step(int32_t row, Pass& pass, PassRows& rows) = 0;
   // What a forward was to the step in progress: the step is complete, it continues with another
   // forward (a TiDAR two-forward step), or the forward stands outside every step (TiDAR's first draft
   // pass, counted as a forward but not as a decode step).
@@ -74,9 +85,9 @@ class SequenceDecoder {
   virtual StepState after_step(const RowLogits& logits, KvCache& cache, const Pass& pass, bool alone) = 0;
   // Called once the first token exists (after prefill).
   virtual void on_first_token(int32_t token) = 0;
-  // The request's sampler's token for the pass row at `pass_index`, which predicts position `pos`:
-  // the row's argmax when greedy (no logits read), else a sample from the row.
-  int32_t sample_row(const RowLogits& logits, int pass_index, int pos) const;
+  // The request's sampler as the draw of the row that predicts position `pos` (its uniform is the
+  // position's Purpose::sample draw): the row's token is then the AR decoder's token there.
+  RowDraw target_draw(int pos) const;
 
   Transformer& model_;
   GenerateRequest request_;

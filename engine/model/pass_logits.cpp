@@ -7,14 +7,14 @@ namespace dllm {
 Buffer<float>& PassLogits::storage(int rows, int vocab) {
   vocab_ = vocab;
   device_.resize(size_t(rows) * size_t(vocab));
-  argmax_.clear();
+  argmax_.clear(), token_.clear();
   on_host_.assign(size_t(rows), false);
   return device_;
 }
 
-void PassLogits::set_argmax(std::vector<int32_t> argmax) {
-  DLLM_ASSERT(argmax.size() == on_host_.size());
-  argmax_ = std::move(argmax);
+void PassLogits::set_tokens(std::vector<int32_t> argmax, std::vector<int32_t> token) {
+  DLLM_ASSERT(argmax.size() == on_host_.size() && token.size() == on_host_.size());
+  argmax_ = std::move(argmax), token_ = std::move(token);
 }
 
 const float* PassLogits::row(int r) const {

@@ -1,7 +1,8 @@
 // The logits one forward computed for its requested rows, left where the backend computed them
-// ([rows, V]; device memory on a GPU). The argmax of every row came back with the pass ([rows] ints,
-// computed where the logits are), so greedy decoding reads no logits at all; a whole row crosses to
-// the host only when a caller asks for it (a stochastic sampler, logit mixing, hooks, tools).
+// ([rows, V]; device memory on a GPU). Each row's token came back with the pass ([rows] ints,
+// computed where the logits are: the argmax, or a sample under the row's RowDraw), so greedy and
+// sampled AR and lossless TiDAR read no logits at all; a whole row crosses to the host only when a
+// caller asks for it (logit mixing, a sampling drafter, hooks, tools).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -17,19 +18,22 @@ class PassLogits {
   int rows() const { return int(argmax_.size()); }
   int vocab() const { return vocab_; }
   int32_t argmax(int r) const { return argmax_.at(size_t(r)); }
+  // The token row r draws under the RowDraw the forward was given for it (its argmax without one).
+  int32_t token(int r) const { return token_.at(size_t(r)); }
   // Row r [V] in host memory: read in place from host memory, downloaded once per pass otherwise.
   const float* row(int r) const;
   // Rows handed to the host since this object was made (each pass's row counts once).
   int64_t rows_read() const { return rows_read_; }
 
-  // The Transformer's side: the [rows, V] storage a forward writes, then the argmaxes it computed.
+  // The Transformer's side: the [rows, V] storage a forward writes, then the argmaxes and tokens it
+  // computed.
   Buffer<float>& storage(int rows, int vocab);
-  void set_argmax(std::vector<int32_t> argmax);
+  void set_tokens(std::vector<int32_t> argmax, std::vector<int32_t> token);
 
  private:
   Buffer<float> device_;  // [rows, V] in the backend's memory
   int vocab_ = 0;
-  std::vector<int32_t> argmax_;        // [rows]
+  std::vector<int32_t> argmax_, token_;  // [rows] each
   mutable std::vector<float> host_;    // [rows, V] downloaded rows (device memory only)
   mutable std::vector<bool> on_host_;  // [rows]
   mutable int64_t rows_read_ = 0;

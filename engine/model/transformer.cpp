@@ -24,7 +24,8 @@ Transformer::Transformer(const ModelConfig& cfg, const ModelWeights& w, Backend&
       vis_(backend.memory()), x_(backend.memory()), h_(backend.memory()), q_(backend.memory()),
       k_(backend.memory()), v_(backend.memory()), attn_(backend.memory()), o_(backend.memory()),
       gate_(backend.memory()), up_(backend.memory()), down_(backend.memory()), rows_(backend.memory()),
-      logits_(backend.memory()), argmax_(backend.memory()), non_finite_(backend.memory()), prev1_(backend.memory()), prev2_(backend.memory()), qk0_(backend.memory()),
+      logits_(backend.memory()), argmax_(backend.memory()), non_finite_(backend.memory()), tokens_(backend.memory()),
+      draws_(backend.memory()), prev1_(backend.memory()), prev2_(backend.memory()), qk0_(backend.memory()),
       c0p_(backend.memory()), c0pp_(backend.memory()), conv_(backend.memory()), vd_(backend.memory()),
       router_state_(backend.memory()), moe_weight_(backend.memory()), expert_(backend.memory()) {
   if (cfg_.arch == Arch::zaya) dense_bytes_ = zaya_dense_bytes(w_);
@@ -61,7 +62,8 @@ void Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<in
   for (int r = 0; r < out.rows(); ++r) std::copy(out.row(r), out.row(r) + v, logits.begin() + ptrdiff_t(size_t(r) * v));
 }
 
-const PassLogits& Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<int>& rows) {
+const PassLogits& Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<int>& rows,
+                                      const std::vector<RowDraw>& draws) {
   validate(pass, cache);
   DLLM_ASSERT(&cache.memory() == &be_.memory());  // the cache lives where the backend's ops read
   const int t = pass.size(), d = cfg_.hidden_size;
@@ -126,7 +128,6 @@ const PassLogits& Transformer::forward(const Pass& pass, KvCache& cache, const s
   std::vector<int32_t> best(static_cast<size_t>(n_rows)), non_finite(static_cast<size_t>(n_rows));
   argmax_.download(best.data(), best.size());
   non_finite_.download(non_finite.data(), non_finite.size());
-  logits_.set_argmax(std::move(best));
   // A NaN/Inf logit would be sampled as some token and the run would look fine: never go on.
   DLLM_CHECK(std::all_of(non_finite.begin(), non_finite.end(), [](int32_t n) { return n == 0; }),
              "the forward pass produced non-finite logits (NaN/Inf); ",
@@ -136,6 +137,15 @@ const PassLogits& Transformer::forward(const Pass& pass, KvCache& cache, const s
                  : scan_layers ? std::string("the hidden states were finite, so the final norm or the LM head is at fault")
                                : std::string("rerun with --backend cpu to find the layer"),
              ": check the weights with --check-weights (NaN/Inf in the checkpoint) or use a wider dtype");
+  std::vector<int32_t> token = best;
+  if (std::any_of(draws.begin(), draws.end(), [](const RowDraw& r) { return r.temperature != 0.0f; })) {
+    DLLM_ASSERT(draws.size() == size_t(n_rows));
+    draws_.assign(draws.data(), draws.size());
+    tokens_.resize(size_t(n_rows));
+    be_.sample(SampleArgs{n_rows, cfg_.vocab_size, logits.data(), draws_.data(), tokens_.data()});
+    tokens_.download(token.data(), token.size());
+  }
+  logits_.set_tokens(std::move(best), std::move(token));
   return logits_;
 }
 

@@ -18,9 +18,11 @@ class Transformer {
   // Runs `pass` against `cache`: every token attends to its sequence's cache [0, vis.cache_len) and
   // its pass-local intervals; tokens with a cache slot store their K/V there. Returns the logits of
   // the pass rows listed in `rows`, in that order (every row when `rows` is empty), with each row's
-  // argmax; they stay in the backend's memory and are valid until the next forward. Throws on token
-  // ids outside the vocabulary, slots outside the cache, and NaN/Inf logits.
-  const PassLogits& forward(const Pass& pass, KvCache& cache, const std::vector<int>& rows);
+  // argmax and its token under `draws` (none, or one per returned row); they stay in the backend's
+  // memory and are valid until the next forward. Throws on token ids outside the vocabulary, slots
+  // outside the cache, and NaN/Inf logits.
+  const PassLogits& forward(const Pass& pass, KvCache& cache, const std::vector<int>& rows,
+                            const std::vector<RowDraw>& draws = {});
   // The same with every returned row copied out: logits [rows.size(), V] (tests and tools).
   void forward(const Pass& pass, KvCache& cache, const std::vector<int>& rows, std::vector<float>& logits);
 
@@ -60,7 +62,8 @@ class Transformer {
   Buffer<Visibility> vis_;
   Buffer<float> x_, h_, q_, k_, v_, attn_, o_, gate_, up_, down_, rows_;
   PassLogits logits_;
-  Buffer<int32_t> argmax_, non_finite_;  // [rows] each, the argmax op's outputs
+  Buffer<int32_t> argmax_, non_finite_, tokens_;  // [rows] each: the argmax and sample ops' outputs
+  Buffer<RowDraw> draws_;                          // [rows]
   // zaya: where each token's recurrent predecessors come from (token t-1 and t-2 of its sequence,
   // [T] each, staged on the host), and the CCA, router and MoE workspace in the backend's memory.
   std::vector<RecurrentSource> prev1_h_, prev2_h_;

@@ -23,6 +23,7 @@ class OffByALittle : public dllm::Backend {
   void swiglu(const dllm::SwigluArgs& a) override { cpu_->swiglu(a); }
   void add(const dllm::AddArgs& a) override { cpu_->add(a); }
   void argmax(const dllm::ArgmaxArgs& a) override { cpu_->argmax(a); }
+  void sample(const dllm::SampleArgs& a) override { cpu_->sample(a); }
 
  private:
   std::unique_ptr<dllm::Backend> cpu_ = dllm::make_backend("cpu");

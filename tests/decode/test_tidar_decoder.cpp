@@ -116,24 +116,29 @@ TEST(Tidar, DenseSixteenSingleForwardEqualsAr) {
   }
 }
 
-// Greedy unmixed decoding, AR and TiDAR in both layouts, decides from the argmax the backend computed
-// with each pass: not one logits row reaches the host (on a GPU: only token ids come back). A
-// stochastic sampler or logit mixing reads rows, which shows the count is live.
-TEST(Tidar, GreedyDecodingReadsNoLogitsRows) {
+// AR and lossless TiDAR (both layouts), greedy and sampled (top-k, top-p), decide from the tokens
+// the backend drew with each pass: not one logits row reaches the host (on a GPU: only token ids
+// come back). Logit mixing and a sampling drafter read rows, which shows the count is live.
+TEST(Tidar, LosslessDecodingReadsNoLogitsRows) {
   Rig s("tiny", 3);
-  const GenerateRequest greedy = request(5, 24, 0.0f, 1);
-  const Generation ar = s.ar(greedy);
-  for (Layout layout : {Layout::single_forward, Layout::two_forward})
-    EXPECT_EQ(s.tidar(greedy, options(4, layout)).tokens, ar.tokens);
+  for (float temperature : {0.0f, 0.9f}) {
+    GenerateRequest r = request(5, 24, temperature, 1);
+    r.sampler.top_k = 40, r.sampler.top_p = 0.9f;
+    const Generation ar = s.ar(r);
+    for (Layout layout : {Layout::single_forward, Layout::two_forward})
+      EXPECT_EQ(s.tidar(r, options(4, layout)).tokens, ar.tokens) << "T " << temperature;
+  }
   EXPECT_EQ(s.tf->logits_rows_read(), 0);
 
-  s.ar(request(5, 24, 0.9f, 1));
-  const int64_t sampled = s.tf->logits_rows_read();
-  EXPECT_GE(sampled, 24);  // a row per sampled token
   TidarOptions mixing = options(4, Layout::single_forward);
   mixing.mix_weight = 0.5f;
-  s.tidar(greedy, mixing);
-  EXPECT_GT(s.tf->logits_rows_read(), sampled);
+  s.tidar(request(5, 24, 0.0f, 1), mixing);
+  const int64_t mixed = s.tf->logits_rows_read();
+  EXPECT_GT(mixed, 0);
+  TidarOptions sampling_drafter = options(4, Layout::single_forward);
+  sampling_drafter.draft_temperature = 1.0f;
+  s.tidar(request(5, 24, 0.9f, 1), sampling_drafter);
+  EXPECT_GT(s.tf->logits_rows_read(), mixed);
 }
 
 TEST(Tidar, OracleDrafterCommitsKPlusOnePerStep) {

@@ -1,8 +1,8 @@
 // The whole engine on the GPU: logits of every pass (prefill, AR steps, TiDAR verify and proposal
 // rows) against the full-recompute reference; a token's logits alone, in a 17-token and in a
 // 306-token pass (bitwise with gpu-invariant); TiDAR on the GPU against AR on the GPU (the lossless
-// gate: exact with gpu-invariant, near-tie forensics with gpu; greedy decoding reads back no logits
-// rows); the same for ZAYA1 (tiny-zaya and
+// gate: exact with gpu-invariant, near-tie forensics with gpu; greedy and sampled decoding read back
+// no logits rows); the same for ZAYA1 (tiny-zaya and
 // models/tiny-tidar-zaya). Skipped when no GPU is visible.
 #include <functional>
 
@@ -159,8 +159,8 @@ TEST(GpuEngine, LosslessGateTidarEqualsAr) {
           const Generation td = TidarDecoder(tf, o).generate(r);
           const std::string what = be.name() + (layout == Layout::single_forward ? " single forward" : " two forwards") +
                                    " T " + std::to_string(temperature) + " seed " + std::to_string(seed);
-          // Greedy decoding on the GPU reads back token ids only: the argmax of each row, never a row.
-          if (temperature == 0.0f) EXPECT_EQ(tf.logits_rows_read(), rows_read) << what << ": logits rows came back";
+          // Greedy and sampled decoding on the GPU read back token ids only (argmax or sample), never a row.
+          EXPECT_EQ(tf.logits_rows_read(), rows_read) << what << ": logits rows came back";
           if (red == gpu::Reduction::invariant) {
             EXPECT_EQ(td.tokens, ar.tokens) << what;
           } else {

@@ -343,10 +343,10 @@ TEST(GpuKernels, Argmax) {
           default: break;
         }
       }
-      std::vector<int32_t> want_index(size_t(rows)), want_non_finite(size_t(rows));
+      std::vector<int32_t> want_index(static_cast<size_t>(rows)), want_non_finite(static_cast<size_t>(rows));
       ref::argmax(ArgmaxArgs{rows, dim, x.data(), want_index.data(), want_non_finite.data()});
       auto xd = to_device(x);
-      Guarded index(size_t(rows)), non_finite(size_t(rows));  // int32 results in float-sized slots
+      Guarded index(static_cast<size_t>(rows)), non_finite(static_cast<size_t>(rows));  // int32 results in float-sized slots
       gpu::argmax(ArgmaxArgs{rows, dim, xd.data(), reinterpret_cast<int32_t*>(index.data()),
                              reinterpret_cast<int32_t*>(non_finite.data())});
       const auto as_ints = [](const std::vector<float>& f) {
@@ -357,6 +357,63 @@ TEST(GpuKernels, Argmax) {
       EXPECT_EQ(as_ints(index.read(what + " index")), want_index) << what;
       EXPECT_EQ(as_ints(non_finite.read(what + " non-finite")), want_non_finite) << what;
     }
+}
+
+// Every kind of draw (argmax, temperature, top-k, top-p, both) on rows with planted ties: the token
+// equals the reference's. The kernel sums in another order than the reference, so a different token
+// is accepted only where the reference itself is on a knife edge: its pick changes when u moves by
+// 1e-9 or top_p by one float ulp.
+TEST(GpuKernels, Sample) {
+  DLLM_REQUIRE_GPU();
+  const std::vector<RowDraw> kinds = {{0.0f, 0, 1.0f, 0}, {1.0f, 0, 1.0f, 0}, {0.7f, 0, 1.0f, 0},
+                                      {1.3f, 1, 1.0f, 0}, {1.0f, 5, 1.0f, 0}, {1.0f, 0, 0.9f, 0},
+                                      {0.8f, 0, 0.3f, 0}, {1.0f, 50, 0.95f, 0}};
+  int checked = 0, knife_edges = 0;
+  for (int dim : sized<std::vector<int>>({1, 7, 97, 1025, 128256}, {1, 7, 97, 1025}))
+    for (int rows : {1, 3, 37}) {
+      const std::string what = "sample rows " + std::to_string(rows) + " dim " + std::to_string(dim);
+      auto x = testutil::random_floats(size_t(rows) * dim, uint32_t(rows * 13 + dim), 4.0f);
+      std::mt19937 gen(uint32_t(rows * dim));
+      std::vector<RowDraw> draws(static_cast<size_t>(rows));
+      for (int r = 0; r < rows; ++r) {
+        float* row = x.data() + size_t(r) * dim;
+        if (r % 3 == 1) {  // ties at the top: the maximum again in a few places
+          const float top = *std::max_element(row, row + dim);
+          for (int j = 0; j < 3; ++j) row[gen() % uint32_t(dim)] = top;
+        }
+        draws[size_t(r)] = kinds[size_t(r) % kinds.size()];
+        draws[size_t(r)].u = double(gen() >> 5) / double(1u << 27);
+      }
+      std::vector<int32_t> want(static_cast<size_t>(rows));
+      ref::sample(SampleArgs{rows, dim, x.data(), draws.data(), want.data()});
+      auto xd = to_device(x);
+      auto dd = to_device(draws);
+      Guarded out(static_cast<size_t>(rows));
+      gpu::sample(SampleArgs{rows, dim, xd.data(), dd.data(), reinterpret_cast<int32_t*>(out.data())});
+      const auto got_f = out.read(what);
+      for (int r = 0; r < rows; ++r) {
+        int32_t got;
+        std::memcpy(&got, &got_f[size_t(r)], sizeof got);
+        ++checked;
+        if (got == want[size_t(r)]) continue;
+        const float* row = x.data() + size_t(r) * dim;
+        const auto pick = [&](double du, float top_p) {
+          RowDraw d = draws[size_t(r)];
+          d.u = std::clamp(d.u + du, 0.0, std::nextafter(1.0, 0.0)), d.top_p = top_p;
+          int32_t t;
+          ref::sample(SampleArgs{1, dim, row, &d, &t});
+          return t;
+        };
+        const float p = draws[size_t(r)].top_p;
+        const bool knife_edge = pick(-1e-9, p) != pick(1e-9, p) ||
+                                (p < 1.0f && pick(0, std::nextafter(p, 0.0f)) != pick(0, std::nextafter(p, 1.0f)));
+        knife_edges += knife_edge;
+        EXPECT_TRUE(knife_edge) << what << " row " << r << ": token " << got << ", the reference draws "
+                                << want[size_t(r)] << " (T " << draws[size_t(r)].temperature << " top_k "
+                                << draws[size_t(r)].top_k << " top_p " << p << " u " << draws[size_t(r)].u << ")";
+      }
+    }
+  EXPECT_LE(knife_edges, 1) << "of " << checked << " draws";
 }
 
 // The invariant picks: a token's result alone, inside 17 and inside 306 tokens, bitwise.

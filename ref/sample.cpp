@@ -1,0 +1,71 @@
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "engine/core/check.h"
+#include "ref/ref.h"
+
+namespace dllm::ref {
+
+std::vector<double> target_distribution(const float* x, int dim, const RowDraw& d) {
+  DLLM_ASSERT(d.temperature > 0.0f);
+  std::vector<double> p(static_cast<size_t>(dim));
+  double max = -INFINITY;
+  for (int i = 0; i < dim; ++i) max = std::max(max, double(x[i]) / d.temperature);
+  double sum = 0;
+  for (int i = 0; i < dim; ++i) sum += p[size_t(i)] = std::exp(double(x[i]) / d.temperature - max);
+  for (double& v : p) v /= sum;
+
+  const bool top_k = d.top_k > 0 && d.top_k < dim;
+  const bool top_p = d.top_p < 1.0f;
+  if (!top_k && !top_p) return p;
+  // Rank by probability, ties to the lower id; keep a prefix of the ranking.
+  std::vector<int> order(static_cast<size_t>(dim));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return p[size_t(a)] > p[size_t(b)]; });
+  size_t keep = top_k ? size_t(d.top_k) : size_t(dim);
+  if (top_p) {
+    double total = 0, kept_mass = 0;
+    for (size_t i = 0; i < keep; ++i) total += p[size_t(order[i])];
+    size_t n = 0;
+    while (n < keep) {
+      kept_mass += p[size_t(order[n++])];
+      if (kept_mass >= double(d.top_p) * total) break;
+    }
+    keep = n;
+  }
+  std::vector<double> out(size_t(dim), 0.0);
+  double kept = 0;
+  for (size_t i = 0; i < keep; ++i) kept += out[size_t(order[i])] = p[size_t(order[i])];
+  for (double& v : out) v /= kept;
+  return out;
+}
+
+int sample_from(const std::vector<double>& probs, double u) {
+  const double total = std::accumulate(probs.begin(), probs.end(), 0.0);
+  const double target = u * total;
+  double cum = 0;
+  int last_nonzero = 0;
+  for (size_t i = 0; i < probs.size(); ++i) {
+    if (probs[i] <= 0) continue;
+    cum += probs[i];
+    last_nonzero = int(i);
+    if (target < cum) return int(i);
+  }
+  return last_nonzero;  // u * total rounding at the very top
+}
+
+void sample(const SampleArgs& a) {
+  for (int r = 0; r < a.rows; ++r) {
+    const float* x = a.x + int64_t(r) * a.dim;
+    const RowDraw& d = a.draws[r];
+    if (d.temperature == 0.0f) {
+      int32_t non_finite = 0;
+      argmax(ArgmaxArgs{1, a.dim, x, a.token + r, &non_finite});
+    } else {
+      a.token[r] = sample_from(target_distribution(x, a.dim, d), d.u);
+    }
+  }
+}
+
+}  // namespace dllm::ref
