@@ -24,8 +24,12 @@ void add(const AddArgs& a);
 template <typename Acc> void softmax(const SoftmaxArgs& a);
 void argmax(const ArgmaxArgs& a);
 void sample(const SampleArgs& a);
+void sample_divergence(const SampleDivergenceArgs& a);
+// Row r of a draw: x itself, or its mix with the draw's partner (RowDraw's rounding).
+std::vector<float> drawn_row(const float* x, int dim, const RowDraw& d);
 // The target distribution of one row under a draw with temperature > 0 (temperature, then top-k,
-// then top-p), as probabilities over the row summing to 1; and the inverse-CDF pick from it.
+// then top-p; the draw's mix is not applied), as probabilities over the row summing to 1; and the
+// inverse-CDF pick from it.
 std::vector<double> target_distribution(const float* x, int dim, const RowDraw& d);
 int sample_from(const std::vector<double>& probs, double u);
 // ZAYA1

@@ -55,16 +55,49 @@ int sample_from(const std::vector<double>& probs, double u) {
   return last_nonzero;  // u * total rounding at the very top
 }
 
+std::vector<float> drawn_row(const float* x, int dim, const RowDraw& d) {
+  std::vector<float> row(x, x + dim);
+  if (d.mix == nullptr) return row;
+  const float w = d.mix_weight, rest = 1.0f - d.mix_weight;
+  for (int i = 0; i < dim; ++i) {
+    const volatile float a = w * x[i], b = rest * d.mix[i];  // rounded apart: never a fused multiply-add
+    row[size_t(i)] = a + b;
+  }
+  return row;
+}
+
 void sample(const SampleArgs& a) {
   for (int r = 0; r < a.rows; ++r) {
-    const float* x = a.x + int64_t(r) * a.dim;
     const RowDraw& d = a.draws[r];
+    const std::vector<float> row = drawn_row(a.x + int64_t(r) * a.dim, a.dim, d);
+    const float* x = row.data();
     if (d.temperature == 0.0f) {
       int32_t non_finite = 0;
       argmax(ArgmaxArgs{1, a.dim, x, a.token + r, &non_finite});
     } else {
       a.token[r] = sample_from(target_distribution(x, a.dim, d), d.u);
     }
+  }
+}
+
+void sample_divergence(const SampleDivergenceArgs& a) {
+  for (int r = 0; r < a.rows; ++r) {
+    const RowDraw& d = a.draws[r];
+    MixDivergence& out = a.out[r] = MixDivergence{};
+    if (d.mix == nullptr) continue;
+    const float* x = a.x + int64_t(r) * a.dim;
+    const std::vector<float> mixed = drawn_row(x, a.dim, d);
+    RowDraw target = d;
+    if (target.temperature == 0.0f) target = RowDraw{1.0f, 0, 1.0f};
+    const std::vector<double> p = target_distribution(x, a.dim, target), q = target_distribution(mixed.data(), a.dim, target);
+    for (size_t v = 0; v < p.size(); ++v) {
+      if (p[v] > 0) out.kl += p[v] * std::log(p[v] / std::max(q[v], 1e-300));
+      out.tv += 0.5 * std::abs(p[v] - q[v]);
+    }
+    int32_t top_x = 0, top_mixed = 0, non_finite = 0;
+    argmax(ArgmaxArgs{1, a.dim, x, &top_x, &non_finite});
+    argmax(ArgmaxArgs{1, a.dim, mixed.data(), &top_mixed, &non_finite});
+    out.same_top1 = top_x == top_mixed;
   }
 }
 

@@ -42,6 +42,7 @@ class Backend {
   virtual void add(const AddArgs& a) = 0;
   virtual void argmax(const ArgmaxArgs& a) = 0;
   virtual void sample(const SampleArgs& a) = 0;
+  virtual void sample_divergence(const SampleDivergenceArgs& a) = 0;
   // ZAYA1 ops; a backend without them refuses zaya models.
   virtual void cca_state(const CcaStateArgs&) { no_zaya(); }
   virtual void cca_conv(const CcaConvArgs&) { no_zaya(); }

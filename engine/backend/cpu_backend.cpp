@@ -45,6 +45,7 @@ void CpuBackend::swiglu(const SwigluArgs& a) { ref::swiglu(a); }
 void CpuBackend::add(const AddArgs& a) { ref::add(a); }
 void CpuBackend::argmax(const ArgmaxArgs& a) { ref::argmax(a); }
 void CpuBackend::sample(const SampleArgs& a) { ref::sample(a); }
+void CpuBackend::sample_divergence(const SampleDivergenceArgs& a) { ref::sample_divergence(a); }
 void CpuBackend::cca_state(const CcaStateArgs& a) { ref::cca_state(a); }
 void CpuBackend::cca_conv(const CcaConvArgs& a) { ref::cca_conv<float>(a); }
 void CpuBackend::cca_qk(const CcaQkArgs& a) { ref::cca_qk<float>(a); }

@@ -19,6 +19,7 @@ class CpuBackend final : public Backend {
   void add(const AddArgs& a) override;
   void argmax(const ArgmaxArgs& a) override;
   void sample(const SampleArgs& a) override;
+  void sample_divergence(const SampleDivergenceArgs& a) override;
   void cca_state(const CcaStateArgs& a) override;
   void cca_conv(const CcaConvArgs& a) override;
   void cca_qk(const CcaQkArgs& a) override;

@@ -46,6 +46,7 @@ class GpuBackend final : public Backend {
   void add(const AddArgs& a) override { gpu::add(a); }
   void argmax(const ArgmaxArgs& a) override { gpu::argmax(a); }
   void sample(const SampleArgs& a) override { gpu::sample(a); }
+  void sample_divergence(const SampleDivergenceArgs& a) override { gpu::sample_divergence(a); }
   // ZAYA1: one kernel shape per op whatever the pass size (per-token blocks), in every mode.
   void cca_state(const CcaStateArgs& a) override { gpu::cca_state(a); }
   void cca_conv(const CcaConvArgs& a) override { gpu::cca_conv(a); }

@@ -124,16 +124,21 @@ struct ArgmaxArgs {
   int32_t* non_finite = nullptr;    // [rows]
 };
 
-// How one row of logits becomes a token (the sample op). temperature 0: the row's argmax (ref::argmax).
-// Otherwise the target distribution softmax(x / temperature), cut to the top_k most likely tokens
-// (0: all) and then to the shortest prefix of those, by probability with ties to the lower id, whose
-// mass reaches top_p of theirs (1: all), sampled by inverse CDF in token-id order with the uniform u:
-// the first id whose cumulative probability exceeds u times the total.
+// How one row of logits becomes a token (the sample op). With a mix partner the row is first mixed,
+// w * x + (1 - w) * mix elementwise in f32 with every product and the sum rounded (no fused
+// multiply-add): TiDAR's logit mixing of an AR row with its draft's diffusion row. temperature 0: the
+// row's argmax (ref::argmax). Otherwise the target distribution softmax(x / temperature), cut to the
+// top_k most likely tokens (0: all) and then to the shortest prefix of those, by probability with
+// ties to the lower id, whose mass reaches top_p of theirs (1: all), sampled by inverse CDF in
+// token-id order with the uniform u: the first id whose cumulative probability exceeds u times the
+// total.
 struct RowDraw {
   float temperature = 0.0f;
   int32_t top_k = 0;
   float top_p = 1.0f;
-  double u = 0.0;  // in [0, 1)
+  double u = 0.0;               // in [0, 1)
+  const float* mix = nullptr;   // [dim] the mix partner, or null
+  float mix_weight = 1.0f;      // w
 };
 
 // token[r] = the token row r draws under draws[r].
@@ -142,6 +147,21 @@ struct SampleArgs {
   const float* x = nullptr;        // [rows, dim]
   const RowDraw* draws = nullptr;  // [rows]
   int32_t* token = nullptr;        // [rows]
+};
+
+// How far logit mixing moved a row's target distribution (the sample_divergence op): for each row whose draw has a mix partner,
+// p = the row's own target distribution and q = the mixed row's (the draw's temperature, top-k and
+// top-p; temperature 0 counts as a plain softmax), KL(p || q) in nats (q floored at 1e-300), total
+// variation 0.5 * sum |p - q|, and whether the two rows' argmaxes agree. {0, 0, 1} without a partner.
+struct MixDivergence {
+  double kl = 0.0, tv = 0.0;
+  int32_t same_top1 = 1;
+};
+struct SampleDivergenceArgs {
+  int rows = 0, dim = 0;
+  const float* x = nullptr;        // [rows, dim]
+  const RowDraw* draws = nullptr;  // [rows]
+  MixDivergence* out = nullptr;    // [rows]
 };
 
 // ---- ZAYA1 (../shared/reference/algorithms.md §3-4). C = (Hq + Hkv) * Dh conv channels, one group

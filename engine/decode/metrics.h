@@ -23,7 +23,7 @@ struct DecodeMetrics {
   // where the blocks of a TiDAR output begin and end. All ones for AR.
   std::vector<int> committed_per_step;
   // Logit mixing only (w < 1): divergence of the mixed target from the AR target, summed over the
-  // committed positions whose token came from a mixed row (mixing_divergence in verifier.h).
+  // committed positions whose token came from a mixed row (MixDivergence, the sample_divergence op).
   struct Mixing {
     int64_t positions = 0, same_top1 = 0;
     double kl_sum = 0, tv_sum = 0, kl_max = 0;

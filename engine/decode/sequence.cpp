@@ -165,18 +165,21 @@ class TidarSequence : public SequenceDecoder {
       : SequenceDecoder(model, r, o.layout == Layout::single_forward ? 2 * o.block_size + 1 : o.block_size),
         opt_(o),
         vc_{r.sampler, o.mix_weight, o.draft_temperature},
-        // Verification reads the draft logits only to mix them into the target or as the drafter's
-        // distribution q; the lossless argmax drafter needs only its tokens.
-        keep_draft_logits_(o.mix_weight != 1.0f || o.draft_temperature != 0.0f),
-        // Unmixed, with a greedy target or the argmax drafter: verification compares the drafts with
-        // each verify row's token under the target's draw (greedy, or sample-and-match).
-        verify_by_tokens_(o.mix_weight == 1.0f && (r.sampler.greedy() || o.draft_temperature == 0.0f)) {
+        // The host reads draft logits only for a sampling drafter's distribution q (rejection sampling).
+        keep_draft_logits_(o.draft_temperature != 0.0f),
+        // With a greedy target or the argmax drafter, verification compares the drafts with each
+        // verify row's token under the target's draw (greedy, or sample-and-match), mixed on the
+        // backend when mixing.
+        verify_by_tokens_(r.sampler.greedy() || o.draft_temperature == 0.0f),
+        mixing_(o.mix_weight != 1.0f),
+        draft_rows_(model.backend().memory()) {
     const int k = opt_.block_size;
     DecodeMetrics& m = result_.metrics;
     m.accepted_histogram.assign(size_t(k) + 1, 0);
     m.slot_verified.assign(size_t(k), 0);
     m.slot_accepted.assign(size_t(k), 0);
     context_ = r.prompt;
+    if (mixing_) draft_rows_.resize(size_t(k) * size_t(model.config().vocab_size));
   }
 
  private:
@@ -204,17 +207,28 @@ class TidarSequence : public SequenceDecoder {
           block_of_level_.push_back(add_proposal_block(pass, row, verify_, level, k, mask, len_, opt_.proposal_attention));
     }
     pass_end_ = pass.size();
-    // Verify row j predicts position L + 1 + j; draft rows take the argmax.
+    // Verify row j predicts position L + 1 + j under the target's draw, mixed with draft j's
+    // diffusion row when mixing (not the bonus row, nor a padding draft's); draft rows take the argmax.
     for (int i = pass_begin_; i < pass_end_; ++i) {
       const int j = i - verify_;
-      const bool verify_row = phase_ == Phase::verify && verify_by_tokens_ && j >= 0 && j <= k;
-      rows.add(i, verify_row ? target_draw(len_ + 1 + j) : RowDraw{});
+      const bool verify_row = phase_ == Phase::verify && j >= 0 && j <= k;
+      if (!verify_row || !(verify_by_tokens_ || mixing_)) {
+        rows.add(i);
+        continue;
+      }
+      RowDraw draw = target_draw(len_ + 1 + j);
+      if (mixing_ && j < k && !drafts_.padded[size_t(j)]) {
+        draw.mix = draft_rows_.data() + size_t(j) * size_t(vocab());
+        draw.mix_weight = opt_.mix_weight;
+      }
+      rows.add(i, draw);
     }
   }
 
-  // Drafts for positions first..first+K-1: row_of(j) is the pass row predicting draft j, or -1.
+  // Drafts for positions first..first+K-1: row_of(j) is the pass row predicting draft j, or -1. When
+  // mixing, each draft's row is kept in the backend's memory for the next verify pass.
   template <typename RowOf>
-  Drafts drafts_from_rows(const RowLogits& logits, int first, RowOf row_of) const {
+  Drafts drafts_from_rows(const RowLogits& logits, int first, RowOf row_of) {
     const int k = opt_.block_size, v = vocab();
     Drafts d;
     d.tokens.resize(size_t(k));
@@ -233,18 +247,21 @@ class TidarSequence : public SequenceDecoder {
         d.tokens[size_t(j)] = draft_token(logits.row(row), v, vc_, uint32_t(request_.sequence), first + j);
       }
       if (keep_draft_logits_) std::copy(logits.row(row), logits.row(row) + v, d.logits.begin() + ptrdiff_t(size_t(j) * size_t(v)));
+      if (mixing_)
+        draft_rows_.memory().copy(draft_rows_.data() + size_t(j) * size_t(v), logits.device_row(row), size_t(v) * sizeof(float));
     }
     return d;
   }
 
-  // Mixing divergence at the positions this step decided with mixed rows: the n accepted drafts and,
-  // when a draft was rejected, the recovered token's row (the bonus row is pure AR).
-  void record_mixing(const RowLogits& logits, const std::vector<Draft>& drafts, int n) {
+  // Mixing divergence (computed with the pass) at the positions this step decided with mixed rows: the
+  // n accepted drafts and, when a draft was rejected, the recovered token's row (the bonus row is pure
+  // AR).
+  void record_mixing(const RowLogits& logits, int n) {
     DecodeMetrics::Mixing& mix = result_.metrics.mixing;
-    const int k = int(drafts.size());
+    const int k = opt_.block_size;
     for (int j = 0; j <= std::min(n, k - 1); ++j) {
-      if (drafts[size_t(j)].logits == nullptr) continue;  // a padding draft's row is not mixed
-      const MixingDivergence d = mixing_divergence(logits.row(verify_ + j), drafts[size_t(j)], vocab(), vc_);
+      if (drafts_.padded[size_t(j)]) continue;  // a padding draft's row is not mixed
+      const MixDivergence d = logits.divergence(verify_ + j);
       ++mix.positions;
       mix.same_top1 += d.same_top1;
       mix.kl_sum += d.kl;
@@ -281,7 +298,7 @@ class TidarSequence : public SequenceDecoder {
     const int n = out.accepted;
     DecodeMetrics& m = result_.metrics;
     ++m.accepted_histogram[size_t(n)];
-    if (vc_.mix_weight != 1.0f) record_mixing(logits, to_verify, n);
+    if (mixing_) record_mixing(logits, n);
     for (int j = 0; j < std::min(n + 1, k); ++j) {
       ++m.slot_verified[size_t(j)];
       if (j < n) ++m.slot_accepted[size_t(j)];
@@ -327,7 +344,8 @@ class TidarSequence : public SequenceDecoder {
 
   TidarOptions opt_;
   VerifyConfig vc_;
-  bool keep_draft_logits_, verify_by_tokens_;
+  bool keep_draft_logits_, verify_by_tokens_, mixing_;
+  Buffer<float> draft_rows_;  // [K, V] when mixing: the drafts' diffusion rows, in the backend's memory
   Phase phase_ = Phase::draft;
   bool drafted_once_ = false;
   int32_t anchor_ = 0;

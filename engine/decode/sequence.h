@@ -33,6 +33,8 @@ class RowLogits {
   const float* row(int pass_index) const { return logits_.row(at(pass_index)); }
   int32_t argmax(int pass_index) const { return logits_.argmax(at(pass_index)); }
   int32_t token(int pass_index) const { return logits_.token(at(pass_index)); }
+  MixDivergence divergence(int pass_index) const { return logits_.divergence(at(pass_index)); }
+  const float* device_row(int pass_index) const { return logits_.device_row(at(pass_index)); }
 
  private:
   int at(int pass_index) const;

@@ -5,6 +5,7 @@
 
 #include "engine/core/check.h"
 #include "engine/core/rng.h"
+#include "ref/ref.h"
 
 namespace dllm {
 
@@ -23,32 +24,19 @@ int32_t draft_token(const float* logits, int vocab, const VerifyConfig& cfg, uin
 
 namespace {
 
-// The row the target distribution comes from: w * AR + (1 - w) * draft logits. A padding draft has
-// no logits: its row is the AR row. At w = 1 the mix is the AR row exactly (1*z + 0*y == z for
-// finite logits), which the tests check bitwise rather than assume.
+// The row the target distribution comes from: w * AR + (1 - w) * draft logits, rounded as RowDraw's
+// mix (ref::drawn_row, the backend's mixing too). A padding draft has no logits: its row is the AR
+// row. At w = 1 the mix is the AR row exactly (1*z + 0*y == z for finite logits), which the tests
+// check bitwise rather than assume.
 const float* target_row(const float* ar, const Draft& d, int vocab, float w, std::vector<float>& mixed) {
   if (d.logits == nullptr) return ar;
-  mixed.resize(size_t(vocab));
-  for (int v = 0; v < vocab; ++v) mixed[size_t(v)] = w * ar[v] + (1.0f - w) * d.logits[v];
+  RowDraw draw;
+  draw.mix = d.logits, draw.mix_weight = w;
+  mixed = ref::drawn_row(ar, vocab, draw);
   return mixed.data();
 }
 
 }  // namespace
-
-MixingDivergence mixing_divergence(const float* ar_row, const Draft& draft, int vocab, const VerifyConfig& cfg) {
-  std::vector<float> mixed;
-  const float* row = target_row(ar_row, draft, vocab, cfg.mix_weight, mixed);
-  SamplerConfig s = cfg.target;
-  if (s.greedy()) s = SamplerConfig{1.0f, 0, 1.0f, s.seed};
-  const std::vector<double> p = target_distribution(ar_row, vocab, s), q = target_distribution(row, vocab, s);
-  MixingDivergence d;
-  for (size_t v = 0; v < p.size(); ++v) {
-    if (p[v] > 0) d.kl += p[v] * std::log(p[v] / std::max(q[v], 1e-300));
-    d.tv += 0.5 * std::abs(p[v] - q[v]);
-  }
-  d.same_top1 = argmax(ar_row, vocab) == argmax(row, vocab);
-  return d;
-}
 
 VerifyOutcome verify_greedy(const std::vector<int32_t>& best, const std::vector<int32_t>& drafts) {
   DLLM_ASSERT(best.size() == drafts.size() + 1);

@@ -44,16 +44,6 @@ VerifyOutcome verify_drafts(const float* rows, const std::vector<Draft>& drafts,
 // the engine reads back from a GPU for a greedy TiDAR step.
 VerifyOutcome verify_greedy(const std::vector<int32_t>& best, const std::vector<int32_t>& drafts);
 
-// What logit mixing changed at one position: the divergence of the mixed target distribution from
-// the AR one. Distributions are the sampler's target distributions (temperature, top-k, top-p); for
-// the greedy sampler, whose target is one-hot, the plain softmax (temperature 1) of each row.
-struct MixingDivergence {
-  double kl = 0;          // KL(p_AR || p_mixed), nats
-  double tv = 0;          // total variation, 0.5 * sum |p_AR - p_mixed|
-  bool same_top1 = true;  // argmax of the mixed row == argmax of the AR row
-};
-MixingDivergence mixing_divergence(const float* ar_row, const Draft& draft, int vocab, const VerifyConfig& cfg);
-
 // A draft token from diffusion logits at a position: argmax, or a sample at the draft temperature.
 int32_t draft_token(const float* logits, int vocab, const VerifyConfig& cfg, uint32_t sequence,
                     int position);

@@ -12,9 +12,16 @@ Buffer<float>& PassLogits::storage(int rows, int vocab) {
   return device_;
 }
 
-void PassLogits::set_tokens(std::vector<int32_t> argmax, std::vector<int32_t> token) {
+void PassLogits::set_tokens(std::vector<int32_t> argmax, std::vector<int32_t> token,
+                            std::vector<MixDivergence> divergence) {
   DLLM_ASSERT(argmax.size() == on_host_.size() && token.size() == on_host_.size());
-  argmax_ = std::move(argmax), token_ = std::move(token);
+  DLLM_ASSERT(divergence.empty() || divergence.size() == on_host_.size());
+  argmax_ = std::move(argmax), token_ = std::move(token), divergence_ = std::move(divergence);
+}
+
+const float* PassLogits::device_row(int r) const {
+  DLLM_ASSERT(r >= 0 && r < rows());
+  return device_.data() + size_t(r) * size_t(vocab_);
 }
 
 const float* PassLogits::row(int r) const {

@@ -20,6 +20,10 @@ class PassLogits {
   int32_t argmax(int r) const { return argmax_.at(size_t(r)); }
   // The token row r draws under the RowDraw the forward was given for it (its argmax without one).
   int32_t token(int r) const { return token_.at(size_t(r)); }
+  // How far the draw's mix moved row r's target distribution ({0, 0, 1} without a mix partner).
+  MixDivergence divergence(int r) const { return divergence_.empty() ? MixDivergence{} : divergence_.at(size_t(r)); }
+  // Row r [V] where the backend holds it (device memory on a GPU): a mix partner for a later pass.
+  const float* device_row(int r) const;
   // Row r [V] in host memory: read in place from host memory, downloaded once per pass otherwise.
   const float* row(int r) const;
   // Rows handed to the host since this object was made (each pass's row counts once).
@@ -28,12 +32,13 @@ class PassLogits {
   // The Transformer's side: the [rows, V] storage a forward writes, then the argmaxes and tokens it
   // computed.
   Buffer<float>& storage(int rows, int vocab);
-  void set_tokens(std::vector<int32_t> argmax, std::vector<int32_t> token);
+  void set_tokens(std::vector<int32_t> argmax, std::vector<int32_t> token, std::vector<MixDivergence> divergence);
 
  private:
   Buffer<float> device_;  // [rows, V] in the backend's memory
   int vocab_ = 0;
   std::vector<int32_t> argmax_, token_;  // [rows] each
+  std::vector<MixDivergence> divergence_;  // [rows], or empty when no row was mixed
   mutable std::vector<float> host_;    // [rows, V] downloaded rows (device memory only)
   mutable std::vector<bool> on_host_;  // [rows]
   mutable int64_t rows_read_ = 0;

@@ -25,7 +25,7 @@ Transformer::Transformer(const ModelConfig& cfg, const ModelWeights& w, Backend&
       k_(backend.memory()), v_(backend.memory()), attn_(backend.memory()), o_(backend.memory()),
       gate_(backend.memory()), up_(backend.memory()), down_(backend.memory()), rows_(backend.memory()),
       logits_(backend.memory()), argmax_(backend.memory()), non_finite_(backend.memory()), tokens_(backend.memory()),
-      draws_(backend.memory()), prev1_(backend.memory()), prev2_(backend.memory()), qk0_(backend.memory()),
+      draws_(backend.memory()), divergence_(backend.memory()), prev1_(backend.memory()), prev2_(backend.memory()), qk0_(backend.memory()),
       c0p_(backend.memory()), c0pp_(backend.memory()), conv_(backend.memory()), vd_(backend.memory()),
       router_state_(backend.memory()), moe_weight_(backend.memory()), expert_(backend.memory()) {
   if (cfg_.arch == Arch::zaya) dense_bytes_ = zaya_dense_bytes(w_);
@@ -137,15 +137,24 @@ const PassLogits& Transformer::forward(const Pass& pass, KvCache& cache, const s
                  : scan_layers ? std::string("the hidden states were finite, so the final norm or the LM head is at fault")
                                : std::string("rerun with --backend cpu to find the layer"),
              ": check the weights with --check-weights (NaN/Inf in the checkpoint) or use a wider dtype");
+  // Tokens: the argmaxes, unless a row is sampled or mixed; the mixing's divergence where a row is mixed.
   std::vector<int32_t> token = best;
-  if (std::any_of(draws.begin(), draws.end(), [](const RowDraw& r) { return r.temperature != 0.0f; })) {
+  std::vector<MixDivergence> divergence;
+  const bool mixed = std::any_of(draws.begin(), draws.end(), [](const RowDraw& r) { return r.mix != nullptr; });
+  if (mixed || std::any_of(draws.begin(), draws.end(), [](const RowDraw& r) { return r.temperature != 0.0f; })) {
     DLLM_ASSERT(draws.size() == size_t(n_rows));
     draws_.assign(draws.data(), draws.size());
     tokens_.resize(size_t(n_rows));
     be_.sample(SampleArgs{n_rows, cfg_.vocab_size, logits.data(), draws_.data(), tokens_.data()});
     tokens_.download(token.data(), token.size());
   }
-  logits_.set_tokens(std::move(best), std::move(token));
+  if (mixed) {
+    divergence_.resize(size_t(n_rows));
+    divergence.resize(size_t(n_rows));
+    be_.sample_divergence(SampleDivergenceArgs{n_rows, cfg_.vocab_size, logits.data(), draws_.data(), divergence_.data()});
+    divergence_.download(divergence.data(), divergence.size());
+  }
+  logits_.set_tokens(std::move(best), std::move(token), std::move(divergence));
   return logits_;
 }
 

@@ -64,6 +64,7 @@ class Transformer {
   PassLogits logits_;
   Buffer<int32_t> argmax_, non_finite_, tokens_;  // [rows] each: the argmax and sample ops' outputs
   Buffer<RowDraw> draws_;                          // [rows]
+  Buffer<MixDivergence> divergence_;               // [rows]
   // zaya: where each token's recurrent predecessors come from (token t-1 and t-2 of its sequence,
   // [T] each, staged on the host), and the CCA, router and MoE workspace in the backend's memory.
   std::vector<RecurrentSource> prev1_h_, prev2_h_;

@@ -70,8 +70,9 @@ void swiglu(const SwigluArgs& a);
 void add(const AddArgs& a);
 void softmax(const SoftmaxArgs& a);
 void argmax(const ArgmaxArgs& a);
-// Rows with temperature > 0 must be finite.
+// Rows with temperature > 0 must be finite (kernels/gpu/sample.cu, both).
 void sample(const SampleArgs& a);
+void sample_divergence(const SampleDivergenceArgs& a);
 // ZAYA1 (kernels/gpu/cca.cu, zaya_router.cu, moe.cu, residual_scale.cu). cca_conv takes head_dim up
 // to kMaxHeadDim; zaya_router takes router_dim up to kMaxRouterDim and up to kMaxExperts experts (its
 // shared arrays); moe needs a.act (the [T, F] workspace) and at most 65535 tokens.

@@ -33,6 +33,10 @@
 #define DLLM_WARP_SIZE DLLM_EMU_WARP_SIZE
 inline float gpu_shfl_xor(float v, int mask) { return ::dllm::emu::shfl_xor(v, mask); }
 inline int gpu_shfl_xor(int v, int mask) { return ::dllm::emu::shfl_xor(v, mask); }
+// Round-to-nearest product and sum that are never fused into one multiply-add (x86-64's baseline has
+// no FMA, and the emulator is built without it).
+inline float gpu_mul_rn(float a, float b) { return a * b; }
+inline float gpu_add_rn(float a, float b) { return a + b; }
 #define DLLM_LAUNCH(grid, block, ...) ::dllm::emu::launcher((grid), (block), __VA_ARGS__)
 #elif defined(DLLM_HIP)
 #include <hip/hip_runtime.h>
@@ -68,6 +72,8 @@ inline int gpu_shfl_xor(int v, int mask) { return ::dllm::emu::shfl_xor(v, mask)
 #endif
 __device__ inline float gpu_shfl_xor(float v, int mask) { return __shfl_xor(v, mask); }
 __device__ inline int gpu_shfl_xor(int v, int mask) { return __shfl_xor(v, mask); }
+__device__ inline float gpu_mul_rn(float a, float b) { return __fmul_rn(a, b); }
+__device__ inline float gpu_add_rn(float a, float b) { return __fadd_rn(a, b); }
 #else
 #include <cuda_runtime.h>
 #define gpuError_t cudaError_t
@@ -96,6 +102,8 @@ __device__ inline int gpu_shfl_xor(int v, int mask) { return __shfl_xor(v, mask)
 #define DLLM_WARP_SIZE 32
 __device__ inline float gpu_shfl_xor(float v, int mask) { return __shfl_xor_sync(0xffffffffu, v, mask); }
 __device__ inline int gpu_shfl_xor(int v, int mask) { return __shfl_xor_sync(0xffffffffu, v, mask); }
+__device__ inline float gpu_mul_rn(float a, float b) { return __fmul_rn(a, b); }
+__device__ inline float gpu_add_rn(float a, float b) { return __fadd_rn(a, b); }
 // Tensor-core tiles (WMMA, tf32 inputs): the build has them (DLLM_BUILD_HAS_WMMA, host and device
 // passes); the device pass being compiled runs them from sm_80 (DLLM_DEVICE_HAS_WMMA).
 #include <mma.h>

@@ -24,6 +24,7 @@ class OffByALittle : public dllm::Backend {
   void add(const dllm::AddArgs& a) override { cpu_->add(a); }
   void argmax(const dllm::ArgmaxArgs& a) override { cpu_->argmax(a); }
   void sample(const dllm::SampleArgs& a) override { cpu_->sample(a); }
+  void sample_divergence(const dllm::SampleDivergenceArgs& a) override { cpu_->sample_divergence(a); }
 
  private:
   std::unique_ptr<dllm::Backend> cpu_ = dllm::make_backend("cpu");

@@ -11,6 +11,7 @@
 #include "engine/decode/tidar_decoder.h"
 #include "engine/model/model.h"
 #include "ref/model.h"
+#include "tests/decode/mixing_replay.h"
 #include "tests/testing.h"
 
 using namespace dllm;
@@ -116,9 +117,9 @@ TEST(Tidar, DenseSixteenSingleForwardEqualsAr) {
   }
 }
 
-// AR and lossless TiDAR (both layouts), greedy and sampled (top-k, top-p), decide from the tokens
-// the backend drew with each pass: not one logits row reaches the host (on a GPU: only token ids
-// come back). Logit mixing and a sampling drafter read rows, which shows the count is live.
+// AR, lossless TiDAR (both layouts) and logit mixing, greedy and sampled (top-k, top-p), decide from
+// the tokens the backend drew with each pass: not one logits row reaches the host (on a GPU: only
+// token ids come back). A sampling drafter (rejection sampling) reads rows: the count is live.
 TEST(Tidar, LosslessDecodingReadsNoLogitsRows) {
   Rig s("tiny", 3);
   for (float temperature : {0.0f, 0.9f}) {
@@ -128,17 +129,23 @@ TEST(Tidar, LosslessDecodingReadsNoLogitsRows) {
     for (Layout layout : {Layout::single_forward, Layout::two_forward})
       EXPECT_EQ(s.tidar(r, options(4, layout)).tokens, ar.tokens) << "T " << temperature;
   }
-  EXPECT_EQ(s.tf->logits_rows_read(), 0);
-
   TidarOptions mixing = options(4, Layout::single_forward);
   mixing.mix_weight = 0.5f;
-  s.tidar(request(5, 24, 0.0f, 1), mixing);
-  const int64_t mixed = s.tf->logits_rows_read();
-  EXPECT_GT(mixed, 0);
+  for (float temperature : {0.0f, 0.9f}) EXPECT_GT(s.tidar(request(5, 24, temperature, 1), mixing).metrics.mixing.positions, 0);
+  EXPECT_EQ(s.tf->logits_rows_read(), 0);
+
   TidarOptions sampling_drafter = options(4, Layout::single_forward);
   sampling_drafter.draft_temperature = 1.0f;
   s.tidar(request(5, 24, 0.9f, 1), sampling_drafter);
-  EXPECT_GT(s.tf->logits_rows_read(), mixed);
+  EXPECT_GT(s.tf->logits_rows_read(), 0);
+}
+
+// Logit mixing on the CPU backend against the host verifier on the same rows (mixing_replay.h).
+TEST(Tidar, MixingOnTheBackendEqualsTheHostVerifier) {
+  Rig s("tiny", 2);
+  for (float temperature : {0.0f, 0.8f})
+    testutil::expect_mixing_replays_on_host(*s.tf, request(5, 40, temperature, 3), 4, 0.5f,
+                                            "T " + std::to_string(temperature));
 }
 
 TEST(Tidar, OracleDrafterCommitsKPlusOnePerStep) {

@@ -15,6 +15,7 @@
 #include "engine/model/model.h"
 #include "engine/model/transformer.h"
 #include "ref/model.h"
+#include "tests/decode/mixing_replay.h"
 #include "tests/gpu/gpu_testing.h"
 #include "tests/testing.h"
 
@@ -169,6 +170,23 @@ TEST(GpuEngine, LosslessGateTidarEqualsAr) {
                                         << e.ar_margin;
           }
         }
+  }
+}
+
+// Logit mixing on the GPU (mixed on the device, tokens and divergences read back, no rows) against
+// the host verifier replaying the same rows (mixing_replay.h).
+TEST(GpuEngine, MixingOnTheGpuEqualsTheHostVerifier) {
+  DLLM_REQUIRE_GPU();
+  auto m = tiny_tidar();
+  GpuBackend be(gpu::Reduction::fast);
+  Transformer tf(m->config(), m->weights(), be);
+  for (float temperature : {0.0f, 0.8f}) {
+    GenerateRequest r;
+    r.prompt = prompt_of(6, 256, 2);
+    r.max_new_tokens = sized(48, 16);
+    r.sampler.temperature = temperature;
+    r.sampler.seed = 9;
+    testutil::expect_mixing_replays_on_host(tf, r, 16, 0.5f, "T " + std::to_string(temperature));
   }
 }
 

@@ -416,6 +416,52 @@ TEST(GpuKernels, Sample) {
   EXPECT_LE(knife_edges, 1) << "of " << checked << " draws";
 }
 
+// Logit mixing on the device: the sample op draws from rows mixed with a partner (bitwise the
+// reference's mix, so the tokens are the reference's but at knife edges), and the divergence op
+// measures the mix like the reference (KL and TV within summation-order rounding; the argmax flag exactly).
+TEST(GpuKernels, SampleMixedAndDivergence) {
+  DLLM_REQUIRE_GPU();
+  for (int dim : sized<std::vector<int>>({7, 1025, 128256}, {7, 1025})) {
+    const int rows = 9;
+    const std::string what = "mixed rows, dim " + std::to_string(dim);
+    const auto x = testutil::random_floats(size_t(rows) * dim, uint32_t(dim), 4.0f);
+    const auto partner = testutil::random_floats(size_t(rows) * dim, uint32_t(dim + 1), 4.0f);
+    auto xd = to_device(x), pd = to_device(partner);
+    std::vector<RowDraw> host(static_cast<size_t>(rows)), device(static_cast<size_t>(rows));
+    const RowDraw kinds[3] = {{0.0f, 0, 1.0f, 0.3}, {0.9f, 0, 1.0f, 0.6}, {1.0f, 20, 0.8f, 0.1}};
+    const float weights[3] = {1.0f, 0.5f, 0.0f};
+    for (int r = 0; r < rows; ++r) {
+      host[size_t(r)] = kinds[r % 3];
+      host[size_t(r)].mix_weight = weights[r / 3];
+      device[size_t(r)] = host[size_t(r)];
+      host[size_t(r)].mix = partner.data() + size_t(r) * dim;
+      device[size_t(r)].mix = pd.data() + size_t(r) * dim;
+    }
+    std::vector<int32_t> want(static_cast<size_t>(rows));
+    std::vector<MixDivergence> want_div(static_cast<size_t>(rows));
+    ref::sample(SampleArgs{rows, dim, x.data(), host.data(), want.data()});
+    ref::sample_divergence(SampleDivergenceArgs{rows, dim, x.data(), host.data(), want_div.data()});
+    auto dd = to_device(device);
+    Guarded tokens(static_cast<size_t>(rows));
+    gpu::sample(SampleArgs{rows, dim, xd.data(), dd.data(), reinterpret_cast<int32_t*>(tokens.data())});
+    Buffer<MixDivergence> div(gputest::device(), size_t(rows));
+    gpu::sample_divergence(SampleDivergenceArgs{rows, dim, xd.data(), dd.data(), div.data()});
+    const auto got_f = tokens.read(what);
+    std::vector<MixDivergence> got_div(static_cast<size_t>(rows));
+    div.download(got_div.data(), got_div.size());
+    for (int r = 0; r < rows; ++r) {
+      int32_t got;
+      std::memcpy(&got, &got_f[size_t(r)], sizeof got);
+      EXPECT_EQ(got, want[size_t(r)]) << what << " row " << r;
+      const MixDivergence &g = got_div[size_t(r)], &w = want_div[size_t(r)];
+      EXPECT_NEAR(g.kl, w.kl, 1e-9 * std::max(1.0, w.kl)) << what << " row " << r;
+      EXPECT_NEAR(g.tv, w.tv, 1e-9) << what << " row " << r;
+      EXPECT_EQ(g.same_top1, w.same_top1) << what << " row " << r;
+      if (weights[r / 3] == 1.0f) EXPECT_EQ(g.kl, 0.0) << what << ": w = 1 leaves the row as it is";
+    }
+  }
+}
+
 // The invariant picks: a token's result alone, inside 17 and inside 306 tokens, bitwise.
 TEST(GpuKernels, InvariantPicksAreBitwiseShapeInvariant) {
   DLLM_REQUIRE_GPU();
