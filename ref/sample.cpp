@@ -74,8 +74,19 @@ void sample(const SampleArgs& a) {
     if (d.temperature == 0.0f) {
       int32_t non_finite = 0;
       argmax(ArgmaxArgs{1, a.dim, x, a.token + r, &non_finite});
-    } else {
+    } else if (d.draft_row == nullptr) {
       a.token[r] = sample_from(target_distribution(x, a.dim, d), d.u);
+    } else {
+      const std::vector<double> p = target_distribution(x, a.dim, d),
+                                q = target_distribution(d.draft_row, a.dim, RowDraw{d.draft_temperature});
+      const size_t t = size_t(d.draft_token);
+      if (d.u_accept * q[t] <= p[t]) {
+        a.token[r] = d.draft_token;
+        continue;
+      }
+      std::vector<double> residual(p.size());
+      for (size_t v = 0; v < p.size(); ++v) residual[v] = std::max(p[v] - q[v], 0.0);
+      a.token[r] = sample_from(residual, d.u);
     }
   }
 }

@@ -132,6 +132,10 @@ struct ArgmaxArgs {
 // ties to the lower id, whose mass reaches top_p of theirs (1: all), sampled by inverse CDF in
 // token-id order with the uniform u: the first id whose cumulative probability exceeds u times the
 // total.
+// With a sampling drafter's row (temperature > 0): TiDAR's rejection sampling of the draft token d
+// drawn from q = softmax(draft_row / draft_temperature). With p the target distribution above, the
+// token is d when u_accept * q(d) <= p(d) (accepted with probability min(1, p/q)), else a sample of
+// normalize(max(p - q, 0)) with u, which is never d.
 struct RowDraw {
   float temperature = 0.0f;
   int32_t top_k = 0;
@@ -139,6 +143,10 @@ struct RowDraw {
   double u = 0.0;               // in [0, 1)
   const float* mix = nullptr;   // [dim] the mix partner, or null
   float mix_weight = 1.0f;      // w
+  const float* draft_row = nullptr;  // [dim] the sampling drafter's row, or null
+  float draft_temperature = 0.0f;
+  int32_t draft_token = 0;
+  double u_accept = 0.0;        // in [0, 1)
 };
 
 // token[r] = the token row r draws under draws[r].

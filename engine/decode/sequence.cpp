@@ -149,10 +149,9 @@ class ArSequence : public SequenceDecoder {
   int pos_ = 0;  // position of token_, the last committed token (not yet in the cache)
 };
 
-// The next step's drafts and, where verification reads them, the diffusion logits that produced them.
+// The next step's drafts.
 struct Drafts {
   std::vector<int32_t> tokens;  // [K]
-  std::vector<float> logits;    // [K, V] when kept (logit mixing, a sampling drafter), else empty
   std::vector<bool> padded;     // no prediction covers the position: a mask-token placeholder
 };
 
@@ -164,14 +163,9 @@ class TidarSequence : public SequenceDecoder {
       // Passes reach K positions past the anchor (verify, draft block) or 2K + 1 (proposal blocks).
       : SequenceDecoder(model, r, o.layout == Layout::single_forward ? 2 * o.block_size + 1 : o.block_size),
         opt_(o),
-        vc_{r.sampler, o.mix_weight, o.draft_temperature},
-        // The host reads draft logits only for a sampling drafter's distribution q (rejection sampling).
-        keep_draft_logits_(o.draft_temperature != 0.0f),
-        // With a greedy target or the argmax drafter, verification compares the drafts with each
-        // verify row's token under the target's draw (greedy, or sample-and-match), mixed on the
-        // backend when mixing.
-        verify_by_tokens_(r.sampler.greedy() || o.draft_temperature == 0.0f),
         mixing_(o.mix_weight != 1.0f),
+        // Rejection sampling needs a stochastic target; a greedy one compares argmaxes whatever drafts.
+        rejection_(o.draft_temperature != 0.0f && !r.sampler.greedy()),
         draft_rows_(model.backend().memory()) {
     const int k = opt_.block_size;
     DecodeMetrics& m = result_.metrics;
@@ -179,7 +173,7 @@ class TidarSequence : public SequenceDecoder {
     m.slot_verified.assign(size_t(k), 0);
     m.slot_accepted.assign(size_t(k), 0);
     context_ = r.prompt;
-    if (mixing_) draft_rows_.resize(size_t(k) * size_t(model.config().vocab_size));
+    if (mixing_ || rejection_) draft_rows_.resize(size_t(k) * size_t(model.config().vocab_size));
   }
 
  private:
@@ -207,32 +201,57 @@ class TidarSequence : public SequenceDecoder {
           block_of_level_.push_back(add_proposal_block(pass, row, verify_, level, k, mask, len_, opt_.proposal_attention));
     }
     pass_end_ = pass.size();
-    // Verify row j predicts position L + 1 + j under the target's draw, mixed with draft j's
-    // diffusion row when mixing (not the bonus row, nor a padding draft's); draft rows take the argmax.
-    for (int i = pass_begin_; i < pass_end_; ++i) {
-      const int j = i - verify_;
-      const bool verify_row = phase_ == Phase::verify && j >= 0 && j <= k;
-      if (!verify_row || !(verify_by_tokens_ || mixing_)) {
-        rows.add(i);
-        continue;
-      }
-      RowDraw draw = target_draw(len_ + 1 + j);
-      if (mixing_ && j < k && !drafts_.padded[size_t(j)]) {
-        draw.mix = draft_rows_.data() + size_t(j) * size_t(vocab());
-        draw.mix_weight = opt_.mix_weight;
-      }
-      rows.add(i, draw);
+    // Every row's token is drawn with the pass: a draft row predicting position p under the drafter's
+    // draw, verify row j (predicting L + 1 + j) under verify_draw; the rest take the argmax.
+    std::vector<RowDraw> draws(size_t(pass_end_ - pass_begin_));
+    if (phase_ == Phase::draft) {
+      for (int j = 0; j < k; ++j) draws[size_t(j + 1)] = draft_draw(len_ + 1 + j);
+    } else {
+      for (int j = 0; j <= k; ++j) draws[size_t(verify_ - pass_begin_ + j)] = verify_draw(j);
+      // Proposal row i of level p's block predicts position L + p + 1 + i (i = 1..K).
+      for (size_t li = 0; li < block_of_level_.size(); ++li)
+        for (int i = 1; i <= k; ++i)
+          draws[size_t(block_of_level_[li] - pass_begin_ + i)] = draft_draw(len_ + opt_.levels[li] + 1 + i);
     }
+    for (int i = pass_begin_; i < pass_end_; ++i) rows.add(i, draws[size_t(i - pass_begin_)]);
   }
 
-  // Drafts for positions first..first+K-1: row_of(j) is the pass row predicting draft j, or -1. When
-  // mixing, each draft's row is kept in the backend's memory for the next verify pass.
+  // The drafter's draw of the row predicting position `pos`: the argmax, or a sample at the draft
+  // temperature with the position's Purpose::draft uniform.
+  RowDraw draft_draw(int pos) const {
+    if (opt_.draft_temperature == 0.0f) return RowDraw{};
+    return RowDraw{opt_.draft_temperature, 0, 1.0f,
+                   uniform01(request_.sampler.seed, uint32_t(request_.sequence), uint32_t(pos), Purpose::draft)};
+  }
+
+  // Verify row j: the target's draw at position L + 1 + j (verifier.h's rules). Mixed with draft j's
+  // diffusion row when mixing, and testing draft j against its drafter's row when rejection sampling
+  // (not the bonus row j = K, nor a padding draft's row: those are plain AR).
+  RowDraw verify_draw(int j) const {
+    const int k = opt_.block_size, pos = len_ + 1 + j;
+    RowDraw draw = target_draw(pos);
+    if (j == k || drafts_.padded[size_t(j)]) return draw;
+    const float* draft_row = draft_rows_.data() + size_t(j) * size_t(vocab());
+    if (mixing_) draw.mix = draft_row, draw.mix_weight = opt_.mix_weight;
+    if (rejection_) {
+      const uint64_t seed = request_.sampler.seed;
+      const uint32_t seq = uint32_t(request_.sequence);
+      draw.draft_row = draft_row, draw.draft_temperature = opt_.draft_temperature;
+      draw.draft_token = drafts_.tokens[size_t(j)];
+      draw.u_accept = uniform01(seed, seq, uint32_t(pos), Purpose::accept);
+      draw.u = uniform01(seed, seq, uint32_t(pos), Purpose::residual);
+    }
+    return draw;
+  }
+
+  // Drafts for the next K positions: row_of(j) is the pass row predicting draft j, or -1; its token
+  // was drawn with the pass (draft_draw). When mixing or rejection sampling, each draft's row is
+  // kept in the backend's memory for the next verify pass.
   template <typename RowOf>
-  Drafts drafts_from_rows(const RowLogits& logits, int first, RowOf row_of) {
+  Drafts drafts_from_rows(const RowLogits& logits, RowOf row_of) {
     const int k = opt_.block_size, v = vocab();
     Drafts d;
     d.tokens.resize(size_t(k));
-    if (keep_draft_logits_) d.logits.assign(size_t(k) * size_t(v), 0.0f);
     d.padded.assign(size_t(k), false);
     for (int j = 0; j < k; ++j) {
       const int row = row_of(j);
@@ -241,13 +260,8 @@ class TidarSequence : public SequenceDecoder {
         d.padded[size_t(j)] = true;
         continue;
       }
-      if (vc_.draft_temperature == 0.0f) {
-        d.tokens[size_t(j)] = logits.argmax(row);
-      } else {
-        d.tokens[size_t(j)] = draft_token(logits.row(row), v, vc_, uint32_t(request_.sequence), first + j);
-      }
-      if (keep_draft_logits_) std::copy(logits.row(row), logits.row(row) + v, d.logits.begin() + ptrdiff_t(size_t(j) * size_t(v)));
-      if (mixing_)
+      d.tokens[size_t(j)] = logits.token(row);
+      if (mixing_ || rejection_)
         draft_rows_.memory().copy(draft_rows_.data() + size_t(j) * size_t(v), logits.device_row(row), size_t(v) * sizeof(float));
     }
     return d;
@@ -279,9 +293,9 @@ class TidarSequence : public SequenceDecoder {
 
   StepState after_step(const RowLogits& logits, KvCache& cache, const Pass& pass, bool alone) override {
     call_pass_hook(logits, pass, alone);
-    const int k = opt_.block_size, v = vocab();
+    const int k = opt_.block_size;
     if (phase_ == Phase::draft) {
-      drafts_ = drafts_from_rows(logits, len_ + 1, [&](int j) { return pass_begin_ + j + 1; });
+      drafts_ = drafts_from_rows(logits, [&](int j) { return pass_begin_ + j + 1; });
       const bool first_drafts = !drafted_once_;
       drafted_once_ = true;
       phase_ = Phase::verify;
@@ -289,12 +303,11 @@ class TidarSequence : public SequenceDecoder {
       // draft pass belongs to no step.
       return first_drafts ? StepState::outside : StepState::complete;
     }
-    std::vector<Draft> to_verify(static_cast<size_t>(k));
-    for (int j = 0; j < k; ++j)
-      to_verify[size_t(j)] = Draft{drafts_.tokens[size_t(j)], drafts_.padded[size_t(j)] || !keep_draft_logits_
-                                                                  ? nullptr
-                                                                  : drafts_.logits.data() + size_t(j) * size_t(v)};
-    const VerifyOutcome out = verify(logits, to_verify);
+    // Each verify row's token under verify_draw decides: a draft stands while it equals its row's
+    // token (greedy, sample-and-match, and rejection sampling, whose rejected token is never the draft).
+    std::vector<int32_t> target(size_t(k) + 1);
+    for (int j = 0; j <= k; ++j) target[size_t(j)] = logits.token(verify_ + j);
+    const VerifyOutcome out = verify_greedy(target, drafts_.tokens);
     const int n = out.accepted;
     DecodeMetrics& m = result_.metrics;
     ++m.accepted_histogram[size_t(n)];
@@ -323,29 +336,16 @@ class TidarSequence : public SequenceDecoder {
     // L_old + p + 1 + i; the next drafts sit at L_new + 1 + j = L_old + n + 2 + j.
     const size_t li = size_t(std::upper_bound(opt_.levels.begin(), opt_.levels.end(), n) - opt_.levels.begin()) - 1;
     const int level = opt_.levels[li], block = block_of_level_[li];
-    drafts_ = drafts_from_rows(logits, len_ + 1, [&](int j) {
+    drafts_ = drafts_from_rows(logits, [&](int j) {
       const int i = j + 1 + (n - level);
       return i <= k ? block + i : -1;
     });
     return StepState::complete;
   }
 
-  VerifyOutcome verify(const RowLogits& logits, const std::vector<Draft>& drafts) const {
-    const int k = opt_.block_size;
-    if (verify_by_tokens_) {
-      std::vector<int32_t> target(size_t(k) + 1);
-      for (int j = 0; j <= k; ++j) target[size_t(j)] = logits.token(verify_ + j);
-      return verify_greedy(target, drafts_.tokens);
-    }
-    std::vector<float> rows;  // [K+1, V] verify rows, contiguous for the verifier
-    for (int j = 0; j <= k; ++j) rows.insert(rows.end(), logits.row(verify_ + j), logits.row(verify_ + j) + vocab());
-    return verify_drafts(rows.data(), drafts, vocab(), vc_, uint32_t(request_.sequence), len_ + 1);
-  }
-
   TidarOptions opt_;
-  VerifyConfig vc_;
-  bool keep_draft_logits_, verify_by_tokens_, mixing_;
-  Buffer<float> draft_rows_;  // [K, V] when mixing: the drafts' diffusion rows, in the backend's memory
+  bool mixing_, rejection_;
+  Buffer<float> draft_rows_;  // [K, V] when mixing or rejection sampling: the drafts' rows, in the backend's memory
   Phase phase_ = Phase::draft;
   bool drafted_once_ = false;
   int32_t anchor_ = 0;

@@ -1,5 +1,7 @@
 // TiDAR verification (../shared/reference/algorithms.md §2.5): given the AR logits of the verify
-// rows and the drafts, how many drafts are accepted and which token follows them.
+// rows and the drafts, how many drafts are accepted and which token follows them. verify_drafts is
+// the host reference on whole rows; the engine verifies on the backend (each verify row's token
+// under its RowDraw, ref::sample's rules, then verify_greedy), and tests replay it against this.
 //
 // - greedy target: accept while argmax(row) == draft; the first mismatch emits the argmax.
 // - stochastic target, argmax drafter: sample x from the target distribution with the uniform of

@@ -164,25 +164,17 @@ __device__ Target target_of(const DrawnRow& row, int n, float temperature, int t
   return t;
 }
 
-// One block per row (ref::sample). The pick is an inverse CDF in id order: each thread owns a
-// contiguous chunk of ids, and the cumulative mass at id i is (the chunk sums before i's chunk, added
-// in order) + (the sum within the chunk up to i): nondecreasing in i, so the first id past u * total
-// is a block-wide minimum.
-__global__ void sample_kernel(SampleArgs a) {
-  __shared__ Scratch s;
-  const int n = a.dim, tid = int(threadIdx.x), threads = int(blockDim.x);
-  const RowDraw d = a.draws[blockIdx.x];
-  const DrawnRow row = drawn(a.x + int64_t(blockIdx.x) * n, d);
-  if (d.temperature == 0.0f) {
-    const int32_t token = row_argmax(row, n, s);
-    if (tid == 0) a.token[blockIdx.x] = token;
-    return;
-  }
-  const Target t = target_of(row, n, d.temperature, d.top_k, d.top_p, s);
+// The inverse CDF in id order of nonnegative weights (ref::sample_from): the first id whose cumulative
+// weight exceeds u * total, else the last id with weight. Each thread owns a contiguous chunk of ids,
+// and the cumulative weight at id i is (the chunk sums before i's chunk, added in order) + (the sum
+// within the chunk up to i): nondecreasing in i, so the first id past u * total is a block minimum.
+template <typename Weight>
+__device__ int32_t inverse_cdf(int n, Weight weight, double u, Scratch& s) {
+  const int tid = int(threadIdx.x), threads = int(blockDim.x);
   const int chunk = (n + threads - 1) / threads, begin = tid * chunk < n ? tid * chunk : n;
   const int end = begin + chunk < n ? begin + chunk : n;
   double local = 0.0;
-  for (int i = begin; i < end; ++i) local += t.weight(i);
+  for (int i = begin; i < end; ++i) local += weight(i);
   __syncthreads();
   s.d[tid] = local;
   __syncthreads();
@@ -196,11 +188,11 @@ __global__ void sample_kernel(SampleArgs a) {
     s.total = run;
   }
   __syncthreads();
-  const double prefix = s.d[tid], target = d.u * s.total;
+  const double prefix = s.d[tid], target = u * s.total;
   uint32_t first = uint32_t(n), last_kept = 0;
   double cum = 0.0;
   for (int i = begin; i < end; ++i) {
-    const double w = t.weight(i);
+    const double w = weight(i);
     if (w <= 0.0) continue;
     cum += w;
     last_kept = uint32_t(i);
@@ -211,7 +203,35 @@ __global__ void sample_kernel(SampleArgs a) {
   }
   first = block_reduce(first, s.u, Min{});
   last_kept = block_reduce(last_kept, s.u, Max{});
-  if (tid == 0) a.token[blockIdx.x] = int32_t(first < uint32_t(n) ? first : last_kept);
+  return int32_t(first < uint32_t(n) ? first : last_kept);
+}
+
+// One block per row (ref::sample): the argmax, a sample of the target, or rejection sampling of the
+// draft token against its drafter's row.
+__global__ void sample_kernel(SampleArgs a) {
+  __shared__ Scratch s;
+  const int n = a.dim;
+  const RowDraw d = a.draws[blockIdx.x];
+  const DrawnRow row = drawn(a.x + int64_t(blockIdx.x) * n, d);
+  int32_t token;
+  if (d.temperature == 0.0f) {
+    token = row_argmax(row, n, s);
+  } else {
+    const Target p = target_of(row, n, d.temperature, d.top_k, d.top_p, s);
+    if (d.draft_row == nullptr) {
+      token = inverse_cdf(n, [&](int i) { return p.weight(i); }, d.u, s);
+    } else {
+      const Target q = target_of(plain(d.draft_row), n, d.draft_temperature, 0, 1.0f, s);
+      const double zp = mass(n, [&](int i) { return p.weight(i); }, s), zq = mass(n, [&](int i) { return q.weight(i); }, s);
+      const int t = d.draft_token;
+      if (d.u_accept * (q.weight(t) / zq) <= p.weight(t) / zp) {
+        token = t;
+      } else {
+        token = inverse_cdf(n, [&](int i) { return fmax(p.weight(i) / zp - q.weight(i) / zq, 0.0); }, d.u, s);
+      }
+    }
+  }
+  if (threadIdx.x == 0) a.token[blockIdx.x] = token;
 }
 
 // One block per row (ref::divergence): the row's and the mixed row's target distributions, then KL

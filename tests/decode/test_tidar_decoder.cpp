@@ -11,7 +11,7 @@
 #include "engine/decode/tidar_decoder.h"
 #include "engine/model/model.h"
 #include "ref/model.h"
-#include "tests/decode/mixing_replay.h"
+#include "tests/decode/verify_replay.h"
 #include "tests/testing.h"
 
 using namespace dllm;
@@ -117,35 +117,42 @@ TEST(Tidar, DenseSixteenSingleForwardEqualsAr) {
   }
 }
 
-// AR, lossless TiDAR (both layouts) and logit mixing, greedy and sampled (top-k, top-p), decide from
-// the tokens the backend drew with each pass: not one logits row reaches the host (on a GPU: only
-// token ids come back). A sampling drafter (rejection sampling) reads rows: the count is live.
-TEST(Tidar, LosslessDecodingReadsNoLogitsRows) {
+// AR and TiDAR (both layouts; lossless, logit mixing, rejection sampling with a sampling drafter),
+// greedy and sampled with top-k and top-p, decide from the tokens the backend drew with each pass:
+// not one logits row reaches the host (on a GPU: only token ids come back). A pass hook reads rows,
+// which shows the count is live.
+TEST(Tidar, DecodingReadsNoLogitsRows) {
   Rig s("tiny", 3);
   for (float temperature : {0.0f, 0.9f}) {
     GenerateRequest r = request(5, 24, temperature, 1);
     r.sampler.top_k = 40, r.sampler.top_p = 0.9f;
     const Generation ar = s.ar(r);
-    for (Layout layout : {Layout::single_forward, Layout::two_forward})
+    for (Layout layout : {Layout::single_forward, Layout::two_forward}) {
       EXPECT_EQ(s.tidar(r, options(4, layout)).tokens, ar.tokens) << "T " << temperature;
+      TidarOptions mixing = options(4, layout), sampling_drafter = options(4, layout);
+      mixing.mix_weight = 0.5f;
+      sampling_drafter.draft_temperature = 1.0f;
+      EXPECT_GT(s.tidar(r, mixing).metrics.mixing.positions, 0);
+      s.tidar(r, sampling_drafter);
+    }
   }
-  TidarOptions mixing = options(4, Layout::single_forward);
-  mixing.mix_weight = 0.5f;
-  for (float temperature : {0.0f, 0.9f}) EXPECT_GT(s.tidar(request(5, 24, temperature, 1), mixing).metrics.mixing.positions, 0);
   EXPECT_EQ(s.tf->logits_rows_read(), 0);
-
-  TidarOptions sampling_drafter = options(4, Layout::single_forward);
-  sampling_drafter.draft_temperature = 1.0f;
-  s.tidar(request(5, 24, 0.9f, 1), sampling_drafter);
+  TidarOptions hooked = options(4, Layout::single_forward);
+  hooked.pass_hook = [](const std::vector<int32_t>&, const Pass&, const std::vector<float>&) {};
+  s.tidar(request(5, 24, 0.0f, 1), hooked);
   EXPECT_GT(s.tf->logits_rows_read(), 0);
 }
 
-// Logit mixing on the CPU backend against the host verifier on the same rows (mixing_replay.h).
-TEST(Tidar, MixingOnTheBackendEqualsTheHostVerifier) {
+// Verification on the CPU backend (sample-and-match, logit mixing, rejection sampling, both) against
+// the host reference verifier on the same rows (verify_replay.h).
+TEST(Tidar, VerificationOnTheBackendEqualsTheHostVerifier) {
   Rig s("tiny", 2);
   for (float temperature : {0.0f, 0.8f})
-    testutil::expect_mixing_replays_on_host(*s.tf, request(5, 40, temperature, 3), 4, 0.5f,
-                                            "T " + std::to_string(temperature));
+    for (float w : {1.0f, 0.5f})
+      for (float draft_temperature : {0.0f, 1.0f})
+        testutil::expect_verification_replays_on_host(*s.tf, request(5, 40, temperature, 3), 4, w, draft_temperature,
+                                                      "T " + std::to_string(temperature) + " w " + std::to_string(w) +
+                                                          " Td " + std::to_string(draft_temperature));
 }
 
 TEST(Tidar, OracleDrafterCommitsKPlusOnePerStep) {

@@ -15,7 +15,7 @@
 #include "engine/model/model.h"
 #include "engine/model/transformer.h"
 #include "ref/model.h"
-#include "tests/decode/mixing_replay.h"
+#include "tests/decode/verify_replay.h"
 #include "tests/gpu/gpu_testing.h"
 #include "tests/testing.h"
 
@@ -173,9 +173,9 @@ TEST(GpuEngine, LosslessGateTidarEqualsAr) {
   }
 }
 
-// Logit mixing on the GPU (mixed on the device, tokens and divergences read back, no rows) against
-// the host verifier replaying the same rows (mixing_replay.h).
-TEST(GpuEngine, MixingOnTheGpuEqualsTheHostVerifier) {
+// Logit mixing and rejection sampling on the GPU (decided on the device: tokens and divergences read
+// back, no rows) against the host reference verifier replaying the same rows (verify_replay.h).
+TEST(GpuEngine, VerificationOnTheGpuEqualsTheHostVerifier) {
   DLLM_REQUIRE_GPU();
   auto m = tiny_tidar();
   GpuBackend be(gpu::Reduction::fast);
@@ -186,7 +186,9 @@ TEST(GpuEngine, MixingOnTheGpuEqualsTheHostVerifier) {
     r.max_new_tokens = sized(48, 16);
     r.sampler.temperature = temperature;
     r.sampler.seed = 9;
-    testutil::expect_mixing_replays_on_host(tf, r, 16, 0.5f, "T " + std::to_string(temperature));
+    for (float draft_temperature : {0.0f, 1.0f})
+      testutil::expect_verification_replays_on_host(tf, r, 16, 0.5f, draft_temperature,
+                                                    "T " + std::to_string(temperature) + " Td " + std::to_string(draft_temperature));
   }
 }
 

@@ -416,10 +416,12 @@ TEST(GpuKernels, Sample) {
   EXPECT_LE(knife_edges, 1) << "of " << checked << " draws";
 }
 
-// Logit mixing on the device: the sample op draws from rows mixed with a partner (bitwise the
-// reference's mix, so the tokens are the reference's but at knife edges), and the divergence op
-// measures the mix like the reference (KL and TV within summation-order rounding; the argmax flag exactly).
-TEST(GpuKernels, SampleMixedAndDivergence) {
+// Logit mixing and rejection sampling on the device: the sample op draws from rows mixed with a
+// partner (bitwise the reference's mix, so the tokens are the reference's but at knife edges), or
+// tests a sampling drafter's token against its row (accept, else the residual sample); the
+// divergence op measures the mix like the reference (KL and TV within summation-order rounding; the
+// argmax flag exactly).
+TEST(GpuKernels, SampleMixedRejectionAndDivergence) {
   DLLM_REQUIRE_GPU();
   for (int dim : sized<std::vector<int>>({7, 1025, 128256}, {7, 1025})) {
     const int rows = 9;
@@ -430,12 +432,21 @@ TEST(GpuKernels, SampleMixedAndDivergence) {
     std::vector<RowDraw> host(static_cast<size_t>(rows)), device(static_cast<size_t>(rows));
     const RowDraw kinds[3] = {{0.0f, 0, 1.0f, 0.3}, {0.9f, 0, 1.0f, 0.6}, {1.0f, 20, 0.8f, 0.1}};
     const float weights[3] = {1.0f, 0.5f, 0.0f};
+    std::mt19937 gen{uint32_t(dim)};
     for (int r = 0; r < rows; ++r) {
-      host[size_t(r)] = kinds[r % 3];
-      host[size_t(r)].mix_weight = weights[r / 3];
-      device[size_t(r)] = host[size_t(r)];
-      host[size_t(r)].mix = partner.data() + size_t(r) * dim;
+      RowDraw& h = host[size_t(r)];
+      h = kinds[r % 3];
+      h.mix_weight = weights[r / 3];
+      h.mix = partner.data() + size_t(r) * dim;
+      if (r % 3 != 0) {  // a sampling drafter: its row is the next row's partner, its token a draw of it
+        const float* draft_row = partner.data() + size_t((r + 1) % rows) * dim;
+        h.draft_row = draft_row, h.draft_temperature = 1.0f;
+        h.draft_token = ref::sample_from(ref::target_distribution(draft_row, dim, RowDraw{1.0f}), double(gen() % 1000) / 1000);
+        h.u_accept = double(gen() % 1000) / 1000;
+      }
+      device[size_t(r)] = h;
       device[size_t(r)].mix = pd.data() + size_t(r) * dim;
+      if (h.draft_row) device[size_t(r)].draft_row = pd.data() + size_t((r + 1) % rows) * dim;
     }
     std::vector<int32_t> want(static_cast<size_t>(rows));
     std::vector<MixDivergence> want_div(static_cast<size_t>(rows));

@@ -1,4 +1,4 @@
-#include "tests/decode/mixing_replay.h"
+#include "tests/decode/verify_replay.h"
 
 #include <gtest/gtest.h>
 
@@ -10,20 +10,21 @@
 
 namespace dllm::testutil {
 
-void expect_mixing_replays_on_host(Transformer& model, const GenerateRequest& request, int block_size,
-                                   float mix_weight, const std::string& what) {
+void expect_verification_replays_on_host(Transformer& model, const GenerateRequest& request, int block_size,
+                                         float mix_weight, float draft_temperature, const std::string& what) {
   const int k = block_size, v = model.config().vocab_size;
   TidarOptions o;
   o.block_size = k;
   o.layout = Layout::two_forward;
   o.levels = parse_levels("dense", k);
   o.mix_weight = mix_weight;
+  o.draft_temperature = draft_temperature;
   std::vector<std::vector<float>> passes;  // draft, verify, draft, verify, ...
   o.pass_hook = [&](const std::vector<int32_t>&, const Pass&, const std::vector<float>& logits) {
     passes.push_back(logits);
   };
   const Generation g = TidarDecoder(model, o).generate(request);
-  const VerifyConfig vc{request.sampler, mix_weight, 0.0f};
+  const VerifyConfig vc{request.sampler, mix_weight, draft_temperature};
   std::vector<int32_t> replay = {g.tokens.front()};
   double kl_sum = 0;
   int positions = 0, len = int(request.prompt.size());
@@ -32,12 +33,12 @@ void expect_mixing_replays_on_host(Transformer& model, const GenerateRequest& re
     std::vector<Draft> drafts(static_cast<size_t>(k));
     for (int j = 0; j < k; ++j) {
       const float* row = draft.data() + size_t(j + 1) * v;
-      drafts[size_t(j)] = Draft{int32_t(argmax(row, v)), row};
+      drafts[size_t(j)] = Draft{draft_token(row, v, vc, uint32_t(request.sequence), len + 1 + j), row};
     }
     const VerifyOutcome out = verify_drafts(passes[p].data(), drafts, v, vc, uint32_t(request.sequence), len + 1);
     for (int j = 0; j < out.accepted; ++j) replay.push_back(drafts[size_t(j)].token);
     replay.push_back(out.next);
-    for (int j = 0; j <= std::min(out.accepted, k - 1); ++j) {
+    for (int j = 0; j <= std::min(out.accepted, k - 1) && mix_weight != 1.0f; ++j) {
       RowDraw d = request.sampler.draw(0.0);
       d.mix = drafts[size_t(j)].logits, d.mix_weight = mix_weight;
       MixDivergence div;
