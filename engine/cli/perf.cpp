@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -82,6 +83,11 @@ int run_probe(int argc, char** argv) {
   const std::string out = a.str("--out", default_probe_path());
   const int64_t bytes = a.integer("--bytes", int64_t(1) << 30, int64_t(1) << 20, int64_t(1) << 40);
   const int reps = int(a.integer("--repetitions", 5, 1, 1000));
+  if (!a.has("--out")) {  // the cache folder is ours to make; an --out folder is the caller's
+    std::error_code ignored;  // a failure shows as the writability check's error, naming the path
+    std::filesystem::create_directories(std::filesystem::path(out).parent_path(), ignored);
+  }
+  check_output_writable(out);  // before the measurement, not after it
   const cpu::Isa isa = cpu::best_isa();
   const int64_t n = bytes / 4;
   std::vector<float> buf(size_t(n), 1.0f);  // touched: pages are mapped before timing

@@ -2,6 +2,7 @@
 // read, the step-cost curve has one row per size, and bad input fails with a clear error.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -18,6 +19,20 @@ TEST(CliPerf, ProbeStoresTheLimitsReportsRead) {
   EXPECT_GT(j["read_bandwidth_bytes_per_s"].get<double>(), 0);
   EXPECT_GT(j["peak_flops_per_s"].get<double>(), 0);
   EXPECT_TRUE(j["by_threads"].contains("1"));
+}
+
+// Without --out the record goes to the cache folder, made when missing (a fresh machine's first run).
+TEST(CliPerf, ProbeMakesTheCacheFolder) {
+  const std::string cache = dllm::testutil::fresh_dir("probe-cache") + "/cache";
+  const char* saved = std::getenv("XDG_CACHE_HOME");
+  const std::string restore = saved ? saved : "";
+  setenv("XDG_CACHE_HOME", cache.c_str(), 1);
+  unsetenv("DLLM_PROBE");
+  std::string log;
+  EXPECT_EQ(0, run_cli("probe --bytes 1048576 --repetitions 1", &log)) << log;
+  EXPECT_TRUE(std::ifstream(cache + "/dllm-bench/probe.json").good()) << log;
+  if (saved) setenv("XDG_CACHE_HOME", restore.c_str(), 1);
+  else unsetenv("XDG_CACHE_HOME");
 }
 
 TEST(CliPerf, StepCostPrintsOneRowPerSize) {
