@@ -1,5 +1,16 @@
 # Sourced by the tools/ scripts and .ci/run (not run on its own).
 
+# ccache_flags: CMake flags that compile through ccache when it is installed (tools/setup-deps installs
+# it), so a build reuses the objects of an earlier one wherever the compile command is the same: the
+# GPU builds (CUDA, HIP, EMU) reuse the main Release build's engine, CLI and reference objects. Without
+# ccache, none (a plain build); CCACHE_DISABLE=1 turns it off. The cache is ccache's default directory
+# (~/.cache/ccache, or $CCACHE_DIR). cuda_ccache_flags: the same for nvcc, for a CUDA build.
+ccache_flags=() cuda_ccache_flags=()
+if command -v ccache >/dev/null; then
+  ccache_flags=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  cuda_ccache_flags=(-DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+fi
+
 # timed LABEL COMMAND...: runs COMMAND (a program, or a function whose commands are chained with &&:
 # errexit does not apply inside it) and prints how many seconds it took; with DLLM_TIMES=FILE (set by
 # .ci/run) it also records them there (timing_record). Returns COMMAND's status.
