@@ -4,6 +4,7 @@
 // gate: exact with gpu-invariant, near-tie forensics with gpu; greedy and sampled decoding read back
 // no logits rows); the same for ZAYA1 (tiny-zaya and
 // models/tiny-tidar-zaya). Skipped when no GPU is visible.
+#include <algorithm>
 #include <functional>
 
 #include "engine/core/check.h"
@@ -34,13 +35,30 @@ std::vector<int32_t> prompt_of(int n, int vocab, uint32_t seed) {
   return ids;
 }
 
-// A prefill of `seq`, then 8 greedy AR steps, the logits of every pass against the f64 reference;
-// `after_prefill` runs between the two.
+// On the emulator the TiDAR tests below run sizes chosen so that TiDAR still accepts a draft, takes a
+// step after it (from the cache, and for zaya the recurrent state, committed past the accepted drafts)
+// and rejects a draft; the decode is deterministic there, and this checks the sizes still do all three.
+void expect_accepts_and_rejects_on_emulator(const Generation& td, const std::string& what) {
+  if (!gpu::emulated()) return;
+  const std::vector<int>& steps = td.metrics.committed_per_step;  // n accepted drafts commit n + 1
+  EXPECT_TRUE(steps.size() > 1 && std::any_of(steps.begin(), steps.end() - 1, [](int c) { return c > 1; }))
+      << what << ": no accepted draft with a step after it; the emulator's size is too small";
+  int64_t verified = 0, accepted = 0;
+  for (size_t i = 0; i < td.metrics.slot_verified.size(); ++i)
+    verified += td.metrics.slot_verified[i], accepted += td.metrics.slot_accepted[i];
+  EXPECT_GT(verified, accepted) << what << ": no rejected draft; the emulator's size is too small";
+}
+
+// A prefill of `seq`, then 8 greedy AR steps (3 on the emulator: the step state, for zaya its
+// recurrent slots L-2 and L-1, then comes from the prefill alone, from prefill and step, and from
+// steps alone), the logits of every pass against the f64 reference; `after_prefill` runs between
+// the two.
 void expect_prefill_and_ar_steps_match(Transformer& tf, const Model& m, Memory& memory, std::vector<int32_t> seq,
                                        const std::string& what, const std::function<void()>& after_prefill = {}) {
   const ModelConfig& cfg = m.config();
   const int len = int(seq.size());
-  KvCache cache(cfg, 1, len + 9, memory);
+  const int steps = sized(8, 3);
+  KvCache cache(cfg, 1, len + steps + 1, memory);
   Pass prefill;
   prefill.add_causal(0, seq, 0, 0, true);
   std::vector<float> logits;
@@ -51,7 +69,7 @@ void expect_prefill_and_ar_steps_match(Transformer& tf, const Model& m, Memory& 
       << what << " prefill";
   if (after_prefill) after_prefill();
   int32_t next = argmax(logits.data() + size_t(len - 1) * cfg.vocab_size, cfg.vocab_size);
-  for (int step = 0; step < 8; ++step) {
+  for (int step = 0; step < steps; ++step) {
     const int pos = int(seq.size());
     Pass p;
     p.add_causal(0, {next}, pos, pos, true);
@@ -149,7 +167,9 @@ TEST(GpuEngine, LosslessGateTidarEqualsAr) {
         for (uint32_t seed : sized<std::vector<uint32_t>>({0, 1}, {0})) {
           GenerateRequest r;
           r.prompt = prompt_of(5 + int(seed) * 7, 256, seed);
-          r.max_new_tokens = sized(48, 20);  // the emulator: still more than one block of 16
+          // The emulator: greedy still more than one block of 16 (a whole block is accepted); stochastic,
+          // whose drafts are mostly rejected there, up to the step after its first accepted draft (token 10).
+          r.max_new_tokens = sized(48, temperature == 0.0f ? 20 : 11);
           r.sampler.temperature = temperature;
           r.sampler.seed = seed;
           TidarOptions o;
@@ -162,6 +182,7 @@ TEST(GpuEngine, LosslessGateTidarEqualsAr) {
                                    " T " + std::to_string(temperature) + " seed " + std::to_string(seed);
           // Greedy and sampled decoding on the GPU read back token ids only (argmax or sample), never a row.
           EXPECT_EQ(tf.logits_rows_read(), rows_read) << what << ": logits rows came back";
+          expect_accepts_and_rejects_on_emulator(td, what);
           if (red == gpu::Reduction::invariant) {
             EXPECT_EQ(td.tokens, ar.tokens) << what;
           } else {
@@ -220,7 +241,9 @@ TEST(GpuEngine, BatchEqualsEachSequenceAlone) {
   for (int i = 0; i < 6; ++i) {
     GenerateRequest r;
     r.prompt = prompt_of(i < 4 ? 3 + 5 * i : 8, 256, uint32_t(i < 4 ? i : 9));  // 4 and 5: rollouts of one prompt
-    r.max_new_tokens = sized(10 + 7 * (i % 3), 6 + 3 * (i % 3));
+    // The emulator: 3, 5 and 7 tokens, still three lengths, so sequences finish and others join mid-way;
+    // TiDAR sequence 5 accepts drafts at its first and third verify step and rejects at its second.
+    r.max_new_tokens = sized(10 + 7 * (i % 3), 3 + 2 * (i % 3));
     r.sampler.temperature = i % 2 ? 0.9f : 0.0f;
     r.sampler.seed = uint64_t(i);
     rs.push_back(r);
@@ -234,6 +257,7 @@ TEST(GpuEngine, BatchEqualsEachSequenceAlone) {
   for (size_t i = 0; i < rs.size(); ++i) all.push_back(make(i));
   const std::vector<Generation> batch = decode_batch(tf, std::move(all), BatchOptions{4, true}, nullptr);
   ASSERT_EQ(batch.size(), rs.size());
+  expect_accepts_and_rejects_on_emulator(batch[5], "sequence 5");
   for (size_t i = 0; i < rs.size(); ++i) {
     std::vector<std::unique_ptr<SequenceDecoder>> one;
     one.push_back(make(i));
@@ -319,9 +343,12 @@ TEST(GpuEngine, ZayaEveryTidarPassMatchesTheReference) {
     };
     GenerateRequest r;
     r.prompt = prompt_of(9, 256, 3);
-    r.max_new_tokens = sized(40, 20);
-    TidarDecoder(tf, o).generate(r);
+    // The emulator: 6 tokens, four passes (each of 68 tokens is seconds there): the first draft pass,
+    // then verify + proposal passes that reject, accept two drafts, and follow the acceptance.
+    r.max_new_tokens = sized(40, 6);
+    const Generation td = TidarDecoder(tf, o).generate(r);
     EXPECT_GT(passes, 1) << levels;
+    expect_accepts_and_rejects_on_emulator(td, levels);
   }
 }
 
@@ -364,7 +391,10 @@ TEST(GpuEngine, ZayaLosslessGateTidarEqualsAr) {
         if (gpu::emulated() && (layout == Layout::single_forward) != (temperature == 0.0f)) continue;
         GenerateRequest r;
         r.prompt = prompt_of(5 + int(seed) * 7, 256, seed);
-        r.max_new_tokens = sized(48, 20);  // the emulator: still more than one block of 16
+        // The emulator: up to the step after the first accepted draft, which completes token 13 single
+        // forward greedy and token 8 two forwards stochastic (tiny-tidar-zaya's drafts for this prompt
+        // are mostly rejected, and a single-forward pass of 68 tokens takes seconds there).
+        r.max_new_tokens = sized(48, layout == Layout::single_forward ? 14 : 9);
         r.sampler.temperature = temperature;
         r.sampler.seed = seed;
         TidarOptions o;
@@ -372,8 +402,10 @@ TEST(GpuEngine, ZayaLosslessGateTidarEqualsAr) {
         o.levels = parse_levels(layout == Layout::single_forward ? "P3" : "dense", o.block_size);
         const Generation ar = ArDecoder(tf).generate(r);
         const Generation td = TidarDecoder(tf, o).generate(r);
-        EXPECT_EQ(td.tokens, ar.tokens) << (layout == Layout::single_forward ? "single forward" : "two forwards")
-                                        << " T " << temperature << " seed " << seed;
+        const std::string what = std::string(layout == Layout::single_forward ? "single forward" : "two forwards") +
+                                 " T " + std::to_string(temperature) + " seed " + std::to_string(seed);
+        EXPECT_EQ(td.tokens, ar.tokens) << what;
+        expect_accepts_and_rejects_on_emulator(td, what);
       }
 }
 
@@ -388,7 +420,9 @@ TEST(GpuEngine, ZayaBatchEqualsEachSequenceAlone) {
   for (int i = 0; i < 5; ++i) {
     GenerateRequest r;
     r.prompt = prompt_of(i < 3 ? 3 + 5 * i : 8, 256, uint32_t(i < 3 ? i : 9));  // 3 and 4: rollouts of one prompt
-    r.max_new_tokens = sized(10 + 7 * (i % 3), 6 + 3 * (i % 3));
+    // The emulator: 5, 8 and 11 tokens; the TiDAR sequences 1 and 3 each accept drafts and take a step
+    // after (at tokens 7 and 4).
+    r.max_new_tokens = sized(10 + 7 * (i % 3), 5 + 3 * (i % 3));
     r.sampler.temperature = i % 2 ? 0.9f : 0.0f;
     r.sampler.seed = uint64_t(i);
     rs.push_back(r);
@@ -400,6 +434,8 @@ TEST(GpuEngine, ZayaBatchEqualsEachSequenceAlone) {
   for (size_t i = 0; i < rs.size(); ++i) all.push_back(make(i));
   const std::vector<Generation> batch = decode_batch(tf, std::move(all), BatchOptions{3, true}, nullptr);
   ASSERT_EQ(batch.size(), rs.size());
+  expect_accepts_and_rejects_on_emulator(batch[1], "sequence 1");
+  expect_accepts_and_rejects_on_emulator(batch[3], "sequence 3");
   for (size_t i = 0; i < rs.size(); ++i) {
     std::vector<std::unique_ptr<SequenceDecoder>> one;
     one.push_back(make(i));
