@@ -7,6 +7,7 @@
 
 #include "engine/core/model.h"
 #include "engine/core/ops.h"
+#include "engine/decode/memory.h"
 
 namespace dllm {
 
@@ -29,6 +30,10 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
   virtual Memory& memory() { return host_memory(); }
+  // What the memory this backend's runs live in has free, and where the number comes from (for the
+  // memory plan's error): the host's (MemAvailable, the cgroup limit) by default, the device's on a
+  // GPU. nullopt when it cannot be read.
+  virtual std::optional<MemoryLimit> memory_limit() const { return available_memory(); }
   // The weights as this backend's ops read them: the same views on the host; device copies on a GPU,
   // owned by the backend (each tensor uploaded once, however many Transformers share it).
   virtual ModelWeights resident(const ModelWeights& w) { return w; }

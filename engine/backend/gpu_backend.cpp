@@ -20,6 +20,13 @@ std::string GpuBackend::name() const {
   return "gpu";
 }
 
+std::optional<MemoryLimit> GpuBackend::memory_limit() const {
+  const gpu::DeviceMemory m = gpu::device_memory();
+  const auto devices = gpu::visible_devices();
+  return MemoryLimit{int64_t(m.free), "free memory of GPU 0, " + (devices.empty() ? std::string("?") : devices[0].name) +
+                                          ", of its " + format_bytes(int64_t(m.total))};
+}
+
 GpuBackend::~GpuBackend() {
   for (auto& [host, device] : uploaded_) gpu::release(device.first);
 }

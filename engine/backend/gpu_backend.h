@@ -35,6 +35,7 @@ class GpuBackend final : public Backend {
 
   std::string name() const override;
   Memory& memory() override { return memory_; }
+  std::optional<MemoryLimit> memory_limit() const override;
   ModelWeights resident(const ModelWeights& w) override;
   void embedding(const EmbeddingArgs& a) override { gpu::embedding(a); }
   void rmsnorm(const RmsnormArgs& a) override { gpu::rmsnorm(a); }

@@ -274,15 +274,17 @@ int run_bench(int argc, char** argv) {
     shape.pass_tokens = std::max<int64_t>(shape.pass_tokens, int64_t(sequences) * (p.strategy == "tidar" ? pass_tokens(p) : 1));
     shape.context = std::max<int64_t>(shape.context, longest + plan.settings.max_new_tokens + 2 * p.block_size + 1);
   }
-  check_run_fits(a, summary, shape, plan.grid.backends.front());
+  std::map<std::string, std::unique_ptr<Backend>> backends;
+  for (const std::string& b : plan.grid.backends) {
+    backends[b] = make_backend(b);
+    check_run_fits(a, summary, shape, *backends[b]);
+  }
   auto model = load_model(a);
   const ModelConfig& cfg = model->config();
 
-  std::map<std::string, std::unique_ptr<Backend>> backends;
   std::map<std::string, std::unique_ptr<Transformer>> models;
   BenchInputs in;
   for (const std::string& b : plan.grid.backends) {
-    backends[b] = make_backend(b);
     models[b] = std::make_unique<Transformer>(cfg, model->weights(), *backends[b]);
     in.models[b] = models[b].get();
   }

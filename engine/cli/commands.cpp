@@ -66,7 +66,7 @@ int run_generate(int argc, char** argv) {
   req.max_new_tokens = int(a.integer("--max-new-tokens", 64, 1, INT32_MAX));
   req.sampler = sampler_config(a);
   const TidarOptions opt = strategy == "tidar" ? tidar_options(a, summary.config) : TidarOptions{};
-  check_run_fits(a, summary, generate_shape(req, summary.config, strategy == "tidar" ? &opt : nullptr), backend->name());
+  check_run_fits(a, summary, generate_shape(req, summary.config, strategy == "tidar" ? &opt : nullptr), *backend);
   auto model = load_model(a);
   const ModelConfig& cfg = model->config();
   Transformer tf(cfg, model->weights(), *backend);
@@ -137,7 +137,7 @@ int run_logits(int argc, char** argv) {
   req.max_new_tokens = 1;
   validate_request(req, summary.config, 0);
   const int n = int(req.prompt.size());
-  check_run_fits(a, summary, RunShape{1, n, n}, backend->name());
+  check_run_fits(a, summary, RunShape{1, n, n}, *backend);
   auto model = load_model(a);
   const ModelConfig& cfg = model->config();
   Transformer tf(cfg, model->weights(), *backend);

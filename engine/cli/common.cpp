@@ -61,11 +61,11 @@ std::unique_ptr<Model> load_model(const Args& a) {
   return model;
 }
 
-void check_run_fits(const Args& a, const ModelSummary& model, const RunShape& shape, const std::string& backend) {
+void check_run_fits(const Args& a, const ModelSummary& model, const RunShape& shape, const Backend& backend) {
   std::optional<int64_t> max_memory;
   if (a.has("--max-memory")) max_memory = parse_memory_size(a.str("--max-memory", ""), "--max-memory");
-  check_memory(memory_need(model.config, model.weight_bytes, shape), max_memory, available_memory(),
-               model.source + " on backend " + backend);
+  check_memory(memory_need(model.config, model.weight_bytes, shape), max_memory, backend.memory_limit(),
+               model.source + " on backend " + backend.name());
 }
 
 std::vector<int32_t> prompt_ids(const Args& a, const ModelConfig& cfg) {

@@ -27,8 +27,9 @@ bool parse_or_help(Args& a, int argc, char** argv);
 // Loads the model; with --check-weights, scans every weight for NaN/Inf first.
 std::unique_ptr<Model> load_model(const Args& a);
 // Before the model is loaded (a preset's weights allocated) or anything else allocated: refuses a
-// run of this shape whose weights, KV cache and workspace exceed the available memory or --max-memory.
-void check_run_fits(const Args& a, const ModelSummary& model, const RunShape& shape, const std::string& backend);
+// run of this shape whose weights, KV cache and workspace exceed what the backend's memory has free
+// (the host's, or the GPU's) or --max-memory.
+void check_run_fits(const Args& a, const ModelSummary& model, const RunShape& shape, const Backend& backend);
 // The shape of one generation, AR when `tidar` is null, else TiDAR with those options; throws when
 // the request does not fit the model (validate_request), before its memory is checked.
 RunShape generate_shape(const GenerateRequest& req, const ModelConfig& cfg, const TidarOptions* tidar);

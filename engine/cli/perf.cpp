@@ -146,7 +146,7 @@ int run_stepcost(int argc, char** argv) {
   const int reps = int(a.integer("--repetitions", 5, 1, 10000));
   auto backend = make_backend(a.str("--backend", "cpu"));
   const int largest = *std::max_element(sizes.begin(), sizes.end());
-  check_run_fits(a, describe_model(model_spec(a)), RunShape{1, context + largest, largest}, backend->name());
+  check_run_fits(a, describe_model(model_spec(a)), RunShape{1, context + largest, largest}, *backend);
   auto model = load_model(a);
   Transformer tf(model->config(), model->weights(), *backend);
   const std::vector<StepCost> curve = measure_step_cost(tf, sizes, context, reps);

@@ -61,7 +61,7 @@ int run_verify(int argc, char** argv) {
   longest.max_new_tokens = max_new;
   for (const SuitePrompt& p : prompts)
     if (p.ids.size() > longest.prompt.size()) longest.prompt = p.ids;
-  check_run_fits(a, summary, generate_shape(longest, summary.config, &opt), backend->name());
+  check_run_fits(a, summary, generate_shape(longest, summary.config, &opt), *backend);
   auto model = load_model(a);
   const ModelConfig& cfg = model->config();
   Transformer tf(cfg, model->weights(), *backend);

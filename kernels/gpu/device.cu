@@ -24,6 +24,12 @@ std::vector<DeviceInfo> visible_devices(std::string* why_none) {
   return out;
 }
 
+DeviceMemory device_memory() {
+  DeviceMemory m;
+  DLLM_GPU_CHECK(gpuMemGetInfo(&m.free, &m.total));
+  return m;
+}
+
 bool emulated() {
 #if defined(DLLM_EMU)
   return true;

@@ -16,6 +16,13 @@ struct DeviceInfo {
 // Empty when no device is visible; never throws (the reason goes to *why_none when non-null).
 std::vector<DeviceInfo> visible_devices(std::string* why_none = nullptr);
 
+// Free and total memory of device 0 now (throws on a runtime error): what a run's plan is checked
+// against before anything is allocated.
+struct DeviceMemory {
+  size_t free = 0, total = 0;
+};
+DeviceMemory device_memory();
+
 // Whether the "device" is the CPU emulator of the kernel language (a DLLM_GPU=EMU build).
 bool emulated();
 

@@ -15,6 +15,7 @@
 #define gpuDeviceProp ::dllm::emu::DeviceProp
 #define gpuGetDeviceProperties ::dllm::emu::device_properties
 #define gpuRuntimeGetVersion ::dllm::emu::runtime_version
+#define gpuMemGetInfo ::dllm::emu::mem_get_info
 #define gpuDriverGetVersion ::dllm::emu::driver_version
 #define gpuMalloc ::dllm::emu::malloc_device
 #define gpuFree ::dllm::emu::free_device
@@ -48,6 +49,7 @@ inline float gpu_add_rn(float a, float b) { return a + b; }
 #define gpuDeviceProp hipDeviceProp_t
 #define gpuGetDeviceProperties hipGetDeviceProperties
 #define gpuRuntimeGetVersion hipRuntimeGetVersion
+#define gpuMemGetInfo hipMemGetInfo
 #define gpuDriverGetVersion hipDriverGetVersion
 #define gpuMalloc hipMalloc
 #define gpuFree hipFree
@@ -84,6 +86,7 @@ __device__ inline float gpu_add_rn(float a, float b) { return __fadd_rn(a, b); }
 #define gpuDeviceProp cudaDeviceProp
 #define gpuGetDeviceProperties cudaGetDeviceProperties
 #define gpuRuntimeGetVersion cudaRuntimeGetVersion
+#define gpuMemGetInfo cudaMemGetInfo
 #define gpuDriverGetVersion cudaDriverGetVersion
 #define gpuMalloc cudaMalloc
 #define gpuFree cudaFree

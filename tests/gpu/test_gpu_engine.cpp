@@ -11,10 +11,12 @@
 #include "engine/decode/ar_decoder.h"
 #include "engine/decode/batch_decoder.h"
 #include "engine/decode/equivalence.h"
+#include "engine/decode/memory.h"
 #include "engine/decode/sampler.h"
 #include "engine/decode/tidar_decoder.h"
 #include "engine/model/model.h"
 #include "engine/model/transformer.h"
+#include "kernels/gpu/device.h"
 #include "ref/model.h"
 #include "tests/decode/verify_replay.h"
 #include "tests/gpu/gpu_testing.h"
@@ -210,6 +212,26 @@ TEST(GpuEngine, VerificationOnTheGpuEqualsTheHostVerifier) {
     for (float draft_temperature : {0.0f, 1.0f})
       testutil::expect_verification_replays_on_host(tf, r, 16, 0.5f, draft_temperature,
                                                     "T " + std::to_string(temperature) + " Td " + std::to_string(draft_temperature));
+  }
+}
+
+// A GPU run's memory plan is checked against the device's free memory (on the emulator: the host's
+// available memory, where its allocations live): a need above it is refused naming the GPU.
+TEST(GpuEngine, MemoryPlanChecksTheDevicesFreeMemory) {
+  DLLM_REQUIRE_GPU();
+  GpuBackend be(gpu::Reduction::fast);
+  const std::optional<MemoryLimit> limit = be.memory_limit();
+  ASSERT_TRUE(limit.has_value());
+  const gpu::DeviceMemory m = gpu::device_memory();
+  EXPECT_GT(limit->bytes, 0);
+  EXPECT_LE(limit->bytes, int64_t(m.total));
+  MemoryNeed need;
+  need.kv_cache = int64_t(m.total) + 1;
+  try {
+    check_memory(need, std::nullopt, limit, "a test run");
+    ADD_FAILURE() << "a plan larger than the device was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("free memory of GPU 0"), std::string::npos) << e.what();
   }
 }
 

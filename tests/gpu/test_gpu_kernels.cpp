@@ -468,7 +468,9 @@ TEST(GpuKernels, SampleMixedRejectionAndDivergence) {
       EXPECT_NEAR(g.kl, w.kl, 1e-9 * std::max(1.0, w.kl)) << what << " row " << r;
       EXPECT_NEAR(g.tv, w.tv, 1e-9) << what << " row " << r;
       EXPECT_EQ(g.same_top1, w.same_top1) << what << " row " << r;
-      if (weights[r / 3] == 1.0f) EXPECT_EQ(g.kl, 0.0) << what << ": w = 1 leaves the row as it is";
+      if (weights[r / 3] == 1.0f) {
+        EXPECT_EQ(g.kl, 0.0) << what << ": w = 1 leaves the row as it is";
+      }
     }
   }
 }

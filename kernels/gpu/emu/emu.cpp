@@ -327,6 +327,12 @@ Error device_properties(DeviceProp* p, int device) {
   return Error::success;
 }
 
+Error mem_get_info(size_t* free, size_t* total) {
+  *free = size_t(sysconf(_SC_AVPHYS_PAGES)) * kPage;
+  *total = size_t(sysconf(_SC_PHYS_PAGES)) * kPage;
+  return Error::success;
+}
+
 Error runtime_version(int* v) {
   *v = 0;
   return Error::success;

@@ -81,6 +81,8 @@ struct DeviceProp {
 Error device_count(int* n);
 Error device_properties(DeviceProp* p, int device);
 Error runtime_version(int* v);
+// The host's available and total physical memory: where the emulator's device allocations live.
+Error mem_get_info(size_t* free, size_t* total);
 Error driver_version(int* v);
 
 enum CopyKind { host_to_device, device_to_host, device_to_device };
