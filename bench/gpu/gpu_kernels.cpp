@@ -138,6 +138,26 @@ int main(int argc, char** argv) {
         rows.push_back({"rmsnorm", "block", "D 4096", t, sec, 8.0 * t * 4096 + 8192, 4.0 * t * 4096});
       }
     }
+    // MoE at zaya1-8b's expert shape (D = F = 2048, 16 experts, bf16), tokens routed round-robin over
+    // 10 experts: bytes are the touched experts' weights, which the grouped kernel reads once each.
+    {
+      const int d = 2048, f = 2048, experts = 16, touched = 10;
+      Buffer<uint16_t> gate_up(mem, size_t(experts) * 2 * f * d), down(mem, size_t(experts) * d * f);
+      Buffer<float> x(mem, size_t(68) * d), y(mem, size_t(68) * d), act(mem, size_t(68) * f), weight(mem, 68);
+      Buffer<int32_t> expert(mem);
+      for (int t : {1, 17, 68}) {
+        std::vector<int32_t> routes(static_cast<size_t>(t));
+        for (int i = 0; i < t; ++i) routes[size_t(i)] = i % touched;
+        expert.assign(routes.data(), routes.size());
+        const MoeArgs a{t, d, f, experts, SkipRoute::zero, x.data(), expert.data(), weight.data(),
+                        WeightView{DType::bf16, gate_up.data(), int64_t(experts) * 2 * f, d},
+                        WeightView{DType::bf16, down.data(), int64_t(experts) * d, f}, y.data(), act.data()};
+        const double sec = time_median([&] { gpu::moe(a); });
+        const int used = t < touched ? t : touched;
+        rows.push_back({"moe", "grouped", "zaya1-8b 2048x2048 E16", t, sec, double(used) * 3.0 * d * f * 2,
+                        6.0 * t * d * f});
+      }
+    }
     // Argmax and sampling of logits rows over a 128256-token vocabulary (what decoding reads back).
     // Sampling with top-k and top-p bisects with ~100 passes over each row: bytes count one pass.
     {

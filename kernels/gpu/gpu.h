@@ -75,7 +75,7 @@ void sample(const SampleArgs& a);
 void sample_divergence(const SampleDivergenceArgs& a);
 // ZAYA1 (kernels/gpu/cca.cu, zaya_router.cu, moe.cu, residual_scale.cu). cca_conv takes head_dim up
 // to kMaxHeadDim; zaya_router takes router_dim up to kMaxRouterDim and up to kMaxExperts experts (its
-// shared arrays); moe needs a.act (the [T, F] workspace) and at most 65535 tokens.
+// shared arrays); moe needs a.act (the [T, F] workspace) and takes up to kMaxExperts experts.
 inline constexpr int kMaxRouterDim = 1024;
 inline constexpr int kMaxExperts = 256;
 void cca_state(const CcaStateArgs& a);
