@@ -1,8 +1,8 @@
 // The logits one forward computed for its requested rows, left where the backend computed them
 // ([rows, V]; device memory on a GPU). Each row's token came back with the pass ([rows] ints,
-// computed where the logits are: the argmax, or a sample under the row's RowDraw), so greedy and
-// sampled AR and lossless TiDAR read no logits at all; a whole row crosses to the host only when a
-// caller asks for it (logit mixing, a sampling drafter, hooks, tools).
+// computed where the logits are: the argmax, or a draw under the row's RowDraw, which covers AR
+// sampling and every TiDAR verification rule), so decoding reads no logits at all; a whole row
+// crosses to the host only when a caller asks for it (shared rollout prefills, hooks, tools).
 #pragma once
 #include <cstdint>
 #include <vector>
