@@ -24,7 +24,7 @@ Transformer::Transformer(const ModelConfig& cfg, const ModelWeights& w, Backend&
       vis_(backend.memory()), x_(backend.memory()), h_(backend.memory()), q_(backend.memory()),
       k_(backend.memory()), v_(backend.memory()), attn_(backend.memory()), o_(backend.memory()),
       gate_(backend.memory()), up_(backend.memory()), down_(backend.memory()), rows_(backend.memory()),
-      logits_(backend.memory()), argmax_(backend.memory()), non_finite_(backend.memory()), tokens_(backend.memory()),
+      logits_(backend.memory()), argmax_(backend.memory()), tokens_(backend.memory()),
       draws_(backend.memory()), divergence_(backend.memory()), prev1_(backend.memory()), prev2_(backend.memory()), qk0_(backend.memory()),
       c0p_(backend.memory()), c0pp_(backend.memory()), conv_(backend.memory()), vd_(backend.memory()),
       router_state_(backend.memory()), moe_weight_(backend.memory()), expert_(backend.memory()) {
@@ -123,11 +123,12 @@ const PassLogits& Transformer::forward(const Pass& pass, KvCache& cache, const s
   be_.rmsnorm(RmsnormArgs{n_rows, d, cfg_.rms_norm_eps, rows_.data(), w_.final_norm, rows_.data()});
   Buffer<float>& logits = logits_.storage(n_rows, cfg_.vocab_size);  // [rows, V]
   be_.linear(LinearArgs{n_rows, d, cfg_.vocab_size, rows_.data(), w_.lm_head, WeightView{}, logits.data()});
-  argmax_.resize(size_t(n_rows)), non_finite_.resize(size_t(n_rows));
-  be_.argmax(ArgmaxArgs{n_rows, cfg_.vocab_size, logits.data(), argmax_.data(), non_finite_.data()});
-  std::vector<int32_t> best(static_cast<size_t>(n_rows)), non_finite(static_cast<size_t>(n_rows));
+  argmax_.resize(2 * size_t(n_rows));
+  be_.argmax(ArgmaxArgs{n_rows, cfg_.vocab_size, logits.data(), argmax_.data(), argmax_.data() + n_rows});
+  std::vector<int32_t> best(argmax_.size());
   argmax_.download(best.data(), best.size());
-  non_finite_.download(non_finite.data(), non_finite.size());
+  const std::vector<int32_t> non_finite(best.begin() + n_rows, best.end());
+  best.resize(size_t(n_rows));
   // A NaN/Inf logit would be sampled as some token and the run would look fine: never go on.
   DLLM_CHECK(std::all_of(non_finite.begin(), non_finite.end(), [](int32_t n) { return n == 0; }),
              "the forward pass produced non-finite logits (NaN/Inf); ",

@@ -62,7 +62,8 @@ class Transformer {
   Buffer<Visibility> vis_;
   Buffer<float> x_, h_, q_, k_, v_, attn_, o_, gate_, up_, down_, rows_;
   PassLogits logits_;
-  Buffer<int32_t> argmax_, non_finite_, tokens_;  // [rows] each: the argmax and sample ops' outputs
+  Buffer<int32_t> argmax_;  // [2, rows]: the argmax op's indices then non-finite counts, one download
+  Buffer<int32_t> tokens_;  // [rows]: the sample op's tokens
   Buffer<RowDraw> draws_;                          // [rows]
   Buffer<MixDivergence> divergence_;               // [rows]
   // zaya: where each token's recurrent predecessors come from (token t-1 and t-2 of its sequence,
