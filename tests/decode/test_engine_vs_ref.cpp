@@ -6,10 +6,10 @@
 #include <gtest/gtest.h>
 
 #include "engine/backend/cpu_backend.h"
-#include "engine/decode/sampler.h"
 #include "engine/model/model.h"
 #include "engine/model/transformer.h"
 #include "ref/model.h"
+#include "tests/model/ar_steps.h"
 #include "tests/testing.h"
 
 using namespace dllm;
@@ -44,25 +44,11 @@ TEST(EngineVsRef, PrefillAnd32ArSteps) {
       Transformer tf(cfg, m->weights(), be);
       for (int len : {1, 7, 33}) {
         const std::string what = std::string(preset) + " seed " + std::to_string(seed) + " len " + std::to_string(len);
-        std::vector<int32_t> seq = random_prompt(len, cfg.vocab_size, uint32_t(seed * 100 + len));
         KvCache cache(cfg, 1, len + 33);
-        Pass prefill;
-        prefill.add_causal(0, seq, 0, 0, true);
-        std::vector<float> logits;
-        tf.forward(prefill, cache, {}, logits);
-        cache.set_length(0, len);
-        expect_matches_reference(*m, {}, prefill, logits, what + " prefill");
-        int32_t next = argmax(logits.data() + size_t(len - 1) * cfg.vocab_size, cfg.vocab_size);
-        for (int step = 0; step < 32; ++step) {
-          const int pos = int(seq.size());
-          Pass p;
-          p.add_causal(0, {next}, pos, pos, true);
-          tf.forward(p, cache, {}, logits);
-          cache.set_length(0, pos + 1);
-          expect_matches_reference(*m, seq, p, logits, what + " step " + std::to_string(step));
-          seq.push_back(next);
-          next = argmax(logits.data(), cfg.vocab_size);
-        }
+        testutil::run_prefill_and_greedy_steps(
+            tf, cache, random_prompt(len, cfg.vocab_size, uint32_t(seed * 100 + len)), 32,
+            [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits,
+                const std::string& where) { expect_matches_reference(*m, context, pass, logits, what + where); });
       }
     }
   }

@@ -19,6 +19,7 @@
 #include "kernels/gpu/device.h"
 #include "ref/model.h"
 #include "tests/decode/verify_replay.h"
+#include "tests/model/ar_steps.h"
 #include "tests/gpu/gpu_testing.h"
 #include "tests/testing.h"
 
@@ -53,35 +54,21 @@ void expect_accepts_and_rejects_on_emulator(const Generation& td, const std::str
 
 // A prefill of `seq`, then 8 greedy AR steps (3 on the emulator: the step state, for zaya its
 // recurrent slots L-2 and L-1, then comes from the prefill alone, from prefill and step, and from
-// steps alone), the logits of every pass against the f64 reference; `after_prefill` runs between
-// the two.
-void expect_prefill_and_ar_steps_match(Transformer& tf, const Model& m, Memory& memory, std::vector<int32_t> seq,
+// steps alone), the logits of every pass finite and against the f64 reference; `after_prefill` runs
+// between the two.
+void expect_prefill_and_ar_steps_match(Transformer& tf, const Model& m, Memory& memory, const std::vector<int32_t>& seq,
                                        const std::string& what, const std::function<void()>& after_prefill = {}) {
   const ModelConfig& cfg = m.config();
-  const int len = int(seq.size());
   const int steps = sized(8, 3);
-  KvCache cache(cfg, 1, len + steps + 1, memory);
-  Pass prefill;
-  prefill.add_causal(0, seq, 0, 0, true);
-  std::vector<float> logits;
-  tf.forward(prefill, cache, {}, logits);
-  cache.set_length(0, len);
-  expect_finite(logits, what);
-  EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m.weights(), {}, prefill)), kTolF64)
-      << what << " prefill";
-  if (after_prefill) after_prefill();
-  int32_t next = argmax(logits.data() + size_t(len - 1) * cfg.vocab_size, cfg.vocab_size);
-  for (int step = 0; step < steps; ++step) {
-    const int pos = int(seq.size());
-    Pass p;
-    p.add_causal(0, {next}, pos, pos, true);
-    tf.forward(p, cache, {}, logits);
-    cache.set_length(0, pos + 1);
-    EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m.weights(), seq, p)), kTolF64)
-        << what << " step " << step;
-    seq.push_back(next);
-    next = argmax(logits.data(), cfg.vocab_size);
-  }
+  KvCache cache(cfg, 1, int(seq.size()) + steps + 1, memory);
+  testutil::run_prefill_and_greedy_steps(
+      tf, cache, seq, steps,
+      [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits, const std::string& where) {
+        expect_finite(logits, what + where);
+        EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m.weights(), context, pass)), kTolF64)
+            << what << where;
+      },
+      after_prefill);
 }
 
 std::unique_ptr<Model> tiny_tidar() { return Model::load(std::string(DLLM_SOURCE_DIR) + "/models/tiny-tidar"); }

@@ -8,13 +8,13 @@
 
 #include "engine/backend/cpu_backend.h"
 #include "engine/core/check.h"
-#include "engine/decode/sampler.h"
 #include "engine/decode/tidar_decoder.h"
 #include "engine/model/config.h"
 #include "engine/model/model.h"
 #include "engine/model/transformer.h"
 #include "engine/model/zaya.h"
 #include "ref/model.h"
+#include "tests/model/ar_steps.h"
 #include "tests/testing.h"
 
 using namespace dllm;
@@ -33,31 +33,14 @@ void expect_engine_matches_reference(const Model& m, const std::vector<int32_t>&
   CpuBackend be;
   Transformer tf(cfg, m.weights(), be);
   KvCache cache(cfg, 1, int(ids.size()) + steps + 1);
-  auto check = [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits,
-                   const std::string& where) {
-    EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<float>(cfg, m.weights(), context, pass)), 1e-5)
-        << what << where;
-    EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m.weights(), context, pass)), 1e-4)
-        << what << where;
-  };
-  std::vector<float> logits;
-  Pass prefill;
-  prefill.add_causal(0, ids, 0, 0, true);
-  tf.forward(prefill, cache, {}, logits);
-  cache.set_length(0, int(ids.size()));
-  check({}, prefill, logits, " prefill");
-  std::vector<int32_t> seq = ids;
-  int32_t next = argmax(logits.data() + (ids.size() - 1) * size_t(cfg.vocab_size), cfg.vocab_size);
-  for (int step = 0; step < steps; ++step) {
-    const int pos = int(seq.size());
-    Pass p;
-    p.add_causal(0, {next}, pos, pos, true);
-    tf.forward(p, cache, {}, logits);
-    cache.set_length(0, pos + 1);
-    check(seq, p, logits, " step " + std::to_string(step));
-    seq.push_back(next);
-    next = argmax(logits.data(), cfg.vocab_size);
-  }
+  testutil::run_prefill_and_greedy_steps(
+      tf, cache, ids, steps,
+      [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits, const std::string& where) {
+        EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<float>(cfg, m.weights(), context, pass)), 1e-5)
+            << what << where;
+        EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m.weights(), context, pass)), 1e-4)
+            << what << where;
+      });
 }
 
 }  // namespace
