@@ -58,6 +58,57 @@ __device__ inline float block_max(float v, float* scratch) {
   return m;
 }
 
+// A row's argmax under ref::argmax's rule (the lowest index of the largest value; NaN never counts;
+// 0 when nothing is ordered) and its count of non-finite values, over value(i) for i in [0, n).
+struct RowArgmax {
+  int32_t index, non_finite;
+};
+// A candidate; index -1 when a thread saw no ordered (non-NaN) value.
+struct ArgmaxCandidate {
+  float value;
+  int32_t index;
+};
+// The larger value, the lower index on ties: a total order on candidates, so every reduction tree
+// gives the winner of ref::argmax's left-to-right scan.
+__device__ inline ArgmaxCandidate better(ArgmaxCandidate a, ArgmaxCandidate b) {
+  if (b.index < 0) return a;
+  if (a.index < 0) return b;
+  return b.value > a.value || (b.value == a.value && b.index < a.index) ? b : a;
+}
+// Block-wide (blockDim.x a multiple of kWarp, at most 1024 threads; every thread calls it and gets
+// the result): each thread scans its strided columns (ascending, so a strict > keeps the lowest
+// index), warps merge by butterfly, thread 0 merges the warps.
+template <typename Value>
+__device__ RowArgmax block_argmax(const Value& value, int n) {
+  __shared__ float warp_value[1024 / 32];
+  __shared__ int32_t warp_index[1024 / 32], warp_non_finite[1024 / 32];
+  __shared__ RowArgmax result;
+  ArgmaxCandidate b{0.0f, -1};
+  int non_finite = 0;
+  for (int c = int(threadIdx.x); c < n; c += int(blockDim.x)) {
+    const float v = value(c);
+    non_finite += !(fabsf(v) <= 3.402823466e38f);  // NaN and +-Inf
+    if (v == v && (b.index < 0 || v > b.value)) b = ArgmaxCandidate{v, c};
+  }
+  for (int m = kWarp / 2; m > 0; m /= 2) {
+    b = better(b, ArgmaxCandidate{gpu_shfl_xor(b.value, m), gpu_shfl_xor(int(b.index), m)});
+    non_finite += gpu_shfl_xor(non_finite, m);
+  }
+  const int lane = int(threadIdx.x) % kWarp, warp = int(threadIdx.x) / kWarp;
+  __syncthreads();  // a previous call may still read the slots
+  if (lane == 0) warp_value[warp] = b.value, warp_index[warp] = b.index, warp_non_finite[warp] = non_finite;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int w = 1; w < int(blockDim.x) / kWarp; ++w) {
+      b = better(b, ArgmaxCandidate{warp_value[w], warp_index[w]});
+      non_finite += warp_non_finite[w];
+    }
+    result = RowArgmax{b.index < 0 ? 0 : b.index, non_finite};
+  }
+  __syncthreads();
+  return result;
+}
+
 // Warp size of the current device, for launch shapes that give each warp one row (host side).
 int device_warp_size();
 

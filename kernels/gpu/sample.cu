@@ -72,21 +72,6 @@ __device__ inline DrawnRow drawn(const float* x, const RowDraw& d) {
 }
 __device__ inline DrawnRow plain(const float* x) { return DrawnRow{x, nullptr, 1.0f, 0.0f}; }
 
-// The lowest index of the row's largest value (ref::argmax).
-__device__ int32_t row_argmax(const DrawnRow& row, int n, Scratch& s) {
-  uint32_t top = 0;
-  for (int i = int(threadIdx.x); i < n; i += int(blockDim.x)) top = Max{}(top, key_of(row(i)));
-  top = block_reduce(top, s.u, Max{});
-  uint32_t first = uint32_t(n);
-  for (int i = int(threadIdx.x); i < n; i += int(blockDim.x))
-    if (key_of(row(i)) == top) {
-      first = uint32_t(i);
-      break;
-    }
-  first = block_reduce(first, s.u, Min{});
-  return first < uint32_t(n) ? int32_t(first) : 0;
-}
-
 // A row's target distribution (ref::target_distribution) without a sort: token i keeps the weight
 // exp(v_i / T - max) when it is in the top-k cut (key above k_key, or at k_key with id up to k_id)
 // and in the top-p cut (likewise with p_key, p_id), else 0. The cuts are a prefix of the ranking
@@ -215,7 +200,7 @@ __global__ void sample_kernel(SampleArgs a) {
   const DrawnRow row = drawn(a.x + int64_t(blockIdx.x) * n, d);
   int32_t token;
   if (d.temperature == 0.0f) {
-    token = row_argmax(row, n, s);
+    token = block_argmax(row, n).index;
   } else {
     const Target p = target_of(row, n, d.temperature, d.top_k, d.top_p, s);
     if (d.draft_row == nullptr) {
@@ -256,7 +241,7 @@ __global__ void sample_divergence_kernel(SampleDivergenceArgs a) {
     return pi > 0.0 ? pi * log(pi / fmax(qi, 1e-300)) : 0.0;
   }, s);
   const double tv = mass(n, [&](int i) { return 0.5 * fabs(p.weight(i) / zp - q.weight(i) / zq); }, s);
-  const int32_t top_x = row_argmax(plain(x), n, s), top_mixed = row_argmax(drawn(x, d), n, s);
+  const int32_t top_x = block_argmax(plain(x), n).index, top_mixed = block_argmax(drawn(x, d), n).index;
   if (threadIdx.x == 0) a.out[blockIdx.x] = MixDivergence{kl, tv, top_x == top_mixed};
 }
 
