@@ -119,6 +119,8 @@ int main(int argc, char** argv) {
         a.q = q.data(), a.k_pass = k.data(), a.v_pass = v.data(), a.vis = vis.data(), a.seq = seq.data();
         a.k_cache = kc.data(), a.v_cache = vc.data(), a.seq_stride = int64_t(ctx) * hkv * dh, a.out = o.data();
         a.max_keys = ctx + t;
+        Buffer<float> workspace(mem, gpu::attention_workspace_floats(a));
+        a.workspace = workspace.data();
         for (gpu::AttentionVariant var : {gpu::AttentionVariant::single_pass, gpu::AttentionVariant::split_keys}) {
           const double sec = time_median([&] { gpu::attention(a, var); });
           rows.push_back({"attention", var == gpu::AttentionVariant::single_pass ? "single_pass" : "split_keys",

@@ -2,8 +2,11 @@
 // against this interface; CpuBackend runs on the host, a GpuBackend (built with DLLM_GPU) on a GPU.
 #pragma once
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/core/model.h"
 #include "engine/core/ops.h"
@@ -25,6 +28,19 @@ class Memory {
 // Plain host memory (the CPU backend's, and the KV cache's when none is given).
 Memory& host_memory();
 
+// Runs the device work of a forward pass. `shape` lists everything the work bakes into its launches
+// (sizes, which ops run, the pointers of its buffers): two passes with equal shapes issue the same
+// launches with the same arguments, the data they read aside. This one runs `issue` each time; the
+// GPU backend's records the work as a graph once a shape repeats and launches that instead.
+class PassRunner {
+ public:
+  virtual ~PassRunner() = default;
+  virtual void run(const std::vector<int64_t>& shape, const std::function<void()>& issue) {
+    (void)shape;
+    issue();
+  }
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -37,6 +53,13 @@ class Backend {
   // The weights as this backend's ops read them: the same views on the host; device copies on a GPU,
   // owned by the backend (each tensor uploaded once, however many Transformers share it).
   virtual ModelWeights resident(const ModelWeights& w) { return w; }
+  // One per Transformer (its graphs hold its buffers' pointers).
+  virtual std::unique_ptr<PassRunner> pass_runner() { return std::make_unique<PassRunner>(); }
+  // The scratch attention(a) needs in a.workspace, from a's sizes and max_keys (none on the CPU).
+  virtual size_t attention_workspace_floats(const AttentionArgs& a) const {
+    (void)a;
+    return 0;
+  }
   virtual void embedding(const EmbeddingArgs& a) = 0;
   virtual void rmsnorm(const RmsnormArgs& a) = 0;
   virtual void linear(const LinearArgs& a) = 0;

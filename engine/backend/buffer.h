@@ -23,14 +23,17 @@ class Buffer {
 
   // n elements; the storage only grows, and growing does not keep the contents (a fresh buffer is
   // zeroed). Workspaces are rewritten by every pass.
-  void resize(size_t n) {
-    if (n > capacity_) {
+  // Returns whether the storage moved (data() changed).
+  bool resize(size_t n) {
+    const bool grow = n > capacity_;
+    if (grow) {
       memory_->release(data_);
       data_ = nullptr, capacity_ = 0;
       data_ = static_cast<T*>(memory_->alloc(n * sizeof(T)));
       capacity_ = n;
     }
     size_ = n;
+    return grow;
   }
   // Resizes to n and copies n host elements in.
   void assign(const T* host, size_t n) {

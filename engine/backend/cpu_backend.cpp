@@ -61,7 +61,8 @@ std::unique_ptr<Backend> make_backend(const std::string& name) {
   if (name == "cpu") return std::make_unique<CpuBackend>();
 #if defined(DLLM_HAVE_GPU)
   if (auto gpu = make_gpu_backend(name)) return gpu;
-  fail("--backend ", name, " is not available: use --backend cpu, gpu, gpu-invariant or gpu-mma");
+  fail("--backend ", name, " is not available: use --backend cpu, gpu, gpu-invariant or gpu-mma (each GPU name",
+       " also with -eager: no graphs)");
 #else
   fail("--backend ", name, " is not available in this build: use --backend cpu",
        " (GPU backends gpu, gpu-invariant and gpu-mma come with -DDLLM_GPU=CUDA|HIP)");

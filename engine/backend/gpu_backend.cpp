@@ -1,23 +1,70 @@
 #include "engine/backend/gpu_backend.h"
 
+#include <algorithm>
+
 #include "engine/core/check.h"
 #include "kernels/gpu/device.h"
 
 namespace dllm {
 
-GpuBackend::GpuBackend(gpu::Reduction reduction) : reduction_(reduction) {
+namespace {
+
+// Records a pass as a graph the second time its shape comes (a shape seen once, like a prompt's
+// prefill, is not worth recording) and from then on launches the graph instead of issuing the ops.
+// Keeps the kMaxShapes most recently used shapes (and their graphs).
+class GraphPassRunner final : public PassRunner {
+ public:
+  explicit GraphPassRunner(GraphStats& stats) : stats_(stats) {}
+
+  void run(const std::vector<int64_t>& shape, const std::function<void()>& issue) override {
+    Entry& e = entry(shape);
+    if (!e.graph && ++e.seen < 2) return issue();
+    if (!e.graph) {
+      e.graph = std::make_unique<gpu::Graph>(issue);
+      ++stats_.recorded;
+    }
+    e.graph->launch();
+    ++stats_.launched;
+  }
+
+ private:
+  static constexpr size_t kMaxShapes = 64;
+  struct Entry {
+    int seen = 0;
+    int64_t last_use = 0;
+    std::unique_ptr<gpu::Graph> graph;
+  };
+
+  Entry& entry(const std::vector<int64_t>& shape) {
+    if (entries_.size() >= kMaxShapes && !entries_.count(shape)) {
+      auto oldest = std::min_element(entries_.begin(), entries_.end(), [](const auto& a, const auto& b) {
+        return a.second.last_use < b.second.last_use;
+      });
+      entries_.erase(oldest);
+    }
+    Entry& e = entries_[shape];
+    e.last_use = ++clock_;
+    return e;
+  }
+
+  GraphStats& stats_;
+  std::map<std::vector<int64_t>, Entry> entries_;
+  int64_t clock_ = 0;
+};
+
+}  // namespace
+
+GpuBackend::GpuBackend(gpu::Reduction reduction, bool graphs) : reduction_(reduction), graphs_(graphs) {
   std::string why;
   DLLM_CHECK(!gpu::visible_devices(&why).empty(), "the GPU backend has no usable GPU (", why,
              "): run with --backend cpu, or on a machine with a GPU and its driver");
 }
 
 std::string GpuBackend::name() const {
-  switch (reduction_) {
-    case gpu::Reduction::fast: return "gpu";
-    case gpu::Reduction::invariant: return "gpu-invariant";
-    case gpu::Reduction::fast_mma: return "gpu-mma";
-  }
-  return "gpu";
+  std::string base = "gpu";
+  if (reduction_ == gpu::Reduction::invariant) base = "gpu-invariant";
+  if (reduction_ == gpu::Reduction::fast_mma) base = "gpu-mma";
+  return graphs_ ? base : base + kEagerSuffix;
 }
 
 std::optional<MemoryLimit> GpuBackend::memory_limit() const {
@@ -45,6 +92,11 @@ WeightView GpuBackend::upload(const WeightView& w) {
   return d;
 }
 
+std::unique_ptr<PassRunner> GpuBackend::pass_runner() {
+  if (!graphs_) return std::make_unique<PassRunner>();
+  return std::make_unique<GraphPassRunner>(graph_stats_);
+}
+
 ModelWeights GpuBackend::resident(const ModelWeights& w) {
   ModelWeights d = w;
   d.embed = upload(w.embed), d.final_norm = upload(w.final_norm), d.lm_head = upload(w.lm_head);
@@ -64,11 +116,14 @@ ModelWeights GpuBackend::resident(const ModelWeights& w) {
 }
 
 std::unique_ptr<Backend> make_gpu_backend(const std::string& name) {
-  if (name == "gpu") return std::make_unique<GpuBackend>(gpu::Reduction::fast);
-  if (name == "gpu-invariant") return std::make_unique<GpuBackend>(gpu::Reduction::invariant);
-  if (name == "gpu-mma") {
-    auto be = std::make_unique<GpuBackend>(gpu::Reduction::fast_mma);
-    DLLM_CHECK(gpu::mma_available(), "--backend gpu-mma needs an NVIDIA GPU of sm_80 or newer and a CUDA build: ",
+  const size_t suffix = std::string(kEagerSuffix).size();
+  const bool eager = name.size() > suffix && name.compare(name.size() - suffix, suffix, kEagerSuffix) == 0;
+  const std::string base = eager ? name.substr(0, name.size() - suffix) : name;
+  if (base == "gpu") return std::make_unique<GpuBackend>(gpu::Reduction::fast, !eager);
+  if (base == "gpu-invariant") return std::make_unique<GpuBackend>(gpu::Reduction::invariant, !eager);
+  if (base == "gpu-mma") {
+    auto be = std::make_unique<GpuBackend>(gpu::Reduction::fast_mma, !eager);
+    DLLM_CHECK(gpu::mma_available(), "--backend ", name, " needs an NVIDIA GPU of sm_80 or newer and a CUDA build: ",
                "use --backend gpu");
     return be;
   }

@@ -5,6 +5,9 @@
 // "gpu-invariant" uses one kernel shape whatever the pass size, so a token's logits are bitwise the
 // same alone or in any pass (the lossless gate holds exactly on the GPU); "gpu-mma" is "gpu" with
 // tensor-core linear tiles for passes of 16+ tokens (tf32 inputs, NVIDIA sm_80+; opt-in).
+// A pass whose shape repeats (every decode step after the first of its size) is recorded as a
+// CUDA/HIP graph and replayed with one launch (GraphPassRunner), unless graphs are turned off (the
+// "-eager" names).
 #pragma once
 #include <map>
 #include <memory>
@@ -25,10 +28,16 @@ class GpuMemory final : public Memory {
   void copy(void* dst, const void* src, size_t bytes) override { gpu::copy(dst, src, bytes); }
 };
 
+// How the graphs of a backend's passes were used: recorded, and launched (each recorded graph's
+// first run is a launch too); passes run without a graph are neither.
+struct GraphStats {
+  int64_t recorded = 0, launched = 0;
+};
+
 class GpuBackend final : public Backend {
  public:
   // Throws, saying why, when no GPU is visible.
-  explicit GpuBackend(gpu::Reduction reduction);
+  explicit GpuBackend(gpu::Reduction reduction, bool graphs = true);
   ~GpuBackend() override;
   GpuBackend(const GpuBackend&) = delete;
   GpuBackend& operator=(const GpuBackend&) = delete;
@@ -37,6 +46,10 @@ class GpuBackend final : public Backend {
   Memory& memory() override { return memory_; }
   std::optional<MemoryLimit> memory_limit() const override;
   ModelWeights resident(const ModelWeights& w) override;
+  std::unique_ptr<PassRunner> pass_runner() override;
+  size_t attention_workspace_floats(const AttentionArgs& a) const override { return gpu::attention_workspace_floats(a); }
+  bool graphs() const { return graphs_; }
+  const GraphStats& graph_stats() const { return graph_stats_; }
   void embedding(const EmbeddingArgs& a) override { gpu::embedding(a); }
   void rmsnorm(const RmsnormArgs& a) override { gpu::rmsnorm(a); }
   void linear(const LinearArgs& a) override { gpu::linear(a, gpu::pick_linear(a, reduction_)); }
@@ -60,11 +73,17 @@ class GpuBackend final : public Backend {
   WeightView upload(const WeightView& w);
 
   gpu::Reduction reduction_;
+  bool graphs_;
+  GraphStats graph_stats_;
   GpuMemory memory_;
   std::map<const void*, std::pair<void*, size_t>> uploaded_;  // host tensor -> its device copy (owned), bytes
 };
 
-// "gpu", "gpu-invariant" or "gpu-mma"; null for any other name.
+// Appended to a GPU backend's name ("gpu-eager", "gpu-invariant-eager"): every op issued one by one,
+// no graphs (the launch overhead that graphs remove, measured side by side).
+inline constexpr const char* kEagerSuffix = "-eager";
+
+// "gpu", "gpu-invariant" or "gpu-mma", each optionally with kEagerSuffix; null for any other name.
 std::unique_ptr<Backend> make_gpu_backend(const std::string& name);
 
 }  // namespace dllm

@@ -163,7 +163,7 @@ int run_stepcost(int argc, char** argv) {
                     {"weight_bytes_per_s", bytes / c.seconds},
                     {"flops_per_s", flops_per_token * c.tokens / c.seconds}});
   if (a.has("--json")) {
-    std::cout << json({{"model", model->source()}, {"weight_bytes", bytes}, {"flops_per_token", flops_per_token},
+    std::cout << json({{"model", model->source()}, {"backend", backend->name()}, {"weight_bytes", bytes}, {"flops_per_token", flops_per_token},
                        {"context", context}, {"kernel_threads", cpu::thread_count()}, {"machine_limits", limits},
                        {"curve", rows}})
                      .dump(2)

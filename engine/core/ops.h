@@ -74,9 +74,13 @@ struct AttentionArgs {
   const float* v_cache = nullptr;   // [B, S, Hkv, Dh]
   int64_t seq_stride = 0;           // floats between sequences in k_cache/v_cache
   float* out = nullptr;             // [T, Hq, Dh]
-  // The most keys any token sees (cache_len plus both interval lengths): sizes the GPU kernels' grid,
-  // which cannot read vis from the host. Required by the GPU backend; the reference ignores it.
+  // The most keys any token sees (cache_len plus both interval lengths), or any larger bound: sizes
+  // the GPU kernels' grid, which cannot read vis from the host. Required by the GPU backend; the
+  // reference ignores it.
   int max_keys = 0;
+  // The GPU kernels' scratch of Backend::attention_workspace_floats(*this) floats (null when that is
+  // 0): partial states of a split over keys. The caller owns it, so a recorded pass keeps its pointer.
+  float* workspace = nullptr;
 };
 
 // Stores the pass's K/V into cache slots; tokens with slot < 0 keep theirs pass-local (scratch).

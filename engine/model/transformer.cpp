@@ -27,7 +27,8 @@ Transformer::Transformer(const ModelConfig& cfg, const ModelWeights& w, Backend&
       logits_(backend.memory()), argmax_(backend.memory()), tokens_(backend.memory()),
       draws_(backend.memory()), divergence_(backend.memory()), prev1_(backend.memory()), prev2_(backend.memory()), qk0_(backend.memory()),
       c0p_(backend.memory()), c0pp_(backend.memory()), conv_(backend.memory()), vd_(backend.memory()),
-      router_state_(backend.memory()), moe_weight_(backend.memory()), expert_(backend.memory()) {
+      router_state_(backend.memory()), moe_weight_(backend.memory()), expert_(backend.memory()),
+      row_index_(backend.memory()), attention_workspace_(backend.memory()), runner_(backend.pass_runner()) {
   if (cfg_.arch == Arch::zaya) dense_bytes_ = zaya_dense_bytes(w_);
 }
 
@@ -66,7 +67,28 @@ const PassLogits& Transformer::forward(const Pass& pass, KvCache& cache, const s
                                       const std::vector<RowDraw>& draws) {
   validate(pass, cache);
   DLLM_ASSERT(&cache.memory() == &be_.memory());  // the cache lives where the backend's ops read
-  const int t = pass.size(), d = cfg_.hidden_size;
+  PassShape s;
+  s.tokens = pass.size(), s.rows = rows.empty() ? s.tokens : int(rows.size());
+  s.mixed = std::any_of(draws.begin(), draws.end(), [](const RowDraw& r) { return r.mix != nullptr; });
+  s.sampled = s.mixed || std::any_of(draws.begin(), draws.end(), [](const RowDraw& r) { return r.temperature != 0.0f; });
+  DLLM_ASSERT(!s.sampled || draws.size() == size_t(s.rows));
+  s.max_keys = stage(pass, cache, rows, s.sampled ? draws : std::vector<RowDraw>{});
+  reserve_workspace(s);
+  // Everything the issued work bakes in: the sizes, which ops run, where its buffers are and the
+  // cache's layout (the weights and the config are the Transformer's own).
+  auto address = [](const void* p) { return int64_t(reinterpret_cast<uintptr_t>(p)); };
+  std::vector<int64_t> key = {s.tokens, s.rows, s.max_keys, s.sampled, s.mixed, workspace_generation_,
+                              address(cache.k(0)), address(cache.v(0)), cache.seq_stride()};
+  if (cfg_.arch == Arch::zaya)
+    key.insert(key.end(), {address(cache.recurrent(0)), cache.recurrent_seq_stride(), cache.ring()});
+  int first_non_finite_layer = -1;
+  runner_->run(key, [&] { issue(s, cache, first_non_finite_layer); });
+  return collect(s, first_non_finite_layer);
+}
+
+int Transformer::stage(const Pass& pass, KvCache& cache, const std::vector<int>& rows,
+                       const std::vector<RowDraw>& draws) {
+  const int t = pass.size();
   ids_h_.resize(size_t(t)), positions_h_.resize(size_t(t)), seq_h_.resize(size_t(t)), slot_h_.resize(size_t(t));
   vis_h_.resize(size_t(t));
   int max_keys = 0;
@@ -80,56 +102,86 @@ const PassLogits& Transformer::forward(const Pass& pass, KvCache& cache, const s
   ids_.assign(ids_h_.data(), size_t(t)), positions_.assign(positions_h_.data(), size_t(t));
   seq_.assign(seq_h_.data(), size_t(t)), slot_.assign(slot_h_.data(), size_t(t));
   vis_.assign(vis_h_.data(), size_t(t));
+  row_index_h_.resize(rows.empty() ? size_t(t) : rows.size());
+  for (size_t r = 0; r < row_index_h_.size(); ++r) {
+    row_index_h_[r] = rows.empty() ? int32_t(r) : rows[r];
+    DLLM_ASSERT(row_index_h_[r] >= 0 && row_index_h_[r] < t);
+  }
+  row_index_.assign(row_index_h_.data(), row_index_h_.size());
+  if (!draws.empty()) draws_.assign(draws.data(), draws.size());
+  if (cfg_.arch == Arch::zaya) zaya_sources(pass, cache);
+  return (max_keys + kMaxKeysStep - 1) / kMaxKeysStep * kMaxKeysStep;
+}
 
-  x_.resize(size_t(t) * d);  // [T, D] residual stream
-  be_.embedding(EmbeddingArgs{t, d, ids_.data(), w_.embed, x_.data()});
+void Transformer::reserve_workspace(const PassShape& s) {
+  const size_t t = size_t(s.tokens), d = size_t(cfg_.hidden_size), rows = size_t(s.rows);
+  const size_t q = t * size_t(cfg_.num_heads * cfg_.head_dim), kv = t * size_t(cfg_.num_kv_heads * cfg_.head_dim);
+  bool moved = false;
+  for (auto [buf, n] : {std::pair{&x_, t * d}, {&h_, t * d}, {&o_, t * d}, {&down_, t * d}, {&q_, q}, {&attn_, q},
+                        {&k_, kv}, {&v_, kv}, {&gate_, t * size_t(cfg_.intermediate_size)}, {&rows_, rows * d}})
+    moved |= buf->resize(n);
+  if (cfg_.arch == Arch::dense) moved |= up_.resize(t * size_t(cfg_.intermediate_size));
   if (cfg_.arch == Arch::zaya) {
-    zaya_sources(pass, cache);
-    expert_.resize(size_t(cfg_.num_layers) * size_t(t));
-    h_.resize(x_.size());
+    const size_t ch = t * size_t(cfg_.cca_channels());
+    for (auto [buf, n] : {std::pair{&qk0_, ch}, {&c0p_, ch}, {&c0pp_, ch}, {&conv_, ch},
+                          {&vd_, t * size_t(cfg_.value_shift_width())},
+                          {&router_state_, t * size_t(cfg_.router_hidden_size)}, {&moe_weight_, t}})
+      moved |= buf->resize(n);
+    moved |= expert_.resize(size_t(cfg_.num_layers) * t);
+  }
+  AttentionArgs shape;
+  shape.tokens = s.tokens, shape.q_heads = cfg_.num_heads, shape.head_dim = cfg_.head_dim, shape.max_keys = s.max_keys;
+  moved |= attention_workspace_.resize(be_.attention_workspace_floats(shape));
+  float* logits = logits_.storage(s.rows, cfg_.vocab_size).data();  // [rows, V]
+  moved |= argmax_.resize(2 * rows);
+  if (s.sampled) moved |= tokens_.resize(rows);
+  if (s.mixed) moved |= divergence_.resize(rows);
+  if (moved || logits != logits_data_) ++workspace_generation_;
+  logits_data_ = logits;
+}
+
+void Transformer::issue(const PassShape& s, KvCache& cache, int& first_non_finite_layer) {
+  const int t = s.tokens, d = cfg_.hidden_size, n_rows = s.rows;
+  be_.embedding(EmbeddingArgs{t, d, ids_.data(), w_.embed, x_.data()});  // [T, D] residual stream
+  if (cfg_.arch == Arch::zaya) {
     be_.memory().copy(h_.data(), x_.data(), x_.size() * sizeof(float));
     be_.residual_scale(ResidualScaleArgs{t, d, h_.data(), w_.input_scale, w_.input_bias, {}, {}, x_.data()});
   }
-  // A cheap scan of the [T, D] stream per layer names the layer in the error below; only where the
+  // A cheap scan of the [T, D] stream per layer names the layer in collect()'s error; only where the
   // stream is in host memory (on a GPU it would cost a download per layer).
   const bool scan_layers = &be_.memory() == &host_memory();
-  int first_non_finite_layer = -1;
   for (int layer = 0; layer < cfg_.num_layers; ++layer) {
     const LayerWeights& lw = w_.layers[size_t(layer)];
     if (cfg_.arch == Arch::zaya) {
-      zaya_attention_block(lw, layer, t, max_keys, cache);
+      zaya_attention_block(lw, layer, t, s.max_keys, cache);
       zaya_moe_block(lw, layer, t);
     } else {
-      attention_block(lw, layer, t, max_keys, cache);
+      attention_block(lw, layer, t, s.max_keys, cache);
       mlp_block(lw, t);
     }
     if (scan_layers && first_non_finite_layer < 0 && !all_finite(x_.data(), x_.size())) first_non_finite_layer = layer;
   }
-  if (cfg_.arch == Arch::zaya) count_moe_traffic(t);
 
-  // Final norm and LM head, only for the requested rows.
-  const int n_rows = rows.empty() ? t : int(rows.size());
-  rows_.resize(size_t(n_rows) * d);  // [rows, D]
-  Memory& mem = be_.memory();
-  if (rows.empty()) {
-    mem.copy(rows_.data(), x_.data(), size_t(t) * d * sizeof(float));
-  } else {
-    for (int r = 0; r < n_rows; ++r) {
-      const int src = rows[size_t(r)];
-      DLLM_ASSERT(src >= 0 && src < t);
-      mem.copy(rows_.data() + int64_t(r) * d, x_.data() + int64_t(src) * d, size_t(d) * sizeof(float));
-    }
-  }
+  // Final norm and LM head, only for the requested rows: gathered by the embedding op, whose table
+  // is here the [T, D] stream itself (out[r] = x[row_index[r]]).
+  be_.embedding(EmbeddingArgs{n_rows, d, row_index_.data(), WeightView{DType::f32, x_.data(), t, d}, rows_.data()});
   be_.rmsnorm(RmsnormArgs{n_rows, d, cfg_.rms_norm_eps, rows_.data(), w_.final_norm, rows_.data()});
-  Buffer<float>& logits = logits_.storage(n_rows, cfg_.vocab_size);  // [rows, V]
-  be_.linear(LinearArgs{n_rows, d, cfg_.vocab_size, rows_.data(), w_.lm_head, WeightView{}, logits.data()});
-  argmax_.resize(2 * size_t(n_rows));
-  be_.argmax(ArgmaxArgs{n_rows, cfg_.vocab_size, logits.data(), argmax_.data(), argmax_.data() + n_rows});
+  float* logits = logits_data_;  // [rows, V]
+  be_.linear(LinearArgs{n_rows, d, cfg_.vocab_size, rows_.data(), w_.lm_head, WeightView{}, logits});
+  be_.argmax(ArgmaxArgs{n_rows, cfg_.vocab_size, logits, argmax_.data(), argmax_.data() + n_rows});
+  if (s.sampled) be_.sample(SampleArgs{n_rows, cfg_.vocab_size, logits, draws_.data(), tokens_.data()});
+  if (s.mixed)
+    be_.sample_divergence(SampleDivergenceArgs{n_rows, cfg_.vocab_size, logits, draws_.data(), divergence_.data()});
+}
+
+const PassLogits& Transformer::collect(const PassShape& s, int first_non_finite_layer) {
+  const int n_rows = s.rows;
   std::vector<int32_t> best(argmax_.size());
   argmax_.download(best.data(), best.size());
   const std::vector<int32_t> non_finite(best.begin() + n_rows, best.end());
   best.resize(size_t(n_rows));
   // A NaN/Inf logit would be sampled as some token and the run would look fine: never go on.
+  const bool scan_layers = &be_.memory() == &host_memory();
   DLLM_CHECK(std::all_of(non_finite.begin(), non_finite.end(), [](int32_t n) { return n == 0; }),
              "the forward pass produced non-finite logits (NaN/Inf); ",
              first_non_finite_layer >= 0
@@ -138,23 +190,12 @@ const PassLogits& Transformer::forward(const Pass& pass, KvCache& cache, const s
                  : scan_layers ? std::string("the hidden states were finite, so the final norm or the LM head is at fault")
                                : std::string("rerun with --backend cpu to find the layer"),
              ": check the weights with --check-weights (NaN/Inf in the checkpoint) or use a wider dtype");
+  if (cfg_.arch == Arch::zaya) count_moe_traffic(s.tokens);
   // Tokens: the argmaxes, unless a row is sampled or mixed; the mixing's divergence where a row is mixed.
   std::vector<int32_t> token = best;
-  std::vector<MixDivergence> divergence;
-  const bool mixed = std::any_of(draws.begin(), draws.end(), [](const RowDraw& r) { return r.mix != nullptr; });
-  if (mixed || std::any_of(draws.begin(), draws.end(), [](const RowDraw& r) { return r.temperature != 0.0f; })) {
-    DLLM_ASSERT(draws.size() == size_t(n_rows));
-    draws_.assign(draws.data(), draws.size());
-    tokens_.resize(size_t(n_rows));
-    be_.sample(SampleArgs{n_rows, cfg_.vocab_size, logits.data(), draws_.data(), tokens_.data()});
-    tokens_.download(token.data(), token.size());
-  }
-  if (mixed) {
-    divergence_.resize(size_t(n_rows));
-    divergence.resize(size_t(n_rows));
-    be_.sample_divergence(SampleDivergenceArgs{n_rows, cfg_.vocab_size, logits.data(), draws_.data(), divergence_.data()});
-    divergence_.download(divergence.data(), divergence.size());
-  }
+  if (s.sampled) tokens_.download(token.data(), token.size());
+  std::vector<MixDivergence> divergence(s.mixed ? size_t(n_rows) : 0);
+  if (s.mixed) divergence_.download(divergence.data(), divergence.size());
   logits_.set_tokens(std::move(best), std::move(token), std::move(divergence));
   return logits_;
 }
@@ -162,9 +203,6 @@ const PassLogits& Transformer::forward(const Pass& pass, KvCache& cache, const s
 void Transformer::attention_block(const LayerWeights& lw, int layer, int t, int max_keys, KvCache& cache) {
   const int d = cfg_.hidden_size, hq = cfg_.num_heads, hkv = cfg_.num_kv_heads, dh = cfg_.head_dim;
   const float eps = cfg_.rms_norm_eps;
-  h_.resize(size_t(t) * d), q_.resize(size_t(t) * hq * dh), k_.resize(size_t(t) * hkv * dh);
-  v_.resize(k_.size()), attn_.resize(q_.size()), o_.resize(size_t(t) * d);
-
   be_.rmsnorm(RmsnormArgs{t, d, eps, x_.data(), lw.attn_norm, h_.data()});  // [T, D]
   be_.linear(LinearArgs{t, d, hq * dh, h_.data(), lw.q, lw.q_bias, q_.data()});    // [T, Hq*Dh]
   be_.linear(LinearArgs{t, d, hkv * dh, h_.data(), lw.k, lw.k_bias, k_.data()});   // [T, Hkv*Dh]
@@ -190,12 +228,12 @@ void Transformer::rope_cache_attend(int layer, int t, int max_keys, KvCache& cac
   aa.q = q_.data(), aa.k_pass = k_.data(), aa.v_pass = v_.data(), aa.vis = vis_.data();
   aa.seq = seq_.data(), aa.k_cache = cache.k(layer), aa.v_cache = cache.v(layer);
   aa.seq_stride = cache.seq_stride(), aa.out = attn_.data(), aa.max_keys = max_keys;
+  aa.workspace = attention_workspace_.data();
   be_.attention(aa);  // [T, Hq*Dh]
 }
 
 void Transformer::mlp_block(const LayerWeights& lw, int t) {
   const int d = cfg_.hidden_size, f = cfg_.intermediate_size;
-  gate_.resize(size_t(t) * f), up_.resize(size_t(t) * f), down_.resize(size_t(t) * d);
   be_.rmsnorm(RmsnormArgs{t, d, cfg_.rms_norm_eps, x_.data(), lw.mlp_norm, h_.data()});
   be_.linear(LinearArgs{t, d, f, h_.data(), lw.gate, WeightView{}, gate_.data()});  // [T, F]
   be_.linear(LinearArgs{t, d, f, h_.data(), lw.up, WeightView{}, up_.data()});      // [T, F]

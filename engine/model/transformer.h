@@ -1,5 +1,9 @@
 // Transformer::forward(Pass): the one forward pass every decoding strategy uses (DESIGN §3).
+// A pass is staged (its description uploaded, its workspace sized), issued (every op, in the
+// backend's memory, through the backend's PassRunner, which may replay it as a recorded graph), and
+// collected (the [rows] tokens and counts read back).
 #pragma once
+#include <memory>
 #include <vector>
 
 #include "engine/backend/backend.h"
@@ -41,7 +45,24 @@ class Transformer {
   const MoeTraffic& moe_traffic() const { return moe_; }
 
  private:
+  // What a pass's issued work depends on besides its data.
+  struct PassShape {
+    int tokens = 0, rows = 0;
+    int max_keys = 0;              // the most keys a token sees, rounded up to kMaxKeysStep
+    bool sampled = false, mixed = false;  // whether the sample / sample_divergence ops run
+  };
+  // max_keys is rounded up so that decode steps of one size share a shape for kMaxKeysStep steps
+  // (any bound at or above the true count is valid for the attention op).
+  static constexpr int kMaxKeysStep = 256;
+
   void validate(const Pass& pass, const KvCache& cache) const;
+  // The pass description, requested rows and draws staged and uploaded; returns the rounded max_keys.
+  int stage(const Pass& pass, KvCache& cache, const std::vector<int>& rows, const std::vector<RowDraw>& draws);
+  // Every workspace sized for the pass before any op is issued (a recorded graph cannot allocate);
+  // bumps workspace_generation_ when any buffer moved.
+  void reserve_workspace(const PassShape& s);
+  void issue(const PassShape& s, KvCache& cache, int& first_non_finite_layer);
+  const PassLogits& collect(const PassShape& s, int first_non_finite_layer);
   void attention_block(const LayerWeights& lw, int layer, int t, int max_keys, KvCache& cache);
   void mlp_block(const LayerWeights& lw, int t);
   // RoPE on q_/k_, their K/V into the cache, attention with the pass visibility into attn_ [T, Hq*Dh].
@@ -73,6 +94,13 @@ class Transformer {
   Buffer<float> qk0_, c0p_, c0pp_, conv_, vd_, router_state_, moe_weight_;
   Buffer<int32_t> expert_;        // [Ly, T] every layer's routes, downloaded once per pass (MoeTraffic)
   std::vector<int32_t> expert_h_;
+  // The rows the LM head sees ([rows] pass indices), the attention op's scratch, the logits storage.
+  std::vector<int32_t> row_index_h_;
+  Buffer<int32_t> row_index_;
+  Buffer<float> attention_workspace_;
+  float* logits_data_ = nullptr;
+  int64_t workspace_generation_ = 0;  // changes whenever a buffer the issued work uses moves
+  std::unique_ptr<PassRunner> runner_;
   int64_t dense_bytes_ = 0;  // zaya: bytes of every weight but the experts
   MoeTraffic moe_;
 };

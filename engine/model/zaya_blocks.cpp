@@ -40,10 +40,6 @@ void Transformer::zaya_attention_block(const LayerWeights& lw, int layer, int t,
   const int d = cfg_.hidden_size, hq = cfg_.num_heads, hkv = cfg_.num_kv_heads, dh = cfg_.head_dim;
   const int ch = cfg_.cca_channels(), vh = cfg_.value_shift_width();
   DLLM_ASSERT(cache.recurrent_width() == ch + vh);
-  const size_t tc = size_t(t) * ch;
-  h_.resize(size_t(t) * d), qk0_.resize(tc), c0p_.resize(tc), c0pp_.resize(tc), conv_.resize(tc);
-  q_.resize(size_t(t) * hq * dh), k_.resize(size_t(t) * hkv * dh), v_.resize(k_.size());
-  vd_.resize(size_t(t) * vh), attn_.resize(q_.size()), o_.resize(size_t(t) * d);
 
   be_.rmsnorm(RmsnormArgs{t, d, cfg_.rms_norm_eps, x_.data(), lw.attn_norm, h_.data()});  // [T, D]
   be_.linear(LinearArgs{t, d, hq * dh, h_.data(), lw.q, WeightView{}, q_.data()});         // q0 [T, Hq*Dh]
@@ -72,8 +68,6 @@ void Transformer::zaya_attention_block(const LayerWeights& lw, int layer, int t,
 
 void Transformer::zaya_moe_block(const LayerWeights& lw, int layer, int t) {
   const int d = cfg_.hidden_size, r = cfg_.router_hidden_size;
-  router_state_.resize(size_t(t) * r), moe_weight_.resize(size_t(t));
-  down_.resize(size_t(t) * d), gate_.resize(size_t(t) * cfg_.intermediate_size);
   int32_t* expert = expert_.data() + int64_t(layer) * t;  // [T] this layer's routes
   be_.rmsnorm(RmsnormArgs{t, d, cfg_.rms_norm_eps, x_.data(), lw.mlp_norm, h_.data()});
   ZayaRouterArgs ra;

@@ -1,5 +1,4 @@
 #include <climits>
-#include <mutex>
 
 #include "kernels/gpu/common.h"
 #include "kernels/gpu/gpu.h"
@@ -108,23 +107,15 @@ __global__ void attention_merge_kernel(AttentionArgs a, int chunks, const float*
   }
 }
 
-// The split variant's partial states: one device buffer per process, grown as needed. The engine
-// issues its kernels from one host thread on one stream, so calls never overlap.
-float* partial_workspace(size_t floats) {
-  static std::mutex mu;
-  static float* buf = nullptr;
-  static size_t have = 0;
-  std::lock_guard<std::mutex> lock(mu);
-  if (floats > have) {
-    release(buf);
-    buf = nullptr, have = 0;
-    buf = static_cast<float*>(alloc(floats * sizeof(float)));
-    have = floats;
-  }
-  return buf;
+}  // namespace
+
+int attention_chunks(const AttentionArgs& a) {
+  return a.max_keys > 0 ? blocks_for(a.max_keys, kAttentionChunk) : 1;
 }
 
-}  // namespace
+size_t attention_workspace_floats(const AttentionArgs& a) {
+  return size_t(a.tokens) * size_t(a.q_heads) * size_t(attention_chunks(a)) * size_t(a.head_dim + 2);
+}
 
 AttentionVariant pick_attention(const AttentionArgs& a, Reduction r) {
   if (r == Reduction::invariant) return AttentionVariant::split_keys;
@@ -141,8 +132,9 @@ void attention(const AttentionArgs& a, AttentionVariant v) {
     DLLM_GPU_LAUNCHED("attention");
     return;
   }
-  const int chunks = a.max_keys > 0 ? blocks_for(a.max_keys, kAttentionChunk) : 1;
-  float* part = partial_workspace(size_t(a.tokens) * a.q_heads * chunks * (a.head_dim + 2));
+  const int chunks = attention_chunks(a);
+  DLLM_ASSERT(a.workspace != nullptr);  // attention_workspace_floats(a) floats
+  float* part = a.workspace;
   DLLM_LAUNCH(dim3(unsigned(a.tokens), unsigned(a.q_heads), unsigned(chunks)), kThreads, attention_kernel<true>)(
       a, kAttentionChunk, part);
   DLLM_GPU_LAUNCHED("attention (split keys)");

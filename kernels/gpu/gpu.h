@@ -1,10 +1,12 @@
 // The GPU kernels: host-callable entry points taking the ops.h Args structs with device pointers.
 // Each op has its ref:: twin (ref/<op>.cpp), a kernel file kernels/gpu/<op>.cu and a test against
-// the reference (tests/gpu/). Launches go to the default stream; every call and launch is checked
-// and a failure throws dllm::Error. Host-only interface: it never spells a vendor name.
+// the reference (tests/gpu/). Launches and copies go to one stream in issue order; every call and
+// launch is checked and a failure throws dllm::Error. Host-only interface: it never spells a vendor
+// name.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 
 #include "engine/core/ops.h"
 
@@ -15,10 +17,27 @@ void* alloc(size_t bytes);
 void release(void* p) noexcept;
 void upload(void* dst, const void* src, size_t bytes);    // host -> device
 void download(void* dst, const void* src, size_t bytes);  // device -> host (waits for the device)
-void copy(void* dst, const void* src, size_t bytes);      // device -> device
+void copy(void* dst, const void* src, size_t bytes);      // device -> device (asynchronous)
 void synchronize();
 
-// Times device work between two points on the default stream (kernel micro-benchmarks).
+// A recorded sequence of device work (a CUDA/HIP graph). The constructor runs `issue` with the stream
+// capturing: the kernel launches and device-to-device copies it issues are recorded, not run, and an
+// allocation, a host copy or a synchronisation in it throws. launch() then runs the whole sequence
+// with one call, with the pointers and scalar arguments it was recorded with.
+class Graph {
+ public:
+  explicit Graph(const std::function<void()>& issue);
+  ~Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+  void launch();
+
+ private:
+  void* graph_ = nullptr;
+  void* exec_ = nullptr;
+};
+
+// Times device work between two points on the stream (kernel micro-benchmarks).
 class Timer {
  public:
   Timer();
@@ -63,8 +82,12 @@ void embedding(const EmbeddingArgs& a);
 void rmsnorm(const RmsnormArgs& a);
 void linear(const LinearArgs& a, LinearVariant v);
 void rope(const RopeArgs& a);
-// Needs a.max_keys (sizes the split grid).
+// Needs a.max_keys (sizes the split grid) and, for split_keys, a.workspace of
+// attention_workspace_floats(a) floats (the [T, Hq, chunks, Dh + 2] partial states, chunks of
+// kAttentionChunk keys).
 void attention(const AttentionArgs& a, AttentionVariant v);
+int attention_chunks(const AttentionArgs& a);
+size_t attention_workspace_floats(const AttentionArgs& a);
 void kv_write(const KvWriteArgs& a);
 void swiglu(const SwigluArgs& a);
 void add(const AddArgs& a);

@@ -19,12 +19,23 @@
 #define gpuDriverGetVersion ::dllm::emu::driver_version
 #define gpuMalloc ::dllm::emu::malloc_device
 #define gpuFree ::dllm::emu::free_device
-#define gpuMemcpy ::dllm::emu::memcpy_kind
-#define gpuMemset ::dllm::emu::memset_device
 #define gpuMemcpyHostToDevice ::dllm::emu::host_to_device
 #define gpuMemcpyDeviceToHost ::dllm::emu::device_to_host
 #define gpuMemcpyDeviceToDevice ::dllm::emu::device_to_device
-#define gpuDeviceSynchronize ::dllm::emu::synchronize
+#define gpuStream_t ::dllm::emu::Stream
+#define gpuStreamCreate ::dllm::emu::stream_create
+#define gpuStreamSynchronize ::dllm::emu::stream_synchronize
+#define gpuMemcpyAsync ::dllm::emu::memcpy_async
+#define gpuMemsetAsync ::dllm::emu::memset_async
+#define gpuStreamCaptureModeThreadLocal ::dllm::emu::capture_mode_thread_local
+#define gpuStreamBeginCapture ::dllm::emu::stream_begin_capture
+#define gpuStreamEndCapture ::dllm::emu::stream_end_capture
+#define gpuGraph_t ::dllm::emu::Graph
+#define gpuGraphExec_t ::dllm::emu::GraphExec
+#define gpuGraphInstantiateWithFlags ::dllm::emu::graph_instantiate
+#define gpuGraphLaunch ::dllm::emu::graph_launch
+#define gpuGraphDestroy ::dllm::emu::graph_destroy
+#define gpuGraphExecDestroy ::dllm::emu::graph_exec_destroy
 #define gpuEvent_t ::dllm::emu::Event
 #define gpuEventCreate ::dllm::emu::event_create
 #define gpuEventDestroy ::dllm::emu::event_destroy
@@ -53,12 +64,23 @@ inline float gpu_add_rn(float a, float b) { return a + b; }
 #define gpuDriverGetVersion hipDriverGetVersion
 #define gpuMalloc hipMalloc
 #define gpuFree hipFree
-#define gpuMemcpy hipMemcpy
-#define gpuMemset hipMemset
 #define gpuMemcpyHostToDevice hipMemcpyHostToDevice
 #define gpuMemcpyDeviceToHost hipMemcpyDeviceToHost
 #define gpuMemcpyDeviceToDevice hipMemcpyDeviceToDevice
-#define gpuDeviceSynchronize hipDeviceSynchronize
+#define gpuStream_t hipStream_t
+#define gpuStreamCreate hipStreamCreate
+#define gpuStreamSynchronize hipStreamSynchronize
+#define gpuMemcpyAsync hipMemcpyAsync
+#define gpuMemsetAsync hipMemsetAsync
+#define gpuStreamCaptureModeThreadLocal hipStreamCaptureModeThreadLocal
+#define gpuStreamBeginCapture hipStreamBeginCapture
+#define gpuStreamEndCapture hipStreamEndCapture
+#define gpuGraph_t hipGraph_t
+#define gpuGraphExec_t hipGraphExec_t
+#define gpuGraphInstantiateWithFlags hipGraphInstantiateWithFlags
+#define gpuGraphLaunch hipGraphLaunch
+#define gpuGraphDestroy hipGraphDestroy
+#define gpuGraphExecDestroy hipGraphExecDestroy
 #define gpuEvent_t hipEvent_t
 #define gpuEventCreate hipEventCreate
 #define gpuEventDestroy hipEventDestroy
@@ -90,12 +112,23 @@ __device__ inline float gpu_add_rn(float a, float b) { return __fadd_rn(a, b); }
 #define gpuDriverGetVersion cudaDriverGetVersion
 #define gpuMalloc cudaMalloc
 #define gpuFree cudaFree
-#define gpuMemcpy cudaMemcpy
-#define gpuMemset cudaMemset
 #define gpuMemcpyHostToDevice cudaMemcpyHostToDevice
 #define gpuMemcpyDeviceToHost cudaMemcpyDeviceToHost
 #define gpuMemcpyDeviceToDevice cudaMemcpyDeviceToDevice
-#define gpuDeviceSynchronize cudaDeviceSynchronize
+#define gpuStream_t cudaStream_t
+#define gpuStreamCreate cudaStreamCreate
+#define gpuStreamSynchronize cudaStreamSynchronize
+#define gpuMemcpyAsync cudaMemcpyAsync
+#define gpuMemsetAsync cudaMemsetAsync
+#define gpuStreamCaptureModeThreadLocal cudaStreamCaptureModeThreadLocal
+#define gpuStreamBeginCapture cudaStreamBeginCapture
+#define gpuStreamEndCapture cudaStreamEndCapture
+#define gpuGraph_t cudaGraph_t
+#define gpuGraphExec_t cudaGraphExec_t
+#define gpuGraphInstantiateWithFlags cudaGraphInstantiateWithFlags
+#define gpuGraphLaunch cudaGraphLaunch
+#define gpuGraphDestroy cudaGraphDestroy
+#define gpuGraphExecDestroy cudaGraphExecDestroy
 #define gpuEvent_t cudaEvent_t
 #define gpuEventCreate cudaEventCreate
 #define gpuEventDestroy cudaEventDestroy
@@ -119,8 +152,14 @@ namespace wmma = nvcuda::wmma;
 }  // namespace dllm::gpu
 #endif
 
-// DLLM_LAUNCH(grid, block, kernel)(args...): a kernel launch on the default stream. The kernel comes
-// last so a template name with commas needs no parentheses.
+namespace dllm::gpu {
+// The stream every launch and copy of kernels/gpu goes to (memory.cu): one explicit stream, so a
+// pass's work can be captured as a graph (the legacy default stream cannot be).
+gpuStream_t stream();
+}  // namespace dllm::gpu
+
+// DLLM_LAUNCH(grid, block, kernel)(args...): a kernel launch on gpu::stream(). The kernel comes last
+// so a template name with commas needs no parentheses.
 #if !defined(DLLM_LAUNCH)
-#define DLLM_LAUNCH(grid, block, ...) __VA_ARGS__<<<(grid), (block)>>>
+#define DLLM_LAUNCH(grid, block, ...) __VA_ARGS__<<<(grid), (block), 0, ::dllm::gpu::stream()>>>
 #endif

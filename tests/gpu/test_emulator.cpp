@@ -2,6 +2,7 @@
 // kernels/gpu/emu/emu.h, and warp collectives with the bits a device's butterfly gives.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <vector>
 
 #include "engine/core/check.h"
@@ -107,4 +108,26 @@ TEST(GpuEmulator, BlockSumHasTheButterflyBits) {
   }
   gpu::release(xd);
   gpu::release(out);
+}
+
+// Stream capture refuses, as CUDA's and HIP's thread-local mode do, what a graph cannot hold: an
+// allocation, a copy to or from the host, a synchronisation. The graph is not made, and no capture is
+// left open (work issued afterwards runs at once).
+TEST(GpuEmulator, CaptureRefusesAllocationsHostCopiesAndSyncs) {
+  float* p = device_floats(4);
+  std::vector<float> host(4, 0.0f);
+  const std::vector<std::function<void()>> refused = {
+      [] { gpu::release(gpu::alloc(16)); },
+      [&] { gpu::download(host.data(), p, sizeof(float)); },
+      [&] { gpu::upload(p, host.data(), sizeof(float)); },
+      [] { gpu::synchronize(); },
+  };
+  for (size_t i = 0; i < refused.size(); ++i) {
+    EXPECT_THROW(gpu::Graph g(refused[i]), Error) << "operation " << i;
+    DLLM_LAUNCH(1, 64, store_at)(p, int(i));
+    DLLM_GPU_LAUNCHED("store_at");
+    gpu::download(host.data(), p, 4 * sizeof(float));
+    EXPECT_EQ(host[i], 1.0f) << "a launch after refused operation " << i << " did not run";
+  }
+  gpu::release(p);
 }

@@ -279,9 +279,15 @@ TEST(GpuEngine, BackendNamesAndErrors) {
   DLLM_REQUIRE_GPU();
   EXPECT_EQ(make_backend("gpu")->name(), "gpu");
   EXPECT_EQ(make_backend("gpu-invariant")->name(), "gpu-invariant");
+  EXPECT_EQ(make_backend("gpu-eager")->name(), "gpu-eager");
+  EXPECT_EQ(make_backend("gpu-invariant-eager")->name(), "gpu-invariant-eager");
+  EXPECT_FALSE(dynamic_cast<GpuBackend&>(*make_backend("gpu-eager")).graphs());
+  EXPECT_TRUE(dynamic_cast<GpuBackend&>(*make_backend("gpu")).graphs());
   if (gpu::mma_available()) EXPECT_EQ(make_backend("gpu-mma")->name(), "gpu-mma");
   else EXPECT_THROW(make_backend("gpu-mma"), Error);
   EXPECT_THROW(make_backend("gpu2"), Error);
+  EXPECT_THROW(make_backend("cpu-eager"), Error);
+  EXPECT_THROW(make_backend("-eager"), Error);
 }
 
 // ---- ZAYA1 (CCA + top-1 MoE) on the GPU: the tiny-zaya preset and the shipped tiny-tidar-zaya.
@@ -311,6 +317,61 @@ TEST(GpuEngine, ZayaPrefillAndArStepsMatchTheReference) {
           EXPECT_GT(tf.moe_traffic().experts, 0) << what << ": the MoE metric counts the routes read back";
         });
       }
+    }
+}
+
+// Passes replayed as graphs (GpuBackend's default: a pass shape's second occurrence is recorded, later
+// ones launch the graph) give bitwise the logits and tokens of the same passes issued op by op, for
+// both reductions (the emulator: gpu, whose kernel variants change with the pass size) and both
+// architectures: AR steps of one shape with new positions, tokens and cache lengths each time, and
+// whole TiDAR decodes (their uploads, draws and draft rows change every step).
+TEST(GpuEngine, GraphReplaysEqualPassesIssuedOpByOp) {
+  DLLM_REQUIRE_GPU();
+  std::vector<std::pair<std::string, std::unique_ptr<Model>>> models;
+  models.emplace_back("tiny-tidar", tiny_tidar());
+  models.emplace_back("tiny-tidar-zaya", tiny_tidar_zaya());
+  using Reductions = std::vector<gpu::Reduction>;
+  for (gpu::Reduction red : sized(Reductions{gpu::Reduction::invariant, gpu::Reduction::fast}, Reductions{gpu::Reduction::fast}))
+    for (const auto& [name, m] : models) {
+      const ModelConfig& cfg = m->config();
+      GpuBackend direct(red, false), graphs(red, true);
+      Transformer tf_direct(cfg, m->weights(), direct), tf_graphs(cfg, m->weights(), graphs);
+      const std::string what = graphs.name() + " " + name;
+      const std::vector<int32_t> prompt = prompt_of(7, 256, 3);
+      const int steps = sized(8, 4);
+      std::vector<std::vector<float>> want;
+      KvCache cache_direct(cfg, 1, int(prompt.size()) + steps + 1, direct.memory());
+      testutil::run_prefill_and_greedy_steps(tf_direct, cache_direct, prompt, steps,
+                                             [&](const std::vector<int32_t>&, const Pass&,
+                                                 const std::vector<float>& logits, const std::string&) {
+                                               want.push_back(logits);
+                                             });
+      size_t pass = 0;
+      KvCache cache_graphs(cfg, 1, int(prompt.size()) + steps + 1, graphs.memory());
+      testutil::run_prefill_and_greedy_steps(
+          tf_graphs, cache_graphs, prompt, steps,
+          [&](const std::vector<int32_t>&, const Pass&, const std::vector<float>& logits, const std::string& where) {
+            ASSERT_LT(pass, want.size());
+            expect_bitwise(logits, want[pass++], what + where);
+          });
+      // One shape for every step: recorded at the second step, launched from then on.
+      EXPECT_EQ(graphs.graph_stats().recorded, 1) << what;
+      EXPECT_EQ(graphs.graph_stats().launched, steps - 1) << what;
+      EXPECT_EQ(direct.graph_stats().launched, 0) << what;
+
+      GenerateRequest r;
+      r.prompt = prompt;
+      r.max_new_tokens = sized(40, 12);
+      r.sampler.temperature = 0.9f;
+      r.sampler.seed = 5;
+      TidarOptions o;
+      o.levels = parse_levels("P3", o.block_size);
+      o.mix_weight = 0.5f;
+      const int64_t launched = graphs.graph_stats().launched;
+      const Generation td_direct = TidarDecoder(tf_direct, o).generate(r);
+      const Generation td_graphs = TidarDecoder(tf_graphs, o).generate(r);
+      EXPECT_EQ(td_graphs.tokens, td_direct.tokens) << what << " TiDAR, mixing and sampling";
+      EXPECT_GT(graphs.graph_stats().launched, launched) << what << ": the TiDAR steps ran no graph";
     }
 }
 

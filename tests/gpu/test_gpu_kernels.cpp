@@ -225,8 +225,12 @@ void check_attention(const AttentionCase& c, const std::string& what) {
   for (gpu::AttentionVariant var : {gpu::AttentionVariant::single_pass, gpu::AttentionVariant::split_keys}) {
     const std::string name = what + (var == gpu::AttentionVariant::single_pass ? " single-pass" : " split-keys");
     Guarded out(r32.size());
-    gpu::attention(c.args(q.data(), k.data(), v.data(), vis.data(), seq.data(), kc.data(), vc.data(), out.data()), var);
+    AttentionArgs a = c.args(q.data(), k.data(), v.data(), vis.data(), seq.data(), kc.data(), vc.data(), out.data());
+    Guarded workspace(gpu::attention_workspace_floats(a));  // the split's partial states stay inside it
+    a.workspace = workspace.data();
+    gpu::attention(a, var);
     expect_close(out.read(name), r32, r64, 2e-6, name);
+    workspace.read(name + " workspace");
   }
 }
 
@@ -302,6 +306,31 @@ TEST(GpuKernels, SwigluAndAdd) {
       gpu::add(AddArgs{int64_t(n), gd.data(), y.data()});
       expect_bitwise(y.read("add " + what), sum, "add " + what);
     }
+}
+
+// A graph records launches and device copies without running them; each launch() replays them in
+// order on what the buffers hold at that moment (a decode step's graph reads each step's uploads).
+TEST(GpuKernels, GraphReplaysItsWorkOnTheCurrentData) {
+  DLLM_REQUIRE_GPU();
+  const int n = 1025;
+  const std::vector<float> y0(size_t(n), 0.5f);
+  Buffer<float> xd(device(), size_t(n));
+  Guarded y(y0), z{static_cast<size_t>(n)};
+  gpu::Graph graph([&] {
+    gpu::add(AddArgs{n, xd.data(), y.data()});                 // y += x
+    gpu::copy(z.data(), y.data(), size_t(n) * sizeof(float));  // z = y
+  });
+  expect_bitwise(y.read("y after recording"), y0, "recording ran the add");
+  std::vector<float> want = y0;
+  for (uint32_t launch = 0; launch < 3; ++launch) {
+    const std::vector<float> x = testutil::random_floats(size_t(n), 10 + launch);
+    xd.assign(x.data(), x.size());  // the recorded pointer, new data
+    ref::add(AddArgs{n, x.data(), want.data()});
+    graph.launch();
+    const std::string what = "launch " + std::to_string(launch);
+    expect_bitwise(y.read(what + " y"), want, what + " y");
+    expect_bitwise(z.read(what + " z"), want, what + " z");
+  }
 }
 
 TEST(GpuKernels, Softmax) {
@@ -503,7 +532,9 @@ TEST(GpuKernels, InvariantPicksAreBitwiseShapeInvariant) {
     auto vis = to_device(c.vis);
     auto seq = to_device(c.seq);
     Guarded o(size_t(t) * 8 * 64);
-    const AttentionArgs a = c.args(q.data(), k.data(), v.data(), vis.data(), seq.data(), kc.data(), vc.data(), o.data());
+    AttentionArgs a = c.args(q.data(), k.data(), v.data(), vis.data(), seq.data(), kc.data(), vc.data(), o.data());
+    Buffer<float> workspace(device(), gpu::attention_workspace_floats(a));
+    a.workspace = workspace.data();
     gpu::attention(a, gpu::pick_attention(a, gpu::Reduction::invariant));
     const auto all = o.read("attention T " + std::to_string(t));
     att0.emplace_back(all.begin(), all.begin() + 8 * 64);

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #if !defined(__x86_64__)
@@ -301,6 +302,9 @@ const char* error_string(Error e) {
       return "a __syncthreads() or warp shuffle that not every thread reaches (the emulator's deadlock check)";
     case Error::invalid_value: return "invalid argument (a pointer that is not device memory, or a range past it)";
     case Error::out_of_memory: return "out of memory";
+    case Error::capture_unsupported:
+      return "operation not permitted when stream is capturing (an allocation, free, host copy or synchronisation)";
+    case Error::capture_invalidated: return "operation failed due to a previous error during capture";
   }
   return "unknown error";
 }
@@ -342,7 +346,37 @@ Error driver_version(int* v) {
   return Error::success;
 }
 
+// ---- Streams and capture. Work runs when issued, unless this thread is capturing: then launches,
+// device-to-device copies and memsets are recorded, and anything a capture cannot hold breaks it.
+struct StreamState {};
+struct RecordedWork {
+  std::vector<std::function<void()>> ops;  // in issue order
+};
+namespace {
+struct Capture {
+  RecordedWork* work = nullptr;  // null: not capturing
+  bool broken = false;
+};
+thread_local Capture t_capture;
+
+// False (and the capture broken) when this thread is capturing: the operation cannot be recorded.
+bool allowed_outside_capture() {
+  if (!t_capture.work) return true;
+  t_capture.broken = true;
+  return false;
+}
+}  // namespace
+
+Error stream_create(Stream* s) {
+  *s = new StreamState{};
+  return Error::success;
+}
+Error stream_synchronize(Stream) {  // work is complete when issued
+  return allowed_outside_capture() ? Error::success : Error::capture_unsupported;
+}
+
 Error malloc_device(void** p, size_t bytes) {
+  if (!allowed_outside_capture()) return Error::capture_unsupported;
   std::lock_guard<std::recursive_mutex> lock(g_mutex);
   install_segv_handler();
   const size_t data = round_up(round_up(bytes, kAlign), kPage);
@@ -360,6 +394,7 @@ Error malloc_device(void** p, size_t bytes) {
 }
 
 Error free_device(void* p) {
+  if (!allowed_outside_capture()) return Error::capture_unsupported;
   std::lock_guard<std::recursive_mutex> lock(g_mutex);
   if (!p) return Error::success;
   auto it = g_allocations.find(uintptr_t(p));
@@ -369,23 +404,72 @@ Error free_device(void* p) {
   return Error::success;
 }
 
-Error memcpy_kind(void* dst, const void* src, size_t bytes, CopyKind kind) {
-  DeviceOpen open;
-  const bool dst_ok = kind == device_to_host || is_device_range(dst, bytes);
-  const bool src_ok = kind == host_to_device || is_device_range(src, bytes);
-  if (!dst_ok || !src_ok) return Error::invalid_value;
-  std::memmove(dst, src, bytes);
+Error memcpy_async(void* dst, const void* src, size_t bytes, CopyKind kind, Stream) {
+  if (kind != device_to_device && !allowed_outside_capture()) return Error::capture_unsupported;
+  auto copy = [=] {
+    DeviceOpen open;
+    const bool dst_ok = kind == device_to_host || is_device_range(dst, bytes);
+    const bool src_ok = kind == host_to_device || is_device_range(src, bytes);
+    if (!dst_ok || !src_ok) return Error::invalid_value;
+    std::memmove(dst, src, bytes);
+    return Error::success;
+  };
+  if (!t_capture.work) return copy();
+  t_capture.work->ops.push_back([copy] { set_error(copy()); });
   return Error::success;
 }
 
-Error memset_device(void* p, int value, size_t bytes) {
-  DeviceOpen open;
-  if (!is_device_range(p, bytes)) return Error::invalid_value;
-  std::memset(p, value, bytes);
+Error memset_async(void* p, int value, size_t bytes, Stream) {
+  auto fill = [=] {
+    DeviceOpen open;
+    if (!is_device_range(p, bytes)) return Error::invalid_value;
+    std::memset(p, value, bytes);
+    return Error::success;
+  };
+  if (!t_capture.work) return fill();
+  t_capture.work->ops.push_back([fill] { set_error(fill()); });
   return Error::success;
 }
 
-Error synchronize() { return Error::success; }  // launches complete before they return
+Error stream_begin_capture(Stream, CaptureMode) {
+  if (t_capture.work) return Error::capture_unsupported;  // already capturing
+  t_capture = Capture{new RecordedWork{}, false};
+  return Error::success;
+}
+
+Error stream_end_capture(Stream, Graph* g) {
+  if (!t_capture.work) return Error::invalid_value;
+  const Capture c = std::exchange(t_capture, Capture{});
+  if (c.broken) {
+    delete c.work;
+    *g = nullptr;
+    return Error::capture_invalidated;
+  }
+  *g = c.work;
+  return Error::success;
+}
+
+Error graph_instantiate(GraphExec* e, Graph g, unsigned long long) {
+  if (!g) return Error::invalid_value;
+  *e = new RecordedWork(*g);
+  return Error::success;
+}
+
+Error graph_launch(GraphExec e, Stream) {
+  if (!e) return Error::invalid_value;
+  if (!allowed_outside_capture()) return Error::capture_unsupported;  // no graphs inside graphs here
+  for (const auto& op : e->ops) op();
+  return Error::success;
+}
+
+Error graph_destroy(Graph g) {
+  delete g;
+  return Error::success;
+}
+Error graph_exec_destroy(GraphExec e) {
+  delete e;
+  return Error::success;
+}
 
 Error event_create(Event* e) {
   *e = new EventTime{};
@@ -395,7 +479,7 @@ Error event_destroy(Event e) {
   delete e;
   return Error::success;
 }
-Error event_record(Event e, int /*stream*/) {
+Error event_record(Event e, Stream) {
   e->t = std::chrono::steady_clock::now();
   return Error::success;
 }
@@ -408,6 +492,9 @@ Error event_elapsed_ms(float* ms, Event begin, Event end) {
 float shfl_xor(float v, int mask) { return exchange(v, mask); }
 int shfl_xor(int v, int mask) { return exchange(v, mask); }
 
+namespace {
+
+// Runs body once per thread of every block of the grid.
 void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
   DeviceOpen open;
   const unsigned long long threads = 1ull * block.x * block.y * block.z;
@@ -423,6 +510,13 @@ void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
         blockIdx = uint3{x, y, z};
         if (!run_block(n)) return;
       }
+}
+
+}  // namespace
+
+void launch(dim3 grid, dim3 block, std::function<void()> body) {
+  if (!t_capture.work) return run_grid(grid, block, body);
+  t_capture.work->ops.push_back([grid, block, body = std::move(body)] { run_grid(grid, block, body); });
 }
 
 }  // namespace dllm::emu

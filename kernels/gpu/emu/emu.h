@@ -13,9 +13,15 @@
 //     the device's limits): a launch error;
 //   - host code touching device memory: device allocations are unreadable outside kernels and
 //     copies, so such code stops at once with a message naming the address.
+//   - stream capture (graphs) that a runtime would refuse: while a stream is being captured, kernel
+//     launches, device-to-device copies and memsets on it are recorded; an allocation, a free, a copy
+//     to or from the host or a synchronisation fails with Error::capture_unsupported and invalidates
+//     the capture, as CUDA's and HIP's thread-local capture mode do. A graph launch replays the
+//     recorded work in order.
 // The warp size is DLLM_EMU_WARP_SIZE (32 or 64), fixed per build, so warp-size-agnostic code can be
-// checked at both widths. Not emulated: tensor cores (no DLLM_BUILD_HAS_WMMA), atomics, streams,
-// and timing (events measure host time).
+// checked at both widths. Not emulated: tensor cores (no DLLM_BUILD_HAS_WMMA), atomics, concurrency
+// between streams (everything runs in issue order on the calling thread), and timing (events measure
+// host time).
 #pragma once
 #include <cmath>
 #include <cstddef>
@@ -67,7 +73,15 @@ inline int max(int a, int b) { return a > b ? a : b; }
 
 namespace dllm::emu {
 
-enum class Error { success, invalid_configuration, divergent_sync, invalid_value, out_of_memory };
+enum class Error {
+  success,
+  invalid_configuration,
+  divergent_sync,
+  invalid_value,
+  out_of_memory,
+  capture_unsupported,  // an operation a stream capture cannot record
+  capture_invalidated,  // ending a capture that an unsupported operation broke
+};
 const char* error_string(Error e);
 Error last_error();  // and clears it, as gpuGetLastError does
 
@@ -85,34 +99,49 @@ Error runtime_version(int* v);
 Error mem_get_info(size_t* free, size_t* total);
 Error driver_version(int* v);
 
+// Streams exist for capture only: work runs when it is issued, in issue order.
+using Stream = struct StreamState*;
+Error stream_create(Stream* s);
+Error stream_synchronize(Stream s);
+
 enum CopyKind { host_to_device, device_to_host, device_to_device };
 Error malloc_device(void** p, size_t bytes);
 Error free_device(void* p);
-Error memcpy_kind(void* dst, const void* src, size_t bytes, CopyKind kind);
-Error memset_device(void* p, int value, size_t bytes);
-Error synchronize();
+Error memcpy_async(void* dst, const void* src, size_t bytes, CopyKind kind, Stream s);
+Error memset_async(void* p, int value, size_t bytes, Stream s);
+
+// Graphs: what a stream issued between begin and end capture, replayed by graph_launch.
+enum CaptureMode { capture_mode_thread_local };
+using Graph = struct RecordedWork*;
+using GraphExec = struct RecordedWork*;
+Error stream_begin_capture(Stream s, CaptureMode mode);
+Error stream_end_capture(Stream s, Graph* g);  // capture_invalidated (and no graph) if it was broken
+Error graph_instantiate(GraphExec* e, Graph g, unsigned long long flags);
+Error graph_launch(GraphExec e, Stream s);
+Error graph_destroy(Graph g);
+Error graph_exec_destroy(GraphExec e);
 
 using Event = struct EventTime*;
 Error event_create(Event* e);
 Error event_destroy(Event e);
-Error event_record(Event e, int stream);
+Error event_record(Event e, Stream s);
 Error event_synchronize(Event e);
 Error event_elapsed_ms(float* ms, Event begin, Event end);
 
 float shfl_xor(float v, int mask);
 int shfl_xor(int v, int mask);
 
-// Runs body once per thread of every block of the grid (the launch error, if any, is kept for
-// last_error()).
-void run_grid(dim3 grid, dim3 block, const std::function<void()>& body);
+// A kernel launch: runs body once per thread of every block of the grid, or records it while the
+// stream is being captured (the launch error, if any, is kept for last_error()).
+void launch(dim3 grid, dim3 block, std::function<void()> body);
 
 // DLLM_LAUNCH's emulation: launcher(grid, block, kernel)(args...) runs kernel(args...) on every
 // thread, each with its own copy of the arguments (parameters are passed by value, as on a device).
 template <class... Params>
 auto launcher(dim3 grid, dim3 block, void (*kernel)(Params...)) {
   return [=](auto&&... args) {
-    const std::tuple<std::decay_t<Params>...> values(std::forward<decltype(args)>(args)...);
-    run_grid(grid, block, [&] { std::apply(kernel, values); });
+    std::tuple<std::decay_t<Params>...> values(std::forward<decltype(args)>(args)...);
+    launch(grid, block, [kernel, values = std::move(values)] { std::apply(kernel, values); });
   };
 }
 
