@@ -123,8 +123,8 @@ std::unique_ptr<Backend> make_gpu_backend(const std::string& name) {
   if (base == "gpu-invariant") return std::make_unique<GpuBackend>(gpu::Reduction::invariant, !eager);
   if (base == "gpu-mma") {
     auto be = std::make_unique<GpuBackend>(gpu::Reduction::fast_mma, !eager);
-    DLLM_CHECK(gpu::mma_available(), "--backend ", name, " needs an NVIDIA GPU of sm_80 or newer and a CUDA build: ",
-               "use --backend gpu");
+    DLLM_CHECK(gpu::mma_available(), "--backend ", name, " needs matrix units, ", gpu::kMmaNeeds,
+               ": use --backend gpu");
     return be;
   }
   return nullptr;

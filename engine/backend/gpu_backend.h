@@ -4,7 +4,8 @@
 // "gpu" picks each kernel variant by size (results within tolerance of the reference);
 // "gpu-invariant" uses one kernel shape whatever the pass size, so a token's logits are bitwise the
 // same alone or in any pass (the lossless gate holds exactly on the GPU); "gpu-mma" is "gpu" with
-// tensor-core linear tiles for passes of 16+ tokens (tf32 inputs, NVIDIA sm_80+; opt-in).
+// matrix-unit linear tiles for passes of 16+ tokens (opt-in: WMMA with tf32 inputs on NVIDIA sm_80+,
+// MFMA with f32 inputs on AMD gfx90a/gfx94x).
 // A pass whose shape repeats (every decode step after the first of its size) is recorded as a
 // CUDA/HIP graph and replayed with one launch (GraphPassRunner), unless graphs are turned off (the
 // "-eager" names).

@@ -55,16 +55,20 @@ class Timer {
 // How reductions are ordered. invariant: one kernel shape for every pass size, so a token's result
 // is bitwise the same alone or inside a 306-token pass (the lossless gate on the GPU). fast: the
 // kernel shape is chosen by the pass size (results agree within tolerance only). fast_mma: fast, with
-// tensor-core tiles for passes of kMmaMinTokens or more where mma_available() (tf32 inputs: opt-in).
+// matrix-unit tiles for passes of kMmaMinTokens or more where mma_available() (opt-in: on NVIDIA
+// the inputs are rounded to tf32).
 enum class Reduction { fast, invariant, fast_mma };
 inline constexpr int kMmaMinTokens = 16;
 
 // Linear kernel variants. gemv: one warp per output row streams the weights once per 4 tokens (the
 // shape of an AR step). tiled: 64 outputs x 16 tokens per block through shared memory (5..~300
-// tokens; the one shape of the invariant mode). mma: tensor-core tiles of 32 tokens x 64 outputs
-// (WMMA with tf32 inputs; NVIDIA sm_80+ only, see mma_available()).
+// tokens; the one shape of the invariant mode). mma: matrix-unit tiles of 32 tokens x 64 outputs:
+// WMMA with tf32 inputs on NVIDIA sm_80+, MFMA with f32 inputs on AMD CDNA2/3 (see mma_available()).
 enum class LinearVariant { gemv, tiled, mma };
-// Whether this build and device run LinearVariant::mma (a CUDA build on sm_80 or newer).
+// Whether this build and device run LinearVariant::mma (a CUDA build on sm_80 or newer, a HIP build on
+// gfx90a or gfx94x, the warp-64 emulator), and what it needs otherwise (for error messages).
+inline constexpr const char* kMmaNeeds =
+    "an NVIDIA GPU of sm_80 or newer (CUDA build) or an AMD CDNA2/3 GPU, gfx90a or gfx94x (HIP build)";
 bool mma_available();
 // Attention variants. single_pass: one block per (token, query head) over all its keys. split_keys:
 // keys cut into fixed chunks of kAttentionChunk processed by separate blocks, then merged in chunk

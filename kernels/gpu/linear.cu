@@ -1,3 +1,5 @@
+#include <string>
+
 #include "kernels/gpu/common.h"
 #include "kernels/gpu/gpu.h"
 
@@ -108,12 +110,27 @@ __global__ void linear_tiled_kernel(LinearArgs a) {
   }
 }
 
+// mma: matrix-unit tiles. A block computes 32 tokens x 64 outputs, through shared-memory tiles of 32
+// columns of the input and the weights; NVIDIA's WMMA and AMD's MFMA below.
+inline constexpr int kMmaOut = 64, kMmaTok = 32, kMmaK = 32;
+
+// The weight (output o, column k) of a tile, 0 outside the matrix.
+template <DType W>
+__device__ inline float tile_weight(const LinearArgs& a, int o, int k) {
+  return (o < a.out && k < a.in)
+             ? weight_at<W>(static_cast<const char*>(a.weight.data) + int64_t(o) * a.in * int64_t(dtype_size(W)), k)
+             : 0.0f;
+}
+__device__ inline float tile_input(const LinearArgs& a, int t, int k) {
+  return (t < a.tokens && k < a.in) ? a.x[int64_t(t) * a.in + k] : 0.0f;
+}
+
 #if defined(DLLM_BUILD_HAS_WMMA)
-// mma: tensor-core tiles (WMMA m16n16k8, tf32 inputs, f32 accumulation). A block computes 32 tokens x
-// 64 outputs, each of its 8 warps one 16 x 16 tile; inputs and weights go through shared memory
-// rounded to tf32 (10 mantissa bits: bf16 weights stay exact, the activations lose 13 bits, hence
-// opt-in). Shared tiles are 32-byte aligned and their rows 36 floats long, as load_matrix_sync needs.
-inline constexpr int kMmaOut = 64, kMmaTok = 32, kMmaK = 32, kMmaLd = kMmaK + 4, kMmaCd = kMmaOut + 4;
+// WMMA m16n16k8 (tf32 inputs, f32 accumulation): each of the block's 8 warps one 16 x 16 tile; inputs
+// and weights go through shared memory rounded to tf32 (10 mantissa bits: bf16 weights stay exact,
+// the activations lose 13 bits, hence opt-in). Shared tiles are 32-byte aligned and their rows 36
+// floats long, as load_matrix_sync needs.
+inline constexpr int kMmaLd = kMmaK + 4, kMmaCd = kMmaOut + 4;
 
 template <DType W>
 __global__ void linear_mma_kernel(LinearArgs a) {
@@ -127,17 +144,10 @@ __global__ void linear_mma_kernel(LinearArgs a) {
   wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc;
   wmma::fill_fragment(acc, 0.0f);
   for (int k0 = 0; k0 < a.in; k0 += kMmaK) {
-    for (int e = tid; e < kMmaOut * kMmaK; e += int(blockDim.x)) {
-      const int r = e / kMmaK, c = e % kMmaK, o = o0 + r, k = k0 + c;
-      const float w = (o < a.out && k < a.in)
-                          ? weight_at<W>(static_cast<const char*>(a.weight.data) + int64_t(o) * a.in * int64_t(dtype_size(W)), k)
-                          : 0.0f;
-      ws[r][c] = wmma::__float_to_tf32(w);
-    }
-    for (int e = tid; e < kMmaTok * kMmaK; e += int(blockDim.x)) {
-      const int r = e / kMmaK, c = e % kMmaK, t = t0 + r, k = k0 + c;
-      xs[r][c] = wmma::__float_to_tf32((t < a.tokens && k < a.in) ? a.x[int64_t(t) * a.in + k] : 0.0f);
-    }
+    for (int e = tid; e < kMmaOut * kMmaK; e += int(blockDim.x))
+      ws[e / kMmaK][e % kMmaK] = wmma::__float_to_tf32(tile_weight<W>(a, o0 + e / kMmaK, k0 + e % kMmaK));
+    for (int e = tid; e < kMmaTok * kMmaK; e += int(blockDim.x))
+      xs[e / kMmaK][e % kMmaK] = wmma::__float_to_tf32(tile_input(a, t0 + e / kMmaK, k0 + e % kMmaK));
     __syncthreads();
     for (int kk = 0; kk < kMmaK; kk += 8) {
       wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> fa;
@@ -160,6 +170,48 @@ __global__ void linear_mma_kernel(LinearArgs a) {
 }
 #endif
 
+#if defined(DLLM_BUILD_HAS_MFMA)
+// MFMA 16x16x4 (f32 inputs and accumulation: nothing is rounded before the products, unlike tf32).
+// The block's 4 waves of 64 each take 16 outputs and both 16-token halves, so a lane's weight
+// operand serves two MFMAs. Lane l's operands: A = inputs [16 tokens, 4 columns], a = x[l % 16][l / 16];
+// B = weights^T [4 columns, 16 outputs], b = w[l % 16][l / 16]; its results are tokens 4 (l / 16) + r,
+// output l % 16 of the wave's tiles.
+template <DType W>
+__global__ void linear_mfma_kernel(LinearArgs a) {
+#if defined(DLLM_DEVICE_HAS_MFMA)
+  __shared__ float xs[kMmaTok][kMmaK + 1];  // [tokens, k]
+  __shared__ float ws[kMmaOut][kMmaK + 1];  // [outputs, k]
+  const int tid = int(threadIdx.x), lane = tid % kWarp, wave = tid / kWarp;
+  const int o0 = int(blockIdx.x) * kMmaOut, t0 = int(blockIdx.y) * kMmaTok;
+  const int row = lane % 16, col = lane / 16;
+  float acc[2][4] = {};  // [token half][r]
+  for (int k0 = 0; k0 < a.in; k0 += kMmaK) {
+    for (int e = tid; e < kMmaOut * kMmaK; e += int(blockDim.x))
+      ws[e / kMmaK][e % kMmaK] = tile_weight<W>(a, o0 + e / kMmaK, k0 + e % kMmaK);
+    for (int e = tid; e < kMmaTok * kMmaK; e += int(blockDim.x))
+      xs[e / kMmaK][e % kMmaK] = tile_input(a, t0 + e / kMmaK, k0 + e % kMmaK);
+    __syncthreads();
+    for (int kk = 0; kk < kMmaK; kk += 4) {
+      const float b = ws[wave * 16 + row][kk + col];
+      gpu_mfma_16x16x4(xs[row][kk + col], b, acc[0]);
+      gpu_mfma_16x16x4(xs[16 + row][kk + col], b, acc[1]);
+    }
+    __syncthreads();
+  }
+  const int o = o0 + wave * 16 + row;
+  if (o >= a.out) return;
+  const float bias = a.bias.empty() ? 0.0f : a.bias.at(0, o);
+  for (int half = 0; half < 2; ++half)
+    for (int r = 0; r < 4; ++r) {
+      const int t = t0 + half * 16 + 4 * col + r;
+      if (t < a.tokens) a.y[int64_t(t) * a.out + o] = acc[half][r] + bias;
+    }
+#else
+  __builtin_trap();  // never launched: mma_available() is false off CDNA2/3
+#endif
+}
+#endif
+
 template <DType W>
 void launch(const LinearArgs& a, LinearVariant v) {
   if (v == LinearVariant::gemv) {
@@ -171,11 +223,14 @@ void launch(const LinearArgs& a, LinearVariant v) {
     const dim3 grid(unsigned(blocks_for(a.out, kTileOut)), unsigned(blocks_for(a.tokens, kTileTok)));
     DLLM_LAUNCH(grid, kTileThreads, linear_tiled_kernel<W>)(a);
   } else {
-    DLLM_CHECK(mma_available(), "the mma linear variant needs an NVIDIA GPU of sm_80 or newer and a CUDA build");
-#if defined(DLLM_BUILD_HAS_WMMA)
+    DLLM_CHECK(mma_available(), "the mma linear variant needs matrix units: ", kMmaNeeds);
     const dim3 grid(unsigned(blocks_for(a.out, kMmaOut)), unsigned(blocks_for(a.tokens, kMmaTok)));
+#if defined(DLLM_BUILD_HAS_WMMA)
     DLLM_LAUNCH(grid, 256, linear_mma_kernel<W>)(a);  // 8 warps of 32
+#elif defined(DLLM_BUILD_HAS_MFMA)
+    DLLM_LAUNCH(grid, 256, linear_mfma_kernel<W>)(a);  // 4 waves of 64
 #endif
+    (void)grid;
   }
   DLLM_GPU_LAUNCHED("linear");
 }
@@ -188,6 +243,16 @@ bool mma_available() {
     gpuDeviceProp p;
     DLLM_GPU_CHECK(gpuGetDeviceProperties(&p, 0));
     return p.major >= 8;
+  }();
+  return yes;
+#elif defined(DLLM_BUILD_HAS_MFMA) && defined(DLLM_EMU)
+  return true;
+#elif defined(DLLM_BUILD_HAS_MFMA)
+  static const bool yes = [] {
+    gpuDeviceProp p;
+    DLLM_GPU_CHECK(gpuGetDeviceProperties(&p, 0));
+    const std::string arch = p.gcnArchName;
+    return arch.rfind("gfx90a", 0) == 0 || arch.rfind("gfx94", 0) == 0;
   }();
   return yes;
 #else

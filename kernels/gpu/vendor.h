@@ -50,6 +50,12 @@ inline int gpu_shfl_xor(int v, int mask) { return ::dllm::emu::shfl_xor(v, mask)
 inline float gpu_mul_rn(float a, float b) { return a * b; }
 inline float gpu_add_rn(float a, float b) { return a + b; }
 #define DLLM_LAUNCH(grid, block, ...) ::dllm::emu::launcher((grid), (block), __VA_ARGS__)
+// AMD's matrix cores (MFMA) are wave64: the warp-64 emulator has them, with their lane layout.
+#if DLLM_EMU_WARP_SIZE == 64
+#define DLLM_BUILD_HAS_MFMA 1
+#define DLLM_DEVICE_HAS_MFMA 1
+inline void gpu_mfma_16x16x4(float a, float b, float (&c)[4]) { ::dllm::emu::mfma_16x16x4(a, b, c); }
+#endif
 #elif defined(DLLM_HIP)
 #include <hip/hip_runtime.h>
 #define gpuError_t hipError_t
@@ -98,6 +104,20 @@ __device__ inline float gpu_shfl_xor(float v, int mask) { return __shfl_xor(v, m
 __device__ inline int gpu_shfl_xor(int v, int mask) { return __shfl_xor(v, mask); }
 __device__ inline float gpu_mul_rn(float a, float b) { return __fmul_rn(a, b); }
 __device__ inline float gpu_add_rn(float a, float b) { return __fadd_rn(a, b); }
+// Matrix cores (MFMA, f32 inputs): the build has them (DLLM_BUILD_HAS_MFMA, host and device passes);
+// the device pass being compiled runs them on CDNA2 and CDNA3 (gfx90a, gfx94x: DLLM_DEVICE_HAS_MFMA).
+#define DLLM_BUILD_HAS_MFMA 1
+#if defined(__gfx90a__) || defined(__gfx940__) || defined(__gfx941__) || defined(__gfx942__)
+#define DLLM_DEVICE_HAS_MFMA 1
+// D = A B + C, one 16x16x4 f32 matrix-core op over the 64 lanes of a wave: lane l holds
+// a = A[l % 16][l / 16], b = B[l / 16][l % 16] and c[r] = C[4 (l / 16) + r][l % 16].
+__device__ inline void gpu_mfma_16x16x4(float a, float b, float (&c)[4]) {
+  typedef float float4_vec __attribute__((ext_vector_type(4)));
+  float4_vec acc = {c[0], c[1], c[2], c[3]};
+  acc = __builtin_amdgcn_mfma_f32_16x16x4f32(a, b, acc, 0, 0, 0);
+  c[0] = acc[0], c[1] = acc[1], c[2] = acc[2], c[3] = acc[3];
+}
+#endif
 #else
 #include <cuda_runtime.h>
 #define gpuError_t cudaError_t

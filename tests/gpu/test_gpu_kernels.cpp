@@ -99,8 +99,9 @@ void check_linear(int t, int in, int out, DType dt, bool bias, const std::string
     expect_close(y.read(name), r32, r64, 2e-6, name);
   }
   if (!gpu::mma_available()) return;
-  // mma rounds the inputs to tf32 (relative error <= 2^-11 each): |error| <= 2^-10 * sum |x| |w| per
-  // output (twice the rounding bound, for the f32 accumulation beside it).
+  // NVIDIA's mma rounds the inputs to tf32 (relative error <= 2^-11 each): |error| <= 2^-10 * sum |x| |w|
+  // per output (twice the rounding bound, for the f32 accumulation beside it). AMD's MFMA takes f32
+  // inputs and stays far inside it; a wrong lane layout is far outside.
   const std::string name = what + " mma";
   Guarded y(r32.size());
   gpu::linear(LinearArgs{t, in, out, xd.data(), w.view, bias ? b.view : WeightView{}, y.data()}, gpu::LinearVariant::mma);

@@ -286,7 +286,30 @@ T exchange(T v, int mask) {
   return out;
 }
 
+// Every lane's value of a warp collective, in lane order (the exchange of a shuffle, read whole).
+void gather_warp(float v, float* all) {
+  const unsigned me = g_current, lane = me % kWarp;
+  Fiber& f = g_fibers[me];
+  std::vector<uint32_t>& buf = g_exchange[f.shuffles++ % 2];
+  std::memcpy(&buf[me], &v, 4);
+  block_at(State::at_shuffle);  // resumes once every lane of the warp has offered its value
+  std::memcpy(all, &buf[me - lane], sizeof(float) * kWarp);
+}
+
 }  // namespace
+
+#if DLLM_EMU_WARP_SIZE == 64
+void mfma_16x16x4(float a, float b, float (&c)[4]) {
+  float as[kWarp], bs[kWarp];  // lane i + 16 k holds A[i][k]; lane j + 16 k holds B[k][j]
+  gather_warp(a, as);
+  gather_warp(b, bs);
+  const int lane = int(g_current % kWarp), j = lane % 16, group = lane / 16;
+  for (int r = 0; r < 4; ++r) {
+    const int i = 4 * group + r;
+    for (int k = 0; k < 4; ++k) c[r] += as[i + 16 * k] * bs[j + 16 * k];
+  }
+}
+#endif
 
 struct EventTime {
   std::chrono::steady_clock::time_point t;

@@ -19,7 +19,8 @@
 //     the capture, as CUDA's and HIP's thread-local capture mode do. A graph launch replays the
 //     recorded work in order.
 // The warp size is DLLM_EMU_WARP_SIZE (32 or 64), fixed per build, so warp-size-agnostic code can be
-// checked at both widths. Not emulated: tensor cores (no DLLM_BUILD_HAS_WMMA), atomics, concurrency
+// checked at both widths. AMD's MFMA (wave64) is emulated in the warp-64 build, with the lane layout
+// of the hardware instruction. Not emulated: NVIDIA's tensor cores (no DLLM_BUILD_HAS_WMMA), atomics, concurrency
 // between streams (everything runs in issue order on the calling thread), and timing (events measure
 // host time).
 #pragma once
@@ -130,6 +131,11 @@ Error event_elapsed_ms(float* ms, Event begin, Event end);
 
 float shfl_xor(float v, int mask);
 int shfl_xor(int v, int mask);
+#if DLLM_EMU_WARP_SIZE == 64
+// One 16x16x4 f32 MFMA of the 64 lanes of a warp (gpu_mfma_16x16x4 in vendor.h, the layout there): a
+// warp collective like a shuffle; each output is c plus its four products added in k order.
+void mfma_16x16x4(float a, float b, float (&c)[4]);
+#endif
 
 // A kernel launch: runs body once per thread of every block of the grid, or records it while the
 // stream is being captured (the launch error, if any, is kept for last_error()).
