@@ -20,15 +20,13 @@ Transformer::Transformer(const ModelConfig& cfg, const ModelWeights& w, Backend&
     : cfg_(cfg),
       be_(backend),
       w_(backend.resident(w)),
-      ids_(backend.memory()), positions_(backend.memory()), seq_(backend.memory()), slot_(backend.memory()),
-      vis_(backend.memory()), x_(backend.memory()), h_(backend.memory()), q_(backend.memory()),
-      k_(backend.memory()), v_(backend.memory()), attn_(backend.memory()), o_(backend.memory()),
-      gate_(backend.memory()), up_(backend.memory()), down_(backend.memory()), rows_(backend.memory()),
-      logits_(backend.memory()), argmax_(backend.memory()), tokens_(backend.memory()),
-      draws_(backend.memory()), divergence_(backend.memory()), prev1_(backend.memory()), prev2_(backend.memory()), qk0_(backend.memory()),
+      in_(backend.memory()), out_(backend.memory()),
+      x_(backend.memory()), h_(backend.memory()), q_(backend.memory()), k_(backend.memory()), v_(backend.memory()),
+      attn_(backend.memory()), o_(backend.memory()), gate_(backend.memory()), up_(backend.memory()),
+      down_(backend.memory()), rows_(backend.memory()), logits_(backend.memory()), qk0_(backend.memory()),
       c0p_(backend.memory()), c0pp_(backend.memory()), conv_(backend.memory()), vd_(backend.memory()),
-      router_state_(backend.memory()), moe_weight_(backend.memory()), expert_(backend.memory()),
-      row_index_(backend.memory()), attention_workspace_(backend.memory()), runner_(backend.pass_runner()) {
+      router_state_(backend.memory()), moe_weight_(backend.memory()), attention_workspace_(backend.memory()),
+      runner_(backend.pass_runner()) {
   if (cfg_.arch == Arch::zaya) dense_bytes_ = zaya_dense_bytes(w_);
 }
 
@@ -69,11 +67,16 @@ const PassLogits& Transformer::forward(const Pass& pass, KvCache& cache, const s
   DLLM_ASSERT(&cache.memory() == &be_.memory());  // the cache lives where the backend's ops read
   PassShape s;
   s.tokens = pass.size(), s.rows = rows.empty() ? s.tokens : int(rows.size());
+  for (const PassToken& p : pass.tokens) {
+    const Visibility& v = p.vis;
+    s.max_keys = std::max(s.max_keys, v.cache_len + (v.first.end - v.first.begin) + (v.second.end - v.second.begin));
+  }
+  s.max_keys = (s.max_keys + kMaxKeysStep - 1) / kMaxKeysStep * kMaxKeysStep;
   s.mixed = std::any_of(draws.begin(), draws.end(), [](const RowDraw& r) { return r.mix != nullptr; });
   s.sampled = s.mixed || std::any_of(draws.begin(), draws.end(), [](const RowDraw& r) { return r.temperature != 0.0f; });
   DLLM_ASSERT(!s.sampled || draws.size() == size_t(s.rows));
-  s.max_keys = stage(pass, cache, rows, s.sampled ? draws : std::vector<RowDraw>{});
   reserve_workspace(s);
+  stage(pass, cache, rows, s.sampled ? draws : std::vector<RowDraw>{});
   // Everything the issued work bakes in: the sizes, which ops run, where its buffers are and the
   // cache's layout (the weights and the config are the Transformer's own).
   auto address = [](const void* p) { return int64_t(reinterpret_cast<uintptr_t>(p)); };
@@ -83,66 +86,68 @@ const PassLogits& Transformer::forward(const Pass& pass, KvCache& cache, const s
     key.insert(key.end(), {address(cache.recurrent(0)), cache.recurrent_seq_stride(), cache.ring()});
   int first_non_finite_layer = -1;
   runner_->run(key, [&] { issue(s, cache, first_non_finite_layer); });
+  out_.download();
   return collect(s, first_non_finite_layer);
 }
 
-int Transformer::stage(const Pass& pass, KvCache& cache, const std::vector<int>& rows,
-                       const std::vector<RowDraw>& draws) {
+void Transformer::stage(const Pass& pass, KvCache& cache, const std::vector<int>& rows,
+                        const std::vector<RowDraw>& draws) {
   const int t = pass.size();
-  ids_h_.resize(size_t(t)), positions_h_.resize(size_t(t)), seq_h_.resize(size_t(t)), slot_h_.resize(size_t(t));
-  vis_h_.resize(size_t(t));
-  int max_keys = 0;
+  int32_t *ids = in_.host<int32_t>(in_at_.ids), *positions = in_.host<int32_t>(in_at_.positions);
+  int32_t *seq = in_.host<int32_t>(in_at_.seq), *slot = in_.host<int32_t>(in_at_.slot);
+  Visibility* vis = in_.host<Visibility>(in_at_.vis);
   for (int i = 0; i < t; ++i) {
     const PassToken& p = pass.tokens[size_t(i)];
-    ids_h_[size_t(i)] = p.token, positions_h_[size_t(i)] = p.position, seq_h_[size_t(i)] = p.seq;
-    slot_h_[size_t(i)] = p.cache_slot, vis_h_[size_t(i)] = p.vis;
-    const Visibility& v = p.vis;
-    max_keys = std::max(max_keys, v.cache_len + (v.first.end - v.first.begin) + (v.second.end - v.second.begin));
+    ids[i] = p.token, positions[i] = p.position, seq[i] = p.seq, slot[i] = p.cache_slot, vis[i] = p.vis;
   }
-  ids_.assign(ids_h_.data(), size_t(t)), positions_.assign(positions_h_.data(), size_t(t));
-  seq_.assign(seq_h_.data(), size_t(t)), slot_.assign(slot_h_.data(), size_t(t));
-  vis_.assign(vis_h_.data(), size_t(t));
-  row_index_h_.resize(rows.empty() ? size_t(t) : rows.size());
-  for (size_t r = 0; r < row_index_h_.size(); ++r) {
-    row_index_h_[r] = rows.empty() ? int32_t(r) : rows[r];
-    DLLM_ASSERT(row_index_h_[r] >= 0 && row_index_h_[r] < t);
+  int32_t* row_index = in_.host<int32_t>(in_at_.rows);
+  for (int r = 0; r < (rows.empty() ? t : int(rows.size())); ++r) {
+    row_index[r] = rows.empty() ? r : rows[size_t(r)];
+    DLLM_ASSERT(row_index[r] >= 0 && row_index[r] < t);
   }
-  row_index_.assign(row_index_h_.data(), row_index_h_.size());
-  if (!draws.empty()) draws_.assign(draws.data(), draws.size());
+  std::copy(draws.begin(), draws.end(), in_.host<RowDraw>(in_at_.draws));
   if (cfg_.arch == Arch::zaya) zaya_sources(pass, cache);
-  return (max_keys + kMaxKeysStep - 1) / kMaxKeysStep * kMaxKeysStep;
+  in_.upload();
 }
 
 void Transformer::reserve_workspace(const PassShape& s) {
   const size_t t = size_t(s.tokens), d = size_t(cfg_.hidden_size), rows = size_t(s.rows);
   const size_t q = t * size_t(cfg_.num_heads * cfg_.head_dim), kv = t * size_t(cfg_.num_kv_heads * cfg_.head_dim);
-  bool moved = false;
+  const bool zaya = cfg_.arch == Arch::zaya;
+  in_.clear();
+  in_at_.ids = in_.add<int32_t>(t), in_at_.positions = in_.add<int32_t>(t);
+  in_at_.seq = in_.add<int32_t>(t), in_at_.slot = in_.add<int32_t>(t), in_at_.vis = in_.add<Visibility>(t);
+  in_at_.rows = in_.add<int32_t>(rows), in_at_.draws = in_.add<RowDraw>(s.sampled ? rows : 0);
+  in_at_.prev1 = in_.add<RecurrentSource>(zaya ? t : 0), in_at_.prev2 = in_.add<RecurrentSource>(zaya ? t : 0);
+  out_.clear();
+  out_at_.argmax = out_.add<int32_t>(rows), out_at_.non_finite = out_.add<int32_t>(rows);
+  out_at_.tokens = out_.add<int32_t>(s.sampled ? rows : 0);
+  out_at_.divergence = out_.add<MixDivergence>(s.mixed ? rows : 0);
+  out_at_.expert = out_.add<int32_t>(zaya ? size_t(cfg_.num_layers) * t : 0);
+  bool moved = in_.reserve();
+  moved |= out_.reserve();
   for (auto [buf, n] : {std::pair{&x_, t * d}, {&h_, t * d}, {&o_, t * d}, {&down_, t * d}, {&q_, q}, {&attn_, q},
                         {&k_, kv}, {&v_, kv}, {&gate_, t * size_t(cfg_.intermediate_size)}, {&rows_, rows * d}})
     moved |= buf->resize(n);
-  if (cfg_.arch == Arch::dense) moved |= up_.resize(t * size_t(cfg_.intermediate_size));
-  if (cfg_.arch == Arch::zaya) {
+  if (!zaya) moved |= up_.resize(t * size_t(cfg_.intermediate_size));
+  if (zaya) {
     const size_t ch = t * size_t(cfg_.cca_channels());
     for (auto [buf, n] : {std::pair{&qk0_, ch}, {&c0p_, ch}, {&c0pp_, ch}, {&conv_, ch},
                           {&vd_, t * size_t(cfg_.value_shift_width())},
                           {&router_state_, t * size_t(cfg_.router_hidden_size)}, {&moe_weight_, t}})
       moved |= buf->resize(n);
-    moved |= expert_.resize(size_t(cfg_.num_layers) * t);
   }
   AttentionArgs shape;
   shape.tokens = s.tokens, shape.q_heads = cfg_.num_heads, shape.head_dim = cfg_.head_dim, shape.max_keys = s.max_keys;
   moved |= attention_workspace_.resize(be_.attention_workspace_floats(shape));
   float* logits = logits_.storage(s.rows, cfg_.vocab_size).data();  // [rows, V]
-  moved |= argmax_.resize(2 * rows);
-  if (s.sampled) moved |= tokens_.resize(rows);
-  if (s.mixed) moved |= divergence_.resize(rows);
   if (moved || logits != logits_data_) ++workspace_generation_;
   logits_data_ = logits;
 }
 
 void Transformer::issue(const PassShape& s, KvCache& cache, int& first_non_finite_layer) {
   const int t = s.tokens, d = cfg_.hidden_size, n_rows = s.rows;
-  be_.embedding(EmbeddingArgs{t, d, ids_.data(), w_.embed, x_.data()});  // [T, D] residual stream
+  be_.embedding(EmbeddingArgs{t, d, in_.device<int32_t>(in_at_.ids), w_.embed, x_.data()});  // [T, D] residual stream
   if (cfg_.arch == Arch::zaya) {
     be_.memory().copy(h_.data(), x_.data(), x_.size() * sizeof(float));
     be_.residual_scale(ResidualScaleArgs{t, d, h_.data(), w_.input_scale, w_.input_bias, {}, {}, x_.data()});
@@ -164,25 +169,27 @@ void Transformer::issue(const PassShape& s, KvCache& cache, int& first_non_finit
 
   // Final norm and LM head, only for the requested rows: gathered by the embedding op, whose table
   // is here the [T, D] stream itself (out[r] = x[row_index[r]]).
-  be_.embedding(EmbeddingArgs{n_rows, d, row_index_.data(), WeightView{DType::f32, x_.data(), t, d}, rows_.data()});
+  be_.embedding(EmbeddingArgs{n_rows, d, in_.device<int32_t>(in_at_.rows), WeightView{DType::f32, x_.data(), t, d},
+                               rows_.data()});
   be_.rmsnorm(RmsnormArgs{n_rows, d, cfg_.rms_norm_eps, rows_.data(), w_.final_norm, rows_.data()});
   float* logits = logits_data_;  // [rows, V]
   be_.linear(LinearArgs{n_rows, d, cfg_.vocab_size, rows_.data(), w_.lm_head, WeightView{}, logits});
-  be_.argmax(ArgmaxArgs{n_rows, cfg_.vocab_size, logits, argmax_.data(), argmax_.data() + n_rows});
-  if (s.sampled) be_.sample(SampleArgs{n_rows, cfg_.vocab_size, logits, draws_.data(), tokens_.data()});
+  be_.argmax(ArgmaxArgs{n_rows, cfg_.vocab_size, logits, out_.device<int32_t>(out_at_.argmax),
+                        out_.device<int32_t>(out_at_.non_finite)});
+  const RowDraw* draws = in_.device<RowDraw>(in_at_.draws);
+  if (s.sampled) be_.sample(SampleArgs{n_rows, cfg_.vocab_size, logits, draws, out_.device<int32_t>(out_at_.tokens)});
   if (s.mixed)
-    be_.sample_divergence(SampleDivergenceArgs{n_rows, cfg_.vocab_size, logits, draws_.data(), divergence_.data()});
+    be_.sample_divergence(SampleDivergenceArgs{n_rows, cfg_.vocab_size, logits, draws,
+                                               out_.device<MixDivergence>(out_at_.divergence)});
 }
 
 const PassLogits& Transformer::collect(const PassShape& s, int first_non_finite_layer) {
   const int n_rows = s.rows;
-  std::vector<int32_t> best(argmax_.size());
-  argmax_.download(best.data(), best.size());
-  const std::vector<int32_t> non_finite(best.begin() + n_rows, best.end());
-  best.resize(size_t(n_rows));
+  const int32_t* best = out_.host<int32_t>(out_at_.argmax);
+  const int32_t* non_finite = out_.host<int32_t>(out_at_.non_finite);
   // A NaN/Inf logit would be sampled as some token and the run would look fine: never go on.
   const bool scan_layers = &be_.memory() == &host_memory();
-  DLLM_CHECK(std::all_of(non_finite.begin(), non_finite.end(), [](int32_t n) { return n == 0; }),
+  DLLM_CHECK(std::all_of(non_finite, non_finite + n_rows, [](int32_t n) { return n == 0; }),
              "the forward pass produced non-finite logits (NaN/Inf); ",
              first_non_finite_layer >= 0
                  ? "the hidden state first turned non-finite after layer " + std::to_string(first_non_finite_layer) +
@@ -192,11 +199,10 @@ const PassLogits& Transformer::collect(const PassShape& s, int first_non_finite_
              ": check the weights with --check-weights (NaN/Inf in the checkpoint) or use a wider dtype");
   if (cfg_.arch == Arch::zaya) count_moe_traffic(s.tokens);
   // Tokens: the argmaxes, unless a row is sampled or mixed; the mixing's divergence where a row is mixed.
-  std::vector<int32_t> token = best;
-  if (s.sampled) tokens_.download(token.data(), token.size());
-  std::vector<MixDivergence> divergence(s.mixed ? size_t(n_rows) : 0);
-  if (s.mixed) divergence_.download(divergence.data(), divergence.size());
-  logits_.set_tokens(std::move(best), std::move(token), std::move(divergence));
+  const int32_t* token = s.sampled ? out_.host<int32_t>(out_at_.tokens) : best;
+  const MixDivergence* divergence = out_.host<MixDivergence>(out_at_.divergence);
+  logits_.set_tokens(std::vector<int32_t>(best, best + n_rows), std::vector<int32_t>(token, token + n_rows),
+                     s.mixed ? std::vector<MixDivergence>(divergence, divergence + n_rows) : std::vector<MixDivergence>{});
   return logits_;
 }
 
@@ -218,15 +224,15 @@ void Transformer::attention_block(const LayerWeights& lw, int layer, int t, int 
 
 void Transformer::rope_cache_attend(int layer, int t, int max_keys, KvCache& cache) {
   const int hq = cfg_.num_heads, hkv = cfg_.num_kv_heads, dh = cfg_.head_dim;
-  be_.rope(RopeArgs{t, hq, dh, cfg_.rotary_dim, cfg_.rope_theta, positions_.data(), q_.data()});
-  be_.rope(RopeArgs{t, hkv, dh, cfg_.rotary_dim, cfg_.rope_theta, positions_.data(), k_.data()});
-  be_.kv_write(KvWriteArgs{t, hkv, dh, k_.data(), v_.data(), seq_.data(), slot_.data(),
+  be_.rope(RopeArgs{t, hq, dh, cfg_.rotary_dim, cfg_.rope_theta, in_.device<int32_t>(in_at_.positions), q_.data()});
+  be_.rope(RopeArgs{t, hkv, dh, cfg_.rotary_dim, cfg_.rope_theta, in_.device<int32_t>(in_at_.positions), k_.data()});
+  be_.kv_write(KvWriteArgs{t, hkv, dh, k_.data(), v_.data(), in_.device<int32_t>(in_at_.seq), in_.device<int32_t>(in_at_.slot),
                            cache.k(layer), cache.v(layer), cache.seq_stride()});
   AttentionArgs aa;
   aa.tokens = t, aa.q_heads = hq, aa.kv_heads = hkv, aa.head_dim = dh;
   aa.scale = float(1.0 / std::sqrt(double(dh)));
-  aa.q = q_.data(), aa.k_pass = k_.data(), aa.v_pass = v_.data(), aa.vis = vis_.data();
-  aa.seq = seq_.data(), aa.k_cache = cache.k(layer), aa.v_cache = cache.v(layer);
+  aa.q = q_.data(), aa.k_pass = k_.data(), aa.v_pass = v_.data(), aa.vis = in_.device<Visibility>(in_at_.vis);
+  aa.seq = in_.device<int32_t>(in_at_.seq), aa.k_cache = cache.k(layer), aa.v_cache = cache.v(layer);
   aa.seq_stride = cache.seq_stride(), aa.out = attn_.data(), aa.max_keys = max_keys;
   aa.workspace = attention_workspace_.data();
   be_.attention(aa);  // [T, Hq*Dh]

@@ -1,13 +1,14 @@
 // Transformer::forward(Pass): the one forward pass every decoding strategy uses (DESIGN §3).
-// A pass is staged (its description uploaded, its workspace sized), issued (every op, in the
-// backend's memory, through the backend's PassRunner, which may replay it as a recorded graph), and
-// collected (the [rows] tokens and counts read back).
+// A pass is staged (its workspace sized, its description uploaded in one copy), issued (every op, in
+// the backend's memory, through the backend's PassRunner, which may replay it as a recorded graph),
+// and collected (its [rows] tokens and counts read back in one copy).
 #pragma once
 #include <memory>
 #include <vector>
 
 #include "engine/backend/backend.h"
 #include "engine/backend/buffer.h"
+#include "engine/backend/packed_arrays.h"
 #include "engine/core/model.h"
 #include "engine/core/pass.h"
 #include "engine/decode/kv_cache.h"
@@ -56,11 +57,11 @@ class Transformer {
   static constexpr int kMaxKeysStep = 256;
 
   void validate(const Pass& pass, const KvCache& cache) const;
-  // The pass description, requested rows and draws staged and uploaded; returns the rounded max_keys.
-  int stage(const Pass& pass, KvCache& cache, const std::vector<int>& rows, const std::vector<RowDraw>& draws);
-  // Every workspace sized for the pass before any op is issued (a recorded graph cannot allocate);
-  // bumps workspace_generation_ when any buffer moved.
+  // Every workspace sized and the pass's inputs and outputs laid out before any op is issued (a
+  // recorded graph cannot allocate); bumps workspace_generation_ when any buffer moved.
   void reserve_workspace(const PassShape& s);
+  // The pass description, requested rows and draws written into in_ and uploaded.
+  void stage(const Pass& pass, KvCache& cache, const std::vector<int>& rows, const std::vector<RowDraw>& draws);
   void issue(const PassShape& s, KvCache& cache, int& first_non_finite_layer);
   const PassLogits& collect(const PassShape& s, int first_non_finite_layer);
   void attention_block(const LayerWeights& lw, int layer, int t, int max_keys, KvCache& cache);
@@ -76,30 +77,32 @@ class Transformer {
   const ModelConfig& cfg_;
   Backend& be_;
   const ModelWeights w_;  // be_.resident(weights): views the backend's ops can read
-  // Per-pass workspace in the backend's memory, grown as needed; the host staging of the pass.
-  std::vector<int32_t> ids_h_, positions_h_, seq_h_, slot_h_;
-  std::vector<Visibility> vis_h_;
-  Buffer<int32_t> ids_, positions_, seq_, slot_;
-  Buffer<Visibility> vis_;
+  // A pass's inputs, one upload: where each array lies in in_ (byte offsets).
+  struct InputLayout {
+    size_t ids, positions, seq, slot;  // [T] int32
+    size_t vis;                        // [T] Visibility
+    size_t rows;                       // [rows] int32: the pass token each logits row is computed for
+    size_t draws;                      // [rows] RowDraw when the pass samples, else empty
+    size_t prev1, prev2;               // zaya: [T] RecurrentSource, token t-1 and t-2 of its sequence
+  };
+  // Its outputs, one download.
+  struct OutputLayout {
+    size_t argmax, non_finite;  // [rows] int32: the argmax op's indices and non-finite counts
+    size_t tokens;              // [rows] int32: the sample op's tokens, when the pass samples
+    size_t divergence;          // [rows] MixDivergence, when a row is mixed
+    size_t expert;              // zaya: [Ly, T] int32, every layer's routes (MoeTraffic)
+  };
+  PackedArrays in_, out_;
+  InputLayout in_at_{};
+  OutputLayout out_at_{};
+  // Per-pass workspace in the backend's memory, grown as needed.
   Buffer<float> x_, h_, q_, k_, v_, attn_, o_, gate_, up_, down_, rows_;
   PassLogits logits_;
-  Buffer<int32_t> argmax_;  // [2, rows]: the argmax op's indices then non-finite counts, one download
-  Buffer<int32_t> tokens_;  // [rows]: the sample op's tokens
-  Buffer<RowDraw> draws_;                          // [rows]
-  Buffer<MixDivergence> divergence_;               // [rows]
-  // zaya: where each token's recurrent predecessors come from (token t-1 and t-2 of its sequence,
-  // [T] each, staged on the host), and the CCA, router and MoE workspace in the backend's memory.
-  std::vector<RecurrentSource> prev1_h_, prev2_h_;
-  Buffer<RecurrentSource> prev1_, prev2_;
+  float* logits_data_ = nullptr;  // logits_'s [rows, V] storage
+  // zaya: the CCA, router and MoE workspace.
   Buffer<float> qk0_, c0p_, c0pp_, conv_, vd_, router_state_, moe_weight_;
-  Buffer<int32_t> expert_;        // [Ly, T] every layer's routes, downloaded once per pass (MoeTraffic)
-  std::vector<int32_t> expert_h_;
-  // The rows the LM head sees ([rows] pass indices), the attention op's scratch, the logits storage.
-  std::vector<int32_t> row_index_h_;
-  Buffer<int32_t> row_index_;
-  Buffer<float> attention_workspace_;
-  float* logits_data_ = nullptr;
-  int64_t workspace_generation_ = 0;  // changes whenever a buffer the issued work uses moves
+  Buffer<float> attention_workspace_;  // the attention op's scratch
+  int64_t workspace_generation_ = 0;   // changes whenever a buffer the issued work uses moves
   std::unique_ptr<PassRunner> runner_;
   int64_t dense_bytes_ = 0;  // zaya: bytes of every weight but the experts
   MoeTraffic moe_;

@@ -15,7 +15,7 @@ namespace dllm {
 void Transformer::zaya_sources(const Pass& pass, KvCache& cache) {
   using Kind = RecurrentSource::Kind;
   const int t = pass.size();
-  prev1_h_.resize(size_t(t)), prev2_h_.resize(size_t(t));
+  RecurrentSource *prev1 = in_.host<RecurrentSource>(in_at_.prev1), *prev2 = in_.host<RecurrentSource>(in_at_.prev2);
   auto committed = [&](int32_t seq, int32_t slot) {
     if (slot < 0) return RecurrentSource{Kind::zero, 0};
     DLLM_ASSERT(cache.recurrent_holds(seq, slot));  // validate() keeps a pass's writes off slots L-2, L-1
@@ -24,14 +24,13 @@ void Transformer::zaya_sources(const Pass& pass, KvCache& cache) {
   for (int i = 0; i < t; ++i) {
     const PassToken& p = pass.tokens[size_t(i)];
     if (p.prev == kAfterCache) {
-      prev1_h_[size_t(i)] = committed(p.seq, p.vis.cache_len - 1);
-      prev2_h_[size_t(i)] = committed(p.seq, p.vis.cache_len - 2);
+      prev1[i] = committed(p.seq, p.vis.cache_len - 1);
+      prev2[i] = committed(p.seq, p.vis.cache_len - 2);
     } else {
-      prev1_h_[size_t(i)] = RecurrentSource{Kind::pass, p.prev};
-      prev2_h_[size_t(i)] = prev1_h_[size_t(p.prev)];
+      prev1[i] = RecurrentSource{Kind::pass, p.prev};
+      prev2[i] = prev1[p.prev];
     }
   }
-  prev1_.assign(prev1_h_.data(), size_t(t)), prev2_.assign(prev2_h_.data(), size_t(t));
   for (const PassToken& p : pass.tokens)
     if (p.cache_slot >= 0) cache.recurrent_stored(p.seq, p.cache_slot);
 }
@@ -52,7 +51,8 @@ void Transformer::zaya_attention_block(const LayerWeights& lw, int layer, int t,
   CcaStateArgs sa;
   sa.tokens = t, sa.q_width = hq * dh, sa.k_width = hkv * dh, sa.value_width = vh;
   sa.q0 = q_.data(), sa.k0 = k_.data(), sa.v_cur = attn_.data(), sa.vd = vd_.data();
-  sa.prev1 = prev1_.data(), sa.prev2 = prev2_.data(), sa.seq = seq_.data(), sa.slot = slot_.data();
+  sa.prev1 = in_.device<RecurrentSource>(in_at_.prev1), sa.prev2 = in_.device<RecurrentSource>(in_at_.prev2);
+  sa.seq = in_.device<int32_t>(in_at_.seq), sa.slot = in_.device<int32_t>(in_at_.slot);
   sa.ring = cache.recurrent(layer), sa.seq_stride = cache.recurrent_seq_stride(), sa.ring_size = cache.ring();
   sa.qk0 = qk0_.data(), sa.c0_prev = c0p_.data(), sa.c0_prev2 = c0pp_.data(), sa.v = v_.data();
   be_.cca_state(sa);
@@ -68,7 +68,7 @@ void Transformer::zaya_attention_block(const LayerWeights& lw, int layer, int t,
 
 void Transformer::zaya_moe_block(const LayerWeights& lw, int layer, int t) {
   const int d = cfg_.hidden_size, r = cfg_.router_hidden_size;
-  int32_t* expert = expert_.data() + int64_t(layer) * t;  // [T] this layer's routes
+  int32_t* expert = out_.device<int32_t>(out_at_.expert) + int64_t(layer) * t;  // [T] this layer's routes
   be_.rmsnorm(RmsnormArgs{t, d, cfg_.rms_norm_eps, x_.data(), lw.mlp_norm, h_.data()});
   ZayaRouterArgs ra;
   ra.tokens = t, ra.dim = d, ra.router_dim = r, ra.experts = cfg_.num_experts, ra.eps = cfg_.rms_norm_eps;
@@ -85,18 +85,17 @@ void Transformer::zaya_moe_block(const LayerWeights& lw, int layer, int t) {
                                        lw.mlp_r_bias, x_.data()});
 }
 
-// The MoE traffic of the pass from every layer's routes, read back once (one [Ly, T] download).
+// The MoE traffic of the pass from every layer's routes (read back with the pass's outputs).
 void Transformer::count_moe_traffic(int t) {
   const int e_count = cfg_.num_experts;
-  expert_h_.resize(expert_.size());
-  expert_.download(expert_h_.data(), expert_h_.size());
+  const int32_t* routes = out_.host<int32_t>(out_at_.expert);  // [Ly, T]
   moe_ = MoeTraffic{0, dense_bytes_};
   std::vector<bool> touched;
   for (int layer = 0; layer < cfg_.num_layers; ++layer) {
     touched.assign(size_t(e_count), false);
     const int64_t expert_bytes = zaya_expert_bytes(cfg_, w_.layers[size_t(layer)].experts_gate_up.dtype);
     for (int i = 0; i < t; ++i) {
-      const int32_t e = expert_h_[size_t(layer) * size_t(t) + size_t(i)];
+      const int32_t e = routes[size_t(layer) * size_t(t) + size_t(i)];
       if (e < e_count && !touched[size_t(e)]) {
         touched[size_t(e)] = true;
         ++moe_.experts;
