@@ -112,7 +112,8 @@ __global__ void linear_tiled_kernel(LinearArgs a) {
 
 // mma: matrix-unit tiles. A block computes 32 tokens x 64 outputs, through shared-memory tiles of 32
 // columns of the input and the weights; NVIDIA's WMMA and AMD's MFMA below.
-inline constexpr int kMmaOut = 64, kMmaTok = 32, kMmaK = 32;
+inline constexpr int kMmaOut = 64, kMmaTok = 32;
+[[maybe_unused]] inline constexpr int kMmaK = 32;  // read by the kernels' device passes only
 
 // The weight (output o, column k) of a tile, 0 outside the matrix.
 template <DType W>
@@ -121,7 +122,7 @@ __device__ inline float tile_weight(const LinearArgs& a, int o, int k) {
              ? weight_at<W>(static_cast<const char*>(a.weight.data) + int64_t(o) * a.in * int64_t(dtype_size(W)), k)
              : 0.0f;
 }
-__device__ inline float tile_input(const LinearArgs& a, int t, int k) {
+[[maybe_unused]] __device__ inline float tile_input(const LinearArgs& a, int t, int k) {
   return (t < a.tokens && k < a.in) ? a.x[int64_t(t) * a.in + k] : 0.0f;
 }
 
@@ -207,6 +208,7 @@ __global__ void linear_mfma_kernel(LinearArgs a) {
       if (t < a.tokens) a.y[int64_t(t) * a.out + o] = acc[half][r] + bias;
     }
 #else
+  (void)a;
   __builtin_trap();  // never launched: mma_available() is false off CDNA2/3
 #endif
 }
