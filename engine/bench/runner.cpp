@@ -35,6 +35,7 @@ struct Repetition {
   std::vector<Generation> outputs;  // [prompt]
   int64_t tokens = 0, decode_tokens = 0;
   double seconds = 0, decode_seconds = 0;  // wall time of the suite; of its decode phases (batch 1)
+  int rounds = 0;                          // times the suite ran (the counts and times are the sums)
   double decode_tps() const { return decode_seconds > 0 ? double(decode_tokens) / decode_seconds : 0.0; }
   double e2e_tps() const { return seconds > 0 ? double(tokens) / seconds : 0.0; }
   // Mean over sequences of tokens / the sequence's own time: what one user of the batch sees.
@@ -45,6 +46,26 @@ struct Repetition {
     return outputs.empty() ? 0.0 : sum / double(outputs.size());
   }
 };
+
+// Adds one more round of a point's suite to a repetition: its tokens and seconds; the first round's
+// outputs stand for all (every round decodes the same tokens).
+void add_round(Repetition& rep, Repetition&& round) {
+  ++rep.rounds;
+  if (rep.outputs.empty()) {
+    round.rounds = rep.rounds;
+    rep = std::move(round);
+    return;
+  }
+  rep.tokens += round.tokens, rep.decode_tokens += round.decode_tokens;
+  rep.seconds += round.seconds, rep.decode_seconds += round.decode_seconds;
+}
+
+// A timed repetition repeats the suite until it has lasted min_seconds (at most kMaxRounds times),
+// so a fast point is timed over enough work to be valid, as a micro-benchmark repeats its iterations.
+constexpr int kMaxRounds = 1000;
+bool more_rounds(const Repetition& rep, bool warm, const BenchSettings& s) {
+  return !warm && rep.seconds < s.min_seconds && rep.rounds < kMaxRounds;
+}
 
 GenerateRequest request_of(const BenchPoint& p, const SuitePrompt& prompt, int index, const BenchSettings& s) {
   GenerateRequest req;
@@ -373,27 +394,33 @@ json run_bench(const BenchInputs& in) {
           break;
         }
         report_progress();
-        Repetition rep = run_batched(p, model, cases[pi], s);
+        Repetition rep;
+        do add_round(rep, run_batched(p, model, cases[pi], s));
+        while (more_rounds(rep, warm, s));
         ++prog.done;
         if (!warm) reps[pi].push_back(std::move(rep));
         continue;
       }
       Repetition rep;
-      for (size_t qi = 0; qi < cases[pi].size(); ++qi) {
-        if (in.stop && in.stop->load()) {
-          interrupted = true;
-          break;
+      for (int round = 0; !interrupted && (round == 0 || more_rounds(rep, warm, s)); ++round) {
+        Repetition this_round;
+        for (size_t qi = 0; qi < cases[pi].size(); ++qi) {
+          if (in.stop && in.stop->load()) {
+            interrupted = true;
+            break;
+          }
+          if (round == 0) report_progress();
+          std::vector<std::unique_ptr<SequenceDecoder>> one;
+          one.push_back(sequence_of(p, model, request_of(p, cases[pi][qi], int(qi), s)));
+          Generation g = std::move(decode_batch(model, std::move(one), BatchOptions{1, false}, nullptr).front());
+          if (round == 0) ++prog.done;
+          const DecodeMetrics& m = g.metrics;
+          this_round.tokens += m.generated_tokens, this_round.seconds += m.total_seconds;
+          this_round.decode_tokens += m.generated_tokens > 1 ? m.generated_tokens - 1 : 0;
+          this_round.decode_seconds += m.total_seconds - m.prefill_seconds;
+          this_round.outputs.push_back(std::move(g));
         }
-        report_progress();
-        std::vector<std::unique_ptr<SequenceDecoder>> one;
-        one.push_back(sequence_of(p, model, request_of(p, cases[pi][qi], int(qi), s)));
-        Generation g = std::move(decode_batch(model, std::move(one), BatchOptions{1, false}, nullptr).front());
-        ++prog.done;
-        const DecodeMetrics& m = g.metrics;
-        rep.tokens += m.generated_tokens, rep.seconds += m.total_seconds;
-        rep.decode_tokens += m.generated_tokens > 1 ? m.generated_tokens - 1 : 0;
-        rep.decode_seconds += m.total_seconds - m.prefill_seconds;
-        rep.outputs.push_back(std::move(g));
+        add_round(rep, std::move(this_round));
       }
       if (!interrupted && !warm) reps[pi].push_back(std::move(rep));  // only whole repetitions count
     }
@@ -402,7 +429,9 @@ json run_bench(const BenchInputs& in) {
   json points = json::array();
   for (size_t pi = 0; pi < np; ++pi) {
     const BenchPoint& p = in.points[pi];
-    json j = {{"id", p.id()}, {"config", p.to_json()}, {"repetitions", reps[pi].size()}};
+    json rounds = json::array();  // per timed repetition
+    for (const Repetition& r : reps[pi]) rounds.push_back(r.rounds);
+    json j = {{"id", p.id()}, {"config", p.to_json()}, {"repetitions", reps[pi].size()}, {"rounds", rounds}};
     if (reps[pi].empty()) {
       j["valid"] = false;
       j["invalid_reasons"] = {"no complete timed repetition (interrupted)"};

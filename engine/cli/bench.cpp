@@ -243,7 +243,7 @@ int run_bench(int argc, char** argv) {
                   {"--max-new-tokens", "N", "tokens per prompt at most (default 64)"},
                   {"--temperature", "T", "temperature of the stochastic sampler (default 0.8)"},
                   {"--seed", "S", "seed of the stochastic sampler (default 0)"},
-                  {"--min-seconds", "S", "validity: minimum seconds per repetition (default 0.1)"},
+                  {"--min-seconds", "S", "seconds a timed repetition lasts at least: a faster point runs the suite again within it (default 0.1)"},
                   {"--min-tokens", "N", "validity: minimum tokens per repetition (default 32)"},
                   {"--step-cost", "LIST", "pass sizes T of the step-cost curve, or none (default 1,2,4,8,16,17,32,68,128,306)"},
                   {"--step-cost-reps", "N", "timed passes per size (default 5)"},

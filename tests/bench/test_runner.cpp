@@ -143,6 +143,27 @@ TEST(BenchRunner, ShortRunsAreMarkedInvalidNotAveraged) {
   EXPECT_EQ(p["invalid_reasons"].size(), 2u);  // too short, and fewer repetitions than min_repetitions
 }
 
+// A point whose suite decodes in less than min_seconds runs the suite again within a timed
+// repetition until the repetition has lasted min_seconds, so it is valid; the token accounting still
+// describes one pass over the suite.
+TEST(BenchRunner, FastPointsRunTheSuiteInRounds) {
+  Fixture f;
+  dllm::BenchGrid g;
+  g.strategies = {"ar"};
+  g.samplers = {"greedy"};
+  dllm::BenchInputs in = f.inputs(g, 2);
+  in.settings.min_seconds = 0.2;  // a suite of 2 prompts x 12 tokens of preset:tiny takes milliseconds
+  in.settings.min_tokens = 0;
+  const json r = dllm::run_bench(in);
+  const json& p = r["points"][0];
+  EXPECT_TRUE(p["valid"].get<bool>()) << p["invalid_reasons"];
+  ASSERT_EQ(p["rounds"].size(), 2u);
+  for (const json& rounds : p["rounds"]) EXPECT_GT(rounds.get<int>(), 1);
+  int64_t one_pass = 0;
+  for (const json& q : p["per_prompt"]) one_pass += q["generated_tokens"].get<int64_t>();
+  EXPECT_EQ(p["accounting"]["generated_tokens"], one_pass);
+}
+
 TEST(BenchRunner, StopKeepsFinishedRepetitions) {
   Fixture f;
   dllm::BenchGrid g;

@@ -27,7 +27,7 @@ json without_timings(const json& j) {
   for (const auto& [k, v] : j.items()) {
     const bool timing = k.ends_with("_s") || k.find("time") != std::string::npos || k.find("speedup") != std::string::npos ||
                         k.find("seconds") != std::string::npos || k == "samples" || k == "valid" ||
-                        k == "invalid_reasons" || k == "provenance" || k == "step_cost" || k == "kernel_parity" ||
+                        k == "invalid_reasons" || k == "rounds" || k == "provenance" || k == "step_cost" || k == "kernel_parity" ||
                         k == "google_benchmark" || k == "batch_sweep";
     if (!timing) out[k] = without_timings(v);
   }
