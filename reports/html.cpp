@@ -222,6 +222,10 @@ std::string batch_section(const json& r) {
          "</div>" + table.str();
 }
 
+// Whether a point ran on the host, whose limits `dllm-bench probe` measured (the only backend the
+// probe's bandwidth and peak bound).
+bool on_host(const json& point) { return point["config"]["backend"] == "cpu"; }
+
 std::string time_split_table(const json& r) {
   const json& limits = r["provenance"]["machine_limits"];
   const double bw = limits.is_object() ? num_at(limits, "/read_bandwidth_bytes_per_s") : 0;
@@ -237,7 +241,8 @@ std::string time_split_table(const json& r) {
       << " %</td><td>" << f(100 * num_at(a, "/time_split/sampling_and_host_fraction"), 1) << " %</td><td>"
       << f(1e3 * num_at(a, "/time_to_first_token_s"), 3) << "</td><td>" << f(1e3 * num_at(a, "/step_latency_s/p50"), 3)
       << " / " << f(1e3 * num_at(a, "/step_latency_s/p90"), 3) << " / " << f(1e3 * num_at(a, "/step_latency_s/p99"), 3)
-      << "</td><td>" << f(gbs, 3) << "</td><td>" << (bw > 0 ? f(gbs * 1e9 / bw, 3) : "-") << "</td></tr>";
+      << "</td><td>" << f(gbs, 3) << "</td><td>" << (bw > 0 && on_host(p) ? f(gbs * 1e9 / bw, 3) : "-")
+      << "</td></tr>";
   }
   o << "</table>";
   return o.str();
@@ -277,7 +282,7 @@ std::string step_cost_chart(const json& r) {
       const double t = c["tokens"];
       measured.x.push_back(t), measured.y.push_back(c["seconds"].get<double>() * 1e3);
       linear.x.push_back(t), linear.y.push_back(std::min(t1 * t, sc["curve"].back()["seconds"].get<double>() * 1.5) * 1e3);
-      if (bw > 0 && peak > 0)
+      if (bw > 0 && peak > 0 && backend == "cpu")  // the probe measures the host
         roof.x.push_back(t), roof.y.push_back(std::max(num_at(r, "/model/weight_bytes") / bw,
                                                        num_at(r, "/model/flops_per_token") * t / peak) * 1e3);
     }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,15 @@ class PassRunner {
   }
 };
 
+// The device a backend runs on (provenance of its numbers).
+struct BackendDevice {
+  std::string name;
+  int64_t memory_bytes = 0;
+  int multiprocessors = 0, warp_size = 0;
+  int runtime_version = 0, driver_version = 0;
+  bool emulated = false;  // the CPU emulator of the kernel language, not a GPU
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -50,6 +60,8 @@ class Backend {
   // memory plan's error): the host's (MemAvailable, the cgroup limit) by default, the device's on a
   // GPU. nullopt when it cannot be read.
   virtual std::optional<MemoryLimit> memory_limit() const { return available_memory(); }
+  // nullopt on the host (the report's host record describes it); the GPU on a GPU backend.
+  virtual std::optional<BackendDevice> device() const { return std::nullopt; }
   // The weights as this backend's ops read them: the same views on the host; device copies on a GPU,
   // owned by the backend (each tensor uploaded once, however many Transformers share it).
   virtual ModelWeights resident(const ModelWeights& w) { return w; }

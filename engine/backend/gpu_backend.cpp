@@ -74,6 +74,14 @@ std::optional<MemoryLimit> GpuBackend::memory_limit() const {
                                           ", of its " + format_bytes(int64_t(m.total))};
 }
 
+std::optional<BackendDevice> GpuBackend::device() const {
+  const auto devices = gpu::visible_devices();
+  if (devices.empty()) return std::nullopt;
+  const gpu::DeviceInfo& d = devices.front();  // the kernels run on device 0
+  return BackendDevice{d.name, int64_t(d.memory_bytes), d.multiprocessors, d.warp_size, d.runtime_version,
+                       d.driver_version, gpu::emulated()};
+}
+
 GpuBackend::~GpuBackend() {
   for (auto& [host, device] : uploaded_) gpu::release(device.first);
 }

@@ -46,6 +46,7 @@ class GpuBackend final : public Backend {
   std::string name() const override;
   Memory& memory() override { return memory_; }
   std::optional<MemoryLimit> memory_limit() const override;
+  std::optional<BackendDevice> device() const override;
   ModelWeights resident(const ModelWeights& w) override;
   std::unique_ptr<PassRunner> pass_runner() override;
   size_t attention_workspace_floats(const AttentionArgs& a) const override { return gpu::attention_workspace_floats(a); }

@@ -128,7 +128,7 @@ json collect_provenance(const ProvenanceInputs& in) {
             {"build", {{"type", DLLM_BUILD_TYPE}, {"compiler", DLLM_COMPILER}, {"flags", DLLM_CXX_FLAGS}}},
             {"host", host_info()},
             {"backend", in.backend},
-            {"gpu", nullptr},
+            {"gpu", in.gpu},
             {"date_utc", utc_now()},
             {"command_line", cmd},
             {"seeds", in.seeds},

@@ -14,7 +14,8 @@ struct ProvenanceInputs {
   nlohmann::json model_config;            // the parsed config as JSON
   std::string dataset_path;               // "" when prompts came from flags
   std::vector<uint64_t> seeds;            // sampling seeds used
-  std::string backend;
+  std::string backend;                    // the backends' names, comma-separated
+  nlohmann::json gpu;                     // the device of the GPU backends (BackendDevice), null when none ran
   std::string probe_path;                 // measured machine limits (dllm-bench probe); "" = default path
 };
 

@@ -304,7 +304,17 @@ int run_bench(int argc, char** argv) {
   pi.model_config = config_to_json(cfg);
   pi.dataset_path = plan.prompts;
   pi.seeds = {plan.settings.seed};
-  pi.backend = plan.grid.backends.front();
+  for (const std::string& b : plan.grid.backends) {
+    if (!pi.backend.empty()) pi.backend += ',';
+    pi.backend += b;
+    if (const auto d = backends.at(b)->device()) {
+      if (pi.gpu.is_null())
+        pi.gpu = {{"name", d->name}, {"memory_bytes", d->memory_bytes}, {"multiprocessors", d->multiprocessors},
+                  {"warp_size", d->warp_size}, {"runtime_version", d->runtime_version},
+                  {"driver_version", d->driver_version}, {"emulated", d->emulated}, {"backends", json::array()}};
+      pi.gpu["backends"].push_back(b);
+    }
+  }
   pi.probe_path = a.str("--probe", "");
   const json provenance = collect_provenance(pi);
   json imported = json::array();  // Google Benchmark runs, checked before the long run

@@ -130,7 +130,8 @@ int run_stepcost(int argc, char** argv) {
   Args a("stepcost",
          "Times one forward pass of T tokens (after --context cached tokens) for each T and prints the\n"
          "step-cost curve t(T)/t(1) with the weight bytes streamed per second and the FLOP rate, as\n"
-         "fractions of the `dllm-bench probe` limits when a probe record exists.",
+         "fractions of the `dllm-bench probe` limits when a probe record exists (CPU backend: the probe\n"
+         "measures the host).",
          concat({kModelFlags, kLoadFlags,
                  {{"--sizes", "LIST", "pass sizes T (default 1,2,4,8,16,17,32,68,128,306)"},
                   {"--context", "N", "cached tokens before each pass (default 64)"},
@@ -151,7 +152,9 @@ int run_stepcost(int argc, char** argv) {
   Transformer tf(model->config(), model->weights(), *backend);
   const std::vector<StepCost> curve = measure_step_cost(tf, sizes, context, reps);
   const double bytes = double(model->weight_bytes()), flops_per_token = 2.0 * double(model->parameter_count());
-  const json limits = read_probe();
+  // The probe measures the host: its limits bound only a backend that runs there.
+  const bool on_host = &backend->memory() == &host_memory();
+  const json limits = on_host ? read_probe() : json();
   const double bw = limits.is_object() ? limits.value("read_bandwidth_bytes_per_s", 0.0) : 0.0;
   const double peak = limits.is_object() ? limits.value("peak_flops_per_s", 0.0) : 0.0;
   json rows = json::array();
@@ -172,7 +175,9 @@ int run_stepcost(int argc, char** argv) {
   }
   std::printf("%s: %.3f GB of weights, %.2f GFLOP per token, context %d, %d kernel thread(s)%s\n",
               model->source().c_str(), bytes / 1e9, flops_per_token / 1e9, context, cpu::thread_count(),
-              bw > 0 ? "" : " (no probe record: run `dllm-bench probe` for the fractions)");
+              bw > 0     ? ""
+              : on_host  ? " (no probe record: run `dllm-bench probe` for the fractions)"
+                         : " (no fractions: `dllm-bench probe` measures the host, not this device)");
   std::printf("%6s %12s %10s %12s %10s %12s %10s\n", "T", "t(T) ms", "t(T)/t(1)", "weight GB/s", "of read BW",
               "GFLOP/s", "of peak");
   for (const json& r : rows) {

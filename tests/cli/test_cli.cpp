@@ -153,6 +153,8 @@ TEST(Cli, BenchWritesAValidReportAndItsHtml) {
   EXPECT_EQ(r["points"].size(), 3u);  // AR, TiDAR w = 1, TiDAR w = 0.5
   EXPECT_EQ(r["provenance"]["dataset"]["path"], dir + "/p.jsonl");
   EXPECT_EQ(r["provenance"]["model"]["weights"]["kind"], "random");
+  EXPECT_EQ(r["provenance"]["backend"], "cpu");
+  EXPECT_TRUE(r["provenance"]["gpu"].is_null());  // no GPU backend ran
   EXPECT_EQ(r["step_cost"]["cpu"]["curve"].size(), 3u);
   EXPECT_TRUE(std::filesystem::exists(dir + "/r.html"));
   // report and compare read it back.

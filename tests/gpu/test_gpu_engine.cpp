@@ -287,6 +287,13 @@ TEST(GpuEngine, BackendNamesAndErrors) {
   else EXPECT_THROW(make_backend("gpu-mma"), Error);
   EXPECT_THROW(make_backend("gpu2"), Error);
   EXPECT_THROW(make_backend("cpu-eager"), Error);
+  // The device the report's provenance names: device 0, as visible_devices() describes it.
+  const std::optional<BackendDevice> d = make_backend("gpu")->device();
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->name, gpu::visible_devices().front().name);
+  EXPECT_EQ(d->warp_size, gpu::visible_devices().front().warp_size);
+  EXPECT_EQ(d->emulated, gpu::emulated());
+  EXPECT_FALSE(make_backend("cpu")->device().has_value());
   EXPECT_THROW(make_backend("-eager"), Error);
 }
 
