@@ -69,9 +69,9 @@ std::string GpuBackend::name() const {
 
 std::optional<MemoryLimit> GpuBackend::memory_limit() const {
   const gpu::DeviceMemory m = gpu::device_memory();
-  const auto devices = gpu::visible_devices();
-  return MemoryLimit{int64_t(m.free), "free memory of GPU 0, " + (devices.empty() ? std::string("?") : devices[0].name) +
-                                          ", of its " + format_bytes(int64_t(m.total))};
+  const std::optional<BackendDevice> d = device();
+  return MemoryLimit{int64_t(m.free), "free memory of GPU 0, " + (d ? d->name : std::string("?")) + ", of its " +
+                                          format_bytes(int64_t(m.total))};
 }
 
 std::optional<BackendDevice> GpuBackend::device() const {

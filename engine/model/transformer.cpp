@@ -154,7 +154,7 @@ void Transformer::issue(const PassShape& s, KvCache& cache, int& first_non_finit
   }
   // A cheap scan of the [T, D] stream per layer names the layer in collect()'s error; only where the
   // stream is in host memory (on a GPU it would cost a download per layer).
-  const bool scan_layers = &be_.memory() == &host_memory();
+  const bool scan_layers = scans_layers();
   for (int layer = 0; layer < cfg_.num_layers; ++layer) {
     const LayerWeights& lw = w_.layers[size_t(layer)];
     if (cfg_.arch == Arch::zaya) {
@@ -188,13 +188,12 @@ const PassLogits& Transformer::collect(const PassShape& s, int first_non_finite_
   const int32_t* best = out_.host<int32_t>(out_at_.argmax);
   const int32_t* non_finite = out_.host<int32_t>(out_at_.non_finite);
   // A NaN/Inf logit would be sampled as some token and the run would look fine: never go on.
-  const bool scan_layers = &be_.memory() == &host_memory();
   DLLM_CHECK(std::all_of(non_finite, non_finite + n_rows, [](int32_t n) { return n == 0; }),
              "the forward pass produced non-finite logits (NaN/Inf); ",
              first_non_finite_layer >= 0
                  ? "the hidden state first turned non-finite after layer " + std::to_string(first_non_finite_layer) +
                        " of " + std::to_string(cfg_.num_layers)
-                 : scan_layers ? std::string("the hidden states were finite, so the final norm or the LM head is at fault")
+                 : scans_layers() ? std::string("the hidden states were finite, so the final norm or the LM head is at fault")
                                : std::string("rerun with --backend cpu to find the layer"),
              ": check the weights with --check-weights (NaN/Inf in the checkpoint) or use a wider dtype");
   if (cfg_.arch == Arch::zaya) count_moe_traffic(s.tokens);

@@ -63,6 +63,8 @@ class Transformer {
   // The pass description, requested rows and draws written into in_ and uploaded.
   void stage(const Pass& pass, KvCache& cache, const std::vector<int>& rows, const std::vector<RowDraw>& draws);
   void issue(const PassShape& s, KvCache& cache, int& first_non_finite_layer);
+  // Whether issue() scans the stream after each layer for NaN/Inf (host memory only).
+  bool scans_layers() const { return &be_.memory() == &host_memory(); }
   const PassLogits& collect(const PassShape& s, int first_non_finite_layer);
   void attention_block(const LayerWeights& lw, int layer, int t, int max_keys, KvCache& cache);
   void mlp_block(const LayerWeights& lw, int t);

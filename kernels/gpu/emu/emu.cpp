@@ -271,30 +271,30 @@ bool run_block(unsigned n) {
   }
 }
 
+// A warp collective: the lane offers its 4-byte value and waits until every lane of its warp has;
+// returns the warp's offers, in lane order.
+const uint32_t* offer_to_warp(const void* value) {
+  const unsigned me = g_current, lane = me % kWarp;
+  Fiber& f = g_fibers[me];
+  std::vector<uint32_t>& buf = g_exchange[f.shuffles++ % 2];
+  std::memcpy(&buf[me], value, 4);
+  block_at(State::at_shuffle);  // resumes once every lane of the warp has offered its value
+  return &buf[me - lane];
+}
+
 template <class T>
 T exchange(T v, int mask) {
   static_assert(sizeof(T) == 4);
-  const unsigned me = g_current, lane = me % kWarp;
-  Fiber& f = g_fibers[me];
-  std::vector<uint32_t>& buf = g_exchange[f.shuffles++ % 2];
-  std::memcpy(&buf[me], &v, 4);
-  block_at(State::at_shuffle);  // resumes once every lane of the warp has offered its value
-  const unsigned partner = unsigned(int(lane) ^ mask);
+  const uint32_t* offers = offer_to_warp(&v);
+  const unsigned partner = unsigned(int(g_current % kWarp) ^ mask);
   if (partner >= unsigned(kWarp)) return v;  // outside the warp: the lane's own value
   T out;
-  std::memcpy(&out, &buf[me - lane + partner], 4);
+  std::memcpy(&out, &offers[partner], 4);
   return out;
 }
 
-// Every lane's value of a warp collective, in lane order (the exchange of a shuffle, read whole).
-void gather_warp(float v, float* all) {
-  const unsigned me = g_current, lane = me % kWarp;
-  Fiber& f = g_fibers[me];
-  std::vector<uint32_t>& buf = g_exchange[f.shuffles++ % 2];
-  std::memcpy(&buf[me], &v, 4);
-  block_at(State::at_shuffle);  // resumes once every lane of the warp has offered its value
-  std::memcpy(all, &buf[me - lane], sizeof(float) * kWarp);
-}
+// Every lane's value of a warp collective, in lane order (the offers of a shuffle, read whole).
+void gather_warp(float v, float* all) { std::memcpy(all, offer_to_warp(&v), sizeof(float) * kWarp); }
 
 }  // namespace
 
@@ -427,31 +427,35 @@ Error free_device(void* p) {
   return Error::success;
 }
 
+namespace {
+// Stream work: run now, or recorded while this thread captures (its error is then the replay's
+// launch error, as gpuGetLastError reports it).
+Error run_or_record(std::function<Error()> op) {
+  if (!t_capture.work) return op();
+  t_capture.work->ops.push_back([op = std::move(op)] { set_error(op()); });
+  return Error::success;
+}
+}  // namespace
+
 Error memcpy_async(void* dst, const void* src, size_t bytes, CopyKind kind, Stream) {
   if (kind != device_to_device && !allowed_outside_capture()) return Error::capture_unsupported;
-  auto copy = [=] {
+  return run_or_record([=] {
     DeviceOpen open;
     const bool dst_ok = kind == device_to_host || is_device_range(dst, bytes);
     const bool src_ok = kind == host_to_device || is_device_range(src, bytes);
     if (!dst_ok || !src_ok) return Error::invalid_value;
     std::memmove(dst, src, bytes);
     return Error::success;
-  };
-  if (!t_capture.work) return copy();
-  t_capture.work->ops.push_back([copy] { set_error(copy()); });
-  return Error::success;
+  });
 }
 
 Error memset_async(void* p, int value, size_t bytes, Stream) {
-  auto fill = [=] {
+  return run_or_record([=] {
     DeviceOpen open;
     if (!is_device_range(p, bytes)) return Error::invalid_value;
     std::memset(p, value, bytes);
     return Error::success;
-  };
-  if (!t_capture.work) return fill();
-  t_capture.work->ops.push_back([fill] { set_error(fill()); });
-  return Error::success;
+  });
 }
 
 Error stream_begin_capture(Stream, CaptureMode) {
@@ -538,8 +542,10 @@ void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
 }  // namespace
 
 void launch(dim3 grid, dim3 block, std::function<void()> body) {
-  if (!t_capture.work) return run_grid(grid, block, body);
-  t_capture.work->ops.push_back([grid, block, body = std::move(body)] { run_grid(grid, block, body); });
+  run_or_record([grid, block, body = std::move(body)] {
+    run_grid(grid, block, body);  // keeps its launch error for last_error()
+    return Error::success;
+  });
 }
 
 }  // namespace dllm::emu
