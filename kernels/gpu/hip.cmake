@@ -13,6 +13,7 @@ function(dllm_add_hip_library)
     list(APPEND flags --offload-arch=${arch})
   endforeach()
   set(objects)
+  file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/hip)  # hipcc writes each object and its depfile there
   foreach(src IN LISTS ARGN)
     get_filename_component(stem ${src} NAME_WE)
     set(obj ${CMAKE_CURRENT_BINARY_DIR}/hip/${stem}.o)
