@@ -38,12 +38,16 @@ class Transformer {
 
   // zaya: what the last forward's MoE layers read. `experts`: distinct experts touched, summed over
   // layers (the skip route reads nothing); `weight_bytes`: every non-expert weight plus the touched
-  // experts' weights (a 16-token block touches many more experts than one token).
+  // experts' weights (a 16-token block touches many more experts than one token); `routes`: each
+  // layer's route of each pass token, E for the skip route.
   struct MoeTraffic {
     int64_t experts = 0;
     int64_t weight_bytes = 0;
+    std::vector<int32_t> routes;  // [Ly, T]
   };
   const MoeTraffic& moe_traffic() const { return moe_; }
+  // zaya: bytes of one expert of `layer` (its gate, up and down weights as stored).
+  int64_t expert_bytes(int layer) const;
 
  private:
   // What a pass's issued work depends on besides its data.

@@ -17,6 +17,10 @@ int64_t zaya_dense_bytes(const ModelWeights& w);
 // What a pass of `tokens` tokens reads if routing were uniform over the E experts and the skip
 // route (an estimate for `dllm-bench info`; decoding measures the real count): distinct experts
 // per layer, E * (1 - (E / (E + 1))^T), and the weight bytes of the pass.
+// Distinct experts among `count` routes in [0, E] (E, the skip route, reads no expert).
+int distinct_experts(const int32_t* routes, size_t count, int experts);
+// Distinct experts per layer that a pass of `tokens` tokens touches under uniform routing.
+double uniform_experts_per_layer(const ModelConfig& cfg, int tokens);
 struct MoePassEstimate {
   int tokens = 0;
   double experts_per_layer = 0;

@@ -86,22 +86,17 @@ void Transformer::zaya_moe_block(const LayerWeights& lw, int layer, int t) {
 }
 
 // The MoE traffic of the pass from every layer's routes (read back with the pass's outputs).
+int64_t Transformer::expert_bytes(int layer) const {
+  return zaya_expert_bytes(cfg_, w_.layers.at(size_t(layer)).experts_gate_up.dtype);
+}
+
 void Transformer::count_moe_traffic(int t) {
-  const int e_count = cfg_.num_experts;
   const int32_t* routes = out_.host<int32_t>(out_at_.expert);  // [Ly, T]
-  moe_ = MoeTraffic{0, dense_bytes_};
-  std::vector<bool> touched;
+  moe_ = MoeTraffic{0, dense_bytes_, std::vector<int32_t>(routes, routes + size_t(cfg_.num_layers) * size_t(t))};
   for (int layer = 0; layer < cfg_.num_layers; ++layer) {
-    touched.assign(size_t(e_count), false);
-    const int64_t expert_bytes = zaya_expert_bytes(cfg_, w_.layers[size_t(layer)].experts_gate_up.dtype);
-    for (int i = 0; i < t; ++i) {
-      const int32_t e = routes[size_t(layer) * size_t(t) + size_t(i)];
-      if (e < e_count && !touched[size_t(e)]) {
-        touched[size_t(e)] = true;
-        ++moe_.experts;
-        moe_.weight_bytes += expert_bytes;
-      }
-    }
+    const int n = distinct_experts(routes + size_t(layer) * size_t(t), size_t(t), cfg_.num_experts);
+    moe_.experts += n;
+    moe_.weight_bytes += n * expert_bytes(layer);
   }
 }
 

@@ -1,6 +1,7 @@
 #include "engine/model/zaya.h"
 
 #include <cmath>
+#include <vector>
 
 namespace dllm {
 
@@ -80,9 +81,22 @@ int64_t expert_parameters(const ModelConfig& c) { return 3 * int64_t(c.intermedi
 
 }  // namespace
 
+int distinct_experts(const int32_t* routes, size_t count, int experts) {
+  std::vector<bool> touched(size_t(experts), false);
+  int n = 0;
+  for (size_t i = 0; i < count; ++i)
+    if (routes[i] < experts && !touched[size_t(routes[i])]) touched[size_t(routes[i])] = true, ++n;
+  return n;
+}
+
+double uniform_experts_per_layer(const ModelConfig& cfg, int tokens) {
+  const double e = cfg.num_experts;
+  return e * (1.0 - std::pow(e / (e + 1.0), tokens));
+}
+
 MoePassEstimate zaya_pass_estimate(const ModelSummary& m, int tokens) {
   const ModelConfig& c = m.config;
-  const double e = c.num_experts, per_layer = e * (1.0 - std::pow(e / (e + 1.0), tokens));
+  const double e = c.num_experts, per_layer = uniform_experts_per_layer(c, tokens);
   const double bytes_per_param = double(m.weight_bytes) / double(m.parameters);
   const double all_experts = double(c.num_layers) * e * double(expert_parameters(c));
   const double dense = double(m.parameters) - all_experts;
