@@ -8,6 +8,7 @@
 #include "engine/core/check.h"
 #include "engine/model/config.h"
 #include "engine/model/zaya.h"
+#include "kernels/cpu/threads.h"
 
 namespace dllm {
 
@@ -63,11 +64,15 @@ WeightView view_of(const TensorInfo& t) {
   return v;
 }
 
-// splitmix64: a tiny, seedable generator; each tensor gets its own stream from (seed, name).
+// splitmix64: a tiny, seedable generator; each tensor gets its own stream from (seed, name). It is a
+// counter: the generator `skip(k)` steps further draws what k next() calls later would, so chunks of a
+// tensor are filled in parallel with the same values.
 struct SplitMix {
+  static constexpr uint64_t kGamma = 0x9E3779B97F4A7C15ull;
   uint64_t s;
+  SplitMix skip(uint64_t k) const { return SplitMix{s + k * kGamma}; }
   uint64_t next() {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    uint64_t z = (s += kGamma);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
@@ -121,7 +126,7 @@ std::unique_ptr<Model> Model::random(const ModelConfig& cfg, DType dtype, uint64
     m->owned_.emplace_back(t.nbytes);
     std::vector<uint8_t>& buf = m->owned_.back();
     t.data = buf.data();
-    SplitMix rng{seed ^ std::hash<std::string>{}(e.name)};
+    const SplitMix rng{seed ^ std::hash<std::string>{}(e.name)};
     auto has = [&](const char* s) { return e.name.find(s) != std::string::npos; };
     const std::string leaf = e.name.substr(e.name.rfind('.') + 1);
     // Norm weights and zaya's learned scales and temperatures sit around 1.
@@ -132,13 +137,17 @@ std::unique_ptr<Model> Model::random(const ModelConfig& cfg, DType dtype, uint64
     // dim; zaya's balancing biases are small, as they only nudge the choice of expert.
     const int64_t fan_in = has("conv") && e.shape.size() == 3 ? n / e.shape[0] : e.shape.back();
     const float half_width = has("balancing") ? 0.05f : std::sqrt(3.0f / float(fan_in));
-    for (int64_t i = 0; i < n; ++i) {
-      const float u = rng.uniform_pm1();
-      const float v = around_one ? 1.0f + 0.2f * u : half_width * u;
-      if (dtype == DType::f32) reinterpret_cast<float*>(buf.data())[i] = v;
-      else if (dtype == DType::bf16) reinterpret_cast<uint16_t*>(buf.data())[i] = f32_to_bf16(v);
-      else reinterpret_cast<uint16_t*>(buf.data())[i] = f32_to_f16(v);
-    }
+    // Every kernel thread fills a chunk (an 8B preset is 8G draws): element i is draw i + 1 of rng.
+    cpu::parallel_for(n, 1 << 16, [&](int64_t begin, int64_t end) {
+      SplitMix chunk = rng.skip(uint64_t(begin));
+      for (int64_t i = begin; i < end; ++i) {
+        const float u = chunk.uniform_pm1();
+        const float v = around_one ? 1.0f + 0.2f * u : half_width * u;
+        if (dtype == DType::f32) reinterpret_cast<float*>(buf.data())[i] = v;
+        else if (dtype == DType::bf16) reinterpret_cast<uint16_t*>(buf.data())[i] = f32_to_bf16(v);
+        else reinterpret_cast<uint16_t*>(buf.data())[i] = f32_to_f16(v);
+      }
+    });
     made[e.name] = t;
   }
   m->bind([&](const std::string& n) { return &made.at(n); }, name);

@@ -128,3 +128,26 @@ TEST(Model, BadCheckpointsNameTheFileAndProblem) {
   std::ofstream(arch + "/config.json") << "{\"model_type\": ";
   expect_load_error(arch, "not valid JSON");
 }
+
+TEST(Model, RandomWeightsAreTheSequentialStreamWhateverTheThreads) {
+  // Model::random fills a tensor in parallel chunks; every element must still be draw i + 1 of the
+  // tensor's splitmix64 stream, as a one-thread fill gives. The embedding here spans many chunks.
+  ModelConfig cfg = Model::load("preset:tiny")->config();
+  cfg.vocab_size = 8192;
+  const uint64_t seed = 5;
+  auto m = Model::random(cfg, DType::f32, seed, "random-test");
+  const WeightView& e = m->weights().embed;
+  const int64_t n = e.rows * e.cols;
+  ASSERT_GT(n, int64_t(4) << 16);
+  uint64_t s = seed ^ std::hash<std::string>{}("model.embed_tokens.weight");
+  const float half_width = std::sqrt(3.0f / float(cfg.hidden_size));
+  const float* got = static_cast<const float*>(e.data);
+  for (int64_t i = 0; i < n; ++i) {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    const float u = float(int64_t(z >> 11) - (int64_t(1) << 52)) / float(int64_t(1) << 52);
+    ASSERT_EQ(got[i], half_width * u) << "element " << i;
+  }
+}
