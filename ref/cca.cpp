@@ -1,8 +1,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <vector>
 
+#include "ref/eigen.h"
 #include "ref/ref.h"
 
 namespace dllm::ref {
@@ -45,61 +45,61 @@ void cca_state(const CcaStateArgs& a) {
   }
 }
 
+// Per token and channel c of head h (channels h*Dh .. h*Dh + Dh - 1):
+//   c1(t)[c]  = w1[c, 0] c0(t-1)[c] + w1[c, 1] c0(t)[c] + b1[c]   (and c1(t-1) from c0(t-2), c0(t-1))
+//   y(t)[c]   = sum_i w2[c*Dh + i, 0] c1(t-1)[h*Dh + i] + w2[c*Dh + i, 1] c1(t)[h*Dh + i] + b2[c]
 template <typename Acc>
 void cca_conv(const CcaConvArgs& a) {
   const int dh = a.head_dim, c_total = a.heads * dh;
-  std::vector<Acc> c1_prev(static_cast<size_t>(c_total)), c1(static_cast<size_t>(c_total));
+  const Matrix<Acc> w1 = weight_matrix<Acc>(a.w1);  // [C, 2]
+  const Vector<Acc> b1 = weight_vector<Acc>(a.b1, c_total), b2 = weight_vector<Acc>(a.b2, c_total);
+  // w2 [C * Dh, 2] split by tap: row c of each is channel c's weights over its head's Dh inputs.
+  Matrix<Acc> w2_prev(c_total, dh), w2_cur(c_total, dh);  // [C, Dh] each
+  for (int c = 0; c < c_total; ++c)
+    for (int i = 0; i < dh; ++i) {
+      w2_prev(c, i) = Acc(a.w2.at(int64_t(c) * dh + i, 0));
+      w2_cur(c, i) = Acc(a.w2.at(int64_t(c) * dh + i, 1));
+    }
   for (int t = 0; t < a.tokens; ++t) {
-    const int64_t row = int64_t(t) * c_total;
-    for (int c = 0; c < c_total; ++c) {
-      const Acc w0 = Acc(a.w1.at(c, 0)), w1 = Acc(a.w1.at(c, 1)), b = Acc(a.b1.at(0, c));
-      c1_prev[size_t(c)] = w0 * Acc(a.prev2[row + c]) + w1 * Acc(a.prev[row + c]) + b;
-      c1[size_t(c)] = w0 * Acc(a.prev[row + c]) + w1 * Acc(a.x[row + c]) + b;
+    const Vector<Acc> x = row_in<Acc>(a.x, t, c_total), prev = row_in<Acc>(a.prev, t, c_total),
+                      prev2 = row_in<Acc>(a.prev2, t, c_total);
+    const Vector<Acc> c1_prev = w1.col(0).cwiseProduct(prev2) + w1.col(1).cwiseProduct(prev) + b1;  // [C]
+    const Vector<Acc> c1 = w1.col(0).cwiseProduct(prev) + w1.col(1).cwiseProduct(x) + b1;           // [C]
+    Vector<Acc> y(c_total);
+    for (int h = 0; h < a.heads; ++h) {
+      const int first = h * dh;  // the head's channels
+      y.segment(first, dh) = w2_prev.middleRows(first, dh) * c1_prev.segment(first, dh) +
+                             w2_cur.middleRows(first, dh) * c1.segment(first, dh) + b2.segment(first, dh);
     }
-    for (int c = 0; c < c_total; ++c) {
-      const int base = (c / dh) * dh;  // first channel of c's head
-      Acc sum = 0;
-      for (int i = 0; i < dh; ++i) {
-        const int64_t w_row = int64_t(c) * dh + i;
-        sum += Acc(a.w2.at(w_row, 0)) * c1_prev[size_t(base + i)] + Acc(a.w2.at(w_row, 1)) * c1[size_t(base + i)];
-      }
-      a.y[row + c] = float(sum + Acc(a.b2.at(0, c)));
-    }
+    row(a.y, t, c_total) = y.template cast<float>();
   }
 }
 
+// Per token: the mean term m = (q0_h + k0_{h/G}) / 2 of each query head h, then
+//   q_h = conv_h + m_h,  k_j = mean of m_h over j's G query heads + conv_{Hq + j},
+// and each head normalised to norm sqrt(Dh) (times the temperature for k).
 template <typename Acc>
 void cca_qk(const CcaQkArgs& a) {
   const int dh = a.head_dim, hq = a.q_heads, hkv = a.kv_heads, g = hq / hkv;
   const int c_total = (hq + hkv) * dh;
   const Acc target = std::sqrt(Acc(dh)), eps = Acc(std::numeric_limits<float>::epsilon());
-  std::vector<Acc> q(static_cast<size_t>(hq * dh)), k(static_cast<size_t>(hkv * dh));
-  // x <- x * sqrt(Dh) / max(|x|, eps) * scale, one head of Dh values.
-  auto normalise = [&](const Acc* x, float* out, Acc scale) {
-    Acc sum_sq = 0;
-    for (int i = 0; i < dh; ++i) sum_sq += x[i] * x[i];
-    const Acc f = target / std::max(std::sqrt(sum_sq), eps) * scale;
-    for (int i = 0; i < dh; ++i) out[i] = float(x[i] * f);
+  // out <- x * sqrt(Dh) / max(|x|, eps) * scale, one head of Dh values.
+  auto normalise = [&](const Vector<Acc>& x, RowView out, Acc scale) {
+    const Acc f = target / std::max(x.norm(), eps) * scale;
+    out = (x * f).template cast<float>();
   };
   for (int t = 0; t < a.tokens; ++t) {
-    const float* qk0 = a.qk0 + int64_t(t) * c_total;
-    const float* conv = a.conv + int64_t(t) * c_total;
-    const float* k0 = qk0 + hq * dh;
-    std::fill(k.begin(), k.end(), Acc(0));
+    const Vector<Acc> qk0 = row_in<Acc>(a.qk0, t, c_total), conv = row_in<Acc>(a.conv, t, c_total);  // [C]
+    Vector<Acc> k_sum = Vector<Acc>::Zero(hkv * dh);  // [Hkv * Dh] the mean terms of each kv head's group
     for (int h = 0; h < hq; ++h) {
       const int j = h / g;
-      for (int i = 0; i < dh; ++i) {
-        const Acc qres = (Acc(qk0[h * dh + i]) + Acc(k0[j * dh + i])) / Acc(2);
-        q[size_t(h * dh + i)] = Acc(conv[h * dh + i]) + qres;
-        k[size_t(j * dh + i)] += qres;
-      }
+      const Vector<Acc> mean = (qk0.segment(h * dh, dh) + qk0.segment((hq + j) * dh, dh)) / Acc(2);
+      normalise(conv.segment(h * dh, dh) + mean, row(a.q, int64_t(t) * hq + h, dh), Acc(1));
+      k_sum.segment(j * dh, dh) += mean;
     }
     for (int j = 0; j < hkv; ++j)
-      for (int i = 0; i < dh; ++i)
-        k[size_t(j * dh + i)] = k[size_t(j * dh + i)] / Acc(g) + Acc(conv[(hq + j) * dh + i]);
-    for (int h = 0; h < hq; ++h) normalise(&q[size_t(h * dh)], a.q + (int64_t(t) * hq + h) * dh, Acc(1));
-    for (int j = 0; j < hkv; ++j)
-      normalise(&k[size_t(j * dh)], a.k + (int64_t(t) * hkv + j) * dh, Acc(a.temperature.at(0, j)));
+      normalise(k_sum.segment(j * dh, dh) / Acc(g) + conv.segment((hq + j) * dh, dh),
+                row(a.k, int64_t(t) * hkv + j, dh), Acc(a.temperature.at(0, j)));
   }
 }
 

@@ -1,22 +1,17 @@
-#include <Eigen/Core>
-
+#include "ref/eigen.h"
 #include "ref/ref.h"
 
 namespace dllm::ref {
 
-// y[t, o] = sum_i x[t, i] * W[o, i] + bias[o], summed in order i = 0, 1, ... in Acc.
+// y[t] = W x[t] + bias in Acc, one matrix-vector product per token: a token's result never depends
+// on the other tokens of the call.
 template <typename Acc>
 void linear(const LinearArgs& a) {
-  Eigen::Matrix<Acc, Eigen::Dynamic, 1> w_row(a.in);
-  for (int o = 0; o < a.out; ++o) {
-    for (int i = 0; i < a.in; ++i) w_row[i] = Acc(a.weight.at(o, i));
-    const Acc bias = a.bias.empty() ? Acc(0) : Acc(a.bias.at(0, o));
-    for (int t = 0; t < a.tokens; ++t) {
-      const float* x = a.x + int64_t(t) * a.in;
-      Acc sum = 0;
-      for (int i = 0; i < a.in; ++i) sum += w_row[i] * Acc(x[i]);
-      a.y[int64_t(t) * a.out + o] = float(sum + bias);
-    }
+  const Matrix<Acc> w = weight_matrix<Acc>(a.weight);          // [Dout, Din]
+  const Vector<Acc> bias = weight_vector<Acc>(a.bias, a.out);  // [Dout]
+  for (int t = 0; t < a.tokens; ++t) {
+    const Vector<Acc> y = w * row_in<Acc>(a.x, t, a.in) + bias;
+    row(a.y, t, a.out) = y.template cast<float>();
   }
 }
 

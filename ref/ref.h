@@ -3,9 +3,10 @@
 // kernels (engine/core/ops.h). Acc is the accumulation type: float (the engine's mode) or double
 // (the f64-accumulation mode used to measure how far f32 drifts).
 //
-// Every reduction runs in a fixed order that depends only on the reduced length, never on how many
-// tokens are in the call or where a token sits: a token's result is bitwise the same alone or inside
-// a 306-token pass (the batch-invariance contract that makes the lossless gate exact).
+// Matrix products, reductions and softmax are Eigen expressions (ref/eigen.h). Every reduction runs
+// in a fixed order that depends only on the shapes, never on how many tokens are in the call or
+// where a token sits in memory: a token's result is bitwise the same alone or inside a 306-token
+// pass (the batch-invariance contract that makes the lossless gate exact).
 #pragma once
 #include <vector>
 

@@ -1,20 +1,16 @@
 #include <algorithm>
-#include <cmath>
 #include <numeric>
 
 #include "engine/core/check.h"
+#include "ref/eigen.h"
 #include "ref/ref.h"
 
 namespace dllm::ref {
 
 std::vector<double> target_distribution(const float* x, int dim, const RowDraw& d) {
   DLLM_ASSERT(d.temperature > 0.0f);
-  std::vector<double> p(static_cast<size_t>(dim));
-  double max = -INFINITY;
-  for (int i = 0; i < dim; ++i) max = std::max(max, double(x[i]) / d.temperature);
-  double sum = 0;
-  for (int i = 0; i < dim; ++i) sum += p[size_t(i)] = std::exp(double(x[i]) / d.temperature - max);
-  for (double& v : p) v /= sum;
+  const Vector<double> probs = softmax_of<double>(row_in<double>(x, 0, dim) / double(d.temperature));
+  std::vector<double> p(probs.data(), probs.data() + dim);
 
   const bool top_k = d.top_k > 0 && d.top_k < dim;
   const bool top_p = d.top_p < 1.0f;
@@ -100,11 +96,11 @@ void sample_divergence(const SampleDivergenceArgs& a) {
     const std::vector<float> mixed = drawn_row(x, a.dim, d);
     RowDraw target = d;
     if (target.temperature == 0.0f) target = RowDraw{1.0f, 0, 1.0f};
-    const std::vector<double> p = target_distribution(x, a.dim, target), q = target_distribution(mixed.data(), a.dim, target);
-    for (size_t v = 0; v < p.size(); ++v) {
-      if (p[v] > 0) out.kl += p[v] * std::log(p[v] / std::max(q[v], 1e-300));
-      out.tv += 0.5 * std::abs(p[v] - q[v]);
-    }
+    const std::vector<double> pv = target_distribution(x, a.dim, target), qv = target_distribution(mixed.data(), a.dim, target);
+    const Eigen::ArrayXd p = Eigen::Map<const Eigen::ArrayXd>(pv.data(), a.dim),
+                         q = Eigen::Map<const Eigen::ArrayXd>(qv.data(), a.dim);
+    out.kl = (p > 0).select(p * (p / q.max(1e-300)).log(), 0.0).sum();
+    out.tv = 0.5 * (p - q).abs().sum();
     int32_t top_x = 0, top_mixed = 0, non_finite = 0;
     argmax(ArgmaxArgs{1, a.dim, x, &top_x, &non_finite});
     argmax(ArgmaxArgs{1, a.dim, mixed.data(), &top_mixed, &non_finite});

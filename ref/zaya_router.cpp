@@ -28,21 +28,17 @@ void zaya_router(const ZayaRouterArgs& a) {
   linear<Acc>(LinearArgs{t, r, r, h2.data(), a.fc2, a.fc2_bias, h.data()});
   gelu<Acc>(h);
   linear<Acc>(LinearArgs{t, r, classes, h.data(), a.out, WeightView{}, logits.data()});  // [T, E+1]
+  std::vector<float> probs(logits.size());
+  softmax<Acc>(SoftmaxArgs{t, classes, 1.0f, logits.data(), probs.data()});  // [T, E+1]
   for (int i = 0; i < t; ++i) {
-    const float* g = logits.data() + int64_t(i) * classes;
-    Acc max = g[0];
-    for (int e = 1; e < classes; ++e) max = std::max(max, Acc(g[e]));
-    Acc sum = 0;
-    for (int e = 0; e < classes; ++e) sum += std::exp(Acc(g[e]) - max);
+    const float* p = probs.data() + int64_t(i) * classes;
+    // The highest p + balancing bias, ties to the lower route: the bias changes the choice only.
+    auto score = [&](int e) { return Acc(p[e]) + Acc(a.balancing_bias.at(0, e)); };
     int best = 0;
-    Acc best_p = 0, best_score = 0;
-    for (int e = 0; e < classes; ++e) {
-      const Acc p = std::exp(Acc(g[e]) - max) / sum;
-      const Acc score = Acc(float(p)) + Acc(a.balancing_bias.at(0, e));  // the bias changes the choice only
-      if (e == 0 || score > best_score) best = e, best_p = p, best_score = score;
-    }
+    for (int e = 1; e < classes; ++e)
+      if (score(e) > score(best)) best = e;
     a.expert[i] = best;
-    a.weight[i] = float(best_p);
+    a.weight[i] = p[best];
   }
 }
 

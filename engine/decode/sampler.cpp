@@ -7,8 +7,6 @@ namespace dllm {
 
 // The rules live in ref/ (argmax.cpp, sample.cpp), where the GPU kernels are tested against them.
 
-RowDraw SamplerConfig::draw(double u) const { return RowDraw{temperature, top_k, top_p, greedy() ? 0.0 : u}; }
-
 int argmax(const float* logits, int vocab) {
   int32_t index = 0, non_finite = 0;
   ref::argmax(ArgmaxArgs{1, vocab, logits, &index, &non_finite});

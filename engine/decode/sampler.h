@@ -6,19 +6,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/core/ops.h"
+#include "engine/core/sampler_config.h"
 
 namespace dllm {
-
-struct SamplerConfig {
-  float temperature = 0.0f;  // 0: greedy (argmax)
-  int top_k = 0;             // 0: off
-  float top_p = 1.0f;        // 1: off
-  uint64_t seed = 0;
-  bool greedy() const { return temperature == 0.0f; }
-  // This sampler as the sample op's draw of one row, with the row's uniform.
-  RowDraw draw(double u) const;
-};
 
 // Index of the largest logit, the lowest index on ties (ref::argmax's rule: NaN never counts).
 int argmax(const float* logits, int vocab);

@@ -6,7 +6,7 @@
 #include "engine/core/check.h"
 #include "engine/core/rng.h"
 #include "engine/decode/tidar_layout.h"
-#include "engine/decode/verifier.h"
+#include "ref/verify.h"
 
 namespace dllm {
 
@@ -224,7 +224,7 @@ class TidarSequence : public SequenceDecoder {
                    uniform01(request_.sampler.seed, uint32_t(request_.sequence), uint32_t(pos), Purpose::draft)};
   }
 
-  // Verify row j: the target's draw at position L + 1 + j (verifier.h's rules). Mixed with draft j's
+  // Verify row j: the target's draw at position L + 1 + j (ref/verify.h's rules). Mixed with draft j's
   // diffusion row when mixing, and testing draft j against its drafter's row when rejection sampling
   // (not the bonus row j = K, nor a padding draft's row: those are plain AR).
   RowDraw verify_draw(int j) const {
@@ -307,7 +307,7 @@ class TidarSequence : public SequenceDecoder {
     // token (greedy, sample-and-match, and rejection sampling, whose rejected token is never the draft).
     std::vector<int32_t> target(size_t(k) + 1);
     for (int j = 0; j <= k; ++j) target[size_t(j)] = logits.token(verify_ + j);
-    const VerifyOutcome out = verify_greedy(target, drafts_.tokens);
+    const ref::VerifyOutcome out = ref::verify_greedy(target, drafts_.tokens);
     const int n = out.accepted;
     DecodeMetrics& m = result_.metrics;
     ++m.accepted_histogram[size_t(n)];

@@ -8,7 +8,6 @@
 
 #include "engine/decode/generation.h"
 #include "engine/decode/tidar_layout.h"
-#include "engine/decode/verifier.h"
 #include "engine/model/transformer.h"
 
 namespace dllm {

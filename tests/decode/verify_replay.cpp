@@ -5,8 +5,8 @@
 #include <algorithm>
 
 #include "engine/decode/tidar_decoder.h"
-#include "engine/decode/verifier.h"
 #include "ref/ref.h"
+#include "ref/verify.h"
 
 namespace dllm::testutil {
 
@@ -24,18 +24,18 @@ void expect_verification_replays_on_host(Transformer& model, const GenerateReque
     passes.push_back(logits);
   };
   const Generation g = TidarDecoder(model, o).generate(request);
-  const VerifyConfig vc{request.sampler, mix_weight, draft_temperature};
+  const ref::VerifyConfig vc{request.sampler, mix_weight, draft_temperature};
   std::vector<int32_t> replay = {g.tokens.front()};
   double kl_sum = 0;
   int positions = 0, len = int(request.prompt.size());
   for (size_t p = 1; p < passes.size(); p += 2) {
     const std::vector<float>& draft = passes[p - 1];
-    std::vector<Draft> drafts(static_cast<size_t>(k));
+    std::vector<ref::Draft> drafts(static_cast<size_t>(k));
     for (int j = 0; j < k; ++j) {
       const float* row = draft.data() + size_t(j + 1) * v;
-      drafts[size_t(j)] = Draft{draft_token(row, v, vc, uint32_t(request.sequence), len + 1 + j), row};
+      drafts[size_t(j)] = ref::Draft{ref::draft_token(row, v, vc, uint32_t(request.sequence), len + 1 + j), row};
     }
-    const VerifyOutcome out = verify_drafts(passes[p].data(), drafts, v, vc, uint32_t(request.sequence), len + 1);
+    const ref::VerifyOutcome out = ref::verify_drafts(passes[p].data(), drafts, v, vc, uint32_t(request.sequence), len + 1);
     for (int j = 0; j < out.accepted; ++j) replay.push_back(drafts[size_t(j)].token);
     replay.push_back(out.next);
     for (int j = 0; j <= std::min(out.accepted, k - 1) && mix_weight != 1.0f; ++j) {

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "ref/ref.h"
 #include "tests/testing.h"
 
@@ -49,5 +52,24 @@ TEST(RefLinear, TokenResultIndependentOfPassSize) {
   for (int t : {0, 5, 16}) {
     ref::linear<float>(LinearArgs{1, 64, 33, x.data() + t * 64, w.view, {}, one.data()});
     EXPECT_EQ(0, std::memcmp(one.data(), all.data() + t * 33, 33 * sizeof(float))) << "token " << t;
+  }
+}
+
+TEST(RefLinear, TokenResultIndependentOfItsAddress) {
+  // Din = 67: the tokens of a pass start at every alignment, and so does a copy at each offset.
+  auto w = testutil::make_weights(33, 67, DType::bf16, 7);
+  const auto x = testutil::random_floats(5 * 67, 8);
+  for (bool f64 : {false, true}) {
+    auto linear = f64 ? ref::linear<double> : ref::linear<float>;
+    std::vector<float> all(5 * 33);
+    linear(LinearArgs{5, 67, 33, x.data(), w.view, {}, all.data()});
+    for (int t = 0; t < 5; ++t)
+      for (int offset = 0; offset < 4; ++offset) {
+        std::vector<float> in(size_t(offset + 67)), one(33);
+        std::copy_n(x.data() + t * 67, 67, in.data() + offset);
+        linear(LinearArgs{1, 67, 33, in.data() + offset, w.view, {}, one.data()});
+        EXPECT_EQ(0, std::memcmp(one.data(), all.data() + t * 33, 33 * sizeof(float)))
+            << "token " << t << " at offset " << offset << (f64 ? " f64" : " f32");
+      }
   }
 }

@@ -1,7 +1,7 @@
-// TiDAR verification (../shared/reference/algorithms.md §2.5): given the AR logits of the verify
-// rows and the drafts, how many drafts are accepted and which token follows them. verify_drafts is
-// the host reference on whole rows; the engine verifies on the backend (each verify row's token
-// under its RowDraw, ref::sample's rules, then verify_greedy), and tests replay it against this.
+// TiDAR verification, the host reference: given the AR logits of the verify rows and the drafts,
+// how many drafts are accepted and which token follows them. verify_drafts decides on whole rows;
+// the engine decides on the backend (each verify row's token under its RowDraw, ref::sample's rules,
+// then verify_greedy), and the tests replay the engine's steps against verify_drafts.
 //
 // - greedy target: accept while argmax(row) == draft; the first mismatch emits the argmax.
 // - stochastic target, argmax drafter: sample x from the target distribution with the uniform of
@@ -15,9 +15,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/decode/sampler.h"
+#include "engine/core/sampler_config.h"
 
-namespace dllm {
+namespace dllm::ref {
 
 struct VerifyConfig {
   SamplerConfig target;            // the AR sampler (temperature / top-k / top-p / seed)
@@ -43,7 +43,7 @@ VerifyOutcome verify_drafts(const float* rows, const std::vector<Draft>& drafts,
 // Greedy verification from each verify row's argmax, best [K+1] (of the mixed row where mixing),
 // and the draft tokens [K]: accept while best[i] == drafts[i]; the first mismatch emits best[i];
 // with every draft accepted, the bonus best[K]. verify_drafts' greedy rule, on K+1 integers: what
-// the engine reads back from a GPU for a greedy TiDAR step.
+// the engine reads back from a backend for a TiDAR step.
 VerifyOutcome verify_greedy(const std::vector<int32_t>& best, const std::vector<int32_t>& drafts);
 
 // A draft token from diffusion logits at a position: argmax, or a sample at the draft temperature.
@@ -53,4 +53,4 @@ int32_t draft_token(const float* logits, int vocab, const VerifyConfig& cfg, uin
 // The sampling drafter's distribution q = softmax(logits / draft_temperature).
 std::vector<double> draft_distribution(const float* logits, int vocab, float draft_temperature);
 
-}  // namespace dllm
+}  // namespace dllm::ref

@@ -3,10 +3,13 @@
 #include <cmath>
 
 #include "engine/core/rng.h"
-#include "engine/decode/verifier.h"
+#include "engine/decode/sampler.h"
+#include "ref/verify.h"
 #include "tests/testing.h"
 
 using namespace dllm;
+using ref::Draft, ref::VerifyConfig, ref::VerifyOutcome, ref::draft_distribution, ref::draft_token,
+    ref::verify_drafts, ref::verify_greedy;
 
 namespace {
 
@@ -21,7 +24,7 @@ std::vector<float> repeat_rows(const std::vector<float>& row, int k) {
 
 }  // namespace
 
-TEST(Verifier, GreedyAcceptsWhileArgmaxMatches) {
+TEST(RefVerify, GreedyAcceptsWhileArgmaxMatches) {
   const std::vector<float> rows = {0, 5, 0, 0, 0,   // predicts 1
                                    0, 0, 5, 0, 0,   // predicts 2
                                    5, 0, 0, 0, 0,   // predicts 0
@@ -40,7 +43,7 @@ TEST(Verifier, GreedyAcceptsWhileArgmaxMatches) {
 }
 
 // The same rule on the rows' argmaxes alone (what a GPU hands back for a greedy step).
-TEST(Verifier, GreedyFromArgmaxes) {
+TEST(RefVerify, GreedyFromArgmaxes) {
   const std::vector<int32_t> best = {1, 2, 0, 4};
   for (int wrong = 0; wrong < 3; ++wrong) {
     std::vector<int32_t> drafts = {1, 2, 0};
@@ -57,7 +60,7 @@ TEST(Verifier, GreedyFromArgmaxes) {
   EXPECT_EQ(none.next, 7);
 }
 
-TEST(Verifier, StochasticArgmaxDrafterReusesTheArDraw) {
+TEST(RefVerify, StochasticArgmaxDrafterReusesTheArDraw) {
   // The token emitted at position 7 is exactly the AR sample at position 7, accepted or not.
   const auto row = testutil::random_floats(kVocab, 3, 2.0f);
   const auto rows = repeat_rows(row, 1);
@@ -76,7 +79,7 @@ TEST(Verifier, StochasticArgmaxDrafterReusesTheArDraw) {
   }
 }
 
-TEST(Verifier, MixWeightOneIsTheArRowBitwise) {
+TEST(RefVerify, MixWeightOneIsTheArRowBitwise) {
   // Extreme draft logits: any leak of (1 - w) * y into the row would change the outcome.
   const auto ar = testutil::random_floats(kVocab, 4, 3.0f);
   const std::vector<float> y = {1e30f, -1e30f, 3e29f, 0, -7e29f};
@@ -94,7 +97,7 @@ TEST(Verifier, MixWeightOneIsTheArRowBitwise) {
   }
 }
 
-TEST(Verifier, MixWeightZeroAcceptsTheArgmaxDrafts) {
+TEST(RefVerify, MixWeightZeroAcceptsTheArgmaxDrafts) {
   const auto ar = testutil::random_floats(kVocab, 5, 3.0f);
   const auto y = testutil::random_floats(kVocab, 6, 3.0f);
   VerifyConfig vc;
@@ -104,7 +107,7 @@ TEST(Verifier, MixWeightZeroAcceptsTheArgmaxDrafts) {
   EXPECT_EQ(verify_drafts(rows.data(), {{draft, y.data()}}, kVocab, vc, 0, 0).accepted, 1);
 }
 
-TEST(Verifier, RejectionSamplingReproducesTheArDistribution) {
+TEST(RefVerify, RejectionSamplingReproducesTheArDistribution) {
   // Sampling drafter q = softmax(y / 1.3) against target p = softmax(z / 0.9): the first token
   // emitted (accepted draft or residual sample) must follow p. Chi-square, 4 degrees of freedom.
   const std::vector<float> z = {1.0f, 0.2f, -0.5f, 2.0f, 0.0f}, y = {2.0f, 1.5f, -1.0f, 0.0f, 0.5f};
