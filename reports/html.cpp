@@ -396,7 +396,12 @@ std::string provenance_table(const json& r) {
     o << "<tr><th class=l>" << escape(k) << "</th><td class='l mono'>"
       << escape(v.is_string() ? v.get<std::string>() : v.dump(1, ' ', false, json::error_handler_t::replace)) << "</td></tr>";
   o << "<tr><th class=l>settings</th><td class='l mono'>" << escape(r["settings"].dump()) << "</td></tr>"
-    << "<tr><th class=l>suite</th><td class='l mono'>" << escape(r["suite"].dump()) << "</td></tr></table>";
+    << "<tr><th class=l>suite</th><td class='l mono'>" << escape(r["suite"].dump()) << "</td></tr>";
+  if (r.contains("shard")) o << "<tr><th class=l>shard</th><td class='l mono'>" << escape(r["shard"].dump()) << "</td></tr>";
+  if (r.contains("merged_from"))
+    for (const json& m : r["merged_from"])
+      o << "<tr><th class=l>merged from</th><td class='l mono'>" << escape(m.dump()) << "</td></tr>";
+  o << "</table>";
   return o.str();
 }
 
