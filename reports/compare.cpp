@@ -5,6 +5,7 @@
 
 #include "engine/core/check.h"
 #include "reports/schema.h"
+#include "reports/sections.h"
 #include "reports/stats.h"
 
 namespace dllm {
@@ -16,7 +17,7 @@ using nlohmann::json;
 std::vector<double> samples_of(const json& p, const std::string& pointer) {
   const json::json_pointer ptr(pointer);
   if (!p.contains(ptr)) return {};
-  return p.at(ptr)["samples"].get<std::vector<double>>();
+  return p.at(ptr).get<report::Samples>().samples;
 }
 
 Comparison compare_checked(const json& a, const json& b, const CompareOptions& opt) {

@@ -1,5 +1,6 @@
 #include "reports/html.h"
 #include "reports/schema.h"
+#include "reports/sections.h"
 
 #include <algorithm>
 #include <cmath>
@@ -56,7 +57,8 @@ int64_t integer(const json& v) {
   return int64_t(d);
 }
 
-bool is_tidar(const json& p) { return p["config"]["strategy"] == "tidar"; }
+report::PointConfig config_of(const json& p) { return p["config"].get<report::PointConfig>(); }
+bool is_tidar(const json& p) { return config_of(p).is_tidar(); }
 
 std::string speedup_cell(const json& p) {
   if (!p.contains("speedup_vs_ar")) return "<td>-</td><td>-</td>";
@@ -105,7 +107,7 @@ std::string throughput_chart(const json& r) {
   for (const json& p : r["points"]) {
     if (!p.contains("decode_tokens_per_s")) continue;
     bars.push_back({p["id"], num_at(p, "/decode_tokens_per_s/mean"), num_at(p, "/decode_tokens_per_s/ci95"),
-                    is_tidar(p) ? (p["config"]["mix_weight"] == 1.0 ? "#3366cc" : "#ff9900") : "#888888"});
+                    is_tidar(p) ? (config_of(p).mix_weight == 1.0f ? "#3366cc" : "#ff9900") : "#888888"});
   }
   return svg::bar_chart("throughput", "Decode tokens/s: AR (grey), TiDAR lossless (blue), mixing (orange)", "tokens/s", bars);
 }
@@ -124,12 +126,12 @@ std::string mixing_charts(const json& r) {
   size_t ci = 0;
   for (auto& [name, pts] : groups) {
     std::sort(pts.begin(), pts.end(), [](const json* x, const json* y) {
-      return (*x)["config"]["mix_weight"].get<double>() < (*y)["config"]["mix_weight"].get<double>();
+      return config_of(*x).mix_weight < config_of(*y).mix_weight;
     });
     svg::Series s{name, kPalette[ci % 8], {}, {}}, same{"same top-1 " + name, kPalette[ci % 8], {}, {}},
         match{"match length " + name, kPalette[ci % 8], {}, {}, true};
     for (const json* p : pts) {
-      const double w = (*p)["config"]["mix_weight"];
+      const double w = config_of(*p).mix_weight;
       s.x.push_back(w), s.y.push_back(num_at(*p, "/speedup_vs_ar/decode/mean"));
       same.x.push_back(w), same.y.push_back(num_at(*p, "/quality/mixing/same_top1_rate", 1.0));
       match.x.push_back(w), match.y.push_back(num_at(*p, "/quality/vs_ar/match_length_fraction_mean", 1.0));
@@ -205,9 +207,10 @@ std::string batch_section(const json& r) {
   std::map<std::string, svg::Series> ar;
   for (const json& p : r["points"]) {
     if (is_tidar(p) || !p.contains("e2e_tokens_per_s")) continue;
-    const std::string key = "AR " + p["config"]["sampler"].get<std::string>() + " n" + std::to_string(integer(p["config"]["rollouts"]));
+    const report::PointConfig c = config_of(p);
+    const std::string key = "AR " + c.sampler + " n" + std::to_string(c.rollouts);
     ar.try_emplace(key, svg::Series{key, "#888888", {}, {}, true});
-    ar[key].x.push_back(p["config"]["batch"]), ar[key].y.push_back(num_at(p, "/e2e_tokens_per_s/mean"));
+    ar[key].x.push_back(c.batch), ar[key].y.push_back(num_at(p, "/e2e_tokens_per_s/mean"));
   }
   for (auto& [k, s] : ar) tps.push_back(s);
   table << "</table>";
@@ -224,7 +227,7 @@ std::string batch_section(const json& r) {
 
 // Whether a point ran on the host, whose limits `dllm-bench probe` measured (the only backend the
 // probe's bandwidth and peak bound).
-bool on_host(const json& point) { return point["config"]["backend"] == "cpu"; }
+bool on_host(const json& point) { return config_of(point).backend == "cpu"; }
 
 std::string time_split_table(const json& r) {
   const json& limits = r["provenance"]["machine_limits"];
@@ -255,7 +258,7 @@ std::string acceptance_charts(const json& r) {
   size_t ci = 0;
   for (const json& p : r["points"]) {
     if (!is_tidar(p) || !p.contains("accounting") || !p["accounting"].contains("slot_acceptance")) continue;
-    if (first == nullptr && p["config"]["mix_weight"] == 1.0) first = &p;
+    if (first == nullptr && config_of(p).mix_weight == 1.0f) first = &p;
     svg::Series s{p["id"], kPalette[ci++ % 8], {}, {}};
     const json& rate = p["accounting"]["slot_acceptance"];
     for (size_t i = 0; i < rate.size(); ++i) s.x.push_back(double(i + 1)), s.y.push_back(rate[i]);
@@ -460,11 +463,13 @@ std::string headline(const json& r) {
 std::string bench_section(const json& r, const std::vector<json>& gbench) {
   std::ostringstream o;
   const json& pv = r["provenance"];
+  const auto suite = r["suite"].get<report::Suite>();
+  const auto settings = r["settings"].get<report::Settings>();
   o << "<h1>dllm-bench report: " << escape(pv["model"]["source"]) << " on " << escape(pv["host"]["cpu"]) << "</h1>"
     << "<p class=note>" << escape(pv["date_utc"]) << " · commit " << escape(pv["git"]["commit"].dump()) << (pv["git"]["dirty"] == true ? " (dirty)" : "")
-    << " · backend " << escape(pv["backend"]) << " · " << integer(r["suite"]["prompts"]) << " prompts from "
-    << escape(r["suite"]["path"]) << " · " << integer(r["settings"]["repetitions"]) << " timed repetitions after "
-    << integer(r["settings"]["warmup"]) << " warm-up" << (r["interrupted"].get<bool>() ? " · <span class=bad>INTERRUPTED</span>" : "")
+    << " · backend " << escape(pv["backend"]) << " · " << suite.prompts << " prompts from "
+    << escape(suite.path) << " · " << settings.repetitions << " timed repetitions after "
+    << settings.warmup << " warm-up" << (r["interrupted"].get<bool>() ? " · <span class=bad>INTERRUPTED</span>" : "")
     << "</p>";
   o << "<h2 id=summary>Summary</h2>" << headline(r) << summary_table(r);
   o << "<h2 id=throughput>Throughput and speedup</h2><div class=charts>" << throughput_chart(r) << mixing_charts(r) << tradeoff_chart(r) << "</div>"

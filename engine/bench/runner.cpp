@@ -25,11 +25,7 @@ std::string fmt_weight(float w) {
   return buf;
 }
 
-json summary_json(const std::vector<double>& x) {
-  const stats::Summary s = stats::summarize(x);
-  return {{"n", s.n}, {"mean", s.mean}, {"stddev", s.stddev}, {"ci95", s.ci95}, {"min", s.min}, {"max", s.max},
-          {"samples", x}};
-}
+json summary_json(const std::vector<double>& x) { return report::samples_of(x); }
 
 // What one point measured in one timed repetition over the whole suite.
 struct Repetition {
@@ -492,27 +488,20 @@ std::string BenchPoint::id() const {
 }
 
 json BenchPoint::to_json() const {
-  json j = {{"strategy", strategy_name(strategy)}, {"sampler", sampler_name(sampler)}, {"backend", backend},
-            {"batch", batch}, {"rollouts", rollouts}};
-  if (is_tidar())
-    j.update({{"mix_weight", tidar.mix_weight}, {"block_size", tidar.block_size}, {"levels", levels_name()},
-              {"layout", layout_name(tidar.layout)}, {"pass_tokens", tidar.pass_tokens()}});
-  return j;
+  report::PointConfig c{strategy_name(strategy), sampler_name(sampler), backend, batch, rollouts};
+  if (is_tidar()) {
+    c.mix_weight = tidar.mix_weight, c.block_size = tidar.block_size, c.levels = levels_name();
+    c.layout = layout_name(tidar.layout), c.pass_tokens = tidar.pass_tokens();
+  }
+  return c;
 }
 
-BenchPoint BenchPoint::from_json(const json& c) {
-  BenchPoint p;
-  p.strategy = parse_strategy(c.at("strategy").get<std::string>());
-  p.sampler = parse_sampler(c.at("sampler").get<std::string>());
-  p.backend = c.at("backend").get<std::string>();
-  p.batch = c.at("batch").get<int>();
-  p.rollouts = c.at("rollouts").get<int>();
+BenchPoint BenchPoint::from_json(const json& config) {
+  const auto c = config.get<report::PointConfig>();
+  BenchPoint p{parse_strategy(c.strategy), parse_sampler(c.sampler), c.backend, c.batch, c.rollouts, {}};
   if (p.is_tidar()) {
-    p.tidar.mix_weight = c.at("mix_weight").get<float>();
-    p.tidar.block_size = c.at("block_size").get<int>();
-    p.tidar.layout = parse_layout(c.at("layout").get<std::string>());
-    if (p.tidar.layout == Layout::single_forward)
-      p.tidar.levels = parse_levels(c.at("levels").get<std::string>(), p.tidar.block_size);
+    p.tidar.mix_weight = c.mix_weight, p.tidar.block_size = c.block_size, p.tidar.layout = parse_layout(c.layout);
+    if (p.tidar.layout == Layout::single_forward) p.tidar.levels = parse_levels(c.levels, c.block_size);
   }
   return p;
 }

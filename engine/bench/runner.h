@@ -13,6 +13,7 @@
 #include "engine/bench/suite.h"
 #include "engine/decode/tidar_options.h"
 #include "engine/model/transformer.h"
+#include "reports/sections.h"
 
 namespace dllm {
 
@@ -42,16 +43,7 @@ struct BenchPoint {
   static BenchPoint from_json(const nlohmann::json& config);
 };
 
-struct BenchSettings {
-  int warmup = 1;            // untimed repetitions over the whole suite, first
-  int repetitions = 3;       // timed repetitions
-  int max_new_tokens = 64;
-  float temperature = 0.8f;  // of the stochastic sampler
-  uint64_t seed = 0;         // of the stochastic sampler; sequence = prompt index
-  double min_seconds = 0.1;  // validity: a repetition must decode for at least this long ...
-  int64_t min_tokens = 32;   // ... and generate at least this many tokens
-  int min_repetitions = 2;   // and a point needs this many timed repetitions for an interval
-};
+using BenchSettings = report::Settings;  // the report's "settings" section
 
 struct BenchProgress {
   int done = 0, total = 0;
@@ -95,9 +87,7 @@ struct BenchGrid {
 std::vector<BenchPoint> expand_grid(const BenchGrid& g);
 
 // Slice `index` of `count` (0 <= index < count) of a planned grid: "--shard I/N".
-struct Shard {
-  int index = 0, count = 1;
-};
+using Shard = report::Shard;
 Shard parse_shard(const std::string& spec);
 // The shard's points: the plan's points i with i % count == index, in plan order. The slices of a
 // plan are disjoint and together hold every point once.

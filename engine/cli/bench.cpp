@@ -343,24 +343,20 @@ json measure_step_costs(const Plan& plan, const ModelConfig& cfg, BenchInputs& i
 // The report (reports/README.md): the run's description around the runner's points.
 json summarise(const Plan& plan, const PlannedPoints& pp, const ModelSummary& summary, json provenance, json step_cost,
                json points, json gbench, json kernel_parity) {
-  const BenchSettings& s = plan.settings;
-  json report = {{"schema", "dllm-bench/report"},
+  json out = {{"schema", "dllm-bench/report"},
                  {"schema_version", kReportSchemaVersion},
                  {"kind", "bench"},
                  {"provenance", std::move(provenance)},
-                 {"settings", {{"warmup", s.warmup}, {"repetitions", s.repetitions}, {"max_new_tokens", s.max_new_tokens},
-                               {"temperature", s.temperature}, {"seed", s.seed}, {"min_seconds", s.min_seconds},
-                               {"min_tokens", s.min_tokens}, {"min_repetitions", s.min_repetitions}}},
-                 {"suite", {{"path", plan.prompts}, {"prompts", pp.prompts.size()}, {"categories", plan.categories},
-                            {"limit", plan.limit}}},
+                 {"settings", plan.settings},
+                 {"suite", report::Suite{plan.prompts, int64_t(pp.prompts.size()), plan.categories, plan.limit}},
                  {"model", {{"parameters", summary.parameters}, {"weight_bytes", summary.weight_bytes},
                             {"flops_per_token", 2.0 * double(summary.parameters)}}},
                  {"step_cost", std::move(step_cost)}};
-  report.update(points);
-  if (plan.shard.count > 1) report["shard"] = {{"index", plan.shard.index}, {"count", plan.shard.count}};
-  report["google_benchmark"] = std::move(gbench);
-  report["kernel_parity"] = std::move(kernel_parity);
-  return report;
+  out.update(points);
+  if (plan.shard.count > 1) out["shard"] = plan.shard;
+  out["google_benchmark"] = std::move(gbench);
+  out["kernel_parity"] = std::move(kernel_parity);
+  return out;
 }
 
 void write_report(const json& report, const std::string& out, const std::string& html) {
