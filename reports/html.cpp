@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "engine/core/check.h"
@@ -60,12 +61,18 @@ int64_t integer(const json& v) {
 report::PointConfig config_of(const json& p) { return p["config"].get<report::PointConfig>(); }
 bool is_tidar(const json& p) { return config_of(p).is_tidar(); }
 
+std::optional<report::Speedup> speedup_of(const json& p) {
+  if (!p.contains("speedup_vs_ar")) return std::nullopt;
+  return p["speedup_vs_ar"].get<report::Speedup>();
+}
+
+double decode_speedup(const json& p) { return speedup_of(p)->decode.summary.mean; }
+
 std::string speedup_cell(const json& p) {
-  if (!p.contains("speedup_vs_ar")) return "<td>-</td><td>-</td>";
-  const json& s = p["speedup_vs_ar"];
-  std::string pred = "-";
-  if (s.contains("predicted")) pred = f(s["predicted"]["speedup"].get<double>()) + "x";
-  return "<td>" + f(s["decode"]["mean"].get<double>()) + "x ± " + f(s["decode"]["ci95"].get<double>()) + "</td><td>" + pred + "</td>";
+  const auto s = speedup_of(p);
+  if (!s) return "<td>-</td><td>-</td>";
+  const std::string pred = s->predicted ? f(s->predicted->speedup) + "x" : "-";
+  return "<td>" + f(s->decode.summary.mean) + "x ± " + f(s->decode.summary.ci95) + "</td><td>" + pred + "</td>";
 }
 
 std::string summary_table(const json& r) {
@@ -132,7 +139,7 @@ std::string mixing_charts(const json& r) {
         match{"match length " + name, kPalette[ci % 8], {}, {}, true};
     for (const json* p : pts) {
       const double w = config_of(*p).mix_weight;
-      s.x.push_back(w), s.y.push_back(num_at(*p, "/speedup_vs_ar/decode/mean"));
+      s.x.push_back(w), s.y.push_back(decode_speedup(*p));
       same.x.push_back(w), same.y.push_back(num_at(*p, "/quality/mixing/same_top1_rate", 1.0));
       match.x.push_back(w), match.y.push_back(num_at(*p, "/quality/vs_ar/match_length_fraction_mean", 1.0));
     }
@@ -159,11 +166,11 @@ std::string tradeoff_chart(const json& r) {
   size_t ci = 0;
   for (auto& [name, pts] : groups) {
     std::sort(pts.begin(), pts.end(), [](const json* x, const json* y) {
-      return num_at(*x, "/speedup_vs_ar/decode/mean") < num_at(*y, "/speedup_vs_ar/decode/mean");
+      return decode_speedup(*x) < decode_speedup(*y);
     });
     svg::Series match{"AR match " + name, kPalette[ci % 8], {}, {}}, acc{"task accuracy " + name, kPalette[ci % 8], {}, {}, true};
     for (const json* p : pts) {
-      const double x = num_at(*p, "/speedup_vs_ar/decode/mean");
+      const double x = decode_speedup(*p);
       match.x.push_back(x), match.y.push_back(num_at(*p, "/quality/vs_ar/match_length_fraction_mean"));
       if ((*p)["quality"].contains("task_accuracy"))
         acc.x.push_back(x), acc.y.push_back(num_at(*p, "/quality/task_accuracy/all/accuracy"));
@@ -280,11 +287,13 @@ std::string step_cost_chart(const json& r) {
   for (const auto& [backend, sc] : r["step_cost"].items()) {
     svg::Series measured{"measured " + backend, "#3366cc", {}, {}}, linear{"t(1) x T", "#aaaaaa", {}, {}, true, false},
         roof{"roofline (probe)", "#dc3912", {}, {}, true, false};
-    const double t1 = sc["curve"][0]["seconds"].get<double>();
-    for (const json& c : sc["curve"]) {
-      const double t = c["tokens"];
-      measured.x.push_back(t), measured.y.push_back(c["seconds"].get<double>() * 1e3);
-      linear.x.push_back(t), linear.y.push_back(std::min(t1 * t, sc["curve"].back()["seconds"].get<double>() * 1.5) * 1e3);
+    const auto curve = sc["curve"].get<std::vector<report::CurvePoint>>();
+    DLLM_CHECK(!curve.empty(), "step_cost.", backend, ".curve is empty");
+    const double t1 = curve.front().seconds;
+    for (const report::CurvePoint& c : curve) {
+      const double t = c.tokens;
+      measured.x.push_back(t), measured.y.push_back(c.seconds * 1e3);
+      linear.x.push_back(t), linear.y.push_back(std::min(t1 * t, curve.back().seconds * 1.5) * 1e3);
       if (bw > 0 && peak > 0 && backend == "cpu")  // the probe measures the host
         roof.x.push_back(t), roof.y.push_back(std::max(num_at(r, "/model/weight_bytes") / bw,
                                                        num_at(r, "/model/flops_per_token") * t / peak) * 1e3);
@@ -293,19 +302,18 @@ std::string step_cost_chart(const json& r) {
     if (!roof.x.empty()) s.push_back(roof);
     if (sc.contains("batched")) {  // passes of b sequences x T tokens each
       size_t ci = 2;
-      for (const auto& [b, curve] : sc["batched"].items()) {
+      for (const auto& [b, batched] : sc["batched"].items()) {
         svg::Series bs{"batch " + b + " (T per sequence)", kPalette[ci++ % 8], {}, {}};
-        for (const json& c : curve) bs.x.push_back(c["tokens"].get<double>()), bs.y.push_back(c["seconds"].get<double>() * 1e3);
+        for (const auto& c : batched.get<std::vector<report::CurvePoint>>()) bs.x.push_back(c.tokens), bs.y.push_back(c.seconds * 1e3);
         if (s.size() < 7) s.push_back(bs);
       }
     }
     o << svg::line_chart("step_cost_" + backend, "Step time vs tokens per pass, t(T), " + backend, "tokens per pass T (log2)",
                          "ms", s, true);
     o << "<table><tr><th>T</th><th>t(T) ms</th><th>t(T)/t(1)</th><th>ms per token</th></tr>";
-    for (const json& c : sc["curve"])
-      o << "<tr><td>" << integer(c["tokens"]) << "</td><td>" << f(c["seconds"].get<double>() * 1e3, 3) << "</td><td>"
-        << f(c["seconds"].get<double>() / t1) << "</td><td>" << f(c["seconds"].get<double>() * 1e3 / c["tokens"].get<double>(), 4)
-        << "</td></tr>";
+    for (const report::CurvePoint& c : curve)
+      o << "<tr><td>" << c.tokens << "</td><td>" << f(c.seconds * 1e3, 3) << "</td><td>" << f(c.seconds / t1) << "</td><td>"
+        << f(c.seconds * 1e3 / c.tokens, 4) << "</td></tr>";
     o << "</table>";
   }
   if (bw == 0) o << "<p class=note>No measured machine limits (run <code>dllm-bench probe</code>): no roofline.</p>";
@@ -317,13 +325,13 @@ std::string prediction_table(const json& r) {
   o << "<table><tr><th class=l>configuration</th><th>tokens/step a</th><th>pass tokens T</th><th>t(T)/t(1)</th>"
        "<th>predicted a·t(1)/t(T)</th><th>measured</th><th>measured / predicted</th></tr>";
   for (const json& p : r["points"]) {
-    if (!p.contains("speedup_vs_ar") || !p["speedup_vs_ar"].contains("predicted")) continue;
-    const json& pr = p["speedup_vs_ar"]["predicted"];
-    const double ratio = pr["measured_over_predicted"];
-    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << f(pr["tokens_per_step"]) << "</td><td>"
-      << integer(pr["pass_tokens"]) << "</td><td>" << f(pr["t_pass_over_t1"]) << "</td><td>" << f(pr["speedup"])
-      << "x</td><td>" << f(num_at(p, "/speedup_vs_ar/decode/mean")) << "x</td><td class=" << (ratio >= 0.85 ? "good" : "bad")
-      << ">" << f(ratio) << "</td></tr>";
+    const auto s = speedup_of(p);
+    if (!s || !s->predicted) continue;
+    const report::Prediction& pr = *s->predicted;
+    const double ratio = pr.measured_over_predicted;
+    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << f(pr.tokens_per_step) << "</td><td>" << pr.pass_tokens
+      << "</td><td>" << f(pr.t_pass_over_t1) << "</td><td>" << f(pr.speedup) << "x</td><td>" << f(s->decode.summary.mean)
+      << "x</td><td class=" << (ratio >= 0.85 ? "good" : "bad") << ">" << f(ratio) << "</td></tr>";
   }
   o << "</table><p class=note>DESIGN §5 target: measured ≥ 0.85 × predicted.</p>";
   return o.str();
@@ -447,9 +455,10 @@ std::string headline(const json& r) {
   std::ostringstream o;
   o << "<ul>";
   for (const json& p : r["points"]) {
-    if (!p.contains("speedup_vs_ar") || !p["valid"].get<bool>()) continue;
-    o << "<li><b>" << escape(p["id"]) << "</b>: " << f(num_at(p, "/speedup_vs_ar/decode/mean")) << "x ± "
-      << f(num_at(p, "/speedup_vs_ar/decode/ci95")) << " decode speedup over " << escape(p["speedup_vs_ar"]["baseline"])
+    const auto s = speedup_of(p);
+    if (!s || !p["valid"].get<bool>()) continue;
+    o << "<li><b>" << escape(p["id"]) << "</b>: " << f(s->decode.summary.mean) << "x ± " << f(s->decode.summary.ci95)
+      << " decode speedup over " << escape(s->baseline)
       << ", " << f(num_at(p, "/accounting/tokens_per_forward")) << " tokens/forward";
     if (p["quality"].contains("vs_ar"))
       o << ", " << integer(p["quality"]["vs_ar"]["exact_match"]) << "/" << integer(p["quality"]["vs_ar"]["prompts"])

@@ -74,6 +74,43 @@ void from_json(const json& j, Samples& s) {
   j.at("samples").get_to(s.samples);
 }
 
+void to_json(json& j, const Prediction& p) {
+  j = {{"tokens_per_step", p.tokens_per_step}, {"pass_tokens", p.pass_tokens}, {"t_pass_over_t1", p.t_pass_over_t1},
+       {"speedup", p.speedup}, {"measured_over_predicted", p.measured_over_predicted}};
+}
+
+void from_json(const json& j, Prediction& p) {
+  j.at("tokens_per_step").get_to(p.tokens_per_step);
+  p.pass_tokens = integer_at<int>(j, "pass_tokens");
+  j.at("t_pass_over_t1").get_to(p.t_pass_over_t1);
+  j.at("speedup").get_to(p.speedup);
+  j.at("measured_over_predicted").get_to(p.measured_over_predicted);
+}
+
+void to_json(json& j, const Speedup& s) {
+  j = {{"baseline", s.baseline}, {"decode", s.decode}, {"e2e", s.e2e}};
+  if (s.predicted) j["predicted"] = *s.predicted;
+}
+
+void from_json(const json& j, Speedup& s) {
+  j.at("baseline").get_to(s.baseline);
+  j.at("decode").get_to(s.decode);
+  j.at("e2e").get_to(s.e2e);
+  s.predicted.reset();
+  if (j.contains("predicted")) s.predicted = j["predicted"].get<Prediction>();
+}
+
+void to_json(json& j, const CurvePoint& c) {
+  j = {{"tokens", c.tokens}, {"seconds", c.seconds}, {"min_seconds", c.min_seconds}, {"samples", c.samples}};
+}
+
+void from_json(const json& j, CurvePoint& c) {
+  c.tokens = integer_at<int>(j, "tokens");
+  j.at("seconds").get_to(c.seconds);
+  j.at("min_seconds").get_to(c.min_seconds);
+  j.at("samples").get_to(c.samples);
+}
+
 void to_json(json& j, const PointConfig& c) {
   j = {{"strategy", c.strategy}, {"sampler", c.sampler}, {"backend", c.backend}, {"batch", c.batch}, {"rollouts", c.rollouts}};
   if (c.is_tidar())

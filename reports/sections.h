@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,28 @@ struct PointConfig {
   bool is_tidar() const { return strategy == "tidar"; }
 };
 
+// A TiDAR point's "speedup_vs_ar": against its AR baseline, per repetition, and the step-cost model's
+// prediction a * t(1) / (forwards per step * t(T)) when t(T) was measured.
+struct Prediction {
+  double tokens_per_step = 0;  // a
+  int pass_tokens = 0;         // T
+  double t_pass_over_t1 = 0;   // forwards per step * t(T) / t(1)
+  double speedup = 0;
+  double measured_over_predicted = 0;
+};
+struct Speedup {
+  std::string baseline;  // the AR point's id
+  Samples decode, e2e;
+  std::optional<Prediction> predicted;
+};
+
+// One entry of a step-cost curve ("step_cost.BACKEND.curve" and its "batched" curves).
+struct CurvePoint {
+  int tokens = 0;  // T per sequence
+  double seconds = 0, min_seconds = 0;  // mean and best pass time
+  std::vector<double> samples;          // every timed pass
+};
+
 void to_json(nlohmann::json& j, const Settings& s);
 void from_json(const nlohmann::json& j, Settings& s);
 void to_json(nlohmann::json& j, const Suite& s);
@@ -63,6 +86,12 @@ void to_json(nlohmann::json& j, const Shard& s);
 void from_json(const nlohmann::json& j, Shard& s);
 void to_json(nlohmann::json& j, const Samples& s);
 void from_json(const nlohmann::json& j, Samples& s);
+void to_json(nlohmann::json& j, const Prediction& p);
+void from_json(const nlohmann::json& j, Prediction& p);
+void to_json(nlohmann::json& j, const Speedup& s);
+void from_json(const nlohmann::json& j, Speedup& s);
+void to_json(nlohmann::json& j, const CurvePoint& c);
+void from_json(const nlohmann::json& j, CurvePoint& c);
 void to_json(nlohmann::json& j, const PointConfig& c);
 void from_json(const nlohmann::json& j, PointConfig& c);
 

@@ -362,7 +362,7 @@ json speedup_json(const BenchInputs& in, const BenchPoint& p, const PointRuns& r
     sd.push_back(b.decode_tps() > 0 ? x.decode_tps() / b.decode_tps() : 0.0);
     se.push_back(b.e2e_tps() > 0 ? x.e2e_tps() / b.e2e_tps() : 0.0);
   }
-  json sp = {{"baseline", base.id()}, {"decode", summary_json(sd)}, {"e2e", summary_json(se)}};
+  report::Speedup sp{base.id(), report::samples_of(sd), report::samples_of(se), std::nullopt};
   const std::vector<StepCost>* curve = nullptr;  // t(T) at this point's batch size
   if (p.batch == 1) {
     if (auto c = in.step_cost.find(p.backend); c != in.step_cost.end() && !c->second.empty()) curve = &c->second;
@@ -373,9 +373,8 @@ json speedup_json(const BenchInputs& in, const BenchPoint& p, const PointRuns& r
     const int t = p.tidar.pass_tokens();
     const double ratio = p.tidar.forwards_per_step() * step_seconds_at(*curve, t) / step_seconds_at(*curve, 1);
     const double predicted = tokens_per_step / ratio;
-    sp["predicted"] = {{"tokens_per_step", tokens_per_step}, {"pass_tokens", t}, {"t_pass_over_t1", ratio},
-                       {"speedup", predicted},
-                       {"measured_over_predicted", predicted > 0 ? stats::summarize(sd).mean / predicted : 0.0}};
+    sp.predicted = report::Prediction{tokens_per_step, t, ratio, predicted,
+                                      predicted > 0 ? sp.decode.summary.mean / predicted : 0.0};
   }
   return sp;
 }

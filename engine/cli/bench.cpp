@@ -302,8 +302,7 @@ json read_gbench(const Args& a) {
 
 json curve_json(const std::vector<StepCost>& curve) {
   json c = json::array();
-  for (const StepCost& s : curve)
-    c.push_back({{"tokens", s.tokens}, {"seconds", s.seconds}, {"min_seconds", s.min_seconds}, {"samples", s.samples}});
+  for (const StepCost& s : curve) c.push_back(report::CurvePoint{s.tokens, s.seconds, s.min_seconds, s.samples});
   return c;
 }
 

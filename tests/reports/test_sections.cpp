@@ -37,18 +37,26 @@ TEST(ReportSections, FixtureRoundTrips) {
   expect_same(r["settings"], json(r["settings"].get<Settings>()));
   EXPECT_EQ(json(r["settings"].get<Settings>()).size(), r["settings"].size());
   expect_same(r["suite"], json(r["suite"].get<Suite>()));
-  int tidar = 0;
+  int tidar = 0, predicted = 0;
   for (const json& p : r["points"]) {
     const auto c = p["config"].get<PointConfig>();
     tidar += c.is_tidar();
     expect_same(p["config"], json(c));
     EXPECT_EQ(json(c).size(), p["config"].size()) << p["id"];
+    if (p.contains("speedup_vs_ar")) {
+      const auto sp = p["speedup_vs_ar"].get<Speedup>();
+      EXPECT_EQ(json(sp), p["speedup_vs_ar"]) << p["id"];
+      predicted += sp.predicted.has_value();
+    }
     if (!p.contains("decode_tokens_per_s")) continue;
     const auto s = p["decode_tokens_per_s"].get<Samples>();
     EXPECT_EQ(json(s), p["decode_tokens_per_s"]);
     EXPECT_EQ(json(samples_of(s.samples))["mean"], json(s)["mean"]);
   }
   EXPECT_GT(tidar, 0);
+  EXPECT_GT(predicted, 0);
+  for (const auto& [backend, sc] : r["step_cost"].items())
+    EXPECT_EQ(json(sc["curve"].get<std::vector<CurvePoint>>()), sc["curve"]) << backend;
   EXPECT_EQ(json(Shard{2, 5}).get<Shard>().index, 2);
 }
 
