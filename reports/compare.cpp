@@ -56,8 +56,8 @@ Comparison compare_checked(const json& a, const json& b, const CompareOptions& o
                         {"p_value", p}, {"regression", regression}, {"verdict", verdict}});
     }
     // Deterministic quantities: any change is reported (no test needed, no noise).
-    const double ta = pa.contains("accounting") ? pa["accounting"]["tokens_per_forward"].get<double>() : 0;
-    const double tb = pb.contains("accounting") ? pb["accounting"]["tokens_per_forward"].get<double>() : 0;
+    const double ta = pa.contains("accounting") ? pa["accounting"].get<report::Accounting>().tokens_per_forward : 0;
+    const double tb = pb.contains("accounting") ? pb["accounting"].get<report::Accounting>().tokens_per_forward : 0;
     if (ta != tb) {
       std::snprintf(line, sizeof line, "%-44s %-18s %12.3f %12.3f %+8.1f%% %8s  %s\n", id.c_str(), "tokens_per_forward", ta,
                     tb, ta ? 100 * (tb - ta) / ta : 0.0, "-", "changed (deterministic)");

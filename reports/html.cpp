@@ -49,16 +49,16 @@ double num_at(const json& j, const std::string& pointer, double fallback = 0) {
   return j.contains(p) && j.at(p).is_number() ? j.at(p).get<double>() : fallback;
 }
 
-// A count for display: any JSON number within int64's range (a float such as 6e90 is refused, never
-// converted: that would be undefined behaviour).
-int64_t integer(const json& v) {
-  if (v.is_number_integer()) return v.get<int64_t>();
-  const double d = v.is_number_float() ? v.get<double>() : NAN;
-  DLLM_CHECK(fits_int64(d), "expected an integer, got ", v.dump());
-  return int64_t(d);
-}
-
 report::PointConfig config_of(const json& p) { return p["config"].get<report::PointConfig>(); }
+report::Accounting accounting_of(const json& p) { return p["accounting"].get<report::Accounting>(); }
+report::Quality quality_of(const json& p) { return p.contains("quality") ? p["quality"].get<report::Quality>() : report::Quality{}; }
+stats::Summary summary_at(const json& p, const char* key) { return p[key].get<report::Samples>().summary; }
+// The task accuracy over every category, when the suite has answers.
+std::optional<double> accuracy_of(const report::Quality& q) {
+  const auto all = q.task_accuracy.find("all");
+  if (all == q.task_accuracy.end()) return std::nullopt;
+  return all->second.accuracy;
+}
 bool is_tidar(const json& p) { return config_of(p).is_tidar(); }
 
 std::optional<report::Speedup> speedup_of(const json& p) {
@@ -86,20 +86,18 @@ std::string summary_table(const json& r) {
       continue;
     }
     const bool valid = p["valid"];
-    o << "<td class=" << (valid ? "good>yes" : "bad>NO") << "</td><td>" << f(num_at(p, "/accounting/tokens_per_forward"))
-      << "</td><td>" << f(num_at(p, "/decode_tokens_per_s/mean"), 1) << " ± " << f(num_at(p, "/decode_tokens_per_s/ci95"), 1)
-      << "</td>" << speedup_cell(p);
-    const json& q = p["quality"];
-    if (q.contains("vs_ar")) {
-      const int64_t bugs = integer(q["vs_ar"]["verdicts"]["bug"]);
-      o << "<td" << (bugs ? " class=bad" : "") << ">" << integer(q["vs_ar"]["exact_match"]) << "/"
-        << integer(q["vs_ar"]["prompts"]) << "</td>";
-    } else {
+    const stats::Summary decode = summary_at(p, "decode_tokens_per_s");
+    o << "<td class=" << (valid ? "good>yes" : "bad>NO") << "</td><td>" << f(accounting_of(p).tokens_per_forward)
+      << "</td><td>" << f(decode.mean, 1) << " ± " << f(decode.ci95, 1) << "</td>" << speedup_cell(p);
+    const report::Quality q = quality_of(p);
+    if (q.vs_ar)
+      o << "<td" << (q.vs_ar->verdicts.bug ? " class=bad" : "") << ">" << q.vs_ar->exact_match << "/" << q.vs_ar->prompts << "</td>";
+    else
       o << "<td>-</td>";
-    }
-    o << "<td>" << (q.contains("task_accuracy") ? f(num_at(q, "/task_accuracy/all/accuracy"), 3) : "-") << "</td>";
-    if (q.contains("mixing"))
-      o << "<td>" << f(num_at(q, "/mixing/tv_mean"), 4) << "</td><td>" << f(num_at(q, "/mixing/same_top1_rate"), 3) << "</td>";
+    const std::optional<double> accuracy = accuracy_of(q);
+    o << "<td>" << (accuracy ? f(*accuracy, 3) : "-") << "</td>";
+    if (q.mixing)
+      o << "<td>" << f(q.mixing->tv_mean, 4) << "</td><td>" << f(q.mixing->same_top1_rate, 3) << "</td>";
     else
       o << "<td>" << (is_tidar(p) ? "0 (lossless)" : "-") << "</td><td>" << (is_tidar(p) ? "1" : "-") << "</td>";
     o << "</tr>";
@@ -113,7 +111,8 @@ std::string throughput_chart(const json& r) {
   std::vector<svg::Bar> bars;
   for (const json& p : r["points"]) {
     if (!p.contains("decode_tokens_per_s")) continue;
-    bars.push_back({p["id"], num_at(p, "/decode_tokens_per_s/mean"), num_at(p, "/decode_tokens_per_s/ci95"),
+    const stats::Summary decode = summary_at(p, "decode_tokens_per_s");
+    bars.push_back({p["id"], decode.mean, decode.ci95,
                     is_tidar(p) ? (config_of(p).mix_weight == 1.0f ? "#3366cc" : "#ff9900") : "#888888"});
   }
   return svg::bar_chart("throughput", "Decode tokens/s: AR (grey), TiDAR lossless (blue), mixing (orange)", "tokens/s", bars);
@@ -140,8 +139,9 @@ std::string mixing_charts(const json& r) {
     for (const json* p : pts) {
       const double w = config_of(*p).mix_weight;
       s.x.push_back(w), s.y.push_back(decode_speedup(*p));
-      same.x.push_back(w), same.y.push_back(num_at(*p, "/quality/mixing/same_top1_rate", 1.0));
-      match.x.push_back(w), match.y.push_back(num_at(*p, "/quality/vs_ar/match_length_fraction_mean", 1.0));
+      const report::Quality q = quality_of(*p);
+      same.x.push_back(w), same.y.push_back(q.mixing ? q.mixing->same_top1_rate : 1.0);
+      match.x.push_back(w), match.y.push_back(q.vs_ar ? q.vs_ar->match_length_fraction_mean : 1.0);
     }
     speed.push_back(s), quality.push_back(same), quality.push_back(match);
     ++ci;
@@ -156,7 +156,7 @@ std::string mixing_charts(const json& r) {
 std::string tradeoff_chart(const json& r) {
   std::map<std::string, std::vector<const json*>> groups;
   for (const json& p : r["points"]) {
-    if (!is_tidar(p) || !p.contains("speedup_vs_ar") || !p["quality"].contains("vs_ar")) continue;
+    if (!is_tidar(p) || !p.contains("speedup_vs_ar") || !quality_of(p).vs_ar) continue;
     std::string key = p["id"];
     const size_t a = key.find("/w"), b = key.find('/', a + 1);
     groups[key.erase(a, b - a)].push_back(&p);
@@ -171,9 +171,9 @@ std::string tradeoff_chart(const json& r) {
     svg::Series match{"AR match " + name, kPalette[ci % 8], {}, {}}, acc{"task accuracy " + name, kPalette[ci % 8], {}, {}, true};
     for (const json* p : pts) {
       const double x = decode_speedup(*p);
-      match.x.push_back(x), match.y.push_back(num_at(*p, "/quality/vs_ar/match_length_fraction_mean"));
-      if ((*p)["quality"].contains("task_accuracy"))
-        acc.x.push_back(x), acc.y.push_back(num_at(*p, "/quality/task_accuracy/all/accuracy"));
+      const report::Quality q = quality_of(*p);
+      match.x.push_back(x), match.y.push_back(q.vs_ar->match_length_fraction_mean);
+      if (const std::optional<double> accuracy = accuracy_of(q)) acc.x.push_back(x), acc.y.push_back(*accuracy);
     }
     series.push_back(match);
     if (!acc.x.empty()) series.push_back(acc);
@@ -192,20 +192,18 @@ std::string batch_section(const json& r) {
   table << "<table><tr><th class=l>configuration</th><th>batch</th><th>speedup vs AR (95% CI)</th>"
            "<th>TiDAR tokens/s (total)</th><th>tokens/s per sequence</th><th>valid</th></tr>";
   size_t ci = 0;
-  for (const json& g : r["batch_sweep"]) {
-    const std::string name = g["configuration"];
+  for (const auto& g : r["batch_sweep"].get<std::vector<report::BatchSweep>>()) {
+    const std::string& name = g.configuration;
     svg::Series s{name, kPalette[ci % 8], {}, {}}, t{name, kPalette[ci % 8], {}, {}};
-    for (const json& p : g["points"]) {
-      const double b = p["batch"];
-      s.x.push_back(b), s.y.push_back(p["speedup"]);
-      t.x.push_back(b), t.y.push_back(p["tokens_per_s"]);
-      table << "<tr><td class=l>" << escape(name) << "</td><td>" << integer(p["batch"]) << "</td><td>" << f(p["speedup"])
-            << "x ± " << f(p["speedup_ci95"]) << "</td><td>" << f(p["tokens_per_s"], 1) << "</td><td>"
-            << f(p["per_sequence_tokens_per_s"], 1) << "</td><td class=" << (p["valid"].get<bool>() ? "good>yes" : "bad>NO")
-            << "</td></tr>";
+    for (const report::BatchSweepRow& p : g.points) {
+      s.x.push_back(p.batch), s.y.push_back(p.speedup);
+      t.x.push_back(p.batch), t.y.push_back(p.tokens_per_s);
+      table << "<tr><td class=l>" << escape(name) << "</td><td>" << p.batch << "</td><td>" << f(p.speedup) << "x ± "
+            << f(p.speedup_ci95) << "</td><td>" << f(p.tokens_per_s, 1) << "</td><td>" << f(p.per_sequence_tokens_per_s, 1)
+            << "</td><td class=" << (p.valid ? "good>yes" : "bad>NO") << "</td></tr>";
     }
     table << "<tr><td class=l colspan=6><b>crossover</b> (TiDAR no faster than AR from this batch size): "
-          << (g["crossover_batch"].is_null() ? std::string("not reached in this sweep") : std::to_string(integer(g["crossover_batch"])))
+          << (g.crossover_batch ? std::to_string(*g.crossover_batch) : std::string("not reached in this sweep"))
           << "</td></tr>";
     speed.push_back(s), tps.push_back(t);
     ++ci;
@@ -217,7 +215,7 @@ std::string batch_section(const json& r) {
     const report::PointConfig c = config_of(p);
     const std::string key = "AR " + c.sampler + " n" + std::to_string(c.rollouts);
     ar.try_emplace(key, svg::Series{key, "#888888", {}, {}, true});
-    ar[key].x.push_back(c.batch), ar[key].y.push_back(num_at(p, "/e2e_tokens_per_s/mean"));
+    ar[key].x.push_back(c.batch), ar[key].y.push_back(summary_at(p, "e2e_tokens_per_s").mean);
   }
   for (auto& [k, s] : ar) tps.push_back(s);
   table << "</table>";
@@ -245,12 +243,12 @@ std::string time_split_table(const json& r) {
        "<th>of measured bandwidth</th></tr>";
   for (const json& p : r["points"]) {
     if (!p.contains("accounting")) continue;
-    const json& a = p["accounting"];
-    const double gbs = num_at(a, "/weight_bytes_per_s") / 1e9;
-    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << f(100 * num_at(a, "/time_split/forward_fraction"), 1)
-      << " %</td><td>" << f(100 * num_at(a, "/time_split/sampling_and_host_fraction"), 1) << " %</td><td>"
-      << f(1e3 * num_at(a, "/time_to_first_token_s"), 3) << "</td><td>" << f(1e3 * num_at(a, "/step_latency_s/p50"), 3)
-      << " / " << f(1e3 * num_at(a, "/step_latency_s/p90"), 3) << " / " << f(1e3 * num_at(a, "/step_latency_s/p99"), 3)
+    const report::Accounting a = accounting_of(p);
+    const double gbs = a.weight_bytes_per_s / 1e9;
+    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << f(100 * a.time_split.forward_fraction, 1) << " %</td><td>"
+      << f(100 * a.time_split.sampling_and_host_fraction, 1) << " %</td><td>" << f(1e3 * a.time_to_first_token_s, 3)
+      << "</td><td>" << f(1e3 * a.step_latency_s.p50, 3) << " / " << f(1e3 * a.step_latency_s.p90, 3) << " / "
+      << f(1e3 * a.step_latency_s.p99, 3)
       << "</td><td>" << f(gbs, 3) << "</td><td>" << (bw > 0 && on_host(p) ? f(gbs * 1e9 / bw, 3) : "-")
       << "</td></tr>";
   }
@@ -264,16 +262,18 @@ std::string acceptance_charts(const json& r) {
   std::vector<svg::Series> slots;
   size_t ci = 0;
   for (const json& p : r["points"]) {
-    if (!is_tidar(p) || !p.contains("accounting") || !p["accounting"].contains("slot_acceptance")) continue;
-    if (first == nullptr && config_of(p).mix_weight == 1.0f) first = &p;
+    if (!is_tidar(p) || !p.contains("accounting")) continue;
+    const report::Accounting a = accounting_of(p);
+    if (!a.slot_acceptance) continue;
+    if (first == nullptr && config_of(p).mix_weight == 1.0f && a.accepted_histogram) first = &p;
     svg::Series s{p["id"], kPalette[ci++ % 8], {}, {}};
-    const json& rate = p["accounting"]["slot_acceptance"];
+    const std::vector<double>& rate = *a.slot_acceptance;
     for (size_t i = 0; i < rate.size(); ++i) s.x.push_back(double(i + 1)), s.y.push_back(rate[i]);
     if (slots.size() < 6) slots.push_back(s);
   }
   if (first == nullptr) return "";
-  const json& h = (*first)["accounting"]["accepted_histogram"];
-  for (size_t n = 0; n < h.size(); ++n) bars.push_back({std::to_string(n), h[n].get<double>(), 0, "#3366cc"});
+  const std::vector<int64_t> h = *accounting_of(*first).accepted_histogram;
+  for (size_t n = 0; n < h.size(); ++n) bars.push_back({std::to_string(n), double(h[n]), 0, "#3366cc"});
   return svg::bar_chart("accepted_histogram", "Accepted drafts per step, " + (*first)["id"].get<std::string>(), "steps", bars) +
          svg::line_chart("slot_acceptance", "Per-slot acceptance (draft i accepted | verified)", "draft slot", "rate", slots);
 }
@@ -342,23 +342,21 @@ std::string equivalence_table(const json& r) {
   o << "<table><tr><th class=l>configuration</th><th>exact</th><th>near tie</th><th>bug</th><th>lossy</th>"
        "<th class=l>divergences (prompt @ first differing token: verdict, AR top-1 − top-2 margin)</th></tr>";
   for (const json& p : r["points"]) {
-    if (!p.contains("quality") || !p["quality"].contains("vs_ar")) continue;
-    const json& v = p["quality"]["vs_ar"];
+    const std::optional<report::VsAr> v = quality_of(p).vs_ar;
+    if (!v) continue;
     std::string div;
-    for (const json& d : v["divergences"]) {
+    for (const report::Divergence& d : v->divergences) {
       if (div.size() > 600) {
         div += " …";
         break;
       }
-      div += escape(d["prompt_id"].get<std::string>()) + " @" + std::to_string(integer(d["first_divergence"])) + ": " +
-             d["verdict"].get<std::string>();
-      if (d.contains("ar_top1_top2_margin")) div += " (" + f(d["ar_top1_top2_margin"].get<double>(), 6) + ")";
+      div += escape(d.prompt_id) + " @" + std::to_string(d.first_divergence) + ": " + escape(d.verdict);
+      if (d.ar_top1_top2_margin) div += " (" + f(*d.ar_top1_top2_margin, 6) + ")";
       div += "; ";
     }
-    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << integer(v["verdicts"]["exact"]) << "</td><td>"
-      << integer(v["verdicts"]["near_tie"]) << "</td><td" << (integer(v["verdicts"]["bug"]) ? " class=bad" : "") << ">"
-      << integer(v["verdicts"]["bug"]) << "</td><td>" << integer(v["verdicts"]["lossy"]) << "</td><td class=l>" << div
-      << "</td></tr>";
+    const report::Verdicts& n = v->verdicts;
+    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << n.exact << "</td><td>" << n.near_tie << "</td><td"
+      << (n.bug ? " class=bad" : "") << ">" << n.bug << "</td><td>" << n.lossy << "</td><td class=l>" << div << "</td></tr>";
   }
   o << "</table>";
   return o.str();
@@ -459,10 +457,9 @@ std::string headline(const json& r) {
     if (!s || !p["valid"].get<bool>()) continue;
     o << "<li><b>" << escape(p["id"]) << "</b>: " << f(s->decode.summary.mean) << "x ± " << f(s->decode.summary.ci95)
       << " decode speedup over " << escape(s->baseline)
-      << ", " << f(num_at(p, "/accounting/tokens_per_forward")) << " tokens/forward";
-    if (p["quality"].contains("vs_ar"))
-      o << ", " << integer(p["quality"]["vs_ar"]["exact_match"]) << "/" << integer(p["quality"]["vs_ar"]["prompts"])
-        << " outputs equal to AR";
+      << ", " << f(accounting_of(p).tokens_per_forward) << " tokens/forward";
+    if (const std::optional<report::VsAr> v = quality_of(p).vs_ar)
+      o << ", " << v->exact_match << "/" << v->prompts << " outputs equal to AR";
     o << "</li>";
   }
   o << "</ul>";

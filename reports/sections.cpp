@@ -9,15 +9,19 @@ using nlohmann::json;
 
 namespace {
 
-// j[key] as an integer: a float is accepted only within int64's range (converting 6e90 would be
-// undefined behaviour); anything else is the JSON library's type error.
+// `v` (named `what` in errors) as an integer: a float is accepted only within int64's range
+// (converting 6e90 would be undefined behaviour); anything else is the JSON library's type error.
 template <typename T>
-T integer_at(const json& j, const char* key) {
-  const json& v = j.at(key);
+T integer_of(const json& v, const std::string& what) {
   if (!v.is_number_float()) return v.get<T>();
   const double d = v.get<double>();
-  DLLM_CHECK(fits_int64(d), "\"", key, "\": expected an integer, got ", v.dump());
+  DLLM_CHECK(fits_int64(d), "\"", what, "\": expected an integer, got ", v.dump());
   return T(int64_t(d));
+}
+
+template <typename T>
+T integer_at(const json& j, const char* key) {
+  return integer_of<T>(j.at(key), key);
 }
 
 }  // namespace
@@ -109,6 +113,129 @@ void from_json(const json& j, CurvePoint& c) {
   j.at("seconds").get_to(c.seconds);
   j.at("min_seconds").get_to(c.min_seconds);
   j.at("samples").get_to(c.samples);
+}
+
+void to_json(json& j, const Accounting& a) {
+  j = {{"generated_tokens", a.generated_tokens},
+       {"forwards", a.forwards},
+       {"tokens_per_forward", a.tokens_per_forward},
+       {"tokens_per_step", a.tokens_per_step},
+       {"time_to_first_token_s", a.time_to_first_token_s},
+       {"step_latency_s", {{"p50", a.step_latency_s.p50}, {"p90", a.step_latency_s.p90}, {"p99", a.step_latency_s.p99},
+                           {"steps", a.step_latency_s.steps}}},
+       {"time_split", {{"forward_fraction", a.time_split.forward_fraction},
+                       {"sampling_and_host_fraction", a.time_split.sampling_and_host_fraction}}},
+       {"weight_bytes_per_s", a.weight_bytes_per_s},
+       {"deterministic_across_repetitions", a.deterministic_across_repetitions}};
+  if (a.moe)
+    j["moe"] = {{"experts_per_layer_per_forward", a.moe->experts_per_layer_per_forward},
+                {"weight_bytes_per_forward", a.moe->weight_bytes_per_forward}};
+  if (a.accepted_histogram) j["accepted_histogram"] = *a.accepted_histogram;
+  if (a.slot_acceptance) j["slot_acceptance"] = *a.slot_acceptance;
+}
+
+void from_json(const json& j, Accounting& a) {
+  a.generated_tokens = integer_at<int64_t>(j, "generated_tokens");
+  a.forwards = integer_at<int64_t>(j, "forwards");
+  j.at("tokens_per_forward").get_to(a.tokens_per_forward);
+  j.at("tokens_per_step").get_to(a.tokens_per_step);
+  j.at("time_to_first_token_s").get_to(a.time_to_first_token_s);
+  const json& l = j.at("step_latency_s");
+  l.at("p50").get_to(a.step_latency_s.p50);
+  l.at("p90").get_to(a.step_latency_s.p90);
+  l.at("p99").get_to(a.step_latency_s.p99);
+  a.step_latency_s.steps = integer_at<int64_t>(l, "steps");
+  j.at("time_split").at("forward_fraction").get_to(a.time_split.forward_fraction);
+  j.at("time_split").at("sampling_and_host_fraction").get_to(a.time_split.sampling_and_host_fraction);
+  j.at("weight_bytes_per_s").get_to(a.weight_bytes_per_s);
+  j.at("deterministic_across_repetitions").get_to(a.deterministic_across_repetitions);
+  a.moe.reset(), a.accepted_histogram.reset(), a.slot_acceptance.reset();
+  if (j.contains("moe"))
+    a.moe = MoeTraffic{j["moe"].at("experts_per_layer_per_forward").get<double>(),
+                       j["moe"].at("weight_bytes_per_forward").get<double>()};
+  if (j.contains("accepted_histogram")) {
+    a.accepted_histogram.emplace();
+    for (const json& n : j["accepted_histogram"]) a.accepted_histogram->push_back(integer_of<int64_t>(n, "accepted_histogram"));
+  }
+  if (j.contains("slot_acceptance")) a.slot_acceptance = j["slot_acceptance"].get<std::vector<double>>();
+}
+
+void to_json(json& j, const Quality& q) {
+  j = json::object();
+  if (!q.task_accuracy.empty()) {
+    json& a = j["task_accuracy"] = json::object();
+    for (const auto& [c, v] : q.task_accuracy) a[c] = {{"correct", v.correct}, {"scored", v.scored}, {"accuracy", v.accuracy}};
+  }
+  if (q.vs_ar) {
+    const VsAr& v = *q.vs_ar;
+    json divergences = json::array();
+    for (const Divergence& d : v.divergences) {
+      json dj = {{"prompt_id", d.prompt_id}, {"first_divergence", d.first_divergence}, {"verdict", d.verdict}};
+      if (d.ar_top1_top2_margin) dj["ar_top1_top2_margin"] = *d.ar_top1_top2_margin;
+      divergences.push_back(dj);
+    }
+    j["vs_ar"] = {{"prompts", v.prompts},
+                  {"exact_match", v.exact_match},
+                  {"exact_match_rate", v.exact_match_rate},
+                  {"match_length_fraction_mean", v.match_length_fraction_mean},
+                  {"verdicts", {{"exact", v.verdicts.exact}, {"near_tie", v.verdicts.near_tie}, {"bug", v.verdicts.bug},
+                                {"lossy", v.verdicts.lossy}}},
+                  {"divergences", divergences}};
+  }
+  if (q.mixing)
+    j["mixing"] = {{"positions", q.mixing->positions}, {"kl_mean", q.mixing->kl_mean}, {"kl_max", q.mixing->kl_max},
+                   {"tv_mean", q.mixing->tv_mean}, {"same_top1_rate", q.mixing->same_top1_rate}};
+}
+
+void from_json(const json& j, Quality& q) {
+  q = Quality{};
+  if (j.contains("task_accuracy"))
+    for (const auto& [c, v] : j["task_accuracy"].items())
+      q.task_accuracy[c] = {integer_at<int64_t>(v, "correct"), integer_at<int64_t>(v, "scored"), v.at("accuracy").get<double>()};
+  if (j.contains("vs_ar")) {
+    const json& v = j["vs_ar"];
+    VsAr& out = q.vs_ar.emplace();
+    out.prompts = integer_at<int64_t>(v, "prompts");
+    out.exact_match = integer_at<int64_t>(v, "exact_match");
+    v.at("exact_match_rate").get_to(out.exact_match_rate);
+    v.at("match_length_fraction_mean").get_to(out.match_length_fraction_mean);
+    const json& verdicts = v.at("verdicts");
+    out.verdicts = {integer_at<int64_t>(verdicts, "exact"), integer_at<int64_t>(verdicts, "near_tie"),
+                    integer_at<int64_t>(verdicts, "bug"), integer_at<int64_t>(verdicts, "lossy")};
+    for (const json& d : v.at("divergences")) {
+      Divergence& dv = out.divergences.emplace_back();
+      d.at("prompt_id").get_to(dv.prompt_id);
+      dv.first_divergence = integer_at<int64_t>(d, "first_divergence");
+      d.at("verdict").get_to(dv.verdict);
+      if (d.contains("ar_top1_top2_margin")) dv.ar_top1_top2_margin = d["ar_top1_top2_margin"].get<double>();
+    }
+  }
+  if (j.contains("mixing")) {
+    const json& m = j["mixing"];
+    q.mixing = Mixing{integer_at<int64_t>(m, "positions"), m.at("kl_mean").get<double>(), m.at("kl_max").get<double>(),
+                      m.at("tv_mean").get<double>(), m.at("same_top1_rate").get<double>()};
+  }
+}
+
+void to_json(json& j, const BatchSweep& b) {
+  json rows = json::array();
+  for (const BatchSweepRow& r : b.points)
+    rows.push_back({{"batch", r.batch}, {"speedup", r.speedup}, {"speedup_ci95", r.speedup_ci95},
+                    {"tokens_per_s", r.tokens_per_s}, {"per_sequence_tokens_per_s", r.per_sequence_tokens_per_s},
+                    {"valid", r.valid}});
+  j = {{"configuration", b.configuration}, {"points", rows},
+       {"crossover_batch", b.crossover_batch ? json(*b.crossover_batch) : json()}};
+}
+
+void from_json(const json& j, BatchSweep& b) {
+  j.at("configuration").get_to(b.configuration);
+  b.points.clear();
+  for (const json& r : j.at("points"))
+    b.points.push_back({integer_at<int>(r, "batch"), r.at("speedup").get<double>(), r.at("speedup_ci95").get<double>(),
+                        r.at("tokens_per_s").get<double>(), r.at("per_sequence_tokens_per_s").get<double>(),
+                        r.at("valid").get<bool>()});
+  b.crossover_batch.reset();
+  if (!j.at("crossover_batch").is_null()) b.crossover_batch = integer_at<int>(j, "crossover_batch");
 }
 
 void to_json(json& j, const PointConfig& c) {

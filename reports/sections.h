@@ -3,6 +3,7 @@
 // through them, so each of these keys is spelled in one place (sections.cpp).
 #pragma once
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -78,6 +79,72 @@ struct CurvePoint {
   std::vector<double> samples;          // every timed pass
 };
 
+// A point's "accounting": tokens, forwards, latency and where the time went, over the first timed
+// repetition's outputs (times over every repetition).
+struct StepLatency {
+  double p50 = 0, p90 = 0, p99 = 0;
+  int64_t steps = 0;
+};
+struct TimeSplit {
+  double forward_fraction = 0, sampling_and_host_fraction = 0;
+};
+struct MoeTraffic {
+  double experts_per_layer_per_forward = 0, weight_bytes_per_forward = 0;
+};
+struct Accounting {
+  int64_t generated_tokens = 0, forwards = 0;
+  double tokens_per_forward = 0, tokens_per_step = 0, time_to_first_token_s = 0;
+  StepLatency step_latency_s;
+  TimeSplit time_split;
+  double weight_bytes_per_s = 0;
+  std::optional<MoeTraffic> moe;                          // MoE models
+  std::optional<std::vector<int64_t>> accepted_histogram;  // TiDAR: steps that accepted n drafts, n = 0..K
+  std::optional<std::vector<double>> slot_acceptance;     // TiDAR: P(draft i accepted | verified)
+  bool deterministic_across_repetitions = true;
+};
+
+// A point's "quality": task accuracy, equality with its AR baseline, logit-mixing divergence.
+struct CategoryAccuracy {
+  int64_t correct = 0, scored = 0;
+  double accuracy = 0;
+};
+struct Divergence {
+  std::string prompt_id;
+  int64_t first_divergence = 0;
+  std::string verdict;                        // near_tie | bug | lossy
+  std::optional<double> ar_top1_top2_margin;  // lossless points
+};
+struct Verdicts {
+  int64_t exact = 0, near_tie = 0, bug = 0, lossy = 0;
+};
+struct VsAr {
+  int64_t prompts = 0, exact_match = 0;
+  double exact_match_rate = 0, match_length_fraction_mean = 0;
+  Verdicts verdicts;
+  std::vector<Divergence> divergences;
+};
+struct Mixing {
+  int64_t positions = 0;
+  double kl_mean = 0, kl_max = 0, tv_mean = 0, same_top1_rate = 0;
+};
+struct Quality {
+  std::map<std::string, CategoryAccuracy> task_accuracy;  // category ("all" too) -> accuracy; empty: no answers
+  std::optional<VsAr> vs_ar;
+  std::optional<Mixing> mixing;
+};
+
+// One TiDAR configuration of the "batch_sweep": speedup against batch size, and the crossover.
+struct BatchSweepRow {
+  int batch = 1;
+  double speedup = 0, speedup_ci95 = 0, tokens_per_s = 0, per_sequence_tokens_per_s = 0;
+  bool valid = false;
+};
+struct BatchSweep {
+  std::string configuration;  // the points' id without the batch part
+  std::vector<BatchSweepRow> points;
+  std::optional<int> crossover_batch;  // the smallest batch at which TiDAR is no faster than AR
+};
+
 void to_json(nlohmann::json& j, const Settings& s);
 void from_json(const nlohmann::json& j, Settings& s);
 void to_json(nlohmann::json& j, const Suite& s);
@@ -92,6 +159,12 @@ void to_json(nlohmann::json& j, const Speedup& s);
 void from_json(const nlohmann::json& j, Speedup& s);
 void to_json(nlohmann::json& j, const CurvePoint& c);
 void from_json(const nlohmann::json& j, CurvePoint& c);
+void to_json(nlohmann::json& j, const Accounting& a);
+void from_json(const nlohmann::json& j, Accounting& a);
+void to_json(nlohmann::json& j, const Quality& q);
+void from_json(const nlohmann::json& j, Quality& q);
+void to_json(nlohmann::json& j, const BatchSweep& b);
+void from_json(const nlohmann::json& j, BatchSweep& b);
 void to_json(nlohmann::json& j, const PointConfig& c);
 void from_json(const nlohmann::json& j, PointConfig& c);
 

@@ -95,7 +95,7 @@ size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& 
 
 // Token accounting, acceptance and latency over the first timed repetition's outputs (every
 // repetition decodes the same tokens; `deterministic` records whether they did).
-json accounting_json(const std::vector<Repetition>& reps, const BenchPoint& p, int64_t weight_bytes) {
+report::Accounting accounting_of(const std::vector<Repetition>& reps, const BenchPoint& p, int64_t weight_bytes) {
   const std::vector<Generation>& out = reps.front().outputs;
   int64_t tokens = 0, forwards = 0, step_tokens = 0, steps = 0;
   double ttft = 0;
@@ -127,79 +127,74 @@ json accounting_json(const std::vector<Repetition>& reps, const BenchPoint& p, i
     }
   DecodeMetrics pooled;  // only for its percentile rule
   pooled.step_seconds = step_seconds;
-  json j = {{"generated_tokens", tokens},
-            {"forwards", forwards},
-            {"tokens_per_forward", forwards ? double(tokens) / double(forwards) : 0.0},
-            {"tokens_per_step", steps ? double(step_tokens) / double(steps) : 0.0},
-            {"time_to_first_token_s", out.empty() ? 0.0 : ttft / double(out.size())},
-            {"step_latency_s", {{"p50", pooled.step_percentile(50)}, {"p90", pooled.step_percentile(90)},
-                                {"p99", pooled.step_percentile(99)}, {"steps", step_seconds.size()}}},
-            {"time_split", {{"forward_fraction", total_s > 0 ? forward_s / total_s : 0.0},
-                            {"sampling_and_host_fraction", total_s > 0 ? 1 - forward_s / total_s : 0.0}}},
-            {"weight_bytes_per_s", total_s > 0 ? bytes_read / total_s : 0.0}};
+  report::Accounting a;
+  a.generated_tokens = tokens, a.forwards = forwards;
+  a.tokens_per_forward = forwards ? double(tokens) / double(forwards) : 0.0;
+  a.tokens_per_step = steps ? double(step_tokens) / double(steps) : 0.0;
+  a.time_to_first_token_s = out.empty() ? 0.0 : ttft / double(out.size());
+  a.step_latency_s = {pooled.step_percentile(50), pooled.step_percentile(90), pooled.step_percentile(99),
+                      int64_t(step_seconds.size())};
+  a.time_split = {total_s > 0 ? forward_s / total_s : 0.0, total_s > 0 ? 1 - forward_s / total_s : 0.0};
+  a.weight_bytes_per_s = total_s > 0 ? bytes_read / total_s : 0.0;
   if (moe_layers > 0 && all_forwards > 0)
-    j["moe"] = {{"experts_per_layer_per_forward", moe_experts / (double(all_forwards) * moe_layers)},
-                {"weight_bytes_per_forward", bytes_read / double(all_forwards)}};
+    a.moe = report::MoeTraffic{moe_experts / (double(all_forwards) * moe_layers), bytes_read / double(all_forwards)};
   if (p.is_tidar()) {
     std::vector<double> rate;
     for (size_t i = 0; i < verified.size(); ++i) rate.push_back(verified[i] ? double(accepted[i]) / double(verified[i]) : 0.0);
-    j["accepted_histogram"] = hist;
-    j["slot_acceptance"] = rate;
+    a.accepted_histogram = hist;
+    a.slot_acceptance = rate;
   }
-  bool deterministic = true;
   for (const Repetition& r : reps)
-    for (size_t i = 0; i < out.size(); ++i) deterministic = deterministic && r.outputs[i].tokens == out[i].tokens;
-  j["deterministic_across_repetitions"] = deterministic;
-  return j;
+    for (size_t i = 0; i < out.size(); ++i)
+      a.deterministic_across_repetitions = a.deterministic_across_repetitions && r.outputs[i].tokens == out[i].tokens;
+  return a;
 }
 
-// Quality against the AR baseline's outputs (same sampler, seed and backend) and task accuracy.
-json quality_json(const BenchPoint& p, const std::vector<Generation>& out, const std::vector<Generation>* ar,
-                  const std::vector<SuitePrompt>& prompts, Transformer& model) {
-  json q = json::object();
-  std::map<std::string, std::pair<int, int>> acc;  // category -> (correct, scored)
+// Equality with the AR baseline's outputs (same sampler, seed and backend); a lossless point's
+// divergences get the forensics of compare_outputs and its verdict, a mixing point's are "lossy".
+report::VsAr vs_ar_of(const BenchPoint& p, const std::vector<Generation>& out, const std::vector<Generation>& ar,
+                      const std::vector<SuitePrompt>& prompts, Transformer& model) {
+  report::VsAr v;
+  v.prompts = int64_t(out.size());
+  double match_fraction = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const std::vector<int32_t>& a = ar[i].tokens;
+    const size_t prefix = common_prefix(a, out[i].tokens);
+    match_fraction += a.empty() ? 1.0 : double(prefix) / double(a.size());
+    if (a == out[i].tokens) {
+      ++v.exact_match, ++v.verdicts.exact;
+      continue;
+    }
+    report::Divergence d{prompts[i].id, int64_t(prefix), "lossy", std::nullopt};
+    if (p.lossless()) {  // a lossless sampler must not diverge: forensics and a verdict
+      const Equivalence e = compare_outputs(model, prompts[i].ids, a, out[i].tokens);
+      DLLM_ASSERT(e.verdict == "near_tie" || e.verdict == "bug");
+      d.verdict = e.verdict, d.ar_top1_top2_margin = e.ar_margin;
+      ++(e.verdict == "bug" ? v.verdicts.bug : v.verdicts.near_tie);
+    } else {
+      ++v.verdicts.lossy;
+    }
+    v.divergences.push_back(d);
+  }
+  v.exact_match_rate = out.empty() ? 0.0 : double(v.exact_match) / double(out.size());
+  v.match_length_fraction_mean = out.empty() ? 0.0 : match_fraction / double(out.size());
+  return v;
+}
+
+// Quality: task accuracy, equality with AR (when there is a baseline) and the mixing divergence.
+report::Quality quality_of(const BenchPoint& p, const std::vector<Generation>& out, const std::vector<Generation>* ar,
+                           const std::vector<SuitePrompt>& prompts, Transformer& model) {
+  report::Quality q;
   for (size_t i = 0; i < out.size(); ++i) {
     if (!prompts[i].answer) continue;
     const bool ok = out[i].tokens == *prompts[i].answer;
-    for (const std::string& c : {std::string("all"), prompts[i].category}) acc[c].first += ok, acc[c].second += 1;
-  }
-  if (!acc.empty()) {
-    json a = json::object();
-    for (const auto& [c, v] : acc)
-      a[c.empty() ? "uncategorized" : c] = {{"correct", v.first}, {"scored", v.second}, {"accuracy", double(v.first) / v.second}};
-    q["task_accuracy"] = a;
-  }
-  if (ar != nullptr && p.is_tidar()) {
-    int exact = 0;
-    double match_fraction = 0;
-    json verdicts = {{"exact", 0}, {"near_tie", 0}, {"bug", 0}, {"lossy", 0}};
-    json divergences = json::array();
-    for (size_t i = 0; i < out.size(); ++i) {
-      const std::vector<int32_t>& a = (*ar)[i].tokens;
-      const size_t prefix = common_prefix(a, out[i].tokens);
-      match_fraction += a.empty() ? 1.0 : double(prefix) / double(a.size());
-      const bool same = a == out[i].tokens;
-      exact += same;
-      if (same) {
-        verdicts["exact"] = verdicts["exact"].get<int>() + 1;
-        continue;
-      }
-      json d = {{"prompt_id", prompts[i].id}, {"first_divergence", prefix}};
-      if (p.lossless()) {  // a lossless sampler must not diverge: forensics and a verdict
-        const Equivalence e = compare_outputs(model, prompts[i].ids, a, out[i].tokens);
-        d["verdict"] = e.verdict, d["ar_top1_top2_margin"] = e.ar_margin;
-        verdicts[e.verdict] = verdicts[e.verdict].get<int>() + 1;
-      } else {
-        d["verdict"] = "lossy";
-        verdicts["lossy"] = verdicts["lossy"].get<int>() + 1;
-      }
-      divergences.push_back(d);
+    for (const std::string& c : {std::string("all"), prompts[i].category}) {
+      report::CategoryAccuracy& a = q.task_accuracy[c.empty() ? "uncategorized" : c];
+      a.correct += ok, a.scored += 1;
     }
-    q["vs_ar"] = {{"prompts", out.size()}, {"exact_match", exact},
-                  {"exact_match_rate", out.empty() ? 0.0 : double(exact) / double(out.size())},
-                  {"match_length_fraction_mean", out.empty() ? 0.0 : match_fraction / double(out.size())},
-                  {"verdicts", verdicts}, {"divergences", divergences}};
   }
+  for (auto& [c, a] : q.task_accuracy) a.accuracy = double(a.correct) / double(a.scored);
+  if (ar != nullptr && p.is_tidar()) q.vs_ar = vs_ar_of(p, out, *ar, prompts, model);
   if (!p.lossless()) {
     DecodeMetrics::Mixing mix;
     for (const Generation& g : out) {
@@ -208,8 +203,7 @@ json quality_json(const BenchPoint& p, const std::vector<Generation>& out, const
       mix.kl_max = std::max(mix.kl_max, m.kl_max);
     }
     const double n = std::max<double>(1, double(mix.positions));
-    q["mixing"] = {{"positions", mix.positions}, {"kl_mean", mix.kl_sum / n}, {"kl_max", mix.kl_max},
-                   {"tv_mean", mix.tv_sum / n}, {"same_top1_rate", double(mix.same_top1) / n}};
+    q.mixing = report::Mixing{mix.positions, mix.kl_sum / n, mix.kl_max, mix.tv_sum / n, double(mix.same_top1) / n};
   }
   return q;
 }
@@ -353,7 +347,7 @@ Measurements measure_points(const BenchInputs& in) {
 // Speedup of a TiDAR point over its AR baseline, per repetition (same repetition index, same machine
 // state), with the step-cost prediction a * t(1) / (forwards per step * t(T)) when t(T) was measured at
 // the point's batch size.
-json speedup_json(const BenchInputs& in, const BenchPoint& p, const PointRuns& runs, const BenchPoint& base,
+report::Speedup speedup_of(const BenchInputs& in, const BenchPoint& p, const PointRuns& runs, const BenchPoint& base,
                   const PointRuns& base_runs, double tokens_per_step) {
   std::vector<double> sd, se;
   const size_t n = std::min(runs.reps.size(), base_runs.reps.size());
@@ -408,16 +402,17 @@ json point_json(const BenchInputs& in, const Measurements& m, size_t pi) {
   j["decode_tokens_per_s"] = summary_json(decode);
   j["e2e_tokens_per_s"] = summary_json(e2e);
   j["per_sequence_tokens_per_s"] = summary_json(per_sequence);
-  j["accounting"] = accounting_json(reps, p, in.weight_bytes);
+  const report::Accounting accounting = accounting_of(reps, p, in.weight_bytes);
+  j["accounting"] = accounting;
 
   const BenchPoint* base = baseline_of(p, m.points);
   const PointRuns* base_runs = base ? &m.runs[size_t(base - m.points.data())] : nullptr;
   if (base_runs && base_runs->reps.empty()) base_runs = nullptr;
   const std::vector<Generation>* ar = base_runs ? &base_runs->reps.front().outputs : nullptr;
-  j["quality"] = quality_json(p, reps.front().outputs, ar, m.runs[pi].cases, *in.models.at(p.backend));
+  j["quality"] = quality_of(p, reps.front().outputs, ar, m.runs[pi].cases, *in.models.at(p.backend));
   j.update(per_prompt_json(reps, m.runs[pi].cases, ar));
   if (p.is_tidar() && base_runs)
-    j["speedup_vs_ar"] = speedup_json(in, p, m.runs[pi], *base, *base_runs, j["accounting"]["tokens_per_step"].get<double>());
+    j["speedup_vs_ar"] = speedup_of(in, p, m.runs[pi], *base, *base_runs, accounting.tokens_per_step);
   return j;
 }
 

@@ -198,19 +198,20 @@ void print_summary(const json& report) {
       std::printf("%-44s %6s (no complete repetition)\n", p["id"].get<std::string>().c_str(), "no");
       continue;
     }
-    const json &d = p["decode_tokens_per_s"], &e = p["e2e_tokens_per_s"];
+    const auto d = p["decode_tokens_per_s"].get<report::Samples>().summary;
+    const auto e = p["e2e_tokens_per_s"].get<report::Samples>().summary;
+    const auto q = p["quality"].get<report::Quality>();
     char tps[40], e2e[40], sp[40] = "-", ex[16] = "-";
-    std::snprintf(tps, sizeof tps, "%.1f ± %.1f", d["mean"].get<double>(), d["ci95"].get<double>());
-    std::snprintf(e2e, sizeof e2e, "%.1f ± %.1f", e["mean"].get<double>(), e["ci95"].get<double>());
+    std::snprintf(tps, sizeof tps, "%.1f ± %.1f", d.mean, d.ci95);
+    std::snprintf(e2e, sizeof e2e, "%.1f ± %.1f", e.mean, e.ci95);
     if (p.contains("speedup_vs_ar")) {
-      const json& s = p["speedup_vs_ar"]["decode"];
-      std::snprintf(sp, sizeof sp, "%.2fx ± %.2f", s["mean"].get<double>(), s["ci95"].get<double>());
+      const auto s = p["speedup_vs_ar"].get<report::Speedup>().decode.summary;
+      std::snprintf(sp, sizeof sp, "%.2fx ± %.2f", s.mean, s.ci95);
     }
-    if (p["quality"].contains("vs_ar"))
-      std::snprintf(ex, sizeof ex, "%d/%d", p["quality"]["vs_ar"]["exact_match"].get<int>(),
-                    p["quality"]["vs_ar"]["prompts"].get<int>());
+    if (q.vs_ar) std::snprintf(ex, sizeof ex, "%lld/%lld", (long long)q.vs_ar->exact_match, (long long)q.vs_ar->prompts);
     std::printf("%-44s %6s %8.2f %16s %16s %16s %8s\n", p["id"].get<std::string>().c_str(),
-                p["valid"].get<bool>() ? "yes" : "NO", p["accounting"]["tokens_per_forward"].get<double>(), tps, e2e, sp, ex);
+                p["valid"].get<bool>() ? "yes" : "NO", p["accounting"].get<report::Accounting>().tokens_per_forward, tps,
+                e2e, sp, ex);
   }
 }
 
@@ -371,8 +372,8 @@ void write_report(const json& report, const std::string& out, const std::string&
 int exit_code(const json& report) {
   bool bug = false;
   for (const json& p : report["points"])
-    if (p.contains("quality") && p["quality"].contains("vs_ar"))
-      bug = bug || p["quality"]["vs_ar"]["verdicts"]["bug"].get<int>() > 0;
+    if (p.contains("quality"))
+      if (const auto v = p["quality"].get<report::Quality>().vs_ar) bug = bug || v->verdicts.bug > 0;
   if (report["interrupted"].get<bool>()) {
     std::fprintf(stderr, "interrupted: the report holds the repetitions that finished\n");
     return 130;

@@ -1,5 +1,5 @@
-// The report's section types: every section of the checked-in fixture reads into its type and writes
-// back to the same JSON, and a count no integer holds is a clear error.
+// The report's section types: every typed section of the checked-in fixture reads into its type and
+// writes back to the same JSON, and a count no integer holds is a clear error.
 #include "reports/sections.h"
 
 #include <gtest/gtest.h>
@@ -37,7 +37,7 @@ TEST(ReportSections, FixtureRoundTrips) {
   expect_same(r["settings"], json(r["settings"].get<Settings>()));
   EXPECT_EQ(json(r["settings"].get<Settings>()).size(), r["settings"].size());
   expect_same(r["suite"], json(r["suite"].get<Suite>()));
-  int tidar = 0, predicted = 0;
+  int tidar = 0, predicted = 0, with_vs_ar = 0;
   for (const json& p : r["points"]) {
     const auto c = p["config"].get<PointConfig>();
     tidar += c.is_tidar();
@@ -48,6 +48,12 @@ TEST(ReportSections, FixtureRoundTrips) {
       EXPECT_EQ(json(sp), p["speedup_vs_ar"]) << p["id"];
       predicted += sp.predicted.has_value();
     }
+    if (p.contains("accounting")) EXPECT_EQ(json(p["accounting"].get<Accounting>()), p["accounting"]) << p["id"];
+    if (p.contains("quality")) {
+      const auto q = p["quality"].get<Quality>();
+      EXPECT_EQ(json(q), p["quality"]) << p["id"];
+      with_vs_ar += q.vs_ar.has_value();
+    }
     if (!p.contains("decode_tokens_per_s")) continue;
     const auto s = p["decode_tokens_per_s"].get<Samples>();
     EXPECT_EQ(json(s), p["decode_tokens_per_s"]);
@@ -55,6 +61,9 @@ TEST(ReportSections, FixtureRoundTrips) {
   }
   EXPECT_GT(tidar, 0);
   EXPECT_GT(predicted, 0);
+  EXPECT_GT(with_vs_ar, 0);
+  ASSERT_FALSE(r["batch_sweep"].empty());
+  EXPECT_EQ(json(r["batch_sweep"].get<std::vector<BatchSweep>>()), r["batch_sweep"]);
   for (const auto& [backend, sc] : r["step_cost"].items())
     EXPECT_EQ(json(sc["curve"].get<std::vector<CurvePoint>>()), sc["curve"]) << backend;
   EXPECT_EQ(json(Shard{2, 5}).get<Shard>().index, 2);
