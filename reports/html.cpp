@@ -368,10 +368,12 @@ std::string categories_table(const json& r) {
        "<th>decode tokens/s</th><th>answers correct</th></tr>";
   for (const json& p : r["points"]) {
     if (!p.contains("per_category")) continue;
-    for (const auto& [cat, c] : p["per_category"].items())
-      o << "<tr><td class=l>" << escape(p["id"]) << "</td><td class=l>" << escape(cat) << "</td><td>"
-        << c["generated_tokens"].get<double>() << "</td><td>" << f(c["tokens_per_forward"]) << "</td><td>"
-        << f(c["decode_tokens_per_s"], 1) << "</td><td>" << c.value("answers_correct", 0.0) << "</td></tr>";
+    for (const auto& [cat, cj] : p["per_category"].items()) {
+      const auto c = cj.get<report::CategoryStats>();
+      o << "<tr><td class=l>" << escape(p["id"]) << "</td><td class=l>" << escape(cat) << "</td><td>" << c.generated_tokens
+        << "</td><td>" << f(c.tokens_per_forward) << "</td><td>" << f(c.decode_tokens_per_s, 1) << "</td><td>"
+        << c.answers_correct << "</td></tr>";
+    }
   }
   o << "</table>";
   return o.str();
@@ -379,17 +381,17 @@ std::string categories_table(const json& r) {
 
 std::string side_by_side(const json& r) {
   std::ostringstream o;
-  for (const json& e : r["examples"]) {
-    o << "<h3>" << escape(e["prompt_id"]) << "</h3>";
-    if (e.contains("prompt_text")) o << "<p class=mono>prompt: " << escape(e["prompt_text"]) << "</p>";
+  for (const auto& e : r["examples"].get<std::vector<report::Example>>()) {
+    o << "<h3>" << escape(e.prompt_id) << "</h3>";
+    if (e.prompt_text) o << "<p class=mono>prompt: " << escape(*e.prompt_text) << "</p>";
     o << "<table><tr><th class=l>configuration</th><th class=l>output (alternating colours = one forward's commit)</th></tr>";
-    for (const json& out : e["outputs"]) {
-      o << "<tr><td class=l>" << escape(out["point"]) << "</td><td class='l mono'>";
-      if (out.contains("segments")) {
+    for (const report::ExampleOutput& out : e.outputs) {
+      o << "<tr><td class=l>" << escape(out.point) << "</td><td class='l mono'>";
+      if (out.segments) {
         int i = 0;
-        for (const json& s : out["segments"]) o << "<span class='seg s" << (i++ % 2) << "'>" << escape(s) << "</span>";
+        for (const std::string& s : *out.segments) o << "<span class='seg s" << (i++ % 2) << "'>" << escape(s) << "</span>";
       } else {
-        o << escape(out["tokens"].dump());
+        o << escape(json(out.tokens).dump());
       }
       o << "</td></tr>";
     }

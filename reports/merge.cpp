@@ -5,6 +5,7 @@
 #include "engine/core/check.h"
 #include "reports/batch_sweep.h"
 #include "reports/schema.h"
+#include "reports/sections.h"
 
 namespace dllm {
 
@@ -35,12 +36,12 @@ std::string brief(const json& v) {
 }
 
 // Appends the outputs of `from`'s examples to the examples of `into` with the same prompt id.
-void merge_examples(json& into, const json& from) {
-  for (const json& e : from) {
+void merge_examples(std::vector<report::Example>& into, const std::vector<report::Example>& from) {
+  for (const report::Example& e : from) {
     bool found = false;
-    for (json& mine : into)
-      if (mine["prompt_id"] == e["prompt_id"]) {
-        for (const json& o : e["outputs"]) mine["outputs"].push_back(o);
+    for (report::Example& mine : into)
+      if (mine.prompt_id == e.prompt_id) {
+        mine.outputs.insert(mine.outputs.end(), e.outputs.begin(), e.outputs.end());
         found = true;
       }
     if (!found) into.push_back(e);
@@ -66,10 +67,11 @@ json merge_reports(const std::vector<NamedReport>& inputs) {
   json merged = first.report;
   merged.erase("shard");
   merged["points"] = json::array();
-  merged["examples"] = json::array();
+
   merged["google_benchmark"] = json::array();
   merged["interrupted"] = false;
   merged["merged_from"] = json::array();
+  std::vector<report::Example> examples;
   std::map<std::string, std::string> owner;  // point id -> input holding it
   for (const NamedReport& in : inputs) {
     const json& r = in.report;
@@ -80,7 +82,7 @@ json merge_reports(const std::vector<NamedReport>& inputs) {
                  ": each shard must be a different slice (--shard I/N with one N and distinct I)");
       merged["points"].push_back(p);
     }
-    merge_examples(merged["examples"], r["examples"]);
+    merge_examples(examples, r["examples"].get<std::vector<report::Example>>());
     for (const auto& [backend, curve] : r["step_cost"].items())
       if (!merged["step_cost"].contains(backend)) merged["step_cost"][backend] = curve;
     if (r.contains("google_benchmark"))
@@ -93,6 +95,7 @@ json merge_reports(const std::vector<NamedReport>& inputs) {
                                      {"date_utc", r["provenance"]["date_utc"]},
                                      {"host", r["provenance"]["host"]}});
   }
+  merged["examples"] = examples;
   merged["batch_sweep"] = batch_sweep(merged["points"]);
   validate_report(merged);
   return merged;

@@ -238,6 +238,45 @@ void from_json(const json& j, BatchSweep& b) {
   if (!j.at("crossover_batch").is_null()) b.crossover_batch = integer_at<int>(j, "crossover_batch");
 }
 
+void to_json(json& j, const CategoryStats& c) {
+  j = {{"generated_tokens", c.generated_tokens}, {"forwards", c.forwards}, {"tokens_per_forward", c.tokens_per_forward},
+       {"decode_tokens_per_s", c.decode_tokens_per_s}, {"answers_correct", c.answers_correct}};
+}
+
+void from_json(const json& j, CategoryStats& c) {
+  j.at("generated_tokens").get_to(c.generated_tokens);
+  j.at("forwards").get_to(c.forwards);
+  j.at("tokens_per_forward").get_to(c.tokens_per_forward);
+  j.at("decode_tokens_per_s").get_to(c.decode_tokens_per_s);
+  c.answers_correct = j.value("answers_correct", 0.0);
+}
+
+void to_json(json& j, const ExampleOutput& o) {
+  j = {{"point", o.point}, {"tokens", o.tokens}, {"committed_per_step", o.committed_per_step}};
+  if (o.segments) j["segments"] = *o.segments;
+}
+
+void from_json(const json& j, ExampleOutput& o) {
+  j.at("point").get_to(o.point);
+  j.at("tokens").get_to(o.tokens);
+  j.at("committed_per_step").get_to(o.committed_per_step);
+  o.segments.reset();
+  if (j.contains("segments")) o.segments = j["segments"].get<std::vector<std::string>>();
+}
+
+void to_json(json& j, const Example& e) {
+  j = {{"prompt_id", e.prompt_id}, {"prompt_tokens", e.prompt_tokens}, {"outputs", e.outputs}};
+  if (e.prompt_text) j["prompt_text"] = *e.prompt_text;
+}
+
+void from_json(const json& j, Example& e) {
+  j.at("prompt_id").get_to(e.prompt_id);
+  j.at("prompt_tokens").get_to(e.prompt_tokens);
+  e.prompt_text.reset();
+  if (j.contains("prompt_text")) e.prompt_text = j["prompt_text"].get<std::string>();
+  j.at("outputs").get_to(e.outputs);
+}
+
 void to_json(json& j, const PointConfig& c) {
   j = {{"strategy", c.strategy}, {"sampler", c.sampler}, {"backend", c.backend}, {"batch", c.batch}, {"rollouts", c.rollouts}};
   if (c.is_tidar())

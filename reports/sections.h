@@ -145,6 +145,25 @@ struct BatchSweep {
   std::optional<int> crossover_batch;  // the smallest batch at which TiDAR is no faster than AR
 };
 
+// A point's "per_category" entry, over the first timed repetition (decode rate over all of them).
+struct CategoryStats {
+  double generated_tokens = 0, forwards = 0, tokens_per_forward = 0, decode_tokens_per_s = 0, answers_correct = 0;
+};
+
+// One of the report's "examples": a prompt and each point's output with the commit of every step.
+struct ExampleOutput {
+  std::string point;  // the point's id
+  std::vector<int32_t> tokens;
+  std::vector<int> committed_per_step;
+  std::optional<std::vector<std::string>> segments;  // the text of each step's commit (byte tokenizer)
+};
+struct Example {
+  std::string prompt_id;
+  std::vector<int32_t> prompt_tokens;
+  std::optional<std::string> prompt_text;
+  std::vector<ExampleOutput> outputs;
+};
+
 void to_json(nlohmann::json& j, const Settings& s);
 void from_json(const nlohmann::json& j, Settings& s);
 void to_json(nlohmann::json& j, const Suite& s);
@@ -165,6 +184,12 @@ void to_json(nlohmann::json& j, const Quality& q);
 void from_json(const nlohmann::json& j, Quality& q);
 void to_json(nlohmann::json& j, const BatchSweep& b);
 void from_json(const nlohmann::json& j, BatchSweep& b);
+void to_json(nlohmann::json& j, const CategoryStats& c);
+void from_json(const nlohmann::json& j, CategoryStats& c);
+void to_json(nlohmann::json& j, const ExampleOutput& o);
+void from_json(const nlohmann::json& j, ExampleOutput& o);
+void to_json(nlohmann::json& j, const Example& e);
+void from_json(const nlohmann::json& j, Example& e);
 void to_json(nlohmann::json& j, const PointConfig& c);
 void from_json(const nlohmann::json& j, PointConfig& c);
 

@@ -234,8 +234,7 @@ json per_prompt_json(const std::vector<Repetition>& reps, const std::vector<Suit
   }
   json by_cat = json::object();
   for (const auto& [name, c] : cat)
-    by_cat[name] = {{"generated_tokens", c[0]}, {"forwards", c[1]}, {"tokens_per_forward", c[1] ? c[0] / c[1] : 0.0},
-                    {"decode_tokens_per_s", c[3] > 0 ? c[2] / c[3] : 0.0}, {"answers_correct", c[4]}};
+    by_cat[name] = report::CategoryStats{c[0], c[1], c[1] ? c[0] / c[1] : 0.0, c[3] > 0 ? c[2] / c[3] : 0.0, c[4]};
   return {{"per_prompt", rows}, {"per_category", by_cat}};
 }
 
@@ -420,24 +419,23 @@ json point_json(const BenchInputs& in, const Measurements& m, size_t pi) {
 json examples_json(const BenchInputs& in, const Measurements& m) {
   json examples = json::array();
   for (size_t qi = 0; qi < std::min<size_t>(in.prompts.size(), 3); ++qi) {
-    json e = {{"prompt_id", in.prompts[qi].id}, {"prompt_tokens", in.prompts[qi].ids}, {"outputs", json::array()}};
+    report::Example e{in.prompts[qi].id, in.prompts[qi].ids, std::nullopt, {}};
     if (const ModelConfig& cfg = in.models.begin()->second->config(); cfg.byte_tokenizer)
-      e["prompt_text"] = ByteTokenizer(cfg).decode(in.prompts[qi].ids);
+      e.prompt_text = ByteTokenizer(cfg).decode(in.prompts[qi].ids);
     for (size_t pi = 0; pi < in.points.size(); ++pi) {
       if (m.runs[pi].reps.empty() || m.points[pi].rollouts != 1) continue;
       const Generation& g = m.runs[pi].reps.front().outputs[qi];
-      json o = {{"point", m.points[pi].id()}, {"tokens", g.tokens}, {"committed_per_step", g.metrics.committed_per_step}};
+      report::ExampleOutput o{m.points[pi].id(), g.tokens, g.metrics.committed_per_step, std::nullopt};
       const ModelConfig& cfg = in.models.at(m.points[pi].backend)->config();
       if (cfg.byte_tokenizer) {  // the text of each step's commit, for the side-by-side view
-        json segments = json::array();
+        std::vector<std::string>& segments = o.segments.emplace();
         size_t at = 0;
         for (int n : g.metrics.committed_per_step) {
           segments.push_back(ByteTokenizer(cfg).decode({g.tokens.begin() + long(at), g.tokens.begin() + long(at + size_t(n))}));
           at += size_t(n);
         }
-        o["segments"] = segments;
       }
-      e["outputs"].push_back(o);
+      e.outputs.push_back(std::move(o));
     }
     examples.push_back(e);
   }
@@ -482,7 +480,9 @@ std::string BenchPoint::id() const {
 }
 
 json BenchPoint::to_json() const {
-  report::PointConfig c{strategy_name(strategy), sampler_name(sampler), backend, batch, rollouts};
+  report::PointConfig c;
+  c.strategy = strategy_name(strategy), c.sampler = sampler_name(sampler), c.backend = backend;
+  c.batch = batch, c.rollouts = rollouts;
   if (is_tidar()) {
     c.mix_weight = tidar.mix_weight, c.block_size = tidar.block_size, c.levels = levels_name();
     c.layout = layout_name(tidar.layout), c.pass_tokens = tidar.pass_tokens();

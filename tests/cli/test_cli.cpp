@@ -216,9 +216,11 @@ TEST(Cli, BenchRunsBothLayouts) {
   EXPECT_EQ(two["layout"], "two");
   EXPECT_EQ(two["pass_tokens"], 5);
   EXPECT_EQ(points.at("tidar/greedy/w1/K4/dense/single/cpu")["pass_tokens"], 5 * 6);
-  for (const auto& p : read_report(dir + "/r.json")["points"])
-    if (p["config"]["strategy"] == "tidar" && p["config"]["mix_weight"] == 1)
+  for (const auto& p : read_report(dir + "/r.json")["points"]) {
+    if (p["config"]["strategy"] == "tidar" && p["config"]["mix_weight"] == 1) {
       EXPECT_EQ(p["quality"]["vs_ar"]["exact_match"], 2) << p["id"];  // lossless in both layouts
+    }
+  }
   ASSERT_EQ(run_cli("bench" + std::string(kTinyBench) + two_prompts(dir) + " --samplers greedy --layouts two --out " +
                     dir + "/two.json", &out), 0) << out;
   EXPECT_EQ(read_report(dir + "/two.json")["points"].size(), 3u);  // AR and two weights
@@ -244,8 +246,11 @@ TEST(Cli, ShardedBenchMergesIntoThePlan) {
   EXPECT_EQ(configs_of(merged), configs_of(read_report(dir + "/all.json")));
   EXPECT_EQ(merged["merged_from"].size(), 3u);
   EXPECT_FALSE(merged.contains("shard"));
-  for (const auto& p : merged["points"])  // every TiDAR point kept its AR baseline, borrowed or not
-    if (p["config"]["strategy"] == "tidar") EXPECT_TRUE(p.contains("speedup_vs_ar")) << p["id"];
+  for (const auto& p : merged["points"]) {  // every TiDAR point kept its AR baseline, borrowed or not
+    if (p["config"]["strategy"] == "tidar") {
+      EXPECT_TRUE(p.contains("speedup_vs_ar")) << p["id"];
+    }
+  }
   ASSERT_EQ(run_cli("report " + dir + "/merged.json -o " + dir + "/merged.html", &out), 0) << out;
   EXPECT_TRUE(std::filesystem::exists(dir + "/merged.html"));
 

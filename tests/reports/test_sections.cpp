@@ -48,7 +48,9 @@ TEST(ReportSections, FixtureRoundTrips) {
       EXPECT_EQ(json(sp), p["speedup_vs_ar"]) << p["id"];
       predicted += sp.predicted.has_value();
     }
-    if (p.contains("accounting")) EXPECT_EQ(json(p["accounting"].get<Accounting>()), p["accounting"]) << p["id"];
+    if (p.contains("accounting")) {
+      EXPECT_EQ(json(p["accounting"].get<Accounting>()), p["accounting"]) << p["id"];
+    }
     if (p.contains("quality")) {
       const auto q = p["quality"].get<Quality>();
       EXPECT_EQ(json(q), p["quality"]) << p["id"];
@@ -62,6 +64,9 @@ TEST(ReportSections, FixtureRoundTrips) {
   EXPECT_GT(tidar, 0);
   EXPECT_GT(predicted, 0);
   EXPECT_GT(with_vs_ar, 0);
+  EXPECT_EQ(json(r["examples"].get<std::vector<Example>>()), r["examples"]);
+  for (const auto& [category, c] : r["points"][0]["per_category"].items())
+    EXPECT_EQ(json(c.get<CategoryStats>()), c) << category;
   ASSERT_FALSE(r["batch_sweep"].empty());
   EXPECT_EQ(json(r["batch_sweep"].get<std::vector<BatchSweep>>()), r["batch_sweep"]);
   for (const auto& [backend, sc] : r["step_cost"].items())
