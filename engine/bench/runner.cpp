@@ -25,8 +25,6 @@ std::string fmt_weight(float w) {
   return buf;
 }
 
-json summary_json(const std::vector<double>& x) { return report::samples_of(x); }
-
 // What one point measured in one timed repetition over the whole suite.
 struct Repetition {
   std::vector<Generation> outputs;  // [prompt]
@@ -219,7 +217,7 @@ json per_prompt_json(const std::vector<Repetition>& reps, const std::vector<Suit
     json row = {{"prompt_id", prompts[i].id}, {"category", prompts[i].category},
                 {"generated_tokens", g.metrics.generated_tokens}, {"forwards", g.metrics.forwards},
                 {"tokens_per_forward", g.metrics.tokens_per_forward()}, {"stop_reason", g.stop_reason},
-                {"seconds", summary_json(secs)}};
+                {"seconds", report::samples_of(secs)}};
     if (prompts[i].answer) row["answer_correct"] = g.tokens == *prompts[i].answer;
     if (ar != nullptr) row["match_length"] = common_prefix((*ar)[i].tokens, g.tokens), row["ar_tokens"] = (*ar)[i].tokens.size();
     rows.push_back(row);
@@ -398,9 +396,9 @@ json point_json(const BenchInputs& in, const Measurements& m, size_t pi) {
     reasons.push_back(std::to_string(reps.size()) + " timed repetitions < min " + std::to_string(s.min_repetitions));
   j["valid"] = reasons.empty();
   j["invalid_reasons"] = reasons;
-  j["decode_tokens_per_s"] = summary_json(decode);
-  j["e2e_tokens_per_s"] = summary_json(e2e);
-  j["per_sequence_tokens_per_s"] = summary_json(per_sequence);
+  j["decode_tokens_per_s"] = report::samples_of(decode);
+  j["e2e_tokens_per_s"] = report::samples_of(e2e);
+  j["per_sequence_tokens_per_s"] = report::samples_of(per_sequence);
   const report::Accounting accounting = accounting_of(reps, p, in.weight_bytes);
   j["accounting"] = accounting;
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "engine/core/check.h"
 #include "engine/core/rng.h"
 #include "engine/decode/batch_decoder.h"
 #include "engine/decode/tidar_layout.h"
@@ -18,8 +17,8 @@ struct Drafts {
   std::vector<bool> padded;     // no prediction covers the position: a mask-token placeholder
 };
 
-// TiDAR: verify the previous K drafts and draft the
-// next K, in one forward (proposal blocks) or two (a verify pass, then a draft pass).
+// TiDAR: each step verifies the previous K drafts and drafts the next K, in one forward (the verify
+// segment and the proposal blocks, single-forward layout) or two (a verify pass, then a draft pass).
 class TidarSequence : public SequenceDecoder {
  public:
   TidarSequence(Transformer& model, const GenerateRequest& r, const TidarOptions& o)
