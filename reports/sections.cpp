@@ -1,5 +1,9 @@
 #include "reports/sections.h"
 
+#include <cmath>
+#include <limits>
+#include <utility>
+
 #include "engine/core/check.h"
 #include "reports/schema.h"
 
@@ -9,19 +13,47 @@ using nlohmann::json;
 
 namespace {
 
-// `v` (named `what` in errors) as an integer: a float is accepted only within int64's range
-// (converting 6e90 would be undefined behaviour); anything else is the JSON library's type error.
+// `v` (named `what` in errors) as an integer of type T: a value T cannot hold, or a float outside
+// int64's range, is an error (converting it would be undefined behaviour); a value that is no number
+// is the JSON library's type error.
 template <typename T>
 T integer_of(const json& v, const std::string& what) {
-  if (!v.is_number_float()) return v.get<T>();
-  const double d = v.get<double>();
-  DLLM_CHECK(fits_int64(d), "\"", what, "\": expected an integer, got ", v.dump());
-  return T(int64_t(d));
+  if (!v.is_number()) return v.get<T>();
+  bool fits = false;
+  int64_t i = 0;
+  if (v.is_number_unsigned()) {
+    fits = std::in_range<T>(v.get<uint64_t>());
+    if (fits) return T(v.get<uint64_t>());
+  } else if (v.is_number_integer()) {
+    i = v.get<int64_t>();
+    fits = std::in_range<T>(i);
+  } else {
+    const double d = v.get<double>();
+    fits = fits_int64(d) && std::in_range<T>(int64_t(d));
+    if (fits) i = int64_t(d);
+  }
+  DLLM_CHECK(fits, "\"", what, "\": expected an integer in [", +std::numeric_limits<T>::min(), ", ",
+             +std::numeric_limits<T>::max(), "], got ", v.dump());
+  return T(i);
 }
 
 template <typename T>
 T integer_at(const json& j, const char* key) {
   return integer_of<T>(j.at(key), key);
+}
+
+template <typename T>
+std::vector<T> integers_at(const json& j, const char* key) {
+  std::vector<T> out;
+  for (const json& v : j.at(key)) out.push_back(integer_of<T>(v, key));
+  return out;
+}
+
+// j[key] as a float: a number beyond float's range is an error, never converted.
+float float_at(const json& j, const char* key) {
+  const double d = j.at(key).get<double>();
+  DLLM_CHECK(std::abs(d) <= double(std::numeric_limits<float>::max()), "\"", key, "\": ", d, " is beyond float's range");
+  return float(d);
 }
 
 }  // namespace
@@ -36,7 +68,7 @@ void from_json(const json& j, Settings& s) {
   s.warmup = integer_at<int>(j, "warmup");
   s.repetitions = integer_at<int>(j, "repetitions");
   s.max_new_tokens = integer_at<int>(j, "max_new_tokens");
-  j.at("temperature").get_to(s.temperature);
+  s.temperature = float_at(j, "temperature");
   s.seed = integer_at<uint64_t>(j, "seed");
   j.at("min_seconds").get_to(s.min_seconds);
   s.min_tokens = integer_at<int64_t>(j, "min_tokens");
@@ -154,8 +186,7 @@ void from_json(const json& j, Accounting& a) {
     a.moe = MoeTraffic{j["moe"].at("experts_per_layer_per_forward").get<double>(),
                        j["moe"].at("weight_bytes_per_forward").get<double>()};
   if (j.contains("accepted_histogram")) {
-    a.accepted_histogram.emplace();
-    for (const json& n : j["accepted_histogram"]) a.accepted_histogram->push_back(integer_of<int64_t>(n, "accepted_histogram"));
+    a.accepted_histogram = integers_at<int64_t>(j, "accepted_histogram");
   }
   if (j.contains("slot_acceptance")) a.slot_acceptance = j["slot_acceptance"].get<std::vector<double>>();
 }
@@ -258,8 +289,8 @@ void to_json(json& j, const ExampleOutput& o) {
 
 void from_json(const json& j, ExampleOutput& o) {
   j.at("point").get_to(o.point);
-  j.at("tokens").get_to(o.tokens);
-  j.at("committed_per_step").get_to(o.committed_per_step);
+  o.tokens = integers_at<int32_t>(j, "tokens");
+  o.committed_per_step = integers_at<int>(j, "committed_per_step");
   o.segments.reset();
   if (j.contains("segments")) o.segments = j["segments"].get<std::vector<std::string>>();
 }
@@ -271,7 +302,7 @@ void to_json(json& j, const Example& e) {
 
 void from_json(const json& j, Example& e) {
   j.at("prompt_id").get_to(e.prompt_id);
-  j.at("prompt_tokens").get_to(e.prompt_tokens);
+  e.prompt_tokens = integers_at<int32_t>(j, "prompt_tokens");
   e.prompt_text.reset();
   if (j.contains("prompt_text")) e.prompt_text = j["prompt_text"].get<std::string>();
   j.at("outputs").get_to(e.outputs);
@@ -291,7 +322,7 @@ void from_json(const json& j, PointConfig& c) {
   c.batch = integer_at<int>(j, "batch");
   c.rollouts = integer_at<int>(j, "rollouts");
   if (!c.is_tidar()) return;
-  c.mix_weight = j.value("mix_weight", 1.0f);
+  c.mix_weight = j.contains("mix_weight") ? float_at(j, "mix_weight") : 1.0f;
   c.block_size = j.contains("block_size") ? integer_at<int>(j, "block_size") : 0;
   c.levels = j.value("levels", std::string());
   c.layout = j.value("layout", std::string());

@@ -82,4 +82,17 @@ TEST(ReportSections, CountsOutsideInt64AreErrors) {
   EXPECT_EQ(suite.get<Suite>().prompts, 3);
   suite["prompts"] = "three";
   EXPECT_THROW(suite.get<Suite>(), json::exception);
+  // Values the field's type cannot hold are refused, not converted.
+  json settings = fixture()["settings"];
+  settings["warmup"] = int64_t(1) << 40;
+  EXPECT_THROW(settings.get<Settings>(), dllm::Error);
+  settings = fixture()["settings"];
+  settings["seed"] = -1;
+  EXPECT_THROW(settings.get<Settings>(), dllm::Error);
+  settings = fixture()["settings"];
+  settings["temperature"] = 1e300;
+  EXPECT_THROW(settings.get<Settings>(), dllm::Error);
+  json example = fixture()["examples"][0];
+  example["outputs"][0]["committed_per_step"][0] = 1e18;
+  EXPECT_THROW(example.get<Example>(), dllm::Error);
 }
