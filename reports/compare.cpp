@@ -5,6 +5,7 @@
 
 #include "engine/core/check.h"
 #include "reports/schema.h"
+#include "reports/sections.h"
 #include "reports/stats.h"
 
 namespace dllm {
@@ -16,7 +17,7 @@ using nlohmann::json;
 std::vector<double> samples_of(const json& p, const std::string& pointer) {
   const json::json_pointer ptr(pointer);
   if (!p.contains(ptr)) return {};
-  return p.at(ptr)["samples"].get<std::vector<double>>();
+  return p.at(ptr).get<report::Samples>().samples;
 }
 
 Comparison compare_checked(const json& a, const json& b, const CompareOptions& opt) {
@@ -55,8 +56,8 @@ Comparison compare_checked(const json& a, const json& b, const CompareOptions& o
                         {"p_value", p}, {"regression", regression}, {"verdict", verdict}});
     }
     // Deterministic quantities: any change is reported (no test needed, no noise).
-    const double ta = pa.contains("accounting") ? pa["accounting"]["tokens_per_forward"].get<double>() : 0;
-    const double tb = pb.contains("accounting") ? pb["accounting"]["tokens_per_forward"].get<double>() : 0;
+    const double ta = pa.contains("accounting") ? pa["accounting"].get<report::Accounting>().tokens_per_forward : 0;
+    const double tb = pb.contains("accounting") ? pb["accounting"].get<report::Accounting>().tokens_per_forward : 0;
     if (ta != tb) {
       std::snprintf(line, sizeof line, "%-44s %-18s %12.3f %12.3f %+8.1f%% %8s  %s\n", id.c_str(), "tokens_per_forward", ta,
                     tb, ta ? 100 * (tb - ta) / ta : 0.0, "-", "changed (deterministic)");

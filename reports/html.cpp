@@ -1,10 +1,12 @@
 #include "reports/html.h"
 #include "reports/schema.h"
+#include "reports/sections.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "engine/core/check.h"
@@ -47,23 +49,30 @@ double num_at(const json& j, const std::string& pointer, double fallback = 0) {
   return j.contains(p) && j.at(p).is_number() ? j.at(p).get<double>() : fallback;
 }
 
-// A count for display: any JSON number within int64's range (a float such as 6e90 is refused, never
-// converted: that would be undefined behaviour).
-int64_t integer(const json& v) {
-  if (v.is_number_integer()) return v.get<int64_t>();
-  const double d = v.is_number_float() ? v.get<double>() : NAN;
-  DLLM_CHECK(fits_int64(d), "expected an integer, got ", v.dump());
-  return int64_t(d);
+report::PointConfig config_of(const json& p) { return p["config"].get<report::PointConfig>(); }
+report::Accounting accounting_of(const json& p) { return p["accounting"].get<report::Accounting>(); }
+report::Quality quality_of(const json& p) { return p.contains("quality") ? p["quality"].get<report::Quality>() : report::Quality{}; }
+stats::Summary summary_at(const json& p, const char* key) { return p[key].get<report::Samples>().summary; }
+// The task accuracy over every category, when the suite has answers.
+std::optional<double> accuracy_of(const report::Quality& q) {
+  const auto all = q.task_accuracy.find("all");
+  if (all == q.task_accuracy.end()) return std::nullopt;
+  return all->second.accuracy;
+}
+bool is_tidar(const json& p) { return config_of(p).is_tidar(); }
+
+std::optional<report::Speedup> speedup_of(const json& p) {
+  if (!p.contains("speedup_vs_ar")) return std::nullopt;
+  return p["speedup_vs_ar"].get<report::Speedup>();
 }
 
-bool is_tidar(const json& p) { return p["config"]["strategy"] == "tidar"; }
+double decode_speedup(const json& p) { return speedup_of(p)->decode.summary.mean; }
 
 std::string speedup_cell(const json& p) {
-  if (!p.contains("speedup_vs_ar")) return "<td>-</td><td>-</td>";
-  const json& s = p["speedup_vs_ar"];
-  std::string pred = "-";
-  if (s.contains("predicted")) pred = f(s["predicted"]["speedup"].get<double>()) + "x";
-  return "<td>" + f(s["decode"]["mean"].get<double>()) + "x ± " + f(s["decode"]["ci95"].get<double>()) + "</td><td>" + pred + "</td>";
+  const auto s = speedup_of(p);
+  if (!s) return "<td>-</td><td>-</td>";
+  const std::string pred = s->predicted ? f(s->predicted->speedup) + "x" : "-";
+  return "<td>" + f(s->decode.summary.mean) + "x ± " + f(s->decode.summary.ci95) + "</td><td>" + pred + "</td>";
 }
 
 std::string summary_table(const json& r) {
@@ -77,20 +86,18 @@ std::string summary_table(const json& r) {
       continue;
     }
     const bool valid = p["valid"];
-    o << "<td class=" << (valid ? "good>yes" : "bad>NO") << "</td><td>" << f(num_at(p, "/accounting/tokens_per_forward"))
-      << "</td><td>" << f(num_at(p, "/decode_tokens_per_s/mean"), 1) << " ± " << f(num_at(p, "/decode_tokens_per_s/ci95"), 1)
-      << "</td>" << speedup_cell(p);
-    const json& q = p["quality"];
-    if (q.contains("vs_ar")) {
-      const int64_t bugs = integer(q["vs_ar"]["verdicts"]["bug"]);
-      o << "<td" << (bugs ? " class=bad" : "") << ">" << integer(q["vs_ar"]["exact_match"]) << "/"
-        << integer(q["vs_ar"]["prompts"]) << "</td>";
-    } else {
+    const stats::Summary decode = summary_at(p, "decode_tokens_per_s");
+    o << "<td class=" << (valid ? "good>yes" : "bad>NO") << "</td><td>" << f(accounting_of(p).tokens_per_forward)
+      << "</td><td>" << f(decode.mean, 1) << " ± " << f(decode.ci95, 1) << "</td>" << speedup_cell(p);
+    const report::Quality q = quality_of(p);
+    if (q.vs_ar)
+      o << "<td" << (q.vs_ar->verdicts.bug ? " class=bad" : "") << ">" << q.vs_ar->exact_match << "/" << q.vs_ar->prompts << "</td>";
+    else
       o << "<td>-</td>";
-    }
-    o << "<td>" << (q.contains("task_accuracy") ? f(num_at(q, "/task_accuracy/all/accuracy"), 3) : "-") << "</td>";
-    if (q.contains("mixing"))
-      o << "<td>" << f(num_at(q, "/mixing/tv_mean"), 4) << "</td><td>" << f(num_at(q, "/mixing/same_top1_rate"), 3) << "</td>";
+    const std::optional<double> accuracy = accuracy_of(q);
+    o << "<td>" << (accuracy ? f(*accuracy, 3) : "-") << "</td>";
+    if (q.mixing)
+      o << "<td>" << f(q.mixing->tv_mean, 4) << "</td><td>" << f(q.mixing->same_top1_rate, 3) << "</td>";
     else
       o << "<td>" << (is_tidar(p) ? "0 (lossless)" : "-") << "</td><td>" << (is_tidar(p) ? "1" : "-") << "</td>";
     o << "</tr>";
@@ -104,8 +111,9 @@ std::string throughput_chart(const json& r) {
   std::vector<svg::Bar> bars;
   for (const json& p : r["points"]) {
     if (!p.contains("decode_tokens_per_s")) continue;
-    bars.push_back({p["id"], num_at(p, "/decode_tokens_per_s/mean"), num_at(p, "/decode_tokens_per_s/ci95"),
-                    is_tidar(p) ? (p["config"]["mix_weight"] == 1.0 ? "#3366cc" : "#ff9900") : "#888888"});
+    const stats::Summary decode = summary_at(p, "decode_tokens_per_s");
+    bars.push_back({p["id"], decode.mean, decode.ci95,
+                    is_tidar(p) ? (config_of(p).mix_weight == 1.0f ? "#3366cc" : "#ff9900") : "#888888"});
   }
   return svg::bar_chart("throughput", "Decode tokens/s: AR (grey), TiDAR lossless (blue), mixing (orange)", "tokens/s", bars);
 }
@@ -124,15 +132,16 @@ std::string mixing_charts(const json& r) {
   size_t ci = 0;
   for (auto& [name, pts] : groups) {
     std::sort(pts.begin(), pts.end(), [](const json* x, const json* y) {
-      return (*x)["config"]["mix_weight"].get<double>() < (*y)["config"]["mix_weight"].get<double>();
+      return config_of(*x).mix_weight < config_of(*y).mix_weight;
     });
     svg::Series s{name, kPalette[ci % 8], {}, {}}, same{"same top-1 " + name, kPalette[ci % 8], {}, {}},
         match{"match length " + name, kPalette[ci % 8], {}, {}, true};
     for (const json* p : pts) {
-      const double w = (*p)["config"]["mix_weight"];
-      s.x.push_back(w), s.y.push_back(num_at(*p, "/speedup_vs_ar/decode/mean"));
-      same.x.push_back(w), same.y.push_back(num_at(*p, "/quality/mixing/same_top1_rate", 1.0));
-      match.x.push_back(w), match.y.push_back(num_at(*p, "/quality/vs_ar/match_length_fraction_mean", 1.0));
+      const double w = config_of(*p).mix_weight;
+      s.x.push_back(w), s.y.push_back(decode_speedup(*p));
+      const report::Quality q = quality_of(*p);
+      same.x.push_back(w), same.y.push_back(q.mixing ? q.mixing->same_top1_rate : 1.0);
+      match.x.push_back(w), match.y.push_back(q.vs_ar ? q.vs_ar->match_length_fraction_mean : 1.0);
     }
     speed.push_back(s), quality.push_back(same), quality.push_back(match);
     ++ci;
@@ -147,7 +156,7 @@ std::string mixing_charts(const json& r) {
 std::string tradeoff_chart(const json& r) {
   std::map<std::string, std::vector<const json*>> groups;
   for (const json& p : r["points"]) {
-    if (!is_tidar(p) || !p.contains("speedup_vs_ar") || !p["quality"].contains("vs_ar")) continue;
+    if (!is_tidar(p) || !p.contains("speedup_vs_ar") || !quality_of(p).vs_ar) continue;
     std::string key = p["id"];
     const size_t a = key.find("/w"), b = key.find('/', a + 1);
     groups[key.erase(a, b - a)].push_back(&p);
@@ -157,14 +166,14 @@ std::string tradeoff_chart(const json& r) {
   size_t ci = 0;
   for (auto& [name, pts] : groups) {
     std::sort(pts.begin(), pts.end(), [](const json* x, const json* y) {
-      return num_at(*x, "/speedup_vs_ar/decode/mean") < num_at(*y, "/speedup_vs_ar/decode/mean");
+      return decode_speedup(*x) < decode_speedup(*y);
     });
     svg::Series match{"AR match " + name, kPalette[ci % 8], {}, {}}, acc{"task accuracy " + name, kPalette[ci % 8], {}, {}, true};
     for (const json* p : pts) {
-      const double x = num_at(*p, "/speedup_vs_ar/decode/mean");
-      match.x.push_back(x), match.y.push_back(num_at(*p, "/quality/vs_ar/match_length_fraction_mean"));
-      if ((*p)["quality"].contains("task_accuracy"))
-        acc.x.push_back(x), acc.y.push_back(num_at(*p, "/quality/task_accuracy/all/accuracy"));
+      const double x = decode_speedup(*p);
+      const report::Quality q = quality_of(*p);
+      match.x.push_back(x), match.y.push_back(q.vs_ar->match_length_fraction_mean);
+      if (const std::optional<double> accuracy = accuracy_of(q)) acc.x.push_back(x), acc.y.push_back(*accuracy);
     }
     series.push_back(match);
     if (!acc.x.empty()) series.push_back(acc);
@@ -183,20 +192,18 @@ std::string batch_section(const json& r) {
   table << "<table><tr><th class=l>configuration</th><th>batch</th><th>speedup vs AR (95% CI)</th>"
            "<th>TiDAR tokens/s (total)</th><th>tokens/s per sequence</th><th>valid</th></tr>";
   size_t ci = 0;
-  for (const json& g : r["batch_sweep"]) {
-    const std::string name = g["configuration"];
+  for (const auto& g : r["batch_sweep"].get<std::vector<report::BatchSweep>>()) {
+    const std::string& name = g.configuration;
     svg::Series s{name, kPalette[ci % 8], {}, {}}, t{name, kPalette[ci % 8], {}, {}};
-    for (const json& p : g["points"]) {
-      const double b = p["batch"];
-      s.x.push_back(b), s.y.push_back(p["speedup"]);
-      t.x.push_back(b), t.y.push_back(p["tokens_per_s"]);
-      table << "<tr><td class=l>" << escape(name) << "</td><td>" << integer(p["batch"]) << "</td><td>" << f(p["speedup"])
-            << "x ± " << f(p["speedup_ci95"]) << "</td><td>" << f(p["tokens_per_s"], 1) << "</td><td>"
-            << f(p["per_sequence_tokens_per_s"], 1) << "</td><td class=" << (p["valid"].get<bool>() ? "good>yes" : "bad>NO")
-            << "</td></tr>";
+    for (const report::BatchSweepRow& p : g.points) {
+      s.x.push_back(p.batch), s.y.push_back(p.speedup);
+      t.x.push_back(p.batch), t.y.push_back(p.tokens_per_s);
+      table << "<tr><td class=l>" << escape(name) << "</td><td>" << p.batch << "</td><td>" << f(p.speedup) << "x ± "
+            << f(p.speedup_ci95) << "</td><td>" << f(p.tokens_per_s, 1) << "</td><td>" << f(p.per_sequence_tokens_per_s, 1)
+            << "</td><td class=" << (p.valid ? "good>yes" : "bad>NO") << "</td></tr>";
     }
     table << "<tr><td class=l colspan=6><b>crossover</b> (TiDAR no faster than AR from this batch size): "
-          << (g["crossover_batch"].is_null() ? std::string("not reached in this sweep") : std::to_string(integer(g["crossover_batch"])))
+          << (g.crossover_batch ? std::to_string(*g.crossover_batch) : std::string("not reached in this sweep"))
           << "</td></tr>";
     speed.push_back(s), tps.push_back(t);
     ++ci;
@@ -205,9 +212,10 @@ std::string batch_section(const json& r) {
   std::map<std::string, svg::Series> ar;
   for (const json& p : r["points"]) {
     if (is_tidar(p) || !p.contains("e2e_tokens_per_s")) continue;
-    const std::string key = "AR " + p["config"]["sampler"].get<std::string>() + " n" + std::to_string(integer(p["config"]["rollouts"]));
+    const report::PointConfig c = config_of(p);
+    const std::string key = "AR " + c.sampler + " n" + std::to_string(c.rollouts);
     ar.try_emplace(key, svg::Series{key, "#888888", {}, {}, true});
-    ar[key].x.push_back(p["config"]["batch"]), ar[key].y.push_back(num_at(p, "/e2e_tokens_per_s/mean"));
+    ar[key].x.push_back(c.batch), ar[key].y.push_back(summary_at(p, "e2e_tokens_per_s").mean);
   }
   for (auto& [k, s] : ar) tps.push_back(s);
   table << "</table>";
@@ -224,7 +232,7 @@ std::string batch_section(const json& r) {
 
 // Whether a point ran on the host, whose limits `dllm-bench probe` measured (the only backend the
 // probe's bandwidth and peak bound).
-bool on_host(const json& point) { return point["config"]["backend"] == "cpu"; }
+bool on_host(const json& point) { return config_of(point).backend == "cpu"; }
 
 std::string time_split_table(const json& r) {
   const json& limits = r["provenance"]["machine_limits"];
@@ -235,12 +243,12 @@ std::string time_split_table(const json& r) {
        "<th>of measured bandwidth</th></tr>";
   for (const json& p : r["points"]) {
     if (!p.contains("accounting")) continue;
-    const json& a = p["accounting"];
-    const double gbs = num_at(a, "/weight_bytes_per_s") / 1e9;
-    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << f(100 * num_at(a, "/time_split/forward_fraction"), 1)
-      << " %</td><td>" << f(100 * num_at(a, "/time_split/sampling_and_host_fraction"), 1) << " %</td><td>"
-      << f(1e3 * num_at(a, "/time_to_first_token_s"), 3) << "</td><td>" << f(1e3 * num_at(a, "/step_latency_s/p50"), 3)
-      << " / " << f(1e3 * num_at(a, "/step_latency_s/p90"), 3) << " / " << f(1e3 * num_at(a, "/step_latency_s/p99"), 3)
+    const report::Accounting a = accounting_of(p);
+    const double gbs = a.weight_bytes_per_s / 1e9;
+    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << f(100 * a.time_split.forward_fraction, 1) << " %</td><td>"
+      << f(100 * a.time_split.sampling_and_host_fraction, 1) << " %</td><td>" << f(1e3 * a.time_to_first_token_s, 3)
+      << "</td><td>" << f(1e3 * a.step_latency_s.p50, 3) << " / " << f(1e3 * a.step_latency_s.p90, 3) << " / "
+      << f(1e3 * a.step_latency_s.p99, 3)
       << "</td><td>" << f(gbs, 3) << "</td><td>" << (bw > 0 && on_host(p) ? f(gbs * 1e9 / bw, 3) : "-")
       << "</td></tr>";
   }
@@ -254,16 +262,18 @@ std::string acceptance_charts(const json& r) {
   std::vector<svg::Series> slots;
   size_t ci = 0;
   for (const json& p : r["points"]) {
-    if (!is_tidar(p) || !p.contains("accounting") || !p["accounting"].contains("slot_acceptance")) continue;
-    if (first == nullptr && p["config"]["mix_weight"] == 1.0) first = &p;
+    if (!is_tidar(p) || !p.contains("accounting")) continue;
+    const report::Accounting a = accounting_of(p);
+    if (!a.slot_acceptance) continue;
+    if (first == nullptr && config_of(p).mix_weight == 1.0f && a.accepted_histogram) first = &p;
     svg::Series s{p["id"], kPalette[ci++ % 8], {}, {}};
-    const json& rate = p["accounting"]["slot_acceptance"];
+    const std::vector<double>& rate = *a.slot_acceptance;
     for (size_t i = 0; i < rate.size(); ++i) s.x.push_back(double(i + 1)), s.y.push_back(rate[i]);
     if (slots.size() < 6) slots.push_back(s);
   }
   if (first == nullptr) return "";
-  const json& h = (*first)["accounting"]["accepted_histogram"];
-  for (size_t n = 0; n < h.size(); ++n) bars.push_back({std::to_string(n), h[n].get<double>(), 0, "#3366cc"});
+  const std::vector<int64_t> h = *accounting_of(*first).accepted_histogram;
+  for (size_t n = 0; n < h.size(); ++n) bars.push_back({std::to_string(n), double(h[n]), 0, "#3366cc"});
   return svg::bar_chart("accepted_histogram", "Accepted drafts per step, " + (*first)["id"].get<std::string>(), "steps", bars) +
          svg::line_chart("slot_acceptance", "Per-slot acceptance (draft i accepted | verified)", "draft slot", "rate", slots);
 }
@@ -277,11 +287,13 @@ std::string step_cost_chart(const json& r) {
   for (const auto& [backend, sc] : r["step_cost"].items()) {
     svg::Series measured{"measured " + backend, "#3366cc", {}, {}}, linear{"t(1) x T", "#aaaaaa", {}, {}, true, false},
         roof{"roofline (probe)", "#dc3912", {}, {}, true, false};
-    const double t1 = sc["curve"][0]["seconds"].get<double>();
-    for (const json& c : sc["curve"]) {
-      const double t = c["tokens"];
-      measured.x.push_back(t), measured.y.push_back(c["seconds"].get<double>() * 1e3);
-      linear.x.push_back(t), linear.y.push_back(std::min(t1 * t, sc["curve"].back()["seconds"].get<double>() * 1.5) * 1e3);
+    const auto curve = sc["curve"].get<std::vector<report::CurvePoint>>();
+    DLLM_CHECK(!curve.empty(), "step_cost.", backend, ".curve is empty");
+    const double t1 = curve.front().seconds;
+    for (const report::CurvePoint& c : curve) {
+      const double t = c.tokens;
+      measured.x.push_back(t), measured.y.push_back(c.seconds * 1e3);
+      linear.x.push_back(t), linear.y.push_back(std::min(t1 * t, curve.back().seconds * 1.5) * 1e3);
       if (bw > 0 && peak > 0 && backend == "cpu")  // the probe measures the host
         roof.x.push_back(t), roof.y.push_back(std::max(num_at(r, "/model/weight_bytes") / bw,
                                                        num_at(r, "/model/flops_per_token") * t / peak) * 1e3);
@@ -290,19 +302,18 @@ std::string step_cost_chart(const json& r) {
     if (!roof.x.empty()) s.push_back(roof);
     if (sc.contains("batched")) {  // passes of b sequences x T tokens each
       size_t ci = 2;
-      for (const auto& [b, curve] : sc["batched"].items()) {
+      for (const auto& [b, batched] : sc["batched"].items()) {
         svg::Series bs{"batch " + b + " (T per sequence)", kPalette[ci++ % 8], {}, {}};
-        for (const json& c : curve) bs.x.push_back(c["tokens"].get<double>()), bs.y.push_back(c["seconds"].get<double>() * 1e3);
+        for (const auto& c : batched.get<std::vector<report::CurvePoint>>()) bs.x.push_back(c.tokens), bs.y.push_back(c.seconds * 1e3);
         if (s.size() < 7) s.push_back(bs);
       }
     }
     o << svg::line_chart("step_cost_" + backend, "Step time vs tokens per pass, t(T), " + backend, "tokens per pass T (log2)",
                          "ms", s, true);
     o << "<table><tr><th>T</th><th>t(T) ms</th><th>t(T)/t(1)</th><th>ms per token</th></tr>";
-    for (const json& c : sc["curve"])
-      o << "<tr><td>" << integer(c["tokens"]) << "</td><td>" << f(c["seconds"].get<double>() * 1e3, 3) << "</td><td>"
-        << f(c["seconds"].get<double>() / t1) << "</td><td>" << f(c["seconds"].get<double>() * 1e3 / c["tokens"].get<double>(), 4)
-        << "</td></tr>";
+    for (const report::CurvePoint& c : curve)
+      o << "<tr><td>" << c.tokens << "</td><td>" << f(c.seconds * 1e3, 3) << "</td><td>" << f(c.seconds / t1) << "</td><td>"
+        << f(c.seconds * 1e3 / c.tokens, 4) << "</td></tr>";
     o << "</table>";
   }
   if (bw == 0) o << "<p class=note>No measured machine limits (run <code>dllm-bench probe</code>): no roofline.</p>";
@@ -314,13 +325,13 @@ std::string prediction_table(const json& r) {
   o << "<table><tr><th class=l>configuration</th><th>tokens/step a</th><th>pass tokens T</th><th>t(T)/t(1)</th>"
        "<th>predicted a·t(1)/t(T)</th><th>measured</th><th>measured / predicted</th></tr>";
   for (const json& p : r["points"]) {
-    if (!p.contains("speedup_vs_ar") || !p["speedup_vs_ar"].contains("predicted")) continue;
-    const json& pr = p["speedup_vs_ar"]["predicted"];
-    const double ratio = pr["measured_over_predicted"];
-    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << f(pr["tokens_per_step"]) << "</td><td>"
-      << integer(pr["pass_tokens"]) << "</td><td>" << f(pr["t_pass_over_t1"]) << "</td><td>" << f(pr["speedup"])
-      << "x</td><td>" << f(num_at(p, "/speedup_vs_ar/decode/mean")) << "x</td><td class=" << (ratio >= 0.85 ? "good" : "bad")
-      << ">" << f(ratio) << "</td></tr>";
+    const auto s = speedup_of(p);
+    if (!s || !s->predicted) continue;
+    const report::Prediction& pr = *s->predicted;
+    const double ratio = pr.measured_over_predicted;
+    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << f(pr.tokens_per_step) << "</td><td>" << pr.pass_tokens
+      << "</td><td>" << f(pr.t_pass_over_t1) << "</td><td>" << f(pr.speedup) << "x</td><td>" << f(s->decode.summary.mean)
+      << "x</td><td class=" << (ratio >= 0.85 ? "good" : "bad") << ">" << f(ratio) << "</td></tr>";
   }
   o << "</table><p class=note>DESIGN §5 target: measured ≥ 0.85 × predicted.</p>";
   return o.str();
@@ -331,23 +342,21 @@ std::string equivalence_table(const json& r) {
   o << "<table><tr><th class=l>configuration</th><th>exact</th><th>near tie</th><th>bug</th><th>lossy</th>"
        "<th class=l>divergences (prompt @ first differing token: verdict, AR top-1 − top-2 margin)</th></tr>";
   for (const json& p : r["points"]) {
-    if (!p.contains("quality") || !p["quality"].contains("vs_ar")) continue;
-    const json& v = p["quality"]["vs_ar"];
+    const std::optional<report::VsAr> v = quality_of(p).vs_ar;
+    if (!v) continue;
     std::string div;
-    for (const json& d : v["divergences"]) {
+    for (const report::Divergence& d : v->divergences) {
       if (div.size() > 600) {
         div += " …";
         break;
       }
-      div += escape(d["prompt_id"].get<std::string>()) + " @" + std::to_string(integer(d["first_divergence"])) + ": " +
-             d["verdict"].get<std::string>();
-      if (d.contains("ar_top1_top2_margin")) div += " (" + f(d["ar_top1_top2_margin"].get<double>(), 6) + ")";
+      div += escape(d.prompt_id) + " @" + std::to_string(d.first_divergence) + ": " + escape(d.verdict);
+      if (d.ar_top1_top2_margin) div += " (" + f(*d.ar_top1_top2_margin, 6) + ")";
       div += "; ";
     }
-    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << integer(v["verdicts"]["exact"]) << "</td><td>"
-      << integer(v["verdicts"]["near_tie"]) << "</td><td" << (integer(v["verdicts"]["bug"]) ? " class=bad" : "") << ">"
-      << integer(v["verdicts"]["bug"]) << "</td><td>" << integer(v["verdicts"]["lossy"]) << "</td><td class=l>" << div
-      << "</td></tr>";
+    const report::Verdicts& n = v->verdicts;
+    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << n.exact << "</td><td>" << n.near_tie << "</td><td"
+      << (n.bug ? " class=bad" : "") << ">" << n.bug << "</td><td>" << n.lossy << "</td><td class=l>" << div << "</td></tr>";
   }
   o << "</table>";
   return o.str();
@@ -359,10 +368,12 @@ std::string categories_table(const json& r) {
        "<th>decode tokens/s</th><th>answers correct</th></tr>";
   for (const json& p : r["points"]) {
     if (!p.contains("per_category")) continue;
-    for (const auto& [cat, c] : p["per_category"].items())
-      o << "<tr><td class=l>" << escape(p["id"]) << "</td><td class=l>" << escape(cat) << "</td><td>"
-        << c["generated_tokens"].get<double>() << "</td><td>" << f(c["tokens_per_forward"]) << "</td><td>"
-        << f(c["decode_tokens_per_s"], 1) << "</td><td>" << c.value("answers_correct", 0.0) << "</td></tr>";
+    for (const auto& [cat, cj] : p["per_category"].items()) {
+      const auto c = cj.get<report::CategoryStats>();
+      o << "<tr><td class=l>" << escape(p["id"]) << "</td><td class=l>" << escape(cat) << "</td><td>" << c.generated_tokens
+        << "</td><td>" << f(c.tokens_per_forward) << "</td><td>" << f(c.decode_tokens_per_s, 1) << "</td><td>"
+        << c.answers_correct << "</td></tr>";
+    }
   }
   o << "</table>";
   return o.str();
@@ -370,17 +381,17 @@ std::string categories_table(const json& r) {
 
 std::string side_by_side(const json& r) {
   std::ostringstream o;
-  for (const json& e : r["examples"]) {
-    o << "<h3>" << escape(e["prompt_id"]) << "</h3>";
-    if (e.contains("prompt_text")) o << "<p class=mono>prompt: " << escape(e["prompt_text"]) << "</p>";
+  for (const auto& e : r["examples"].get<std::vector<report::Example>>()) {
+    o << "<h3>" << escape(e.prompt_id) << "</h3>";
+    if (e.prompt_text) o << "<p class=mono>prompt: " << escape(*e.prompt_text) << "</p>";
     o << "<table><tr><th class=l>configuration</th><th class=l>output (alternating colours = one forward's commit)</th></tr>";
-    for (const json& out : e["outputs"]) {
-      o << "<tr><td class=l>" << escape(out["point"]) << "</td><td class='l mono'>";
-      if (out.contains("segments")) {
+    for (const report::ExampleOutput& out : e.outputs) {
+      o << "<tr><td class=l>" << escape(out.point) << "</td><td class='l mono'>";
+      if (out.segments) {
         int i = 0;
-        for (const json& s : out["segments"]) o << "<span class='seg s" << (i++ % 2) << "'>" << escape(s) << "</span>";
+        for (const std::string& s : *out.segments) o << "<span class='seg s" << (i++ % 2) << "'>" << escape(s) << "</span>";
       } else {
-        o << escape(out["tokens"].dump());
+        o << escape(json(out.tokens).dump());
       }
       o << "</td></tr>";
     }
@@ -396,7 +407,12 @@ std::string provenance_table(const json& r) {
     o << "<tr><th class=l>" << escape(k) << "</th><td class='l mono'>"
       << escape(v.is_string() ? v.get<std::string>() : v.dump(1, ' ', false, json::error_handler_t::replace)) << "</td></tr>";
   o << "<tr><th class=l>settings</th><td class='l mono'>" << escape(r["settings"].dump()) << "</td></tr>"
-    << "<tr><th class=l>suite</th><td class='l mono'>" << escape(r["suite"].dump()) << "</td></tr></table>";
+    << "<tr><th class=l>suite</th><td class='l mono'>" << escape(r["suite"].dump()) << "</td></tr>";
+  if (r.contains("shard")) o << "<tr><th class=l>shard</th><td class='l mono'>" << escape(r["shard"].dump()) << "</td></tr>";
+  if (r.contains("merged_from"))
+    for (const json& m : r["merged_from"])
+      o << "<tr><th class=l>merged from</th><td class='l mono'>" << escape(m.dump()) << "</td></tr>";
+  o << "</table>";
   return o.str();
 }
 
@@ -439,13 +455,13 @@ std::string headline(const json& r) {
   std::ostringstream o;
   o << "<ul>";
   for (const json& p : r["points"]) {
-    if (!p.contains("speedup_vs_ar") || !p["valid"].get<bool>()) continue;
-    o << "<li><b>" << escape(p["id"]) << "</b>: " << f(num_at(p, "/speedup_vs_ar/decode/mean")) << "x ± "
-      << f(num_at(p, "/speedup_vs_ar/decode/ci95")) << " decode speedup over " << escape(p["speedup_vs_ar"]["baseline"])
-      << ", " << f(num_at(p, "/accounting/tokens_per_forward")) << " tokens/forward";
-    if (p["quality"].contains("vs_ar"))
-      o << ", " << integer(p["quality"]["vs_ar"]["exact_match"]) << "/" << integer(p["quality"]["vs_ar"]["prompts"])
-        << " outputs equal to AR";
+    const auto s = speedup_of(p);
+    if (!s || !p["valid"].get<bool>()) continue;
+    o << "<li><b>" << escape(p["id"]) << "</b>: " << f(s->decode.summary.mean) << "x ± " << f(s->decode.summary.ci95)
+      << " decode speedup over " << escape(s->baseline)
+      << ", " << f(accounting_of(p).tokens_per_forward) << " tokens/forward";
+    if (const std::optional<report::VsAr> v = quality_of(p).vs_ar)
+      o << ", " << v->exact_match << "/" << v->prompts << " outputs equal to AR";
     o << "</li>";
   }
   o << "</ul>";
@@ -455,11 +471,13 @@ std::string headline(const json& r) {
 std::string bench_section(const json& r, const std::vector<json>& gbench) {
   std::ostringstream o;
   const json& pv = r["provenance"];
+  const auto suite = r["suite"].get<report::Suite>();
+  const auto settings = r["settings"].get<report::Settings>();
   o << "<h1>dllm-bench report: " << escape(pv["model"]["source"]) << " on " << escape(pv["host"]["cpu"]) << "</h1>"
     << "<p class=note>" << escape(pv["date_utc"]) << " · commit " << escape(pv["git"]["commit"].dump()) << (pv["git"]["dirty"] == true ? " (dirty)" : "")
-    << " · backend " << escape(pv["backend"]) << " · " << integer(r["suite"]["prompts"]) << " prompts from "
-    << escape(r["suite"]["path"]) << " · " << integer(r["settings"]["repetitions"]) << " timed repetitions after "
-    << integer(r["settings"]["warmup"]) << " warm-up" << (r["interrupted"].get<bool>() ? " · <span class=bad>INTERRUPTED</span>" : "")
+    << " · backend " << escape(pv["backend"]) << " · " << suite.prompts << " prompts from "
+    << escape(suite.path) << " · " << settings.repetitions << " timed repetitions after "
+    << settings.warmup << " warm-up" << (r["interrupted"].get<bool>() ? " · <span class=bad>INTERRUPTED</span>" : "")
     << "</p>";
   o << "<h2 id=summary>Summary</h2>" << headline(r) << summary_table(r);
   o << "<h2 id=throughput>Throughput and speedup</h2><div class=charts>" << throughput_chart(r) << mixing_charts(r) << tradeoff_chart(r) << "</div>"

@@ -4,14 +4,13 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "engine/core/clock.h"
 #include "engine/core/sha256.h"
 
 #ifndef DLLM_SOURCE_DIR
@@ -81,13 +80,6 @@ json host_info() {
           {"memory_kib", mem.empty() ? 0 : std::stoll(mem)},
           {"kernel", std::string(u.sysname) + " " + u.release},
           {"machine", u.machine}};
-}
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
 }
 
 json model_info(const ProvenanceInputs& in) {

@@ -11,38 +11,39 @@
 
 #include "engine/bench/step_cost.h"
 #include "engine/bench/suite.h"
-#include "engine/decode/tidar_decoder.h"
+#include "engine/decode/tidar_options.h"
+#include "engine/model/transformer.h"
+#include "reports/sections.h"
 
 namespace dllm {
 
-// One configuration of the sweep.
+enum class Strategy { ar, tidar };
+enum class SamplerKind { greedy, stochastic };  // the AR sampler: argmax, or sampling at a temperature
+Strategy parse_strategy(const std::string& name);   // "ar" | "tidar"
+SamplerKind parse_sampler(const std::string& name);  // "greedy" | "stochastic"
+const char* strategy_name(Strategy s);
+const char* sampler_name(SamplerKind s);
+
+// One configuration of the sweep, parsed once: enums and numbers.
 struct BenchPoint {
-  std::string strategy = "ar";     // ar | tidar
-  std::string sampler = "greedy";  // greedy | stochastic
+  Strategy strategy = Strategy::ar;
+  SamplerKind sampler = SamplerKind::greedy;
   std::string backend = "cpu";
   int batch = 1;     // sequences decoded together (continuous batching)
   int rollouts = 1;  // sampled completions per prompt (stochastic only), sharing the prompt's prefill
-  // TiDAR only:
-  float mix_weight = 1.0f;  // 1 = lossless
-  int block_size = 16;      // K
-  std::string levels = "dense";
-  Layout layout = Layout::single_forward;
+  TidarOptions tidar;  // TiDAR only: block size, layout, levels (single forward), mixing weight
 
-  bool lossless() const { return strategy == "ar" || mix_weight == 1.0f; }
+  bool is_tidar() const { return strategy == Strategy::tidar; }
+  bool lossless() const { return !is_tidar() || tidar.mix_weight == 1.0f; }
+  // The levels as the id spells them: "dense", "P3", "P5", a list, or "none" (two-forward layout).
+  std::string levels_name() const;
   std::string id() const;  // e.g. "tidar/greedy/w0.75/K16/P3/single/cpu", "/b8", "/n4" when batched
+  // The report's "config" of a point (reports/README.md), and back.
   nlohmann::json to_json() const;
+  static BenchPoint from_json(const nlohmann::json& config);
 };
 
-struct BenchSettings {
-  int warmup = 1;            // untimed repetitions over the whole suite, first
-  int repetitions = 3;       // timed repetitions
-  int max_new_tokens = 64;
-  float temperature = 0.8f;  // of the stochastic sampler
-  uint64_t seed = 0;         // of the stochastic sampler; sequence = prompt index
-  double min_seconds = 0.1;  // validity: a repetition must decode for at least this long ...
-  int64_t min_tokens = 32;   // ... and generate at least this many tokens
-  int min_repetitions = 2;   // and a point needs this many timed repetitions for an interval
-};
+using BenchSettings = report::Settings;  // the report's "settings" section
 
 struct BenchProgress {
   int done = 0, total = 0;
@@ -50,7 +51,8 @@ struct BenchProgress {
 };
 
 struct BenchInputs {
-  std::vector<BenchPoint> points;
+  std::vector<BenchPoint> points;     // reported
+  std::vector<BenchPoint> baselines;  // measured for the points' speedups, not reported
   std::vector<SuitePrompt> prompts;
   BenchSettings settings;
   std::map<std::string, Transformer*> models;  // backend name -> the model on that backend
@@ -63,25 +65,34 @@ struct BenchInputs {
 };
 
 // Runs the grid and returns the "points" array of the report plus "interrupted", a few side-by-side
-// "examples" and the "batch_sweep" (report schema: reports/README.md). AR points with the same
-// sampler, backend, batch size and rollouts are the baselines for speedup and quality; a TiDAR point
-// without one gets no speedup.
+// "examples" and the "batch_sweep" (report schema: reports/README.md): measure_points, then
+// summarise_points. AR points with the same sampler, backend, batch size and rollouts are the
+// baselines for speedup and quality; a TiDAR point without one gets no speedup. `in.baselines` are
+// measured beside the points, as their baselines, but not reported (a shard's borrowed baselines).
 nlohmann::json run_bench(const BenchInputs& in);
 
 // The grid: AR once per sampler x backend, TiDAR per sampler x w x K x levels x layout x backend.
 struct BenchGrid {
-  std::vector<std::string> strategies{"ar", "tidar"}, samplers{"greedy", "stochastic"}, backends{"cpu"};
+  std::vector<Strategy> strategies{Strategy::ar, Strategy::tidar};
+  std::vector<SamplerKind> samplers{SamplerKind::greedy, SamplerKind::stochastic};
+  std::vector<std::string> backends{"cpu"};
   std::vector<float> mix_weights{1.0f, 0.75f, 0.5f, 0.25f};
   std::vector<int> block_sizes{16};
-  std::vector<std::string> levels{"P3"};
+  std::vector<std::string> levels{"P3"};  // level specs (parse_levels), for the single-forward layout
   std::vector<Layout> layouts{Layout::single_forward};
   std::vector<int> batch_sizes{1};
   std::vector<int> rollouts{1};  // > 1: stochastic points only
 };
+// Every point of the grid, in a fixed order; throws on a bad value (a level spec, a weight, a size).
 std::vector<BenchPoint> expand_grid(const BenchGrid& g);
 
-// Tokens of one TiDAR forward for a point: (K + 1) x (1 + levels) for the single forward, K + 1
-// (per forward, two forwards per step) for the two-forward layout.
-int pass_tokens(const BenchPoint& p);
+// Slice `index` of `count` (0 <= index < count) of a planned grid: "--shard I/N".
+using Shard = report::Shard;
+Shard parse_shard(const std::string& spec);
+// The shard's points: the plan's points i with i % count == index, in plan order. The slices of a
+// plan are disjoint and together hold every point once.
+std::vector<BenchPoint> shard_points(const std::vector<BenchPoint>& plan, Shard shard);
+// The AR baselines the TiDAR points of `points` need that `points` lacks (in plan order).
+std::vector<BenchPoint> missing_baselines(const std::vector<BenchPoint>& points, const std::vector<BenchPoint>& plan);
 
 }  // namespace dllm

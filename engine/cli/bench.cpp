@@ -42,7 +42,7 @@ extern "C" void on_sigint(int) {
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C kills at once
 }
 
-// Grid and settings: a --spec JSON file first, then flags on top.
+// What to run, as the user asked: a --spec JSON file first, then flags on top.
 struct Plan {
   BenchGrid grid;
   BenchSettings settings;
@@ -51,6 +51,7 @@ struct Plan {
   int limit = 14;
   std::vector<int> step_cost_sizes{1, 2, 4, 8, 16, 17, 32, 68, 128, 306};
   int step_cost_reps = 5;
+  Shard shard;  // the slice of the grid this run measures
 };
 
 std::vector<float> floats_of(const std::vector<std::string>& items, const std::string& what) {
@@ -69,12 +70,11 @@ std::vector<float> floats_of(const std::vector<std::string>& items, const std::s
   return out;
 }
 
-std::vector<Layout> layouts_of(const std::vector<std::string>& items) {
-  std::vector<Layout> out;
-  for (const std::string& s : items) {
-    DLLM_CHECK(s == "single" || s == "two", "layout must be single or two, got '", s, "'");
-    out.push_back(s == "single" ? Layout::single_forward : Layout::two_forward);
-  }
+// Parses each item with `parse` (one of parse_layout, parse_strategy, parse_sampler).
+template <typename Parse>
+auto parsed(const std::vector<std::string>& items, Parse parse) {
+  std::vector<decltype(parse(std::string()))> out;
+  for (const std::string& s : items) out.push_back(parse(s));
   return out;
 }
 
@@ -94,13 +94,13 @@ void apply_spec(const std::string& path, Plan& plan) {
     const std::string& k = it.key();
     const json& v = it.value();
     try {
-      if (k == "strategies") plan.grid.strategies = strings(k);
-      else if (k == "samplers") plan.grid.samplers = strings(k);
+      if (k == "strategies") plan.grid.strategies = parsed(strings(k), parse_strategy);
+      else if (k == "samplers") plan.grid.samplers = parsed(strings(k), parse_sampler);
       else if (k == "backends") plan.grid.backends = strings(k);
       else if (k == "mix_weights") plan.grid.mix_weights = floats_of(strings(k), path + ": mix_weights");
       else if (k == "block_sizes") plan.grid.block_sizes = v.get<std::vector<int>>();
       else if (k == "levels") plan.grid.levels = strings(k);
-      else if (k == "layouts") plan.grid.layouts = layouts_of(strings(k));
+      else if (k == "layouts") plan.grid.layouts = parsed(strings(k), parse_layout);
       else if (k == "batch_sizes") plan.grid.batch_sizes = v.get<std::vector<int>>();
       else if (k == "rollouts") plan.grid.rollouts = v.get<std::vector<int>>();
       else if (k == "warmup") plan.settings.warmup = v.get<int>();
@@ -120,8 +120,8 @@ void apply_spec(const std::string& path, Plan& plan) {
 }
 
 void apply_flags(const Args& a, Plan& plan) {
-  if (a.has("--strategies")) plan.grid.strategies = split_list(a.str("--strategies", ""));
-  if (a.has("--samplers")) plan.grid.samplers = split_list(a.str("--samplers", ""));
+  if (a.has("--strategies")) plan.grid.strategies = parsed(split_list(a.str("--strategies", "")), parse_strategy);
+  if (a.has("--samplers")) plan.grid.samplers = parsed(split_list(a.str("--samplers", "")), parse_sampler);
   if (a.has("--backends")) plan.grid.backends = split_list(a.str("--backends", ""));
   if (a.has("--mix-weights")) plan.grid.mix_weights = floats_of(split_list(a.str("--mix-weights", "")), "--mix-weights");
   if (a.has("--block-sizes")) {
@@ -133,7 +133,7 @@ void apply_flags(const Args& a, Plan& plan) {
     std::stringstream in(a.str("--levels", ""));
     for (std::string s; std::getline(in, s, ':');) plan.grid.levels.push_back(s);
   }
-  if (a.has("--layouts")) plan.grid.layouts = layouts_of(split_list(a.str("--layouts", "")));
+  if (a.has("--layouts")) plan.grid.layouts = parsed(split_list(a.str("--layouts", "")), parse_layout);
   if (a.has("--batch-sizes")) {
     plan.grid.batch_sizes.clear();
     for (int32_t b : a.int_list("--batch-sizes")) plan.grid.batch_sizes.push_back(b);
@@ -159,6 +159,7 @@ void apply_flags(const Args& a, Plan& plan) {
       for (int32_t t : a.int_list("--step-cost")) plan.step_cost_sizes.push_back(t);
   }
   plan.step_cost_reps = int(a.integer("--step-cost-reps", plan.step_cost_reps, 1, 1000));
+  if (a.has("--shard")) plan.shard = parse_shard(a.str("--shard", ""));
 }
 
 // A progress bar on a terminal; plain lines (one per point and phase) otherwise.
@@ -197,24 +198,193 @@ void print_summary(const json& report) {
       std::printf("%-44s %6s (no complete repetition)\n", p["id"].get<std::string>().c_str(), "no");
       continue;
     }
-    const json &d = p["decode_tokens_per_s"], &e = p["e2e_tokens_per_s"];
+    const auto d = p["decode_tokens_per_s"].get<report::Samples>().summary;
+    const auto e = p["e2e_tokens_per_s"].get<report::Samples>().summary;
+    const auto q = p["quality"].get<report::Quality>();
     char tps[40], e2e[40], sp[40] = "-", ex[16] = "-";
-    std::snprintf(tps, sizeof tps, "%.1f ± %.1f", d["mean"].get<double>(), d["ci95"].get<double>());
-    std::snprintf(e2e, sizeof e2e, "%.1f ± %.1f", e["mean"].get<double>(), e["ci95"].get<double>());
+    std::snprintf(tps, sizeof tps, "%.1f ± %.1f", d.mean, d.ci95);
+    std::snprintf(e2e, sizeof e2e, "%.1f ± %.1f", e.mean, e.ci95);
     if (p.contains("speedup_vs_ar")) {
-      const json& s = p["speedup_vs_ar"]["decode"];
-      std::snprintf(sp, sizeof sp, "%.2fx ± %.2f", s["mean"].get<double>(), s["ci95"].get<double>());
+      const auto s = p["speedup_vs_ar"].get<report::Speedup>().decode.summary;
+      std::snprintf(sp, sizeof sp, "%.2fx ± %.2f", s.mean, s.ci95);
     }
-    if (p["quality"].contains("vs_ar"))
-      std::snprintf(ex, sizeof ex, "%d/%d", p["quality"]["vs_ar"]["exact_match"].get<int>(),
-                    p["quality"]["vs_ar"]["prompts"].get<int>());
+    if (q.vs_ar) std::snprintf(ex, sizeof ex, "%lld/%lld", (long long)q.vs_ar->exact_match, (long long)q.vs_ar->prompts);
     std::printf("%-44s %6s %8.2f %16s %16s %16s %8s\n", p["id"].get<std::string>().c_str(),
-                p["valid"].get<bool>() ? "yes" : "NO", p["accounting"]["tokens_per_forward"].get<double>(), tps, e2e, sp, ex);
+                p["valid"].get<bool>() ? "yes" : "NO", p["accounting"].get<report::Accounting>().tokens_per_forward, tps,
+                e2e, sp, ex);
   }
+}
+
+// The points this run measures: the planned grid (or this shard's slice of it) with the AR baselines
+// its TiDAR points need, every TiDAR point validated against the model, every prompt against the
+// farthest reach of the passes; and the largest run shape, for the memory check.
+struct PlannedPoints {
+  std::vector<BenchPoint> points, baselines;
+  std::vector<SuitePrompt> prompts;
+  RunShape shape;
+};
+
+PlannedPoints plan_points(const Plan& plan, const ModelConfig& cfg) {
+  PlannedPoints pp;
+  const std::vector<BenchPoint> grid = expand_grid(plan.grid);
+  pp.points = shard_points(grid, plan.shard);
+  DLLM_CHECK(!pp.points.empty(), "--shard ", plan.shard.index, "/", plan.shard.count, ": the grid has only ",
+             grid.size(), " points, so this slice is empty: use at most ", grid.size(), " shards");
+  pp.baselines = missing_baselines(pp.points, grid);
+  pp.prompts = load_suite(plan.prompts, plan.categories, cfg);
+  if (plan.limit > 0 && int(pp.prompts.size()) > plan.limit) pp.prompts.resize(size_t(plan.limit));
+  int64_t longest = 1;
+  int lookahead = 0;
+  pp.shape = RunShape{1, 0, 1};  // the largest point: most sequences, longest context, largest pass
+  for (const SuitePrompt& p : pp.prompts) longest = std::max<int64_t>(longest, int64_t(p.ids.size()));
+  for (const std::vector<BenchPoint>* list : {&pp.points, &pp.baselines})
+    for (const BenchPoint& p : *list) {
+      if (p.is_tidar()) p.tidar.validate(cfg);
+      const int sequences = p.batch * p.rollouts;
+      const int reach = p.is_tidar() ? p.tidar.lookahead() : 0;
+      lookahead = std::max(lookahead, reach);
+      pp.shape.sequences = std::max(pp.shape.sequences, sequences);
+      pp.shape.pass_tokens =
+          std::max<int64_t>(pp.shape.pass_tokens, int64_t(sequences) * (p.is_tidar() ? p.tidar.pass_tokens() : 1));
+      pp.shape.context = std::max<int64_t>(pp.shape.context, longest + plan.settings.max_new_tokens + reach);
+    }
+  pp.shape.pass_tokens = std::max(pp.shape.pass_tokens, longest);  // the prefill
+  for (const SuitePrompt& p : pp.prompts) {
+    GenerateRequest r;
+    r.prompt = p.ids;
+    r.max_new_tokens = plan.settings.max_new_tokens;
+    try {
+      validate_request(r, cfg, lookahead);
+    } catch (const Error& e) {
+      fail(plan.prompts, ": prompt '", p.id, "': ", e.what());
+    }
+  }
+  return pp;
+}
+
+json provenance_of(const Args& a, int argc, char** argv, const Model& model, const Plan& plan,
+                   const std::map<std::string, std::unique_ptr<Backend>>& backends) {
+  ProvenanceInputs pi;
+  for (int i = 0; i < argc; ++i) pi.command_line.push_back(argv[i]);
+  pi.model_source = model.source();
+  pi.weights_seed = uint64_t(a.integer("--weights-seed", 0, 0, INT64_MAX));
+  pi.model_config = config_to_json(model.config());
+  pi.dataset_path = plan.prompts;
+  pi.seeds = {plan.settings.seed};
+  for (const std::string& b : plan.grid.backends) {
+    if (!pi.backend.empty()) pi.backend += ',';
+    pi.backend += b;
+    if (const auto d = backends.at(b)->device()) {
+      if (pi.gpu.is_null())
+        pi.gpu = {{"name", d->name}, {"memory_bytes", d->memory_bytes}, {"multiprocessors", d->multiprocessors},
+                  {"warp_size", d->warp_size}, {"runtime_version", d->runtime_version},
+                  {"driver_version", d->driver_version}, {"emulated", d->emulated}, {"backends", json::array()}};
+      pi.gpu["backends"].push_back(b);
+    }
+  }
+  pi.probe_path = a.str("--probe", "");
+  return collect_provenance(pi);
+}
+
+// Google Benchmark runs to import, checked before the long run.
+json read_gbench(const Args& a) {
+  json imported = json::array();
+  for (const std::string& path : split_list(a.str("--gbench", ""))) {
+    std::ifstream f(path);
+    DLLM_CHECK(f, path, ": cannot read the Google Benchmark output");
+    const json gb = json::parse(f, nullptr, false);
+    DLLM_CHECK(!gb.is_discarded() && gb.is_object() && gb.contains("benchmarks") && gb["benchmarks"].is_array(), path,
+               ": not Google Benchmark JSON (run a bench/ binary with --benchmark_out=FILE --benchmark_out_format=json)");
+    for (const json& b : gb["benchmarks"])
+      if (b.contains("name") && b.contains("real_time") && b.contains("time_unit")) imported.push_back(b);
+  }
+  return imported;
+}
+
+json curve_json(const std::vector<StepCost>& curve) {
+  json c = json::array();
+  for (const StepCost& s : curve) c.push_back(report::CurvePoint{s.tokens, s.seconds, s.min_seconds, s.samples});
+  return c;
+}
+
+// The step-cost curves t(T) of every backend, into `in` (for the predictions) and as the report's
+// "step_cost": single-sequence passes of the plan's sizes, and passes of each batch size holding the
+// measured points' TiDAR pass sizes.
+json measure_step_costs(const Plan& plan, const ModelConfig& cfg, BenchInputs& in, bool quiet) {
+  json step_cost = json::object();
+  std::vector<int> sizes;
+  for (int t : plan.step_cost_sizes)
+    if (t >= 1 && 64 + t <= cfg.max_position_embeddings) sizes.push_back(t);
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  if (sizes.empty()) return step_cost;
+  const int context = 64;  // cached tokens under the timed passes: a short prompt plus some output
+  std::vector<int> pass_sizes{1};
+  for (const std::vector<BenchPoint>* list : {&in.points, &in.baselines})
+    for (const BenchPoint& p : *list)
+      if (p.is_tidar()) pass_sizes.push_back(p.tidar.pass_tokens());
+  std::sort(pass_sizes.begin(), pass_sizes.end());
+  pass_sizes.erase(std::unique(pass_sizes.begin(), pass_sizes.end()), pass_sizes.end());
+  for (const auto& [b, tf] : in.models) {
+    if (!quiet) std::fprintf(stderr, "step-cost curve on %s: T = %d..%d\n", b.c_str(), sizes.front(), sizes.back());
+    in.step_cost[b] = measure_step_cost(*tf, sizes, context, plan.step_cost_reps);
+    step_cost[b] = {{"context", context}, {"curve", curve_json(in.step_cost[b])}};
+    json batched = json::object();
+    for (int batch : plan.grid.batch_sizes) {
+      if (batch == 1) continue;
+      in.batched_step_cost[b][batch] = measure_step_cost(*tf, pass_sizes, context, plan.step_cost_reps, batch);
+      batched[std::to_string(batch)] = curve_json(in.batched_step_cost[b][batch]);
+    }
+    if (!batched.empty()) step_cost[b]["batched"] = batched;
+  }
+  return step_cost;
+}
+
+// The report (reports/README.md): the run's description around the runner's points.
+json summarise(const Plan& plan, const PlannedPoints& pp, const ModelSummary& summary, json provenance, json step_cost,
+               json points, json gbench, json kernel_parity) {
+  json out = {{"schema", "dllm-bench/report"},
+                 {"schema_version", kReportSchemaVersion},
+                 {"kind", "bench"},
+                 {"provenance", std::move(provenance)},
+                 {"settings", plan.settings},
+                 {"suite", report::Suite{plan.prompts, int64_t(pp.prompts.size()), plan.categories, plan.limit}},
+                 {"model", {{"parameters", summary.parameters}, {"weight_bytes", summary.weight_bytes},
+                            {"flops_per_token", 2.0 * double(summary.parameters)}}},
+                 {"step_cost", std::move(step_cost)}};
+  out.update(points);
+  if (plan.shard.count > 1) out["shard"] = plan.shard;
+  out["google_benchmark"] = std::move(gbench);
+  out["kernel_parity"] = std::move(kernel_parity);
+  return out;
+}
+
+void write_report(const json& report, const std::string& out, const std::string& html) {
+  validate_report(report);  // never write a record the schema rejects
+  write_file_atomic(out, report.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
+  if (html != "none") write_file_atomic(html, render_html({report}));
+  print_summary(report);
+  std::printf("report: %s\n", std::filesystem::absolute(out).c_str());
+  if (html != "none") std::printf("html:   %s\n", std::filesystem::absolute(html).c_str());
+}
+
+// 130 when interrupted, 3 when a lossless point diverged from AR (a bug), else 0.
+int exit_code(const json& report) {
+  bool bug = false;
+  for (const json& p : report["points"])
+    if (p.contains("quality"))
+      if (const auto v = p["quality"].get<report::Quality>().vs_ar) bug = bug || v->verdicts.bug > 0;
+  if (report["interrupted"].get<bool>()) {
+    std::fprintf(stderr, "interrupted: the report holds the repetitions that finished\n");
+    return 130;
+  }
+  if (bug) std::fprintf(stderr, "a lossless configuration diverged from AR: see quality.vs_ar.divergences\n");
+  return bug ? 3 : 0;
 }
 
 }  // namespace
 
+// plan -> measure -> summarise -> write.
 int run_bench(int argc, char** argv) {
   Args a("bench",
          "Benchmarks AR vs TiDAR decoding over a prompt suite and a grid of configurations (flags or a\n"
@@ -251,6 +421,7 @@ int run_bench(int argc, char** argv) {
                   {"--probe", "FILE", "measured machine limits (default: dllm-bench probe's file, if present)"},
                   {"--out", "FILE", "JSON report (default reports/out/report.json)"},
                   {"--html", "FILE", "HTML report (default: the JSON path with .html; 'none' to skip)"},
+                  {"--shard", "I/N", "run only slice I (0-based) of N of the planned grid; merge the slices' reports with dllm-bench merge"},
                   {"--quiet", "", "no progress output"}}}));
   if (parse_or_help(a, argc, argv)) return 0;
   Plan plan;
@@ -259,36 +430,25 @@ int run_bench(int argc, char** argv) {
   const std::string out = a.str("--out", "reports/out/report.json");
   std::string html = a.str("--html", "");
   if (html.empty()) html = std::filesystem::path(out).replace_extension(".html").string();
+  const bool quiet = a.has("--quiet");
 
+  // Plan: every point checked against the model, the memory of the largest against each backend, the
+  // outputs and the imports checked, all before anything is measured.
   const ModelSummary summary = describe_model(model_spec(a));
-  for (int& k : plan.grid.block_sizes) DLLM_CHECK(k >= 1 && k <= 4096, "block size must lie in [1, 4096], got ", k);
-  const std::vector<BenchPoint> points = expand_grid(plan.grid);
-  std::vector<SuitePrompt> prompts = load_suite(plan.prompts, plan.categories, summary.config);
-  if (plan.limit > 0 && int(prompts.size()) > plan.limit) prompts.resize(size_t(plan.limit));
-  int64_t longest = 1;
-  for (const SuitePrompt& p : prompts) longest = std::max<int64_t>(longest, int64_t(p.ids.size()));
-  RunShape shape{1, 0, longest};  // the largest point: most sequences, longest context, largest pass
-  for (const BenchPoint& p : points) {
-    const int sequences = p.batch * p.rollouts;
-    shape.sequences = std::max(shape.sequences, sequences);
-    shape.pass_tokens = std::max<int64_t>(shape.pass_tokens, int64_t(sequences) * (p.strategy == "tidar" ? pass_tokens(p) : 1));
-    shape.context = std::max<int64_t>(shape.context, longest + plan.settings.max_new_tokens + 2 * p.block_size + 1);
-  }
+  const PlannedPoints pp = plan_points(plan, summary.config);
   std::map<std::string, std::unique_ptr<Backend>> backends;
   for (const std::string& b : plan.grid.backends) {
     backends[b] = make_backend(b);
-    check_run_fits(a, summary, shape, *backends[b]);
+    check_run_fits(a, summary, pp.shape, *backends[b]);
   }
   auto model = load_model(a);
   const ModelConfig& cfg = model->config();
-
   std::map<std::string, std::unique_ptr<Transformer>> models;
   BenchInputs in;
   for (const std::string& b : plan.grid.backends) {
     models[b] = std::make_unique<Transformer>(cfg, model->weights(), *backends[b]);
     in.models[b] = models[b].get();
   }
-  // Fail before the long run: an output location that cannot be written, a bad probe file.
   const std::filesystem::path out_dir = std::filesystem::path(out).parent_path();
   if (!out_dir.empty()) {
     std::error_code ec;
@@ -297,123 +457,39 @@ int run_bench(int argc, char** argv) {
   }
   for (const std::string& path : {out, html})
     if (path != "none") check_output_writable(path);
-  ProvenanceInputs pi;
-  for (int i = 0; i < argc; ++i) pi.command_line.push_back(argv[i]);
-  pi.model_source = model->source();
-  pi.weights_seed = uint64_t(a.integer("--weights-seed", 0, 0, INT64_MAX));
-  pi.model_config = config_to_json(cfg);
-  pi.dataset_path = plan.prompts;
-  pi.seeds = {plan.settings.seed};
-  for (const std::string& b : plan.grid.backends) {
-    if (!pi.backend.empty()) pi.backend += ',';
-    pi.backend += b;
-    if (const auto d = backends.at(b)->device()) {
-      if (pi.gpu.is_null())
-        pi.gpu = {{"name", d->name}, {"memory_bytes", d->memory_bytes}, {"multiprocessors", d->multiprocessors},
-                  {"warp_size", d->warp_size}, {"runtime_version", d->runtime_version},
-                  {"driver_version", d->driver_version}, {"emulated", d->emulated}, {"backends", json::array()}};
-      pi.gpu["backends"].push_back(b);
-    }
-  }
-  pi.probe_path = a.str("--probe", "");
-  const json provenance = collect_provenance(pi);
-  json imported = json::array();  // Google Benchmark runs, checked before the long run
-  for (const std::string& path : split_list(a.str("--gbench", ""))) {
-    std::ifstream f(path);
-    DLLM_CHECK(f, path, ": cannot read the Google Benchmark output");
-    const json gb = json::parse(f, nullptr, false);
-    DLLM_CHECK(!gb.is_discarded() && gb.is_object() && gb.contains("benchmarks") && gb["benchmarks"].is_array(), path,
-               ": not Google Benchmark JSON (run a bench/ binary with --benchmark_out=FILE --benchmark_out_format=json)");
-    for (const json& b : gb["benchmarks"])
-      if (b.contains("name") && b.contains("real_time") && b.contains("time_unit")) imported.push_back(b);
-  }
-
-  json step_cost = json::object();
-  std::vector<int> sizes;
-  for (int t : plan.step_cost_sizes)
-    if (t >= 1 && 64 + t <= cfg.max_position_embeddings) sizes.push_back(t);
-  std::sort(sizes.begin(), sizes.end());
-  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
-  const int context = 64;  // cached tokens under the timed passes: a short prompt plus some output
-  in.points = points;
-  if (!sizes.empty()) {
-    for (const auto& [b, tf] : models) {
-      if (!a.has("--quiet")) std::fprintf(stderr, "step-cost curve on %s: T = %d..%d\n", b.c_str(), sizes.front(), sizes.back());
-      in.step_cost[b] = measure_step_cost(*tf, sizes, context, plan.step_cost_reps);
-      json curve = json::array();
-      for (const StepCost& c : in.step_cost[b])
-        curve.push_back({{"tokens", c.tokens}, {"seconds", c.seconds}, {"min_seconds", c.min_seconds}, {"samples", c.samples}});
-      step_cost[b] = {{"context", context}, {"curve", curve}};
-      // t(T) of passes holding `batch` sequences, for the TiDAR pass sizes of the sweep.
-      json batched = json::object();
-      std::vector<int> pass_sizes{1};
-      for (const BenchPoint& p : points)
-        if (p.strategy == "tidar") pass_sizes.push_back(pass_tokens(p));
-      std::sort(pass_sizes.begin(), pass_sizes.end());
-      pass_sizes.erase(std::unique(pass_sizes.begin(), pass_sizes.end()), pass_sizes.end());
-      for (int batch : plan.grid.batch_sizes) {
-        if (batch == 1) continue;
-        in.batched_step_cost[b][batch] = measure_step_cost(*tf, pass_sizes, context, plan.step_cost_reps, batch);
-        json c = json::array();
-        for (const StepCost& s : in.batched_step_cost[b][batch])
-          c.push_back({{"tokens", s.tokens}, {"seconds", s.seconds}, {"min_seconds", s.min_seconds}, {"samples", s.samples}});
-        batched[std::to_string(batch)] = c;
-      }
-      if (!batched.empty()) step_cost[b]["batched"] = batched;
-    }
-  }
-
-  in.weight_bytes = describe_model(model_spec(a)).weight_bytes;
-  in.prompts = prompts;
+  json provenance = provenance_of(a, argc, argv, *model, plan, backends);
+  json gbench = read_gbench(a);
+  in.points = pp.points;
+  in.baselines = pp.baselines;
+  in.prompts = pp.prompts;
   in.settings = plan.settings;
-  ProgressPrinter progress(a.has("--quiet"));
+  in.weight_bytes = summary.weight_bytes;
+  if (plan.shard.count > 1 && !quiet)
+    std::fprintf(stderr, "shard %d/%d: %zu points (+%zu baselines)\n", plan.shard.index, plan.shard.count,
+                 in.points.size(), in.baselines.size());
+
+  // Measure: the step-cost curves, then the points.
+  json step_cost = measure_step_costs(plan, cfg, in, quiet);
+  ProgressPrinter progress(quiet);
   in.progress = [&](const BenchProgress& p) { progress(p); };
   in.stop = &g_stop;
   g_stop.store(false);
   std::signal(SIGINT, on_sigint);
-  json result = run_bench(in);
+  json points = run_bench(in);
   std::signal(SIGINT, SIG_DFL);
   progress.finish();
-
-  json report = {{"schema", "dllm-bench/report"},
-                 {"schema_version", kReportSchemaVersion},
-                 {"kind", "bench"},
-                 {"provenance", provenance},
-                 {"settings", {{"warmup", plan.settings.warmup}, {"repetitions", plan.settings.repetitions},
-                               {"max_new_tokens", plan.settings.max_new_tokens},
-                               {"temperature", plan.settings.temperature}, {"seed", plan.settings.seed},
-                               {"min_seconds", plan.settings.min_seconds}, {"min_tokens", plan.settings.min_tokens},
-                               {"min_repetitions", plan.settings.min_repetitions}}},
-                 {"suite", {{"path", plan.prompts}, {"prompts", prompts.size()}, {"categories", plan.categories},
-                            {"limit", plan.limit}}},
-                 {"model", {{"parameters", summary.parameters}, {"weight_bytes", summary.weight_bytes},
-                            {"flops_per_token", 2.0 * double(summary.parameters)}}},
-                 {"step_cost", step_cost}};
-  report.update(result);
-  report["google_benchmark"] = imported;
-  report["kernel_parity"] = json::array();
+  json parity = json::array();
   for (const auto& [name, backend] : backends)
     for (json row : kernel_parity(*backend, cfg, model->weights())) {
       row["backend"] = name;
-      report["kernel_parity"].push_back(row);
+      parity.push_back(row);
     }
-  validate_report(report);  // never write a record the schema rejects
-  write_file_atomic(out, report.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
-  if (html != "none") write_file_atomic(html, render_html({report}));
 
-  print_summary(report);
-  std::printf("report: %s\n", std::filesystem::absolute(out).c_str());
-  if (html != "none") std::printf("html:   %s\n", std::filesystem::absolute(html).c_str());
-  bool bug = false;
-  for (const json& p : report["points"])
-    if (p.contains("quality") && p["quality"].contains("vs_ar"))
-      bug = bug || p["quality"]["vs_ar"]["verdicts"]["bug"].get<int>() > 0;
-  if (result["interrupted"].get<bool>()) {
-    std::fprintf(stderr, "interrupted: the report holds the repetitions that finished\n");
-    return 130;
-  }
-  if (bug) std::fprintf(stderr, "a lossless configuration diverged from AR: see quality.vs_ar.divergences\n");
-  return bug ? 3 : 0;
+  // Summarise and write.
+  const json report = summarise(plan, pp, summary, std::move(provenance), std::move(step_cost), std::move(points),
+                                std::move(gbench), std::move(parity));
+  write_report(report, out, html);
+  return exit_code(report);
 }
 
 }  // namespace dllm::cli

@@ -223,6 +223,7 @@ int run_main(int argc, char** argv) {
       "  bench      benchmark AR vs TiDAR over a prompt suite; JSON + HTML report\n"
       "  report     render reports (and Google Benchmark JSON) into one self-contained HTML file\n"
       "  compare    compare two reports; exit 4 on a significant regression\n"
+      "  merge      merge the reports of bench --shard I/N runs into one report\n"
       "  logits     dump the logits of every prompt position (.npy or .json)\n"
       "  info       model configuration, parameter count, weight and KV bytes\n"
       "  probe      measure and store this machine's read bandwidth and peak FLOP/s\n"
@@ -238,6 +239,7 @@ int run_main(int argc, char** argv) {
     if (cmd == "bench") return run_bench(argc, argv);
     if (cmd == "report") return run_report(argc, argv);
     if (cmd == "compare") return run_compare(argc, argv);
+    if (cmd == "merge") return run_merge(argc, argv);
     if (cmd == "logits") return run_logits(argc, argv);
     if (cmd == "info") return run_info(argc, argv);
     if (cmd == "probe") return run_probe(argc, argv);

@@ -76,14 +76,9 @@ std::vector<int32_t> prompt_ids(const Args& a, const ModelConfig& cfg) {
 
 RunShape generate_shape(const GenerateRequest& req, const ModelConfig& cfg, const TidarOptions* tidar) {
   const int64_t prompt = int64_t(req.prompt.size());
-  int64_t lookahead = 0, pass = 1;  // as the decoders reach past the committed tokens (sequence.cpp)
-  if (tidar) {
-    const int k = tidar->block_size;
-    const bool single = tidar->layout == Layout::single_forward;
-    lookahead = single ? 2 * k + 1 : k;
-    pass = single ? int64_t(k + 1) * int64_t(1 + tidar->levels.size()) : k + 1;
-  }
-  validate_request(req, cfg, int(lookahead));
+  const int lookahead = tidar ? tidar->lookahead() : 0;  // how far the decoder's passes reach
+  const int64_t pass = tidar ? tidar->pass_tokens() : 1;
+  validate_request(req, cfg, lookahead);
   return RunShape{1, prompt + req.max_new_tokens + lookahead, std::max(prompt, pass)};
 }
 
@@ -99,9 +94,7 @@ SamplerConfig sampler_config(const Args& a) {
 TidarOptions tidar_options(const Args& a, const ModelConfig& cfg) {
   TidarOptions o;
   o.block_size = int(a.integer("--block-size", cfg.block_size, 1, 4096));
-  const std::string layout = a.str("--layout", "single");
-  DLLM_CHECK(layout == "single" || layout == "two", "--layout must be single or two, got '", layout, "'");
-  o.layout = layout == "single" ? Layout::single_forward : Layout::two_forward;
+  o.layout = parse_layout(a.str("--layout", "single"));
   DLLM_CHECK(!(a.has("--levels") && o.layout == Layout::two_forward),
              "--levels applies to the single-forward layout only (drop it or use --layout single)");
   o.levels = parse_levels(a.str("--levels", "dense"), o.block_size);
@@ -110,12 +103,13 @@ TidarOptions tidar_options(const Args& a, const ModelConfig& cfg) {
   o.proposal_attention = att == "causal" ? ProposalAttention::causal : ProposalAttention::bidirectional;
   o.mix_weight = float(a.number("--mix-weight", 1.0, 0.0, 1.0));
   o.draft_temperature = float(a.number("--draft-temperature", 0.0, 0.0, 100.0));
+  o.validate(cfg);
   return o;
 }
 
 nlohmann::json tidar_options_json(const TidarOptions& o) {
   return {{"block_size", o.block_size},
-          {"layout", o.layout == Layout::single_forward ? "single" : "two"},
+          {"layout", layout_name(o.layout)},
           {"levels", o.levels},
           {"proposal_attention", o.proposal_attention == ProposalAttention::causal ? "causal" : "bidirectional"},
           {"mix_weight", o.mix_weight},

@@ -36,6 +36,7 @@ RunShape generate_shape(const GenerateRequest& req, const ModelConfig& cfg, cons
 std::string model_spec(const Args& a);
 std::vector<int32_t> prompt_ids(const Args& a, const ModelConfig& cfg);
 SamplerConfig sampler_config(const Args& a);
+// The TiDAR flags, validated against the model (TidarOptions::validate).
 TidarOptions tidar_options(const Args& a, const ModelConfig& cfg);
 nlohmann::json tidar_options_json(const TidarOptions& o);
 // Decoded text for models with the byte tokenizer, else "".

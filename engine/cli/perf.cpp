@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -18,6 +17,7 @@
 #include "engine/cli/common.h"
 #include "engine/core/atomic_file.h"
 #include "engine/core/check.h"
+#include "engine/core/clock.h"
 #include "engine/model/transformer.h"
 #include "kernels/cpu/probe.h"
 #include "kernels/cpu/threads.h"
@@ -27,10 +27,6 @@ namespace dllm::cli {
 namespace {
 
 using nlohmann::json;
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // Best of `reps` timings of fn() (the machine's limit is its best run, as STREAM reports).
 template <typename Fn>
@@ -53,13 +49,6 @@ float split_sum(int threads, int64_t n, int64_t grain, const std::function<float
   float s = 0;
   for (float v : part) s += v;
   return s;
-}
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
 }
 
 json read_probe() {

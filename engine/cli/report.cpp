@@ -1,4 +1,5 @@
-// dllm-bench report IN.json... -o OUT.html, and dllm-bench compare A.json B.json.
+// dllm-bench report IN.json... -o OUT.html, dllm-bench compare A.json B.json, and dllm-bench merge
+// A.json B.json... -o OUT.json.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -11,6 +12,7 @@
 #include "engine/core/check.h"
 #include "reports/compare.h"
 #include "reports/html.h"
+#include "reports/merge.h"
 #include "reports/schema.h"
 
 namespace dllm::cli {
@@ -100,6 +102,28 @@ int run_compare(int argc, char** argv) {
   if (!p.out.empty()) write_file_atomic(p.out, json{{"comparisons", c.json}, {"regressions", c.regressions}}.dump(1) + "\n");
   std::printf("%d regression(s) beyond %.1f %%\n", c.regressions, 100 * p.threshold);
   return c.regressions ? 4 : 0;
+}
+
+int run_merge(int argc, char** argv) {
+  const Parsed p = parse(argc, argv, "merge");
+  if (p.help) {
+    std::cout << "usage: dllm-bench merge A.json B.json... -o OUT.json\n\n"
+                 "Merges the reports of the shards of one benchmark run (dllm-bench bench --shard I/N) into one\n"
+                 "report, which dllm-bench report renders. The inputs must share the schema version, git commit,\n"
+                 "model, suite and settings, and no point may be in two of them.\n";
+    return 0;
+  }
+  DLLM_CHECK(!p.inputs.empty(), "give the shard reports to merge (see dllm-bench merge --help)");
+  DLLM_CHECK(!p.out.empty(), "give the output file with -o OUT.json");
+  std::vector<NamedReport> inputs;
+  for (const std::string& in : p.inputs) {
+    inputs.push_back({in, read_json(in)});
+    DLLM_CHECK(is_report(inputs.back().report), in, ": not a dllm-bench report");
+  }
+  const json merged = merge_reports(inputs);
+  write_file_atomic(p.out, merged.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
+  std::printf("merged %zu reports, %zu points: %s\n", inputs.size(), merged["points"].size(), p.out.c_str());
+  return 0;
 }
 
 }  // namespace dllm::cli

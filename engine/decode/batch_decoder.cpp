@@ -1,19 +1,12 @@
 #include "engine/decode/batch_decoder.h"
 
 #include <algorithm>
-#include <chrono>
 #include <deque>
 
 #include "engine/core/check.h"
+#include "engine/core/clock.h"
 
 namespace dllm {
-
-namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-}  // namespace
 
 std::vector<Generation> decode_batch(Transformer& model, std::vector<std::unique_ptr<SequenceDecoder>> sequences,
                                      const BatchOptions& options, BatchTrace* trace) {

@@ -8,9 +8,11 @@
 #include <memory>
 #include <vector>
 
+#include "engine/core/clock.h"
 #include "engine/decode/generation.h"
-#include "engine/decode/tidar_decoder.h"
+#include "engine/decode/tidar_options.h"
 #include "engine/model/pass_logits.h"
+#include "engine/model/transformer.h"
 
 namespace dllm {
 
@@ -105,9 +107,11 @@ class SequenceDecoder {
   bool prefilled_ = false, shared_ = false;
   int prefill_row_ = -1;
   double step_seconds_ = 0;  // forward time of the step in progress
-  std::chrono::steady_clock::time_point start_;
+  Clock::time_point start_;
 };
 
+// The strategies, one file each: AR (ar_decoder.cpp) and TiDAR (tidar_decoder.cpp, which validates
+// the options against the model).
 std::unique_ptr<SequenceDecoder> make_ar_sequence(Transformer& model, const GenerateRequest& request);
 std::unique_ptr<SequenceDecoder> make_tidar_sequence(Transformer& model, const GenerateRequest& request,
                                                      const TidarOptions& options);

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "engine/backend/backend.h"
 #include "engine/model/model.h"
 #include "reports/schema.h"
@@ -53,12 +55,56 @@ TEST(BenchRunner, GridExpansion) {
   EXPECT_THROW(dllm::expand_grid(g), std::exception);
   g.batch_sizes = {1};
   EXPECT_EQ(points[1].id(), "tidar/greedy/w1/K16/P3/single/cpu");
-  EXPECT_EQ(dllm::pass_tokens(points[1]), 17 * 4);
+  EXPECT_EQ(points[1].tidar.pass_tokens(), 17 * 4);
+  EXPECT_EQ(dllm::BenchPoint::from_json(points[1].to_json()).id(), points[1].id());
   g.levels = {"0,99"};
   EXPECT_THROW(dllm::expand_grid(g), std::exception);
+  EXPECT_THROW(dllm::parse_sampler("nucleus"), std::exception);
+  EXPECT_THROW(dllm::parse_strategy("spec"), std::exception);
+  // The two-forward layout has no proposal blocks: one point whatever the levels, levels "none".
   g = {};
-  g.samplers = {"nucleus"};
-  EXPECT_THROW(dllm::expand_grid(g), std::exception);
+  g.samplers = {dllm::SamplerKind::greedy};
+  g.mix_weights = {1};
+  g.block_sizes = {4};
+  g.levels = {"dense", "0,2,4"};
+  g.layouts = {dllm::Layout::single_forward, dllm::Layout::two_forward};
+  const auto both = dllm::expand_grid(g);
+  ASSERT_EQ(both.size(), 1u + 2 + 1);
+  EXPECT_EQ(both[3].id(), "tidar/greedy/w1/K4/none/two/cpu");
+  EXPECT_EQ(both[3].tidar.pass_tokens(), 5);
+  EXPECT_EQ(both[3].tidar.lookahead(), 4);
+  EXPECT_EQ(both[1].tidar.lookahead(), 2 * 4 + 1);
+}
+
+// --shard I/N: disjoint slices that together hold the plan, each with the AR baselines it lacks.
+TEST(BenchRunner, ShardsSliceThePlan) {
+  dllm::BenchGrid g;
+  g.mix_weights = {1, 0.5};
+  g.levels = {"P3", "dense"};
+  const auto plan = dllm::expand_grid(g);
+  std::multiset<std::string> seen;
+  for (int i = 0; i < 3; ++i) {
+    const auto shard = dllm::shard_points(plan, dllm::parse_shard(std::to_string(i) + "/3"));
+    EXPECT_FALSE(shard.empty());
+    for (const auto& p : shard) seen.insert(p.id());
+    for (const auto& b : dllm::missing_baselines(shard, plan)) {
+      EXPECT_FALSE(b.is_tidar());
+      for (const auto& p : shard) EXPECT_NE(p.id(), b.id());
+    }
+    // Every TiDAR point has its baseline in the shard or among the borrowed ones.
+    auto measured = shard;
+    for (const auto& b : dllm::missing_baselines(shard, plan)) measured.push_back(b);
+    for (const auto& p : shard) {
+      if (!p.is_tidar()) continue;
+      bool found = false;
+      for (const auto& b : measured) found = found || (b.id() == std::string("ar/") + dllm::sampler_name(p.sampler) + "/cpu");
+      EXPECT_TRUE(found) << p.id();
+    }
+  }
+  std::multiset<std::string> all;
+  for (const auto& p : plan) all.insert(p.id());
+  EXPECT_EQ(seen, all);
+  for (const char* bad : {"3/3", "-1/2", "1", "1/0", "a/b", "1/2x"}) EXPECT_THROW(dllm::parse_shard(bad), std::exception) << bad;
 }
 
 TEST(BenchRunner, LosslessPointsMatchArAndMixingIsMeasured) {
@@ -105,7 +151,7 @@ TEST(BenchRunner, LosslessPointsMatchArAndMixingIsMeasured) {
 TEST(BenchRunner, BatchSweepAndRollouts) {
   Fixture f;
   dllm::BenchGrid g;
-  g.samplers = {"stochastic"};
+  g.samplers = {dllm::SamplerKind::stochastic};
   g.mix_weights = {1};
   g.block_sizes = {4};
   g.levels = {"0,4"};
@@ -131,8 +177,8 @@ TEST(BenchRunner, BatchSweepAndRollouts) {
 TEST(BenchRunner, ShortRunsAreMarkedInvalidNotAveraged) {
   Fixture f;
   dllm::BenchGrid g;
-  g.strategies = {"ar"};
-  g.samplers = {"greedy"};
+  g.strategies = {dllm::Strategy::ar};
+  g.samplers = {dllm::SamplerKind::greedy};
   dllm::BenchInputs in = f.inputs(g, 1);
   in.settings.min_seconds = 1e6;
   in.settings.min_tokens = 0;
@@ -149,8 +195,8 @@ TEST(BenchRunner, ShortRunsAreMarkedInvalidNotAveraged) {
 TEST(BenchRunner, FastPointsRunTheSuiteInRounds) {
   Fixture f;
   dllm::BenchGrid g;
-  g.strategies = {"ar"};
-  g.samplers = {"greedy"};
+  g.strategies = {dllm::Strategy::ar};
+  g.samplers = {dllm::SamplerKind::greedy};
   dllm::BenchInputs in = f.inputs(g, 2);
   in.settings.min_seconds = 0.2;  // a suite of 2 prompts x 12 tokens of preset:tiny takes milliseconds
   in.settings.min_tokens = 0;
@@ -167,7 +213,7 @@ TEST(BenchRunner, FastPointsRunTheSuiteInRounds) {
 TEST(BenchRunner, StopKeepsFinishedRepetitions) {
   Fixture f;
   dllm::BenchGrid g;
-  g.samplers = {"greedy"};
+  g.samplers = {dllm::SamplerKind::greedy};
   g.mix_weights = {1};
   g.block_sizes = {4};
   g.levels = {"dense"};

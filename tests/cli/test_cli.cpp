@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "engine/core/dtype.h"
@@ -41,7 +42,7 @@ TEST(Cli, HelpForEveryCommand) {
     EXPECT_EQ(run_cli(std::string(cmd) + " --help", &out), 0) << cmd;
     EXPECT_NE(out.find("--model"), std::string::npos) << cmd;
   }
-  for (const char* cmd : {"report", "compare"}) {
+  for (const char* cmd : {"report", "compare", "merge"}) {
     EXPECT_EQ(run_cli(std::string(cmd) + " --help", &out), 0) << cmd;
     EXPECT_NE(out.find("usage: dllm-bench " + std::string(cmd)), std::string::npos) << cmd;
   }
@@ -162,6 +163,106 @@ TEST(Cli, BenchWritesAValidReportAndItsHtml) {
   EXPECT_TRUE(std::filesystem::exists(dir + "/again.html"));
   ASSERT_EQ(run_cli("compare " + dir + "/r.json " + dir + "/r.json", &out), 0) << out;
   EXPECT_NE(out.find("0 regression(s)"), std::string::npos) << out;
+}
+
+// A model without a mask token: every path that would decode TiDAR says so, in the same words.
+TEST(Cli, TidarWithoutAMaskTokenIsTheSameErrorEverywhere) {
+  const std::string dir = dllm::testutil::fresh_dir("no_mask");
+  std::filesystem::copy(saved_tiny(), dir, std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  nlohmann::json cfg = nlohmann::json::parse(std::ifstream(dir + "/config.json"));
+  cfg.erase("mask_token_id");
+  std::ofstream(dir + "/config.json") << cfg.dump();
+  const std::string phrase = "this model's config.json has no mask_token_id";
+  expect_failure("generate --model " + dir + " --prompt hi --strategy tidar", phrase);
+  expect_failure("verify --model " + dir + " --prompt hi", phrase);
+  expect_failure("bench --model " + dir + " --strategies tidar --limit 1 --out " + dir + "/r.json", phrase);
+  expect_failure("bench --model " + dir + " --layouts two --limit 1 --out " + dir + "/r.json", phrase);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/r.json"));
+  std::string out;
+  EXPECT_EQ(run_cli("generate --model " + dir + " --prompt hi --max-new-tokens 4", &out), 0) << out;  // AR still runs
+}
+
+namespace {
+
+const char* kTinyBench =
+    " --model preset:tiny --block-sizes 4 --mix-weights 1,0.5 --warmup 0 --repetitions 1 --min-seconds 0 "
+    "--max-new-tokens 8 --step-cost 1,5 --step-cost-reps 1 --quiet --html none";
+
+std::string two_prompts(const std::string& dir) {
+  std::ofstream(dir + "/p.jsonl") << "{\"id\": \"a\", \"prompt\": \"hello\"}\n{\"id\": \"b\", \"tokens\": [256, 7, 8]}\n";
+  return " --prompts " + dir + "/p.jsonl";
+}
+
+nlohmann::json read_report(const std::string& path) { return nlohmann::json::parse(std::ifstream(path)); }
+
+// id -> config of every point of a report.
+std::map<std::string, nlohmann::json> configs_of(const nlohmann::json& r) {
+  std::map<std::string, nlohmann::json> out;
+  for (const auto& p : r["points"]) out[p["id"]] = p["config"];
+  return out;
+}
+
+}  // namespace
+
+TEST(Cli, BenchRunsBothLayouts) {
+  const std::string dir = dllm::testutil::fresh_dir("bench_layouts");
+  std::string out;
+  ASSERT_EQ(run_cli("bench" + std::string(kTinyBench) + two_prompts(dir) + " --samplers greedy --levels dense:0,2,4 " +
+                    "--layouts single,two --out " + dir + "/r.json", &out), 0) << out;
+  const auto points = configs_of(read_report(dir + "/r.json"));
+  // AR, and per w: two single-forward level sets and one two-forward point.
+  ASSERT_EQ(points.size(), 1u + 2 * 3) << out;
+  const auto& two = points.at("tidar/greedy/w1/K4/none/two/cpu");
+  EXPECT_EQ(two["layout"], "two");
+  EXPECT_EQ(two["pass_tokens"], 5);
+  EXPECT_EQ(points.at("tidar/greedy/w1/K4/dense/single/cpu")["pass_tokens"], 5 * 6);
+  for (const auto& p : read_report(dir + "/r.json")["points"]) {
+    if (p["config"]["strategy"] == "tidar" && p["config"]["mix_weight"] == 1) {
+      EXPECT_EQ(p["quality"]["vs_ar"]["exact_match"], 2) << p["id"];  // lossless in both layouts
+    }
+  }
+  ASSERT_EQ(run_cli("bench" + std::string(kTinyBench) + two_prompts(dir) + " --samplers greedy --layouts two --out " +
+                    dir + "/two.json", &out), 0) << out;
+  EXPECT_EQ(read_report(dir + "/two.json")["points"].size(), 3u);  // AR and two weights
+}
+
+// bench --shard I/N slices the plan; merge puts the slices back together, refusing reports of
+// different runs and points measured twice; the merged report renders.
+TEST(Cli, ShardedBenchMergesIntoThePlan) {
+  const std::string dir = dllm::testutil::fresh_dir("bench_shards");
+  const std::string bench = "bench" + std::string(kTinyBench) + two_prompts(dir) + " --levels dense:0,2,4";
+  std::string out;
+  ASSERT_EQ(run_cli(bench + " --out " + dir + "/all.json", &out), 0) << out;
+  std::string shards;
+  for (int i = 0; i < 3; ++i) {
+    const std::string path = dir + "/s" + std::to_string(i) + ".json";
+    ASSERT_EQ(run_cli(bench + " --shard " + std::to_string(i) + "/3 --out " + path, &out), 0) << out;
+    EXPECT_EQ(read_report(path)["shard"]["index"], i);
+    EXPECT_LT(read_report(path)["points"].size(), read_report(dir + "/all.json")["points"].size());
+    shards += " " + path;
+  }
+  ASSERT_EQ(run_cli("merge" + shards + " -o " + dir + "/merged.json", &out), 0) << out;
+  const auto merged = read_report(dir + "/merged.json");
+  EXPECT_EQ(configs_of(merged), configs_of(read_report(dir + "/all.json")));
+  EXPECT_EQ(merged["merged_from"].size(), 3u);
+  EXPECT_FALSE(merged.contains("shard"));
+  for (const auto& p : merged["points"]) {  // every TiDAR point kept its AR baseline, borrowed or not
+    if (p["config"]["strategy"] == "tidar") {
+      EXPECT_TRUE(p.contains("speedup_vs_ar")) << p["id"];
+    }
+  }
+  ASSERT_EQ(run_cli("report " + dir + "/merged.json -o " + dir + "/merged.html", &out), 0) << out;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/merged.html"));
+
+  expect_failure("merge" + shards + " " + dir + "/s1.json -o " + dir + "/dup.json", "is in both");
+  ASSERT_EQ(run_cli(bench + " --weights-seed 1 --shard 1/3 --out " + dir + "/other.json", &out), 0) << out;
+  expect_failure("merge " + dir + "/s0.json " + dir + "/other.json -o " + dir + "/bad.json", "differ in their model");
+  ASSERT_EQ(run_cli(bench + " --seed 3 --shard 1/3 --out " + dir + "/seed.json", &out), 0) << out;
+  expect_failure("merge " + dir + "/s0.json " + dir + "/seed.json -o " + dir + "/bad.json", "differ in their settings");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/dup.json"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/bad.json"));
+  expect_failure(bench + " --shard 3/3 --out " + dir + "/x.json", "--shard 3/3");
+  expect_failure(bench + " --shard 50/99 --out " + dir + "/x.json", "this slice is empty");
 }
 
 TEST(Cli, BenchAndReportRejectBadInput) {
