@@ -320,6 +320,44 @@ std::string step_cost_chart(const json& r) {
   return o.str();
 }
 
+// MoE models: distinct experts per layer against tokens per pass, from the router's own choices on
+// the suite, against uniform routing, and the passes the decoding points ran (their measured mean).
+std::string routing_locality_chart(const json& r) {
+  if (!r.contains("routing_locality")) return "";
+  const auto rl = r["routing_locality"].get<report::RoutingLocality>();
+  svg::Series measured{"measured on the suite (" + rl.backend + ")", "#3366cc", {}, {}},
+      uniform{"uniform routing", "#aaaaaa", {}, {}, true, false},
+      decoding{"passes while decoding (bench points)", "#ff9900", {}, {}, true};
+  for (const report::ExpertsPerPass& e : rl.passes) {
+    measured.x.push_back(e.tokens), measured.y.push_back(e.experts_per_layer);
+    uniform.x.push_back(e.tokens), uniform.y.push_back(e.uniform_experts_per_layer);
+  }
+  std::map<int, std::pair<double, int>> by_pass;  // pass tokens -> (sum of experts per layer, points)
+  for (const json& p : r["points"]) {
+    const auto a = p["accounting"].get<report::Accounting>();
+    if (!a.moe) continue;
+    const auto c = p["config"].get<report::PointConfig>();
+    auto& [sum, n] = by_pass[c.is_tidar() ? c.pass_tokens : 1];
+    sum += a.moe->experts_per_layer_per_forward, ++n;
+  }
+  for (const auto& [t, sn] : by_pass) decoding.x.push_back(t), decoding.y.push_back(sn.first / sn.second);
+  std::vector<svg::Series> s{measured, uniform};
+  if (!decoding.x.empty()) s.push_back(decoding);
+  std::ostringstream o;
+  o << svg::line_chart("routing_locality", "Distinct experts per layer vs tokens per pass (of " + std::to_string(rl.experts) + ")",
+                       "tokens per pass T (log2)", "experts per layer", s, true);
+  o << "<table><tr><th>T</th><th>passes measured</th><th>experts / layer</th><th>uniform</th><th>expert MB / pass</th>"
+       "<th>uniform MB</th><th>measured / uniform</th></tr>";
+  for (const report::ExpertsPerPass& e : rl.passes)
+    o << "<tr><td>" << e.tokens << "</td><td>" << e.windows << "</td><td>" << f(e.experts_per_layer) << "</td><td>"
+      << f(e.uniform_experts_per_layer) << "</td><td>" << f(e.expert_bytes / 1e6, 3) << "</td><td>"
+      << f(e.uniform_expert_bytes / 1e6, 3) << "</td><td>" << f(e.experts_per_layer / e.uniform_experts_per_layer)
+      << "</td></tr>";
+  o << "</table><p class=note>" << rl.suite_tokens << " suite tokens (prompts with their answers) in rows of "
+    << rl.row_tokens << ", one prefill per row; a pass of T tokens is T consecutive tokens of a row.</p>";
+  return o.str();
+}
+
 std::string prediction_table(const json& r) {
   std::ostringstream o;
   o << "<table><tr><th class=l>configuration</th><th>tokens/step a</th><th>pass tokens T</th><th>t(T)/t(1)</th>"
@@ -483,7 +521,8 @@ std::string bench_section(const json& r, const std::vector<json>& gbench) {
   o << "<h2 id=throughput>Throughput and speedup</h2><div class=charts>" << throughput_chart(r) << mixing_charts(r) << tradeoff_chart(r) << "</div>"
     << "<h3>Where the time goes</h3>" << time_split_table(r);
   o << "<h2 id=acceptance>Acceptance</h2><div class=charts>" << acceptance_charts(r) << "</div>";
-  o << "<h2 id=step-cost>Step cost and the speedup model</h2><div class=charts>" << step_cost_chart(r) << "</div>" << prediction_table(r);
+  o << "<h2 id=step-cost>Step cost and the speedup model</h2><div class=charts>" << step_cost_chart(r) << routing_locality_chart(r) << "</div>"
+    << prediction_table(r);
   o << "<h2 id=batching>Batch size: where AR catches up</h2>" << batch_section(r);
   o << "<h2 id=equivalence>Equivalence with AR (lossless gate and forensics)</h2>" << equivalence_table(r);
   o << "<h2 id=categories>Per category</h2>" << categories_table(r);

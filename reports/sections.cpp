@@ -58,6 +58,40 @@ float float_at(const json& j, const char* key) {
 
 }  // namespace
 
+void to_json(json& j, const ExpertsPerPass& e) {
+  j = {{"tokens", e.tokens},
+       {"windows", e.windows},
+       {"experts_per_layer", e.experts_per_layer},
+       {"uniform_experts_per_layer", e.uniform_experts_per_layer},
+       {"expert_bytes", e.expert_bytes},
+       {"uniform_expert_bytes", e.uniform_expert_bytes}};
+}
+
+void from_json(const json& j, ExpertsPerPass& e) {
+  e.tokens = integer_at<int>(j, "tokens");
+  e.windows = integer_at<int64_t>(j, "windows");
+  j.at("experts_per_layer").get_to(e.experts_per_layer);
+  j.at("uniform_experts_per_layer").get_to(e.uniform_experts_per_layer);
+  j.at("expert_bytes").get_to(e.expert_bytes);
+  j.at("uniform_expert_bytes").get_to(e.uniform_expert_bytes);
+}
+
+void to_json(json& j, const RoutingLocality& r) {
+  j = {{"backend", r.backend},
+       {"experts", r.experts},
+       {"row_tokens", r.row_tokens},
+       {"suite_tokens", r.suite_tokens},
+       {"passes", r.passes}};
+}
+
+void from_json(const json& j, RoutingLocality& r) {
+  j.at("backend").get_to(r.backend);
+  r.experts = integer_at<int>(j, "experts");
+  r.row_tokens = integer_at<int>(j, "row_tokens");
+  r.suite_tokens = integer_at<int64_t>(j, "suite_tokens");
+  j.at("passes").get_to(r.passes);
+}
+
 void to_json(json& j, const Settings& s) {
   j = {{"warmup", s.warmup},           {"repetitions", s.repetitions}, {"max_new_tokens", s.max_new_tokens},
        {"temperature", s.temperature}, {"seed", s.seed},               {"min_seconds", s.min_seconds},

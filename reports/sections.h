@@ -164,6 +164,23 @@ struct Example {
   std::vector<ExampleOutput> outputs;
 };
 
+// "routing_locality" (MoE models): the distinct experts a pass of T consecutive suite tokens touches
+// per layer, measured from the router's own choices, beside uniform routing
+// (engine/bench/routing_locality.h).
+struct ExpertsPerPass {
+  int tokens = 0;       // T
+  int64_t windows = 0;  // passes of T tokens measured
+  double experts_per_layer = 0, uniform_experts_per_layer = 0;
+  double expert_bytes = 0, uniform_expert_bytes = 0;  // expert weight bytes one pass reads, all layers
+};
+struct RoutingLocality {
+  std::string backend;
+  int experts = 0;           // E, routed experts per layer (the skip route aside)
+  int row_tokens = 0;        // suite documents are packed into rows of this many tokens
+  int64_t suite_tokens = 0;  // tokens routed
+  std::vector<ExpertsPerPass> passes;
+};
+
 void to_json(nlohmann::json& j, const Settings& s);
 void from_json(const nlohmann::json& j, Settings& s);
 void to_json(nlohmann::json& j, const Suite& s);
@@ -190,6 +207,10 @@ void to_json(nlohmann::json& j, const ExampleOutput& o);
 void from_json(const nlohmann::json& j, ExampleOutput& o);
 void to_json(nlohmann::json& j, const Example& e);
 void from_json(const nlohmann::json& j, Example& e);
+void to_json(nlohmann::json& j, const ExpertsPerPass& e);
+void from_json(const nlohmann::json& j, ExpertsPerPass& e);
+void to_json(nlohmann::json& j, const RoutingLocality& r);
+void from_json(const nlohmann::json& j, RoutingLocality& r);
 void to_json(nlohmann::json& j, const PointConfig& c);
 void from_json(const nlohmann::json& j, PointConfig& c);
 

@@ -24,7 +24,7 @@ std::vector<std::vector<int32_t>> pack_rows(const std::vector<std::vector<int32_
 
 }  // namespace
 
-std::vector<RoutingLocality> measure_routing_locality(Transformer& model,
+std::vector<report::ExpertsPerPass> measure_routing_locality(Transformer& model,
                                                       const std::vector<std::vector<int32_t>>& documents,
                                                       const std::vector<int>& sizes, int row_tokens) {
   const ModelConfig& cfg = model.config();
@@ -48,10 +48,10 @@ std::vector<RoutingLocality> measure_routing_locality(Transformer& model,
   double all_layers_expert_bytes = 0;  // one expert of every layer
   for (int l = 0; l < layers; ++l) all_layers_expert_bytes += double(model.expert_bytes(l));
 
-  std::vector<RoutingLocality> out;
+  std::vector<report::ExpertsPerPass> out;
   for (int t : sizes) {
     DLLM_CHECK(t >= 1, "routing locality: pass sizes must be positive, got ", t);
-    RoutingLocality m;
+    report::ExpertsPerPass m;
     m.tokens = t;
     int64_t distinct = 0;
     double bytes = 0;
@@ -64,14 +64,15 @@ std::vector<RoutingLocality> measure_routing_locality(Transformer& model,
           bytes += double(n) * double(model.expert_bytes(l));
         }
       }
-    DLLM_CHECK(m.windows > 0, "routing locality: no window of ", t, " tokens fits in a row of ", row_tokens,
-               " tokens of the suite: pass smaller sizes or longer documents");
+    if (m.windows == 0) continue;  // no row holds T tokens
     m.experts_per_layer = double(distinct) / double(m.windows * layers);
     m.expert_bytes = bytes / double(m.windows);
     m.uniform_experts_per_layer = uniform_experts_per_layer(cfg, t);
     m.uniform_expert_bytes = m.uniform_experts_per_layer * all_layers_expert_bytes;
     out.push_back(m);
   }
+  DLLM_CHECK(!out.empty(), "routing locality: no pass size fits in the suite's rows of up to ", row_tokens,
+             " tokens: pass smaller sizes or longer documents");
   return out;
 }
 

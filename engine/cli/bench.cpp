@@ -16,6 +16,7 @@
 #include "engine/backend/backend.h"
 #include "engine/bench/kernel_parity.h"
 #include "engine/bench/provenance.h"
+#include "engine/bench/routing_locality.h"
 #include "engine/bench/runner.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/common.h"
@@ -215,6 +216,11 @@ void print_summary(const json& report) {
   }
 }
 
+// Routing locality (MoE models): suite documents packed into rows of this many tokens, within zaya's
+// CCA ring (KvCache::kRecurrentRing - 2), up to kRoutingTokens tokens in all.
+constexpr int kRoutingRowTokens = 120;
+constexpr int64_t kRoutingTokens = 2048;
+
 // The points this run measures: the planned grid (or this shard's slice of it) with the AR baselines
 // its TiDAR points need, every TiDAR point validated against the model, every prompt against the
 // farthest reach of the passes; and the largest run shape, for the memory check.
@@ -249,6 +255,8 @@ PlannedPoints plan_points(const Plan& plan, const ModelConfig& cfg) {
       pp.shape.context = std::max<int64_t>(pp.shape.context, longest + plan.settings.max_new_tokens + reach);
     }
   pp.shape.pass_tokens = std::max(pp.shape.pass_tokens, longest);  // the prefill
+  if (cfg.arch == Arch::zaya)  // the routing-locality rows
+    pp.shape.pass_tokens = std::max<int64_t>(pp.shape.pass_tokens, std::min(kRoutingRowTokens, cfg.max_position_embeddings));
   for (const SuitePrompt& p : pp.prompts) {
     GenerateRequest r;
     r.prompt = p.ids;
@@ -340,9 +348,36 @@ json measure_step_costs(const Plan& plan, const ModelConfig& cfg, BenchInputs& i
   return step_cost;
 }
 
+// "routing_locality" (MoE models only): the distinct experts per layer of passes of T consecutive
+// tokens of the suite (every prompt with its answer, up to kRoutingTokens tokens), on the first
+// backend, beside uniform routing. Null for a dense model.
+json measure_routing(const Plan& plan, const ModelConfig& cfg, BenchInputs& in, bool quiet) {
+  if (cfg.arch != Arch::zaya) return nullptr;
+  std::vector<std::vector<int32_t>> documents;
+  int64_t tokens = 0;
+  for (const SuitePrompt& p : load_suite(plan.prompts, plan.categories, cfg)) {
+    if (tokens >= kRoutingTokens) break;
+    std::vector<int32_t>& doc = documents.emplace_back(p.ids);
+    if (p.answer) doc.insert(doc.end(), p.answer->begin(), p.answer->end());
+    if (!cfg.eos_token_ids.empty()) doc.push_back(cfg.eos_token_ids.front());
+    tokens += int64_t(doc.size());
+  }
+  const int row_tokens = std::min(kRoutingRowTokens, cfg.max_position_embeddings);
+  std::vector<int> sizes{1, 2, 4, 8, 16, 17, 32, 68};
+  for (const BenchPoint& p : in.points)
+    if (p.is_tidar()) sizes.push_back(p.tidar.pass_tokens());
+  std::erase_if(sizes, [&](int t) { return t > row_tokens; });
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  const auto& [backend, model] = *in.models.begin();
+  if (!quiet) std::fprintf(stderr, "routing locality on %s: %lld suite tokens\n", backend.c_str(), (long long)tokens);
+  return report::RoutingLocality{backend, cfg.num_experts, row_tokens, tokens,
+                                 measure_routing_locality(*model, documents, sizes, row_tokens)};
+}
+
 // The report (reports/README.md): the run's description around the runner's points.
 json summarise(const Plan& plan, const PlannedPoints& pp, const ModelSummary& summary, json provenance, json step_cost,
-               json points, json gbench, json kernel_parity) {
+               json routing, json points, json gbench, json kernel_parity) {
   json out = {{"schema", "dllm-bench/report"},
                  {"schema_version", kReportSchemaVersion},
                  {"kind", "bench"},
@@ -352,6 +387,7 @@ json summarise(const Plan& plan, const PlannedPoints& pp, const ModelSummary& su
                  {"model", {{"parameters", summary.parameters}, {"weight_bytes", summary.weight_bytes},
                             {"flops_per_token", 2.0 * double(summary.parameters)}}},
                  {"step_cost", std::move(step_cost)}};
+  if (!routing.is_null()) out["routing_locality"] = std::move(routing);
   out.update(points);
   if (plan.shard.count > 1) out["shard"] = plan.shard;
   out["google_benchmark"] = std::move(gbench);
@@ -470,6 +506,7 @@ int run_bench(int argc, char** argv) {
 
   // Measure: the step-cost curves, then the points.
   json step_cost = measure_step_costs(plan, cfg, in, quiet);
+  json routing = measure_routing(plan, cfg, in, quiet);
   ProgressPrinter progress(quiet);
   in.progress = [&](const BenchProgress& p) { progress(p); };
   in.stop = &g_stop;
@@ -486,8 +523,8 @@ int run_bench(int argc, char** argv) {
     }
 
   // Summarise and write.
-  const json report = summarise(plan, pp, summary, std::move(provenance), std::move(step_cost), std::move(points),
-                                std::move(gbench), std::move(parity));
+  const json report = summarise(plan, pp, summary, std::move(provenance), std::move(step_cost), std::move(routing),
+                                std::move(points), std::move(gbench), std::move(parity));
   write_report(report, out, html);
   return exit_code(report);
 }

@@ -36,7 +36,7 @@ TEST(RoutingLocality, WindowsOfOnePrefillEqualSeparatePasses) {
   Transformer tf(cfg, m->weights(), be);
   const int t = 17;
   const std::vector<int32_t> doc = document(2 * t + 5, 3);  // two windows of 17, then 5 tokens no window holds
-  const std::vector<RoutingLocality> got = measure_routing_locality(tf, {doc}, {1, t}, 64);
+  const std::vector<report::ExpertsPerPass> got = measure_routing_locality(tf, {doc}, {1, t}, 64);
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].windows, int64_t(doc.size()));
   EXPECT_EQ(got[1].windows, 2);
@@ -60,7 +60,7 @@ TEST(RoutingLocality, WindowsOfOnePrefillEqualSeparatePasses) {
   // Uniform over E experts and the skip route: one token touches E / (E + 1) experts on average.
   const double e = cfg.num_experts;
   EXPECT_DOUBLE_EQ(got[0].uniform_experts_per_layer, e / (e + 1));
-  for (const RoutingLocality& r : got)
+  for (const report::ExpertsPerPass& r : got)
     EXPECT_DOUBLE_EQ(r.uniform_expert_bytes,
                      r.uniform_experts_per_layer * cfg.num_layers * zaya_expert_bytes(cfg, DType::f32));
 }
@@ -71,7 +71,7 @@ TEST(RoutingLocality, DocumentsPackIntoRows) {
   auto m = Model::load("preset:tiny-zaya", 1);
   CpuBackend be;
   Transformer tf(m->config(), m->weights(), be);
-  const std::vector<RoutingLocality> got =
+  const std::vector<report::ExpertsPerPass> got =
       measure_routing_locality(tf, {document(10, 1), document(10, 2), document(10, 3)}, {20, 10}, 25);
   EXPECT_EQ(got[0].windows, 1);
   EXPECT_EQ(got[1].windows, 3);
@@ -81,7 +81,8 @@ TEST(RoutingLocality, ErrorsNameTheProblem) {
   auto zaya = Model::load("preset:tiny-zaya", 1);
   CpuBackend be;
   Transformer tf(zaya->config(), zaya->weights(), be);
-  expect_error([&] { measure_routing_locality(tf, {document(10, 1)}, {17}, 64); }, "no window of 17 tokens");
+  expect_error([&] { measure_routing_locality(tf, {document(10, 1)}, {17}, 64); }, "no pass size fits");
+  EXPECT_EQ(measure_routing_locality(tf, {document(10, 1)}, {1, 17}, 64).size(), 1u);  // 17 left out
   expect_error([&] { measure_routing_locality(tf, {document(10, 1)}, {1}, 4096); }, "do not fit");
   auto dense = Model::load("preset:tiny", 1);
   Transformer tf_dense(dense->config(), dense->weights(), be);

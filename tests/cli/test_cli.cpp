@@ -305,3 +305,34 @@ TEST(Cli, BenchStopsCleanlyOnCtrlC) {
 TEST(Cli, BenchRefusesAnUnwritableOutputBeforeRunning) {
   expect_failure("bench --model preset:tiny --out /proc/no/such/r.json", "/proc/no/such/r.json");
 }
+
+// An MoE model's report carries its routing locality (measured passes against uniform routing) and
+// its HTML the chart.
+TEST(Cli, BenchReportsRoutingLocalityOfMoeModels) {
+  const std::string dir = dllm::testutil::fresh_dir("bench_routing");
+  std::ofstream(dir + "/p.jsonl") << "{\"id\": \"a\", \"prompt\": \"copy abcdefghij=\", \"answer\": \"abcdefghij\"}\n"
+                                     "{\"id\": \"b\", \"prompt\": \"reverse 0123456789=\", \"answer\": \"9876543210\"}\n";
+  std::string out;
+  ASSERT_EQ(run_cli("bench --model preset:tiny-zaya --block-sizes 4 --levels dense --mix-weights 1 --samplers greedy --warmup 0 "
+                    "--repetitions 1 --min-seconds 0 --max-new-tokens 8 --step-cost none --quiet --prompts " +
+                        dir + "/p.jsonl --out " + dir + "/r.json",
+                    &out),
+            0)
+      << out;
+  const nlohmann::json r = read_report(dir + "/r.json");
+  ASSERT_TRUE(r.contains("routing_locality")) << out;
+  const auto& passes = r["routing_locality"]["passes"];
+  ASSERT_GE(passes.size(), 4u);  // T = 1, 2, 4, 8 fit in the two documents (about 30 tokens each)
+  EXPECT_EQ(passes[0]["tokens"], 1);
+  EXPECT_EQ(r["routing_locality"]["suite_tokens"].get<int>(), (1 + 16 + 10 + 1) + (1 + 19 + 10 + 1));  // <bos> prompt answer <eos>
+  for (const auto& p : passes) {
+    EXPECT_LE(p["experts_per_layer"].get<double>(), p["tokens"].get<double>());
+    EXPECT_GT(p["uniform_experts_per_layer"].get<double>(), 0);
+  }
+  std::ifstream html(dir + "/r.html");
+  const std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+  EXPECT_NE(page.find("data-chart=\"routing_locality\""), std::string::npos);
+  // A dense model's report has none.
+  ASSERT_EQ(run_cli("bench" + std::string(kTinyBench) + two_prompts(dir) + " --levels dense --out " + dir + "/dense.json", &out), 0) << out;
+  EXPECT_FALSE(read_report(dir + "/dense.json").contains("routing_locality"));
+}
