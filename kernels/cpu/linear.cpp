@@ -26,6 +26,7 @@ constexpr int kLanes = 16;
 constexpr int kPanelRows = 16;
 constexpr int64_t kPanelCols = 256;
 constexpr int kStreamTokens = 4;
+static_assert(kPanelRows == kLanes, "the AVX-512 reduction sums a panel's 16 rows in one register");
 
 int64_t padded(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
 
@@ -164,6 +165,47 @@ struct Avx512Tile {
   }
 };
 
+// y[r] = the lanes acc[r * 16, r * 16 + 16) summed by the pairwise tree (s[l] += s[l + w] for
+// w = 8, 4, 2, 1), plus bias[r], for r < rows <= 16; acc holds 16 rows.
+using ReduceFn = void (*)(const float* acc, int rows, const float* bias, float* y);
+
+float reduce_lanes(const float* lanes) {
+  float s[kLanes];
+  std::copy_n(lanes, kLanes, s);
+  for (int width = kLanes / 2; width > 0; width /= 2)
+    for (int l = 0; l < width; ++l) s[l] += s[l + width];
+  return s[0];
+}
+
+void reduce_rows(const float* acc, int rows, const float* bias, float* y) {
+  for (int r = 0; r < rows; ++r) y[r] = reduce_lanes(acc + r * kLanes) + bias[r];
+}
+
+// The same tree for 16 rows at once: each step adds, for pairs of registers holding 16 / (2w) rows'
+// 2w-lane partial sums each, lanes [0, w) and [w, 2w) of every row, halving the registers; lane j of
+// the last one is row j's sum. kTree.lo[step][j] picks lane j's first operand from the pair, + w its second.
+struct TreeIndices {
+  int32_t lo[4][16];
+};
+constexpr TreeIndices tree_indices() {
+  TreeIndices t{};
+  for (int step = 0, w = 8; w >= 1; ++step, w /= 2)
+    for (int j = 0; j < 16; ++j) t.lo[step][j] = j / w * 2 * w + j % w;
+  return t;
+}
+constexpr TreeIndices kTree = tree_indices();
+
+__attribute__((target(DLLM_AVX512))) void reduce_rows_avx512(const float* acc, int rows, const float* bias, float* y) {
+  __m512 v[kLanes];
+  for (int r = 0; r < kLanes; ++r) v[r] = _mm512_loadu_ps(acc + r * kLanes);
+  for (int step = 0, w = 8, count = kLanes; w >= 1; ++step, w /= 2, count /= 2) {
+    const __m512i lo = _mm512_loadu_si512(kTree.lo[step]), hi = _mm512_add_epi32(lo, _mm512_set1_epi32(w));
+    for (int m = 0; m < count / 2; ++m)
+      v[m] = _mm512_add_ps(_mm512_permutex2var_ps(v[2 * m], lo, v[2 * m + 1]), _mm512_permutex2var_ps(v[2 * m], hi, v[2 * m + 1]));
+  }
+  _mm512_mask_storeu_ps(y, __mmask16((1u << rows) - 1), _mm512_add_ps(v[0], _mm512_loadu_ps(bias)));
+}
+
 constexpr int kMaxTileTokens = 6;
 using TileRow = std::array<TileFn, kMaxTileTokens + 1>;  // [tt]: the R x tt tile, tt = 1 .. tokens
 
@@ -172,6 +214,7 @@ struct Kernels {
   int rows, tokens;
   std::array<TileRow, 3> tile;  // by DType: f32, f16, bf16
   WidenFn widen;
+  ReduceFn reduce;
 };
 
 template <template <DType, int, int> class Tile, int R, DType D, int... TT>
@@ -180,29 +223,21 @@ TileRow tile_row(std::integer_sequence<int, TT...>) {
 }
 
 template <template <DType, int, int> class Tile, int R, int Tokens>
-Kernels make_kernels(WidenFn widen) {
+Kernels make_kernels(WidenFn widen, ReduceFn reduce) {
   const auto tts = std::make_integer_sequence<int, Tokens>();
-  return {R, Tokens, {tile_row<Tile, R, DType::f32>(tts), tile_row<Tile, R, DType::f16>(tts), tile_row<Tile, R, DType::bf16>(tts)}, widen};
+  return {R, Tokens, {tile_row<Tile, R, DType::f32>(tts), tile_row<Tile, R, DType::f16>(tts), tile_row<Tile, R, DType::bf16>(tts)}, widen, reduce};
 }
 
 const Kernels& kernels_for(Isa isa) {
-  static const Kernels portable = make_kernels<PortableTile, 2, 3>(widen_portable);
-  static const Kernels avx2 = make_kernels<Avx2Tile, 2, 3>(widen_avx2);
-  static const Kernels avx512 = make_kernels<Avx512Tile, 4, kMaxTileTokens>(widen_avx512);
+  static const Kernels portable = make_kernels<PortableTile, 2, 3>(widen_portable, reduce_rows);
+  static const Kernels avx2 = make_kernels<Avx2Tile, 2, 3>(widen_avx2, reduce_rows);
+  static const Kernels avx512 = make_kernels<Avx512Tile, 4, kMaxTileTokens>(widen_avx512, reduce_rows_avx512);
   switch (isa) {
     case Isa::avx2: return avx2;
     case Isa::avx512: return avx512;
     case Isa::portable: break;
   }
   return portable;
-}
-
-float reduce_lanes(const float* lanes) {
-  float s[kLanes];
-  std::copy_n(lanes, kLanes, s);
-  for (int width = kLanes / 2; width > 0; width /= 2)
-    for (int l = 0; l < width; ++l) s[l] += s[l + width];
-  return s[0];
 }
 
 // The inputs as the tiles read them: chunk j of `cols` columns of token t is x + j * chunk + t * ldx.
@@ -253,11 +288,9 @@ void row_block(const LinearArgs& a, const Kernels& k, const Inputs& in, bool str
                  acc.data() + int64_t(t) * ldacc + g * k.rows * kLanes, ldacc);
     }
   }
-  for (int t = 0; t < tokens; ++t)
-    for (int r = 0; r < rows; ++r) {
-      const float bias = a.bias.empty() ? 0.0f : a.bias.at(0, o0 + r);
-      a.y[int64_t(t) * a.out + o0 + r] = reduce_lanes(&acc[t * ldacc + r * kLanes]) + bias;
-    }
+  float bias[kPanelRows] = {};
+  for (int r = 0; r < rows && !a.bias.empty(); ++r) bias[r] = a.bias.at(0, o0 + r);
+  for (int t = 0; t < tokens; ++t) k.reduce(&acc[t * ldacc], rows, bias, a.y + int64_t(t) * a.out + o0);
 }
 
 }  // namespace
