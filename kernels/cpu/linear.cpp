@@ -99,6 +99,10 @@ void widen_avx512(const WeightView& w, int64_t first, int64_t count, float* out)
   }
 }
 
+const void* advance(const void* p, DType d, int64_t elements) {
+  return static_cast<const char*>(p) + elements * int64_t(dtype_size(d));
+}
+
 // A register tile: for r < R, t < TT, acc[t * ldacc + r * 16 + l] += w[r * ldw + i] * x[t * ldx + i]
 // over i = l, l + 16, ... < n (n a multiple of 16), one fused multiply-add per term in increasing i.
 // w holds elements of dtype D (the weights in place, or a panel of them widened to f32).
@@ -155,6 +159,10 @@ struct Avx512Tile {
     for (int64_t i = 0; i < n; i += kLanes) {
       __m512 wv[R];
       for (int r = 0; r < R; ++r) wv[r] = load16<D>(w, r * ldw + i);
+      // Memory-bound tiles (AR) fetch the same columns of the next R rows ahead: a tile's rows are
+      // short streams (2 KB for 1024 bf16), too short for the hardware prefetcher to ramp up.
+      if constexpr (TT <= kStreamTokens)
+        for (int r = 0; r < R; ++r) _mm_prefetch(static_cast<const char*>(advance(w, D, (R + r) * ldw + i)), _MM_HINT_T0);
       for (int t = 0; t < TT; ++t) {
         __m512 xv = _mm512_loadu_ps(x + t * ldx + i);
         asm("" : "+v"(xv));  // as in Avx2Tile
@@ -249,10 +257,6 @@ struct Inputs {
   const float* x;
   int64_t cols, ldx, chunk;
 };
-
-const void* advance(const void* p, DType d, int64_t elements) {
-  return static_cast<const char*>(p) + elements * int64_t(dtype_size(d));
-}
 
 // Outputs [o0, o0 + rows) of every token, rows <= kPanelRows. Streamed, whole register tiles of
 // rows are read in place; otherwise the rows are widened into a panel, chunk by chunk.
