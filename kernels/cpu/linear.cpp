@@ -105,10 +105,12 @@ const void* advance(const void* p, DType d, int64_t elements) {
 
 // A register tile: for r < R, t < TT, acc[t * ldacc + r * 16 + l] += w[r * ldw + i] * x[t * ldx + i]
 // over i = l, l + 16, ... < n (n a multiple of 16), one fused multiply-add per term in increasing i.
-// w holds elements of dtype D (the weights in place, or a panel of them widened to f32).
+// w holds elements of dtype D: the weights in place (Ahead: memory-bound, AR) or a panel of them
+// widened to f32. Ahead tiles fetch the same columns of the next R rows ahead: a tile's rows are short
+// streams (2 KB for 1024 bf16), too short for the hardware prefetcher to ramp up.
 using TileFn = void (*)(const void* w, int64_t ldw, const float* x, int64_t ldx, int64_t n, float* acc, int64_t ldacc);
 
-template <DType D, int R, int TT>
+template <DType D, bool Ahead, int R, int TT>
 struct PortableTile {
   static void run(const void* w, int64_t ldw, const float* x, int64_t ldx, int64_t n, float* acc, int64_t ldacc) {
     for (int64_t i = 0; i < n; i += kLanes)
@@ -122,7 +124,7 @@ struct PortableTile {
 };
 
 // 16 lanes as two 8-lane halves; R = 2, TT <= 3: 12 accumulators of the 16 registers.
-template <DType D, int R, int TT>
+template <DType D, bool Ahead, int R, int TT>
 struct Avx2Tile {
   __attribute__((target(DLLM_AVX2))) static void run(const void* w, int64_t ldw, const float* x, int64_t ldx, int64_t n,
                                                      float* acc, int64_t ldacc) {
@@ -134,6 +136,8 @@ struct Avx2Tile {
       for (int h = 0; h < 2; ++h) {
         __m256 wv[R];
         for (int r = 0; r < R; ++r) wv[r] = load8<D>(w, r * ldw + i + 8 * h);
+        if constexpr (Ahead)
+          for (int r = 0; r < R && h == 0; ++r) _mm_prefetch(static_cast<const char*>(advance(w, D, (R + r) * ldw + i)), _MM_HINT_T0);
         for (int t = 0; t < TT; ++t) {
           __m256 xv = _mm256_loadu_ps(x + t * ldx + i + 8 * h);
           // Keeps xv in a register: folded into each FMA it would be loaded R times, and the tile
@@ -149,7 +153,7 @@ struct Avx2Tile {
 };
 
 // 16 lanes in one register; R = 4, TT <= 6: 24 accumulators, 4 weights and 1 input of the 32.
-template <DType D, int R, int TT>
+template <DType D, bool Ahead, int R, int TT>
 struct Avx512Tile {
   __attribute__((target(DLLM_AVX512))) static void run(const void* w, int64_t ldw, const float* x, int64_t ldx,
                                                        int64_t n, float* acc, int64_t ldacc) {
@@ -159,9 +163,7 @@ struct Avx512Tile {
     for (int64_t i = 0; i < n; i += kLanes) {
       __m512 wv[R];
       for (int r = 0; r < R; ++r) wv[r] = load16<D>(w, r * ldw + i);
-      // Memory-bound tiles (AR) fetch the same columns of the next R rows ahead: a tile's rows are
-      // short streams (2 KB for 1024 bf16), too short for the hardware prefetcher to ramp up.
-      if constexpr (TT <= kStreamTokens)
+      if constexpr (Ahead)
         for (int r = 0; r < R; ++r) _mm_prefetch(static_cast<const char*>(advance(w, D, (R + r) * ldw + i)), _MM_HINT_T0);
       for (int t = 0; t < TT; ++t) {
         __m512 xv = _mm512_loadu_ps(x + t * ldx + i);
@@ -218,23 +220,31 @@ __attribute__((target(DLLM_AVX512))) void reduce_rows_avx512(const float* acc, i
 constexpr int kMaxTileTokens = 6;
 using TileRow = std::array<TileFn, kMaxTileTokens + 1>;  // [tt]: the R x tt tile, tt = 1 .. tokens
 
-// One ISA's pieces: tile[dtype][tt], register tiles of `rows` x tt for tt = 1 .. `tokens`.
+// One ISA's pieces: register tiles of `rows` x tt for tt = 1 .. `tokens`, reading the weights in
+// place (in_place[dtype][tt]) or from an f32 panel (panel[tt]).
 struct Kernels {
   int rows, tokens;
-  std::array<TileRow, 3> tile;  // by DType: f32, f16, bf16
+  std::array<TileRow, 3> in_place;  // by DType: f32, f16, bf16
+  TileRow panel;
   WidenFn widen;
   ReduceFn reduce;
 };
 
-template <template <DType, int, int> class Tile, int R, DType D, int... TT>
+template <template <DType, bool, int, int> class Tile, DType D, bool Ahead, int R, int... TT>
 TileRow tile_row(std::integer_sequence<int, TT...>) {
-  return {nullptr, &Tile<D, R, TT + 1>::run...};
+  return {nullptr, &Tile<D, Ahead, R, TT + 1>::run...};
 }
 
-template <template <DType, int, int> class Tile, int R, int Tokens>
+template <template <DType, bool, int, int> class Tile, int R, int Tokens>
 Kernels make_kernels(WidenFn widen, ReduceFn reduce) {
   const auto tts = std::make_integer_sequence<int, Tokens>();
-  return {R, Tokens, {tile_row<Tile, R, DType::f32>(tts), tile_row<Tile, R, DType::f16>(tts), tile_row<Tile, R, DType::bf16>(tts)}, widen, reduce};
+  return {R,
+          Tokens,
+          {tile_row<Tile, DType::f32, true, R>(tts), tile_row<Tile, DType::f16, true, R>(tts),
+           tile_row<Tile, DType::bf16, true, R>(tts)},
+          tile_row<Tile, DType::f32, false, R>(tts),
+          widen,
+          reduce};
 }
 
 const Kernels& kernels_for(Isa isa) {
@@ -285,7 +295,7 @@ void row_block(const LinearArgs& a, const Kernels& k, const Inputs& in, bool str
         std::fill(dst + have, dst + len, 0.0f);
       }
     }
-    const TileRow& tile = k.tile[int(dtype)];
+    const TileRow& tile = in_place ? k.in_place[int(dtype)] : k.panel;
     for (int t = 0; t < tokens; t += k.tokens) {
       const int tt = std::min(k.tokens, tokens - t);
       for (int g = 0; g < groups; ++g)
