@@ -62,45 +62,53 @@ __attribute__((target(DLLM_AVX512))) inline __m512 load16(const void* w, int64_t
   }
 }
 
-// out[0, count) = elements [first, first + count) of w as f32: exact, the same bits in every ISA.
-using WidenFn = void (*)(const WeightView& w, int64_t first, int64_t count, float* out);
+const void* advance(const void* p, DType d, int64_t elements) {
+  return static_cast<const char*>(p) + elements * int64_t(dtype_size(d));
+}
 
-void widen_portable(const WeightView& w, int64_t first, int64_t count, float* out) {
+// out[0, count) = elements [first, first + count) of w as f32: exact, the same bits in every ISA.
+// The vector paths also prefetch elements [next, next + count), the piece the next panel will take
+// from this row: it arrives while the current panel is swept, not when the next one is widened.
+using WidenFn = void (*)(const WeightView& w, int64_t first, int64_t count, float* out, int64_t next);
+
+void widen_portable(const WeightView& w, int64_t first, int64_t count, float* out, int64_t /*next*/) {
   for (int64_t i = 0; i < count; ++i) out[i] = load_as_f32(w.dtype, w.data, size_t(first + i));
 }
 
 template <DType D>
-__attribute__((target(DLLM_AVX2))) void widen8(const WeightView& w, int64_t first, int64_t count, float* out) {
+__attribute__((target(DLLM_AVX2))) void widen8(const WeightView& w, int64_t first, int64_t count, float* out, int64_t next) {
   const int64_t vec = count / 8 * 8;
-  for (int64_t i = 0; i < vec; i += 8) _mm256_storeu_ps(out + i, load8<D>(w.data, first + i));
-  widen_portable(w, first + vec, count - vec, out + vec);
+  for (int64_t i = 0; i < vec; i += 8) {
+    _mm_prefetch(static_cast<const char*>(advance(w.data, D, next + i)), _MM_HINT_T0);
+    _mm256_storeu_ps(out + i, load8<D>(w.data, first + i));
+  }
+  widen_portable(w, first + vec, count - vec, out + vec, next);
 }
 
 template <DType D>
-__attribute__((target(DLLM_AVX512))) void widen16(const WeightView& w, int64_t first, int64_t count, float* out) {
+__attribute__((target(DLLM_AVX512))) void widen16(const WeightView& w, int64_t first, int64_t count, float* out, int64_t next) {
   const int64_t vec = count / 16 * 16;
-  for (int64_t i = 0; i < vec; i += 16) _mm512_storeu_ps(out + i, load16<D>(w.data, first + i));
-  widen_portable(w, first + vec, count - vec, out + vec);
+  for (int64_t i = 0; i < vec; i += 16) {
+    _mm_prefetch(static_cast<const char*>(advance(w.data, D, next + i)), _MM_HINT_T0);
+    _mm512_storeu_ps(out + i, load16<D>(w.data, first + i));
+  }
+  widen_portable(w, first + vec, count - vec, out + vec, next);
 }
 
-void widen_avx2(const WeightView& w, int64_t first, int64_t count, float* out) {
+void widen_avx2(const WeightView& w, int64_t first, int64_t count, float* out, int64_t next) {
   switch (w.dtype) {
-    case DType::f32: return widen8<DType::f32>(w, first, count, out);
-    case DType::f16: return widen8<DType::f16>(w, first, count, out);
-    case DType::bf16: return widen8<DType::bf16>(w, first, count, out);
+    case DType::f32: return widen8<DType::f32>(w, first, count, out, next);
+    case DType::f16: return widen8<DType::f16>(w, first, count, out, next);
+    case DType::bf16: return widen8<DType::bf16>(w, first, count, out, next);
   }
 }
 
-void widen_avx512(const WeightView& w, int64_t first, int64_t count, float* out) {
+void widen_avx512(const WeightView& w, int64_t first, int64_t count, float* out, int64_t next) {
   switch (w.dtype) {
-    case DType::f32: return widen16<DType::f32>(w, first, count, out);
-    case DType::f16: return widen16<DType::f16>(w, first, count, out);
-    case DType::bf16: return widen16<DType::bf16>(w, first, count, out);
+    case DType::f32: return widen16<DType::f32>(w, first, count, out, next);
+    case DType::f16: return widen16<DType::f16>(w, first, count, out, next);
+    case DType::bf16: return widen16<DType::bf16>(w, first, count, out, next);
   }
-}
-
-const void* advance(const void* p, DType d, int64_t elements) {
-  return static_cast<const char*>(p) + elements * int64_t(dtype_size(d));
 }
 
 // A register tile: for r < R, t < TT, acc[t * ldacc + r * 16 + l] += w[r * ldw + i] * x[t * ldx + i]
@@ -291,7 +299,10 @@ void row_block(const LinearArgs& a, const Kernels& k, const Inputs& in, bool str
       for (int r = 0; r < groups * k.rows; ++r) {
         float* dst = panel.data() + r * cols;
         const int64_t have = r < rows ? real : 0;
-        if (have > 0) k.widen(a.weight, int64_t(o0 + r) * a.in + c, have, dst);
+        // The next panel: this row's next chunk, or after the last one the first chunk of the row
+        // 16 rows on (the next block: past the matrix, a prefetch is dropped, never a fault).
+        const int64_t next = c + cols < n ? int64_t(o0 + r) * a.in + c + cols : int64_t(o0 + r + kPanelRows) * a.in;
+        if (have > 0) k.widen(a.weight, int64_t(o0 + r) * a.in + c, have, dst, next);
         std::fill(dst + have, dst + len, 0.0f);
       }
     }
