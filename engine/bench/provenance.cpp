@@ -12,6 +12,7 @@
 
 #include "engine/core/clock.h"
 #include "engine/core/sha256.h"
+#include "kernels/cpu/simd.h"
 
 #ifndef DLLM_SOURCE_DIR
 #define DLLM_SOURCE_DIR "."
@@ -77,6 +78,7 @@ json host_info() {
   return {{"cpu", proc_field("/proc/cpuinfo", "model name")},
           {"logical_cpus", int(std::thread::hardware_concurrency())},
           {"isa", isa},
+          {"cpu_kernel_path", cpu::isa_name(cpu::best_isa())},  // the path the cpu backend's kernels took
           {"memory_kib", mem.empty() ? 0 : std::stoll(mem)},
           {"kernel", std::string(u.sysname) + " " + u.release},
           {"machine", u.machine}};

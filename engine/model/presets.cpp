@@ -45,6 +45,14 @@ const std::map<std::string, json>& presets() {
       {"tiny", tiny("qwen3")},
       {"tiny-llama", tiny("llama")},
       {"tiny-qwen2", tiny("qwen2")},
+      // Qwen/Qwen3-0.6B config.json
+      {"qwen3-0.6b",
+       {{"model_type", "qwen3"}, {"hidden_size", 1024}, {"num_hidden_layers", 28},
+        {"num_attention_heads", 16}, {"num_key_value_heads", 8}, {"head_dim", 128},
+        {"intermediate_size", 3072}, {"vocab_size", 151936}, {"rope_theta", 1000000.0},
+        {"rms_norm_eps", 1e-6}, {"tie_word_embeddings", true}, {"max_position_embeddings", 40960},
+        {"bos_token_id", 151643}, {"eos_token_id", 151645}, {"mask_token_id", 151669},
+        {"dllm_tokenizer", "bytes"}}},
       // Qwen/Qwen3-1.7B config.json
       {"qwen3-1.7b",
        {{"model_type", "qwen3"}, {"hidden_size", 2048}, {"num_hidden_layers", 28},

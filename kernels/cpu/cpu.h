@@ -8,10 +8,11 @@
 
 namespace dllm::cpu {
 
-// Rows of W are widened to f32 four at a time and streamed once for all tokens of the pass, in
-// 2-row x 3-token register tiles (4 x 1 for leftover tokens); each output is a 16-lane FMA dot
-// product reduced by a fixed pairwise tree (see linear.cpp). `isa` selects the code path; results
-// are bitwise equal across paths.
+// Up to 4 tokens the rows of W are read in place (converted to f32 in registers); above, they are
+// widened once per pass into 16-row f32 panels swept over every token. Register tiles of 4 rows x
+// up to 6 tokens (AVX-512) or 2 x 3 (AVX2, portable); each output is a 16-lane FMA dot product
+// reduced by a fixed pairwise tree (see linear.cpp). `isa` selects the code path (one this CPU
+// runs: runnable_isas()); results are bitwise equal across paths.
 void linear(const LinearArgs& a, Isa isa);
 void linear(const LinearArgs& a);  // best_isa()
 

@@ -1,7 +1,10 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu/cpu.h"
@@ -11,80 +14,179 @@ namespace dllm::cpu {
 
 namespace {
 
-// The per-output order, fixed whatever the pass size, tile or thread: lane l (of 16) accumulates
-// w[i] * x[i] for i = l, l + 16, ... in increasing i with fused multiply-adds (inputs zero-padded to
-// a multiple of 16), then the lanes are summed by a fixed pairwise tree and the bias is added.
+// The per-output order, fixed whatever the pass size, block, tile, thread or ISA: lane l (of 16)
+// accumulates w[i] * x[i] for i = l, l + 16, ... in increasing i with fused multiply-adds (inputs
+// zero-padded to a multiple of 16), then the lanes are summed by a fixed pairwise tree and the bias
+// is added. Blocking on K only splits these chains into consecutive pieces; it never reorders them.
 constexpr int kLanes = 16;
-constexpr int kRowBlock = 4;   // weight rows streamed together, once for all tokens
-constexpr int kTokenTile = 3;  // tokens of a 2-row register tile: 2 x 3 x 16 lanes = 12 AVX2 registers
-// A chunk of the 4 rows (at most 4 KB) is swept over a block of 18 tokens (18 KB of inputs): both
-// stay in L1. The rows come from memory for the first token block and from L2 for the others.
-constexpr int64_t kChunk = 256;
-constexpr int kTokenBlock = 18;
+// Up to kStreamTokens tokens (AR) a pass is memory-bound: register tiles read the weight rows in
+// place, converted in registers, each row once from memory for every token. Above, rows are widened
+// to f32 once per pass into a panel of 16 rows x 512 columns (32 KB), which is swept over every token
+// while it stays in L1/L2 and a tile's inputs (6 x 2 KB) in L1 (512 columns measured faster than 256:
+// half the tile calls, each loading and storing its accumulators once).
+constexpr int kPanelRows = 16;
+constexpr int64_t kPanelCols = 512;
+constexpr int kStreamTokens = 4;
+static_assert(kPanelRows == kLanes, "the AVX-512 reduction sums a panel's 16 rows in one register");
 
 int64_t padded(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
 
-// Weight rows are read as f32, or as bf16 converted in registers (exact: the bits shifted up), so a
-// bf16 weight costs its 2 bytes and one conversion per token tile, never an f32 copy.
-inline float to_f32(float w) { return w; }
-inline float to_f32(uint16_t w) { return bf16_to_f32(w); }
+#define DLLM_AVX2 "avx2,fma,f16c"
+#define DLLM_AVX512 "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c"
 
-__attribute__((target("avx2,fma"))) inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
-__attribute__((target("avx2,fma"))) inline __m256 load8(const uint16_t* p) {
-  const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+// Elements [i, i + 8) (AVX2) or [i, i + 16) (AVX-512) of stored weights as f32, converted in
+// registers, exactly: f32 as is, bf16 by shifting the bits up, f16 by the hardware conversion.
+template <DType D>
+__attribute__((target(DLLM_AVX2))) inline __m256 load8(const void* w, int64_t i) {
+  if constexpr (D == DType::f32) {
+    return _mm256_loadu_ps(static_cast<const float*>(w) + i);
+  } else {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(w) + i));
+    if constexpr (D == DType::f16) return _mm256_cvtph_ps(h);
+    else return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
 }
 
-// acc[r * TT + t][0, 16) += the lanes of row w[r] against token x[t] over elements [0, n), n a
-// multiple of 16. Same operations in the same order in both ISAs.
-template <int R, int TT, typename W>
-void tile_portable(const W* const* w, const float* const* x, int64_t n, float* const* acc) {
-  for (int64_t i = 0; i < n; i += kLanes)
-    for (int r = 0; r < R; ++r)
-      for (int t = 0; t < TT; ++t)
-        for (int l = 0; l < kLanes; ++l) {
-          float& s = acc[r * TT + t][l];
-          s = std::fma(to_f32(w[r][i + l]), x[t][i + l], s);
-        }
+// The zero-masked forms (all 16 lanes kept) are the same instructions; gcc 12 warns that the
+// unmasked ones read an uninitialised register.
+constexpr __mmask16 kAll16 = 0xffff;
+
+template <DType D>
+__attribute__((target(DLLM_AVX512))) inline __m512 load16(const void* w, int64_t i) {
+  if constexpr (D == DType::f32) {
+    return _mm512_loadu_ps(static_cast<const float*>(w) + i);
+  } else {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(w) + i));
+    if constexpr (D == DType::f16) return _mm512_maskz_cvtph_ps(kAll16, h);
+    else return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(kAll16, _mm512_maskz_cvtepu16_epi32(kAll16, h), 16));
+  }
 }
 
-template <int R, int TT, typename W>
-__attribute__((target("avx2,fma"))) void tile_avx2(const W* const* w, const float* const* x, int64_t n, float* const* acc) {
-  __m256 a[R][TT][2];
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < TT; ++t)
-      for (int h = 0; h < 2; ++h) a[r][t][h] = _mm256_loadu_ps(acc[r * TT + t] + 8 * h);
-  for (int64_t i = 0; i < n; i += kLanes)
-    for (int h = 0; h < 2; ++h) {
-      __m256 wv[R];
-      for (int r = 0; r < R; ++r) wv[r] = load8(w[r] + i + 8 * h);
-      for (int t = 0; t < TT; ++t) {
-        __m256 xv = _mm256_loadu_ps(x[t] + i + 8 * h);
-        // Keeps xv in a register: folded into each FMA it would be loaded R times, and the tile
-        // would be bound by loads instead of FMAs.
-        asm("" : "+x"(xv));
-        for (int r = 0; r < R; ++r) a[r][t][h] = _mm256_fmadd_ps(wv[r], xv, a[r][t][h]);
-      }
-    }
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < TT; ++t)
-      for (int h = 0; h < 2; ++h) _mm256_storeu_ps(acc[r * TT + t] + 8 * h, a[r][t][h]);
+const void* advance(const void* p, DType d, int64_t elements) {
+  return static_cast<const char*>(p) + elements * int64_t(dtype_size(d));
 }
 
-template <typename W>
-using TileFn = void (*)(const W* const*, const float* const*, int64_t, float* const*);
+// out[0, count) = elements [first, first + count) of w as f32: exact, the same bits in every ISA.
+// The vector paths also prefetch elements [next, next + count), the piece the next panel will take
+// from this row: it arrives while the current panel is swept, not when the next one is widened.
+using WidenFn = void (*)(const WeightView& w, int64_t first, int64_t count, float* out, int64_t next);
 
-template <typename W>
-struct Tiles {
-  TileFn<W> rows2_tokens3;  // the main tile: 6 outputs per pass over a chunk
-  TileFn<W> rows4_tokens1;  // tokens left over (and T = 1): 8 independent FMA chains
+void widen_portable(const WeightView& w, int64_t first, int64_t count, float* out, int64_t /*next*/) {
+  for (int64_t i = 0; i < count; ++i) out[i] = load_as_f32(w.dtype, w.data, size_t(first + i));
+}
+
+template <DType D>
+__attribute__((target(DLLM_AVX2))) void widen8(const WeightView& w, int64_t first, int64_t count, float* out, int64_t next) {
+  const int64_t vec = count / 8 * 8;
+  for (int64_t i = 0; i < vec; i += 8) {
+    _mm_prefetch(static_cast<const char*>(advance(w.data, D, next + i)), _MM_HINT_T0);
+    _mm256_storeu_ps(out + i, load8<D>(w.data, first + i));
+  }
+  widen_portable(w, first + vec, count - vec, out + vec, next);
+}
+
+template <DType D>
+__attribute__((target(DLLM_AVX512))) void widen16(const WeightView& w, int64_t first, int64_t count, float* out, int64_t next) {
+  const int64_t vec = count / 16 * 16;
+  for (int64_t i = 0; i < vec; i += 16) {
+    _mm_prefetch(static_cast<const char*>(advance(w.data, D, next + i)), _MM_HINT_T0);
+    _mm512_storeu_ps(out + i, load16<D>(w.data, first + i));
+  }
+  widen_portable(w, first + vec, count - vec, out + vec, next);
+}
+
+void widen_avx2(const WeightView& w, int64_t first, int64_t count, float* out, int64_t next) {
+  switch (w.dtype) {
+    case DType::f32: return widen8<DType::f32>(w, first, count, out, next);
+    case DType::f16: return widen8<DType::f16>(w, first, count, out, next);
+    case DType::bf16: return widen8<DType::bf16>(w, first, count, out, next);
+  }
+}
+
+void widen_avx512(const WeightView& w, int64_t first, int64_t count, float* out, int64_t next) {
+  switch (w.dtype) {
+    case DType::f32: return widen16<DType::f32>(w, first, count, out, next);
+    case DType::f16: return widen16<DType::f16>(w, first, count, out, next);
+    case DType::bf16: return widen16<DType::bf16>(w, first, count, out, next);
+  }
+}
+
+// A register tile: for r < R, t < TT, acc[t * ldacc + r * 16 + l] += w[r * ldw + i] * x[t * ldx + i]
+// over i = l, l + 16, ... < n (n a multiple of 16), one fused multiply-add per term in increasing i.
+// w holds elements of dtype D: the weights in place (Ahead: memory-bound, AR) or a panel of them
+// widened to f32. Ahead tiles fetch the same columns of the next R rows ahead: a tile's rows are short
+// streams (2 KB for 1024 bf16), too short for the hardware prefetcher to ramp up.
+using TileFn = void (*)(const void* w, int64_t ldw, const float* x, int64_t ldx, int64_t n, float* acc, int64_t ldacc);
+
+template <DType D, bool Ahead, int R, int TT>
+struct PortableTile {
+  static void run(const void* w, int64_t ldw, const float* x, int64_t ldx, int64_t n, float* acc, int64_t ldacc) {
+    for (int64_t i = 0; i < n; i += kLanes)
+      for (int r = 0; r < R; ++r)
+        for (int t = 0; t < TT; ++t)
+          for (int l = 0; l < kLanes; ++l) {
+            float& s = acc[t * ldacc + r * kLanes + l];
+            s = std::fma(load_as_f32(D, w, size_t(r * ldw + i + l)), x[t * ldx + i + l], s);
+          }
+  }
 };
 
-template <typename W>
-Tiles<W> tiles_for(Isa isa) {
-  if (isa == Isa::avx2) return {tile_avx2<2, kTokenTile, W>, tile_avx2<kRowBlock, 1, W>};
-  return {tile_portable<2, kTokenTile, W>, tile_portable<kRowBlock, 1, W>};
-}
+// 16 lanes as two 8-lane halves; R = 2, TT <= 3: 12 accumulators of the 16 registers.
+template <DType D, bool Ahead, int R, int TT>
+struct Avx2Tile {
+  __attribute__((target(DLLM_AVX2))) static void run(const void* w, int64_t ldw, const float* x, int64_t ldx, int64_t n,
+                                                     float* acc, int64_t ldacc) {
+    __m256 a[R][TT][2];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < TT; ++t)
+        for (int h = 0; h < 2; ++h) a[r][t][h] = _mm256_loadu_ps(acc + t * ldacc + r * kLanes + 8 * h);
+    for (int64_t i = 0; i < n; i += kLanes)
+      for (int h = 0; h < 2; ++h) {
+        __m256 wv[R];
+        for (int r = 0; r < R; ++r) wv[r] = load8<D>(w, r * ldw + i + 8 * h);
+        if constexpr (Ahead)
+          for (int r = 0; r < R && h == 0; ++r) _mm_prefetch(static_cast<const char*>(advance(w, D, (R + r) * ldw + i)), _MM_HINT_T0);
+        for (int t = 0; t < TT; ++t) {
+          __m256 xv = _mm256_loadu_ps(x + t * ldx + i + 8 * h);
+          // Keeps xv in a register: folded into each FMA it would be loaded R times, and the tile
+          // would be bound by loads instead of FMAs.
+          asm("" : "+x"(xv));
+          for (int r = 0; r < R; ++r) a[r][t][h] = _mm256_fmadd_ps(wv[r], xv, a[r][t][h]);
+        }
+      }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < TT; ++t)
+        for (int h = 0; h < 2; ++h) _mm256_storeu_ps(acc + t * ldacc + r * kLanes + 8 * h, a[r][t][h]);
+  }
+};
+
+// 16 lanes in one register; R = 4, TT <= 6: 24 accumulators, 4 weights and 1 input of the 32.
+template <DType D, bool Ahead, int R, int TT>
+struct Avx512Tile {
+  __attribute__((target(DLLM_AVX512))) static void run(const void* w, int64_t ldw, const float* x, int64_t ldx,
+                                                       int64_t n, float* acc, int64_t ldacc) {
+    __m512 a[R][TT];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < TT; ++t) a[r][t] = _mm512_loadu_ps(acc + t * ldacc + r * kLanes);
+    for (int64_t i = 0; i < n; i += kLanes) {
+      __m512 wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = load16<D>(w, r * ldw + i);
+      if constexpr (Ahead)
+        for (int r = 0; r < R; ++r) _mm_prefetch(static_cast<const char*>(advance(w, D, (R + r) * ldw + i)), _MM_HINT_T0);
+      for (int t = 0; t < TT; ++t) {
+        __m512 xv = _mm512_loadu_ps(x + t * ldx + i);
+        asm("" : "+v"(xv));  // as in Avx2Tile
+        for (int r = 0; r < R; ++r) a[r][t] = _mm512_fmadd_ps(wv[r], xv, a[r][t]);
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < TT; ++t) _mm512_storeu_ps(acc + t * ldacc + r * kLanes, a[r][t]);
+  }
+};
+
+// y[r] = the lanes acc[r * 16, r * 16 + 16) summed by the pairwise tree (s[l] += s[l + w] for
+// w = 8, 4, 2, 1), plus bias[r], for r < rows <= 16; acc holds 16 rows.
+using ReduceFn = void (*)(const float* acc, int rows, const float* bias, float* y);
 
 float reduce_lanes(const float* lanes) {
   float s[kLanes];
@@ -94,102 +196,153 @@ float reduce_lanes(const float* lanes) {
   return s[0];
 }
 
-// out[0, n) = row `row` of w as f32, zero-padded to `padded_n`. Exact in every dtype and ISA.
-__attribute__((target_clones("avx2", "default"))) void widen_row(const WeightView& w, int64_t row, int64_t padded_n,
-                                                                float* out) {
-  const int64_t n = w.cols, base = row * n;
-  switch (w.dtype) {
-    case DType::f32:
-      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<const float*>(w.data)[base + i];
-      break;
-    case DType::bf16:
-      for (int64_t i = 0; i < n; ++i) out[i] = bf16_to_f32(static_cast<const uint16_t*>(w.data)[base + i]);
-      break;
-    case DType::f16:
-      for (int64_t i = 0; i < n; ++i) out[i] = f16_to_f32(static_cast<const uint16_t*>(w.data)[base + i]);
-      break;
-  }
-  std::fill(out + n, out + padded_n, 0.0f);
+void reduce_rows(const float* acc, int rows, const float* bias, float* y) {
+  for (int r = 0; r < rows; ++r) y[r] = reduce_lanes(acc + r * kLanes) + bias[r];
 }
 
-// The sweep of rows w[0, 4) (o0.. of y) over every token, block by block of tokens.
-template <typename W>
-void sweep(const LinearArgs& a, Isa isa, const W* const* w, const float* xp, int64_t n, int o0) {
-  thread_local std::vector<float> acc;
-  const Tiles<W> tiles = tiles_for<W>(isa);
-  const int rows = std::min(kRowBlock, a.out - o0), tokens = a.tokens;
-  acc.assign(size_t(tokens) * kRowBlock * kLanes, 0.0f);  // [T, 4 rows, 16 lanes]
-  const auto lanes = [&](int t, int r) { return &acc[(size_t(t) * kRowBlock + r) * kLanes]; };
-  for (int tb = 0; tb < tokens; tb += kTokenBlock) {
-    const int te = std::min(tokens, tb + kTokenBlock), full = tb + (te - tb) / kTokenTile * kTokenTile;
-    for (int64_t c = 0; c < n; c += kChunk) {
-      const int64_t len = std::min(kChunk, n - c);
-      const W* wc[kRowBlock] = {w[0] + c, w[1] + c, w[2] + c, w[3] + c};
-      for (int t = tb; t < full; t += kTokenTile) {
-        const float* xc[kTokenTile];
-        for (int j = 0; j < kTokenTile; ++j) xc[j] = xp + int64_t(t + j) * n + c;
-        for (int rp = 0; rp < kRowBlock; rp += 2) {
-          float* out[2 * kTokenTile];
-          for (int r = 0; r < 2; ++r)
-            for (int j = 0; j < kTokenTile; ++j) out[r * kTokenTile + j] = lanes(t + j, rp + r);
-          tiles.rows2_tokens3(wc + rp, xc, len, out);
-        }
-      }
-      for (int t = full; t < te; ++t) {
-        const float* xc = xp + int64_t(t) * n + c;
-        float* out[kRowBlock] = {lanes(t, 0), lanes(t, 1), lanes(t, 2), lanes(t, 3)};
-        tiles.rows4_tokens1(wc, &xc, len, out);
-      }
-    }
+// The same tree for 16 rows at once: each step adds, for pairs of registers holding 16 / (2w) rows'
+// 2w-lane partial sums each, lanes [0, w) and [w, 2w) of every row, halving the registers; lane j of
+// the last one is row j's sum. kTree.lo[step][j] picks lane j's first operand from the pair, + w its second.
+struct TreeIndices {
+  int32_t lo[4][16];
+};
+constexpr TreeIndices tree_indices() {
+  TreeIndices t{};
+  for (int step = 0, w = 8; w >= 1; ++step, w /= 2)
+    for (int j = 0; j < 16; ++j) t.lo[step][j] = j / w * 2 * w + j % w;
+  return t;
+}
+constexpr TreeIndices kTree = tree_indices();
+
+__attribute__((target(DLLM_AVX512))) void reduce_rows_avx512(const float* acc, int rows, const float* bias, float* y) {
+  __m512 v[kLanes];
+  for (int r = 0; r < kLanes; ++r) v[r] = _mm512_loadu_ps(acc + r * kLanes);
+  for (int step = 0, w = 8, count = kLanes; w >= 1; ++step, w /= 2, count /= 2) {
+    const __m512i lo = _mm512_loadu_si512(kTree.lo[step]), hi = _mm512_add_epi32(lo, _mm512_set1_epi32(w));
+    for (int m = 0; m < count / 2; ++m)
+      v[m] = _mm512_add_ps(_mm512_permutex2var_ps(v[2 * m], lo, v[2 * m + 1]), _mm512_permutex2var_ps(v[2 * m], hi, v[2 * m + 1]));
   }
-  for (int t = 0; t < tokens; ++t)
-    for (int r = 0; r < rows; ++r) {
-      const float bias = a.bias.empty() ? 0.0f : a.bias.at(0, o0 + r);
-      a.y[int64_t(t) * a.out + o0 + r] = reduce_lanes(lanes(t, r)) + bias;
-    }
+  _mm512_mask_storeu_ps(y, __mmask16((1u << rows) - 1), _mm512_add_ps(v[0], _mm512_loadu_ps(bias)));
 }
 
-// Rows [o0, o0 + 4) of y. f32 and bf16 rows are read in place when Din is a multiple of 16 and the
-// block is whole; otherwise (f16, odd Din, the last partial block) they are widened to f32 first,
-// zero-padded (zero rows past Dout).
-void row_block(const LinearArgs& a, Isa isa, const float* xp, int64_t n, int o0) {
-  const int rows = std::min(kRowBlock, a.out - o0);
-  if (n == a.in && rows == kRowBlock && a.weight.dtype != DType::f16) {
-    const int64_t base = int64_t(o0) * n;
-    if (a.weight.dtype == DType::f32) {
-      const float* p = static_cast<const float*>(a.weight.data) + base;
-      const float* w[kRowBlock] = {p, p + n, p + 2 * n, p + 3 * n};
-      return sweep(a, isa, w, xp, n, o0);
+constexpr int kMaxTileTokens = 6;
+using TileRow = std::array<TileFn, kMaxTileTokens + 1>;  // [tt]: the R x tt tile, tt = 1 .. tokens
+
+// One ISA's pieces: register tiles of `rows` x tt for tt = 1 .. `tokens`, reading the weights in
+// place (in_place[dtype][tt]) or from an f32 panel (panel[tt]).
+struct Kernels {
+  int rows, tokens;
+  std::array<TileRow, 3> in_place;  // by DType: f32, f16, bf16
+  TileRow panel;
+  WidenFn widen;
+  ReduceFn reduce;
+};
+
+template <template <DType, bool, int, int> class Tile, DType D, bool Ahead, int R, int... TT>
+TileRow tile_row(std::integer_sequence<int, TT...>) {
+  return {nullptr, &Tile<D, Ahead, R, TT + 1>::run...};
+}
+
+template <template <DType, bool, int, int> class Tile, int R, int Tokens>
+Kernels make_kernels(WidenFn widen, ReduceFn reduce) {
+  const auto tts = std::make_integer_sequence<int, Tokens>();
+  return {R,
+          Tokens,
+          {tile_row<Tile, DType::f32, true, R>(tts), tile_row<Tile, DType::f16, true, R>(tts),
+           tile_row<Tile, DType::bf16, true, R>(tts)},
+          tile_row<Tile, DType::f32, false, R>(tts),
+          widen,
+          reduce};
+}
+
+const Kernels& kernels_for(Isa isa) {
+  static const Kernels portable = make_kernels<PortableTile, 2, 3>(widen_portable, reduce_rows);
+  static const Kernels avx2 = make_kernels<Avx2Tile, 2, 3>(widen_avx2, reduce_rows);
+  static const Kernels avx512 = make_kernels<Avx512Tile, 4, kMaxTileTokens>(widen_avx512, reduce_rows_avx512);
+  switch (isa) {
+    case Isa::avx2: return avx2;
+    case Isa::avx512: return avx512;
+    case Isa::portable: break;
+  }
+  return portable;
+}
+
+// The inputs as the tiles read them: chunk j of `cols` columns of token t is x + j * chunk + t * ldx.
+// Streamed (T <= 4, Din a multiple of 16): x itself, one chunk of whole rows. Blocked: packed as
+// [chunks][T][512] and zero-padded past Din, so that a chunk's inputs are one contiguous block whose
+// token rows are 2 KB apart (rows Din floats apart would fall into the same L1 sets).
+struct Inputs {
+  const float* x;
+  int64_t cols, ldx, chunk;
+};
+
+// Outputs [o0, o0 + rows) of every token, rows <= kPanelRows. Streamed, whole register tiles of
+// rows are read in place; otherwise the rows are widened into a panel, chunk by chunk.
+void row_block(const LinearArgs& a, const Kernels& k, const Inputs& in, bool streamed, int o0, int rows) {
+  thread_local std::vector<float> panel, acc;
+  const int tokens = a.tokens, groups = (rows + k.rows - 1) / k.rows;
+  const int64_t n = padded(a.in), cols = in.cols, ldacc = kPanelRows * kLanes;
+  const bool in_place = streamed && rows % k.rows == 0;
+  acc.assign(size_t(tokens) * ldacc, 0.0f);  // [T, 16 rows, 16 lanes]
+  for (int64_t c = 0; c < n; c += cols) {
+    const int64_t len = std::min(cols, n - c);
+    const float* x = in.x + c / cols * in.chunk;
+    const void* w = panel.data();
+    int64_t ldw = cols;
+    DType dtype = DType::f32;
+    if (in_place) {
+      w = advance(a.weight.data, a.weight.dtype, int64_t(o0) * a.in + c), ldw = a.in, dtype = a.weight.dtype;
+    } else {  // [groups * k.rows, cols]; zero past Din and past the last row
+      panel.resize(size_t(kPanelRows * cols));
+      w = panel.data();
+      const int64_t real = std::clamp<int64_t>(a.in - c, 0, len);
+      for (int r = 0; r < groups * k.rows; ++r) {
+        float* dst = panel.data() + r * cols;
+        const int64_t have = r < rows ? real : 0;
+        // The next panel: this row's next chunk, or after the last one the first chunk of the row
+        // 16 rows on (the next block: past the matrix, a prefetch is dropped, never a fault).
+        const int64_t next = c + cols < n ? int64_t(o0 + r) * a.in + c + cols : int64_t(o0 + r + kPanelRows) * a.in;
+        if (have > 0) k.widen(a.weight, int64_t(o0 + r) * a.in + c, have, dst, next);
+        std::fill(dst + have, dst + len, 0.0f);
+      }
     }
-    const uint16_t* p = static_cast<const uint16_t*>(a.weight.data) + base;
-    const uint16_t* w[kRowBlock] = {p, p + n, p + 2 * n, p + 3 * n};
-    return sweep(a, isa, w, xp, n, o0);
+    const TileRow& tile = in_place ? k.in_place[int(dtype)] : k.panel;
+    for (int t = 0; t < tokens; t += k.tokens) {
+      const int tt = std::min(k.tokens, tokens - t);
+      for (int g = 0; g < groups; ++g)
+        tile[tt](advance(w, dtype, g * k.rows * ldw), ldw, x + t * in.ldx, in.ldx, len,
+                 acc.data() + int64_t(t) * ldacc + g * k.rows * kLanes, ldacc);
+    }
   }
-  thread_local std::vector<float> widened;  // [4, n]
-  widened.resize(size_t(kRowBlock * n));
-  const float* w[kRowBlock];
-  for (int r = 0; r < kRowBlock; ++r) {
-    float* dst = widened.data() + r * n;
-    if (r < rows) widen_row(a.weight, o0 + r, n, dst);
-    else std::fill(dst, dst + n, 0.0f);
-    w[r] = dst;
-  }
-  sweep(a, isa, w, xp, n, o0);
+  float bias[kPanelRows] = {};
+  for (int r = 0; r < rows && !a.bias.empty(); ++r) bias[r] = a.bias.at(0, o0 + r);
+  for (int t = 0; t < tokens; ++t) k.reduce(&acc[t * ldacc], rows, bias, a.y + int64_t(t) * a.out + o0);
 }
 
 }  // namespace
 
 void linear(const LinearArgs& a, Isa isa) {
+  const Kernels& k = kernels_for(isa);
   const int64_t n = padded(a.in);
-  thread_local std::vector<float> xp;  // [T, n] the inputs zero-padded to a multiple of 16
-  xp.assign(size_t(a.tokens) * n, 0.0f);
-  for (int t = 0; t < a.tokens; ++t) std::copy_n(a.x + int64_t(t) * a.in, a.in, xp.data() + t * n);
-  const float* x = xp.data();
+  const bool streamed = a.tokens <= kStreamTokens && n == a.in;
+  Inputs in{a.x, n, a.in, 0};
+  if (!streamed) {
+    thread_local std::vector<float> packed;  // [chunks, T, cols]
+    const int64_t cols = std::min(n, kPanelCols), chunks = (n + cols - 1) / cols;
+    packed.assign(size_t(chunks * a.tokens * cols), 0.0f);
+    for (int64_t j = 0; j < chunks; ++j)
+      for (int t = 0; t < a.tokens; ++t) {
+        const int64_t first = j * cols, count = std::clamp<int64_t>(a.in - first, 0, cols);
+        std::copy_n(a.x + int64_t(t) * a.in + first, count, packed.data() + (j * a.tokens + t) * cols);
+      }
+    in = {packed.data(), cols, cols, a.tokens * cols};
+  }
   // At least 2^18 multiply-adds per thread's share: smaller work costs less than waking a thread.
   const int64_t min_rows = (int64_t(1) << 18) / std::max<int64_t>(1, int64_t(a.in) * a.tokens);
-  const int64_t grain = std::max<int64_t>(1, (min_rows + kRowBlock - 1) / kRowBlock) * kRowBlock;
+  const int64_t grain = std::max<int64_t>(1, (min_rows + kPanelRows - 1) / kPanelRows) * kPanelRows;
   parallel_for(a.out, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t o = begin; o < end; o += kRowBlock) row_block(a, isa, x, n, int(o));
+    for (int64_t o = begin; o < end; o += kPanelRows)
+      row_block(a, k, in, streamed, int(o), int(std::min<int64_t>(kPanelRows, end - o)));
   });
 }
 
