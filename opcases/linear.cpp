@@ -15,20 +15,16 @@ namespace dllm::opcases {
 
 namespace {
 
-std::string shape_name(int t, int in, int out, DType dt, bool bias) {
-  return "linear T=" + std::to_string(t) + " Din=" + std::to_string(in) + " Dout=" + std::to_string(out) + " " +
-         dtype_name(dt) + (bias ? " bias" : "");
-}
-
-// Weights scaled by 1/sqrt(Din) (outputs of order 1), an f32 bias where `bias`.
-Case<LinearArgs> random_case(int t, int in, int out, DType dt, bool bias) {
+// Weights scaled by 1/sqrt(Din) (outputs of order 1); a bias where `bias`, in f32 or in dt.
+Case<LinearArgs> random_case(int t, int in, int out, DType dt, bool bias, DType bias_dt = DType::f32) {
   const uint32_t seed = uint32_t(in * 3 + out);
   const float scale = 1.0f / std::sqrt(float(in));
   Case<LinearArgs> c;
-  c.name = shape_name(t, in, out, dt, bias);
+  c.name = "linear T=" + std::to_string(t) + " Din=" + std::to_string(in) + " Dout=" + std::to_string(out) + " " +
+           dtype_name(dt) + (bias ? std::string(" bias ") + dtype_name(bias_dt) : "");
   c.build = [=](Arena& arena) {
     const StoredWeights w = make_weights(out, in, dt, seed, scale);
-    const WeightView b = bias ? arena.in(make_weights(1, out, DType::f32, uint32_t(out))) : WeightView{};
+    const WeightView b = bias ? arena.in(make_weights(1, out, bias_dt, uint32_t(out))) : WeightView{};
     const float* x = arena.in(random_floats(size_t(t) * in, uint32_t(t * 11 + in)));
     return LinearArgs{t, in, out, x, arena.in(w), b, arena.out("y", size_t(t) * out)};
   };
@@ -56,9 +52,10 @@ std::vector<Case<LinearArgs>> parity_cases() {
           c.emulator = t * out <= 8'000 && int64_t(t) * in * out <= 1'000'000;
           cases.push_back(c);
         }
-    // more odd shapes: Din past a register tile, a wide Din with one token, the single forward's T
+    // more odd shapes, with a bias in the weights' dtype: Din past a register tile, a wide Din with one
+    // token, the single forward's T
     for (auto [t, in, out] : {std::tuple{17, 1025, 37}, {1, 2048, 97}, {306, 128, 264}, {5, 16, 5}}) {
-      Case<LinearArgs> c = random_case(t, in, out, dt, true);
+      Case<LinearArgs> c = random_case(t, in, out, dt, true, dt);
       c.emulator = t * out <= 8'000 && int64_t(t) * in * out <= 1'000'000;
       cases.push_back(c);
     }
