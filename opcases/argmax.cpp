@@ -1,6 +1,6 @@
 // argmax: each row's index of its largest value and its count of NaN/Inf, against ref::argmax: exact,
 // on rows with planted ties (the maximum again anywhere), NaN, -Inf and +Inf; dims up to a
-// 128256-token vocabulary.
+// 128256-token vocabulary; timed over that vocabulary.
 #include <algorithm>
 #include <limits>
 #include <random>
@@ -48,6 +48,22 @@ const Op<ArgmaxArgs>& argmax_op() {
         c.emulator = int64_t(rows) * dim <= 500'000;
         op.cases.push_back(c);
       }
+    // Timed over a 128256-token vocabulary: 17 rows of logits, the rows past them zeros (all ties, the
+    // worst case).
+    for (int rows : {1, 17, 306}) {
+      Case<ArgmaxArgs> c;
+      c.name = "V 128256";
+      c.build = [=](Arena& arena) {
+        const int dim = 128256;
+        float* x = arena.zeros<float>(size_t(rows) * dim);
+        const std::vector<float> logits = random_floats(size_t(std::min(rows, 17)) * dim, 7, 3.0f);
+        arena.place().upload(x, logits.data(), logits.size() * sizeof(float));
+        return ArgmaxArgs{rows, dim, x, arena.zeros<int32_t>(size_t(rows)), arena.zeros<int32_t>(size_t(rows))};
+      };
+      c.tokens = rows, c.host = false;
+      c.bytes = 4.0 * rows * 128256 + 8.0 * rows, c.flops = double(rows) * 128256;
+      op.bench.push_back(c);
+    }
     return op;
   }();
   return op;

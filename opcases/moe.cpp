@@ -1,6 +1,8 @@
 // moe: ZAYA1's top-1 SwiGLU experts against ref::moe, both skip routes, the skip route among the
 // tokens' experts; odd shapes, the tiny-zaya and tiny-tidar-zaya shapes, and zaya1-8b's expert shape
-// (2048 x 2048) with 3 of its 16 experts (the per-token math does not depend on E); 17 tokens row by row.
+// (2048 x 2048) with 3 of its 16 experts (the per-token math does not depend on E); 17 tokens row by row;
+// timed at zaya1-8b's shape.
+#include <algorithm>
 #include <cmath>
 #include <tuple>
 
@@ -30,6 +32,26 @@ Case<MoeArgs> random_case(int t, int d, int f, int e, DType dt, SkipRoute skip) 
   return c;
 }
 
+// Timed at zaya1-8b's expert shape (D = F = 2048, 16 experts, bf16 zeros), tokens routed round-robin
+// over 10 experts: bytes are the touched experts' weights, which the grouped kernel reads once each.
+Case<MoeArgs> bench_case(int t) {
+  const int d = 2048, f = 2048, experts = 16, touched = 10;
+  Case<MoeArgs> c;
+  c.name = "zaya1-8b 2048x2048 E16";
+  c.build = [=](Arena& arena) {
+    std::vector<int32_t> routes(static_cast<size_t>(t));
+    for (int i = 0; i < t; ++i) routes[size_t(i)] = i % touched;
+    const WeightView gate_up{DType::bf16, arena.zeros<uint16_t>(size_t(experts) * 2 * f * d), int64_t(experts) * 2 * f, d};
+    const WeightView down{DType::bf16, arena.zeros<uint16_t>(size_t(experts) * d * f), int64_t(experts) * d, f};
+    return MoeArgs{t, d, f, experts, SkipRoute::zero, arena.zeros<float>(size_t(t) * d), arena.in(routes),
+                   arena.zeros<float>(size_t(t)), gate_up, down, arena.zeros<float>(size_t(t) * d),
+                   arena.zeros<float>(size_t(t) * f)};
+  };
+  c.tokens = t, c.host = false;
+  c.bytes = double(std::min(t, touched)) * 3.0 * d * f * 2, c.flops = 6.0 * t * d * f;
+  return c;
+}
+
 }  // namespace
 
 const Op<MoeArgs>& moe_op() {
@@ -51,6 +73,7 @@ const Op<MoeArgs>& moe_op() {
             op.cases.back().emulator = d < 2048 || t == 1;
           }
     op.row_cases = {random_case(17, 2048, 2048, 3, DType::bf16, SkipRoute::identity)};
+    for (int t : {1, 17, 68}) op.bench.push_back(bench_case(t));
     op.rows = [](const MoeArgs& a, int first, int count) {
       MoeArgs r = a;
       r.tokens = count, r.x = a.x + int64_t(first) * a.dim, r.expert = a.expert + first, r.weight = a.weight + first;

@@ -1,5 +1,5 @@
-// GPU kernel micro-benchmarks on llama3-8b shapes (the op tables' GPU variants on their benchmark shapes,
-// then MoE, argmax and sampling): each kernel variant's time, achieved GB/s and
+// GPU kernel micro-benchmarks on llama3-8b and zaya1-8b shapes (the op tables' GPU variants on their
+// benchmark shapes, then sampling): each kernel variant's time, achieved GB/s and
 // TFLOP/s, and its fraction of the spec bandwidth (--spec-gbps, default the H200's 4800) and of the
 // bandwidth a device-to-device copy measures on this machine. Writes one JSON file.
 // Usage: dllm-gpu-bench --out FILE.json [--spec-gbps 4800]
@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
 
     std::vector<Row> rows;
     // Every GPU variant of the op tables on its op's benchmark shapes (opcases/: llama3-8b's linear
-    // layers and LM head, its attention after 4096 cached tokens, RMSNorm over D = 4096).
+    // layers and LM head, its attention after 4096 cached tokens, RMSNorm over D = 4096, MoE at
+    // zaya1-8b's expert shape, argmax over a 128256-token vocabulary).
     for (const opcases::Entry& e : opcases::entries()) {
       if (e.device != opcases::Device::gpu || !e.available()) continue;
       for (const opcases::Timed& t : e.bench) {
@@ -90,39 +91,14 @@ int main(int argc, char** argv) {
         rows.push_back({e.op, e.variant, t.shape, t.tokens, time_median(call), t.bytes, t.flops});
       }
     }
-    // MoE at zaya1-8b's expert shape (D = F = 2048, 16 experts, bf16), tokens routed round-robin over
-    // 10 experts: bytes are the touched experts' weights, which the grouped kernel reads once each.
-    {
-      const int d = 2048, f = 2048, experts = 16, touched = 10;
-      Buffer<uint16_t> gate_up(mem, size_t(experts) * 2 * f * d), down(mem, size_t(experts) * d * f);
-      Buffer<float> x(mem, size_t(68) * d), y(mem, size_t(68) * d), act(mem, size_t(68) * f), weight(mem, 68);
-      Buffer<int32_t> expert(mem);
-      for (int t : {1, 17, 68}) {
-        std::vector<int32_t> routes(static_cast<size_t>(t));
-        for (int i = 0; i < t; ++i) routes[size_t(i)] = i % touched;
-        expert.assign(routes.data(), routes.size());
-        const MoeArgs a{t, d, f, experts, SkipRoute::zero, x.data(), expert.data(), weight.data(),
-                        WeightView{DType::bf16, gate_up.data(), int64_t(experts) * 2 * f, d},
-                        WeightView{DType::bf16, down.data(), int64_t(experts) * d, f}, y.data(), act.data()};
-        const double sec = time_median([&] { gpu::moe(a); });
-        const int used = t < touched ? t : touched;
-        rows.push_back({"moe", "grouped", "zaya1-8b 2048x2048 E16", t, sec, double(used) * 3.0 * d * f * 2,
-                        6.0 * t * d * f});
-      }
-    }
-    // Argmax and sampling of logits rows over a 128256-token vocabulary (what decoding reads back).
-    // Sampling with top-k and top-p bisects with ~100 passes over each row: bytes count one pass.
+    // Sampling of logits rows over a 128256-token vocabulary (what decoding reads back): with top-k and
+    // top-p it bisects with ~100 passes over each row; bytes count one pass.
     {
       const int vocab = 128256;
       const std::vector<float> logits = random_logits(size_t(17) * vocab);
-      Buffer<float> x(mem, size_t(306) * vocab);
-      x.assign(logits.data(), logits.size());  // rows past 17 stay zero: all ties, the argmax's worst case
-      Buffer<int32_t> index(mem, 306), non_finite(mem, 306), token(mem, 306);
-      for (int t : {1, 17, 306}) {
-        const double sec =
-            time_median([&] { gpu::argmax(ArgmaxArgs{t, vocab, x.data(), index.data(), non_finite.data()}); });
-        rows.push_back({"argmax", "block", "V 128256", t, sec, 4.0 * t * vocab + 8.0 * t, double(t) * vocab});
-      }
+      Buffer<float> x(mem, size_t(17) * vocab);
+      x.assign(logits.data(), logits.size());
+      Buffer<int32_t> token(mem, 17);
       for (const auto& [variant, draw] : {std::pair{"T", RowDraw{0.8f, 0, 1.0f, 0.5}},
                                            std::pair{"T+topk+topp", RowDraw{0.8f, 50, 0.9f, 0.5}}}) {
         Buffer<RowDraw> draws(mem);
