@@ -35,7 +35,9 @@ inline std::string entry_name(const ::testing::TestParamInfo<const opcases::Entr
   return s;
 }
 
+// Every verdict passed, and there was at least one (a filter that leaves no case tests nothing).
 inline void expect_pass(const std::vector<opcases::Verdict>& verdicts) {
+  EXPECT_FALSE(verdicts.empty()) << "no case ran";
   for (const opcases::Verdict& v : verdicts) EXPECT_TRUE(v.pass) << v.what << ": " << v.detail;
 }
 
