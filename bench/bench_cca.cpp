@@ -9,7 +9,7 @@
 #include <cmath>
 
 #include "engine/backend/cpu_backend.h"
-#include "tests/testing.h"
+#include "opcases/random.h"
 
 namespace {
 
@@ -22,20 +22,20 @@ enum class Attn { ccgqa, gqa };
 struct Layer {
   Attn kind;
   int hq;
-  testutil::StoredWeights wq, wk, wv, wv2, wo, c1, c1b, c2, c2b, temp;
+  opcases::StoredWeights wq, wk, wv, wv2, wo, c1, c1b, c2, c2b, temp;
   explicit Layer(Attn k)
       : kind(k),
         hq(k == Attn::ccgqa ? 8 : 16),
-        wq(testutil::make_weights(int64_t(hq) * kDh, kD, DType::bf16, 1, 0.02f)),
-        wk(testutil::make_weights(kHkv * kDh, kD, DType::bf16, 2, 0.02f)),
-        wv(testutil::make_weights(k == Attn::ccgqa ? kHkv * kDh / 2 : kHkv * kDh, kD, DType::bf16, 3, 0.02f)),
-        wv2(testutil::make_weights(kHkv * kDh / 2, kD, DType::bf16, 4, 0.02f)),
-        wo(testutil::make_weights(kD, int64_t(hq) * kDh, DType::bf16, 5, 0.02f)),
-        c1(testutil::make_weights((hq + kHkv) * kDh, 2, DType::bf16, 6)),
-        c1b(testutil::make_weights(1, (hq + kHkv) * kDh, DType::bf16, 7)),
-        c2(testutil::make_weights(int64_t(hq + kHkv) * kDh * kDh, 2, DType::bf16, 8, 0.1f)),
-        c2b(testutil::make_weights(1, (hq + kHkv) * kDh, DType::bf16, 9)),
-        temp(testutil::make_weights(1, kHkv, DType::f32, 10)) {}
+        wq(opcases::make_weights(int64_t(hq) * kDh, kD, DType::bf16, 1, 0.02f)),
+        wk(opcases::make_weights(kHkv * kDh, kD, DType::bf16, 2, 0.02f)),
+        wv(opcases::make_weights(k == Attn::ccgqa ? kHkv * kDh / 2 : kHkv * kDh, kD, DType::bf16, 3, 0.02f)),
+        wv2(opcases::make_weights(kHkv * kDh / 2, kD, DType::bf16, 4, 0.02f)),
+        wo(opcases::make_weights(kD, int64_t(hq) * kDh, DType::bf16, 5, 0.02f)),
+        c1(opcases::make_weights((hq + kHkv) * kDh, 2, DType::bf16, 6)),
+        c1b(opcases::make_weights(1, (hq + kHkv) * kDh, DType::bf16, 7)),
+        c2(opcases::make_weights(int64_t(hq + kHkv) * kDh * kDh, 2, DType::bf16, 8, 0.1f)),
+        c2b(opcases::make_weights(1, (hq + kHkv) * kDh, DType::bf16, 9)),
+        temp(opcases::make_weights(1, kHkv, DType::f32, 10)) {}
 
   // Multiply-adds x 2 of the projections and of QK^T + AV for T tokens over S + T keys.
   double flops(int t, int s) const {
@@ -51,8 +51,8 @@ void run(benchmark::State& state, Attn kind) {
   Layer l(kind);
   CpuBackend be;
   const int hq = l.hq, ch = (hq + kHkv) * kDh;
-  const auto x = testutil::random_floats(size_t(t) * kD, 11);
-  const auto kc = testutil::random_floats(size_t(s) * kHkv * kDh, 12), vc = kc;
+  const auto x = opcases::random_floats(size_t(t) * kD, 11);
+  const auto kc = opcases::random_floats(size_t(s) * kHkv * kDh, 12), vc = kc;
   std::vector<float> q(size_t(t) * hq * kDh), k(size_t(t) * kHkv * kDh), v(k.size()), qk0(size_t(t) * ch),
       prev(qk0.size(), 0.5f), conv(qk0.size()), attn(q.size()), out(size_t(t) * kD);
   std::vector<Visibility> vis(static_cast<size_t>(t));

@@ -9,29 +9,6 @@
 
 namespace dllm::testutil {
 
-std::vector<float> random_floats(size_t n, uint32_t seed, float scale) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-scale, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(gen);
-  return v;
-}
-
-StoredWeights make_weights(int64_t rows, int64_t cols, DType dtype, uint32_t seed, float scale) {
-  StoredWeights w;
-  const std::vector<float> src = random_floats(size_t(rows * cols), seed, scale);
-  w.bytes.resize(src.size() * dtype_size(dtype));
-  w.values.resize(src.size());
-  for (size_t i = 0; i < src.size(); ++i) {
-    if (dtype == DType::f32) reinterpret_cast<float*>(w.bytes.data())[i] = src[i];
-    if (dtype == DType::bf16) reinterpret_cast<uint16_t*>(w.bytes.data())[i] = f32_to_bf16(src[i]);
-    if (dtype == DType::f16) reinterpret_cast<uint16_t*>(w.bytes.data())[i] = f32_to_f16(src[i]);
-    w.values[i] = load_as_f32(dtype, w.bytes.data(), i);
-  }
-  w.view = WeightView{dtype, w.bytes.data(), rows, cols};
-  return w;
-}
-
 double max_rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
   double max_diff = 0, max_ref = 1;
   for (size_t i = 0; i < a.size() && i < b.size(); ++i) {

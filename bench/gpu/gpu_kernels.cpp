@@ -1,4 +1,5 @@
-// GPU kernel micro-benchmarks on llama3-8b shapes: each kernel variant's time, achieved GB/s and
+// GPU kernel micro-benchmarks on llama3-8b and zaya1-8b shapes (the op tables' GPU variants on their
+// benchmark shapes, then sampling): each kernel variant's time, achieved GB/s and
 // TFLOP/s, and its fraction of the spec bandwidth (--spec-gbps, default the H200's 4800) and of the
 // bandwidth a device-to-device copy measures on this machine. Writes one JSON file.
 // Usage: dllm-gpu-bench --out FILE.json [--spec-gbps 4800]
@@ -18,6 +19,7 @@
 #include "engine/core/check.h"
 #include "kernels/gpu/device.h"
 #include "kernels/gpu/gpu.h"
+#include "opcases/registry.h"
 
 using namespace dllm;
 using json = nlohmann::json;
@@ -79,100 +81,24 @@ int main(int argc, char** argv) {
     const double copy_gbps = 2.0 * double(copy_bytes) / copy_s * 1e-9;
 
     std::vector<Row> rows;
-    // Linear, bf16 weights [Dout, Din]: q/o, k/v, gate/up, down and the LM head of llama3-8b.
-    struct Shape {
-      const char* name;
-      int in, out;
-    };
-    const Shape shapes[] = {{"q", 4096, 4096}, {"kv", 4096, 1024}, {"gate", 4096, 14336}, {"down", 14336, 4096},
-                            {"lm_head", 4096, 128256}};
-    for (const Shape& s : shapes) {
-      Buffer<uint16_t> w(mem, size_t(s.in) * s.out);  // zeros: timing does not depend on values
-      Buffer<float> x(mem, size_t(306) * s.in), y(mem, size_t(306) * s.out);
-      for (int t : {1, 4, 17, 68, 306}) {
-        const LinearArgs a{t, s.in, s.out, x.data(), WeightView{DType::bf16, w.data(), s.out, s.in}, WeightView{}, y.data()};
-        for (gpu::LinearVariant v : {gpu::LinearVariant::gemv, gpu::LinearVariant::tiled, gpu::LinearVariant::mma}) {
-          if (v == gpu::LinearVariant::gemv && t > 17) continue;  // re-reads the weights every 4 tokens
-          if (v == gpu::LinearVariant::mma && (t < gpu::kMmaMinTokens || !gpu::mma_available())) continue;
-          const double sec = time_median([&] { gpu::linear(a, v); });
-          const char* name = v == gpu::LinearVariant::gemv ? "gemv" : v == gpu::LinearVariant::tiled ? "tiled" : "mma";
-          rows.push_back({"linear", name,
-                          std::string(s.name) + " " + std::to_string(s.out) + "x" + std::to_string(s.in), t, sec,
-                          2.0 * s.in * double(s.out) + 4.0 * t * (s.in + s.out), 2.0 * t * double(s.in) * s.out});
-        }
+    // Every GPU variant of the op tables on its op's benchmark shapes (opcases/: llama3-8b's linear
+    // layers and LM head, its attention after 4096 cached tokens, RMSNorm over D = 4096, MoE at
+    // zaya1-8b's expert shape, argmax over a 128256-token vocabulary).
+    for (const opcases::Entry& e : opcases::entries()) {
+      if (e.device != opcases::Device::gpu || !e.available()) continue;
+      for (const opcases::Timed& t : e.bench) {
+        const std::function<void()> call = t.prepare(opcases::gpu_place());
+        rows.push_back({e.op, e.variant, t.shape, t.tokens, time_median(call), t.bytes, t.flops});
       }
     }
-    // Attention, llama3-8b heads (32 q, 8 kv, 128) after 4096 cached tokens, causal in the pass.
-    {
-      const int hq = 32, hkv = 8, dh = 128, ctx = 4096;
-      Buffer<float> kc(mem, size_t(ctx) * hkv * dh), vc(mem, size_t(ctx) * hkv * dh);
-      Buffer<float> q(mem, size_t(306) * hq * dh), k(mem, size_t(306) * hkv * dh), v(mem, size_t(306) * hkv * dh);
-      Buffer<float> o(mem, size_t(306) * hq * dh);
-      Buffer<int32_t> seq(mem, 306);
-      Buffer<Visibility> vis(mem);
-      for (int t : {1, 17, 68, 306}) {
-        std::vector<Visibility> vh;
-        for (int i = 0; i < t; ++i) vh.push_back(Visibility{ctx, {0, i + 1}, {}});
-        vis.assign(vh.data(), vh.size());
-        AttentionArgs a;
-        a.tokens = t, a.q_heads = hq, a.kv_heads = hkv, a.head_dim = dh, a.scale = 0.088f;
-        a.q = q.data(), a.k_pass = k.data(), a.v_pass = v.data(), a.vis = vis.data(), a.seq = seq.data();
-        a.k_cache = kc.data(), a.v_cache = vc.data(), a.seq_stride = int64_t(ctx) * hkv * dh, a.out = o.data();
-        a.max_keys = ctx + t;
-        Buffer<float> workspace(mem, gpu::attention_workspace_floats(a));
-        a.workspace = workspace.data();
-        for (gpu::AttentionVariant var : {gpu::AttentionVariant::single_pass, gpu::AttentionVariant::split_keys}) {
-          const double sec = time_median([&] { gpu::attention(a, var); });
-          rows.push_back({"attention", var == gpu::AttentionVariant::single_pass ? "single_pass" : "split_keys",
-                          "ctx 4096 32/8x128", t, sec, 2.0 * 4.0 * double(ctx) * hkv * dh,
-                          4.0 * t * double(hq) * dh * (ctx + t)});
-        }
-      }
-    }
-    // RMSNorm over D = 4096.
-    {
-      Buffer<float> x(mem, size_t(306) * 4096), y(mem, size_t(306) * 4096);
-      Buffer<uint16_t> w(mem, 4096);
-      for (int t : {1, 17, 306}) {
-        const double sec = time_median([&] {
-          gpu::rmsnorm(RmsnormArgs{t, 4096, 1e-5f, x.data(), WeightView{DType::bf16, w.data(), 1, 4096}, y.data()});
-        });
-        rows.push_back({"rmsnorm", "block", "D 4096", t, sec, 8.0 * t * 4096 + 8192, 4.0 * t * 4096});
-      }
-    }
-    // MoE at zaya1-8b's expert shape (D = F = 2048, 16 experts, bf16), tokens routed round-robin over
-    // 10 experts: bytes are the touched experts' weights, which the grouped kernel reads once each.
-    {
-      const int d = 2048, f = 2048, experts = 16, touched = 10;
-      Buffer<uint16_t> gate_up(mem, size_t(experts) * 2 * f * d), down(mem, size_t(experts) * d * f);
-      Buffer<float> x(mem, size_t(68) * d), y(mem, size_t(68) * d), act(mem, size_t(68) * f), weight(mem, 68);
-      Buffer<int32_t> expert(mem);
-      for (int t : {1, 17, 68}) {
-        std::vector<int32_t> routes(static_cast<size_t>(t));
-        for (int i = 0; i < t; ++i) routes[size_t(i)] = i % touched;
-        expert.assign(routes.data(), routes.size());
-        const MoeArgs a{t, d, f, experts, SkipRoute::zero, x.data(), expert.data(), weight.data(),
-                        WeightView{DType::bf16, gate_up.data(), int64_t(experts) * 2 * f, d},
-                        WeightView{DType::bf16, down.data(), int64_t(experts) * d, f}, y.data(), act.data()};
-        const double sec = time_median([&] { gpu::moe(a); });
-        const int used = t < touched ? t : touched;
-        rows.push_back({"moe", "grouped", "zaya1-8b 2048x2048 E16", t, sec, double(used) * 3.0 * d * f * 2,
-                        6.0 * t * d * f});
-      }
-    }
-    // Argmax and sampling of logits rows over a 128256-token vocabulary (what decoding reads back).
-    // Sampling with top-k and top-p bisects with ~100 passes over each row: bytes count one pass.
+    // Sampling of logits rows over a 128256-token vocabulary (what decoding reads back): with top-k and
+    // top-p it bisects with ~100 passes over each row; bytes count one pass.
     {
       const int vocab = 128256;
       const std::vector<float> logits = random_logits(size_t(17) * vocab);
-      Buffer<float> x(mem, size_t(306) * vocab);
-      x.assign(logits.data(), logits.size());  // rows past 17 stay zero: all ties, the argmax's worst case
-      Buffer<int32_t> index(mem, 306), non_finite(mem, 306), token(mem, 306);
-      for (int t : {1, 17, 306}) {
-        const double sec =
-            time_median([&] { gpu::argmax(ArgmaxArgs{t, vocab, x.data(), index.data(), non_finite.data()}); });
-        rows.push_back({"argmax", "block", "V 128256", t, sec, 4.0 * t * vocab + 8.0 * t, double(t) * vocab});
-      }
+      Buffer<float> x(mem, size_t(17) * vocab);
+      x.assign(logits.data(), logits.size());
+      Buffer<int32_t> token(mem, 17);
       for (const auto& [variant, draw] : {std::pair{"T", RowDraw{0.8f, 0, 1.0f, 0.5}},
                                            std::pair{"T+topk+topp", RowDraw{0.8f, 50, 0.9f, 0.5}}}) {
         Buffer<RowDraw> draws(mem);

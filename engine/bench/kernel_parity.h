@@ -10,9 +10,10 @@
 
 namespace dllm {
 
-// Rows {op, shape, max_abs, max_rel, tolerance, pass}. Errors are measured against the reference with
-// f64 accumulation; the tolerance is twice the error of the f32 reference on the same inputs (at
-// least 1e-6 relative), DESIGN §4. Requires a backend that takes host pointers.
+// Rows {op, shape, max_abs, max_rel, tolerance, pass}: the op cases' f32_reference rule (opcases/case.h)
+// with a floor of 1e-6 relative. Errors are measured against the reference with f64 accumulation; the
+// tolerance is twice the error of the f32 reference on the same inputs plus the floor. Requires a
+// backend that takes host pointers.
 nlohmann::json kernel_parity(Backend& backend, const ModelConfig& cfg, const ModelWeights& w);
 
 }  // namespace dllm

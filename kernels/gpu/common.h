@@ -58,6 +58,29 @@ __device__ inline float block_max(float v, float* scratch) {
   return m;
 }
 
+// One block per row (launch_per_row): thread i of the block takes the row's columns i, i + blockDim.x,
+// ... in ascending order. row_sum and row_max then combine the threads by the fixed block tree, so a
+// row's result has the same bits whatever the row count; every thread gets it, after a barrier (every
+// column is read before any thread goes on to write the row, which may alias its input).
+template <class F>
+__device__ void for_block_columns(int n, const F& f) {
+  for (int c = int(threadIdx.x); c < n; c += int(blockDim.x)) f(c);
+}
+template <class Value>
+__device__ float row_sum(int n, const Value& value) {
+  __shared__ float scratch[1024 / 32];
+  float s = 0.0f;
+  for_block_columns(n, [&](int c) { s += value(c); });
+  return block_sum(s, scratch);
+}
+template <class Value>
+__device__ float row_max(int n, const Value& value) {
+  __shared__ float scratch[1024 / 32];
+  float m = -INFINITY;
+  for_block_columns(n, [&](int c) { m = fmaxf(m, value(c)); });
+  return block_max(m, scratch);
+}
+
 // A row's argmax under ref::argmax's rule (the lowest index of the largest value; NaN never counts;
 // 0 when nothing is ordered) and its count of non-finite values, over value(i) for i in [0, n).
 struct RowArgmax {

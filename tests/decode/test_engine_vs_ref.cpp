@@ -18,13 +18,6 @@ namespace {
 
 constexpr double kTolF32 = 1e-5, kTolF64 = 1e-4;
 
-std::vector<int32_t> random_prompt(int n, int vocab, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::vector<int32_t> ids(static_cast<size_t>(n));
-  for (int32_t& id : ids) id = int32_t(gen() % uint32_t(vocab));
-  return ids;
-}
-
 void expect_matches_reference(const Model& m, const std::vector<int32_t>& context, const Pass& pass,
                               const std::vector<float>& engine, const std::string& what) {
   const auto r32 = ref::pass_logits<float>(m.config(), m.weights(), context, pass);
@@ -46,7 +39,7 @@ TEST(EngineVsRef, PrefillAnd32ArSteps) {
         const std::string what = std::string(preset) + " seed " + std::to_string(seed) + " len " + std::to_string(len);
         KvCache cache(cfg, 1, len + 33);
         testutil::run_prefill_and_greedy_steps(
-            tf, cache, random_prompt(len, cfg.vocab_size, uint32_t(seed * 100 + len)), 32,
+            tf, cache, testutil::random_ints(size_t(len), 0, cfg.vocab_size, uint32_t(seed * 100 + len)), 32,
             [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits,
                 const std::string& where) { expect_matches_reference(*m, context, pass, logits, what + where); });
       }

@@ -239,42 +239,6 @@ TEST(GpuEngine, ArOnGpuEqualsArOnCpu) {
   EXPECT_NE(e.verdict, "bug") << "first divergence at " << e.first_divergence << ", AR margin " << e.ar_margin;
 }
 
-// Continuous batching on the GPU with gpu-invariant: AR and TiDAR sequences sharing every pass (and
-// rollouts importing one prefill into device cache rows) decode exactly what each decodes alone.
-TEST(GpuEngine, BatchEqualsEachSequenceAlone) {
-  DLLM_REQUIRE_GPU();
-  auto m = tiny_tidar();
-  GpuBackend be(gpu::Reduction::invariant);
-  Transformer tf(m->config(), m->weights(), be);
-  std::vector<GenerateRequest> rs;
-  for (int i = 0; i < 6; ++i) {
-    GenerateRequest r;
-    r.prompt = prompt_of(i < 4 ? 3 + 5 * i : 8, 256, uint32_t(i < 4 ? i : 9));  // 4 and 5: rollouts of one prompt
-    // The emulator: 3, 5 and 7 tokens, still three lengths, so sequences finish and others join mid-way;
-    // TiDAR sequence 5 accepts drafts at its first and third verify step and rejects at its second.
-    r.max_new_tokens = sized(10 + 7 * (i % 3), 3 + 2 * (i % 3));
-    r.sampler.temperature = i % 2 ? 0.9f : 0.0f;
-    r.sampler.seed = uint64_t(i);
-    rs.push_back(r);
-  }
-  TidarOptions o;
-  o.levels = parse_levels("P3", o.block_size);
-  auto make = [&](size_t i) {
-    return i % 2 ? make_tidar_sequence(tf, rs[i], o) : make_ar_sequence(tf, rs[i]);
-  };
-  std::vector<std::unique_ptr<SequenceDecoder>> all;
-  for (size_t i = 0; i < rs.size(); ++i) all.push_back(make(i));
-  const std::vector<Generation> batch = decode_batch(tf, std::move(all), BatchOptions{4, true}, nullptr);
-  ASSERT_EQ(batch.size(), rs.size());
-  expect_accepts_and_rejects_on_emulator(batch[5], "sequence 5");
-  for (size_t i = 0; i < rs.size(); ++i) {
-    std::vector<std::unique_ptr<SequenceDecoder>> one;
-    one.push_back(make(i));
-    const Generation alone = std::move(decode_batch(tf, std::move(one), BatchOptions{1, false}, nullptr).front());
-    EXPECT_EQ(batch[i].tokens, alone.tokens) << "sequence " << i;
-  }
-}
-
 TEST(GpuEngine, BackendNamesAndErrors) {
   DLLM_REQUIRE_GPU();
   EXPECT_EQ(make_backend("gpu")->name(), "gpu");
@@ -486,20 +450,34 @@ TEST(GpuEngine, ZayaLosslessGateTidarEqualsAr) {
       }
 }
 
-// Continuous batching of zaya sequences on the GPU (the recurrent ring of several cache rows, rollouts
-// importing one prefill): each decodes exactly what it decodes alone.
-TEST(GpuEngine, ZayaBatchEqualsEachSequenceAlone) {
+// Continuous batching on the GPU with gpu-invariant: AR and TiDAR sequences sharing every pass (and
+// rollouts importing one prefill into device cache rows; for zaya also the recurrent ring of several
+// cache rows) decode exactly what each decodes alone. One case per architecture.
+struct BatchCase {
+  const char* name;
+  std::unique_ptr<Model> (*model)();
+  int sequences, prompts;  // sequences [prompts, sequences) are rollouts of one prompt
+  // max_new_tokens of sequence i on the emulator: base + step * (i % 3) (10 + 7 * (i % 3) on a device)
+  int emulator_base, emulator_step;
+  int max_batch;
+  std::vector<size_t> accepting;  // TiDAR sequences that accept and reject drafts on the emulator
+};
+
+class GpuBatch : public ::testing::TestWithParam<BatchCase> {};
+
+TEST_P(GpuBatch, EqualsEachSequenceAlone) {
   DLLM_REQUIRE_GPU();
-  auto m = tiny_tidar_zaya();
+  const BatchCase& c = GetParam();
+  auto m = c.model();
   GpuBackend be(gpu::Reduction::invariant);
   Transformer tf(m->config(), m->weights(), be);
   std::vector<GenerateRequest> rs;
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < c.sequences; ++i) {
     GenerateRequest r;
-    r.prompt = prompt_of(i < 3 ? 3 + 5 * i : 8, 256, uint32_t(i < 3 ? i : 9));  // 3 and 4: rollouts of one prompt
-    // The emulator: 5, 8 and 11 tokens; the TiDAR sequences 1 and 3 each accept drafts and take a step
-    // after (at tokens 7 and 4).
-    r.max_new_tokens = sized(10 + 7 * (i % 3), 5 + 3 * (i % 3));
+    const bool rollout = i >= c.prompts;
+    r.prompt = prompt_of(rollout ? 8 : 3 + 5 * i, 256, uint32_t(rollout ? 9 : i));
+    // On the emulator still three lengths, so sequences finish and others join mid-way.
+    r.max_new_tokens = sized(10 + 7 * (i % 3), c.emulator_base + c.emulator_step * (i % 3));
     r.sampler.temperature = i % 2 ? 0.9f : 0.0f;
     r.sampler.seed = uint64_t(i);
     rs.push_back(r);
@@ -509,10 +487,9 @@ TEST(GpuEngine, ZayaBatchEqualsEachSequenceAlone) {
   auto make = [&](size_t i) { return i % 2 ? make_tidar_sequence(tf, rs[i], o) : make_ar_sequence(tf, rs[i]); };
   std::vector<std::unique_ptr<SequenceDecoder>> all;
   for (size_t i = 0; i < rs.size(); ++i) all.push_back(make(i));
-  const std::vector<Generation> batch = decode_batch(tf, std::move(all), BatchOptions{3, true}, nullptr);
+  const std::vector<Generation> batch = decode_batch(tf, std::move(all), BatchOptions{c.max_batch, true}, nullptr);
   ASSERT_EQ(batch.size(), rs.size());
-  expect_accepts_and_rejects_on_emulator(batch[1], "sequence 1");
-  expect_accepts_and_rejects_on_emulator(batch[3], "sequence 3");
+  for (size_t i : c.accepting) expect_accepts_and_rejects_on_emulator(batch[i], "sequence " + std::to_string(i));
   for (size_t i = 0; i < rs.size(); ++i) {
     std::vector<std::unique_ptr<SequenceDecoder>> one;
     one.push_back(make(i));
@@ -520,3 +497,11 @@ TEST(GpuEngine, ZayaBatchEqualsEachSequenceAlone) {
     EXPECT_EQ(batch[i].tokens, alone.tokens) << "sequence " << i;
   }
 }
+
+// dense (models/tiny-tidar): on the emulator 3, 5 and 7 tokens; TiDAR sequence 5 accepts drafts at its
+// first and third verify step and rejects at its second. zaya (models/tiny-tidar-zaya): 5, 8 and 11
+// tokens; TiDAR sequences 1 and 3 each accept drafts and take a step after (at tokens 7 and 4).
+INSTANTIATE_TEST_SUITE_P(GpuEngine, GpuBatch,
+                         ::testing::Values(BatchCase{"dense", tiny_tidar, 6, 4, 3, 2, 4, {5}},
+                                           BatchCase{"zaya", tiny_tidar_zaya, 5, 3, 5, 3, 3, {1, 3}}),
+                         [](const ::testing::TestParamInfo<BatchCase>& info) { return std::string(info.param.name); });

@@ -1,11 +1,16 @@
-// kernels/cpu/threads: the ranges cover [0, n) exactly once, nested and concurrent calls complete.
+// kernels/cpu/threads: the ranges cover [0, n) exactly once, nested and concurrent calls complete,
+// and whole-model logits do not depend on the thread count.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <vector>
 
 #include "kernels/cpu/threads.h"
+#include "tests/testing.h"
 
 using namespace dllm;
 
@@ -31,4 +36,22 @@ TEST(CpuThreads, NestedAndConcurrentCallsComplete) {
   work();
   other.join();
   EXPECT_EQ(total.load(), 200);
+}
+
+// Whole-model logits are bitwise equal with 1, 2 and 3 kernel threads (each output has one owner
+// and a fixed order).
+TEST(CpuThreads, LogitsAreThreadCountInvariant) {
+  const std::string dir = testutil::fresh_dir("threads");
+  std::string first;
+  for (const char* n : {"1", "2", "3"}) {
+    setenv("DLLM_THREADS", n, 1);
+    const std::string out = dir + "/logits" + n + ".json";
+    std::string log;
+    ASSERT_EQ(0, testutil::run_cli("logits --model preset:tiny --tokens 1,2,3,4,5,6,7,8,9 --out " + out, &log)) << log;
+    std::stringstream s;
+    s << std::ifstream(out).rdbuf();
+    if (first.empty()) first = s.str();
+    EXPECT_EQ(first, s.str()) << "DLLM_THREADS=" << n;
+  }
+  unsetenv("DLLM_THREADS");
 }

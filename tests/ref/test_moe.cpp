@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "ref/ref.h"
 #include "tests/testing.h"
 

@@ -1,0 +1,199 @@
+// attention: softmax attention with GQA and Pass visibility, against ref::attention. Odd head shapes
+// and cache lengths with causal and random visibility (a prefix of the cache, two intervals of the
+// pass, a token that sees nothing), two sequences with their own cache lengths and every visibility
+// form, llama3-8b's heads at model scale, and passes of 17 to 306 tokens row by row.
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <tuple>
+
+#include "kernels/cpu/cpu.h"
+#include "opcases/ops.h"
+#include "ref/ref.h"
+#ifdef DLLM_HAVE_GPU
+#include "kernels/gpu/gpu.h"
+#endif
+
+namespace dllm::opcases {
+
+namespace {
+
+enum class Visible { causal, random, forms };
+
+// T tokens of Hq/Hkv heads of Dh. causal and random: sequence 1 of 2, caches of `cache` slots;
+// causal: every token sees the whole cache and the pass up to itself; random: a random prefix of the
+// cache and two random intervals of the pass, token T/2 nothing. forms: token i in sequence i % 2
+// (caches of `cache` and cache/3 slots) sees, by i % 5, the cache only, the pass causally, a prefix of
+// the pass and its own block, itself only, or nothing.
+struct Pass {
+  std::vector<Visibility> vis;
+  std::vector<int32_t> seq;
+  int max_keys = 0;
+  Pass(int t, int cache, Visible how, uint32_t seed) {
+    std::mt19937 gen(seed);
+    for (int i = 0; i < t; ++i) {
+      Visibility v;
+      int s = 1;
+      if (how == Visible::causal) {
+        v = Visibility{cache, {0, i + 1}, {}};
+      } else if (how == Visible::random) {
+        v.cache_len = int(gen() % uint32_t(cache + 1));
+        const int a = int(gen() % uint32_t(t + 1)), b = int(gen() % uint32_t(t + 1));
+        v.first = {0, a};
+        v.second = {std::min(a, b), std::max(a, b)};
+        if (i == t / 2) v = Visibility{};
+      } else {
+        s = i % 2;
+        const int len = s == 0 ? cache : cache / 3;
+        switch (i % 5) {
+          case 0: v = {len, {}, {}}; break;
+          case 1: v = {len, {0, i + 1}, {}}; break;
+          case 2: v = {len, {0, t / 2}, {std::max(i, t / 2), std::min(t, i + 4)}}; break;
+          case 3: v = {0, {i, i + 1}, {}}; break;
+          default: v = {0, {}, {}};
+        }
+        if (v.second.begin >= v.second.end) v.second = {};
+      }
+      vis.push_back(v);
+      seq.push_back(s);
+      max_keys = std::max(max_keys, v.cache_len + (v.first.end - v.first.begin) + (v.second.end - v.second.begin));
+    }
+  }
+};
+
+const char* visible_name(Visible how) {
+  return how == Visible::causal ? "causal" : how == Visible::random ? "random visibility" : "every form";
+}
+
+// The GPU kernels' scratch (none on the host).
+float* workspace(Arena& arena, const AttentionArgs& a) {
+#ifdef DLLM_HAVE_GPU
+  if (!arena.place().host()) return arena.scratch("workspace", gpu::attention_workspace_floats(a));
+#endif
+  (void)arena, (void)a;
+  return nullptr;
+}
+
+Case<AttentionArgs> random_case(int t, int hq, int hkv, int dh, int cache, Visible how, uint32_t seed) {
+  Case<AttentionArgs> c;
+  c.name = "attention T=" + std::to_string(t) + " Hq=" + std::to_string(hq) + " Hkv=" + std::to_string(hkv) +
+           " Dh=" + std::to_string(dh) + " cache=" + std::to_string(cache) + " " + visible_name(how);
+  c.build = [=](Arena& arena) {
+    const Pass p(t, cache, how, seed);
+    AttentionArgs a;
+    a.tokens = t, a.q_heads = hq, a.kv_heads = hkv, a.head_dim = dh;
+    a.scale = float(1.0 / std::sqrt(double(dh)));
+    a.seq_stride = int64_t(std::max(cache, 1)) * hkv * dh;
+    a.q = arena.in(random_floats(size_t(t) * hq * dh, seed, 2.0f));
+    a.k_pass = arena.in(random_floats(size_t(t) * hkv * dh, seed + 1, 2.0f));
+    a.v_pass = arena.in(random_floats(size_t(t) * hkv * dh, seed + 2));
+    a.k_cache = arena.in(random_floats(size_t(2 * a.seq_stride), seed + 3, 2.0f));  // B = 2
+    a.v_cache = arena.in(random_floats(size_t(2 * a.seq_stride), seed + 4));
+    a.vis = arena.in(p.vis), a.seq = arena.in(p.seq), a.max_keys = p.max_keys;
+    a.out = arena.out("out", size_t(t) * hq * dh);
+    a.workspace = workspace(arena, a);
+    return a;
+  };
+  return c;
+}
+
+std::vector<Case<AttentionArgs>> parity_cases() {
+  std::vector<Case<AttentionArgs>> cases;
+  uint32_t seed = 1;
+  for (auto [hq, hkv, dh] : {std::tuple{1, 1, 1}, {4, 2, 7}, {8, 2, 64}, {2, 1, 256}})
+    for (int t : {1, 3, 7, 37, 97})
+      for (int cache : {0, 1, 37, 1025})
+        for (Visible how : {Visible::causal, Visible::random}) {
+          cases.push_back(random_case(t, hq, hkv, dh, cache, how, seed++));
+          cases.back().emulator = t * hq * (cache + t) <= 40'000;  // the emulator: fewer keys x blocks
+        }
+  for (auto [t, hq, hkv, dh, cache] : {std::tuple{1, 1, 1, 1, 1}, {5, 4, 1, 7, 9}, {17, 8, 2, 64, 40},
+                                       {12, 6, 3, 33, 5}, {9, 2, 2, 128, 70}})
+    cases.push_back(random_case(t, hq, hkv, dh, cache, Visible::forms, uint32_t(t * 7 + dh)));
+  // llama3-8b heads: an AR step and a 68-token single forward after 3000 tokens, a 1025-token prefill
+  cases.push_back(random_case(1, 32, 8, 128, 3000, Visible::causal, 7));
+  cases.push_back(random_case(68, 32, 8, 128, 3000, Visible::random, 8));
+  cases.push_back(random_case(1025, 32, 8, 128, 0, Visible::causal, 9));
+  for (size_t i = cases.size() - 3; i < cases.size(); ++i) cases[i].host = cases[i].emulator = false;
+  return cases;
+}
+
+// Timed: T tokens after `cache` cached ones, causal in the pass; bytes are the K/V cache read.
+Case<AttentionArgs> bench_case(int t, int hq, int hkv, int dh, int cache) {
+  Case<AttentionArgs> c;
+  c.name = "cache=" + std::to_string(cache) + " Hq=" + std::to_string(hq) + " Hkv=" + std::to_string(hkv) +
+           " Dh=" + std::to_string(dh);
+  c.build = [=](Arena& arena) {
+    const Pass p(t, cache, Visible::causal, 0);
+    AttentionArgs a;
+    a.tokens = t, a.q_heads = hq, a.kv_heads = hkv, a.head_dim = dh, a.scale = float(1.0 / std::sqrt(double(dh)));
+    a.q = arena.zeros<float>(size_t(t) * hq * dh);
+    a.k_pass = arena.zeros<float>(size_t(t) * hkv * dh), a.v_pass = arena.zeros<float>(size_t(t) * hkv * dh);
+    a.k_cache = arena.zeros<float>(size_t(cache) * hkv * dh), a.v_cache = arena.zeros<float>(size_t(cache) * hkv * dh);
+    a.seq_stride = int64_t(cache) * hkv * dh;
+    a.vis = arena.in(p.vis), a.seq = arena.zeros<int32_t>(size_t(t)), a.max_keys = p.max_keys;
+    a.out = arena.zeros<float>(size_t(t) * hq * dh);
+    a.workspace = workspace(arena, a);
+    return a;
+  };
+  c.tokens = t;
+  c.bytes = 2.0 * cache * hkv * dh * 4;
+  c.flops = 4.0 * hq * dh * (double(t) * cache + double(t) * (t + 1) / 2);  // QK^T and PV
+  return c;
+}
+
+AttentionArgs rows(const AttentionArgs& a, int first, int count) {
+  // token i alone: its pass keys stay where they are
+  AttentionArgs r = a;
+  const int64_t row = int64_t(a.q_heads) * a.head_dim;
+  r.tokens = count, r.q = a.q + first * row, r.out = a.out + first * row, r.vis = a.vis + first, r.seq = a.seq + first;
+  return r;
+}
+
+}  // namespace
+
+const Op<AttentionArgs>& attention_op() {
+  static const Op<AttentionArgs> op = [] {
+    Op<AttentionArgs> op;
+    op.name = "attention";
+    op.ref32 = ref::attention<float>, op.ref64 = ref::attention<double>;
+    op.variants = {
+        {"grouped", Device::host, [](const AttentionArgs& a) { cpu::attention(a); }, f32_reference(1e-6), true},
+#ifdef DLLM_HAVE_GPU
+        {"single-pass", Device::gpu, [](const AttentionArgs& a) { gpu::attention(a, gpu::AttentionVariant::single_pass); },
+         f32_reference(2e-6)},
+        // the invariant mode's one shape (gpu::pick_attention)
+        {"split-keys", Device::gpu, [](const AttentionArgs& a) { gpu::attention(a, gpu::AttentionVariant::split_keys); },
+         f32_reference(2e-6), true},
+#endif
+    };
+    op.cases = parity_cases();
+    // token 0 sees the cache and itself in every window; the rest of the pass changes around it
+    op.row_cases = {random_case(17, 8, 2, 64, 40, Visible::forms, 3), random_case(68, 8, 2, 64, 300, Visible::causal, 3),
+                    random_case(306, 8, 2, 64, 700, Visible::causal, 3)};
+    op.row_cases[2].emulator = false;
+    // CPU: GQA 4:1, Dh 64; GPU: llama3-8b's heads after 4096 cached tokens
+    for (auto [t, cache] : {std::pair{1, 1024}, {17, 1024}, {1, 4096}, {17, 4096}, {306, 1024}}) {
+      op.bench.push_back(bench_case(t, 8, 2, 64, cache));
+      op.bench.back().device = false;
+    }
+    for (int t : {1, 17, 68, 306}) {
+      op.bench.push_back(bench_case(t, 32, 8, 128, 4096));
+      op.bench.back().host = false;
+    }
+    for (auto [t, cache] : {std::pair{1, 1024}, {17, 1024}, {1, 4096}}) op.ref_bench.push_back(bench_case(t, 8, 2, 64, cache));
+    op.rows = rows;
+    op.row_count = [](const AttentionArgs& a) { return a.tokens; };
+    return op;
+  }();
+  return op;
+}
+
+Case<AttentionArgs> attention_case(int tokens, int cache, int q_heads, int kv_heads, int head_dim) {
+  Case<AttentionArgs> c = random_case(tokens, q_heads, kv_heads, head_dim, cache, Visible::causal, 4);
+  c.name = "T=" + std::to_string(tokens) + " cache=" + std::to_string(cache) + " Hq=" + std::to_string(q_heads) +
+           " Hkv=" + std::to_string(kv_heads) + " Dh=" + std::to_string(head_dim);
+  return c;
+}
+
+}  // namespace dllm::opcases

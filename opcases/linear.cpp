@@ -1,0 +1,155 @@
+// linear: y = x W^T + bias, against ref::linear. Odd shapes (1, 3, 7, 37, 97, 1025) in every weight
+// dtype with and without bias, model shapes (llama3-8b's k, gate and down; the 306-token single
+// forward), and passes of 68 to 306 tokens row by row.
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+#include "kernels/cpu/cpu.h"
+#include "opcases/ops.h"
+#include "ref/ref.h"
+#ifdef DLLM_HAVE_GPU
+#include "kernels/gpu/gpu.h"
+#endif
+
+namespace dllm::opcases {
+
+namespace {
+
+// Weights scaled by 1/sqrt(Din) (outputs of order 1); a bias where `bias`, in f32 or in dt.
+Case<LinearArgs> random_case(int t, int in, int out, DType dt, bool bias, DType bias_dt = DType::f32) {
+  const uint32_t seed = uint32_t(in * 3 + out);
+  const float scale = 1.0f / std::sqrt(float(in));
+  Case<LinearArgs> c;
+  c.name = "linear T=" + std::to_string(t) + " Din=" + std::to_string(in) + " Dout=" + std::to_string(out) + " " +
+           dtype_name(dt) + (bias ? std::string(" bias ") + dtype_name(bias_dt) : "");
+  c.build = [=](Arena& arena) {
+    const StoredWeights w = make_weights(out, in, dt, seed, scale);
+    const WeightView b = bias ? arena.in(make_weights(1, out, bias_dt, uint32_t(out))) : WeightView{};
+    const float* x = arena.in(random_floats(size_t(t) * in, uint32_t(t * 11 + in)));
+    return LinearArgs{t, in, out, x, arena.in(w), b, arena.out("y", size_t(t) * out)};
+  };
+  c.magnitude = [=] {  // sum |x w| of each output
+    const StoredWeights w = make_weights(out, in, dt, seed, scale);
+    const std::vector<float> x = random_floats(size_t(t) * in, uint32_t(t * 11 + in));
+    std::vector<double> m(size_t(t) * out);
+    for (int ti = 0; ti < t; ++ti)
+      for (int o = 0; o < out; ++o)
+        for (int i = 0; i < in; ++i)
+          m[size_t(ti) * out + o] += std::fabs(double(x[size_t(ti) * in + i]) * w.values[size_t(o) * in + i]);
+    return m;
+  };
+  return c;
+}
+
+std::vector<Case<LinearArgs>> parity_cases() {
+  std::vector<Case<LinearArgs>> cases;
+  for (DType dt : {DType::f32, DType::f16, DType::bf16}) {
+    for (int t : {1, 3, 7, 37, 97})
+      for (int in : {1, 3, 7, 37, 97, 1025})
+        for (int out : {1, 7, 97, 1025}) {
+          if (int64_t(t) * in * out > 40'000'000) continue;
+          Case<LinearArgs> c = random_case(t, in, out, dt, (t + in + out) % 2 == 0);
+          c.emulator = t * out <= 8'000 && int64_t(t) * in * out <= 1'000'000;
+          cases.push_back(c);
+        }
+    // more odd shapes, with a bias in the weights' dtype: Din past a register tile, a wide Din with one
+    // token, the single forward's T
+    for (auto [t, in, out] : {std::tuple{17, 1025, 37}, {1, 2048, 97}, {306, 128, 264}, {5, 16, 5}}) {
+      Case<LinearArgs> c = random_case(t, in, out, dt, true, dt);
+      c.emulator = t * out <= 8'000 && int64_t(t) * in * out <= 1'000'000;
+      cases.push_back(c);
+    }
+  }
+  // llama3-8b: k/v 1024x4096, gate/up 14336x4096, down 4096x14336; an AR step, a 17-token verify pass;
+  // and a 306-token single forward. Model scale: GPU devices only.
+  for (int t : {1, 17})
+    for (auto [in, out] : {std::pair{4096, 1024}, {4096, 14336}, {14336, 4096}}) cases.push_back(random_case(t, in, out, DType::bf16, false));
+  cases.push_back(random_case(306, 1024, 512, DType::bf16, true));
+  for (size_t i = cases.size() - 7; i < cases.size(); ++i) cases[i].host = cases[i].emulator = false;
+  return cases;
+}
+
+// A timed call on zeros: weights [Dout, Din] in dt; `label` names the layer (or is empty).
+Case<LinearArgs> bench_case(const std::string& label, int t, int in, int out, DType dt) {
+  Case<LinearArgs> c;
+  c.name = (label.empty() ? "" : label + " ") + std::to_string(out) + "x" + std::to_string(in) + " " + dtype_name(dt);
+  c.build = [=](Arena& arena) {
+    const WeightView w{dt, arena.zeros<uint8_t>(size_t(in) * out * dtype_size(dt)), out, in};
+    return LinearArgs{t, in, out, arena.zeros<float>(size_t(t) * in), w, {}, arena.zeros<float>(size_t(t) * out)};
+  };
+  c.tokens = t;
+  c.bytes = double(dtype_size(dt)) * in * out + 4.0 * t * (in + out);
+  c.flops = 2.0 * t * in * double(out);
+  return c;
+}
+
+// Whether this CPU has the path.
+bool runs(cpu::Isa isa) {
+  const std::vector<cpu::Isa> isas = cpu::runnable_isas();
+  return std::find(isas.begin(), isas.end(), isa) != isas.end();
+}
+
+LinearArgs rows(const LinearArgs& a, int first, int count) {
+  LinearArgs r = a;
+  r.tokens = count, r.x = a.x + int64_t(first) * a.in, r.y = a.y + int64_t(first) * a.out;
+  return r;
+}
+
+}  // namespace
+
+const Op<LinearArgs>& linear_op() {
+  static const Op<LinearArgs> op = [] {
+    Op<LinearArgs> op;
+    op.name = "linear";
+    op.ref32 = ref::linear<float>, op.ref64 = ref::linear<double>;
+    op.variants = {
+        {"portable", Device::host, [](const LinearArgs& a) { cpu::linear(a, cpu::Isa::portable); }, f32_reference(1e-6), true},
+        {"avx2", Device::host, [](const LinearArgs& a) { cpu::linear(a, cpu::Isa::avx2); }, f32_reference(1e-6), true,
+         [] { return runs(cpu::Isa::avx2); }},
+        {"avx512", Device::host, [](const LinearArgs& a) { cpu::linear(a, cpu::Isa::avx512); }, f32_reference(1e-6), true,
+         [] { return runs(cpu::Isa::avx512); }},
+#ifdef DLLM_HAVE_GPU
+        {"gemv", Device::gpu, [](const LinearArgs& a) { gpu::linear(a, gpu::LinearVariant::gemv); }, f32_reference(2e-6)},
+        // the invariant mode's one shape (gpu::pick_linear)
+        {"tiled", Device::gpu, [](const LinearArgs& a) { gpu::linear(a, gpu::LinearVariant::tiled); }, f32_reference(2e-6), true},
+        // NVIDIA's mma rounds the inputs to tf32; AMD's MFMA takes f32 and stays far inside the bound
+        {"mma", Device::gpu, [](const LinearArgs& a) { gpu::linear(a, gpu::LinearVariant::mma); }, tf32_inputs(), false,
+         gpu::mma_available},
+#endif
+    };
+    op.cases = parity_cases();
+    for (auto [t, in, out, dt] : {std::tuple{306, 300, 61, DType::bf16}, {68, 1024, 512, DType::bf16}, {306, 1024, 512, DType::bf16}})
+      op.row_cases.push_back(random_case(t, in, out, dt, false));
+    op.row_cases[0].emulator = op.row_cases[2].emulator = false;  // the emulator: the 68-token pass
+    // CPU: weights (8192 x 4096, 64 MiB in bf16) larger than the last-level cache, as a model's layers
+    // are; the reference on 1024 x 1024. GPU: llama3-8b's q/o, k/v, gate/up, down and LM head.
+    for (int t : {1, 2, 4, 8, 16, 17, 32, 68, 128, 306}) op.bench.push_back(bench_case("", t, 4096, 8192, DType::bf16));
+    for (DType dt : {DType::f32, DType::f16})
+      for (int t : {1, 16, 64}) op.bench.push_back(bench_case("", t, 4096, 8192, dt));
+    for (Case<LinearArgs>& c : op.bench) c.device = false;
+    for (auto [name, in, out] : {std::tuple{"q", 4096, 4096}, {"kv", 4096, 1024}, {"gate", 4096, 14336},
+                                 {"down", 14336, 4096}, {"lm_head", 4096, 128256}})
+      for (int t : {1, 4, 17, 68, 306}) {
+        op.bench.push_back(bench_case(name, t, in, out, DType::bf16));
+        op.bench.back().host = false;
+      }
+    for (int t : {1, 4, 16, 17}) op.ref_bench.push_back(bench_case("", t, 1024, 1024, DType::bf16));
+    op.rows = rows;
+    op.row_count = [](const LinearArgs& a) { return a.tokens; };
+    return op;
+  }();
+  return op;
+}
+
+Case<LinearArgs> linear_case(int tokens, const WeightView& w, const std::string& name) {
+  Case<LinearArgs> c;
+  c.name = name;
+  c.build = [=](Arena& arena) {
+    const float* x = arena.in(random_floats(size_t(tokens) * w.cols, 1));
+    return LinearArgs{tokens, int(w.cols), int(w.rows), x, arena.in(w), {}, arena.out("y", size_t(tokens) * w.rows)};
+  };
+  return c;
+}
+
+}  // namespace dllm::opcases
