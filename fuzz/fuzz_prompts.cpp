@@ -3,7 +3,7 @@
 #include <cstdlib>
 
 #include "datasets/prompts.h"
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

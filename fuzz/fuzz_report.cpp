@@ -4,7 +4,7 @@
 // must fail with a dllm::Error, never another exception or a crash.
 #include <nlohmann/json.hpp>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "reports/compare.h"
 #include "reports/html.h"
 #include "reports/schema.h"

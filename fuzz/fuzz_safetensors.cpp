@@ -2,7 +2,7 @@
 // (each byte is read, so AddressSanitizer sees any out-of-range view) and match its shape.
 #include <cstdlib>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "engine/model/safetensors.h"
 #include "fuzz/fuzz_input.h"
 

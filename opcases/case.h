@@ -1,4 +1,4 @@
-// The op-case harness. Each op of engine/core/ops.h is described once, in opcases/<op>.cpp: its
+// The op-case harness. Each op of core/ops.h is described once, in opcases/<op>.cpp: its
 // references (ref/, f32 and f64), its kernel variants (one line each, with the rule their outputs must
 // meet), its cases (the Args filled at odd and model shapes, every weight dtype) and its benchmark
 // shapes. The CPU kernel tests, the GPU tests, the report's kernel-parity audit and both kernel

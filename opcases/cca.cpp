@@ -6,7 +6,7 @@
 #include <random>
 #include <tuple>
 
-#include "engine/core/pass.h"
+#include "core/pass.h"
 #include "opcases/ops.h"
 #include "ref/ref.h"
 #ifdef DLLM_HAVE_GPU

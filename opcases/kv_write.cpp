@@ -1,6 +1,6 @@
 // kv_write: a pass's K/V into cache slots of two sequences (every third token scratch), against
 // ref::kv_write: bitwise, the rest of the caches untouched.
-#include "engine/core/pass.h"
+#include "core/pass.h"
 #include "opcases/ops.h"
 #include "ref/ref.h"
 #ifdef DLLM_HAVE_GPU

@@ -4,7 +4,7 @@
 #pragma once
 #include <string>
 
-#include "engine/core/ops.h"
+#include "core/ops.h"
 #include "opcases/case.h"
 
 namespace dllm::opcases {

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <new>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #ifdef DLLM_HAVE_GPU
 #include "kernels/gpu/gpu.h"
 #endif

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/dtype.h"
+#include "core/dtype.h"
 #include "opcases/random.h"
 
 namespace dllm::opcases {

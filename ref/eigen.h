@@ -10,7 +10,7 @@
 #include <Eigen/Core>
 #include <cstdint>
 
-#include "engine/core/dtype.h"
+#include "core/dtype.h"
 
 namespace dllm::ref {
 

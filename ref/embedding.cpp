@@ -1,4 +1,4 @@
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "ref/ref.h"
 
 namespace dllm::ref {

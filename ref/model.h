@@ -4,8 +4,8 @@
 #pragma once
 #include <vector>
 
-#include "engine/core/model.h"
-#include "engine/core/pass.h"
+#include "core/model.h"
+#include "core/pass.h"
 
 namespace dllm::ref {
 

@@ -1,6 +1,6 @@
 // The Eigen reference: one plain function per op, boring and obviously right. It is the truth every
 // fast kernel and every engine pass is tested against. Each op takes the same Args struct as the
-// kernels (engine/core/ops.h). Acc is the accumulation type: float (the engine's mode) or double
+// kernels (core/ops.h). Acc is the accumulation type: float (the engine's mode) or double
 // (the f64-accumulation mode used to measure how far f32 drifts).
 //
 // Matrix products, reductions and softmax are Eigen expressions (ref/eigen.h). Every reduction runs
@@ -10,7 +10,7 @@
 #pragma once
 #include <vector>
 
-#include "engine/core/ops.h"
+#include "core/ops.h"
 
 namespace dllm::ref {
 

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "ref/eigen.h"
 #include "ref/ref.h"
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "engine/core/check.h"
-#include "engine/core/rng.h"
+#include "core/check.h"
+#include "core/rng.h"
 #include "ref/ref.h"
 
 namespace dllm::ref {

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/core/sampler_config.h"
+#include "core/sampler_config.h"
 
 namespace dllm::ref {
 

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <map>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "reports/schema.h"
 #include "reports/sections.h"
 #include "reports/stats.h"

@@ -9,7 +9,7 @@
 #include <optional>
 #include <sstream>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "reports/svg.h"
 
 namespace dllm {

@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "reports/batch_sweep.h"
 #include "reports/schema.h"
 #include "reports/sections.h"

@@ -4,7 +4,7 @@
 #include <limits>
 #include <utility>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "reports/schema.h"
 
 namespace dllm::report {

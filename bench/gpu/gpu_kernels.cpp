@@ -16,7 +16,7 @@
 
 #include "engine/backend/buffer.h"
 #include "engine/backend/gpu_backend.h"
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "kernels/gpu/device.h"
 #include "kernels/gpu/gpu.h"
 #include "opcases/registry.h"

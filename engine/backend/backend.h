@@ -1,4 +1,4 @@
-// A backend runs the ops of engine/core/ops.h on its device. Transformer::forward is written once
+// A backend runs the ops of core/ops.h on its device. Transformer::forward is written once
 // against this interface; CpuBackend runs on the host, a GpuBackend (built with DLLM_GPU) on a GPU.
 #pragma once
 #include <cstddef>
@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/model.h"
-#include "engine/core/ops.h"
-#include "engine/decode/memory.h"
+#include "core/model.h"
+#include "core/ops.h"
+#include "engine/backend/memory.h"
 
 namespace dllm {
 

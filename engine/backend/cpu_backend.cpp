@@ -4,7 +4,7 @@
 #include <cstring>
 #include <new>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "kernels/cpu/cpu.h"
 #include "ref/ref.h"
 #if defined(DLLM_HAVE_GPU)

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/backend/backend.h"
-#include "engine/core/model.h"
+#include "core/model.h"
 
 namespace dllm {
 

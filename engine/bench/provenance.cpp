@@ -10,8 +10,8 @@
 #include <fstream>
 #include <thread>
 
-#include "engine/core/clock.h"
-#include "engine/core/sha256.h"
+#include "core/clock.h"
+#include "core/sha256.h"
 #include "kernels/cpu/simd.h"
 
 #ifndef DLLM_SOURCE_DIR

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "engine/core/check.h"
-#include "engine/decode/kv_cache.h"
+#include "core/check.h"
+#include "engine/backend/kv_cache.h"
 #include "engine/model/zaya.h"
 
 namespace dllm {

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "engine/decode/ar_decoder.h"
 #include "engine/decode/batch_decoder.h"
 #include "engine/decode/equivalence.h"

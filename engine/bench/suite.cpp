@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "datasets/prompts.h"
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "engine/model/tokenizer.h"
 
 namespace dllm {

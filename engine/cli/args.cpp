@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 
 namespace dllm::cli {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <iostream>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "engine/model/tokenizer.h"
 
 #ifndef DLLM_DEFAULT_MODEL

@@ -7,7 +7,7 @@
 
 #include "engine/cli/args.h"
 #include "engine/decode/generation.h"
-#include "engine/decode/memory.h"
+#include "engine/backend/memory.h"
 #include "engine/decode/tidar_decoder.h"
 #include "engine/model/model.h"
 

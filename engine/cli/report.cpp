@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "engine/cli/commands.h"
-#include "engine/core/atomic_file.h"
-#include "engine/core/check.h"
+#include "core/atomic_file.h"
+#include "core/check.h"
 #include "reports/compare.h"
 #include "reports/html.h"
 #include "reports/merge.h"

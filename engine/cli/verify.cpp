@@ -11,8 +11,8 @@
 #include "engine/backend/backend.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/common.h"
-#include "engine/core/atomic_file.h"
-#include "engine/core/check.h"
+#include "core/atomic_file.h"
+#include "core/check.h"
 #include "engine/decode/ar_decoder.h"
 #include "engine/decode/equivalence.h"
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <deque>
 
-#include "engine/core/check.h"
-#include "engine/core/clock.h"
+#include "core/check.h"
+#include "core/clock.h"
 
 namespace dllm {
 

@@ -1,6 +1,6 @@
 #include "engine/decode/generation.h"
 
-#include "engine/core/check.h"
+#include "core/check.h"
 
 namespace dllm {
 

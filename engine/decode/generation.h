@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/model.h"
-#include "engine/decode/kv_cache.h"
+#include "core/model.h"
+#include "engine/backend/kv_cache.h"
 #include "engine/decode/metrics.h"
 #include "engine/decode/sampler.h"
 

@@ -1,6 +1,6 @@
 #include "engine/decode/sampler.h"
 
-#include "engine/core/rng.h"
+#include "core/rng.h"
 #include "ref/ref.h"
 
 namespace dllm {

@@ -1,8 +1,8 @@
 #include "engine/decode/sequence.h"
 
-#include "engine/core/check.h"
-#include "engine/core/clock.h"
-#include "engine/core/rng.h"
+#include "core/check.h"
+#include "core/clock.h"
+#include "core/rng.h"
 #include "engine/decode/sampler.h"
 
 namespace dllm {

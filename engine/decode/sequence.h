@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "engine/core/clock.h"
+#include "core/clock.h"
 #include "engine/decode/generation.h"
 #include "engine/decode/tidar_options.h"
 #include "engine/model/pass_logits.h"

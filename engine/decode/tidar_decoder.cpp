@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "engine/core/rng.h"
+#include "core/rng.h"
 #include "engine/decode/batch_decoder.h"
 #include "engine/decode/tidar_layout.h"
 #include "ref/verify.h"

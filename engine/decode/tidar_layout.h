@@ -4,7 +4,7 @@
 #pragma once
 #include <vector>
 
-#include "engine/core/pass.h"
+#include "core/pass.h"
 
 namespace dllm {
 

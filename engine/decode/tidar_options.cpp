@@ -2,8 +2,8 @@
 
 #include <sstream>
 
-#include "engine/core/check.h"
-#include "engine/decode/kv_cache.h"
+#include "core/check.h"
+#include "engine/backend/kv_cache.h"
 
 namespace dllm {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/model.h"
-#include "engine/core/pass.h"
+#include "core/model.h"
+#include "core/pass.h"
 #include "engine/decode/tidar_layout.h"
 
 namespace dllm {

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <map>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 
 namespace dllm {
 

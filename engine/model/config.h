@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "engine/core/model.h"
+#include "core/model.h"
 
 namespace dllm {
 

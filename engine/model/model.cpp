@@ -5,7 +5,7 @@
 #include <fstream>
 #include <functional>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "engine/model/config.h"
 #include "engine/model/zaya.h"
 #include "kernels/cpu/threads.h"

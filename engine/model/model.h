@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/model.h"
+#include "core/model.h"
 #include "engine/model/safetensors.h"
 
 namespace dllm {

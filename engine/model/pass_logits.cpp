@@ -1,6 +1,6 @@
 #include "engine/model/pass_logits.h"
 
-#include "engine/core/check.h"
+#include "core/check.h"
 
 namespace dllm {
 

@@ -2,7 +2,7 @@
 // weights, for throughput work (throughput does not depend on weight values), plus tiny ones for tests.
 #include <map>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "engine/model/config.h"
 #include "engine/model/model.h"
 

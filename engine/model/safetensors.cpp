@@ -15,7 +15,7 @@
 #include <optional>
 #include <set>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 
 namespace dllm {
 namespace {

@@ -1,6 +1,6 @@
 #include "engine/model/tokenizer.h"
 
-#include "engine/core/check.h"
+#include "core/check.h"
 
 namespace dllm {
 

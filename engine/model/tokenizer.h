@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/model.h"
+#include "core/model.h"
 
 namespace dllm {
 

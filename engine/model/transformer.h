@@ -9,9 +9,9 @@
 #include "engine/backend/backend.h"
 #include "engine/backend/buffer.h"
 #include "engine/backend/packed_arrays.h"
-#include "engine/core/model.h"
-#include "engine/core/pass.h"
-#include "engine/decode/kv_cache.h"
+#include "core/model.h"
+#include "core/pass.h"
+#include "engine/backend/kv_cache.h"
 #include "engine/model/pass_logits.h"
 
 namespace dllm {

@@ -3,7 +3,7 @@
 // with the ZAYA router, each merged into the f32 residual stream by learned residual scaling.
 #include <vector>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "engine/model/transformer.h"
 #include "engine/model/zaya.h"
 

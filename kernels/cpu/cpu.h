@@ -3,7 +3,7 @@
 // invariance), on the thread count, or on the instruction set chosen at run time (kernels/cpu/simd.h),
 // so the lossless gate stays exact. Work is split over the threads of kernels/cpu/threads.h.
 #pragma once
-#include "engine/core/ops.h"
+#include "core/ops.h"
 #include "kernels/cpu/simd.h"
 
 namespace dllm::cpu {

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 
 namespace dllm::cpu {
 

@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 
 namespace dllm::cpu {
 

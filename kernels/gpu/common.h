@@ -3,8 +3,8 @@
 #pragma once
 #include <utility>
 
-#include "engine/core/check.h"
-#include "engine/core/dtype.h"
+#include "core/check.h"
+#include "core/dtype.h"
 #include "kernels/gpu/vendor.h"
 
 namespace dllm::gpu {

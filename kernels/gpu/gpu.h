@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "engine/core/ops.h"
+#include "core/ops.h"
 
 namespace dllm::gpu {
 

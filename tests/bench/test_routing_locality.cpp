@@ -7,7 +7,7 @@
 #include <functional>
 
 #include "engine/backend/cpu_backend.h"
-#include "engine/decode/kv_cache.h"
+#include "engine/backend/kv_cache.h"
 #include "engine/model/model.h"
 #include "engine/model/zaya.h"
 

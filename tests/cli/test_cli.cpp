@@ -7,7 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "engine/core/dtype.h"
+#include "core/dtype.h"
 #include "engine/model/model.h"
 #include "tests/testing.h"
 

@@ -1,5 +1,5 @@
 // SHA-256 against the FIPS 180-4 example vectors, across block boundaries and chunked updates.
-#include "engine/core/sha256.h"
+#include "core/sha256.h"
 
 #include <gtest/gtest.h>
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "engine/backend/cpu_backend.h"
-#include "engine/core/check.h"
-#include "engine/core/rng.h"
+#include "core/check.h"
+#include "core/rng.h"
 #include "engine/decode/ar_decoder.h"
 #include "engine/model/model.h"
 #include "ref/model.h"

@@ -9,7 +9,7 @@
 
 #include "datasets/prompts.h"
 #include "engine/backend/cpu_backend.h"
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "engine/decode/ar_decoder.h"
 #include "engine/model/model.h"
 #include "engine/model/tokenizer.h"

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "engine/core/rng.h"
+#include "core/rng.h"
 #include "engine/decode/sampler.h"
 
 using namespace dllm;

@@ -6,7 +6,7 @@
 #include <numeric>
 
 #include "engine/backend/cpu_backend.h"
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "engine/decode/ar_decoder.h"
 #include "engine/decode/tidar_decoder.h"
 #include "engine/model/model.h"

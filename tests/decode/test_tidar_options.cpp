@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/core/check.h"
-#include "engine/decode/kv_cache.h"
+#include "core/check.h"
+#include "engine/backend/kv_cache.h"
 #include "engine/model/model.h"
 
 using namespace dllm;

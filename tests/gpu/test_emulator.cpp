@@ -5,7 +5,7 @@
 #include <functional>
 #include <vector>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "kernels/gpu/common.h"
 #include "kernels/gpu/gpu.h"
 #include "tests/testing.h"

@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <functional>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "engine/decode/ar_decoder.h"
 #include "engine/decode/batch_decoder.h"
 #include "engine/decode/equivalence.h"
-#include "engine/decode/memory.h"
+#include "engine/backend/memory.h"
 #include "engine/decode/sampler.h"
 #include "engine/decode/tidar_decoder.h"
 #include "engine/model/model.h"

@@ -19,6 +19,7 @@ const std::vector<std::string> kLayers = {
     "datasets",        // prompt suites
     "ref",             // the reference implementation of every op, and the host verification oracle
     "kernels",         // fast CPU kernels, GPU kernels and their emulator
+    "opcases",         // each op's cases: shapes, dtypes, kernel variants, tolerance rules
     "engine/backend",  // backends running the ops, device memory, the KV cache and memory planning
     "engine/model",    // configs, weights, the transformer forward pass
     "engine/decode",   // AR and TiDAR decoders, sampling, metrics
@@ -42,7 +43,7 @@ TEST(Layers, EveryLayerIsAFolder) {
 
 TEST(Layers, IncludesPointDown) {
   const fs::path root(DLLM_SOURCE_DIR);
-  const std::regex include_line(R"(^\s*#\s*include\s+"([^"]+)")");
+  const std::regex include_line(R"re(^\s*#\s*include\s+"([^"]+)")re");
   int files = 0;
   for (const std::string& layer : kLayers)
     for (const auto& entry : fs::recursive_directory_iterator(root / layer)) {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/pass.h"
-#include "engine/decode/kv_cache.h"
+#include "core/pass.h"
+#include "engine/backend/kv_cache.h"
 #include "engine/model/transformer.h"
 
 namespace dllm::testutil {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "engine/model/config.h"
 
 using namespace dllm;

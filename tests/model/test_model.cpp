@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "engine/backend/cpu_backend.h"
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "engine/model/config.h"
 #include "engine/model/model.h"
 #include "engine/model/transformer.h"

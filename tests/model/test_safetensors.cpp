@@ -8,7 +8,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "engine/model/safetensors.h"
 
 namespace fs = std::filesystem;

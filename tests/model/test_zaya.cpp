@@ -7,7 +7,7 @@
 #include <iostream>
 
 #include "engine/backend/cpu_backend.h"
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "engine/decode/tidar_decoder.h"
 #include "engine/model/config.h"
 #include "engine/model/model.h"

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/core/pass.h"
+#include "core/pass.h"
 #include "ref/ref.h"
 #include "tests/testing.h"
 

@@ -1,4 +1,4 @@
-// The report writer (engine/core/atomic_file.h): complete files or nothing, in-place writes to
+// The report writer (core/atomic_file.h): complete files or nothing, in-place writes to
 // devices, clear errors for unwritable and full locations, no leftovers when a signal interrupts.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -11,7 +11,7 @@
 #include <sstream>
 #include <thread>
 
-#include "engine/core/atomic_file.h"
+#include "core/atomic_file.h"
 #include "tests/testing.h"
 
 namespace {

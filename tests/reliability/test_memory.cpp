@@ -1,13 +1,13 @@
-// Memory planning (engine/decode/memory.h): sizes, the machine's limits, and the refusal message.
+// Memory planning (engine/backend/memory.h): sizes, the machine's limits, and the refusal message.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <functional>
 
-#include "engine/core/check.h"
-#include "engine/decode/kv_cache.h"
-#include "engine/decode/memory.h"
+#include "core/check.h"
+#include "engine/backend/kv_cache.h"
+#include "engine/backend/memory.h"
 #include "engine/model/model.h"
 #include "tests/testing.h"
 

@@ -2,7 +2,7 @@
 // text escaped. (tests/reports/chromium_test.sh renders it in a real browser.)
 #include "reports/html.h"
 #include "reports/schema.h"
-#include "engine/core/check.h"
+#include "core/check.h"
 
 #include <gtest/gtest.h>
 

@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 
 using nlohmann::json;
 using namespace dllm::report;

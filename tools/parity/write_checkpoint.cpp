@@ -8,7 +8,7 @@
 #include <iostream>
 #include <string>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 #include "engine/model/model.h"
 
 int main(int argc, char** argv) {

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/core/model.h"
+#include "core/model.h"
 
 namespace dllm {
 

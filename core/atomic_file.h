@@ -16,7 +16,7 @@
 #include <filesystem>
 #include <string>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 
 namespace dllm {
 

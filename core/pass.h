@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/core/ops.h"
+#include "core/ops.h"
 
 namespace dllm {
 

@@ -4,7 +4,7 @@
 #pragma once
 #include <cstdint>
 
-#include "engine/core/dtype.h"  // DLLM_HD
+#include "core/dtype.h"  // DLLM_HD
 
 namespace dllm {
 

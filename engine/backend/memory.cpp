@@ -1,4 +1,4 @@
-#include "engine/decode/memory.h"
+#include "engine/backend/memory.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,8 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/core/check.h"
-#include "engine/decode/kv_cache.h"
+#include "core/check.h"
+#include "engine/backend/kv_cache.h"
 
 namespace dllm {
 

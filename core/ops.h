@@ -1,10 +1,10 @@
 // One argument struct per op. The reference (ref/), the CPU kernels and the GPU kernels all take the
 // same struct, so a kernel test fills one struct and runs both sides. Pointers are raw and owned by
-// the caller; on a GPU backend they are device pointers. Shapes use engine/core/dims.md.
+// the caller; on a GPU backend they are device pointers. Shapes use core/dims.md.
 #pragma once
 #include <cstdint>
 
-#include "engine/core/dtype.h"
+#include "core/dtype.h"
 
 namespace dllm {
 

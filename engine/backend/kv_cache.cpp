@@ -1,8 +1,8 @@
-#include "engine/decode/kv_cache.h"
+#include "engine/backend/kv_cache.h"
 
 #include <algorithm>
 
-#include "engine/core/check.h"
+#include "core/check.h"
 
 namespace dllm {
 

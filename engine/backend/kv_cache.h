@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "engine/backend/buffer.h"
-#include "engine/core/model.h"
+#include "core/model.h"
 
 namespace dllm {
 

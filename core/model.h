@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/dtype.h"
-#include "engine/core/ops.h"
+#include "core/dtype.h"
+#include "core/ops.h"
 
 namespace dllm {
 

@@ -1,10 +1,10 @@
 // How a token is drawn from a logits row: greedy, or a sample after temperature, top-k and top-p,
-// with the seed the per-position uniforms come from (engine/core/rng.h). A plain type shared by the
+// with the seed the per-position uniforms come from (core/rng.h). A plain type shared by the
 // decoders (engine/decode/sampler.h) and the reference verifier (ref/verify.h).
 #pragma once
 #include <cstdint>
 
-#include "engine/core/ops.h"
+#include "core/ops.h"
 
 namespace dllm {
 
