@@ -1,4 +1,4 @@
-// What CCA buys a diffusion step (algorithms.md §3.4): one attention layer of ZAYA1-8B's width
+// What CCA buys a diffusion step (docs/zaya.md): one attention layer of ZAYA1-8B's width
 // (D = 2048) for a pass of T = 1, 17, 68, 306 tokens over a committed context of 1k to 32k tokens,
 // CCGQA (8 query heads x 128 in the compressed space, 2 kv heads, the two convolutions, q/k norm)
 // against plain GQA of the same width (16 query heads x 128, 2 kv heads), on the CPU backend.

@@ -11,7 +11,7 @@
 namespace dllm {
 
 // dense: llama / qwen2 / qwen3. zaya: ZAYA1 (CCA attention, top-1 MoE with the ZAYA router,
-// learned residual scaling; ../shared/reference/algorithms.md §3-4, engine/model/zaya.md).
+// learned residual scaling; docs/zaya.md, engine/model/zaya.md).
 enum class Arch { dense, zaya };
 
 struct ModelConfig {

@@ -17,7 +17,7 @@ struct Interval {
 // What one token of a pass attends to: its sequence's committed cache [0, cache_len), then two
 // intervals of the same pass, in that order (keys are always visited cache, first, second). This
 // one form covers prefill, AR steps, TiDAR verify rows and proposal blocks, and batches of
-// sequences (DESIGN §3 writes the first interval as [0, a); a batch needs it anywhere in the pass).
+// sequences (a single sequence's first interval is [0, a); a batch needs it anywhere in the pass).
 struct Visibility {
   int32_t cache_len = 0;
   Interval first;
@@ -176,7 +176,7 @@ struct SampleDivergenceArgs {
   MixDivergence* out = nullptr;    // [rows]
 };
 
-// ---- ZAYA1 (../shared/reference/algorithms.md §3-4). C = (Hq + Hkv) * Dh conv channels, one group
+// ---- ZAYA1 (engine/model/zaya.md). C = (Hq + Hkv) * Dh conv channels, one group
 // per head; Vh = Hkv * Dh / 2 value-shift width; R router width; E experts.
 
 // The two causal kernel-2 convolutions of CCA over c0 = [q0; k0], for tokens whose two conv

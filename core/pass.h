@@ -1,6 +1,6 @@
 // A forward pass: the list of new tokens, each with what it attends to and where its K/V goes.
 // One Transformer::forward(Pass) serves prefill, AR steps, TiDAR verify and proposal blocks and
-// batches of sequences (DESIGN §3).
+// batches of sequences (docs/ARCHITECTURE.md, the life of a forward pass).
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -1,4 +1,4 @@
-// The whole-model reference for ZAYA1 (../shared/reference/algorithms.md §3-4), recomputed from
+// The whole-model reference for ZAYA1 (engine/model/zaya.md), recomputed from
 // scratch with no cache and no recurrent state: each token's conv and value-shift predecessors are
 // read straight from the sequence through PassToken::prev.
 #include <algorithm>

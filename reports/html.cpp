@@ -371,7 +371,7 @@ std::string prediction_table(const json& r) {
       << "</td><td>" << f(pr.t_pass_over_t1) << "</td><td>" << f(pr.speedup) << "x</td><td>" << f(s->decode.summary.mean)
       << "x</td><td class=" << (ratio >= 0.85 ? "good" : "bad") << ">" << f(ratio) << "</td></tr>";
   }
-  o << "</table><p class=note>DESIGN §5 target: measured ≥ 0.85 × predicted.</p>";
+  o << "</table><p class=note>Target: measured ≥ 0.85 × predicted.</p>";
   return o.str();
 }
 

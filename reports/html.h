@@ -1,4 +1,4 @@
-// The self-contained HTML report (DESIGN §6): inline CSS and SVG, no script, no network.
+// The self-contained HTML report (reports/README.md): inline CSS and SVG, no script, no network.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>

@@ -26,7 +26,7 @@ class KvCache {
   // recurrent inputs of slots n-2, n-1 were overwritten.
   void set_length(int seq, int n);
 
-  // zaya's recurrent CCA state (../shared/reference/algorithms.md §2.6, §3.3), kept per slot like
+  // zaya's recurrent CCA state (engine/model/zaya.md), kept per slot like
   // the K/V: slot j holds token j's [c0; vd] (its conv input [q0; k0], C floats, and its delayed value
   // projection, Vh floats), in a ring of the last ring() slots of each sequence. The state of a
   // sequence of length L is slots L-2 and L-1, so a TiDAR verify pass that writes slots L..L+K

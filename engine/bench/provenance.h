@@ -1,4 +1,4 @@
-// Provenance of a report record (DESIGN §6): what was built from which source, on which machine,
+// Provenance of a report record (reports/README.md): what was built from which source, on which machine,
 // with which command, model and dataset — enough to reproduce or to distrust a number.
 #pragma once
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-// The benchmark of AR vs TiDAR decoding (DESIGN §5): a grid of configurations run over a prompt
+// The benchmark of AR vs TiDAR decoding (reports/README.md): a grid of configurations run over a prompt
 // suite with warm-up and repetitions, interleaved so that every configuration sees the same machine
 // state, summarised with intervals, token accounting, quality against AR and validity rules.
 #pragma once

@@ -1,4 +1,4 @@
-// The step-cost curve t(T) of DESIGN §5: the time of one forward pass of T tokens against a cache
+// The step-cost curve t(T): the time of one forward pass of T tokens against a cache
 // that already holds `context` tokens, and the speedup model a * t(1) / t(T) built on it.
 #pragma once
 #include <vector>

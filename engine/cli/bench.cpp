@@ -1,5 +1,5 @@
 // dllm-bench bench: AR vs TiDAR throughput over a prompt suite and a sweep of configurations, the
-// step-cost curve, and the JSON + HTML report (DESIGN §5-6, reports/README.md).
+// step-cost curve, and the JSON + HTML report (reports/README.md).
 #include <unistd.h>
 
 #include <algorithm>

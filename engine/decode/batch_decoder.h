@@ -1,4 +1,4 @@
-// Continuous batching (DESIGN §3, batches): up to `max_batch` sequences share every forward pass,
+// Continuous batching: up to `max_batch` sequences share every forward pass,
 // each in its own KV cache row, each advancing by its own acceptance; finished sequences leave and
 // waiting ones join (their prefill rides in the same pass as the others' steps). Sequences with the
 // same prompt (rollouts: n sampled completions of one prompt) share one prefill.

@@ -1,5 +1,5 @@
 // What every decoder takes and returns, and the bookkeeping they share: validating a request
-// against the model, and committing generated tokens with the stop rules of DESIGN §5.
+// against the model, and committing generated tokens with the stop rules of reports/README.md (accounting).
 #pragma once
 #include <cstdint>
 #include <string>

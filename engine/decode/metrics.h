@@ -1,4 +1,4 @@
-// What one generation measured (DESIGN §5). Counted tokens are generated tokens only: no prompt,
+// What one generation measured. Counted tokens are generated tokens only: no prompt,
 // stop at the first EOS (not counted), cut at max_new_tokens (a step that overshoots is trimmed).
 #pragma once
 #include <cstdint>

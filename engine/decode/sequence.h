@@ -1,4 +1,4 @@
-// One sequence's decoding as a series of forward passes that a batch runs together (DESIGN §3,
+// One sequence's decoding as a series of forward passes that a batch runs together (docs/ARCHITECTURE.md,
 // batches): each round a sequence adds its tokens to the shared Pass, the batch runs one forward, and
 // each sequence consumes the logits of its rows. AR and TiDAR decoding are both written this way; a
 // batch of one is the ordinary single-sequence decoder. Because every kernel is batch invariant, a

@@ -1,4 +1,4 @@
-// TiDAR diffusion decoding (DESIGN §3, ../shared/reference/algorithms.md §2.3-2.6 and §6): each step
+// TiDAR diffusion decoding (docs/ARCHITECTURE.md, decoders): each step
 // verifies the previous K drafts autoregressively and drafts the next K in one diffusion step, and
 // commits the n accepted drafts plus one token (recovered or bonus): n + 1 tokens per step.
 #pragma once

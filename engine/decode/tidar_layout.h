@@ -1,4 +1,4 @@
-// The passes of TiDAR decoding (../shared/reference/algorithms.md §2.3-2.4), built from the one
+// The passes of TiDAR decoding (docs/ARCHITECTURE.md, decoders), built from the one
 // Pass form. Positions: the anchor `a` (committed, not yet in the cache) sits at L, the cache holds
 // [0, L). Shapes: K = block size.
 #pragma once

@@ -1,4 +1,4 @@
-// Transformer::forward(Pass): the one forward pass every decoding strategy uses (DESIGN §3).
+// Transformer::forward(Pass): the one forward pass every decoding strategy uses (docs/ARCHITECTURE.md).
 // A pass is staged (its workspace sized, its description uploaded in one copy), issued (every op, in
 // the backend's memory, through the backend's PassRunner, which may replay it as a recorded graph),
 // and collected (its [rows] tokens and counts read back in one copy).

@@ -1,4 +1,4 @@
-// The ZAYA1 layer of Transformer::forward (../shared/reference/algorithms.md §3-4,
+// The ZAYA1 layer of Transformer::forward (engine/model/zaya.md,
 // engine/model/zaya.md): CCA attention with its recurrent state in the KV cache, then the top-1 MoE
 // with the ZAYA router, each merged into the f32 residual stream by learned residual scaling.
 #include <vector>

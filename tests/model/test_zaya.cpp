@@ -176,7 +176,7 @@ TEST(Zaya, CheckpointRoundTripAndMissingRouterTensor) {
 
 TEST(Zaya, Zaya1_8bParameterCountWithoutAllocating) {
   const ModelSummary s = describe_model("preset:zaya1-8b");
-  // 40 x (5.58M CCA + 0.66M router + 201.3M experts) + 537M tied embedding (algorithms.md §4.1).
+  // 40 x (5.58M CCA + 0.66M router + 201.3M experts) + 537M tied embedding.
   EXPECT_NEAR(double(s.parameters) / 1e9, 8.84, 0.01);
   EXPECT_EQ(s.config.num_experts, 16);
   EXPECT_EQ(s.config.rotary_dim, 64);

@@ -8,7 +8,7 @@ model. --arch zaya: ZAYA1 (CCA attention + top-1 MoE with the ZAYA router) as tr
 ZayaForCausalLM, in tools/train/zaya_torch.py; the recurrent CCA state (conv inputs, value
 shift) of a mask block continues from the last clean token before it, as in the engine.
 
-Objective (algorithms.md 1.4, balanced alpha = 1, block size K = 16):
+Objective (TiDAR's, balanced alpha = 1, block size K = 16):
   input = [x_0..x_{S-1} | M..M] with the mask copy at the SAME RoPE positions;
   clean half causal; mask block b (positions Kb..Kb+K-1) sees clean positions
   < Kb and its own K masks (bidirectional); mask at position i predicts x_i.
