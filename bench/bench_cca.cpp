@@ -87,8 +87,8 @@ void run(benchmark::State& state, Attn kind) {
   state.counters["context"] = s;
   state.counters["GFLOP_per_pass"] = l.flops(t, s) / 1e9;
   state.counters["KV_MB_per_pass"] = 2.0 * (s + t) * kHkv * kDh * 2 / 1e6;  // bf16 K and V of every key
-  state.counters["GFLOP/s"] = benchmark::Counter(l.flops(t, s) * double(state.iterations()) / 1e9,
-                                                 benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(l.flops(t, s) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
 
 void BM_Ccgqa(benchmark::State& state) { run(state, Attn::ccgqa); }

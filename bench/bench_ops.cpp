@@ -18,8 +18,10 @@ std::string camel(const std::string& op) {
   std::string s;
   bool up = true;
   for (char c : op) {
-    if (c == '_') up = true;
-    else s += up ? char(std::toupper(static_cast<unsigned char>(c))) : c, up = false;
+    if (c == '_')
+      up = true;
+    else
+      s += up ? char(std::toupper(static_cast<unsigned char>(c))) : c, up = false;
   }
   return s;
 }
@@ -30,7 +32,8 @@ const bool registered = [] {
     const bool ref = e.variant == "ref";
     const std::string variant = ref ? "" : e.variant + "/";
     for (const opcases::Timed& t : e.bench) {
-      std::string name = (ref ? "BM_Ref" : "BM_Cpu") + camel(e.op) + "/" + variant + t.shape + "/T:" + std::to_string(t.tokens);
+      std::string name =
+          (ref ? "BM_Ref" : "BM_Cpu") + camel(e.op) + "/" + variant + t.shape + "/T:" + std::to_string(t.tokens);
       for (char& c : name)
         if (c == ' ') c = '_';
       benchmark::RegisterBenchmark(name.c_str(), [t](benchmark::State& state) {

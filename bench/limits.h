@@ -24,8 +24,12 @@ inline void limit_fractions(benchmark::State& state, double bytes, double flops)
   const nlohmann::json& p = probe_record();
   if (!p.is_object()) return;
   const double bw = p.value("read_bandwidth_bytes_per_s", 0.0), peak = p.value("peak_flops_per_s", 0.0);
-  if (bw > 0) state.counters["of_read_bw"] = benchmark::Counter(bytes * double(state.iterations()) / bw, benchmark::Counter::kIsRate);
-  if (peak > 0) state.counters["of_peak_flops"] = benchmark::Counter(flops * double(state.iterations()) / peak, benchmark::Counter::kIsRate);
+  if (bw > 0)
+    state.counters["of_read_bw"] =
+        benchmark::Counter(bytes * double(state.iterations()) / bw, benchmark::Counter::kIsRate);
+  if (peak > 0)
+    state.counters["of_peak_flops"] =
+        benchmark::Counter(flops * double(state.iterations()) / peak, benchmark::Counter::kIsRate);
 }
 
 }  // namespace dllm::bench

@@ -31,15 +31,14 @@ template <typename... Parts>
 }  // namespace dllm
 
 // User-facing check: DLLM_CHECK(n > 0, "config.json: hidden_size must be positive, got ", n);
-#define DLLM_CHECK(cond, ...)                     \
-  do {                                            \
-    if (!(cond)) ::dllm::fail(__VA_ARGS__);       \
+#define DLLM_CHECK(cond, ...)               \
+  do {                                      \
+    if (!(cond)) ::dllm::fail(__VA_ARGS__); \
   } while (0)
 
 // Internal invariant: a failure is a bug in dllm-bench, reported with its location.
-#define DLLM_ASSERT(cond)                                                                        \
-  do {                                                                                           \
-    if (!(cond))                                                                                 \
-      ::dllm::fail("internal error (a bug in dllm-bench, please report): ", #cond, " at ", \
-                   __FILE__, ":", __LINE__);                                                     \
+#define DLLM_ASSERT(cond)                                                                                            \
+  do {                                                                                                               \
+    if (!(cond))                                                                                                     \
+      ::dllm::fail("internal error (a bug in dllm-bench, please report): ", #cond, " at ", __FILE__, ":", __LINE__); \
   } while (0)

@@ -20,9 +20,12 @@ DLLM_HD size_t dtype_size(DType t) { return t == DType::f32 ? 4 : 2; }
 
 inline const char* dtype_name(DType t) {
   switch (t) {
-    case DType::f32: return "F32";
-    case DType::f16: return "F16";
-    case DType::bf16: return "BF16";
+    case DType::f32:
+      return "F32";
+    case DType::f16:
+      return "F16";
+    case DType::bf16:
+      return "BF16";
   }
   return "?";
 }
@@ -71,7 +74,7 @@ DLLM_HD uint16_t f32_to_f16(float f) {
   if (a >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // rounds to >= 65520: inf
   if (a < 0x38800000u) {                                  // below the smallest normal 2^-14
     // subnormal or zero: value / 2^-24, rounded to nearest even
-    float v = bits_to_f32(a) * 16777216.0f;                // exact scaling by 2^24
+    float v = bits_to_f32(a) * 16777216.0f;  // exact scaling by 2^24
     uint32_t m = uint32_t(v);
     float rem = v - float(m);
     if (rem > 0.5f || (rem == 0.5f && (m & 1u))) ++m;
@@ -88,9 +91,12 @@ DLLM_HD uint16_t f32_to_f16(float f) {
 // One stored element converted to f32.
 DLLM_HD float load_as_f32(DType t, const void* base, size_t i) {
   switch (t) {
-    case DType::f32: return static_cast<const float*>(base)[i];
-    case DType::f16: return f16_to_f32(static_cast<const uint16_t*>(base)[i]);
-    case DType::bf16: return bf16_to_f32(static_cast<const uint16_t*>(base)[i]);
+    case DType::f32:
+      return static_cast<const float*>(base)[i];
+    case DType::f16:
+      return f16_to_f32(static_cast<const uint16_t*>(base)[i]);
+    case DType::bf16:
+      return bf16_to_f32(static_cast<const uint16_t*>(base)[i]);
   }
   return 0.0f;
 }

@@ -32,8 +32,8 @@ struct ModelConfig {
   bool attention_bias = false;  // q/k/v projections carry a bias (qwen2)
   bool qk_norm = false;         // per-head RMSNorm of q and k before RoPE (qwen3)
   // zaya only.
-  int num_experts = 0;          // E (the skip route is router class E)
-  int router_hidden_size = 0;   // R
+  int num_experts = 0;         // E (the skip route is router class E)
+  int router_hidden_size = 0;  // R
   SkipRoute skip_route = SkipRoute::zero;
   // Special tokens (-1 when the config has none).
   int bos_token_id = -1;
@@ -57,32 +57,32 @@ struct ModelConfig {
 };
 
 struct LayerWeights {
-  WeightView attn_norm;                // [D]
-  WeightView q, k, v, o;               // [Hq*Dh, D], [Hkv*Dh, D], [Hkv*Dh, D], [D, Hq*Dh]
-  WeightView q_bias, k_bias, v_bias;   // [Hq*Dh], [Hkv*Dh], [Hkv*Dh] (attention_bias only)
-  WeightView q_norm, k_norm;           // [Dh] (qk_norm only)
-  WeightView mlp_norm;                 // [D]
-  WeightView gate, up, down;           // [F, D], [F, D], [D, F]
+  WeightView attn_norm;               // [D]
+  WeightView q, k, v, o;              // [Hq*Dh, D], [Hkv*Dh, D], [Hkv*Dh, D], [D, Hq*Dh]
+  WeightView q_bias, k_bias, v_bias;  // [Hq*Dh], [Hkv*Dh], [Hkv*Dh] (attention_bias only)
+  WeightView q_norm, k_norm;          // [Dh] (qk_norm only)
+  WeightView mlp_norm;                // [D]
+  WeightView gate, up, down;          // [F, D], [F, D], [D, F]
   // zaya (q, k, o, attn_norm and mlp_norm as above; v is the current-token value projection [Vh, D]).
-  WeightView v_delayed;                // [Vh, D] value projection of the previous token
-  WeightView conv1, conv1_bias;        // [C, 2], [C] depthwise
-  WeightView conv2, conv2_bias;        // [C * Dh, 2], [C] within each head
-  WeightView temperature;              // [Hkv]
+  WeightView v_delayed;                                             // [Vh, D] value projection of the previous token
+  WeightView conv1, conv1_bias;                                     // [C, 2], [C] depthwise
+  WeightView conv2, conv2_bias;                                     // [C * Dh, 2], [C] within each head
+  WeightView temperature;                                           // [Hkv]
   WeightView attn_h_scale, attn_h_bias, attn_r_scale, attn_r_bias;  // [D] residual merge after attention
   WeightView mlp_h_scale, mlp_h_bias, mlp_r_scale, mlp_r_bias;      // [D] residual merge after the MoE
-  WeightView router_down, router_down_bias;  // [R, D], [R]
-  WeightView router_state_scale;             // [R] (every layer but the first)
-  WeightView router_norm;                    // [R]
+  WeightView router_down, router_down_bias;                         // [R, D], [R]
+  WeightView router_state_scale;                                    // [R] (every layer but the first)
+  WeightView router_norm;                                           // [R]
   WeightView router_fc1, router_fc1_bias, router_fc2, router_fc2_bias;  // [R, R], [R]
-  WeightView router_out;                     // [E + 1, R]
-  WeightView balancing_bias;                 // [E + 1]
-  WeightView experts_gate_up, experts_down;  // [E * 2F, D], [E * D, F]
+  WeightView router_out;                                                // [E + 1, R]
+  WeightView balancing_bias;                                            // [E + 1]
+  WeightView experts_gate_up, experts_down;                             // [E * 2F, D], [E * D, F]
 };
 
 struct ModelWeights {
-  WeightView embed;       // [V, D]
-  WeightView final_norm;  // [D]
-  WeightView lm_head;     // [V, D] (the embedding when tied)
+  WeightView embed;                    // [V, D]
+  WeightView final_norm;               // [D]
+  WeightView lm_head;                  // [V, D] (the embedding when tied)
   WeightView input_scale, input_bias;  // [D] zaya: x = (embed + bias) * scale
   std::vector<LayerWeights> layers;
 };

@@ -123,9 +123,9 @@ struct SoftmaxArgs {
 // engine's NaN/Inf check of the logits read only these [rows] integers, never the rows themselves.
 struct ArgmaxArgs {
   int rows = 0, dim = 0;
-  const float* x = nullptr;         // [rows, dim]
-  int32_t* index = nullptr;         // [rows]
-  int32_t* non_finite = nullptr;    // [rows]
+  const float* x = nullptr;       // [rows, dim]
+  int32_t* index = nullptr;       // [rows]
+  int32_t* non_finite = nullptr;  // [rows]
 };
 
 // How one row of logits becomes a token (the sample op). With a mix partner the row is first mixed,
@@ -144,13 +144,13 @@ struct RowDraw {
   float temperature = 0.0f;
   int32_t top_k = 0;
   float top_p = 1.0f;
-  double u = 0.0;               // in [0, 1)
-  const float* mix = nullptr;   // [dim] the mix partner, or null
-  float mix_weight = 1.0f;      // w
+  double u = 0.0;                    // in [0, 1)
+  const float* mix = nullptr;        // [dim] the mix partner, or null
+  float mix_weight = 1.0f;           // w
   const float* draft_row = nullptr;  // [dim] the sampling drafter's row, or null
   float draft_temperature = 0.0f;
   int32_t draft_token = 0;
-  double u_accept = 0.0;        // in [0, 1)
+  double u_accept = 0.0;  // in [0, 1)
 };
 
 // token[r] = the token row r draws under draws[r].
@@ -161,10 +161,10 @@ struct SampleArgs {
   int32_t* token = nullptr;        // [rows]
 };
 
-// How far logit mixing moved a row's target distribution (the sample_divergence op): for each row whose draw has a mix partner,
-// p = the row's own target distribution and q = the mixed row's (the draw's temperature, top-k and
-// top-p; temperature 0 counts as a plain softmax), KL(p || q) in nats (q floored at 1e-300), total
-// variation 0.5 * sum |p - q|, and whether the two rows' argmaxes agree. {0, 0, 1} without a partner.
+// How far logit mixing moved a row's target distribution (the sample_divergence op): for each row whose draw has a mix
+// partner, p = the row's own target distribution and q = the mixed row's (the draw's temperature, top-k and top-p;
+// temperature 0 counts as a plain softmax), KL(p || q) in nats (q floored at 1e-300), total variation 0.5 * sum |p -
+// q|, and whether the two rows' argmaxes agree. {0, 0, 1} without a partner.
 struct MixDivergence {
   double kl = 0.0, tv = 0.0;
   int32_t same_top1 = 1;
@@ -186,14 +186,14 @@ struct SampleDivergenceArgs {
 // c1(t-1) is recomputed from c0(t-2), c0(t-1), so c1 before the start is b1 (bias on zero padding).
 struct CcaConvArgs {
   int tokens = 0, heads = 0, head_dim = 0;  // heads = Hq + Hkv groups of head_dim channels
-  const float* x = nullptr;      // [T, C] c0(t)
-  const float* prev = nullptr;   // [T, C] c0(t-1)
-  const float* prev2 = nullptr;  // [T, C] c0(t-2)
-  WeightView w1;                 // [C, 2] (HF [C, 1, 2])
-  WeightView b1;                 // [C]
-  WeightView w2;                 // [C * Dh, 2] (HF [C, Dh, 2])
-  WeightView b2;                 // [C]
-  float* y = nullptr;            // [T, C]; must not alias the inputs
+  const float* x = nullptr;                 // [T, C] c0(t)
+  const float* prev = nullptr;              // [T, C] c0(t-1)
+  const float* prev2 = nullptr;             // [T, C] c0(t-2)
+  WeightView w1;                            // [C, 2] (HF [C, 1, 2])
+  WeightView b1;                            // [C]
+  WeightView w2;                            // [C * Dh, 2] (HF [C, Dh, 2])
+  WeightView b2;                            // [C]
+  float* y = nullptr;                       // [T, C]; must not alias the inputs
 };
 
 // CCA's q/k after the convolution: the q/k mean term (qres[h] = (q0[h] + k0[h / G]) / 2,
@@ -215,17 +215,17 @@ struct CcaQkArgs {
 struct ZayaRouterArgs {
   int tokens = 0, dim = 0, router_dim = 0, experts = 0;  // experts excludes the skip route
   float eps = 1e-5f;
-  const float* x = nullptr;         // [T, D]
-  const float* state_in = nullptr;  // [T, R] previous layer's router state, or null (first layer)
-  WeightView down, down_bias;       // [R, D], [R]
-  WeightView state_scale;           // [R] (with state_in)
-  WeightView norm;                  // [R]
+  const float* x = nullptr;                 // [T, D]
+  const float* state_in = nullptr;          // [T, R] previous layer's router state, or null (first layer)
+  WeightView down, down_bias;               // [R, D], [R]
+  WeightView state_scale;                   // [R] (with state_in)
+  WeightView norm;                          // [R]
   WeightView fc1, fc1_bias, fc2, fc2_bias;  // [R, R], [R], [R, R], [R]
-  WeightView out;                   // [E + 1, R]
-  WeightView balancing_bias;        // [E + 1] (f32)
-  float* state_out = nullptr;       // [T, R]; may alias state_in
-  int32_t* expert = nullptr;        // [T] in [0, E]; E = skip
-  float* weight = nullptr;          // [T]
+  WeightView out;                           // [E + 1, R]
+  WeightView balancing_bias;                // [E + 1] (f32)
+  float* state_out = nullptr;               // [T, R]; may alias state_in
+  int32_t* expert = nullptr;                // [T] in [0, E]; E = skip
+  float* weight = nullptr;                  // [T]
 };
 
 // What the skip route (router index E) outputs: zero (transformers, vLLM) or the input times its
@@ -248,21 +248,21 @@ struct RecurrentSource {
 // was before the call. Ring entry r of sequence s: ring[s * seq_stride + r * (C + Vh)], C + Vh floats.
 struct CcaStateArgs {
   int tokens = 0, q_width = 0, k_width = 0, value_width = 0;  // Hq*Dh, Hkv*Dh, Vh; C = q_width + k_width
-  const float* q0 = nullptr;               // [T, Hq*Dh]
-  const float* k0 = nullptr;               // [T, Hkv*Dh]
-  const float* v_cur = nullptr;            // [T, Vh] W_v x(t)
-  const float* vd = nullptr;               // [T, Vh] W_v2 x(t), the delayed value its successor uses
-  const RecurrentSource* prev1 = nullptr;  // [T] token t-1 of each token's sequence
-  const RecurrentSource* prev2 = nullptr;  // [T] token t-2
-  const int32_t* seq = nullptr;            // [T]
-  const int32_t* slot = nullptr;           // [T] cache slot, or -1 (scratch: not stored)
-  float* ring = nullptr;                   // [B, ring_size, C + Vh] (this layer)
-  int64_t seq_stride = 0;                  // floats between sequences in ring
+  const float* q0 = nullptr;                                  // [T, Hq*Dh]
+  const float* k0 = nullptr;                                  // [T, Hkv*Dh]
+  const float* v_cur = nullptr;                               // [T, Vh] W_v x(t)
+  const float* vd = nullptr;                                  // [T, Vh] W_v2 x(t), the delayed value its successor uses
+  const RecurrentSource* prev1 = nullptr;                     // [T] token t-1 of each token's sequence
+  const RecurrentSource* prev2 = nullptr;                     // [T] token t-2
+  const int32_t* seq = nullptr;                               // [T]
+  const int32_t* slot = nullptr;                              // [T] cache slot, or -1 (scratch: not stored)
+  float* ring = nullptr;                                      // [B, ring_size, C + Vh] (this layer)
+  int64_t seq_stride = 0;                                     // floats between sequences in ring
   int ring_size = 0;
-  float* qk0 = nullptr;                    // [T, C]
-  float* c0_prev = nullptr;                // [T, C]
-  float* c0_prev2 = nullptr;               // [T, C]
-  float* v = nullptr;                      // [T, 2 * Vh] = [T, Hkv, Dh]
+  float* qk0 = nullptr;       // [T, C]
+  float* c0_prev = nullptr;   // [T, C]
+  float* c0_prev2 = nullptr;  // [T, C]
+  float* v = nullptr;         // [T, 2 * Vh] = [T, Hkv, Dh]
 };
 
 // Top-1 SwiGLU experts: y[t] = weight[t] * down_e(silu(gate_e x) * up_e x) with e = expert[t];
@@ -285,9 +285,9 @@ struct MoeArgs {
 // Without r_scale (empty) it is the input scaling r = (h + h_bias) * h_scale.
 struct ResidualScaleArgs {
   int tokens = 0, dim = 0;
-  const float* h = nullptr;  // [T, D]
+  const float* h = nullptr;                     // [T, D]
   WeightView h_scale, h_bias, r_scale, r_bias;  // [D] each
-  float* r = nullptr;        // [T, D] in/out
+  float* r = nullptr;                           // [T, D] in/out
 };
 
 }  // namespace dllm

@@ -13,11 +13,11 @@ inline constexpr int32_t kScratchSlot = -1;
 inline constexpr int32_t kAfterCache = -1;
 
 struct PassToken {
-  int32_t seq = 0;                  // sequence (KV cache row) the token belongs to
-  int32_t token = 0;                // token id
-  int32_t position = 0;             // RoPE position
+  int32_t seq = 0;                    // sequence (KV cache row) the token belongs to
+  int32_t token = 0;                  // token id
+  int32_t position = 0;               // RoPE position
   int32_t cache_slot = kScratchSlot;  // cache slot that receives its K/V, or scratch (pass-local only)
-  Visibility vis;                   // cache [0, vis.cache_len) + pass tokens [0, a) and [b, e)
+  Visibility vis;                     // cache [0, vis.cache_len) + pass tokens [0, a) and [b, e)
   // The token's recurrent predecessor (zaya's CCA convolutions and value shift): the pass index of
   // the token it follows, or kAfterCache: it follows its sequence's committed tokens
   // [0, vis.cache_len) (nothing when cache_len is 0). A TiDAR proposal block at level p follows
@@ -32,8 +32,8 @@ struct Pass {
   // Appends a run of tokens at positions first_position.. that attend to the cache [0, cache_len)
   // and causally to each other; their K/V go to the slots of their positions (to_cache) or stay
   // pass-local. Returns the index of the first one.
-  int add_causal(int32_t seq, const std::vector<int32_t>& ids, int32_t first_position,
-                 int32_t cache_len, bool to_cache) {
+  int add_causal(int32_t seq, const std::vector<int32_t>& ids, int32_t first_position, int32_t cache_len,
+                 bool to_cache) {
     const int begin = size();
     for (size_t i = 0; i < ids.size(); ++i) {
       PassToken t;

@@ -21,8 +21,7 @@ struct Philox4x32 {
   uint32_t v[4];
 };
 
-DLLM_HD Philox4x32 philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0,
-                                 uint32_t k1) {
+DLLM_HD Philox4x32 philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1) {
   const uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
   for (int round = 0; round < 10; ++round) {
     uint64_t p0 = uint64_t(M0) * c0;
@@ -39,8 +38,7 @@ DLLM_HD Philox4x32 philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t
 
 // Uniform double in [0, 1) with 53 random bits.
 DLLM_HD double uniform01(uint64_t seed, uint32_t sequence, uint32_t position, Purpose purpose) {
-  Philox4x32 r = philox4x32_10(position, sequence, uint32_t(purpose), 0u, uint32_t(seed),
-                               uint32_t(seed >> 32));
+  Philox4x32 r = philox4x32_10(position, sequence, uint32_t(purpose), 0u, uint32_t(seed), uint32_t(seed >> 32));
   uint64_t bits = (uint64_t(r.v[0]) << 21) ^ uint64_t(r.v[1] >> 11);
   return double(bits & ((uint64_t(1) << 53) - 1)) * (1.0 / 9007199254740992.0);
 }

@@ -19,9 +19,12 @@ std::string string_field(const json& j, const char* key, const std::string& wher
 Prompt parse_line(const json& j, const std::string& where, int line) {
   DLLM_CHECK(j.is_object(), where, ": each line must be a JSON object");
   Prompt p;
-  if (j.contains("id")) p.id = j.at("id").is_string() ? j.at("id").get<std::string>() : j.at("id").dump();
-  else if (j.contains("question_id")) p.id = j.at("question_id").dump();
-  else p.id = "line" + std::to_string(line);
+  if (j.contains("id"))
+    p.id = j.at("id").is_string() ? j.at("id").get<std::string>() : j.at("id").dump();
+  else if (j.contains("question_id"))
+    p.id = j.at("question_id").dump();
+  else
+    p.id = "line" + std::to_string(line);
   if (j.contains("category")) p.category = string_field(j, "category", where);
   if (j.contains("answer")) p.answer = string_field(j, "answer", where);
   const int forms = int(j.contains("prompt")) + int(j.contains("tokens")) + int(j.contains("turns"));

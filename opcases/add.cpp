@@ -23,7 +23,8 @@ const Op<AddArgs>& add_op() {
         c.name = "add n=" + std::to_string(rows) + "x" + std::to_string(dim);
         c.build = [=](Arena& arena) {
           const size_t n = size_t(rows) * dim;
-          return AddArgs{int64_t(n), arena.in(random_floats(n, uint32_t(rows + dim), 6.0f)), arena.inout("y", random_floats(n, 3))};
+          return AddArgs{int64_t(n), arena.in(random_floats(n, uint32_t(rows + dim), 6.0f)),
+                         arena.inout("y", random_floats(n, 3))};
         };
         op.cases.push_back(c);
       }

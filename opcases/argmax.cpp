@@ -36,10 +36,17 @@ const Op<ArgmaxArgs>& argmax_op() {
             float* row = x.data() + size_t(r) * dim;
             const int top = int(std::max_element(row, row + dim) - row);
             switch (r % 4) {
-              case 1: row[gen() % uint32_t(dim)] = row[top]; break;  // a tie anywhere
-              case 2: row[gen() % uint32_t(dim)] = nan, row[gen() % uint32_t(dim)] = -inf; break;
-              case 3: row[gen() % uint32_t(dim)] = inf; break;
-              default: break;
+              case 1:
+                row[gen() % uint32_t(dim)] = row[top];
+                break;  // a tie anywhere
+              case 2:
+                row[gen() % uint32_t(dim)] = nan, row[gen() % uint32_t(dim)] = -inf;
+                break;
+              case 3:
+                row[gen() % uint32_t(dim)] = inf;
+                break;
+              default:
+                break;
             }
           }
           return ArgmaxArgs{rows, dim, arena.in(x), arena.out_ints("index", size_t(rows)),

@@ -46,11 +46,20 @@ struct Pass {
         s = i % 2;
         const int len = s == 0 ? cache : cache / 3;
         switch (i % 5) {
-          case 0: v = {len, {}, {}}; break;
-          case 1: v = {len, {0, i + 1}, {}}; break;
-          case 2: v = {len, {0, t / 2}, {std::max(i, t / 2), std::min(t, i + 4)}}; break;
-          case 3: v = {0, {i, i + 1}, {}}; break;
-          default: v = {0, {}, {}};
+          case 0:
+            v = {len, {}, {}};
+            break;
+          case 1:
+            v = {len, {0, i + 1}, {}};
+            break;
+          case 2:
+            v = {len, {0, t / 2}, {std::max(i, t / 2), std::min(t, i + 4)}};
+            break;
+          case 3:
+            v = {0, {i, i + 1}, {}};
+            break;
+          default:
+            v = {0, {}, {}};
         }
         if (v.second.begin >= v.second.end) v.second = {};
       }
@@ -107,8 +116,8 @@ std::vector<Case<AttentionArgs>> parity_cases() {
           cases.push_back(random_case(t, hq, hkv, dh, cache, how, seed++));
           cases.back().emulator = t * hq * (cache + t) <= 40'000;  // the emulator: fewer keys x blocks
         }
-  for (auto [t, hq, hkv, dh, cache] : {std::tuple{1, 1, 1, 1, 1}, {5, 4, 1, 7, 9}, {17, 8, 2, 64, 40},
-                                       {12, 6, 3, 33, 5}, {9, 2, 2, 128, 70}})
+  for (auto [t, hq, hkv, dh, cache] :
+       {std::tuple{1, 1, 1, 1, 1}, {5, 4, 1, 7, 9}, {17, 8, 2, 64, 40}, {12, 6, 3, 33, 5}, {9, 2, 2, 128, 70}})
     cases.push_back(random_case(t, hq, hkv, dh, cache, Visible::forms, uint32_t(t * 7 + dh)));
   // llama3-8b heads: an AR step and a 68-token single forward after 3000 tokens, a 1025-token prefill
   cases.push_back(random_case(1, 32, 8, 128, 3000, Visible::causal, 7));
@@ -160,16 +169,18 @@ const Op<AttentionArgs>& attention_op() {
     op.variants = {
         {"grouped", Device::host, [](const AttentionArgs& a) { cpu::attention(a); }, f32_reference(1e-6), true},
 #ifdef DLLM_HAVE_GPU
-        {"single-pass", Device::gpu, [](const AttentionArgs& a) { gpu::attention(a, gpu::AttentionVariant::single_pass); },
-         f32_reference(2e-6)},
+        {"single-pass", Device::gpu,
+         [](const AttentionArgs& a) { gpu::attention(a, gpu::AttentionVariant::single_pass); }, f32_reference(2e-6)},
         // the invariant mode's one shape (gpu::pick_attention)
-        {"split-keys", Device::gpu, [](const AttentionArgs& a) { gpu::attention(a, gpu::AttentionVariant::split_keys); },
-         f32_reference(2e-6), true},
+        {"split-keys", Device::gpu,
+         [](const AttentionArgs& a) { gpu::attention(a, gpu::AttentionVariant::split_keys); }, f32_reference(2e-6),
+         true},
 #endif
     };
     op.cases = parity_cases();
     // token 0 sees the cache and itself in every window; the rest of the pass changes around it
-    op.row_cases = {random_case(17, 8, 2, 64, 40, Visible::forms, 3), random_case(68, 8, 2, 64, 300, Visible::causal, 3),
+    op.row_cases = {random_case(17, 8, 2, 64, 40, Visible::forms, 3),
+                    random_case(68, 8, 2, 64, 300, Visible::causal, 3),
                     random_case(306, 8, 2, 64, 700, Visible::causal, 3)};
     op.row_cases[2].emulator = false;
     // CPU: GQA 4:1, Dh 64; GPU: llama3-8b's heads after 4096 cached tokens
@@ -181,7 +192,8 @@ const Op<AttentionArgs>& attention_op() {
       op.bench.push_back(bench_case(t, 32, 8, 128, 4096));
       op.bench.back().host = false;
     }
-    for (auto [t, cache] : {std::pair{1, 1024}, {17, 1024}, {1, 4096}}) op.ref_bench.push_back(bench_case(t, 8, 2, 64, cache));
+    for (auto [t, cache] : {std::pair{1, 1024}, {17, 1024}, {1, 4096}})
+      op.ref_bench.push_back(bench_case(t, 8, 2, 64, cache));
     op.rows = rows;
     op.row_count = [](const AttentionArgs& a) { return a.tokens; };
     return op;

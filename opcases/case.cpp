@@ -30,8 +30,10 @@ bool same_bits(const Output& a, const Output& b, Verdict& v, const char* against
     if (a.bits[i] != b.bits[i]) {
       std::ostringstream s;
       s << a.name << ": not bitwise equal to " << against << " at " << i << ": ";
-      if (a.integer) s << int32_t(a.bits[i]) << " vs " << int32_t(b.bits[i]);
-      else s << a.at(i) << " vs " << b.at(i);
+      if (a.integer)
+        s << int32_t(a.bits[i]) << " vs " << int32_t(b.bits[i]);
+      else
+        s << a.at(i) << " vs " << b.at(i);
       return failed(v, s.str());
     }
   return true;
@@ -106,8 +108,10 @@ Verdict compare_bits(const std::vector<Output>& a, const std::vector<Output>& b,
   for (const std::string& br : breaches) failed(v, br);
   if (a.size() != b.size()) failed(v, "different outputs");
   for (size_t o = 0; o < a.size() && o < b.size(); ++o)
-    if (a[o].bits.size() != b[o].bits.size()) failed(v, a[o].name + ": sizes differ");
-    else same_bits(a[o], b[o], v, against);
+    if (a[o].bits.size() != b[o].bits.size())
+      failed(v, a[o].name + ": sizes differ");
+    else
+      same_bits(a[o], b[o], v, against);
   return v;
 }
 

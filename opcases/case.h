@@ -52,7 +52,7 @@ struct Variant {
   Device device;
   std::function<void(const Args&)> run;
   Rule rule;
-  bool invariant = false;           // bitwise the same whatever the pass size (Op::row_cases)
+  bool invariant = false;                // bitwise the same whatever the pass size (Op::row_cases)
   std::function<bool()> available = {};  // whether this build and machine run it (empty: always)
 };
 
@@ -75,10 +75,10 @@ struct Op {
 // A variant's outputs against the references on one case.
 struct Verdict {
   bool pass = true;
-  std::string what;     // case and variant
-  std::string detail;   // why it failed
-  double max_abs = 0;   // largest |out - ref64| over the outputs (f32_reference)
-  double max_rel = 0;   // max_abs / max(1, max |ref64|)
+  std::string what;      // case and variant
+  std::string detail;    // why it failed
+  double max_abs = 0;    // largest |out - ref64| over the outputs (f32_reference)
+  double max_rel = 0;    // max_abs / max(1, max |ref64|)
   double tolerance = 0;  // the largest max_rel the rule allows
 };
 

@@ -26,9 +26,12 @@ std::vector<RecurrentSource> random_sources(int t, int ring, uint32_t seed) {
   std::vector<RecurrentSource> s(static_cast<size_t>(t));
   for (int i = 0; i < t; ++i) {
     const uint32_t kind = gen() % 3;
-    if (kind == 1 && i > 0) s[size_t(i)] = {RecurrentSource::Kind::pass, int32_t(gen() % uint32_t(i))};
-    else if (kind == 2) s[size_t(i)] = {RecurrentSource::Kind::cache, int32_t(gen() % uint32_t(3 * ring))};
-    else s[size_t(i)] = {RecurrentSource::Kind::zero, 0};
+    if (kind == 1 && i > 0)
+      s[size_t(i)] = {RecurrentSource::Kind::pass, int32_t(gen() % uint32_t(i))};
+    else if (kind == 2)
+      s[size_t(i)] = {RecurrentSource::Kind::cache, int32_t(gen() % uint32_t(3 * ring))};
+    else
+      s[size_t(i)] = {RecurrentSource::Kind::zero, 0};
   }
   return s;
 }
@@ -70,11 +73,17 @@ Case<CcaConvArgs> conv_case(int t, int heads, int dh, DType dt, uint32_t seed) {
   c.build = [=](Arena& arena) {
     const size_t n = size_t(t) * heads * dh;
     const int64_t ch = int64_t(heads) * dh;
-    return CcaConvArgs{t, heads, dh, arena.in(random_floats(n, seed)), arena.in(random_floats(n, seed + 1)),
-                       arena.in(random_floats(n, seed + 2)), arena.in(make_weights(ch, 2, dt, seed + 3)),
+    return CcaConvArgs{t,
+                       heads,
+                       dh,
+                       arena.in(random_floats(n, seed)),
+                       arena.in(random_floats(n, seed + 1)),
+                       arena.in(random_floats(n, seed + 2)),
+                       arena.in(make_weights(ch, 2, dt, seed + 3)),
                        arena.in(make_weights(1, ch, dt, seed + 4)),
                        arena.in(make_weights(ch * dh, 2, dt, seed + 5, 1.0f / std::sqrt(float(dh)))),
-                       arena.in(make_weights(1, ch, dt, seed + 6)), arena.out("y", n)};
+                       arena.in(make_weights(1, ch, dt, seed + 6)),
+                       arena.out("y", n)};
   };
   return c;
 }
@@ -85,10 +94,15 @@ Case<CcaQkArgs> qk_case(int t, int hq, int hkv, int dh, DType dt) {
            " Dh=" + std::to_string(dh) + " " + dtype_name(dt);
   c.build = [=](Arena& arena) {
     const size_t n = size_t(t) * (hq + hkv) * dh;
-    return CcaQkArgs{t, hq, hkv, dh, arena.in(random_floats(n, uint32_t(t + dh))),
+    return CcaQkArgs{t,
+                     hq,
+                     hkv,
+                     dh,
+                     arena.in(random_floats(n, uint32_t(t + dh))),
                      arena.in(random_floats(n, uint32_t(t + dh + 1))),
                      arena.in(make_weights(1, hkv, dt, uint32_t(hkv), 3.0f)),
-                     arena.out("q", size_t(t) * hq * dh), arena.out("k", size_t(t) * hkv * dh)};
+                     arena.out("q", size_t(t) * hq * dh),
+                     arena.out("k", size_t(t) * hkv * dh)};
   };
   return c;
 }

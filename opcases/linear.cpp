@@ -64,7 +64,8 @@ std::vector<Case<LinearArgs>> parity_cases() {
   // llama3-8b: k/v 1024x4096, gate/up 14336x4096, down 4096x14336; an AR step, a 17-token verify pass;
   // and a 306-token single forward. Model scale: GPU devices only.
   for (int t : {1, 17})
-    for (auto [in, out] : {std::pair{4096, 1024}, {4096, 14336}, {14336, 4096}}) cases.push_back(random_case(t, in, out, DType::bf16, false));
+    for (auto [in, out] : {std::pair{4096, 1024}, {4096, 14336}, {14336, 4096}})
+      cases.push_back(random_case(t, in, out, DType::bf16, false));
   cases.push_back(random_case(306, 1024, 512, DType::bf16, true));
   for (size_t i = cases.size() - 7; i < cases.size(); ++i) cases[i].host = cases[i].emulator = false;
   return cases;
@@ -104,22 +105,26 @@ const Op<LinearArgs>& linear_op() {
     op.name = "linear";
     op.ref32 = ref::linear<float>, op.ref64 = ref::linear<double>;
     op.variants = {
-        {"portable", Device::host, [](const LinearArgs& a) { cpu::linear(a, cpu::Isa::portable); }, f32_reference(1e-6), true},
+        {"portable", Device::host, [](const LinearArgs& a) { cpu::linear(a, cpu::Isa::portable); }, f32_reference(1e-6),
+         true},
         {"avx2", Device::host, [](const LinearArgs& a) { cpu::linear(a, cpu::Isa::avx2); }, f32_reference(1e-6), true,
          [] { return runs(cpu::Isa::avx2); }},
-        {"avx512", Device::host, [](const LinearArgs& a) { cpu::linear(a, cpu::Isa::avx512); }, f32_reference(1e-6), true,
-         [] { return runs(cpu::Isa::avx512); }},
+        {"avx512", Device::host, [](const LinearArgs& a) { cpu::linear(a, cpu::Isa::avx512); }, f32_reference(1e-6),
+         true, [] { return runs(cpu::Isa::avx512); }},
 #ifdef DLLM_HAVE_GPU
-        {"gemv", Device::gpu, [](const LinearArgs& a) { gpu::linear(a, gpu::LinearVariant::gemv); }, f32_reference(2e-6)},
+        {"gemv", Device::gpu, [](const LinearArgs& a) { gpu::linear(a, gpu::LinearVariant::gemv); },
+         f32_reference(2e-6)},
         // the invariant mode's one shape (gpu::pick_linear)
-        {"tiled", Device::gpu, [](const LinearArgs& a) { gpu::linear(a, gpu::LinearVariant::tiled); }, f32_reference(2e-6), true},
+        {"tiled", Device::gpu, [](const LinearArgs& a) { gpu::linear(a, gpu::LinearVariant::tiled); },
+         f32_reference(2e-6), true},
         // NVIDIA's mma rounds the inputs to tf32; AMD's MFMA takes f32 and stays far inside the bound
         {"mma", Device::gpu, [](const LinearArgs& a) { gpu::linear(a, gpu::LinearVariant::mma); }, tf32_inputs(), false,
          gpu::mma_available},
 #endif
     };
     op.cases = parity_cases();
-    for (auto [t, in, out, dt] : {std::tuple{306, 300, 61, DType::bf16}, {68, 1024, 512, DType::bf16}, {306, 1024, 512, DType::bf16}})
+    for (auto [t, in, out, dt] :
+         {std::tuple{306, 300, 61, DType::bf16}, {68, 1024, 512, DType::bf16}, {306, 1024, 512, DType::bf16}})
       op.row_cases.push_back(random_case(t, in, out, dt, false));
     op.row_cases[0].emulator = op.row_cases[2].emulator = false;  // the emulator: the 68-token pass
     // CPU: weights (8192 x 4096, 64 MiB in bf16) larger than the last-level cache, as a model's layers
@@ -128,8 +133,11 @@ const Op<LinearArgs>& linear_op() {
     for (DType dt : {DType::f32, DType::f16})
       for (int t : {1, 16, 64}) op.bench.push_back(bench_case("", t, 4096, 8192, dt));
     for (Case<LinearArgs>& c : op.bench) c.device = false;
-    for (auto [name, in, out] : {std::tuple{"q", 4096, 4096}, {"kv", 4096, 1024}, {"gate", 4096, 14336},
-                                 {"down", 14336, 4096}, {"lm_head", 4096, 128256}})
+    for (auto [name, in, out] : {std::tuple{"q", 4096, 4096},
+                                 {"kv", 4096, 1024},
+                                 {"gate", 4096, 14336},
+                                 {"down", 14336, 4096},
+                                 {"lm_head", 4096, 128256}})
       for (int t : {1, 4, 17, 68, 306}) {
         op.bench.push_back(bench_case(name, t, in, out, DType::bf16));
         op.bench.back().host = false;

@@ -18,16 +18,23 @@ namespace {
 
 Case<MoeArgs> random_case(int t, int d, int f, int e, DType dt, SkipRoute skip) {
   Case<MoeArgs> c;
-  c.name = "moe T=" + std::to_string(t) + " D=" + std::to_string(d) + " F=" + std::to_string(f) + " E=" +
-           std::to_string(e) + " " + dtype_name(dt) + (skip == SkipRoute::zero ? " skip zero" : " skip identity");
+  c.name = "moe T=" + std::to_string(t) + " D=" + std::to_string(d) + " F=" + std::to_string(f) +
+           " E=" + std::to_string(e) + " " + dtype_name(dt) +
+           (skip == SkipRoute::zero ? " skip zero" : " skip identity");
   c.build = [=](Arena& arena) {
     const uint32_t seed = uint32_t(d * 3 + f + e);
-    return MoeArgs{t, d, f, e, skip, arena.in(random_floats(size_t(t) * d, uint32_t(t))),
+    return MoeArgs{t,
+                   d,
+                   f,
+                   e,
+                   skip,
+                   arena.in(random_floats(size_t(t) * d, uint32_t(t))),
                    arena.in(random_ints(size_t(t), 0, e + 1, uint32_t(t + 1))),  // the skip route included
                    arena.in(random_floats(size_t(t), uint32_t(t + 2))),
                    arena.in(make_weights(int64_t(e) * 2 * f, d, dt, seed, 1.0f / std::sqrt(float(d)))),
                    arena.in(make_weights(int64_t(e) * d, f, dt, seed + 1, 1.0f / std::sqrt(float(f)))),
-                   arena.out("y", size_t(t) * d), arena.scratch("act", size_t(t) * f)};
+                   arena.out("y", size_t(t) * d),
+                   arena.scratch("act", size_t(t) * f)};
   };
   return c;
 }
@@ -41,10 +48,20 @@ Case<MoeArgs> bench_case(int t) {
   c.build = [=](Arena& arena) {
     std::vector<int32_t> routes(static_cast<size_t>(t));
     for (int i = 0; i < t; ++i) routes[size_t(i)] = i % touched;
-    const WeightView gate_up{DType::bf16, arena.zeros<uint16_t>(size_t(experts) * 2 * f * d), int64_t(experts) * 2 * f, d};
+    const WeightView gate_up{DType::bf16, arena.zeros<uint16_t>(size_t(experts) * 2 * f * d), int64_t(experts) * 2 * f,
+                             d};
     const WeightView down{DType::bf16, arena.zeros<uint16_t>(size_t(experts) * d * f), int64_t(experts) * d, f};
-    return MoeArgs{t, d, f, experts, SkipRoute::zero, arena.zeros<float>(size_t(t) * d), arena.in(routes),
-                   arena.zeros<float>(size_t(t)), gate_up, down, arena.zeros<float>(size_t(t) * d),
+    return MoeArgs{t,
+                   d,
+                   f,
+                   experts,
+                   SkipRoute::zero,
+                   arena.zeros<float>(size_t(t) * d),
+                   arena.in(routes),
+                   arena.zeros<float>(size_t(t)),
+                   gate_up,
+                   down,
+                   arena.zeros<float>(size_t(t) * d),
                    arena.zeros<float>(size_t(t) * f)};
   };
   c.tokens = t, c.host = false;

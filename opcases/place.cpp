@@ -50,9 +50,7 @@ Place& gpu_place() {
 }
 #endif
 
-GuardedArray::GuardedArray(Place& place, size_t n) : place_(place), n_(n) {
-  fill(std::vector<uint32_t>(n, kSentinel));
-}
+GuardedArray::GuardedArray(Place& place, size_t n) : place_(place), n_(n) { fill(std::vector<uint32_t>(n, kSentinel)); }
 
 GuardedArray::GuardedArray(Place& place, const std::vector<float>& init) : place_(place), n_(init.size()) {
   std::vector<uint32_t> bits(n_);
@@ -73,8 +71,10 @@ std::vector<uint32_t> GuardedArray::read(std::string* breach) const {
   std::vector<uint32_t> host(n_ + 2 * kGuard);
   place_.download(host.data(), data_, host.size() * 4);
   for (size_t i = 0; i < kGuard && breach->empty(); ++i) {
-    if (host[kGuard - 1 - i] != kSentinel) *breach = "write " + std::to_string(i + 1) + " values before the output";
-    else if (host[kGuard + n_ + i] != kSentinel) *breach = "write " + std::to_string(i + 1) + " values past the output";
+    if (host[kGuard - 1 - i] != kSentinel)
+      *breach = "write " + std::to_string(i + 1) + " values before the output";
+    else if (host[kGuard + n_ + i] != kSentinel)
+      *breach = "write " + std::to_string(i + 1) + " values past the output";
   }
   return std::vector<uint32_t>(host.begin() + long(kGuard), host.begin() + long(kGuard + n_));
 }

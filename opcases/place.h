@@ -31,7 +31,7 @@ class GuardedArray {
  public:
   static constexpr size_t kGuard = 256;
   static constexpr uint32_t kSentinel = 0x7fbadbadu;
-  GuardedArray(Place& place, size_t n);                         // the outputs start as the sentinel
+  GuardedArray(Place& place, size_t n);                        // the outputs start as the sentinel
   GuardedArray(Place& place, const std::vector<float>& init);  // in-place ops: they start as init
   ~GuardedArray();
   GuardedArray(const GuardedArray&) = delete;
@@ -51,7 +51,7 @@ class GuardedArray {
 // One output array of a call, read back.
 struct Output {
   std::string name;
-  bool integer = false;         // int32 values (compared exactly)
+  bool integer = false;  // int32 values (compared exactly)
   std::vector<uint32_t> bits;
   float at(size_t i) const;
   std::vector<float> floats() const;

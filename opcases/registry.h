@@ -45,10 +45,10 @@ void add_entries(const Op<Args>& op, std::vector<Entry>* out) {
     for (const Case<Args>& c : cases)
       if (device == Device::host ? c.host : c.device)
         t.push_back(Timed{c.name, c.tokens, c.bytes, c.flops, [c, run](Place& place) {
-                          auto arena = std::make_shared<Arena>(place);
-                          const Args a = c.build(*arena);
-                          return std::function<void()>([arena, a, run] { run(a); });
-                        }});
+                            auto arena = std::make_shared<Arena>(place);
+                            const Args a = c.build(*arena);
+                            return std::function<void()>([arena, a, run] { run(a); });
+                          }});
     return t;
   };
   Entry ref;
@@ -72,7 +72,8 @@ void add_entries(const Op<Args>& op, std::vector<Entry>* out) {
       std::vector<Verdict> r;
       if (!v.invariant || !op.rows) return r;
       for (const Case<Args>& c : op.row_cases)
-        if (v.device == Device::host ? c.host : c.device && (c.emulator || !emulated)) r.push_back(check_rows(op, c, v, place));
+        if (v.device == Device::host ? c.host : c.device && (c.emulator || !emulated))
+          r.push_back(check_rows(op, c, v, place));
       return r;
     };
     const Variant<Args>* first = nullptr;

@@ -19,7 +19,8 @@ Case<ResidualScaleArgs> random_case(int t, int d, DType dt, bool merge) {
     const WeightView hs = arena.in(make_weights(1, d, dt, 1)), hb = arena.in(make_weights(1, d, dt, 2));
     const WeightView rs = merge ? arena.in(make_weights(1, d, dt, 3)) : WeightView{};
     const WeightView rb = arena.in(make_weights(1, d, dt, 4));
-    return ResidualScaleArgs{t, d, h, hs, hb, rs, rb, arena.inout("r", random_floats(size_t(t) * d, uint32_t(t + d + 1)))};
+    return ResidualScaleArgs{t,  d,  h,  hs,
+                             hb, rs, rb, arena.inout("r", random_floats(size_t(t) * d, uint32_t(t + d + 1)))};
   };
   return c;
 }

@@ -31,7 +31,8 @@ Case<RmsnormArgs> bench_case(int rows, int dim) {
   c.name = "D " + std::to_string(dim);
   c.build = [=](Arena& arena) {
     const WeightView w{DType::bf16, arena.zeros<uint16_t>(size_t(dim)), 1, dim};
-    return RmsnormArgs{rows, dim, 1e-5f, arena.zeros<float>(size_t(rows) * dim), w, arena.zeros<float>(size_t(rows) * dim)};
+    return RmsnormArgs{
+        rows, dim, 1e-5f, arena.zeros<float>(size_t(rows) * dim), w, arena.zeros<float>(size_t(rows) * dim)};
   };
   c.tokens = rows, c.bytes = 8.0 * rows * dim + 2.0 * dim, c.flops = 4.0 * rows * dim;
   return c;
@@ -65,8 +66,9 @@ Case<RmsnormArgs> rmsnorm_case(int rows, const WeightView& w, float eps) {
   c.name = "T=" + std::to_string(rows) + " D=" + std::to_string(w.cols);
   c.build = [=](Arena& arena) {
     const int dim = int(w.cols);
-    return RmsnormArgs{rows, dim, eps, arena.in(random_floats(size_t(rows) * dim, 1)), arena.in(w),
-                       arena.out("y", size_t(rows) * dim)};
+    return RmsnormArgs{rows,        dim,
+                       eps,         arena.in(random_floats(size_t(rows) * dim, 1)),
+                       arena.in(w), arena.out("y", size_t(rows) * dim)};
   };
   return c;
 }

@@ -23,7 +23,8 @@ const Op<SoftmaxArgs>& softmax_op() {
         for (float temperature : {1.0f, 0.7f}) {
           if (int64_t(rows) * dim > 5'000'000) continue;
           Case<SoftmaxArgs> c;
-          c.name = "softmax rows=" + std::to_string(rows) + " dim=" + std::to_string(dim) + " T=" + std::to_string(temperature);
+          c.name = "softmax rows=" + std::to_string(rows) + " dim=" + std::to_string(dim) +
+                   " T=" + std::to_string(temperature);
           c.build = [=](Arena& arena) {
             const std::vector<float> x = random_floats(size_t(rows) * dim, uint32_t(rows + dim), 8.0f);
             return SoftmaxArgs{rows, dim, temperature, arena.in(x), arena.out("y", x.size())};

@@ -34,7 +34,8 @@ const Op<SwigluArgs>& swiglu_op() {
     };
     for (int rows : {1, 3, 7, 37, 97, 1025})
       for (int dim : {1, 37, 1025})
-        op.cases.push_back(random_case(rows, dim, "swiglu rows=" + std::to_string(rows) + " dim=" + std::to_string(dim)));
+        op.cases.push_back(
+            random_case(rows, dim, "swiglu rows=" + std::to_string(rows) + " dim=" + std::to_string(dim)));
     return op;
   }();
   return op;

@@ -51,7 +51,7 @@ void attention(const AttentionArgs& a) {
         continue;
       }
       const Vector<Acc> score = keys.k * row_in<Acc>(a.q, head, a.head_dim) * Acc(a.scale);  // [n]
-      const Vector<Acc> out = keys.v.transpose() * softmax_of<Acc>(score);                 // [Dh]
+      const Vector<Acc> out = keys.v.transpose() * softmax_of<Acc>(score);                   // [Dh]
       row(a.out, head, a.head_dim) = out.template cast<float>();
     }
   }

@@ -35,8 +35,7 @@ void rope_attend(const ModelConfig& cfg, const std::vector<int32_t>& positions, 
 }
 
 template <typename Acc>
-std::vector<float> model_forward(const ModelConfig& cfg, const ModelWeights& w,
-                                 const std::vector<PassToken>& tokens) {
+std::vector<float> model_forward(const ModelConfig& cfg, const ModelWeights& w, const std::vector<PassToken>& tokens) {
   if (cfg.arch == Arch::zaya) return zaya_model_forward<Acc>(cfg, w, tokens);
   const int n = int(tokens.size());
   const int d = cfg.hidden_size, hq = cfg.num_heads, hkv = cfg.num_kv_heads, dh = cfg.head_dim;
@@ -80,8 +79,8 @@ std::vector<float> model_forward(const ModelConfig& cfg, const ModelWeights& w,
 }
 
 template <typename Acc>
-std::vector<float> pass_logits(const ModelConfig& cfg, const ModelWeights& w,
-                               const std::vector<int32_t>& context, const Pass& pass) {
+std::vector<float> pass_logits(const ModelConfig& cfg, const ModelWeights& w, const std::vector<int32_t>& context,
+                               const Pass& pass) {
   const int ctx = int(context.size());
   std::vector<PassToken> full;
   for (int i = 0; i < ctx; ++i) {
@@ -117,9 +116,9 @@ template std::vector<float> model_forward<float>(const ModelConfig&, const Model
                                                  const std::vector<PassToken>&);
 template std::vector<float> model_forward<double>(const ModelConfig&, const ModelWeights&,
                                                   const std::vector<PassToken>&);
-template std::vector<float> pass_logits<float>(const ModelConfig&, const ModelWeights&,
-                                               const std::vector<int32_t>&, const Pass&);
-template std::vector<float> pass_logits<double>(const ModelConfig&, const ModelWeights&,
-                                                const std::vector<int32_t>&, const Pass&);
+template std::vector<float> pass_logits<float>(const ModelConfig&, const ModelWeights&, const std::vector<int32_t>&,
+                                               const Pass&);
+template std::vector<float> pass_logits<double>(const ModelConfig&, const ModelWeights&, const std::vector<int32_t>&,
+                                                const Pass&);
 
 }  // namespace dllm::ref

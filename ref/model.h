@@ -12,8 +12,7 @@ namespace dllm::ref {
 // Logits [N, V] of a full sequence. Every token must have vis.cache_len == 0: its visibility is
 // expressed in indices of `tokens` (a causal sequence: token i sees [0, i + 1)).
 template <typename Acc>
-std::vector<float> model_forward(const ModelConfig& cfg, const ModelWeights& w,
-                                 const std::vector<PassToken>& tokens);
+std::vector<float> model_forward(const ModelConfig& cfg, const ModelWeights& w, const std::vector<PassToken>& tokens);
 
 // model_forward for zaya models (ref/zaya_model.cpp). PassToken::prev is an index into `tokens`,
 // or -1 at the start of the sequence.
@@ -33,7 +32,7 @@ void rope_attend(const ModelConfig& cfg, const std::vector<int32_t>& positions, 
 // vis.cache_len == L, i.e. see the whole context, as every decoder pass does, and a first interval
 // that is empty or starts at pass index 0 (a single-sequence pass).
 template <typename Acc>
-std::vector<float> pass_logits(const ModelConfig& cfg, const ModelWeights& w,
-                               const std::vector<int32_t>& context, const Pass& pass);
+std::vector<float> pass_logits(const ModelConfig& cfg, const ModelWeights& w, const std::vector<int32_t>& context,
+                               const Pass& pass);
 
 }  // namespace dllm::ref

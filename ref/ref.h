@@ -15,14 +15,18 @@
 namespace dllm::ref {
 
 void embedding(const EmbeddingArgs& a);
-template <typename Acc> void rmsnorm(const RmsnormArgs& a);
-template <typename Acc> void linear(const LinearArgs& a);
+template <typename Acc>
+void rmsnorm(const RmsnormArgs& a);
+template <typename Acc>
+void linear(const LinearArgs& a);
 void rope(const RopeArgs& a);
-template <typename Acc> void attention(const AttentionArgs& a);
+template <typename Acc>
+void attention(const AttentionArgs& a);
 void kv_write(const KvWriteArgs& a);
 void swiglu(const SwigluArgs& a);
 void add(const AddArgs& a);
-template <typename Acc> void softmax(const SoftmaxArgs& a);
+template <typename Acc>
+void softmax(const SoftmaxArgs& a);
 void argmax(const ArgmaxArgs& a);
 void sample(const SampleArgs& a);
 void sample_divergence(const SampleDivergenceArgs& a);
@@ -35,10 +39,14 @@ std::vector<double> target_distribution(const float* x, int dim, const RowDraw& 
 int sample_from(const std::vector<double>& probs, double u);
 // ZAYA1
 void cca_state(const CcaStateArgs& a);
-template <typename Acc> void cca_conv(const CcaConvArgs& a);
-template <typename Acc> void cca_qk(const CcaQkArgs& a);
-template <typename Acc> void zaya_router(const ZayaRouterArgs& a);
-template <typename Acc> void moe(const MoeArgs& a);
+template <typename Acc>
+void cca_conv(const CcaConvArgs& a);
+template <typename Acc>
+void cca_qk(const CcaQkArgs& a);
+template <typename Acc>
+void zaya_router(const ZayaRouterArgs& a);
+template <typename Acc>
+void moe(const MoeArgs& a);
 void residual_scale(const ResidualScaleArgs& a);
 
 }  // namespace dllm::ref

@@ -96,7 +96,8 @@ void sample_divergence(const SampleDivergenceArgs& a) {
     const std::vector<float> mixed = drawn_row(x, a.dim, d);
     RowDraw target = d;
     if (target.temperature == 0.0f) target = RowDraw{1.0f, 0, 1.0f};
-    const std::vector<double> pv = target_distribution(x, a.dim, target), qv = target_distribution(mixed.data(), a.dim, target);
+    const std::vector<double> pv = target_distribution(x, a.dim, target),
+                              qv = target_distribution(mixed.data(), a.dim, target);
     const Eigen::ArrayXd p = Eigen::Map<const Eigen::ArrayXd>(pv.data(), a.dim),
                          q = Eigen::Map<const Eigen::ArrayXd>(qv.data(), a.dim);
     out.kl = (p > 0).select(p * (p / q.max(1e-300)).log(), 0.0).sum();

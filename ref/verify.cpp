@@ -34,8 +34,7 @@ std::vector<double> draft_distribution(const float* logits, int vocab, float dra
   return target_distribution(logits, vocab, RowDraw{draft_temperature});
 }
 
-int32_t draft_token(const float* logits, int vocab, const VerifyConfig& cfg, uint32_t sequence,
-                    int position) {
+int32_t draft_token(const float* logits, int vocab, const VerifyConfig& cfg, uint32_t sequence, int position) {
   if (cfg.draft_temperature == 0.0f) return argmax_of(logits, vocab);
   return sample_from(draft_distribution(logits, vocab, cfg.draft_temperature),
                      uniform01(cfg.target.seed, sequence, uint32_t(position), Purpose::draft));
@@ -49,14 +48,15 @@ VerifyOutcome verify_greedy(const std::vector<int32_t>& best, const std::vector<
   return {k, best[size_t(k)]};
 }
 
-VerifyOutcome verify_drafts(const float* rows, const std::vector<Draft>& drafts, int vocab,
-                            const VerifyConfig& cfg, uint32_t sequence, int first_position) {
+VerifyOutcome verify_drafts(const float* rows, const std::vector<Draft>& drafts, int vocab, const VerifyConfig& cfg,
+                            uint32_t sequence, int first_position) {
   std::vector<float> mixed;
   const int k = int(drafts.size());
   if (cfg.target.greedy()) {
     std::vector<int32_t> best(size_t(k) + 1), tokens(static_cast<size_t>(k));
     for (int i = 0; i < k; ++i) {
-      best[size_t(i)] = argmax_of(target_row(rows + size_t(i) * vocab, drafts[size_t(i)], vocab, cfg.mix_weight, mixed), vocab);
+      best[size_t(i)] =
+          argmax_of(target_row(rows + size_t(i) * vocab, drafts[size_t(i)], vocab, cfg.mix_weight, mixed), vocab);
       tokens[size_t(i)] = drafts[size_t(i)].token;
     }
     best[size_t(k)] = argmax_of(rows + size_t(k) * vocab, vocab);  // the bonus row, pure AR

@@ -37,8 +37,8 @@ struct VerifyOutcome {
 
 // rows: [K+1, V] AR logits of the verify segment (row j predicts position first_position + j).
 // drafts[i] sits at position first_position + i.
-VerifyOutcome verify_drafts(const float* rows, const std::vector<Draft>& drafts, int vocab,
-                            const VerifyConfig& cfg, uint32_t sequence, int first_position);
+VerifyOutcome verify_drafts(const float* rows, const std::vector<Draft>& drafts, int vocab, const VerifyConfig& cfg,
+                            uint32_t sequence, int first_position);
 
 // Greedy verification from each verify row's argmax, best [K+1] (of the mixed row where mixing),
 // and the draft tokens [K]: accept while best[i] == drafts[i]; the first mismatch emits best[i];
@@ -47,8 +47,7 @@ VerifyOutcome verify_drafts(const float* rows, const std::vector<Draft>& drafts,
 VerifyOutcome verify_greedy(const std::vector<int32_t>& best, const std::vector<int32_t>& drafts);
 
 // A draft token from diffusion logits at a position: argmax, or a sample at the draft temperature.
-int32_t draft_token(const float* logits, int vocab, const VerifyConfig& cfg, uint32_t sequence,
-                    int position);
+int32_t draft_token(const float* logits, int vocab, const VerifyConfig& cfg, uint32_t sequence, int position);
 
 // The sampling drafter's distribution q = softmax(logits / draft_temperature).
 std::vector<double> draft_distribution(const float* logits, int vocab, float draft_temperature);

@@ -28,14 +28,14 @@ void copy_row(const std::vector<float>& src, int i, int width, float* dst) {
 template <typename Acc>
 std::vector<float> zaya_model_forward(const ModelConfig& cfg, const ModelWeights& w,
                                       const std::vector<PassToken>& tokens) {
-  const int n = int(tokens.size()), d = cfg.hidden_size, hq = cfg.num_heads, hkv = cfg.num_kv_heads,
-            dh = cfg.head_dim, ch = cfg.cca_channels(), vh = cfg.value_shift_width();
+  const int n = int(tokens.size()), d = cfg.hidden_size, hq = cfg.num_heads, hkv = cfg.num_kv_heads, dh = cfg.head_dim,
+            ch = cfg.cca_channels(), vh = cfg.value_shift_width();
   std::vector<int32_t> ids(n), positions(n), prev(n), prev2(n);
   std::vector<Visibility> vis(n);
   for (int i = 0; i < n; ++i) {
     DLLM_ASSERT(tokens[i].vis.cache_len == 0 && tokens[i].prev < i);
     ids[i] = tokens[i].token, positions[i] = tokens[i].position, vis[i] = tokens[i].vis;
-    prev[i] = tokens[i].prev;                        // -1: the start of the sequence
+    prev[i] = tokens[i].prev;  // -1: the start of the sequence
     prev2[i] = prev[i] < 0 ? -1 : tokens[size_t(prev[i])].prev;
   }
 
@@ -43,9 +43,9 @@ std::vector<float> zaya_model_forward(const ModelConfig& cfg, const ModelWeights
   embedding(EmbeddingArgs{n, d, ids.data(), w.embed, emb.data()});
   residual_scale(ResidualScaleArgs{n, d, emb.data(), w.input_scale, w.input_bias, {}, {}, x.data()});
 
-  std::vector<float> h(x.size()), q0, k0, qk0(size_t(n) * ch), c0p(qk0.size()), c0pp(qk0.size()),
-      conv(qk0.size()), q(size_t(n) * hq * dh), k(size_t(n) * hkv * dh), vc, vd, v(size_t(n) * hkv * dh),
-      attn(q.size()), o, state(size_t(n) * cfg.router_hidden_size), weight(n), y(x.size());
+  std::vector<float> h(x.size()), q0, k0, qk0(size_t(n) * ch), c0p(qk0.size()), c0pp(qk0.size()), conv(qk0.size()),
+      q(size_t(n) * hq * dh), k(size_t(n) * hkv * dh), vc, vd, v(size_t(n) * hkv * dh), attn(q.size()), o,
+      state(size_t(n) * cfg.router_hidden_size), weight(n), y(x.size());
   std::vector<int32_t> expert(n);
   for (size_t layer = 0; layer < w.layers.size(); ++layer) {
     const LayerWeights& lw = w.layers[layer];
@@ -60,8 +60,8 @@ std::vector<float> zaya_model_forward(const ModelConfig& cfg, const ModelWeights
       copy_row(qk0, prev[t], ch, &c0p[size_t(t) * ch]);
       copy_row(qk0, prev2[t], ch, &c0pp[size_t(t) * ch]);
     }
-    cca_conv<Acc>(CcaConvArgs{n, hq + hkv, dh, qk0.data(), c0p.data(), c0pp.data(), lw.conv1, lw.conv1_bias,
-                              lw.conv2, lw.conv2_bias, conv.data()});
+    cca_conv<Acc>(CcaConvArgs{n, hq + hkv, dh, qk0.data(), c0p.data(), c0pp.data(), lw.conv1, lw.conv1_bias, lw.conv2,
+                              lw.conv2_bias, conv.data()});
     cca_qk<Acc>(CcaQkArgs{n, hq, hkv, dh, qk0.data(), conv.data(), lw.temperature, q.data(), k.data()});
     // v = [W_v x(t); W_v2 x(t-1)] flat, viewed as [Hkv, Dh] (x(-1) = 0).
     project<Acc>(h, n, d, lw.v, vc);          // [N, Vh]
@@ -72,8 +72,8 @@ std::vector<float> zaya_model_forward(const ModelConfig& cfg, const ModelWeights
     }
     rope_attend<Acc>(cfg, positions, vis, q, k, v, attn);
     project<Acc>(attn, n, hq * dh, lw.o, o);  // [N, D]
-    residual_scale(ResidualScaleArgs{n, d, o.data(), lw.attn_h_scale, lw.attn_h_bias, lw.attn_r_scale,
-                                     lw.attn_r_bias, x.data()});
+    residual_scale(
+        ResidualScaleArgs{n, d, o.data(), lw.attn_h_scale, lw.attn_h_bias, lw.attn_r_scale, lw.attn_r_bias, x.data()});
 
     rmsnorm<Acc>(RmsnormArgs{n, d, cfg.rms_norm_eps, x.data(), lw.mlp_norm, h.data()});
     ZayaRouterArgs ra;
@@ -87,8 +87,8 @@ std::vector<float> zaya_model_forward(const ModelConfig& cfg, const ModelWeights
     zaya_router<Acc>(ra);
     moe<Acc>(MoeArgs{n, d, cfg.intermediate_size, cfg.num_experts, cfg.skip_route, h.data(), expert.data(),
                      weight.data(), lw.experts_gate_up, lw.experts_down, y.data()});
-    residual_scale(ResidualScaleArgs{n, d, y.data(), lw.mlp_h_scale, lw.mlp_h_bias, lw.mlp_r_scale,
-                                     lw.mlp_r_bias, x.data()});
+    residual_scale(
+        ResidualScaleArgs{n, d, y.data(), lw.mlp_h_scale, lw.mlp_h_bias, lw.mlp_r_scale, lw.mlp_r_bias, x.data()});
   }
   rmsnorm<Acc>(RmsnormArgs{n, d, cfg.rms_norm_eps, x.data(), w.final_norm, h.data()});
   std::vector<float> logits;  // [N, V]

@@ -20,7 +20,8 @@ void zaya_router(const ZayaRouterArgs& a) {
   std::vector<float> u(size_t(t) * r), h(u.size()), h2(u.size()), logits(size_t(t) * classes);
   linear<Acc>(LinearArgs{t, a.dim, r, a.x, a.down, a.down_bias, u.data()});  // [T, R]
   if (a.state_in != nullptr)
-    for (int i = 0; i < t * r; ++i) u[size_t(i)] = float(Acc(u[size_t(i)]) + Acc(a.state_in[i]) * Acc(a.state_scale.at(0, i % r)));
+    for (int i = 0; i < t * r; ++i)
+      u[size_t(i)] = float(Acc(u[size_t(i)]) + Acc(a.state_in[i]) * Acc(a.state_scale.at(0, i % r)));
   std::copy(u.begin(), u.end(), a.state_out);
   rmsnorm<Acc>(RmsnormArgs{t, r, a.eps, u.data(), a.norm, h.data()});
   linear<Acc>(LinearArgs{t, r, r, h.data(), a.fc1, a.fc1_bias, h2.data()});

@@ -49,18 +49,24 @@ Comparison compare_checked(const json& a, const json& b, const CompareOptions& o
       if (!valid) verdict = "not compared (invalid run)";
       const bool regression = valid && p < opt.alpha && change < -opt.threshold;
       if (regression) verdict = "REGRESSION", ++c.regressions;
-      std::snprintf(line, sizeof line, "%-44s %-18s %12.3f %12.3f %+8.1f%% %8.3g  %s\n", id.c_str(), metric.c_str() + 1, ma, mb,
-                    100 * change, p, verdict.c_str());
+      std::snprintf(line, sizeof line, "%-44s %-18s %12.3f %12.3f %+8.1f%% %8.3g  %s\n", id.c_str(), metric.c_str() + 1,
+                    ma, mb, 100 * change, p, verdict.c_str());
       c.table += line;
-      c.json.push_back({{"id", id}, {"metric", metric.substr(1)}, {"a_mean", ma}, {"b_mean", mb}, {"relative_change", change},
-                        {"p_value", p}, {"regression", regression}, {"verdict", verdict}});
+      c.json.push_back({{"id", id},
+                        {"metric", metric.substr(1)},
+                        {"a_mean", ma},
+                        {"b_mean", mb},
+                        {"relative_change", change},
+                        {"p_value", p},
+                        {"regression", regression},
+                        {"verdict", verdict}});
     }
     // Deterministic quantities: any change is reported (no test needed, no noise).
     const double ta = pa.contains("accounting") ? pa["accounting"].get<report::Accounting>().tokens_per_forward : 0;
     const double tb = pb.contains("accounting") ? pb["accounting"].get<report::Accounting>().tokens_per_forward : 0;
     if (ta != tb) {
-      std::snprintf(line, sizeof line, "%-44s %-18s %12.3f %12.3f %+8.1f%% %8s  %s\n", id.c_str(), "tokens_per_forward", ta,
-                    tb, ta ? 100 * (tb - ta) / ta : 0.0, "-", "changed (deterministic)");
+      std::snprintf(line, sizeof line, "%-44s %-18s %12.3f %12.3f %+8.1f%% %8s  %s\n", id.c_str(), "tokens_per_forward",
+                    ta, tb, ta ? 100 * (tb - ta) / ta : 0.0, "-", "changed (deterministic)");
       c.table += line;
     }
   }

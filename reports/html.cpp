@@ -19,7 +19,8 @@ namespace {
 using nlohmann::json;
 using svg::escape;
 
-const char* kStyle = R"(body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1320px;color:#1d232a;padding:0 16px}
+const char* kStyle =
+    R"(body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1320px;color:#1d232a;padding:0 16px}
 h1{font-size:24px}h2{font-size:19px;margin-top:32px;border-bottom:1px solid #ccd;padding-bottom:4px}h3{font-size:15px}
 table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #d5d9e0;padding:3px 8px;text-align:right;vertical-align:top}
 th{background:#eef1f5}td.l,th.l{text-align:left}.bad{color:#b00020;font-weight:600}.good{color:#0a7a2f;font-weight:600}
@@ -51,7 +52,9 @@ double num_at(const json& j, const std::string& pointer, double fallback = 0) {
 
 report::PointConfig config_of(const json& p) { return p["config"].get<report::PointConfig>(); }
 report::Accounting accounting_of(const json& p) { return p["accounting"].get<report::Accounting>(); }
-report::Quality quality_of(const json& p) { return p.contains("quality") ? p["quality"].get<report::Quality>() : report::Quality{}; }
+report::Quality quality_of(const json& p) {
+  return p.contains("quality") ? p["quality"].get<report::Quality>() : report::Quality{};
+}
 stats::Summary summary_at(const json& p, const char* key) { return p[key].get<report::Samples>().summary; }
 // The task accuracy over every category, when the suite has answers.
 std::optional<double> accuracy_of(const report::Quality& q) {
@@ -78,7 +81,8 @@ std::string speedup_cell(const json& p) {
 std::string summary_table(const json& r) {
   std::ostringstream o;
   o << "<table><tr><th class=l>configuration</th><th>valid</th><th>tokens/forward</th><th>decode tokens/s (95% CI)</th>"
-       "<th>speedup vs AR</th><th>predicted</th><th>exact vs AR</th><th>task accuracy</th><th>TV to AR</th><th>same top-1</th></tr>";
+       "<th>speedup vs AR</th><th>predicted</th><th>exact vs AR</th><th>task accuracy</th><th>TV to AR</th><th>same "
+       "top-1</th></tr>";
   for (const json& p : r["points"]) {
     o << "<tr><td class=l>" << escape(p["id"]) << "</td>";
     if (!p.contains("decode_tokens_per_s")) {
@@ -91,7 +95,8 @@ std::string summary_table(const json& r) {
       << "</td><td>" << f(decode.mean, 1) << " ± " << f(decode.ci95, 1) << "</td>" << speedup_cell(p);
     const report::Quality q = quality_of(p);
     if (q.vs_ar)
-      o << "<td" << (q.vs_ar->verdicts.bug ? " class=bad" : "") << ">" << q.vs_ar->exact_match << "/" << q.vs_ar->prompts << "</td>";
+      o << "<td" << (q.vs_ar->verdicts.bug ? " class=bad" : "") << ">" << q.vs_ar->exact_match << "/"
+        << q.vs_ar->prompts << "</td>";
     else
       o << "<td>-</td>";
     const std::optional<double> accuracy = accuracy_of(q);
@@ -101,7 +106,8 @@ std::string summary_table(const json& r) {
     else
       o << "<td>" << (is_tidar(p) ? "0 (lossless)" : "-") << "</td><td>" << (is_tidar(p) ? "1" : "-") << "</td>";
     o << "</tr>";
-    if (!valid) o << "<tr><td></td><td colspan=9 class='l bad'>invalid: " << escape(p["invalid_reasons"].dump()) << "</td></tr>";
+    if (!valid)
+      o << "<tr><td></td><td colspan=9 class='l bad'>invalid: " << escape(p["invalid_reasons"].dump()) << "</td></tr>";
   }
   o << "</table>";
   return o.str();
@@ -115,7 +121,8 @@ std::string throughput_chart(const json& r) {
     bars.push_back({p["id"], decode.mean, decode.ci95,
                     is_tidar(p) ? (config_of(p).mix_weight == 1.0f ? "#3366cc" : "#ff9900") : "#888888"});
   }
-  return svg::bar_chart("throughput", "Decode tokens/s: AR (grey), TiDAR lossless (blue), mixing (orange)", "tokens/s", bars);
+  return svg::bar_chart("throughput", "Decode tokens/s: AR (grey), TiDAR lossless (blue), mixing (orange)", "tokens/s",
+                        bars);
 }
 
 // Speedup and quality against the mixing weight w, one series per sampler (and levels/K/layout).
@@ -131,9 +138,8 @@ std::string mixing_charts(const json& r) {
   std::vector<svg::Series> speed, quality;
   size_t ci = 0;
   for (auto& [name, pts] : groups) {
-    std::sort(pts.begin(), pts.end(), [](const json* x, const json* y) {
-      return config_of(*x).mix_weight < config_of(*y).mix_weight;
-    });
+    std::sort(pts.begin(), pts.end(),
+              [](const json* x, const json* y) { return config_of(*x).mix_weight < config_of(*y).mix_weight; });
     svg::Series s{name, kPalette[ci % 8], {}, {}}, same{"same top-1 " + name, kPalette[ci % 8], {}, {}},
         match{"match length " + name, kPalette[ci % 8], {}, {}, true};
     for (const json* p : pts) {
@@ -146,7 +152,8 @@ std::string mixing_charts(const json& r) {
     speed.push_back(s), quality.push_back(same), quality.push_back(match);
     ++ci;
   }
-  return svg::line_chart("speedup_vs_w", "TiDAR speedup over AR vs mixing weight w", "w (1 = lossless)", "speedup (x)", speed) +
+  return svg::line_chart("speedup_vs_w", "TiDAR speedup over AR vs mixing weight w", "w (1 = lossless)", "speedup (x)",
+                         speed) +
          svg::line_chart("quality_vs_w", "Quality vs w: same top-1 as AR (solid), AR-match length fraction (dashed)",
                          "w (1 = lossless)", "rate", quality);
 }
@@ -165,10 +172,10 @@ std::string tradeoff_chart(const json& r) {
   std::vector<svg::Series> series;
   size_t ci = 0;
   for (auto& [name, pts] : groups) {
-    std::sort(pts.begin(), pts.end(), [](const json* x, const json* y) {
-      return decode_speedup(*x) < decode_speedup(*y);
-    });
-    svg::Series match{"AR match " + name, kPalette[ci % 8], {}, {}}, acc{"task accuracy " + name, kPalette[ci % 8], {}, {}, true};
+    std::sort(pts.begin(), pts.end(),
+              [](const json* x, const json* y) { return decode_speedup(*x) < decode_speedup(*y); });
+    svg::Series match{"AR match " + name, kPalette[ci % 8], {}, {}},
+        acc{"task accuracy " + name, kPalette[ci % 8], {}, {}, true};
     for (const json* p : pts) {
       const double x = decode_speedup(*p);
       const report::Quality q = quality_of(*p);
@@ -186,7 +193,8 @@ std::string tradeoff_chart(const json& r) {
 // Speedup over AR and throughput against batch size, with the crossover where TiDAR stops paying.
 std::string batch_section(const json& r) {
   if (!r.contains("batch_sweep") || r["batch_sweep"].empty())
-    return "<p class=note>No batch sweep in this report (run <code>dllm-bench bench --batch-sizes 1,2,4,8,16,32,64</code>).</p>";
+    return "<p class=note>No batch sweep in this report (run <code>dllm-bench bench --batch-sizes "
+           "1,2,4,8,16,32,64</code>).</p>";
   std::vector<svg::Series> speed, tps;
   std::ostringstream table;
   table << "<table><tr><th class=l>configuration</th><th>batch</th><th>speedup vs AR (95% CI)</th>"
@@ -199,8 +207,9 @@ std::string batch_section(const json& r) {
       s.x.push_back(p.batch), s.y.push_back(p.speedup);
       t.x.push_back(p.batch), t.y.push_back(p.tokens_per_s);
       table << "<tr><td class=l>" << escape(name) << "</td><td>" << p.batch << "</td><td>" << f(p.speedup) << "x ± "
-            << f(p.speedup_ci95) << "</td><td>" << f(p.tokens_per_s, 1) << "</td><td>" << f(p.per_sequence_tokens_per_s, 1)
-            << "</td><td class=" << (p.valid ? "good>yes" : "bad>NO") << "</td></tr>";
+            << f(p.speedup_ci95) << "</td><td>" << f(p.tokens_per_s, 1) << "</td><td>"
+            << f(p.per_sequence_tokens_per_s, 1) << "</td><td class=" << (p.valid ? "good>yes" : "bad>NO")
+            << "</td></tr>";
     }
     table << "<tr><td class=l colspan=6><b>crossover</b> (TiDAR no faster than AR from this batch size): "
           << (g.crossover_batch ? std::to_string(*g.crossover_batch) : std::string("not reached in this sweep"))
@@ -225,8 +234,10 @@ std::string batch_section(const json& r) {
   std::sort(parity.x.begin(), parity.x.end());
   speed.push_back(parity);
   return "<div class=charts>" +
-         svg::line_chart("speedup_vs_batch", "TiDAR speedup over AR vs batch size", "batch size (log2)", "speedup (x)", speed, true) +
-         svg::line_chart("tokens_vs_batch", "Total tokens/s vs batch size (AR dashed)", "batch size (log2)", "tokens/s", tps, true) +
+         svg::line_chart("speedup_vs_batch", "TiDAR speedup over AR vs batch size", "batch size (log2)", "speedup (x)",
+                         speed, true) +
+         svg::line_chart("tokens_vs_batch", "Total tokens/s vs batch size (AR dashed)", "batch size (log2)", "tokens/s",
+                         tps, true) +
          "</div>" + table.str();
 }
 
@@ -245,12 +256,11 @@ std::string time_split_table(const json& r) {
     if (!p.contains("accounting")) continue;
     const report::Accounting a = accounting_of(p);
     const double gbs = a.weight_bytes_per_s / 1e9;
-    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << f(100 * a.time_split.forward_fraction, 1) << " %</td><td>"
-      << f(100 * a.time_split.sampling_and_host_fraction, 1) << " %</td><td>" << f(1e3 * a.time_to_first_token_s, 3)
-      << "</td><td>" << f(1e3 * a.step_latency_s.p50, 3) << " / " << f(1e3 * a.step_latency_s.p90, 3) << " / "
-      << f(1e3 * a.step_latency_s.p99, 3)
-      << "</td><td>" << f(gbs, 3) << "</td><td>" << (bw > 0 && on_host(p) ? f(gbs * 1e9 / bw, 3) : "-")
-      << "</td></tr>";
+    o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << f(100 * a.time_split.forward_fraction, 1)
+      << " %</td><td>" << f(100 * a.time_split.sampling_and_host_fraction, 1) << " %</td><td>"
+      << f(1e3 * a.time_to_first_token_s, 3) << "</td><td>" << f(1e3 * a.step_latency_s.p50, 3) << " / "
+      << f(1e3 * a.step_latency_s.p90, 3) << " / " << f(1e3 * a.step_latency_s.p99, 3) << "</td><td>" << f(gbs, 3)
+      << "</td><td>" << (bw > 0 && on_host(p) ? f(gbs * 1e9 / bw, 3) : "-") << "</td></tr>";
   }
   o << "</table>";
   return o.str();
@@ -274,8 +284,10 @@ std::string acceptance_charts(const json& r) {
   if (first == nullptr) return "";
   const std::vector<int64_t> h = *accounting_of(*first).accepted_histogram;
   for (size_t n = 0; n < h.size(); ++n) bars.push_back({std::to_string(n), double(h[n]), 0, "#3366cc"});
-  return svg::bar_chart("accepted_histogram", "Accepted drafts per step, " + (*first)["id"].get<std::string>(), "steps", bars) +
-         svg::line_chart("slot_acceptance", "Per-slot acceptance (draft i accepted | verified)", "draft slot", "rate", slots);
+  return svg::bar_chart("accepted_histogram", "Accepted drafts per step, " + (*first)["id"].get<std::string>(), "steps",
+                        bars) +
+         svg::line_chart("slot_acceptance", "Per-slot acceptance (draft i accepted | verified)", "draft slot", "rate",
+                         slots);
 }
 
 std::string step_cost_chart(const json& r) {
@@ -295,8 +307,9 @@ std::string step_cost_chart(const json& r) {
       measured.x.push_back(t), measured.y.push_back(c.seconds * 1e3);
       linear.x.push_back(t), linear.y.push_back(std::min(t1 * t, curve.back().seconds * 1.5) * 1e3);
       if (bw > 0 && peak > 0 && backend == "cpu")  // the probe measures the host
-        roof.x.push_back(t), roof.y.push_back(std::max(num_at(r, "/model/weight_bytes") / bw,
-                                                       num_at(r, "/model/flops_per_token") * t / peak) * 1e3);
+        roof.x.push_back(t),
+            roof.y.push_back(
+                std::max(num_at(r, "/model/weight_bytes") / bw, num_at(r, "/model/flops_per_token") * t / peak) * 1e3);
     }
     std::vector<svg::Series> s{measured, linear};
     if (!roof.x.empty()) s.push_back(roof);
@@ -304,16 +317,17 @@ std::string step_cost_chart(const json& r) {
       size_t ci = 2;
       for (const auto& [b, batched] : sc["batched"].items()) {
         svg::Series bs{"batch " + b + " (T per sequence)", kPalette[ci++ % 8], {}, {}};
-        for (const auto& c : batched.get<std::vector<report::CurvePoint>>()) bs.x.push_back(c.tokens), bs.y.push_back(c.seconds * 1e3);
+        for (const auto& c : batched.get<std::vector<report::CurvePoint>>())
+          bs.x.push_back(c.tokens), bs.y.push_back(c.seconds * 1e3);
         if (s.size() < 7) s.push_back(bs);
       }
     }
-    o << svg::line_chart("step_cost_" + backend, "Step time vs tokens per pass, t(T), " + backend, "tokens per pass T (log2)",
-                         "ms", s, true);
+    o << svg::line_chart("step_cost_" + backend, "Step time vs tokens per pass, t(T), " + backend,
+                         "tokens per pass T (log2)", "ms", s, true);
     o << "<table><tr><th>T</th><th>t(T) ms</th><th>t(T)/t(1)</th><th>ms per token</th></tr>";
     for (const report::CurvePoint& c : curve)
-      o << "<tr><td>" << c.tokens << "</td><td>" << f(c.seconds * 1e3, 3) << "</td><td>" << f(c.seconds / t1) << "</td><td>"
-        << f(c.seconds * 1e3 / c.tokens, 4) << "</td></tr>";
+      o << "<tr><td>" << c.tokens << "</td><td>" << f(c.seconds * 1e3, 3) << "</td><td>" << f(c.seconds / t1)
+        << "</td><td>" << f(c.seconds * 1e3 / c.tokens, 4) << "</td></tr>";
     o << "</table>";
   }
   if (bw == 0) o << "<p class=note>No measured machine limits (run <code>dllm-bench probe</code>): no roofline.</p>";
@@ -344,7 +358,8 @@ std::string routing_locality_chart(const json& r) {
   std::vector<svg::Series> s{measured, uniform};
   if (!decoding.x.empty()) s.push_back(decoding);
   std::ostringstream o;
-  o << svg::line_chart("routing_locality", "Distinct experts per layer vs tokens per pass (of " + std::to_string(rl.experts) + ")",
+  o << svg::line_chart("routing_locality",
+                       "Distinct experts per layer vs tokens per pass (of " + std::to_string(rl.experts) + ")",
                        "tokens per pass T (log2)", "experts per layer", s, true);
   o << "<table><tr><th>T</th><th>passes measured</th><th>experts / layer</th><th>uniform</th><th>expert MB / pass</th>"
        "<th>uniform MB</th><th>measured / uniform</th></tr>";
@@ -368,8 +383,9 @@ std::string prediction_table(const json& r) {
     const report::Prediction& pr = *s->predicted;
     const double ratio = pr.measured_over_predicted;
     o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << f(pr.tokens_per_step) << "</td><td>" << pr.pass_tokens
-      << "</td><td>" << f(pr.t_pass_over_t1) << "</td><td>" << f(pr.speedup) << "x</td><td>" << f(s->decode.summary.mean)
-      << "x</td><td class=" << (ratio >= 0.85 ? "good" : "bad") << ">" << f(ratio) << "</td></tr>";
+      << "</td><td>" << f(pr.t_pass_over_t1) << "</td><td>" << f(pr.speedup) << "x</td><td>"
+      << f(s->decode.summary.mean) << "x</td><td class=" << (ratio >= 0.85 ? "good" : "bad") << ">" << f(ratio)
+      << "</td></tr>";
   }
   o << "</table><p class=note>Target: measured ≥ 0.85 × predicted.</p>";
   return o.str();
@@ -394,7 +410,8 @@ std::string equivalence_table(const json& r) {
     }
     const report::Verdicts& n = v->verdicts;
     o << "<tr><td class=l>" << escape(p["id"]) << "</td><td>" << n.exact << "</td><td>" << n.near_tie << "</td><td"
-      << (n.bug ? " class=bad" : "") << ">" << n.bug << "</td><td>" << n.lossy << "</td><td class=l>" << div << "</td></tr>";
+      << (n.bug ? " class=bad" : "") << ">" << n.bug << "</td><td>" << n.lossy << "</td><td class=l>" << div
+      << "</td></tr>";
   }
   o << "</table>";
   return o.str();
@@ -408,9 +425,9 @@ std::string categories_table(const json& r) {
     if (!p.contains("per_category")) continue;
     for (const auto& [cat, cj] : p["per_category"].items()) {
       const auto c = cj.get<report::CategoryStats>();
-      o << "<tr><td class=l>" << escape(p["id"]) << "</td><td class=l>" << escape(cat) << "</td><td>" << c.generated_tokens
-        << "</td><td>" << f(c.tokens_per_forward) << "</td><td>" << f(c.decode_tokens_per_s, 1) << "</td><td>"
-        << c.answers_correct << "</td></tr>";
+      o << "<tr><td class=l>" << escape(p["id"]) << "</td><td class=l>" << escape(cat) << "</td><td>"
+        << c.generated_tokens << "</td><td>" << f(c.tokens_per_forward) << "</td><td>" << f(c.decode_tokens_per_s, 1)
+        << "</td><td>" << c.answers_correct << "</td></tr>";
     }
   }
   o << "</table>";
@@ -422,12 +439,14 @@ std::string side_by_side(const json& r) {
   for (const auto& e : r["examples"].get<std::vector<report::Example>>()) {
     o << "<h3>" << escape(e.prompt_id) << "</h3>";
     if (e.prompt_text) o << "<p class=mono>prompt: " << escape(*e.prompt_text) << "</p>";
-    o << "<table><tr><th class=l>configuration</th><th class=l>output (alternating colours = one forward's commit)</th></tr>";
+    o << "<table><tr><th class=l>configuration</th><th class=l>output (alternating colours = one forward's "
+         "commit)</th></tr>";
     for (const report::ExampleOutput& out : e.outputs) {
       o << "<tr><td class=l>" << escape(out.point) << "</td><td class='l mono'>";
       if (out.segments) {
         int i = 0;
-        for (const std::string& s : *out.segments) o << "<span class='seg s" << (i++ % 2) << "'>" << escape(s) << "</span>";
+        for (const std::string& s : *out.segments)
+          o << "<span class='seg s" << (i++ % 2) << "'>" << escape(s) << "</span>";
       } else {
         o << escape(json(out.tokens).dump());
       }
@@ -443,10 +462,12 @@ std::string provenance_table(const json& r) {
   o << "<table>";
   for (const auto& [k, v] : r["provenance"].items())
     o << "<tr><th class=l>" << escape(k) << "</th><td class='l mono'>"
-      << escape(v.is_string() ? v.get<std::string>() : v.dump(1, ' ', false, json::error_handler_t::replace)) << "</td></tr>";
+      << escape(v.is_string() ? v.get<std::string>() : v.dump(1, ' ', false, json::error_handler_t::replace))
+      << "</td></tr>";
   o << "<tr><th class=l>settings</th><td class='l mono'>" << escape(r["settings"].dump()) << "</td></tr>"
     << "<tr><th class=l>suite</th><td class='l mono'>" << escape(r["suite"].dump()) << "</td></tr>";
-  if (r.contains("shard")) o << "<tr><th class=l>shard</th><td class='l mono'>" << escape(r["shard"].dump()) << "</td></tr>";
+  if (r.contains("shard"))
+    o << "<tr><th class=l>shard</th><td class='l mono'>" << escape(r["shard"].dump()) << "</td></tr>";
   if (r.contains("merged_from"))
     for (const json& m : r["merged_from"])
       o << "<tr><th class=l>merged from</th><td class='l mono'>" << escape(m.dump()) << "</td></tr>";
@@ -464,9 +485,9 @@ std::string kernel_tables(const std::vector<json>& runs, const json& limits) {
            "<code>--gbench</code> or to <code>dllm-bench report</code>).</p>";
   const double bw = limits.is_object() ? num_at(limits, "/read_bandwidth_bytes_per_s") : 0;
   const double peak = limits.is_object() ? num_at(limits, "/peak_flops_per_s") : 0;
-  static const std::vector<std::string> standard = {"cpu_time", "real_time", "iterations", "family_index",
-                                                    "per_family_instance_index", "repetition_index", "repetitions",
-                                                    "threads"};
+  static const std::vector<std::string> standard = {
+      "cpu_time",         "real_time",   "iterations", "family_index", "per_family_instance_index",
+      "repetition_index", "repetitions", "threads"};
   o << "<table><tr><th class=l>benchmark</th><th>time</th><th class=l>counters</th><th>GB/s</th>"
        "<th>of measured bandwidth</th><th>GFLOP/s</th><th>of measured peak</th></tr>";
   for (const json& b : runs) {
@@ -484,7 +505,8 @@ std::string kernel_tables(const std::vector<json>& runs, const json& limits) {
       << "</td><td>" << (gf > 0 && peak > 0 ? f(gf * 1e9 / peak) : "-") << "</td></tr>";
   }
   o << "</table>";
-  if (bw == 0) o << "<p class=note>No measured machine limits: run <code>dllm-bench probe</code> for the fractions.</p>";
+  if (bw == 0)
+    o << "<p class=note>No measured machine limits: run <code>dllm-bench probe</code> for the fractions.</p>";
   return o.str();
 }
 
@@ -496,8 +518,8 @@ std::string headline(const json& r) {
     const auto s = speedup_of(p);
     if (!s || !p["valid"].get<bool>()) continue;
     o << "<li><b>" << escape(p["id"]) << "</b>: " << f(s->decode.summary.mean) << "x ± " << f(s->decode.summary.ci95)
-      << " decode speedup over " << escape(s->baseline)
-      << ", " << f(accounting_of(p).tokens_per_forward) << " tokens/forward";
+      << " decode speedup over " << escape(s->baseline) << ", " << f(accounting_of(p).tokens_per_forward)
+      << " tokens/forward";
     if (const std::optional<report::VsAr> v = quality_of(p).vs_ar)
       o << ", " << v->exact_match << "/" << v->prompts << " outputs equal to AR";
     o << "</li>";
@@ -512,34 +534,38 @@ std::string bench_section(const json& r, const std::vector<json>& gbench) {
   const auto suite = r["suite"].get<report::Suite>();
   const auto settings = r["settings"].get<report::Settings>();
   o << "<h1>dllm-bench report: " << escape(pv["model"]["source"]) << " on " << escape(pv["host"]["cpu"]) << "</h1>"
-    << "<p class=note>" << escape(pv["date_utc"]) << " · commit " << escape(pv["git"]["commit"].dump()) << (pv["git"]["dirty"] == true ? " (dirty)" : "")
-    << " · backend " << escape(pv["backend"]) << " · " << suite.prompts << " prompts from "
-    << escape(suite.path) << " · " << settings.repetitions << " timed repetitions after "
-    << settings.warmup << " warm-up" << (r["interrupted"].get<bool>() ? " · <span class=bad>INTERRUPTED</span>" : "")
-    << "</p>";
+    << "<p class=note>" << escape(pv["date_utc"]) << " · commit " << escape(pv["git"]["commit"].dump())
+    << (pv["git"]["dirty"] == true ? " (dirty)" : "") << " · backend " << escape(pv["backend"]) << " · "
+    << suite.prompts << " prompts from " << escape(suite.path) << " · " << settings.repetitions
+    << " timed repetitions after " << settings.warmup << " warm-up"
+    << (r["interrupted"].get<bool>() ? " · <span class=bad>INTERRUPTED</span>" : "") << "</p>";
   o << "<h2 id=summary>Summary</h2>" << headline(r) << summary_table(r);
-  o << "<h2 id=throughput>Throughput and speedup</h2><div class=charts>" << throughput_chart(r) << mixing_charts(r) << tradeoff_chart(r) << "</div>"
+  o << "<h2 id=throughput>Throughput and speedup</h2><div class=charts>" << throughput_chart(r) << mixing_charts(r)
+    << tradeoff_chart(r) << "</div>"
     << "<h3>Where the time goes</h3>" << time_split_table(r);
   o << "<h2 id=acceptance>Acceptance</h2><div class=charts>" << acceptance_charts(r) << "</div>";
-  o << "<h2 id=step-cost>Step cost and the speedup model</h2><div class=charts>" << step_cost_chart(r) << routing_locality_chart(r) << "</div>"
-    << prediction_table(r);
+  o << "<h2 id=step-cost>Step cost and the speedup model</h2><div class=charts>" << step_cost_chart(r)
+    << routing_locality_chart(r) << "</div>" << prediction_table(r);
   o << "<h2 id=batching>Batch size: where AR catches up</h2>" << batch_section(r);
   o << "<h2 id=equivalence>Equivalence with AR (lossless gate and forensics)</h2>" << equivalence_table(r);
   o << "<h2 id=categories>Per category</h2>" << categories_table(r);
   o << "<h2 id=outputs>AR vs diffusion output, block by block</h2>" << side_by_side(r);
   o << "<h2 id=kernels>Kernels</h2><h3>Kernel parity</h3>";
   if (r.contains("kernel_parity")) {
-    o << "<table><tr><th class=l>backend</th><th class=l>op</th><th class=l>shape</th><th>max abs</th><th>max rel</th><th>tolerance</th><th>pass</th></tr>";
+    o << "<table><tr><th class=l>backend</th><th class=l>op</th><th class=l>shape</th><th>max abs</th><th>max "
+         "rel</th><th>tolerance</th><th>pass</th></tr>";
     for (const json& k : r["kernel_parity"])
-      o << "<tr><td class=l>" << escape(k.value("backend", "")) << "</td><td class=l>" << escape(k["op"]) << "</td><td class=l>" << escape(k["shape"]) << "</td><td>"
-        << sci(k["max_abs"]) << "</td><td>" << sci(k["max_rel"]) << "</td><td>" << sci(k["tolerance"]) << "</td><td class="
-        << (k["pass"].get<bool>() ? "good>yes" : "bad>NO") << "</td></tr>";
+      o << "<tr><td class=l>" << escape(k.value("backend", "")) << "</td><td class=l>" << escape(k["op"])
+        << "</td><td class=l>" << escape(k["shape"]) << "</td><td>" << sci(k["max_abs"]) << "</td><td>"
+        << sci(k["max_rel"]) << "</td><td>" << sci(k["tolerance"])
+        << "</td><td class=" << (k["pass"].get<bool>() ? "good>yes" : "bad>NO") << "</td></tr>";
     o << "</table>";
   } else {
     o << "<p class=note>No kernel parity records in this report.</p>";
   }
   std::vector<json> runs = gbench;
-  if (r.contains("google_benchmark")) runs.insert(runs.end(), r["google_benchmark"].begin(), r["google_benchmark"].end());
+  if (r.contains("google_benchmark"))
+    runs.insert(runs.end(), r["google_benchmark"].begin(), r["google_benchmark"].end());
   o << "<h3>Kernel roofline</h3>" << kernel_tables(runs, pv["machine_limits"]);
   o << "<h2 id=provenance>Provenance</h2>" << provenance_table(r);
   return o.str();
@@ -557,10 +583,11 @@ std::string render_records(const std::vector<json>& records) {
       DLLM_CHECK(r["benchmarks"].is_array(), "input ", i + 1, ": \"benchmarks\" is not an array: ", kNotGbench);
       for (const json& b : r["benchmarks"]) {
         if (!b.contains("name") || !b.contains("real_time")) continue;  // not a timed run
-        DLLM_CHECK(b["name"].is_string() && b["real_time"].is_number() && b.contains("time_unit") &&
-                       b["time_unit"].is_string() && (!b.contains("bytes_per_second") || b["bytes_per_second"].is_number()),
-                   "input ", i + 1, ": benchmark ", b["name"].dump(), " needs a string name and time_unit and a numeric ",
-                   "real_time (and bytes_per_second): ", kNotGbench);
+        DLLM_CHECK(
+            b["name"].is_string() && b["real_time"].is_number() && b.contains("time_unit") &&
+                b["time_unit"].is_string() && (!b.contains("bytes_per_second") || b["bytes_per_second"].is_number()),
+            "input ", i + 1, ": benchmark ", b["name"].dump(), " needs a string name and time_unit and a numeric ",
+            "real_time (and bytes_per_second): ", kNotGbench);
         gbench.push_back(b);
       }
     } else if (is_report(r)) {

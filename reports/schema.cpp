@@ -50,7 +50,8 @@ class Validator {
     }
     if (s.contains("type")) {
       bool ok = false;
-      if (s["type"].is_string()) ok = has_type(v, s["type"]);
+      if (s["type"].is_string())
+        ok = has_type(v, s["type"]);
       else
         for (const json& t : s["type"]) ok = ok || has_type(v, t);
       if (!ok) {
@@ -70,11 +71,14 @@ class Validator {
     if (v.is_object()) {
       if (s.contains("required"))
         for (const json& k : s["required"])
-          if (!v.contains(k.get<std::string>())) errors.push_back(at + ": missing required '" + k.get<std::string>() + "'");
+          if (!v.contains(k.get<std::string>()))
+            errors.push_back(at + ": missing required '" + k.get<std::string>() + "'");
       for (auto it = v.begin(); it != v.end(); ++it) {
         const std::string child = at + "/" + it.key();
-        if (s.contains("properties") && s["properties"].contains(it.key())) check(it.value(), s["properties"][it.key()], child);
-        else if (s.contains("additionalProperties")) check(it.value(), s["additionalProperties"], child);
+        if (s.contains("properties") && s["properties"].contains(it.key()))
+          check(it.value(), s["properties"][it.key()], child);
+        else if (s.contains("additionalProperties"))
+          check(it.value(), s["additionalProperties"], child);
       }
     }
     if (v.is_array()) {
@@ -102,9 +106,7 @@ std::vector<std::string> schema_violations(const json& doc, const json& schema) 
   return v.errors;
 }
 
-bool is_report(const json& j) {
-  return j.is_object() && j.contains("schema") && j["schema"] == "dllm-bench/report";
-}
+bool is_report(const json& j) { return j.is_object() && j.contains("schema") && j["schema"] == "dllm-bench/report"; }
 
 void validate_report(const json& report) {
   const std::vector<std::string> errors = schema_violations(report, report_schema());

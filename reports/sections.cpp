@@ -52,7 +52,8 @@ std::vector<T> integers_at(const json& j, const char* key) {
 // j[key] as a float: a number beyond float's range is an error, never converted.
 float float_at(const json& j, const char* key) {
   const double d = j.at(key).get<double>();
-  DLLM_CHECK(std::abs(d) <= double(std::numeric_limits<float>::max()), "\"", key, "\": ", d, " is beyond float's range");
+  DLLM_CHECK(std::abs(d) <= double(std::numeric_limits<float>::max()), "\"", key, "\": ", d,
+             " is beyond float's range");
   return float(d);
 }
 
@@ -93,9 +94,14 @@ void from_json(const json& j, RoutingLocality& r) {
 }
 
 void to_json(json& j, const Settings& s) {
-  j = {{"warmup", s.warmup},           {"repetitions", s.repetitions}, {"max_new_tokens", s.max_new_tokens},
-       {"temperature", s.temperature}, {"seed", s.seed},               {"min_seconds", s.min_seconds},
-       {"min_tokens", s.min_tokens},   {"min_repetitions", s.min_repetitions}};
+  j = {{"warmup", s.warmup},
+       {"repetitions", s.repetitions},
+       {"max_new_tokens", s.max_new_tokens},
+       {"temperature", s.temperature},
+       {"seed", s.seed},
+       {"min_seconds", s.min_seconds},
+       {"min_tokens", s.min_tokens},
+       {"min_repetitions", s.min_repetitions}};
 }
 
 void from_json(const json& j, Settings& s) {
@@ -145,8 +151,11 @@ void from_json(const json& j, Samples& s) {
 }
 
 void to_json(json& j, const Prediction& p) {
-  j = {{"tokens_per_step", p.tokens_per_step}, {"pass_tokens", p.pass_tokens}, {"t_pass_over_t1", p.t_pass_over_t1},
-       {"speedup", p.speedup}, {"measured_over_predicted", p.measured_over_predicted}};
+  j = {{"tokens_per_step", p.tokens_per_step},
+       {"pass_tokens", p.pass_tokens},
+       {"t_pass_over_t1", p.t_pass_over_t1},
+       {"speedup", p.speedup},
+       {"measured_over_predicted", p.measured_over_predicted}};
 }
 
 void from_json(const json& j, Prediction& p) {
@@ -187,10 +196,14 @@ void to_json(json& j, const Accounting& a) {
        {"tokens_per_forward", a.tokens_per_forward},
        {"tokens_per_step", a.tokens_per_step},
        {"time_to_first_token_s", a.time_to_first_token_s},
-       {"step_latency_s", {{"p50", a.step_latency_s.p50}, {"p90", a.step_latency_s.p90}, {"p99", a.step_latency_s.p99},
-                           {"steps", a.step_latency_s.steps}}},
-       {"time_split", {{"forward_fraction", a.time_split.forward_fraction},
-                       {"sampling_and_host_fraction", a.time_split.sampling_and_host_fraction}}},
+       {"step_latency_s",
+        {{"p50", a.step_latency_s.p50},
+         {"p90", a.step_latency_s.p90},
+         {"p99", a.step_latency_s.p99},
+         {"steps", a.step_latency_s.steps}}},
+       {"time_split",
+        {{"forward_fraction", a.time_split.forward_fraction},
+         {"sampling_and_host_fraction", a.time_split.sampling_and_host_fraction}}},
        {"weight_bytes_per_s", a.weight_bytes_per_s},
        {"deterministic_across_repetitions", a.deterministic_across_repetitions}};
   if (a.moe)
@@ -229,7 +242,8 @@ void to_json(json& j, const Quality& q) {
   j = json::object();
   if (!q.task_accuracy.empty()) {
     json& a = j["task_accuracy"] = json::object();
-    for (const auto& [c, v] : q.task_accuracy) a[c] = {{"correct", v.correct}, {"scored", v.scored}, {"accuracy", v.accuracy}};
+    for (const auto& [c, v] : q.task_accuracy)
+      a[c] = {{"correct", v.correct}, {"scored", v.scored}, {"accuracy", v.accuracy}};
   }
   if (q.vs_ar) {
     const VsAr& v = *q.vs_ar;
@@ -243,20 +257,27 @@ void to_json(json& j, const Quality& q) {
                   {"exact_match", v.exact_match},
                   {"exact_match_rate", v.exact_match_rate},
                   {"match_length_fraction_mean", v.match_length_fraction_mean},
-                  {"verdicts", {{"exact", v.verdicts.exact}, {"near_tie", v.verdicts.near_tie}, {"bug", v.verdicts.bug},
-                                {"lossy", v.verdicts.lossy}}},
+                  {"verdicts",
+                   {{"exact", v.verdicts.exact},
+                    {"near_tie", v.verdicts.near_tie},
+                    {"bug", v.verdicts.bug},
+                    {"lossy", v.verdicts.lossy}}},
                   {"divergences", divergences}};
   }
   if (q.mixing)
-    j["mixing"] = {{"positions", q.mixing->positions}, {"kl_mean", q.mixing->kl_mean}, {"kl_max", q.mixing->kl_max},
-                   {"tv_mean", q.mixing->tv_mean}, {"same_top1_rate", q.mixing->same_top1_rate}};
+    j["mixing"] = {{"positions", q.mixing->positions},
+                   {"kl_mean", q.mixing->kl_mean},
+                   {"kl_max", q.mixing->kl_max},
+                   {"tv_mean", q.mixing->tv_mean},
+                   {"same_top1_rate", q.mixing->same_top1_rate}};
 }
 
 void from_json(const json& j, Quality& q) {
   q = Quality{};
   if (j.contains("task_accuracy"))
     for (const auto& [c, v] : j["task_accuracy"].items())
-      q.task_accuracy[c] = {integer_at<int64_t>(v, "correct"), integer_at<int64_t>(v, "scored"), v.at("accuracy").get<double>()};
+      q.task_accuracy[c] = {integer_at<int64_t>(v, "correct"), integer_at<int64_t>(v, "scored"),
+                            v.at("accuracy").get<double>()};
   if (j.contains("vs_ar")) {
     const json& v = j["vs_ar"];
     VsAr& out = q.vs_ar.emplace();
@@ -285,10 +306,14 @@ void from_json(const json& j, Quality& q) {
 void to_json(json& j, const BatchSweep& b) {
   json rows = json::array();
   for (const BatchSweepRow& r : b.points)
-    rows.push_back({{"batch", r.batch}, {"speedup", r.speedup}, {"speedup_ci95", r.speedup_ci95},
-                    {"tokens_per_s", r.tokens_per_s}, {"per_sequence_tokens_per_s", r.per_sequence_tokens_per_s},
+    rows.push_back({{"batch", r.batch},
+                    {"speedup", r.speedup},
+                    {"speedup_ci95", r.speedup_ci95},
+                    {"tokens_per_s", r.tokens_per_s},
+                    {"per_sequence_tokens_per_s", r.per_sequence_tokens_per_s},
                     {"valid", r.valid}});
-  j = {{"configuration", b.configuration}, {"points", rows},
+  j = {{"configuration", b.configuration},
+       {"points", rows},
        {"crossover_batch", b.crossover_batch ? json(*b.crossover_batch) : json()}};
 }
 
@@ -304,8 +329,11 @@ void from_json(const json& j, BatchSweep& b) {
 }
 
 void to_json(json& j, const CategoryStats& c) {
-  j = {{"generated_tokens", c.generated_tokens}, {"forwards", c.forwards}, {"tokens_per_forward", c.tokens_per_forward},
-       {"decode_tokens_per_s", c.decode_tokens_per_s}, {"answers_correct", c.answers_correct}};
+  j = {{"generated_tokens", c.generated_tokens},
+       {"forwards", c.forwards},
+       {"tokens_per_forward", c.tokens_per_forward},
+       {"decode_tokens_per_s", c.decode_tokens_per_s},
+       {"answers_correct", c.answers_correct}};
 }
 
 void from_json(const json& j, CategoryStats& c) {
@@ -343,9 +371,16 @@ void from_json(const json& j, Example& e) {
 }
 
 void to_json(json& j, const PointConfig& c) {
-  j = {{"strategy", c.strategy}, {"sampler", c.sampler}, {"backend", c.backend}, {"batch", c.batch}, {"rollouts", c.rollouts}};
+  j = {{"strategy", c.strategy},
+       {"sampler", c.sampler},
+       {"backend", c.backend},
+       {"batch", c.batch},
+       {"rollouts", c.rollouts}};
   if (c.is_tidar())
-    j.update({{"mix_weight", c.mix_weight}, {"block_size", c.block_size}, {"levels", c.levels}, {"layout", c.layout},
+    j.update({{"mix_weight", c.mix_weight},
+              {"block_size", c.block_size},
+              {"levels", c.levels},
+              {"layout", c.layout},
               {"pass_tokens", c.pass_tokens}});
 }
 

@@ -15,8 +15,8 @@ namespace dllm::report {
 
 // "settings": how the benchmark measured.
 struct Settings {
-  int warmup = 1;            // untimed repetitions over the whole suite, first
-  int repetitions = 3;       // timed repetitions
+  int warmup = 1;       // untimed repetitions over the whole suite, first
+  int repetitions = 3;  // timed repetitions
   int max_new_tokens = 64;
   float temperature = 0.8f;  // of the stochastic sampler
   uint64_t seed = 0;         // of the stochastic sampler; sequence = prompt index
@@ -74,7 +74,7 @@ struct Speedup {
 
 // One entry of a step-cost curve ("step_cost.BACKEND.curve" and its "batched" curves).
 struct CurvePoint {
-  int tokens = 0;  // T per sequence
+  int tokens = 0;                       // T per sequence
   double seconds = 0, min_seconds = 0;  // mean and best pass time
   std::vector<double> samples;          // every timed pass
 };
@@ -97,9 +97,9 @@ struct Accounting {
   StepLatency step_latency_s;
   TimeSplit time_split;
   double weight_bytes_per_s = 0;
-  std::optional<MoeTraffic> moe;                          // MoE models
+  std::optional<MoeTraffic> moe;                           // MoE models
   std::optional<std::vector<int64_t>> accepted_histogram;  // TiDAR: steps that accepted n drafts, n = 0..K
-  std::optional<std::vector<double>> slot_acceptance;     // TiDAR: P(draft i accepted | verified)
+  std::optional<std::vector<double>> slot_acceptance;      // TiDAR: P(draft i accepted | verified)
   bool deterministic_across_repetitions = true;
 };
 

@@ -56,9 +56,7 @@ double incomplete_beta(double a, double b, double x) {
 
 }  // namespace
 
-double student_t_two_sided(double t, double df) {
-  return incomplete_beta(df / 2, 0.5, df / (df + t * t));
-}
+double student_t_two_sided(double t, double df) { return incomplete_beta(df / 2, 0.5, df / (df + t * t)); }
 
 double t_quantile_975(double df) {
   double lo = 0, hi = 1000;  // P(|T| > t) is decreasing in t: bisect for 0.05

@@ -20,8 +20,10 @@ std::string num(double v) {
 std::string tick_label(double v) {
   char buf[32];
   if (v == 0) return "0";
-  if (std::abs(v) >= 1000 || std::abs(v) < 0.01) std::snprintf(buf, sizeof buf, "%.2g", v);
-  else std::snprintf(buf, sizeof buf, "%.3g", v);
+  if (std::abs(v) >= 1000 || std::abs(v) < 0.01)
+    std::snprintf(buf, sizeof buf, "%.2g", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g", v);
   return buf;
 }
 
@@ -57,9 +59,9 @@ struct YAxis {
   std::string draw(const std::string& label) const {
     std::ostringstream o;
     for (double v = 0; v <= top * 1.0001; v += step)
-      o << "<line class=\"grid\" x1=\"" << kLeft << "\" x2=\"" << kWidth - kRight << "\" y1=\"" << num(px(v)) << "\" y2=\""
-        << num(px(v)) << "\"/><text class=\"yt\" x=\"" << kLeft - 6 << "\" y=\"" << num(px(v) + 4) << "\">"
-        << tick_label(v) << "</text>";
+      o << "<line class=\"grid\" x1=\"" << kLeft << "\" x2=\"" << kWidth - kRight << "\" y1=\"" << num(px(v))
+        << "\" y2=\"" << num(px(v)) << "\"/><text class=\"yt\" x=\"" << kLeft - 6 << "\" y=\"" << num(px(v) + 4)
+        << "\">" << tick_label(v) << "</text>";
     o << "<text class=\"al\" transform=\"translate(14," << num((kTop + g.plot_bottom()) / 2) << ") rotate(-90)\">"
       << escape(label) << "</text>";
     return o.str();
@@ -82,12 +84,23 @@ std::string escape(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      case '\'':
+        o += "&#39;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -110,11 +123,11 @@ std::string bar_chart(const std::string& name, const std::string& title, const s
       << "</title></rect>";
     if (b.error > 0) {
       const double cx = x + w / 2;
-      o << "<line class=\"err\" x1=\"" << num(cx) << "\" x2=\"" << num(cx) << "\" y1=\"" << num(y.px(std::max(0.0, b.value - b.error)))
-        << "\" y2=\"" << num(y.px(b.value + b.error)) << "\"/>";
+      o << "<line class=\"err\" x1=\"" << num(cx) << "\" x2=\"" << num(cx) << "\" y1=\""
+        << num(y.px(std::max(0.0, b.value - b.error))) << "\" y2=\"" << num(y.px(b.value + b.error)) << "\"/>";
     }
-    o << "<text class=\"xt\" transform=\"translate(" << num(x + w / 2) << "," << num(y.px(0) + 10)
-      << ") rotate(35)\">" << escape(shorten(b.label, 40)) << "</text>";
+    o << "<text class=\"xt\" transform=\"translate(" << num(x + w / 2) << "," << num(y.px(0) + 10) << ") rotate(35)\">"
+      << escape(shorten(b.label, 40)) << "</text>";
   }
   o << "</svg>";
   return o.str();
@@ -145,24 +158,27 @@ std::string line_chart(const std::string& name, const std::string& title, const 
   for (double t : ticks) {
     if (px(t) - last < 22) continue;  // keep tick labels apart
     last = px(t);
-    o << "<text class=\"xt2\" x=\"" << num(px(t)) << "\" y=\"" << num(y.px(0) + 16) << "\">" << tick_label(t) << "</text>";
+    o << "<text class=\"xt2\" x=\"" << num(px(t)) << "\" y=\"" << num(y.px(0) + 16) << "\">" << tick_label(t)
+      << "</text>";
   }
-  o << "<text class=\"al\" x=\"" << num((kLeft + kWidth - kRight) / 2) << "\" y=\"" << num(g.plot_bottom() + 32) << "\">"
-    << escape(x_label) << "</text>";
+  o << "<text class=\"al\" x=\"" << num((kLeft + kWidth - kRight) / 2) << "\" y=\"" << num(g.plot_bottom() + 32)
+    << "\">" << escape(x_label) << "</text>";
   for (size_t si = 0; si < series.size(); ++si) {
     const Series& s = series[si];
     std::ostringstream pts;
     for (size_t i = 0; i < s.x.size(); ++i) pts << num(px(s.x[i])) << "," << num(y.px(s.y[i])) << " ";
-    o << "<polyline class=\"line\" fill=\"none\" stroke=\"" << s.color << "\"" << (s.dashed ? " stroke-dasharray=\"6 4\"" : "")
-      << " points=\"" << pts.str() << "\"/>";
+    o << "<polyline class=\"line\" fill=\"none\" stroke=\"" << s.color << "\""
+      << (s.dashed ? " stroke-dasharray=\"6 4\"" : "") << " points=\"" << pts.str() << "\"/>";
     if (s.markers)
       for (size_t i = 0; i < s.x.size(); ++i)
         o << "<circle cx=\"" << num(px(s.x[i])) << "\" cy=\"" << num(y.px(s.y[i])) << "\" r=\"3\" fill=\"" << s.color
-          << "\"><title>" << escape(s.label) << ": " << tick_label(s.x[i]) << ", " << tick_label(s.y[i]) << "</title></circle>";
+          << "\"><title>" << escape(s.label) << ": " << tick_label(s.x[i]) << ", " << tick_label(s.y[i])
+          << "</title></circle>";
     const double lx = kLeft + 8, ly = g.plot_bottom() + 52 + 16 * double(si);
-    o << "<line x1=\"" << num(lx) << "\" x2=\"" << num(lx + 18) << "\" y1=\"" << num(ly - 4) << "\" y2=\"" << num(ly - 4)
-      << "\" stroke=\"" << s.color << "\" stroke-width=\"2\"" << (s.dashed ? " stroke-dasharray=\"6 4\"" : "")
-      << "/><text class=\"lg\" x=\"" << num(lx + 22) << "\" y=\"" << num(ly) << "\">" << escape(shorten(s.label, 80)) << "</text>";
+    o << "<line x1=\"" << num(lx) << "\" x2=\"" << num(lx + 18) << "\" y1=\"" << num(ly - 4) << "\" y2=\""
+      << num(ly - 4) << "\" stroke=\"" << s.color << "\" stroke-width=\"2\""
+      << (s.dashed ? " stroke-dasharray=\"6 4\"" : "") << "/><text class=\"lg\" x=\"" << num(lx + 22) << "\" y=\""
+      << num(ly) << "\">" << escape(shorten(s.label, 80)) << "</text>";
   }
   o << "</svg>";
   return o.str();

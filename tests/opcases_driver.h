@@ -13,7 +13,9 @@
 namespace dllm::opcases {
 
 // How GoogleTest prints a parameter (and ctest lists it): "linear cpu avx2".
-inline void PrintTo(const Entry* e, std::ostream* os) { *os << e->op << " " << device_name(e->device) << " " << e->variant; }
+inline void PrintTo(const Entry* e, std::ostream* os) {
+  *os << e->op << " " << device_name(e->device) << " " << e->variant;
+}
 
 }  // namespace dllm::opcases
 

@@ -64,9 +64,12 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
       DLLM_CHECK(i + 1 < argc, a, " needs a value; usage: dllm-gpu-bench --out FILE.json [--spec-gbps 4800]");
-      if (a == "--out") out = argv[++i];
-      else if (a == "--spec-gbps") spec_gbps = std::stod(argv[++i]);
-      else fail("unknown flag ", a, "; usage: dllm-gpu-bench --out FILE.json [--spec-gbps 4800]");
+      if (a == "--out")
+        out = argv[++i];
+      else if (a == "--spec-gbps")
+        spec_gbps = std::stod(argv[++i]);
+      else
+        fail("unknown flag ", a, "; usage: dllm-gpu-bench --out FILE.json [--spec-gbps 4800]");
     }
     DLLM_CHECK(!out.empty(), "usage: dllm-gpu-bench --out FILE.json [--spec-gbps 4800]");
     std::string why;
@@ -99,29 +102,38 @@ int main(int argc, char** argv) {
       Buffer<float> x(mem, size_t(17) * vocab);
       x.assign(logits.data(), logits.size());
       Buffer<int32_t> token(mem, 17);
-      for (const auto& [variant, draw] : {std::pair{"T", RowDraw{0.8f, 0, 1.0f, 0.5}},
-                                           std::pair{"T+topk+topp", RowDraw{0.8f, 50, 0.9f, 0.5}}}) {
+      for (const auto& [variant, draw] :
+           {std::pair{"T", RowDraw{0.8f, 0, 1.0f, 0.5}}, std::pair{"T+topk+topp", RowDraw{0.8f, 50, 0.9f, 0.5}}}) {
         Buffer<RowDraw> draws(mem);
         const std::vector<RowDraw> host(17, draw);
         draws.assign(host.data(), host.size());
         for (int t : {1, 17}) {
-          const double sec =
-              time_median([&] { gpu::sample(SampleArgs{t, vocab, x.data(), draws.data(), token.data()}); });
+          const double sec = time_median([&] {
+            gpu::sample(SampleArgs{t, vocab, x.data(), draws.data(), token.data()});
+          });
           rows.push_back({"sample", variant, "V 128256", t, sec, 4.0 * t * vocab, double(t) * vocab});
         }
       }
     }
 
-    json j = {{"device", devices[0].name}, {"spec_gbps", spec_gbps}, {"copy_gbps", copy_gbps}, {"kernels", json::array()}};
+    json j = {
+        {"device", devices[0].name}, {"spec_gbps", spec_gbps}, {"copy_gbps", copy_gbps}, {"kernels", json::array()}};
     std::printf("%-10s %-12s %-24s %5s %10s %9s %8s %7s %7s\n", "kernel", "variant", "shape", "T", "us", "GB/s",
                 "TFLOP/s", "%spec", "%copy");
     for (const Row& r : rows) {
       const double gbps = r.bytes / r.seconds * 1e-9, tflops = r.flops / r.seconds * 1e-12;
-      j["kernels"].push_back({{"kernel", r.kernel}, {"variant", r.variant}, {"shape", r.shape}, {"tokens", r.tokens},
-                              {"seconds", r.seconds}, {"gbps", gbps}, {"tflops", tflops},
-                              {"fraction_of_spec", gbps / spec_gbps}, {"fraction_of_copy", gbps / copy_gbps}});
+      j["kernels"].push_back({{"kernel", r.kernel},
+                              {"variant", r.variant},
+                              {"shape", r.shape},
+                              {"tokens", r.tokens},
+                              {"seconds", r.seconds},
+                              {"gbps", gbps},
+                              {"tflops", tflops},
+                              {"fraction_of_spec", gbps / spec_gbps},
+                              {"fraction_of_copy", gbps / copy_gbps}});
       std::printf("%-10s %-12s %-24s %5d %10.1f %9.1f %8.2f %6.1f%% %6.1f%%\n", r.kernel.c_str(), r.variant.c_str(),
-                  r.shape.c_str(), r.tokens, r.seconds * 1e6, gbps, tflops, 100 * gbps / spec_gbps, 100 * gbps / copy_gbps);
+                  r.shape.c_str(), r.tokens, r.seconds * 1e6, gbps, tflops, 100 * gbps / spec_gbps,
+                  100 * gbps / copy_gbps);
     }
     std::printf("device-to-device copy: %.1f GB/s (%.1f%% of the %.0f GB/s spec)\n", copy_gbps,
                 100 * copy_gbps / spec_gbps, spec_gbps);

@@ -15,7 +15,9 @@ class Buffer {
   Buffer(Memory& memory, size_t n) : memory_(&memory) { resize(n); }
   ~Buffer() { memory_->release(data_); }
   Buffer(Buffer&& o) noexcept
-      : memory_(o.memory_), data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)),
+      : memory_(o.memory_),
+        data_(std::exchange(o.data_, nullptr)),
+        size_(std::exchange(o.size_, 0)),
         capacity_(std::exchange(o.capacity_, 0)) {}
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;

@@ -78,7 +78,7 @@ std::optional<BackendDevice> GpuBackend::device() const {
   const auto devices = gpu::visible_devices();
   if (devices.empty()) return std::nullopt;
   const gpu::DeviceInfo& d = devices.front();  // the kernels run on device 0
-  return BackendDevice{d.name, int64_t(d.memory_bytes), d.multiprocessors, d.warp_size, d.runtime_version,
+  return BackendDevice{d.name,           int64_t(d.memory_bytes), d.multiprocessors, d.warp_size, d.runtime_version,
                        d.driver_version, gpu::emulated()};
 }
 
@@ -110,15 +110,14 @@ ModelWeights GpuBackend::resident(const ModelWeights& w) {
   d.embed = upload(w.embed), d.final_norm = upload(w.final_norm), d.lm_head = upload(w.lm_head);
   d.input_scale = upload(w.input_scale), d.input_bias = upload(w.input_bias);
   for (LayerWeights& l : d.layers)
-    for (WeightView* v : {&l.attn_norm, &l.q, &l.k, &l.v, &l.o, &l.q_bias, &l.k_bias, &l.v_bias, &l.q_norm,
-                          &l.k_norm, &l.mlp_norm, &l.gate, &l.up, &l.down,
-                          // zaya (empty for dense models: nothing uploaded)
-                          &l.v_delayed, &l.conv1, &l.conv1_bias, &l.conv2, &l.conv2_bias, &l.temperature,
-                          &l.attn_h_scale, &l.attn_h_bias, &l.attn_r_scale, &l.attn_r_bias, &l.mlp_h_scale,
-                          &l.mlp_h_bias, &l.mlp_r_scale, &l.mlp_r_bias, &l.router_down, &l.router_down_bias,
-                          &l.router_state_scale, &l.router_norm, &l.router_fc1, &l.router_fc1_bias, &l.router_fc2,
-                          &l.router_fc2_bias, &l.router_out, &l.balancing_bias, &l.experts_gate_up,
-                          &l.experts_down})
+    for (WeightView* v :
+         {&l.attn_norm, &l.q, &l.k, &l.v, &l.o, &l.q_bias, &l.k_bias, &l.v_bias, &l.q_norm, &l.k_norm, &l.mlp_norm,
+          &l.gate, &l.up, &l.down,
+          // zaya (empty for dense models: nothing uploaded)
+          &l.v_delayed, &l.conv1, &l.conv1_bias, &l.conv2, &l.conv2_bias, &l.temperature, &l.attn_h_scale,
+          &l.attn_h_bias, &l.attn_r_scale, &l.attn_r_bias, &l.mlp_h_scale, &l.mlp_h_bias, &l.mlp_r_scale, &l.mlp_r_bias,
+          &l.router_down, &l.router_down_bias, &l.router_state_scale, &l.router_norm, &l.router_fc1, &l.router_fc1_bias,
+          &l.router_fc2, &l.router_fc2_bias, &l.router_out, &l.balancing_bias, &l.experts_gate_up, &l.experts_down})
       *v = upload(*v);
   return d;
 }

@@ -49,7 +49,9 @@ class GpuBackend final : public Backend {
   std::optional<BackendDevice> device() const override;
   ModelWeights resident(const ModelWeights& w) override;
   std::unique_ptr<PassRunner> pass_runner() override;
-  size_t attention_workspace_floats(const AttentionArgs& a) const override { return gpu::attention_workspace_floats(a); }
+  size_t attention_workspace_floats(const AttentionArgs& a) const override {
+    return gpu::attention_workspace_floats(a);
+  }
   bool graphs() const { return graphs_; }
   const GraphStats& graph_stats() const { return graph_stats_; }
   void embedding(const EmbeddingArgs& a) override { gpu::embedding(a); }

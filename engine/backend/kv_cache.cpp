@@ -26,9 +26,8 @@ KvCache::KvCache(const ModelConfig& cfg, int sequences, int capacity, Memory& me
 }
 
 void KvCache::set_length(int seq, int n) {
-  DLLM_CHECK(n >= 0 && n <= capacity_, "KV cache: sequence ", seq, " would hold ", n,
-             " tokens but its capacity is ", capacity_,
-             ": lower --max-new-tokens or shorten the prompt");
+  DLLM_CHECK(n >= 0 && n <= capacity_, "KV cache: sequence ", seq, " would hold ", n, " tokens but its capacity is ",
+             capacity_, ": lower --max-new-tokens or shorten the prompt");
   for (int slot = std::max(0, n - 2); slot < n && ring_ > 0; ++slot)
     DLLM_CHECK(ring_slot_[size_t(seq) * size_t(ring_) + size_t(slot % ring_)] == slot,
                "KV cache: the recurrent CCA state of position ", slot, " of sequence ", seq,

@@ -35,14 +35,15 @@ MemoryNeed memory_need(const ModelConfig& c, int64_t weight_bytes, const RunShap
   if (c.arch == Arch::zaya) {  // the recurrent CCA ring: [B, Ly, ring, C + Vh] floats (KvCache)
     const int64_t ring = std::min<int64_t>(s.context, KvCache::kRecurrentRing);
     const int64_t width = int64_t(c.cca_channels()) + c.value_shift_width();
-    m.kv_cache = add(m.kv_cache, mul(mul(mul(int64_t(c.num_layers) * int64_t(sizeof(float)), width), ring), s.sequences));
+    m.kv_cache =
+        add(m.kv_cache, mul(mul(mul(int64_t(c.num_layers) * int64_t(sizeof(float)), width), ring), s.sequences));
   }
   // Transformer activations per pass token: residual, normed input, q, k, v, attention output,
   // o/down projection, gate, up: [T, 4D + 2*Hq*Dh + 2*Hkv*Dh + 2F]; the logits [T, V]; attention
   // scores of one query against the whole context, per head: [T, Hq, S].
   const int64_t q = int64_t(c.num_heads) * c.head_dim, kv = int64_t(c.num_kv_heads) * c.head_dim;
-  const int64_t per_token = add(4LL * c.hidden_size + 2 * q + 2 * kv + 2LL * c.intermediate_size + c.vocab_size,
-                                mul(c.num_heads, s.context));
+  const int64_t per_token =
+      add(4LL * c.hidden_size + 2 * q + 2 * kv + 2LL * c.intermediate_size + c.vocab_size, mul(c.num_heads, s.context));
   m.workspace = mul(mul(per_token, s.pass_tokens), int64_t(sizeof(float)));
   return m;
 }
@@ -91,14 +92,19 @@ int64_t parse_memory_size(const std::string& text, const std::string& flag) {
   const bool number = bool(in >> value);
   in >> unit;
   double scale = 0;
-  if (unit.empty() || unit == "B") scale = 1;
-  else if (unit == "k" || unit == "K" || unit == "KB" || unit == "KiB") scale = 1024.0;
-  else if (unit == "M" || unit == "MB" || unit == "MiB") scale = 1024.0 * 1024;
-  else if (unit == "G" || unit == "GB" || unit == "GiB") scale = 1024.0 * 1024 * 1024;
-  else if (unit == "T" || unit == "TB" || unit == "TiB") scale = 1024.0 * 1024 * 1024 * 1024;
+  if (unit.empty() || unit == "B")
+    scale = 1;
+  else if (unit == "k" || unit == "K" || unit == "KB" || unit == "KiB")
+    scale = 1024.0;
+  else if (unit == "M" || unit == "MB" || unit == "MiB")
+    scale = 1024.0 * 1024;
+  else if (unit == "G" || unit == "GB" || unit == "GiB")
+    scale = 1024.0 * 1024 * 1024;
+  else if (unit == "T" || unit == "TB" || unit == "TiB")
+    scale = 1024.0 * 1024 * 1024 * 1024;
   std::string rest;
-  DLLM_CHECK(number && scale > 0 && !(in >> rest) && std::isfinite(value) && value > 0 && value * scale < 9e18,
-             flag, " must be a positive size such as 2G, 512M or 1048576, got '", text, "'");
+  DLLM_CHECK(number && scale > 0 && !(in >> rest) && std::isfinite(value) && value > 0 && value * scale < 9e18, flag,
+             " must be a positive size such as 2G, 512M or 1048576, got '", text, "'");
   return int64_t(value * scale);
 }
 
@@ -114,9 +120,8 @@ std::string format_bytes(int64_t bytes) {
 
 void check_memory(const MemoryNeed& need, const std::optional<int64_t>& max_memory,
                   const std::optional<MemoryLimit>& available, const std::string& what) {
-  const std::string breakdown = format_bytes(need.total()) + " (weights " + format_bytes(need.weights) +
-                                ", KV cache " + format_bytes(need.kv_cache) + ", workspace " +
-                                format_bytes(need.workspace) + ")";
+  const std::string breakdown = format_bytes(need.total()) + " (weights " + format_bytes(need.weights) + ", KV cache " +
+                                format_bytes(need.kv_cache) + ", workspace " + format_bytes(need.workspace) + ")";
   const std::string advice =
       ": use a smaller model, fewer sequences (--batch-sizes), a shorter prompt or fewer --max-new-tokens";
   if (max_memory)

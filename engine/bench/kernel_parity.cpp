@@ -16,7 +16,7 @@ template <typename Args>
 json row(const std::string& op_name, const opcases::Op<Args>& op, const opcases::Case<Args>& c,
          const std::function<void(const Args&)>& run) {
   const opcases::Verdict v = opcases::check(op, c, run, opcases::f32_reference(1e-6), opcases::host_place());
-  return {{"op", op_name}, {"shape", c.name},         {"max_abs", v.max_abs},
+  return {{"op", op_name},        {"shape", c.name},          {"max_abs", v.max_abs},
           {"max_rel", v.max_rel}, {"tolerance", v.tolerance}, {"pass", v.pass}};
 }
 
@@ -27,14 +27,17 @@ json kernel_parity(Backend& be, const ModelConfig& cfg, const ModelWeights& w) {
   json rows = json::array();
   for (int t : {1, 17, 68}) {
     const std::string ts = "T=" + std::to_string(t);
-    for (const auto& [name, weight] : {std::tuple{"q_proj", l.q}, {"up_proj", l.up}, {"down_proj", l.down}, {"lm_head", w.lm_head}}) {
+    for (const auto& [name, weight] :
+         {std::tuple{"q_proj", l.q}, {"up_proj", l.up}, {"down_proj", l.down}, {"lm_head", w.lm_head}}) {
       if (std::string(name) == "lm_head" && t > 1) continue;  // the largest matrix: one token keeps big models quick
-      if (weight.empty()) continue;  // zaya has no dense MLP (its experts are elsewhere)
+      if (weight.empty()) continue;                           // zaya has no dense MLP (its experts are elsewhere)
       const std::string shape = ts + " " + std::to_string(weight.rows) + "x" + std::to_string(weight.cols);
       rows.push_back(row<LinearArgs>(std::string("linear ") + name, opcases::linear_op(),
-                                     opcases::linear_case(t, weight, shape), [&](const LinearArgs& a) { be.linear(a); }));
+                                     opcases::linear_case(t, weight, shape),
+                                     [&](const LinearArgs& a) { be.linear(a); }));
     }
-    rows.push_back(row<RmsnormArgs>("rmsnorm", opcases::rmsnorm_op(), opcases::rmsnorm_case(t, l.attn_norm, float(cfg.rms_norm_eps)),
+    rows.push_back(row<RmsnormArgs>("rmsnorm", opcases::rmsnorm_op(),
+                                    opcases::rmsnorm_case(t, l.attn_norm, float(cfg.rms_norm_eps)),
                                     [&](const RmsnormArgs& a) { be.rmsnorm(a); }));
     rows.push_back(row<SwigluArgs>("swiglu", opcases::swiglu_op(), opcases::swiglu_case(t, cfg.intermediate_size),
                                    [&](const SwigluArgs& a) { be.swiglu(a); }));

@@ -21,7 +21,7 @@ namespace dllm {
 // E (1 - (E / (E + 1))^T) per layer). A size no row holds is left out. Throws for a dense model, and
 // when no size fits.
 std::vector<report::ExpertsPerPass> measure_routing_locality(Transformer& model,
-                                                      const std::vector<std::vector<int32_t>>& documents,
-                                                      const std::vector<int>& sizes, int row_tokens);
+                                                             const std::vector<std::vector<int32_t>>& documents,
+                                                             const std::vector<int>& sizes, int row_tokens);
 
 }  // namespace dllm

@@ -138,7 +138,8 @@ report::Accounting accounting_of(const std::vector<Repetition>& reps, const Benc
     a.moe = report::MoeTraffic{moe_experts / (double(all_forwards) * moe_layers), bytes_read / double(all_forwards)};
   if (p.is_tidar()) {
     std::vector<double> rate;
-    for (size_t i = 0; i < verified.size(); ++i) rate.push_back(verified[i] ? double(accepted[i]) / double(verified[i]) : 0.0);
+    for (size_t i = 0; i < verified.size(); ++i)
+      rate.push_back(verified[i] ? double(accepted[i]) / double(verified[i]) : 0.0);
     a.accepted_histogram = hist;
     a.slot_acceptance = rate;
   }
@@ -214,12 +215,16 @@ json per_prompt_json(const std::vector<Repetition>& reps, const std::vector<Suit
     const Generation& g = reps.front().outputs[i];
     std::vector<double> secs;
     for (const Repetition& r : reps) secs.push_back(r.outputs[i].metrics.total_seconds);
-    json row = {{"prompt_id", prompts[i].id}, {"category", prompts[i].category},
-                {"generated_tokens", g.metrics.generated_tokens}, {"forwards", g.metrics.forwards},
-                {"tokens_per_forward", g.metrics.tokens_per_forward()}, {"stop_reason", g.stop_reason},
+    json row = {{"prompt_id", prompts[i].id},
+                {"category", prompts[i].category},
+                {"generated_tokens", g.metrics.generated_tokens},
+                {"forwards", g.metrics.forwards},
+                {"tokens_per_forward", g.metrics.tokens_per_forward()},
+                {"stop_reason", g.stop_reason},
                 {"seconds", report::samples_of(secs)}};
     if (prompts[i].answer) row["answer_correct"] = g.tokens == *prompts[i].answer;
-    if (ar != nullptr) row["match_length"] = common_prefix((*ar)[i].tokens, g.tokens), row["ar_tokens"] = (*ar)[i].tokens.size();
+    if (ar != nullptr)
+      row["match_length"] = common_prefix((*ar)[i].tokens, g.tokens), row["ar_tokens"] = (*ar)[i].tokens.size();
     rows.push_back(row);
     auto& c = cat[prompts[i].category.empty() ? "uncategorized" : prompts[i].category];
     for (const Repetition& r : reps) {
@@ -345,7 +350,7 @@ Measurements measure_points(const BenchInputs& in) {
 // state), with the step-cost prediction a * t(1) / (forwards per step * t(T)) when t(T) was measured at
 // the point's batch size.
 report::Speedup speedup_of(const BenchInputs& in, const BenchPoint& p, const PointRuns& runs, const BenchPoint& base,
-                  const PointRuns& base_runs, double tokens_per_step) {
+                           const PointRuns& base_runs, double tokens_per_step) {
   std::vector<double> sd, se;
   const size_t n = std::min(runs.reps.size(), base_runs.reps.size());
   for (size_t r = 0; r < n; ++r) {
@@ -388,9 +393,11 @@ json point_json(const BenchInputs& in, const Measurements& m, size_t pi) {
   for (const Repetition& r : reps) {
     decode.push_back(r.decode_tps()), e2e.push_back(r.e2e_tps()), per_sequence.push_back(r.per_sequence_tps());
     if (r.seconds < s.min_seconds)
-      reasons.push_back("a repetition ran " + std::to_string(r.seconds) + " s < min " + std::to_string(s.min_seconds) + " s");
+      reasons.push_back("a repetition ran " + std::to_string(r.seconds) + " s < min " + std::to_string(s.min_seconds) +
+                        " s");
     if (r.tokens < s.min_tokens)
-      reasons.push_back("a repetition generated " + std::to_string(r.tokens) + " tokens < min " + std::to_string(s.min_tokens));
+      reasons.push_back("a repetition generated " + std::to_string(r.tokens) + " tokens < min " +
+                        std::to_string(s.min_tokens));
   }
   if (int(reps.size()) < s.min_repetitions)
     reasons.push_back(std::to_string(reps.size()) + " timed repetitions < min " + std::to_string(s.min_repetitions));
@@ -429,7 +436,8 @@ json examples_json(const BenchInputs& in, const Measurements& m) {
         std::vector<std::string>& segments = o.segments.emplace();
         size_t at = 0;
         for (int n : g.metrics.committed_per_step) {
-          segments.push_back(ByteTokenizer(cfg).decode({g.tokens.begin() + long(at), g.tokens.begin() + long(at + size_t(n))}));
+          segments.push_back(
+              ByteTokenizer(cfg).decode({g.tokens.begin() + long(at), g.tokens.begin() + long(at + size_t(n))}));
           at += size_t(n);
         }
       }
@@ -443,7 +451,9 @@ json examples_json(const BenchInputs& in, const Measurements& m) {
 json summarise_points(const BenchInputs& in, const Measurements& m) {
   json points = json::array();
   for (size_t pi = 0; pi < in.points.size(); ++pi) points.push_back(point_json(in, m, pi));
-  return {{"points", points}, {"examples", examples_json(in, m)}, {"interrupted", m.interrupted},
+  return {{"points", points},
+          {"examples", examples_json(in, m)},
+          {"interrupted", m.interrupted},
           {"batch_sweep", batch_sweep(points)}};
 }
 

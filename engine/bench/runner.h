@@ -18,8 +18,8 @@
 namespace dllm {
 
 enum class Strategy { ar, tidar };
-enum class SamplerKind { greedy, stochastic };  // the AR sampler: argmax, or sampling at a temperature
-Strategy parse_strategy(const std::string& name);   // "ar" | "tidar"
+enum class SamplerKind { greedy, stochastic };       // the AR sampler: argmax, or sampling at a temperature
+Strategy parse_strategy(const std::string& name);    // "ar" | "tidar"
 SamplerKind parse_sampler(const std::string& name);  // "greedy" | "stochastic"
 const char* strategy_name(Strategy s);
 const char* sampler_name(SamplerKind s);
@@ -29,8 +29,8 @@ struct BenchPoint {
   Strategy strategy = Strategy::ar;
   SamplerKind sampler = SamplerKind::greedy;
   std::string backend = "cpu";
-  int batch = 1;     // sequences decoded together (continuous batching)
-  int rollouts = 1;  // sampled completions per prompt (stochastic only), sharing the prompt's prefill
+  int batch = 1;       // sequences decoded together (continuous batching)
+  int rollouts = 1;    // sampled completions per prompt (stochastic only), sharing the prompt's prefill
   TidarOptions tidar;  // TiDAR only: block size, layout, levels (single forward), mixing weight
 
   bool is_tidar() const { return strategy == Strategy::tidar; }
@@ -55,13 +55,13 @@ struct BenchInputs {
   std::vector<BenchPoint> baselines;  // measured for the points' speedups, not reported
   std::vector<SuitePrompt> prompts;
   BenchSettings settings;
-  std::map<std::string, Transformer*> models;  // backend name -> the model on that backend
-  int64_t weight_bytes = 0;                     // streamed by every forward: the effective bandwidth
+  std::map<std::string, Transformer*> models;              // backend name -> the model on that backend
+  int64_t weight_bytes = 0;                                // streamed by every forward: the effective bandwidth
   std::map<std::string, std::vector<StepCost>> step_cost;  // backend name -> t(T), for the prediction
   // backend name -> batch size -> t(T) of passes of that many sequences with T tokens each
   std::map<std::string, std::map<int, std::vector<StepCost>>> batched_step_cost;
-  std::function<void(const BenchProgress&)> progress;      // may be empty
-  const std::atomic<bool>* stop = nullptr;                 // set (e.g. by SIGINT) to stop early
+  std::function<void(const BenchProgress&)> progress;  // may be empty
+  const std::atomic<bool>* stop = nullptr;             // set (e.g. by SIGINT) to stop early
 };
 
 // Runs the grid and returns the "points" array of the report plus "interrupted", a few side-by-side

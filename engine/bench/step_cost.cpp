@@ -7,13 +7,13 @@
 
 namespace dllm {
 
-std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<int>& sizes, int context,
-                                        int repetitions, int sequences) {
+std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<int>& sizes, int context, int repetitions,
+                                        int sequences) {
   const ModelConfig& cfg = model.config();
   const int largest = *std::max_element(sizes.begin(), sizes.end());
   DLLM_CHECK(context >= 1 && context + largest <= cfg.max_position_embeddings, "a step-cost pass of ", largest,
-             " tokens after ", context, " cached tokens exceeds the model's context of ",
-             cfg.max_position_embeddings, ": lower the largest pass size");
+             " tokens after ", context, " cached tokens exceeds the model's context of ", cfg.max_position_embeddings,
+             ": lower the largest pass size");
   KvCache cache(cfg, sequences, context, model.backend().memory());
   for (int s = 0; s < sequences; ++s) {  // fill each row with `context` tokens
     Pass prefill;

@@ -19,8 +19,8 @@ struct StepCost {
 // scratch so the cache is unchanged, logits of every row computed; `tokens` in the result is T (per
 // sequence). One untimed warm-up pass per size, then `repetitions` timed ones. Throws when
 // context + T exceeds the model's context.
-std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<int>& sizes, int context,
-                                        int repetitions, int sequences = 1);
+std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<int>& sizes, int context, int repetitions,
+                                        int sequences = 1);
 
 // t(T) by linear interpolation over the measured curve (clamped to its ends).
 double step_seconds_at(const std::vector<StepCost>& curve, int tokens);

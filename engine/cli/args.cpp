@@ -52,8 +52,10 @@ std::string Args::usage() const {
   os << "usage: dllm-bench " << command_ << " [flags]\n\n" << summary_ << "\n\nflags:\n";
   for (const FlagSpec& f : flags_) {
     std::string left = "  " + f.name + (f.value_name.empty() ? "" : " " + f.value_name);
-    if (left.size() < 28) left.resize(28, ' ');
-    else left += "\n" + std::string(28, ' ');
+    if (left.size() < 28)
+      left.resize(28, ' ');
+    else
+      left += "\n" + std::string(28, ' ');
     os << left << f.help << "\n";
   }
   os << "  --help                    this text\n";
@@ -100,8 +102,8 @@ std::vector<int32_t> Args::int_list(const std::string& name) const {
     char* end = nullptr;
     errno = 0;
     const long long v = std::strtoll(item.c_str(), &end, 10);
-    DLLM_CHECK(!item.empty() && *end == '\0' && errno == 0 && v >= INT32_MIN && v <= INT32_MAX,
-               "flag ", name, " needs comma-separated integers, got '", item, "' in '", s, "'");
+    DLLM_CHECK(!item.empty() && *end == '\0' && errno == 0 && v >= INT32_MIN && v <= INT32_MAX, "flag ", name,
+               " needs comma-separated integers, got '", item, "' in '", s, "'");
     out.push_back(int32_t(v));
   }
   DLLM_CHECK(!out.empty(), "flag ", name, " is empty: give comma-separated integers like 1,2,3");

@@ -95,25 +95,44 @@ void apply_spec(const std::string& path, Plan& plan) {
     const std::string& k = it.key();
     const json& v = it.value();
     try {
-      if (k == "strategies") plan.grid.strategies = parsed(strings(k), parse_strategy);
-      else if (k == "samplers") plan.grid.samplers = parsed(strings(k), parse_sampler);
-      else if (k == "backends") plan.grid.backends = strings(k);
-      else if (k == "mix_weights") plan.grid.mix_weights = floats_of(strings(k), path + ": mix_weights");
-      else if (k == "block_sizes") plan.grid.block_sizes = v.get<std::vector<int>>();
-      else if (k == "levels") plan.grid.levels = strings(k);
-      else if (k == "layouts") plan.grid.layouts = parsed(strings(k), parse_layout);
-      else if (k == "batch_sizes") plan.grid.batch_sizes = v.get<std::vector<int>>();
-      else if (k == "rollouts") plan.grid.rollouts = v.get<std::vector<int>>();
-      else if (k == "warmup") plan.settings.warmup = v.get<int>();
-      else if (k == "repetitions") plan.settings.repetitions = v.get<int>();
-      else if (k == "max_new_tokens") plan.settings.max_new_tokens = v.get<int>();
-      else if (k == "temperature") plan.settings.temperature = v.get<float>();
-      else if (k == "seed") plan.settings.seed = v.get<uint64_t>();
-      else if (k == "prompts") plan.prompts = v.get<std::string>();
-      else if (k == "categories") plan.categories = strings(k);
-      else if (k == "limit") plan.limit = v.get<int>();
-      else if (k == "step_cost") plan.step_cost_sizes = v.get<std::vector<int>>();
-      else fail(path, ": unknown key '", k, "' (see reports/README.md, Sweep spec)");
+      if (k == "strategies")
+        plan.grid.strategies = parsed(strings(k), parse_strategy);
+      else if (k == "samplers")
+        plan.grid.samplers = parsed(strings(k), parse_sampler);
+      else if (k == "backends")
+        plan.grid.backends = strings(k);
+      else if (k == "mix_weights")
+        plan.grid.mix_weights = floats_of(strings(k), path + ": mix_weights");
+      else if (k == "block_sizes")
+        plan.grid.block_sizes = v.get<std::vector<int>>();
+      else if (k == "levels")
+        plan.grid.levels = strings(k);
+      else if (k == "layouts")
+        plan.grid.layouts = parsed(strings(k), parse_layout);
+      else if (k == "batch_sizes")
+        plan.grid.batch_sizes = v.get<std::vector<int>>();
+      else if (k == "rollouts")
+        plan.grid.rollouts = v.get<std::vector<int>>();
+      else if (k == "warmup")
+        plan.settings.warmup = v.get<int>();
+      else if (k == "repetitions")
+        plan.settings.repetitions = v.get<int>();
+      else if (k == "max_new_tokens")
+        plan.settings.max_new_tokens = v.get<int>();
+      else if (k == "temperature")
+        plan.settings.temperature = v.get<float>();
+      else if (k == "seed")
+        plan.settings.seed = v.get<uint64_t>();
+      else if (k == "prompts")
+        plan.prompts = v.get<std::string>();
+      else if (k == "categories")
+        plan.categories = strings(k);
+      else if (k == "limit")
+        plan.limit = v.get<int>();
+      else if (k == "step_cost")
+        plan.step_cost_sizes = v.get<std::vector<int>>();
+      else
+        fail(path, ": unknown key '", k, "' (see reports/README.md, Sweep spec)");
     } catch (const json::exception& e) {
       fail(path, ": '", k, "' has the wrong type: ", e.what());
     }
@@ -124,7 +143,8 @@ void apply_flags(const Args& a, Plan& plan) {
   if (a.has("--strategies")) plan.grid.strategies = parsed(split_list(a.str("--strategies", "")), parse_strategy);
   if (a.has("--samplers")) plan.grid.samplers = parsed(split_list(a.str("--samplers", "")), parse_sampler);
   if (a.has("--backends")) plan.grid.backends = split_list(a.str("--backends", ""));
-  if (a.has("--mix-weights")) plan.grid.mix_weights = floats_of(split_list(a.str("--mix-weights", "")), "--mix-weights");
+  if (a.has("--mix-weights"))
+    plan.grid.mix_weights = floats_of(split_list(a.str("--mix-weights", "")), "--mix-weights");
   if (a.has("--block-sizes")) {
     plan.grid.block_sizes.clear();
     for (int32_t k : a.int_list("--block-sizes")) plan.grid.block_sizes.push_back(k);
@@ -209,10 +229,11 @@ void print_summary(const json& report) {
       const auto s = p["speedup_vs_ar"].get<report::Speedup>().decode.summary;
       std::snprintf(sp, sizeof sp, "%.2fx ± %.2f", s.mean, s.ci95);
     }
-    if (q.vs_ar) std::snprintf(ex, sizeof ex, "%lld/%lld", (long long)q.vs_ar->exact_match, (long long)q.vs_ar->prompts);
+    if (q.vs_ar)
+      std::snprintf(ex, sizeof ex, "%lld/%lld", (long long)q.vs_ar->exact_match, (long long)q.vs_ar->prompts);
     std::printf("%-44s %6s %8.2f %16s %16s %16s %8s\n", p["id"].get<std::string>().c_str(),
-                p["valid"].get<bool>() ? "yes" : "NO", p["accounting"].get<report::Accounting>().tokens_per_forward, tps,
-                e2e, sp, ex);
+                p["valid"].get<bool>() ? "yes" : "NO", p["accounting"].get<report::Accounting>().tokens_per_forward,
+                tps, e2e, sp, ex);
   }
 }
 
@@ -255,8 +276,9 @@ PlannedPoints plan_points(const Plan& plan, const ModelConfig& cfg) {
       pp.shape.context = std::max<int64_t>(pp.shape.context, longest + plan.settings.max_new_tokens + reach);
     }
   pp.shape.pass_tokens = std::max(pp.shape.pass_tokens, longest);  // the prefill
-  if (cfg.arch == Arch::zaya)  // the routing-locality rows
-    pp.shape.pass_tokens = std::max<int64_t>(pp.shape.pass_tokens, std::min(kRoutingRowTokens, cfg.max_position_embeddings));
+  if (cfg.arch == Arch::zaya)                                      // the routing-locality rows
+    pp.shape.pass_tokens =
+        std::max<int64_t>(pp.shape.pass_tokens, std::min(kRoutingRowTokens, cfg.max_position_embeddings));
   for (const SuitePrompt& p : pp.prompts) {
     GenerateRequest r;
     r.prompt = p.ids;
@@ -284,9 +306,14 @@ json provenance_of(const Args& a, int argc, char** argv, const Model& model, con
     pi.backend += b;
     if (const auto d = backends.at(b)->device()) {
       if (pi.gpu.is_null())
-        pi.gpu = {{"name", d->name}, {"memory_bytes", d->memory_bytes}, {"multiprocessors", d->multiprocessors},
-                  {"warp_size", d->warp_size}, {"runtime_version", d->runtime_version},
-                  {"driver_version", d->driver_version}, {"emulated", d->emulated}, {"backends", json::array()}};
+        pi.gpu = {{"name", d->name},
+                  {"memory_bytes", d->memory_bytes},
+                  {"multiprocessors", d->multiprocessors},
+                  {"warp_size", d->warp_size},
+                  {"runtime_version", d->runtime_version},
+                  {"driver_version", d->driver_version},
+                  {"emulated", d->emulated},
+                  {"backends", json::array()}};
       pi.gpu["backends"].push_back(b);
     }
   }
@@ -301,8 +328,9 @@ json read_gbench(const Args& a) {
     std::ifstream f(path);
     DLLM_CHECK(f, path, ": cannot read the Google Benchmark output");
     const json gb = json::parse(f, nullptr, false);
-    DLLM_CHECK(!gb.is_discarded() && gb.is_object() && gb.contains("benchmarks") && gb["benchmarks"].is_array(), path,
-               ": not Google Benchmark JSON (run a bench/ binary with --benchmark_out=FILE --benchmark_out_format=json)");
+    DLLM_CHECK(
+        !gb.is_discarded() && gb.is_object() && gb.contains("benchmarks") && gb["benchmarks"].is_array(), path,
+        ": not Google Benchmark JSON (run a bench/ binary with --benchmark_out=FILE --benchmark_out_format=json)");
     for (const json& b : gb["benchmarks"])
       if (b.contains("name") && b.contains("real_time") && b.contains("time_unit")) imported.push_back(b);
   }
@@ -379,14 +407,16 @@ json measure_routing(const Plan& plan, const ModelConfig& cfg, BenchInputs& in, 
 json summarise(const Plan& plan, const PlannedPoints& pp, const ModelSummary& summary, json provenance, json step_cost,
                json routing, json points, json gbench, json kernel_parity) {
   json out = {{"schema", "dllm-bench/report"},
-                 {"schema_version", kReportSchemaVersion},
-                 {"kind", "bench"},
-                 {"provenance", std::move(provenance)},
-                 {"settings", plan.settings},
-                 {"suite", report::Suite{plan.prompts, int64_t(pp.prompts.size()), plan.categories, plan.limit}},
-                 {"model", {{"parameters", summary.parameters}, {"weight_bytes", summary.weight_bytes},
-                            {"flops_per_token", 2.0 * double(summary.parameters)}}},
-                 {"step_cost", std::move(step_cost)}};
+              {"schema_version", kReportSchemaVersion},
+              {"kind", "bench"},
+              {"provenance", std::move(provenance)},
+              {"settings", plan.settings},
+              {"suite", report::Suite{plan.prompts, int64_t(pp.prompts.size()), plan.categories, plan.limit}},
+              {"model",
+               {{"parameters", summary.parameters},
+                {"weight_bytes", summary.weight_bytes},
+                {"flops_per_token", 2.0 * double(summary.parameters)}}},
+              {"step_cost", std::move(step_cost)}};
   if (!routing.is_null()) out["routing_locality"] = std::move(routing);
   out.update(points);
   if (plan.shard.count > 1) out["shard"] = plan.shard;
@@ -422,43 +452,48 @@ int exit_code(const json& report) {
 
 // plan -> measure -> summarise -> write.
 int run_bench(int argc, char** argv) {
-  Args a("bench",
-         "Benchmarks AR vs TiDAR decoding over a prompt suite and a grid of configurations (flags or a\n"
-         "--spec JSON file; flags override the spec), measures the step-cost curve t(T), and writes the\n"
-         "JSON report and its HTML rendering. Ctrl-C stops after the current prompt and writes what\n"
-         "finished. Exit code 3 when a lossless configuration diverged from AR (a bug), 130 when interrupted.",
-         concat({{{"--model", "DIR|preset:NAME", "checkpoint folder or built-in preset (default: the shipped tiny-tidar)"},
-                  {"--weights-seed", "S", "seed of a preset's random weights (default 0)"},
-                  {"--max-memory", "SIZE", "refuse to start when weights + KV cache + workspace exceed SIZE (e.g. 2G, 512M)"},
-                  {"--check-weights", "", "scan every weight for NaN/Inf on load and name the first bad tensor"},
-                  {"--spec", "FILE", "sweep spec JSON (reports/README.md); flags given too override it"},
-                  {"--prompts", "FILE", "JSONL prompt suite (default " DLLM_DEFAULT_PROMPTS ")"},
-                  {"--categories", "LIST", "only these categories of the suite"},
-                  {"--limit", "N", "the first N selected prompts (default 14; 0 = all)"},
-                  {"--strategies", "LIST", "ar,tidar (default both)"},
-                  {"--samplers", "LIST", "greedy,stochastic (default both)"},
-                  {"--mix-weights", "LIST", "TiDAR verify weights w; 1 = lossless (default 1,0.75,0.5,0.25)"},
-                  {"--block-sizes", "LIST", "TiDAR K values (default 16)"},
-                  {"--levels", "SPECS", "proposal level sets separated by ':' e.g. P3:dense:0,4,16 (default P3)"},
-                  {"--layouts", "LIST", "single,two (default single)"},
-                  {"--backends", "LIST", "backends to run on (default cpu)"},
-                  {"--batch-sizes", "LIST", "sequences decoded together, e.g. 1,2,4,8,16,32,64 (default 1)"},
-                  {"--rollouts", "LIST", "sampled completions per prompt sharing its prefill (stochastic only; default 1)"},
-                  {"--warmup", "N", "untimed repetitions first (default 1)"},
-                  {"--repetitions", "N", "timed repetitions (default 3)"},
-                  {"--max-new-tokens", "N", "tokens per prompt at most (default 64)"},
-                  {"--temperature", "T", "temperature of the stochastic sampler (default 0.8)"},
-                  {"--seed", "S", "seed of the stochastic sampler (default 0)"},
-                  {"--min-seconds", "S", "seconds a timed repetition lasts at least: a faster point runs the suite again within it (default 0.1)"},
-                  {"--min-tokens", "N", "validity: minimum tokens per repetition (default 32)"},
-                  {"--step-cost", "LIST", "pass sizes T of the step-cost curve, or none (default 1,2,4,8,16,17,32,68,128,306)"},
-                  {"--step-cost-reps", "N", "timed passes per size (default 5)"},
-                  {"--gbench", "FILES", "Google Benchmark JSON outputs (bench/ binaries, --benchmark_out) to import"},
-                  {"--probe", "FILE", "measured machine limits (default: dllm-bench probe's file, if present)"},
-                  {"--out", "FILE", "JSON report (default reports/out/report.json)"},
-                  {"--html", "FILE", "HTML report (default: the JSON path with .html; 'none' to skip)"},
-                  {"--shard", "I/N", "run only slice I (0-based) of N of the planned grid; merge the slices' reports with dllm-bench merge"},
-                  {"--quiet", "", "no progress output"}}}));
+  Args a(
+      "bench",
+      "Benchmarks AR vs TiDAR decoding over a prompt suite and a grid of configurations (flags or a\n"
+      "--spec JSON file; flags override the spec), measures the step-cost curve t(T), and writes the\n"
+      "JSON report and its HTML rendering. Ctrl-C stops after the current prompt and writes what\n"
+      "finished. Exit code 3 when a lossless configuration diverged from AR (a bug), 130 when interrupted.",
+      concat(
+          {{{"--model", "DIR|preset:NAME", "checkpoint folder or built-in preset (default: the shipped tiny-tidar)"},
+            {"--weights-seed", "S", "seed of a preset's random weights (default 0)"},
+            {"--max-memory", "SIZE", "refuse to start when weights + KV cache + workspace exceed SIZE (e.g. 2G, 512M)"},
+            {"--check-weights", "", "scan every weight for NaN/Inf on load and name the first bad tensor"},
+            {"--spec", "FILE", "sweep spec JSON (reports/README.md); flags given too override it"},
+            {"--prompts", "FILE", "JSONL prompt suite (default " DLLM_DEFAULT_PROMPTS ")"},
+            {"--categories", "LIST", "only these categories of the suite"},
+            {"--limit", "N", "the first N selected prompts (default 14; 0 = all)"},
+            {"--strategies", "LIST", "ar,tidar (default both)"},
+            {"--samplers", "LIST", "greedy,stochastic (default both)"},
+            {"--mix-weights", "LIST", "TiDAR verify weights w; 1 = lossless (default 1,0.75,0.5,0.25)"},
+            {"--block-sizes", "LIST", "TiDAR K values (default 16)"},
+            {"--levels", "SPECS", "proposal level sets separated by ':' e.g. P3:dense:0,4,16 (default P3)"},
+            {"--layouts", "LIST", "single,two (default single)"},
+            {"--backends", "LIST", "backends to run on (default cpu)"},
+            {"--batch-sizes", "LIST", "sequences decoded together, e.g. 1,2,4,8,16,32,64 (default 1)"},
+            {"--rollouts", "LIST", "sampled completions per prompt sharing its prefill (stochastic only; default 1)"},
+            {"--warmup", "N", "untimed repetitions first (default 1)"},
+            {"--repetitions", "N", "timed repetitions (default 3)"},
+            {"--max-new-tokens", "N", "tokens per prompt at most (default 64)"},
+            {"--temperature", "T", "temperature of the stochastic sampler (default 0.8)"},
+            {"--seed", "S", "seed of the stochastic sampler (default 0)"},
+            {"--min-seconds", "S",
+             "seconds a timed repetition lasts at least: a faster point runs the suite again within it (default 0.1)"},
+            {"--min-tokens", "N", "validity: minimum tokens per repetition (default 32)"},
+            {"--step-cost", "LIST",
+             "pass sizes T of the step-cost curve, or none (default 1,2,4,8,16,17,32,68,128,306)"},
+            {"--step-cost-reps", "N", "timed passes per size (default 5)"},
+            {"--gbench", "FILES", "Google Benchmark JSON outputs (bench/ binaries, --benchmark_out) to import"},
+            {"--probe", "FILE", "measured machine limits (default: dllm-bench probe's file, if present)"},
+            {"--out", "FILE", "JSON report (default reports/out/report.json)"},
+            {"--html", "FILE", "HTML report (default: the JSON path with .html; 'none' to skip)"},
+            {"--shard", "I/N",
+             "run only slice I (0-based) of N of the planned grid; merge the slices' reports with dllm-bench merge"},
+            {"--quiet", "", "no progress output"}}}));
   if (parse_or_help(a, argc, argv)) return 0;
   Plan plan;
   if (a.has("--spec")) apply_spec(a.str("--spec", ""), plan);

@@ -28,8 +28,8 @@ using nlohmann::json;
 std::string dump(const json& j, int indent = 2) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
 
 void print_metrics(const DecodeMetrics& m, const std::string& stop) {
-  std::printf("generated %d tokens (stop: %s) in %d forwards, %.2f tokens/forward\n", m.generated_tokens,
-              stop.c_str(), m.forwards, m.tokens_per_forward());
+  std::printf("generated %d tokens (stop: %s) in %d forwards, %.2f tokens/forward\n", m.generated_tokens, stop.c_str(),
+              m.forwards, m.tokens_per_forward());
   std::printf("time to first token %.4f s | decode %.1f tokens/s | step p50 %.5f s p90 %.5f s p99 %.5f s\n",
               m.prefill_seconds, m.decode_tokens_per_second(), m.step_percentile(50), m.step_percentile(90),
               m.step_percentile(99));
@@ -51,8 +51,12 @@ std::string ends(const std::string& s, size_t n) { return s.size() >= n ? s.subs
 
 int run_generate(int argc, char** argv) {
   Args a("generate", "Generates text from a prompt and prints it with the decode statistics.",
-         concat({kModelFlags, kLoadFlags, kPromptFlags, kSamplerFlags,
-                 {{"--strategy", "ar|tidar", "AR decoding (default) or TiDAR diffusion decoding"}}, kTidarFlags,
+         concat({kModelFlags,
+                 kLoadFlags,
+                 kPromptFlags,
+                 kSamplerFlags,
+                 {{"--strategy", "ar|tidar", "AR decoding (default) or TiDAR diffusion decoding"}},
+                 kTidarFlags,
                  {{"--json", "", "print one JSON object (tokens, text, metrics) instead of text"}}}));
   if (parse_or_help(a, argc, argv)) return 0;
   const std::string strategy = a.str("--strategy", "ar");
@@ -80,8 +84,8 @@ int run_generate(int argc, char** argv) {
   }
 
   if (a.has("--json")) {
-    json out = {{"model", model->source()}, {"strategy", strategy_json}, {"backend", backend->name()},
-                {"prompt_tokens", req.prompt}, {"tokens", g.tokens}, {"stop_reason", g.stop_reason},
+    json out = {{"model", model->source()},      {"strategy", strategy_json}, {"backend", backend->name()},
+                {"prompt_tokens", req.prompt},   {"tokens", g.tokens},        {"stop_reason", g.stop_reason},
                 {"metrics", g.metrics.to_json()}};
     if (cfg.byte_tokenizer) out["text"] = text_of(cfg, g.tokens);
     std::cout << dump(out) << "\n";
@@ -89,7 +93,8 @@ int run_generate(int argc, char** argv) {
   }
   if (cfg.byte_tokenizer) {  // the prompt as typed (without <bos>), then the generated text
     const bool bos = !req.prompt.empty() && req.prompt[0] == cfg.bos_token_id;
-    std::cout << text_of(cfg, {req.prompt.begin() + (bos ? 1 : 0), req.prompt.end()}) << text_of(cfg, g.tokens) << "\n\n";
+    std::cout << text_of(cfg, {req.prompt.begin() + (bos ? 1 : 0), req.prompt.end()}) << text_of(cfg, g.tokens)
+              << "\n\n";
   }
   std::printf("strategy %s | backend %s | model %s\n", strategy.c_str(), backend->name().c_str(),
               model->source().c_str());
@@ -201,8 +206,12 @@ int run_info(int argc, char** argv) {
   std::string why_none;
   json gpus = json::array();
   for (const gpu::DeviceInfo& d : gpu::visible_devices(&why_none))
-    gpus.push_back({{"name", d.name}, {"memory_bytes", d.memory_bytes}, {"multiprocessors", d.multiprocessors},
-                    {"warp_size", d.warp_size}, {"runtime_version", d.runtime_version}, {"driver_version", d.driver_version}});
+    gpus.push_back({{"name", d.name},
+                    {"memory_bytes", d.memory_bytes},
+                    {"multiprocessors", d.multiprocessors},
+                    {"warp_size", d.warp_size},
+                    {"runtime_version", d.runtime_version},
+                    {"driver_version", d.driver_version}});
   j["gpus"] = gpus;
   if (gpus.empty()) j["gpus_unavailable"] = why_none;
 #endif

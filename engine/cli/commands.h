@@ -10,7 +10,7 @@ int run_verify(int argc, char** argv);
 int run_bench(int argc, char** argv);
 int run_report(int argc, char** argv);
 int run_compare(int argc, char** argv);
-int run_merge(int argc, char** argv);    // engine/cli/report.cpp
+int run_merge(int argc, char** argv);     // engine/cli/report.cpp
 int run_probe(int argc, char** argv);     // engine/cli/perf.cpp
 int run_stepcost(int argc, char** argv);  // engine/cli/perf.cpp
 // Dispatches argv[1] to a command; prints errors and returns non-zero on failure.

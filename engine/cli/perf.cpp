@@ -65,14 +65,16 @@ int run_probe(int argc, char** argv) {
          "Measures this machine's read bandwidth (a streaming read of a buffer much larger than the caches)\n"
          "and peak FLOP/s (independent FMA chains), with 1 thread and with all kernel threads (DLLM_THREADS),\n"
          "keeps the best, and stores them as JSON where reports look for them.",
-         {{"--out", "FILE", "where to store the record (default $DLLM_PROBE, $XDG_CACHE_HOME/dllm-bench/probe.json or ~/.cache/dllm-bench/probe.json)"},
+         {{"--out", "FILE",
+           "where to store the record (default $DLLM_PROBE, $XDG_CACHE_HOME/dllm-bench/probe.json or "
+           "~/.cache/dllm-bench/probe.json)"},
           {"--bytes", "N", "read buffer size in bytes (default 1073741824 = 1 GiB)"},
           {"--repetitions", "R", "timed repetitions, best kept (default 5)"}});
   if (parse_or_help(a, argc, argv)) return 0;
   const std::string out = a.str("--out", default_probe_path());
   const int64_t bytes = a.integer("--bytes", int64_t(1) << 30, int64_t(1) << 20, int64_t(1) << 40);
   const int reps = int(a.integer("--repetitions", 5, 1, 1000));
-  if (!a.has("--out")) {  // the cache folder is ours to make; an --out folder is the caller's
+  if (!a.has("--out")) {      // the cache folder is ours to make; an --out folder is the caller's
     std::error_code ignored;  // a failure shows as the writability check's error, naming the path
     std::filesystem::create_directories(std::filesystem::path(out).parent_path(), ignored);
   }
@@ -88,7 +90,8 @@ int run_probe(int argc, char** argv) {
   volatile float sink = 0;
   for (int threads : thread_counts) {
     const double read_s = best_seconds(reps, [&] {
-      sink = split_sum(threads, n, 1 << 16, [&](int64_t b, int64_t e) { return cpu::read_sum(buf.data() + b, e - b, isa); });
+      sink = split_sum(threads, n, 1 << 16,
+                       [&](int64_t b, int64_t e) { return cpu::read_sum(buf.data() + b, e - b, isa); });
     });
     const double fma_s = best_seconds(reps, [&] {
       sink = split_sum(threads, threads, 1, [&](int64_t b, int64_t e) {
@@ -97,10 +100,12 @@ int run_probe(int argc, char** argv) {
         return s;
       });
     });
-    const double bw = double(n) * 4 / read_s, flops = double(threads) * kFmaRounds * cpu::flops_per_fma_round(isa) / fma_s;
+    const double bw = double(n) * 4 / read_s,
+                 flops = double(threads) * kFmaRounds * cpu::flops_per_fma_round(isa) / fma_s;
     by_threads[std::to_string(threads)] = {{"read_bandwidth_bytes_per_s", bw}, {"peak_flops_per_s", flops}};
     best_bw = std::max(best_bw, bw), best_flops = std::max(best_flops, flops);
-    std::printf("%d thread%s: read %.2f GB/s, FMA %.1f GFLOP/s\n", threads, threads > 1 ? "s" : " ", bw / 1e9, flops / 1e9);
+    std::printf("%d thread%s: read %.2f GB/s, FMA %.1f GFLOP/s\n", threads, threads > 1 ? "s" : " ", bw / 1e9,
+                flops / 1e9);
   }
   const json record = {{"read_bandwidth_bytes_per_s", best_bw},
                        {"peak_flops_per_s", best_flops},
@@ -121,7 +126,8 @@ int run_stepcost(int argc, char** argv) {
          "step-cost curve t(T)/t(1) with the weight bytes streamed per second and the FLOP rate, as\n"
          "fractions of the `dllm-bench probe` limits when a probe record exists (CPU backend: the probe\n"
          "measures the host).",
-         concat({kModelFlags, kLoadFlags,
+         concat({kModelFlags,
+                 kLoadFlags,
                  {{"--sizes", "LIST", "pass sizes T (default 1,2,4,8,16,17,32,68,128,306)"},
                   {"--context", "N", "cached tokens before each pass (default 64)"},
                   {"--repetitions", "R", "timed passes per size, median reported (default 5)"},
@@ -155,8 +161,13 @@ int run_stepcost(int argc, char** argv) {
                     {"weight_bytes_per_s", bytes / c.seconds},
                     {"flops_per_s", flops_per_token * c.tokens / c.seconds}});
   if (a.has("--json")) {
-    std::cout << json({{"model", model->source()}, {"backend", backend->name()}, {"weight_bytes", bytes}, {"flops_per_token", flops_per_token},
-                       {"context", context}, {"kernel_threads", cpu::thread_count()}, {"machine_limits", limits},
+    std::cout << json({{"model", model->source()},
+                       {"backend", backend->name()},
+                       {"weight_bytes", bytes},
+                       {"flops_per_token", flops_per_token},
+                       {"context", context},
+                       {"kernel_threads", cpu::thread_count()},
+                       {"machine_limits", limits},
                        {"curve", rows}})
                      .dump(2)
               << "\n";
@@ -164,9 +175,9 @@ int run_stepcost(int argc, char** argv) {
   }
   std::printf("%s: %.3f GB of weights, %.2f GFLOP per token, context %d, %d kernel thread(s)%s\n",
               model->source().c_str(), bytes / 1e9, flops_per_token / 1e9, context, cpu::thread_count(),
-              bw > 0     ? ""
-              : on_host  ? " (no probe record: run `dllm-bench probe` for the fractions)"
-                         : " (no fractions: `dllm-bench probe` measures the host, not this device)");
+              bw > 0    ? ""
+              : on_host ? " (no probe record: run `dllm-bench probe` for the fractions)"
+                        : " (no fractions: `dllm-bench probe` measures the host, not this device)");
   std::printf("%6s %12s %10s %12s %10s %12s %10s\n", "T", "t(T) ms", "t(T)/t(1)", "weight GB/s", "of read BW",
               "GFLOP/s", "of peak");
   for (const json& r : rows) {

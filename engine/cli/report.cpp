@@ -50,8 +50,10 @@ Parsed parse(int argc, char** argv, const std::string& command) {
       DLLM_CHECK(i + 1 < argc, a, " needs a value (see dllm-bench ", command, " --help)");
       return std::string(argv[++i]);
     };
-    if (a == "--help" || a == "-h") p.help = true;
-    else if (a == "-o" || a == "--out") p.out = value();
+    if (a == "--help" || a == "-h")
+      p.help = true;
+    else if (a == "-o" || a == "--out")
+      p.out = value();
     else if (a == "--threshold") {
       const std::string v = value();
       size_t used = 0;
@@ -61,8 +63,10 @@ Parsed parse(int argc, char** argv, const std::string& command) {
         used = 0;
       }
       DLLM_CHECK(used == v.size() && p.threshold >= 0, "--threshold must be a number >= 0, got '", v, "'");
-    } else if (a.rfind("-", 0) == 0) fail("unknown flag ", a, " for 'dllm-bench ", command, "' (see --help)");
-    else p.inputs.push_back(a);
+    } else if (a.rfind("-", 0) == 0)
+      fail("unknown flag ", a, " for 'dllm-bench ", command, "' (see --help)");
+    else
+      p.inputs.push_back(a);
   }
   return p;
 }
@@ -99,7 +103,8 @@ int run_compare(int argc, char** argv) {
   const json a = read_json(p.inputs[0]), b = read_json(p.inputs[1]);
   const Comparison c = compare_reports(a, b, CompareOptions{p.threshold, 0.05});
   std::cout << c.table;
-  if (!p.out.empty()) write_file_atomic(p.out, json{{"comparisons", c.json}, {"regressions", c.regressions}}.dump(1) + "\n");
+  if (!p.out.empty())
+    write_file_atomic(p.out, json{{"comparisons", c.json}, {"regressions", c.regressions}}.dump(1) + "\n");
   std::printf("%d regression(s) beyond %.1f %%\n", c.regressions, 100 * p.threshold);
   return c.regressions ? 4 : 0;
 }

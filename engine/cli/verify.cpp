@@ -35,7 +35,9 @@ int run_verify(int argc, char** argv) {
          "The lossless gate: decodes every prompt with AR and with TiDAR (greedy, and stochastic with\n"
          "the argmax drafter for each seed) and checks the outputs are equal token for token.\n"
          "Exit code 3 when any divergence is a bug (not a numerical near-tie).",
-         concat({kModelFlags, kLoadFlags, kPromptFlags,
+         concat({kModelFlags,
+                 kLoadFlags,
+                 kPromptFlags,
                  {{"--prompts", "FILE", "JSONL prompt suite (datasets/README.md) instead of --prompt/--tokens"},
                   {"--categories", "LIST", "only the prompts of these categories, e.g. copy,upper"},
                   {"--max-new-tokens", "N", "tokens to generate per prompt (default 64)"},
@@ -84,9 +86,13 @@ int run_verify(int argc, char** argv) {
       steps += int64_t(td.metrics.step_seconds.size());
       step_tokens += td.metrics.step_seconds.empty() ? 0 : td.metrics.generated_tokens - 1;
       for (size_t i = 0; i < histogram.size(); ++i) histogram[i] += td.metrics.accepted_histogram[i];
-      json c = {{"prompt_id", p.id}, {"mode", mode}, {"exact_match", eq.exact_match},
-                {"first_divergence", eq.first_divergence}, {"verdict", eq.verdict},
-                {"ar_tokens", ar.tokens}, {"tidar_tokens", td.tokens},
+      json c = {{"prompt_id", p.id},
+                {"mode", mode},
+                {"exact_match", eq.exact_match},
+                {"first_divergence", eq.first_divergence},
+                {"verdict", eq.verdict},
+                {"ar_tokens", ar.tokens},
+                {"tidar_tokens", td.tokens},
                 {"tokens_per_forward", td.metrics.tokens_per_forward()},
                 {"accepted_histogram", td.metrics.accepted_histogram}};
       c["tokens_per_step"] = td.metrics.tokens_per_step();
@@ -104,31 +110,40 @@ int run_verify(int argc, char** argv) {
       }
       if (!eq.exact_match) c["ar_top1_top2_margin"] = eq.ar_margin;
       cases.push_back(c);
-      std::fprintf(stderr, "%-16s %-10s %s  tokens/forward %.2f\n", p.id.c_str(), mode.c_str(),
-                   eq.verdict.c_str(), td.metrics.tokens_per_forward());
+      std::fprintf(stderr, "%-16s %-10s %s  tokens/forward %.2f\n", p.id.c_str(), mode.c_str(), eq.verdict.c_str(),
+                   td.metrics.tokens_per_forward());
     }
   }
   const int n = int(cases.size());
-  json record = {{"command", "verify"}, {"model", model->source()}, {"backend", backend->name()},
-                 {"max_new_tokens", max_new}, {"tidar", tidar_options_json(opt)},
-                 {"totals", {{"cases", n}, {"exact_match", exact}, {"exact_match_rate", double(exact) / n},
-                             {"near_tie", near_ties}, {"bug", bugs},
-                             {"tokens_per_forward", tidar_forwards ? double(tidar_tokens) / double(tidar_forwards) : 0.0},
-                             {"tokens_per_step", steps ? double(step_tokens) / double(steps) : 0.0},
-                             {"accepted_histogram", histogram}}},
+  json record = {{"command", "verify"},
+                 {"model", model->source()},
+                 {"backend", backend->name()},
+                 {"max_new_tokens", max_new},
+                 {"tidar", tidar_options_json(opt)},
+                 {"totals",
+                  {{"cases", n},
+                   {"exact_match", exact},
+                   {"exact_match_rate", double(exact) / n},
+                   {"near_tie", near_ties},
+                   {"bug", bugs},
+                   {"tokens_per_forward", tidar_forwards ? double(tidar_tokens) / double(tidar_forwards) : 0.0},
+                   {"tokens_per_step", steps ? double(step_tokens) / double(steps) : 0.0},
+                   {"accepted_histogram", histogram}}},
                  {"cases", cases}};
   if (!accuracy.empty()) {
     json acc = json::object();
     for (const auto& [category, cs] : accuracy)
-      acc[category.empty() ? "uncategorized" : category] = {{"correct", cs.first}, {"scored", cs.second},
-                                                            {"accuracy", double(cs.first) / cs.second}};
+      acc[category.empty() ? "uncategorized" : category] = {
+          {"correct", cs.first}, {"scored", cs.second}, {"accuracy", double(cs.first) / cs.second}};
     record["totals"]["greedy_task_accuracy"] = acc;
   }
   const std::string text = record.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
-  if (a.has("--out")) write_file_atomic(a.str("--out", ""), text);
-  else std::cout << text;
-  std::fprintf(stderr, "verify: %d/%d exact, %d near-tie, %d bug; TiDAR tokens/forward %.2f, tokens/step %.2f\n",
-               exact, n, near_ties, bugs, tidar_forwards ? double(tidar_tokens) / double(tidar_forwards) : 0.0,
+  if (a.has("--out"))
+    write_file_atomic(a.str("--out", ""), text);
+  else
+    std::cout << text;
+  std::fprintf(stderr, "verify: %d/%d exact, %d near-tie, %d bug; TiDAR tokens/forward %.2f, tokens/step %.2f\n", exact,
+               n, near_ties, bugs, tidar_forwards ? double(tidar_tokens) / double(tidar_forwards) : 0.0,
                steps ? double(step_tokens) / double(steps) : 0.0);
   if (accuracy.count("all"))
     std::fprintf(stderr, "greedy task accuracy %.3f (%d/%d)\n", double(accuracy["all"].first) / accuracy["all"].second,

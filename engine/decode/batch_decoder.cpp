@@ -18,13 +18,13 @@ std::vector<Generation> decode_batch(Transformer& model, std::vector<std::unique
   for (const auto& s : sequences) slots = std::max(slots, s->cache_slots());
   KvCache cache(cfg, rows, slots, model.backend().memory());
 
-  std::vector<int> row_of(size_t(n), -1);   // cache row of each admitted sequence
+  std::vector<int> row_of(size_t(n), -1);  // cache row of each admitted sequence
   std::vector<int> free_rows;
   for (int r = rows - 1; r >= 0; --r) free_rows.push_back(r);
   std::deque<int> waiting;
   for (int i = 0; i < n; ++i) waiting.push_back(i);
-  std::vector<int> active;                 // admitted, not finished, in admission order
-  std::vector<SharedPrefill> prefills;     // prompts prefilled so far, while a waiting sequence may need one
+  std::vector<int> active;              // admitted, not finished, in admission order
+  std::vector<SharedPrefill> prefills;  // prompts prefilled so far, while a waiting sequence may need one
   std::vector<Generation> out(static_cast<size_t>(n));
   std::vector<bool> collected(static_cast<size_t>(n), false);
   Pass pass;
@@ -57,8 +57,7 @@ std::vector<Generation> decode_batch(Transformer& model, std::vector<std::unique
       const int i = waiting.front();
       const std::vector<int32_t>& prompt = sequences[size_t(i)]->request().prompt;
       // A rollout whose prompt is being prefilled right now waits one forward and then imports it.
-      if (options.share_prefill && !find_prefill(prompt) &&
-          std::any_of(active.begin(), active.end(), [&](int j) {
+      if (options.share_prefill && !find_prefill(prompt) && std::any_of(active.begin(), active.end(), [&](int j) {
             return !sequences[size_t(j)]->started() && sequences[size_t(j)]->request().prompt == prompt;
           }))
         break;

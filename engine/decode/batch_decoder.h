@@ -11,16 +11,16 @@
 namespace dllm {
 
 struct BatchOptions {
-  int max_batch = 8;           // sequences decoded together at most
-  bool share_prefill = true;   // sequences with the prompt of an earlier one import its prefill
+  int max_batch = 8;          // sequences decoded together at most
+  bool share_prefill = true;  // sequences with the prompt of an earlier one import its prefill
 };
 
 // What the batch as a whole did: one entry per forward.
 struct BatchTrace {
-  std::vector<int> pass_tokens;       // T of each forward
-  std::vector<int> pass_sequences;    // sequences in each forward
-  std::vector<double> pass_seconds;   // wall time of each forward
-  int shared_prefills = 0;            // sequences that started from another's prefill
+  std::vector<int> pass_tokens;      // T of each forward
+  std::vector<int> pass_sequences;   // sequences in each forward
+  std::vector<double> pass_seconds;  // wall time of each forward
+  int shared_prefills = 0;           // sequences that started from another's prefill
   double total_seconds = 0;
 };
 

@@ -5,8 +5,8 @@
 
 namespace dllm {
 
-Equivalence compare_outputs(Transformer& model, const std::vector<int32_t>& prompt,
-                            const std::vector<int32_t>& ar, const std::vector<int32_t>& other) {
+Equivalence compare_outputs(Transformer& model, const std::vector<int32_t>& prompt, const std::vector<int32_t>& ar,
+                            const std::vector<int32_t>& other) {
   Equivalence e;
   if (ar == other) return e;
   e.exact_match = false;

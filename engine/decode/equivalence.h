@@ -11,8 +11,8 @@ namespace dllm {
 
 struct Equivalence {
   bool exact_match = true;
-  int first_divergence = -1;  // index into the generated tokens, -1 when equal
-  double ar_margin = 0;       // AR top-1 minus top-2 logit at the divergence
+  int first_divergence = -1;      // index into the generated tokens, -1 when equal
+  double ar_margin = 0;           // AR top-1 minus top-2 logit at the divergence
   std::string verdict = "exact";  // exact | near_tie | bug
 };
 
@@ -20,7 +20,7 @@ struct Equivalence {
 // a difference in f32 rounding could flip it. Anything else is a bug.
 inline constexpr double kNearTieRelativeMargin = 1e-4;
 
-Equivalence compare_outputs(Transformer& model, const std::vector<int32_t>& prompt,
-                            const std::vector<int32_t>& ar, const std::vector<int32_t>& other);
+Equivalence compare_outputs(Transformer& model, const std::vector<int32_t>& prompt, const std::vector<int32_t>& ar,
+                            const std::vector<int32_t>& other);
 
 }  // namespace dllm

@@ -34,8 +34,7 @@ void validate_request(const GenerateRequest& r, const ModelConfig& cfg, int look
 // is over (EOS seen or max_new_tokens reached); later tokens of the same step are dropped.
 class TokenSink {
  public:
-  TokenSink(Generation& g, const ModelConfig& cfg, int max_new_tokens)
-      : g_(g), cfg_(cfg), max_(max_new_tokens) {}
+  TokenSink(Generation& g, const ModelConfig& cfg, int max_new_tokens) : g_(g), cfg_(cfg), max_(max_new_tokens) {}
   bool push(int32_t token);
   bool done() const { return !g_.stop_reason.empty(); }
   // Closes a decoder step: records how many tokens it committed (metrics.committed_per_step).

@@ -19,18 +19,17 @@ double DecodeMetrics::step_percentile(double q) const {
 }
 
 nlohmann::json DecodeMetrics::to_json() const {
-  nlohmann::json j = {{"prompt_tokens", prompt_tokens},
-                      {"generated_tokens", generated_tokens},
-                      {"forwards", forwards},
-                      {"tokens_per_forward", tokens_per_forward()},
-                      {"tokens_per_step", tokens_per_step()},
-                      {"time_to_first_token_s", prefill_seconds},
-                      {"total_s", total_seconds},
-                      {"forward_s", forward_seconds},
-                      {"decode_tokens_per_s", decode_tokens_per_second()},
-                      {"step_latency_s", {{"p50", step_percentile(50)},
-                                          {"p90", step_percentile(90)},
-                                          {"p99", step_percentile(99)}}}};
+  nlohmann::json j = {
+      {"prompt_tokens", prompt_tokens},
+      {"generated_tokens", generated_tokens},
+      {"forwards", forwards},
+      {"tokens_per_forward", tokens_per_forward()},
+      {"tokens_per_step", tokens_per_step()},
+      {"time_to_first_token_s", prefill_seconds},
+      {"total_s", total_seconds},
+      {"forward_s", forward_seconds},
+      {"decode_tokens_per_s", decode_tokens_per_second()},
+      {"step_latency_s", {{"p50", step_percentile(50)}, {"p90", step_percentile(90)}, {"p99", step_percentile(99)}}}};
   if (!accepted_histogram.empty()) {
     j["accepted_histogram"] = accepted_histogram;
     std::vector<double> rate;
@@ -40,8 +39,11 @@ nlohmann::json DecodeMetrics::to_json() const {
   }
   if (mixing.positions > 0) {
     const double n = double(mixing.positions);
-    j["mixing"] = {{"positions", mixing.positions}, {"kl_mean", mixing.kl_sum / n}, {"kl_max", mixing.kl_max},
-                   {"tv_mean", mixing.tv_sum / n}, {"same_top1_rate", double(mixing.same_top1) / n}};
+    j["mixing"] = {{"positions", mixing.positions},
+                   {"kl_mean", mixing.kl_sum / n},
+                   {"kl_max", mixing.kl_max},
+                   {"tv_mean", mixing.tv_sum / n},
+                   {"same_top1_rate", double(mixing.same_top1) / n}};
   }
   if (moe.layers > 0 && forwards > 0) {
     const double f = forwards;

@@ -10,10 +10,10 @@ namespace dllm {
 struct DecodeMetrics {
   int prompt_tokens = 0;
   int generated_tokens = 0;
-  int forwards = 0;           // every forward pass, prefill and draft passes included (NFE)
-  double prefill_seconds = 0;  // prefill forward and first token: the time to first token
-  double total_seconds = 0;    // prefill plus decode
-  double forward_seconds = 0;  // inside forward passes; the rest is sampling, verification and host work
+  int forwards = 0;                  // every forward pass, prefill and draft passes included (NFE)
+  double prefill_seconds = 0;        // prefill forward and first token: the time to first token
+  double total_seconds = 0;          // prefill plus decode
+  double forward_seconds = 0;        // inside forward passes; the rest is sampling, verification and host work
   std::vector<double> step_seconds;  // one per decode step (after the first token)
   // TiDAR only (empty for AR): histogram of accepted drafts per step, index n = 0..K, and per draft
   // slot i (0-based) how often it was verified and how often accepted.

@@ -18,8 +18,8 @@ namespace dllm {
 
 // The pass rows a forward must return, and how each becomes a token (the argmax by default).
 struct PassRows {
-  std::vector<int> index;       // pass indices
-  std::vector<RowDraw> draws;   // [index.size()]
+  std::vector<int> index;      // pass indices
+  std::vector<RowDraw> draws;  // [index.size()]
   void add(int pass_index, const RowDraw& draw = {}) {
     index.push_back(pass_index);
     draws.push_back(draw);

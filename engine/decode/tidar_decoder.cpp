@@ -65,7 +65,8 @@ class TidarSequence : public SequenceDecoder {
       block_of_level_.clear();
       if (opt_.layout == Layout::single_forward)
         for (int level : opt_.levels)
-          block_of_level_.push_back(add_proposal_block(pass, row, verify_, level, k, mask, len_, opt_.proposal_attention));
+          block_of_level_.push_back(
+              add_proposal_block(pass, row, verify_, level, k, mask, len_, opt_.proposal_attention));
     }
     pass_end_ = pass.size();
     // Every row's token is drawn with the pass: a draft row predicting position p under the drafter's
@@ -129,7 +130,8 @@ class TidarSequence : public SequenceDecoder {
       }
       d.tokens[size_t(j)] = logits.token(row);
       if (mixing_ || rejection_)
-        draft_rows_.memory().copy(draft_rows_.data() + size_t(j) * size_t(v), logits.device_row(row), size_t(v) * sizeof(float));
+        draft_rows_.memory().copy(draft_rows_.data() + size_t(j) * size_t(v), logits.device_row(row),
+                                  size_t(v) * sizeof(float));
     }
     return d;
   }
@@ -216,7 +218,7 @@ class TidarSequence : public SequenceDecoder {
   Phase phase_ = Phase::draft;
   bool drafted_once_ = false;
   int32_t anchor_ = 0;
-  int len_ = 0;                    // L: committed tokens in the cache; the anchor sits at position L
+  int len_ = 0;                   // L: committed tokens in the cache; the anchor sits at position L
   std::vector<int32_t> context_;  // tokens in the cache, [0, L)
   Drafts drafts_;
   int pass_begin_ = 0, pass_end_ = 0, verify_ = 0;  // this sequence's rows in the current pass

@@ -2,15 +2,14 @@
 
 namespace dllm {
 
-int add_verify_segment(Pass& pass, int32_t seq, int32_t anchor, const std::vector<int32_t>& drafts,
-                       int32_t cache_len) {
+int add_verify_segment(Pass& pass, int32_t seq, int32_t anchor, const std::vector<int32_t>& drafts, int32_t cache_len) {
   std::vector<int32_t> ids = {anchor};
   ids.insert(ids.end(), drafts.begin(), drafts.end());
   return pass.add_causal(seq, ids, cache_len, cache_len, true);
 }
 
-int add_proposal_block(Pass& pass, int32_t seq, int verify_begin, int level, int block_size,
-                       int32_t mask_token, int32_t cache_len, ProposalAttention attention) {
+int add_proposal_block(Pass& pass, int32_t seq, int verify_begin, int level, int block_size, int32_t mask_token,
+                       int32_t cache_len, ProposalAttention attention) {
   const int begin = pass.size();
   for (int i = 0; i <= block_size; ++i) {
     PassToken t;
@@ -26,8 +25,7 @@ int add_proposal_block(Pass& pass, int32_t seq, int verify_begin, int level, int
   return begin;
 }
 
-int add_draft_block(Pass& pass, int32_t seq, int32_t anchor, int block_size, int32_t mask_token,
-                    int32_t cache_len) {
+int add_draft_block(Pass& pass, int32_t seq, int32_t anchor, int block_size, int32_t mask_token, int32_t cache_len) {
   const int begin = pass.size();
   for (int i = 0; i <= block_size; ++i) {
     PassToken t;

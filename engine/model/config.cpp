@@ -27,8 +27,7 @@ class Fields {
   }
   double number_or(const json& obj, const char* key, double fallback) const {
     if (!obj.contains(key) || obj.at(key).is_null()) return fallback;
-    DLLM_CHECK(obj.at(key).is_number(), source_, ": field \"", key, "\" must be a number, got ",
-               obj.at(key).dump());
+    DLLM_CHECK(obj.at(key).is_number(), source_, ": field \"", key, "\" must be a number, got ", obj.at(key).dump());
     return obj.at(key).get<double>();
   }
   double number_or(const char* key, double fallback) const { return number_or(j_, key, fallback); }
@@ -56,8 +55,7 @@ class Fields {
   }
   std::string string_or(const char* key, const std::string& fallback) const {
     if (!has(key)) return fallback;
-    DLLM_CHECK(j_.at(key).is_string(), source_, ": field \"", key, "\" must be a string, got ",
-               j_.at(key).dump());
+    DLLM_CHECK(j_.at(key).is_string(), source_, ": field \"", key, "\" must be a string, got ", j_.at(key).dump());
     return j_.at(key).get<std::string>();
   }
   bool has(const char* key) const { return j_.contains(key) && !j_.at(key).is_null(); }
@@ -65,19 +63,16 @@ class Fields {
 
  private:
   int positive_value(const char* key, const json& v) const {
-    DLLM_CHECK(v.is_number_integer(), source_, ": field \"", key, "\" must be an integer, got ",
-               v.dump());
+    DLLM_CHECK(v.is_number_integer(), source_, ": field \"", key, "\" must be an integer, got ", v.dump());
     const int64_t n = v.get<int64_t>();
-    DLLM_CHECK(n > 0 && n <= (int64_t(1) << 30), source_, ": field \"", key,
-               "\" must be a positive integer, got ", n);
+    DLLM_CHECK(n > 0 && n <= (int64_t(1) << 30), source_, ": field \"", key, "\" must be a positive integer, got ", n);
     return int(n);
   }
   int token_value(const char* key, const json& v, int vocab) const {
-    DLLM_CHECK(v.is_number_integer(), source_, ": field \"", key, "\" must be a token id, got ",
-               v.dump());
+    DLLM_CHECK(v.is_number_integer(), source_, ": field \"", key, "\" must be a token id, got ", v.dump());
     const int64_t id = v.get<int64_t>();
-    DLLM_CHECK(id >= 0 && id < vocab, source_, ": field \"", key, "\" = ", id,
-               " is outside the vocabulary [0, ", vocab, ")");
+    DLLM_CHECK(id >= 0 && id < vocab, source_, ": field \"", key, "\" = ", id, " is outside the vocabulary [0, ", vocab,
+               ")");
     return int(id);
   }
   const json& j_;
@@ -126,8 +121,7 @@ ModelConfig parse_config(const json& j, const std::string& source) {
   const Fields f(j, source);
   ModelConfig c;
   c.model_type = f.string_or("model_type", "");
-  DLLM_CHECK(c.model_type == "llama" || c.model_type == "qwen2" || c.model_type == "qwen3" ||
-                 c.model_type == "zaya",
+  DLLM_CHECK(c.model_type == "llama" || c.model_type == "qwen2" || c.model_type == "qwen3" || c.model_type == "zaya",
              source, ": unknown model_type \"", c.model_type,
              "\": dllm-bench supports llama, qwen2 and qwen3 (dense) and zaya (ZAYA1)");
   c.arch = c.model_type == "zaya" ? Arch::zaya : Arch::dense;
@@ -143,8 +137,7 @@ ModelConfig parse_config(const json& j, const std::string& source) {
     c.head_dim = f.positive_int("head_dim");
   } else {
     DLLM_CHECK(c.hidden_size % c.num_heads == 0, source, ": hidden_size (", c.hidden_size,
-               ") is not a multiple of num_attention_heads (", c.num_heads,
-               "): give head_dim explicitly");
+               ") is not a multiple of num_attention_heads (", c.num_heads, "): give head_dim explicitly");
     c.head_dim = c.hidden_size / c.num_heads;
   }
   c.intermediate_size = f.positive_int(c.arch == Arch::zaya ? "moe_intermediate_size" : "intermediate_size");
@@ -160,21 +153,20 @@ ModelConfig parse_config(const json& j, const std::string& source) {
   // zaya keys its RoPE by layer type ({"hybrid": {...}}); every layer is "hybrid" (zaya_config).
   const json& rope = c.arch == Arch::zaya && rope_all.contains("hybrid") ? rope_all.at("hybrid") : rope_all;
   DLLM_CHECK(rope.is_object(), source, ": rope_parameters.hybrid must be an object");
-  c.rope_theta = float(f.number_or(rope, "rope_theta", f.number_or("rope_theta", c.arch == Arch::zaya ? 5e6 : 10000.0)));
+  c.rope_theta =
+      float(f.number_or(rope, "rope_theta", f.number_or("rope_theta", c.arch == Arch::zaya ? 5e6 : 10000.0)));
   DLLM_CHECK(c.rope_theta > 0.0f, source, ": rope_theta must be positive");
   std::string rope_type = "default";
   if (rope.contains("rope_type")) {
     DLLM_CHECK(rope.at("rope_type").is_string(), source, ": rope_parameters.rope_type must be a string");
     rope_type = rope.at("rope_type").get<std::string>();
   }
-  DLLM_CHECK(rope_type == "default", source, ": rope_type \"", rope_type,
-             "\" is not supported (only plain RoPE)");
+  DLLM_CHECK(rope_type == "default", source, ": rope_type \"", rope_type, "\" is not supported (only plain RoPE)");
   DLLM_CHECK(!f.has("rope_scaling"), source,
              ": rope_scaling is not supported: remove it or use a model without RoPE scaling");
   const double partial = f.number_or(rope, "partial_rotary_factor",
                                      f.number_or("partial_rotary_factor", c.arch == Arch::zaya ? 0.5 : 1.0));
-  DLLM_CHECK(partial > 0.0 && partial <= 1.0, source,
-             ": partial_rotary_factor must lie in (0, 1], got ", partial);
+  DLLM_CHECK(partial > 0.0 && partial <= 1.0, source, ": partial_rotary_factor must lie in (0, 1], got ", partial);
   c.rotary_dim = int(std::lround(partial * c.head_dim));
   DLLM_CHECK(c.rotary_dim >= 2 && c.rotary_dim % 2 == 0 && c.rotary_dim <= c.head_dim, source,
              ": partial_rotary_factor * head_dim = ", c.rotary_dim,
@@ -185,8 +177,7 @@ ModelConfig parse_config(const json& j, const std::string& source) {
   c.attention_bias = c.model_type == "qwen2" ? true : f.bool_or("attention_bias", false);
   c.tie_word_embeddings = f.bool_or("tie_word_embeddings", c.arch == Arch::zaya);
   DLLM_CHECK(!f.bool_or("mlp_bias", false), source, ": mlp_bias = true is not supported");
-  DLLM_CHECK(!f.bool_or("use_sliding_window", false), source,
-             ": use_sliding_window = true is not supported");
+  DLLM_CHECK(!f.bool_or("use_sliding_window", false), source, ": use_sliding_window = true is not supported");
   const std::string act = f.string_or("hidden_act", "silu");
   DLLM_CHECK(act == "silu", source, ": hidden_act \"", act, "\" is not supported (only silu)");
 
@@ -200,8 +191,7 @@ ModelConfig parse_config(const json& j, const std::string& source) {
   DLLM_CHECK(tok.empty() || tok == "bytes", source, ": dllm_tokenizer \"", tok,
              "\" is unknown (the engine knows \"bytes\")");
   c.byte_tokenizer = tok == "bytes";
-  if (c.byte_tokenizer)
-    DLLM_CHECK(c.vocab_size >= 256, source, ": the byte tokenizer needs vocab_size >= 256");
+  if (c.byte_tokenizer) DLLM_CHECK(c.vocab_size >= 256, source, ": the byte tokenizer needs vocab_size >= 256");
   return c;
 }
 
@@ -219,9 +209,9 @@ ModelConfig load_config(const std::string& path) {
 
 json config_to_json(const ModelConfig& c) {
   static const std::map<std::string, std::string> arch_names = {{"llama", "LlamaForCausalLM"},
-                                                                  {"qwen2", "Qwen2ForCausalLM"},
-                                                                  {"qwen3", "Qwen3ForCausalLM"},
-                                                                  {"zaya", "ZayaForCausalLM"}};
+                                                                {"qwen2", "Qwen2ForCausalLM"},
+                                                                {"qwen3", "Qwen3ForCausalLM"},
+                                                                {"zaya", "ZayaForCausalLM"}};
   json j = {{"architectures", {arch_names.at(c.model_type)}},
             {"model_type", c.model_type},
             {"hidden_size", c.hidden_size},
@@ -247,8 +237,10 @@ json config_to_json(const ModelConfig& c) {
     j["num_experts_per_tok"] = 1;
     j["router_hidden_size"] = c.router_hidden_size;
     j["layer_types"] = std::vector<std::string>(size_t(c.num_layers), "hybrid");
-    j["rope_parameters"] = {{"hybrid", {{"rope_type", "default"}, {"rope_theta", shortest_decimal(c.rope_theta)},
-                                        {"partial_rotary_factor", double(c.rotary_dim) / c.head_dim}}}};
+    j["rope_parameters"] = {{"hybrid",
+                             {{"rope_type", "default"},
+                              {"rope_theta", shortest_decimal(c.rope_theta)},
+                              {"partial_rotary_factor", double(c.rotary_dim) / c.head_dim}}}};
     j["zaya_skip_route"] = c.skip_route == SkipRoute::zero ? "zero" : "identity";
   }
   if (c.model_type != "qwen2") j["attention_bias"] = c.attention_bias;

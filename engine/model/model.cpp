@@ -14,8 +14,8 @@ namespace dllm {
 
 std::vector<ExpectedTensor> expected_tensors(const ModelConfig& c, ModelWeights& w) {
   if (c.arch == Arch::zaya) return zaya_expected_tensors(c, w);
-  const int64_t d = c.hidden_size, q = int64_t(c.num_heads) * c.head_dim,
-                kv = int64_t(c.num_kv_heads) * c.head_dim, f = c.intermediate_size;
+  const int64_t d = c.hidden_size, q = int64_t(c.num_heads) * c.head_dim, kv = int64_t(c.num_kv_heads) * c.head_dim,
+                f = c.intermediate_size;
   std::vector<ExpectedTensor> t;
   t.push_back({"model.embed_tokens.weight", {c.vocab_size, d}, &w.embed});
   w.layers.assign(size_t(c.num_layers), LayerWeights{});
@@ -82,16 +82,13 @@ struct SplitMix {
 
 }  // namespace
 
-void Model::bind(const std::function<const TensorInfo*(const std::string&)>& find,
-                 const std::string& where) {
+void Model::bind(const std::function<const TensorInfo*(const std::string&)>& find, const std::string& where) {
   for (const ExpectedTensor& e : expected_tensors(config_, weights_)) {
     const TensorInfo* t = find(e.name);
-    DLLM_CHECK(t != nullptr, where, ": tensor ", e.name, " is missing (the config describes a ",
-               config_.model_type, " model with ", config_.num_layers,
-               " layers): the checkpoint does not match its config.json");
+    DLLM_CHECK(t != nullptr, where, ": tensor ", e.name, " is missing (the config describes a ", config_.model_type,
+               " model with ", config_.num_layers, " layers): the checkpoint does not match its config.json");
     DLLM_CHECK(t->shape == e.shape, where, ": tensor ", e.name, " has shape ", shape_str(t->shape),
-               " but the config needs ", shape_str(e.shape),
-               ": the checkpoint does not match its config.json");
+               " but the config needs ", shape_str(e.shape), ": the checkpoint does not match its config.json");
     *e.view = view_of(*t);
     tensors_.push_back(*t);
   }
@@ -108,8 +105,7 @@ std::unique_ptr<Model> Model::from_checkpoint(const std::string& dir) {
   return m;
 }
 
-std::unique_ptr<Model> Model::random(const ModelConfig& cfg, DType dtype, uint64_t seed,
-                                     const std::string& name) {
+std::unique_ptr<Model> Model::random(const ModelConfig& cfg, DType dtype, uint64_t seed, const std::string& name) {
   std::unique_ptr<Model> m(new Model());
   m->source_ = name;
   m->config_ = cfg;
@@ -143,9 +139,12 @@ std::unique_ptr<Model> Model::random(const ModelConfig& cfg, DType dtype, uint64
       for (int64_t i = begin; i < end; ++i) {
         const float u = chunk.uniform_pm1();
         const float v = around_one ? 1.0f + 0.2f * u : half_width * u;
-        if (dtype == DType::f32) reinterpret_cast<float*>(buf.data())[i] = v;
-        else if (dtype == DType::bf16) reinterpret_cast<uint16_t*>(buf.data())[i] = f32_to_bf16(v);
-        else reinterpret_cast<uint16_t*>(buf.data())[i] = f32_to_f16(v);
+        if (dtype == DType::f32)
+          reinterpret_cast<float*>(buf.data())[i] = v;
+        else if (dtype == DType::bf16)
+          reinterpret_cast<uint16_t*>(buf.data())[i] = f32_to_bf16(v);
+        else
+          reinterpret_cast<uint16_t*>(buf.data())[i] = f32_to_f16(v);
       }
     });
     made[e.name] = t;
@@ -219,8 +218,7 @@ void Model::save(const std::string& dir) const {
   std::filesystem::create_directories(dir);
   std::vector<TensorToWrite> out;
   for (const TensorInfo& t : tensors_) out.push_back({t.name, t.dtype, t.shape, t.data});
-  write_safetensors((std::filesystem::path(dir) / "model.safetensors").string(), out,
-                    {{"format", "pt"}});
+  write_safetensors((std::filesystem::path(dir) / "model.safetensors").string(), out, {{"format", "pt"}});
   const std::string path = (std::filesystem::path(dir) / "config.json").string();
   const std::string tmp = path + ".tmp";
   {

@@ -29,8 +29,7 @@ class Model {
   static std::unique_ptr<Model> load(const std::string& spec, uint64_t preset_seed = 0);
   static std::unique_ptr<Model> from_checkpoint(const std::string& dir);
   // Random weights for `cfg`, uniform with std 1/sqrt(fan_in) (norm weights around 1), stored as dtype.
-  static std::unique_ptr<Model> random(const ModelConfig& cfg, DType dtype, uint64_t seed,
-                                       const std::string& name);
+  static std::unique_ptr<Model> random(const ModelConfig& cfg, DType dtype, uint64_t seed, const std::string& name);
 
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }

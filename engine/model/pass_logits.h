@@ -37,10 +37,10 @@ class PassLogits {
  private:
   Buffer<float> device_;  // [rows, V] in the backend's memory
   int vocab_ = 0;
-  std::vector<int32_t> argmax_, token_;  // [rows] each
+  std::vector<int32_t> argmax_, token_;    // [rows] each
   std::vector<MixDivergence> divergence_;  // [rows], or empty when no row was mixed
-  mutable std::vector<float> host_;    // [rows, V] downloaded rows (device memory only)
-  mutable std::vector<bool> on_host_;  // [rows]
+  mutable std::vector<float> host_;        // [rows, V] downloaded rows (device memory only)
+  mutable std::vector<bool> on_host_;      // [rows]
   mutable int64_t rows_read_ = 0;
 };
 

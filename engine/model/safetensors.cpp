@@ -53,8 +53,7 @@ std::string range_str(uint64_t begin, uint64_t end) {
 std::pair<void*, size_t> map_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    fail_at(path, "cannot open (", std::strerror(errno),
-            "): check that the path is right and the file is readable");
+    fail_at(path, "cannot open (", std::strerror(errno), "): check that the path is right and the file is readable");
   struct FdCloser {
     int fd;
     ~FdCloser() { ::close(fd); }
@@ -81,8 +80,7 @@ uint64_t read_le64(const unsigned char* p) {
 
 // The value as a count (a non-negative integer that fits in int64), or nullopt.
 std::optional<uint64_t> as_count(const json& v) {
-  if (!v.is_number_unsigned())
-    return std::nullopt;  // nlohmann parses every integer >= 0 as unsigned
+  if (!v.is_number_unsigned()) return std::nullopt;  // nlohmann parses every integer >= 0 as unsigned
   const auto n = v.get<uint64_t>();
   if (n > uint64_t(INT64_MAX)) return std::nullopt;
   return n;
@@ -98,8 +96,7 @@ DType parse_dtype(const std::string& path, const std::string& name, const json& 
   fail_at(path, "unsupported dtype ", s, " for tensor ", name, ": convert to bf16/f16/f32");
 }
 
-std::vector<int64_t> parse_shape(const std::string& path, const std::string& name,
-                                 const json& entry) {
+std::vector<int64_t> parse_shape(const std::string& path, const std::string& name, const json& entry) {
   const auto it = entry.find("shape");
   if (it == entry.end() || !it->is_array())
     fail_at(path, "tensor ", name, " has no \"shape\" array: re-export the checkpoint");
@@ -118,8 +115,8 @@ std::vector<int64_t> parse_shape(const std::string& path, const std::string& nam
 }
 
 // Bytes the shape needs, refusing shapes whose size does not fit in 64 bits.
-uint64_t shape_nbytes(const std::string& path, const std::string& name,
-                      const std::vector<int64_t>& shape, DType dtype) {
+uint64_t shape_nbytes(const std::string& path, const std::string& name, const std::vector<int64_t>& shape,
+                      DType dtype) {
   uint64_t nbytes = dtype_size(dtype);
   for (int64_t d : shape)
     if (__builtin_mul_overflow(nbytes, uint64_t(d), &nbytes))
@@ -128,8 +125,7 @@ uint64_t shape_nbytes(const std::string& path, const std::string& name,
   return nbytes;
 }
 
-std::pair<uint64_t, uint64_t> parse_offsets(const std::string& path, const std::string& name,
-                                            const json& entry) {
+std::pair<uint64_t, uint64_t> parse_offsets(const std::string& path, const std::string& name, const json& entry) {
   const auto it = entry.find("data_offsets");
   std::optional<uint64_t> begin, end;
   if (it != entry.end() && it->is_array() && it->size() == 2) {
@@ -156,8 +152,7 @@ struct ParsedTensor {
 // `data` is the start of the data section, `data_start` its offset in the file.
 ParsedTensor parse_tensor(const std::string& path, const std::string& name, const json& entry,
                           const unsigned char* data, uint64_t data_start, uint64_t file_size) {
-  if (!entry.is_object())
-    fail_at(path, "header entry ", name, " is not an object: re-export the checkpoint");
+  if (!entry.is_object()) fail_at(path, "header entry ", name, " is not an object: re-export the checkpoint");
   TensorInfo info;
   info.name = name;
   info.file = path;
@@ -166,19 +161,17 @@ ParsedTensor parse_tensor(const std::string& path, const std::string& name, cons
   const uint64_t nbytes = shape_nbytes(path, name, info.shape, info.dtype);
   const auto [begin, end] = parse_offsets(path, name, entry);
   if (end - begin != nbytes)
-    fail_at(path, "tensor ", name, " has data_offsets ", range_str(begin, end), " holding ",
-            end - begin, " bytes but shape ", shape_str(info.shape), " of ", dtype_name(info.dtype),
-            " needs ", nbytes, ": re-export the checkpoint");
+    fail_at(path, "tensor ", name, " has data_offsets ", range_str(begin, end), " holding ", end - begin,
+            " bytes but shape ", shape_str(info.shape), " of ", dtype_name(info.dtype), " needs ", nbytes,
+            ": re-export the checkpoint");
   if (end > file_size - data_start)
-    fail_at(path, "tensor ", name, " data ", range_str(begin, end),
-            " lies past the end of the file (size ", file_size,
+    fail_at(path, "tensor ", name, " data ", range_str(begin, end), " lies past the end of the file (size ", file_size,
             "): the file is truncated: re-download or re-export it");
   // The mapping is page-aligned, so an aligned file offset gives an aligned pointer; kernels read
   // the data in place as float / uint16_t and must not see misaligned addresses.
   if ((data_start + begin) % dtype_size(info.dtype) != 0)
-    fail_at(path, "tensor ", name, " data at file offset ", data_start + begin,
-            " is unaligned for ", dtype_name(info.dtype), " (needs a multiple of ",
-            dtype_size(info.dtype), "): re-export the checkpoint");
+    fail_at(path, "tensor ", name, " data at file offset ", data_start + begin, " is unaligned for ",
+            dtype_name(info.dtype), " (needs a multiple of ", dtype_size(info.dtype), "): re-export the checkpoint");
   info.data = data + begin;
   info.nbytes = nbytes;
   return {std::move(info), {begin, end, name}};
@@ -189,8 +182,7 @@ std::map<std::string, std::string> parse_metadata(const std::string& path, const
   std::map<std::string, std::string> metadata;
   for (const auto& [key, v] : value.items()) {
     if (!v.is_string())
-      fail_at(path, "__metadata__ value for ", key, " is ", v.dump(),
-              ", not a string: re-export the checkpoint");
+      fail_at(path, "__metadata__ value for ", key, " is ", v.dump(), ", not a string: re-export the checkpoint");
     metadata[key] = v.get<std::string>();
   }
   return metadata;
@@ -198,15 +190,14 @@ std::map<std::string, std::string> parse_metadata(const std::string& path, const
 
 void check_no_overlap(const std::string& path, std::vector<Range> ranges) {
   std::erase_if(ranges, [](const Range& r) { return r.begin == r.end; });  // occupy no bytes
-  std::sort(ranges.begin(), ranges.end(),
-            [](const Range& a, const Range& b) { return a.begin < b.begin; });
+  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.begin < b.begin; });
   // Sorted by begin, any overlap shows up between neighbours first.
   for (size_t i = 1; i < ranges.size(); ++i) {
     const Range& a = ranges[i - 1];
     const Range& b = ranges[i];
     if (b.begin < a.end)
-      fail_at(path, "tensors ", a.name, " ", range_str(a.begin, a.end), " and ", b.name, " ",
-              range_str(b.begin, b.end), " overlap: the file is corrupt: re-export the checkpoint");
+      fail_at(path, "tensors ", a.name, " ", range_str(a.begin, a.end), " and ", b.name, " ", range_str(b.begin, b.end),
+              " overlap: the file is corrupt: re-export the checkpoint");
   }
 }
 
@@ -226,8 +217,7 @@ json parse_header_json(const std::string& path, const unsigned char* p, uint64_t
 }
 
 void parse_file(const std::string& path, const unsigned char* base, size_t size,
-                std::map<std::string, TensorInfo>& tensors,
-                std::map<std::string, std::string>& metadata) {
+                std::map<std::string, TensorInfo>& tensors, std::map<std::string, std::string>& metadata) {
   const uint64_t n = read_le64(base);
   if (n > kMaxHeaderBytes)
     fail_at(path, "header length ", n,
@@ -318,8 +308,7 @@ void write_atomically(const std::string& path, const std::vector<Chunk>& chunks)
     fail_at(path, "cannot create ", tmp, " (", std::strerror(errno),
             "): check that the directory exists and is writable");
   bool ok = true;
-  for (const Chunk& c : chunks)
-    ok = ok && (c.size == 0 || std::fwrite(c.data, 1, c.size, f) == c.size);
+  for (const Chunk& c : chunks) ok = ok && (c.size == 0 || std::fwrite(c.data, 1, c.size, f) == c.size);
   ok = ok && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
   int err = errno;
   if (std::fclose(f) != 0 && ok) {
@@ -372,8 +361,7 @@ std::string header_text(const std::string& path, const std::vector<const TensorT
   uint64_t offset = 0;
   for (const TensorToWrite* t : order) {
     const uint64_t end = offset + tensor_nbytes(*t);
-    header[t->name] = {
-        {"dtype", dtype_name(t->dtype)}, {"shape", t->shape}, {"data_offsets", {offset, end}}};
+    header[t->name] = {{"dtype", dtype_name(t->dtype)}, {"shape", t->shape}, {"data_offsets", {offset, end}}};
     offset = end;
   }
   std::string text;
@@ -393,8 +381,7 @@ std::string shard_name(size_t i, size_t n) {
 }
 
 // Greedy: a shard takes tensors in order until the next one would push it past max_bytes.
-std::vector<std::vector<TensorToWrite>> split_into_shards(const std::vector<TensorToWrite>& tensors,
-                                                          size_t max_bytes) {
+std::vector<std::vector<TensorToWrite>> split_into_shards(const std::vector<TensorToWrite>& tensors, size_t max_bytes) {
   std::vector<std::vector<TensorToWrite>> shards;
   uint64_t filled = 0;
   for (const TensorToWrite& t : tensors) {
@@ -418,8 +405,7 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
   file->path_ = path;
   // Owned by `file` from here on, so a validation error below unmaps it.
   std::tie(file->map_, file->map_size_) = map_file(path);
-  parse_file(path, static_cast<const unsigned char*>(file->map_), file->map_size_, file->tensors_,
-             file->metadata_);
+  parse_file(path, static_cast<const unsigned char*>(file->map_), file->map_size_, file->tensors_, file->metadata_);
   return file;
 }
 
@@ -440,8 +426,8 @@ Checkpoint Checkpoint::open(const std::string& path) {
     for (const auto& [shard, names] : read_weight_map(index_path)) {
       const std::string shard_path = (dir / shard).string();
       if (!exists(shard_path))
-        fail_at(index_path, "shard ", shard, " (listed for tensor ", names.front(),
-                ") does not exist in ", path, ": re-download the checkpoint");
+        fail_at(index_path, "shard ", shard, " (listed for tensor ", names.front(), ") does not exist in ", path,
+                ": re-download the checkpoint");
       std::shared_ptr<SafetensorsFile> file = SafetensorsFile::open(shard_path);
       for (const std::string& name : names)
         if (!file->tensors().count(name))
@@ -452,8 +438,7 @@ Checkpoint Checkpoint::open(const std::string& path) {
   } else if (exists(single_path)) {
     cp.files_.push_back(SafetensorsFile::open(single_path));
   } else {
-    fail_at(path, "no ", kSingleFile, " or ", kIndexFile,
-            ": point --model at a checkpoint directory");
+    fail_at(path, "no ", kSingleFile, " or ", kIndexFile, ": point --model at a checkpoint directory");
   }
   for (const auto& file : cp.files_) add_tensors(*file, cp.index_);
   return cp;
@@ -484,8 +469,7 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
   const std::vector<const TensorToWrite*> order = aligned_order(tensors);
   const std::string header = header_text(path, order, metadata);
   unsigned char len[8];
-  for (int i = 0; i < 8; ++i)
-    len[i] = static_cast<unsigned char>(uint64_t(header.size()) >> (8 * i));
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(uint64_t(header.size()) >> (8 * i));
   std::vector<Chunk> chunks = {{len, 8}, {header.data(), header.size()}};
   for (const TensorToWrite* t : order) chunks.push_back({t->data, size_t(tensor_nbytes(*t))});
   write_atomically(path, chunks);
@@ -509,8 +493,7 @@ void write_safetensors_sharded(const std::string& dir, const std::vector<TensorT
       total += tensor_nbytes(t);
     }
   }
-  const nlohmann::ordered_json index = {{"metadata", {{"total_size", total}}},
-                                        {"weight_map", weight_map}};
+  const nlohmann::ordered_json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
   const std::string text = index.dump(2) + "\n";
   write_atomically((fs::path(dir) / kIndexFile).string(), {{text.data(), text.size()}});
 }

@@ -20,7 +20,7 @@ struct TensorInfo {
   std::vector<int64_t> shape;
   const void* data = nullptr;  // inside the mapping, valid while the owning file is open
   size_t nbytes = 0;
-  std::string file;            // the file it came from, for error messages
+  std::string file;  // the file it came from, for error messages
   int64_t numel() const {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;

@@ -20,8 +20,10 @@ std::vector<int32_t> ByteTokenizer::encode(const std::string& text) const {
 std::string ByteTokenizer::decode(const std::vector<int32_t>& ids) const {
   std::string out;
   for (int32_t id : ids) {
-    if (id >= 0 && id < 256) out.push_back(char(id));
-    else out += "<|" + std::to_string(id) + "|>";
+    if (id >= 0 && id < 256)
+      out.push_back(char(id));
+    else
+      out += "<|" + std::to_string(id) + "|>";
   }
   return out;
 }

@@ -20,12 +20,28 @@ Transformer::Transformer(const ModelConfig& cfg, const ModelWeights& w, Backend&
     : cfg_(cfg),
       be_(backend),
       w_(backend.resident(w)),
-      in_(backend.memory()), out_(backend.memory()),
-      x_(backend.memory()), h_(backend.memory()), q_(backend.memory()), k_(backend.memory()), v_(backend.memory()),
-      attn_(backend.memory()), o_(backend.memory()), gate_(backend.memory()), up_(backend.memory()),
-      down_(backend.memory()), rows_(backend.memory()), logits_(backend.memory()), qk0_(backend.memory()),
-      c0p_(backend.memory()), c0pp_(backend.memory()), conv_(backend.memory()), vd_(backend.memory()),
-      router_state_(backend.memory()), moe_weight_(backend.memory()), attention_workspace_(backend.memory()),
+      in_(backend.memory()),
+      out_(backend.memory()),
+      x_(backend.memory()),
+      h_(backend.memory()),
+      q_(backend.memory()),
+      k_(backend.memory()),
+      v_(backend.memory()),
+      attn_(backend.memory()),
+      o_(backend.memory()),
+      gate_(backend.memory()),
+      up_(backend.memory()),
+      down_(backend.memory()),
+      rows_(backend.memory()),
+      logits_(backend.memory()),
+      qk0_(backend.memory()),
+      c0p_(backend.memory()),
+      c0pp_(backend.memory()),
+      conv_(backend.memory()),
+      vd_(backend.memory()),
+      router_state_(backend.memory()),
+      moe_weight_(backend.memory()),
+      attention_workspace_(backend.memory()),
       runner_(backend.pass_runner()) {
   if (cfg_.arch == Arch::zaya) dense_bytes_ = zaya_dense_bytes(w_);
 }
@@ -35,8 +51,8 @@ void Transformer::validate(const Pass& pass, const KvCache& cache) const {
   DLLM_ASSERT(t > 0);
   for (int i = 0; i < t; ++i) {
     const PassToken& p = pass.tokens[size_t(i)];
-    DLLM_CHECK(p.token >= 0 && p.token < cfg_.vocab_size, "token id ", p.token,
-               " is outside the vocabulary [0, ", cfg_.vocab_size, ") of this model");
+    DLLM_CHECK(p.token >= 0 && p.token < cfg_.vocab_size, "token id ", p.token, " is outside the vocabulary [0, ",
+               cfg_.vocab_size, ") of this model");
     DLLM_ASSERT(p.seq >= 0 && p.seq < cache.sequences());
     DLLM_CHECK(p.cache_slot < cache.capacity() && p.vis.cache_len <= cache.capacity(),
                "the sequence needs more than the ", cache.capacity(),
@@ -51,8 +67,7 @@ void Transformer::validate(const Pass& pass, const KvCache& cache) const {
   }
 }
 
-void Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<int>& rows,
-                          std::vector<float>& logits) {
+void Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<int>& rows, std::vector<float>& logits) {
   const PassLogits& out = forward(pass, cache, rows);
   const size_t v = size_t(out.vocab());
   logits.resize(size_t(out.rows()) * v);
@@ -60,7 +75,7 @@ void Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<in
 }
 
 const PassLogits& Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<int>& rows,
-                                      const std::vector<RowDraw>& draws) {
+                                       const std::vector<RowDraw>& draws) {
   validate(pass, cache);
   DLLM_ASSERT(&cache.memory() == &be_.memory());  // the cache lives where the backend's ops read
   PassShape s;
@@ -71,15 +86,23 @@ const PassLogits& Transformer::forward(const Pass& pass, KvCache& cache, const s
   }
   s.max_keys = (s.max_keys + kMaxKeysStep - 1) / kMaxKeysStep * kMaxKeysStep;
   s.mixed = std::any_of(draws.begin(), draws.end(), [](const RowDraw& r) { return r.mix != nullptr; });
-  s.sampled = s.mixed || std::any_of(draws.begin(), draws.end(), [](const RowDraw& r) { return r.temperature != 0.0f; });
+  s.sampled =
+      s.mixed || std::any_of(draws.begin(), draws.end(), [](const RowDraw& r) { return r.temperature != 0.0f; });
   DLLM_ASSERT(!s.sampled || draws.size() == size_t(s.rows));
   reserve_workspace(s);
   stage(pass, cache, rows, s.sampled ? draws : std::vector<RowDraw>{});
   // Everything the issued work bakes in: the sizes, which ops run, where its buffers are and the
   // cache's layout (the weights and the config are the Transformer's own).
   auto address = [](const void* p) { return int64_t(reinterpret_cast<uintptr_t>(p)); };
-  std::vector<int64_t> key = {s.tokens, s.rows, s.max_keys, s.sampled, s.mixed, workspace_generation_,
-                              address(cache.k(0)), address(cache.v(0)), cache.seq_stride()};
+  std::vector<int64_t> key = {s.tokens,
+                              s.rows,
+                              s.max_keys,
+                              s.sampled,
+                              s.mixed,
+                              workspace_generation_,
+                              address(cache.k(0)),
+                              address(cache.v(0)),
+                              cache.seq_stride()};
   if (cfg_.arch == Arch::zaya)
     key.insert(key.end(), {address(cache.recurrent(0)), cache.recurrent_seq_stride(), cache.ring()});
   int first_non_finite_layer = -1;
@@ -124,15 +147,27 @@ void Transformer::reserve_workspace(const PassShape& s) {
   out_at_.expert = out_.add<int32_t>(zaya ? size_t(cfg_.num_layers) * t : 0);
   bool moved = in_.reserve();
   moved |= out_.reserve();
-  for (auto [buf, n] : {std::pair{&x_, t * d}, {&h_, t * d}, {&o_, t * d}, {&down_, t * d}, {&q_, q}, {&attn_, q},
-                        {&k_, kv}, {&v_, kv}, {&gate_, t * size_t(cfg_.intermediate_size)}, {&rows_, rows * d}})
+  for (auto [buf, n] : {std::pair{&x_, t * d},
+                        {&h_, t * d},
+                        {&o_, t * d},
+                        {&down_, t * d},
+                        {&q_, q},
+                        {&attn_, q},
+                        {&k_, kv},
+                        {&v_, kv},
+                        {&gate_, t * size_t(cfg_.intermediate_size)},
+                        {&rows_, rows * d}})
     moved |= buf->resize(n);
   if (!zaya) moved |= up_.resize(t * size_t(cfg_.intermediate_size));
   if (zaya) {
     const size_t ch = t * size_t(cfg_.cca_channels());
-    for (auto [buf, n] : {std::pair{&qk0_, ch}, {&c0p_, ch}, {&c0pp_, ch}, {&conv_, ch},
+    for (auto [buf, n] : {std::pair{&qk0_, ch},
+                          {&c0p_, ch},
+                          {&c0pp_, ch},
+                          {&conv_, ch},
                           {&vd_, t * size_t(cfg_.value_shift_width())},
-                          {&router_state_, t * size_t(cfg_.router_hidden_size)}, {&moe_weight_, t}})
+                          {&router_state_, t * size_t(cfg_.router_hidden_size)},
+                          {&moe_weight_, t}})
       moved |= buf->resize(n);
   }
   AttentionArgs shape;
@@ -168,7 +203,7 @@ void Transformer::issue(const PassShape& s, KvCache& cache, int& first_non_finit
   // Final norm and LM head, only for the requested rows: gathered by the embedding op, whose table
   // is here the [T, D] stream itself (out[r] = x[row_index[r]]).
   be_.embedding(EmbeddingArgs{n_rows, d, in_.device<int32_t>(in_at_.rows), WeightView{DType::f32, x_.data(), t, d},
-                               rows_.data()});
+                              rows_.data()});
   be_.rmsnorm(RmsnormArgs{n_rows, d, cfg_.rms_norm_eps, rows_.data(), w_.final_norm, rows_.data()});
   float* logits = logits_data_;  // [rows, V]
   be_.linear(LinearArgs{n_rows, d, cfg_.vocab_size, rows_.data(), w_.lm_head, WeightView{}, logits});
@@ -177,8 +212,8 @@ void Transformer::issue(const PassShape& s, KvCache& cache, int& first_non_finit
   const RowDraw* draws = in_.device<RowDraw>(in_at_.draws);
   if (s.sampled) be_.sample(SampleArgs{n_rows, cfg_.vocab_size, logits, draws, out_.device<int32_t>(out_at_.tokens)});
   if (s.mixed)
-    be_.sample_divergence(SampleDivergenceArgs{n_rows, cfg_.vocab_size, logits, draws,
-                                               out_.device<MixDivergence>(out_at_.divergence)});
+    be_.sample_divergence(
+        SampleDivergenceArgs{n_rows, cfg_.vocab_size, logits, draws, out_.device<MixDivergence>(out_at_.divergence)});
 }
 
 const PassLogits& Transformer::collect(const PassShape& s, int first_non_finite_layer) {
@@ -191,25 +226,27 @@ const PassLogits& Transformer::collect(const PassShape& s, int first_non_finite_
              first_non_finite_layer >= 0
                  ? "the hidden state first turned non-finite after layer " + std::to_string(first_non_finite_layer) +
                        " of " + std::to_string(cfg_.num_layers)
-                 : scans_layers() ? std::string("the hidden states were finite, so the final norm or the LM head is at fault")
-                               : std::string("rerun with --backend cpu to find the layer"),
+             : scans_layers()
+                 ? std::string("the hidden states were finite, so the final norm or the LM head is at fault")
+                 : std::string("rerun with --backend cpu to find the layer"),
              ": check the weights with --check-weights (NaN/Inf in the checkpoint) or use a wider dtype");
   if (cfg_.arch == Arch::zaya) count_moe_traffic(s.tokens);
   // Tokens: the argmaxes, unless a row is sampled or mixed; the mixing's divergence where a row is mixed.
   const int32_t* token = s.sampled ? out_.host<int32_t>(out_at_.tokens) : best;
   const MixDivergence* divergence = out_.host<MixDivergence>(out_at_.divergence);
-  logits_.set_tokens(std::vector<int32_t>(best, best + n_rows), std::vector<int32_t>(token, token + n_rows),
-                     s.mixed ? std::vector<MixDivergence>(divergence, divergence + n_rows) : std::vector<MixDivergence>{});
+  logits_.set_tokens(
+      std::vector<int32_t>(best, best + n_rows), std::vector<int32_t>(token, token + n_rows),
+      s.mixed ? std::vector<MixDivergence>(divergence, divergence + n_rows) : std::vector<MixDivergence>{});
   return logits_;
 }
 
 void Transformer::attention_block(const LayerWeights& lw, int layer, int t, int max_keys, KvCache& cache) {
   const int d = cfg_.hidden_size, hq = cfg_.num_heads, hkv = cfg_.num_kv_heads, dh = cfg_.head_dim;
   const float eps = cfg_.rms_norm_eps;
-  be_.rmsnorm(RmsnormArgs{t, d, eps, x_.data(), lw.attn_norm, h_.data()});  // [T, D]
-  be_.linear(LinearArgs{t, d, hq * dh, h_.data(), lw.q, lw.q_bias, q_.data()});    // [T, Hq*Dh]
-  be_.linear(LinearArgs{t, d, hkv * dh, h_.data(), lw.k, lw.k_bias, k_.data()});   // [T, Hkv*Dh]
-  be_.linear(LinearArgs{t, d, hkv * dh, h_.data(), lw.v, lw.v_bias, v_.data()});   // [T, Hkv*Dh]
+  be_.rmsnorm(RmsnormArgs{t, d, eps, x_.data(), lw.attn_norm, h_.data()});        // [T, D]
+  be_.linear(LinearArgs{t, d, hq * dh, h_.data(), lw.q, lw.q_bias, q_.data()});   // [T, Hq*Dh]
+  be_.linear(LinearArgs{t, d, hkv * dh, h_.data(), lw.k, lw.k_bias, k_.data()});  // [T, Hkv*Dh]
+  be_.linear(LinearArgs{t, d, hkv * dh, h_.data(), lw.v, lw.v_bias, v_.data()});  // [T, Hkv*Dh]
   if (cfg_.qk_norm) {
     be_.rmsnorm(RmsnormArgs{t * hq, dh, eps, q_.data(), lw.q_norm, q_.data()});
     be_.rmsnorm(RmsnormArgs{t * hkv, dh, eps, k_.data(), lw.k_norm, k_.data()});
@@ -223,8 +260,8 @@ void Transformer::rope_cache_attend(int layer, int t, int max_keys, KvCache& cac
   const int hq = cfg_.num_heads, hkv = cfg_.num_kv_heads, dh = cfg_.head_dim;
   be_.rope(RopeArgs{t, hq, dh, cfg_.rotary_dim, cfg_.rope_theta, in_.device<int32_t>(in_at_.positions), q_.data()});
   be_.rope(RopeArgs{t, hkv, dh, cfg_.rotary_dim, cfg_.rope_theta, in_.device<int32_t>(in_at_.positions), k_.data()});
-  be_.kv_write(KvWriteArgs{t, hkv, dh, k_.data(), v_.data(), in_.device<int32_t>(in_at_.seq), in_.device<int32_t>(in_at_.slot),
-                           cache.k(layer), cache.v(layer), cache.seq_stride()});
+  be_.kv_write(KvWriteArgs{t, hkv, dh, k_.data(), v_.data(), in_.device<int32_t>(in_at_.seq),
+                           in_.device<int32_t>(in_at_.slot), cache.k(layer), cache.v(layer), cache.seq_stride()});
   AttentionArgs aa;
   aa.tokens = t, aa.q_heads = hq, aa.kv_heads = hkv, aa.head_dim = dh;
   aa.scale = float(1.0 / std::sqrt(double(dh)));

@@ -53,7 +53,7 @@ class Transformer {
   // What a pass's issued work depends on besides its data.
   struct PassShape {
     int tokens = 0, rows = 0;
-    int max_keys = 0;              // the most keys a token sees, rounded up to kMaxKeysStep
+    int max_keys = 0;                     // the most keys a token sees, rounded up to kMaxKeysStep
     bool sampled = false, mixed = false;  // whether the sample / sample_divergence ops run
   };
   // max_keys is rounded up so that decode steps of one size share a shape for kMaxKeysStep steps

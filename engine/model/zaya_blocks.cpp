@@ -41,8 +41,8 @@ void Transformer::zaya_attention_block(const LayerWeights& lw, int layer, int t,
   DLLM_ASSERT(cache.recurrent_width() == ch + vh);
 
   be_.rmsnorm(RmsnormArgs{t, d, cfg_.rms_norm_eps, x_.data(), lw.attn_norm, h_.data()});  // [T, D]
-  be_.linear(LinearArgs{t, d, hq * dh, h_.data(), lw.q, WeightView{}, q_.data()});         // q0 [T, Hq*Dh]
-  be_.linear(LinearArgs{t, d, hkv * dh, h_.data(), lw.k, WeightView{}, k_.data()});        // k0 [T, Hkv*Dh]
+  be_.linear(LinearArgs{t, d, hq * dh, h_.data(), lw.q, WeightView{}, q_.data()});        // q0 [T, Hq*Dh]
+  be_.linear(LinearArgs{t, d, hkv * dh, h_.data(), lw.k, WeightView{}, k_.data()});       // k0 [T, Hkv*Dh]
   // v = [W_v x(t); W_v2 x(t-1)]  [T, Hkv*Dh]: the current half into attn_ [T, Vh], and
   // vd_ = W_v2 x(t) [T, Vh] for the successors.
   be_.linear(LinearArgs{t, d, vh, h_.data(), lw.v, WeightView{}, attn_.data()});
@@ -57,13 +57,13 @@ void Transformer::zaya_attention_block(const LayerWeights& lw, int layer, int t,
   sa.qk0 = qk0_.data(), sa.c0_prev = c0p_.data(), sa.c0_prev2 = c0pp_.data(), sa.v = v_.data();
   be_.cca_state(sa);
 
-  be_.cca_conv(CcaConvArgs{t, hq + hkv, dh, qk0_.data(), c0p_.data(), c0pp_.data(), lw.conv1, lw.conv1_bias,
-                           lw.conv2, lw.conv2_bias, conv_.data()});
+  be_.cca_conv(CcaConvArgs{t, hq + hkv, dh, qk0_.data(), c0p_.data(), c0pp_.data(), lw.conv1, lw.conv1_bias, lw.conv2,
+                           lw.conv2_bias, conv_.data()});
   be_.cca_qk(CcaQkArgs{t, hq, hkv, dh, qk0_.data(), conv_.data(), lw.temperature, q_.data(), k_.data()});
-  rope_cache_attend(layer, t, max_keys, cache);  // [T, Hq*Dh] in attn_
+  rope_cache_attend(layer, t, max_keys, cache);                                        // [T, Hq*Dh] in attn_
   be_.linear(LinearArgs{t, hq * dh, d, attn_.data(), lw.o, WeightView{}, o_.data()});  // [T, D]
-  be_.residual_scale(ResidualScaleArgs{t, d, o_.data(), lw.attn_h_scale, lw.attn_h_bias, lw.attn_r_scale,
-                                       lw.attn_r_bias, x_.data()});
+  be_.residual_scale(
+      ResidualScaleArgs{t, d, o_.data(), lw.attn_h_scale, lw.attn_h_bias, lw.attn_r_scale, lw.attn_r_bias, x_.data()});
 }
 
 void Transformer::zaya_moe_block(const LayerWeights& lw, int layer, int t) {
@@ -81,8 +81,8 @@ void Transformer::zaya_moe_block(const LayerWeights& lw, int layer, int t) {
   be_.zaya_router(ra);
   be_.moe(MoeArgs{t, d, cfg_.intermediate_size, cfg_.num_experts, cfg_.skip_route, h_.data(), expert,
                   moe_weight_.data(), lw.experts_gate_up, lw.experts_down, down_.data(), gate_.data()});
-  be_.residual_scale(ResidualScaleArgs{t, d, down_.data(), lw.mlp_h_scale, lw.mlp_h_bias, lw.mlp_r_scale,
-                                       lw.mlp_r_bias, x_.data()});
+  be_.residual_scale(
+      ResidualScaleArgs{t, d, down_.data(), lw.mlp_h_scale, lw.mlp_h_bias, lw.mlp_r_scale, lw.mlp_r_bias, x_.data()});
 }
 
 // The MoE traffic of the pass from every layer's routes (read back with the pass's outputs).

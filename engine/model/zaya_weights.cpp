@@ -6,9 +6,9 @@
 namespace dllm {
 
 std::vector<ExpectedTensor> zaya_expected_tensors(const ModelConfig& c, ModelWeights& w) {
-  const int64_t d = c.hidden_size, dh = c.head_dim, q = int64_t(c.num_heads) * dh,
-                kv = int64_t(c.num_kv_heads) * dh, ch = c.cca_channels(), vh = c.value_shift_width(),
-                f = c.intermediate_size, e = c.num_experts, r = c.router_hidden_size;
+  const int64_t d = c.hidden_size, dh = c.head_dim, q = int64_t(c.num_heads) * dh, kv = int64_t(c.num_kv_heads) * dh,
+                ch = c.cca_channels(), vh = c.value_shift_width(), f = c.intermediate_size, e = c.num_experts,
+                r = c.router_hidden_size;
   std::vector<ExpectedTensor> t;
   t.push_back({"model.embed_tokens.weight", {c.vocab_size, d}, &w.embed});
   t.push_back({"model.input_hidden_states_scale", {d}, &w.input_scale});
@@ -65,12 +65,36 @@ int64_t zaya_dense_bytes(const ModelWeights& w) {
   int64_t n = bytes(w.embed) + bytes(w.final_norm) + bytes(w.input_scale) + bytes(w.input_bias);
   if (w.lm_head.data != w.embed.data) n += bytes(w.lm_head);
   for (const LayerWeights& l : w.layers)
-    for (const WeightView* v :
-         {&l.attn_norm, &l.q, &l.k, &l.v, &l.v_delayed, &l.conv1, &l.conv1_bias, &l.conv2, &l.conv2_bias,
-          &l.temperature, &l.o, &l.attn_h_scale, &l.attn_h_bias, &l.attn_r_scale, &l.attn_r_bias, &l.mlp_norm,
-          &l.mlp_h_scale, &l.mlp_h_bias, &l.mlp_r_scale, &l.mlp_r_bias, &l.router_down, &l.router_down_bias,
-          &l.router_state_scale, &l.router_norm, &l.router_fc1, &l.router_fc1_bias, &l.router_fc2,
-          &l.router_fc2_bias, &l.router_out, &l.balancing_bias})
+    for (const WeightView* v : {&l.attn_norm,
+                                &l.q,
+                                &l.k,
+                                &l.v,
+                                &l.v_delayed,
+                                &l.conv1,
+                                &l.conv1_bias,
+                                &l.conv2,
+                                &l.conv2_bias,
+                                &l.temperature,
+                                &l.o,
+                                &l.attn_h_scale,
+                                &l.attn_h_bias,
+                                &l.attn_r_scale,
+                                &l.attn_r_bias,
+                                &l.mlp_norm,
+                                &l.mlp_h_scale,
+                                &l.mlp_h_bias,
+                                &l.mlp_r_scale,
+                                &l.mlp_r_bias,
+                                &l.router_down,
+                                &l.router_down_bias,
+                                &l.router_state_scale,
+                                &l.router_norm,
+                                &l.router_fc1,
+                                &l.router_fc1_bias,
+                                &l.router_fc2,
+                                &l.router_fc2_bias,
+                                &l.router_out,
+                                &l.balancing_bias})
       n += bytes(*v);
   return n;
 }

@@ -90,9 +90,10 @@ void attention(const AttentionArgs& a) {
   // At least about 2^18 multiply-adds per thread's share (keys estimated from the first token).
   const int64_t keys = int64_t(a.vis[0].cache_len) + a.tokens;
   const int64_t per_item = std::max<int64_t>(1, int64_t(2) * a.q_heads / a.kv_heads * a.head_dim * keys);
-  parallel_for(int64_t(a.tokens) * a.kv_heads, std::max<int64_t>(1, (int64_t(1) << 18) / per_item), [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) token_group(a, int(i / a.kv_heads), int(i % a.kv_heads));
-  });
+  parallel_for(int64_t(a.tokens) * a.kv_heads, std::max<int64_t>(1, (int64_t(1) << 18) / per_item),
+               [&](int64_t begin, int64_t end) {
+                 for (int64_t i = begin; i < end; ++i) token_group(a, int(i / a.kv_heads), int(i % a.kv_heads));
+               });
 }
 
 }  // namespace dllm::cpu

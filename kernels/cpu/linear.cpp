@@ -42,8 +42,10 @@ __attribute__((target(DLLM_AVX2))) inline __m256 load8(const void* w, int64_t i)
     return _mm256_loadu_ps(static_cast<const float*>(w) + i);
   } else {
     const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(w) + i));
-    if constexpr (D == DType::f16) return _mm256_cvtph_ps(h);
-    else return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    if constexpr (D == DType::f16)
+      return _mm256_cvtph_ps(h);
+    else
+      return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
   }
 }
 
@@ -57,8 +59,10 @@ __attribute__((target(DLLM_AVX512))) inline __m512 load16(const void* w, int64_t
     return _mm512_loadu_ps(static_cast<const float*>(w) + i);
   } else {
     const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(w) + i));
-    if constexpr (D == DType::f16) return _mm512_maskz_cvtph_ps(kAll16, h);
-    else return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(kAll16, _mm512_maskz_cvtepu16_epi32(kAll16, h), 16));
+    if constexpr (D == DType::f16)
+      return _mm512_maskz_cvtph_ps(kAll16, h);
+    else
+      return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(kAll16, _mm512_maskz_cvtepu16_epi32(kAll16, h), 16));
   }
 }
 
@@ -76,7 +80,8 @@ void widen_portable(const WeightView& w, int64_t first, int64_t count, float* ou
 }
 
 template <DType D>
-__attribute__((target(DLLM_AVX2))) void widen8(const WeightView& w, int64_t first, int64_t count, float* out, int64_t next) {
+__attribute__((target(DLLM_AVX2))) void widen8(const WeightView& w, int64_t first, int64_t count, float* out,
+                                               int64_t next) {
   const int64_t vec = count / 8 * 8;
   for (int64_t i = 0; i < vec; i += 8) {
     _mm_prefetch(static_cast<const char*>(advance(w.data, D, next + i)), _MM_HINT_T0);
@@ -86,7 +91,8 @@ __attribute__((target(DLLM_AVX2))) void widen8(const WeightView& w, int64_t firs
 }
 
 template <DType D>
-__attribute__((target(DLLM_AVX512))) void widen16(const WeightView& w, int64_t first, int64_t count, float* out, int64_t next) {
+__attribute__((target(DLLM_AVX512))) void widen16(const WeightView& w, int64_t first, int64_t count, float* out,
+                                                  int64_t next) {
   const int64_t vec = count / 16 * 16;
   for (int64_t i = 0; i < vec; i += 16) {
     _mm_prefetch(static_cast<const char*>(advance(w.data, D, next + i)), _MM_HINT_T0);
@@ -97,17 +103,23 @@ __attribute__((target(DLLM_AVX512))) void widen16(const WeightView& w, int64_t f
 
 void widen_avx2(const WeightView& w, int64_t first, int64_t count, float* out, int64_t next) {
   switch (w.dtype) {
-    case DType::f32: return widen8<DType::f32>(w, first, count, out, next);
-    case DType::f16: return widen8<DType::f16>(w, first, count, out, next);
-    case DType::bf16: return widen8<DType::bf16>(w, first, count, out, next);
+    case DType::f32:
+      return widen8<DType::f32>(w, first, count, out, next);
+    case DType::f16:
+      return widen8<DType::f16>(w, first, count, out, next);
+    case DType::bf16:
+      return widen8<DType::bf16>(w, first, count, out, next);
   }
 }
 
 void widen_avx512(const WeightView& w, int64_t first, int64_t count, float* out, int64_t next) {
   switch (w.dtype) {
-    case DType::f32: return widen16<DType::f32>(w, first, count, out, next);
-    case DType::f16: return widen16<DType::f16>(w, first, count, out, next);
-    case DType::bf16: return widen16<DType::bf16>(w, first, count, out, next);
+    case DType::f32:
+      return widen16<DType::f32>(w, first, count, out, next);
+    case DType::f16:
+      return widen16<DType::f16>(w, first, count, out, next);
+    case DType::bf16:
+      return widen16<DType::bf16>(w, first, count, out, next);
   }
 }
 
@@ -145,7 +157,8 @@ struct Avx2Tile {
         __m256 wv[R];
         for (int r = 0; r < R; ++r) wv[r] = load8<D>(w, r * ldw + i + 8 * h);
         if constexpr (Ahead)
-          for (int r = 0; r < R && h == 0; ++r) _mm_prefetch(static_cast<const char*>(advance(w, D, (R + r) * ldw + i)), _MM_HINT_T0);
+          for (int r = 0; r < R && h == 0; ++r)
+            _mm_prefetch(static_cast<const char*>(advance(w, D, (R + r) * ldw + i)), _MM_HINT_T0);
         for (int t = 0; t < TT; ++t) {
           __m256 xv = _mm256_loadu_ps(x + t * ldx + i + 8 * h);
           // Keeps xv in a register: folded into each FMA it would be loaded R times, and the tile
@@ -172,7 +185,8 @@ struct Avx512Tile {
       __m512 wv[R];
       for (int r = 0; r < R; ++r) wv[r] = load16<D>(w, r * ldw + i);
       if constexpr (Ahead)
-        for (int r = 0; r < R; ++r) _mm_prefetch(static_cast<const char*>(advance(w, D, (R + r) * ldw + i)), _MM_HINT_T0);
+        for (int r = 0; r < R; ++r)
+          _mm_prefetch(static_cast<const char*>(advance(w, D, (R + r) * ldw + i)), _MM_HINT_T0);
       for (int t = 0; t < TT; ++t) {
         __m512 xv = _mm512_loadu_ps(x + t * ldx + i);
         asm("" : "+v"(xv));  // as in Avx2Tile
@@ -220,7 +234,8 @@ __attribute__((target(DLLM_AVX512))) void reduce_rows_avx512(const float* acc, i
   for (int step = 0, w = 8, count = kLanes; w >= 1; ++step, w /= 2, count /= 2) {
     const __m512i lo = _mm512_loadu_si512(kTree.lo[step]), hi = _mm512_add_epi32(lo, _mm512_set1_epi32(w));
     for (int m = 0; m < count / 2; ++m)
-      v[m] = _mm512_add_ps(_mm512_permutex2var_ps(v[2 * m], lo, v[2 * m + 1]), _mm512_permutex2var_ps(v[2 * m], hi, v[2 * m + 1]));
+      v[m] = _mm512_add_ps(_mm512_permutex2var_ps(v[2 * m], lo, v[2 * m + 1]),
+                           _mm512_permutex2var_ps(v[2 * m], hi, v[2 * m + 1]));
   }
   _mm512_mask_storeu_ps(y, __mmask16((1u << rows) - 1), _mm512_add_ps(v[0], _mm512_loadu_ps(bias)));
 }
@@ -260,9 +275,12 @@ const Kernels& kernels_for(Isa isa) {
   static const Kernels avx2 = make_kernels<Avx2Tile, 2, 3>(widen_avx2, reduce_rows);
   static const Kernels avx512 = make_kernels<Avx512Tile, 4, kMaxTileTokens>(widen_avx512, reduce_rows_avx512);
   switch (isa) {
-    case Isa::avx2: return avx2;
-    case Isa::avx512: return avx512;
-    case Isa::portable: break;
+    case Isa::avx2:
+      return avx2;
+    case Isa::avx512:
+      return avx512;
+    case Isa::portable:
+      break;
   }
   return portable;
 }

@@ -79,9 +79,12 @@ float read_sum(const float* x, int64_t n, Isa isa) {
 
 float fma_loop(int64_t iters, Isa isa) {
   switch (isa) {
-    case Isa::avx2: return fma_loop_avx2(iters);
-    case Isa::avx512: return fma_loop_avx512(iters);
-    case Isa::portable: break;
+    case Isa::avx2:
+      return fma_loop_avx2(iters);
+    case Isa::avx512:
+      return fma_loop_avx512(iters);
+    case Isa::portable:
+      break;
   }
   return fma_loop_portable(iters);
 }

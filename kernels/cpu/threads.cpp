@@ -111,7 +111,8 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
     struct Reset {
       ~Reset() { in_job = false; }
     } reset;
-    const int64_t begin = std::min(n, chunks * i / workers * grain), end = std::min(n, chunks * (i + 1) / workers * grain);
+    const int64_t begin = std::min(n, chunks * i / workers * grain),
+                  end = std::min(n, chunks * (i + 1) / workers * grain);
     if (begin < end) fn(begin, end);
   });
 }

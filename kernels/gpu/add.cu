@@ -13,8 +13,6 @@ __global__ void add_kernel(AddArgs a) {
 
 }  // namespace
 
-void add(const AddArgs& a) {
-  launch_elementwise("add", add_kernel, a.n, a);
-}
+void add(const AddArgs& a) { launch_elementwise("add", add_kernel, a.n, a); }
 
 }  // namespace dllm::gpu

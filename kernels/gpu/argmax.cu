@@ -16,8 +16,6 @@ __global__ void argmax_kernel(ArgmaxArgs a) {
 
 }  // namespace
 
-void argmax(const ArgmaxArgs& a) {
-  launch_per_row("argmax", argmax_kernel, a.rows, a);
-}
+void argmax(const ArgmaxArgs& a) { launch_per_row("argmax", argmax_kernel, a.rows, a); }
 
 }  // namespace dllm::gpu

@@ -109,9 +109,7 @@ __global__ void attention_merge_kernel(AttentionArgs a, int chunks, const float*
 
 }  // namespace
 
-int attention_chunks(const AttentionArgs& a) {
-  return a.max_keys > 0 ? blocks_for(a.max_keys, kAttentionChunk) : 1;
-}
+int attention_chunks(const AttentionArgs& a) { return a.max_keys > 0 ? blocks_for(a.max_keys, kAttentionChunk) : 1; }
 
 size_t attention_workspace_floats(const AttentionArgs& a) {
   return size_t(a.tokens) * size_t(a.q_heads) * size_t(attention_chunks(a)) * size_t(a.head_dim + 2);
@@ -128,15 +126,16 @@ void attention(const AttentionArgs& a, AttentionVariant v) {
   DLLM_ASSERT(a.kv_heads > 0 && a.q_heads % a.kv_heads == 0 && a.max_keys >= 0);
   if (a.tokens == 0) return;
   if (v == AttentionVariant::single_pass) {
-    DLLM_LAUNCH(dim3(unsigned(a.tokens), unsigned(a.q_heads), 1), kThreads, attention_kernel<false>)(a, INT_MAX, nullptr);
+    DLLM_LAUNCH(dim3(unsigned(a.tokens), unsigned(a.q_heads), 1), kThreads, attention_kernel<false>)
+    (a, INT_MAX, nullptr);
     DLLM_GPU_LAUNCHED("attention");
     return;
   }
   const int chunks = attention_chunks(a);
   DLLM_ASSERT(a.workspace != nullptr);  // attention_workspace_floats(a) floats
   float* part = a.workspace;
-  DLLM_LAUNCH(dim3(unsigned(a.tokens), unsigned(a.q_heads), unsigned(chunks)), kThreads, attention_kernel<true>)(
-      a, kAttentionChunk, part);
+  DLLM_LAUNCH(dim3(unsigned(a.tokens), unsigned(a.q_heads), unsigned(chunks)), kThreads, attention_kernel<true>)
+  (a, kAttentionChunk, part);
   DLLM_GPU_LAUNCHED("attention (split keys)");
   DLLM_LAUNCH(dim3(unsigned(a.tokens), unsigned(a.q_heads)), 128, attention_merge_kernel)(a, chunks, part);
   DLLM_GPU_LAUNCHED("attention merge");

@@ -28,8 +28,10 @@ __device__ inline void cca_gather(const CcaStateArgs& a, int t, RecurrentSource 
   if (!vd) return;
   for (int i = int(threadIdx.x); i < vh; i += int(blockDim.x)) {
     float v = 0.0f;
-    if (s.kind == RecurrentSource::Kind::pass) v = a.vd[int64_t(s.index) * vh + i];
-    else if (entry) v = entry[c + i];
+    if (s.kind == RecurrentSource::Kind::pass)
+      v = a.vd[int64_t(s.index) * vh + i];
+    else if (entry)
+      v = entry[c + i];
     vd[i] = v;
   }
 }
@@ -113,8 +115,8 @@ __global__ void cca_qk_kernel(CcaQkArgs a) {
   s = block_sum(s, scratch);
   const float scale = h < a.q_heads ? 1.0f : a.temperature.at(0, h - a.q_heads);
   const float f = sqrtf(float(dh)) / fmaxf(sqrtf(s), FLT_EPSILON) * scale;
-  float* out = h < a.q_heads ? a.q + (int64_t(t) * a.q_heads + h) * dh
-                             : a.k + (int64_t(t) * a.kv_heads + (h - a.q_heads)) * dh;
+  float* out =
+      h < a.q_heads ? a.q + (int64_t(t) * a.q_heads + h) * dh : a.k + (int64_t(t) * a.kv_heads + (h - a.q_heads)) * dh;
   for (int i = int(threadIdx.x); i < dh; i += int(blockDim.x)) out[i] = cca_qk_value(a, t, h, i) * f;
 }
 

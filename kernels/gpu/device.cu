@@ -17,8 +17,7 @@ std::vector<DeviceInfo> visible_devices(std::string* why_none) {
   for (int i = 0; i < count; ++i) {
     gpuDeviceProp p;
     if (gpuGetDeviceProperties(&p, i) != gpuSuccess) continue;
-    out.push_back(DeviceInfo{p.name, size_t(p.totalGlobalMem), p.multiProcessorCount, p.warpSize,
-                             runtime, driver});
+    out.push_back(DeviceInfo{p.name, size_t(p.totalGlobalMem), p.multiProcessorCount, p.warpSize, runtime, driver});
   }
   if (out.empty() && why_none) *why_none = "no GPU device is visible";
   return out;

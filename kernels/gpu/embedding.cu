@@ -18,8 +18,6 @@ __global__ void embedding_kernel(EmbeddingArgs a) {
 
 }  // namespace
 
-void embedding(const EmbeddingArgs& a) {
-  launch_per_row("embedding", embedding_kernel, a.tokens, a);
-}
+void embedding(const EmbeddingArgs& a) { launch_per_row("embedding", embedding_kernel, a.tokens, a); }
 
 }  // namespace dllm::gpu

@@ -21,8 +21,6 @@ __global__ void kv_write_kernel(KvWriteArgs a) {
 
 }  // namespace
 
-void kv_write(const KvWriteArgs& a) {
-  launch_per_row("kv_write", kv_write_kernel, a.tokens, a);
-}
+void kv_write(const KvWriteArgs& a) { launch_per_row("kv_write", kv_write_kernel, a.tokens, a); }
 
 }  // namespace dllm::gpu

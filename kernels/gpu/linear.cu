@@ -10,9 +10,12 @@ namespace {
 // Stored weight element i of a row, as f32. W is the dtype, known at compile time.
 template <DType W>
 __device__ inline float weight_at(const void* row, int64_t i) {
-  if constexpr (W == DType::f32) return static_cast<const float*>(row)[i];
-  else if constexpr (W == DType::bf16) return bf16_to_f32(static_cast<const uint16_t*>(row)[i]);
-  else return f16_to_f32(static_cast<const uint16_t*>(row)[i]);
+  if constexpr (W == DType::f32)
+    return static_cast<const float*>(row)[i];
+  else if constexpr (W == DType::bf16)
+    return bf16_to_f32(static_cast<const uint16_t*>(row)[i]);
+  else
+    return f16_to_f32(static_cast<const uint16_t*>(row)[i]);
 }
 
 // Eight consecutive weights from a 16-byte aligned address (one or two vector loads).
@@ -27,8 +30,10 @@ __device__ inline void weight_load8(const void* row, int64_t i, float* w) {
     const uint32_t p[4] = {u.x, u.y, u.z, u.w};
     for (int k = 0; k < 4; ++k) {
       const uint16_t lo = uint16_t(p[k] & 0xffffu), hi = uint16_t(p[k] >> 16);
-      if constexpr (W == DType::bf16) w[2 * k] = bf16_to_f32(lo), w[2 * k + 1] = bf16_to_f32(hi);
-      else w[2 * k] = f16_to_f32(lo), w[2 * k + 1] = f16_to_f32(hi);
+      if constexpr (W == DType::bf16)
+        w[2 * k] = bf16_to_f32(lo), w[2 * k + 1] = bf16_to_f32(hi);
+      else
+        w[2 * k] = f16_to_f32(lo), w[2 * k + 1] = f16_to_f32(hi);
     }
   }
 }
@@ -85,9 +90,10 @@ __global__ void linear_tiled_kernel(LinearArgs a) {
   for (int k0 = 0; k0 < a.in; k0 += kTileK) {
     for (int e = tid; e < kTileOut * kTileK; e += kTileThreads) {
       const int r = e / kTileK, c = e % kTileK, o = o0 + r, k = k0 + c;
-      ws[r][c] = (o < a.out && k < a.in)
-                     ? weight_at<W>(static_cast<const char*>(a.weight.data) + int64_t(o) * a.in * int64_t(dtype_size(W)), k)
-                     : 0.0f;
+      ws[r][c] =
+          (o < a.out && k < a.in)
+              ? weight_at<W>(static_cast<const char*>(a.weight.data) + int64_t(o) * a.in * int64_t(dtype_size(W)), k)
+              : 0.0f;
     }
     for (int e = tid; e < kTileTok * kTileK; e += kTileThreads) {
       const int r = e / kTileK, c = e % kTileK, t = t0 + r, k = k0 + c;
@@ -219,8 +225,10 @@ void launch(const LinearArgs& a, LinearVariant v) {
   if (v == LinearVariant::gemv) {
     const int rows_per_block = 256 / device_warp_size();  // one row per warp of the device
     const bool vec = a.in % 8 == 0 && reinterpret_cast<uintptr_t>(a.weight.data) % 16 == 0;
-    if (vec) DLLM_LAUNCH(blocks_for(a.out, rows_per_block), 256, linear_gemv_kernel<W, true>)(a);
-    else DLLM_LAUNCH(blocks_for(a.out, rows_per_block), 256, linear_gemv_kernel<W, false>)(a);
+    if (vec)
+      DLLM_LAUNCH(blocks_for(a.out, rows_per_block), 256, linear_gemv_kernel<W, true>)(a);
+    else
+      DLLM_LAUNCH(blocks_for(a.out, rows_per_block), 256, linear_gemv_kernel<W, false>)(a);
   } else if (v == LinearVariant::tiled) {
     const dim3 grid(unsigned(blocks_for(a.out, kTileOut)), unsigned(blocks_for(a.tokens, kTileTok)));
     DLLM_LAUNCH(grid, kTileThreads, linear_tiled_kernel<W>)(a);
@@ -266,15 +274,18 @@ LinearVariant pick_linear(const LinearArgs& a, Reduction r) {
   if (r == Reduction::invariant) return LinearVariant::tiled;
   if (a.tokens <= kGemvTokens) return LinearVariant::gemv;
   return r == Reduction::fast_mma && a.tokens >= kMmaMinTokens && mma_available() ? LinearVariant::mma
-                                                                                   : LinearVariant::tiled;
+                                                                                  : LinearVariant::tiled;
 }
 
 void linear(const LinearArgs& a, LinearVariant v) {
   if (a.tokens == 0 || a.out == 0) return;
   switch (a.weight.dtype) {
-    case DType::f32: return launch<DType::f32>(a, v);
-    case DType::f16: return launch<DType::f16>(a, v);
-    case DType::bf16: return launch<DType::bf16>(a, v);
+    case DType::f32:
+      return launch<DType::f32>(a, v);
+    case DType::f16:
+      return launch<DType::f16>(a, v);
+    case DType::bf16:
+      return launch<DType::bf16>(a, v);
   }
 }
 

@@ -61,8 +61,8 @@ __device__ void find_chunk(const MoeArgs& a, Chunk& chunk, int* per_route) {
 
 // One warp's dot products of weight row `row` with x[tokens[k] * stride ..] for the chunk's tokens,
 // each in warp_dot's order: bitwise what warp_dot gives each token alone. Every lane must call it.
-__device__ inline void warp_dots(const WeightView& w, int64_t row, const float* x, int64_t stride,
-                                 const Chunk& chunk, int n, float* out) {
+__device__ inline void warp_dots(const WeightView& w, int64_t row, const float* x, int64_t stride, const Chunk& chunk,
+                                 int n, float* out) {
   float s[kMoeGroup] = {0.0f, 0.0f, 0.0f, 0.0f};
   for (int i = int(threadIdx.x) % kWarp; i < n; i += kWarp) {
     const float wi = w.at(row, i);
@@ -85,7 +85,8 @@ __global__ void moe_act_kernel(MoeArgs a) {
     warp_dots(a.gate_up, int64_t(e) * 2 * f + r, a.x, a.dim, chunk, a.dim, g);
     warp_dots(a.gate_up, int64_t(e) * 2 * f + f + r, a.x, a.dim, chunk, a.dim, u);
     if (lane == 0)
-      for (int k = 0; k < chunk.count; ++k) a.act[int64_t(chunk.tokens[k]) * f + r] = g[k] / (1.0f + expf(-g[k])) * u[k];
+      for (int k = 0; k < chunk.count; ++k)
+        a.act[int64_t(chunk.tokens[k]) * f + r] = g[k] / (1.0f + expf(-g[k])) * u[k];
   }
 }
 

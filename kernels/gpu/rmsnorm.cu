@@ -16,8 +16,6 @@ __global__ void rmsnorm_kernel(RmsnormArgs a) {
 
 }  // namespace
 
-void rmsnorm(const RmsnormArgs& a) {
-  launch_per_row("rmsnorm", rmsnorm_kernel, a.rows, a);
-}
+void rmsnorm(const RmsnormArgs& a) { launch_per_row("rmsnorm", rmsnorm_kernel, a.rows, a); }
 
 }  // namespace dllm::gpu

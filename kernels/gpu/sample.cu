@@ -14,13 +14,22 @@ __device__ inline uint32_t key_of(float x) {
 }
 
 struct Sum {
-  template <typename T> __device__ T operator()(T a, T b) const { return a + b; }
+  template <typename T>
+  __device__ T operator()(T a, T b) const {
+    return a + b;
+  }
 };
 struct Max {
-  template <typename T> __device__ T operator()(T a, T b) const { return a > b ? a : b; }
+  template <typename T>
+  __device__ T operator()(T a, T b) const {
+    return a > b ? a : b;
+  }
 };
 struct Min {
-  template <typename T> __device__ T operator()(T a, T b) const { return a < b ? a : b; }
+  template <typename T>
+  __device__ T operator()(T a, T b) const {
+    return a < b ? a : b;
+  }
 };
 
 // Shared memory of one block's reductions (kBlockThreads, a power of two).
@@ -100,8 +109,10 @@ __device__ uint32_t largest_key(Score score, Goal goal) {
   uint32_t lo = 0, hi = 0xffffffffu;
   while (lo < hi) {
     const uint32_t mid = uint32_t(lo + (uint64_t(hi - lo) + 1) / 2);
-    if (score(mid) >= goal) lo = mid;
-    else hi = mid - 1;
+    if (score(mid) >= goal)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   return lo;
 }
@@ -111,8 +122,10 @@ __device__ int smallest_id(int n, Score score, Goal goal) {
   int lo = 0, hi = n - 1;
   while (lo < hi) {
     const int mid = lo + (hi - lo) / 2;
-    if (score(mid) >= goal) hi = mid;
-    else lo = mid + 1;
+    if (score(mid) >= goal)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   return lo;
 }
@@ -125,23 +138,43 @@ __device__ Target target_of(const DrawnRow& row, int n, float temperature, int t
   const auto key = [&](int i) { return key_of(row(i)); };
   if (top_k > 0 && top_k < n) {
     const uint32_t k = uint32_t(top_k);
-    t.k_key = largest_key([&](uint32_t c) { return count_if(n, [&](int i) { return key(i) >= c; }, s); }, k);
-    const uint32_t need = k - count_if(n, [&](int i) { return key(i) > t.k_key; }, s);
-    if (count_if(n, [&](int i) { return key(i) == t.k_key; }, s) > need)
+    t.k_key = largest_key(
+        [&](uint32_t c) {
+          return count_if(
+              n, [&](int i) { return key(i) >= c; }, s);
+        },
+        k);
+    const uint32_t need = k - count_if(
+                                  n, [&](int i) { return key(i) > t.k_key; }, s);
+    if (count_if(
+            n, [&](int i) { return key(i) == t.k_key; }, s) > need)
       t.k_id = smallest_id(
-          n, [&](int c) { return count_if(n, [&](int i) { return i <= c && key(i) == t.k_key; }, s); }, need);
+          n,
+          [&](int c) {
+            return count_if(
+                n, [&](int i) { return i <= c && key(i) == t.k_key; }, s);
+          },
+          need);
   }
   if (top_p < 1.0f) {
-    const double goal = double(top_p) * mass(n, [&](int i) { return t.in_top_k(i) ? t.raw(i) : 0.0; }, s);
+    const double goal = double(top_p) * mass(
+                                            n, [&](int i) { return t.in_top_k(i) ? t.raw(i) : 0.0; }, s);
     t.p_key = largest_key(
-        [&](uint32_t c) { return mass(n, [&](int i) { return t.in_top_k(i) && key(i) >= c ? t.raw(i) : 0.0; }, s); },
+        [&](uint32_t c) {
+          return mass(
+              n, [&](int i) { return t.in_top_k(i) && key(i) >= c ? t.raw(i) : 0.0; }, s);
+        },
         goal);
-    if (count_if(n, [&](int i) { return t.in_top_k(i) && key(i) == t.p_key; }, s) > 1) {
-      const double above = mass(n, [&](int i) { return t.in_top_k(i) && key(i) > t.p_key ? t.raw(i) : 0.0; }, s);
+    if (count_if(
+            n, [&](int i) { return t.in_top_k(i) && key(i) == t.p_key; }, s) > 1) {
+      const double above = mass(
+          n, [&](int i) { return t.in_top_k(i) && key(i) > t.p_key ? t.raw(i) : 0.0; }, s);
       t.p_id = smallest_id(
           n,
           [&](int c) {
-            return above + mass(n, [&](int i) { return i <= c && t.in_top_k(i) && key(i) == t.p_key ? t.raw(i) : 0.0; }, s);
+            return above +
+                   mass(
+                       n, [&](int i) { return i <= c && t.in_top_k(i) && key(i) == t.p_key ? t.raw(i) : 0.0; }, s);
           },
           goal);
     }
@@ -204,15 +237,20 @@ __global__ void sample_kernel(SampleArgs a) {
   } else {
     const Target p = target_of(row, n, d.temperature, d.top_k, d.top_p, s);
     if (d.draft_row == nullptr) {
-      token = inverse_cdf(n, [&](int i) { return p.weight(i); }, d.u, s);
+      token = inverse_cdf(
+          n, [&](int i) { return p.weight(i); }, d.u, s);
     } else {
       const Target q = target_of(plain(d.draft_row), n, d.draft_temperature, 0, 1.0f, s);
-      const double zp = mass(n, [&](int i) { return p.weight(i); }, s), zq = mass(n, [&](int i) { return q.weight(i); }, s);
+      const double zp = mass(
+                       n, [&](int i) { return p.weight(i); }, s),
+                   zq = mass(
+                       n, [&](int i) { return q.weight(i); }, s);
       const int t = d.draft_token;
       if (d.u_accept * (q.weight(t) / zq) <= p.weight(t) / zp) {
         token = t;
       } else {
-        token = inverse_cdf(n, [&](int i) { return fmax(p.weight(i) / zp - q.weight(i) / zq, 0.0); }, d.u, s);
+        token = inverse_cdf(
+            n, [&](int i) { return fmax(p.weight(i) / zp - q.weight(i) / zq, 0.0); }, d.u, s);
       }
     }
   }
@@ -235,21 +273,26 @@ __global__ void sample_divergence_kernel(SampleDivergenceArgs a) {
   const int top_k = softmax ? 0 : d.top_k;
   const Target p = target_of(plain(x), n, temperature, top_k, top_p, s);
   const Target q = target_of(drawn(x, d), n, temperature, top_k, top_p, s);
-  const double zp = mass(n, [&](int i) { return p.weight(i); }, s), zq = mass(n, [&](int i) { return q.weight(i); }, s);
-  const double kl = mass(n, [&](int i) {
-    const double pi = p.weight(i) / zp, qi = q.weight(i) / zq;
-    return pi > 0.0 ? pi * log(pi / fmax(qi, 1e-300)) : 0.0;
-  }, s);
-  const double tv = mass(n, [&](int i) { return 0.5 * fabs(p.weight(i) / zp - q.weight(i) / zq); }, s);
+  const double zp = mass(
+                   n, [&](int i) { return p.weight(i); }, s),
+               zq = mass(
+                   n, [&](int i) { return q.weight(i); }, s);
+  const double kl = mass(
+      n,
+      [&](int i) {
+        const double pi = p.weight(i) / zp, qi = q.weight(i) / zq;
+        return pi > 0.0 ? pi * log(pi / fmax(qi, 1e-300)) : 0.0;
+      },
+      s);
+  const double tv = mass(
+      n, [&](int i) { return 0.5 * fabs(p.weight(i) / zp - q.weight(i) / zq); }, s);
   const int32_t top_x = block_argmax(plain(x), n).index, top_mixed = block_argmax(drawn(x, d), n).index;
   if (threadIdx.x == 0) a.out[blockIdx.x] = MixDivergence{kl, tv, top_x == top_mixed};
 }
 
 }  // namespace
 
-void sample(const SampleArgs& a) {
-  launch_per_row("sample", sample_kernel, a.rows, a);
-}
+void sample(const SampleArgs& a) { launch_per_row("sample", sample_kernel, a.rows, a); }
 
 void sample_divergence(const SampleDivergenceArgs& a) {
   launch_per_row("sample_divergence", sample_divergence_kernel, a.rows, a);

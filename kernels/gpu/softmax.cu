@@ -16,8 +16,6 @@ __global__ void softmax_kernel(SoftmaxArgs a) {
 
 }  // namespace
 
-void softmax(const SoftmaxArgs& a) {
-  launch_per_row("softmax", softmax_kernel, a.rows, a);
-}
+void softmax(const SoftmaxArgs& a) { launch_per_row("softmax", softmax_kernel, a.rows, a); }
 
 }  // namespace dllm::gpu

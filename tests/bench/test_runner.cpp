@@ -23,7 +23,10 @@ struct Fixture {
     dllm::BenchInputs in;
     in.points = dllm::expand_grid(grid);
     for (int i = 0; i < prompts; ++i)
-      in.prompts.push_back({std::string("p").append(std::to_string(i)), i % 2 ? "odd" : "even", {256, 10 + i, 20 + i, 30}, std::nullopt});
+      in.prompts.push_back({std::string("p").append(std::to_string(i)),
+                            i % 2 ? "odd" : "even",
+                            {256, 10 + i, 20 + i, 30},
+                            std::nullopt});
     in.settings.warmup = 0;
     in.settings.repetitions = 2;
     in.settings.max_new_tokens = 12;
@@ -97,14 +100,16 @@ TEST(BenchRunner, ShardsSliceThePlan) {
     for (const auto& p : shard) {
       if (!p.is_tidar()) continue;
       bool found = false;
-      for (const auto& b : measured) found = found || (b.id() == std::string("ar/") + dllm::sampler_name(p.sampler) + "/cpu");
+      for (const auto& b : measured)
+        found = found || (b.id() == std::string("ar/") + dllm::sampler_name(p.sampler) + "/cpu");
       EXPECT_TRUE(found) << p.id();
     }
   }
   std::multiset<std::string> all;
   for (const auto& p : plan) all.insert(p.id());
   EXPECT_EQ(seen, all);
-  for (const char* bad : {"3/3", "-1/2", "1", "1/0", "a/b", "1/2x"}) EXPECT_THROW(dllm::parse_shard(bad), std::exception) << bad;
+  for (const char* bad : {"3/3", "-1/2", "1", "1/0", "a/b", "1/2x"})
+    EXPECT_THROW(dllm::parse_shard(bad), std::exception) << bad;
 }
 
 TEST(BenchRunner, LosslessPointsMatchArAndMixingIsMeasured) {
@@ -164,14 +169,15 @@ TEST(BenchRunner, BatchSweepAndRollouts) {
   const json& alone = point(r, "ar/stochastic/cpu");
   const json& batched = point(r, "ar/stochastic/cpu/b3");
   EXPECT_EQ(alone["accounting"]["generated_tokens"], batched["accounting"]["generated_tokens"]);
-  for (const std::string id : {"tidar/stochastic/w1/K4/0,4/single/cpu/b3", "tidar/stochastic/w1/K4/0,4/single/cpu/b3/n2"}) {
+  for (const std::string id :
+       {"tidar/stochastic/w1/K4/0,4/single/cpu/b3", "tidar/stochastic/w1/K4/0,4/single/cpu/b3/n2"}) {
     const json& p = point(r, id);
     EXPECT_EQ(p["quality"]["vs_ar"]["exact_match"], p["quality"]["vs_ar"]["prompts"]) << id;
     EXPECT_GT(p["speedup_vs_ar"]["predicted"]["speedup"].get<double>(), 0) << id;  // from the batch-3 curve
   }
   EXPECT_EQ(point(r, "ar/stochastic/cpu/n2")["per_prompt"].size(), 8u);  // 4 prompts x 2 rollouts
-  ASSERT_EQ(r["batch_sweep"].size(), 2u);  // with and without rollouts
-  EXPECT_EQ(r["batch_sweep"][0]["points"].size(), 2u);  // batch 1 and 3
+  ASSERT_EQ(r["batch_sweep"].size(), 2u);                                // with and without rollouts
+  EXPECT_EQ(r["batch_sweep"][0]["points"].size(), 2u);                   // batch 1 and 3
 }
 
 TEST(BenchRunner, ShortRunsAreMarkedInvalidNotAveraged) {

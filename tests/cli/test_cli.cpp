@@ -55,8 +55,12 @@ TEST(Cli, GeneratePrintsTextStatsAndTokens) {
   ASSERT_EQ(run_cli("generate --model preset:tiny --prompt hello --max-new-tokens 8", &out), 0) << out;
   EXPECT_NE(out.find("tokens/s"), std::string::npos) << out;
   EXPECT_NE(out.find("tokens:"), std::string::npos) << out;
-  ASSERT_EQ(run_cli("generate --model " + saved_tiny() + " --tokens 256,104,105 --max-new-tokens 5 "
-                    "--temperature 0.7 --top-p 0.9 --seed 3 --json", &out), 0) << out;
+  ASSERT_EQ(run_cli("generate --model " + saved_tiny() +
+                        " --tokens 256,104,105 --max-new-tokens 5 "
+                        "--temperature 0.7 --top-p 0.9 --seed 3 --json",
+                    &out),
+            0)
+      << out;
   const auto j = nlohmann::json::parse(out);
   EXPECT_LE(j["tokens"].size(), 5u);
   EXPECT_EQ(j["metrics"]["prompt_tokens"], 3);
@@ -64,7 +68,8 @@ TEST(Cli, GeneratePrintsTextStatsAndTokens) {
 
 TEST(Cli, TidarPrintsWhatArPrints) {
   // The argmax drafter makes TiDAR's sampled output AR's, token for token, with the same flags.
-  const std::string common = "generate --model preset:tiny --prompt abc --max-new-tokens 30 --temperature 0.9 --seed 5 --json";
+  const std::string common =
+      "generate --model preset:tiny --prompt abc --max-new-tokens 30 --temperature 0.9 --seed 5 --json";
   std::string ar, td;
   ASSERT_EQ(run_cli(common, &ar), 0) << ar;
   ASSERT_EQ(run_cli(common + " --strategy tidar --block-size 4 --levels 0,2,4", &td), 0) << td;
@@ -76,10 +81,16 @@ TEST(Cli, TidarPrintsWhatArPrints) {
 
 TEST(Cli, VerifyReportsExactMatchOnAPresetSuite) {
   const std::string dir = dllm::testutil::fresh_dir("verify");
-  std::ofstream(dir + "/p.jsonl") << "{\"id\": \"a\", \"prompt\": \"hello\"}\n\n{\"id\": \"b\", \"tokens\": [256, 7, 8]}\n";
+  std::ofstream(dir + "/p.jsonl")
+      << "{\"id\": \"a\", \"prompt\": \"hello\"}\n\n{\"id\": \"b\", \"tokens\": [256, 7, 8]}\n";
   std::string out;
-  ASSERT_EQ(run_cli("verify --model preset:tiny-llama --prompts " + dir + "/p.jsonl --max-new-tokens 20 --block-size 4 "
-                    "--seeds 1,2 --out " + dir + "/v.json", &out), 0) << out;
+  ASSERT_EQ(run_cli("verify --model preset:tiny-llama --prompts " + dir +
+                        "/p.jsonl --max-new-tokens 20 --block-size 4 "
+                        "--seeds 1,2 --out " +
+                        dir + "/v.json",
+                    &out),
+            0)
+      << out;
   std::ifstream in(dir + "/v.json");
   const auto j = nlohmann::json::parse(in);
   EXPECT_EQ(j["totals"]["cases"], 6);
@@ -126,16 +137,20 @@ TEST(Cli, BadInputGivesAClearErrorAndNoOutput) {
   expect_failure("generate --model preset:tiny --prompt hi --backend tpu", "--backend tpu");
   expect_failure("logits --model preset:tiny --tokens 1 --out " + dir + "/x.txt", "must end in .npy or .json");
   expect_failure("generate --model preset:tiny --prompt hi --block-size 4", "applies to --strategy tidar only");
-  expect_failure("generate --model preset:tiny --prompt hi --strategy tidar --levels 0,9 --block-size 4", "outside [0, K");
-  expect_failure("generate --model preset:tiny --prompt hi --strategy tidar --layout two --levels P3", "single-forward layout only");
+  expect_failure("generate --model preset:tiny --prompt hi --strategy tidar --levels 0,9 --block-size 4",
+                 "outside [0, K");
+  expect_failure("generate --model preset:tiny --prompt hi --strategy tidar --layout two --levels P3",
+                 "single-forward layout only");
   expect_failure("generate --model preset:tiny --prompt hi --strategy spec", "--strategy must be ar or tidar");
   expect_failure("logits --model preset:tiny --tokens 1 --out " + dir + "/no/such/dir/x.npy", "cannot create");
   EXPECT_TRUE(std::filesystem::is_empty(dir)) << "a failed command left files behind";
 
   // A truncated checkpoint through the CLI.
   const std::string cut = dllm::testutil::fresh_dir("cut");
-  std::filesystem::copy(saved_tiny(), cut, std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
-  std::filesystem::resize_file(cut + "/model.safetensors", std::filesystem::file_size(cut + "/model.safetensors") - 100);
+  std::filesystem::copy(saved_tiny(), cut,
+                        std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::resize_file(cut + "/model.safetensors",
+                               std::filesystem::file_size(cut + "/model.safetensors") - 100);
   expect_failure("generate --model " + cut + " --prompt hi", "truncated");
 }
 
@@ -147,7 +162,10 @@ TEST(Cli, BenchWritesAValidReportAndItsHtml) {
                                           "levels": ["0,2,4"], "repetitions": 2, "warmup": 0, "max_new_tokens": 10})";
   std::string out;
   ASSERT_EQ(run_cli("bench --model preset:tiny --spec " + dir + "/spec.json --prompts " + dir + "/p.jsonl " +
-                    "--step-cost 1,5,20 --step-cost-reps 2 --out " + dir + "/r.json --quiet", &out), 0) << out;
+                        "--step-cost 1,5,20 --step-cost-reps 2 --out " + dir + "/r.json --quiet",
+                    &out),
+            0)
+      << out;
   EXPECT_NE(out.find("report: "), std::string::npos) << out;
   std::ifstream in(dir + "/r.json");
   const auto r = nlohmann::json::parse(in);
@@ -168,7 +186,8 @@ TEST(Cli, BenchWritesAValidReportAndItsHtml) {
 // A model without a mask token: every path that would decode TiDAR says so, in the same words.
 TEST(Cli, TidarWithoutAMaskTokenIsTheSameErrorEverywhere) {
   const std::string dir = dllm::testutil::fresh_dir("no_mask");
-  std::filesystem::copy(saved_tiny(), dir, std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy(saved_tiny(), dir,
+                        std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
   nlohmann::json cfg = nlohmann::json::parse(std::ifstream(dir + "/config.json"));
   cfg.erase("mask_token_id");
   std::ofstream(dir + "/config.json") << cfg.dump();
@@ -189,7 +208,8 @@ const char* kTinyBench =
     "--max-new-tokens 8 --step-cost 1,5 --step-cost-reps 1 --quiet --html none";
 
 std::string two_prompts(const std::string& dir) {
-  std::ofstream(dir + "/p.jsonl") << "{\"id\": \"a\", \"prompt\": \"hello\"}\n{\"id\": \"b\", \"tokens\": [256, 7, 8]}\n";
+  std::ofstream(dir + "/p.jsonl")
+      << "{\"id\": \"a\", \"prompt\": \"hello\"}\n{\"id\": \"b\", \"tokens\": [256, 7, 8]}\n";
   return " --prompts " + dir + "/p.jsonl";
 }
 
@@ -208,7 +228,10 @@ TEST(Cli, BenchRunsBothLayouts) {
   const std::string dir = dllm::testutil::fresh_dir("bench_layouts");
   std::string out;
   ASSERT_EQ(run_cli("bench" + std::string(kTinyBench) + two_prompts(dir) + " --samplers greedy --levels dense:0,2,4 " +
-                    "--layouts single,two --out " + dir + "/r.json", &out), 0) << out;
+                        "--layouts single,two --out " + dir + "/r.json",
+                    &out),
+            0)
+      << out;
   const auto points = configs_of(read_report(dir + "/r.json"));
   // AR, and per w: two single-forward level sets and one two-forward point.
   ASSERT_EQ(points.size(), 1u + 2 * 3) << out;
@@ -222,7 +245,10 @@ TEST(Cli, BenchRunsBothLayouts) {
     }
   }
   ASSERT_EQ(run_cli("bench" + std::string(kTinyBench) + two_prompts(dir) + " --samplers greedy --layouts two --out " +
-                    dir + "/two.json", &out), 0) << out;
+                        dir + "/two.json",
+                    &out),
+            0)
+      << out;
   EXPECT_EQ(read_report(dir + "/two.json")["points"].size(), 3u);  // AR and two weights
 }
 
@@ -268,12 +294,15 @@ TEST(Cli, ShardedBenchMergesIntoThePlan) {
 TEST(Cli, BenchAndReportRejectBadInput) {
   const std::string dir = dllm::testutil::fresh_dir("bench_bad");
   expect_failure("bench --model preset:tiny --levels 0,99 --out " + dir + "/r.json", "level");
-  expect_failure("bench --model preset:tiny --samplers nucleus --out " + dir + "/r.json", "sampler must be greedy or stochastic");
+  expect_failure("bench --model preset:tiny --samplers nucleus --out " + dir + "/r.json",
+                 "sampler must be greedy or stochastic");
   expect_failure("bench --model preset:tiny --mix-weights 1,x --out " + dir + "/r.json", "'x' is not a number");
   std::ofstream(dir + "/spec.json") << R"({"repetitons": 3})";
-  expect_failure("bench --model preset:tiny --spec " + dir + "/spec.json --out " + dir + "/r.json", "unknown key 'repetitons'");
-  expect_failure("bench --model preset:tiny --probe " + dir + "/none.json --limit 1 --step-cost none --out " + dir + "/r.json",
-                 "cannot read the probe file");
+  expect_failure("bench --model preset:tiny --spec " + dir + "/spec.json --out " + dir + "/r.json",
+                 "unknown key 'repetitons'");
+  expect_failure(
+      "bench --model preset:tiny --probe " + dir + "/none.json --limit 1 --step-cost none --out " + dir + "/r.json",
+      "cannot read the probe file");
   EXPECT_FALSE(std::filesystem::exists(dir + "/r.json"));
   std::ofstream(dir + "/x.json") << R"({"foo": 1})";
   expect_failure("report " + dir + "/x.json -o " + dir + "/x.html", "neither a dllm-bench report");
@@ -285,11 +314,12 @@ TEST(Cli, BenchAndReportRejectBadInput) {
 
 TEST(Cli, BenchStopsCleanlyOnCtrlC) {
   const std::string dir = dllm::testutil::fresh_dir("bench_sigint");
-  const std::string bench = std::string(DLLM_BENCH_EXE) + " bench --model preset:tiny --strategies ar --samplers greedy " +
+  const std::string bench = std::string(DLLM_BENCH_EXE) +
+                            " bench --model preset:tiny --strategies ar --samplers greedy " +
                             "--limit 4 --max-new-tokens 48 --warmup 0 --repetitions 1000 --step-cost none --quiet " +
                             "--out " + dir + "/r.json";
-  const std::string script = bench + " > " + dir + "/log 2>&1 & pid=$!; sleep 3; kill -INT $pid; wait $pid; echo $? > " +
-                             dir + "/rc";
+  const std::string script =
+      bench + " > " + dir + "/log 2>&1 & pid=$!; sleep 3; kill -INT $pid; wait $pid; echo $? > " + dir + "/rc";
   ASSERT_EQ(std::system(("bash -c '" + script + "'").c_str()), 0);
   int rc = 0;
   std::ifstream(dir + "/rc") >> rc;
@@ -310,21 +340,25 @@ TEST(Cli, BenchRefusesAnUnwritableOutputBeforeRunning) {
 // its HTML the chart.
 TEST(Cli, BenchReportsRoutingLocalityOfMoeModels) {
   const std::string dir = dllm::testutil::fresh_dir("bench_routing");
-  std::ofstream(dir + "/p.jsonl") << "{\"id\": \"a\", \"prompt\": \"copy abcdefghij=\", \"answer\": \"abcdefghij\"}\n"
-                                     "{\"id\": \"b\", \"prompt\": \"reverse 0123456789=\", \"answer\": \"9876543210\"}\n";
+  std::ofstream(dir + "/p.jsonl")
+      << "{\"id\": \"a\", \"prompt\": \"copy abcdefghij=\", \"answer\": \"abcdefghij\"}\n"
+         "{\"id\": \"b\", \"prompt\": \"reverse 0123456789=\", \"answer\": \"9876543210\"}\n";
   std::string out;
-  ASSERT_EQ(run_cli("bench --model preset:tiny-zaya --block-sizes 4 --levels dense --mix-weights 1 --samplers greedy --warmup 0 "
-                    "--repetitions 1 --min-seconds 0 --max-new-tokens 8 --step-cost none --quiet --prompts " +
-                        dir + "/p.jsonl --out " + dir + "/r.json",
-                    &out),
-            0)
+  ASSERT_EQ(
+      run_cli(
+          "bench --model preset:tiny-zaya --block-sizes 4 --levels dense --mix-weights 1 --samplers greedy --warmup 0 "
+          "--repetitions 1 --min-seconds 0 --max-new-tokens 8 --step-cost none --quiet --prompts " +
+              dir + "/p.jsonl --out " + dir + "/r.json",
+          &out),
+      0)
       << out;
   const nlohmann::json r = read_report(dir + "/r.json");
   ASSERT_TRUE(r.contains("routing_locality")) << out;
   const auto& passes = r["routing_locality"]["passes"];
   ASSERT_GE(passes.size(), 4u);  // T = 1, 2, 4, 8 fit in the two documents (about 30 tokens each)
   EXPECT_EQ(passes[0]["tokens"], 1);
-  EXPECT_EQ(r["routing_locality"]["suite_tokens"].get<int>(), (1 + 16 + 10 + 1) + (1 + 19 + 10 + 1));  // <bos> prompt answer <eos>
+  EXPECT_EQ(r["routing_locality"]["suite_tokens"].get<int>(),
+            (1 + 16 + 10 + 1) + (1 + 19 + 10 + 1));  // <bos> prompt answer <eos>
   for (const auto& p : passes) {
     EXPECT_LE(p["experts_per_layer"].get<double>(), p["tokens"].get<double>());
     EXPECT_GT(p["uniform_experts_per_layer"].get<double>(), 0);
@@ -333,6 +367,10 @@ TEST(Cli, BenchReportsRoutingLocalityOfMoeModels) {
   const std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
   EXPECT_NE(page.find("data-chart=\"routing_locality\""), std::string::npos);
   // A dense model's report has none.
-  ASSERT_EQ(run_cli("bench" + std::string(kTinyBench) + two_prompts(dir) + " --levels dense --out " + dir + "/dense.json", &out), 0) << out;
+  ASSERT_EQ(
+      run_cli("bench" + std::string(kTinyBench) + two_prompts(dir) + " --levels dense --out " + dir + "/dense.json",
+              &out),
+      0)
+      << out;
   EXPECT_FALSE(read_report(dir + "/dense.json").contains("routing_locality"));
 }

@@ -31,8 +31,10 @@ TEST(CliPerf, ProbeMakesTheCacheFolder) {
   std::string log;
   EXPECT_EQ(0, run_cli("probe --bytes 1048576 --repetitions 1", &log)) << log;
   EXPECT_TRUE(std::ifstream(cache + "/dllm-bench/probe.json").good()) << log;
-  if (saved) setenv("XDG_CACHE_HOME", restore.c_str(), 1);
-  else unsetenv("XDG_CACHE_HOME");
+  if (saved)
+    setenv("XDG_CACHE_HOME", restore.c_str(), 1);
+  else
+    unsetenv("XDG_CACHE_HOME");
 }
 
 TEST(CliPerf, StepCostPrintsOneRowPerSize) {

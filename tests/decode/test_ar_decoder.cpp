@@ -25,8 +25,8 @@ std::vector<int32_t> reference_decode(const Model& m, std::vector<int32_t> seq, 
       full.push_back(t);
     }
     const auto logits = ref::model_forward<float>(m.config(), m.weights(), full);
-    const int32_t tok = sample_token(logits.data() + (seq.size() - 1) * size_t(vocab), vocab, s, 0,
-                                     uint32_t(seq.size()));
+    const int32_t tok =
+        sample_token(logits.data() + (seq.size() - 1) * size_t(vocab), vocab, s, 0, uint32_t(seq.size()));
     out.push_back(tok);
     seq.push_back(tok);
   }

@@ -80,33 +80,36 @@ void expect_same_tokens(const std::vector<Generation>& a, const std::vector<Gene
 
 TEST(BatchDecoder, EverySequenceDecodesWhatItDecodesAlone) {
   for (const char* preset : {"preset:tiny", "preset:tiny-zaya"}) {  // zaya: a recurrent state per cache row
-  Rig rig(preset);
-  Transformer& tf = *rig.tf;
-  const std::vector<std::pair<std::string, Factory>> strategies = {
-      {"ar", [&](const GenerateRequest& r, int) { return make_ar_sequence(tf, r); }},
-      {"tidar single K4", [&](const GenerateRequest& r, int) {
-         return make_tidar_sequence(tf, r, tidar(4, Layout::single_forward, {0, 2, 4}));
-       }},
-      {"tidar two K3", [&](const GenerateRequest& r, int) {
-         return make_tidar_sequence(tf, r, tidar(3, Layout::two_forward, {0, 1, 2, 3}));
-       }},
-      {"mixed", [&](const GenerateRequest& r, int i) {
-         return i % 2 ? make_ar_sequence(tf, r) : make_tidar_sequence(tf, r, tidar(4, Layout::single_forward, {0, 1, 2, 3, 4}));
-       }}};
-  for (const auto& [name, make] : strategies)
-    for (bool seeded : {false, true}) {
-      const std::vector<GenerateRequest> rs = requests(7, seeded);
-      const std::vector<Generation> ref = alone(tf, rs, make);
-      for (int max_batch : {2, 3, 7}) {
-        BatchTrace trace;
-        const std::vector<Generation> got = batched(tf, rs, make, max_batch, &trace);
-        expect_same_tokens(got, ref, name + (seeded ? " seeded" : " greedy") + " batch " + std::to_string(max_batch));
-        EXPECT_LE(*std::max_element(trace.pass_sequences.begin(), trace.pass_sequences.end()), max_batch);
-        if (max_batch < 7) {
-          EXPECT_GT(trace.pass_sequences.size(), 1u);  // joins happened mid-run
+    Rig rig(preset);
+    Transformer& tf = *rig.tf;
+    const std::vector<std::pair<std::string, Factory>> strategies = {
+        {"ar", [&](const GenerateRequest& r, int) { return make_ar_sequence(tf, r); }},
+        {"tidar single K4",
+         [&](const GenerateRequest& r, int) {
+           return make_tidar_sequence(tf, r, tidar(4, Layout::single_forward, {0, 2, 4}));
+         }},
+        {"tidar two K3",
+         [&](const GenerateRequest& r, int) {
+           return make_tidar_sequence(tf, r, tidar(3, Layout::two_forward, {0, 1, 2, 3}));
+         }},
+        {"mixed", [&](const GenerateRequest& r, int i) {
+           return i % 2 ? make_ar_sequence(tf, r)
+                        : make_tidar_sequence(tf, r, tidar(4, Layout::single_forward, {0, 1, 2, 3, 4}));
+         }}};
+    for (const auto& [name, make] : strategies)
+      for (bool seeded : {false, true}) {
+        const std::vector<GenerateRequest> rs = requests(7, seeded);
+        const std::vector<Generation> ref = alone(tf, rs, make);
+        for (int max_batch : {2, 3, 7}) {
+          BatchTrace trace;
+          const std::vector<Generation> got = batched(tf, rs, make, max_batch, &trace);
+          expect_same_tokens(got, ref, name + (seeded ? " seeded" : " greedy") + " batch " + std::to_string(max_batch));
+          EXPECT_LE(*std::max_element(trace.pass_sequences.begin(), trace.pass_sequences.end()), max_batch);
+          if (max_batch < 7) {
+            EXPECT_GT(trace.pass_sequences.size(), 1u);  // joins happened mid-run
+          }
         }
       }
-    }
   }
 }
 
@@ -131,7 +134,7 @@ TEST(BatchDecoder, RaggedAcceptanceAndEosOnTheShippedModel) {
   int eos = 0;
   std::vector<std::vector<int>> steps;
   for (const Generation& g : got) eos += g.stop_reason == "eos", steps.push_back(g.metrics.committed_per_step);
-  EXPECT_GE(eos, 4);  // sequences end at their own EOS, at different steps
+  EXPECT_GE(eos, 4);              // sequences end at their own EOS, at different steps
   EXPECT_NE(steps[0], steps[1]);  // and advance by different amounts
   // The batch is the lossless gate too: TiDAR in a batch equals AR alone.
   for (size_t i = 0; i < rs.size(); ++i) EXPECT_EQ(got[i].tokens, ArDecoder(tf).generate(rs[i]).tokens) << i;
@@ -139,30 +142,31 @@ TEST(BatchDecoder, RaggedAcceptanceAndEosOnTheShippedModel) {
 
 TEST(BatchDecoder, RolloutsShareThePromptPrefill) {
   for (const char* preset : {"preset:tiny", "preset:tiny-zaya"}) {  // zaya: the prefill carries its CCA state
-  Rig rig(preset);
-  Transformer& tf = *rig.tf;
-  std::vector<GenerateRequest> rs;
-  for (int i = 0; i < 5; ++i) {  // 5 sampled completions of one prompt, each with its own stream
-    GenerateRequest r;
-    r.prompt = {256, 40, 41, 42, 43, 44, 45};
-    r.max_new_tokens = 12;
-    r.sampler = SamplerConfig{1.0f, 0, 1.0f, 7};
-    r.sequence = i;
-    rs.push_back(r);
-  }
-  for (const bool use_tidar : {false, true}) {
-    const Factory make = [&](const GenerateRequest& r, int) {
-      return use_tidar ? make_tidar_sequence(tf, r, tidar(4, Layout::single_forward, {0, 4})) : make_ar_sequence(tf, r);
-    };
-    BatchTrace trace;
-    const std::vector<Generation> got = batched(tf, rs, make, 2, &trace);
-    expect_same_tokens(got, alone(tf, rs, make), use_tidar ? "tidar rollouts" : "ar rollouts");
-    EXPECT_EQ(trace.shared_prefills, 4);  // one prefill, four imports
-    EXPECT_NE(got[0].tokens, got[1].tokens);  // different streams, different samples
-    if (!use_tidar) {  // AR steps are 1 token per sequence: the only pass of 7+ tokens is the one prefill
-      EXPECT_EQ(std::count_if(trace.pass_tokens.begin(), trace.pass_tokens.end(), [](int t) { return t >= 7; }), 1);
+    Rig rig(preset);
+    Transformer& tf = *rig.tf;
+    std::vector<GenerateRequest> rs;
+    for (int i = 0; i < 5; ++i) {  // 5 sampled completions of one prompt, each with its own stream
+      GenerateRequest r;
+      r.prompt = {256, 40, 41, 42, 43, 44, 45};
+      r.max_new_tokens = 12;
+      r.sampler = SamplerConfig{1.0f, 0, 1.0f, 7};
+      r.sequence = i;
+      rs.push_back(r);
     }
-  }
+    for (const bool use_tidar : {false, true}) {
+      const Factory make = [&](const GenerateRequest& r, int) {
+        return use_tidar ? make_tidar_sequence(tf, r, tidar(4, Layout::single_forward, {0, 4}))
+                         : make_ar_sequence(tf, r);
+      };
+      BatchTrace trace;
+      const std::vector<Generation> got = batched(tf, rs, make, 2, &trace);
+      expect_same_tokens(got, alone(tf, rs, make), use_tidar ? "tidar rollouts" : "ar rollouts");
+      EXPECT_EQ(trace.shared_prefills, 4);      // one prefill, four imports
+      EXPECT_NE(got[0].tokens, got[1].tokens);  // different streams, different samples
+      if (!use_tidar) {  // AR steps are 1 token per sequence: the only pass of 7+ tokens is the one prefill
+        EXPECT_EQ(std::count_if(trace.pass_tokens.begin(), trace.pass_tokens.end(), [](int t) { return t >= 7; }), 1);
+      }
+    }
   }
 }
 

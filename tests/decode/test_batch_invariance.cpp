@@ -41,7 +41,8 @@ TEST(BatchInvariance, AloneInVerifyAndInSingleForwardAreBitwiseEqual) {
     // 306-token single forward: verify + 17 proposal blocks.
     Pass single;
     const int v0 = add_verify_segment(single, 0, anchor, drafts, len);
-    for (int p = 0; p <= k; ++p) add_proposal_block(single, 0, v0, p, k, cfg.mask_token_id, len, ProposalAttention::bidirectional);
+    for (int p = 0; p <= k; ++p)
+      add_proposal_block(single, 0, v0, p, k, cfg.mask_token_id, len, ProposalAttention::bidirectional);
     ASSERT_EQ(single.size(), 306);
     std::vector<float> single_logits;
     tf.forward(single, cache, {}, single_logits);
@@ -56,8 +57,10 @@ TEST(BatchInvariance, AloneInVerifyAndInSingleForwardAreBitwiseEqual) {
       tf.forward(one, cache, {}, alone);
       cache.set_length(0, len + j + 1);
       const size_t bytes = size_t(vocab) * sizeof(float);
-      EXPECT_EQ(0, std::memcmp(alone.data(), verify_logits.data() + size_t(j) * vocab, bytes)) << preset << " row " << j;
-      EXPECT_EQ(0, std::memcmp(alone.data(), single_logits.data() + size_t(j) * vocab, bytes)) << preset << " row " << j;
+      EXPECT_EQ(0, std::memcmp(alone.data(), verify_logits.data() + size_t(j) * vocab, bytes))
+          << preset << " row " << j;
+      EXPECT_EQ(0, std::memcmp(alone.data(), single_logits.data() + size_t(j) * vocab, bytes))
+          << preset << " row " << j;
     }
   }
 }
@@ -118,7 +121,8 @@ TEST(BatchInvariance, SequencesSharingAPassDecodeAsAlone) {
     const std::vector<float> want = ref::pass_logits<double>(cfg, m->weights(), contexts[size_t(row)], ref_pass);
     double worst = 0, scale = 1;
     for (size_t i = 0; i < want.size(); ++i)
-      worst = std::max(worst, std::fabs(double(alone_logits[i]) - want[i])), scale = std::max(scale, std::fabs(double(want[i])));
+      worst = std::max(worst, std::fabs(double(alone_logits[i]) - want[i])),
+      scale = std::max(scale, std::fabs(double(want[i])));
     EXPECT_LE(worst / scale, 1e-4) << "sequence " << row;
   }
 }

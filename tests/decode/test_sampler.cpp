@@ -73,7 +73,8 @@ TEST(Sampler, SampledTokensFollowTemperatureTopKTopP) {
     int top_k;
     float top_p;
   };
-  for (const Setting& st : {Setting{1.0f, 0, 1.0f}, Setting{0.5f, 0, 1.0f}, Setting{1.0f, 3, 1.0f}, Setting{1.0f, 0, 0.8f}}) {
+  for (const Setting& st :
+       {Setting{1.0f, 0, 1.0f}, Setting{0.5f, 0, 1.0f}, Setting{1.0f, 3, 1.0f}, Setting{1.0f, 0, 0.8f}}) {
     SamplerConfig s;
     s.temperature = st.temperature, s.top_k = st.top_k, s.top_p = st.top_p, s.seed = 9;
     // Expected: softmax(logits / T), keep top-k or the top-p prefix, renormalise.

@@ -239,24 +239,24 @@ TEST(Tidar, MixWeightOneEqualsLosslessAndZeroAcceptsEverything) {
 // blocks continuing after verify[p].
 TEST(Tidar, EveryPassMatchesTheFullRecomputeReference) {
   for (const char* preset : {"tiny", "tiny-zaya"})
-  for (Layout layout : {Layout::single_forward, Layout::two_forward}) {
-    for (ProposalAttention att : {ProposalAttention::bidirectional, ProposalAttention::causal}) {
-      Rig s(preset, 8);
-      GenerateRequest r = request(6, 30, 0.0f, 0);
-      const Generation ar = s.ar(r);
-      TidarOptions o = options(5, layout, "0,2,5");
-      o.proposal_attention = att;
-      use_oracle(o, r, ar.tokens, {{0, 0}, {1, 3}, {2, 1}, {3, 4}});  // mixed accept/reject sequences
-      int passes = 0;
-      o.pass_hook = [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits) {
-        const auto expect = ref::pass_logits<float>(s.cfg, s.model->weights(), context, pass);
-        EXPECT_LE(testutil::max_rel_diff(logits, expect), 1e-5) << preset << " pass " << passes;
-        ++passes;
-      };
-      EXPECT_EQ(s.tidar(r, o).tokens, ar.tokens);
-      EXPECT_GE(passes, 6);
+    for (Layout layout : {Layout::single_forward, Layout::two_forward}) {
+      for (ProposalAttention att : {ProposalAttention::bidirectional, ProposalAttention::causal}) {
+        Rig s(preset, 8);
+        GenerateRequest r = request(6, 30, 0.0f, 0);
+        const Generation ar = s.ar(r);
+        TidarOptions o = options(5, layout, "0,2,5");
+        o.proposal_attention = att;
+        use_oracle(o, r, ar.tokens, {{0, 0}, {1, 3}, {2, 1}, {3, 4}});  // mixed accept/reject sequences
+        int passes = 0;
+        o.pass_hook = [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits) {
+          const auto expect = ref::pass_logits<float>(s.cfg, s.model->weights(), context, pass);
+          EXPECT_LE(testutil::max_rel_diff(logits, expect), 1e-5) << preset << " pass " << passes;
+          ++passes;
+        };
+        EXPECT_EQ(s.tidar(r, o).tokens, ar.tokens);
+        EXPECT_GE(passes, 6);
+      }
     }
-  }
 }
 
 TEST(Tidar, RejectsBadOptions) {

@@ -70,7 +70,8 @@ TEST(TidarOptions, ValidateNamesWhatTheModelCannotRun) {
   ModelConfig short_ctx = cfg;
   short_ctx.max_position_embeddings = 12;
   EXPECT_EQ(error_of(options(10, Layout::two_forward, ""), short_ctx), "");
-  EXPECT_NE(error_of(options(10, Layout::single_forward, "0"), short_ctx).find("max_position_embeddings"), std::string::npos);
+  EXPECT_NE(error_of(options(10, Layout::single_forward, "0"), short_ctx).find("max_position_embeddings"),
+            std::string::npos);
   TidarOptions bad = options(4, Layout::single_forward, "dense");
   bad.levels = {0, 6};
   EXPECT_NE(error_of(bad, cfg).find("[0, K = 4]"), std::string::npos);
@@ -83,5 +84,6 @@ TEST(TidarOptions, ZayaBlockSizeStaysInsideTheRecurrentRing) {
   const ModelConfig cfg = Model::load("preset:tiny-zaya")->config();
   const int max_k = KvCache::kRecurrentRing - 3;  // verify writes slots L..L+K; L-2 and L-1 stay in the ring
   EXPECT_EQ(error_of(options(max_k, Layout::two_forward, ""), cfg), "");
-  EXPECT_NE(error_of(options(max_k + 1, Layout::two_forward, ""), cfg).find("block size of at most"), std::string::npos);
+  EXPECT_NE(error_of(options(max_k + 1, Layout::two_forward, ""), cfg).find("block size of at most"),
+            std::string::npos);
 }

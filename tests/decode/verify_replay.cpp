@@ -35,7 +35,8 @@ void expect_verification_replays_on_host(Transformer& model, const GenerateReque
       const float* row = draft.data() + size_t(j + 1) * v;
       drafts[size_t(j)] = ref::Draft{ref::draft_token(row, v, vc, uint32_t(request.sequence), len + 1 + j), row};
     }
-    const ref::VerifyOutcome out = ref::verify_drafts(passes[p].data(), drafts, v, vc, uint32_t(request.sequence), len + 1);
+    const ref::VerifyOutcome out =
+        ref::verify_drafts(passes[p].data(), drafts, v, vc, uint32_t(request.sequence), len + 1);
     for (int j = 0; j < out.accepted; ++j) replay.push_back(drafts[size_t(j)].token);
     replay.push_back(out.next);
     for (int j = 0; j <= std::min(out.accepted, k - 1) && mix_weight != 1.0f; ++j) {

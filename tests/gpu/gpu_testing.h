@@ -17,10 +17,10 @@
 namespace dllm::gputest {
 
 // Skips the test, printing why, when this process sees no GPU.
-#define DLLM_REQUIRE_GPU()                                                          \
-  do {                                                                              \
-    std::string why_;                                                               \
-    if (::dllm::gpu::visible_devices(&why_).empty())                                \
+#define DLLM_REQUIRE_GPU()                                                           \
+  do {                                                                               \
+    std::string why_;                                                                \
+    if (::dllm::gpu::visible_devices(&why_).empty())                                 \
       GTEST_SKIP() << "no GPU device is visible (" << why_ << "): GPU test skipped"; \
   } while (0)
 
@@ -49,7 +49,7 @@ Buffer<T> to_device(const std::vector<T>& host) {
 // test when the kernel wrote outside it.
 class Guarded {
  public:
-  explicit Guarded(size_t n) : array_(opcases::gpu_place(), n) {}                    // starts as NaN
+  explicit Guarded(size_t n) : array_(opcases::gpu_place(), n) {}                           // starts as NaN
   explicit Guarded(const std::vector<float>& init) : array_(opcases::gpu_place(), init) {}  // in-place ops
   float* data() { return array_.data(); }
   std::vector<float> read(const std::string& what) const {
@@ -84,7 +84,8 @@ inline void expect_close(const std::vector<float>& gpu, const std::vector<float>
     std::memcpy(o.bits.data(), v.data(), v.size() * sizeof(float));
     return std::vector<opcases::Output>{o};
   };
-  const opcases::Verdict v = opcases::compare(opcases::f32_reference(floor), output(gpu), output(ref32), output(ref64), {}, {});
+  const opcases::Verdict v =
+      opcases::compare(opcases::f32_reference(floor), output(gpu), output(ref32), output(ref64), {}, {});
   EXPECT_TRUE(v.pass) << what << ": " << v.detail;
 }
 

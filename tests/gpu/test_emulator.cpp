@@ -73,7 +73,7 @@ TEST(GpuEmulator, LaunchShapesADeviceRefusesAreErrors) {
 TEST(GpuEmulator, CopiesCheckTheirDeviceSide) {
   float* p = device_floats(8);
   std::vector<float> host(16, 2.0f);
-  EXPECT_THROW(gpu::upload(p, host.data(), 16 * sizeof(float)), Error);  // past the 8-float allocation
+  EXPECT_THROW(gpu::upload(p, host.data(), 16 * sizeof(float)), Error);             // past the 8-float allocation
   EXPECT_THROW(gpu::download(host.data(), host.data() + 8, sizeof(float)), Error);  // source is host memory
   gpu::upload(p, host.data(), 8 * sizeof(float));
   gpu::download(host.data() + 8, p, 8 * sizeof(float));

@@ -63,7 +63,8 @@ void expect_prefill_and_ar_steps_match(Transformer& tf, const Model& m, Memory& 
   KvCache cache(cfg, 1, int(seq.size()) + steps + 1, memory);
   testutil::run_prefill_and_greedy_steps(
       tf, cache, seq, steps,
-      [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits, const std::string& where) {
+      [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits,
+          const std::string& where) {
         expect_finite(logits, what + where);
         EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m.weights(), context, pass)), kTolF64)
             << what << where;
@@ -167,8 +168,9 @@ TEST(GpuEngine, LosslessGateTidarEqualsAr) {
           const int64_t rows_read = tf.logits_rows_read();
           const Generation ar = ArDecoder(tf).generate(r);
           const Generation td = TidarDecoder(tf, o).generate(r);
-          const std::string what = be.name() + (layout == Layout::single_forward ? " single forward" : " two forwards") +
-                                   " T " + std::to_string(temperature) + " seed " + std::to_string(seed);
+          const std::string what = be.name() +
+                                   (layout == Layout::single_forward ? " single forward" : " two forwards") + " T " +
+                                   std::to_string(temperature) + " seed " + std::to_string(seed);
           // Greedy and sampled decoding on the GPU read back token ids only (argmax or sample), never a row.
           EXPECT_EQ(tf.logits_rows_read(), rows_read) << what << ": logits rows came back";
           expect_accepts_and_rejects_on_emulator(td, what);
@@ -197,8 +199,9 @@ TEST(GpuEngine, VerificationOnTheGpuEqualsTheHostVerifier) {
     r.sampler.temperature = temperature;
     r.sampler.seed = 9;
     for (float draft_temperature : {0.0f, 1.0f})
-      testutil::expect_verification_replays_on_host(tf, r, 16, 0.5f, draft_temperature,
-                                                    "T " + std::to_string(temperature) + " Td " + std::to_string(draft_temperature));
+      testutil::expect_verification_replays_on_host(
+          tf, r, 16, 0.5f, draft_temperature,
+          "T " + std::to_string(temperature) + " Td " + std::to_string(draft_temperature));
   }
 }
 
@@ -247,8 +250,10 @@ TEST(GpuEngine, BackendNamesAndErrors) {
   EXPECT_EQ(make_backend("gpu-invariant-eager")->name(), "gpu-invariant-eager");
   EXPECT_FALSE(dynamic_cast<GpuBackend&>(*make_backend("gpu-eager")).graphs());
   EXPECT_TRUE(dynamic_cast<GpuBackend&>(*make_backend("gpu")).graphs());
-  if (gpu::mma_available()) EXPECT_EQ(make_backend("gpu-mma")->name(), "gpu-mma");
-  else EXPECT_THROW(make_backend("gpu-mma"), Error);
+  if (gpu::mma_available())
+    EXPECT_EQ(make_backend("gpu-mma")->name(), "gpu-mma");
+  else
+    EXPECT_THROW(make_backend("gpu-mma"), Error);
   EXPECT_THROW(make_backend("gpu2"), Error);
   EXPECT_THROW(make_backend("cpu-eager"), Error);
   // The device the report's provenance names: device 0, as visible_devices() describes it.
@@ -302,7 +307,8 @@ TEST(GpuEngine, GraphReplaysEqualPassesIssuedOpByOp) {
   models.emplace_back("tiny-tidar", tiny_tidar());
   models.emplace_back("tiny-tidar-zaya", tiny_tidar_zaya());
   using Reductions = std::vector<gpu::Reduction>;
-  for (gpu::Reduction red : sized(Reductions{gpu::Reduction::invariant, gpu::Reduction::fast}, Reductions{gpu::Reduction::fast}))
+  for (gpu::Reduction red :
+       sized(Reductions{gpu::Reduction::invariant, gpu::Reduction::fast}, Reductions{gpu::Reduction::fast}))
     for (const auto& [name, m] : models) {
       const ModelConfig& cfg = m->config();
       GpuBackend direct(red, false), graphs(red, true);
@@ -312,11 +318,11 @@ TEST(GpuEngine, GraphReplaysEqualPassesIssuedOpByOp) {
       const int steps = sized(8, 4);
       std::vector<std::vector<float>> want;
       KvCache cache_direct(cfg, 1, int(prompt.size()) + steps + 1, direct.memory());
-      testutil::run_prefill_and_greedy_steps(tf_direct, cache_direct, prompt, steps,
-                                             [&](const std::vector<int32_t>&, const Pass&,
-                                                 const std::vector<float>& logits, const std::string&) {
-                                               want.push_back(logits);
-                                             });
+      testutil::run_prefill_and_greedy_steps(
+          tf_direct, cache_direct, prompt, steps,
+          [&](const std::vector<int32_t>&, const Pass&, const std::vector<float>& logits, const std::string&) {
+            want.push_back(logits);
+          });
       size_t pass = 0;
       KvCache cache_graphs(cfg, 1, int(prompt.size()) + steps + 1, graphs.memory());
       testutil::run_prefill_and_greedy_steps(

@@ -61,9 +61,8 @@ TEST(GpuKernels, GraphReplaysItsWorkOnTheCurrentData) {
 // 1e-9 or top_p by one float ulp.
 TEST(GpuKernels, Sample) {
   DLLM_REQUIRE_GPU();
-  const std::vector<RowDraw> kinds = {{0.0f, 0, 1.0f, 0}, {1.0f, 0, 1.0f, 0}, {0.7f, 0, 1.0f, 0},
-                                      {1.3f, 1, 1.0f, 0}, {1.0f, 5, 1.0f, 0}, {1.0f, 0, 0.9f, 0},
-                                      {0.8f, 0, 0.3f, 0}, {1.0f, 50, 0.95f, 0}};
+  const std::vector<RowDraw> kinds = {{0.0f, 0, 1.0f, 0}, {1.0f, 0, 1.0f, 0}, {0.7f, 0, 1.0f, 0}, {1.3f, 1, 1.0f, 0},
+                                      {1.0f, 5, 1.0f, 0}, {1.0f, 0, 0.9f, 0}, {0.8f, 0, 0.3f, 0}, {1.0f, 50, 0.95f, 0}};
   int checked = 0, knife_edges = 0;
   for (int dim : sized<std::vector<int>>({1, 7, 97, 1025, 128256}, {1, 7, 97, 1025}))
     for (int rows : {1, 3, 37}) {
@@ -137,7 +136,8 @@ TEST(GpuKernels, SampleMixedRejectionAndDivergence) {
       if (r % 3 != 0) {  // a sampling drafter: its row is the next row's partner, its token a draw of it
         const float* draft_row = partner.data() + size_t((r + 1) % rows) * dim;
         h.draft_row = draft_row, h.draft_temperature = 1.0f;
-        h.draft_token = ref::sample_from(ref::target_distribution(draft_row, dim, RowDraw{1.0f}), double(gen() % 1000) / 1000);
+        h.draft_token =
+            ref::sample_from(ref::target_distribution(draft_row, dim, RowDraw{1.0f}), double(gen() % 1000) / 1000);
         h.u_accept = double(gen() % 1000) / 1000;
       }
       device[size_t(r)] = h;
@@ -183,12 +183,19 @@ struct RouterCase {
   int d, r, e;
   DeviceWeights down, down_bias, state_scale, norm, fc1, fc1_bias, fc2, fc2_bias, out, balancing;
   RouterCase(int d_, int r_, int e_, DType dt, uint32_t seed)
-      : d(d_), r(r_), e(e_),
-        down(r, d, dt, seed, 1.0f / std::sqrt(float(d))), down_bias(1, r, dt, seed + 1),
-        state_scale(1, r, dt, seed + 2), norm(1, r, dt, seed + 3),
-        fc1(r, r, dt, seed + 4, 2.0f / std::sqrt(float(r))), fc1_bias(1, r, dt, seed + 5),
-        fc2(r, r, dt, seed + 6, 2.0f / std::sqrt(float(r))), fc2_bias(1, r, dt, seed + 7),
-        out(e + 1, r, dt, seed + 8, 4.0f / std::sqrt(float(r))), balancing(1, e + 1, DType::f32, seed + 9, 0.1f) {}
+      : d(d_),
+        r(r_),
+        e(e_),
+        down(r, d, dt, seed, 1.0f / std::sqrt(float(d))),
+        down_bias(1, r, dt, seed + 1),
+        state_scale(1, r, dt, seed + 2),
+        norm(1, r, dt, seed + 3),
+        fc1(r, r, dt, seed + 4, 2.0f / std::sqrt(float(r))),
+        fc1_bias(1, r, dt, seed + 5),
+        fc2(r, r, dt, seed + 6, 2.0f / std::sqrt(float(r))),
+        fc2_bias(1, r, dt, seed + 7),
+        out(e + 1, r, dt, seed + 8, 4.0f / std::sqrt(float(r))),
+        balancing(1, e + 1, DType::f32, seed + 9, 0.1f) {}
   ZayaRouterArgs args(int t, bool device, const float* x, const float* state_in, float* state_out, int32_t* expert,
                       float* weight) const {
     auto v = [&](const DeviceWeights& w) { return device ? w.view : w.host.view; };
@@ -247,8 +254,8 @@ TEST(GpuKernels, ZayaRouter) {
             ASSERT_TRUE(eg[k] >= 0 && eg[k] <= s.e) << what << " token " << i << " expert " << eg[k];
             const double score_gpu = wg[k] + c.balancing.host.values[size_t(eg[k])];
             const double score_ref = w64[k] + c.balancing.host.values[size_t(e64[k])];
-            EXPECT_NEAR(score_gpu, score_ref, 1e-5) << what << " token " << i << ": expert " << eg[k] << " vs "
-                                                    << e64[k] << " is not a near tie";
+            EXPECT_NEAR(score_gpu, score_ref, 1e-5)
+                << what << " token " << i << ": expert " << eg[k] << " vs " << e64[k] << " is not a near tie";
           }
         }
     }
@@ -269,8 +276,8 @@ TEST(GpuKernels, ZayaRouterIsBitwiseShapeInvariant) {
     Guarded st(std::vector<float>(state.begin() + long(row) * r, state.begin() + long(row + t) * r));
     Guarded weight(static_cast<size_t>(t));
     Buffer<int32_t> expert(device(), size_t(t));
-    gpu::zaya_router(router.args(t, true, x_d.data() + int64_t(row) * d, st.data(), st.data(), expert.data(),
-                                 weight.data()));
+    gpu::zaya_router(
+        router.args(t, true, x_d.data() + int64_t(row) * d, st.data(), st.data(), expert.data(), weight.data()));
     std::vector<int32_t> e(static_cast<size_t>(t));
     expert.download(e.data(), e.size());
     return std::vector<std::vector<float>>{st.read("router state"), std::vector<float>(e.begin(), e.end()),

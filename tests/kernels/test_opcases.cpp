@@ -19,9 +19,7 @@ class CpuKernels : public ::testing::TestWithParam<const opcases::Entry*> {
   }
 };
 
-TEST_P(CpuKernels, MatchesTheReference) {
-  testutil::expect_pass(GetParam()->parity(opcases::host_place(), false));
-}
+TEST_P(CpuKernels, MatchesTheReference) { testutil::expect_pass(GetParam()->parity(opcases::host_place(), false)); }
 
 TEST_P(CpuKernels, RowsAloneEqualTheWholeCall) {
   if (!GetParam()->invariant) GTEST_SKIP() << "not a batch-invariant variant";
@@ -52,10 +50,12 @@ TEST(OpCaseHarness, CatchesWrongKernels) {
   EXPECT_FALSE(off.pass);
   EXPECT_GT(off.max_rel, off.tolerance);
   EXPECT_FALSE(verdict([&](const LinearArgs& a) { right(a), a.y[int64_t(a.tokens) * a.out] = 0; }).pass);
-  EXPECT_FALSE(verdict([&](const LinearArgs& a) { right(LinearArgs{a.tokens - 1, a.in, a.out, a.x, a.weight, a.bias, a.y}); }).pass);
+  EXPECT_FALSE(verdict([&](const LinearArgs& a) {
+                 right(LinearArgs{a.tokens - 1, a.in, a.out, a.x, a.weight, a.bias, a.y});
+               }).pass);
   const opcases::Variant<LinearArgs> shape_dependent{
-      "shape-dependent", opcases::Device::host, [&](const LinearArgs& a) { right(a), a.y[0] += 1e-3f * float(a.tokens); },
-      opcases::f32_reference(1e-6), true};
+      "shape-dependent", opcases::Device::host,
+      [&](const LinearArgs& a) { right(a), a.y[0] += 1e-3f * float(a.tokens); }, opcases::f32_reference(1e-6), true};
   EXPECT_FALSE(opcases::check_rows(op, c, shape_dependent, opcases::host_place()).pass);
   const opcases::Variant<LinearArgs> invariant{"cpu", opcases::Device::host, right, opcases::f32_reference(1e-6), true};
   EXPECT_TRUE(opcases::check_rows(op, c, invariant, opcases::host_place()).pass);

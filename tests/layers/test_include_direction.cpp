@@ -32,7 +32,8 @@ int layer_of(const std::string& path) {
   int best = -1;
   size_t best_len = 0;
   for (size_t i = 0; i < kLayers.size(); ++i)
-    if (path.rfind(kLayers[i] + "/", 0) == 0 && kLayers[i].size() > best_len) best = int(i), best_len = kLayers[i].size();
+    if (path.rfind(kLayers[i] + "/", 0) == 0 && kLayers[i].size() > best_len)
+      best = int(i), best_len = kLayers[i].size();
   return best;
 }
 

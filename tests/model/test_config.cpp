@@ -9,10 +9,11 @@ using nlohmann::json;
 namespace {
 
 json qwen3() {
-  return {{"model_type", "qwen3"}, {"hidden_size", 64}, {"num_hidden_layers", 2},
-          {"num_attention_heads", 4}, {"num_key_value_heads", 2}, {"head_dim", 16},
-          {"intermediate_size", 128}, {"vocab_size", 300}, {"eos_token_id", [] { return json::array({1, 2}); }()},
-          {"mask_token_id", 5}};
+  return {
+      {"model_type", "qwen3"},    {"hidden_size", 64},        {"num_hidden_layers", 2},
+      {"num_attention_heads", 4}, {"num_key_value_heads", 2}, {"head_dim", 16},
+      {"intermediate_size", 128}, {"vocab_size", 300},        {"eos_token_id", [] { return json::array({1, 2}); }()},
+      {"mask_token_id", 5}};
 }
 
 // Expects parse_config to throw with a message containing `phrase` and the source name.

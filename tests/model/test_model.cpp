@@ -75,8 +75,7 @@ TEST(Model, TiedEmbeddingsAreCountedOnce) {
   const int64_t per_layer = 2 * c.hidden_size + int64_t(c.num_heads) * c.head_dim * c.hidden_size * 2 +
                             2LL * c.num_kv_heads * c.head_dim * c.hidden_size + 2LL * c.head_dim +
                             3LL * c.hidden_size * c.intermediate_size;
-  EXPECT_EQ(m->parameter_count(),
-            int64_t(c.vocab_size) * c.hidden_size + c.hidden_size + c.num_layers * per_layer);
+  EXPECT_EQ(m->parameter_count(), int64_t(c.vocab_size) * c.hidden_size + c.hidden_size + c.num_layers * per_layer);
 }
 
 TEST(Model, PresetsHaveRealShapes) {
@@ -99,7 +98,8 @@ TEST(Model, BadCheckpointsNameTheFileAndProblem) {
 
   // Config describing a different shape than the weights.
   const std::string shape = testutil::fresh_dir("shape");
-  std::filesystem::copy(good, shape, std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy(good, shape,
+                        std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
   auto j = config_to_json(m->config());
   j["intermediate_size"] = 96;
   std::ofstream(shape + "/config.json") << j.dump();

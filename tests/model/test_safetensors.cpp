@@ -32,9 +32,7 @@ std::string le64(uint64_t v) {
   return s;
 }
 
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
+void write_bytes(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -49,8 +47,8 @@ testing::AssertionResult throws_error(const std::function<void()>& fn, const std
   } catch (const dllm::Error& e) {
     const std::string msg = e.what();
     if (msg.find(path) == std::string::npos || msg.find(phrase) == std::string::npos)
-      return testing::AssertionFailure()
-             << "message \"" << msg << "\" lacks \"" << path << "\" or \"" << phrase << "\"";
+      return testing::AssertionFailure() << "message \"" << msg << "\" lacks \"" << path << "\" or \"" << phrase
+                                         << "\"";
     return testing::AssertionSuccess();
   }
   return testing::AssertionFailure() << "no dllm::Error thrown";
@@ -99,8 +97,7 @@ class Safetensors : public testing::Test {
  protected:
   void SetUp() override {
     const std::string test = testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir_ =
-        fs::temp_directory_path() / ("dllm_safetensors_" + std::to_string(::getpid()) + "_" + test);
+    dir_ = fs::temp_directory_path() / ("dllm_safetensors_" + std::to_string(::getpid()) + "_" + test);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -125,9 +122,8 @@ class Safetensors : public testing::Test {
 
 TEST_F(Safetensors, RoundTripsDtypesShapesAndMetadata) {
   const std::vector<Tensor> tensors = {
-      {"w.f32", DType::f32, {3, 5, 7}, 1},    {"v.f32", DType::f32, {7}, 2},
-      {"w.f16", DType::f16, {1, 3, 1}, 3},    {"scalar.bf16", DType::bf16, {}, 4},
-      {"empty.bf16", DType::bf16, {0, 4}, 5}, {"w.bf16", DType::bf16, {5, 3}, 6},
+      {"w.f32", DType::f32, {3, 5, 7}, 1}, {"v.f32", DType::f32, {7}, 2},          {"w.f16", DType::f16, {1, 3, 1}, 3},
+      {"scalar.bf16", DType::bf16, {}, 4}, {"empty.bf16", DType::bf16, {0, 4}, 5}, {"w.bf16", DType::bf16, {5, 3}, 6},
   };
   const std::map<std::string, std::string> metadata = {{"format", "pt"}, {"note", "odd shapes"}};
   const std::string p = path("model.safetensors");
@@ -161,12 +157,10 @@ TEST_F(Safetensors, WritesByteExactHeaderPaddedToAMultipleOf8) {
   const std::string p = path("model.safetensors");
   dllm::write_safetensors(p, {{"a", DType::f32, {2}, values}}, {{"k", "v"}});
 
-  std::string header =
-      R"({"__metadata__":{"k":"v"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  std::string header = R"({"__metadata__":{"k":"v"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   ASSERT_EQ(header.size(), 79u);
   header.append(1, ' ');  // 8 + 80 is a multiple of 8
-  const std::string expected =
-      le64(header.size()) + header + std::string(reinterpret_cast<const char*>(values), 8);
+  const std::string expected = le64(header.size()) + header + std::string(reinterpret_cast<const char*>(values), 8);
   EXPECT_EQ(read_bytes(p), expected);
 }
 
@@ -181,8 +175,7 @@ TEST_F(Safetensors, ShardedRoundTripThroughTheIndex) {
   // 64-byte tensors and a 128-byte limit: 2 + 2 + 1 per shard, and the 256-byte one alone.
   std::vector<Tensor> tensors;
   for (int i = 0; i < 5; ++i)
-    tensors.emplace_back("layer" + std::to_string(i), DType::f32, std::vector<int64_t>{16},
-                         uint8_t(i));
+    tensors.emplace_back("layer" + std::to_string(i), DType::f32, std::vector<int64_t>{16}, uint8_t(i));
   tensors.emplace_back("big", DType::bf16, std::vector<int64_t>{8, 16}, 9);
   const std::string dir = path("ckpt");
   dllm::write_safetensors_sharded(dir, to_write(tensors), 128);
@@ -210,9 +203,7 @@ TEST_F(Safetensors, CheckpointOpensAFileOrADirectoryWithModelSafetensors) {
 // ---------------------------------------------------------------------------------------------
 // Bad files: each names the file and what is wrong
 
-TEST_F(Safetensors, MissingFile) {
-  EXPECT_TRUE(open_fails(path("nope.safetensors"), "cannot open"));
-}
+TEST_F(Safetensors, MissingFile) { EXPECT_TRUE(open_fails(path("nope.safetensors"), "cannot open")); }
 
 TEST_F(Safetensors, FileShorterThan8Bytes) {
   write_bytes(path("short"), "abc");
@@ -240,20 +231,17 @@ TEST_F(Safetensors, AbsurdHeaderLength) {
   EXPECT_TRUE(open_fails(p, "absurdly large"));
 }
 
-TEST_F(Safetensors, HeaderNotJson) {
-  EXPECT_TRUE(open_fails(write_raw("{not json", 0), "not valid JSON"));
-}
+TEST_F(Safetensors, HeaderNotJson) { EXPECT_TRUE(open_fails(write_raw("{not json", 0), "not valid JSON")); }
 
 // Found by fuzz_safetensors: a number too large for any JSON number type is an out_of_range, not a
 // parse_error, and must still be a clear error rather than an uncaught exception.
 TEST_F(Safetensors, HeaderNumberOverflow) {
-  EXPECT_TRUE(open_fails(write_raw(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,16e18446744073709551615]}})", 0),
-                         "not valid JSON"));
+  EXPECT_TRUE(
+      open_fails(write_raw(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,16e18446744073709551615]}})", 0),
+                 "not valid JSON"));
 }
 
-TEST_F(Safetensors, HeaderNotAnObject) {
-  EXPECT_TRUE(open_fails(write_raw("[1,2]   ", 0), "not a JSON object"));
-}
+TEST_F(Safetensors, HeaderNotAnObject) { EXPECT_TRUE(open_fails(write_raw("[1,2]   ", 0), "not a JSON object")); }
 
 TEST_F(Safetensors, UnsupportedDtype) {
   const std::string p = write_raw(R"({"w":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}})", 16);
@@ -261,8 +249,7 @@ TEST_F(Safetensors, UnsupportedDtype) {
 }
 
 TEST_F(Safetensors, ShapeAndOffsetsDisagree) {
-  const std::string p =
-      write_raw(R"({"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}})", 12);
+  const std::string p = write_raw(R"({"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}})", 12);
   EXPECT_TRUE(open_fails(p, "holding 12 bytes but shape [2,2] of F32 needs 16"));
 }
 
@@ -309,9 +296,8 @@ TEST_F(Safetensors, IndexNamesATensorItsShardLacks) {
   const std::string dir = path("ckpt");
   const Tensor a("a", DType::f32, {8}, 1);
   dllm::write_safetensors_sharded(dir, {a.to_write()}, 32);
-  write_bytes(dir + "/model.safetensors.index.json",
-              R"({"weight_map":{"a":"model-00001-of-00001.safetensors",)"
-              R"("ghost":"model-00001-of-00001.safetensors"}})");
+  write_bytes(dir + "/model.safetensors.index.json", R"({"weight_map":{"a":"model-00001-of-00001.safetensors",)"
+                                                     R"("ghost":"model-00001-of-00001.safetensors"}})");
   EXPECT_TRUE(throws_error([&] { Checkpoint::open(dir); }, dir + "/model.safetensors.index.json",
                            "tensor ghost is listed in shard"));
 }
@@ -322,8 +308,7 @@ TEST_F(Safetensors, TensorInTwoShards) {
   const Tensor a("a", DType::f32, {8}, 1), b("b", DType::f32, {8}, 2);
   dllm::write_safetensors(dir + "/one.safetensors", {a.to_write()});
   dllm::write_safetensors(dir + "/two.safetensors", {a.to_write(), b.to_write()});
-  write_bytes(dir + "/model.safetensors.index.json",
-              R"({"weight_map":{"a":"one.safetensors","b":"two.safetensors"}})");
+  write_bytes(dir + "/model.safetensors.index.json", R"({"weight_map":{"a":"one.safetensors","b":"two.safetensors"}})");
   EXPECT_TRUE(throws_error([&] { Checkpoint::open(dir); }, dir + "/two.safetensors",
                            "tensor a is also in " + dir + "/one.safetensors"));
 }
@@ -337,8 +322,7 @@ TEST_F(Safetensors, GetMissingTensor) {
   const Tensor t("w", DType::f32, {2}, 1);
   dllm::write_safetensors(path("model.safetensors"), {t.to_write()});
   const Checkpoint ckpt = Checkpoint::open(dir_.string());
-  EXPECT_TRUE(
-      throws_error([&] { ckpt.get("lm_head"); }, dir_.string(), "tensor lm_head is missing"));
+  EXPECT_TRUE(throws_error([&] { ckpt.get("lm_head"); }, dir_.string(), "tensor lm_head is missing"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,26 +331,17 @@ TEST_F(Safetensors, GetMissingTensor) {
 TEST_F(Safetensors, WriterRejectsDuplicateNames) {
   const Tensor t("w", DType::f32, {2}, 1);
   const std::string p = path("model.safetensors");
-  EXPECT_TRUE(throws_error(
-      [&] {
-        dllm::write_safetensors(p, {t.to_write(), t.to_write()});
-      },
-      p, "given twice"));
+  EXPECT_TRUE(throws_error([&] { dllm::write_safetensors(p, {t.to_write(), t.to_write()}); }, p, "given twice"));
   EXPECT_FALSE(fs::exists(p));
 }
 
 TEST_F(Safetensors, WriterRejectsMissingData) {
   const std::string p = path("model.safetensors");
-  EXPECT_TRUE(throws_error(
-      [&] {
-        dllm::write_safetensors(p, {{"w", DType::f32, {2}, nullptr}});
-      },
-      p, "has no data"));
+  EXPECT_TRUE(throws_error([&] { dllm::write_safetensors(p, {{"w", DType::f32, {2}, nullptr}}); }, p, "has no data"));
 }
 
 TEST_F(Safetensors, WriterReportsAnUnwritablePath) {
   const Tensor t("w", DType::f32, {2}, 1);
   const std::string p = path("no/such/dir/model.safetensors");
-  EXPECT_TRUE(
-      throws_error([&] { dllm::write_safetensors(p, {t.to_write()}); }, p, "cannot create"));
+  EXPECT_TRUE(throws_error([&] { dllm::write_safetensors(p, {t.to_write()}); }, p, "cannot create"));
 }

@@ -28,14 +28,16 @@ std::vector<int32_t> prompt(int n, uint32_t seed) {
 }
 
 // Prefill `ids`, then `steps` greedy AR steps; every pass against the f32 and f64 references.
-void expect_engine_matches_reference(const Model& m, const std::vector<int32_t>& ids, int steps, const std::string& what) {
+void expect_engine_matches_reference(const Model& m, const std::vector<int32_t>& ids, int steps,
+                                     const std::string& what) {
   const ModelConfig& cfg = m.config();
   CpuBackend be;
   Transformer tf(cfg, m.weights(), be);
   KvCache cache(cfg, 1, int(ids.size()) + steps + 1);
   testutil::run_prefill_and_greedy_steps(
       tf, cache, ids, steps,
-      [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits, const std::string& where) {
+      [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits,
+          const std::string& where) {
         EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<float>(cfg, m.weights(), context, pass)), 1e-5)
             << what << where;
         EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m.weights(), context, pass)), 1e-4)
@@ -111,10 +113,10 @@ TEST(Zaya, PassesBeyondTheRecurrentRingAreRejected) {
 }
 
 TEST(Zaya, BadConfigsGiveClearErrors) {
-  const nlohmann::json good = {{"model_type", "zaya"}, {"hidden_size", 64}, {"num_hidden_layers", 2},
-                               {"num_attention_heads", 4}, {"num_key_value_heads", 2}, {"head_dim", 16},
-                               {"moe_intermediate_size", 32}, {"num_experts", 4}, {"router_hidden_size", 16},
-                               {"vocab_size", 300}};
+  const nlohmann::json good = {
+      {"model_type", "zaya"},     {"hidden_size", 64}, {"num_hidden_layers", 2},      {"num_attention_heads", 4},
+      {"num_key_value_heads", 2}, {"head_dim", 16},    {"moe_intermediate_size", 32}, {"num_experts", 4},
+      {"router_hidden_size", 16}, {"vocab_size", 300}};
   EXPECT_NO_THROW(parse_config(good, "t"));
   EXPECT_EQ(parse_config(good, "t").rotary_dim, 8);  // partial_rotary_factor 0.5 by default
   auto expect_error = [&](nlohmann::json j, const std::string& needle) {
@@ -181,7 +183,8 @@ TEST(Zaya, Zaya1_8bParameterCountWithoutAllocating) {
   EXPECT_EQ(s.config.num_experts, 16);
   EXPECT_EQ(s.config.rotary_dim, 64);
   // One token uses 1 of 16 experts per layer: 0.75B without the 0.54B embedding (Zyphra: 760M active).
-  EXPECT_NEAR(double(zaya_active_parameters(s) - int64_t(s.config.vocab_size) * s.config.hidden_size) / 1e9, 0.75, 0.01);
+  EXPECT_NEAR(double(zaya_active_parameters(s) - int64_t(s.config.vocab_size) * s.config.hidden_size) / 1e9, 0.75,
+              0.01);
   EXPECT_NEAR(zaya_pass_estimate(s, 1).experts_per_layer, 16.0 / 17.0, 1e-9);
   EXPECT_GT(zaya_pass_estimate(s, 17).weight_bytes, 4 * zaya_pass_estimate(s, 1).weight_bytes);
 }

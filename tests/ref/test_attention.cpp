@@ -62,8 +62,8 @@ TEST(RefAttention, PassVisibilityAndGqaMatchBruteForce) {
   const auto kc = testutil::random_floats(2 * cap * hkv * dh, 1), vc = testutil::random_floats(kc.size(), 2);
   const auto q = testutil::random_floats(t * hq * dh, 3), kp = testutil::random_floats(t * hkv * dh, 4),
              vp = testutil::random_floats(t * hkv * dh, 5);
-  const Visibility vis[] = {{5, {0, 1}, {}}, {5, {0, 2}, {}}, {5, {0, 2}, {3, 5}}, {5, {1, 2}, {3, 5}},
-                           {3, {5, 6}, {}}, {0, {0, 1}, {4, 4}}};
+  const Visibility vis[] = {{5, {0, 1}, {}},     {5, {0, 2}, {}}, {5, {0, 2}, {3, 5}},
+                            {5, {1, 2}, {3, 5}}, {3, {5, 6}, {}}, {0, {0, 1}, {4, 4}}};
   const int32_t seq[] = {0, 0, 0, 0, 1, 0};
   std::vector<float> out(t * hq * dh);
   AttentionArgs a;

@@ -42,8 +42,8 @@ TEST(RefCcaConv, FirstTokenSeesBiasOnZeroPadding) {
   const auto x = testutil::random_floats(size_t(c), 5);
   const std::vector<float> zero(size_t(c), 0.0f);
   std::vector<float> y(static_cast<size_t>(c));
-  ref::cca_conv<double>(CcaConvArgs{1, heads, dh, x.data(), zero.data(), zero.data(), w1.view, b1.view, w2.view,
-                                    b2.view, y.data()});
+  ref::cca_conv<double>(
+      CcaConvArgs{1, heads, dh, x.data(), zero.data(), zero.data(), w1.view, b1.view, w2.view, b2.view, y.data()});
   for (int ch = 0; ch < c; ++ch) {
     const int base = ch / dh * dh;
     double want = b2.values[size_t(ch)];
@@ -77,10 +77,12 @@ TEST(RefCcaQk, NormsTemperatureAndMeanTerm) {
     const double scale = std::sqrt(double(dh)) / norm(qres.data());
     for (int i = 0; i < dh; ++i) EXPECT_NEAR(q[size_t(h) * dh + i], qres[size_t(i)] * scale, 1e-5);
   }
-  for (int j = 0; j < hkv; ++j) EXPECT_NEAR(norm(&k[size_t(j) * dh]), std::sqrt(double(dh)) * std::abs(temp[size_t(j)]), 1e-5);
+  for (int j = 0; j < hkv; ++j)
+    EXPECT_NEAR(norm(&k[size_t(j) * dh]), std::sqrt(double(dh)) * std::abs(temp[size_t(j)]), 1e-5);
   // k is the mean of its group's qres (G = 2), normalised, times its temperature.
   for (int i = 0; i < dh; ++i) {
-    const double m0 = ((qk0[size_t(i)] + qk0[size_t(4 * dh + i)]) / 2 + (qk0[size_t(dh + i)] + qk0[size_t(4 * dh + i)]) / 2) / 2;
+    const double m0 =
+        ((qk0[size_t(i)] + qk0[size_t(4 * dh + i)]) / 2 + (qk0[size_t(dh + i)] + qk0[size_t(4 * dh + i)]) / 2) / 2;
     EXPECT_GT(k[size_t(i)] * m0 * temp[0], -1e-9);  // same sign as the mean, scaled by a positive temperature
   }
 }

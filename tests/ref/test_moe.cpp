@@ -17,7 +17,8 @@ TEST(RefMoe, TopOneExpertTimesWeightAndBothSkipRoutes) {
   const std::vector<float> weight = {0.5f, 0.9f, 0.3f, 1.0f};
   for (SkipRoute skip : {SkipRoute::zero, SkipRoute::identity}) {
     std::vector<float> y(x.size());
-    ref::moe<double>(MoeArgs{t, d, f, e, skip, x.data(), expert.data(), weight.data(), gate_up.view, down.view, y.data()});
+    ref::moe<double>(
+        MoeArgs{t, d, f, e, skip, x.data(), expert.data(), weight.data(), gate_up.view, down.view, y.data()});
     for (int i = 0; i < t; ++i) {
       const int ex = expert[size_t(i)];
       for (int c = 0; c < d; ++c) {

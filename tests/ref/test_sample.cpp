@@ -67,7 +67,8 @@ TEST(RefSample, MixedRowsAndTheirDivergence) {
   };
   const std::vector<double> p = softmax({0, 1, 2}), q = softmax({1.5, 1, 0.5});
   double kl = 0, tv = 0;
-  for (int i = 0; i < 3; ++i) kl += p[size_t(i)] * std::log(p[size_t(i)] / q[size_t(i)]), tv += 0.5 * std::abs(p[size_t(i)] - q[size_t(i)]);
+  for (int i = 0; i < 3; ++i)
+    kl += p[size_t(i)] * std::log(p[size_t(i)] / q[size_t(i)]), tv += 0.5 * std::abs(p[size_t(i)] - q[size_t(i)]);
   EXPECT_NEAR(out[2].kl, kl, 1e-12);
   EXPECT_NEAR(out[2].tv, tv, 1e-12);
   EXPECT_EQ(out[2].same_top1, 0);

@@ -8,8 +8,8 @@
 #include "tests/testing.h"
 
 using namespace dllm;
-using ref::Draft, ref::VerifyConfig, ref::VerifyOutcome, ref::draft_distribution, ref::draft_token,
-    ref::verify_drafts, ref::verify_greedy;
+using ref::Draft, ref::VerifyConfig, ref::VerifyOutcome, ref::draft_distribution, ref::draft_token, ref::verify_drafts,
+    ref::verify_greedy;
 
 namespace {
 

@@ -64,8 +64,10 @@ TEST(RefZayaRouter, BalancingBiasChangesChoiceNotWeightAndSelectsSkip) {
   ref::zaya_router<double>(rt.args(t, x.data(), nullptr, state.data(), e1.data(), w1.data()));
   for (int i = 0; i < t; ++i) {
     EXPECT_EQ(e1[size_t(i)], Router::e);
-    if (e0[size_t(i)] == Router::e) EXPECT_EQ(w0[size_t(i)], w1[size_t(i)]);
-    else EXPECT_LT(w1[size_t(i)], w0[size_t(i)]);  // the skip route's own probability, not the max
+    if (e0[size_t(i)] == Router::e)
+      EXPECT_EQ(w0[size_t(i)], w1[size_t(i)]);
+    else
+      EXPECT_LT(w1[size_t(i)], w0[size_t(i)]);  // the skip route's own probability, not the max
   }
 }
 
@@ -78,6 +80,5 @@ TEST(RefZayaRouter, CarriesScaledStateFromThePreviousLayer) {
   std::vector<int32_t> ex(t);
   ref::zaya_router<double>(rt.args(t, x.data(), nullptr, s0.data(), ex.data(), w.data()));
   ref::zaya_router<double>(rt.args(t, x.data(), prev.data(), s1.data(), ex.data(), w.data()));
-  for (size_t i = 0; i < s0.size(); ++i)
-    EXPECT_NEAR(s1[i], s0[i] + prev[i] * rt.scale.values[i % Router::r], 1e-5);
+  for (size_t i = 0; i < s0.size(); ++i) EXPECT_NEAR(s1[i], s0[i] + prev[i] * rt.scale.values[i % Router::r], 1e-5);
 }

@@ -31,10 +31,12 @@ void expect_failure(const std::string& args, const std::vector<std::string>& phr
   std::string out;
   const int rc = run_cli(args, &out);
   EXPECT_EQ(rc, 1) << args << "\n" << out;
-  for (const std::string& p : phrases) EXPECT_NE(out.find(p), std::string::npos) << "want '" << p << "'\n" << args << "\n" << out;
+  for (const std::string& p : phrases)
+    EXPECT_NE(out.find(p), std::string::npos) << "want '" << p << "'\n" << args << "\n" << out;
   EXPECT_EQ(out.find("internal error"), std::string::npos) << out;
   EXPECT_EQ(out.find("Sanitizer"), std::string::npos) << out;
-  EXPECT_EQ(out.find("json.exception"), std::string::npos) << "a raw JSON library error is not a clear message\n" << out;
+  EXPECT_EQ(out.find("json.exception"), std::string::npos) << "a raw JSON library error is not a clear message\n"
+                                                           << out;
 }
 
 const std::string& tiny_checkpoint() {
@@ -92,7 +94,9 @@ void poke(std::string& bytes, const std::string& tensor, int64_t i, float v) {
 }
 
 std::string model_file(const std::string& dir) { return dir + "/model.safetensors"; }
-std::string gen(const std::string& dir) { return "generate --model " + dir + " --tokens 256,72,105 --max-new-tokens 4"; }
+std::string gen(const std::string& dir) {
+  return "generate --model " + dir + " --tokens 256,72,105 --max-new-tokens 4";
+}
 
 }  // namespace
 
@@ -126,7 +130,8 @@ TEST(BadInputs, TensorOffsetsOutOfRange) {
 TEST(BadInputs, OverlappingTensors) {
   const std::string dir = corrupted("overlap", [](std::string& b) {
     edit_header(b, [](json& h) {
-      h["model.layers.0.post_attention_layernorm.weight"]["data_offsets"] = h["model.layers.0.input_layernorm.weight"]["data_offsets"];
+      h["model.layers.0.post_attention_layernorm.weight"]["data_offsets"] =
+          h["model.layers.0.input_layernorm.weight"]["data_offsets"];
     });
   });
   expect_failure(gen(dir), {model_file(dir), "model.layers.0.input_layernorm.weight", "overlap", "re-export"});
@@ -139,14 +144,14 @@ TEST(BadInputs, UnalignedTensor) {
       off = {off[0].get<uint64_t>() + 2, off[1].get<uint64_t>() + 2};
     });
   });
-  expect_failure(gen(dir), {model_file(dir), "model.layers.0.input_layernorm.weight", "unaligned for F32", "re-export"});
+  expect_failure(gen(dir),
+                 {model_file(dir), "model.layers.0.input_layernorm.weight", "unaligned for F32", "re-export"});
 }
 
 TEST(BadInputs, DtypeMismatch) {
   // The header says bf16 where the bytes are f32: the sizes disagree.
-  const std::string d1 = corrupted("dtype", [](std::string& b) {
-    edit_header(b, [](json& h) { h["model.norm.weight"]["dtype"] = "BF16"; });
-  });
+  const std::string d1 = corrupted(
+      "dtype", [](std::string& b) { edit_header(b, [](json& h) { h["model.norm.weight"]["dtype"] = "BF16"; }); });
   expect_failure(gen(d1), {model_file(d1), "tensor model.norm.weight", "needs", "re-export"});
   const std::string d2 = corrupted("dtype_unsupported", [](std::string& b) {
     edit_header(b, [](json& h) { h["model.norm.weight"]["dtype"] = "I32"; });
@@ -155,7 +160,8 @@ TEST(BadInputs, DtypeMismatch) {
 }
 
 TEST(BadInputs, NanWeightsAreNamedOnLoadWithCheckWeights) {
-  const std::string dir = corrupted("nan", [](std::string& b) { poke(b, "model.layers.1.mlp.down_proj.weight", 5, NAN); });
+  const std::string dir =
+      corrupted("nan", [](std::string& b) { poke(b, "model.layers.1.mlp.down_proj.weight", 5, NAN); });
   expect_failure(gen(dir) + " --check-weights",
                  {model_file(dir), "tensor model.layers.1.mlp.down_proj.weight holds nan at element 5", "re-export"});
   const std::string inf = corrupted("inf", [](std::string& b) { poke(b, "model.norm.weight", 0, INFINITY); });
@@ -165,7 +171,8 @@ TEST(BadInputs, NanWeightsAreNamedOnLoadWithCheckWeights) {
 }
 
 TEST(BadInputs, NonFiniteLogitsNameTheLayer) {
-  const std::string dir = corrupted("nan_forward", [](std::string& b) { poke(b, "model.layers.1.mlp.down_proj.weight", 0, NAN); });
+  const std::string dir =
+      corrupted("nan_forward", [](std::string& b) { poke(b, "model.layers.1.mlp.down_proj.weight", 0, NAN); });
   expect_failure(gen(dir), {"non-finite logits", "after layer 1 of", "--check-weights"});
   const std::string head = corrupted("nan_head", [](std::string& b) { poke(b, "model.norm.weight", 3, NAN); });
   expect_failure(gen(head), {"non-finite logits", "the final norm or the LM head"});
@@ -191,12 +198,15 @@ TEST(BadInputs, PromptLongerThanTheContext) {
 TEST(BadInputs, BlockSizeOrLevelsBeyondWhatTheContextAllows) {
   expect_failure("generate --model preset:tiny --tokens 256,65 --max-new-tokens 4 --strategy tidar --block-size 1500",
                  {"max_position_embeddings", "lookahead"});
-  expect_failure("generate --model preset:tiny --tokens 256,65 --strategy tidar --block-size 4 --levels 0,2,8", {"outside [0, K"});
-  expect_failure("generate --model preset:tiny --tokens 256,65 --strategy tidar --block-size 5000", {"--block-size", "must lie in"});
+  expect_failure("generate --model preset:tiny --tokens 256,65 --strategy tidar --block-size 4 --levels 0,2,8",
+                 {"outside [0, K"});
+  expect_failure("generate --model preset:tiny --tokens 256,65 --strategy tidar --block-size 5000",
+                 {"--block-size", "must lie in"});
 }
 
 TEST(BadInputs, ContradictoryFlags) {
-  expect_failure("generate --model preset:tiny --prompt hi --tokens 1,2", {"give exactly one of --prompt TEXT and --tokens IDS"});
+  expect_failure("generate --model preset:tiny --prompt hi --tokens 1,2",
+                 {"give exactly one of --prompt TEXT and --tokens IDS"});
   expect_failure("generate --model preset:tiny --prompt hi --levels P3", {"--levels applies to --strategy tidar only"});
   expect_failure("generate --model preset:tiny --prompt hi --strategy tidar --layout two --levels P3",
                  {"--levels applies to the single-forward layout only"});
@@ -207,7 +217,8 @@ TEST(BadInputs, ContradictoryFlags) {
 TEST(BadInputs, RunLargerThanMaxMemoryOrTheMachine) {
   expect_failure("generate --model preset:llama3-8b --tokens 1 --max-memory 1G",
                  {"preset:llama3-8b on backend cpu needs", "weights 15.0 GiB", "more than --max-memory 1.0 GiB"});
-  expect_failure("generate --model preset:tiny --prompt hi --max-memory 2X", {"--max-memory must be a positive size", "'2X'"});
+  expect_failure("generate --model preset:tiny --prompt hi --max-memory 2X",
+                 {"--max-memory must be a positive size", "'2X'"});
   const std::string dir = dllm::testutil::fresh_dir("bad_memory"), prompts = dllm::testutil::fresh_dir("bad_memory_in");
   std::ofstream(prompts + "/p.jsonl") << "{\"id\": \"x\", \"tokens\": [1, 2, 3]}\n";
   expect_failure("bench --model preset:llama3-8b --samplers stochastic --batch-sizes 4096 --rollouts 4096 --prompts " +
@@ -220,16 +231,19 @@ TEST(BadInputs, RunLargerThanMaxMemoryOrTheMachine) {
 
 TEST(BadInputs, UnwritableOrFullOutput) {
   const std::string dir = dllm::testutil::fresh_dir("bad_output");
-  const std::string verify = "verify --model preset:tiny --prompt hi --max-new-tokens 4 --block-size 4 --seeds none --out ";
-  expect_failure(verify + dir + "/no/such/folder/v.json", {dir + "/no/such/folder/v.json: cannot create the output file"});
+  const std::string verify =
+      "verify --model preset:tiny --prompt hi --max-new-tokens 4 --block-size 4 --seeds none --out ";
+  expect_failure(verify + dir + "/no/such/folder/v.json",
+                 {dir + "/no/such/folder/v.json: cannot create the output file"});
   std::ofstream(dir + "/file") << "x";
   expect_failure(verify + dir + "/file/v.json", {dir + "/file/v.json", "Not a directory"});
   expect_failure(verify + "/dev/full", {"/dev/full: writing failed (No space left on device)", "free some disk space"});
-  expect_failure("bench --model preset:tiny --limit 1 --step-cost none --repetitions 1 --warmup 0 --max-new-tokens 4 "
-                 "--out /dev/full --html none",
-                 {"/dev/full: writing failed (No space left on device)"});
+  expect_failure(
+      "bench --model preset:tiny --limit 1 --step-cost none --repetitions 1 --warmup 0 --max-new-tokens 4 "
+      "--out /dev/full --html none",
+      {"/dev/full: writing failed (No space left on device)"});
   EXPECT_EQ(fs::directory_iterator(dir)->path().filename(), "file");  // nothing else was written
-  std::string out;  // a device is written in place, not replaced
+  std::string out;                                                    // a device is written in place, not replaced
   ASSERT_EQ(run_cli(verify + "/dev/stdout", &out), 0) << out;
   EXPECT_NE(out.find("\"cases\""), std::string::npos) << out;
 }
@@ -239,7 +253,8 @@ TEST(BadInputs, MalformedReportAndGoogleBenchmarkInputs) {
   // missing key (undefined behaviour), wrong types and a non-string "schema" gave raw JSON errors.
   const std::string dir = dllm::testutil::fresh_dir("bad_report");
   std::ofstream(dir + "/no_unit.json") << R"({"context": {}, "benchmarks": [{"name": "x", "real_time": 1}]})";
-  std::ofstream(dir + "/string_time.json") << R"({"context": {}, "benchmarks": [{"name": "x", "real_time": "1", "time_unit": "us"}]})";
+  std::ofstream(dir + "/string_time.json")
+      << R"({"context": {}, "benchmarks": [{"name": "x", "real_time": "1", "time_unit": "us"}]})";
   std::ofstream(dir + "/not_array.json") << R"({"context": {}, "benchmarks": 3})";
   std::ofstream(dir + "/schema_number.json") << R"({"schema": 7})";
   for (const char* f : {"no_unit", "string_time", "not_array"})
@@ -247,7 +262,8 @@ TEST(BadInputs, MalformedReportAndGoogleBenchmarkInputs) {
                    {"input 1", "not Google Benchmark JSON output", "--benchmark_out_format=json"});
   expect_failure("report " + dir + "/schema_number.json -o " + dir + "/out.html",
                  {"neither a dllm-bench report nor Google Benchmark JSON"});
-  expect_failure("compare " + dir + "/schema_number.json " + dir + "/schema_number.json", {"A is not a dllm-bench report"});
+  expect_failure("compare " + dir + "/schema_number.json " + dir + "/schema_number.json",
+                 {"A is not a dllm-bench report"});
   EXPECT_FALSE(fs::exists(dir + "/out.html"));
 }
 
@@ -259,8 +275,8 @@ TEST(BadInputs, SigtermMidRunLeavesNoPartialReport) {
   if (child == 0) {
     const int null = ::open("/dev/null", O_WRONLY);
     dup2(null, 1), dup2(null, 2);
-    execl(DLLM_BENCH_EXE, DLLM_BENCH_EXE, "bench", "--model", "preset:tiny", "--limit", "0", "--repetitions", "50", "--max-new-tokens", "64",
-          "--step-cost", "none", "--out", out.c_str(), static_cast<char*>(nullptr));
+    execl(DLLM_BENCH_EXE, DLLM_BENCH_EXE, "bench", "--model", "preset:tiny", "--limit", "0", "--repetitions", "50",
+          "--max-new-tokens", "64", "--step-cost", "none", "--out", out.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));

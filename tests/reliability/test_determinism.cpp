@@ -25,10 +25,11 @@ json without_timings(const json& j) {
   if (!j.is_object()) return j;
   json out = json::object();
   for (const auto& [k, v] : j.items()) {
-    const bool timing = k.ends_with("_s") || k.find("time") != std::string::npos || k.find("speedup") != std::string::npos ||
-                        k.find("seconds") != std::string::npos || k == "samples" || k == "valid" ||
-                        k == "invalid_reasons" || k == "rounds" || k == "provenance" || k == "step_cost" || k == "kernel_parity" ||
-                        k == "google_benchmark" || k == "batch_sweep";
+    const bool timing = k.ends_with("_s") || k.find("time") != std::string::npos ||
+                        k.find("speedup") != std::string::npos || k.find("seconds") != std::string::npos ||
+                        k == "samples" || k == "valid" || k == "invalid_reasons" || k == "rounds" ||
+                        k == "provenance" || k == "step_cost" || k == "kernel_parity" || k == "google_benchmark" ||
+                        k == "batch_sweep";
     if (!timing) out[k] = without_timings(v);
   }
   return out;
@@ -52,8 +53,10 @@ json run_json(const std::string& args, const char* threads) {
 
 TEST(Determinism, SameSeedSameTokensAndMetricsAcrossRunsAndThreadCounts) {
   for (const std::string strategy : {"ar", "tidar --block-size 4 --levels 0,2,4"}) {
-    const std::string common = "generate --model preset:tiny --prompt hello --max-new-tokens 24 --temperature 0.9 "
-                               "--top-p 0.95 --json --strategy " + strategy;
+    const std::string common =
+        "generate --model preset:tiny --prompt hello --max-new-tokens 24 --temperature 0.9 "
+        "--top-p 0.95 --json --strategy " +
+        strategy;
     const std::string args = common + " --seed 11";
     const json first = run_json(args, "1");
     ASSERT_FALSE(first.is_discarded());
@@ -69,8 +72,9 @@ TEST(Determinism, SameSeedSameTokensAndMetricsAcrossRunsAndThreadCounts) {
 
 TEST(Determinism, SameSeedSameReportNumbersAcrossRunsAndThreadCounts) {
   const std::string dir = dllm::testutil::fresh_dir("determinism");
-  const std::string args = "bench --model preset:tiny --limit 2 --max-new-tokens 12 --repetitions 2 --warmup 0 "
-                           "--block-sizes 4 --levels 0,2,4 --mix-weights 1,0.5 --step-cost none --html none --quiet --out ";
+  const std::string args =
+      "bench --model preset:tiny --limit 2 --max-new-tokens 12 --repetitions 2 --warmup 0 "
+      "--block-sizes 4 --levels 0,2,4 --mix-weights 1,0.5 --step-cost none --html none --quiet --out ";
   json reports[3];
   const char* threads[3] = {"1", "1", "2"};
   for (int i = 0; i < 3; ++i) {

@@ -48,10 +48,14 @@ TEST(Memory, KvCacheNeedMatchesTheCache) {
 
 TEST(Memory, AbsurdRunsSaturateInsteadOfWrappingAround) {
   const dllm::ModelConfig cfg = dllm::preset_config("llama3-8b");
-  const dllm::MemoryNeed need = dllm::memory_need(cfg, 16'000'000'000, dllm::RunShape{1 << 24, int64_t(1) << 40, int64_t(1) << 40});
+  const dllm::MemoryNeed need =
+      dllm::memory_need(cfg, 16'000'000'000, dllm::RunShape{1 << 24, int64_t(1) << 40, int64_t(1) << 40});
   EXPECT_EQ(need.kv_cache, INT64_MAX);
   EXPECT_EQ(need.total(), INT64_MAX);
-  EXPECT_NE(error_of([&] { dllm::check_memory(need, std::nullopt, dllm::MemoryLimit{int64_t(1) << 40, "x"}, "M"); }), "");
+  EXPECT_NE(error_of([&] {
+              dllm::check_memory(need, std::nullopt, dllm::MemoryLimit{int64_t(1) << 40, "x"}, "M");
+            }),
+            "");
 }
 
 TEST(Memory, ReadsMemAvailableAndCgroupLimits) {

@@ -19,9 +19,12 @@ int main(int argc, char** argv) {
   const std::string preset = argv[1], dtype_name = argv[2], out = argv[4];
   try {
     dllm::DType dtype;
-    if (dtype_name == "f32") dtype = dllm::DType::f32;
-    else if (dtype_name == "bf16") dtype = dllm::DType::bf16;
-    else dllm::fail("dtype must be f32 or bf16, got ", dtype_name);
+    if (dtype_name == "f32")
+      dtype = dllm::DType::f32;
+    else if (dtype_name == "bf16")
+      dtype = dllm::DType::bf16;
+    else
+      dllm::fail("dtype must be f32 or bf16, got ", dtype_name);
     char* end = nullptr;
     const uint64_t seed = std::strtoull(argv[3], &end, 10);
     DLLM_CHECK(*argv[3] && !*end, "seed must be a non-negative integer, got ", argv[3]);

@@ -159,7 +159,7 @@ void install_segv_handler() {
     stack_t ss{};
     ss.ss_sp = alt.data(), ss.ss_size = alt.size();
     sigaltstack(&ss, nullptr);
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_sigaction = on_segv;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
@@ -207,9 +207,9 @@ void ensure_stacks(unsigned n) {
 // A fresh fiber whose first switch enters dllm_emu_fiber_main as if called (rsp = 8 mod 16).
 void start_fiber(unsigned i) {
   auto* sp = reinterpret_cast<uintptr_t*>(g_stacks[i] + kStackBytes);
-  *--sp = 0;                                               // return address of fiber_main: none
+  *--sp = 0;                                                  // return address of fiber_main: none
   *--sp = reinterpret_cast<uintptr_t>(&dllm_emu_fiber_main);  // popped by dllm_emu_switch's ret
-  for (int r = 0; r < 6; ++r) *--sp = 0;                   // rbp, rbx, r12-r15
+  for (int r = 0; r < 6; ++r) *--sp = 0;                      // rbp, rbx, r12-r15
   g_fibers[i] = Fiber{sp, State::runnable, 0};
 }
 
@@ -317,17 +317,21 @@ struct EventTime {
 
 const char* error_string(Error e) {
   switch (e) {
-    case Error::success: return "no error";
+    case Error::success:
+      return "no error";
     case Error::invalid_configuration:
       return "invalid configuration argument (block of 0 or more than 1024 threads, or a grid dimension of 0 or "
              "beyond the device's limits)";
     case Error::divergent_sync:
       return "a __syncthreads() or warp shuffle that not every thread reaches (the emulator's deadlock check)";
-    case Error::invalid_value: return "invalid argument (a pointer that is not device memory, or a range past it)";
-    case Error::out_of_memory: return "out of memory";
+    case Error::invalid_value:
+      return "invalid argument (a pointer that is not device memory, or a range past it)";
+    case Error::out_of_memory:
+      return "out of memory";
     case Error::capture_unsupported:
       return "operation not permitted when stream is capturing (an allocation, free, host copy or synchronisation)";
-    case Error::capture_invalidated: return "operation failed due to a previous error during capture";
+    case Error::capture_invalidated:
+      return "operation failed due to a previous error during capture";
   }
   return "unknown error";
 }
