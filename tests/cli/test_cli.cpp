@@ -239,7 +239,8 @@ TEST(Cli, BenchRunsBothLayouts) {
   EXPECT_EQ(two["layout"], "two");
   EXPECT_EQ(two["pass_tokens"], 5);
   EXPECT_EQ(points.at("tidar/greedy/w1/K4/dense/single/cpu")["pass_tokens"], 5 * 6);
-  for (const auto& p : read_report(dir + "/r.json")["points"]) {
+  const nlohmann::json report = read_report(dir + "/r.json");  // the loop below reads into it
+  for (const auto& p : report["points"]) {
     if (p["config"]["strategy"] == "tidar" && p["config"]["mix_weight"] == 1) {
       EXPECT_EQ(p["quality"]["vs_ar"]["exact_match"], 2) << p["id"];  // lossless in both layouts
     }
