@@ -11,6 +11,11 @@ if command -v ccache >/dev/null; then
   cuda_ccache_flags=(-DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
 fi
 
+# nvcc: the CUDA compiler every CUDA build script uses: $NVCC when set, else nvcc on PATH, else the
+# toolkit's standard place. One answer for all of them matters: CMake drops a build folder's cache
+# (DLLM_GPU included) when a second script configures it with another nvcc path.
+nvcc=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
+
 # timed LABEL COMMAND...: runs COMMAND (a program, or a function whose commands are chained with &&:
 # errexit does not apply inside it) and prints how many seconds it took; with DLLM_TIMES=FILE (set by
 # .ci/run) it also records them there (timing_record). Returns COMMAND's status.
