@@ -101,13 +101,28 @@ DLLM_HD float load_as_f32(DType t, const void* base, size_t i) {
   return 0.0f;
 }
 
-// A read-only matrix of stored weights, row-major [rows, cols] (a vector is rows = 1).
+// How a matrix's elements are laid out in memory.
+//   rows:  row-major [rows, cols], as checkpoints store them.
+//   tiles: the rows in groups of kTileRows, each group stored as its kTileCols-column pieces one after
+//          another: [rows / 4][cols / 16][4][16]. A pass over a group's rows then reads one sequential
+//          stream (the CPU backend's layout for the linear layers, kernels/cpu/cpu.h: tile_weights).
+enum class WeightLayout : uint8_t { rows, tiles };
+constexpr int64_t kTileRows = 4, kTileCols = 16;
+
+// A read-only matrix of stored weights [rows, cols] (a vector is rows = 1).
 struct WeightView {
   DType dtype = DType::f32;
   const void* data = nullptr;
   int64_t rows = 0;
   int64_t cols = 0;
-  DLLM_HD float at(int64_t r, int64_t c) const { return load_as_f32(dtype, data, size_t(r * cols + c)); }
+  WeightLayout layout = WeightLayout::rows;
+  // Where element (r, c) is, counted in elements from data.
+  DLLM_HD int64_t index(int64_t r, int64_t c) const {
+    if (layout == WeightLayout::rows) return r * cols + c;
+    return ((r / kTileRows) * (cols / kTileCols) + c / kTileCols) * (kTileRows * kTileCols) +
+           (r % kTileRows) * kTileCols + c % kTileCols;
+  }
+  DLLM_HD float at(int64_t r, int64_t c) const { return load_as_f32(dtype, data, size_t(index(r, c))); }
   DLLM_HD bool empty() const { return data == nullptr; }
 };
 

@@ -16,19 +16,30 @@ namespace dllm::opcases {
 
 namespace {
 
-// Weights scaled by 1/sqrt(Din) (outputs of order 1); a bias where `bias`, in f32 or in dt.
-Case<LinearArgs> random_case(int t, int in, int out, DType dt, bool bias, DType bias_dt = DType::f32) {
+// The weights in the tiles layout (core/dtype.h), copied on the arena: the CPU paths and the
+// reference read either layout; the GPU kernels read rows only.
+WeightView tiles_on(Arena& arena, const WeightView& rows) {
+  return cpu::tile_weights(rows, arena.zeros<uint8_t>(size_t(rows.rows * rows.cols) * dtype_size(rows.dtype)));
+}
+
+// Weights scaled by 1/sqrt(Din) (outputs of order 1); a bias where `bias`, in f32 or in dt; stored in
+// `layout` (the tiles layout: host cases only).
+Case<LinearArgs> random_case(int t, int in, int out, DType dt, bool bias, DType bias_dt = DType::f32,
+                             WeightLayout layout = WeightLayout::rows) {
   const uint32_t seed = uint32_t(in * 3 + out);
   const float scale = 1.0f / std::sqrt(float(in));
   Case<LinearArgs> c;
   c.name = "linear T=" + std::to_string(t) + " Din=" + std::to_string(in) + " Dout=" + std::to_string(out) + " " +
-           dtype_name(dt) + (bias ? std::string(" bias ") + dtype_name(bias_dt) : "");
+           dtype_name(dt) + (bias ? std::string(" bias ") + dtype_name(bias_dt) : "") +
+           (layout == WeightLayout::tiles ? " tiles" : "");
   c.build = [=](Arena& arena) {
     const StoredWeights w = make_weights(out, in, dt, seed, scale);
     const WeightView b = bias ? arena.in(make_weights(1, out, bias_dt, uint32_t(out))) : WeightView{};
     const float* x = arena.in(random_floats(size_t(t) * in, uint32_t(t * 11 + in)));
-    return LinearArgs{t, in, out, x, arena.in(w), b, arena.out("y", size_t(t) * out)};
+    const WeightView stored = layout == WeightLayout::tiles ? tiles_on(arena, arena.in(w)) : arena.in(w);
+    return LinearArgs{t, in, out, x, stored, b, arena.out("y", size_t(t) * out)};
   };
+  c.device = c.emulator = layout == WeightLayout::rows;
   c.magnitude = [=] {  // sum |x w| of each output
     const StoredWeights w = make_weights(out, in, dt, seed, scale);
     const std::vector<float> x = random_floats(size_t(t) * in, uint32_t(t * 11 + in));
@@ -60,6 +71,9 @@ std::vector<Case<LinearArgs>> parity_cases() {
       c.emulator = t * out <= 8'000 && int64_t(t) * in * out <= 1'000'000;
       cases.push_back(c);
     }
+    // the tiles layout: one group of rows and one piece, several of each, AR and panel passes
+    for (auto [t, in, out] : {std::tuple{1, 16, 4}, {1, 1024, 100}, {3, 48, 36}, {7, 1040, 20}, {37, 96, 64}})
+      cases.push_back(random_case(t, in, out, dt, t % 2 == 1, DType::f32, WeightLayout::tiles));
   }
   // llama3-8b: k/v 1024x4096, gate/up 14336x4096, down 4096x14336; an AR step, a 17-token verify pass;
   // and a 306-token single forward. Model scale: GPU devices only.
@@ -71,12 +85,14 @@ std::vector<Case<LinearArgs>> parity_cases() {
   return cases;
 }
 
-// A timed call on zeros: weights [Dout, Din] in dt; `label` names the layer (or is empty).
-Case<LinearArgs> bench_case(const std::string& label, int t, int in, int out, DType dt) {
+// A timed call on zeros: weights [Dout, Din] in dt, stored in `layout`; `label` names the layer (or is empty).
+Case<LinearArgs> bench_case(const std::string& label, int t, int in, int out, DType dt,
+                            WeightLayout layout = WeightLayout::rows) {
   Case<LinearArgs> c;
-  c.name = (label.empty() ? "" : label + " ") + std::to_string(out) + "x" + std::to_string(in) + " " + dtype_name(dt);
+  c.name = (label.empty() ? "" : label + " ") + std::to_string(out) + "x" + std::to_string(in) + " " + dtype_name(dt) +
+           (layout == WeightLayout::tiles ? " tiles" : "");
   c.build = [=](Arena& arena) {
-    const WeightView w{dt, arena.zeros<uint8_t>(size_t(in) * out * dtype_size(dt)), out, in};
+    const WeightView w{dt, arena.zeros<uint8_t>(size_t(in) * out * dtype_size(dt)), out, in, layout};
     return LinearArgs{t, in, out, arena.zeros<float>(size_t(t) * in), w, {}, arena.zeros<float>(size_t(t) * out)};
   };
   c.tokens = t;
@@ -127,11 +143,15 @@ const Op<LinearArgs>& linear_op() {
          {std::tuple{306, 300, 61, DType::bf16}, {68, 1024, 512, DType::bf16}, {306, 1024, 512, DType::bf16}})
       op.row_cases.push_back(random_case(t, in, out, dt, false));
     op.row_cases[0].emulator = op.row_cases[2].emulator = false;  // the emulator: the 68-token pass
+    op.row_cases.push_back(random_case(68, 1024, 512, DType::f16, false, DType::f32, WeightLayout::tiles));
     // CPU: weights (8192 x 4096, 64 MiB in bf16) larger than the last-level cache, as a model's layers
     // are; the reference on 1024 x 1024. GPU: llama3-8b's q/o, k/v, gate/up, down and LM head.
     for (int t : {1, 2, 4, 8, 16, 17, 32, 68, 128, 306}) op.bench.push_back(bench_case("", t, 4096, 8192, DType::bf16));
     for (DType dt : {DType::f32, DType::f16})
       for (int t : {1, 16, 64}) op.bench.push_back(bench_case("", t, 4096, 8192, dt));
+    // the CPU backend's layout (engine/backend/cpu_backend.h): the AR pass and the 16- and 64-token ones
+    for (DType dt : {DType::bf16, DType::f16})
+      for (int t : {1, 16, 64}) op.bench.push_back(bench_case("", t, 4096, 8192, dt, WeightLayout::tiles));
     for (Case<LinearArgs>& c : op.bench) c.device = false;
     for (auto [name, in, out] : {std::tuple{"q", 4096, 4096},
                                  {"kv", 4096, 1024},

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <optional>
+#include <vector>
 
 #include "core/check.h"
 #include "kernels/cpu/cpu.h"
@@ -33,6 +35,42 @@ class HostMemory final : public Memory {
 Memory& host_memory() {
   static HostMemory memory;
   return memory;
+}
+
+namespace {
+
+// The views of w that the forward pass hands to linear (transformer.cpp, zaya_blocks.cpp).
+std::vector<WeightView*> linear_weights(ModelWeights& w) {
+  std::vector<WeightView*> views{&w.lm_head};
+  for (LayerWeights& l : w.layers)
+    for (WeightView* v : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down, &l.v_delayed}) views.push_back(v);
+  return views;
+}
+
+}  // namespace
+
+ModelWeights CpuBackend::resident(const ModelWeights& w) {
+  ModelWeights r = w;
+  const std::vector<WeightView*> views = linear_weights(r);
+  int64_t bytes = 0;
+  for (const WeightView* v : views)
+    if (cpu::tileable(*v) && !tiled_.count(v->data)) bytes += v->rows * v->cols * int64_t(dtype_size(v->dtype));
+  // A margin of a quarter of the copies' size for everything else the run allocates.
+  const std::optional<MemoryLimit> limit = available_memory();
+  if (limit && limit->bytes < bytes + bytes / 4) return r;
+  for (WeightView* v : views) {
+    if (!cpu::tileable(*v)) continue;
+    auto [it, fresh] = tiled_.try_emplace(v->data);
+    const size_t size = size_t(v->rows * v->cols) * dtype_size(v->dtype);
+    if (fresh) {
+      it->second.reset(std::aligned_alloc(64, (size + 63) / 64 * 64));
+      if (!it->second) tiled_.erase(it), throw std::bad_alloc();
+      *v = cpu::tile_weights(*v, it->second.get());
+    } else {
+      v->data = it->second.get(), v->layout = WeightLayout::tiles;
+    }
+  }
+  return r;
 }
 
 void CpuBackend::embedding(const EmbeddingArgs& a) { ref::embedding(a); }

@@ -2,6 +2,11 @@
 // (f32 accumulation) elsewhere. Every op reduces in an order fixed per token, so a token's logits are
 // bitwise identical whatever the pass size (batch invariance).
 #pragma once
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <memory>
+
 #include "engine/backend/backend.h"
 
 namespace dllm {
@@ -9,6 +14,10 @@ namespace dllm {
 class CpuBackend final : public Backend {
  public:
   std::string name() const override { return "cpu"; }
+  // The linear layers' weights copied into the tiles layout (core/dtype.h), which an AR step streams
+  // at about twice the bandwidth; each tensor once, however many Transformers share it. Where the
+  // copies would not fit in the memory available, the weights stay as they are (slower, same bits).
+  ModelWeights resident(const ModelWeights& w) override;
   void embedding(const EmbeddingArgs& a) override;
   void rmsnorm(const RmsnormArgs& a) override;
   void linear(const LinearArgs& a) override;
@@ -26,6 +35,12 @@ class CpuBackend final : public Backend {
   void zaya_router(const ZayaRouterArgs& a) override;
   void moe(const MoeArgs& a) override;
   void residual_scale(const ResidualScaleArgs& a) override;
+
+ private:
+  struct Free {
+    void operator()(void* p) const { std::free(p); }
+  };
+  std::map<const void*, std::unique_ptr<void, Free>> tiled_;  // stored tensor -> its tiled copy
 };
 
 }  // namespace dllm

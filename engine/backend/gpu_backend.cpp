@@ -88,6 +88,7 @@ GpuBackend::~GpuBackend() {
 
 WeightView GpuBackend::upload(const WeightView& w) {
   if (w.empty()) return w;
+  DLLM_ASSERT(w.layout == WeightLayout::rows);  // the GPU kernels read the checkpoint's layout
   const size_t bytes = size_t(w.rows * w.cols) * dtype_size(w.dtype);
   auto [it, fresh] = uploaded_.try_emplace(w.data, nullptr, bytes);
   if (fresh) {

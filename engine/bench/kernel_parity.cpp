@@ -22,7 +22,10 @@ json row(const std::string& op_name, const opcases::Op<Args>& op, const opcases:
 
 }  // namespace
 
-json kernel_parity(Backend& be, const ModelConfig& cfg, const ModelWeights& w) {
+json kernel_parity(Backend& be, const ModelConfig& cfg, const ModelWeights& stored) {
+  // The weights as a host backend's ops read them (the CPU's tiled linear layers); a GPU backend's
+  // device copies are not host memory, so it is given the stored ones.
+  const ModelWeights w = be.device() ? stored : be.resident(stored);
   const LayerWeights& l = w.layers.front();
   json rows = json::array();
   for (int t : {1, 17, 68}) {

@@ -43,7 +43,8 @@ Transformer::Transformer(const ModelConfig& cfg, const ModelWeights& w, Backend&
       moe_weight_(backend.memory()),
       attention_workspace_(backend.memory()),
       runner_(backend.pass_runner()) {
-  if (cfg_.arch == Arch::zaya) dense_bytes_ = zaya_dense_bytes(w_);
+  if (cfg_.arch == Arch::zaya)
+    dense_bytes_ = zaya_dense_bytes(w);  // as stored: a backend's copies (the CPU's tiles) are the same weights
 }
 
 void Transformer::validate(const Pass& pass, const KvCache& cache) const {

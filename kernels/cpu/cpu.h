@@ -13,8 +13,15 @@ namespace dllm::cpu {
 // up to 6 tokens (AVX-512) or 2 x 3 (AVX2, portable); each output is a 16-lane FMA dot product
 // reduced by a fixed pairwise tree (see linear.cpp). `isa` selects the code path (one this CPU
 // runs: runnable_isas()); results are bitwise equal across paths.
+// Weights in either layout of core/dtype.h: in the tiles layout an AR pass reads each thread's rows
+// as one sequential stream (about twice the bandwidth of four 2 KB row streams at a time).
 void linear(const LinearArgs& a, Isa isa);
 void linear(const LinearArgs& a);  // best_isa()
+
+// Whether w can be stored in the tiles layout: the rows layout, rows a multiple of 4, columns of 16.
+bool tileable(const WeightView& w);
+// Copies w (tileable) into dst (as many bytes as w) in the tiles layout; the view of the copy.
+WeightView tile_weights(const WeightView& w, void* dst);
 
 // Per (token, kv head): the scores of the group's G query heads against each visible key (each K and
 // V row read once per group), a softmax per head, the weighted sum of V. A token's output depends

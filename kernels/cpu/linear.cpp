@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/check.h"
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/threads.h"
 
@@ -19,6 +20,7 @@ namespace {
 // zero-padded to a multiple of 16), then the lanes are summed by a fixed pairwise tree and the bias
 // is added. Blocking on K only splits these chains into consecutive pieces; it never reorders them.
 constexpr int kLanes = 16;
+static_assert(kTileCols == kLanes, "a piece of the tiles layout is one register of lanes");
 // Up to kStreamTokens tokens (AR) a pass is memory-bound: register tiles read the weight rows in
 // place, converted in registers, each row once from memory for every token. Above, rows are widened
 // to f32 once per pass into a panel of 16 rows x 512 columns (32 KB), which is swept over every token
@@ -70,83 +72,98 @@ const void* advance(const void* p, DType d, int64_t elements) {
   return static_cast<const char*>(p) + elements * int64_t(dtype_size(d));
 }
 
-// out[0, count) = elements [first, first + count) of w as f32: exact, the same bits in every ISA.
-// The vector paths also prefetch elements [next, next + count), the piece the next panel will take
-// from this row: it arrives while the current panel is swept, not when the next one is widened.
-using WidenFn = void (*)(const WeightView& w, int64_t first, int64_t count, float* out, int64_t next);
+// Where element i of a row piece is, from its first: the row's 16-column pieces lie `step` elements
+// apart (16 in the rows layout, 64 in the tiles layout of core/dtype.h).
+inline int64_t offset(int64_t i, int64_t step) { return i / kLanes * step + i % kLanes; }
 
-void widen_portable(const WeightView& w, int64_t first, int64_t count, float* out, int64_t /*next*/) {
-  for (int64_t i = 0; i < count; ++i) out[i] = load_as_f32(w.dtype, w.data, size_t(first + i));
+// out[0, count) = elements [0, count) of the row piece at p (dtype d, pieces `step` apart) as f32:
+// exact, the same bits in every ISA. The vector paths also prefetch the same elements of the piece
+// at next, the one the next panel will take from this row: it arrives while the current panel is
+// swept, not when the next one is widened.
+using WidenFn = void (*)(DType d, const void* p, int64_t step, int64_t count, float* out, const void* next);
+
+void widen_portable(DType d, const void* p, int64_t step, int64_t count, float* out, const void* /*next*/) {
+  for (int64_t i = 0; i < count; ++i) out[i] = load_as_f32(d, p, size_t(offset(i, step)));
 }
 
 template <DType D>
-__attribute__((target(DLLM_AVX2))) void widen8(const WeightView& w, int64_t first, int64_t count, float* out,
-                                               int64_t next) {
+__attribute__((target(DLLM_AVX2))) void widen8(const void* p, int64_t step, int64_t count, float* out,
+                                               const void* next) {
   const int64_t vec = count / 8 * 8;
   for (int64_t i = 0; i < vec; i += 8) {
-    _mm_prefetch(static_cast<const char*>(advance(w.data, D, next + i)), _MM_HINT_T0);
-    _mm256_storeu_ps(out + i, load8<D>(w.data, first + i));
+    _mm_prefetch(static_cast<const char*>(advance(next, D, offset(i, step))), _MM_HINT_T0);
+    _mm256_storeu_ps(out + i, load8<D>(p, offset(i, step)));
   }
-  widen_portable(w, first + vec, count - vec, out + vec, next);
+  for (int64_t i = vec; i < count; ++i) out[i] = load_as_f32(D, p, size_t(offset(i, step)));
 }
 
 template <DType D>
-__attribute__((target(DLLM_AVX512))) void widen16(const WeightView& w, int64_t first, int64_t count, float* out,
-                                                  int64_t next) {
+__attribute__((target(DLLM_AVX512))) void widen16(const void* p, int64_t step, int64_t count, float* out,
+                                                  const void* next) {
   const int64_t vec = count / 16 * 16;
   for (int64_t i = 0; i < vec; i += 16) {
-    _mm_prefetch(static_cast<const char*>(advance(w.data, D, next + i)), _MM_HINT_T0);
-    _mm512_storeu_ps(out + i, load16<D>(w.data, first + i));
+    _mm_prefetch(static_cast<const char*>(advance(next, D, offset(i, step))), _MM_HINT_T0);
+    _mm512_storeu_ps(out + i, load16<D>(p, offset(i, step)));
   }
-  widen_portable(w, first + vec, count - vec, out + vec, next);
+  for (int64_t i = vec; i < count; ++i) out[i] = load_as_f32(D, p, size_t(offset(i, step)));
 }
 
-void widen_avx2(const WeightView& w, int64_t first, int64_t count, float* out, int64_t next) {
-  switch (w.dtype) {
+void widen_avx2(DType d, const void* p, int64_t step, int64_t count, float* out, const void* next) {
+  switch (d) {
     case DType::f32:
-      return widen8<DType::f32>(w, first, count, out, next);
+      return widen8<DType::f32>(p, step, count, out, next);
     case DType::f16:
-      return widen8<DType::f16>(w, first, count, out, next);
+      return widen8<DType::f16>(p, step, count, out, next);
     case DType::bf16:
-      return widen8<DType::bf16>(w, first, count, out, next);
+      return widen8<DType::bf16>(p, step, count, out, next);
   }
 }
 
-void widen_avx512(const WeightView& w, int64_t first, int64_t count, float* out, int64_t next) {
-  switch (w.dtype) {
+void widen_avx512(DType d, const void* p, int64_t step, int64_t count, float* out, const void* next) {
+  switch (d) {
     case DType::f32:
-      return widen16<DType::f32>(w, first, count, out, next);
+      return widen16<DType::f32>(p, step, count, out, next);
     case DType::f16:
-      return widen16<DType::f16>(w, first, count, out, next);
+      return widen16<DType::f16>(p, step, count, out, next);
     case DType::bf16:
-      return widen16<DType::bf16>(w, first, count, out, next);
+      return widen16<DType::bf16>(p, step, count, out, next);
   }
 }
 
-// A register tile: for r < R, t < TT, acc[t * ldacc + r * 16 + l] += w[r * ldw + i] * x[t * ldx + i]
-// over i = l, l + 16, ... < n (n a multiple of 16), one fused multiply-add per term in increasing i.
-// w holds elements of dtype D: the weights in place (Ahead: memory-bound, AR) or a panel of them
-// widened to f32. Ahead tiles fetch the same columns of the next R rows ahead: a tile's rows are short
-// streams (2 KB for 1024 bf16), too short for the hardware prefetcher to ramp up.
-using TileFn = void (*)(const void* w, int64_t ldw, const float* x, int64_t ldx, int64_t n, float* acc, int64_t ldacc);
+// Where a tile reads its weights: element (r, i) of the tile's R rows (i a multiple of 16 plus a
+// lane) is at w + r * row + i / 16 * step + i % 16 elements: row = Din, step = 16 for the rows layout
+// (and for an f32 panel, row = its width); row = 16, step = 64 for the tiles layout. `ahead` > 0: the
+// tile also prefetches the same columns `ahead` elements on (the next R rows of the rows layout,
+// whose short row streams, 2 KB for 1024 bf16, end before the hardware prefetcher ramps up); the
+// tiles layout is one sequential stream and needs none.
+struct TileWeights {
+  const void* w;
+  int64_t row, step, ahead;
+};
 
-template <DType D, bool Ahead, int R, int TT>
+// A register tile: for r < R, t < TT, acc[t * ldacc + r * 16 + l] += w(r, i) * x[t * ldx + i] over
+// i = l, l + 16, ... < n (n a multiple of 16), one fused multiply-add per term in increasing i, with
+// w(r, i) as TileWeights places it, of dtype D: the weights in place (memory-bound, AR) or a panel
+// of them widened to f32.
+using TileFn = void (*)(const TileWeights& w, const float* x, int64_t ldx, int64_t n, float* acc, int64_t ldacc);
+
+template <DType D, int R, int TT>
 struct PortableTile {
-  static void run(const void* w, int64_t ldw, const float* x, int64_t ldx, int64_t n, float* acc, int64_t ldacc) {
+  static void run(const TileWeights& w, const float* x, int64_t ldx, int64_t n, float* acc, int64_t ldacc) {
     for (int64_t i = 0; i < n; i += kLanes)
       for (int r = 0; r < R; ++r)
         for (int t = 0; t < TT; ++t)
           for (int l = 0; l < kLanes; ++l) {
             float& s = acc[t * ldacc + r * kLanes + l];
-            s = std::fma(load_as_f32(D, w, size_t(r * ldw + i + l)), x[t * ldx + i + l], s);
+            s = std::fma(load_as_f32(D, w.w, size_t(r * w.row + i / kLanes * w.step + l)), x[t * ldx + i + l], s);
           }
   }
 };
 
 // 16 lanes as two 8-lane halves; R = 2, TT <= 3: 12 accumulators of the 16 registers.
-template <DType D, bool Ahead, int R, int TT>
+template <DType D, int R, int TT>
 struct Avx2Tile {
-  __attribute__((target(DLLM_AVX2))) static void run(const void* w, int64_t ldw, const float* x, int64_t ldx, int64_t n,
+  __attribute__((target(DLLM_AVX2))) static void run(const TileWeights& w, const float* x, int64_t ldx, int64_t n,
                                                      float* acc, int64_t ldacc) {
     __m256 a[R][TT][2];
     for (int r = 0; r < R; ++r)
@@ -154,11 +171,12 @@ struct Avx2Tile {
         for (int h = 0; h < 2; ++h) a[r][t][h] = _mm256_loadu_ps(acc + t * ldacc + r * kLanes + 8 * h);
     for (int64_t i = 0; i < n; i += kLanes)
       for (int h = 0; h < 2; ++h) {
+        const int64_t piece = i / kLanes * w.step;
         __m256 wv[R];
-        for (int r = 0; r < R; ++r) wv[r] = load8<D>(w, r * ldw + i + 8 * h);
-        if constexpr (Ahead)
-          for (int r = 0; r < R && h == 0; ++r)
-            _mm_prefetch(static_cast<const char*>(advance(w, D, (R + r) * ldw + i)), _MM_HINT_T0);
+        for (int r = 0; r < R; ++r) wv[r] = load8<D>(w.w, r * w.row + piece + 8 * h);
+        if (w.ahead && h == 0)
+          for (int r = 0; r < R; ++r)
+            _mm_prefetch(static_cast<const char*>(advance(w.w, D, w.ahead + r * w.row + piece)), _MM_HINT_T0);
         for (int t = 0; t < TT; ++t) {
           __m256 xv = _mm256_loadu_ps(x + t * ldx + i + 8 * h);
           // Keeps xv in a register: folded into each FMA it would be loaded R times, and the tile
@@ -174,19 +192,20 @@ struct Avx2Tile {
 };
 
 // 16 lanes in one register; R = 4, TT <= 6: 24 accumulators, 4 weights and 1 input of the 32.
-template <DType D, bool Ahead, int R, int TT>
+template <DType D, int R, int TT>
 struct Avx512Tile {
-  __attribute__((target(DLLM_AVX512))) static void run(const void* w, int64_t ldw, const float* x, int64_t ldx,
-                                                       int64_t n, float* acc, int64_t ldacc) {
+  __attribute__((target(DLLM_AVX512))) static void run(const TileWeights& w, const float* x, int64_t ldx, int64_t n,
+                                                       float* acc, int64_t ldacc) {
     __m512 a[R][TT];
     for (int r = 0; r < R; ++r)
       for (int t = 0; t < TT; ++t) a[r][t] = _mm512_loadu_ps(acc + t * ldacc + r * kLanes);
     for (int64_t i = 0; i < n; i += kLanes) {
+      const int64_t piece = i / kLanes * w.step;
       __m512 wv[R];
-      for (int r = 0; r < R; ++r) wv[r] = load16<D>(w, r * ldw + i);
-      if constexpr (Ahead)
+      for (int r = 0; r < R; ++r) wv[r] = load16<D>(w.w, r * w.row + piece);
+      if (w.ahead)
         for (int r = 0; r < R; ++r)
-          _mm_prefetch(static_cast<const char*>(advance(w, D, (R + r) * ldw + i)), _MM_HINT_T0);
+          _mm_prefetch(static_cast<const char*>(advance(w.w, D, w.ahead + r * w.row + piece)), _MM_HINT_T0);
       for (int t = 0; t < TT; ++t) {
         __m512 xv = _mm512_loadu_ps(x + t * ldx + i);
         asm("" : "+v"(xv));  // as in Avx2Tile
@@ -243,29 +262,27 @@ __attribute__((target(DLLM_AVX512))) void reduce_rows_avx512(const float* acc, i
 constexpr int kMaxTileTokens = 6;
 using TileRow = std::array<TileFn, kMaxTileTokens + 1>;  // [tt]: the R x tt tile, tt = 1 .. tokens
 
-// One ISA's pieces: register tiles of `rows` x tt for tt = 1 .. `tokens`, reading the weights in
-// place (in_place[dtype][tt]) or from an f32 panel (panel[tt]).
+// One ISA's pieces: register tiles of `rows` x tt for tt = 1 .. `tokens`, by the dtype they read
+// (f32, f16, bf16): the weights in place, or an f32 panel.
 struct Kernels {
   int rows, tokens;
-  std::array<TileRow, 3> in_place;  // by DType: f32, f16, bf16
-  TileRow panel;
+  std::array<TileRow, 3> tiles;
   WidenFn widen;
   ReduceFn reduce;
 };
 
-template <template <DType, bool, int, int> class Tile, DType D, bool Ahead, int R, int... TT>
+template <template <DType, int, int> class Tile, DType D, int R, int... TT>
 TileRow tile_row(std::integer_sequence<int, TT...>) {
-  return {nullptr, &Tile<D, Ahead, R, TT + 1>::run...};
+  return {nullptr, &Tile<D, R, TT + 1>::run...};
 }
 
-template <template <DType, bool, int, int> class Tile, int R, int Tokens>
+template <template <DType, int, int> class Tile, int R, int Tokens>
 Kernels make_kernels(WidenFn widen, ReduceFn reduce) {
+  static_assert(kTileRows % R == 0, "a register tile's rows lie within one group of the tiles layout");
   const auto tts = std::make_integer_sequence<int, Tokens>();
   return {R,
           Tokens,
-          {tile_row<Tile, DType::f32, true, R>(tts), tile_row<Tile, DType::f16, true, R>(tts),
-           tile_row<Tile, DType::bf16, true, R>(tts)},
-          tile_row<Tile, DType::f32, false, R>(tts),
+          {tile_row<Tile, DType::f32, R>(tts), tile_row<Tile, DType::f16, R>(tts), tile_row<Tile, DType::bf16, R>(tts)},
           widen,
           reduce};
 }
@@ -298,38 +315,39 @@ struct Inputs {
 // rows are read in place; otherwise the rows are widened into a panel, chunk by chunk.
 void row_block(const LinearArgs& a, const Kernels& k, const Inputs& in, bool streamed, int o0, int rows) {
   thread_local std::vector<float> panel, acc;
+  const WeightView& wv = a.weight;
   const int tokens = a.tokens, groups = (rows + k.rows - 1) / k.rows;
   const int64_t n = padded(a.in), cols = in.cols, ldacc = kPanelRows * kLanes;
-  const bool in_place = streamed && rows % k.rows == 0;
+  const bool in_place = streamed && rows % k.rows == 0, tiled = wv.layout == WeightLayout::tiles;
+  // A stored row's pieces of 16 columns lie `step` elements apart (core/dtype.h).
+  const int64_t step = tiled ? kTileRows * kTileCols : kLanes;
+  auto stored = [&](int64_t r, int64_t c) { return advance(wv.data, wv.dtype, wv.index(r, c)); };
   acc.assign(size_t(tokens) * ldacc, 0.0f);  // [T, 16 rows, 16 lanes]
   for (int64_t c = 0; c < n; c += cols) {
     const int64_t len = std::min(cols, n - c);
     const float* x = in.x + c / cols * in.chunk;
-    const void* w = panel.data();
-    int64_t ldw = cols;
-    DType dtype = DType::f32;
-    if (in_place) {
-      w = advance(a.weight.data, a.weight.dtype, int64_t(o0) * a.in + c), ldw = a.in, dtype = a.weight.dtype;
-    } else {  // [groups * k.rows, cols]; zero past Din and past the last row
+    if (!in_place) {  // the panel [groups * k.rows, cols]; zero past Din and past the last row
       panel.resize(size_t(kPanelRows * cols));
-      w = panel.data();
       const int64_t real = std::clamp<int64_t>(a.in - c, 0, len);
       for (int r = 0; r < groups * k.rows; ++r) {
         float* dst = panel.data() + r * cols;
         const int64_t have = r < rows ? real : 0;
         // The next panel: this row's next chunk, or after the last one the first chunk of the row
         // 16 rows on (the next block: past the matrix, a prefetch is dropped, never a fault).
-        const int64_t next = c + cols < n ? int64_t(o0 + r) * a.in + c + cols : int64_t(o0 + r + kPanelRows) * a.in;
-        if (have > 0) k.widen(a.weight, int64_t(o0 + r) * a.in + c, have, dst, next);
+        const void* next = c + cols < n ? stored(o0 + r, c + cols) : stored(o0 + r + kPanelRows, 0);
+        if (have > 0) k.widen(wv.dtype, stored(o0 + r, c), step, have, dst, next);
         std::fill(dst + have, dst + len, 0.0f);
       }
     }
-    const TileRow& tile = in_place ? k.in_place[int(dtype)] : k.panel;
+    const TileRow& tile = k.tiles[int(in_place ? wv.dtype : DType::f32)];
     for (int t = 0; t < tokens; t += k.tokens) {
       const int tt = std::min(k.tokens, tokens - t);
-      for (int g = 0; g < groups; ++g)
-        tile[tt](advance(w, dtype, g * k.rows * ldw), ldw, x + t * in.ldx, in.ldx, len,
-                 acc.data() + int64_t(t) * ldacc + g * k.rows * kLanes, ldacc);
+      for (int g = 0; g < groups; ++g) {
+        const TileWeights w = in_place ? TileWeights{stored(o0 + g * k.rows, c), tiled ? kTileCols : a.in, step,
+                                                     tiled ? 0 : k.rows * a.in}
+                                       : TileWeights{panel.data() + g * k.rows * cols, cols, kLanes, 0};
+        tile[tt](w, x + t * in.ldx, in.ldx, len, acc.data() + int64_t(t) * ldacc + g * k.rows * kLanes, ldacc);
+      }
     }
   }
   float bias[kPanelRows] = {};
@@ -339,7 +357,31 @@ void row_block(const LinearArgs& a, const Kernels& k, const Inputs& in, bool str
 
 }  // namespace
 
+bool tileable(const WeightView& w) {
+  return w.layout == WeightLayout::rows && !w.empty() && w.rows % kTileRows == 0 && w.cols % kTileCols == 0;
+}
+
+WeightView tile_weights(const WeightView& w, void* dst) {
+  DLLM_CHECK(tileable(w), "tile_weights: a [", w.rows, ", ", w.cols,
+             "] matrix in the rows layout needs rows a multiple of ", kTileRows, " and columns a multiple of ",
+             kTileCols);
+  WeightView t = w;
+  t.data = dst, t.layout = WeightLayout::tiles;
+  const size_t element = dtype_size(w.dtype), piece = kTileCols * element;
+  const auto* src = static_cast<const uint8_t*>(w.data);
+  auto* out = static_cast<uint8_t*>(dst);
+  parallel_for(w.rows, kTileRows * 64, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      for (int64_t c = 0; c < w.cols; c += kTileCols)
+        std::memcpy(out + t.index(r, c) * element, src + (r * w.cols + c) * element, piece);
+  });
+  return t;
+}
+
 void linear(const LinearArgs& a, Isa isa) {
+  DLLM_CHECK(a.weight.layout == WeightLayout::rows || (a.weight.rows % kTileRows == 0 && a.in % kTileCols == 0),
+             "linear: weights in the tiles layout need rows a multiple of ", kTileRows, " and Din a multiple of ",
+             kTileCols);
   const Kernels& k = kernels_for(isa);
   const int64_t n = padded(a.in);
   const bool streamed = a.tokens <= kStreamTokens && n == a.in;

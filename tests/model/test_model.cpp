@@ -151,3 +151,23 @@ TEST(Model, RandomWeightsAreTheSequentialStreamWhateverTheThreads) {
     ASSERT_EQ(got[i], half_width * u) << "element " << i;
   }
 }
+
+// The CPU backend reads the linear layers from tiled copies (core/dtype.h), made once per tensor
+// however many Transformers share them; everything else, the embedding included, as stored.
+TEST(Model, CpuBackendTilesTheLinearLayersOnce) {
+  auto m = Model::load("preset:tiny", 3);
+  const ModelWeights& stored = m->weights();
+  CpuBackend be;
+  const ModelWeights a = be.resident(stored), b = be.resident(stored);
+  const LayerWeights &l = a.layers.front(), &s = stored.layers.front();
+  for (const auto& [got, was] :
+       {std::pair{&l.q, &s.q}, {&l.k, &s.k}, {&l.gate, &s.gate}, {&l.down, &s.down}, {&a.lm_head, &stored.lm_head}}) {
+    EXPECT_EQ(got->layout, WeightLayout::tiles);
+    EXPECT_NE(got->data, was->data);
+    EXPECT_EQ(got->at(got->rows - 1, got->cols - 1), was->at(was->rows - 1, was->cols - 1));
+  }
+  EXPECT_EQ(a.embed.layout, WeightLayout::rows);
+  EXPECT_EQ(a.embed.data, stored.embed.data);
+  EXPECT_EQ(b.layers.front().q.data, l.q.data);
+  EXPECT_EQ(b.lm_head.data, a.lm_head.data);
+}
