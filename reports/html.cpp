@@ -528,6 +528,55 @@ std::string headline(const json& r) {
   return o.str();
 }
 
+// What bounds each single-sequence TiDAR configuration's speedup on this machine. A step costs
+// c = forwards per step x t(T)/t(1) AR steps (measured), so it pays when it makes more than c
+// tokens; on the probe's roofline a pass of T tokens costs max(B/bw, T F/peak) (B weight bytes, F
+// FLOP per token), so the least a step can cost is c_roof = forwards per step x that over t(1)'s.
+// Measured within 25% of c_roof: the hardware bounds the speedup (its balance point peak/bw FLOP per
+// byte against the model's T F/B); above: our kernels do, and at the roofline the speedup would be
+// a/c_roof. CPU backend only: the probe measures the host.
+std::string bound_verdicts(const json& r) {
+  const json& limits = r["provenance"]["machine_limits"];
+  const double bw = limits.is_object() ? num_at(limits, "/read_bandwidth_bytes_per_s") : 0;
+  const double peak = limits.is_object() ? num_at(limits, "/peak_flops_per_s") : 0;
+  const double bytes = num_at(r, "/model/weight_bytes"), flops = num_at(r, "/model/flops_per_token");
+  if (!r.contains("step_cost") || !r["step_cost"].contains("cpu")) return "";
+  if (bw <= 0 || peak <= 0)
+    return "<p class=note>No measured machine limits (run <code>dllm-bench probe</code>): no verdict on what bounds "
+           "the speedup.</p>";
+  std::map<int, double> t;  // T -> t(T) s
+  for (const report::CurvePoint& c : r["step_cost"]["cpu"]["curve"].get<std::vector<report::CurvePoint>>())
+    t[c.tokens] = c.seconds;
+  auto roof = [&](int n) { return std::max(bytes / bw, n * flops / peak); };
+  std::ostringstream o;
+  for (const json& p : r["points"]) {
+    const auto s = speedup_of(p);
+    const report::PointConfig cfg = config_of(p);
+    if (!s || !s->predicted || cfg.batch != 1 || cfg.backend != "cpu") continue;
+    const report::Prediction& pr = *s->predicted;
+    if (!t.count(1) || !t.count(pr.pass_tokens) || t[1] <= 0 || t[pr.pass_tokens] <= 0) continue;
+    const double measured = pr.t_pass_over_t1, forwards = measured / (t[pr.pass_tokens] / t[1]);
+    const double floor = forwards * roof(pr.pass_tokens) / roof(1), a = pr.tokens_per_step;
+    o << "<li><b>" << escape(p["id"]) << "</b>: a step costs " << f(measured) << " AR steps (" << f(forwards, 1)
+      << " forward(s) of T = " << pr.pass_tokens << "), so it breaks even at " << f(measured)
+      << " tokens per step; it makes " << f(a) << ". On this machine's roofline the step costs at least " << f(floor)
+      << " AR steps: a " << pr.pass_tokens << "-token pass needs " << f(pr.pass_tokens * flops / peak * 1e3, 3)
+      << " ms of arithmetic at " << f(peak / 1e9, 1) << " GFLOP/s against " << f(bytes / bw * 1e3, 3)
+      << " ms to read the weights at " << f(bw / 1e9, 1) << " GB/s (balance point " << f(peak / bw, 1)
+      << " FLOP per byte; the pass does " << f(pr.pass_tokens * flops / bytes, 1) << "). ";
+    if (measured <= 1.25 * floor)
+      o << "<span class=good>Bound by the hardware</span>: the kernels run within 25% of the roofline, so the "
+        << "speedup of " << f(a / measured) << "x is what this machine allows at this acceptance.";
+    else
+      o << "<span class=bad>Bound by our kernels</span>: the step costs " << f(measured / floor)
+        << "x its roofline; with kernels at the roofline the speedup would be " << f(a / floor) << "x instead of "
+        << f(a / measured) << "x.";
+    o << "</li>";
+  }
+  const std::string items = o.str();
+  return items.empty() ? "" : "<h3>What bounds the speedup</h3><ul>" + items + "</ul>";
+}
+
 std::string bench_section(const json& r, const std::vector<json>& gbench) {
   std::ostringstream o;
   const json& pv = r["provenance"];
@@ -539,7 +588,7 @@ std::string bench_section(const json& r, const std::vector<json>& gbench) {
     << suite.prompts << " prompts from " << escape(suite.path) << " · " << settings.repetitions
     << " timed repetitions after " << settings.warmup << " warm-up"
     << (r["interrupted"].get<bool>() ? " · <span class=bad>INTERRUPTED</span>" : "") << "</p>";
-  o << "<h2 id=summary>Summary</h2>" << headline(r) << summary_table(r);
+  o << "<h2 id=summary>Summary</h2>" << headline(r) << summary_table(r) << bound_verdicts(r);
   o << "<h2 id=throughput>Throughput and speedup</h2><div class=charts>" << throughput_chart(r) << mixing_charts(r)
     << tradeoff_chart(r) << "</div>"
     << "<h3>Where the time goes</h3>" << time_split_table(r);

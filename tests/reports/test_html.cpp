@@ -64,3 +64,20 @@ TEST(ReportHtml, WrongFieldTypesAreClearErrors) {
   r["suite"]["prompts"] = 6.3e90;  // a count no integer type holds
   EXPECT_THROW(dllm::render_html({r}), dllm::Error);
 }
+
+// The summary says what bounds each TiDAR configuration's speedup: with the fixture's curve
+// (t(68)/t(1) = 38) a fast machine's roofline allows 6.8 AR steps per step (our kernels are the
+// bound), a slow one's 34 (the hardware is); without a probe it says so.
+TEST(ReportHtml, SummaryNamesWhatBoundsTheSpeedup) {
+  json r = fixture();
+  EXPECT_NE(dllm::render_html({r}).find("no verdict on what bounds the speedup"), std::string::npos);
+  r["provenance"]["machine_limits"] = {{"read_bandwidth_bytes_per_s", 20e9}, {"peak_flops_per_s", 100e9}};
+  std::string html = dllm::render_html({r});
+  EXPECT_NE(html.find("What bounds the speedup"), std::string::npos);
+  EXPECT_NE(html.find("Bound by our kernels</span>: the step costs 5.59x its roofline"), std::string::npos);
+  EXPECT_EQ(html.find("Bound by the hardware"), std::string::npos);
+  r["provenance"]["machine_limits"] = {{"read_bandwidth_bytes_per_s", 1e9}, {"peak_flops_per_s", 1e9}};
+  html = dllm::render_html({r});
+  EXPECT_NE(html.find("Bound by the hardware"), std::string::npos);
+  EXPECT_EQ(html.find("Bound by our kernels"), std::string::npos);
+}
