@@ -334,6 +334,58 @@ std::string step_cost_chart(const json& r) {
   return o.str();
 }
 
+// The step-cost curves of other models on this machine (bench --step-cost-models): t(T)/t(1) beside
+// the probe's roofline, and the speedup the report's TiDAR configurations would have there with the
+// acceptance they measured here: a t(1) / (forwards per step x t(T)).
+std::string model_step_cost_tables(const json& r) {
+  if (!r.contains("step_cost_models")) return "";
+  const json& limits = r["provenance"]["machine_limits"];
+  const double bw = limits.is_object() ? num_at(limits, "/read_bandwidth_bytes_per_s") : 0;
+  const double peak = limits.is_object() ? num_at(limits, "/peak_flops_per_s") : 0;
+  std::map<int, double> here;  // this report's own curve, for each configuration's forwards per step
+  if (r["step_cost"].contains("cpu"))
+    for (const report::CurvePoint& c : r["step_cost"]["cpu"]["curve"].get<std::vector<report::CurvePoint>>())
+      here[c.tokens] = c.seconds;
+  struct Config {
+    std::string id;
+    double a, forwards;
+    int pass;
+  };
+  std::vector<Config> configs;
+  for (const json& p : r["points"]) {
+    const auto s = speedup_of(p);
+    if (!s || !s->predicted || config_of(p).batch != 1) continue;
+    const report::Prediction& pr = *s->predicted;
+    if (here.count(1) && here.count(pr.pass_tokens) && here[pr.pass_tokens] > 0)
+      configs.push_back(
+          {p["id"], pr.tokens_per_step, pr.t_pass_over_t1 / (here[pr.pass_tokens] / here[1]), pr.pass_tokens});
+  }
+  std::ostringstream o;
+  for (const report::ModelStepCost& m : r["step_cost_models"].get<std::vector<report::ModelStepCost>>()) {
+    DLLM_CHECK(!m.curve.empty() && m.curve.front().seconds > 0, "step_cost_models: ", m.model, " has no curve");
+    const double t1 = m.curve.front().seconds;
+    const bool roofline = bw > 0 && peak > 0 && m.backend == "cpu";
+    auto roof = [&](int n) { return std::max(m.weight_bytes / bw, n * m.flops_per_token / peak); };
+    o << "<h3>Step cost of " << escape(m.model) << " on " << escape(m.backend) << "</h3><p class=note>"
+      << f(m.weight_bytes / 1e9, 3) << " GB of weights, " << f(m.flops_per_token / 1e9, 3) << " GFLOP per token, "
+      << m.context << " cached tokens; t(1) = " << f(t1 * 1e3, 3) << " ms";
+    if (roofline)
+      o << " (" << f(m.weight_bytes / t1 / 1e9, 1) << " GB/s, " << f(m.weight_bytes / t1 / bw) << " of the probe)";
+    o << ".</p><table><tr><th>T</th><th>t(T) ms</th><th>t(T)/t(1)</th><th>roofline t(T)/t(1)</th>";
+    for (const Config& c : configs) o << "<th>" << escape(c.id) << " predicted</th>";
+    o << "</tr>";
+    for (const report::CurvePoint& c : m.curve) {
+      o << "<tr><td>" << c.tokens << "</td><td>" << f(c.seconds * 1e3, 3) << "</td><td>" << f(c.seconds / t1)
+        << "</td><td>" << (roofline ? f(roof(c.tokens) / roof(1)) : "-") << "</td>";
+      for (const Config& k : configs)
+        o << "<td>" << (k.pass == c.tokens ? f(k.a * t1 / (k.forwards * c.seconds)) + "x" : "") << "</td>";
+      o << "</tr>";
+    }
+    o << "</table>";
+  }
+  return o.str();
+}
+
 // MoE models: distinct experts per layer against tokens per pass, from the router's own choices on
 // the suite, against uniform routing, and the passes the decoding points ran (their measured mean).
 std::string routing_locality_chart(const json& r) {
@@ -594,7 +646,7 @@ std::string bench_section(const json& r, const std::vector<json>& gbench) {
     << "<h3>Where the time goes</h3>" << time_split_table(r);
   o << "<h2 id=acceptance>Acceptance</h2><div class=charts>" << acceptance_charts(r) << "</div>";
   o << "<h2 id=step-cost>Step cost and the speedup model</h2><div class=charts>" << step_cost_chart(r)
-    << routing_locality_chart(r) << "</div>" << prediction_table(r);
+    << routing_locality_chart(r) << "</div>" << prediction_table(r) << model_step_cost_tables(r);
   o << "<h2 id=batching>Batch size: where AR catches up</h2>" << batch_section(r);
   o << "<h2 id=equivalence>Equivalence with AR (lossless gate and forensics)</h2>" << equivalence_table(r);
   o << "<h2 id=categories>Per category</h2>" << categories_table(r);

@@ -77,6 +77,24 @@ void from_json(const json& j, ExpertsPerPass& e) {
   j.at("uniform_expert_bytes").get_to(e.uniform_expert_bytes);
 }
 
+void to_json(json& j, const ModelStepCost& m) {
+  j = {{"model", m.model},
+       {"backend", m.backend},
+       {"weight_bytes", m.weight_bytes},
+       {"flops_per_token", m.flops_per_token},
+       {"context", m.context},
+       {"curve", m.curve}};
+}
+
+void from_json(const json& j, ModelStepCost& m) {
+  j.at("model").get_to(m.model);
+  j.at("backend").get_to(m.backend);
+  j.at("weight_bytes").get_to(m.weight_bytes);
+  j.at("flops_per_token").get_to(m.flops_per_token);
+  m.context = integer_at<int>(j, "context");
+  j.at("curve").get_to(m.curve);
+}
+
 void to_json(json& j, const RoutingLocality& r) {
   j = {{"backend", r.backend},
        {"experts", r.experts},

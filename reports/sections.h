@@ -173,6 +173,14 @@ struct ExpertsPerPass {
   double experts_per_layer = 0, uniform_experts_per_layer = 0;
   double expert_bytes = 0, uniform_expert_bytes = 0;  // expert weight bytes one pass reads, all layers
 };
+// "step_cost_models": the step-cost curve of another model on the same machine and backend (bench
+// --step-cost-models), e.g. a memory-bound shape beside a small shipped model whose t(1) is overhead.
+struct ModelStepCost {
+  std::string model, backend;  // spec (preset:NAME or folder) and the backend it ran on
+  double weight_bytes = 0, flops_per_token = 0;
+  int context = 0;  // cached tokens under each timed pass
+  std::vector<CurvePoint> curve;
+};
 struct RoutingLocality {
   std::string backend;
   int experts = 0;           // E, routed experts per layer (the skip route aside)
@@ -209,6 +217,8 @@ void to_json(nlohmann::json& j, const Example& e);
 void from_json(const nlohmann::json& j, Example& e);
 void to_json(nlohmann::json& j, const ExpertsPerPass& e);
 void from_json(const nlohmann::json& j, ExpertsPerPass& e);
+void to_json(nlohmann::json& j, const ModelStepCost& m);
+void from_json(const nlohmann::json& j, ModelStepCost& m);
 void to_json(nlohmann::json& j, const RoutingLocality& r);
 void from_json(const nlohmann::json& j, RoutingLocality& r);
 void to_json(nlohmann::json& j, const PointConfig& c);

@@ -52,7 +52,8 @@ struct Plan {
   int limit = 14;
   std::vector<int> step_cost_sizes{1, 2, 4, 8, 16, 17, 32, 68, 128, 306};
   int step_cost_reps = 5;
-  Shard shard;  // the slice of the grid this run measures
+  std::vector<std::string> step_cost_models;  // other models whose step-cost curve the report shows
+  Shard shard;                                // the slice of the grid this run measures
 };
 
 std::vector<float> floats_of(const std::vector<std::string>& items, const std::string& what) {
@@ -180,6 +181,7 @@ void apply_flags(const Args& a, Plan& plan) {
       for (int32_t t : a.int_list("--step-cost")) plan.step_cost_sizes.push_back(t);
   }
   plan.step_cost_reps = int(a.integer("--step-cost-reps", plan.step_cost_reps, 1, 1000));
+  if (a.has("--step-cost-models")) plan.step_cost_models = split_list(a.str("--step-cost-models", ""));
   if (a.has("--shard")) plan.shard = parse_shard(a.str("--shard", ""));
 }
 
@@ -376,6 +378,36 @@ json measure_step_costs(const Plan& plan, const ModelConfig& cfg, BenchInputs& i
   return step_cost;
 }
 
+// "step_cost_models": each of the plan's other models (random weights for a preset) on the first
+// backend, at T = 1, 16, 64 and the points' TiDAR pass sizes; each is loaded, measured and freed in
+// turn, its memory checked first.
+json measure_model_step_costs(const Args& a, const Plan& plan, const std::vector<BenchPoint>& points, Backend& backend,
+                              bool quiet) {
+  json out = json::array();
+  std::vector<int> sizes{1, 16, 64};
+  for (const BenchPoint& p : points)
+    if (p.is_tidar()) sizes.push_back(p.tidar.pass_tokens());
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  const int context = 64;
+  for (const std::string& spec : plan.step_cost_models) {
+    const ModelSummary summary = describe_model(spec);
+    std::vector<int> fit = sizes;
+    std::erase_if(fit, [&](int t) { return context + t > summary.config.max_position_embeddings; });
+    DLLM_CHECK(!fit.empty(), "--step-cost-models ", spec, ": the model's context is too short for a timed pass");
+    check_run_fits(a, summary, RunShape{1, context + fit.back(), fit.back()}, backend);
+    if (!quiet) std::fprintf(stderr, "step-cost curve of %s on %s\n", spec.c_str(), backend.name().c_str());
+    auto model = Model::load(spec, uint64_t(a.integer("--weights-seed", 0, 0, INT64_MAX)));
+    Transformer tf(model->config(), model->weights(), backend);
+    report::ModelStepCost m{
+        spec, backend.name(), double(summary.weight_bytes), 2.0 * double(summary.parameters), context, {}};
+    for (const StepCost& c : measure_step_cost(tf, fit, context, plan.step_cost_reps))
+      m.curve.push_back(report::CurvePoint{c.tokens, c.seconds, c.min_seconds, c.samples});
+    out.push_back(m);
+  }
+  return out;
+}
+
 // "routing_locality" (MoE models only): the distinct experts per layer of passes of T consecutive
 // tokens of the suite (every prompt with its answer, up to kRoutingTokens tokens), on the first
 // backend, beside uniform routing. Null for a dense model.
@@ -405,7 +437,7 @@ json measure_routing(const Plan& plan, const ModelConfig& cfg, BenchInputs& in, 
 
 // The report (reports/README.md): the run's description around the runner's points.
 json summarise(const Plan& plan, const PlannedPoints& pp, const ModelSummary& summary, json provenance, json step_cost,
-               json routing, json points, json gbench, json kernel_parity) {
+               json model_step_costs, json routing, json points, json gbench, json kernel_parity) {
   json out = {{"schema", "dllm-bench/report"},
               {"schema_version", kReportSchemaVersion},
               {"kind", "bench"},
@@ -417,6 +449,7 @@ json summarise(const Plan& plan, const PlannedPoints& pp, const ModelSummary& su
                 {"weight_bytes", summary.weight_bytes},
                 {"flops_per_token", 2.0 * double(summary.parameters)}}},
               {"step_cost", std::move(step_cost)}};
+  if (!model_step_costs.empty()) out["step_cost_models"] = std::move(model_step_costs);
   if (!routing.is_null()) out["routing_locality"] = std::move(routing);
   out.update(points);
   if (plan.shard.count > 1) out["shard"] = plan.shard;
@@ -487,6 +520,9 @@ int run_bench(int argc, char** argv) {
             {"--step-cost", "LIST",
              "pass sizes T of the step-cost curve, or none (default 1,2,4,8,16,17,32,68,128,306)"},
             {"--step-cost-reps", "N", "timed passes per size (default 5)"},
+            {"--step-cost-models", "LIST",
+             "other models (preset:NAME or folders) whose step-cost curve t(T) the report shows beside this one's, "
+             "e.g. preset:qwen3-0.6b: a memory-bound shape"},
             {"--gbench", "FILES", "Google Benchmark JSON outputs (bench/ binaries, --benchmark_out) to import"},
             {"--probe", "FILE", "measured machine limits (default: dllm-bench probe's file, if present)"},
             {"--out", "FILE", "JSON report (default reports/out/report.json)"},
@@ -512,6 +548,7 @@ int run_bench(int argc, char** argv) {
     backends[b] = make_backend(b);
     check_run_fits(a, summary, pp.shape, *backends[b]);
   }
+  for (const std::string& spec : plan.step_cost_models) describe_model(spec);  // a bad spec fails now
   auto model = load_model(a);
   const ModelConfig& cfg = model->config();
   std::map<std::string, std::unique_ptr<Transformer>> models;
@@ -541,6 +578,7 @@ int run_bench(int argc, char** argv) {
 
   // Measure: the step-cost curves, then the points.
   json step_cost = measure_step_costs(plan, cfg, in, quiet);
+  json model_step_costs = measure_model_step_costs(a, plan, pp.points, *backends.begin()->second, quiet);
   json routing = measure_routing(plan, cfg, in, quiet);
   ProgressPrinter progress(quiet);
   in.progress = [&](const BenchProgress& p) { progress(p); };
@@ -558,8 +596,9 @@ int run_bench(int argc, char** argv) {
     }
 
   // Summarise and write.
-  const json report = summarise(plan, pp, summary, std::move(provenance), std::move(step_cost), std::move(routing),
-                                std::move(points), std::move(gbench), std::move(parity));
+  const json report =
+      summarise(plan, pp, summary, std::move(provenance), std::move(step_cost), std::move(model_step_costs),
+                std::move(routing), std::move(points), std::move(gbench), std::move(parity));
   write_report(report, out, html);
   return exit_code(report);
 }

@@ -375,3 +375,35 @@ TEST(Cli, BenchReportsRoutingLocalityOfMoeModels) {
       << out;
   EXPECT_FALSE(read_report(dir + "/dense.json").contains("routing_locality"));
 }
+
+// bench --step-cost-models: another model's step-cost curve (random weights) in the report and its
+// HTML; a model that does not exist fails before anything is measured, naming it, writing nothing.
+TEST(Cli, BenchShowsTheStepCostOfOtherModels) {
+  const std::string dir = dllm::testutil::fresh_dir("bench_step_cost_models");
+  std::string out;
+  std::string flags = kTinyBench;
+  flags.replace(flags.find(" --html none"), 12, " --html " + dir + "/r.html");
+  ASSERT_EQ(run_cli("bench" + flags + two_prompts(dir) + " --levels dense --step-cost-models preset:tiny-zaya --out " +
+                        dir + "/r.json",
+                    &out),
+            0)
+      << out;
+  const nlohmann::json r = read_report(dir + "/r.json");
+  ASSERT_EQ(r["step_cost_models"].size(), 1u) << out;
+  const nlohmann::json& m = r["step_cost_models"][0];
+  EXPECT_EQ(m["model"], "preset:tiny-zaya");
+  EXPECT_EQ(m["backend"], "cpu");
+  std::vector<int> sizes;
+  for (const auto& c : m["curve"]) sizes.push_back(c["tokens"].get<int>());
+  for (int t : {1, 16, 64}) EXPECT_NE(std::find(sizes.begin(), sizes.end(), t), sizes.end()) << t;
+  std::ifstream html(dir + "/r.html");
+  const std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+  EXPECT_NE(page.find("Step cost of preset:tiny-zaya on cpu"), std::string::npos);
+
+  EXPECT_NE(run_cli("bench" + std::string(kTinyBench) + two_prompts(dir) +
+                        " --levels dense --step-cost-models preset:no-such-model --out " + dir + "/bad.json",
+                    &out),
+            0);
+  EXPECT_NE(out.find("no-such-model"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/bad.json"));
+}
