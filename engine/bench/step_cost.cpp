@@ -8,7 +8,7 @@
 namespace dllm {
 
 std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<int>& sizes, int context, int repetitions,
-                                        int sequences) {
+                                        int sequences, const std::function<void()>& before_timing) {
   const ModelConfig& cfg = model.config();
   const int largest = *std::max_element(sizes.begin(), sizes.end());
   DLLM_CHECK(context >= 1 && context + largest <= cfg.max_position_embeddings, "a step-cost pass of ", largest,
@@ -29,6 +29,7 @@ std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<in
     StepCost c;
     c.tokens = t;
     for (int r = -1; r < repetitions; ++r) {
+      if (r == 0 && before_timing) before_timing();
       const auto t0 = std::chrono::steady_clock::now();
       model.forward(pass, cache, {});  // logits stay in the backend's memory, as in decoding
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -1,6 +1,7 @@
 // The step-cost curve t(T): the time of one forward pass of T tokens against a cache
 // that already holds `context` tokens, and the speedup model a * t(1) / t(T) built on it.
 #pragma once
+#include <functional>
 #include <vector>
 
 #include "engine/model/transformer.h"
@@ -18,9 +19,10 @@ struct StepCost {
 // `context` tokens) one causal block of T tokens at positions context..context+T-1, written to
 // scratch so the cache is unchanged, logits of every row computed; `tokens` in the result is T (per
 // sequence). One untimed warm-up pass per size, then `repetitions` timed ones. Throws when
-// context + T exceeds the model's context.
+// context + T exceeds the model's context. `before_timing`, when given, runs once per size right
+// before its first timed pass (after the prefill and the warm-up: e.g. to zero op counters).
 std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<int>& sizes, int context, int repetitions,
-                                        int sequences = 1);
+                                        int sequences = 1, const std::function<void()>& before_timing = {});
 
 // t(T) by linear interpolation over the measured curve (clamped to its ends).
 double step_seconds_at(const std::vector<StepCost>& curve, int tokens);

@@ -12,6 +12,7 @@
 
 #include "engine/backend/backend.h"
 #include "engine/bench/provenance.h"
+#include "engine/bench/op_timing.h"
 #include "engine/bench/step_cost.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/common.h"
@@ -131,6 +132,7 @@ int run_stepcost(int argc, char** argv) {
                  {{"--sizes", "LIST", "pass sizes T (default 1,2,4,8,16,17,32,68,128,306)"},
                   {"--context", "N", "cached tokens before each pass (default 64)"},
                   {"--repetitions", "R", "timed passes per size, median reported (default 5)"},
+                  {"--ops", "", "also split each pass's time by op (linear, attention, ...; host backends)"},
                   {"--json", "", "print one JSON object instead of the table"}}}));
   if (parse_or_help(a, argc, argv)) return 0;
   const std::vector<int32_t> listed =
@@ -160,6 +162,21 @@ int run_stepcost(int argc, char** argv) {
                     {"ratio_to_t1", c.seconds / curve.front().seconds},
                     {"weight_bytes_per_s", bytes / c.seconds},
                     {"flops_per_s", flops_per_token * c.tokens / c.seconds}});
+  if (a.has("--ops")) {  // the same passes again through the op timer: each op's share of a pass
+    OpTimingBackend timing(*backend);
+    Transformer timed(model->config(), model->weights(), timing);
+    for (json& r : rows) {
+      const StepCost c =
+          measure_step_cost(timed, {r["tokens"].get<int>()}, context, reps, 1, [&] { timing.reset(); }).front();
+      double passes_s = 0;
+      for (double x : c.samples) passes_s += x;
+      json ops = json::object();
+      double in_ops = 0;
+      for (const auto& [op, total] : timing.totals()) ops[op] = total.seconds / passes_s, in_ops += total.seconds;
+      r["op_shares"] = ops;
+      r["outside_ops_share"] = std::max(0.0, 1 - in_ops / passes_s);
+    }
+  }
   if (a.has("--json")) {
     std::cout << json({{"model", model->source()},
                        {"backend", backend->name()},
@@ -185,6 +202,15 @@ int run_stepcost(int argc, char** argv) {
     std::printf("%6d %12.3f %10.3f %12.2f %10s %12.2f %10s\n", r["tokens"].get<int>(), r["seconds"].get<double>() * 1e3,
                 r["ratio_to_t1"].get<double>(), gbs / 1e9, bw > 0 ? std::to_string(gbs / bw).substr(0, 5).c_str() : "-",
                 fl / 1e9, peak > 0 ? std::to_string(fl / peak).substr(0, 5).c_str() : "-");
+  }
+  for (const json& r : rows) {
+    if (!r.contains("op_shares")) continue;
+    std::vector<std::pair<double, std::string>> shares;
+    for (const auto& [op, share] : r["op_shares"].items()) shares.emplace_back(share.get<double>(), op);
+    std::sort(shares.rbegin(), shares.rend());
+    std::printf("T = %d, share of a pass:", r["tokens"].get<int>());
+    for (const auto& [share, op] : shares) std::printf(" %s %.1f%%", op.c_str(), share * 100);
+    std::printf(", outside the ops %.1f%%\n", r["outside_ops_share"].get<double>() * 100);
   }
   return 0;
 }

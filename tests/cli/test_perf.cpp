@@ -46,6 +46,23 @@ TEST(CliPerf, StepCostPrintsOneRowPerSize) {
   EXPECT_DOUBLE_EQ(j["curve"][0]["ratio_to_t1"].get<double>(), 1.0);
 }
 
+// --ops: each op's share of the timed passes (the prefill and warm-up left out); with what runs
+// outside the ops they make up the whole pass.
+TEST(CliPerf, StepCostSplitsPassesByOp) {
+  std::string log;
+  ASSERT_EQ(0, run_cli("stepcost --model preset:tiny --sizes 1,17 --context 8 --repetitions 3 --ops --json", &log))
+      << log;
+  const nlohmann::json j = nlohmann::json::parse(log);
+  for (const auto& row : j["curve"]) {
+    double sum = row["outside_ops_share"].get<double>();
+    for (const char* op : {"linear", "attention", "rmsnorm", "swiglu", "rope", "add"})
+      EXPECT_GT(row["op_shares"].value(op, 0.0), 0.0) << op;
+    for (const auto& [op, share] : row["op_shares"].items()) sum += share.get<double>();
+    EXPECT_GT(sum, 0.5);   // the ops are timed inside the passes ...
+    EXPECT_LT(sum, 1.02);  // ... and only those passes (not the prefill nor the warm-up)
+  }
+}
+
 TEST(CliPerf, BadInputFailsClearly) {
   std::string log;
   EXPECT_EQ(1, run_cli("stepcost --model preset:tiny --sizes 0,2", &log));

@@ -352,10 +352,10 @@ def export(model, out_dir):
         f.write("\n")
 
 
-def save_checkpoint(path, model, opt, step, tokens, elapsed, progress):
+def save_checkpoint(path, model, opt, step, tokens, elapsed, progress, schedule_start):
     tmp = path + ".tmp"
     torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "cfg": model.cfg, "step": step,
-                "tokens": tokens, "elapsed": elapsed, "progress": progress}, tmp)
+                "tokens": tokens, "elapsed": elapsed, "progress": progress, "schedule_start": schedule_start}, tmp)
     os.replace(tmp, path)  # never leave a half-written checkpoint behind
 
 
@@ -532,6 +532,9 @@ def parse_args():
     ap.add_argument("--out", default=None, help="default tools/train/out (qwen3), tools/train/out/zaya (zaya)")
     ap.add_argument("--export-dir", default=None, help="default models/tiny-tidar (qwen3), models/tiny-tidar-zaya")
     ap.add_argument("--resume", action="store_true", help="continue from <out>/ckpt.pt")
+    ap.add_argument("--new-schedule", action="store_true",
+                    help="with --resume: keep the weights and optimizer state but start a fresh cosine schedule "
+                         "(--steps, --minutes and --lr from now; no warmup): more training after a finished run")
     ap.add_argument("--check-hf", metavar="DIR", help="only compare an export with transformers and exit")
     ap.add_argument("--heldout-loss", metavar="DIR", help="only print an export's AR loss on the held-out set")
     ap.add_argument("--expert-usage", metavar="DIR", help="only print an MoE export's routing on the held-out set")
@@ -577,13 +580,19 @@ def main():
     model = build_model(cfg)
     opt = make_optimizer(model, args)
     step, tokens, elapsed_before, progress_before = 0, 0, 0.0, 0.0
+    schedule_start = 0  # the step the cosine schedule counts from
     if args.resume:
         ck = torch.load(ckpt_path, weights_only=False)
         assert ck["cfg"] == cfg, "checkpoint was trained with a different model config"
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         step, tokens, elapsed_before, progress_before = ck["step"], ck["tokens"], ck["elapsed"], ck["progress"]
+        schedule_start = ck.get("schedule_start", 0)
         print(f"resumed at step {step} ({tokens} tokens)")
+    if args.new_schedule:
+        assert args.resume, "--new-schedule continues a checkpoint: give --resume"
+        schedule_start, progress_before = step, 0.0
+        print(f"a new schedule from step {step}: {args.steps} steps, peak lr {args.lr}")
     n_params = sum(p.numel() for p in model.parameters())
     print(f"config {json.dumps(cfg)}\nparams {n_params}", flush=True)
     moe = is_moe(model) and args.bias_update_rate > 0
@@ -603,7 +612,7 @@ def main():
                            "elapsed", "accuracy_by_category"])
 
     def checkpoint_and_eval(elapsed, progress):
-        save_checkpoint(ckpt_path, model, opt, step, tokens, elapsed, progress)
+        save_checkpoint(ckpt_path, model, opt, step, tokens, elapsed, progress, schedule_start)
         export(model, args.export_dir)
         t0 = time.time()
         acc, tpf, mism, by_cat = evaluate(model, eval_rows, args.block)
@@ -624,7 +633,7 @@ def main():
         at the end of this invocation's budget.
         """
         by_clock = progress_before + (1 - progress_before) * (time.time() - start) / budget
-        return min(1.0, max(step / args.steps, by_clock))
+        return min(1.0, max((step - schedule_start) / args.steps, by_clock))
 
     window = []
     progress = progress_now()
