@@ -6,8 +6,9 @@
 namespace dllm {
 
 OpTimingBackend::OpTimingBackend(Backend& inner) : inner_(inner) {
-  DLLM_CHECK(&inner.memory() == &host_memory(), "op timing needs a backend that runs on the host (--backend cpu): ",
-             inner.name(), "'s ops return before its device has finished them");
+  DLLM_CHECK(&inner.memory() == &host_memory(),
+             "op timing needs a backend that runs on the host (--backend cpu): ", inner.name(),
+             "'s ops return before its device has finished them");
 }
 
 template <typename Args>
