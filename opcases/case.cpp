@@ -83,17 +83,17 @@ Verdict compare(const Rule& rule, const std::vector<Output>& got, const std::vec
       }
       continue;
     }
-    // tf32_inputs: per value, against the sum of |products| of that value
+    // rounded_inputs: per value, against the sum of |products| of that value
     if (magnitude.size() != g.bits.size()) {
-      failed(v, g.name + ": the case gives no magnitudes for the tf32 rule");
+      failed(v, g.name + ": the case gives no magnitudes for the rounded-inputs rule");
       continue;
     }
     for (size_t i = 0; i < g.bits.size(); ++i) {
-      const double bound = std::ldexp(magnitude[i], -10) + 1e-30;
+      const double bound = std::ldexp(magnitude[i], -rule.bits) + 1e-30;
       if (std::fabs(double(g.at(i)) - double(r64.at(i))) > bound) {
         std::ostringstream s;
-        s << g.name << ": value " << i << " = " << g.at(i) << ", the reference " << r64.at(i)
-          << ": outside 2^-10 x sum |x w| = " << bound;
+        s << g.name << ": value " << i << " = " << g.at(i) << ", the reference " << r64.at(i) << ": outside 2^-"
+          << rule.bits << " x sum |x w| = " << bound;
         failed(v, s.str());
         break;
       }

@@ -16,17 +16,20 @@ namespace dllm::opcases {
 // How a variant's outputs must agree with the reference's.
 struct Rule {
   enum class Kind {
-    bitwise,        // the same bits as the reference
-    f32_reference,  // max |out - ref64| <= 2 max |ref32 - ref64| + floor * max(1, max |ref64|), per output:
-                    // it may round differently from the f32 reference, not worse
-    tf32_inputs,    // |out - ref64| <= 2^-10 * sum |x w| per value (Case::magnitude): inputs rounded to tf32
+    bitwise,         // the same bits as the reference
+    f32_reference,   // max |out - ref64| <= 2 max |ref32 - ref64| + floor * max(1, max |ref64|), per output:
+                     // it may round differently from the f32 reference, not worse
+    rounded_inputs,  // |out - ref64| <= 2^-bits * sum |x w| per value (Case::magnitude): inputs rounded to
+                     // a float with `bits` mantissa bits (tf32: 10, bf16: 7)
   };
   Kind kind = Kind::f32_reference;
   double floor = 1e-6;
+  int bits = 0;  // rounded_inputs
 };
 inline Rule bitwise() { return Rule{Rule::Kind::bitwise, 0}; }
 inline Rule f32_reference(double floor) { return Rule{Rule::Kind::f32_reference, floor}; }
-inline Rule tf32_inputs() { return Rule{Rule::Kind::tf32_inputs, 0}; }
+inline Rule tf32_inputs() { return Rule{Rule::Kind::rounded_inputs, 0, 10}; }
+inline Rule bf16_inputs() { return Rule{Rule::Kind::rounded_inputs, 0, 7}; }
 
 // One op at one shape.
 template <typename Args>
@@ -38,7 +41,7 @@ struct Case {
   bool emulator = true;               // and small enough for the GPU's CPU emulator (DLLM_GPU=EMU)
   int tokens = 0;                     // benchmarks: the pass size, and per call what they report rates of
   double bytes = 0, flops = 0;
-  // tf32_inputs: sum |x w| over the products of each output value.
+  // rounded_inputs: sum |x w| over the products of each output value.
   std::function<std::vector<double>()> magnitude;
 };
 
@@ -105,7 +108,7 @@ Verdict check(const Op<Args>& op, const Case<Args>& c, const std::function<void(
   const std::vector<Output> r32 = outputs(host_place(), op.ref32, &ref_breaches);
   const std::vector<Output> r64 = outputs(host_place(), op.ref64, &ref_breaches);
   for (const std::string& b : ref_breaches) breaches.push_back("the reference: " + b);
-  const bool magnitudes = rule.kind == Rule::Kind::tf32_inputs && c.magnitude;
+  const bool magnitudes = rule.kind == Rule::Kind::rounded_inputs && c.magnitude;
   Verdict v = compare(rule, got, r32, r64, magnitudes ? c.magnitude() : std::vector<double>(), breaches);
   v.what = c.name;
   return v;

@@ -127,6 +127,9 @@ const Op<LinearArgs>& linear_op() {
          [] { return runs(cpu::Isa::avx2); }},
         {"avx512", Device::host, [](const LinearArgs& a) { cpu::linear(a, cpu::Isa::avx512); }, f32_reference(1e-6),
          true, [] { return runs(cpu::Isa::avx512); }},
+        // the inputs rounded to bf16 (bf16 weights; other dtypes take the exact path)
+        {"avx512bf16", Device::host, [](const LinearArgs& a) { cpu::linear_bf16_dot(a); }, bf16_inputs(), true,
+         cpu::has_bf16_dot},
 #ifdef DLLM_HAVE_GPU
         {"gemv", Device::gpu, [](const LinearArgs& a) { gpu::linear(a, gpu::LinearVariant::gemv); },
          f32_reference(2e-6)},
@@ -176,6 +179,15 @@ Case<LinearArgs> linear_case(int tokens, const WeightView& w, const std::string&
   c.build = [=](Arena& arena) {
     const float* x = arena.in(random_floats(size_t(tokens) * w.cols, 1));
     return LinearArgs{tokens, int(w.cols), int(w.rows), x, arena.in(w), {}, arena.out("y", size_t(tokens) * w.rows)};
+  };
+  c.magnitude = [=] {  // sum |x w| of each output (w read on the host)
+    const std::vector<float> x = random_floats(size_t(tokens) * w.cols, 1);
+    std::vector<double> m(size_t(tokens) * w.rows);
+    for (int t = 0; t < tokens; ++t)
+      for (int64_t o = 0; o < w.rows; ++o)
+        for (int64_t i = 0; i < w.cols; ++i)
+          m[size_t(t * w.rows + o)] += std::fabs(double(x[size_t(t * w.cols + i)]) * w.at(o, i));
+    return m;
   };
   return c;
 }

@@ -62,6 +62,9 @@ class Backend {
   virtual std::optional<MemoryLimit> memory_limit() const { return available_memory(); }
   // nullopt on the host (the report's host record describes it); the GPU on a GPU backend.
   virtual std::optional<BackendDevice> device() const { return std::nullopt; }
+  // Whether linear rounds its inputs (cpu-bf16: to bf16): its results are then held to that rounding,
+  // not to the f32 reference's (the report's kernel-parity audit).
+  virtual bool rounds_linear_inputs() const { return false; }
   // The weights as this backend's ops read them: the same views on the host; device copies on a GPU,
   // owned by the backend (each tensor uploaded once, however many Transformers share it).
   virtual ModelWeights resident(const ModelWeights& w) { return w; }

@@ -75,7 +75,7 @@ ModelWeights CpuBackend::resident(const ModelWeights& w) {
 
 void CpuBackend::embedding(const EmbeddingArgs& a) { ref::embedding(a); }
 void CpuBackend::rmsnorm(const RmsnormArgs& a) { ref::rmsnorm<float>(a); }
-void CpuBackend::linear(const LinearArgs& a) { cpu::linear(a); }
+void CpuBackend::linear(const LinearArgs& a) { bf16_dot_ ? cpu::linear_bf16_dot(a) : cpu::linear(a); }
 void CpuBackend::rope(const RopeArgs& a) { ref::rope(a); }
 void CpuBackend::attention(const AttentionArgs& a) { cpu::attention(a); }
 void CpuBackend::kv_write(const KvWriteArgs& a) { ref::kv_write(a); }
@@ -97,12 +97,17 @@ void Backend::no_zaya() const {
 
 std::unique_ptr<Backend> make_backend(const std::string& name) {
   if (name == "cpu") return std::make_unique<CpuBackend>();
+  if (name == "cpu-bf16") {
+    DLLM_CHECK(cpu::has_bf16_dot(), "--backend cpu-bf16 needs AVX512-BF16 (avx512_bf16 in /proc/cpuinfo), which this ",
+               "CPU lacks: use --backend cpu");
+    return std::make_unique<CpuBackend>(true);
+  }
 #if defined(DLLM_HAVE_GPU)
   if (auto gpu = make_gpu_backend(name)) return gpu;
-  fail("--backend ", name, " is not available: use --backend cpu, gpu, gpu-invariant or gpu-mma (each GPU name",
-       " also with -eager: no graphs)");
+  fail("--backend ", name, " is not available: use --backend cpu, cpu-bf16, gpu, gpu-invariant or gpu-mma (each GPU",
+       " name also with -eager: no graphs)");
 #else
-  fail("--backend ", name, " is not available in this build: use --backend cpu",
+  fail("--backend ", name, " is not available in this build: use --backend cpu or cpu-bf16",
        " (GPU backends gpu, gpu-invariant and gpu-mma come with -DDLLM_GPU=CUDA|HIP)");
 #endif
 }

@@ -13,7 +13,10 @@ namespace dllm {
 
 class CpuBackend final : public Backend {
  public:
-  std::string name() const override { return "cpu"; }
+  // bf16_dot: linear on the AVX512-BF16 path (kernels/cpu/cpu.h: linear_bf16_dot), "cpu-bf16".
+  explicit CpuBackend(bool bf16_dot = false) : bf16_dot_(bf16_dot) {}
+  std::string name() const override { return bf16_dot_ ? "cpu-bf16" : "cpu"; }
+  bool rounds_linear_inputs() const override { return bf16_dot_; }
   // The linear layers' weights copied into the tiles layout (core/dtype.h), which an AR step streams
   // at about twice the bandwidth; each tensor once, however many Transformers share it. Where the
   // copies would not fit in the memory available, the weights stay as they are (slower, same bits).
@@ -40,6 +43,7 @@ class CpuBackend final : public Backend {
   struct Free {
     void operator()(void* p) const { std::free(p); }
   };
+  bool bf16_dot_;
   std::map<const void*, std::unique_ptr<void, Free>> tiled_;  // stored tensor -> its tiled copy
 };
 

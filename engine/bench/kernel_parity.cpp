@@ -11,11 +11,11 @@ namespace {
 
 using nlohmann::json;
 
-// The backend's op on case c against the op's references (opcases/case.h), as a report row.
+// The backend's op on case c against the op's references (opcases/case.h) under `rule`, as a report row.
 template <typename Args>
 json row(const std::string& op_name, const opcases::Op<Args>& op, const opcases::Case<Args>& c,
-         const std::function<void(const Args&)>& run) {
-  const opcases::Verdict v = opcases::check(op, c, run, opcases::f32_reference(1e-6), opcases::host_place());
+         const std::function<void(const Args&)>& run, const opcases::Rule& rule = opcases::f32_reference(1e-6)) {
+  const opcases::Verdict v = opcases::check(op, c, run, rule, opcases::host_place());
   return {{"op", op_name},        {"shape", c.name},          {"max_abs", v.max_abs},
           {"max_rel", v.max_rel}, {"tolerance", v.tolerance}, {"pass", v.pass}};
 }
@@ -35,9 +35,10 @@ json kernel_parity(Backend& be, const ModelConfig& cfg, const ModelWeights& stor
       if (std::string(name) == "lm_head" && t > 1) continue;  // the largest matrix: one token keeps big models quick
       if (weight.empty()) continue;                           // zaya has no dense MLP (its experts are elsewhere)
       const std::string shape = ts + " " + std::to_string(weight.rows) + "x" + std::to_string(weight.cols);
-      rows.push_back(row<LinearArgs>(std::string("linear ") + name, opcases::linear_op(),
-                                     opcases::linear_case(t, weight, shape),
-                                     [&](const LinearArgs& a) { be.linear(a); }));
+      rows.push_back(row<LinearArgs>(
+          std::string("linear ") + name, opcases::linear_op(), opcases::linear_case(t, weight, shape),
+          [&](const LinearArgs& a) { be.linear(a); },
+          be.rounds_linear_inputs() ? opcases::bf16_inputs() : opcases::f32_reference(1e-6)));
     }
     rows.push_back(row<RmsnormArgs>("rmsnorm", opcases::rmsnorm_op(),
                                     opcases::rmsnorm_case(t, l.attn_norm, float(cfg.rms_norm_eps)),

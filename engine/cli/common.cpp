@@ -16,8 +16,8 @@ const std::vector<FlagSpec> kModelFlags = {
     {"--model", "DIR|preset:NAME", "checkpoint folder or built-in preset (default " DLLM_DEFAULT_MODEL ")"},
     {"--weights-seed", "S", "seed of a preset's random weights (default 0)"},
     {"--backend", "NAME",
-     "cpu (default); gpu, gpu-invariant (bitwise batch-invariant), gpu-mma in a GPU build, each also as NAME-eager (no "
-     "graphs)"},
+     "cpu (default); cpu-bf16 (AVX512-BF16 CPUs: linear on inputs rounded to bf16); gpu, gpu-invariant (bitwise "
+     "batch-invariant), gpu-mma in a GPU build, each also as NAME-eager (no graphs)"},
 };
 const std::vector<FlagSpec> kPromptFlags = {
     {"--prompt", "TEXT", "prompt text (models with the byte tokenizer)"},

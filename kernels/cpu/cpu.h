@@ -18,6 +18,14 @@ namespace dllm::cpu {
 void linear(const LinearArgs& a, Isa isa);
 void linear(const LinearArgs& a);  // best_isa()
 
+// The AVX512-BF16 path of linear, for CPUs that have it (has_bf16_dot): the inputs rounded to bf16
+// (to nearest even) and bf16 weights multiplied in pairs by vdpbf16ps, twice the multiply-adds per
+// instruction of the exact paths, as llama.cpp does on such CPUs. Not bitwise equal to linear() (it
+// rounds the activations: tests hold it to 2^-7 sum |x w| per output), but its order is fixed per
+// output, so it is batch- and thread-invariant in its own right. Other weight dtypes take linear().
+bool has_bf16_dot();
+void linear_bf16_dot(const LinearArgs& a);
+
 // Whether w can be stored in the tiles layout: the rows layout, rows a multiple of 4, columns of 16.
 bool tileable(const WeightView& w);
 // Copies w (tileable) into dst (as many bytes as w) in the tiles layout; the view of the copy.

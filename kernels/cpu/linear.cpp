@@ -408,4 +408,140 @@ void linear(const LinearArgs& a, Isa isa) {
 
 void linear(const LinearArgs& a) { linear(a, best_isa()); }
 
+// ---- linear_bf16_dot: the AVX512-BF16 path ----
+
+namespace {
+
+#define DLLM_AVX512BF16 DLLM_AVX512 ",avx512bf16"
+constexpr int64_t kPairCols = 32;  // the columns one vdpbf16ps takes: 16 lanes x 2
+
+// A bf16-dot register tile: for r < R, t < TT, lane l of acc[t * ldacc + r * 16 + l] adds, for each
+// 32-column step i in increasing order, w(r, i + 2l) x[t][i + 2l] and w(r, i + 2l + 1) x[t][i + 2l + 1]
+// (one vdpbf16ps). w: bf16 weights placed as TileWeights says (in place, or a panel); x: bf16
+// inputs, tokens ldx apart; n a multiple of 32. A step's two 16-column pieces are one load where
+// they are Contiguous (w.step = 16: the rows layout, a panel), two apart otherwise (the tiles layout).
+template <int R, int TT, bool Contiguous>
+__attribute__((target(DLLM_AVX512BF16))) void bf16_tile(const TileWeights& w, const uint16_t* x, int64_t ldx, int64_t n,
+                                                        float* acc, int64_t ldacc) {
+  const auto* base = static_cast<const uint16_t*>(w.w);
+  __m512 a[R][TT];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < TT; ++t) a[r][t] = _mm512_loadu_ps(acc + t * ldacc + r * kLanes);
+  for (int64_t i = 0; i < n; i += kPairCols) {
+    const int64_t piece = i / kLanes * w.step;
+    __m512bh wv[R];
+    for (int r = 0; r < R; ++r) {
+      const uint16_t* lo = base + r * w.row + piece;
+      if constexpr (Contiguous) {
+        wv[r] = (__m512bh)_mm512_loadu_si512(lo);
+        continue;
+      }
+      const __m256i first = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lo));
+      const __m256i second = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lo + w.step));
+      wv[r] = (__m512bh)_mm512_inserti64x4(_mm512_castsi256_si512(first), second, 1);
+    }
+    for (int t = 0; t < TT; ++t) {
+      __m512bh xv = (__m512bh)_mm512_loadu_si512(x + t * ldx + i);
+      asm("" : "+v"(xv));  // as in Avx2Tile
+      for (int r = 0; r < R; ++r) a[r][t] = _mm512_dpbf16_ps(a[r][t], wv[r], xv);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < TT; ++t) _mm512_storeu_ps(acc + t * ldacc + r * kLanes, a[r][t]);
+}
+
+using Bf16TileFn = void (*)(const TileWeights& w, const uint16_t* x, int64_t ldx, int64_t n, float* acc, int64_t ldacc);
+constexpr int kBf16TileRows = 4;
+
+template <bool Contiguous, int... TT>
+std::array<Bf16TileFn, kMaxTileTokens + 1> bf16_tiles(std::integer_sequence<int, TT...>) {
+  return {nullptr, &bf16_tile<kBf16TileRows, TT + 1, Contiguous>...};
+}
+
+// Outputs [o0, o0 + rows) of every token (rows <= 16), with the inputs xs [chunks, T, cols]. As in
+// row_block: up to 4 tokens (Din a multiple of 32) the tiles read the weights in place; above, the
+// block's rows are copied chunk by chunk into a bf16 panel [16, cols] (zero past Din and past the
+// last row) swept over every token. Both read the same values in the same order.
+void bf16_row_block(const LinearArgs& a, const uint16_t* xs, int64_t n, int64_t cols, int o0, int rows) {
+  static const std::array<Bf16TileFn, kMaxTileTokens + 1> contiguous =
+      bf16_tiles<true>(std::make_integer_sequence<int, kMaxTileTokens>());
+  static const std::array<Bf16TileFn, kMaxTileTokens + 1> apart =
+      bf16_tiles<false>(std::make_integer_sequence<int, kMaxTileTokens>());
+  thread_local std::vector<uint16_t> panel;
+  thread_local std::vector<float> acc;
+  const WeightView& wv = a.weight;
+  const int tokens = a.tokens, groups = (rows + kBf16TileRows - 1) / kBf16TileRows;
+  const int64_t ldacc = kPanelRows * kLanes;
+  const bool in_place = tokens <= kStreamTokens && a.in == n && rows % kBf16TileRows == 0;
+  const bool tiled = wv.layout == WeightLayout::tiles;
+  auto stored = [&](int64_t r, int64_t c) { return advance(wv.data, DType::bf16, wv.index(r, c)); };
+  acc.assign(size_t(tokens) * ldacc, 0.0f);  // [T, 16 rows, 16 lanes]
+  for (int64_t c = 0; c < n; c += cols) {
+    const int64_t len = std::min(cols, n - c), real = std::clamp<int64_t>(a.in - c, 0, len);
+    if (!in_place) {
+      panel.resize(size_t(kPanelRows * cols));
+      for (int r = 0; r < groups * kBf16TileRows; ++r) {
+        uint16_t* dst = panel.data() + r * cols;
+        const int64_t have = r < rows ? real : 0;
+        int64_t p = 0;
+        for (; p + kTileCols <= have; p += kTileCols)  // whole pieces of 16: contiguous in either layout
+          std::memcpy(dst + p, stored(o0 + r, c + p), kTileCols * sizeof(uint16_t));
+        if (p < have) std::memcpy(dst + p, stored(o0 + r, c + p), size_t(have - p) * sizeof(uint16_t));
+        std::fill(dst + have, dst + len, uint16_t(0));
+      }
+    }
+    const uint16_t* x = xs + c / cols * tokens * cols;
+    for (int t = 0; t < tokens; t += kMaxTileTokens) {
+      const int tt = std::min(kMaxTileTokens, tokens - t);
+      for (int g = 0; g < groups; ++g) {
+        const TileWeights w = in_place ? TileWeights{stored(o0 + g * kBf16TileRows, c), tiled ? kTileCols : a.in,
+                                                     tiled ? kTileRows * kTileCols : kLanes, 0}
+                                       : TileWeights{panel.data() + g * kBf16TileRows * cols, cols, kLanes, 0};
+        (w.step == kLanes ? contiguous : apart)[tt](
+            w, x + t * cols, cols, len, acc.data() + int64_t(t) * ldacc + g * kBf16TileRows * kLanes, ldacc);
+      }
+    }
+  }
+  float bias[kPanelRows] = {};
+  for (int r = 0; r < rows && !a.bias.empty(); ++r) bias[r] = a.bias.at(0, o0 + r);
+  for (int t = 0; t < tokens; ++t) reduce_rows_avx512(&acc[t * ldacc], rows, bias, a.y + int64_t(t) * a.out + o0);
+}
+
+}  // namespace
+
+bool has_bf16_dot() {
+  static const bool has = [] {
+    const std::vector<Isa> isas = runnable_isas();
+    __builtin_cpu_init();
+    return isas.back() == Isa::avx512 && __builtin_cpu_supports("avx512bf16");
+  }();
+  return has;
+}
+
+void linear_bf16_dot(const LinearArgs& a) {
+  DLLM_CHECK(has_bf16_dot(), "linear_bf16_dot: this CPU has no AVX512-BF16 (avx512_bf16 in /proc/cpuinfo)");
+  if (a.weight.dtype != DType::bf16) return linear(a, Isa::avx512);
+  DLLM_CHECK(a.weight.layout == WeightLayout::rows || (a.weight.rows % kTileRows == 0 && a.in % kTileCols == 0),
+             "linear: weights in the tiles layout need rows a multiple of ", kTileRows, " and Din a multiple of ",
+             kTileCols);
+  const int64_t n = (a.in + kPairCols - 1) / kPairCols * kPairCols, cols = std::min(n, kPanelCols);
+  const int64_t chunks = (n + cols - 1) / cols;
+  thread_local std::vector<uint16_t> xs;  // [chunks, T, cols]: the inputs rounded to bf16, zero past Din
+  xs.assign(size_t(chunks * a.tokens * cols), 0);
+  for (int64_t j = 0; j < chunks; ++j)
+    for (int t = 0; t < a.tokens; ++t) {
+      const int64_t first = j * cols, count = std::clamp<int64_t>(a.in - first, 0, cols);
+      const float* x = a.x + int64_t(t) * a.in + first;
+      uint16_t* out = xs.data() + (j * a.tokens + t) * cols;
+      for (int64_t i = 0; i < count; ++i) out[i] = f32_to_bf16(x[i]);
+    }
+  const int64_t min_rows = (int64_t(1) << 18) / std::max<int64_t>(1, int64_t(a.in) * a.tokens);
+  const int64_t grain = std::max<int64_t>(1, (min_rows + kPanelRows - 1) / kPanelRows) * kPanelRows;
+  const uint16_t* inputs = xs.data();  // this thread's (named in the workers, xs would be theirs)
+  parallel_for(a.out, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t o = begin; o < end; o += kPanelRows)
+      bf16_row_block(a, inputs, n, cols, int(o), int(std::min<int64_t>(kPanelRows, end - o)));
+  });
+}
+
 }  // namespace dllm::cpu
