@@ -88,6 +88,13 @@ std::vector<uint32_t> code_points(const std::string& s) {
 
 std::string type_of(const json& j) { return j.is_object() ? j.value("type", std::string("(no type)")) : "null"; }
 
+// A token id read from the file: an integer in 0..2^22 (real vocabularies hold up to a few 100k).
+int32_t token_id(const json& v, const std::string& path, const std::string& what) {
+  DLLM_CHECK(v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() < (1 << 22), path, ": ", what, " ",
+             v.dump(), ", not a token id (an integer in 0..4194303)");
+  return int32_t(v.get<int64_t>());
+}
+
 bool null_or_empty(const json& j, const char* key) {
   return !j.contains(key) || j[key].is_null() || (j[key].is_string() && j[key].get<std::string>().empty());
 }
@@ -154,154 +161,162 @@ BpeTokenizer::BpeTokenizer(const std::string& path) : path_(path) {
     fail(path, ": not valid JSON (", e.what(), ")");
   }
   DLLM_CHECK(j.is_object(), path, ": not a tokenizer.json (the top level is not an object)");
-  const auto unsupported = [&](const std::string& component, const std::string& what) {
-    fail(path, ": ", component, " ", what,
-         " is not supported (dllm-bench reads byte-level BPE tokenizers: GPT-2, Llama 3, Qwen2/3)");
-  };
+  try {
+    const auto unsupported = [&](const std::string& component, const std::string& what) {
+      fail(path, ": ", component, " ", what,
+           " is not supported (dllm-bench reads byte-level BPE tokenizers: GPT-2, Llama 3, Qwen2/3)");
+    };
 
-  // normalizer
-  const json norm = j.value("normalizer", json());
-  if (type_of(norm) == "NFC") {
+    // normalizer
+    const json norm = j.value("normalizer", json());
+    if (type_of(norm) == "NFC") {
 #ifdef DLLM_HAVE_ICU
-    nfc_ = true;
+      nfc_ = true;
 #else
-    fail(path, ": normalizer NFC needs ICU, and this dllm-bench was built without it (install libicu-dev and rebuild)");
+      fail(path,
+           ": normalizer NFC needs ICU, and this dllm-bench was built without it (install libicu-dev and rebuild)");
 #endif
-  } else if (!norm.is_null()) {
-    unsupported("normalizer", type_of(norm));
-  }
-
-  // pre_tokenizer: Split steps, then ByteLevel
-  const json pre = j.value("pre_tokenizer", json());
-  std::vector<json> steps;
-  if (type_of(pre) == "Sequence")
-    steps = pre.value("pretokenizers", std::vector<json>());
-  else
-    steps = {pre};
-  bool byte_level = false;
-  for (const json& s : steps) {
-    const std::string t = type_of(s);
-    DLLM_CHECK(!byte_level, path, ": pre_tokenizer ", t, " after ByteLevel is not supported");
-    if (t == "ByteLevel") {
-      byte_level = true;
-      if (s.value("add_prefix_space", false)) unsupported("pre_tokenizer ByteLevel", "with add_prefix_space true");
-      if (s.value("use_regex", true)) splits_.push_back(std::make_unique<Regex>(kGpt2Split, false, path));
-    } else if (t == "Split") {
-      const std::string behavior = s.value("behavior", std::string());
-      if (behavior != "Isolated") unsupported("pre_tokenizer Split", "with behavior " + behavior);
-      if (s.value("invert", false)) unsupported("pre_tokenizer Split", "with invert true");
-      const json pat = s.value("pattern", json());
-      if (pat.contains("Regex"))
-        splits_.push_back(std::make_unique<Regex>(pat["Regex"].get<std::string>(), false, path));
-      else if (pat.contains("String"))
-        splits_.push_back(std::make_unique<Regex>(pat["String"].get<std::string>(), true, path));
-      else
-        unsupported("pre_tokenizer Split", "with pattern " + pat.dump());
-    } else {
-      unsupported("pre_tokenizer", t);
+    } else if (!norm.is_null()) {
+      unsupported("normalizer", type_of(norm));
     }
-  }
-  if (!byte_level) unsupported("pre_tokenizer", type_of(pre) + " without ByteLevel");
 
-  // model
-  const json model = j.value("model", json());
-  if (type_of(model) != "BPE") unsupported("model", type_of(model));
-  if (model.value("byte_fallback", false)) unsupported("model BPE", "with byte_fallback true");
-  if (!model.value("dropout", json()).is_null() && model["dropout"].get<double>() != 0.0)
-    unsupported("model BPE", "with dropout");
-  if (!null_or_empty(model, "continuing_subword_prefix") || !null_or_empty(model, "end_of_word_suffix"))
-    unsupported("model BPE", "with a continuing_subword_prefix or end_of_word_suffix");
-  ignore_merges_ = model.value("ignore_merges", false);
-  DLLM_CHECK(model.contains("vocab") && model["vocab"].is_object(), path, ": model.vocab is missing");
-  std::unordered_map<uint32_t, int> byte_of;
-  for (int b = 0; b < 256; ++b) byte_of[kByteCodePoints[size_t(b)]] = b;
-  const auto set_token = [&](int32_t id, std::string bytes) {
-    DLLM_CHECK(id >= 0, path, ": negative token id ", id);
-    if (size_t(id) >= bytes_.size()) bytes_.resize(size_t(id) + 1), known_.resize(size_t(id) + 1);
-    bytes_[size_t(id)] = std::move(bytes);
-    known_[size_t(id)] = true;
-  };
-  for (const auto& [symbol, id_json] : model["vocab"].items()) {
-    const int32_t id = id_json.get<int32_t>();
-    std::string bytes;
-    for (uint32_t cp : code_points(symbol)) {
-      const auto b = byte_of.find(cp);
-      DLLM_CHECK(b != byte_of.end(), path, ": vocab token \"", symbol, "\" (id ", id,
-                 ") is not byte-level (decoder ByteLevel cannot map it to bytes)");
-      bytes.push_back(char(b->second));
-    }
-    vocab_[symbol] = id;
-    set_token(id, std::move(bytes));
-  }
-  for (int b = 0; b < 256; ++b) {
-    std::string symbol;
-    append_utf8(symbol, kByteCodePoints[size_t(b)]);
-    const auto it = vocab_.find(symbol);
-    DLLM_CHECK(it != vocab_.end(), path, ": the vocab has no token for byte ", b, " (\"", symbol,
-               "\"): not a byte-level vocabulary");
-    byte_ids_[size_t(b)] = it->second;
-  }
-  const std::vector<json> merges = model.value("merges", std::vector<json>());
-  for (size_t rank = 0; rank < merges.size(); ++rank) {
-    std::string left, right;
-    if (merges[rank].is_string()) {
-      const std::string m = merges[rank].get<std::string>();
-      const size_t space = m.find(' ');
-      DLLM_CHECK(space != std::string::npos && m.find(' ', space + 1) == std::string::npos, path, ": merge ", rank,
-                 " \"", m, "\" is not two tokens separated by one space");
-      left = m.substr(0, space), right = m.substr(space + 1);
-    } else {
-      DLLM_CHECK(merges[rank].is_array() && merges[rank].size() == 2, path, ": merge ", rank, " is not a pair");
-      left = merges[rank][0].get<std::string>(), right = merges[rank][1].get<std::string>();
-    }
-    const auto l = vocab_.find(left), r = vocab_.find(right), lr = vocab_.find(left + right);
-    DLLM_CHECK(l != vocab_.end() && r != vocab_.end() && lr != vocab_.end(), path, ": merge ", rank, " (\"", left,
-               "\" \"", right, "\") names a token the vocab does not have");
-    const uint64_t key = uint64_t(uint32_t(l->second)) << 32 | uint32_t(r->second);
-    merges_.emplace(key, Merge{int32_t(rank), lr->second});  // a repeated pair keeps its first rank
-  }
-
-  // added_tokens
-  for (const json& t : j.value("added_tokens", std::vector<json>())) {
-    const std::string content = t.value("content", std::string());
-    DLLM_CHECK(!content.empty(), path, ": an added token has no content");
-    for (const char* flag : {"single_word", "lstrip", "rstrip"})
-      if (t.value(flag, false)) unsupported("added token \"" + content + "\"", std::string("with ") + flag + " true");
-    added_.push_back({content, t.value("id", int32_t(-1))});
-    set_token(added_.back().id, content);
-  }
-  std::stable_sort(added_.begin(), added_.end(),
-                   [](const AddedToken& a, const AddedToken& b) { return a.content.size() > b.content.size(); });
-
-  // post_processor: special tokens around the text
-  const std::function<void(const json&)> post = [&](const json& p) {
-    const std::string t = type_of(p);
-    if (t == "Sequence") {
-      for (const json& q : p.value("processors", std::vector<json>())) post(q);
-    } else if (t == "TemplateProcessing") {
-      bool after = false;
-      for (const json& piece : p.value("single", std::vector<json>())) {
-        if (piece.contains("Sequence")) {
-          after = true;
-          continue;
-        }
-        DLLM_CHECK(piece.contains("SpecialToken"), path, ": post_processor TemplateProcessing piece ", piece.dump(),
-                   " is not supported");
-        const std::string name = piece["SpecialToken"].value("id", std::string());
-        const json ids = p.value("special_tokens", json::object()).value(name, json::object()).value("ids", json());
-        DLLM_CHECK(ids.is_array(), path, ": post_processor TemplateProcessing names special token ", name,
-                   " but does not give its ids");
-        for (const json& id : ids) (after ? suffix_ : prefix_).push_back(id.get<int32_t>());
+    // pre_tokenizer: Split steps, then ByteLevel
+    const json pre = j.value("pre_tokenizer", json());
+    std::vector<json> steps;
+    if (type_of(pre) == "Sequence")
+      steps = pre.value("pretokenizers", std::vector<json>());
+    else
+      steps = {pre};
+    bool byte_level = false;
+    for (const json& s : steps) {
+      const std::string t = type_of(s);
+      DLLM_CHECK(!byte_level, path, ": pre_tokenizer ", t, " after ByteLevel is not supported");
+      if (t == "ByteLevel") {
+        byte_level = true;
+        if (s.value("add_prefix_space", false)) unsupported("pre_tokenizer ByteLevel", "with add_prefix_space true");
+        if (s.value("use_regex", true)) splits_.push_back(std::make_unique<Regex>(kGpt2Split, false, path));
+      } else if (t == "Split") {
+        const std::string behavior = s.value("behavior", std::string());
+        if (behavior != "Isolated") unsupported("pre_tokenizer Split", "with behavior " + behavior);
+        if (s.value("invert", false)) unsupported("pre_tokenizer Split", "with invert true");
+        const json pat = s.value("pattern", json());
+        if (pat.contains("Regex"))
+          splits_.push_back(std::make_unique<Regex>(pat["Regex"].get<std::string>(), false, path));
+        else if (pat.contains("String"))
+          splits_.push_back(std::make_unique<Regex>(pat["String"].get<std::string>(), true, path));
+        else
+          unsupported("pre_tokenizer Split", "with pattern " + pat.dump());
+      } else {
+        unsupported("pre_tokenizer", t);
       }
-    } else if (t != "ByteLevel" && t != "null") {  // ByteLevel only adjusts offsets
-      unsupported("post_processor", t);
     }
-  };
-  post(j.value("post_processor", json()));
+    if (!byte_level) unsupported("pre_tokenizer", type_of(pre) + " without ByteLevel");
 
-  // decoder
-  const json dec = j.value("decoder", json());
-  if (type_of(dec) != "ByteLevel") unsupported("decoder", type_of(dec));
+    // model
+    const json model = j.value("model", json());
+    if (type_of(model) != "BPE") unsupported("model", type_of(model));
+    if (model.value("byte_fallback", false)) unsupported("model BPE", "with byte_fallback true");
+    if (!model.value("dropout", json()).is_null() && model["dropout"].get<double>() != 0.0)
+      unsupported("model BPE", "with dropout");
+    if (!null_or_empty(model, "continuing_subword_prefix") || !null_or_empty(model, "end_of_word_suffix"))
+      unsupported("model BPE", "with a continuing_subword_prefix or end_of_word_suffix");
+    ignore_merges_ = model.value("ignore_merges", false);
+    DLLM_CHECK(model.contains("vocab") && model["vocab"].is_object(), path, ": model.vocab is missing");
+    std::unordered_map<uint32_t, int> byte_of;
+    for (int b = 0; b < 256; ++b) byte_of[kByteCodePoints[size_t(b)]] = b;
+    const auto set_token = [&](int32_t id, std::string bytes) {
+      if (size_t(id) >= bytes_.size()) bytes_.resize(size_t(id) + 1), known_.resize(size_t(id) + 1);
+      DLLM_CHECK(!known_[size_t(id)] || bytes_[size_t(id)] == bytes, path, ": id ", id,
+                 " is given to two different tokens");
+      bytes_[size_t(id)] = std::move(bytes);
+      known_[size_t(id)] = true;
+    };
+    for (const auto& [symbol, id_json] : model["vocab"].items()) {
+      const int32_t id = token_id(id_json, path, "vocab token \"" + symbol + "\" has id");
+      std::string bytes;
+      for (uint32_t cp : code_points(symbol)) {
+        const auto b = byte_of.find(cp);
+        DLLM_CHECK(b != byte_of.end(), path, ": vocab token \"", symbol, "\" (id ", id,
+                   ") is not byte-level (decoder ByteLevel cannot map it to bytes)");
+        bytes.push_back(char(b->second));
+      }
+      vocab_[symbol] = id;
+      set_token(id, std::move(bytes));
+    }
+    for (int b = 0; b < 256; ++b) {
+      std::string symbol;
+      append_utf8(symbol, kByteCodePoints[size_t(b)]);
+      const auto it = vocab_.find(symbol);
+      DLLM_CHECK(it != vocab_.end(), path, ": the vocab has no token for byte ", b, " (\"", symbol,
+                 "\"): not a byte-level vocabulary");
+      byte_ids_[size_t(b)] = it->second;
+    }
+    const std::vector<json> merges = model.value("merges", std::vector<json>());
+    for (size_t rank = 0; rank < merges.size(); ++rank) {
+      std::string left, right;
+      if (merges[rank].is_string()) {
+        const std::string m = merges[rank].get<std::string>();
+        const size_t space = m.find(' ');
+        DLLM_CHECK(space != std::string::npos && m.find(' ', space + 1) == std::string::npos, path, ": merge ", rank,
+                   " \"", m, "\" is not two tokens separated by one space");
+        left = m.substr(0, space), right = m.substr(space + 1);
+      } else {
+        DLLM_CHECK(merges[rank].is_array() && merges[rank].size() == 2, path, ": merge ", rank, " is not a pair");
+        left = merges[rank][0].get<std::string>(), right = merges[rank][1].get<std::string>();
+      }
+      const auto l = vocab_.find(left), r = vocab_.find(right), lr = vocab_.find(left + right);
+      DLLM_CHECK(l != vocab_.end() && r != vocab_.end() && lr != vocab_.end(), path, ": merge ", rank, " (\"", left,
+                 "\" \"", right, "\") names a token the vocab does not have");
+      const uint64_t key = uint64_t(uint32_t(l->second)) << 32 | uint32_t(r->second);
+      merges_.emplace(key, Merge{int32_t(rank), lr->second});  // a repeated pair keeps its first rank
+    }
+
+    // added_tokens
+    for (const json& t : j.value("added_tokens", std::vector<json>())) {
+      const std::string content = t.value("content", std::string());
+      DLLM_CHECK(!content.empty(), path, ": an added token has no content");
+      for (const char* flag : {"single_word", "lstrip", "rstrip"})
+        if (t.value(flag, false)) unsupported("added token \"" + content + "\"", std::string("with ") + flag + " true");
+      added_.push_back({content, token_id(t.value("id", json()), path, "added token \"" + content + "\" has id")});
+      set_token(added_.back().id, content);
+    }
+    std::stable_sort(added_.begin(), added_.end(),
+                     [](const AddedToken& a, const AddedToken& b) { return a.content.size() > b.content.size(); });
+
+    // post_processor: special tokens around the text
+    const std::function<void(const json&)> post = [&](const json& p) {
+      const std::string t = type_of(p);
+      if (t == "Sequence") {
+        for (const json& q : p.value("processors", std::vector<json>())) post(q);
+      } else if (t == "TemplateProcessing") {
+        bool after = false;
+        for (const json& piece : p.value("single", std::vector<json>())) {
+          if (piece.contains("Sequence")) {
+            after = true;
+            continue;
+          }
+          DLLM_CHECK(piece.contains("SpecialToken"), path, ": post_processor TemplateProcessing piece ", piece.dump(),
+                     " is not supported");
+          const std::string name = piece["SpecialToken"].value("id", std::string());
+          const json ids = p.value("special_tokens", json::object()).value(name, json::object()).value("ids", json());
+          DLLM_CHECK(ids.is_array(), path, ": post_processor TemplateProcessing names special token ", name,
+                     " but does not give its ids");
+          for (const json& id : ids)
+            (after ? suffix_ : prefix_)
+                .push_back(token_id(id, path, "post_processor special token " + name + " has id"));
+        }
+      } else if (t != "ByteLevel" && t != "null") {  // ByteLevel only adjusts offsets
+        unsupported("post_processor", t);
+      }
+    };
+    post(j.value("post_processor", json()));
+
+    // decoder
+    const json dec = j.value("decoder", json());
+    if (type_of(dec) != "ByteLevel") unsupported("decoder", type_of(dec));
+  } catch (const json::exception& e) {  // a field of the wrong type: the file is wrong, not dllm-bench
+    fail(path, ": not a tokenizer.json dllm-bench can read (", e.what(), ")");
+  }
 }
 
 std::vector<int32_t> BpeTokenizer::encode(const std::string& text) const {

@@ -114,6 +114,15 @@ TEST(BpeTokenizer, UnsupportedComponentsAreNamed) {
   expect_refused(split, "does not compile");
   split["pre_tokenizer"]["behavior"] = "MergedWithPrevious";
   expect_refused(split, "behavior MergedWithPrevious");
+  json clash = ok;
+  clash["added_tokens"] = json::parse(R"([{"id": 5, "content": "<x>"}])");
+  expect_refused(clash, "id 5 is given to two different tokens");
+  json bad_id = ok;
+  bad_id["model"]["vocab"]["zz"] = 1e300;
+  expect_refused(bad_id, "not a token id");
+  json wrong_type = ok;
+  wrong_type["added_tokens"] = json::parse(R"([{"id": 300, "content": "<x>", "lstrip": "yes"}])");
+  expect_refused(wrong_type, "not a tokenizer.json dllm-bench can read");
   const std::string dir = testutil::fresh_dir("tokenizer");
   std::ofstream(dir + "/tokenizer.json") << "{\"model\": ";
   EXPECT_THROW(BpeTokenizer(dir + "/tokenizer.json"), Error);
