@@ -320,12 +320,20 @@ BpeTokenizer::BpeTokenizer(const std::string& path) : path_(path) {
 }
 
 std::vector<int32_t> BpeTokenizer::encode(const std::string& text) const {
+  std::vector<int32_t> ids = prefix_;
+  const std::vector<int32_t> body = encode_text(text);
+  ids.insert(ids.end(), body.begin(), body.end());
+  ids.insert(ids.end(), suffix_.begin(), suffix_.end());
+  return ids;
+}
+
+std::vector<int32_t> BpeTokenizer::encode_text(const std::string& text) const {
   for (size_t i = 0; i < text.size();) {
     const size_t n = utf8_sequence(text, i);
     DLLM_CHECK(n > 0, "the text is not valid UTF-8 (byte ", i, "), which ", path_, " cannot encode");
     i += n;
   }
-  std::vector<int32_t> ids = prefix_;
+  std::vector<int32_t> ids;
   size_t plain = 0;  // the start of the text not yet encoded
   for (size_t i = 0; i < text.size();) {
     const AddedToken* hit = nullptr;
@@ -343,7 +351,6 @@ std::vector<int32_t> BpeTokenizer::encode(const std::string& text) const {
     i = plain = i + hit->content.size();
   }
   encode_plain(text.substr(plain), ids);
-  ids.insert(ids.end(), suffix_.begin(), suffix_.end());
   return ids;
 }
 

@@ -27,6 +27,7 @@ class BpeTokenizer : public Tokenizer {
   ~BpeTokenizer() override;
   // Throws when `text` is not valid UTF-8.
   std::vector<int32_t> encode(const std::string& text) const override;
+  std::vector<int32_t> encode_text(const std::string& text) const override;
   std::string token_bytes(int32_t id) const override;
 
  private:

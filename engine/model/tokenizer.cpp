@@ -24,6 +24,10 @@ std::vector<int32_t> ByteTokenizer::encode(const std::string& text) const {
   return ids;
 }
 
+std::vector<int32_t> ByteTokenizer::encode_text(const std::string& text) const {
+  return std::vector<int32_t>(text.begin(), text.end());
+}
+
 std::string ByteTokenizer::token_bytes(int32_t id) const {
   return id >= 0 && id < 256 ? std::string(1, char(id)) : "<|" + std::to_string(id) + "|>";
 }

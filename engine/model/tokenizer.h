@@ -17,6 +17,8 @@ class Tokenizer {
   virtual ~Tokenizer() = default;
   // The ids of `text`, with what the tokenizer puts around every text (a <bos>, where it has one).
   virtual std::vector<int32_t> encode(const std::string& text) const = 0;
+  // The ids of `text` alone (a continuation, such as an expected answer).
+  virtual std::vector<int32_t> encode_text(const std::string& text) const = 0;
   // The bytes one id stands for (not always whole UTF-8 code points); an id the tokenizer does not
   // know as <|id|>, so nothing is hidden.
   virtual std::string token_bytes(int32_t id) const = 0;
@@ -30,6 +32,7 @@ class ByteTokenizer : public Tokenizer {
   explicit ByteTokenizer(const ModelConfig& cfg);
   // The bytes of `text`, after <bos> when the model has one.
   std::vector<int32_t> encode(const std::string& text) const override;
+  std::vector<int32_t> encode_text(const std::string& text) const override;
   // Bytes as they are; any other id as <|id|> (EOS included).
   std::string token_bytes(int32_t id) const override;
 

@@ -193,6 +193,8 @@ TEST(Cli, TokenizerJsonGivesTextInAndOut) {
   std::ofstream(dir + "/config.json") << cfg.dump();
   expect_failure("generate --model " + dir + " --prompt hi", "no tokenizer dllm-bench knows");
   expect_failure("tokenize --model " + dir + " --text hi", "no tokenizer dllm-bench knows");
+  std::ofstream(dir + "/p.jsonl") << "{\"id\": \"a\", \"prompt\": \"hi hi\", \"answer\": \"hi\"}\n";
+  expect_failure("verify --model " + dir + " --prompts " + dir + "/p.jsonl", "is text but the model has no tokenizer");
 
   // "hi" merges to 262 (after the config's special tokens 256..261); <bos> (256) before every text.
   nlohmann::json tok = dllm::testutil::byte_level_tokenizer({{"h", "i"}});
@@ -214,6 +216,8 @@ TEST(Cli, TokenizerJsonGivesTextInAndOut) {
   const auto j = nlohmann::json::parse(out);
   EXPECT_EQ(j["prompt_tokens"], nlohmann::json({256, 262}));
   EXPECT_TRUE(j["text"].is_string());
+  // A text suite through the tokenizer (verify and bench read suites alike).
+  ASSERT_EQ(run_cli("verify --model " + dir + " --prompts " + dir + "/p.jsonl --max-new-tokens 4", &out), 0) << out;
 }
 
 // A model without a mask token: every path that would decode TiDAR says so, in the same words.
