@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
-#include <limits>
+#include <queue>
 #include <nlohmann/json.hpp>
 
 #ifdef DLLM_HAVE_ICU
@@ -386,22 +386,44 @@ void BpeTokenizer::encode_word(const std::string& word, std::vector<int32_t>& id
       return;
     }
   }
-  std::vector<int32_t> parts;  // [bytes of the word], merged in place
-  for (unsigned char b : word) parts.push_back(byte_ids_[b]);
-  // Repeatedly merge the pair with the lowest rank (the leftmost of equals).
-  while (parts.size() > 1) {
-    int32_t best_rank = std::numeric_limits<int32_t>::max(), best_id = -1;
-    size_t best_at = 0;
-    for (size_t i = 0; i + 1 < parts.size(); ++i) {
-      const auto m = merges_.find(uint64_t(uint32_t(parts[i])) << 32 | uint32_t(parts[i + 1]));
-      if (m != merges_.end() && m->second.rank < best_rank)
-        best_rank = m->second.rank, best_id = m->second.id, best_at = i;
-    }
-    if (best_id < 0) break;
-    parts[best_at] = best_id;
-    parts.erase(parts.begin() + long(best_at) + 1);
+  // Repeatedly merge the pair with the lowest rank (the leftmost of equals). The word is a linked
+  // list over its byte positions; a heap holds the candidate merges, each checked when it comes up
+  // (a position's token only grows, so a candidate whose two tokens are still there is current).
+  const int n = int(word.size());
+  std::vector<int32_t> token(word.size());  // [n] the token starting at each live position
+  std::vector<int> next(word.size()), prev(word.size());
+  for (int i = 0; i < n; ++i) {
+    token[size_t(i)] = byte_ids_[static_cast<unsigned char>(word[size_t(i)])];
+    next[size_t(i)] = i + 1;
+    prev[size_t(i)] = i - 1;
   }
-  ids.insert(ids.end(), parts.begin(), parts.end());
+  struct Candidate {
+    int32_t rank, left, right;
+    int at;  // position of the left token
+    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : at > o.at; }
+  };
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
+  const auto offer = [&](int at) {  // the pair starting at `at`, when the merges have it
+    if (at < 0 || next[size_t(at)] >= n) return;
+    const int32_t l = token[size_t(at)], r = token[size_t(next[size_t(at)])];
+    const auto m = merges_.find(uint64_t(uint32_t(l)) << 32 | uint32_t(r));
+    if (m != merges_.end()) heap.push({m->second.rank, l, r, at});
+  };
+  for (int i = 0; i + 1 < n; ++i) offer(i);
+  std::vector<bool> dead(word.size(), false);
+  while (!heap.empty()) {
+    const Candidate c = heap.top();
+    heap.pop();
+    const int r = next[size_t(c.at)];
+    if (dead[size_t(c.at)] || r >= n || token[size_t(c.at)] != c.left || token[size_t(r)] != c.right) continue;
+    token[size_t(c.at)] = merges_.at(uint64_t(uint32_t(c.left)) << 32 | uint32_t(c.right)).id;
+    dead[size_t(r)] = true;
+    next[size_t(c.at)] = next[size_t(r)];
+    if (next[size_t(r)] < n) prev[size_t(next[size_t(r)])] = c.at;
+    offer(prev[size_t(c.at)]);
+    offer(c.at);
+  }
+  for (int i = 0; i < n; i = next[size_t(i)]) ids.push_back(token[size_t(i)]);
 }
 
 std::string BpeTokenizer::token_bytes(int32_t id) const {

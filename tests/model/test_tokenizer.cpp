@@ -33,6 +33,13 @@ TEST(BpeTokenizer, MergesApplyByRank) {
   const json j = testutil::byte_level_tokenizer({{"a", "a"}, {"aa", "a"}});
   EXPECT_EQ(encode(j, "aaa"), (std::vector<int32_t>{257}));
   EXPECT_EQ(encode(j, "aa"), (std::vector<int32_t>{256}));
+  // A long word (merged in n log n): 100,001 'a' -> 50,000 "aa" first (rank 0), then the last
+  // "aa" takes the odd 'a' (rank 1).
+  const std::vector<int32_t> long_word = encode(j, std::string(100001, 'a'));
+  ASSERT_EQ(long_word.size(), 50000u);
+  EXPECT_EQ(long_word.front(), 256);
+  EXPECT_EQ(long_word[49998], 256);
+  EXPECT_EQ(long_word.back(), 257);
   // The [a, b] pair form reads the same as "a b".
   json pairs = testutil::byte_level_tokenizer({{"b", "c"}, {"a", "b"}});
   pairs["model"]["merges"] = json::array({json::array({"b", "c"}), json::array({"a", "b"})});

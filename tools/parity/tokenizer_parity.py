@@ -66,6 +66,7 @@ CORPUS = [
     "<|im_start|<|im_start|>> <|endoftext <|eot_id|><|eot_id|>",
     "<think>let me reason</think> then answer",
     "mixed: Hello世界123🙂abc  \n\tEND",
+    " " * 3000 + "end" + "ab" * 2000 + "\n" * 500,
 ]
 
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|begin_of_text|>", "<|end_of_text|>",
