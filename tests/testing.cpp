@@ -27,6 +27,42 @@ std::string fresh_dir(const std::string& stem) {
   return dir.string();
 }
 
+std::string byte_symbol(int b) {
+  const auto prints = [](int k) { return (k >= 0x21 && k <= 0x7E) || (k >= 0xA1 && k <= 0xAC) || k >= 0xAE; };
+  int cp = b;
+  if (!prints(b)) {
+    cp = 256;
+    for (int k = 0; k < b; ++k) cp += !prints(k);
+  }
+  std::string s;
+  if (cp < 0x80) {
+    s.push_back(char(cp));
+  } else {
+    s.push_back(char(0xC0 | (cp >> 6)));
+    s.push_back(char(0x80 | (cp & 0x3F)));
+  }
+  return s;
+}
+
+nlohmann::json byte_level_tokenizer(const std::vector<std::pair<std::string, std::string>>& merges) {
+  using nlohmann::json;
+  json vocab = json::object();
+  for (int b = 0; b < 256; ++b) vocab[byte_symbol(b)] = b;
+  json merge_list = json::array();
+  int next = 256;
+  for (const auto& [l, r] : merges) {
+    vocab[l + r] = next++;
+    merge_list.push_back(l + " " + r);
+  }
+  return {{"version", "1.0"},
+          {"added_tokens", json::array()},
+          {"normalizer", nullptr},
+          {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+          {"post_processor", nullptr},
+          {"decoder", {{"type", "ByteLevel"}}},
+          {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"vocab", vocab}, {"merges", merge_list}}}};
+}
+
 int run_cli(const std::string& args, std::string* output) {
   const std::string cmd = std::string(DLLM_BENCH_EXE) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");

@@ -425,19 +425,17 @@ json examples_json(const BenchInputs& in, const Measurements& m) {
   json examples = json::array();
   for (size_t qi = 0; qi < std::min<size_t>(in.prompts.size(), 3); ++qi) {
     report::Example e{in.prompts[qi].id, in.prompts[qi].ids, std::nullopt, {}};
-    if (const ModelConfig& cfg = in.models.begin()->second->config(); cfg.byte_tokenizer)
-      e.prompt_text = ByteTokenizer(cfg).decode(in.prompts[qi].ids);
+    if (in.tokenizer) e.prompt_text = in.tokenizer->decode(in.prompts[qi].ids);
     for (size_t pi = 0; pi < in.points.size(); ++pi) {
       if (m.runs[pi].reps.empty() || m.points[pi].rollouts != 1) continue;
       const Generation& g = m.runs[pi].reps.front().outputs[qi];
       report::ExampleOutput o{m.points[pi].id(), g.tokens, g.metrics.committed_per_step, std::nullopt};
-      const ModelConfig& cfg = in.models.at(m.points[pi].backend)->config();
-      if (cfg.byte_tokenizer) {  // the text of each step's commit, for the side-by-side view
+      if (in.tokenizer) {  // the text of each step's commit, for the side-by-side view
         std::vector<std::string>& segments = o.segments.emplace();
         size_t at = 0;
         for (int n : g.metrics.committed_per_step) {
           segments.push_back(
-              ByteTokenizer(cfg).decode({g.tokens.begin() + long(at), g.tokens.begin() + long(at + size_t(n))}));
+              in.tokenizer->decode({g.tokens.begin() + long(at), g.tokens.begin() + long(at + size_t(n))}));
           at += size_t(n);
         }
       }

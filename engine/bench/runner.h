@@ -12,6 +12,7 @@
 #include "engine/bench/step_cost.h"
 #include "engine/bench/suite.h"
 #include "engine/decode/tidar_options.h"
+#include "engine/model/tokenizer.h"
 #include "engine/model/transformer.h"
 #include "reports/sections.h"
 
@@ -56,6 +57,7 @@ struct BenchInputs {
   std::vector<SuitePrompt> prompts;
   BenchSettings settings;
   std::map<std::string, Transformer*> models;              // backend name -> the model on that backend
+  const Tokenizer* tokenizer = nullptr;                    // the model's, for the examples' text (may be null)
   int64_t weight_bytes = 0;                                // streamed by every forward: the effective bandwidth
   std::map<std::string, std::vector<StepCost>> step_cost;  // backend name -> t(T), for the prediction
   // backend name -> batch size -> t(T) of passes of that many sequences with T tokens each

@@ -5,7 +5,6 @@
 
 #include "datasets/prompts.h"
 #include "core/check.h"
-#include "engine/model/tokenizer.h"
 
 namespace dllm {
 
@@ -18,18 +17,18 @@ std::vector<std::string> split_list(const std::string& list) {
 }
 
 std::vector<SuitePrompt> load_suite(const std::string& path, const std::vector<std::string>& categories,
-                                    const ModelConfig& cfg) {
+                                    const Tokenizer* tok) {
   std::vector<SuitePrompt> out;
   for (const Prompt& p : load_prompts(path)) {
     if (!categories.empty() && std::find(categories.begin(), categories.end(), p.category) == categories.end())
       continue;
-    DLLM_CHECK(p.tokens || cfg.byte_tokenizer, path, ": prompt ", p.id,
-               " is text but the model has no byte tokenizer: give the prompts as token ids");
-    SuitePrompt s{p.id, p.category, p.tokens ? *p.tokens : ByteTokenizer(cfg).encode(*p.text), std::nullopt};
-    if (p.answer) {  // answer bytes, without the <bos> the tokenizer puts first
-      std::vector<int32_t> ids = ByteTokenizer(cfg).encode(*p.answer);
-      if (cfg.bos_token_id >= 0) ids.erase(ids.begin());
-      s.answer = ids;
+    DLLM_CHECK(p.tokens || tok, path, ": prompt ", p.id,
+               " is text but the model has no tokenizer (no tokenizer.json, no byte tokenizer): give the prompts "
+               "as token ids");
+    SuitePrompt s{p.id, p.category, p.tokens ? *p.tokens : tok->encode(*p.text), std::nullopt};
+    if (p.answer) {  // the answer's ids alone, without the <bos> the tokenizer puts before a prompt
+      DLLM_CHECK(tok, path, ": prompt ", p.id, " has a text answer but the model has no tokenizer");
+      s.answer = tok->encode_text(*p.answer);
     }
     out.push_back(std::move(s));
   }

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/model.h"
+#include "engine/model/tokenizer.h"
 
 namespace dllm {
 
@@ -16,10 +16,11 @@ struct SuitePrompt {
   std::optional<std::vector<int32_t>> answer;  // expected generated tokens (no <bos>, no <eos>)
 };
 
-// Loads a JSONL suite (datasets/README.md), keeping the prompts of `categories` (all when empty).
+// Loads a JSONL suite (datasets/README.md), keeping the prompts of `categories` (all when empty);
+// text prompts and answers through `tok` (the model's tokenizer, find_tokenizer; null: ids only).
 // Throws naming the file when nothing is selected.
 std::vector<SuitePrompt> load_suite(const std::string& path, const std::vector<std::string>& categories,
-                                    const ModelConfig& cfg);
+                                    const Tokenizer* tok);
 
 // "a,b,c" -> {"a","b","c"}; "" -> {}.
 std::vector<std::string> split_list(const std::string& list);

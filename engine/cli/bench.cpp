@@ -23,6 +23,7 @@
 #include "core/atomic_file.h"
 #include "core/check.h"
 #include "engine/model/config.h"
+#include "engine/model/tokenizer.h"
 #include "reports/html.h"
 #include "reports/schema.h"
 
@@ -253,14 +254,14 @@ struct PlannedPoints {
   RunShape shape;
 };
 
-PlannedPoints plan_points(const Plan& plan, const ModelConfig& cfg) {
+PlannedPoints plan_points(const Plan& plan, const ModelConfig& cfg, const Tokenizer* tok) {
   PlannedPoints pp;
   const std::vector<BenchPoint> grid = expand_grid(plan.grid);
   pp.points = shard_points(grid, plan.shard);
   DLLM_CHECK(!pp.points.empty(), "--shard ", plan.shard.index, "/", plan.shard.count, ": the grid has only ",
              grid.size(), " points, so this slice is empty: use at most ", grid.size(), " shards");
   pp.baselines = missing_baselines(pp.points, grid);
-  pp.prompts = load_suite(plan.prompts, plan.categories, cfg);
+  pp.prompts = load_suite(plan.prompts, plan.categories, tok);
   if (plan.limit > 0 && int(pp.prompts.size()) > plan.limit) pp.prompts.resize(size_t(plan.limit));
   int64_t longest = 1;
   int lookahead = 0;
@@ -415,7 +416,7 @@ json measure_routing(const Plan& plan, const ModelConfig& cfg, BenchInputs& in, 
   if (cfg.arch != Arch::zaya) return nullptr;
   std::vector<std::vector<int32_t>> documents;
   int64_t tokens = 0;
-  for (const SuitePrompt& p : load_suite(plan.prompts, plan.categories, cfg)) {
+  for (const SuitePrompt& p : load_suite(plan.prompts, plan.categories, in.tokenizer)) {
     if (tokens >= kRoutingTokens) break;
     std::vector<int32_t>& doc = documents.emplace_back(p.ids);
     if (p.answer) doc.insert(doc.end(), p.answer->begin(), p.answer->end());
@@ -542,7 +543,8 @@ int run_bench(int argc, char** argv) {
   // Plan: every point checked against the model, the memory of the largest against each backend, the
   // outputs and the imports checked, all before anything is measured.
   const ModelSummary summary = describe_model(model_spec(a));
-  const PlannedPoints pp = plan_points(plan, summary.config);
+  const std::unique_ptr<Tokenizer> tok = find_tokenizer(model_spec(a), summary.config);
+  const PlannedPoints pp = plan_points(plan, summary.config, tok.get());
   std::map<std::string, std::unique_ptr<Backend>> backends;
   for (const std::string& b : plan.grid.backends) {
     backends[b] = make_backend(b);
@@ -553,6 +555,7 @@ int run_bench(int argc, char** argv) {
   const ModelConfig& cfg = model->config();
   std::map<std::string, std::unique_ptr<Transformer>> models;
   BenchInputs in;
+  in.tokenizer = tok.get();
   for (const std::string& b : plan.grid.backends) {
     models[b] = std::make_unique<Transformer>(cfg, model->weights(), *backends[b]);
     in.models[b] = models[b].get();

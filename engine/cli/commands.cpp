@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,7 @@
 #include "core/atomic_file.h"
 #include "core/check.h"
 #include "engine/decode/ar_decoder.h"
+#include "engine/model/bpe_tokenizer.h"
 #include "engine/model/tokenizer.h"
 #include "engine/model/transformer.h"
 #include "engine/model/zaya.h"
@@ -83,18 +85,21 @@ int run_generate(int argc, char** argv) {
     g = ArDecoder(tf).generate(req);
   }
 
+  const std::unique_ptr<Tokenizer> tok = find_tokenizer(model_spec(a), cfg);
   if (a.has("--json")) {
     json out = {{"model", model->source()},      {"strategy", strategy_json}, {"backend", backend->name()},
                 {"prompt_tokens", req.prompt},   {"tokens", g.tokens},        {"stop_reason", g.stop_reason},
                 {"metrics", g.metrics.to_json()}};
-    if (cfg.byte_tokenizer) out["text"] = text_of(cfg, g.tokens);
+    if (tok) out["text"] = tok->decode(g.tokens);
     std::cout << dump(out) << "\n";
     return 0;
   }
-  if (cfg.byte_tokenizer) {  // the prompt as typed (without <bos>), then the generated text
+  if (tok) {  // the prompt (without <bos>), then the generated text, token by token in whole code points
     const bool bos = !req.prompt.empty() && req.prompt[0] == cfg.bos_token_id;
-    std::cout << text_of(cfg, {req.prompt.begin() + (bos ? 1 : 0), req.prompt.end()}) << text_of(cfg, g.tokens)
-              << "\n\n";
+    TextStream stream(*tok);
+    for (size_t i = bos ? 1 : 0; i < req.prompt.size(); ++i) std::cout << stream.push(req.prompt[i]);
+    for (int32_t t : g.tokens) std::cout << stream.push(t);
+    std::cout << stream.finish() << "\n\n";
   }
   std::printf("strategy %s | backend %s | model %s\n", strategy.c_str(), backend->name().c_str(),
               model->source().c_str());
@@ -223,6 +228,36 @@ int run_info(int argc, char** argv) {
   return 0;
 }
 
+int run_tokenize(int argc, char** argv) {
+  Args a("tokenize",
+         "Encodes --text with the model's tokenizer and prints the ids, or decodes --ids and prints the text:\n"
+         "a check of the tokenizer from outside (a folder's tokenizer.json, or the byte tokenizer).",
+         {kModelFlags[0],
+          {"--text", "TEXT", "text to encode"},
+          {"--ids", "IDS", "comma-separated token ids to decode"},
+          {"--json", "", "print one JSON object ({\"ids\": [...], \"text\": \"...\"})"}});
+  if (parse_or_help(a, argc, argv)) return 0;
+  DLLM_CHECK(a.has("--text") != a.has("--ids"), "give exactly one of --text TEXT and --ids IDS");
+  const std::string spec = model_spec(a);
+  // A folder with only a tokenizer.json is enough; the byte tokenizer needs the model's config.
+  const bool has_json = std::filesystem::is_regular_file(std::filesystem::path(spec) / "tokenizer.json");
+  const std::unique_ptr<Tokenizer> tok =
+      has_json ? std::make_unique<BpeTokenizer>((std::filesystem::path(spec) / "tokenizer.json").string())
+               : find_tokenizer(spec, describe_model(spec).config);
+  DLLM_CHECK(tok, spec, " has no tokenizer dllm-bench knows (no tokenizer.json, no byte tokenizer in config.json)");
+  const std::vector<int32_t> ids = a.has("--ids") ? a.int_list("--ids") : tok->encode(a.str("--text", ""));
+  const std::string text = a.has("--ids") ? tok->decode(ids) : a.str("--text", "");
+  if (a.has("--json")) {
+    std::cout << dump(json{{"ids", ids}, {"text", text}}, -1) << "\n";
+  } else if (a.has("--ids")) {
+    std::cout << text << "\n";
+  } else {
+    for (size_t i = 0; i < ids.size(); ++i) std::cout << (i ? "," : "") << ids[i];
+    std::cout << "\n";
+  }
+  return 0;
+}
+
 int run_main(int argc, char** argv) {
   const char* usage =
       "usage: dllm-bench COMMAND [flags]   (dllm-bench COMMAND --help for its flags)\n\n"
@@ -235,6 +270,7 @@ int run_main(int argc, char** argv) {
       "  merge      merge the reports of bench --shard I/N runs into one report\n"
       "  logits     dump the logits of every prompt position (.npy or .json)\n"
       "  info       model configuration, parameter count, weight and KV bytes\n"
+      "  tokenize   encode text to ids, or decode ids to text, with the model's tokenizer\n"
       "  probe      measure and store this machine's read bandwidth and peak FLOP/s\n"
       "  stepcost   the step-cost curve t(T)/t(1) of one model on this machine\n";
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
@@ -251,6 +287,7 @@ int run_main(int argc, char** argv) {
     if (cmd == "merge") return run_merge(argc, argv);
     if (cmd == "logits") return run_logits(argc, argv);
     if (cmd == "info") return run_info(argc, argv);
+    if (cmd == "tokenize") return run_tokenize(argc, argv);
     if (cmd == "probe") return run_probe(argc, argv);
     if (cmd == "stepcost") return run_stepcost(argc, argv);
     std::cerr << "dllm-bench: unknown command '" << cmd << "'\n\n" << usage;

@@ -20,7 +20,7 @@ const std::vector<FlagSpec> kModelFlags = {
      "batch-invariant), gpu-mma in a GPU build, each also as NAME-eager (no graphs)"},
 };
 const std::vector<FlagSpec> kPromptFlags = {
-    {"--prompt", "TEXT", "prompt text (models with the byte tokenizer)"},
+    {"--prompt", "TEXT", "prompt text (models with a tokenizer.json or the byte tokenizer)"},
     {"--tokens", "IDS", "prompt as comma-separated token ids, e.g. 256,72,105"},
 };
 const std::vector<FlagSpec> kSamplerFlags = {
@@ -73,7 +73,11 @@ void check_run_fits(const Args& a, const ModelSummary& model, const RunShape& sh
 std::vector<int32_t> prompt_ids(const Args& a, const ModelConfig& cfg) {
   DLLM_CHECK(a.has("--prompt") != a.has("--tokens"), "give exactly one of --prompt TEXT and --tokens IDS");
   if (a.has("--tokens")) return a.int_list("--tokens");
-  return ByteTokenizer(cfg).encode(a.str("--prompt", ""));
+  const std::unique_ptr<Tokenizer> tok = find_tokenizer(model_spec(a), cfg);
+  DLLM_CHECK(tok,
+             "this model has no tokenizer dllm-bench knows (no tokenizer.json in its folder, and its config.json "
+             "does not declare \"dllm_tokenizer\": \"bytes\"): give the prompt as token ids with --tokens");
+  return tok->encode(a.str("--prompt", ""));
 }
 
 RunShape generate_shape(const GenerateRequest& req, const ModelConfig& cfg, const TidarOptions* tidar) {
@@ -116,10 +120,6 @@ nlohmann::json tidar_options_json(const TidarOptions& o) {
           {"proposal_attention", o.proposal_attention == ProposalAttention::causal ? "causal" : "bidirectional"},
           {"mix_weight", o.mix_weight},
           {"draft_temperature", o.draft_temperature}};
-}
-
-std::string text_of(const ModelConfig& cfg, const std::vector<int32_t>& ids) {
-  return cfg.byte_tokenizer ? ByteTokenizer(cfg).decode(ids) : std::string();
 }
 
 }  // namespace dllm::cli

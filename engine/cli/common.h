@@ -34,12 +34,11 @@ void check_run_fits(const Args& a, const ModelSummary& model, const RunShape& sh
 // the request does not fit the model (validate_request), before its memory is checked.
 RunShape generate_shape(const GenerateRequest& req, const ModelConfig& cfg, const TidarOptions* tidar);
 std::string model_spec(const Args& a);
+// --tokens as given, or --prompt encoded by the model's tokenizer (find_tokenizer).
 std::vector<int32_t> prompt_ids(const Args& a, const ModelConfig& cfg);
 SamplerConfig sampler_config(const Args& a);
 // The TiDAR flags, validated against the model (TidarOptions::validate).
 TidarOptions tidar_options(const Args& a, const ModelConfig& cfg);
 nlohmann::json tidar_options_json(const TidarOptions& o);
-// Decoded text for models with the byte tokenizer, else "".
-std::string text_of(const ModelConfig& cfg, const std::vector<int32_t>& ids);
 
 }  // namespace dllm::cli

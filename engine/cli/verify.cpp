@@ -25,7 +25,8 @@ using nlohmann::json;
 std::vector<SuitePrompt> verify_prompts(const Args& a, const ModelConfig& cfg) {
   if (!a.has("--prompts")) return {{"prompt", "", prompt_ids(a, cfg), std::nullopt}};
   DLLM_CHECK(!a.has("--prompt") && !a.has("--tokens"), "give --prompts FILE or --prompt/--tokens, not both");
-  return load_suite(a.str("--prompts", ""), split_list(a.str("--categories", "")), cfg);
+  return load_suite(a.str("--prompts", ""), split_list(a.str("--categories", "")),
+                    find_tokenizer(model_spec(a), cfg).get());
 }
 
 }  // namespace

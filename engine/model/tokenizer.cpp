@@ -1,13 +1,20 @@
 #include "engine/model/tokenizer.h"
 
+#include <filesystem>
+
 #include "core/check.h"
+#include "engine/model/bpe_tokenizer.h"
 
 namespace dllm {
 
+std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
+  std::string out;
+  for (int32_t id : ids) out += token_bytes(id);
+  return out;
+}
+
 ByteTokenizer::ByteTokenizer(const ModelConfig& cfg) : bos_(cfg.bos_token_id) {
-  DLLM_CHECK(cfg.byte_tokenizer,
-             "this model has no tokenizer dllm-bench knows (its config.json does not declare "
-             "\"dllm_tokenizer\": \"bytes\"): give the prompt as token ids with --tokens");
+  DLLM_CHECK(cfg.byte_tokenizer, "the config does not declare \"dllm_tokenizer\": \"bytes\"");
 }
 
 std::vector<int32_t> ByteTokenizer::encode(const std::string& text) const {
@@ -17,15 +24,53 @@ std::vector<int32_t> ByteTokenizer::encode(const std::string& text) const {
   return ids;
 }
 
-std::string ByteTokenizer::decode(const std::vector<int32_t>& ids) const {
-  std::string out;
-  for (int32_t id : ids) {
-    if (id >= 0 && id < 256)
-      out.push_back(char(id));
-    else
-      out += "<|" + std::to_string(id) + "|>";
+std::vector<int32_t> ByteTokenizer::encode_text(const std::string& text) const {
+  return std::vector<int32_t>(text.begin(), text.end());
+}
+
+std::string ByteTokenizer::token_bytes(int32_t id) const {
+  return id >= 0 && id < 256 ? std::string(1, char(id)) : "<|" + std::to_string(id) + "|>";
+}
+
+std::unique_ptr<Tokenizer> find_tokenizer(const std::string& model, const ModelConfig& cfg) {
+  const std::filesystem::path json = std::filesystem::path(model) / "tokenizer.json";
+  if (std::filesystem::is_regular_file(json)) return std::make_unique<BpeTokenizer>(json.string());
+  if (cfg.byte_tokenizer) return std::make_unique<ByteTokenizer>(cfg);
+  return nullptr;
+}
+
+namespace {
+
+// The length of the UTF-8 sequence lead byte `c` begins, or 0 when it begins none.
+int utf8_length(unsigned char c) {
+  if (c >= 0xC2 && c <= 0xDF) return 2;
+  if (c >= 0xE0 && c <= 0xEF) return 3;
+  if (c >= 0xF0 && c <= 0xF4) return 4;
+  return 0;
+}
+
+}  // namespace
+
+std::string TextStream::push(int32_t id) {
+  std::string text = held_ + tok_.token_bytes(id);
+  held_.clear();
+  // An unfinished code point can only be the last 1..3 bytes: a lead byte and continuation bytes.
+  for (size_t back = 1; back <= 3 && back <= text.size(); ++back) {
+    const unsigned char c = static_cast<unsigned char>(text[text.size() - back]);
+    if ((c & 0xC0) == 0x80) continue;  // a continuation byte: look further back for its lead
+    if (utf8_length(c) > int(back)) {
+      held_ = text.substr(text.size() - back);
+      text.resize(text.size() - back);
+    }
+    break;
   }
-  return out;
+  return text;
+}
+
+std::string TextStream::finish() {
+  const bool unfinished = !held_.empty();
+  held_.clear();
+  return unfinished ? "\xEF\xBF\xBD" : "";
 }
 
 }  // namespace dllm

@@ -38,7 +38,7 @@ TEST(Cli, HelpForEveryCommand) {
   std::string out;
   EXPECT_EQ(run_cli("--help", &out), 0);
   EXPECT_NE(out.find("generate"), std::string::npos);
-  for (const char* cmd : {"generate", "logits", "info", "verify", "bench"}) {
+  for (const char* cmd : {"generate", "logits", "info", "verify", "bench", "tokenize"}) {
     EXPECT_EQ(run_cli(std::string(cmd) + " --help", &out), 0) << cmd;
     EXPECT_NE(out.find("--model"), std::string::npos) << cmd;
   }
@@ -181,6 +181,43 @@ TEST(Cli, BenchWritesAValidReportAndItsHtml) {
   EXPECT_TRUE(std::filesystem::exists(dir + "/again.html"));
   ASSERT_EQ(run_cli("compare " + dir + "/r.json " + dir + "/r.json", &out), 0) << out;
   EXPECT_NE(out.find("0 regression(s)"), std::string::npos) << out;
+}
+
+// A checkpoint folder with a tokenizer.json and no byte tokenizer: text in (--prompt), text out.
+TEST(Cli, TokenizerJsonGivesTextInAndOut) {
+  const std::string dir = dllm::testutil::fresh_dir("bpe_model");
+  std::filesystem::copy(saved_tiny(), dir,
+                        std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  nlohmann::json cfg = nlohmann::json::parse(std::ifstream(dir + "/config.json"));
+  cfg.erase("dllm_tokenizer");
+  std::ofstream(dir + "/config.json") << cfg.dump();
+  expect_failure("generate --model " + dir + " --prompt hi", "no tokenizer dllm-bench knows");
+  expect_failure("tokenize --model " + dir + " --text hi", "no tokenizer dllm-bench knows");
+  std::ofstream(dir + "/p.jsonl") << "{\"id\": \"a\", \"prompt\": \"hi hi\", \"answer\": \"hi\"}\n";
+  expect_failure("verify --model " + dir + " --prompts " + dir + "/p.jsonl", "is text but the model has no tokenizer");
+
+  // "hi" merges to 262 (after the config's special tokens 256..261); <bos> (256) before every text.
+  nlohmann::json tok = dllm::testutil::byte_level_tokenizer({{"h", "i"}});
+  tok["model"]["vocab"]["hi"] = 262;
+  tok["added_tokens"] = {{{"id", 256}, {"content", "<s>"}, {"special", true}}};
+  tok["post_processor"] = nlohmann::json::parse(R"({"type": "TemplateProcessing",
+      "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+      "special_tokens": {"<s>": {"id": "<s>", "ids": [256], "tokens": ["<s>"]}}})");
+  std::ofstream(dir + "/tokenizer.json") << tok.dump();
+  std::string out;
+  ASSERT_EQ(run_cli("tokenize --model " + dir + " --text 'hi, é'", &out), 0) << out;
+  EXPECT_EQ(out, "256,262,44,32,195,169\n");
+  ASSERT_EQ(run_cli("tokenize --model " + dir + " --ids 262,33,256 --json", &out), 0) << out;
+  EXPECT_EQ(nlohmann::json::parse(out)["text"], "hi!<s>");
+  ASSERT_EQ(run_cli("generate --model " + dir + " --prompt hi --max-new-tokens 4", &out), 0) << out;
+  EXPECT_EQ(out.rfind("hi", 0), 0u) << out;  // the prompt without <bos>, then the generated text
+  EXPECT_NE(out.find("tokens:"), std::string::npos) << out;
+  ASSERT_EQ(run_cli("generate --model " + dir + " --prompt hi --max-new-tokens 4 --json", &out), 0) << out;
+  const auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["prompt_tokens"], nlohmann::json({256, 262}));
+  EXPECT_TRUE(j["text"].is_string());
+  // A text suite through the tokenizer (verify and bench read suites alike).
+  ASSERT_EQ(run_cli("verify --model " + dir + " --prompts " + dir + "/p.jsonl --max-new-tokens 4", &out), 0) << out;
 }
 
 // A model without a mask token: every path that would decode TiDAR says so, in the same words.

@@ -1,0 +1,62 @@
+// Byte-level BPE read from a Hugging Face tokenizer.json: the pipeline of GPT-2, Llama 3 and Qwen2/3.
+// The components it reads (anything else is refused with an error naming the component and file):
+//   normalizer      null, or NFC (through ICU, when the build has it)
+//   pre_tokenizer   ByteLevel (use_regex: GPT-2's split regex), or a Sequence of Split (a Regex or
+//                   String pattern, behavior Isolated) followed by ByteLevel
+//   model           BPE: vocab, merges ("a b" strings or [a, b] pairs) applied by rank, ignore_merges
+//   post_processor  null, ByteLevel, TemplateProcessing (the special tokens its single template puts
+//                   around the text), or a Sequence of these
+//   decoder         ByteLevel
+//   added_tokens    matched in the raw text before anything else, the longest at each position
+#pragma once
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/model/tokenizer.h"
+
+namespace dllm {
+
+class BpeTokenizer : public Tokenizer {
+ public:
+  // Reads and checks `path` (a tokenizer.json); throws dllm::Error naming the file and the component.
+  explicit BpeTokenizer(const std::string& path);
+  ~BpeTokenizer() override;
+  // Throws when `text` is not valid UTF-8.
+  std::vector<int32_t> encode(const std::string& text) const override;
+  std::vector<int32_t> encode_text(const std::string& text) const override;
+  std::string token_bytes(int32_t id) const override;
+
+ private:
+  class Regex;  // a compiled PCRE2 pattern
+  struct AddedToken {
+    std::string content;
+    int32_t id;
+  };
+  struct Merge {
+    int32_t rank;  // position in the merges list: lower merges first
+    int32_t id;    // the merged token
+  };
+
+  // Appends the ids of a text without added tokens: normalize, split, map bytes, merge.
+  void encode_plain(const std::string& text, std::vector<int32_t>& ids) const;
+  // Appends the ids of one pre-token (raw bytes) after the BPE merges.
+  void encode_word(const std::string& word, std::vector<int32_t>& ids) const;
+
+  std::string path_;
+  bool nfc_ = false;
+  std::vector<std::unique_ptr<Regex>> splits_;      // applied in order, each to the pieces of the last
+  std::unordered_map<std::string, int32_t> vocab_;  // byte-level symbols (UTF-8) -> id
+  std::unordered_map<uint64_t, Merge> merges_;      // (left id << 32 | right id) -> merge
+  bool ignore_merges_ = false;                      // a whole pre-token in the vocab is taken as is
+  std::array<int32_t, 256> byte_ids_{};             // the id of each single byte's symbol
+  std::vector<AddedToken> added_;                   // longest first
+  std::vector<int32_t> prefix_, suffix_;            // the post-processor's special tokens
+  std::vector<std::string> bytes_;                  // id -> the bytes it decodes to
+  std::vector<bool> known_;                         // id -> has a token
+};
+
+}  // namespace dllm

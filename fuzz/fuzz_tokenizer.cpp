@@ -1,0 +1,24 @@
+// libFuzzer target: the tokenizer.json reader and encode (engine/model/bpe_tokenizer.cpp). The input is
+// a tokenizer.json, a NUL byte, then a text to encode. A tokenizer it accepts must encode the text
+// (or refuse it as invalid UTF-8) into ids that decode to bytes holding the text: the fuzz build has
+// no ICU, so no normalizer changes the text.
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+
+#include "core/check.h"
+#include "engine/model/bpe_tokenizer.h"
+#include "fuzz/fuzz_input.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const uint8_t* nul = std::find(data, data + size, uint8_t(0));
+  const dllm::fuzz::MemFile file(data, size_t(nul - data));
+  const std::string text = nul == data + size ? std::string() : std::string(nul + 1, data + size);
+  try {
+    const dllm::BpeTokenizer tok(file.path());
+    const std::vector<int32_t> ids = tok.encode(text);
+    if (tok.decode(ids).find(text) == std::string::npos) std::abort();
+  } catch (const dllm::Error&) {
+  }
+  return 0;
+}
