@@ -14,13 +14,17 @@ struct StepCost {
   std::vector<double> samples;
 };
 
+// Which rows of a timed pass get logits: every row (a TiDAR verify pass needs them all) or only each
+// sequence's last (a prefill, as other engines time a prompt).
+enum class StepLogits { every_row, last_row };
+
 // Times passes of each T in `sizes`: for each of `sequences` sequences (own cache rows, each holding
-// `context` tokens) one causal block of T tokens at positions context..context+T-1, written to
-// scratch so the cache is unchanged, logits of every row computed; `tokens` in the result is T (per
-// sequence). One untimed warm-up pass per size, then `repetitions` timed ones. Throws when
-// context + T exceeds the model's context.
+// `context` tokens, 0 for a prefill) one causal block of T tokens at positions context..context+T-1,
+// written to scratch so the cache is unchanged, with the logits of the rows `logits` names; `tokens`
+// in the result is T (per sequence). One untimed warm-up pass per size, then `repetitions` timed
+// ones. Throws when context + T exceeds the model's context.
 std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<int>& sizes, int context, int repetitions,
-                                        int sequences = 1);
+                                        int sequences = 1, StepLogits logits = StepLogits::every_row);
 
 // t(T) by linear interpolation over the measured curve (clamped to its ends).
 double step_seconds_at(const std::vector<StepCost>& curve, int tokens);
