@@ -586,7 +586,7 @@ std::string peer_section(const report::Peer& p) {
     << (p.rounds > 1 ? "s" : "") << ", median over rounds of each round's median of " << p.repetitions << " repetition"
     << (p.repetitions > 1 ? "s" : "") << " · 1-minute load average " << f(p.host.load_start)
     << " before the run, at most " << f(p.host.load_max) << " before a measurement"
-    << (p.host.load_max >= 0.5 ? " <span class=bad>(a shared machine: noisy figures)</span>" : "") << "</p>";
+    << (p.busy() ? " <span class=bad>(other processes shared the CPUs: noisy figures)</span>" : "") << "</p>";
   std::vector<svg::Bar> bars;
   o << "<table><tr><th class=l>dtype</th><th class=l>measure</th><th>" << escape(them)
     << " tokens/s</th><th>dllm-bench tokens/s</th><th>ratio dllm-bench / " << escape(them) << "</th><th>"
@@ -629,7 +629,9 @@ std::string peer_section(const report::Peer& p) {
   o << "<p class=note>Ratio above 1: dllm-bench is faster. A pass of T tokens starts from an empty cache and "
        "computes the logits of its last token only (llama-bench -p T; dllm-bench stepcost --context 0 --logits "
        "last). AR decode: llama-bench -n N against dllm-bench generate, greedy. GB/s: the checkpoint's bytes per "
-       "decoded token. FLOP/s: the matrix products, 2 per layer parameter and token, the LM head once."
+       "decoded token. FLOP/s: the matrix products, 2 per layer parameter and token, the LM head once; the "
+       "probe's peak is the f32 FMA rate, which bf16 dot-product instructions (AVX512_BF16, as llama.cpp uses "
+       "them) can pass."
     << (p.limits ? "" : " No machine limits in this record (run <code>dllm-bench probe</code> first).") << "</p>";
   o << "<table><tr><th class=l>engine</th><th class=l>version</th><th class=l>build</th><th class=l>commands</th></tr>";
   for (const report::PeerEngine* e : {&p.peer, &p.ours}) {

@@ -230,6 +230,9 @@ struct Peer {
   int decode_tokens = 0;  // generated per decode run
   PeerEngine peer, ours;
   std::vector<PeerDtypeResult> results;
+  // Whether other processes shared the CPUs: a load before the run, or more during it than the run's
+  // own threads account for (they count in the load average too).
+  bool busy() const { return host.load_start >= 0.5 || host.load_max >= threads + 1; }
   // FLOPs of the matrix products of a T-token pass with one logits row: 2 per layer parameter and
   // token, the LM head once (attention scores, small at these contexts, left out).
   double pass_flops(int tokens) const {

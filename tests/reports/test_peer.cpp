@@ -136,6 +136,10 @@ TEST(PeerHtml, RendersBesideABenchReportAndEscapes) {
   EXPECT_LT(html.find("<h2 id=summary>"), html.find("<h2 id=peer>"));
   EXPECT_EQ(html.find("<b>cpu</b>"), std::string::npos);
   EXPECT_NE(html.find("&lt;b&gt;cpu&lt;/b&gt;"), std::string::npos);
+  EXPECT_EQ(html.find("noisy figures"), std::string::npos);  // the fixture's machine was quiet
+  j = fixture();
+  j["host"]["load_average"]["start"] = 5.7;  // other processes on the CPUs: said so
+  EXPECT_NE(dllm::render_html({j}).find("other processes shared the CPUs: noisy figures"), std::string::npos);
   j = fixture();
   j["machine_limits"] = nullptr;  // no probe: no fractions, a note instead
   const std::string bare = dllm::render_html({j});
