@@ -226,8 +226,8 @@ def main():
     ap.add_argument("--decode-tokens", type=int, default=128, help="tokens per decode run (default 128)")
     ap.add_argument("--repetitions", type=int, default=3, help="per round and measurement, median kept (default 3)")
     ap.add_argument("--llama-bench-args", default="",
-                    help="more llama-bench flags, e.g. '--poll 0' (threads sleep instead of spinning: steadier on "
-                         "a busy machine) or '-fa 1'; recorded with the command")
+                    help="more llama-bench flags, e.g. '--poll 0' (threads sleep instead of spinning, for a busy "
+                         "machine) or '-fa 1'; recorded with the command")
     ap.add_argument("--no-probe", action="store_true", help="skip dllm-bench probe (no fractions of the limits)")
     ap.add_argument("--out", default=os.path.join(REPO, "reports/out/peer.json"), help="the record (JSON)")
     ap.add_argument("--html", default=None, help="its HTML (default: --out with .html)")
