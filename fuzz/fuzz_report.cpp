@@ -1,6 +1,7 @@
 // libFuzzer target: reading records as `dllm-bench report` and `compare` do: JSON; for dllm-bench
 // reports the schema validator first (the CLI refuses a report with violations); then the HTML
-// renderer (reports and Google Benchmark outputs alike) and, for reports, the comparison. Bad input
+// renderer (reports, peer comparisons, which it validates itself, and Google Benchmark outputs
+// alike) and, for reports, the comparison. Bad input
 // must fail with a dllm::Error, never another exception or a crash.
 #include <nlohmann/json.hpp>
 

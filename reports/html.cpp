@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -672,15 +673,98 @@ std::string bench_section(const json& r, const std::vector<json>& gbench) {
   return o.str();
 }
 
+// A peer comparison record (tools/peer-llamacpp): per dtype, AR decode and the prompt passes of both
+// engines, their ratio, and each rate against this machine's limits when the record has them.
+std::string peer_section(const report::Peer& p) {
+  const std::string& them = p.peer.name;
+  std::ostringstream o;
+  o << "<h2 id=peer>Peer comparison: " << escape(them) << " and dllm-bench on the same weights</h2>"
+    << "<p class=note>" << escape(p.date_utc) << " · " << escape(p.host.cpu) << ", " << p.host.logical_cpus
+    << " logical CPUs · " << escape(p.model_shape) << " shape (" << f(double(p.parameters) / 1e6, 1)
+    << "M parameters), random weights (seed " << p.weights_seed
+    << "), the same bits in an HF folder (dllm-bench) and a GGUF (" << escape(them) << ") · " << p.threads << " thread"
+    << (p.threads > 1 ? "s" : "") << ", batch " << p.batch << " · " << p.rounds << " interleaved round"
+    << (p.rounds > 1 ? "s" : "") << ", median over rounds of each round's median of " << p.repetitions << " repetition"
+    << (p.repetitions > 1 ? "s" : "") << " · 1-minute load average " << f(p.host.load_start)
+    << " before the run, at most " << f(p.host.load_max) << " before a measurement"
+    << (p.busy() ? " <span class=bad>(other processes shared the CPUs: noisy figures)</span>" : "") << "</p>";
+  std::vector<svg::Bar> bars;
+  o << "<table><tr><th class=l>dtype</th><th class=l>measure</th><th>" << escape(them)
+    << " tokens/s</th><th>dllm-bench tokens/s</th><th>ratio dllm-bench / " << escape(them) << "</th><th>"
+    << escape(them) << " ms per token or pass</th><th>dllm-bench ms</th><th>" << escape(them)
+    << " against the limit</th><th>dllm-bench against the limit</th><th class=l>rounds, tokens/s (" << escape(them)
+    << " | dllm-bench)</th></tr>";
+  // One measure of one dtype; `tokens` per timed unit (1 for decode: ms per token; T: ms per pass).
+  const auto row = [&](const std::string& dtype, const std::string& measure, const std::string& bar,
+                       const report::PeerRates& r, int tokens,
+                       const std::function<std::string(double)>& against_limit) {
+    const double peer = r.peer_median(), ours = r.ours_median(), ratio = r.ratio();
+    std::string rounds;
+    for (double v : r.peer) rounds += f(v, 1) + " ";
+    rounds += "|";
+    for (double v : r.ours) rounds += " " + f(v, 1);
+    o << "<tr><td class=l>" << escape(dtype) << "</td><td class=l>" << escape(measure) << "</td><td>" << f(peer, 1)
+      << "</td><td>" << f(ours, 1) << "</td><td class=" << (ratio >= 1 ? "good" : "bad") << ">" << f(ratio)
+      << "x</td><td>" << f(1e3 * tokens / peer) << "</td><td>" << f(1e3 * tokens / ours) << "</td><td>"
+      << against_limit(peer) << "</td><td>" << against_limit(ours) << "</td><td class=l>" << rounds << "</td></tr>";
+    bars.push_back({dtype + " " + bar, ratio, 0, ratio >= 1 ? "#109618" : "#dc3912"});
+  };
+  const double bw = p.limits ? p.limits->read_bandwidth_bytes_per_s : 0,
+               peak = p.limits ? p.limits->peak_flops_per_s : 0;
+  for (const report::PeerDtypeResult& r : p.results) {
+    // A decode step reads every weight once: bytes/s = weight bytes x tokens/s.
+    row(r.dtype, "AR decode (" + std::to_string(p.decode_tokens) + " tokens)", "decode", r.decode, 1, [&](double tps) {
+      const double gbs = double(r.weight_bytes) * tps / 1e9;
+      return f(gbs, 1) + " GB/s" + (bw > 0 ? ", " + f(gbs * 1e9 / bw) + " of read" : "");
+    });
+    for (const report::PeerPass& pass : r.passes)
+      row(r.dtype, std::to_string(pass.tokens) + "-token pass (prefill)", "T=" + std::to_string(pass.tokens),
+          pass.rates, pass.tokens, [&](double tps) {
+            const double gf = p.pass_flops(pass.tokens) * tps / pass.tokens / 1e9;
+            return f(gf, 1) + " GFLOP/s" + (peak > 0 ? ", " + f(gf * 1e9 / peak) + " of peak" : "");
+          });
+  }
+  o << "</table>";
+  o << "<div class=charts>"
+    << svg::bar_chart("peer_ratio", "dllm-bench / " + them + ", tokens/s (1 = as fast)", "ratio", bars) << "</div>";
+  o << "<p class=note>Ratio above 1: dllm-bench is faster. A pass of T tokens starts from an empty cache and "
+       "computes the logits of its last token only (llama-bench -p T; dllm-bench stepcost --context 0 --logits "
+       "last). AR decode: llama-bench -n N against dllm-bench generate, greedy. GB/s: the checkpoint's bytes per "
+       "decoded token. FLOP/s: the matrix products, 2 per layer parameter and token, the LM head once; the "
+       "probe's peak is the f32 FMA rate, which bf16 dot-product instructions (AVX512_BF16, as llama.cpp uses "
+       "them) can pass."
+    << (p.limits ? "" : " No machine limits in this record (run <code>dllm-bench probe</code> first).") << "</p>";
+  o << "<table><tr><th class=l>engine</th><th class=l>version</th><th class=l>build</th><th class=l>commands</th></tr>";
+  for (const report::PeerEngine* e : {&p.peer, &p.ours}) {
+    std::string commands;
+    for (const std::string& c : e->commands) commands += escape(c) + "<br>";
+    o << "<tr><td class=l>" << escape(e->name) << "</td><td class=l>" << escape(e->version) << "</td><td class=l>"
+      << escape(e->build) << "</td><td class='l mono'>" << commands << "</td></tr>";
+  }
+  std::string flags;
+  for (const std::string& fl : p.host.flags) flags += fl + " ";
+  o << "<tr><th class=l>host</th><td class='l mono' colspan=3>" << escape(p.host.cpu) << " · flags: " << escape(flags)
+    << "· " << escape(p.host.kernel) << "</td></tr></table>";
+  return o.str();
+}
+
 constexpr const char* kNotGbench =
     "not Google Benchmark JSON output (write it with --benchmark_out=FILE --benchmark_out_format=json)";
 
 std::string render_records(const std::vector<json>& records) {
   std::vector<json> gbench;
   std::vector<const json*> reports;
+  std::vector<report::Peer> peers;
   for (size_t i = 0; i < records.size(); ++i) {
     const json& r = records[i];
-    if (r.is_object() && r.contains("benchmarks") && r.contains("context")) {
+    if (is_peer_record(r)) {
+      try {
+        validate_peer_record(r);
+        peers.push_back(r.get<report::Peer>());
+      } catch (const Error& e) {
+        fail("input ", i + 1, ": ", e.what());
+      }
+    } else if (r.is_object() && r.contains("benchmarks") && r.contains("context")) {
       DLLM_CHECK(r["benchmarks"].is_array(), "input ", i + 1, ": \"benchmarks\" is not an array: ", kNotGbench);
       for (const json& b : r["benchmarks"]) {
         if (!b.contains("name") || !b.contains("real_time")) continue;  // not a timed run
@@ -694,15 +778,19 @@ std::string render_records(const std::vector<json>& records) {
     } else if (is_report(r)) {
       reports.push_back(&r);
     } else {
-      fail("input ", i + 1, " is neither a dllm-bench report nor Google Benchmark JSON output");
+      fail("input ", i + 1, " is neither a dllm-bench report, a peer comparison nor Google Benchmark JSON output");
     }
   }
-  DLLM_CHECK(!reports.empty() || !gbench.empty(), "no report to render");
+  DLLM_CHECK(!reports.empty() || !gbench.empty() || !peers.empty(), "no report to render");
   std::ostringstream o;
   o << "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>dllm-bench report</title><style>" << kStyle
     << "</style></head><body>";
   for (const json* r : reports) o << bench_section(*r, gbench);
-  if (reports.empty()) o << "<h1>dllm-bench kernel report</h1>" << kernel_tables(gbench, nullptr);
+  if (reports.empty()) {
+    o << "<h1>dllm-bench " << (gbench.empty() ? "peer comparison" : "kernel report") << "</h1>";
+    if (!gbench.empty()) o << kernel_tables(gbench, nullptr);
+  }
+  for (const report::Peer& p : peers) o << peer_section(p);
   o << "</body></html>\n";
   return o.str();
 }

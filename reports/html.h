@@ -6,9 +6,10 @@
 
 namespace dllm {
 
-// Renders benchmark reports (schema "dllm-bench/report") and Google Benchmark JSON outputs (objects
-// with "context" and "benchmarks"; shown in the kernel tables) into one HTML page. Throws naming
-// the input when a record is neither.
+// Renders benchmark reports (schema "dllm-bench/report"), peer comparisons (schema "dllm-bench/peer";
+// the "peer" section, after the reports) and Google Benchmark JSON outputs (objects with "context"
+// and "benchmarks"; shown in the kernel tables) into one HTML page. Throws naming the input when a
+// record is none of them or breaks its schema.
 std::string render_html(const std::vector<nlohmann::json>& records);
 
 }  // namespace dllm

@@ -8,6 +8,7 @@
 namespace dllm {
 
 extern const char* const kReportSchemaText;  // generated from report.schema.json by CMake
+extern const char* const kPeerSchemaText;    // generated from peer.schema.json by CMake
 
 namespace {
 
@@ -106,14 +107,36 @@ std::vector<std::string> schema_violations(const json& doc, const json& schema) 
   return v.errors;
 }
 
+const json& peer_schema() {
+  static const json schema = json::parse(kPeerSchemaText);
+  return schema;
+}
+
+namespace {
+
+// The first violations, one per line, for an error message.
+std::string listed(const std::vector<std::string>& errors) {
+  std::string list;
+  for (size_t i = 0; i < errors.size() && i < 10; ++i) list += "\n  " + (errors[i].empty() ? "/" : errors[i]);
+  return list;
+}
+
+}  // namespace
+
 bool is_report(const json& j) { return j.is_object() && j.contains("schema") && j["schema"] == "dllm-bench/report"; }
 
 void validate_report(const json& report) {
   const std::vector<std::string> errors = schema_violations(report, report_schema());
-  if (errors.empty()) return;
-  std::string list;
-  for (size_t i = 0; i < errors.size() && i < 10; ++i) list += "\n  " + (errors[i].empty() ? "/" : errors[i]);
-  fail("the report does not match schema version ", kReportSchemaVersion, " (reports/report.schema.json):", list);
+  DLLM_CHECK(errors.empty(), "the report does not match schema version ", kReportSchemaVersion,
+             " (reports/report.schema.json):", listed(errors));
+}
+
+bool is_peer_record(const json& j) { return j.is_object() && j.contains("schema") && j["schema"] == "dllm-bench/peer"; }
+
+void validate_peer_record(const json& record) {
+  const std::vector<std::string> errors = schema_violations(record, peer_schema());
+  DLLM_CHECK(errors.empty(), "not a peer comparison of schema version ", kPeerSchemaVersion,
+             " (reports/peer.schema.json; tools/peer-llamacpp writes it):", listed(errors));
 }
 
 }  // namespace dllm

@@ -1,6 +1,7 @@
-// The report's JSON schema (reports/report.schema.json, compiled into the binary) and a validator
-// for the subset of JSON Schema (2020-12) it uses: type, required, properties,
-// additionalProperties, items, enum, const, minimum, maximum, minItems, $ref to "#/$defs/...".
+// The report's JSON schema (reports/report.schema.json) and the peer comparison's
+// (reports/peer.schema.json), both compiled into the binary, and a validator for the subset of JSON
+// Schema (2020-12) they use: type, required, properties, additionalProperties, items, enum, const,
+// minimum, maximum, minItems, $ref to "#/$defs/...".
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
@@ -9,6 +10,7 @@
 namespace dllm {
 
 inline constexpr int kReportSchemaVersion = 1;
+inline constexpr int kPeerSchemaVersion = 1;
 
 // Whether `j` claims to be a report: an object whose "schema" is "dllm-bench/report" (any JSON may
 // be asked, without throwing).
@@ -26,5 +28,15 @@ std::vector<std::string> schema_violations(const nlohmann::json& doc, const nloh
 
 // Throws dllm::Error listing the first violations when `report` does not match the report schema.
 void validate_report(const nlohmann::json& report);
+
+// Whether `j` claims to be a peer comparison record (tools/peer-llamacpp): an object whose "schema"
+// is "dllm-bench/peer".
+bool is_peer_record(const nlohmann::json& j);
+
+// The peer comparison's schema document.
+const nlohmann::json& peer_schema();
+
+// Throws dllm::Error listing the first violations when `record` does not match the peer schema.
+void validate_peer_record(const nlohmann::json& record);
 
 }  // namespace dllm

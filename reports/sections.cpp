@@ -1,5 +1,6 @@
 #include "reports/sections.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -414,6 +415,134 @@ void from_json(const json& j, PointConfig& c) {
   c.levels = j.value("levels", std::string());
   c.layout = j.value("layout", std::string());
   c.pass_tokens = j.contains("pass_tokens") ? integer_at<int>(j, "pass_tokens") : 0;
+}
+
+namespace {
+
+double median_of(std::vector<double> x) {
+  DLLM_CHECK(!x.empty(), "a median of no values");
+  std::sort(x.begin(), x.end());
+  const size_t n = x.size();
+  return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+// j[key]: one tokens/s value per round, each finite and above 0 (named `what` in errors).
+std::vector<double> rates_at(const json& j, const char* key, int rounds, const std::string& what) {
+  const std::vector<double> v = j.at(key).get<std::vector<double>>();
+  DLLM_CHECK(v.size() == size_t(rounds), what, ".", key, ": expected ", rounds, " values (one per round, ",
+             "settings.rounds), got ", v.size());
+  for (double x : v)
+    DLLM_CHECK(std::isfinite(x) && x > 0, what, ".", key, ": every rate must be a finite number above 0, got ", x);
+  return v;
+}
+
+PeerRates rates_of(const json& j, int rounds, const std::string& what) {
+  return {rates_at(j, "peer_tokens_per_s", rounds, what), rates_at(j, "ours_tokens_per_s", rounds, what)};
+}
+
+json engine_json(const PeerEngine& e) {
+  return {{"name", e.name}, {"version", e.version}, {"build", e.build}, {"commands", e.commands}};
+}
+
+PeerEngine engine_of(const json& j) {
+  PeerEngine e;
+  j.at("name").get_to(e.name);
+  j.at("version").get_to(e.version);
+  j.at("build").get_to(e.build);
+  j.at("commands").get_to(e.commands);
+  return e;
+}
+
+}  // namespace
+
+double PeerRates::peer_median() const { return median_of(peer); }
+double PeerRates::ours_median() const { return median_of(ours); }
+
+void to_json(json& j, const Peer& p) {
+  json results = json::array();
+  for (const PeerDtypeResult& r : p.results) {
+    json passes = json::array();
+    for (const PeerPass& pass : r.passes)
+      passes.push_back(
+          {{"tokens", pass.tokens}, {"peer_tokens_per_s", pass.rates.peer}, {"ours_tokens_per_s", pass.rates.ours}});
+    results.push_back({{"dtype", r.dtype},
+                       {"weight_bytes", r.weight_bytes},
+                       {"decode", {{"peer_tokens_per_s", r.decode.peer}, {"ours_tokens_per_s", r.decode.ours}}},
+                       {"passes", passes}});
+  }
+  j = {{"schema", "dllm-bench/peer"},
+       {"schema_version", kPeerSchemaVersion},
+       {"date_utc", p.date_utc},
+       {"host",
+        {{"cpu", p.host.cpu},
+         {"flags", p.host.flags},
+         {"logical_cpus", p.host.logical_cpus},
+         {"kernel", p.host.kernel},
+         {"load_average", {{"start", p.host.load_start}, {"max", p.host.load_max}}}}},
+       {"machine_limits", p.limits ? json{{"read_bandwidth_bytes_per_s", p.limits->read_bandwidth_bytes_per_s},
+                                          {"peak_flops_per_s", p.limits->peak_flops_per_s}}
+                                   : json()},
+       {"model",
+        {{"shape", p.model_shape},
+         {"parameters", p.parameters},
+         {"layer_parameters", p.layer_parameters},
+         {"lm_head_parameters", p.lm_head_parameters},
+         {"weights_seed", p.weights_seed}}},
+       {"settings",
+        {{"threads", p.threads},
+         {"batch", p.batch},
+         {"rounds", p.rounds},
+         {"repetitions", p.repetitions},
+         {"decode_tokens", p.decode_tokens}}},
+       {"peer", engine_json(p.peer)},
+       {"ours", engine_json(p.ours)},
+       {"results", results}};
+}
+
+void from_json(const json& j, Peer& p) {
+  p = Peer{};
+  j.at("date_utc").get_to(p.date_utc);
+  const json& h = j.at("host");
+  h.at("cpu").get_to(p.host.cpu);
+  h.at("flags").get_to(p.host.flags);
+  p.host.logical_cpus = integer_at<int>(h, "logical_cpus");
+  h.at("kernel").get_to(p.host.kernel);
+  h.at("load_average").at("start").get_to(p.host.load_start);
+  h.at("load_average").at("max").get_to(p.host.load_max);
+  if (const json& l = j.at("machine_limits"); !l.is_null())
+    p.limits = MachineLimits{l.at("read_bandwidth_bytes_per_s").get<double>(), l.at("peak_flops_per_s").get<double>()};
+  const json& m = j.at("model");
+  m.at("shape").get_to(p.model_shape);
+  p.parameters = integer_at<int64_t>(m, "parameters");
+  p.layer_parameters = integer_at<int64_t>(m, "layer_parameters");
+  p.lm_head_parameters = integer_at<int64_t>(m, "lm_head_parameters");
+  p.weights_seed = integer_at<uint64_t>(m, "weights_seed");
+  const json& s = j.at("settings");
+  p.threads = integer_at<int>(s, "threads");
+  p.batch = integer_at<int>(s, "batch");
+  p.rounds = integer_at<int>(s, "rounds");
+  p.repetitions = integer_at<int>(s, "repetitions");
+  p.decode_tokens = integer_at<int>(s, "decode_tokens");
+  DLLM_CHECK(p.rounds >= 1, "settings.rounds: expected at least 1, got ", p.rounds);
+  p.peer = engine_of(j.at("peer"));
+  p.ours = engine_of(j.at("ours"));
+  for (const json& r : j.at("results")) {
+    PeerDtypeResult& out = p.results.emplace_back();
+    r.at("dtype").get_to(out.dtype);
+    for (size_t i = 0; i + 1 < p.results.size(); ++i)
+      DLLM_CHECK(p.results[i].dtype != out.dtype, "results: dtype ", out.dtype, " is listed twice");
+    const std::string what = "results[" + out.dtype + "]";
+    out.weight_bytes = integer_at<int64_t>(r, "weight_bytes");
+    out.decode = rates_of(r.at("decode"), p.rounds, what + ".decode");
+    for (const json& pass : r.at("passes")) {
+      const int tokens = integer_at<int>(pass, "tokens");
+      DLLM_CHECK(tokens >= 1, what, ".passes: a pass needs at least 1 token, got ", tokens);
+      for (const PeerPass& seen : out.passes)
+        DLLM_CHECK(seen.tokens != tokens, what, ".passes: the pass of ", tokens, " tokens is listed twice");
+      out.passes.push_back({tokens, rates_of(pass, p.rounds, what + ".passes[" + std::to_string(tokens) + "]")});
+    }
+  }
+  DLLM_CHECK(!p.results.empty(), "results: no dtype measured");
 }
 
 }  // namespace dllm::report

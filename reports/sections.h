@@ -189,6 +189,65 @@ struct RoutingLocality {
   std::vector<ExpertsPerPass> passes;
 };
 
+// A peer comparison record ("dllm-bench/peer", reports/peer.schema.json; tools/peer-llamacpp writes
+// it): another engine (the peer, llama.cpp) and dllm-bench ("ours") on the same weights, the same
+// thread count, batch 1, measured in interleaved rounds. `dllm-bench report` renders it as the "peer"
+// section.
+struct PeerRates {
+  // tokens per second, one value per round (each the median of that round's repetitions)
+  std::vector<double> peer, ours;
+  double peer_median() const;
+  double ours_median() const;
+  double ratio() const { return ours_median() / peer_median(); }  // > 1: dllm-bench is faster
+};
+struct PeerPass {
+  int tokens = 0;  // T: one pass of T prompt tokens from an empty cache, logits of the last only
+  PeerRates rates;
+};
+struct PeerDtypeResult {
+  std::string dtype;         // of every weight matrix, in both files (norms: f32 in the GGUF, same values)
+  int64_t weight_bytes = 0;  // of the checkpoint: what one decode step reads
+  PeerRates decode;          // AR decode at batch 1 (llama-bench tg vs dllm-bench generate)
+  std::vector<PeerPass> passes;
+};
+struct PeerEngine {
+  std::string name, version, build;
+  std::vector<std::string> commands;  // what ran, as typed
+};
+struct PeerHost {
+  std::string cpu;
+  std::vector<std::string> flags;  // the SIMD extensions of /proc/cpuinfo that matter to the kernels
+  int logical_cpus = 0;
+  std::string kernel;
+  double load_start = 0, load_max = 0;  // 1-minute load average before the run, and the most seen before a measure
+};
+struct MachineLimits {  // from `dllm-bench probe`
+  double read_bandwidth_bytes_per_s = 0, peak_flops_per_s = 0;
+};
+struct Peer {
+  std::string date_utc;
+  PeerHost host;
+  std::optional<MachineLimits> limits;
+  std::string model_shape;  // a preset's name: the shape of the random weights
+  int64_t parameters = 0;
+  int64_t layer_parameters = 0;    // in the transformer blocks: what every token of a pass multiplies
+  int64_t lm_head_parameters = 0;  // vocabulary x width: what the pass's last token multiplies too
+  uint64_t weights_seed = 0;
+  int threads = 1, batch = 1, rounds = 1;
+  int repetitions = 1;    // per round and measurement, the median kept
+  int decode_tokens = 0;  // generated per decode run
+  PeerEngine peer, ours;
+  std::vector<PeerDtypeResult> results;
+  // Whether other processes shared the CPUs: a load before the run, or more during it than the run's
+  // own threads account for (they count in the load average too).
+  bool busy() const { return host.load_start >= 0.5 || host.load_max >= threads + 1; }
+  // FLOPs of the matrix products of a T-token pass with one logits row: 2 per layer parameter and
+  // token, the LM head once (attention scores, small at these contexts, left out).
+  double pass_flops(int tokens) const {
+    return 2.0 * double(layer_parameters) * tokens + 2.0 * double(lm_head_parameters);
+  }
+};
+
 void to_json(nlohmann::json& j, const Settings& s);
 void from_json(const nlohmann::json& j, Settings& s);
 void to_json(nlohmann::json& j, const Suite& s);
@@ -223,5 +282,9 @@ void to_json(nlohmann::json& j, const RoutingLocality& r);
 void from_json(const nlohmann::json& j, RoutingLocality& r);
 void to_json(nlohmann::json& j, const PointConfig& c);
 void from_json(const nlohmann::json& j, PointConfig& c);
+// from_json checks what the schema cannot say: one value per round on both sides, every rate finite
+// and above 0, each dtype and pass size once.
+void to_json(nlohmann::json& j, const Peer& p);
+void from_json(const nlohmann::json& j, Peer& p);
 
 }  // namespace dllm::report

@@ -8,14 +8,14 @@
 namespace dllm {
 
 std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<int>& sizes, int context, int repetitions,
-                                        int sequences, const std::function<void()>& before_timing) {
+                                        int sequences, StepLogits logits, const std::function<void()>& before_timing) {
   const ModelConfig& cfg = model.config();
   const int largest = *std::max_element(sizes.begin(), sizes.end());
-  DLLM_CHECK(context >= 1 && context + largest <= cfg.max_position_embeddings, "a step-cost pass of ", largest,
+  DLLM_CHECK(context >= 0 && context + largest <= cfg.max_position_embeddings, "a step-cost pass of ", largest,
              " tokens after ", context, " cached tokens exceeds the model's context of ", cfg.max_position_embeddings,
              ": lower the largest pass size");
-  KvCache cache(cfg, sequences, context, model.backend().memory());
-  for (int s = 0; s < sequences; ++s) {  // fill each row with `context` tokens
+  KvCache cache(cfg, sequences, std::max(context, 1), model.backend().memory());  // a cache holds a slot at least
+  for (int s = 0; s < sequences && context > 0; ++s) {                            // fill each row with `context` tokens
     Pass prefill;
     prefill.add_causal(s, std::vector<int32_t>(size_t(context), 0), 0, 0, true);
     model.forward(prefill, cache, {context - 1});
@@ -24,14 +24,17 @@ std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<in
   std::vector<StepCost> curve;
   for (int t : sizes) {
     Pass pass;
-    for (int s = 0; s < sequences; ++s)
-      pass.add_causal(s, std::vector<int32_t>(size_t(t), 0), context, context, false);  // scratch K/V
+    std::vector<int> rows;  // empty: every row
+    for (int s = 0; s < sequences; ++s) {
+      const int begin = pass.add_causal(s, std::vector<int32_t>(size_t(t), 0), context, context, false);  // scratch K/V
+      if (logits == StepLogits::last_row) rows.push_back(begin + t - 1);
+    }
     StepCost c;
     c.tokens = t;
     for (int r = -1; r < repetitions; ++r) {
       if (r == 0 && before_timing) before_timing();
       const auto t0 = std::chrono::steady_clock::now();
-      model.forward(pass, cache, {});  // logits stay in the backend's memory, as in decoding
+      model.forward(pass, cache, rows);  // logits stay in the backend's memory, as in decoding
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (r >= 0) c.samples.push_back(s);
     }

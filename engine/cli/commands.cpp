@@ -265,7 +265,7 @@ int run_main(int argc, char** argv) {
       "  generate   generate text from a prompt (AR or TiDAR) and print decode statistics\n"
       "  verify     the lossless gate: TiDAR output against AR output, prompt by prompt\n"
       "  bench      benchmark AR vs TiDAR over a prompt suite; JSON + HTML report\n"
-      "  report     render reports (and Google Benchmark JSON) into one self-contained HTML file\n"
+      "  report     render reports, peer comparisons and Google Benchmark JSON into one HTML file\n"
       "  compare    compare two reports; exit 4 on a significant regression\n"
       "  merge      merge the reports of bench --shard I/N runs into one report\n"
       "  logits     dump the logits of every prompt position (.npy or .json)\n"

@@ -126,11 +126,12 @@ int run_stepcost(int argc, char** argv) {
          "Times one forward pass of T tokens (after --context cached tokens) for each T and prints the\n"
          "step-cost curve t(T)/t(1) with the weight bytes streamed per second and the FLOP rate, as\n"
          "fractions of the `dllm-bench probe` limits when a probe record exists (CPU backend: the probe\n"
-         "measures the host).",
+         "measures the host). --context 0 --logits last times prefills, as other engines time a prompt.",
          concat({kModelFlags,
                  kLoadFlags,
                  {{"--sizes", "LIST", "pass sizes T (default 1,2,4,8,16,17,32,68,128,306)"},
-                  {"--context", "N", "cached tokens before each pass (default 64)"},
+                  {"--context", "N", "cached tokens before each pass, 0 for a prefill (default 64)"},
+                  {"--logits", "all|last", "logits of every row of a pass (default, as a TiDAR pass) or the last only"},
                   {"--repetitions", "R", "timed passes per size, median reported (default 5)"},
                   {"--ops", "", "also split each pass's time by op (linear, attention, ...; host backends)"},
                   {"--json", "", "print one JSON object instead of the table"}}}));
@@ -140,14 +141,17 @@ int run_stepcost(int argc, char** argv) {
   std::vector<int> sizes(listed.begin(), listed.end());
   DLLM_CHECK(!sizes.empty(), "--sizes: give at least one pass size, e.g. 1,16,68");
   for (int t : sizes) DLLM_CHECK(t >= 1, "--sizes: every pass size must be at least 1, got ", t);
-  const int context = int(a.integer("--context", 64, 1, 1 << 20));
+  const int context = int(a.integer("--context", 64, 0, 1 << 20));
   const int reps = int(a.integer("--repetitions", 5, 1, 10000));
+  const std::string logits = a.str("--logits", "all");
+  DLLM_CHECK(logits == "all" || logits == "last", "--logits must be all or last, got '", logits, "'");
+  const StepLogits row_logits = logits == "all" ? StepLogits::every_row : StepLogits::last_row;
   auto backend = make_backend(a.str("--backend", "cpu"));
   const int largest = *std::max_element(sizes.begin(), sizes.end());
   check_run_fits(a, describe_model(model_spec(a)), RunShape{1, context + largest, largest}, *backend);
   auto model = load_model(a);
   Transformer tf(model->config(), model->weights(), *backend);
-  const std::vector<StepCost> curve = measure_step_cost(tf, sizes, context, reps);
+  const std::vector<StepCost> curve = measure_step_cost(tf, sizes, context, reps, 1, row_logits);
   const double bytes = double(model->weight_bytes()), flops_per_token = 2.0 * double(model->parameter_count());
   // The probe measures the host: its limits bound only a backend that runs there.
   const bool on_host = &backend->memory() == &host_memory();
@@ -166,8 +170,9 @@ int run_stepcost(int argc, char** argv) {
     OpTimingBackend timing(*backend);
     Transformer timed(model->config(), model->weights(), timing);
     for (json& r : rows) {
-      const StepCost c =
-          measure_step_cost(timed, {r["tokens"].get<int>()}, context, reps, 1, [&] { timing.reset(); }).front();
+      const StepCost c = measure_step_cost(timed, {r["tokens"].get<int>()}, context, reps, 1, row_logits, [&] {
+                           timing.reset();
+                         }).front();
       double passes_s = 0;
       for (double x : c.samples) passes_s += x;
       json ops = json::object();
@@ -183,6 +188,7 @@ int run_stepcost(int argc, char** argv) {
                        {"weight_bytes", bytes},
                        {"flops_per_token", flops_per_token},
                        {"context", context},
+                       {"logits", logits},
                        {"kernel_threads", cpu::thread_count()},
                        {"machine_limits", limits},
                        {"curve", rows}})
@@ -190,8 +196,8 @@ int run_stepcost(int argc, char** argv) {
               << "\n";
     return 0;
   }
-  std::printf("%s: %.3f GB of weights, %.2f GFLOP per token, context %d, %d kernel thread(s)%s\n",
-              model->source().c_str(), bytes / 1e9, flops_per_token / 1e9, context, cpu::thread_count(),
+  std::printf("%s: %.3f GB of weights, %.2f GFLOP per token, context %d, logits of %s rows, %d kernel thread(s)%s\n",
+              model->source().c_str(), bytes / 1e9, flops_per_token / 1e9, context, logits.c_str(), cpu::thread_count(),
               bw > 0    ? ""
               : on_host ? " (no probe record: run `dllm-bench probe` for the fractions)"
                         : " (no fractions: `dllm-bench probe` measures the host, not this device)");

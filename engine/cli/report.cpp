@@ -14,6 +14,7 @@
 #include "reports/html.h"
 #include "reports/merge.h"
 #include "reports/schema.h"
+#include "reports/sections.h"
 
 namespace dllm::cli {
 
@@ -30,6 +31,14 @@ json read_json(const std::string& path) {
     const std::vector<std::string> errors = schema_violations(j, report_schema());
     DLLM_CHECK(errors.empty(), path, ": does not match report schema version ", kReportSchemaVersion, ": ",
                errors.front().empty() ? "/" : errors.front());
+  }
+  if (is_peer_record(j)) {
+    try {
+      validate_peer_record(j);
+      (void)j.get<report::Peer>();  // what the schema cannot say: a value per round, rates above 0
+    } catch (const std::exception& e) {
+      fail(path, ": ", e.what());
+    }
   }
   return j;
 }
@@ -77,8 +86,10 @@ int run_report(int argc, char** argv) {
   const Parsed p = parse(argc, argv, "report");
   if (p.help) {
     std::cout << "usage: dllm-bench report IN.json... -o OUT.html\n\n"
-                 "Renders benchmark reports (dllm-bench bench) and Google Benchmark JSON outputs (bench/ binaries run\n"
-                 "with --benchmark_out=FILE) into one self-contained HTML file: inline CSS and SVG, no network.\n";
+                 "Renders benchmark reports (dllm-bench bench), peer comparisons (tools/peer-llamacpp: llama.cpp and\n"
+                 "dllm-bench on the same weights, the \"peer\" section) and Google Benchmark JSON outputs (bench/\n"
+                 "binaries run with --benchmark_out=FILE) into one self-contained HTML file: inline CSS and SVG, no\n"
+                 "network.\n";
     return 0;
   }
   DLLM_CHECK(!p.inputs.empty(), "give at least one input JSON file (see dllm-bench report --help)");

@@ -329,6 +329,29 @@ TEST(Cli, ShardedBenchMergesIntoThePlan) {
   expect_failure(bench + " --shard 50/99 --out " + dir + "/x.json", "this slice is empty");
 }
 
+// A peer comparison record (tools/peer-llamacpp) renders alone; a missing or broken one is an error
+// naming the file, and no HTML is written.
+TEST(Cli, ReportRendersAPeerComparison) {
+  const std::string dir = dllm::testutil::fresh_dir("report_peer");
+  const std::string fixture = DLLM_SOURCE_DIR "/tests/reports/fixture-peer.json";
+  std::string out;
+  ASSERT_EQ(run_cli("report " + fixture + " -o " + dir + "/peer.html", &out), 0) << out;
+  std::ifstream html(dir + "/peer.html");
+  EXPECT_NE(std::string(std::istreambuf_iterator<char>(html), {}).find("<h2 id=peer>"), std::string::npos);
+
+  expect_failure("report " + dir + "/none.json -o " + dir + "/x.html", dir + "/none.json: cannot read the file");
+  nlohmann::json bad = nlohmann::json::parse(std::ifstream(fixture));
+  bad["settings"].erase("rounds");
+  std::ofstream(dir + "/bad.json") << bad.dump();
+  expect_failure("report " + dir + "/bad.json -o " + dir + "/x.html",
+                 dir + "/bad.json: not a peer comparison of schema version 1");
+  bad = nlohmann::json::parse(std::ifstream(fixture));
+  bad["results"][0]["decode"]["peer_tokens_per_s"].push_back(1.0);
+  std::ofstream(dir + "/rounds.json") << bad.dump();
+  expect_failure("report " + dir + "/rounds.json -o " + dir + "/x.html", dir + "/rounds.json: results[");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/x.html"));
+}
+
 TEST(Cli, BenchAndReportRejectBadInput) {
   const std::string dir = dllm::testutil::fresh_dir("bench_bad");
   expect_failure("bench --model preset:tiny --levels 0,99 --out " + dir + "/r.json", "level");

@@ -63,6 +63,21 @@ TEST(CliPerf, StepCostSplitsPassesByOp) {
   }
 }
 
+// Prefills, as other engines time a prompt: no cached token, the logits of the last row only.
+TEST(CliPerf, StepCostTimesPrefills) {
+  std::string log;
+  ASSERT_EQ(0,
+            run_cli("stepcost --model preset:tiny --sizes 1,16 --context 0 --logits last --repetitions 1 --json", &log))
+      << log;
+  const nlohmann::json j = nlohmann::json::parse(log);
+  EXPECT_EQ(j["context"], 0);
+  EXPECT_EQ(j["logits"], "last");
+  ASSERT_EQ(j["curve"].size(), 2u);
+  EXPECT_GT(j["curve"][1]["seconds"].get<double>(), 0);
+  EXPECT_EQ(1, run_cli("stepcost --model preset:tiny --sizes 1 --logits first", &log));
+  EXPECT_NE(log.find("--logits must be all or last"), std::string::npos) << log;
+}
+
 TEST(CliPerf, BadInputFailsClearly) {
   std::string log;
   EXPECT_EQ(1, run_cli("stepcost --model preset:tiny --sizes 0,2", &log));

@@ -261,7 +261,7 @@ TEST(BadInputs, MalformedReportAndGoogleBenchmarkInputs) {
     expect_failure("report " + dir + "/" + f + ".json -o " + dir + "/out.html",
                    {"input 1", "not Google Benchmark JSON output", "--benchmark_out_format=json"});
   expect_failure("report " + dir + "/schema_number.json -o " + dir + "/out.html",
-                 {"neither a dllm-bench report nor Google Benchmark JSON"});
+                 {"neither a dllm-bench report, a peer comparison nor Google Benchmark JSON"});
   expect_failure("compare " + dir + "/schema_number.json " + dir + "/schema_number.json",
                  {"A is not a dllm-bench report"});
   EXPECT_FALSE(fs::exists(dir + "/out.html"));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# ctest ReportInChromium: renders the HTML report of the checked-in fixture in headless Chromium,
-# fails on any console error, checks every chart's SVG reached the rendered DOM with its marks, and
-# saves a screenshot under the build directory. Skips (77) when Debian's chromium is not installed.
+# ctest ReportInChromium: renders the HTML report of the checked-in fixtures (a benchmark report and a
+# peer comparison) in headless Chromium, fails on any console error, checks every chart's SVG reached
+# the rendered DOM with its marks, and saves a screenshot under the build directory. Skips (77) when
+# Debian's chromium is not installed.
 # Usage: tests/reports/chromium_test.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "${1:?usage: chromium_test.sh BUILD_DIR}" && pwd)
@@ -11,7 +12,8 @@ browser=$(command -v chromium || command -v chromium-browser || true)
 
 out="$build/report-test"
 rm -rf "$out" && mkdir -p "$out"
-"$build/bin/dllm-bench" report "$root/tests/reports/fixture-report.json" -o "$out/report.html"
+"$build/bin/dllm-bench" report "$root/tests/reports/fixture-report.json" "$root/tests/reports/fixture-peer.json" \
+  -o "$out/report.html"
 
 flags=(--headless --no-sandbox --disable-gpu --no-first-run --disable-extensions --hide-scrollbars
        --user-data-dir="$out/profile" --enable-logging=stderr --v=0)
@@ -28,7 +30,7 @@ console = open(f"{out}/console.log", errors="replace").read()
 errors = [l for l in console.splitlines() if "CONSOLE" in l and ("ERROR" in l or "Uncaught" in l)]
 dom = open(f"{out}/dom.html", errors="replace").read()
 charts = ["throughput", "speedup_vs_w", "quality_vs_w", "speed_vs_quality", "accepted_histogram", "slot_acceptance",
-          "step_cost_cpu", "speedup_vs_batch", "tokens_vs_batch"]
+          "step_cost_cpu", "speedup_vs_batch", "tokens_vs_batch", "peer_ratio"]
 problems = [f"console error: {e}" for e in errors]
 for name in charts:
     m = re.search(r'<svg[^>]*data-chart="%s"[^>]*>(.*?)</svg>' % name, dom, re.S)
