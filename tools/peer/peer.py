@@ -153,12 +153,12 @@ def llama_round(a, gguf_path):
 
 def ours_round(a, hf):
     """dllm-bench's tokens/s in the same shape as llama_round's."""
-    cmd = [a.dllm_bench, "stepcost", "--model", hf, "--sizes", ",".join(map(str, a.passes)), "--context", "0",
-           "--logits", "last", "--repetitions", str(a.repetitions), "--json"]
+    cmd = [a.dllm_bench, "stepcost", "--model", hf, "--backend", a.backend, "--sizes", ",".join(map(str, a.passes)),
+           "--context", "0", "--logits", "last", "--repetitions", str(a.repetitions), "--json"]
     curve = json_of(run(cmd, a.threads, "dllm-bench stepcost"), "dllm-bench stepcost")["curve"]
     out = {c["tokens"]: c["tokens"] / c["seconds"] for c in curve}
-    gen = [a.dllm_bench, "generate", "--model", hf, "--tokens", "1", "--max-new-tokens", str(a.decode_tokens),
-           "--json"]
+    gen = [a.dllm_bench, "generate", "--model", hf, "--backend", a.backend, "--tokens", "1", "--max-new-tokens",
+           str(a.decode_tokens), "--json"]
     rates = []
     for _ in range(a.repetitions):
         g = json_of(run(gen, a.threads, "dllm-bench generate"), "dllm-bench generate")
@@ -237,6 +237,8 @@ def main():
     ap.add_argument("--llama-bench", required=True, help="llama.cpp's llama-bench binary")
     ap.add_argument("--sdist", required=True, help="the llama-cpp-python sdist it was built from")
     ap.add_argument("--dllm-bench", default=os.path.join(REPO, "build/bin/dllm-bench"), help="the dllm-bench binary")
+    ap.add_argument("--backend", default="cpu",
+                    help="dllm-bench's backend (default cpu; cpu-bf16 rounds linear's inputs to bf16 as llama.cpp does)")
     ap.add_argument("--write-checkpoint", default=os.path.join(REPO, "build/bin/dllm_write_checkpoint"),
                     help="the preset writer (tools/parity/write_checkpoint.cpp)")
     a = ap.parse_args()
@@ -312,7 +314,8 @@ def main():
                               f"K/V cache {llama_info.get('type_k', '?')}",
                      "commands": [c for d in dtypes for c in commands["peer"][d]]},
             "ours": {"name": "dllm-bench", "version": git_version(),
-                     "build": "CMake Release (tools/build)" + (f"; CPU kernel path {isa}" if isa else ""),
+                     "build": "CMake Release (tools/build)" + (f"; CPU kernel path {isa}" if isa else "") +
+                              f"; backend {a.backend}",
                      "commands": [c for d in dtypes for c in commands["ours"][d]]},
             "results": results,
         }
