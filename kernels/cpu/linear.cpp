@@ -141,6 +141,19 @@ struct TileWeights {
   int64_t row, step, ahead;
 };
 
+// Element (r, c) of stored weights.
+const void* stored(const WeightView& w, int64_t r, int64_t c) { return advance(w.data, w.dtype, w.index(r, c)); }
+
+// How far apart a stored row's pieces of 16 columns lie (core/dtype.h).
+int64_t piece_step(const WeightView& w) { return w.layout == WeightLayout::tiles ? kTileRows * kTileCols : kLanes; }
+
+// The tiles reading rows [r, r + R) in place from column c (R within one group of the tiles layout);
+// in the rows layout prefetching the same columns `ahead_rows` rows on (none: 0).
+TileWeights in_place_weights(const WeightView& w, int64_t r, int64_t c, int64_t ahead_rows) {
+  const bool tiled = w.layout == WeightLayout::tiles;
+  return {stored(w, r, c), tiled ? kTileCols : w.cols, piece_step(w), tiled ? 0 : ahead_rows * w.cols};
+}
+
 // A register tile: for r < R, t < TT, acc[t * ldacc + r * 16 + l] += w(r, i) * x[t * ldx + i] over
 // i = l, l + 16, ... < n (n a multiple of 16), one fused multiply-add per term in increasing i, with
 // w(r, i) as TileWeights places it, of dtype D: the weights in place (memory-bound, AR) or a panel
@@ -318,10 +331,7 @@ void row_block(const LinearArgs& a, const Kernels& k, const Inputs& in, bool str
   const WeightView& wv = a.weight;
   const int tokens = a.tokens, groups = (rows + k.rows - 1) / k.rows;
   const int64_t n = padded(a.in), cols = in.cols, ldacc = kPanelRows * kLanes;
-  const bool in_place = streamed && rows % k.rows == 0, tiled = wv.layout == WeightLayout::tiles;
-  // A stored row's pieces of 16 columns lie `step` elements apart (core/dtype.h).
-  const int64_t step = tiled ? kTileRows * kTileCols : kLanes;
-  auto stored = [&](int64_t r, int64_t c) { return advance(wv.data, wv.dtype, wv.index(r, c)); };
+  const bool in_place = streamed && rows % k.rows == 0;
   acc.assign(size_t(tokens) * ldacc, 0.0f);  // [T, 16 rows, 16 lanes]
   for (int64_t c = 0; c < n; c += cols) {
     const int64_t len = std::min(cols, n - c);
@@ -334,8 +344,8 @@ void row_block(const LinearArgs& a, const Kernels& k, const Inputs& in, bool str
         const int64_t have = r < rows ? real : 0;
         // The next panel: this row's next chunk, or after the last one the first chunk of the row
         // 16 rows on (the next block: past the matrix, a prefetch is dropped, never a fault).
-        const void* next = c + cols < n ? stored(o0 + r, c + cols) : stored(o0 + r + kPanelRows, 0);
-        if (have > 0) k.widen(wv.dtype, stored(o0 + r, c), step, have, dst, next);
+        const void* next = c + cols < n ? stored(wv, o0 + r, c + cols) : stored(wv, o0 + r + kPanelRows, 0);
+        if (have > 0) k.widen(wv.dtype, stored(wv, o0 + r, c), piece_step(wv), have, dst, next);
         std::fill(dst + have, dst + len, 0.0f);
       }
     }
@@ -343,8 +353,7 @@ void row_block(const LinearArgs& a, const Kernels& k, const Inputs& in, bool str
     for (int t = 0; t < tokens; t += k.tokens) {
       const int tt = std::min(k.tokens, tokens - t);
       for (int g = 0; g < groups; ++g) {
-        const TileWeights w = in_place ? TileWeights{stored(o0 + g * k.rows, c), tiled ? kTileCols : a.in, step,
-                                                     tiled ? 0 : k.rows * a.in}
+        const TileWeights w = in_place ? in_place_weights(wv, o0 + g * k.rows, c, k.rows)
                                        : TileWeights{panel.data() + g * k.rows * cols, cols, kLanes, 0};
         tile[tt](w, x + t * in.ldx, in.ldx, len, acc.data() + int64_t(t) * ldacc + g * k.rows * kLanes, ldacc);
       }
@@ -353,6 +362,28 @@ void row_block(const LinearArgs& a, const Kernels& k, const Inputs& in, bool str
   float bias[kPanelRows] = {};
   for (int r = 0; r < rows && !a.bias.empty(); ++r) bias[r] = a.bias.at(0, o0 + r);
   for (int t = 0; t < tokens; ++t) k.reduce(&acc[t * ldacc], rows, bias, a.y + int64_t(t) * a.out + o0);
+}
+
+}  // namespace
+
+namespace {
+
+// linear's reading of a tiles layout: whole groups of rows and whole pieces of Din.
+void check_layout(const LinearArgs& a) {
+  DLLM_CHECK(a.weight.layout == WeightLayout::rows || (a.weight.rows % kTileRows == 0 && a.in % kTileCols == 0),
+             "linear: weights in the tiles layout need rows a multiple of ", kTileRows, " and Din a multiple of ",
+             kTileCols);
+}
+
+// block(o0, rows) for the output rows in blocks of 16, split over the threads only where each share
+// has at least 2^18 multiply-adds: smaller work costs less than waking a thread.
+template <typename Block>
+void for_row_blocks(const LinearArgs& a, const Block& block) {
+  const int64_t min_rows = (int64_t(1) << 18) / std::max<int64_t>(1, int64_t(a.in) * a.tokens);
+  const int64_t grain = std::max<int64_t>(1, (min_rows + kPanelRows - 1) / kPanelRows) * kPanelRows;
+  parallel_for(a.out, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t o = begin; o < end; o += kPanelRows) block(int(o), int(std::min<int64_t>(kPanelRows, end - o)));
+  });
 }
 
 }  // namespace
@@ -379,9 +410,7 @@ WeightView tile_weights(const WeightView& w, void* dst) {
 }
 
 void linear(const LinearArgs& a, Isa isa) {
-  DLLM_CHECK(a.weight.layout == WeightLayout::rows || (a.weight.rows % kTileRows == 0 && a.in % kTileCols == 0),
-             "linear: weights in the tiles layout need rows a multiple of ", kTileRows, " and Din a multiple of ",
-             kTileCols);
+  check_layout(a);
   const Kernels& k = kernels_for(isa);
   const int64_t n = padded(a.in);
   const bool streamed = a.tokens <= kStreamTokens && n == a.in;
@@ -397,13 +426,7 @@ void linear(const LinearArgs& a, Isa isa) {
       }
     in = {packed.data(), cols, cols, a.tokens * cols};
   }
-  // At least 2^18 multiply-adds per thread's share: smaller work costs less than waking a thread.
-  const int64_t min_rows = (int64_t(1) << 18) / std::max<int64_t>(1, int64_t(a.in) * a.tokens);
-  const int64_t grain = std::max<int64_t>(1, (min_rows + kPanelRows - 1) / kPanelRows) * kPanelRows;
-  parallel_for(a.out, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t o = begin; o < end; o += kPanelRows)
-      row_block(a, k, in, streamed, int(o), int(std::min<int64_t>(kPanelRows, end - o)));
-  });
+  for_row_blocks(a, [&](int o0, int rows) { row_block(a, k, in, streamed, o0, rows); });
 }
 
 void linear(const LinearArgs& a) { linear(a, best_isa()); }
@@ -473,8 +496,6 @@ void bf16_row_block(const LinearArgs& a, const uint16_t* xs, int64_t n, int64_t 
   const int tokens = a.tokens, groups = (rows + kBf16TileRows - 1) / kBf16TileRows;
   const int64_t ldacc = kPanelRows * kLanes;
   const bool in_place = tokens <= kStreamTokens && a.in == n && rows % kBf16TileRows == 0;
-  const bool tiled = wv.layout == WeightLayout::tiles;
-  auto stored = [&](int64_t r, int64_t c) { return advance(wv.data, DType::bf16, wv.index(r, c)); };
   acc.assign(size_t(tokens) * ldacc, 0.0f);  // [T, 16 rows, 16 lanes]
   for (int64_t c = 0; c < n; c += cols) {
     const int64_t len = std::min(cols, n - c), real = std::clamp<int64_t>(a.in - c, 0, len);
@@ -485,8 +506,8 @@ void bf16_row_block(const LinearArgs& a, const uint16_t* xs, int64_t n, int64_t 
         const int64_t have = r < rows ? real : 0;
         int64_t p = 0;
         for (; p + kTileCols <= have; p += kTileCols)  // whole pieces of 16: contiguous in either layout
-          std::memcpy(dst + p, stored(o0 + r, c + p), kTileCols * sizeof(uint16_t));
-        if (p < have) std::memcpy(dst + p, stored(o0 + r, c + p), size_t(have - p) * sizeof(uint16_t));
+          std::memcpy(dst + p, stored(wv, o0 + r, c + p), kTileCols * sizeof(uint16_t));
+        if (p < have) std::memcpy(dst + p, stored(wv, o0 + r, c + p), size_t(have - p) * sizeof(uint16_t));
         std::fill(dst + have, dst + len, uint16_t(0));
       }
     }
@@ -494,8 +515,7 @@ void bf16_row_block(const LinearArgs& a, const uint16_t* xs, int64_t n, int64_t 
     for (int t = 0; t < tokens; t += kMaxTileTokens) {
       const int tt = std::min(kMaxTileTokens, tokens - t);
       for (int g = 0; g < groups; ++g) {
-        const TileWeights w = in_place ? TileWeights{stored(o0 + g * kBf16TileRows, c), tiled ? kTileCols : a.in,
-                                                     tiled ? kTileRows * kTileCols : kLanes, 0}
+        const TileWeights w = in_place ? in_place_weights(wv, o0 + g * kBf16TileRows, c, 0)
                                        : TileWeights{panel.data() + g * kBf16TileRows * cols, cols, kLanes, 0};
         (w.step == kLanes ? contiguous : apart)[tt](
             w, x + t * cols, cols, len, acc.data() + int64_t(t) * ldacc + g * kBf16TileRows * kLanes, ldacc);
@@ -511,8 +531,7 @@ void bf16_row_block(const LinearArgs& a, const uint16_t* xs, int64_t n, int64_t 
 
 bool has_bf16_dot() {
   static const bool has = [] {
-    const std::vector<Isa> isas = runnable_isas();
-    __builtin_cpu_init();
+    const std::vector<Isa> isas = runnable_isas();  // (initialises the CPU feature flags)
     return isas.back() == Isa::avx512 && __builtin_cpu_supports("avx512bf16");
   }();
   return has;
@@ -521,9 +540,7 @@ bool has_bf16_dot() {
 void linear_bf16_dot(const LinearArgs& a) {
   DLLM_CHECK(has_bf16_dot(), "linear_bf16_dot: this CPU has no AVX512-BF16 (avx512_bf16 in /proc/cpuinfo)");
   if (a.weight.dtype != DType::bf16) return linear(a, Isa::avx512);
-  DLLM_CHECK(a.weight.layout == WeightLayout::rows || (a.weight.rows % kTileRows == 0 && a.in % kTileCols == 0),
-             "linear: weights in the tiles layout need rows a multiple of ", kTileRows, " and Din a multiple of ",
-             kTileCols);
+  check_layout(a);
   const int64_t n = (a.in + kPairCols - 1) / kPairCols * kPairCols, cols = std::min(n, kPanelCols);
   const int64_t chunks = (n + cols - 1) / cols;
   thread_local std::vector<uint16_t> xs;  // [chunks, T, cols]: the inputs rounded to bf16, zero past Din
@@ -535,13 +552,8 @@ void linear_bf16_dot(const LinearArgs& a) {
       uint16_t* out = xs.data() + (j * a.tokens + t) * cols;
       for (int64_t i = 0; i < count; ++i) out[i] = f32_to_bf16(x[i]);
     }
-  const int64_t min_rows = (int64_t(1) << 18) / std::max<int64_t>(1, int64_t(a.in) * a.tokens);
-  const int64_t grain = std::max<int64_t>(1, (min_rows + kPanelRows - 1) / kPanelRows) * kPanelRows;
   const uint16_t* inputs = xs.data();  // this thread's (named in the workers, xs would be theirs)
-  parallel_for(a.out, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t o = begin; o < end; o += kPanelRows)
-      bf16_row_block(a, inputs, n, cols, int(o), int(std::min<int64_t>(kPanelRows, end - o)));
-  });
+  for_row_blocks(a, [&](int o0, int rows) { bf16_row_block(a, inputs, n, cols, o0, rows); });
 }
 
 }  // namespace dllm::cpu
