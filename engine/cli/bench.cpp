@@ -340,10 +340,24 @@ json read_gbench(const Args& a) {
   return imported;
 }
 
-json curve_json(const std::vector<StepCost>& curve) {
-  json c = json::array();
+std::vector<report::CurvePoint> curve_points(const std::vector<StepCost>& curve) {
+  std::vector<report::CurvePoint> c;
   for (const StepCost& s : curve) c.push_back(report::CurvePoint{s.tokens, s.seconds, s.min_seconds, s.samples});
   return c;
+}
+json curve_json(const std::vector<StepCost>& curve) { return curve_points(curve); }
+
+// `sizes` sorted, without repeats.
+std::vector<int> sorted_unique(std::vector<int> sizes) {
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  return sizes;
+}
+
+// Appends the pass sizes of the TiDAR points among `points` to `sizes`.
+void add_pass_sizes(const std::vector<BenchPoint>& points, std::vector<int>& sizes) {
+  for (const BenchPoint& p : points)
+    if (p.is_tidar()) sizes.push_back(p.tidar.pass_tokens());
 }
 
 // The step-cost curves t(T) of every backend, into `in` (for the predictions) and as the report's
@@ -354,16 +368,13 @@ json measure_step_costs(const Plan& plan, const ModelConfig& cfg, BenchInputs& i
   std::vector<int> sizes;
   for (int t : plan.step_cost_sizes)
     if (t >= 1 && 64 + t <= cfg.max_position_embeddings) sizes.push_back(t);
-  std::sort(sizes.begin(), sizes.end());
-  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  sizes = sorted_unique(sizes);
   if (sizes.empty()) return step_cost;
   const int context = 64;  // cached tokens under the timed passes: a short prompt plus some output
   std::vector<int> pass_sizes{1};
-  for (const std::vector<BenchPoint>* list : {&in.points, &in.baselines})
-    for (const BenchPoint& p : *list)
-      if (p.is_tidar()) pass_sizes.push_back(p.tidar.pass_tokens());
-  std::sort(pass_sizes.begin(), pass_sizes.end());
-  pass_sizes.erase(std::unique(pass_sizes.begin(), pass_sizes.end()), pass_sizes.end());
+  add_pass_sizes(in.points, pass_sizes);
+  add_pass_sizes(in.baselines, pass_sizes);
+  pass_sizes = sorted_unique(pass_sizes);
   for (const auto& [b, tf] : in.models) {
     if (!quiet) std::fprintf(stderr, "step-cost curve on %s: T = %d..%d\n", b.c_str(), sizes.front(), sizes.back());
     in.step_cost[b] = measure_step_cost(*tf, sizes, context, plan.step_cost_reps);
@@ -386,10 +397,8 @@ json measure_model_step_costs(const Args& a, const Plan& plan, const std::vector
                               bool quiet) {
   json out = json::array();
   std::vector<int> sizes{1, 16, 64};
-  for (const BenchPoint& p : points)
-    if (p.is_tidar()) sizes.push_back(p.tidar.pass_tokens());
-  std::sort(sizes.begin(), sizes.end());
-  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  add_pass_sizes(points, sizes);
+  sizes = sorted_unique(sizes);
   const int context = 64;
   for (const std::string& spec : plan.step_cost_models) {
     const ModelSummary summary = describe_model(spec);
@@ -400,11 +409,9 @@ json measure_model_step_costs(const Args& a, const Plan& plan, const std::vector
     if (!quiet) std::fprintf(stderr, "step-cost curve of %s on %s\n", spec.c_str(), backend.name().c_str());
     auto model = Model::load(spec, uint64_t(a.integer("--weights-seed", 0, 0, INT64_MAX)));
     Transformer tf(model->config(), model->weights(), backend);
-    report::ModelStepCost m{
-        spec, backend.name(), double(summary.weight_bytes), 2.0 * double(summary.parameters), context, {}};
-    for (const StepCost& c : measure_step_cost(tf, fit, context, plan.step_cost_reps))
-      m.curve.push_back(report::CurvePoint{c.tokens, c.seconds, c.min_seconds, c.samples});
-    out.push_back(m);
+    out.push_back(report::ModelStepCost{spec, backend.name(), double(summary.weight_bytes),
+                                        2.0 * double(summary.parameters), context,
+                                        curve_points(measure_step_cost(tf, fit, context, plan.step_cost_reps))});
   }
   return out;
 }
@@ -425,11 +432,9 @@ json measure_routing(const Plan& plan, const ModelConfig& cfg, BenchInputs& in, 
   }
   const int row_tokens = std::min(kRoutingRowTokens, cfg.max_position_embeddings);
   std::vector<int> sizes{1, 2, 4, 8, 16, 17, 32, 68};
-  for (const BenchPoint& p : in.points)
-    if (p.is_tidar()) sizes.push_back(p.tidar.pass_tokens());
+  add_pass_sizes(in.points, sizes);
   std::erase_if(sizes, [&](int t) { return t > row_tokens; });
-  std::sort(sizes.begin(), sizes.end());
-  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  sizes = sorted_unique(sizes);
   const auto& [backend, model] = *in.models.begin();
   if (!quiet) std::fprintf(stderr, "routing locality on %s: %lld suite tokens\n", backend.c_str(), (long long)tokens);
   return report::RoutingLocality{backend, cfg.num_experts, row_tokens, tokens,
