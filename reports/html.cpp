@@ -242,13 +242,27 @@ std::string batch_section(const json& r) {
          "</div>" + table.str();
 }
 
+// A machine_limits record (dllm-bench probe): read bandwidth and peak FLOP/s, 0 where absent.
+struct Limits {
+  double bw = 0, peak = 0;
+  bool known() const { return bw > 0 && peak > 0; }
+  // The roofline's least time for a pass of T tokens over `bytes` of weights at `flops` per token.
+  double pass_seconds(double bytes, double flops, int tokens) const {
+    return std::max(bytes / bw, tokens * flops / peak);
+  }
+};
+Limits limits_in(const json& limits) {
+  if (!limits.is_object()) return {};
+  return {num_at(limits, "/read_bandwidth_bytes_per_s"), num_at(limits, "/peak_flops_per_s")};
+}
+Limits limits_of(const json& r) { return limits_in(r["provenance"]["machine_limits"]); }
+
 // Whether a point ran on the host, whose limits `dllm-bench probe` measured (the only backend the
 // probe's bandwidth and peak bound).
 bool on_host(const json& point) { return config_of(point).backend == "cpu"; }
 
 std::string time_split_table(const json& r) {
-  const json& limits = r["provenance"]["machine_limits"];
-  const double bw = limits.is_object() ? num_at(limits, "/read_bandwidth_bytes_per_s") : 0;
+  const double bw = limits_of(r).bw;
   std::ostringstream o;
   o << "<table><tr><th class=l>configuration</th><th>forward</th><th>sampling, verification, host</th>"
        "<th>time to first token (ms)</th><th>step p50 / p90 / p99 (ms)</th><th>weights streamed (GB/s)</th>"
@@ -294,9 +308,7 @@ std::string acceptance_charts(const json& r) {
 std::string step_cost_chart(const json& r) {
   if (!r.contains("step_cost") || r["step_cost"].empty()) return "<p class=note>No step-cost curve in this report.</p>";
   std::ostringstream o;
-  const json& limits = r["provenance"]["machine_limits"];
-  const double bw = limits.is_object() ? num_at(limits, "/read_bandwidth_bytes_per_s") : 0;
-  const double peak = limits.is_object() ? num_at(limits, "/peak_flops_per_s") : 0;
+  const Limits limits = limits_of(r);
   for (const auto& [backend, sc] : r["step_cost"].items()) {
     svg::Series measured{"measured " + backend, "#3366cc", {}, {}}, linear{"t(1) x T", "#aaaaaa", {}, {}, true, false},
         roof{"roofline (probe)", "#dc3912", {}, {}, true, false};
@@ -307,10 +319,10 @@ std::string step_cost_chart(const json& r) {
       const double t = c.tokens;
       measured.x.push_back(t), measured.y.push_back(c.seconds * 1e3);
       linear.x.push_back(t), linear.y.push_back(std::min(t1 * t, curve.back().seconds * 1.5) * 1e3);
-      if (bw > 0 && peak > 0 && backend == "cpu")  // the probe measures the host
-        roof.x.push_back(t),
-            roof.y.push_back(
-                std::max(num_at(r, "/model/weight_bytes") / bw, num_at(r, "/model/flops_per_token") * t / peak) * 1e3);
+      if (limits.known() && backend == "cpu")  // the probe measures the host
+        roof.x.push_back(t), roof.y.push_back(limits.pass_seconds(num_at(r, "/model/weight_bytes"),
+                                                                  num_at(r, "/model/flops_per_token"), c.tokens) *
+                                              1e3);
     }
     std::vector<svg::Series> s{measured, linear};
     if (!roof.x.empty()) s.push_back(roof);
@@ -331,8 +343,41 @@ std::string step_cost_chart(const json& r) {
         << "</td><td>" << f(c.seconds * 1e3 / c.tokens, 4) << "</td></tr>";
     o << "</table>";
   }
-  if (bw == 0) o << "<p class=note>No measured machine limits (run <code>dllm-bench probe</code>): no roofline.</p>";
+  if (limits.bw == 0)
+    o << "<p class=note>No measured machine limits (run <code>dllm-bench probe</code>): no roofline.</p>";
   return o.str();
+}
+
+// t(T) in seconds by T of the report's own CPU step-cost curve (empty without one).
+std::map<int, double> cpu_curve(const json& r) {
+  std::map<int, double> t;
+  if (r.contains("step_cost") && r["step_cost"].contains("cpu"))
+    for (const report::CurvePoint& c : r["step_cost"]["cpu"]["curve"].get<std::vector<report::CurvePoint>>())
+      t[c.tokens] = c.seconds;
+  return t;
+}
+
+// A single-sequence TiDAR configuration's step as the CPU curve `t` measures it: `tokens` per step,
+// a step costs `cost` AR steps (its prediction's forwards per step x t(T)/t(1)), `forwards` of T.
+struct StepModel {
+  std::string id, backend;
+  double tokens, cost, forwards;
+  int pass;
+};
+std::vector<StepModel> step_models(const json& r, const std::map<int, double>& t) {
+  std::vector<StepModel> models;
+  const auto t1 = t.find(1);
+  for (const json& p : r["points"]) {
+    const auto s = speedup_of(p);
+    const report::PointConfig cfg = config_of(p);
+    if (!s || !s->predicted || cfg.batch != 1) continue;
+    const report::Prediction& pr = *s->predicted;
+    const auto tt = t.find(pr.pass_tokens);
+    if (t1 == t.end() || tt == t.end() || t1->second <= 0 || tt->second <= 0) continue;
+    models.push_back({p["id"], cfg.backend, pr.tokens_per_step, pr.t_pass_over_t1,
+                      pr.t_pass_over_t1 / (tt->second / t1->second), pr.pass_tokens});
+  }
+  return models;
 }
 
 // The step-cost curves of other models on this machine (bench --step-cost-models): t(T)/t(1) beside
@@ -340,46 +385,28 @@ std::string step_cost_chart(const json& r) {
 // acceptance they measured here: a t(1) / (forwards per step x t(T)).
 std::string model_step_cost_tables(const json& r) {
   if (!r.contains("step_cost_models")) return "";
-  const json& limits = r["provenance"]["machine_limits"];
-  const double bw = limits.is_object() ? num_at(limits, "/read_bandwidth_bytes_per_s") : 0;
-  const double peak = limits.is_object() ? num_at(limits, "/peak_flops_per_s") : 0;
-  std::map<int, double> here;  // this report's own curve, for each configuration's forwards per step
-  if (r["step_cost"].contains("cpu"))
-    for (const report::CurvePoint& c : r["step_cost"]["cpu"]["curve"].get<std::vector<report::CurvePoint>>())
-      here[c.tokens] = c.seconds;
-  struct Config {
-    std::string id;
-    double a, forwards;
-    int pass;
-  };
-  std::vector<Config> configs;
-  for (const json& p : r["points"]) {
-    const auto s = speedup_of(p);
-    if (!s || !s->predicted || config_of(p).batch != 1) continue;
-    const report::Prediction& pr = *s->predicted;
-    if (here.count(1) && here.count(pr.pass_tokens) && here[pr.pass_tokens] > 0)
-      configs.push_back(
-          {p["id"], pr.tokens_per_step, pr.t_pass_over_t1 / (here[pr.pass_tokens] / here[1]), pr.pass_tokens});
-  }
+  const Limits limits = limits_of(r);
+  const std::vector<StepModel> configs = step_models(r, cpu_curve(r));  // forwards per step from this report
   std::ostringstream o;
   for (const report::ModelStepCost& m : r["step_cost_models"].get<std::vector<report::ModelStepCost>>()) {
     DLLM_CHECK(!m.curve.empty() && m.curve.front().seconds > 0, "step_cost_models: ", m.model, " has no curve");
     const double t1 = m.curve.front().seconds;
-    const bool roofline = bw > 0 && peak > 0 && m.backend == "cpu";
-    auto roof = [&](int n) { return std::max(m.weight_bytes / bw, n * m.flops_per_token / peak); };
+    const bool roofline = limits.known() && m.backend == "cpu";
+    auto roof = [&](int n) { return limits.pass_seconds(m.weight_bytes, m.flops_per_token, n); };
     o << "<h3>Step cost of " << escape(m.model) << " on " << escape(m.backend) << "</h3><p class=note>"
       << f(m.weight_bytes / 1e9, 3) << " GB of weights, " << f(m.flops_per_token / 1e9, 3) << " GFLOP per token, "
       << m.context << " cached tokens; t(1) = " << f(t1 * 1e3, 3) << " ms";
     if (roofline)
-      o << " (" << f(m.weight_bytes / t1 / 1e9, 1) << " GB/s, " << f(m.weight_bytes / t1 / bw) << " of the probe)";
+      o << " (" << f(m.weight_bytes / t1 / 1e9, 1) << " GB/s, " << f(m.weight_bytes / t1 / limits.bw)
+        << " of the probe)";
     o << ".</p><table><tr><th>T</th><th>t(T) ms</th><th>t(T)/t(1)</th><th>roofline t(T)/t(1)</th>";
-    for (const Config& c : configs) o << "<th>" << escape(c.id) << " predicted</th>";
+    for (const StepModel& c : configs) o << "<th>" << escape(c.id) << " predicted</th>";
     o << "</tr>";
     for (const report::CurvePoint& c : m.curve) {
       o << "<tr><td>" << c.tokens << "</td><td>" << f(c.seconds * 1e3, 3) << "</td><td>" << f(c.seconds / t1)
         << "</td><td>" << (roofline ? f(roof(c.tokens) / roof(1)) : "-") << "</td>";
-      for (const Config& k : configs)
-        o << "<td>" << (k.pass == c.tokens ? f(k.a * t1 / (k.forwards * c.seconds)) + "x" : "") << "</td>";
+      for (const StepModel& k : configs)
+        o << "<td>" << (k.pass == c.tokens ? f(k.tokens * t1 / (k.forwards * c.seconds)) + "x" : "") << "</td>";
       o << "</tr>";
     }
     o << "</table>";
@@ -536,8 +563,7 @@ std::string kernel_tables(const std::vector<json>& runs, const json& limits) {
   if (runs.empty())
     return "<p class=note>No Google Benchmark results in these inputs (pass bench/ JSON outputs with "
            "<code>--gbench</code> or to <code>dllm-bench report</code>).</p>";
-  const double bw = limits.is_object() ? num_at(limits, "/read_bandwidth_bytes_per_s") : 0;
-  const double peak = limits.is_object() ? num_at(limits, "/peak_flops_per_s") : 0;
+  const auto [bw, peak] = limits_in(limits);
   static const std::vector<std::string> standard = {
       "cpu_time",         "real_time",   "iterations", "family_index", "per_family_instance_index",
       "repetition_index", "repetitions", "threads"};
@@ -589,34 +615,26 @@ std::string headline(const json& r) {
 // byte against the model's T F/B); above: our kernels do, and at the roofline the speedup would be
 // a/c_roof. CPU backend only: the probe measures the host.
 std::string bound_verdicts(const json& r) {
-  const json& limits = r["provenance"]["machine_limits"];
-  const double bw = limits.is_object() ? num_at(limits, "/read_bandwidth_bytes_per_s") : 0;
-  const double peak = limits.is_object() ? num_at(limits, "/peak_flops_per_s") : 0;
+  const Limits limits = limits_of(r);
   const double bytes = num_at(r, "/model/weight_bytes"), flops = num_at(r, "/model/flops_per_token");
   if (!r.contains("step_cost") || !r["step_cost"].contains("cpu")) return "";
-  if (bw <= 0 || peak <= 0)
+  if (!limits.known())
     return "<p class=note>No measured machine limits (run <code>dllm-bench probe</code>): no verdict on what bounds "
            "the speedup.</p>";
-  std::map<int, double> t;  // T -> t(T) s
-  for (const report::CurvePoint& c : r["step_cost"]["cpu"]["curve"].get<std::vector<report::CurvePoint>>())
-    t[c.tokens] = c.seconds;
-  auto roof = [&](int n) { return std::max(bytes / bw, n * flops / peak); };
+  const double bw = limits.bw, peak = limits.peak;
+  auto roof = [&](int n) { return limits.pass_seconds(bytes, flops, n); };
   std::ostringstream o;
-  for (const json& p : r["points"]) {
-    const auto s = speedup_of(p);
-    const report::PointConfig cfg = config_of(p);
-    if (!s || !s->predicted || cfg.batch != 1 || cfg.backend != "cpu") continue;
-    const report::Prediction& pr = *s->predicted;
-    if (!t.count(1) || !t.count(pr.pass_tokens) || t[1] <= 0 || t[pr.pass_tokens] <= 0) continue;
-    const double measured = pr.t_pass_over_t1, forwards = measured / (t[pr.pass_tokens] / t[1]);
-    const double floor = forwards * roof(pr.pass_tokens) / roof(1), a = pr.tokens_per_step;
-    o << "<li><b>" << escape(p["id"]) << "</b>: a step costs " << f(measured) << " AR steps (" << f(forwards, 1)
-      << " forward(s) of T = " << pr.pass_tokens << "), so it breaks even at " << f(measured)
-      << " tokens per step; it makes " << f(a) << ". On this machine's roofline the step costs at least " << f(floor)
-      << " AR steps: a " << pr.pass_tokens << "-token pass needs " << f(pr.pass_tokens * flops / peak * 1e3, 3)
-      << " ms of arithmetic at " << f(peak / 1e9, 1) << " GFLOP/s against " << f(bytes / bw * 1e3, 3)
-      << " ms to read the weights at " << f(bw / 1e9, 1) << " GB/s (balance point " << f(peak / bw, 1)
-      << " FLOP per byte; the pass does " << f(pr.pass_tokens * flops / bytes, 1) << "). ";
+  for (const StepModel& sm : step_models(r, cpu_curve(r))) {
+    if (sm.backend != "cpu") continue;
+    const double measured = sm.cost, forwards = sm.forwards, a = sm.tokens;
+    const double floor = forwards * roof(sm.pass) / roof(1);
+    o << "<li><b>" << escape(sm.id) << "</b>: a step costs " << f(measured) << " AR steps (" << f(forwards, 1)
+      << " forward(s) of T = " << sm.pass << "), so it breaks even at " << f(measured) << " tokens per step; it makes "
+      << f(a) << ". On this machine's roofline the step costs at least " << f(floor) << " AR steps: a " << sm.pass
+      << "-token pass needs " << f(sm.pass * flops / peak * 1e3, 3) << " ms of arithmetic at " << f(peak / 1e9, 1)
+      << " GFLOP/s against " << f(bytes / bw * 1e3, 3) << " ms to read the weights at " << f(bw / 1e9, 1)
+      << " GB/s (balance point " << f(peak / bw, 1) << " FLOP per byte; the pass does " << f(sm.pass * flops / bytes, 1)
+      << "). ";
     if (measured <= 1.25 * floor)
       o << "<span class=good>Bound by the hardware</span>: the kernels run within 25% of the roofline, so the "
         << "speedup of " << f(a / measured) << "x is what this machine allows at this acceptance.";
