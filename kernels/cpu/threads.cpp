@@ -1,7 +1,8 @@
 #include "kernels/cpu/threads.h"
 
 #include <algorithm>
-#include <condition_variable>
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <mutex>
 #include <string>
@@ -10,69 +11,88 @@
 
 #include "core/check.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace dllm::cpu {
 
 namespace {
 
-// Workers 1..n-1 wait for a generation number to change, run their share, and report back; the
-// calling thread runs share 0. One job at a time: concurrent callers take turns, and a call from
-// inside a job (nested) runs inline.
+// How long a thread spins on a counter before it sleeps on it. A decode step runs a few hundred
+// jobs back to back with a few microseconds of single-threaded work between them; waking a
+// sleeping thread costs tens of microseconds (more in a virtual machine), while it is the other
+// thread that finishes a job's share last.
+constexpr auto kSpin = std::chrono::microseconds(500);
+
+void relax() {
+#if defined(__x86_64__)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// Returns once ready(counter) holds: spinning for kSpin, then sleeping on the counter's changes.
+template <typename Ready>
+void wait_until(const std::atomic<int>& counter, Ready ready) {
+  const auto give_up = std::chrono::steady_clock::now() + kSpin;
+  bool spinning = true;
+  for (int i = 1;; ++i) {
+    const int v = counter.load(std::memory_order_acquire);
+    if (ready(v)) return;
+    if (spinning && i % 64 == 0) spinning = std::chrono::steady_clock::now() < give_up;
+    if (spinning)
+      relax();
+    else
+      counter.wait(v, std::memory_order_acquire);
+  }
+}
+
+// Workers 1..n-1 wait for the generation counter to change, run their share, and count down
+// `pending`; the calling thread runs share 0. One job at a time: concurrent callers take turns, and
+// a call from inside a job (nested) runs inline.
 class Pool {
  public:
   explicit Pool(int n) : n_(n) {
     for (int i = 1; i < n_; ++i) workers_.emplace_back([this, i] { work(i); });
   }
   ~Pool() {
-    {
-      std::lock_guard<std::mutex> lock(m_);
-      stop_ = true;
-      ++generation_;
-    }
-    start_.notify_all();
+    stop_.store(true, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+    generation_.notify_all();
     for (std::thread& t : workers_) t.join();
   }
   int size() const { return n_; }
 
   void run(const std::function<void(int)>& job) {
     std::lock_guard<std::mutex> turn(turn_);
-    {
-      std::lock_guard<std::mutex> lock(m_);
-      job_ = &job;
-      pending_ = n_ - 1;
-      ++generation_;
-    }
-    start_.notify_all();
+    job_ = &job;
+    pending_.store(n_ - 1, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+    generation_.notify_all();
     job(0);
-    std::unique_lock<std::mutex> lock(m_);
-    done_.wait(lock, [this] { return pending_ == 0; });
+    wait_until(pending_, [](int v) { return v == 0; });
   }
 
  private:
   void work(int index) {
-    uint64_t seen = 0;
+    int seen = 0;
     for (;;) {
-      const std::function<void(int)>* job;
-      {
-        std::unique_lock<std::mutex> lock(m_);
-        start_.wait(lock, [&] { return generation_ != seen; });
-        seen = generation_;
-        if (stop_) return;
-        job = job_;
-      }
-      (*job)(index);
-      std::lock_guard<std::mutex> lock(m_);
-      if (--pending_ == 0) done_.notify_one();
+      wait_until(generation_, [&](int v) { return v != seen; });
+      seen = generation_.load(std::memory_order_acquire);
+      if (stop_.load(std::memory_order_relaxed)) return;
+      (*job_)(index);
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
     }
   }
 
   const int n_;
   std::vector<std::thread> workers_;
-  std::mutex m_, turn_;
-  std::condition_variable start_, done_;
-  const std::function<void(int)>* job_ = nullptr;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  std::mutex turn_;
+  const std::function<void(int)>* job_ = nullptr;  // written before generation_ moves on
+  std::atomic<int> generation_{0}, pending_{0};
+  std::atomic<bool> stop_{false};
 };
 
 int configured_threads() {
@@ -105,15 +125,17 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
     if (n > 0) fn(0, n);
     return;
   }
+  // Chunks of `grain` go to whichever thread asks next, so a thread that starts late or is
+  // interrupted takes fewer of them instead of holding the others up.
+  std::atomic<int64_t> next{0};
   p.run([&](int i) {
     if (i >= workers) return;
     in_job = true;  // this thread's flag: a nested parallel_for runs inline
     struct Reset {
       ~Reset() { in_job = false; }
     } reset;
-    const int64_t begin = std::min(n, chunks * i / workers * grain),
-                  end = std::min(n, chunks * (i + 1) / workers * grain);
-    if (begin < end) fn(begin, end);
+    for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;)
+      fn(c * grain, std::min(n, (c + 1) * grain));
   });
 }
 

@@ -11,9 +11,9 @@ namespace dllm::cpu {
 // Threads the kernels use (>= 1): $DLLM_THREADS, else std::thread::hardware_concurrency().
 int thread_count();
 
-// Calls fn(begin, end) over disjoint ranges covering [0, n), one per thread, in parallel; returns
-// when all are done. Ranges are multiples of `grain` (except the last). Runs inline for one thread
-// or when n <= grain.
+// Calls fn(begin, end) over disjoint ranges covering [0, n) in parallel; returns when all are
+// done. Each range is one chunk of `grain` (the last may be shorter), taken by whichever thread is
+// free; fn runs inline over all of [0, n) for one thread or when n <= grain.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
 }  // namespace dllm::cpu
