@@ -9,7 +9,8 @@
 namespace dllm::cpu {
 
 // Up to 4 tokens the rows of W are read in place (converted to f32 in registers); above, they are
-// widened once per pass into 16-row f32 panels swept over every token. Register tiles of 4 rows x
+// widened once per pass into 16-row f32 panels swept over every token, except in the tiles layout,
+// which is read in place for every T. Register tiles of 4 rows x
 // up to 6 tokens (AVX-512) or 2 x 3 (AVX2, portable); each output is a 16-lane FMA dot product
 // reduced by a fixed pairwise tree (see linear.cpp). `isa` selects the code path (one this CPU
 // runs: runnable_isas()); results are bitwise equal across paths.
