@@ -76,10 +76,10 @@ ModelWeights CpuBackend::resident(const ModelWeights& w) {
 void CpuBackend::embedding(const EmbeddingArgs& a) { ref::embedding(a); }
 void CpuBackend::rmsnorm(const RmsnormArgs& a) { ref::rmsnorm<float>(a); }
 void CpuBackend::linear(const LinearArgs& a) { bf16_dot_ ? cpu::linear_bf16_dot(a) : cpu::linear(a); }
-void CpuBackend::rope(const RopeArgs& a) { ref::rope(a); }
+void CpuBackend::rope(const RopeArgs& a) { cpu::rope(a); }
 void CpuBackend::attention(const AttentionArgs& a) { cpu::attention(a); }
 void CpuBackend::kv_write(const KvWriteArgs& a) { ref::kv_write(a); }
-void CpuBackend::swiglu(const SwigluArgs& a) { ref::swiglu(a); }
+void CpuBackend::swiglu(const SwigluArgs& a) { cpu::swiglu(a); }
 void CpuBackend::add(const AddArgs& a) { ref::add(a); }
 void CpuBackend::argmax(const ArgmaxArgs& a) { ref::argmax(a); }
 void CpuBackend::sample(const SampleArgs& a) { ref::sample(a); }

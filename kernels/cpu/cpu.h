@@ -37,4 +37,12 @@ WeightView tile_weights(const WeightView& w, void* dst);
 // only on its own inputs, in a fixed order, so it is batch invariant. Split over (token, kv head).
 void attention(const AttentionArgs& a);
 
+// ref::swiglu's expression per element, split over the threads: the same bits.
+void swiglu(const SwigluArgs& a);
+
+// ref::rope's rotation, split over the tokens, with the cos and sin of each (token, frequency)
+// computed once as ref::rope computes them and kept for the next call with the same positions (a
+// pass's queries and keys in every layer): the same bits, without 2 x layers x T x R/2 pow/cos/sin.
+void rope(const RopeArgs& a);
+
 }  // namespace dllm::cpu

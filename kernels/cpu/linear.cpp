@@ -466,7 +466,7 @@ __attribute__((target(DLLM_AVX512BF16))) void bf16_tile(const TileWeights& w, co
       }
       const __m256i first = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lo));
       const __m256i second = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lo + w.step));
-      wv[r] = (__m512bh)_mm512_inserti64x4(_mm512_castsi256_si512(first), second, 1);
+      wv[r] = (__m512bh)_mm512_maskz_inserti64x4(0xff, _mm512_castsi256_si512(first), second, 1);
     }
     for (int t = 0; t < TT; ++t) {
       __m512bh xv = (__m512bh)_mm512_loadu_si512(x + t * ldx + i);
