@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -33,6 +34,21 @@ constexpr int kStreamTokens = 4;
 static_assert(kPanelRows == kLanes, "the AVX-512 reduction sums a panel's 16 rows in one register");
 
 int64_t padded(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
+
+// Scratch (packed inputs, panels, accumulators) on cache-line boundaries: a 64-byte load that
+// straddles two lines costs two (8 % of a 64-token pass).
+template <typename T>
+struct LineAligned {
+  using value_type = T;
+  LineAligned() = default;
+  template <typename U>
+  LineAligned(const LineAligned<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
+  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(64)); }
+  bool operator==(const LineAligned&) const { return true; }
+};
+template <typename T>
+using Scratch = std::vector<T, LineAligned<T>>;
 
 #define DLLM_AVX2 "avx2,fma,f16c"
 #define DLLM_AVX512 "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c"
@@ -156,15 +172,18 @@ TileWeights in_place_weights(const WeightView& w, int64_t r, int64_t c, int64_t 
   return {stored(w, r, c), tiled ? kTileCols : w.cols, piece_step(w), tiled ? 0 : ahead_rows * w.cols};
 }
 
-// A register tile: for r < R, t < TT, acc[t * ldacc + r * 16 + l] += w(r, i) * x[t * ldx + i] over
+// A register tile: for r < R, t < TT, acc[t * ldacc + r * 16 + l] (taken as 0 where `fresh`: the
+// first chunk, so no pass clears its accumulators first) += w(r, i) * x[t * ldx + i] over
 // i = l, l + 16, ... < n (n a multiple of 16), one fused multiply-add per term in increasing i, with
 // w(r, i) as TileWeights places it, of dtype D: the weights in place (memory-bound, AR) or a panel
 // of them widened to f32.
-using TileFn = void (*)(const TileWeights& w, const float* x, int64_t ldx, int64_t n, float* acc, int64_t ldacc);
+using TileFn = void (*)(const TileWeights& w, const float* x, int64_t ldx, int64_t n, float* acc, int64_t ldacc,
+                        bool fresh);
 
 template <DType D, int R, int TT>
 struct PortableTile {
-  static void run(const TileWeights& w, const float* x, int64_t ldx, int64_t n, float* acc, int64_t ldacc) {
+  static void run(const TileWeights& w, const float* x, int64_t ldx, int64_t n, float* acc, int64_t ldacc, bool fresh) {
+    for (int t = 0; t < TT && fresh; ++t) std::fill_n(acc + t * ldacc, R * kLanes, 0.0f);
     for (int64_t i = 0; i < n; i += kLanes)
       for (int r = 0; r < R; ++r)
         for (int t = 0; t < TT; ++t)
@@ -179,11 +198,12 @@ struct PortableTile {
 template <DType D, int R, int TT>
 struct Avx2Tile {
   __attribute__((target(DLLM_AVX2))) static void run(const TileWeights& w, const float* x, int64_t ldx, int64_t n,
-                                                     float* acc, int64_t ldacc) {
+                                                     float* acc, int64_t ldacc, bool fresh) {
     __m256 a[R][TT][2];
     for (int r = 0; r < R; ++r)
       for (int t = 0; t < TT; ++t)
-        for (int h = 0; h < 2; ++h) a[r][t][h] = _mm256_loadu_ps(acc + t * ldacc + r * kLanes + 8 * h);
+        for (int h = 0; h < 2; ++h)
+          a[r][t][h] = fresh ? _mm256_setzero_ps() : _mm256_loadu_ps(acc + t * ldacc + r * kLanes + 8 * h);
     for (int64_t i = 0; i < n; i += kLanes)
       for (int h = 0; h < 2; ++h) {
         const int64_t piece = i / kLanes * w.step;
@@ -210,10 +230,11 @@ struct Avx2Tile {
 template <DType D, int R, int TT>
 struct Avx512Tile {
   __attribute__((target(DLLM_AVX512))) static void run(const TileWeights& w, const float* x, int64_t ldx, int64_t n,
-                                                       float* acc, int64_t ldacc) {
+                                                       float* acc, int64_t ldacc, bool fresh) {
     __m512 a[R][TT];
     for (int r = 0; r < R; ++r)
-      for (int t = 0; t < TT; ++t) a[r][t] = _mm512_loadu_ps(acc + t * ldacc + r * kLanes);
+      for (int t = 0; t < TT; ++t)
+        a[r][t] = fresh ? _mm512_setzero_ps() : _mm512_loadu_ps(acc + t * ldacc + r * kLanes);
     for (int64_t i = 0; i < n; i += kLanes) {
       const int64_t piece = i / kLanes * w.step;
       __m512 wv[R];
@@ -332,12 +353,14 @@ struct Inputs {
 // converting it in registers again per tile of tokens costs less than a panel (1.2x on a 16-token
 // pass, the same at 64). Otherwise the rows are widened into a panel, chunk by chunk.
 void row_block(const LinearArgs& a, const Kernels& k, const Inputs& in, bool streamed, int o0, int rows) {
-  thread_local std::vector<float> panel, acc;
+  thread_local Scratch<float> panel, acc;
   const WeightView& wv = a.weight;
   const int tokens = a.tokens, groups = (rows + k.rows - 1) / k.rows;
   const int64_t n = padded(a.in), cols = in.cols, ldacc = kPanelRows * kLanes;
   const bool in_place = (streamed || (wv.layout == WeightLayout::tiles && n == a.in)) && rows % k.rows == 0;
-  acc.assign(size_t(tokens) * ldacc, 0.0f);  // [T, 16 rows, 16 lanes]
+  acc.resize(size_t(tokens) * ldacc);  // [T, 16 rows, 16 lanes]: the tiles' rows start fresh at c = 0
+  for (int t = 0; t < tokens && groups * k.rows < kPanelRows; ++t)
+    std::fill(&acc[t * ldacc + groups * k.rows * kLanes], &acc[(t + 1) * ldacc], 0.0f);
   for (int64_t c = 0; c < n; c += cols) {
     const int64_t len = std::min(cols, n - c);
     const float* x = in.x + c / cols * in.chunk;
@@ -360,7 +383,7 @@ void row_block(const LinearArgs& a, const Kernels& k, const Inputs& in, bool str
       for (int g = 0; g < groups; ++g) {
         const TileWeights w = in_place ? in_place_weights(wv, o0 + g * k.rows, c, k.rows)
                                        : TileWeights{panel.data() + g * k.rows * cols, cols, kLanes, 0};
-        tile[tt](w, x + t * in.ldx, in.ldx, len, acc.data() + int64_t(t) * ldacc + g * k.rows * kLanes, ldacc);
+        tile[tt](w, x + t * in.ldx, in.ldx, len, acc.data() + int64_t(t) * ldacc + g * k.rows * kLanes, ldacc, c == 0);
       }
     }
   }
@@ -421,7 +444,7 @@ void linear(const LinearArgs& a, Isa isa) {
   const bool streamed = a.tokens <= kStreamTokens && n == a.in;
   Inputs in{a.x, n, a.in, 0};
   if (!streamed) {
-    thread_local std::vector<float> packed;  // [chunks, T, cols]
+    thread_local Scratch<float> packed;  // [chunks, T, cols]
     const int64_t cols = std::min(n, kPanelCols), chunks = (n + cols - 1) / cols;
     packed.assign(size_t(chunks * a.tokens * cols), 0.0f);
     for (int64_t j = 0; j < chunks; ++j)
@@ -445,16 +468,16 @@ constexpr int64_t kPairCols = 32;  // the columns one vdpbf16ps takes: 16 lanes 
 
 // A bf16-dot register tile: for r < R, t < TT, lane l of acc[t * ldacc + r * 16 + l] adds, for each
 // 32-column step i in increasing order, w(r, i + 2l) x[t][i + 2l] and w(r, i + 2l + 1) x[t][i + 2l + 1]
-// (one vdpbf16ps). w: bf16 weights placed as TileWeights says (in place, or a panel); x: bf16
+// (one vdpbf16ps), from 0 where `fresh`. w: bf16 weights placed as TileWeights says (in place, or a panel); x: bf16
 // inputs, tokens ldx apart; n a multiple of 32. A step's two 16-column pieces are one load where
 // they are Contiguous (w.step = 16: the rows layout, a panel), two apart otherwise (the tiles layout).
 template <int R, int TT, bool Contiguous>
 __attribute__((target(DLLM_AVX512BF16))) void bf16_tile(const TileWeights& w, const uint16_t* x, int64_t ldx, int64_t n,
-                                                        float* acc, int64_t ldacc) {
+                                                        float* acc, int64_t ldacc, bool fresh) {
   const auto* base = static_cast<const uint16_t*>(w.w);
   __m512 a[R][TT];
   for (int r = 0; r < R; ++r)
-    for (int t = 0; t < TT; ++t) a[r][t] = _mm512_loadu_ps(acc + t * ldacc + r * kLanes);
+    for (int t = 0; t < TT; ++t) a[r][t] = fresh ? _mm512_setzero_ps() : _mm512_loadu_ps(acc + t * ldacc + r * kLanes);
   for (int64_t i = 0; i < n; i += kPairCols) {
     const int64_t piece = i / kLanes * w.step;
     __m512bh wv[R];
@@ -478,7 +501,8 @@ __attribute__((target(DLLM_AVX512BF16))) void bf16_tile(const TileWeights& w, co
     for (int t = 0; t < TT; ++t) _mm512_storeu_ps(acc + t * ldacc + r * kLanes, a[r][t]);
 }
 
-using Bf16TileFn = void (*)(const TileWeights& w, const uint16_t* x, int64_t ldx, int64_t n, float* acc, int64_t ldacc);
+using Bf16TileFn = void (*)(const TileWeights& w, const uint16_t* x, int64_t ldx, int64_t n, float* acc, int64_t ldacc,
+                            bool fresh);
 constexpr int kBf16TileRows = 4;
 
 template <bool Contiguous, int... TT>
@@ -497,14 +521,16 @@ void bf16_row_block(const LinearArgs& a, const uint16_t* xs, int64_t n, int64_t 
       bf16_tiles<true>(std::make_integer_sequence<int, kMaxTileTokens>());
   static const std::array<Bf16TileFn, kMaxTileTokens + 1> apart =
       bf16_tiles<false>(std::make_integer_sequence<int, kMaxTileTokens>());
-  thread_local std::vector<uint16_t> panel;
-  thread_local std::vector<float> acc;
+  thread_local Scratch<uint16_t> panel;
+  thread_local Scratch<float> acc;
   const WeightView& wv = a.weight;
   const int tokens = a.tokens, groups = (rows + kBf16TileRows - 1) / kBf16TileRows;
   const int64_t ldacc = kPanelRows * kLanes;
   const bool in_place =
       (tokens <= kStreamTokens || wv.layout == WeightLayout::tiles) && a.in == n && rows % kBf16TileRows == 0;
-  acc.assign(size_t(tokens) * ldacc, 0.0f);  // [T, 16 rows, 16 lanes]
+  acc.resize(size_t(tokens) * ldacc);  // [T, 16 rows, 16 lanes]: the tiles' rows start fresh at c = 0
+  for (int t = 0; t < tokens && groups * kBf16TileRows < kPanelRows; ++t)
+    std::fill(&acc[t * ldacc + groups * kBf16TileRows * kLanes], &acc[(t + 1) * ldacc], 0.0f);
   for (int64_t c = 0; c < n; c += cols) {
     const int64_t len = std::min(cols, n - c), real = std::clamp<int64_t>(a.in - c, 0, len);
     if (!in_place) {
@@ -526,7 +552,7 @@ void bf16_row_block(const LinearArgs& a, const uint16_t* xs, int64_t n, int64_t 
         const TileWeights w = in_place ? in_place_weights(wv, o0 + g * kBf16TileRows, c, 0)
                                        : TileWeights{panel.data() + g * kBf16TileRows * cols, cols, kLanes, 0};
         (w.step == kLanes ? contiguous : apart)[tt](
-            w, x + t * cols, cols, len, acc.data() + int64_t(t) * ldacc + g * kBf16TileRows * kLanes, ldacc);
+            w, x + t * cols, cols, len, acc.data() + int64_t(t) * ldacc + g * kBf16TileRows * kLanes, ldacc, c == 0);
       }
     }
   }
@@ -554,7 +580,7 @@ void linear_bf16_dot(const LinearArgs& a) {
   const int64_t n = (a.in + kPairCols - 1) / kPairCols * kPairCols;
   const int64_t cols = a.tokens <= kStreamTokens ? n : std::min(n, kPanelCols);
   const int64_t chunks = (n + cols - 1) / cols;
-  thread_local std::vector<uint16_t> xs;  // [chunks, T, cols]: the inputs rounded to bf16, zero past Din
+  thread_local Scratch<uint16_t> xs;  // [chunks, T, cols]: the inputs rounded to bf16, zero past Din
   xs.assign(size_t(chunks * a.tokens * cols), 0);
   for (int64_t j = 0; j < chunks; ++j)
     for (int t = 0; t < a.tokens; ++t) {
