@@ -167,7 +167,12 @@ const Op<AttentionArgs>& attention_op() {
     op.name = "attention";
     op.ref32 = ref::attention<float>, op.ref64 = ref::attention<double>;
     op.variants = {
-        {"grouped", Device::host, [](const AttentionArgs& a) { cpu::attention(a); }, f32_reference(1e-6), true},
+        {"portable", Device::host, [](const AttentionArgs& a) { cpu::attention(a, cpu::Isa::portable); },
+         f32_reference(1e-6), true},
+        {"avx2", Device::host, [](const AttentionArgs& a) { cpu::attention(a, cpu::Isa::avx2); }, f32_reference(1e-6),
+         true, [] { return cpu::runs(cpu::Isa::avx2); }},
+        {"avx512", Device::host, [](const AttentionArgs& a) { cpu::attention(a, cpu::Isa::avx512); },
+         f32_reference(1e-6), true, [] { return cpu::runs(cpu::Isa::avx512); }},
 #ifdef DLLM_HAVE_GPU
         {"single-pass", Device::gpu,
          [](const AttentionArgs& a) { gpu::attention(a, gpu::AttentionVariant::single_pass); }, f32_reference(2e-6)},

@@ -101,12 +101,6 @@ Case<LinearArgs> bench_case(const std::string& label, int t, int in, int out, DT
   return c;
 }
 
-// Whether this CPU has the path.
-bool runs(cpu::Isa isa) {
-  const std::vector<cpu::Isa> isas = cpu::runnable_isas();
-  return std::find(isas.begin(), isas.end(), isa) != isas.end();
-}
-
 LinearArgs rows(const LinearArgs& a, int first, int count) {
   LinearArgs r = a;
   r.tokens = count, r.x = a.x + int64_t(first) * a.in, r.y = a.y + int64_t(first) * a.out;
@@ -124,9 +118,9 @@ const Op<LinearArgs>& linear_op() {
         {"portable", Device::host, [](const LinearArgs& a) { cpu::linear(a, cpu::Isa::portable); }, f32_reference(1e-6),
          true},
         {"avx2", Device::host, [](const LinearArgs& a) { cpu::linear(a, cpu::Isa::avx2); }, f32_reference(1e-6), true,
-         [] { return runs(cpu::Isa::avx2); }},
+         [] { return cpu::runs(cpu::Isa::avx2); }},
         {"avx512", Device::host, [](const LinearArgs& a) { cpu::linear(a, cpu::Isa::avx512); }, f32_reference(1e-6),
-         true, [] { return runs(cpu::Isa::avx512); }},
+         true, [] { return cpu::runs(cpu::Isa::avx512); }},
         // the inputs rounded to bf16 (bf16 weights; other dtypes take the exact path)
         {"avx512bf16", Device::host, [](const LinearArgs& a) { cpu::linear_bf16_dot(a); }, bf16_inputs(), true,
          cpu::has_bf16_dot},

@@ -1,99 +1,366 @@
+#include <immintrin.h>
+
 #include <algorithm>
+#include <bit>
 #include <cmath>
-#include <limits>
 #include <vector>
 
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/lanes.h"
 #include "kernels/cpu/threads.h"
 
-// Built with -ffp-contract=off (kernels/CMakeLists.txt): the AVX2 and baseline clones below then do
-// the same IEEE operations, so results do not depend on the CPU.
 namespace dllm::cpu {
 
 namespace {
 
-constexpr int kLanes = 8;
+// The order per output, fixed whatever the pass size, thread or ISA path:
+//   score(h, j) = (q_h . k_j as 16 lanes, lane l a chain of fused multiply-adds over d = l, l + 16,
+//                  ... < Dh in increasing d, summed by the tree of lanes.h) * scale;
+//   p(h, j) = exp(score(h, j) - max over j of score(h, j)), with exp the fixed sequence of IEEE
+//             operations of exp_nonpositive (not libm's, whose bits are its own), and denom(h) = the
+//             p(h, j) as 16 lanes (lane l: keys l, l + 16, ... added in order) summed by the tree;
+//   out_h[d] = (p(h, j) * v_j[d] fused-multiply-added in key order onto 0) / denom(h).
+// Keys come in the order of Visibility: cache slots 0..L-1, then the first pass interval, then the
+// second. A lane past Dh adds nothing (its loads are masked to zeros: +0 * +0 onto a partial that is
+// never -0 leaves it as it is), so Dh need not be a multiple of 16.
 
-// q . k over Dh elements: lane l sums elements l, l + 8, ... in order, then a fixed pairwise tree.
-__attribute__((target_clones("avx2", "default"))) float dot(const float* q, const float* k, int n) {
-  float acc[kLanes] = {};
-  int i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) acc[l] += q[i + l] * k[i + l];
-  for (int l = 0; i + l < n; ++l) acc[l] += q[i + l] * k[i + l];
-  for (int width = kLanes / 2; width > 0; width /= 2)
-    for (int l = 0; l < width; ++l) acc[l] += acc[l + width];
-  return acc[0];
+// score[h][j] = (the lane tree of q[h] . keys[j]) * scale for h < G, j < n (Dh floats each); q
+// [G, Dh], score [G, n]. Each key is used for the G heads while it is in L1.
+using ScoresFn = void (*)(const float* q, int group, int dh, const float* const* keys, int n, float scale,
+                          float* score);
+// p[j] = exp(p[j] - max) in place for j < n; returns their sum (the lanes and the tree).
+using SoftmaxFn = float (*)(float* p, int n, float max);
+// out[h][0, dh) = the p[h][j] * values[j][0, dh) fused-multiply-added in j order onto 0, for h < G,
+// j < n; p [G, n], out [G, Dh]. Each piece of a value row is used for the G heads at once.
+using MixFn = void (*)(const float* p, int group, const float* const* values, int n, int dh, float* out);
+
+void scores_portable(const float* q, int group, int dh, const float* const* keys, int n, float scale, float* score) {
+  for (int j = 0; j < n; ++j)
+    for (int h = 0; h < group; ++h) {
+      float lanes[kLanes] = {};
+      for (int d = 0; d < dh; ++d) lanes[d % kLanes] = std::fma(q[h * dh + d], keys[j][d], lanes[d % kLanes]);
+      score[int64_t(h) * n + j] = reduce_lanes(lanes) * scale;
+    }
 }
 
-// out[0, n) += p * v[0, n)
-__attribute__((target_clones("avx2", "default"))) void axpy(float p, const float* v, float* out, int n) {
-  for (int i = 0; i < n; ++i) out[i] += p * v[i];
+// exp(x) for x <= 0: k = x log2(e) rounded to the nearest integer (ties to even), r = x - k ln 2 in
+// two fused steps (ln 2 split so that k times its high part is exact), e^r by the degree-7 Taylor
+// polynomial in Horner form with fused multiply-adds (|r| <= ln2 / 2: truncation below 1e-8), times
+// 2^k; below -87 (e^-87 is about the smallest normal float) 0. Each vector path does these same
+// operations lane by lane.
+constexpr float kLog2e = 1.44269504f, kLn2Hi = 0.693145752f, kLn2Lo = 1.42860677e-6f, kExpFloor = -87.0f;
+constexpr float kTaylor[8] = {1.0f, 1.0f, 0.5f, 1.0f / 6, 1.0f / 24, 1.0f / 120, 1.0f / 720, 1.0f / 5040};
+
+float exp_nonpositive(float x) {
+  if (x < kExpFloor) return 0.0f;
+  if (std::isnan(x)) return x;  // as the vector paths give (and int32_t(k) would be undefined)
+  const float k = std::nearbyint(x * kLog2e);
+  const float r = std::fma(-k, kLn2Lo, std::fma(-k, kLn2Hi, x));
+  float poly = kTaylor[7];
+  for (int i = 6; i >= 0; --i) poly = std::fma(poly, r, kTaylor[i]);
+  return poly * std::bit_cast<float>((int32_t(k) + 127) << 23);
 }
 
-// Calls fn(k, v) for every key one token sees through one kv head, in the order of Visibility:
-// cache slots 0..L-1, then the first pass interval, then the second.
-template <typename Fn>
-void for_each_key(const AttentionArgs& a, int t, int kv_head, Fn&& fn) {
-  const Visibility& vis = a.vis[t];
-  const int64_t row = int64_t(a.kv_heads) * a.head_dim, head = int64_t(kv_head) * a.head_dim;
-  const int64_t seq_base = a.seq ? int64_t(a.seq[t]) * a.seq_stride : 0;
-  for (int j = 0; j < vis.cache_len; ++j)
-    fn(a.k_cache + seq_base + j * row + head, a.v_cache + seq_base + j * row + head);
-  for (const Interval& iv : {vis.first, vis.second})
-    for (int j = iv.begin; j < iv.end; ++j) fn(a.k_pass + j * row + head, a.v_pass + j * row + head);
+float softmax_portable(float* p, int n, float max) {
+  float lanes[kLanes] = {};
+  for (int j = 0; j < n; ++j) {
+    p[j] = exp_nonpositive(p[j] - max);
+    lanes[j % kLanes] += p[j];
+  }
+  return reduce_lanes(lanes);
 }
 
-// All G query heads of kv head g for token t: each key and value row is read once for the group.
-void token_group(const AttentionArgs& a, int t, int g) {
+void mix_portable(const float* p, int group, const float* const* values, int n, int dh, float* out) {
+  for (int h = 0; h < group; ++h)
+    for (int d = 0; d < dh; ++d) {
+      float acc = 0;
+      for (int j = 0; j < n; ++j) acc = std::fma(p[int64_t(h) * n + j], values[j][d], acc);
+      out[h * dh + d] = acc;
+    }
+}
+
+// Elements [d, d + 8) of x with those at or past dh read as zero.
+__attribute__((target(DLLM_AVX2))) inline __m256 load8_masked(const float* x, int d, int dh) {
+  if (d + 8 <= dh) return _mm256_loadu_ps(x + d);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_maskload_ps(x + d, _mm256_cmpgt_epi32(_mm256_set1_epi32(dh - d), lane));
+}
+
+// Four keys at a time, each as two 8-lane halves (lanes 0-7 and 8-15 of the 16), for every head.
+__attribute__((target(DLLM_AVX2))) void scores_avx2(const float* q, int group, int dh, const float* const* keys, int n,
+                                                    float scale, float* score) {
+  constexpr int kKeys = 4;
+  for (int j0 = 0; j0 < n; j0 += kKeys) {
+    const int count = std::min(kKeys, n - j0);
+    const float* key[kKeys];  // past the last key: the first again, its sums dropped
+    for (int k = 0; k < kKeys; ++k) key[k] = keys[j0 + (k < count ? k : 0)];
+    for (int h = 0; h < group; ++h) {
+      __m256 acc[kKeys][2];
+      for (int k = 0; k < kKeys; ++k) acc[k][0] = acc[k][1] = _mm256_setzero_ps();
+      for (int d = 0; d < dh; d += kLanes)
+        for (int half = 0; half < 2; ++half) {
+          const __m256 qv = load8_masked(q + h * dh, d + 8 * half, dh);
+          for (int k = 0; k < kKeys; ++k)
+            acc[k][half] = _mm256_fmadd_ps(qv, load8_masked(key[k], d + 8 * half, dh), acc[k][half]);
+        }
+      for (int k = 0; k < count; ++k) {
+        float lanes[kLanes];
+        _mm256_storeu_ps(lanes, acc[k][0]);
+        _mm256_storeu_ps(lanes + 8, acc[k][1]);
+        score[int64_t(h) * n + j0 + k] = reduce_lanes(lanes) * scale;
+      }
+    }
+  }
+}
+
+// Output elements [d, d + 8) (up to dh) of heads [h0, h0 + Heads) over every key.
+template <int Heads>
+__attribute__((target(DLLM_AVX2))) void mix8(const float* p, int h0, const float* const* values, int n, int dh, int d,
+                                             float* out) {
+  __m256 acc[Heads];
+  for (int h = 0; h < Heads; ++h) acc[h] = _mm256_setzero_ps();
+  for (int j = 0; j < n; ++j) {
+    const __m256 v = load8_masked(values[j], d, dh);
+    for (int h = 0; h < Heads; ++h) acc[h] = _mm256_fmadd_ps(_mm256_set1_ps(p[int64_t(h0 + h) * n + j]), v, acc[h]);
+  }
+  for (int h = 0; h < Heads; ++h) {
+    float part[8];
+    _mm256_storeu_ps(part, acc[h]);
+    std::copy_n(part, std::min(8, dh - d), out + (h0 + h) * dh + d);
+  }
+}
+
+// Eight output elements of up to 8 heads per sweep over the keys.
+__attribute__((target(DLLM_AVX2))) void mix_avx2(const float* p, int group, const float* const* values, int n, int dh,
+                                                 float* out) {
+  for (int h0 = 0; h0 < group; h0 += 8)
+    for (int d = 0; d < dh; d += 8) {
+      switch (std::min(8, group - h0)) {
+        case 1:
+          mix8<1>(p, h0, values, n, dh, d, out);
+          break;
+        case 2:
+          mix8<2>(p, h0, values, n, dh, d, out);
+          break;
+        case 3:
+          mix8<3>(p, h0, values, n, dh, d, out);
+          break;
+        case 4:
+          mix8<4>(p, h0, values, n, dh, d, out);
+          break;
+        case 5:
+          mix8<5>(p, h0, values, n, dh, d, out);
+          break;
+        case 6:
+          mix8<6>(p, h0, values, n, dh, d, out);
+          break;
+        case 7:
+          mix8<7>(p, h0, values, n, dh, d, out);
+          break;
+        default:
+          mix8<8>(p, h0, values, n, dh, d, out);
+          break;
+      }
+    }
+}
+
+// exp_nonpositive on 8 lanes.
+__attribute__((target(DLLM_AVX2))) inline __m256 exp8(__m256 x) {
+  const __m256 k =
+      _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(kLn2Lo), _mm256_fnmadd_ps(k, _mm256_set1_ps(kLn2Hi), x));
+  __m256 poly = _mm256_set1_ps(kTaylor[7]);
+  for (int i = 6; i >= 0; --i) poly = _mm256_fmadd_ps(poly, r, _mm256_set1_ps(kTaylor[i]));
+  const __m256i two_k = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+  const __m256 e = _mm256_mul_ps(poly, _mm256_castsi256_ps(two_k));
+  return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(kExpFloor), _CMP_LT_OQ), e);
+}
+
+__attribute__((target(DLLM_AVX2))) float softmax_avx2(float* p, int n, float max) {
+  __m256 lanes[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  int j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int h = 0; h < 2; ++h) {
+      const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(p + j + 8 * h), _mm256_set1_ps(max)));
+      _mm256_storeu_ps(p + j + 8 * h, e);
+      lanes[h] = _mm256_add_ps(lanes[h], e);
+    }
+  float sums[kLanes];
+  _mm256_storeu_ps(sums, lanes[0]);
+  _mm256_storeu_ps(sums + 8, lanes[1]);
+  for (int l = 0; j + l < n; ++l) {  // the last keys, fewer than 16: one lane each, as the portable path
+    p[j + l] = exp_nonpositive(p[j + l] - max);
+    sums[l] += p[j + l];
+  }
+  return reduce_lanes(sums);
+}
+
+// Elements [d, d + 16) of x with those at or past dh read as zero.
+__attribute__((target(DLLM_AVX512))) inline __m512 load16_masked(const float* x, int d, int dh) {
+  const int have = std::min(kLanes, dh - d);
+  return _mm512_maskz_loadu_ps(__mmask16((1u << have) - 1), x + d);
+}
+
+// Sixteen keys at a time, one register of 16 lanes each, summed together by reduce_lanes16, for
+// every head.
+__attribute__((target(DLLM_AVX512))) void scores_avx512(const float* q, int group, int dh, const float* const* keys,
+                                                        int n, float scale, float* score) {
+  for (int j0 = 0; j0 < n; j0 += kLanes) {
+    const int count = std::min(kLanes, n - j0);
+    const float* key[kLanes];  // past the last key: the first again, its sums dropped
+    for (int k = 0; k < kLanes; ++k) key[k] = keys[j0 + (k < count ? k : 0)];
+    for (int h = 0; h < group; ++h) {
+      __m512 acc[kLanes];
+      for (int k = 0; k < kLanes; ++k) acc[k] = _mm512_setzero_ps();
+      for (int d = 0; d < dh; d += kLanes) {
+        const __m512 qv = load16_masked(q + h * dh, d, dh);
+        for (int k = 0; k < kLanes; ++k) acc[k] = _mm512_fmadd_ps(qv, load16_masked(key[k], d, dh), acc[k]);
+      }
+      _mm512_mask_storeu_ps(score + int64_t(h) * n + j0, __mmask16((1u << count) - 1),
+                            _mm512_mul_ps(reduce_lanes16(acc), _mm512_set1_ps(scale)));
+    }
+  }
+}
+
+// Output elements [d, d + 16) (up to dh) of heads [h0, h0 + Heads) over every key.
+template <int Heads>
+__attribute__((target(DLLM_AVX512))) void mix16(const float* p, int h0, const float* const* values, int n, int dh,
+                                                int d, float* out) {
+  __m512 acc[Heads];
+  for (int h = 0; h < Heads; ++h) acc[h] = _mm512_setzero_ps();
+  for (int j = 0; j < n; ++j) {
+    const __m512 v = load16_masked(values[j], d, dh);
+    for (int h = 0; h < Heads; ++h) acc[h] = _mm512_fmadd_ps(_mm512_set1_ps(p[int64_t(h0 + h) * n + j]), v, acc[h]);
+  }
+  for (int h = 0; h < Heads; ++h)
+    _mm512_mask_storeu_ps(out + (h0 + h) * dh + d, __mmask16((1u << std::min(kLanes, dh - d)) - 1), acc[h]);
+}
+
+// Sixteen output elements of up to 8 heads per sweep over the keys.
+__attribute__((target(DLLM_AVX512))) void mix_avx512(const float* p, int group, const float* const* values, int n,
+                                                     int dh, float* out) {
+  for (int h0 = 0; h0 < group; h0 += 8)
+    for (int d = 0; d < dh; d += kLanes) {
+      switch (std::min(8, group - h0)) {
+        case 1:
+          mix16<1>(p, h0, values, n, dh, d, out);
+          break;
+        case 2:
+          mix16<2>(p, h0, values, n, dh, d, out);
+          break;
+        case 3:
+          mix16<3>(p, h0, values, n, dh, d, out);
+          break;
+        case 4:
+          mix16<4>(p, h0, values, n, dh, d, out);
+          break;
+        case 5:
+          mix16<5>(p, h0, values, n, dh, d, out);
+          break;
+        case 6:
+          mix16<6>(p, h0, values, n, dh, d, out);
+          break;
+        case 7:
+          mix16<7>(p, h0, values, n, dh, d, out);
+          break;
+        default:
+          mix16<8>(p, h0, values, n, dh, d, out);
+          break;
+      }
+    }
+}
+
+// exp_nonpositive on 16 lanes (the zero-masked forms keeping all lanes are the same instructions;
+// gcc 12 warns that the unmasked ones read an uninitialised register).
+constexpr __mmask16 kAll = 0xffff;
+__attribute__((target(DLLM_AVX512))) inline __m512 exp16(__m512 x) {
+  const __m512 k = _mm512_maskz_roundscale_ps(kAll, _mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
+                                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(kLn2Lo), _mm512_fnmadd_ps(k, _mm512_set1_ps(kLn2Hi), x));
+  __m512 poly = _mm512_set1_ps(kTaylor[7]);
+  for (int i = 6; i >= 0; --i) poly = _mm512_fmadd_ps(poly, r, _mm512_set1_ps(kTaylor[i]));
+  const __m512i two_k =
+      _mm512_maskz_slli_epi32(kAll, _mm512_add_epi32(_mm512_maskz_cvtps_epi32(kAll, k), _mm512_set1_epi32(127)), 23);
+  const __m512 e = _mm512_mul_ps(poly, _mm512_castsi512_ps(two_k));
+  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(kExpFloor), _CMP_GE_OQ), e);
+}
+
+__attribute__((target(DLLM_AVX512))) float softmax_avx512(float* p, int n, float max) {
+  __m512 lanes = _mm512_setzero_ps();
+  for (int j = 0; j < n; j += kLanes) {
+    const __mmask16 m = __mmask16((1u << std::min(kLanes, n - j)) - 1);
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, p + j), _mm512_set1_ps(max)));
+    _mm512_mask_storeu_ps(p + j, m, e);
+    lanes = _mm512_mask_add_ps(lanes, m, lanes, e);
+  }
+  float sums[kLanes];
+  _mm512_storeu_ps(sums, lanes);
+  return reduce_lanes(sums);
+}
+
+struct Paths {
+  ScoresFn scores;
+  SoftmaxFn softmax;
+  MixFn mix;
+};
+
+Paths paths_for(Isa isa) {
+  switch (isa) {
+    case Isa::avx2:
+      return {scores_avx2, softmax_avx2, mix_avx2};
+    case Isa::avx512:
+      return {scores_avx512, softmax_avx512, mix_avx512};
+    case Isa::portable:
+      break;
+  }
+  return {scores_portable, softmax_portable, mix_portable};
+}
+
+// All G query heads of kv head g for token t: the visible keys are listed once for the group.
+void token_group(const AttentionArgs& a, const Paths& paths, int t, int g) {
   const int group = a.q_heads / a.kv_heads, dh = a.head_dim;
-  const Visibility& vis = a.vis[t];
-  const int n = vis.cache_len + (vis.first.end - vis.first.begin) + (vis.second.end - vis.second.begin);
   const float* q = a.q + (int64_t(t) * a.q_heads + int64_t(g) * group) * dh;  // [G, Dh]
   float* out = a.out + (int64_t(t) * a.q_heads + int64_t(g) * group) * dh;    // [G, Dh]
+  thread_local std::vector<const float*> keys, values;                        // [n]
+  keys.clear(), values.clear();
+  const Visibility& vis = a.vis[t];
+  const int64_t row = int64_t(a.kv_heads) * dh, head = int64_t(g) * dh;
+  const int64_t seq_base = a.seq ? int64_t(a.seq[t]) * a.seq_stride : 0;
+  for (int j = 0; j < vis.cache_len; ++j)
+    keys.push_back(a.k_cache + seq_base + j * row + head), values.push_back(a.v_cache + seq_base + j * row + head);
+  for (const Interval& iv : {vis.first, vis.second})
+    for (int j = iv.begin; j < iv.end; ++j)
+      keys.push_back(a.k_pass + j * row + head), values.push_back(a.v_pass + j * row + head);
+  const int n = int(keys.size());
   if (n == 0) {  // a query that sees nothing has no defined output; zeros, never NaN
     std::fill(out, out + int64_t(group) * dh, 0.0f);
     return;
   }
-  thread_local std::vector<float> score;  // [G, n]
-  score.resize(size_t(group) * n);
-  int j = 0;
-  for_each_key(a, t, g, [&](const float* k, const float*) {
-    for (int h = 0; h < group; ++h) score[size_t(h) * n + j] = dot(q + h * dh, k, dh) * a.scale;
-    ++j;
-  });
-  thread_local std::vector<float> denom_of;  // [G]
-  denom_of.resize(size_t(group));
+  thread_local std::vector<float> p, denom;  // [G, n], [G]
+  p.resize(size_t(group) * n), denom.resize(size_t(group));
+  paths.scores(q, group, dh, keys.data(), n, a.scale, p.data());
   for (int h = 0; h < group; ++h) {
-    float* s = score.data() + size_t(h) * n;
-    const float max = *std::max_element(s, s + n);
-    float denom = 0;
-    for (int i = 0; i < n; ++i) {
-      s[i] = std::exp(s[i] - max);
-      denom += s[i];
-    }
-    denom_of[size_t(h)] = denom;
+    float* ph = p.data() + int64_t(h) * n;
+    denom[size_t(h)] = paths.softmax(ph, n, *std::max_element(ph, ph + n));
   }
-  std::fill(out, out + int64_t(group) * dh, 0.0f);
-  j = 0;
-  for_each_key(a, t, g, [&](const float*, const float* v) {
-    for (int h = 0; h < group; ++h) axpy(score[size_t(h) * n + j], v, out + h * dh, dh);
-    ++j;
-  });
+  paths.mix(p.data(), group, values.data(), n, dh, out);
   for (int h = 0; h < group; ++h)
-    for (int d = 0; d < dh; ++d) out[h * dh + d] /= denom_of[size_t(h)];
+    for (int d = 0; d < dh; ++d) out[h * dh + d] /= denom[size_t(h)];
 }
 
 }  // namespace
 
-void attention(const AttentionArgs& a) {
+void attention(const AttentionArgs& a, Isa isa) {
+  const Paths paths = paths_for(isa);
   // At least about 2^18 multiply-adds per thread's share (keys estimated from the first token).
   const int64_t keys = int64_t(a.vis[0].cache_len) + a.tokens;
   const int64_t per_item = std::max<int64_t>(1, int64_t(2) * a.q_heads / a.kv_heads * a.head_dim * keys);
   parallel_for(int64_t(a.tokens) * a.kv_heads, std::max<int64_t>(1, (int64_t(1) << 18) / per_item),
                [&](int64_t begin, int64_t end) {
-                 for (int64_t i = begin; i < end; ++i) token_group(a, int(i / a.kv_heads), int(i % a.kv_heads));
+                 for (int64_t i = begin; i < end; ++i) token_group(a, paths, int(i / a.kv_heads), int(i % a.kv_heads));
                });
 }
+
+void attention(const AttentionArgs& a) { attention(a, best_isa()); }
 
 }  // namespace dllm::cpu

@@ -32,10 +32,13 @@ bool tileable(const WeightView& w);
 // Copies w (tileable) into dst (as many bytes as w) in the tiles layout; the view of the copy.
 WeightView tile_weights(const WeightView& w, void* dst);
 
-// Per (token, kv head): the scores of the group's G query heads against each visible key (each K and
-// V row read once per group), a softmax per head, the weighted sum of V. A token's output depends
-// only on its own inputs, in a fixed order, so it is batch invariant. Split over (token, kv head).
-void attention(const AttentionArgs& a);
+// Per (token, kv head): the scores of the group's G query heads against each visible key, a softmax
+// per head, the weighted sum of V; split over (token, kv head). Scores are 16-lane FMA dot products
+// summed by linear's lane tree, the weighted sum one FMA chain per output element in key order
+// (attention.cpp), so a token's output depends only on its own inputs, in an order fixed per output:
+// batch invariant, and bitwise equal across the ISA paths (`isa`: one this CPU runs).
+void attention(const AttentionArgs& a, Isa isa);
+void attention(const AttentionArgs& a);  // best_isa()
 
 // ref::swiglu's expression per element, split over the threads: the same bits.
 void swiglu(const SwigluArgs& a);

@@ -10,6 +10,7 @@
 
 #include "core/check.h"
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/lanes.h"
 #include "kernels/cpu/threads.h"
 
 namespace dllm::cpu {
@@ -20,7 +21,6 @@ namespace {
 // accumulates w[i] * x[i] for i = l, l + 16, ... in increasing i with fused multiply-adds (inputs
 // zero-padded to a multiple of 16), then the lanes are summed by a fixed pairwise tree and the bias
 // is added. Blocking on K only splits these chains into consecutive pieces; it never reorders them.
-constexpr int kLanes = 16;
 static_assert(kTileCols == kLanes, "a piece of the tiles layout is one register of lanes");
 // Up to kStreamTokens tokens (AR) a pass is memory-bound: register tiles read the weight rows in
 // place, converted in registers, each row once from memory for every token. Above, rows of the rows
@@ -49,9 +49,6 @@ struct LineAligned {
 };
 template <typename T>
 using Scratch = std::vector<T, LineAligned<T>>;
-
-#define DLLM_AVX2 "avx2,fma,f16c"
-#define DLLM_AVX512 "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c"
 
 // Elements [i, i + 8) (AVX2) or [i, i + 16) (AVX-512) of stored weights as f32, converted in
 // registers, exactly: f32 as is, bf16 by shifting the bits up, f16 by the hardware conversion.
@@ -257,42 +254,15 @@ struct Avx512Tile {
 // w = 8, 4, 2, 1), plus bias[r], for r < rows <= 16; acc holds 16 rows.
 using ReduceFn = void (*)(const float* acc, int rows, const float* bias, float* y);
 
-float reduce_lanes(const float* lanes) {
-  float s[kLanes];
-  std::copy_n(lanes, kLanes, s);
-  for (int width = kLanes / 2; width > 0; width /= 2)
-    for (int l = 0; l < width; ++l) s[l] += s[l + width];
-  return s[0];
-}
-
 void reduce_rows(const float* acc, int rows, const float* bias, float* y) {
   for (int r = 0; r < rows; ++r) y[r] = reduce_lanes(acc + r * kLanes) + bias[r];
 }
 
-// The same tree for 16 rows at once: each step adds, for pairs of registers holding 16 / (2w) rows'
-// 2w-lane partial sums each, lanes [0, w) and [w, 2w) of every row, halving the registers; lane j of
-// the last one is row j's sum. kTree.lo[step][j] picks lane j's first operand from the pair, + w its second.
-struct TreeIndices {
-  int32_t lo[4][16];
-};
-constexpr TreeIndices tree_indices() {
-  TreeIndices t{};
-  for (int step = 0, w = 8; w >= 1; ++step, w /= 2)
-    for (int j = 0; j < 16; ++j) t.lo[step][j] = j / w * 2 * w + j % w;
-  return t;
-}
-constexpr TreeIndices kTree = tree_indices();
-
+// The same tree for 16 rows at once (lanes.h).
 __attribute__((target(DLLM_AVX512))) void reduce_rows_avx512(const float* acc, int rows, const float* bias, float* y) {
   __m512 v[kLanes];
   for (int r = 0; r < kLanes; ++r) v[r] = _mm512_loadu_ps(acc + r * kLanes);
-  for (int step = 0, w = 8, count = kLanes; w >= 1; ++step, w /= 2, count /= 2) {
-    const __m512i lo = _mm512_loadu_si512(kTree.lo[step]), hi = _mm512_add_epi32(lo, _mm512_set1_epi32(w));
-    for (int m = 0; m < count / 2; ++m)
-      v[m] = _mm512_add_ps(_mm512_permutex2var_ps(v[2 * m], lo, v[2 * m + 1]),
-                           _mm512_permutex2var_ps(v[2 * m], hi, v[2 * m + 1]));
-  }
-  _mm512_mask_storeu_ps(y, __mmask16((1u << rows) - 1), _mm512_add_ps(v[0], _mm512_loadu_ps(bias)));
+  _mm512_mask_storeu_ps(y, __mmask16((1u << rows) - 1), _mm512_add_ps(reduce_lanes16(v), _mm512_loadu_ps(bias)));
 }
 
 constexpr int kMaxTileTokens = 6;

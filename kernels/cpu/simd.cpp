@@ -1,5 +1,6 @@
 #include "kernels/cpu/simd.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -43,6 +44,11 @@ const char* isa_name(Isa isa) {
       return "avx512";
   }
   return "unknown";
+}
+
+bool runs(Isa isa) {
+  const std::vector<Isa> isas = runnable_isas();
+  return std::find(isas.begin(), isas.end(), isa) != isas.end();
 }
 
 }  // namespace dllm::cpu

@@ -18,6 +18,9 @@ Isa best_isa();
 // Every path this CPU can run, narrowest first (portable always).
 std::vector<Isa> runnable_isas();
 
+// Whether this CPU can run the path.
+bool runs(Isa isa);
+
 const char* isa_name(Isa isa);
 
 }  // namespace dllm::cpu

@@ -11,7 +11,6 @@
 
 #include "core/check.h"
 
-
 namespace dllm::cpu {
 
 namespace {
