@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/cpu.h"
@@ -79,6 +80,30 @@ void mix_portable(const float* p, int group, const float* const* values, int n, 
     }
 }
 
+// fn(std::integral_constant<int, H>()) for H = min(heads, 8): the weighted sums keep H heads'
+// accumulators in registers, so H is a template parameter.
+template <typename Fn>
+void with_heads(int heads, Fn&& fn) {
+  switch (std::min(heads, 8)) {
+    case 1:
+      return fn(std::integral_constant<int, 1>());
+    case 2:
+      return fn(std::integral_constant<int, 2>());
+    case 3:
+      return fn(std::integral_constant<int, 3>());
+    case 4:
+      return fn(std::integral_constant<int, 4>());
+    case 5:
+      return fn(std::integral_constant<int, 5>());
+    case 6:
+      return fn(std::integral_constant<int, 6>());
+    case 7:
+      return fn(std::integral_constant<int, 7>());
+    default:
+      return fn(std::integral_constant<int, 8>());
+  }
+}
+
 // Elements [d, d + 8) of x with those at or past dh read as zero.
 __attribute__((target(DLLM_AVX2))) inline __m256 load8_masked(const float* x, int d, int dh) {
   if (d + 8 <= dh) return _mm256_loadu_ps(x + d);
@@ -135,32 +160,7 @@ __attribute__((target(DLLM_AVX2))) void mix_avx2(const float* p, int group, cons
                                                  float* out) {
   for (int h0 = 0; h0 < group; h0 += 8)
     for (int d = 0; d < dh; d += 8) {
-      switch (std::min(8, group - h0)) {
-        case 1:
-          mix8<1>(p, h0, values, n, dh, d, out);
-          break;
-        case 2:
-          mix8<2>(p, h0, values, n, dh, d, out);
-          break;
-        case 3:
-          mix8<3>(p, h0, values, n, dh, d, out);
-          break;
-        case 4:
-          mix8<4>(p, h0, values, n, dh, d, out);
-          break;
-        case 5:
-          mix8<5>(p, h0, values, n, dh, d, out);
-          break;
-        case 6:
-          mix8<6>(p, h0, values, n, dh, d, out);
-          break;
-        case 7:
-          mix8<7>(p, h0, values, n, dh, d, out);
-          break;
-        default:
-          mix8<8>(p, h0, values, n, dh, d, out);
-          break;
-      }
+      with_heads(group - h0, [&](auto heads) { mix8<heads()>(p, h0, values, n, dh, d, out); });
     }
 }
 
@@ -241,32 +241,7 @@ __attribute__((target(DLLM_AVX512))) void mix_avx512(const float* p, int group, 
                                                      int dh, float* out) {
   for (int h0 = 0; h0 < group; h0 += 8)
     for (int d = 0; d < dh; d += kLanes) {
-      switch (std::min(8, group - h0)) {
-        case 1:
-          mix16<1>(p, h0, values, n, dh, d, out);
-          break;
-        case 2:
-          mix16<2>(p, h0, values, n, dh, d, out);
-          break;
-        case 3:
-          mix16<3>(p, h0, values, n, dh, d, out);
-          break;
-        case 4:
-          mix16<4>(p, h0, values, n, dh, d, out);
-          break;
-        case 5:
-          mix16<5>(p, h0, values, n, dh, d, out);
-          break;
-        case 6:
-          mix16<6>(p, h0, values, n, dh, d, out);
-          break;
-        case 7:
-          mix16<7>(p, h0, values, n, dh, d, out);
-          break;
-        default:
-          mix16<8>(p, h0, values, n, dh, d, out);
-          break;
-      }
+      with_heads(group - h0, [&](auto heads) { mix16<heads()>(p, h0, values, n, dh, d, out); });
     }
 }
 
