@@ -30,6 +30,9 @@
 #ifndef DLLM_DEFAULT_PROMPTS
 #define DLLM_DEFAULT_PROMPTS "datasets/tasks/heldout.jsonl"
 #endif
+#ifndef DLLM_TEXT_PROMPTS
+#define DLLM_TEXT_PROMPTS "datasets/text/suite.jsonl"
+#endif
 
 namespace dllm::cli {
 
@@ -48,7 +51,7 @@ extern "C" void on_sigint(int) {
 struct Plan {
   BenchGrid grid;
   BenchSettings settings;
-  std::string prompts = DLLM_DEFAULT_PROMPTS;
+  std::string prompts;  // empty: chosen for the model's tokenizer (default_prompts)
   std::vector<std::string> categories;
   int limit = 14;
   std::vector<int> step_cost_sizes{1, 2, 4, 8, 16, 17, 32, 68, 128, 306};
@@ -253,6 +256,12 @@ struct PlannedPoints {
   std::vector<SuitePrompt> prompts;
   RunShape shape;
 };
+
+// The suite a model gets without --prompts: the task prompts of the shipped byte-level models, or
+// for a model with a text tokenizer (a tokenizer.json) the realistic text suite.
+std::string default_prompts(const Tokenizer* tok) {
+  return tok && !dynamic_cast<const ByteTokenizer*>(tok) ? DLLM_TEXT_PROMPTS : DLLM_DEFAULT_PROMPTS;
+}
 
 PlannedPoints plan_points(const Plan& plan, const ModelConfig& cfg, const Tokenizer* tok) {
   PlannedPoints pp;
@@ -503,7 +512,9 @@ int run_bench(int argc, char** argv) {
             {"--max-memory", "SIZE", "refuse to start when weights + KV cache + workspace exceed SIZE (e.g. 2G, 512M)"},
             {"--check-weights", "", "scan every weight for NaN/Inf on load and name the first bad tensor"},
             {"--spec", "FILE", "sweep spec JSON (reports/README.md); flags given too override it"},
-            {"--prompts", "FILE", "JSONL prompt suite (default " DLLM_DEFAULT_PROMPTS ")"},
+            {"--prompts", "FILE",
+             "JSONL prompt suite (default " DLLM_DEFAULT_PROMPTS
+             ", or for a model with a tokenizer.json " DLLM_TEXT_PROMPTS ")"},
             {"--categories", "LIST", "only these categories of the suite"},
             {"--limit", "N", "the first N selected prompts (default 14; 0 = all)"},
             {"--strategies", "LIST", "ar,tidar (default both)"},
@@ -549,6 +560,7 @@ int run_bench(int argc, char** argv) {
   // outputs and the imports checked, all before anything is measured.
   const ModelSummary summary = describe_model(model_spec(a));
   const std::unique_ptr<Tokenizer> tok = find_tokenizer(model_spec(a), summary.config);
+  if (plan.prompts.empty()) plan.prompts = default_prompts(tok.get());
   const PlannedPoints pp = plan_points(plan, summary.config, tok.get());
   std::map<std::string, std::unique_ptr<Backend>> backends;
   for (const std::string& b : plan.grid.backends) {

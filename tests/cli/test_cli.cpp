@@ -6,8 +6,10 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/dtype.h"
+#include "datasets/prompts.h"
 #include "engine/model/model.h"
 #include "tests/testing.h"
 
@@ -218,6 +220,28 @@ TEST(Cli, TokenizerJsonGivesTextInAndOut) {
   EXPECT_TRUE(j["text"].is_string());
   // A text suite through the tokenizer (verify and bench read suites alike).
   ASSERT_EQ(run_cli("verify --model " + dir + " --prompts " + dir + "/p.jsonl --max-new-tokens 4", &out), 0) << out;
+  // Without --prompts, bench gives a model with a tokenizer.json the realistic text suite.
+  ASSERT_EQ(run_cli("bench --model " + dir + " --strategies ar --limit 2 --max-new-tokens 2 --repetitions 1 " +
+                        "--warmup 0 --step-cost none --out " + dir + "/r.json --quiet",
+                    &out),
+            0)
+      << out;
+  const auto report = nlohmann::json::parse(std::ifstream(dir + "/r.json"));
+  EXPECT_EQ(report["provenance"]["dataset"]["path"], std::string(DLLM_SOURCE_DIR) + "/datasets/text/suite.jsonl");
+}
+
+// The realistic text suite: 12 text prompts in each of the seven categories, ids unique.
+TEST(Cli, TextSuiteHasItsCategories) {
+  std::map<std::string, int> per_category;
+  std::set<std::string> ids;
+  for (const dllm::Prompt& p : dllm::load_prompts(DLLM_SOURCE_DIR "/datasets/text/suite.jsonl")) {
+    EXPECT_TRUE(p.text && !p.text->empty()) << p.id;
+    EXPECT_TRUE(ids.insert(p.id).second) << p.id;
+    ++per_category[p.category];
+  }
+  const std::map<std::string, int> expected{{"code", 12}, {"conversation", 12},  {"math", 12},       {"qa", 12},
+                                            {"rag", 12},  {"summarization", 12}, {"translation", 12}};
+  EXPECT_EQ(per_category, expected);
 }
 
 // A model without a mask token: every path that would decode TiDAR says so, in the same words.
