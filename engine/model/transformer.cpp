@@ -66,6 +66,13 @@ void Transformer::validate(const Pass& pass, const KvCache& cache) const {
     // (TidarOptions::validate refuses a block size that would).
     DLLM_ASSERT(cfg_.arch != Arch::zaya || p.vis.cache_len == 0 || p.cache_slot < p.vis.cache_len + cache.ring() - 2);
   }
+  // Each (sequence, slot) receives at most one token's K/V per pass: two writers would race on a GPU
+  // and leave whichever came last.
+  std::vector<std::pair<int32_t, int32_t>> written;
+  for (const PassToken& p : pass.tokens)
+    if (p.cache_slot >= 0) written.emplace_back(p.seq, p.cache_slot);
+  std::sort(written.begin(), written.end());
+  DLLM_ASSERT(std::adjacent_find(written.begin(), written.end()) == written.end());
 }
 
 void Transformer::forward(const Pass& pass, KvCache& cache, const std::vector<int>& rows, std::vector<float>& logits) {

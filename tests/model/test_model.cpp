@@ -171,3 +171,21 @@ TEST(Model, CpuBackendTilesTheLinearLayersOnce) {
   EXPECT_EQ(b.layers.front().q.data, l.q.data);
   EXPECT_EQ(b.lm_head.data, a.lm_head.data);
 }
+
+// A pass that would write one (sequence, slot) twice is refused before any kernel runs.
+TEST(Model, APassWritesEachCacheSlotOnce) {
+  auto m = Model::load("preset:tiny");
+  CpuBackend be;
+  Transformer tf(m->config(), m->weights(), be);
+  KvCache cache(m->config(), 1, 8);
+  Pass p;
+  p.add_causal(0, {256, 72, 101}, 0, 0, true);
+  p.tokens[2].cache_slot = p.tokens[1].cache_slot;
+  std::vector<float> logits;
+  try {
+    tf.forward(p, cache, {}, logits);
+    FAIL() << "a pass writing slot " << p.tokens[1].cache_slot << " twice ran";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("adjacent_find"), std::string::npos) << e.what();
+  }
+}
