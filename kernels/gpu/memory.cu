@@ -9,10 +9,11 @@
 namespace dllm::gpu {
 
 gpuStream_t stream() {
-  // A blocking stream: it still orders with anything issued to the legacy default stream.
+  // A non-blocking stream: nothing issued to the legacy default stream (by a library, say) waits for
+  // it or joins a capture on it; everything of ours goes to this one stream, in issue order.
   static const gpuStream_t s = [] {
     gpuStream_t created;
-    DLLM_GPU_CHECK(gpuStreamCreate(&created));
+    DLLM_GPU_CHECK(gpuStreamCreateWithFlags(&created, gpuStreamNonBlocking));
     return created;
   }();
   return s;

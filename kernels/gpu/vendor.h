@@ -23,7 +23,8 @@
 #define gpuMemcpyDeviceToHost ::dllm::emu::device_to_host
 #define gpuMemcpyDeviceToDevice ::dllm::emu::device_to_device
 #define gpuStream_t ::dllm::emu::Stream
-#define gpuStreamCreate ::dllm::emu::stream_create
+#define gpuStreamCreateWithFlags ::dllm::emu::stream_create_with_flags
+#define gpuStreamNonBlocking ::dllm::emu::stream_non_blocking
 #define gpuStreamSynchronize ::dllm::emu::stream_synchronize
 #define gpuMemcpyAsync ::dllm::emu::memcpy_async
 #define gpuMemsetAsync ::dllm::emu::memset_async
@@ -74,7 +75,8 @@ inline void gpu_mfma_16x16x4(float a, float b, float (&c)[4]) { ::dllm::emu::mfm
 #define gpuMemcpyDeviceToHost hipMemcpyDeviceToHost
 #define gpuMemcpyDeviceToDevice hipMemcpyDeviceToDevice
 #define gpuStream_t hipStream_t
-#define gpuStreamCreate hipStreamCreate
+#define gpuStreamCreateWithFlags hipStreamCreateWithFlags
+#define gpuStreamNonBlocking hipStreamNonBlocking
 #define gpuStreamSynchronize hipStreamSynchronize
 #define gpuMemcpyAsync hipMemcpyAsync
 #define gpuMemsetAsync hipMemsetAsync
@@ -136,7 +138,8 @@ __device__ inline void gpu_mfma_16x16x4(float a, float b, float (&c)[4]) {
 #define gpuMemcpyDeviceToHost cudaMemcpyDeviceToHost
 #define gpuMemcpyDeviceToDevice cudaMemcpyDeviceToDevice
 #define gpuStream_t cudaStream_t
-#define gpuStreamCreate cudaStreamCreate
+#define gpuStreamCreateWithFlags cudaStreamCreateWithFlags
+#define gpuStreamNonBlocking cudaStreamNonBlocking
 #define gpuStreamSynchronize cudaStreamSynchronize
 #define gpuMemcpyAsync cudaMemcpyAsync
 #define gpuMemsetAsync cudaMemsetAsync

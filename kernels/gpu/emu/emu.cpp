@@ -394,7 +394,7 @@ bool allowed_outside_capture() {
 }
 }  // namespace
 
-Error stream_create(Stream* s) {
+Error stream_create_with_flags(Stream* s, unsigned /*flags*/) {
   *s = new StreamState{};
   return Error::success;
 }

@@ -100,9 +100,11 @@ Error runtime_version(int* v);
 Error mem_get_info(size_t* free, size_t* total);
 Error driver_version(int* v);
 
-// Streams exist for capture only: work runs when it is issued, in issue order.
+// Streams exist for capture only: work runs when it is issued, in issue order (so a non-blocking
+// stream, one that does not order with the legacy default stream, is the same as any other).
 using Stream = struct StreamState*;
-Error stream_create(Stream* s);
+inline constexpr unsigned stream_non_blocking = 1;
+Error stream_create_with_flags(Stream* s, unsigned flags);
 Error stream_synchronize(Stream s);
 
 enum CopyKind { host_to_device, device_to_host, device_to_device };
