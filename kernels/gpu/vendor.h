@@ -50,8 +50,15 @@ inline int gpu_shfl_xor(int v, int mask) { return ::dllm::emu::shfl_xor(v, mask)
 inline float gpu_mul_rn(float a, float b) { return a * b; }
 inline float gpu_add_rn(float a, float b) { return a + b; }
 #define DLLM_LAUNCH(grid, block, ...) ::dllm::emu::launcher((grid), (block), __VA_ARGS__)
-// AMD's matrix cores (MFMA) are wave64: the warp-64 emulator has them, with their lane layout.
-#if DLLM_EMU_WARP_SIZE == 64
+// Matrix units, with their instructions' lane layouts: NVIDIA's mma.sync is a warp-32 instruction,
+// the warp-32 emulator has it; AMD's MFMA is wave64, the warp-64 emulator has it.
+#if DLLM_EMU_WARP_SIZE == 32
+#define DLLM_BUILD_HAS_MMA_BF16 1
+#define DLLM_DEVICE_HAS_MMA_BF16 1
+inline void gpu_mma_16x8x16_bf16(const uint32_t (&a)[4], const uint32_t (&b)[2], float (&c)[4]) {
+  ::dllm::emu::mma_16x8x16_bf16(a, b, c);
+}
+#else
 #define DLLM_BUILD_HAS_MFMA 1
 #define DLLM_DEVICE_HAS_MFMA 1
 inline void gpu_mfma_16x16x4(float a, float b, float (&c)[4]) { ::dllm::emu::mfma_16x16x4(a, b, c); }
