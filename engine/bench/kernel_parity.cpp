@@ -12,7 +12,7 @@ namespace {
 using nlohmann::json;
 
 // Where the backend's ops read and write: device memory for a GPU backend, host memory otherwise.
-opcases::Place& place_of(const Backend& be) {
+opcases::Place& place_of([[maybe_unused]] const Backend& be) {  // be: read in GPU builds only
 #ifdef DLLM_HAVE_GPU
   if (be.device()) return opcases::gpu_place();
 #endif
