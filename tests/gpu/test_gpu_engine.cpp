@@ -137,7 +137,9 @@ TEST(GpuEngine, MmaBackendStaysWithinTheBf16Rule) {
     tf.forward(prefill, cache, {}, logits.back());
   }
   EXPECT_LE(testutil::max_rel_diff(logits[0], ref::pass_logits<double>(cfg, m->weights(), {}, prefill)), kTolMma);
-  if (gpu::visible_devices().front().warp_size == 32) EXPECT_NE(logits[0], logits[1]) << "the mma variant did not run";
+  if (gpu::visible_devices().front().warp_size == 32) {
+    EXPECT_NE(logits[0], logits[1]) << "the mma variant did not run";
+  }
 }
 
 // Token 0 of a pass after a 20-token context sees the same keys alone, first of 17 and first of 306.
