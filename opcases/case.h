@@ -20,7 +20,7 @@ struct Rule {
     f32_reference,   // max |out - ref64| <= 2 max |ref32 - ref64| + floor * max(1, max |ref64|), per output:
                      // it may round differently from the f32 reference, not worse
     rounded_inputs,  // |out - ref64| <= 2^-bits * sum |x w| per value (Case::magnitude): inputs rounded to
-                     // a float with `bits` mantissa bits (tf32: 10, bf16: 7)
+                     // a float with `bits` mantissa bits (bf16: 7)
   };
   Kind kind = Kind::f32_reference;
   double floor = 1e-6;
@@ -28,7 +28,6 @@ struct Rule {
 };
 inline Rule bitwise() { return Rule{Rule::Kind::bitwise, 0}; }
 inline Rule f32_reference(double floor) { return Rule{Rule::Kind::f32_reference, floor}; }
-inline Rule tf32_inputs() { return Rule{Rule::Kind::rounded_inputs, 0, 10}; }
 inline Rule bf16_inputs() { return Rule{Rule::Kind::rounded_inputs, 0, 7}; }
 
 // One op at one shape.

@@ -4,8 +4,8 @@
 // "gpu" picks each kernel variant by size (results within tolerance of the reference);
 // "gpu-invariant" uses one kernel shape whatever the pass size, so a token's logits are bitwise the
 // same alone or in any pass (the lossless gate holds exactly on the GPU); "gpu-mma" is "gpu" with
-// matrix-unit linear tiles for passes of 16+ tokens (opt-in: WMMA with tf32 inputs on NVIDIA sm_80+,
-// MFMA with f32 inputs on AMD gfx90a/gfx94x).
+// matrix-unit linear tiles for passes of 16+ tokens (opt-in: mma.sync with bf16 inputs on NVIDIA
+// sm_80+, MFMA with f32 inputs on AMD gfx90a/gfx94x).
 // A pass whose shape repeats (every decode step after the first of its size) is recorded as a
 // CUDA/HIP graph and replayed with one launch (GraphPassRunner), unless graphs are turned off (the
 // "-eager" names).
@@ -52,6 +52,9 @@ class GpuBackend final : public Backend {
   size_t attention_workspace_floats(const AttentionArgs& a) const override {
     return gpu::attention_workspace_floats(a);
   }
+  // gpu-mma: NVIDIA's mma rounds the inputs of linear to bf16 (AMD's MFMA takes f32, well inside that
+  // rule).
+  bool rounds_linear_inputs() const override { return reduction_ == gpu::Reduction::fast_mma; }
   bool graphs() const { return graphs_; }
   const GraphStats& graph_stats() const { return graph_stats_; }
   void embedding(const EmbeddingArgs& a) override { gpu::embedding(a); }

@@ -11,11 +11,20 @@ namespace {
 
 using nlohmann::json;
 
-// The backend's op on case c against the op's references (opcases/case.h) under `rule`, as a report row.
+// Where the backend's ops read and write: device memory for a GPU backend, host memory otherwise.
+opcases::Place& place_of([[maybe_unused]] const Backend& be) {  // be: read in GPU builds only
+#ifdef DLLM_HAVE_GPU
+  if (be.device()) return opcases::gpu_place();
+#endif
+  return opcases::host_place();
+}
+
+// The backend's op on case c, on its place, against the op's references (opcases/case.h) under `rule`,
+// as a report row.
 template <typename Args>
-json row(const std::string& op_name, const opcases::Op<Args>& op, const opcases::Case<Args>& c,
+json row(const Backend& be, const std::string& op_name, const opcases::Op<Args>& op, const opcases::Case<Args>& c,
          const std::function<void(const Args&)>& run, const opcases::Rule& rule = opcases::f32_reference(1e-6)) {
-  const opcases::Verdict v = opcases::check(op, c, run, rule, opcases::host_place());
+  const opcases::Verdict v = opcases::check(op, c, run, rule, place_of(be));
   return {{"op", op_name},        {"shape", c.name},          {"max_abs", v.max_abs},
           {"max_rel", v.max_rel}, {"tolerance", v.tolerance}, {"pass", v.pass}};
 }
@@ -36,17 +45,17 @@ json kernel_parity(Backend& be, const ModelConfig& cfg, const ModelWeights& stor
       if (weight.empty()) continue;                           // zaya has no dense MLP (its experts are elsewhere)
       const std::string shape = ts + " " + std::to_string(weight.rows) + "x" + std::to_string(weight.cols);
       rows.push_back(row<LinearArgs>(
-          std::string("linear ") + name, opcases::linear_op(), opcases::linear_case(t, weight, shape),
+          be, std::string("linear ") + name, opcases::linear_op(), opcases::linear_case(t, weight, shape),
           [&](const LinearArgs& a) { be.linear(a); },
           be.rounds_linear_inputs() ? opcases::bf16_inputs() : opcases::f32_reference(1e-6)));
     }
-    rows.push_back(row<RmsnormArgs>("rmsnorm", opcases::rmsnorm_op(),
+    rows.push_back(row<RmsnormArgs>(be, "rmsnorm", opcases::rmsnorm_op(),
                                     opcases::rmsnorm_case(t, l.attn_norm, float(cfg.rms_norm_eps)),
                                     [&](const RmsnormArgs& a) { be.rmsnorm(a); }));
-    rows.push_back(row<SwigluArgs>("swiglu", opcases::swiglu_op(), opcases::swiglu_case(t, cfg.intermediate_size),
+    rows.push_back(row<SwigluArgs>(be, "swiglu", opcases::swiglu_op(), opcases::swiglu_case(t, cfg.intermediate_size),
                                    [&](const SwigluArgs& a) { be.swiglu(a); }));
     // T pass tokens after 64 cached ones, causal within the pass (a verify segment)
-    rows.push_back(row<AttentionArgs>("attention", opcases::attention_op(),
+    rows.push_back(row<AttentionArgs>(be, "attention", opcases::attention_op(),
                                       opcases::attention_case(t, 64, cfg.num_heads, cfg.num_kv_heads, cfg.head_dim),
                                       [&](const AttentionArgs& a) { be.attention(a); }));
   }

@@ -56,17 +56,19 @@ class Timer {
 // is bitwise the same alone or inside a 306-token pass (the lossless gate on the GPU). fast: the
 // kernel shape is chosen by the pass size (results agree within tolerance only). fast_mma: fast, with
 // matrix-unit tiles for passes of kMmaMinTokens or more where mma_available() (opt-in: on NVIDIA
-// the inputs are rounded to tf32).
+// the inputs are rounded to bf16).
 enum class Reduction { fast, invariant, fast_mma };
 inline constexpr int kMmaMinTokens = 16;
 
 // Linear kernel variants. gemv: one warp per output row streams the weights once per 4 tokens (the
 // shape of an AR step). tiled: 64 outputs x 16 tokens per block through shared memory (5..~300
 // tokens; the one shape of the invariant mode). mma: matrix-unit tiles of 32 tokens x 64 outputs:
-// WMMA with tf32 inputs on NVIDIA sm_80+, MFMA with f32 inputs on AMD CDNA2/3 (see mma_available()).
+// mma.sync m16n8k16 with bf16 inputs on NVIDIA sm_80+, MFMA with f32 inputs on AMD CDNA2/3 (see
+// mma_available()); a fixed column order whatever the pass size, so a token's result is bitwise the
+// same alone or in any pass.
 enum class LinearVariant { gemv, tiled, mma };
 // Whether this build and device run LinearVariant::mma (a CUDA build on sm_80 or newer, a HIP build on
-// gfx90a or gfx94x, the warp-64 emulator), and what it needs otherwise (for error messages).
+// gfx90a or gfx94x, the emulator at either warp size), and what it needs otherwise (for error messages).
 inline constexpr const char* kMmaNeeds =
     "an NVIDIA GPU of sm_80 or newer (CUDA build) or an AMD CDNA2/3 GPU, gfx90a or gfx94x (HIP build)";
 bool mma_available();

@@ -116,9 +116,12 @@ __global__ void linear_tiled_kernel(LinearArgs a) {
   }
 }
 
-// mma: matrix-unit tiles. A block computes 32 tokens x 64 outputs, through shared-memory tiles of 32
-// columns of the input and the weights; NVIDIA's WMMA and AMD's MFMA below.
-inline constexpr int kMmaOut = 64, kMmaTok = 32;
+// mma: matrix-unit tiles. A block of 256 threads computes 64 outputs x 32 tokens, through
+// shared-memory tiles of 32 columns of the weights and the input; NVIDIA's mma.sync and AMD's MFMA
+// below. Each output is one accumulator over its columns in ascending order, whatever the pass size or
+// the token's place in it (padding tokens and columns are zeros), so a token's result is bitwise the
+// same alone or in any pass.
+inline constexpr int kMmaOut = 64, kMmaTok = 32, kMmaThreads = 256;
 [[maybe_unused]] inline constexpr int kMmaK = 32;  // read by the kernels' device passes only
 
 // The weight (output o, column k) of a tile, 0 outside the matrix.
@@ -132,59 +135,75 @@ __device__ inline float tile_weight(const LinearArgs& a, int o, int k) {
   return (t < a.tokens && k < a.in) ? a.x[int64_t(t) * a.in + k] : 0.0f;
 }
 
-#if defined(DLLM_BUILD_HAS_WMMA)
-// WMMA m16n16k8 (tf32 inputs, f32 accumulation): each of the block's 8 warps one 16 x 16 tile; inputs
-// and weights go through shared memory rounded to tf32 (10 mantissa bits: bf16 weights stay exact,
-// the activations lose 13 bits, hence opt-in). Shared tiles are 32-byte aligned and their rows 36
-// floats long, as load_matrix_sync needs.
-inline constexpr int kMmaLd = kMmaK + 4, kMmaCd = kMmaOut + 4;
+#if defined(DLLM_BUILD_HAS_MMA_BF16)
+// mma.sync m16n8k16 (bf16 inputs, f32 accumulation) with the weights as the 16-row operand A and the
+// tokens as the 8-column operand B, so a pass's few tokens fill the narrow side. Each of the block's 8
+// warps takes 16 outputs (warp % 4) and 16 tokens (warp / 4: two mmas sharing the weight fragment).
+// Weights and inputs are rounded to bf16 once, into shared memory: bf16 weights stay exact; f16 and
+// f32 weights and the activations lose mantissa bits (hence opt-in). Shared tiles hold bf16 pairs
+// (columns 2j and 2j + 1, the lower in the low half: one fragment register each) in rows of 20 words,
+// so a warp's fragment reads hit 32 different banks. Plain loads and two barriers per tile (no
+// cp.async pipeline).
+[[maybe_unused]] inline constexpr int kMmaPairs = kMmaK / 2, kMmaPairsLd = kMmaPairs + 4;
+
+__device__ inline uint32_t bf16_pair(float lo, float hi) {
+  return uint32_t(f32_to_bf16(lo)) | uint32_t(f32_to_bf16(hi)) << 16;
+}
 
 template <DType W>
-__global__ void linear_mma_kernel(LinearArgs a) {
-#if defined(DLLM_DEVICE_HAS_WMMA)
-  __shared__ __align__(32) float xs[kMmaTok][kMmaLd];  // [tokens, k]
-  __shared__ __align__(32) float ws[kMmaOut][kMmaLd];  // [outputs, k]: W^T column-major
-  __shared__ __align__(32) float cs[kMmaTok][kMmaCd];  // [tokens, outputs]
-  const int tid = int(threadIdx.x), warp = tid / kWarp;
+__global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(LinearArgs a) {
+#if defined(DLLM_DEVICE_HAS_MMA_BF16)
+  __shared__ uint32_t ws[kMmaOut][kMmaPairsLd];  // [outputs, k / 2]
+  __shared__ uint32_t xs[kMmaTok][kMmaPairsLd];  // [tokens, k / 2]
+  const int tid = int(threadIdx.x), lane = tid % kWarp, warp = tid / kWarp;
+  const int g = lane / 4, q = lane % 4;  // the fragments' row group and pair (vendor.h)
   const int o0 = int(blockIdx.x) * kMmaOut, t0 = int(blockIdx.y) * kMmaTok;
-  const int wt = (warp / 4) * 16, wo = (warp % 4) * 16;  // this warp's tile
-  wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc;
-  wmma::fill_fragment(acc, 0.0f);
+  const int wo = (warp % 4) * 16, wt = (warp / 4) * 16;  // this warp's outputs and tokens in the tile
+  float acc[2][4] = {};                                  // [8-token half][c]
   for (int k0 = 0; k0 < a.in; k0 += kMmaK) {
-    for (int e = tid; e < kMmaOut * kMmaK; e += int(blockDim.x))
-      ws[e / kMmaK][e % kMmaK] = wmma::__float_to_tf32(tile_weight<W>(a, o0 + e / kMmaK, k0 + e % kMmaK));
-    for (int e = tid; e < kMmaTok * kMmaK; e += int(blockDim.x))
-      xs[e / kMmaK][e % kMmaK] = wmma::__float_to_tf32(tile_input(a, t0 + e / kMmaK, k0 + e % kMmaK));
+    for (int e = tid; e < kMmaOut * kMmaPairs; e += kMmaThreads) {
+      const int r = e / kMmaPairs, j = e % kMmaPairs, k = k0 + 2 * j;
+      ws[r][j] = bf16_pair(tile_weight<W>(a, o0 + r, k), tile_weight<W>(a, o0 + r, k + 1));
+    }
+    for (int e = tid; e < kMmaTok * kMmaPairs; e += kMmaThreads) {
+      const int r = e / kMmaPairs, j = e % kMmaPairs, k = k0 + 2 * j;
+      xs[r][j] = bf16_pair(tile_input(a, t0 + r, k), tile_input(a, t0 + r, k + 1));
+    }
     __syncthreads();
-    for (int kk = 0; kk < kMmaK; kk += 8) {
-      wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> fa;
-      wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::col_major> fb;
-      wmma::load_matrix_sync(fa, &xs[wt][kk], kMmaLd);
-      wmma::load_matrix_sync(fb, &ws[wo][kk], kMmaLd);
-      wmma::mma_sync(acc, fa, fb, acc);
+    for (int p = 0; p < kMmaPairs; p += 8) {  // 16 columns per mma
+      const uint32_t w[4] = {ws[wo + g][p + q], ws[wo + g + 8][p + q], ws[wo + g][p + q + 4],
+                             ws[wo + g + 8][p + q + 4]};
+      for (int h = 0; h < 2; ++h) {
+        const uint32_t x[2] = {xs[wt + 8 * h + g][p + q], xs[wt + 8 * h + g][p + q + 4]};
+        gpu_mma_16x8x16_bf16(w, x, acc[h]);
+      }
     }
     __syncthreads();
   }
-  wmma::store_matrix_sync(&cs[wt][wo], acc, kMmaCd, wmma::mem_row_major);
-  __syncthreads();
-  for (int e = tid; e < kMmaTok * kMmaOut; e += int(blockDim.x)) {
-    const int r = e / kMmaOut, c = e % kMmaOut, t = t0 + r, o = o0 + c;
-    if (t < a.tokens && o < a.out) a.y[int64_t(t) * a.out + o] = cs[r][c] + (a.bias.empty() ? 0.0f : a.bias.at(0, o));
+  for (int i = 0; i < 4; ++i) {
+    const int o = o0 + wo + g + 8 * (i / 2);
+    if (o >= a.out) continue;
+    const float bias = a.bias.empty() ? 0.0f : a.bias.at(0, o);
+    for (int h = 0; h < 2; ++h) {
+      const int t = t0 + wt + 8 * h + 2 * q + i % 2;
+      if (t < a.tokens) a.y[int64_t(t) * a.out + o] = acc[h][i] + bias;
+    }
   }
 #else
+  (void)a;
   __trap();  // never launched: mma_available() is false below sm_80
 #endif
 }
 #endif
 
 #if defined(DLLM_BUILD_HAS_MFMA)
-// MFMA 16x16x4 (f32 inputs and accumulation: nothing is rounded before the products, unlike tf32).
+// MFMA 16x16x4 (f32 inputs and accumulation: nothing is rounded before the products, unlike bf16).
 // The block's 4 waves of 64 each take 16 outputs and both 16-token halves, so a lane's weight
 // operand serves two MFMAs. Lane l's operands: A = inputs [16 tokens, 4 columns], a = x[l % 16][l / 16];
 // B = weights^T [4 columns, 16 outputs], b = w[l % 16][l / 16]; its results are tokens 4 (l / 16) + r,
 // output l % 16 of the wave's tiles.
 template <DType W>
-__global__ void linear_mfma_kernel(LinearArgs a) {
+__global__ void __launch_bounds__(kMmaThreads) linear_mfma_kernel(LinearArgs a) {
 #if defined(DLLM_DEVICE_HAS_MFMA)
   __shared__ float xs[kMmaTok][kMmaK + 1];  // [tokens, k]
   __shared__ float ws[kMmaOut][kMmaK + 1];  // [outputs, k]
@@ -235,12 +254,11 @@ void launch(const LinearArgs& a, LinearVariant v) {
   } else {
     DLLM_CHECK(mma_available(), "the mma linear variant needs matrix units: ", kMmaNeeds);
     const dim3 grid(unsigned(blocks_for(a.out, kMmaOut)), unsigned(blocks_for(a.tokens, kMmaTok)));
-#if defined(DLLM_BUILD_HAS_WMMA)
-    DLLM_LAUNCH(grid, 256, linear_mma_kernel<W>)(a);  // 8 warps of 32
-#elif defined(DLLM_BUILD_HAS_MFMA)
-    DLLM_LAUNCH(grid, 256, linear_mfma_kernel<W>)(a);  // 4 waves of 64
+#if defined(DLLM_BUILD_HAS_MMA_BF16)
+    DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W>)(a);  // 8 warps of 32
+#else
+    DLLM_LAUNCH(grid, kMmaThreads, linear_mfma_kernel<W>)(a);  // 4 waves of 64
 #endif
-    (void)grid;
   }
   DLLM_GPU_LAUNCHED("linear");
 }
@@ -248,16 +266,16 @@ void launch(const LinearArgs& a, LinearVariant v) {
 }  // namespace
 
 bool mma_available() {
-#if defined(DLLM_BUILD_HAS_WMMA)
+#if defined(DLLM_EMU)
+  return true;  // warp 32: mma.sync; warp 64: MFMA
+#elif defined(DLLM_BUILD_HAS_MMA_BF16)
   static const bool yes = [] {
     gpuDeviceProp p;
     DLLM_GPU_CHECK(gpuGetDeviceProperties(&p, 0));
     return p.major >= 8;
   }();
   return yes;
-#elif defined(DLLM_BUILD_HAS_MFMA) && defined(DLLM_EMU)
-  return true;
-#elif defined(DLLM_BUILD_HAS_MFMA)
+#else
   static const bool yes = [] {
     gpuDeviceProp p;
     DLLM_GPU_CHECK(gpuGetDeviceProperties(&p, 0));
@@ -265,8 +283,6 @@ bool mma_available() {
     return arch.rfind("gfx90a", 0) == 0 || arch.rfind("gfx94", 0) == 0;
   }();
   return yes;
-#else
-  return false;
 #endif
 }
 

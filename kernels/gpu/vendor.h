@@ -51,8 +51,15 @@ inline int gpu_shfl_xor(int v, int mask) { return ::dllm::emu::shfl_xor(v, mask)
 inline float gpu_mul_rn(float a, float b) { return a * b; }
 inline float gpu_add_rn(float a, float b) { return a + b; }
 #define DLLM_LAUNCH(grid, block, ...) ::dllm::emu::launcher((grid), (block), __VA_ARGS__)
-// AMD's matrix cores (MFMA) are wave64: the warp-64 emulator has them, with their lane layout.
-#if DLLM_EMU_WARP_SIZE == 64
+// Matrix units, with their instructions' lane layouts: NVIDIA's mma.sync is a warp-32 instruction,
+// the warp-32 emulator has it; AMD's MFMA is wave64, the warp-64 emulator has it.
+#if DLLM_EMU_WARP_SIZE == 32
+#define DLLM_BUILD_HAS_MMA_BF16 1
+#define DLLM_DEVICE_HAS_MMA_BF16 1
+inline void gpu_mma_16x8x16_bf16(const uint32_t (&a)[4], const uint32_t (&b)[2], float (&c)[4]) {
+  ::dllm::emu::mma_16x8x16_bf16(a, b, c);
+}
+#else
 #define DLLM_BUILD_HAS_MFMA 1
 #define DLLM_DEVICE_HAS_MFMA 1
 inline void gpu_mfma_16x16x4(float a, float b, float (&c)[4]) { ::dllm::emu::mfma_16x16x4(a, b, c); }
@@ -163,16 +170,24 @@ __device__ inline float gpu_shfl_xor(float v, int mask) { return __shfl_xor_sync
 __device__ inline int gpu_shfl_xor(int v, int mask) { return __shfl_xor_sync(0xffffffffu, v, mask); }
 __device__ inline float gpu_mul_rn(float a, float b) { return __fmul_rn(a, b); }
 __device__ inline float gpu_add_rn(float a, float b) { return __fadd_rn(a, b); }
-// Tensor-core tiles (WMMA, tf32 inputs): the build has them (DLLM_BUILD_HAS_WMMA, host and device
-// passes); the device pass being compiled runs them from sm_80 (DLLM_DEVICE_HAS_WMMA).
-#include <mma.h>
-#define DLLM_BUILD_HAS_WMMA 1
+// Tensor cores (mma.sync m16n8k16, bf16 inputs, f32 accumulation): the build has them
+// (DLLM_BUILD_HAS_MMA_BF16, host and device passes); the device pass being compiled runs them from
+// sm_80 (DLLM_DEVICE_HAS_MMA_BF16).
+#define DLLM_BUILD_HAS_MMA_BF16 1
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-#define DLLM_DEVICE_HAS_WMMA 1
+#define DLLM_DEVICE_HAS_MMA_BF16 1
+// D = A B + C, one 16x8x16 tensor-core op over the 32 lanes of a warp (A 16x16, B 16x8, C and D
+// 16x8). Lane l, with g = l / 4 and q = l % 4, holds two bf16 per register, the lower column or row
+// in the low half: a[r] = A[g + 8 (r % 2)][2q + 8 (r / 2) + {0, 1}], b[r] = B[2q + 8 r + {0, 1}][g];
+// and c[i] = C[g + 8 (i / 2)][2q + i % 2].
+__device__ inline void gpu_mma_16x8x16_bf16(const uint32_t (&a)[4], const uint32_t (&b)[2], float (&c)[4]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%0, %1, %2, %3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
 #endif
-namespace dllm::gpu {
-namespace wmma = nvcuda::wmma;
-}  // namespace dllm::gpu
 #endif
 
 namespace dllm::gpu {

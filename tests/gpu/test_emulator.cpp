@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "core/check.h"
+#include "core/dtype.h"
 #include "kernels/gpu/common.h"
 #include "kernels/gpu/gpu.h"
 #include "tests/testing.h"
@@ -31,6 +33,30 @@ __global__ void block_sum_of(const float* x, float* out) {
 }
 
 float* device_floats(size_t n) { return static_cast<float*>(gpu::alloc(n * sizeof(float))); }
+
+#if DLLM_EMU_WARP_SIZE == 32
+// One mma.sync m16n8k16 of one warp on A [16, 16], B [16, 8] and C [16, 8] (row-major floats, A and B
+// rounded to bf16), D [16, 8] out. Lane l's fragments follow the PTX ISA's formulas element by element
+// (g = l / 4, q = l % 4; two bf16 per register, the lower index in the low half): a_i (i = 0..7) is
+// A[g + 8 (i % 4 >= 2)][2q + i % 2 + 8 (i >= 4)], b_i (i = 0..3) is B[2q + i % 2 + 8 (i >= 2)][g], and
+// c_i and d_i (i = 0..3) are C[g + 8 (i >= 2)][2q + i % 2].
+__global__ void mma_once(const float* A, const float* B, const float* C, float* D) {
+  const int l = int(threadIdx.x), g = l / 4, q = l % 4;
+  uint32_t a[4] = {}, b[2] = {};
+  for (int i = 0; i < 8; ++i) {
+    const int row = g + 8 * (i % 4 >= 2), col = 2 * q + i % 2 + 8 * (i >= 4);
+    a[i / 2] |= uint32_t(f32_to_bf16(A[row * 16 + col])) << (16 * (i % 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    const int row = 2 * q + i % 2 + 8 * (i >= 2);
+    b[i / 2] |= uint32_t(f32_to_bf16(B[row * 8 + g])) << (16 * (i % 2));
+  }
+  float c[4];
+  for (int i = 0; i < 4; ++i) c[i] = C[(g + 8 * (i >= 2)) * 8 + 2 * q + i % 2];
+  gpu_mma_16x8x16_bf16(a, b, c);
+  for (int i = 0; i < 4; ++i) D[(g + 8 * (i >= 2)) * 8 + 2 * q + i % 2] = c[i];
+}
+#endif
 
 }  // namespace
 
@@ -131,3 +157,57 @@ TEST(GpuEmulator, CaptureRefusesAllocationsHostCopiesAndSyncs) {
   }
   gpu::release(p);
 }
+
+#if DLLM_EMU_WARP_SIZE == 32
+// The emulated mma.sync against D = C + A B summed in k order (emu.h's promise), bitwise: the lane
+// layout through operands whose every element lands in a different output (A the identity and B of
+// distinct values; A of distinct values and B picking column n or n + 8 into output column n; A and B
+// zero, so D is C), then random bf16 values.
+TEST(GpuEmulator, MmaM16n8k16HasThePtxLayout) {
+  struct Operands {
+    std::string what;
+    std::vector<float> a, b, c;  // [16, 16], [16, 8], [16, 8]
+  };
+  std::vector<Operands> cases;
+  auto zeros = [](size_t n) { return std::vector<float>(n, 0.0f); };
+  Operands identity{"A identity, B distinct", zeros(256), zeros(128), zeros(128)};
+  for (int i = 0; i < 16; ++i) identity.a[size_t(i * 16 + i)] = 1.0f;
+  for (int e = 0; e < 128; ++e) identity.b[size_t(e)] = float(e + 1);
+  cases.push_back(identity);
+  for (int half = 0; half < 2; ++half) {
+    Operands pick{"A distinct, B picks columns " + std::to_string(8 * half) + "..", zeros(256), zeros(128), zeros(128)};
+    for (int e = 0; e < 256; ++e) pick.a[size_t(e)] = float(e + 1);  // integers to 256: exact in bf16
+    for (int n = 0; n < 8; ++n) pick.b[size_t((n + 8 * half) * 8 + n)] = 1.0f;
+    cases.push_back(pick);
+  }
+  Operands only_c{"A and B zero, C distinct", zeros(256), zeros(128), zeros(128)};
+  for (int e = 0; e < 128; ++e) only_c.c[size_t(e)] = float(e) + 0.5f;
+  cases.push_back(only_c);
+  Operands random{"random", testutil::random_floats(256, 3, 2.0f), testutil::random_floats(128, 4, 2.0f),
+                  testutil::random_floats(128, 5, 2.0f)};
+  for (float& v : random.a) v = bf16_to_f32(f32_to_bf16(v));
+  for (float& v : random.b) v = bf16_to_f32(f32_to_bf16(v));
+  cases.push_back(random);
+
+  float* a = device_floats(256);
+  float* b = device_floats(128);
+  float* c = device_floats(128);
+  float* d = device_floats(128);
+  for (const Operands& o : cases) {
+    gpu::upload(a, o.a.data(), 256 * sizeof(float));
+    gpu::upload(b, o.b.data(), 128 * sizeof(float));
+    gpu::upload(c, o.c.data(), 128 * sizeof(float));
+    DLLM_LAUNCH(1, 32, mma_once)(a, b, c, d);
+    DLLM_GPU_LAUNCHED("mma_once");
+    std::vector<float> got(128);
+    gpu::download(got.data(), d, 128 * sizeof(float));
+    for (int i = 0; i < 16; ++i)
+      for (int n = 0; n < 8; ++n) {
+        float want = o.c[size_t(i * 8 + n)];
+        for (int k = 0; k < 16; ++k) want += o.a[size_t(i * 16 + k)] * o.b[size_t(k * 8 + n)];
+        EXPECT_EQ(got[size_t(i * 8 + n)], want) << o.what << ": D[" << i << "][" << n << "]";
+      }
+  }
+  for (float* p : {a, b, c, d}) gpu::release(p);
+}
+#endif

@@ -1,5 +1,5 @@
 // Every GPU kernel variant of the op tables (opcases/) against the f32 and f64 references (mma under
-// its tf32 rule where the device has it): odd and model shapes (model scale on devices only; the
+// its bf16 rule where the device has it): odd and model shapes (model scale on devices only; the
 // emulator takes the cases marked small enough), every weight dtype, guard words around every output,
 // NaN/Inf; the invariant variants row by row against the whole call. Skipped when no GPU is visible.
 #include "kernels/gpu/device.h"

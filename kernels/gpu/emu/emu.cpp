@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/dtype.h"
+
 #if !defined(__x86_64__)
 #error "the emulator's fiber switch (dllm_emu_switch below) is written for x86-64"
 #endif
@@ -294,11 +296,37 @@ T exchange(T v, int mask) {
 }
 
 // Every lane's value of a warp collective, in lane order (the offers of a shuffle, read whole).
-void gather_warp(float v, float* all) { std::memcpy(all, offer_to_warp(&v), sizeof(float) * kWarp); }
+template <class T>
+void gather_warp(T v, T* all) {
+  static_assert(sizeof(T) == 4);
+  std::memcpy(all, offer_to_warp(&v), sizeof(T) * kWarp);
+}
 
 }  // namespace
 
-#if DLLM_EMU_WARP_SIZE == 64
+#if DLLM_EMU_WARP_SIZE == 32
+void mma_16x8x16_bf16(const uint32_t (&a)[4], const uint32_t (&b)[2], float (&c)[4]) {
+  float A[16][16], B[16][8];  // the warp's operands, gathered from the lanes' registers
+  for (int r = 0; r < 4; ++r) {
+    uint32_t regs[kWarp];
+    gather_warp(a[r], regs);
+    for (int l = 0; l < kWarp; ++l)
+      for (int h = 0; h < 2; ++h)
+        A[l / 4 + 8 * (r % 2)][2 * (l % 4) + 8 * (r / 2) + h] = bf16_to_f32(uint16_t(regs[l] >> (16 * h)));
+  }
+  for (int r = 0; r < 2; ++r) {
+    uint32_t regs[kWarp];
+    gather_warp(b[r], regs);
+    for (int l = 0; l < kWarp; ++l)
+      for (int h = 0; h < 2; ++h) B[2 * (l % 4) + 8 * r + h][l / 4] = bf16_to_f32(uint16_t(regs[l] >> (16 * h)));
+  }
+  const int lane = int(g_current % kWarp), g = lane / 4, q = lane % 4;
+  for (int i = 0; i < 4; ++i) {
+    const int row = g + 8 * (i / 2), col = 2 * q + i % 2;
+    for (int k = 0; k < 16; ++k) c[i] += A[row][k] * B[k][col];
+  }
+}
+#else
 void mfma_16x16x4(float a, float b, float (&c)[4]) {
   float as[kWarp], bs[kWarp];  // lane i + 16 k holds A[i][k]; lane j + 16 k holds B[k][j]
   gather_warp(a, as);

@@ -19,10 +19,12 @@
 //     the capture, as CUDA's and HIP's thread-local capture mode do. A graph launch replays the
 //     recorded work in order.
 // The warp size is DLLM_EMU_WARP_SIZE (32 or 64), fixed per build, so warp-size-agnostic code can be
-// checked at both widths. AMD's MFMA (wave64) is emulated in the warp-64 build, with the lane layout
-// of the hardware instruction. Not emulated: NVIDIA's tensor cores (no DLLM_BUILD_HAS_WMMA), atomics, concurrency
-// between streams (everything runs in issue order on the calling thread), and timing (events measure
-// host time).
+// checked at both widths. The matrix units are emulated with the lane layouts of the hardware
+// instructions: NVIDIA's mma.sync m16n8k16 with bf16 inputs (a warp-32 instruction) in the warp-32
+// build, AMD's MFMA 16x16x4 f32 (wave64) in the warp-64 build; their sums run in a fixed order of the
+// emulator's own (below), not necessarily a device's. Not emulated: atomics, concurrency between
+// streams (everything runs in issue order on the calling thread), and timing (events measure host
+// time).
 #pragma once
 #include <cmath>
 #include <cstddef>
@@ -43,6 +45,7 @@
 // One block runs at a time, so a block's shared memory can be a function-local static.
 #define __shared__ static
 #define __align__(n) alignas(n)
+#define __launch_bounds__(...)  // a register-allocation hint to a device compiler
 
 struct uint3 {
   unsigned x = 0, y = 0, z = 0;
@@ -133,7 +136,13 @@ Error event_elapsed_ms(float* ms, Event begin, Event end);
 
 float shfl_xor(float v, int mask);
 int shfl_xor(int v, int mask);
-#if DLLM_EMU_WARP_SIZE == 64
+#if DLLM_EMU_WARP_SIZE == 32
+// One m16n8k16 bf16 mma.sync of the 32 lanes of a warp (gpu_mma_16x8x16_bf16 in vendor.h, the layout
+// there): a warp collective like a shuffle. Each output is c, then its 16 products added in k order,
+// each sum rounded to nearest f32 (a product of two bf16 is exact in f32, barring underflow). A device
+// adds the products in an order and precision of its own: its last bits may differ.
+void mma_16x8x16_bf16(const uint32_t (&a)[4], const uint32_t (&b)[2], float (&c)[4]);
+#else
 // One 16x16x4 f32 MFMA of the 64 lanes of a warp (gpu_mfma_16x16x4 in vendor.h, the layout there): a
 // warp collective like a shuffle; each output is c plus its four products added in k order.
 void mfma_16x16x4(float a, float b, float (&c)[4]);
