@@ -86,6 +86,11 @@ TEST(Model, PresetsHaveRealShapes) {
   const ModelConfig q = preset_config("qwen3-1.7b");
   EXPECT_EQ(q.intermediate_size, 6144);
   EXPECT_TRUE(q.tie_word_embeddings);
+  const ModelConfig l32 = preset_config("llama3.2-1b");
+  EXPECT_EQ(l32.rope_scaling.type, RopeScalingType::llama3);
+  EXPECT_EQ(l32.rope_scaling.factor, 32.0f);
+  EXPECT_EQ(l32.rope_scaling.original_max_positions, 8192);
+  EXPECT_TRUE(l32.tie_word_embeddings);
   EXPECT_THROW(preset_config("gpt5"), Error);
 }
 
