@@ -510,7 +510,7 @@ int run_bench(int argc, char** argv) {
             {"--samplers", "LIST", "greedy,stochastic (default both)"},
             {"--mix-weights", "LIST", "TiDAR verify weights w; 1 = lossless (default 1,0.75,0.5,0.25)"},
             {"--block-sizes", "LIST", "TiDAR K values (default 16)"},
-            {"--levels", "SPECS", "proposal level sets separated by ':' e.g. P3:dense:0,4,16 (default P3)"},
+            {"--levels", "SPECS", "proposal level sets separated by ':' e.g. P3:dense:zyphra:0,4,16 (default P3)"},
             {"--layouts", "LIST", "single,two (default single)"},
             {"--backends", "LIST", "backends to run on (default cpu)"},
             {"--batch-sizes", "LIST", "sequences decoded together, e.g. 1,2,4,8,16,32,64 (default 1)"},
