@@ -42,6 +42,7 @@ struct ModelConfig {
   std::vector<int> eos_token_ids;
   // Diffusion fields.
   int mask_token_id = -1;
+  std::string mask_token_key;  // the config key it came from; "fallback": ZAYA1's default 4; "": none
   int block_size = 16;         // K
   // The engine's byte tokenizer applies (ids 0..255 are bytes); declared by "dllm_tokenizer": "bytes".
   bool byte_tokenizer = false;

@@ -302,6 +302,7 @@ json provenance_of(const Args& a, int argc, char** argv, const Model& model, con
   pi.model_source = model.source();
   pi.weights_seed = uint64_t(a.integer("--weights-seed", 0, 0, INT64_MAX));
   pi.model_config = config_to_json(model.config());
+  pi.mask_token_key = model.config().mask_token_key;
   pi.dataset_path = plan.prompts;
   pi.seeds = {plan.settings.seed};
   for (const std::string& b : plan.grid.backends) {

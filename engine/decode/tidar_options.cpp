@@ -75,7 +75,8 @@ int TidarOptions::pass_tokens() const {
 
 void TidarOptions::validate(const ModelConfig& cfg) const {
   DLLM_CHECK(cfg.mask_token_id >= 0,
-             "this model's config.json has no mask_token_id: TiDAR decoding needs the mask token "
+             "this model's config.json has no mask_token_id (nor tidar_mask_token_id or another of Zyphra's mask "
+             "keys): TiDAR decoding needs the mask token "
              "(use the ar strategy, or a checkpoint trained for TiDAR)");
   DLLM_CHECK(block_size >= 1, "the block size K must be at least 1, got ", block_size);
   // The shortest request (one prompt token, one new token) must fit with the passes' reach.

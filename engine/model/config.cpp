@@ -174,6 +174,30 @@ void parse_rope(const Fields& f, const std::string& source, ModelConfig& c) {
   c.rope_scaling = parse_rope_scaling(f, source, rope, rope_name, c.max_position_embeddings);
 }
 
+// The mask token: the first of Zyphra's TiDAR keys that is set, in the order its code reads them
+// (mask_token_id last). Without any, a ZAYA1 config falls back to 4 (<mask> in ZAYA1's Gemma-3
+// vocabulary) with a warning, as Zyphra's code does; a dense config has no mask token (an id 4 means
+// nothing in another vocabulary), and TiDAR decoding then refuses it.
+void parse_mask_token(const Fields& f, const std::string& source, ModelConfig& c) {
+  static const char* const keys[] = {"tidar_mask_token_id", "parallel_drafting_mask_token_id", "draft_mask_token_id",
+                                     "bidirectional_mask_token_id", "mask_token_id"};
+  for (const char* key : keys)
+    if (f.has(key)) {
+      c.mask_token_id = f.token_or_none(key, c.vocab_size);
+      c.mask_token_key = key;
+      return;
+    }
+  if (c.arch != Arch::zaya) return;
+  DLLM_CHECK(c.vocab_size > 4, source, ": no mask token key is set and ZAYA1's default id 4 lies outside the ",
+             "vocabulary (", c.vocab_size, "): set mask_token_id");
+  c.mask_token_id = 4;
+  c.mask_token_key = "fallback";
+  std::string looked_for;
+  for (const char* key : keys) looked_for += std::string(looked_for.empty() ? "" : ", ") + key;
+  std::fprintf(stderr, "dllm-bench: warning: %s sets none of %s: using mask token id 4 (ZAYA1's <mask>)\n",
+               source.c_str(), looked_for.c_str());
+}
+
 // The ZAYA1 fields of a transformers ZayaConfig (engine/model/zaya.md).
 void parse_zaya(const Fields& f, const std::string& source, ModelConfig& c) {
   c.num_experts = f.positive_int_or("num_experts", 16);
@@ -254,7 +278,7 @@ ModelConfig parse_config(const json& j, const std::string& source) {
   c.bos_token_id = f.token_or_none("bos_token_id", c.vocab_size);
   c.pad_token_id = f.token_or_none("pad_token_id", c.vocab_size);
   c.eos_token_ids = f.token_list("eos_token_id", c.vocab_size);
-  c.mask_token_id = f.token_or_none("mask_token_id", c.vocab_size);
+  parse_mask_token(f, source, c);
   c.block_size = f.positive_int_or("block_size", 16);
 
   const std::string tok = f.string_or("dllm_tokenizer", "");

@@ -193,3 +193,59 @@ TEST(Config, BadConfigsNameTheProblem) {
   expect_error(no_head_dim, "give head_dim explicitly");
   expect_error(json::array(), "must be a JSON object");
 }
+
+namespace {
+
+// Zyphra's TiDAR keys for the mask token, in the order its code reads them.
+const std::vector<std::string> kMaskKeys = {"tidar_mask_token_id", "parallel_drafting_mask_token_id",
+                                            "draft_mask_token_id", "bidirectional_mask_token_id", "mask_token_id"};
+
+json zaya_without_mask() {
+  json j = qwen3();
+  j["model_type"] = "zaya";
+  j["moe_intermediate_size"] = 64;
+  j.erase("mask_token_id");
+  return j;
+}
+
+}  // namespace
+
+TEST(Config, MaskTokenFollowsZyphrasKeyOrder) {
+  for (size_t first = 0; first < kMaskKeys.size(); ++first) {
+    json j = zaya_without_mask();
+    for (size_t k = first; k < kMaskKeys.size(); ++k) j[kMaskKeys[k]] = int(10 + k);  // later keys must lose
+    const ModelConfig c = parse_config(j, "cfg.json");
+    EXPECT_EQ(c.mask_token_id, int(10 + first)) << kMaskKeys[first];
+    EXPECT_EQ(c.mask_token_key, kMaskKeys[first]);
+  }
+  json null_first = zaya_without_mask();  // a null key counts as unset
+  null_first["tidar_mask_token_id"] = nullptr;
+  null_first["draft_mask_token_id"] = 7;
+  EXPECT_EQ(parse_config(null_first, "cfg.json").mask_token_key, "draft_mask_token_id");
+  json bad = zaya_without_mask();
+  bad["parallel_drafting_mask_token_id"] = 300;
+  expect_error(bad, "\"parallel_drafting_mask_token_id\" = 300 is outside the vocabulary");
+}
+
+TEST(Config, ZayaWithoutMaskKeyFallsBackTo4AndWarns) {
+  testing::internal::CaptureStderr();
+  const ModelConfig c = parse_config(zaya_without_mask(), "cfg.json");
+  const std::string warning = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(c.mask_token_id, 4);
+  EXPECT_EQ(c.mask_token_key, "fallback");
+  EXPECT_NE(warning.find("cfg.json"), std::string::npos) << warning;
+  for (const std::string& key : kMaskKeys) EXPECT_NE(warning.find(key), std::string::npos) << warning;
+}
+
+TEST(Config, DenseReadsTheSameKeysButHasNoFallback) {
+  json j = qwen3();
+  j.erase("mask_token_id");
+  testing::internal::CaptureStderr();
+  const ModelConfig none = parse_config(j, "cfg.json");
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  EXPECT_EQ(none.mask_token_id, -1);
+  EXPECT_EQ(none.mask_token_key, "");
+  j["tidar_mask_token_id"] = 9;
+  EXPECT_EQ(parse_config(j, "cfg.json").mask_token_id, 9);
+  EXPECT_EQ(parse_config(j, "cfg.json").mask_token_key, "tidar_mask_token_id");
+}
