@@ -73,8 +73,8 @@ void run(benchmark::State& state, Attn kind) {
       be.linear(LinearArgs{t, kD, kHkv * kDh, x.data(), l.wk.view, {}, k.data()});
       be.linear(LinearArgs{t, kD, kHkv * kDh, x.data(), l.wv.view, {}, v.data()});
     }
-    be.rope(RopeArgs{t, hq, kDh, kDh / 2, 5e6f, pos.data(), q.data()});
-    be.rope(RopeArgs{t, kHkv, kDh, kDh / 2, 5e6f, pos.data(), k.data()});
+    be.rope(RopeArgs{t, hq, kDh, kDh / 2, 5e6f, pos.data(), q.data(), RopeScaling{}});
+    be.rope(RopeArgs{t, kHkv, kDh, kDh / 2, 5e6f, pos.data(), k.data(), RopeScaling{}});
     AttentionArgs a;
     a.tokens = t, a.q_heads = hq, a.kv_heads = kHkv, a.head_dim = kDh, a.scale = float(1.0 / std::sqrt(kDh));
     a.q = q.data(), a.k_pass = k.data(), a.v_pass = v.data(), a.vis = vis.data(), a.seq = seq.data();

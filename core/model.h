@@ -27,6 +27,7 @@ struct ModelConfig {
   int vocab_size = 0;         // V
   int max_position_embeddings = 0;
   float rope_theta = 10000.0f;
+  RopeScaling rope_scaling;  // rope_scaling / rope_parameters beyond plain RoPE (core/rope.h)
   float rms_norm_eps = 1e-6f;
   bool tie_word_embeddings = false;
   bool attention_bias = false;  // q/k/v projections carry a bias (qwen2)
@@ -41,7 +42,8 @@ struct ModelConfig {
   std::vector<int> eos_token_ids;
   // Diffusion fields.
   int mask_token_id = -1;
-  int block_size = 16;  // K
+  std::string mask_token_key;  // the config key it came from; "fallback": ZAYA1's default 4; "": none
+  int block_size = 16;         // K
   // The engine's byte tokenizer applies (ids 0..255 are bytes); declared by "dllm_tokenizer": "bytes".
   bool byte_tokenizer = false;
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/dtype.h"
+#include "core/rope.h"
 
 namespace dllm {
 
@@ -51,12 +52,13 @@ struct LinearArgs {
 };
 
 // NeoX (rotate-half) rotary embedding on the first `rotary_dim` dims of every head, in place:
-// pairs (i, i + R/2), angle = position * theta^(-2i/R).
+// pairs (i, i + R/2), angle = position * rope_inv_freq(theta, scaling, i, R) (core/rope.h).
 struct RopeArgs {
   int tokens = 0, heads = 0, head_dim = 0, rotary_dim = 0;
   float theta = 10000.0f;
   const int32_t* positions = nullptr;  // [T]
   float* x = nullptr;                  // [T, H, Dh]
+  RopeScaling scaling;                 // none: theta^(-2i/R) as is
 };
 
 // Softmax attention with GQA (query head h uses kv head h / (Hq/Hkv)) and Pass visibility.

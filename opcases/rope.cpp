@@ -1,6 +1,8 @@
 // rope: the NeoX rotary embedding in place, against ref::rope (one precision: element-wise); partial
-// rotary dims, positions up to 100000 at theta 500000.
+// rotary dims, positions up to 100000 at theta 500000, plain and with Llama 3.1's and linear scaling.
+#include <string>
 #include <tuple>
+#include <utility>
 
 #include "opcases/ops.h"
 #include "kernels/cpu/cpu.h"
@@ -30,10 +32,27 @@ const Op<RopeArgs>& rope_op() {
         c.build = [=](Arena& arena) {
           const int32_t* pos = arena.in(random_ints(size_t(t), 0, 100000, uint32_t(t)));
           float* x = arena.inout("x", random_floats(size_t(t) * heads * dh, uint32_t(t + dh)));
-          return RopeArgs{t, heads, dh, rotary, 500000.0f, pos, x};
+          return RopeArgs{t, heads, dh, rotary, 500000.0f, pos, x, RopeScaling{}};
         };
         op.cases.push_back(c);
       }
+    // Llama 3.1's rope_scaling (its three frequency bands all lie within R = 128 at theta 500000) and
+    // a linear one, over positions beyond the original context.
+    RopeScaling llama3{RopeScalingType::llama3, 8.0f, 1.0f, 4.0f, 8192};
+    RopeScaling linear{RopeScalingType::linear, 4.0f};
+    for (auto [scaling_name, scaling] : {std::pair{"llama3", llama3}, {"linear", linear}})
+      for (int t : {7, 97})
+        for (auto [heads, dh, rotary] : {std::tuple{8, 128, 128}, {2, 96, 48}}) {
+          Case<RopeArgs> c;
+          c.name = std::string("rope ") + scaling_name + " T=" + std::to_string(t) + " H=" + std::to_string(heads) +
+                   " Dh=" + std::to_string(dh) + " R=" + std::to_string(rotary);
+          c.build = [=](Arena& arena) {
+            const int32_t* pos = arena.in(random_ints(size_t(t), 0, 100000, uint32_t(t + 1)));
+            float* x = arena.inout("x", random_floats(size_t(t) * heads * dh, uint32_t(t + dh + 1)));
+            return RopeArgs{t, heads, dh, rotary, 500000.0f, pos, x, scaling};
+          };
+          op.cases.push_back(c);
+        }
     // The 0.6B shape's queries, 16 heads of 128; the positions repeat, so cpu::rope times its rotation
     // with the angles kept, as in all but the first of a pass's calls.
     for (int t : {1, 16, 64}) {
@@ -42,7 +61,7 @@ const Op<RopeArgs>& rope_op() {
       c.build = [=](Arena& arena) {
         const int32_t* pos = arena.in(random_ints(size_t(t), 0, 4096, uint32_t(t)));
         float* x = arena.inout("x", random_floats(size_t(t) * 16 * 128, uint32_t(t)));
-        return RopeArgs{t, 16, 128, 128, 1000000.0f, pos, x};
+        return RopeArgs{t, 16, 128, 128, 1000000.0f, pos, x, RopeScaling{}};
       };
       c.tokens = t, c.bytes = 8.0 * t * 16 * 128, c.device = false;
       op.bench.push_back(c);

@@ -23,8 +23,8 @@ void rope_attend(const ModelConfig& cfg, const std::vector<int32_t>& positions, 
                  std::vector<float>& q, std::vector<float>& k, const std::vector<float>& v, std::vector<float>& out) {
   const int n = int(positions.size()), hq = cfg.num_heads, hkv = cfg.num_kv_heads, dh = cfg.head_dim;
   const std::vector<int32_t> seq(n, 0);  // one sequence
-  rope(RopeArgs{n, hq, dh, cfg.rotary_dim, cfg.rope_theta, positions.data(), q.data()});
-  rope(RopeArgs{n, hkv, dh, cfg.rotary_dim, cfg.rope_theta, positions.data(), k.data()});
+  rope(RopeArgs{n, hq, dh, cfg.rotary_dim, cfg.rope_theta, positions.data(), q.data(), cfg.rope_scaling});
+  rope(RopeArgs{n, hkv, dh, cfg.rotary_dim, cfg.rope_theta, positions.data(), k.data(), cfg.rope_scaling});
   out.assign(size_t(n) * hq * dh, 0.0f);
   AttentionArgs aa;
   aa.tokens = n, aa.q_heads = hq, aa.kv_heads = hkv, aa.head_dim = dh;

@@ -4,14 +4,14 @@
 
 namespace dllm::ref {
 
-// Frequencies and angles are formed in f32 like Hugging Face (inv_freq = 1 / theta^(2i/R) in f32,
+// Frequencies and angles are formed in f32 like Hugging Face (inv_freq in f32 from core/rope.h,
 // angle = f32(position) * inv_freq), so parity with transformers holds at long positions too.
 void rope(const RopeArgs& a) {
   const int half = a.rotary_dim / 2;
   for (int t = 0; t < a.tokens; ++t) {
     const float pos = float(a.positions[t]);
     for (int i = 0; i < half; ++i) {
-      const float inv_freq = float(1.0 / std::pow(double(a.theta), double(2 * i) / a.rotary_dim));
+      const float inv_freq = rope_inv_freq(a.theta, a.scaling, i, a.rotary_dim);
       const float angle = pos * inv_freq;
       const float c = std::cos(angle), s = std::sin(angle);
       for (int h = 0; h < a.heads; ++h) {

@@ -85,7 +85,7 @@ json host_info() {
 }
 
 json model_info(const ProvenanceInputs& in) {
-  json m = {{"source", in.model_source}, {"config", in.model_config}};
+  json m = {{"source", in.model_source}, {"config", in.model_config}, {"mask_token_key", in.mask_token_key}};
   if (in.model_source.rfind("preset:", 0) == 0) {
     m["weights"] = {{"kind", "random"}, {"seed", in.weights_seed}};
     return m;

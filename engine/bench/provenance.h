@@ -12,6 +12,7 @@ struct ProvenanceInputs {
   std::string model_source;               // checkpoint folder or preset:NAME
   uint64_t weights_seed = 0;              // presets only
   nlohmann::json model_config;            // the parsed config as JSON
+  std::string mask_token_key;             // the config key the mask token came from (ModelConfig)
   std::string dataset_path;               // "" when prompts came from flags
   std::vector<uint64_t> seeds;            // sampling seeds used
   std::string backend;                    // the backends' names, comma-separated

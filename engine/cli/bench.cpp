@@ -311,6 +311,7 @@ json provenance_of(const Args& a, int argc, char** argv, const Model& model, con
   pi.model_source = model.source();
   pi.weights_seed = uint64_t(a.integer("--weights-seed", 0, 0, INT64_MAX));
   pi.model_config = config_to_json(model.config());
+  pi.mask_token_key = model.config().mask_token_key;
   pi.dataset_path = plan.prompts;
   pi.seeds = {plan.settings.seed};
   for (const std::string& b : plan.grid.backends) {
@@ -521,7 +522,7 @@ int run_bench(int argc, char** argv) {
             {"--samplers", "LIST", "greedy,stochastic (default both)"},
             {"--mix-weights", "LIST", "TiDAR verify weights w; 1 = lossless (default 1,0.75,0.5,0.25)"},
             {"--block-sizes", "LIST", "TiDAR K values (default 16)"},
-            {"--levels", "SPECS", "proposal level sets separated by ':' e.g. P3:dense:0,4,16 (default P3)"},
+            {"--levels", "SPECS", "proposal level sets separated by ':' e.g. P3:dense:zyphra:0,4,16 (default P3)"},
             {"--layouts", "LIST", "single,two (default single)"},
             {"--backends", "LIST", "backends to run on (default cpu)"},
             {"--batch-sizes", "LIST", "sequences decoded together, e.g. 1,2,4,8,16,32,64 (default 1)"},

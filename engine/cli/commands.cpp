@@ -191,6 +191,7 @@ int run_info(int argc, char** argv) {
             {"max_position_embeddings", c.max_position_embeddings},
             {"tie_word_embeddings", c.tie_word_embeddings},
             {"mask_token_id", c.mask_token_id},
+            {"mask_token_key", c.mask_token_key},
             {"block_size", c.block_size},
             {"parameters", model.parameters},
             {"weight_bytes", model.weight_bytes},

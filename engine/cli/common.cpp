@@ -33,7 +33,8 @@ const std::vector<FlagSpec> kSamplerFlags = {
 const std::vector<FlagSpec> kTidarFlags = {
     {"--block-size", "K", "TiDAR drafts per step (default: the model's block_size, else 16)"},
     {"--layout", "single|two", "single forward with proposal blocks (default) or two forwards"},
-    {"--levels", "SPEC", "proposal levels: dense (default), P3 = 0,6,16, P5 = 0,2,5,10,16, or a list"},
+    {"--levels", "SPEC",
+     "proposal levels: dense (default), P3 = 0,6,16, P5 = 0,2,5,10,16, zyphra = 0,4,7,11, or a list"},
     {"--proposal-attention", "MODE", "bidirectional (default) or causal inside proposal blocks"},
     {"--mix-weight", "W", "logit mixing: verify with W*AR + (1-W)*diffusion logits (default 1 = lossless)"},
     {"--draft-temperature", "T", "0 = argmax drafter (default); > 0 samples drafts (rejection sampling)"},

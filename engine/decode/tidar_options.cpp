@@ -11,6 +11,7 @@ namespace {
 
 const char* const kP3 = "0,6,16";
 const char* const kP5 = "0,2,5,10,16";
+const char* const kZyphra = "0,4,7,11";  // the levels of Zyphra's TiDAR README
 
 std::string comma_list(const std::vector<int>& levels) {
   std::string s;
@@ -36,16 +37,16 @@ std::vector<int> parse_levels(const std::string& spec, int k) {
     for (int p = 0; p <= k; ++p) levels.push_back(p);
     return levels;
   }
-  const std::string list = spec == "P3" ? kP3 : spec == "P5" ? kP5 : spec;
+  const std::string list = spec == "P3" ? kP3 : spec == "P5" ? kP5 : spec == "zyphra" ? kZyphra : spec;
   std::stringstream ss(list);
   std::string item;
   while (std::getline(ss, item, ',')) {
     char* end = nullptr;
     const long v = std::strtol(item.c_str(), &end, 10);
     DLLM_CHECK(!item.empty() && *end == '\0', "--levels ", spec,
-               ": expected dense, P3, P5 or comma-separated levels like 0,6,16");
+               ": expected dense, P3, P5, zyphra or comma-separated levels like 0,6,16");
     DLLM_CHECK(v >= 0 && v <= k, "--levels ", spec, ": level ", v, " lies outside [0, K = ", k,
-               "] (the presets P3/P5 need K >= 16)");
+               "] (the presets P3/P5 need K >= 16, zyphra K >= 11)");
     DLLM_CHECK(levels.empty() || v > levels.back(), "--levels ", spec, ": levels must increase");
     levels.push_back(int(v));
   }
@@ -59,6 +60,7 @@ std::string levels_spec(const std::vector<int>& levels, int k) {
   if (levels == parse_levels("dense", k)) return "dense";
   if (list == kP3) return "P3";
   if (list == kP5) return "P5";
+  if (list == kZyphra) return "zyphra";
   return list;
 }
 
@@ -73,7 +75,8 @@ int TidarOptions::pass_tokens() const {
 
 void TidarOptions::validate(const ModelConfig& cfg) const {
   DLLM_CHECK(cfg.mask_token_id >= 0,
-             "this model's config.json has no mask_token_id: TiDAR decoding needs the mask token "
+             "this model's config.json has no mask_token_id (nor tidar_mask_token_id or another of Zyphra's mask "
+             "keys): TiDAR decoding needs the mask token "
              "(use the ar strategy, or a checkpoint trained for TiDAR)");
   DLLM_CHECK(block_size >= 1, "the block size K must be at least 1, got ", block_size);
   // The shortest request (one prompt token, one new token) must fit with the passes' reach.

@@ -21,10 +21,11 @@ enum class Layout {
 Layout parse_layout(const std::string& name);
 const char* layout_name(Layout layout);
 
-// "dense" (0..K), "P3" (0,6,16), "P5" (0,2,5,10,16) or a list "0,6,16". Throws on levels outside
+// "dense" (0..K), "P3" (0,6,16), "P5" (0,2,5,10,16), "zyphra" (0,4,7,11: Zyphra's TiDAR README) or a
+// list "0,6,16". Throws on levels outside
 // [0, K], unsorted or duplicate levels, or a set without 0.
 std::vector<int> parse_levels(const std::string& spec, int block_size);
-// The shortest spelling of a level set: "dense", "P3", "P5" or the comma list.
+// The shortest spelling of a level set: "dense", "P3", "P5", "zyphra" or the comma list.
 std::string levels_spec(const std::vector<int>& levels, int block_size);
 
 struct TidarOptions {

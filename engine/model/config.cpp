@@ -90,6 +90,114 @@ double shortest_decimal(float v) {
   return double(v);
 }
 
+// The scaling part of a RoPE object (`name` as the file spells it). The type is "rope_type", or "type"
+// in older files; absent or "default" is plain RoPE.
+RopeScaling parse_rope_scaling(const Fields& f, const std::string& source, const json& rope, const std::string& name,
+                               int max_positions) {
+  const char* type_key = rope.contains("rope_type") ? "rope_type" : "type";
+  std::string type = "default";
+  if (rope.contains(type_key)) {
+    DLLM_CHECK(rope.at(type_key).is_string(), source, ": ", name, ".", type_key, " must be a string, got ",
+               rope.at(type_key).dump());
+    type = rope.at(type_key).get<std::string>();
+  }
+  RopeScaling s;
+  if (type == "default") return s;
+  DLLM_CHECK(type != "dynamic", source, ": ", name, ".", type_key,
+             " \"dynamic\" is not supported: dynamic NTK scaling recomputes theta from the longest position "
+             "of each forward call (and transformers keeps the largest so far), so a token's rotation would depend "
+             "on the other sequences of a batch and on the call history, and keys cached under one theta would "
+             "be read under another; use a checkpoint with \"linear\" or \"llama3\" scaling");
+  DLLM_CHECK(type == "linear" || type == "llama3", source, ": ", name, ".", type_key, " \"", type,
+             "\" is not supported yet (dllm-bench implements \"default\", \"linear\" and \"llama3\")");
+  const auto positive = [&](const char* key) {
+    DLLM_CHECK(rope.contains(key) && !rope.at(key).is_null(), source, ": ", name, " of type \"", type,
+               "\" needs the field \"", key, "\"");
+    const double v = f.number_or(rope, key, 0.0);
+    DLLM_CHECK(v > 0.0, source, ": ", name, ".", key, " must be positive, got ", v);
+    return float(v);
+  };
+  s.factor = positive("factor");
+  if (type == "linear") {
+    s.type = RopeScalingType::linear;
+    return s;
+  }
+  s.type = RopeScalingType::llama3;
+  s.low_freq_factor = positive("low_freq_factor");
+  s.high_freq_factor = positive("high_freq_factor");
+  DLLM_CHECK(s.high_freq_factor > s.low_freq_factor, source, ": ", name, ".high_freq_factor (", s.high_freq_factor,
+             ") must exceed low_freq_factor (", s.low_freq_factor, ")");
+  // transformers takes original_max_position_embeddings from the RoPE object, else from the top level,
+  // else max_position_embeddings; it lets the top level win where both are given, so they must agree.
+  const char* original_key = "original_max_position_embeddings";
+  const bool inner = rope.contains(original_key) && !rope.at(original_key).is_null();
+  const Fields inner_fields(rope, source);
+  s.original_max_positions =
+      inner ? inner_fields.positive_int(original_key) : f.positive_int_or(original_key, max_positions);
+  DLLM_CHECK(!inner || !f.has(original_key) || f.positive_int(original_key) == s.original_max_positions, source, ": ",
+             name, ".", original_key, " (", s.original_max_positions, ") and the top-level ", original_key, " (",
+             f.positive_int(original_key), ") disagree: keep one");
+  return s;
+}
+
+// RoPE: rope_theta and partial_rotary_factor at the top level (transformers 4.x) or in
+// "rope_parameters" (transformers 5); the scaling in "rope_scaling" (4.x, which transformers prefers
+// when both are given) or in "rope_parameters". Needs head_dim and max_position_embeddings.
+void parse_rope(const Fields& f, const std::string& source, ModelConfig& c) {
+  const json none = json::object();
+  const json& params_all = f.has("rope_parameters") ? f.at("rope_parameters") : none;
+  DLLM_CHECK(params_all.is_object(), source, ": rope_parameters must be an object");
+  // zaya keys its RoPE by layer type ({"hybrid": {...}}); every layer is "hybrid" (zaya_config).
+  const bool by_layer = c.arch == Arch::zaya && params_all.contains("hybrid");
+  const json& params = by_layer ? params_all.at("hybrid") : params_all;
+  const std::string params_name = by_layer ? "rope_parameters.hybrid" : "rope_parameters";
+  DLLM_CHECK(params.is_object(), source, ": ", params_name, " must be an object");
+  const bool legacy = f.has("rope_scaling");
+  DLLM_CHECK(!legacy || f.at("rope_scaling").is_object(), source, ": rope_scaling must be an object, got ",
+             f.at("rope_scaling").dump());
+  const json& rope = legacy ? f.at("rope_scaling") : params;
+  const std::string rope_name = legacy ? "rope_scaling" : params_name;
+
+  c.rope_theta = float(
+      f.number_or(rope, "rope_theta",
+                  f.number_or(params, "rope_theta", f.number_or("rope_theta", c.arch == Arch::zaya ? 5e6 : 10000.0))));
+  DLLM_CHECK(c.rope_theta > 0.0f, source, ": rope_theta must be positive");
+  const double partial =
+      f.number_or(rope, "partial_rotary_factor",
+                  f.number_or(params, "partial_rotary_factor",
+                              f.number_or("partial_rotary_factor", c.arch == Arch::zaya ? 0.5 : 1.0)));
+  DLLM_CHECK(partial > 0.0 && partial <= 1.0, source, ": partial_rotary_factor must lie in (0, 1], got ", partial);
+  c.rotary_dim = int(std::lround(partial * c.head_dim));
+  DLLM_CHECK(c.rotary_dim >= 2 && c.rotary_dim % 2 == 0 && c.rotary_dim <= c.head_dim, source,
+             ": partial_rotary_factor * head_dim = ", c.rotary_dim,
+             " must be an even number of dimensions within the head (head_dim ", c.head_dim, ")");
+  c.rope_scaling = parse_rope_scaling(f, source, rope, rope_name, c.max_position_embeddings);
+}
+
+// The mask token: the first of Zyphra's TiDAR keys that is set, in the order its code reads them
+// (mask_token_id last). Without any, a ZAYA1 config falls back to 4 (<mask> in ZAYA1's Gemma-3
+// vocabulary) with a warning, as Zyphra's code does; a dense config has no mask token (an id 4 means
+// nothing in another vocabulary), and TiDAR decoding then refuses it.
+void parse_mask_token(const Fields& f, const std::string& source, ModelConfig& c) {
+  static const char* const keys[] = {"tidar_mask_token_id", "parallel_drafting_mask_token_id", "draft_mask_token_id",
+                                     "bidirectional_mask_token_id", "mask_token_id"};
+  for (const char* key : keys)
+    if (f.has(key)) {
+      c.mask_token_id = f.token_or_none(key, c.vocab_size);
+      c.mask_token_key = key;
+      return;
+    }
+  if (c.arch != Arch::zaya) return;
+  DLLM_CHECK(c.vocab_size > 4, source, ": no mask token key is set and ZAYA1's default id 4 lies outside the ",
+             "vocabulary (", c.vocab_size, "): set mask_token_id");
+  c.mask_token_id = 4;
+  c.mask_token_key = "fallback";
+  std::string looked_for;
+  for (const char* key : keys) looked_for += std::string(looked_for.empty() ? "" : ", ") + key;
+  std::fprintf(stderr, "dllm-bench: warning: %s sets none of %s: using mask token id 4 (ZAYA1's <mask>)\n",
+               source.c_str(), looked_for.c_str());
+}
+
 // The ZAYA1 fields of a transformers ZayaConfig (engine/model/zaya.md).
 void parse_zaya(const Fields& f, const std::string& source, ModelConfig& c) {
   c.num_experts = f.positive_int_or("num_experts", 16);
@@ -112,6 +220,16 @@ void parse_zaya(const Fields& f, const std::string& source, ModelConfig& c) {
   DLLM_CHECK(skip == "zero" || skip == "identity", source, ": zaya_skip_route \"", skip,
              "\" is unknown: use \"zero\" (transformers, vLLM) or \"identity\" (Zyphra's legacy code)");
   c.skip_route = skip == "zero" ? SkipRoute::zero : SkipRoute::identity;
+}
+
+// The rope_scaling object of a scaled RoPE, in the Llama 3.1 form (rope_type plus its fields).
+json rope_scaling_json(const RopeScaling& s) {
+  if (s.type == RopeScalingType::linear) return {{"rope_type", "linear"}, {"factor", shortest_decimal(s.factor)}};
+  return {{"rope_type", "llama3"},
+          {"factor", shortest_decimal(s.factor)},
+          {"low_freq_factor", shortest_decimal(s.low_freq_factor)},
+          {"high_freq_factor", shortest_decimal(s.high_freq_factor)},
+          {"original_max_position_embeddings", s.original_max_positions}};
 }
 
 }  // namespace
@@ -146,31 +264,7 @@ ModelConfig parse_config(const json& j, const std::string& source) {
   c.rms_norm_eps = float(f.number_or("rms_norm_eps", c.arch == Arch::zaya ? 1e-5 : 1e-6));
   DLLM_CHECK(c.rms_norm_eps > 0.0f, source, ": rms_norm_eps must be positive");
 
-  // RoPE: top-level fields (transformers 4.x) or "rope_parameters" (transformers 5).
-  const json none = json::object();
-  const json& rope_all = f.has("rope_parameters") ? f.at("rope_parameters") : none;
-  DLLM_CHECK(rope_all.is_object(), source, ": rope_parameters must be an object");
-  // zaya keys its RoPE by layer type ({"hybrid": {...}}); every layer is "hybrid" (zaya_config).
-  const json& rope = c.arch == Arch::zaya && rope_all.contains("hybrid") ? rope_all.at("hybrid") : rope_all;
-  DLLM_CHECK(rope.is_object(), source, ": rope_parameters.hybrid must be an object");
-  c.rope_theta =
-      float(f.number_or(rope, "rope_theta", f.number_or("rope_theta", c.arch == Arch::zaya ? 5e6 : 10000.0)));
-  DLLM_CHECK(c.rope_theta > 0.0f, source, ": rope_theta must be positive");
-  std::string rope_type = "default";
-  if (rope.contains("rope_type")) {
-    DLLM_CHECK(rope.at("rope_type").is_string(), source, ": rope_parameters.rope_type must be a string");
-    rope_type = rope.at("rope_type").get<std::string>();
-  }
-  DLLM_CHECK(rope_type == "default", source, ": rope_type \"", rope_type, "\" is not supported (only plain RoPE)");
-  DLLM_CHECK(!f.has("rope_scaling"), source,
-             ": rope_scaling is not supported: remove it or use a model without RoPE scaling");
-  const double partial = f.number_or(rope, "partial_rotary_factor",
-                                     f.number_or("partial_rotary_factor", c.arch == Arch::zaya ? 0.5 : 1.0));
-  DLLM_CHECK(partial > 0.0 && partial <= 1.0, source, ": partial_rotary_factor must lie in (0, 1], got ", partial);
-  c.rotary_dim = int(std::lround(partial * c.head_dim));
-  DLLM_CHECK(c.rotary_dim >= 2 && c.rotary_dim % 2 == 0 && c.rotary_dim <= c.head_dim, source,
-             ": partial_rotary_factor * head_dim = ", c.rotary_dim,
-             " must be an even number of dimensions within the head (head_dim ", c.head_dim, ")");
+  parse_rope(f, source, c);
   if (c.arch == Arch::zaya) parse_zaya(f, source, c);
 
   c.qk_norm = c.model_type == "qwen3";
@@ -184,7 +278,7 @@ ModelConfig parse_config(const json& j, const std::string& source) {
   c.bos_token_id = f.token_or_none("bos_token_id", c.vocab_size);
   c.pad_token_id = f.token_or_none("pad_token_id", c.vocab_size);
   c.eos_token_ids = f.token_list("eos_token_id", c.vocab_size);
-  c.mask_token_id = f.token_or_none("mask_token_id", c.vocab_size);
+  parse_mask_token(f, source, c);
   c.block_size = f.positive_int_or("block_size", 16);
 
   const std::string tok = f.string_or("dllm_tokenizer", "");
@@ -228,19 +322,22 @@ json config_to_json(const ModelConfig& c) {
             {"hidden_act", "silu"},
             {"block_size", c.block_size}};
   if (c.rotary_dim != c.head_dim) j["partial_rotary_factor"] = double(c.rotary_dim) / c.head_dim;
+  if (c.rope_scaling.type != RopeScalingType::none) j["rope_scaling"] = rope_scaling_json(c.rope_scaling);
   if (c.arch == Arch::zaya) {
     j.erase("intermediate_size");
     j.erase("rope_theta");
     j.erase("partial_rotary_factor");
+    j.erase("rope_scaling");
     j["moe_intermediate_size"] = c.intermediate_size;
     j["num_experts"] = c.num_experts;
     j["num_experts_per_tok"] = 1;
     j["router_hidden_size"] = c.router_hidden_size;
     j["layer_types"] = std::vector<std::string>(size_t(c.num_layers), "hybrid");
-    j["rope_parameters"] = {{"hybrid",
-                             {{"rope_type", "default"},
-                              {"rope_theta", shortest_decimal(c.rope_theta)},
-                              {"partial_rotary_factor", double(c.rotary_dim) / c.head_dim}}}};
+    json rope = {{"rope_type", "default"}};
+    if (c.rope_scaling.type != RopeScalingType::none) rope = rope_scaling_json(c.rope_scaling);
+    rope["rope_theta"] = shortest_decimal(c.rope_theta);
+    rope["partial_rotary_factor"] = double(c.rotary_dim) / c.head_dim;
+    j["rope_parameters"] = {{"hybrid", rope}};
     j["zaya_skip_route"] = c.skip_route == SkipRoute::zero ? "zero" : "identity";
   }
   if (c.model_type != "qwen2") j["attention_bias"] = c.attention_bias;

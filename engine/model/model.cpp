@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 
 #include "core/check.h"
 #include "engine/model/config.h"
@@ -80,6 +81,35 @@ struct SplitMix {
   float uniform_pm1() { return float(int64_t(next() >> 11) - (int64_t(1) << 52)) / float(int64_t(1) << 52); }
 };
 
+// Stored tensors a model may carry beyond what it reads, as transformers ignores them too: lm_head
+// when the embedding is tied (the embedding is the head), and the rotary inverse-frequency buffers of
+// older checkpoints (the engine forms them from config.json).
+bool ignorable_extra(const std::string& name, const ModelConfig& c) {
+  const std::string inv_freq = "rotary_emb.inv_freq";
+  const bool is_inv_freq =
+      name.size() >= inv_freq.size() && name.compare(name.size() - inv_freq.size(), inv_freq.size(), inv_freq) == 0;
+  return is_inv_freq || (c.tie_word_embeddings && name == "lm_head.weight");
+}
+
+// Every stored tensor must be one the model reads: a head or layer the engine does not implement
+// (a diffusion head, an MTP module) would otherwise vanish without a word and the logits would not be
+// the checkpoint's model.
+void check_every_tensor_used(const Checkpoint& ck, const std::vector<TensorInfo>& bound, const ModelConfig& c) {
+  std::set<std::string> used;
+  for (const TensorInfo& t : bound) used.insert(t.name);
+  std::vector<std::string> unknown;
+  for (const std::string& name : ck.names())
+    if (!used.count(name) && !ignorable_extra(name, c)) unknown.push_back(name);
+  if (unknown.empty()) return;
+  std::string listed;
+  for (size_t i = 0; i < unknown.size() && i < 5; ++i) listed += (i ? ", " : "") + unknown[i];
+  if (unknown.size() > 5) listed += ", ...";
+  fail(ck.path(), ": ", unknown.size(), " tensor(s) are not part of the ", c.model_type,
+       " model its config.json describes, so dllm-bench would ignore them: ", listed,
+       ". If the checkpoint has modules the engine does not implement, its logits would not be this model's; "
+       "if they are truly unused, write the checkpoint without them");
+}
+
 }  // namespace
 
 void Model::bind(const std::function<const TensorInfo*(const std::string&)>& find, const std::string& where) {
@@ -102,6 +132,7 @@ std::unique_ptr<Model> Model::from_checkpoint(const std::string& dir) {
   m->checkpoint_ = std::make_unique<Checkpoint>(Checkpoint::open(dir));
   const Checkpoint& ck = *m->checkpoint_;
   m->bind([&](const std::string& name) { return ck.find(name); }, dir);
+  check_every_tensor_used(ck, m->tensors_, m->config_);
   return m;
 }
 

@@ -38,6 +38,15 @@ json tiny(const std::string& model_type) {
   return j;
 }
 
+// tiny-llama with RoPE scaling whose frequency bands all lie within its R = 16 (theta 1e4: wavelengths
+// 6.3, 19.9, 62.8, ...): original context 32, so llama3 keeps pair 0, blends pair 1 and divides the
+// rest, and prompts past 32 positions see every band.
+json tiny_llama_scaled(const json& rope_scaling) {
+  json j = tiny("llama");
+  j["rope_scaling"] = rope_scaling;
+  return j;
+}
+
 // A small ZAYA1 (CCA + top-1 MoE) for tests: the real structure at toy width.
 json tiny_zaya() {
   json j = byte_vocab();
@@ -62,6 +71,12 @@ const std::map<std::string, json>& presets() {
       {"tiny", tiny("qwen3")},
       {"tiny-llama", tiny("llama")},
       {"tiny-qwen2", tiny("qwen2")},
+      {"tiny-llama-rope-llama3", tiny_llama_scaled({{"rope_type", "llama3"},
+                                                    {"factor", 8.0},
+                                                    {"low_freq_factor", 1.0},
+                                                    {"high_freq_factor", 4.0},
+                                                    {"original_max_position_embeddings", 32}})},
+      {"tiny-llama-rope-linear", tiny_llama_scaled({{"rope_type", "linear"}, {"factor", 4.0}})},
       // Qwen/Qwen3-0.6B config.json
       {"qwen3-0.6b",
        {{"model_type", "qwen3"},
@@ -134,6 +149,30 @@ const std::map<std::string, json>& presets() {
         {"rms_norm_eps", 1e-5},
         {"tie_word_embeddings", false},
         {"max_position_embeddings", 8192},
+        {"bos_token_id", 128000},
+        {"eos_token_id", 128001},
+        {"mask_token_id", 128002},
+        {"dllm_tokenizer", "bytes"}}},
+      // meta-llama/Llama-3.2-1B config.json (Llama 3.1's RoPE scaling with factor 32)
+      {"llama3.2-1b",
+       {{"model_type", "llama"},
+        {"hidden_size", 2048},
+        {"num_hidden_layers", 16},
+        {"num_attention_heads", 32},
+        {"num_key_value_heads", 8},
+        {"head_dim", 64},
+        {"intermediate_size", 8192},
+        {"vocab_size", 128256},
+        {"rope_theta", 500000.0},
+        {"rope_scaling",
+         {{"rope_type", "llama3"},
+          {"factor", 32.0},
+          {"low_freq_factor", 1.0},
+          {"high_freq_factor", 4.0},
+          {"original_max_position_embeddings", 8192}}},
+        {"rms_norm_eps", 1e-5},
+        {"tie_word_embeddings", true},
+        {"max_position_embeddings", 131072},
         {"bos_token_id", 128000},
         {"eos_token_id", 128001},
         {"mask_token_id", 128002},

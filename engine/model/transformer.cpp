@@ -266,8 +266,10 @@ void Transformer::attention_block(const LayerWeights& lw, int layer, int t, int 
 
 void Transformer::rope_cache_attend(int layer, int t, int max_keys, KvCache& cache) {
   const int hq = cfg_.num_heads, hkv = cfg_.num_kv_heads, dh = cfg_.head_dim;
-  be_.rope(RopeArgs{t, hq, dh, cfg_.rotary_dim, cfg_.rope_theta, in_.device<int32_t>(in_at_.positions), q_.data()});
-  be_.rope(RopeArgs{t, hkv, dh, cfg_.rotary_dim, cfg_.rope_theta, in_.device<int32_t>(in_at_.positions), k_.data()});
+  be_.rope(RopeArgs{t, hq, dh, cfg_.rotary_dim, cfg_.rope_theta, in_.device<int32_t>(in_at_.positions), q_.data(),
+                    cfg_.rope_scaling});
+  be_.rope(RopeArgs{t, hkv, dh, cfg_.rotary_dim, cfg_.rope_theta, in_.device<int32_t>(in_at_.positions), k_.data(),
+                    cfg_.rope_scaling});
   be_.kv_write(KvWriteArgs{t, hkv, dh, k_.data(), v_.data(), in_.device<int32_t>(in_at_.seq),
                            in_.device<int32_t>(in_at_.slot), cache.k(layer), cache.v(layer), cache.seq_stride()});
   AttentionArgs aa;

@@ -14,6 +14,7 @@ namespace {
 // queries and the keys of every layer.
 struct Angles {
   float theta = 0;
+  RopeScaling scaling;
   int rotary_dim = 0;
   std::vector<int32_t> positions;
   std::vector<float> cos_sin;
@@ -22,14 +23,14 @@ struct Angles {
 const float* angles_for(const RopeArgs& a) {
   thread_local Angles cached;
   const int half = a.rotary_dim / 2;
-  if (cached.theta == a.theta && cached.rotary_dim == a.rotary_dim &&
+  if (cached.theta == a.theta && cached.scaling == a.scaling && cached.rotary_dim == a.rotary_dim &&
       std::equal(a.positions, a.positions + a.tokens, cached.positions.begin(), cached.positions.end()))
     return cached.cos_sin.data();
-  cached.theta = a.theta, cached.rotary_dim = a.rotary_dim;
+  cached.theta = a.theta, cached.scaling = a.scaling, cached.rotary_dim = a.rotary_dim;
   cached.positions.assign(a.positions, a.positions + a.tokens);
   cached.cos_sin.resize(size_t(a.tokens) * half * 2);
   for (int i = 0; i < half; ++i) {
-    const float inv_freq = float(1.0 / std::pow(double(a.theta), double(2 * i) / a.rotary_dim));
+    const float inv_freq = rope_inv_freq(a.theta, a.scaling, i, a.rotary_dim);
     for (int t = 0; t < a.tokens; ++t) {
       const float angle = float(a.positions[t]) * inv_freq;
       float* cs = &cached.cos_sin[(size_t(t) * half + i) * 2];

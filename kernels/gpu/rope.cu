@@ -6,14 +6,14 @@ namespace dllm::gpu {
 namespace {
 
 // One block per token, one thread per (head, rotary pair). Frequencies and angles are formed in f32
-// as in ref/rope.cpp (inv_freq from a double pow); cos/sin in double then rounded, so they agree
+// as in ref/rope.cpp (inv_freq from core/rope.h); cos/sin in double then rounded, so they agree
 // with the host's correctly rounded f32 functions.
 __global__ void rope_kernel(RopeArgs a) {
   const int t = int(blockIdx.x), half = a.rotary_dim / 2;
   const float pos = float(a.positions[t]);
   for (int k = int(threadIdx.x); k < a.heads * half; k += int(blockDim.x)) {
     const int h = k / half, i = k % half;
-    const float inv_freq = float(1.0 / pow(double(a.theta), double(2 * i) / a.rotary_dim));
+    const float inv_freq = rope_inv_freq(a.theta, a.scaling, i, a.rotary_dim);
     const float angle = pos * inv_freq;
     const float c = float(cos(double(angle))), s = float(sin(double(angle)));
     float* x = a.x + (int64_t(t) * a.heads + h) * a.head_dim;

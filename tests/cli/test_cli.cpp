@@ -122,6 +122,7 @@ TEST(Cli, InfoReportsSizes) {
   const auto j = nlohmann::json::parse(out);
   EXPECT_EQ(j["parameters"], 8030261248LL);  // Meta-Llama-3-8B
   EXPECT_EQ(j["kv_bytes_per_token_bf16"], 131072);
+  EXPECT_EQ(j["mask_token_key"], "mask_token_id");  // which config key gave the mask token
 }
 
 TEST(Cli, BadInputGivesAClearErrorAndNoOutput) {

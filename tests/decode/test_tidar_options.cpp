@@ -52,6 +52,10 @@ TEST(TidarOptions, ReachAndPassSizeOfEachLayout) {
 TEST(TidarOptions, LevelSpellings) {
   EXPECT_EQ(levels_spec(parse_levels("P3", 16), 16), "P3");
   EXPECT_EQ(levels_spec(parse_levels("P5", 16), 16), "P5");
+  EXPECT_EQ(parse_levels("zyphra", 16), (std::vector<int>{0, 4, 7, 11}));
+  EXPECT_EQ(levels_spec(parse_levels("zyphra", 11), 11), "zyphra");
+  EXPECT_EQ(levels_spec(parse_levels("0,4,7,11", 16), 16), "zyphra");
+  EXPECT_THROW(parse_levels("zyphra", 10), Error);  // level 11 > K
   EXPECT_EQ(levels_spec(parse_levels("dense", 4), 4), "dense");
   EXPECT_EQ(levels_spec(parse_levels("0,2,4", 4), 4), "0,2,4");
   EXPECT_EQ(parse_layout("two"), Layout::two_forward);

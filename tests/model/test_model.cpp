@@ -86,6 +86,11 @@ TEST(Model, PresetsHaveRealShapes) {
   const ModelConfig q = preset_config("qwen3-1.7b");
   EXPECT_EQ(q.intermediate_size, 6144);
   EXPECT_TRUE(q.tie_word_embeddings);
+  const ModelConfig l32 = preset_config("llama3.2-1b");
+  EXPECT_EQ(l32.rope_scaling.type, RopeScalingType::llama3);
+  EXPECT_EQ(l32.rope_scaling.factor, 32.0f);
+  EXPECT_EQ(l32.rope_scaling.original_max_positions, 8192);
+  EXPECT_TRUE(l32.tie_word_embeddings);
   EXPECT_THROW(preset_config("gpt5"), Error);
 }
 
@@ -117,6 +122,28 @@ TEST(Model, BadCheckpointsNameTheFileAndProblem) {
   write_safetensors(missing + "/model.safetensors", kept);
   std::filesystem::copy_file(good + "/config.json", missing + "/config.json");
   expect_load_error(missing, "model.layers.1.mlp.up_proj.weight is missing");
+
+  // Tensors the model does not read (DSpark's diffusion heads) are named, not dropped; a tied
+  // lm_head and stored rotary frequencies, which transformers ignores too, are accepted.
+  const std::vector<float> extra_values(16, 0.5f);
+  auto with_extra = [&](const std::string& dir_name, const std::vector<std::string>& extra_names) {
+    const std::string dir = testutil::fresh_dir(dir_name);
+    std::vector<TensorToWrite> all;
+    for (const std::string& n : ck.names()) {
+      const TensorInfo& t = ck.get(n);
+      all.push_back({t.name, t.dtype, t.shape, t.data});
+    }
+    for (const std::string& n : extra_names) all.push_back({n, DType::f32, {16}, extra_values.data()});
+    write_safetensors(dir + "/model.safetensors", all);
+    std::filesystem::copy_file(good + "/config.json", dir + "/config.json");
+    return dir;
+  };
+  expect_load_error(with_extra("extra", {"diffusion_output_layer.weight", "diffusion_markov_head.weight"}),
+                    "2 tensor(s) are not part of the qwen3 model its config.json describes, so dllm-bench would "
+                    "ignore them: diffusion_markov_head.weight, diffusion_output_layer.weight");
+  ASSERT_TRUE(m->config().tie_word_embeddings);
+  EXPECT_NO_THROW(
+      Model::load(with_extra("ignorable", {"lm_head.weight", "model.layers.0.self_attn.rotary_emb.inv_freq"})));
 
   // Unknown model_type and a broken config.json.
   const std::string arch = testutil::fresh_dir("arch");

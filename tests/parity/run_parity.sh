@@ -2,7 +2,9 @@
 # ctest HfParity: writes random tiny llama/qwen2/qwen3/zaya checkpoints in f32 and bf16 with the engine's
 # own safetensors writer, then compares dllm-bench's logits on them (and on the shipped
 # models/tiny-tidar, when present) with Hugging Face transformers, also after a transformers
-# re-save and against transformers run token by token through its cache. hf_parity.py exits 77 (ctest skip) when torch/transformers are not installed.
+# re-save and against transformers run token by token through its cache; then the RoPE-scaled tiny
+# llamas (llama3, linear) on a prompt long enough to pass their original context. hf_parity.py exits
+# 77 (ctest skip) when torch/transformers are not installed.
 # Usage: tests/parity/run_parity.sh BUILD_DIR
 set -euo pipefail
 command -v python3 >/dev/null || { echo "skipped: python3 is not installed"; exit 77; }
@@ -11,13 +13,25 @@ cd "$(dirname "$0")/../.."  # the repository root: short model names in the tabl
 
 out="$build/parity"  # rewritten every run, so a stale checkpoint never survives a writer change
 rm -rf "$out"
-models=()
-for preset in tiny tiny-llama tiny-qwen2 tiny-zaya; do
-  for dtype in f32 bf16; do
-    "$build/bin/dllm_write_checkpoint" "$preset" "$dtype" 1 "$out/$preset-$dtype" >/dev/null
-    models+=("$out/$preset-$dtype")
+write() {  # ARRAY PRESET...: writes each preset in f32 and bf16, appends the folders to ARRAY
+  local -n into=$1
+  shift
+  for preset in "$@"; do
+    for dtype in f32 bf16; do
+      "$build/bin/dllm_write_checkpoint" "$preset" "$dtype" 1 "$out/$preset-$dtype" >/dev/null
+      into+=("$out/$preset-$dtype")
+    done
   done
-done
+}
+models=() scaled=()
+write models tiny tiny-llama tiny-qwen2 tiny-zaya
 if [[ -f models/tiny-tidar/config.json ]]; then models+=(models/tiny-tidar); fi
+write scaled tiny-llama-rope-llama3 tiny-llama-rope-linear
 
-exec python3 tools/parity/hf_parity.py --dllm-bench "$build/bin/dllm-bench" --resave --cached --model "${models[@]}"
+parity() { python3 tools/parity/hf_parity.py --dllm-bench "$build/bin/dllm-bench" --resave --cached "$@"; }
+status=0
+parity --model "${models[@]}" || status=$?
+[[ $status != 77 ]] || exit 77
+# 200 positions (ids 56..255, bytes), far past the scaled presets' original context of 32.
+parity --tokens "$(seq -s, 56 255)" --model "${scaled[@]}" || status=1
+exit $status

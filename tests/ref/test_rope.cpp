@@ -11,7 +11,7 @@ TEST(RefRope, PositionZeroIsIdentity) {
   auto x = testutil::random_floats(2 * 3 * 8, 1);
   const auto before = x;
   const int32_t pos[] = {0, 0};
-  ref::rope(RopeArgs{2, 3, 8, 8, 10000.0f, pos, x.data()});
+  ref::rope(RopeArgs{2, 3, 8, 8, 10000.0f, pos, x.data(), RopeScaling{}});
   EXPECT_EQ(x, before);
 }
 
@@ -19,7 +19,7 @@ TEST(RefRope, RotatesPairsIAndIPlusHalf) {
   // head_dim 4, full rotary: pairs (0,2) with freq 1 and (1,3) with freq theta^-0.5.
   float x[] = {1, 1, 0, 0};
   const int32_t pos[] = {3};
-  ref::rope(RopeArgs{1, 1, 4, 4, 100.0f, pos, x});
+  ref::rope(RopeArgs{1, 1, 4, 4, 100.0f, pos, x, RopeScaling{}});
   EXPECT_NEAR(x[0], std::cos(3.0), 1e-6);
   EXPECT_NEAR(x[2], std::sin(3.0), 1e-6);
   EXPECT_NEAR(x[1], std::cos(0.3), 1e-6);
@@ -30,9 +30,33 @@ TEST(RefRope, PartialLeavesTailAndPreservesNorm) {
   auto x = testutil::random_floats(16, 2);
   const auto before = x;
   const int32_t pos[] = {1234};
-  ref::rope(RopeArgs{1, 1, 16, 8, 5e6f, pos, x.data()});
+  ref::rope(RopeArgs{1, 1, 16, 8, 5e6f, pos, x.data(), RopeScaling{}});
   for (int i = 8; i < 16; ++i) EXPECT_EQ(x[i], before[i]);
   double n0 = 0, n1 = 0;
   for (int i = 0; i < 8; ++i) n0 += before[i] * before[i], n1 += x[i] * x[i];
   EXPECT_NEAR(n0, n1, 1e-5);
+}
+
+// The inverse frequencies transformers 5.25 computes for theta 1e4, R = 16 (its
+// _compute_llama3_parameters and _compute_linear_scaling_rope_parameters, printed as f32).
+TEST(RopeFrequencies, Llama3MatchesTransformers) {
+  // factor 8, low 1, high 4, original 32: pair 0 (wavelength 6.3 < 8) kept, pair 1 (19.9) blended,
+  // the rest (wavelength > 32) divided by 8.
+  const RopeScaling s{RopeScalingType::llama3, 8.0f, 1.0f, 4.0f, 32};
+  const float expected[] = {1.0f,     0.0958399772644043f,     0.012500000186264515f,  0.0039528473280370235f,
+                            0.00125f, 0.00039528473280370235f, 0.0001250000059371814f, 3.9528473280370235e-05f};
+  for (int i = 0; i < 8; ++i) EXPECT_FLOAT_EQ(rope_inv_freq(10000.0f, s, i, 16), expected[i]) << "pair " << i;
+}
+
+TEST(RopeFrequencies, LinearMatchesTransformers) {
+  const RopeScaling s{RopeScalingType::linear, 3.0f};
+  const float expected[] = {0.3333333432674408f,    0.10540925711393356f,  0.03333333507180214f,
+                            0.010540925897657871f,  0.003333333181217313f, 0.0010540926596149802f,
+                            0.0003333333588670939f, 0.0001054092645063065f};
+  for (int i = 0; i < 8; ++i) EXPECT_FLOAT_EQ(rope_inv_freq(10000.0f, s, i, 16), expected[i]) << "pair " << i;
+}
+
+TEST(RopeFrequencies, PlainIsUnscaled) {
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(rope_inv_freq(10000.0f, RopeScaling{}, i, 16), float(1.0 / std::pow(10000.0, i / 8.0))) << "pair " << i;
 }
