@@ -20,6 +20,10 @@ void rmsnorm(const RmsnormArgs& a);
 template <typename Acc>
 void linear(const LinearArgs& a);
 void rope(const RopeArgs& a);
+// rope's two halves, which cpu::rope reuses for the same bits: the cos and sin of every (token,
+// pair) of a.positions, cos_sin [T][R/2][2]; then the rotation of tokens [first, first + count).
+void rope_cos_sin(const RopeArgs& a, float* cos_sin);
+void rope_rotate(const RopeArgs& a, const float* cos_sin, int first, int count);
 template <typename Acc>
 void attention(const AttentionArgs& a);
 void kv_write(const KvWriteArgs& a);

@@ -1,4 +1,5 @@
 #include <cmath>
+#include <vector>
 
 #include "ref/ref.h"
 
@@ -6,22 +7,36 @@ namespace dllm::ref {
 
 // Frequencies and angles are formed in f32 like Hugging Face (inv_freq in f32 from core/rope.h,
 // angle = f32(position) * inv_freq), so parity with transformers holds at long positions too.
-void rope(const RopeArgs& a) {
+void rope_cos_sin(const RopeArgs& a, float* cos_sin) {
   const int half = a.rotary_dim / 2;
-  for (int t = 0; t < a.tokens; ++t) {
-    const float pos = float(a.positions[t]);
-    for (int i = 0; i < half; ++i) {
-      const float inv_freq = rope_inv_freq(a.theta, a.scaling, i, a.rotary_dim);
-      const float angle = pos * inv_freq;
-      const float c = std::cos(angle), s = std::sin(angle);
-      for (int h = 0; h < a.heads; ++h) {
-        float* x = a.x + (int64_t(t) * a.heads + h) * a.head_dim;
-        const float x1 = x[i], x2 = x[i + half];
+  for (int i = 0; i < half; ++i) {
+    const float inv_freq = rope_inv_freq(a.theta, a.scaling, i, a.rotary_dim);
+    for (int t = 0; t < a.tokens; ++t) {
+      const float angle = float(a.positions[t]) * inv_freq;
+      float* cs = cos_sin + (int64_t(t) * half + i) * 2;
+      cs[0] = std::cos(angle), cs[1] = std::sin(angle);
+    }
+  }
+}
+
+void rope_rotate(const RopeArgs& a, const float* cos_sin, int first, int count) {
+  const int half = a.rotary_dim / 2;
+  for (int t = first; t < first + count; ++t)
+    for (int h = 0; h < a.heads; ++h) {
+      float* x = a.x + (int64_t(t) * a.heads + h) * a.head_dim;
+      const float* cs = cos_sin + int64_t(t) * half * 2;
+      for (int i = 0; i < half; ++i) {
+        const float c = cs[2 * i], s = cs[2 * i + 1], x1 = x[i], x2 = x[i + half];
         x[i] = x1 * c - x2 * s;
         x[i + half] = x2 * c + x1 * s;
       }
     }
-  }
+}
+
+void rope(const RopeArgs& a) {
+  std::vector<float> cos_sin(size_t(a.tokens) * (a.rotary_dim / 2) * 2);
+  rope_cos_sin(a, cos_sin.data());
+  rope_rotate(a, cos_sin.data(), 0, a.tokens);
 }
 
 }  // namespace dllm::ref

@@ -40,12 +40,12 @@ WeightView tile_weights(const WeightView& w, void* dst);
 void attention(const AttentionArgs& a, Isa isa);
 void attention(const AttentionArgs& a);  // best_isa()
 
-// ref::swiglu's expression per element, split over the threads: the same bits.
+// ref::swiglu on chunks of the elements, split over the threads: the same bits.
 void swiglu(const SwigluArgs& a);
 
-// ref::rope's rotation, split over the tokens, with the cos and sin of each (token, frequency)
-// computed once as ref::rope computes them and kept for the next call with the same positions (a
-// pass's queries and keys in every layer): the same bits, without 2 x layers x T x R/2 pow/cos/sin.
+// ref::rope's halves: its cos and sin of each (token, frequency) computed once and kept for the next
+// call with the same positions (a pass's queries and keys in every layer), its rotation split over
+// the tokens: the same bits, without 2 x layers x T x R/2 pow/cos/sin.
 void rope(const RopeArgs& a);
 
 }  // namespace dllm::cpu
