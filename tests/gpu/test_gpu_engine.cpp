@@ -420,10 +420,10 @@ TEST(GpuEngine, ZayaEveryTidarPassMatchesTheReference) {
       ++passes;
     };
     GenerateRequest r;
-    r.prompt = prompt_of(9, 256, 3);
-    // The emulator: 6 tokens, four passes (each of 68 tokens is seconds there): the first draft pass,
-    // then verify + proposal passes that reject, accept two drafts, and follow the acceptance.
-    r.max_new_tokens = sized(40, 6);
+    r.prompt = prompt_of(9, 256, 1);
+    // The emulator: 5 tokens, four passes (each of 68 tokens is seconds there): the prefill, then
+    // verify + proposal passes that accept a draft, reject, and follow the acceptance.
+    r.max_new_tokens = sized(40, 5);
     const Generation td = TidarDecoder(tf, o).generate(r);
     EXPECT_GT(passes, 1) << levels;
     expect_accepts_and_rejects_on_emulator(td, levels);
@@ -469,10 +469,9 @@ TEST(GpuEngine, ZayaLosslessGateTidarEqualsAr) {
         if (gpu::emulated() && (layout == Layout::single_forward) != (temperature == 0.0f)) continue;
         GenerateRequest r;
         r.prompt = prompt_of(5 + int(seed) * 7, 256, seed);
-        // The emulator: up to the step after the first accepted draft, which completes token 13 single
-        // forward greedy and token 8 two forwards stochastic (tiny-tidar-zaya's drafts for this prompt
-        // are mostly rejected, and a single-forward pass of 68 tokens takes seconds there).
-        r.max_new_tokens = sized(48, layout == Layout::single_forward ? 14 : 9);
+        // The emulator: up to the step after the first accepted draft, which completes token 5 in both
+        // layouts (a single-forward pass of 68 tokens takes seconds there).
+        r.max_new_tokens = sized(48, 5);
         r.sampler.temperature = temperature;
         r.sampler.seed = seed;
         TidarOptions o;
@@ -494,6 +493,7 @@ struct BatchCase {
   const char* name;
   std::unique_ptr<Model> (*model)();
   int sequences, prompts;  // sequences [prompts, sequences) are rollouts of one prompt
+  uint32_t prompt_seed;    // prompt_of's seed: this + i for sequence i, this + 9 for the rollouts
   // max_new_tokens of sequence i on the emulator: base + step * (i % 3) (10 + 7 * (i % 3) on a device)
   int emulator_base, emulator_step;
   int max_batch;
@@ -512,7 +512,7 @@ TEST_P(GpuBatch, EqualsEachSequenceAlone) {
   for (int i = 0; i < c.sequences; ++i) {
     GenerateRequest r;
     const bool rollout = i >= c.prompts;
-    r.prompt = prompt_of(rollout ? 8 : 3 + 5 * i, 256, uint32_t(rollout ? 9 : i));
+    r.prompt = prompt_of(rollout ? 8 : 3 + 5 * i, 256, c.prompt_seed + uint32_t(rollout ? 9 : i));
     // On the emulator still three lengths, so sequences finish and others join mid-way.
     r.max_new_tokens = sized(10 + 7 * (i % 3), c.emulator_base + c.emulator_step * (i % 3));
     r.sampler.temperature = i % 2 ? 0.9f : 0.0f;
@@ -536,9 +536,10 @@ TEST_P(GpuBatch, EqualsEachSequenceAlone) {
 }
 
 // dense (models/tiny-tidar): on the emulator 3, 5 and 7 tokens; TiDAR sequence 5 accepts drafts at its
-// first and third verify step and rejects at its second. zaya (models/tiny-tidar-zaya): 5, 8 and 11
-// tokens; TiDAR sequences 1 and 3 each accept drafts and take a step after (at tokens 7 and 4).
+// first and third verify step and rejects at its second. zaya (models/tiny-tidar-zaya, prompt seeds
+// from 10): 5, 6 and 7 tokens; TiDAR sequences 1 and 3 each accept a draft and take a step after it
+// (its drafts for the seed-0 prompts are rejected for the first 8 tokens).
 INSTANTIATE_TEST_SUITE_P(GpuEngine, GpuBatch,
-                         ::testing::Values(BatchCase{"dense", tiny_tidar, 6, 4, 3, 2, 4, {5}},
-                                           BatchCase{"zaya", tiny_tidar_zaya, 5, 3, 5, 3, 3, {1, 3}}),
+                         ::testing::Values(BatchCase{"dense", tiny_tidar, 6, 4, 0, 3, 2, 4, {5}},
+                                           BatchCase{"zaya", tiny_tidar_zaya, 5, 3, 10, 5, 1, 3, {1, 3}}),
                          [](const ::testing::TestParamInfo<BatchCase>& info) { return std::string(info.param.name); });
