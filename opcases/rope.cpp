@@ -1,5 +1,6 @@
 // rope: the NeoX rotary embedding in place, against ref::rope (one precision: element-wise); partial
-// rotary dims, positions up to 100000 at theta 500000, plain and with Llama 3.1's and linear scaling.
+// rotary dims, positions up to 100000 at theta 500000, plain and with Llama 3.1's, linear and yarn
+// scaling.
 #include <string>
 #include <tuple>
 #include <utility>
@@ -36,11 +37,15 @@ const Op<RopeArgs>& rope_op() {
         };
         op.cases.push_back(c);
       }
-    // Llama 3.1's rope_scaling (its three frequency bands all lie within R = 128 at theta 500000) and
-    // a linear one, over positions beyond the original context.
+    // Llama 3.1's rope_scaling (its three frequency bands all lie within R = 128 at theta 500000), a
+    // linear one and Qwen3's yarn (ramp over pairs 24..42 of 64 at R = 128; cos and sin times 1.14),
+    // over positions beyond the original context.
     RopeScaling llama3{RopeScalingType::llama3, 8.0f, 1.0f, 4.0f, 8192};
     RopeScaling linear{RopeScalingType::linear, 4.0f};
-    for (auto [scaling_name, scaling] : {std::pair{"llama3", llama3}, {"linear", linear}})
+    RopeScaling yarn;
+    yarn.type = RopeScalingType::yarn, yarn.factor = 4.0f, yarn.original_max_positions = 32768;
+    yarn.attention_factor = 1.1386294f;
+    for (auto [scaling_name, scaling] : {std::pair{"llama3", llama3}, {"linear", linear}, {"yarn", yarn}})
       for (int t : {7, 97})
         for (auto [heads, dh, rotary] : {std::tuple{8, 128, 128}, {2, 96, 48}}) {
           Case<RopeArgs> c;

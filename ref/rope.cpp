@@ -6,7 +6,8 @@
 namespace dllm::ref {
 
 // Frequencies and angles are formed in f32 like Hugging Face (inv_freq in f32 from core/rope.h,
-// angle = f32(position) * inv_freq), so parity with transformers holds at long positions too.
+// angle = f32(position) * inv_freq), so parity with transformers holds at long positions too; cos
+// and sin are then scaled by the scaling's attention_factor in f32 (1 but for yarn), as it does.
 void rope_cos_sin(const RopeArgs& a, float* cos_sin) {
   const int half = a.rotary_dim / 2;
   for (int i = 0; i < half; ++i) {
@@ -14,7 +15,7 @@ void rope_cos_sin(const RopeArgs& a, float* cos_sin) {
     for (int t = 0; t < a.tokens; ++t) {
       const float angle = float(a.positions[t]) * inv_freq;
       float* cs = cos_sin + (int64_t(t) * half + i) * 2;
-      cs[0] = std::cos(angle), cs[1] = std::sin(angle);
+      cs[0] = std::cos(angle) * a.scaling.attention_factor, cs[1] = std::sin(angle) * a.scaling.attention_factor;
     }
   }
 }

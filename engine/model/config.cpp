@@ -90,6 +90,38 @@ double shortest_decimal(float v) {
   return double(v);
 }
 
+// YaRN's mscale: 0.1 * mscale * ln(scale) + 1, and 1 for scale <= 1 (the paper's eq. 21).
+double yarn_mscale(double scale, double mscale) { return scale <= 1.0 ? 1.0 : 0.1 * mscale * std::log(scale) + 1.0; }
+
+// The yarn fields of a RoPE object (read through `f`) into s, whose factor and original context
+// are set: beta_fast / beta_slow (default 32 / 1; transformers also takes null or 0 for the default),
+// truncate (default true), and the attention factor as transformers forms it: attention_factor if
+// given, else mscale(factor, mscale) / mscale(factor, mscale_all_dim) where both are given and
+// non-zero, else mscale(factor, 1).
+RopeScaling parse_yarn(const Fields& f, const std::string& source, const std::string& name, RopeScaling s) {
+  s.type = RopeScalingType::yarn;
+  DLLM_CHECK(s.factor >= 1.0f, source, ": ", name, ".factor of type \"yarn\" must be at least 1, got ", s.factor);
+  const auto beta = [&](const char* key, double fallback) {
+    const double v = f.number_or(key, 0.0);
+    DLLM_CHECK(v >= 0.0, source, ": ", name, ".", key, " must be positive, got ", v);
+    return float(v == 0.0 ? fallback : v);
+  };
+  s.beta_fast = beta("beta_fast", 32.0), s.beta_slow = beta("beta_slow", 1.0);
+  DLLM_CHECK(s.beta_fast > s.beta_slow, source, ": ", name, ".beta_fast (", s.beta_fast, ") must exceed beta_slow (",
+             s.beta_slow, ")");
+  s.truncate = f.bool_or("truncate", true);
+  const double mscale = f.number_or("mscale", 0.0), mscale_all_dim = f.number_or("mscale_all_dim", 0.0);
+  double attention = mscale != 0.0 && mscale_all_dim != 0.0
+                         ? yarn_mscale(s.factor, mscale) / yarn_mscale(s.factor, mscale_all_dim)
+                         : yarn_mscale(s.factor, 1.0);
+  if (f.has("attention_factor")) {
+    attention = f.number_or("attention_factor", 0.0);
+    DLLM_CHECK(attention > 0.0, source, ": ", name, ".attention_factor must be positive, got ", attention);
+  }
+  s.attention_factor = float(attention);
+  return s;
+}
+
 // The scaling part of a RoPE object (`name` as the file spells it). The type is "rope_type", or "type"
 // in older files; absent or "default" is plain RoPE.
 RopeScaling parse_rope_scaling(const Fields& f, const std::string& source, const json& rope, const std::string& name,
@@ -107,9 +139,9 @@ RopeScaling parse_rope_scaling(const Fields& f, const std::string& source, const
              " \"dynamic\" is not supported: dynamic NTK scaling recomputes theta from the longest position "
              "of each forward call (and transformers keeps the largest so far), so a token's rotation would depend "
              "on the other sequences of a batch and on the call history, and keys cached under one theta would "
-             "be read under another; use a checkpoint with \"linear\" or \"llama3\" scaling");
-  DLLM_CHECK(type == "linear" || type == "llama3", source, ": ", name, ".", type_key, " \"", type,
-             "\" is not supported yet (dllm-bench implements \"default\", \"linear\" and \"llama3\")");
+             "be read under another; use a checkpoint with \"linear\", \"llama3\" or \"yarn\" scaling");
+  DLLM_CHECK(type == "linear" || type == "llama3" || type == "yarn", source, ": ", name, ".", type_key, " \"", type,
+             "\" is not supported yet (dllm-bench implements \"default\", \"linear\", \"llama3\" and \"yarn\")");
   const auto positive = [&](const char* key) {
     DLLM_CHECK(rope.contains(key) && !rope.at(key).is_null(), source, ": ", name, " of type \"", type,
                "\" needs the field \"", key, "\"");
@@ -122,11 +154,6 @@ RopeScaling parse_rope_scaling(const Fields& f, const std::string& source, const
     s.type = RopeScalingType::linear;
     return s;
   }
-  s.type = RopeScalingType::llama3;
-  s.low_freq_factor = positive("low_freq_factor");
-  s.high_freq_factor = positive("high_freq_factor");
-  DLLM_CHECK(s.high_freq_factor > s.low_freq_factor, source, ": ", name, ".high_freq_factor (", s.high_freq_factor,
-             ") must exceed low_freq_factor (", s.low_freq_factor, ")");
   // transformers takes original_max_position_embeddings from the RoPE object, else from the top level,
   // else max_position_embeddings; it lets the top level win where both are given, so they must agree.
   const char* original_key = "original_max_position_embeddings";
@@ -137,6 +164,12 @@ RopeScaling parse_rope_scaling(const Fields& f, const std::string& source, const
   DLLM_CHECK(!inner || !f.has(original_key) || f.positive_int(original_key) == s.original_max_positions, source, ": ",
              name, ".", original_key, " (", s.original_max_positions, ") and the top-level ", original_key, " (",
              f.positive_int(original_key), ") disagree: keep one");
+  if (type == "yarn") return parse_yarn(inner_fields, source, name, s);
+  s.type = RopeScalingType::llama3;
+  s.low_freq_factor = positive("low_freq_factor");
+  s.high_freq_factor = positive("high_freq_factor");
+  DLLM_CHECK(s.high_freq_factor > s.low_freq_factor, source, ": ", name, ".high_freq_factor (", s.high_freq_factor,
+             ") must exceed low_freq_factor (", s.low_freq_factor, ")");
   return s;
 }
 
@@ -222,9 +255,17 @@ void parse_zaya(const Fields& f, const std::string& source, ModelConfig& c) {
   c.skip_route = skip == "zero" ? SkipRoute::zero : SkipRoute::identity;
 }
 
-// The rope_scaling object of a scaled RoPE, in the Llama 3.1 form (rope_type plus its fields).
+// The rope_scaling object of a scaled RoPE: rope_type plus its fields (yarn's attention factor resolved).
 json rope_scaling_json(const RopeScaling& s) {
   if (s.type == RopeScalingType::linear) return {{"rope_type", "linear"}, {"factor", shortest_decimal(s.factor)}};
+  if (s.type == RopeScalingType::yarn)
+    return {{"rope_type", "yarn"},
+            {"factor", shortest_decimal(s.factor)},
+            {"original_max_position_embeddings", s.original_max_positions},
+            {"beta_fast", shortest_decimal(s.beta_fast)},
+            {"beta_slow", shortest_decimal(s.beta_slow)},
+            {"truncate", s.truncate},
+            {"attention_factor", shortest_decimal(s.attention_factor)}};
   return {{"rope_type", "llama3"},
           {"factor", shortest_decimal(s.factor)},
           {"low_freq_factor", shortest_decimal(s.low_freq_factor)},

@@ -39,11 +39,19 @@ json tiny(const std::string& model_type) {
 }
 
 // tiny-llama with RoPE scaling whose frequency bands all lie within its R = 16 (theta 1e4: wavelengths
-// 6.3, 19.9, 62.8, ...): original context 32, so llama3 keeps pair 0, blends pair 1 and divides the
-// rest, and prompts past 32 positions see every band.
+// 6.3, 19.9, 62.8, ...): original context 32 (yarn: 64), so llama3 keeps pair 0, blends pair 1 and
+// divides the rest, and prompts past the original context see every band.
 json tiny_llama_scaled(const json& rope_scaling) {
   json j = tiny("llama");
   j["rope_scaling"] = rope_scaling;
+  return j;
+}
+
+// The same for yarn, whose context is the original one times the factor (transformers warns otherwise).
+json tiny_llama_yarn(const json& rope_scaling) {
+  json j = tiny_llama_scaled(rope_scaling);
+  j["max_position_embeddings"] =
+      int(rope_scaling.at("factor").get<double>()) * rope_scaling.at("original_max_position_embeddings").get<int>();
   return j;
 }
 
@@ -77,6 +85,19 @@ const std::map<std::string, json>& presets() {
                                                     {"high_freq_factor", 4.0},
                                                     {"original_max_position_embeddings", 32}})},
       {"tiny-llama-rope-linear", tiny_llama_scaled({{"rope_type", "linear"}, {"factor", 4.0}})},
+      // yarn over an original context of 64: pair 0 kept, pairs 1-2 blended, the rest divided by 4;
+      // cos and sin times 0.1 ln 4 + 1. The second: its own betas, no truncation and the attention
+      // factor from mscale / mscale_all_dim (DeepSeek's form).
+      {"tiny-llama-rope-yarn",
+       tiny_llama_yarn({{"rope_type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 64}})},
+      {"tiny-llama-rope-yarn-mscale", tiny_llama_yarn({{"rope_type", "yarn"},
+                                                       {"factor", 8.0},
+                                                       {"original_max_position_embeddings", 64},
+                                                       {"beta_fast", 16.0},
+                                                       {"beta_slow", 2.0},
+                                                       {"truncate", false},
+                                                       {"mscale", 1.0},
+                                                       {"mscale_all_dim", 0.5}})},
       // Qwen/Qwen3-0.6B config.json
       {"qwen3-0.6b",
        {{"model_type", "qwen3"},

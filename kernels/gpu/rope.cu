@@ -15,7 +15,8 @@ __global__ void rope_kernel(RopeArgs a) {
     const int h = k / half, i = k % half;
     const float inv_freq = rope_inv_freq(a.theta, a.scaling, i, a.rotary_dim);
     const float angle = pos * inv_freq;
-    const float c = float(cos(double(angle))), s = float(sin(double(angle)));
+    const float c = float(cos(double(angle))) * a.scaling.attention_factor;
+    const float s = float(sin(double(angle))) * a.scaling.attention_factor;
     float* x = a.x + (int64_t(t) * a.heads + h) * a.head_dim;
     const float x1 = x[i], x2 = x[i + half];
     x[i] = x1 * c - x2 * s;

@@ -1,3 +1,4 @@
+#include <cmath>
 #include <gtest/gtest.h>
 
 #include "core/check.h"
@@ -89,6 +90,30 @@ TEST(Config, ReadsLlama3RopeScaling) {
   EXPECT_EQ(c.rope_scaling.original_max_positions, 8192);
 }
 
+TEST(Config, ReadsYarnRopeScaling) {
+  json j = qwen3();  // Qwen3's long-context form
+  j["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 32768}};
+  const RopeScaling s = parse_config(j, "cfg.json").rope_scaling;
+  EXPECT_EQ(s.type, RopeScalingType::yarn);
+  EXPECT_EQ(s.factor, 4.0f);
+  EXPECT_EQ(s.original_max_positions, 32768);
+  EXPECT_EQ(s.beta_fast, 32.0f);
+  EXPECT_EQ(s.beta_slow, 1.0f);
+  EXPECT_TRUE(s.truncate);
+  EXPECT_FLOAT_EQ(s.attention_factor, float(0.1 * std::log(4.0) + 1.0));  // transformers: 1.138629436111989
+  // DeepSeek's form: mscale / mscale_all_dim; an explicit attention_factor wins over both.
+  j["rope_scaling"].update({{"mscale", 1.0}, {"mscale_all_dim", 0.5}, {"beta_fast", 16}, {"truncate", false}});
+  const RopeScaling d = parse_config(j, "cfg.json").rope_scaling;
+  EXPECT_FLOAT_EQ(d.attention_factor, float((0.1 * std::log(4.0) + 1.0) / (0.05 * std::log(4.0) + 1.0)));
+  EXPECT_EQ(d.beta_fast, 16.0f);
+  EXPECT_FALSE(d.truncate);
+  j["rope_scaling"]["attention_factor"] = 0.75;
+  EXPECT_EQ(parse_config(j, "cfg.json").rope_scaling.attention_factor, 0.75f);
+  // Null betas take the defaults, as transformers' `or 32` does.
+  j["rope_scaling"]["beta_fast"] = nullptr;
+  EXPECT_EQ(parse_config(j, "cfg.json").rope_scaling.beta_fast, 32.0f);
+}
+
 TEST(Config, RopeScalingFormsAgree) {
   json old_key = qwen3();  // "type" instead of "rope_type" (files written before transformers 4.45)
   json scaling = llama3_scaling();
@@ -135,7 +160,13 @@ TEST(Config, BadRopeScalingNamesTheField) {
     return scaled(s);
   };
   expect_error(scaled({{"rope_type", "dynamic"}, {"factor", 2.0}}), "batch");
-  expect_error(scaled({{"rope_type", "yarn"}, {"factor", 2.0}}), "\"yarn\" is not supported yet");
+  expect_error(scaled({{"rope_type", "longrope"}, {"factor", 2.0}}), "\"longrope\" is not supported yet");
+  expect_error(scaled({{"rope_type", "yarn"}, {"factor", 0.5}}), "factor of type \"yarn\" must be at least 1");
+  expect_error(scaled({{"rope_type", "yarn"}, {"factor", 2.0}, {"beta_fast", 1.0}, {"beta_slow", 2.0}}),
+               "beta_fast (1) must exceed beta_slow (2)");
+  expect_error(scaled({{"rope_type", "yarn"}, {"factor", 2.0}, {"attention_factor", -1.0}}),
+               "attention_factor must be positive");
+  expect_error(scaled({{"rope_type", "yarn"}, {"factor", 2.0}, {"truncate", 1}}), "\"truncate\" must be true or false");
   expect_error(scaled({{"type", 3}}), "rope_scaling.type must be a string");
   expect_error(scaled("llama3"), "rope_scaling must be an object");
   expect_error(scaled({{"rope_type", "linear"}}), "needs the field \"factor\"");
@@ -150,8 +181,8 @@ TEST(Config, BadRopeScalingNamesTheField) {
   json zaya_yarn = qwen3();
   zaya_yarn["model_type"] = "zaya";
   zaya_yarn["moe_intermediate_size"] = 64;
-  zaya_yarn["rope_parameters"] = {{"hybrid", {{"rope_type", "yarn"}, {"factor", 4.0}}}};
-  expect_error(zaya_yarn, "rope_parameters.hybrid.rope_type \"yarn\"");
+  zaya_yarn["rope_parameters"] = {{"hybrid", {{"rope_type", "longrope"}, {"factor", 4.0}}}};
+  expect_error(zaya_yarn, "rope_parameters.hybrid.rope_type \"longrope\"");
 }
 
 TEST(Config, RopeScalingRoundTripsThroughJson) {
@@ -162,6 +193,10 @@ TEST(Config, RopeScalingRoundTripsThroughJson) {
   j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", 4.0}};
   const ModelConfig d = parse_config(j, "cfg.json");
   EXPECT_EQ(parse_config(config_to_json(d), "again").rope_scaling, d.rope_scaling);
+  j["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 3.0},    {"original_max_position_embeddings", 4096},
+                       {"mscale", 0.7},       {"beta_slow", 1.5}, {"truncate", false}};
+  const ModelConfig y = parse_config(j, "cfg.json");
+  EXPECT_EQ(parse_config(config_to_json(y), "again").rope_scaling, y.rope_scaling);
 }
 
 TEST(Config, RoundTripsThroughJson) {

@@ -3,7 +3,7 @@
 # own safetensors writer, then compares dllm-bench's logits on them (and on the shipped
 # models/tiny-tidar, when present) with Hugging Face transformers, also after a transformers
 # re-save and against transformers run token by token through its cache; then the RoPE-scaled tiny
-# llamas (llama3, linear) on a prompt long enough to pass their original context. hf_parity.py exits
+# llamas (llama3, linear, yarn) on a prompt long enough to pass their original context. hf_parity.py exits
 # 77 (ctest skip) when torch/transformers are not installed.
 # Usage: tests/parity/run_parity.sh BUILD_DIR
 set -euo pipefail
@@ -26,7 +26,7 @@ write() {  # ARRAY PRESET...: writes each preset in f32 and bf16, appends the fo
 models=() scaled=()
 write models tiny tiny-llama tiny-qwen2 tiny-zaya
 if [[ -f models/tiny-tidar/config.json ]]; then models+=(models/tiny-tidar); fi
-write scaled tiny-llama-rope-llama3 tiny-llama-rope-linear
+write scaled tiny-llama-rope-llama3 tiny-llama-rope-linear tiny-llama-rope-yarn tiny-llama-rope-yarn-mscale
 
 parity() { python3 tools/parity/hf_parity.py --dllm-bench "$build/bin/dllm-bench" --resave --cached "$@"; }
 status=0

@@ -56,6 +56,31 @@ TEST(RopeFrequencies, LinearMatchesTransformers) {
   for (int i = 0; i < 8; ++i) EXPECT_FLOAT_EQ(rope_inv_freq(10000.0f, s, i, 16), expected[i]) << "pair " << i;
 }
 
+// transformers 5.25's _compute_yarn_parameters for theta 1e4, R = 16: the inverse frequencies (f32)
+// and the attention factor, for the tiny-llama-rope-yarn presets' two scalings.
+TEST(RopeFrequencies, YarnMatchesTransformers) {
+  RopeScaling s;
+  s.type = RopeScalingType::yarn, s.factor = 4.0f, s.original_max_positions = 64;  // ramp over pairs 0..3
+  const float expected[] = {1.0f,    0.23717081546783447f,   0.04999999701976776f,   0.007905694656074047f,
+                            0.0025f, 0.0007905694656074047f, 0.0002500000118743628f, 7.905694656074047e-05f};
+  for (int i = 0; i < 8; ++i) EXPECT_FLOAT_EQ(rope_inv_freq(10000.0f, s, i, 16), expected[i]) << "pair " << i;
+  // Betas 16 / 2 without truncation: the ramp runs over pairs 0..1.414.
+  s.factor = 8.0f, s.beta_fast = 16.0f, s.beta_slow = 2.0f, s.truncate = false;
+  const float untruncated[] = {1.0f,     0.12053398787975311f,    0.012500000186264515f,  0.0039528473280370235f,
+                               0.00125f, 0.00039528473280370235f, 0.0001250000059371814f, 3.9528473280370235e-05f};
+  for (int i = 0; i < 8; ++i) EXPECT_FLOAT_EQ(rope_inv_freq(10000.0f, s, i, 16), untruncated[i]) << "pair " << i;
+}
+
+// The attention factor scales cos and sin: a vector at position 0 (angle 0) comes out times it.
+TEST(Rope, YarnScalesByTheAttentionFactor) {
+  RopeScaling s;
+  s.type = RopeScalingType::yarn, s.factor = 4.0f, s.original_max_positions = 64, s.attention_factor = 1.25f;
+  std::vector<float> x = {1, 2, 3, 4, 5, 6, 7, 8};
+  const int32_t pos[] = {0};
+  ref::rope(RopeArgs{1, 1, 8, 8, 10000.0f, pos, x.data(), s});
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(x[i], float(i + 1) * 1.25f) << i;
+}
+
 TEST(RopeFrequencies, PlainIsUnscaled) {
   for (int i = 0; i < 8; ++i)
     EXPECT_EQ(rope_inv_freq(10000.0f, RopeScaling{}, i, 16), float(1.0 / std::pow(10000.0, i / 8.0))) << "pair " << i;
