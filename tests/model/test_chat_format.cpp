@@ -121,6 +121,12 @@ TEST(ChatFormat, TemplateAndBosFromTheFolder) {
   EXPECT_NE(err.find("--chat-format"), std::string::npos) << err;
   EXPECT_EQ(find_chat_template(dir, ChatFormat::chatml).format, ChatFormat::chatml);
   std::filesystem::remove(dir + "/chat_template.jinja");
+  // Llama 3.1's dated system block is refused when detected; the named llama3 format is taken.
+  write_config({{"chat_template", "<|start_header_id|>system<|end_header_id|>Cutting Knowledge Date: December 2023"}});
+  err = error_of([&] { find_chat_template(dir, std::nullopt); });
+  EXPECT_NE(err.find("tokenizer_config.json: this is a Llama 3.1-or-later template"), std::string::npos) << err;
+  EXPECT_NE(err.find("--chat-format llama3"), std::string::npos) << err;
+  EXPECT_EQ(find_chat_template(dir, ChatFormat::llama3).format, ChatFormat::llama3);
   // Malformed files name themselves.
   std::ofstream(dir + "/tokenizer_config.json") << "{not json";
   err = error_of([&] { find_chat_template(dir, ChatFormat::chatml); });
