@@ -24,8 +24,7 @@ using nlohmann::json;
 
 std::vector<SuitePrompt> verify_prompts(const Args& a, const ModelConfig& cfg) {
   if (!a.has("--prompts")) return {{"prompt", "", prompt_ids(a, cfg), std::nullopt}};
-  DLLM_CHECK(!a.has("--prompt") && !a.has("--tokens") && !a.has("--chat"),
-             "give --prompts FILE or --prompt/--tokens/--chat, not both");
+  for (const FlagSpec& f : kPromptFlags) DLLM_CHECK(!a.has(f.name), "give --prompts FILE or ", f.name, ", not both");
   return load_suite(a.str("--prompts", ""), split_list(a.str("--categories", "")),
                     find_tokenizer(model_spec(a), cfg).get());
 }
