@@ -231,14 +231,19 @@ int run_info(int argc, char** argv) {
 
 int run_tokenize(int argc, char** argv) {
   Args a("tokenize",
-         "Encodes --text with the model's tokenizer and prints the ids, or decodes --ids and prints the text:\n"
-         "a check of the tokenizer from outside (a folder's tokenizer.json, or the byte tokenizer).",
-         {kModelFlags[0],
-          {"--text", "TEXT", "text to encode"},
-          {"--ids", "IDS", "comma-separated token ids to decode"},
-          {"--json", "", "print one JSON object ({\"ids\": [...], \"text\": \"...\"})"}});
+         "Encodes --text (or the --chat prompt) with the model's tokenizer and prints the ids, or decodes --ids\n"
+         "and prints the text: a check of the tokenizer and chat format from outside (a folder's tokenizer.json\n"
+         "and chat template, or the byte tokenizer).",
+         concat({{kModelFlags[0],
+                  {"--text", "TEXT", "text to encode"},
+                  {"--ids", "IDS", "comma-separated token ids to decode"}},
+                 kChatFlags,
+                 {{"--json", "",
+                   "print one JSON object ({\"ids\": [...], \"text\": \"...\"}; with --chat the prompt text)"}}}));
   if (parse_or_help(a, argc, argv)) return 0;
-  DLLM_CHECK(a.has("--text") != a.has("--ids"), "give exactly one of --text TEXT and --ids IDS");
+  DLLM_CHECK(int(a.has("--text")) + int(a.has("--ids")) + int(a.has("--chat")) == 1,
+             "give exactly one of --text TEXT, --ids IDS and --chat (with --user TEXT)");
+  const std::optional<ChatPrompt> chat = chat_prompt(a);
   const std::string spec = model_spec(a);
   // A folder with only a tokenizer.json is enough; the byte tokenizer needs the model's config.
   const bool has_json = std::filesystem::is_regular_file(std::filesystem::path(spec) / "tokenizer.json");
@@ -246,8 +251,18 @@ int run_tokenize(int argc, char** argv) {
       has_json ? std::make_unique<BpeTokenizer>((std::filesystem::path(spec) / "tokenizer.json").string())
                : find_tokenizer(spec, describe_model(spec).config);
   DLLM_CHECK(tok, spec, " has no tokenizer dllm-bench knows (no tokenizer.json, no byte tokenizer in config.json)");
-  const std::vector<int32_t> ids = a.has("--ids") ? a.int_list("--ids") : tok->encode(a.str("--text", ""));
-  const std::string text = a.has("--ids") ? tok->decode(ids) : a.str("--text", "");
+  std::vector<int32_t> ids;
+  std::string text;
+  if (chat) {
+    ids = encode_chat(*tok, chat->chat_template, chat->turns, spec);
+    text = chat_text(chat->chat_template, chat->turns);
+  } else if (a.has("--ids")) {
+    ids = a.int_list("--ids");
+    text = tok->decode(ids);
+  } else {
+    text = a.str("--text", "");
+    ids = tok->encode(text);
+  }
   if (a.has("--json")) {
     std::cout << dump(json{{"ids", ids}, {"text", text}}, -1) << "\n";
   } else if (a.has("--ids")) {

@@ -19,10 +19,17 @@ const std::vector<FlagSpec> kModelFlags = {
      "cpu (default); cpu-bf16 (AVX512-BF16 CPUs: linear on inputs rounded to bf16); gpu, gpu-invariant (bitwise "
      "batch-invariant), gpu-mma in a GPU build, each also as NAME-eager (no graphs)"},
 };
-const std::vector<FlagSpec> kPromptFlags = {
-    {"--prompt", "TEXT", "prompt text (models with a tokenizer.json or the byte tokenizer)"},
-    {"--tokens", "IDS", "prompt as comma-separated token ids, e.g. 256,72,105"},
+const std::vector<FlagSpec> kChatFlags = {
+    {"--chat", "", "prompt as a chat: --system and --user in the model's chat format (engine/model/chat_format.h)"},
+    {"--system", "TEXT", "with --chat: the system turn (none when not given)"},
+    {"--user", "TEXT", "with --chat: the user turn"},
+    {"--chat-format", "chatml|llama3|gemma",
+     "with --chat: this format instead of the one detected from the model's chat template"},
 };
+const std::vector<FlagSpec> kPromptFlags =
+    concat({{{"--prompt", "TEXT", "prompt text (models with a tokenizer.json or the byte tokenizer)"},
+             {"--tokens", "IDS", "prompt as comma-separated token ids, e.g. 256,72,105"}},
+            kChatFlags});
 const std::vector<FlagSpec> kSamplerFlags = {
     {"--max-new-tokens", "N", "tokens to generate at most (default 64)"},
     {"--temperature", "T", "0 = greedy (default 0)"},
@@ -71,13 +78,28 @@ void check_run_fits(const Args& a, const ModelSummary& model, const RunShape& sh
                model.source + " on backend " + backend.name());
 }
 
+std::optional<ChatPrompt> chat_prompt(const Args& a) {
+  for (const char* flag : {"--system", "--user", "--chat-format"})
+    DLLM_CHECK(a.has("--chat") || !a.has(flag), flag, " applies to --chat only");
+  if (!a.has("--chat")) return std::nullopt;
+  DLLM_CHECK(a.has("--user"), "--chat needs --user TEXT (the user turn)");
+  std::optional<ChatFormat> named;
+  if (a.has("--chat-format")) named = parse_chat_format(a.str("--chat-format", ""));
+  ChatTurns turns{std::nullopt, a.str("--user", "")};
+  if (a.has("--system")) turns.system = a.str("--system", "");
+  return ChatPrompt{find_chat_template(model_spec(a), named), turns};
+}
+
 std::vector<int32_t> prompt_ids(const Args& a, const ModelConfig& cfg) {
-  DLLM_CHECK(a.has("--prompt") != a.has("--tokens"), "give exactly one of --prompt TEXT and --tokens IDS");
+  DLLM_CHECK(int(a.has("--prompt")) + int(a.has("--tokens")) + int(a.has("--chat")) == 1,
+             "give exactly one of --prompt TEXT, --tokens IDS and --chat (with --user TEXT)");
+  const std::optional<ChatPrompt> chat = chat_prompt(a);
   if (a.has("--tokens")) return a.int_list("--tokens");
   const std::unique_ptr<Tokenizer> tok = find_tokenizer(model_spec(a), cfg);
   DLLM_CHECK(tok,
              "this model has no tokenizer dllm-bench knows (no tokenizer.json in its folder, and its config.json "
              "does not declare \"dllm_tokenizer\": \"bytes\"): give the prompt as token ids with --tokens");
+  if (chat) return encode_chat(*tok, chat->chat_template, chat->turns, model_spec(a));
   return tok->encode(a.str("--prompt", ""));
 }
 

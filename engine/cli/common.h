@@ -1,6 +1,7 @@
 // Flags and helpers shared by the dllm-bench commands.
 #pragma once
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -9,12 +10,14 @@
 #include "engine/decode/generation.h"
 #include "engine/backend/memory.h"
 #include "engine/decode/tidar_decoder.h"
+#include "engine/model/chat_format.h"
 #include "engine/model/model.h"
 
 namespace dllm::cli {
 
 extern const std::vector<FlagSpec> kModelFlags;    // --model --weights-seed --backend
-extern const std::vector<FlagSpec> kPromptFlags;   // --prompt --tokens
+extern const std::vector<FlagSpec> kChatFlags;     // --chat --system --user --chat-format
+extern const std::vector<FlagSpec> kPromptFlags;   // --prompt --tokens and kChatFlags
 extern const std::vector<FlagSpec> kSamplerFlags;  // --max-new-tokens --temperature --top-k --top-p --seed
 extern const std::vector<FlagSpec> kTidarFlags;    // --block-size --layout --levels ...
 extern const std::vector<FlagSpec> kLoadFlags;     // --max-memory --check-weights
@@ -34,7 +37,15 @@ void check_run_fits(const Args& a, const ModelSummary& model, const RunShape& sh
 // the request does not fit the model (validate_request), before its memory is checked.
 RunShape generate_shape(const GenerateRequest& req, const ModelConfig& cfg, const TidarOptions* tidar);
 std::string model_spec(const Args& a);
-// --tokens as given, or --prompt encoded by the model's tokenizer (find_tokenizer).
+struct ChatPrompt {
+  ChatTemplate chat_template;
+  ChatTurns turns;
+};
+// With --chat: --system and --user in the model's chat template (or --chat-format); without it,
+// none. Throws on a chat flag without --chat, and on --chat without --user.
+std::optional<ChatPrompt> chat_prompt(const Args& a);
+// --tokens as given, or --prompt encoded by the model's tokenizer (find_tokenizer), or the --chat
+// prompt encoded by it (encode_chat).
 std::vector<int32_t> prompt_ids(const Args& a, const ModelConfig& cfg);
 SamplerConfig sampler_config(const Args& a);
 // The TiDAR flags, validated against the model (TidarOptions::validate).

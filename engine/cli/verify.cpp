@@ -24,7 +24,7 @@ using nlohmann::json;
 
 std::vector<SuitePrompt> verify_prompts(const Args& a, const ModelConfig& cfg) {
   if (!a.has("--prompts")) return {{"prompt", "", prompt_ids(a, cfg), std::nullopt}};
-  DLLM_CHECK(!a.has("--prompt") && !a.has("--tokens"), "give --prompts FILE or --prompt/--tokens, not both");
+  for (const FlagSpec& f : kPromptFlags) DLLM_CHECK(!a.has(f.name), "give --prompts FILE or ", f.name, ", not both");
   return load_suite(a.str("--prompts", ""), split_list(a.str("--categories", "")),
                     find_tokenizer(model_spec(a), cfg).get());
 }
@@ -39,7 +39,7 @@ int run_verify(int argc, char** argv) {
          concat({kModelFlags,
                  kLoadFlags,
                  kPromptFlags,
-                 {{"--prompts", "FILE", "JSONL prompt suite (datasets/README.md) instead of --prompt/--tokens"},
+                 {{"--prompts", "FILE", "JSONL prompt suite (datasets/README.md) instead of --prompt/--tokens/--chat"},
                   {"--categories", "LIST", "only the prompts of these categories, e.g. copy,upper"},
                   {"--max-new-tokens", "N", "tokens to generate per prompt (default 64)"},
                   {"--temperature", "T", "temperature of the stochastic runs (default 0.8)"},

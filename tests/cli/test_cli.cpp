@@ -231,6 +231,47 @@ TEST(Cli, TokenizerJsonGivesTextInAndOut) {
   EXPECT_EQ(report["provenance"]["dataset"]["path"], std::string(DLLM_SOURCE_DIR) + "/datasets/text/suite.jsonl");
 }
 
+// A checkpoint folder with a chatml template: --chat prompts in its format, the markers as single ids.
+TEST(Cli, ChatPromptsInTheModelsFormat) {
+  const std::string dir = dllm::testutil::fresh_dir("chat_model");
+  std::filesystem::copy(saved_tiny(), dir,
+                        std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  nlohmann::json cfg = nlohmann::json::parse(std::ifstream(dir + "/config.json"));
+  cfg.erase("dllm_tokenizer");
+  std::ofstream(dir + "/config.json") << cfg.dump();
+  nlohmann::json tok = dllm::testutil::byte_level_tokenizer({});
+  tok["added_tokens"] = nlohmann::json::parse(R"([{"id": 262, "content": "<|im_start|>", "special": true},
+                                                   {"id": 263, "content": "<|im_end|>", "special": true}])");
+  std::ofstream(dir + "/tokenizer.json") << tok.dump();
+  expect_failure("generate --model " + dir + " --chat --user hi", dir + " has no chat template");
+  expect_failure("generate --model preset:tiny --chat --user hi", "preset:tiny has no chat template");
+  expect_failure("generate --model preset:tiny --chat --user hi --chat-format chatml",
+                 "the tokenizer has no single token for <|im_start|>");
+  std::ofstream(dir + "/tokenizer_config.json") << R"({"chat_template": "{{ '<|im_start|>' + message.role }}"})";
+  expect_failure("generate --model " + dir + " --chat --user hi --chat-format llama3",
+                 "no single token for <|start_header_id|>");
+
+  // <|im_start|>system\nbe<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n
+  std::vector<int32_t> want;
+  const auto turn = [&](const std::string& text, bool end) {
+    want.push_back(262);
+    want.insert(want.end(), text.begin(), text.end());
+    if (end) want.insert(want.end(), {263, '\n'});
+  };
+  turn("system\nbe", true);
+  turn("user\nhi", true);
+  turn("assistant\n", false);
+  const std::string chat = " --chat --system be --user hi";
+  std::string out;
+  ASSERT_EQ(run_cli("tokenize --model " + dir + chat + " --json", &out), 0) << out;
+  const auto t = nlohmann::json::parse(out);
+  EXPECT_EQ(t["ids"], nlohmann::json(want));
+  EXPECT_EQ(t["text"], "<|im_start|>system\nbe<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+  ASSERT_EQ(run_cli("generate --model " + dir + chat + " --max-new-tokens 2 --json", &out), 0) << out;
+  EXPECT_EQ(nlohmann::json::parse(out)["prompt_tokens"], nlohmann::json(want));
+  ASSERT_EQ(run_cli("verify --model " + dir + chat + " --max-new-tokens 2 --seeds none", &out), 0) << out;
+}
+
 // The realistic text suite: 12 text prompts in each of the seven categories, ids unique.
 TEST(Cli, TextSuiteHasItsCategories) {
   std::map<std::string, int> per_category;

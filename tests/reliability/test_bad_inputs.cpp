@@ -206,7 +206,11 @@ TEST(BadInputs, BlockSizeOrLevelsBeyondWhatTheContextAllows) {
 
 TEST(BadInputs, ContradictoryFlags) {
   expect_failure("generate --model preset:tiny --prompt hi --tokens 1,2",
-                 {"give exactly one of --prompt TEXT and --tokens IDS"});
+                 {"give exactly one of --prompt TEXT, --tokens IDS and --chat"});
+  expect_failure("generate --model preset:tiny --prompt hi --chat --user hi", {"give exactly one of"});
+  expect_failure("generate --model preset:tiny --prompt hi --system be", {"--system applies to --chat only"});
+  expect_failure("generate --model preset:tiny --chat --system be", {"--chat needs --user TEXT"});
+  expect_failure("verify --model preset:tiny --prompts x.jsonl --system be", {"give --prompts FILE or --system"});
   expect_failure("generate --model preset:tiny --prompt hi --levels P3", {"--levels applies to --strategy tidar only"});
   expect_failure("generate --model preset:tiny --prompt hi --strategy tidar --layout two --levels P3",
                  {"--levels applies to the single-forward layout only"});

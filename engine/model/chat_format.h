@@ -1,0 +1,61 @@
+// Chat prompts: the text a model's chat template makes of one optional system turn and one user turn
+// with the assistant's turn opened, as transformers' apply_chat_template(messages, tokenize=False,
+// add_generation_prompt=True) renders the released templates of three families:
+//   chatml  Qwen2/2.5/3   <|im_start|>ROLE\nCONTENT<|im_end|>\n ... <|im_start|>assistant\n
+//                         no BOS, content as given. Qwen3 with enable_thinking left unset (no empty
+//                         <think> block); Qwen2/2.5 insert a default system turn when none is given,
+//                         which is not reproduced: give it with --system.
+//   llama3  Llama 3       BOS <|start_header_id|>ROLE<|end_header_id|>\n\nCONTENT<|eot_id|> ...
+//                         <|start_header_id|>assistant<|end_header_id|>\n\n; content trimmed. A Llama
+//                         3.1+ template (its system turn opens with "Cutting Knowledge Date") is refused.
+//   gemma   Gemma 3/ZAYA1 BOS <start_of_turn>user\nSYSTEM\n\nUSER<end_of_turn>\n<start_of_turn>model\n:
+//                         the system text folded into the first user turn; the user text trimmed.
+// "Trimmed" is Jinja's trim filter: Python's str.strip(), which strips Unicode whitespace.
+// The format is detected from the template's markers or named (--chat-format); the BOS text is the
+// tokenizer_config.json's bos_token (the template's {{ bos_token }}), else the family's own.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/model/tokenizer.h"
+
+namespace dllm {
+
+enum class ChatFormat { chatml, llama3, gemma };
+
+struct ChatTurns {
+  std::optional<std::string> system;  // none: no system turn (an empty one is still a turn)
+  std::string user;
+};
+
+struct ChatTemplate {
+  ChatFormat format;
+  std::string bos_token;  // what the template's {{ bos_token }} writes (unused by chatml)
+};
+
+// "chatml", "llama3" or "gemma"; throws naming --chat-format otherwise.
+ChatFormat parse_chat_format(const std::string& name);
+const char* chat_format_name(ChatFormat format);
+
+// The family whose markers a chat_template (Jinja source) holds; null when it holds none or the
+// markers of more than one family.
+std::optional<ChatFormat> detect_chat_format(const std::string& chat_template);
+
+// The chat template of the model folder `dir` (chat_template.jinja, else tokenizer_config.json's
+// chat_template, as transformers reads them): the `named` format when given, else the one detected.
+// Throws naming the file and --chat-format when the template is missing or of no known family.
+ChatTemplate find_chat_template(const std::string& dir, std::optional<ChatFormat> named);
+
+// The prompt text of `turns` in template `t`, ending with the opened assistant turn.
+std::string chat_text(const ChatTemplate& t, const ChatTurns& turns);
+
+// The ids of chat_text(t, turns) under `tok`, as apply_chat_template(tokenize=True) gives them: the
+// text alone (the template writes its own BOS; no post-processor tokens). Throws naming `source`
+// when a marker of the format (or the BOS text) is not one token of `tok`, as the model then was
+// not trained for this format.
+std::vector<int32_t> encode_chat(const Tokenizer& tok, const ChatTemplate& t, const ChatTurns& turns,
+                                 const std::string& source);
+
+}  // namespace dllm
