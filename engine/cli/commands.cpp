@@ -13,7 +13,6 @@
 #include "core/atomic_file.h"
 #include "core/check.h"
 #include "engine/decode/ar_decoder.h"
-#include "engine/model/bpe_tokenizer.h"
 #include "engine/model/tokenizer.h"
 #include "engine/model/transformer.h"
 #include "engine/model/zaya.h"
@@ -232,7 +231,7 @@ int run_info(int argc, char** argv) {
 int run_tokenize(int argc, char** argv) {
   Args a("tokenize",
          "Encodes --text with the model's tokenizer and prints the ids, or decodes --ids and prints the text:\n"
-         "a check of the tokenizer from outside (a folder's tokenizer.json, or the byte tokenizer).",
+         "a check of the tokenizer from outside (a folder's tokenizer.json or tokenizer.model, or the byte tokenizer).",
          {kModelFlags[0],
           {"--text", "TEXT", "text to encode"},
           {"--ids", "IDS", "comma-separated token ids to decode"},
@@ -240,12 +239,12 @@ int run_tokenize(int argc, char** argv) {
   if (parse_or_help(a, argc, argv)) return 0;
   DLLM_CHECK(a.has("--text") != a.has("--ids"), "give exactly one of --text TEXT and --ids IDS");
   const std::string spec = model_spec(a);
-  // A folder with only a tokenizer.json is enough; the byte tokenizer needs the model's config.
-  const bool has_json = std::filesystem::is_regular_file(std::filesystem::path(spec) / "tokenizer.json");
-  const std::unique_ptr<Tokenizer> tok =
-      has_json ? std::make_unique<BpeTokenizer>((std::filesystem::path(spec) / "tokenizer.json").string())
-               : find_tokenizer(spec, describe_model(spec).config);
-  DLLM_CHECK(tok, spec, " has no tokenizer dllm-bench knows (no tokenizer.json, no byte tokenizer in config.json)");
+  // A folder with only its tokenizer files is enough; the byte tokenizer needs the model's config.
+  std::unique_ptr<Tokenizer> tok = find_tokenizer_files(spec);
+  if (!tok) tok = find_tokenizer(spec, describe_model(spec).config);
+  DLLM_CHECK(tok, spec,
+             " has no tokenizer dllm-bench knows (no tokenizer.json, no tokenizer.model, no byte tokenizer in "
+             "config.json)");
   const std::vector<int32_t> ids = a.has("--ids") ? a.int_list("--ids") : tok->encode(a.str("--text", ""));
   const std::string text = a.has("--ids") ? tok->decode(ids) : a.str("--text", "");
   if (a.has("--json")) {

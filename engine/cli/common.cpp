@@ -20,7 +20,7 @@ const std::vector<FlagSpec> kModelFlags = {
      "batch-invariant), gpu-mma in a GPU build, each also as NAME-eager (no graphs)"},
 };
 const std::vector<FlagSpec> kPromptFlags = {
-    {"--prompt", "TEXT", "prompt text (models with a tokenizer.json or the byte tokenizer)"},
+    {"--prompt", "TEXT", "prompt text (models with a tokenizer.json, a tokenizer.model or the byte tokenizer)"},
     {"--tokens", "IDS", "prompt as comma-separated token ids, e.g. 256,72,105"},
 };
 const std::vector<FlagSpec> kSamplerFlags = {
@@ -75,9 +75,10 @@ std::vector<int32_t> prompt_ids(const Args& a, const ModelConfig& cfg) {
   DLLM_CHECK(a.has("--prompt") != a.has("--tokens"), "give exactly one of --prompt TEXT and --tokens IDS");
   if (a.has("--tokens")) return a.int_list("--tokens");
   const std::unique_ptr<Tokenizer> tok = find_tokenizer(model_spec(a), cfg);
-  DLLM_CHECK(tok,
-             "this model has no tokenizer dllm-bench knows (no tokenizer.json in its folder, and its config.json "
-             "does not declare \"dllm_tokenizer\": \"bytes\"): give the prompt as token ids with --tokens");
+  DLLM_CHECK(
+      tok,
+      "this model has no tokenizer dllm-bench knows (no tokenizer.json or tokenizer.model in its folder, and its "
+      "config.json does not declare \"dllm_tokenizer\": \"bytes\"): give the prompt as token ids with --tokens");
   return tok->encode(a.str("--prompt", ""));
 }
 
