@@ -41,10 +41,14 @@ class SentencePieceModelTokenizer : public Tokenizer {
     if (sp_.IsControl(id)) return "";
     if (sp_.IsByte(id)) return std::string(1, char(std::stoi(sp_.IdToPiece(id).substr(3, 2), nullptr, 16)));
     if (sp_.IsUnknown(id)) return " \xE2\x81\x87 ";  // sentencepiece's text for unk: " ⁇ "
-    std::string piece = sp_.IdToPiece(id);
-    for (size_t at = piece.find(kSpace); at != std::string::npos; at = piece.find(kSpace, at + 1))
-      piece.replace(at, kSpace.size(), " ");
-    return piece;
+    const std::string& piece = sp_.IdToPiece(id);
+    std::string text;
+    for (size_t i = 0; i < piece.size();) {
+      const bool space = piece.compare(i, kSpace.size(), kSpace) == 0;
+      text += space ? ' ' : piece[i];
+      i += space ? kSpace.size() : 1;
+    }
+    return text;
   }
 
   std::string decode(const std::vector<int32_t>& ids) const override {

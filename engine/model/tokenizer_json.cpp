@@ -66,18 +66,21 @@ AddedTokens::AddedTokens(const json& added_tokens, const std::string& path,
     const int32_t id = token_id(t.value("id", json()), path, "added token \"" + content + "\" has id");
     if (keep(t)) tokens_.push_back({content, id});
   }
-  sort_longest_first();
+  index();
 }
 
-void AddedTokens::sort_longest_first() {
+void AddedTokens::index() {
   std::stable_sort(tokens_.begin(), tokens_.end(),
                    [](const Token& a, const Token& b) { return a.content.size() > b.content.size(); });
+  for (std::vector<size_t>& bucket : by_first_byte_) bucket.clear();
+  for (size_t k = 0; k < tokens_.size(); ++k)
+    by_first_byte_[static_cast<unsigned char>(tokens_[k].content[0])].push_back(k);
 }
 
 void AddedTokens::transform(const std::function<std::string(const std::string&)>& f) {
   for (Token& t : tokens_) t.content = f(t.content);
   std::erase_if(tokens_, [](const Token& t) { return t.content.empty(); });
-  sort_longest_first();
+  index();
 }
 
 void AddedTokens::split(const std::string& text, const std::function<void(const std::string&, size_t)>& on_text,
@@ -85,9 +88,9 @@ void AddedTokens::split(const std::string& text, const std::function<void(const 
   size_t plain = 0;  // the start of the text not yet handed on
   for (size_t i = 0; i < text.size();) {
     const Token* hit = nullptr;
-    for (const Token& t : tokens_)  // longest first
-      if (text.compare(i, t.content.size(), t.content) == 0) {
-        hit = &t;
+    for (size_t k : by_first_byte_[static_cast<unsigned char>(text[i])])  // longest first
+      if (text.compare(i, tokens_[k].content.size(), tokens_[k].content) == 0) {
+        hit = &tokens_[k];
         break;
       }
     if (!hit) {

@@ -3,6 +3,7 @@
 // merges list, the added tokens and how they cut a text, the post-processor's special tokens, and
 // UTF-8 helpers.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -51,8 +52,9 @@ class AddedTokens {
   void transform(const std::function<std::string(const std::string&)>& f);
 
  private:
-  void sort_longest_first();
-  std::vector<Token> tokens_;  // longest first
+  void index();                                         // sorts the tokens longest first and fills by_first_byte_
+  std::vector<Token> tokens_;                           // longest first
+  std::array<std::vector<size_t>, 256> by_first_byte_;  // the tokens starting with each byte, in order
 };
 
 // The special tokens the post-processor puts before and after the text (TemplateProcessing's single
