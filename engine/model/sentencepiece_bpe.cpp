@@ -46,15 +46,6 @@ std::string byte_token(int b) {
   return std::string("<0x") + digits[b >> 4] + digits[b & 15] + ">";
 }
 
-bool is_utf8(const std::string& s) {
-  for (size_t i = 0; i < s.size();) {
-    const size_t n = tokjson::utf8_sequence(s, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
-
 }  // namespace
 
 SentencePieceBpeTokenizer::SentencePieceBpeTokenizer(const std::string& path, const json& j) : path_(path) {
@@ -312,7 +303,7 @@ std::string SentencePieceBpeTokenizer::run_decoder(std::vector<std::string> toke
         size_t run_tokens = 0;
         const auto flush = [&] {
           if (run_tokens == 0) return;
-          if (!whole_text || is_utf8(run))
+          if (!whole_text || tokjson::is_utf8(run))
             out.push_back(run);
           else
             for (size_t k = 0; k < run_tokens; ++k) out.push_back("\xEF\xBF\xBD");

@@ -146,6 +146,15 @@ size_t utf8_sequence(const std::string& s, size_t i) {
   return n;
 }
 
+bool is_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = utf8_sequence(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
 void check_utf8(const std::string& text, const std::string& path) {
   for (size_t i = 0; i < text.size();) {
     const size_t n = utf8_sequence(text, i);

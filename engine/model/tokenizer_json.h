@@ -67,6 +67,7 @@ struct TextTemplate {
 
 // The length of the valid UTF-8 sequence at s[i], or 0 when none begins there.
 size_t utf8_sequence(const std::string& s, size_t i);
+bool is_utf8(const std::string& s);
 // Throws when `text` is not valid UTF-8, naming the first bad byte and the tokenizer file.
 void check_utf8(const std::string& text, const std::string& path);
 void append_utf8(std::string& out, uint32_t cp);
