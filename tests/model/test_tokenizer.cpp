@@ -222,6 +222,16 @@ TEST(SentencePieceBpe, UnknownCharacters) {
   EXPECT_EQ(read_tokenizer_json(write(j))->encode_text("axyb"), (std::vector<int32_t>{264}));
 }
 
+TEST(SentencePieceBpe, IgnoreMergesTakesAWholeWordInTheVocab) {
+  // Merges a+b only: "▁ab" is reached by merges only with ignore_merges, which takes the whole word
+  // (here the whole normalized text) when the vocab has it.
+  json j = spm_tokenizer(kSpmTokens, {{"a", "b"}});
+  EXPECT_EQ(read_tokenizer_json(write(j))->encode_text("ab"), (std::vector<int32_t>{259, 263}));
+  j["model"]["ignore_merges"] = true;
+  EXPECT_EQ(read_tokenizer_json(write(j))->encode_text("ab"), (std::vector<int32_t>{264}));
+  EXPECT_EQ(read_tokenizer_json(write(j))->encode_text("ab b"), (std::vector<int32_t>{259, 263, 259, 261}));
+}
+
 TEST(SentencePieceBpe, NormalizedAddedTokensMatchTheNormalizedText) {
   json j = spm_tokenizer(kSpmTokens, kSpmMerges);
   j["added_tokens"].push_back({{"id", 300}, {"content", "<t>"}, {"special", false}, {"normalized", true}});
