@@ -117,8 +117,15 @@ def build(pipeline, train_files):
 
 def build_spm(pipeline, train_files):
     """A SentencePiece-style BPE with byte fallback and the named pipeline's components, trained on
-    train_files over an alphabet of the 150 most frequent characters (rarer ones fall back to bytes)."""
+    train_files as SentencePiece trains (words split before each "▁", so pieces do not cross them)
+    over an alphabet of the 150 most frequent characters (rarer ones fall back to bytes)."""
+    specials = SPM_SPECIALS[pipeline]
     tok = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True, byte_fallback=True))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
+    trainer = trainers.BpeTrainer(vocab_size=3000, special_tokens=specials + BYTE_TOKENS, limit_alphabet=150,
+                                  show_progress=False)
+    tok.train(train_files, trainer)
+    tok.pre_tokenizer = None
     if pipeline == "llama2":
         tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
     elif pipeline == "gemma":
@@ -128,10 +135,6 @@ def build_spm(pipeline, train_files):
         tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=False)
     steps = [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()]
     tok.decoder = decoders.Sequence(steps if pipeline == "gemma" else steps + [decoders.Strip(" ", 1, 0)])
-    specials = SPM_SPECIALS[pipeline]
-    trainer = trainers.BpeTrainer(vocab_size=3000, special_tokens=specials + BYTE_TOKENS, limit_alphabet=150,
-                                  show_progress=False)
-    tok.train(train_files, trainer)
     # The byte tokens belong to the model's vocab, not to the added tokens (as in the released files).
     spec = json.loads(tok.to_str())
     spec["added_tokens"] = [t for t in spec["added_tokens"] if t["content"] in specials]
