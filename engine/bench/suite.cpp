@@ -23,7 +23,8 @@ std::vector<SuitePrompt> load_suite(const std::string& path, const std::vector<s
     if (!categories.empty() && std::find(categories.begin(), categories.end(), p.category) == categories.end())
       continue;
     DLLM_CHECK(p.tokens || tok, path, ": prompt ", p.id,
-               " is text but the model has no tokenizer (no tokenizer.json, no byte tokenizer): give the prompts "
+               " is text but the model has no tokenizer (no tokenizer.json, no tokenizer.model, no byte tokenizer): "
+               "give the prompts "
                "as token ids");
     SuitePrompt s{p.id, p.category, p.tokens ? *p.tokens : tok->encode(*p.text), std::nullopt};
     if (p.answer) {  // the answer's ids alone, without the <bos> the tokenizer puts before a prompt

@@ -258,7 +258,7 @@ struct PlannedPoints {
 };
 
 // The suite a model gets without --prompts: the task prompts of the shipped byte-level models, or
-// for a model with a text tokenizer (a tokenizer.json) the realistic text suite.
+// for a model with a text tokenizer (a tokenizer.json or tokenizer.model) the realistic text suite.
 std::string default_prompts(const Tokenizer* tok) {
   return tok && !dynamic_cast<const ByteTokenizer*>(tok) ? DLLM_TEXT_PROMPTS : DLLM_DEFAULT_PROMPTS;
 }
@@ -515,7 +515,7 @@ int run_bench(int argc, char** argv) {
             {"--spec", "FILE", "sweep spec JSON (reports/README.md); flags given too override it"},
             {"--prompts", "FILE",
              "JSONL prompt suite (default " DLLM_DEFAULT_PROMPTS
-             ", or for a model with a tokenizer.json " DLLM_TEXT_PROMPTS ")"},
+             ", or for a model with a tokenizer.json or tokenizer.model " DLLM_TEXT_PROMPTS ")"},
             {"--categories", "LIST", "only these categories of the suite"},
             {"--limit", "N", "the first N selected prompts (default 14; 0 = all)"},
             {"--strategies", "LIST", "ar,tidar (default both)"},

@@ -13,7 +13,6 @@
 #include "core/atomic_file.h"
 #include "core/check.h"
 #include "engine/decode/ar_decoder.h"
-#include "engine/model/bpe_tokenizer.h"
 #include "engine/model/tokenizer.h"
 #include "engine/model/transformer.h"
 #include "engine/model/zaya.h"
@@ -232,8 +231,8 @@ int run_info(int argc, char** argv) {
 int run_tokenize(int argc, char** argv) {
   Args a("tokenize",
          "Encodes --text (or the --chat prompt) with the model's tokenizer and prints the ids, or decodes --ids\n"
-         "and prints the text: a check of the tokenizer and chat format from outside (a folder's tokenizer.json\n"
-         "and chat template, or the byte tokenizer).",
+         "and prints the text: a check of the tokenizer and chat format from outside (a folder's tokenizer.json or\n"
+         "tokenizer.model and its chat template, or the byte tokenizer).",
          concat({{kModelFlags[0],
                   {"--text", "TEXT", "text to encode"},
                   {"--ids", "IDS", "comma-separated token ids to decode"}},
@@ -245,12 +244,12 @@ int run_tokenize(int argc, char** argv) {
              "give exactly one of --text TEXT, --ids IDS and --chat (with --user TEXT)");
   const std::optional<ChatPrompt> chat = chat_prompt(a);
   const std::string spec = model_spec(a);
-  // A folder with only a tokenizer.json is enough; the byte tokenizer needs the model's config.
-  const bool has_json = std::filesystem::is_regular_file(std::filesystem::path(spec) / "tokenizer.json");
-  const std::unique_ptr<Tokenizer> tok =
-      has_json ? std::make_unique<BpeTokenizer>((std::filesystem::path(spec) / "tokenizer.json").string())
-               : find_tokenizer(spec, describe_model(spec).config);
-  DLLM_CHECK(tok, spec, " has no tokenizer dllm-bench knows (no tokenizer.json, no byte tokenizer in config.json)");
+  // A folder with only its tokenizer files is enough; the byte tokenizer needs the model's config.
+  std::unique_ptr<Tokenizer> tok = find_tokenizer_files(spec);
+  if (!tok) tok = find_tokenizer(spec, describe_model(spec).config);
+  DLLM_CHECK(tok, spec,
+             " has no tokenizer dllm-bench knows (no tokenizer.json, no tokenizer.model, no byte tokenizer in "
+             "config.json)");
   std::vector<int32_t> ids;
   std::string text;
   if (chat) {

@@ -26,10 +26,10 @@ const std::vector<FlagSpec> kChatFlags = {
     {"--chat-format", "chatml|llama3|gemma",
      "with --chat: this format instead of the one detected from the model's chat template"},
 };
-const std::vector<FlagSpec> kPromptFlags =
-    concat({{{"--prompt", "TEXT", "prompt text (models with a tokenizer.json or the byte tokenizer)"},
-             {"--tokens", "IDS", "prompt as comma-separated token ids, e.g. 256,72,105"}},
-            kChatFlags});
+const std::vector<FlagSpec> kPromptFlags = concat(
+    {{{"--prompt", "TEXT", "prompt text (models with a tokenizer.json, a tokenizer.model or the byte tokenizer)"},
+      {"--tokens", "IDS", "prompt as comma-separated token ids, e.g. 256,72,105"}},
+     kChatFlags});
 const std::vector<FlagSpec> kSamplerFlags = {
     {"--max-new-tokens", "N", "tokens to generate at most (default 64)"},
     {"--temperature", "T", "0 = greedy (default 0)"},
@@ -97,8 +97,9 @@ std::vector<int32_t> prompt_ids(const Args& a, const ModelConfig& cfg) {
   if (a.has("--tokens")) return a.int_list("--tokens");
   const std::unique_ptr<Tokenizer> tok = find_tokenizer(model_spec(a), cfg);
   DLLM_CHECK(tok,
-             "this model has no tokenizer dllm-bench knows (no tokenizer.json in its folder, and its config.json "
-             "does not declare \"dllm_tokenizer\": \"bytes\"): give the prompt as token ids with --tokens");
+             "this model has no tokenizer dllm-bench knows (no tokenizer.json or tokenizer.model in its folder, and "
+             "its config.json does not declare \"dllm_tokenizer\": \"bytes\"): give the prompt as token ids with "
+             "--tokens");
   if (chat) return encode_chat(*tok, chat->chat_template, chat->turns, model_spec(a));
   return tok->encode(a.str("--prompt", ""));
 }

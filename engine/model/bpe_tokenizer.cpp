@@ -4,9 +4,6 @@
 #include <pcre2.h>
 
 #include <algorithm>
-#include <fstream>
-#include <functional>
-#include <queue>
 #include <nlohmann/json.hpp>
 
 #ifdef DLLM_HAVE_ICU
@@ -19,29 +16,17 @@
 namespace dllm {
 
 using nlohmann::json;
+using tokjson::append_utf8;
+using tokjson::code_points;
+using tokjson::refuse;
+using tokjson::token_id;
+using tokjson::type_of;
+using tokjson::utf8_sequence;
 
 namespace {
 
 // GPT-2's split, which a ByteLevel pre-tokenizer with use_regex applies.
 constexpr const char* kGpt2Split = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(char(cp));
-  } else if (cp < 0x800) {
-    out.push_back(char(0xC0 | (cp >> 6)));
-    out.push_back(char(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(char(0xE0 | (cp >> 12)));
-    out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(char(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(char(0xF0 | (cp >> 18)));
-    out.push_back(char(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(char(0x80 | (cp & 0x3F)));
-  }
-}
 
 // The byte-level alphabet: every byte stands for one printable code point. Bytes that print as
 // themselves ('!'..'~', U+00A1..U+00AC, U+00AE..U+00FF) keep their value; the others, in byte order,
@@ -56,48 +41,6 @@ std::array<uint32_t, 256> byte_code_points() {
   return cp;
 }
 const std::array<uint32_t, 256> kByteCodePoints = byte_code_points();
-
-// The length of the valid UTF-8 sequence at s[i], or 0 when none begins there.
-size_t utf8_sequence(const std::string& s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  if (c < 0x80) return 1;
-  size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k)
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  const unsigned char c1 = byte(i + 1);
-  if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F))
-    return 0;  // overlong, a surrogate, or past U+10FFFF
-  return n;
-}
-
-// The code points of a UTF-8 string known to be valid (JSON strings are).
-std::vector<uint32_t> code_points(const std::string& s) {
-  std::vector<uint32_t> out;
-  for (size_t i = 0; i < s.size();) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    const size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    uint32_t cp = n == 1 ? c : c & (0xFF >> (n + 1));
-    for (size_t k = 1; k < n && i + k < s.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-    out.push_back(cp);
-    i += n;
-  }
-  return out;
-}
-
-std::string type_of(const json& j) { return j.is_object() ? j.value("type", std::string("(no type)")) : "null"; }
-
-// A token id read from the file: an integer in 0..2^22 (real vocabularies hold up to a few 100k).
-int32_t token_id(const json& v, const std::string& path, const std::string& what) {
-  DLLM_CHECK(v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() < (1 << 22), path, ": ", what, " ",
-             v.dump(), ", not a token id (an integer in 0..4194303)");
-  return int32_t(v.get<int64_t>());
-}
-
-bool null_or_empty(const json& j, const char* key) {
-  return !j.contains(key) || j[key].is_null() || (j[key].is_string() && j[key].get<std::string>().empty());
-}
 
 }  // namespace
 
@@ -151,22 +94,8 @@ class BpeTokenizer::Regex {
 
 BpeTokenizer::~BpeTokenizer() = default;
 
-BpeTokenizer::BpeTokenizer(const std::string& path) : path_(path) {
-  std::ifstream in(path);
-  DLLM_CHECK(in.good(), path, ": cannot open the tokenizer file");
-  json j;
+BpeTokenizer::BpeTokenizer(const std::string& path, const json& j) : path_(path) {
   try {
-    j = json::parse(in);
-  } catch (const json::exception& e) {
-    fail(path, ": not valid JSON (", e.what(), ")");
-  }
-  DLLM_CHECK(j.is_object(), path, ": not a tokenizer.json (the top level is not an object)");
-  try {
-    const auto unsupported = [&](const std::string& component, const std::string& what) {
-      fail(path, ": ", component, " ", what,
-           " is not supported (dllm-bench reads byte-level BPE tokenizers: GPT-2, Llama 3, Qwen2/3)");
-    };
-
     // normalizer
     const json norm = j.value("normalizer", json());
     if (type_of(norm) == "NFC") {
@@ -177,7 +106,7 @@ BpeTokenizer::BpeTokenizer(const std::string& path) : path_(path) {
            ": normalizer NFC needs ICU, and this dllm-bench was built without it (install libicu-dev and rebuild)");
 #endif
     } else if (!norm.is_null()) {
-      unsupported("normalizer", type_of(norm));
+      refuse(path, "normalizer", type_of(norm));
     }
 
     // pre_tokenizer: Split steps, then ByteLevel
@@ -193,33 +122,34 @@ BpeTokenizer::BpeTokenizer(const std::string& path) : path_(path) {
       DLLM_CHECK(!byte_level, path, ": pre_tokenizer ", t, " after ByteLevel is not supported");
       if (t == "ByteLevel") {
         byte_level = true;
-        if (s.value("add_prefix_space", false)) unsupported("pre_tokenizer ByteLevel", "with add_prefix_space true");
+        if (s.value("add_prefix_space", false)) refuse(path, "pre_tokenizer ByteLevel", "with add_prefix_space true");
         if (s.value("use_regex", true)) splits_.push_back(std::make_unique<Regex>(kGpt2Split, false, path));
       } else if (t == "Split") {
         const std::string behavior = s.value("behavior", std::string());
-        if (behavior != "Isolated") unsupported("pre_tokenizer Split", "with behavior " + behavior);
-        if (s.value("invert", false)) unsupported("pre_tokenizer Split", "with invert true");
+        if (behavior != "Isolated") refuse(path, "pre_tokenizer Split", "with behavior " + behavior);
+        if (s.value("invert", false)) refuse(path, "pre_tokenizer Split", "with invert true");
         const json pat = s.value("pattern", json());
         if (pat.contains("Regex"))
           splits_.push_back(std::make_unique<Regex>(pat["Regex"].get<std::string>(), false, path));
         else if (pat.contains("String"))
           splits_.push_back(std::make_unique<Regex>(pat["String"].get<std::string>(), true, path));
         else
-          unsupported("pre_tokenizer Split", "with pattern " + pat.dump());
+          refuse(path, "pre_tokenizer Split", "with pattern " + pat.dump());
       } else {
-        unsupported("pre_tokenizer", t);
+        refuse(path, "pre_tokenizer", t);
       }
     }
-    if (!byte_level) unsupported("pre_tokenizer", type_of(pre) + " without ByteLevel");
+    if (!byte_level) refuse(path, "pre_tokenizer", type_of(pre) + " without ByteLevel");
 
     // model
     const json model = j.value("model", json());
-    if (type_of(model) != "BPE") unsupported("model", type_of(model));
-    if (model.value("byte_fallback", false)) unsupported("model BPE", "with byte_fallback true");
+    if (type_of(model) != "BPE") refuse(path, "model", type_of(model));
+    if (model.value("byte_fallback", false)) refuse(path, "model BPE", "with byte_fallback true");
     if (!model.value("dropout", json()).is_null() && model["dropout"].get<double>() != 0.0)
-      unsupported("model BPE", "with dropout");
-    if (!null_or_empty(model, "continuing_subword_prefix") || !null_or_empty(model, "end_of_word_suffix"))
-      unsupported("model BPE", "with a continuing_subword_prefix or end_of_word_suffix");
+      refuse(path, "model BPE", "with dropout");
+    if (!tokjson::null_or_empty(model, "continuing_subword_prefix") ||
+        !tokjson::null_or_empty(model, "end_of_word_suffix"))
+      refuse(path, "model BPE", "with a continuing_subword_prefix or end_of_word_suffix");
     ignore_merges_ = model.value("ignore_merges", false);
     DLLM_CHECK(model.contains("vocab") && model["vocab"].is_object(), path, ": model.vocab is missing");
     std::unordered_map<uint32_t, int> byte_of;
@@ -251,106 +181,41 @@ BpeTokenizer::BpeTokenizer(const std::string& path) : path_(path) {
                  "\"): not a byte-level vocabulary");
       byte_ids_[size_t(b)] = it->second;
     }
-    const std::vector<json> merges = model.value("merges", std::vector<json>());
+    const std::vector<std::pair<std::string, std::string>> merges = tokjson::read_merges(model, path);
     for (size_t rank = 0; rank < merges.size(); ++rank) {
-      std::string left, right;
-      if (merges[rank].is_string()) {
-        const std::string m = merges[rank].get<std::string>();
-        const size_t space = m.find(' ');
-        DLLM_CHECK(space != std::string::npos && m.find(' ', space + 1) == std::string::npos, path, ": merge ", rank,
-                   " \"", m, "\" is not two tokens separated by one space");
-        left = m.substr(0, space), right = m.substr(space + 1);
-      } else {
-        DLLM_CHECK(merges[rank].is_array() && merges[rank].size() == 2, path, ": merge ", rank, " is not a pair");
-        left = merges[rank][0].get<std::string>(), right = merges[rank][1].get<std::string>();
-      }
+      const auto& [left, right] = merges[rank];
       const auto l = vocab_.find(left), r = vocab_.find(right), lr = vocab_.find(left + right);
       DLLM_CHECK(l != vocab_.end() && r != vocab_.end() && lr != vocab_.end(), path, ": merge ", rank, " (\"", left,
                  "\" \"", right, "\") names a token the vocab does not have");
-      const uint64_t key = uint64_t(uint32_t(l->second)) << 32 | uint32_t(r->second);
-      merges_.emplace(key, Merge{int32_t(rank), lr->second});  // a repeated pair keeps its first rank
+      merges_.add(l->second, r->second, lr->second);
     }
 
-    // added_tokens
-    for (const json& t : j.value("added_tokens", std::vector<json>())) {
-      const std::string content = t.value("content", std::string());
-      DLLM_CHECK(!content.empty(), path, ": an added token has no content");
-      for (const char* flag : {"single_word", "lstrip", "rstrip"})
-        if (t.value(flag, false)) unsupported("added token \"" + content + "\"", std::string("with ") + flag + " true");
-      added_.push_back({content, token_id(t.value("id", json()), path, "added token \"" + content + "\" has id")});
-      set_token(added_.back().id, content);
-    }
-    std::stable_sort(added_.begin(), added_.end(),
-                     [](const AddedToken& a, const AddedToken& b) { return a.content.size() > b.content.size(); });
-
-    // post_processor: special tokens around the text
-    const std::function<void(const json&)> post = [&](const json& p) {
-      const std::string t = type_of(p);
-      if (t == "Sequence") {
-        for (const json& q : p.value("processors", std::vector<json>())) post(q);
-      } else if (t == "TemplateProcessing") {
-        bool after = false;
-        for (const json& piece : p.value("single", std::vector<json>())) {
-          if (piece.contains("Sequence")) {
-            after = true;
-            continue;
-          }
-          DLLM_CHECK(piece.contains("SpecialToken"), path, ": post_processor TemplateProcessing piece ", piece.dump(),
-                     " is not supported");
-          const std::string name = piece["SpecialToken"].value("id", std::string());
-          const json ids = p.value("special_tokens", json::object()).value(name, json::object()).value("ids", json());
-          DLLM_CHECK(ids.is_array(), path, ": post_processor TemplateProcessing names special token ", name,
-                     " but does not give its ids");
-          for (const json& id : ids)
-            (after ? suffix_ : prefix_)
-                .push_back(token_id(id, path, "post_processor special token " + name + " has id"));
-        }
-      } else if (t != "ByteLevel" && t != "null") {  // ByteLevel only adjusts offsets
-        unsupported("post_processor", t);
-      }
-    };
-    post(j.value("post_processor", json()));
+    added_ = tokjson::AddedTokens(j.value("added_tokens", json::array()), path, [](const json&) { return true; });
+    for (const tokjson::AddedTokens::Token& t : added_.tokens()) set_token(t.id, t.content);
+    template_ = tokjson::TextTemplate(j.value("post_processor", json()), path);
 
     // decoder
     const json dec = j.value("decoder", json());
-    if (type_of(dec) != "ByteLevel") unsupported("decoder", type_of(dec));
+    if (type_of(dec) != "ByteLevel") refuse(path, "decoder", type_of(dec));
   } catch (const json::exception& e) {  // a field of the wrong type: the file is wrong, not dllm-bench
     fail(path, ": not a tokenizer.json dllm-bench can read (", e.what(), ")");
   }
 }
 
 std::vector<int32_t> BpeTokenizer::encode(const std::string& text) const {
-  std::vector<int32_t> ids = prefix_;
+  std::vector<int32_t> ids = template_.prefix;
   const std::vector<int32_t> body = encode_text(text);
   ids.insert(ids.end(), body.begin(), body.end());
-  ids.insert(ids.end(), suffix_.begin(), suffix_.end());
+  ids.insert(ids.end(), template_.suffix.begin(), template_.suffix.end());
   return ids;
 }
 
 std::vector<int32_t> BpeTokenizer::encode_text(const std::string& text) const {
-  for (size_t i = 0; i < text.size();) {
-    const size_t n = utf8_sequence(text, i);
-    DLLM_CHECK(n > 0, "the text is not valid UTF-8 (byte ", i, "), which ", path_, " cannot encode");
-    i += n;
-  }
+  tokjson::check_utf8(text, path_);
   std::vector<int32_t> ids;
-  size_t plain = 0;  // the start of the text not yet encoded
-  for (size_t i = 0; i < text.size();) {
-    const AddedToken* hit = nullptr;
-    for (const AddedToken& t : added_)  // longest first
-      if (text.compare(i, t.content.size(), t.content) == 0) {
-        hit = &t;
-        break;
-      }
-    if (!hit) {
-      i += utf8_sequence(text, i);
-      continue;
-    }
-    encode_plain(text.substr(plain, i - plain), ids);
-    ids.push_back(hit->id);
-    i = plain = i + hit->content.size();
-  }
-  encode_plain(text.substr(plain), ids);
+  added_.split(
+      text, [&](const std::string& plain, size_t) { encode_plain(plain, ids); },
+      [&](int32_t id) { ids.push_back(id); });
   return ids;
 }
 
@@ -386,44 +251,10 @@ void BpeTokenizer::encode_word(const std::string& word, std::vector<int32_t>& id
       return;
     }
   }
-  // Repeatedly merge the pair with the lowest rank (the leftmost of equals). The word is a linked
-  // list over its byte positions; a heap holds the candidate merges, each checked when it comes up
-  // (a position's token only grows, so a candidate whose two tokens are still there is current).
-  const int n = int(word.size());
-  std::vector<int32_t> token(word.size());  // [n] the token starting at each live position
-  std::vector<int> next(word.size()), prev(word.size());
-  for (int i = 0; i < n; ++i) {
-    token[size_t(i)] = byte_ids_[static_cast<unsigned char>(word[size_t(i)])];
-    next[size_t(i)] = i + 1;
-    prev[size_t(i)] = i - 1;
-  }
-  struct Candidate {
-    int32_t rank, left, right;
-    int at;  // position of the left token
-    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : at > o.at; }
-  };
-  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
-  const auto offer = [&](int at) {  // the pair starting at `at`, when the merges have it
-    if (at < 0 || next[size_t(at)] >= n) return;
-    const int32_t l = token[size_t(at)], r = token[size_t(next[size_t(at)])];
-    const auto m = merges_.find(uint64_t(uint32_t(l)) << 32 | uint32_t(r));
-    if (m != merges_.end()) heap.push({m->second.rank, l, r, at});
-  };
-  for (int i = 0; i + 1 < n; ++i) offer(i);
-  std::vector<bool> dead(word.size(), false);
-  while (!heap.empty()) {
-    const Candidate c = heap.top();
-    heap.pop();
-    const int r = next[size_t(c.at)];
-    if (dead[size_t(c.at)] || r >= n || token[size_t(c.at)] != c.left || token[size_t(r)] != c.right) continue;
-    token[size_t(c.at)] = merges_.at(uint64_t(uint32_t(c.left)) << 32 | uint32_t(c.right)).id;
-    dead[size_t(r)] = true;
-    next[size_t(c.at)] = next[size_t(r)];
-    if (next[size_t(r)] < n) prev[size_t(next[size_t(r)])] = c.at;
-    offer(prev[size_t(c.at)]);
-    offer(c.at);
-  }
-  for (int i = 0; i < n; i = next[size_t(i)]) ids.push_back(token[size_t(i)]);
+  std::vector<int32_t> symbols;
+  for (unsigned char b : word) symbols.push_back(byte_ids_[b]);
+  merges_.apply(symbols);
+  ids.insert(ids.end(), symbols.begin(), symbols.end());
 }
 
 std::string BpeTokenizer::token_bytes(int32_t id) const {

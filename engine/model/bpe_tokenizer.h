@@ -12,18 +12,21 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "engine/model/bpe_merges.h"
 #include "engine/model/tokenizer.h"
+#include "engine/model/tokenizer_json.h"
 
 namespace dllm {
 
 class BpeTokenizer : public Tokenizer {
  public:
-  // Reads and checks `path` (a tokenizer.json); throws dllm::Error naming the file and the component.
-  explicit BpeTokenizer(const std::string& path);
+  // Checks `j`, read from `path` (a tokenizer.json); throws dllm::Error naming the file and the component.
+  BpeTokenizer(const std::string& path, const nlohmann::json& j);
   ~BpeTokenizer() override;
   // Throws when `text` is not valid UTF-8.
   std::vector<int32_t> encode(const std::string& text) const override;
@@ -32,15 +35,6 @@ class BpeTokenizer : public Tokenizer {
 
  private:
   class Regex;  // a compiled PCRE2 pattern
-  struct AddedToken {
-    std::string content;
-    int32_t id;
-  };
-  struct Merge {
-    int32_t rank;  // position in the merges list: lower merges first
-    int32_t id;    // the merged token
-  };
-
   // Appends the ids of a text without added tokens: normalize, split, map bytes, merge.
   void encode_plain(const std::string& text, std::vector<int32_t>& ids) const;
   // Appends the ids of one pre-token (raw bytes) after the BPE merges.
@@ -50,13 +44,13 @@ class BpeTokenizer : public Tokenizer {
   bool nfc_ = false;
   std::vector<std::unique_ptr<Regex>> splits_;      // applied in order, each to the pieces of the last
   std::unordered_map<std::string, int32_t> vocab_;  // byte-level symbols (UTF-8) -> id
-  std::unordered_map<uint64_t, Merge> merges_;      // (left id << 32 | right id) -> merge
-  bool ignore_merges_ = false;                      // a whole pre-token in the vocab is taken as is
-  std::array<int32_t, 256> byte_ids_{};             // the id of each single byte's symbol
-  std::vector<AddedToken> added_;                   // longest first
-  std::vector<int32_t> prefix_, suffix_;            // the post-processor's special tokens
-  std::vector<std::string> bytes_;                  // id -> the bytes it decodes to
-  std::vector<bool> known_;                         // id -> has a token
+  BpeMerges merges_;
+  bool ignore_merges_ = false;           // a whole pre-token in the vocab is taken as is
+  std::array<int32_t, 256> byte_ids_{};  // the id of each single byte's symbol
+  tokjson::AddedTokens added_;
+  tokjson::TextTemplate template_;  // the post-processor's special tokens
+  std::vector<std::string> bytes_;  // id -> the bytes it decodes to
+  std::vector<bool> known_;         // id -> has a token
 };
 
 }  // namespace dllm

@@ -4,6 +4,9 @@
 
 #include "core/check.h"
 #include "engine/model/bpe_tokenizer.h"
+#include "engine/model/sentencepiece_bpe.h"
+#include "engine/model/sentencepiece_model.h"
+#include "engine/model/tokenizer_json.h"
 
 namespace dllm {
 
@@ -32,9 +35,31 @@ std::string ByteTokenizer::token_bytes(int32_t id) const {
   return id >= 0 && id < 256 ? std::string(1, char(id)) : "<|" + std::to_string(id) + "|>";
 }
 
+std::unique_ptr<Tokenizer> read_tokenizer_json(const std::string& path) {
+  const nlohmann::json j = tokjson::read_file(path);
+  const auto byte_level = [](const nlohmann::json& component) {
+    if (tokjson::type_of(component) == "ByteLevel") return true;
+    for (const char* list : {"pretokenizers", "decoders"})
+      for (const nlohmann::json& step :
+           component.is_object() ? component.value(list, nlohmann::json::array()) : nlohmann::json::array())
+        if (tokjson::type_of(step) == "ByteLevel") return true;
+    return false;
+  };
+  if (byte_level(j.value("pre_tokenizer", nlohmann::json())) || byte_level(j.value("decoder", nlohmann::json())))
+    return std::make_unique<BpeTokenizer>(path, j);
+  return std::make_unique<SentencePieceBpeTokenizer>(path, j);
+}
+
+std::unique_ptr<Tokenizer> find_tokenizer_files(const std::string& dir) {
+  const std::filesystem::path json = std::filesystem::path(dir) / "tokenizer.json";
+  if (std::filesystem::is_regular_file(json)) return read_tokenizer_json(json.string());
+  const std::filesystem::path model = std::filesystem::path(dir) / "tokenizer.model";
+  if (std::filesystem::is_regular_file(model)) return load_sentencepiece_model(model.string());
+  return nullptr;
+}
+
 std::unique_ptr<Tokenizer> find_tokenizer(const std::string& model, const ModelConfig& cfg) {
-  const std::filesystem::path json = std::filesystem::path(model) / "tokenizer.json";
-  if (std::filesystem::is_regular_file(json)) return std::make_unique<BpeTokenizer>(json.string());
+  if (std::unique_ptr<Tokenizer> files = find_tokenizer_files(model)) return files;
   if (cfg.byte_tokenizer) return std::make_unique<ByteTokenizer>(cfg);
   return nullptr;
 }
@@ -59,8 +84,9 @@ std::string TextStream::push(int32_t id) {
     const unsigned char c = static_cast<unsigned char>(text[text.size() - back]);
     if ((c & 0xC0) == 0x80) continue;  // a continuation byte: look further back for its lead
     if (utf8_length(c) > int(back)) {
-      held_ = text.substr(text.size() - back);
-      text.resize(text.size() - back);
+      const size_t keep = text.size() - back;
+      held_.assign(text, keep);
+      text.erase(keep);
     }
     break;
   }

@@ -1,7 +1,8 @@
 // Tokenizers: text to token ids and back. The project's own small models use the byte tokenizer
 // (ids 0..255 are the bytes, higher ids are special tokens declared in config.json); a checkpoint
-// folder with a tokenizer.json uses its byte-level BPE (engine/model/bpe_tokenizer.h). Other models
-// take prompts as ids.
+// folder with a tokenizer.json uses its byte-level BPE (engine/model/bpe_tokenizer.h) or its
+// SentencePiece-style BPE (engine/model/sentencepiece_bpe.h), one with only a tokenizer.model its
+// SentencePiece model (engine/model/sentencepiece_model.h). Other models take prompts as ids.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -22,8 +23,9 @@ class Tokenizer {
   // The bytes one id stands for (not always whole UTF-8 code points); an id the tokenizer does not
   // know as <|id|>, so nothing is hidden.
   virtual std::string token_bytes(int32_t id) const = 0;
-  // The bytes of the ids one after the other.
-  std::string decode(const std::vector<int32_t>& ids) const;
+  // The text of the ids from the start of a text; by default the bytes of the ids one after the
+  // other (a tokenizer whose decoder treats the start of a text apart says so).
+  virtual std::string decode(const std::vector<int32_t>& ids) const;
 };
 
 class ByteTokenizer : public Tokenizer {
@@ -40,8 +42,16 @@ class ByteTokenizer : public Tokenizer {
   int bos_;
 };
 
+// The tokenizer of a tokenizer.json: byte-level BPE when its pre-tokenizer or decoder is ByteLevel,
+// else SentencePiece-style BPE. Throws naming the file and any component it does not read.
+std::unique_ptr<Tokenizer> read_tokenizer_json(const std::string& path);
+
+// The tokenizer files of the folder `dir`: its tokenizer.json, else its tokenizer.model, else null.
+std::unique_ptr<Tokenizer> find_tokenizer_files(const std::string& dir);
+
 // The tokenizer of the model at `model` (a folder or preset:NAME) with config `cfg`: the folder's
-// tokenizer.json when it has one, else the byte tokenizer when the config declares it, else null.
+// tokenizer files (find_tokenizer_files), else the byte tokenizer when the config declares it, else
+// null.
 std::unique_ptr<Tokenizer> find_tokenizer(const std::string& model, const ModelConfig& cfg);
 
 // Text of a stream of ids, as it grows: push() returns only whole UTF-8 code points, holding back
