@@ -28,7 +28,9 @@ std::vector<int32_t> ByteTokenizer::encode(const std::string& text) const {
 }
 
 std::vector<int32_t> ByteTokenizer::encode_text(const std::string& text) const {
-  return std::vector<int32_t>(text.begin(), text.end());
+  std::vector<int32_t> ids;
+  for (unsigned char c : text) ids.push_back(int32_t(c));  // bytes >= 0x80 too (char may be signed)
+  return ids;
 }
 
 std::string ByteTokenizer::token_bytes(int32_t id) const {

@@ -337,6 +337,17 @@ TEST(SentencePieceModel, ErrorsNameTheFile) {
   EXPECT_EQ(find_tokenizer_files(testutil::fresh_dir("tokenizer")), nullptr);
 }
 
+// Bytes above 0x7F are ids 128..255 whether or not char is signed (encode_text once gave negative ids).
+TEST(ByteTokenizer, EveryByteIsItsId) {
+  ModelConfig cfg;
+  cfg.byte_tokenizer = true;
+  cfg.bos_token_id = 256;
+  ByteTokenizer bytes(cfg);
+  EXPECT_EQ(bytes.encode_text("a\xC3\xA9\xFF"), (std::vector<int32_t>{'a', 0xC3, 0xA9, 0xFF}));
+  EXPECT_EQ(bytes.encode("a\xC3\xA9\xFF"), (std::vector<int32_t>{256, 'a', 0xC3, 0xA9, 0xFF}));
+  EXPECT_EQ(bytes.decode(bytes.encode_text("a\xC3\xA9\xFF")), "a\xC3\xA9\xFF");
+}
+
 TEST(TextStream, NeverSplitsACodePoint) {
   ModelConfig cfg;
   cfg.byte_tokenizer = true;
