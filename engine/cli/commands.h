@@ -7,6 +7,7 @@ int run_generate(int argc, char** argv);
 int run_logits(int argc, char** argv);
 int run_info(int argc, char** argv);
 int run_tokenize(int argc, char** argv);
+int run_export(int argc, char** argv);
 int run_verify(int argc, char** argv);
 int run_bench(int argc, char** argv);
 int run_report(int argc, char** argv);

@@ -262,4 +262,10 @@ std::string BpeTokenizer::token_bytes(int32_t id) const {
   return "<|" + std::to_string(id) + "|>";
 }
 
+std::string byte_level_symbol(uint8_t b) {
+  std::string out;
+  append_utf8(out, kByteCodePoints[b]);
+  return out;
+}
+
 }  // namespace dllm

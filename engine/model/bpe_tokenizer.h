@@ -23,6 +23,10 @@
 
 namespace dllm {
 
+// The byte-level alphabet's symbol for byte b, as UTF-8: the printable code point that stands for it
+// in a byte-level BPE's vocabulary (GPT-2's mapping).
+std::string byte_level_symbol(uint8_t b);
+
 class BpeTokenizer : public Tokenizer {
  public:
   // Checks `j`, read from `path` (a tokenizer.json); throws dllm::Error naming the file and the component.
