@@ -54,12 +54,14 @@ json byte_tokenizer_json(const ModelConfig& cfg) {
   json post = nullptr;
   if (cfg.bos_token_id >= 256) {
     const json bos = {{"SpecialToken", {{"id", "<bos>"}, {"type_id", 0}}}};
-    post = {{"type", "TemplateProcessing"},
-            {"single", {bos, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
-            {"pair", {bos, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}, {{"Sequence", {{"id", "B"}, {"type_id", 1}}}}}},
-            {"special_tokens", {{"<bos>", {{"id", "<bos>"}, {"ids", {cfg.bos_token_id}}, {"tokens", {"<bos>"}}}}}}};
+    post = {
+        {"type", "TemplateProcessing"},
+        {"single", {bos, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+        {"pair", {bos, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}, {{"Sequence", {{"id", "B"}, {"type_id", 1}}}}}},
+        {"special_tokens", {{"<bos>", {{"id", "<bos>"}, {"ids", {cfg.bos_token_id}}, {"tokens", {"<bos>"}}}}}}};
   }
-  const json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}};
+  const json byte_level = {
+      {"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}};
   // transformers 5 reads a qwen2 model's tokenizer as Qwen2Tokenizer, which normalizes NFC whatever
   // the file says: the file says so too, so that both read it alike.
   const json normalizer = cfg.model_type == "qwen2" ? json{{"type", "NFC"}} : json(nullptr);
@@ -99,8 +101,8 @@ std::string export_model(const Model& model, const std::string& source_dir, cons
   const fs::path out = fs::absolute(out_dir).lexically_normal();
   DLLM_CHECK(!out.empty() && out.has_filename(), "--out ", out_dir, ": give the folder to create");
   DLLM_CHECK(!fs::exists(out), "--out ", out_dir, " already exists: give a new folder (export never overwrites)");
-  DLLM_CHECK(fs::is_directory(out.parent_path()), "--out ", out_dir, ": the parent folder ",
-             out.parent_path().string(), " does not exist");
+  DLLM_CHECK(fs::is_directory(out.parent_path()), "--out ", out_dir, ": the parent folder ", out.parent_path().string(),
+             " does not exist");
   const fs::path tmp = out.parent_path() / ("." + out.filename().string() + ".partial");
   fs::remove_all(tmp);  // what an interrupted export left
   try {
@@ -108,7 +110,8 @@ std::string export_model(const Model& model, const std::string& source_dir, cons
     std::string tokenizer = "none";
     const fs::path source = source_dir.empty() ? fs::path() : fs::path(source_dir);
     if (!source.empty() && fs::is_regular_file(source / "tokenizer.json")) {
-      for (const char* name : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"})
+      for (const char* name :
+           {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"})
         if (fs::is_regular_file(source / name)) fs::copy_file(source / name, tmp / name);
       tokenizer = "copied";
     } else if (model.config().byte_tokenizer) {
