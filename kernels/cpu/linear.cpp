@@ -23,13 +23,15 @@ namespace {
 // is added. Blocking on K only splits these chains into consecutive pieces; it never reorders them.
 static_assert(kTileCols == kLanes, "a piece of the tiles layout is one register of lanes");
 // Up to kStreamTokens tokens (AR) a pass is memory-bound: register tiles read the weight rows in
-// place, converted in registers, each row once from memory for every token. Above, rows of the rows
-// layout are widened to f32 once per pass into a panel of 16 rows x 512 columns (32 KB), which is
-// swept over every token while it stays in L1/L2 and a tile's inputs (6 x 2 KB) in L1 (512 columns
-// measured faster than 256 and 1024: half the tile calls of 256, each loading and storing its
-// accumulators once). The tiles layout is read in place for every T (see row_block).
+// place, converted in registers, each row once from memory for every token. Above, a pass is blocked
+// on K: a block of 16 rows is swept over every token one chunk of columns at a time, read in place
+// from the tiles layout (see row_block) or, from the rows layout, widened to f32 once per pass into a
+// panel of 16 rows x the chunk. The chunk is the ISA's (Kernels::chunk_cols): with the next chunk
+// prefetched (next_chunk), AVX-512's 4 x 6 tiles run fastest over whole rows up to 4096 columns (one
+// thread, 8192 x 4096 bf16, 64 tokens: 99 GFLOP/s against 84 at 512 columns: a quarter of the tile
+// calls, each loading and storing its accumulators once), while AVX2's 2 x 3 tiles, which read more
+// inputs per multiply-add, need their inputs (3 x 2 KB) in L1: 512 columns (63 against 55 GFLOP/s).
 constexpr int kPanelRows = 16;
-constexpr int64_t kPanelCols = 512;
 constexpr int kStreamTokens = 4;
 static_assert(kPanelRows == kLanes, "the AVX-512 reduction sums a panel's 16 rows in one register");
 
@@ -173,7 +175,7 @@ TileWeights in_place_weights(const WeightView& w, int64_t r, int64_t c, int64_t 
 // `cols` columns, or after the last chunk to the first chunk of the rows a block (16) on: what the
 // first tile of tokens over a chunk of a blocked pass prefetches, so that it is in cache when the next
 // chunk starts (not when streamed: at T <= 4 it costs a third of the bandwidth).
-// A block's chunk is four 4 KB streams 32 KB apart, which the hardware prefetcher follows too late
+// A block's chunk is four streams (4 KB each for 512 bf16 columns), which the hardware prefetcher follows too late
 // (measured on one thread: 1.2x on a 16-token pass, 1.07x at 64; the bf16-dot tiles alike). Past the
 // matrix, a prefetch is dropped.
 int64_t next_chunk(const WeightView& w, int64_t r, int64_t c, int64_t cols) {
@@ -280,9 +282,10 @@ constexpr int kMaxTileTokens = 6;
 using TileRow = std::array<TileFn, kMaxTileTokens + 1>;  // [tt]: the R x tt tile, tt = 1 .. tokens
 
 // One ISA's pieces: register tiles of `rows` x tt for tt = 1 .. `tokens`, by the dtype they read
-// (f32, f16, bf16): the weights in place, or an f32 panel.
+// (f32, f16, bf16): the weights in place, or an f32 panel; the columns of a blocked pass's chunk.
 struct Kernels {
   int rows, tokens;
+  int64_t chunk_cols;
   std::array<TileRow, 3> tiles;
   WidenFn widen;
   ReduceFn reduce;
@@ -294,20 +297,21 @@ TileRow tile_row(std::integer_sequence<int, TT...>) {
 }
 
 template <template <DType, int, int> class Tile, int R, int Tokens>
-Kernels make_kernels(WidenFn widen, ReduceFn reduce) {
+Kernels make_kernels(int64_t chunk_cols, WidenFn widen, ReduceFn reduce) {
   static_assert(kTileRows % R == 0, "a register tile's rows lie within one group of the tiles layout");
   const auto tts = std::make_integer_sequence<int, Tokens>();
   return {R,
           Tokens,
+          chunk_cols,
           {tile_row<Tile, DType::f32, R>(tts), tile_row<Tile, DType::f16, R>(tts), tile_row<Tile, DType::bf16, R>(tts)},
           widen,
           reduce};
 }
 
 const Kernels& kernels_for(Isa isa) {
-  static const Kernels portable = make_kernels<PortableTile, 2, 3>(widen_portable, reduce_rows);
-  static const Kernels avx2 = make_kernels<Avx2Tile, 2, 3>(widen_avx2, reduce_rows);
-  static const Kernels avx512 = make_kernels<Avx512Tile, 4, kMaxTileTokens>(widen_avx512, reduce_rows_avx512);
+  static const Kernels portable = make_kernels<PortableTile, 2, 3>(512, widen_portable, reduce_rows);
+  static const Kernels avx2 = make_kernels<Avx2Tile, 2, 3>(512, widen_avx2, reduce_rows);
+  static const Kernels avx512 = make_kernels<Avx512Tile, 4, kMaxTileTokens>(4096, widen_avx512, reduce_rows_avx512);
   switch (isa) {
     case Isa::avx2:
       return avx2;
@@ -321,8 +325,9 @@ const Kernels& kernels_for(Isa isa) {
 
 // The inputs as the tiles read them: chunk j of `cols` columns of token t is x + j * chunk + t * ldx.
 // Streamed (T <= 4, Din a multiple of 16): x itself, one chunk of whole rows. Blocked: packed as
-// [chunks][T][512] and zero-padded past Din, so that a chunk's inputs are one contiguous block whose
-// token rows are 2 KB apart (rows Din floats apart would fall into the same L1 sets).
+// [chunks][T][chunk columns] and zero-padded past Din, so that a chunk's inputs are one contiguous
+// block (with 512-column chunks token rows 2 KB apart: rows Din floats apart would fall into the same
+// L1 sets).
 struct Inputs {
   const float* x;
   int64_t cols, ldx, chunk;
@@ -428,7 +433,7 @@ void linear(const LinearArgs& a, Isa isa) {
   Inputs in{a.x, n, a.in, 0};
   if (!streamed) {
     thread_local Scratch<float> packed;  // [chunks, T, cols]
-    const int64_t cols = std::min(n, kPanelCols), chunks = (n + cols - 1) / cols;
+    const int64_t cols = std::min(n, k.chunk_cols), chunks = (n + cols - 1) / cols;
     packed.assign(size_t(chunks * a.tokens * cols), 0.0f);
     for (int64_t j = 0; j < chunks; ++j)
       for (int t = 0; t < a.tokens; ++t) {
@@ -498,10 +503,10 @@ std::array<Bf16TileFn, kMaxTileTokens + 1> bf16_tiles(std::integer_sequence<int,
 
 // Outputs [o0, o0 + rows) of every token (rows <= 16), with the inputs xs [chunks, T, cols]. With Din
 // a multiple of 32 the tiles read the weights in place: in the tiles layout for every T (a group's
-// chunk is one contiguous 4 KB that stays in L1/L2 while the tokens sweep it, so a copy would only
-// cost time: 1.6x on a 16-token pass), in the rows layout up to 4 tokens. Otherwise the block's rows
-// are copied chunk by chunk into a bf16 panel [16, cols] (zero past Din and past the last row) swept
-// over every token. All read the same values in the same order.
+// chunk is one contiguous block that stays in L2 while the tokens sweep it, the next one prefetched,
+// so a copy would only cost time: 1.6x on a 16-token pass), in the rows layout up to 4 tokens. Otherwise the block's
+// rows are copied chunk by chunk into a bf16 panel [16, cols] (zero past Din and past the last row) swept over every
+// token. All read the same values in the same order.
 void bf16_row_block(const LinearArgs& a, const uint16_t* xs, int64_t n, int64_t cols, int o0, int rows) {
   static const std::array<Bf16TileFn, kMaxTileTokens + 1> contiguous =
       bf16_tiles<true>(std::make_integer_sequence<int, kMaxTileTokens>());
@@ -566,7 +571,7 @@ void linear_bf16_dot(const LinearArgs& a) {
   // Up to 4 tokens one chunk of whole rows, as the exact path streams them: chunks of a row block's
   // groups of the tiles layout would be read 4 KB here, 4 KB there (half the bandwidth on the LM head).
   const int64_t n = (a.in + kPairCols - 1) / kPairCols * kPairCols;
-  const int64_t cols = a.tokens <= kStreamTokens ? n : std::min(n, kPanelCols);
+  const int64_t cols = a.tokens <= kStreamTokens ? n : std::min(n, kernels_for(Isa::avx512).chunk_cols);
   const int64_t chunks = (n + cols - 1) / cols;
   thread_local Scratch<uint16_t> xs;  // [chunks, T, cols]: the inputs rounded to bf16, zero past Din
   xs.assign(size_t(chunks * a.tokens * cols), 0);
