@@ -116,8 +116,13 @@ std::vector<Case<AttentionArgs>> parity_cases() {
           cases.push_back(random_case(t, hq, hkv, dh, cache, how, seed++));
           cases.back().emulator = t * hq * (cache + t) <= 40'000;  // the emulator: fewer keys x blocks
         }
-  for (auto [t, hq, hkv, dh, cache] :
-       {std::tuple{1, 1, 1, 1, 1}, {5, 4, 1, 7, 9}, {17, 8, 2, 64, 40}, {12, 6, 3, 33, 5}, {9, 2, 2, 128, 70}})
+  for (auto [t, hq, hkv, dh, cache] : {std::tuple{1, 1, 1, 1, 1},
+                                       {5, 4, 1, 7, 9},
+                                       {17, 8, 2, 64, 40},
+                                       {12, 6, 3, 33, 5},
+                                       {9, 2, 2, 128, 70},
+                                       {7, 24, 3, 40, 21},
+                                       {6, 9, 3, 48, 10}})  // also groups of 8 and 3 heads
     cases.push_back(random_case(t, hq, hkv, dh, cache, Visible::forms, uint32_t(t * 7 + dh)));
   // llama3-8b heads: an AR step and a 68-token single forward after 3000 tokens, a 1025-token prefill
   cases.push_back(random_case(1, 32, 8, 128, 3000, Visible::causal, 7));

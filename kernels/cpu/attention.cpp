@@ -201,48 +201,91 @@ __attribute__((target(DLLM_AVX512))) inline __m512 load16_masked(const float* x,
   return _mm512_maskz_loadu_ps(__mmask16((1u << have) - 1), x + d);
 }
 
-// Sixteen keys at a time, one register of 16 lanes each, summed together by reduce_lanes16, for
-// every head.
+// Sixteen (head, key) sums at a time, one register of 16 lanes each, summed together by
+// reduce_lanes16: 16 / Heads keys for Heads heads, so that each piece of a key row is loaded once for
+// all of them (one head: 16 loads of keys for 16 multiply-adds; two heads: 8 + 2 for 16). q and score
+// point at the first of the Heads heads; score rows are n apart.
+template <int Heads>
+__attribute__((target(DLLM_AVX512))) void scores16(const float* q, int dh, const float* const* keys, int n, float scale,
+                                                   float* score) {
+  constexpr int kKeys = kLanes / Heads;
+  for (int j0 = 0; j0 < n; j0 += kKeys) {
+    const int count = std::min(kKeys, n - j0);
+    const float* key[kKeys];  // past the last key: the first again, its sums dropped
+    for (int k = 0; k < kKeys; ++k) key[k] = keys[j0 + (k < count ? k : 0)];
+    __m512 acc[kLanes];  // [head][key]
+    for (__m512& a : acc) a = _mm512_setzero_ps();
+    for (int d = 0; d < dh; d += kLanes) {
+      __m512 kv[kKeys];
+      for (int k = 0; k < kKeys; ++k) kv[k] = load16_masked(key[k], d, dh);
+      for (int h = 0; h < Heads; ++h) {
+        const __m512 qv = load16_masked(q + h * dh, d, dh);
+        for (int k = 0; k < kKeys; ++k) acc[h * kKeys + k] = _mm512_fmadd_ps(qv, kv[k], acc[h * kKeys + k]);
+      }
+    }
+    float sums[kLanes];
+    _mm512_storeu_ps(sums, _mm512_mul_ps(reduce_lanes16(acc), _mm512_set1_ps(scale)));
+    for (int h = 0; h < Heads; ++h) std::copy_n(sums + h * kKeys, count, score + int64_t(h) * n + j0);
+  }
+}
+
+// The group's heads in blocks of the largest of 8, 4, 2, 1 heads that divides it.
 __attribute__((target(DLLM_AVX512))) void scores_avx512(const float* q, int group, int dh, const float* const* keys,
                                                         int n, float scale, float* score) {
-  for (int j0 = 0; j0 < n; j0 += kLanes) {
-    const int count = std::min(kLanes, n - j0);
-    const float* key[kLanes];  // past the last key: the first again, its sums dropped
-    for (int k = 0; k < kLanes; ++k) key[k] = keys[j0 + (k < count ? k : 0)];
-    for (int h = 0; h < group; ++h) {
-      __m512 acc[kLanes];
-      for (int k = 0; k < kLanes; ++k) acc[k] = _mm512_setzero_ps();
-      for (int d = 0; d < dh; d += kLanes) {
-        const __m512 qv = load16_masked(q + h * dh, d, dh);
-        for (int k = 0; k < kLanes; ++k) acc[k] = _mm512_fmadd_ps(qv, load16_masked(key[k], d, dh), acc[k]);
-      }
-      _mm512_mask_storeu_ps(score + int64_t(h) * n + j0, __mmask16((1u << count) - 1),
-                            _mm512_mul_ps(reduce_lanes16(acc), _mm512_set1_ps(scale)));
+  const int heads = group % 8 == 0 ? 8 : group % 4 == 0 ? 4 : group % 2 == 0 ? 2 : 1;
+  for (int h0 = 0; h0 < group; h0 += heads) {
+    const float* qh = q + int64_t(h0) * dh;
+    float* sh = score + int64_t(h0) * n;
+    switch (heads) {
+      case 8:
+        scores16<8>(qh, dh, keys, n, scale, sh);
+        break;
+      case 4:
+        scores16<4>(qh, dh, keys, n, scale, sh);
+        break;
+      case 2:
+        scores16<2>(qh, dh, keys, n, scale, sh);
+        break;
+      default:
+        scores16<1>(qh, dh, keys, n, scale, sh);
     }
   }
 }
 
-// Output elements [d, d + 16) (up to dh) of heads [h0, h0 + Heads) over every key.
-template <int Heads>
+// Output elements [d, d + 16 Pieces) (all below dh but the last piece's tail) of heads
+// [h0, h0 + Heads) over every key: each key's Pieces pieces of its value row are loaded once for the
+// Heads heads.
+template <int Heads, int Pieces>
 __attribute__((target(DLLM_AVX512))) void mix16(const float* p, int h0, const float* const* values, int n, int dh,
                                                 int d, float* out) {
-  __m512 acc[Heads];
-  for (int h = 0; h < Heads; ++h) acc[h] = _mm512_setzero_ps();
+  __m512 acc[Heads][Pieces];
+  for (auto& row : acc)
+    for (__m512& a : row) a = _mm512_setzero_ps();
   for (int j = 0; j < n; ++j) {
-    const __m512 v = load16_masked(values[j], d, dh);
-    for (int h = 0; h < Heads; ++h) acc[h] = _mm512_fmadd_ps(_mm512_set1_ps(p[int64_t(h0 + h) * n + j]), v, acc[h]);
+    __m512 v[Pieces];
+    for (int c = 0; c < Pieces; ++c) v[c] = load16_masked(values[j], d + c * kLanes, dh);
+    for (int h = 0; h < Heads; ++h) {
+      const __m512 ph = _mm512_set1_ps(p[int64_t(h0 + h) * n + j]);
+      for (int c = 0; c < Pieces; ++c) acc[h][c] = _mm512_fmadd_ps(ph, v[c], acc[h][c]);
+    }
   }
   for (int h = 0; h < Heads; ++h)
-    _mm512_mask_storeu_ps(out + (h0 + h) * dh + d, __mmask16((1u << std::min(kLanes, dh - d)) - 1), acc[h]);
+    for (int c = 0; c < Pieces; ++c)
+      _mm512_mask_storeu_ps(out + (h0 + h) * dh + d + c * kLanes,
+                            __mmask16((1u << std::min(kLanes, dh - d - c * kLanes)) - 1), acc[h][c]);
 }
 
-// Sixteen output elements of up to 8 heads per sweep over the keys.
+// Up to 8 heads per sweep over the keys, with as many 16-element pieces of the output as fit the
+// registers (8 for up to 2 heads, 4 for up to 4, else 2), then the rest piece by piece.
 __attribute__((target(DLLM_AVX512))) void mix_avx512(const float* p, int group, const float* const* values, int n,
                                                      int dh, float* out) {
   for (int h0 = 0; h0 < group; h0 += 8)
-    for (int d = 0; d < dh; d += kLanes) {
-      with_heads(group - h0, [&](auto heads) { mix16<heads()>(p, h0, values, n, dh, d, out); });
-    }
+    with_heads(group - h0, [&](auto heads) {
+      constexpr int kHeads = heads(), kPieces = kHeads <= 2 ? 8 : kHeads <= 4 ? 4 : 2;
+      int d = 0;
+      for (; d + kPieces * kLanes <= dh; d += kPieces * kLanes) mix16<kHeads, kPieces>(p, h0, values, n, dh, d, out);
+      for (; d < dh; d += kLanes) mix16<kHeads, 1>(p, h0, values, n, dh, d, out);
+    });
 }
 
 // exp_nonpositive on 16 lanes (the zero-masked forms keeping all lanes are the same instructions;
