@@ -474,7 +474,8 @@ std::string prediction_table(const json& r) {
 std::string equivalence_table(const json& r) {
   std::ostringstream o;
   o << "<table><tr><th class=l>configuration</th><th>exact</th><th>near tie</th><th>bug</th><th>lossy</th>"
-       "<th class=l>divergences (prompt @ first differing token: verdict, AR top-1 − top-2 margin)</th></tr>";
+       "<th class=l>divergences (prompt @ first differing token: verdict, AR top-1 − top-2 margin, the text before "
+       "[AR's | the configuration's continuation])</th></tr>";
   for (const json& p : r["points"]) {
     const std::optional<report::VsAr> v = quality_of(p).vs_ar;
     if (!v) continue;
@@ -486,6 +487,8 @@ std::string equivalence_table(const json& r) {
       }
       div += escape(d.prompt_id) + " @" + std::to_string(d.first_divergence) + ": " + escape(d.verdict);
       if (d.ar_top1_top2_margin) div += " (" + f(*d.ar_top1_top2_margin, 6) + ")";
+      if (d.text)  // …before [AR's continuation | the point's]
+        div += " <q>" + escape(d.text->before) + "[" + escape(d.text->ar) + " | " + escape(d.text->point) + "]</q>";
       div += "; ";
     }
     const report::Verdicts& n = v->verdicts;

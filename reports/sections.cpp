@@ -270,6 +270,7 @@ void to_json(json& j, const Quality& q) {
     for (const Divergence& d : v.divergences) {
       json dj = {{"prompt_id", d.prompt_id}, {"first_divergence", d.first_divergence}, {"verdict", d.verdict}};
       if (d.ar_top1_top2_margin) dj["ar_top1_top2_margin"] = *d.ar_top1_top2_margin;
+      if (d.text) dj["text"] = {{"before", d.text->before}, {"ar", d.text->ar}, {"point", d.text->point}};
       divergences.push_back(dj);
     }
     j["vs_ar"] = {{"prompts", v.prompts},
@@ -313,6 +314,11 @@ void from_json(const json& j, Quality& q) {
       dv.first_divergence = integer_at<int64_t>(d, "first_divergence");
       d.at("verdict").get_to(dv.verdict);
       if (d.contains("ar_top1_top2_margin")) dv.ar_top1_top2_margin = d["ar_top1_top2_margin"].get<double>();
+      if (d.contains("text")) {
+        const json& t = d["text"];
+        dv.text = DivergenceText{t.at("before").get<std::string>(), t.at("ar").get<std::string>(),
+                                 t.at("point").get<std::string>()};
+      }
     }
   }
   if (j.contains("mixing")) {

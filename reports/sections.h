@@ -108,11 +108,17 @@ struct CategoryAccuracy {
   int64_t correct = 0, scored = 0;
   double accuracy = 0;
 };
+// The text around a divergence (models with a tokenizer): a few tokens before it, common to both
+// outputs, and a few from it on in the AR output and in the point's.
+struct DivergenceText {
+  std::string before, ar, point;
+};
 struct Divergence {
   std::string prompt_id;
   int64_t first_divergence = 0;
   std::string verdict;                        // near_tie | bug | lossy
   std::optional<double> ar_top1_top2_margin;  // lossless points
+  std::optional<DivergenceText> text;
 };
 struct Verdicts {
   int64_t exact = 0, near_tie = 0, bug = 0, lossy = 0;

@@ -152,7 +152,7 @@ report::Accounting accounting_of(const std::vector<Repetition>& reps, const Benc
 // Equality with the AR baseline's outputs (same sampler, seed and backend); a lossless point's
 // divergences get the forensics of compare_outputs and its verdict, a mixing point's are "lossy".
 report::VsAr vs_ar_of(const BenchPoint& p, const std::vector<Generation>& out, const std::vector<Generation>& ar,
-                      const std::vector<SuitePrompt>& prompts, Transformer& model) {
+                      const std::vector<SuitePrompt>& prompts, Transformer& model, const Tokenizer* tok) {
   report::VsAr v;
   v.prompts = int64_t(out.size());
   double match_fraction = 0;
@@ -164,7 +164,11 @@ report::VsAr vs_ar_of(const BenchPoint& p, const std::vector<Generation>& out, c
       ++v.exact_match, ++v.verdicts.exact;
       continue;
     }
-    report::Divergence d{prompts[i].id, int64_t(prefix), "lossy", std::nullopt};
+    report::Divergence d{prompts[i].id, int64_t(prefix), "lossy", std::nullopt, std::nullopt};
+    if (tok) {
+      const DivergenceText t = divergence_text(*tok, a, out[i].tokens, int(prefix));
+      d.text = report::DivergenceText{t.before, t.ar, t.other};
+    }
     if (p.lossless()) {  // a lossless sampler must not diverge: forensics and a verdict
       const Equivalence e = compare_outputs(model, prompts[i].ids, a, out[i].tokens);
       DLLM_ASSERT(e.verdict == "near_tie" || e.verdict == "bug");
@@ -182,7 +186,7 @@ report::VsAr vs_ar_of(const BenchPoint& p, const std::vector<Generation>& out, c
 
 // Quality: task accuracy, equality with AR (when there is a baseline) and the mixing divergence.
 report::Quality quality_of(const BenchPoint& p, const std::vector<Generation>& out, const std::vector<Generation>* ar,
-                           const std::vector<SuitePrompt>& prompts, Transformer& model) {
+                           const std::vector<SuitePrompt>& prompts, Transformer& model, const Tokenizer* tok) {
   report::Quality q;
   for (size_t i = 0; i < out.size(); ++i) {
     if (!prompts[i].answer) continue;
@@ -193,7 +197,7 @@ report::Quality quality_of(const BenchPoint& p, const std::vector<Generation>& o
     }
   }
   for (auto& [c, a] : q.task_accuracy) a.accuracy = double(a.correct) / double(a.scored);
-  if (ar != nullptr && p.is_tidar()) q.vs_ar = vs_ar_of(p, out, *ar, prompts, model);
+  if (ar != nullptr && p.is_tidar()) q.vs_ar = vs_ar_of(p, out, *ar, prompts, model, tok);
   if (!p.lossless()) {
     DecodeMetrics::Mixing mix;
     for (const Generation& g : out) {
@@ -413,7 +417,7 @@ json point_json(const BenchInputs& in, const Measurements& m, size_t pi) {
   const PointRuns* base_runs = base ? &m.runs[size_t(base - m.points.data())] : nullptr;
   if (base_runs && base_runs->reps.empty()) base_runs = nullptr;
   const std::vector<Generation>* ar = base_runs ? &base_runs->reps.front().outputs : nullptr;
-  j["quality"] = quality_of(p, reps.front().outputs, ar, m.runs[pi].cases, *in.models.at(p.backend));
+  j["quality"] = quality_of(p, reps.front().outputs, ar, m.runs[pi].cases, *in.models.at(p.backend), in.tokenizer);
   j.update(per_prompt_json(reps, m.runs[pi].cases, ar));
   if (p.is_tidar() && base_runs)
     j["speedup_vs_ar"] = speedup_of(in, p, m.runs[pi], *base, *base_runs, accounting.tokens_per_step);

@@ -15,6 +15,7 @@
 #include "core/check.h"
 #include "engine/decode/ar_decoder.h"
 #include "engine/decode/equivalence.h"
+#include "engine/model/tokenizer.h"
 
 namespace dllm::cli {
 
@@ -68,6 +69,7 @@ int run_verify(int argc, char** argv) {
   auto model = load_model(a);
   const ModelConfig& cfg = model->config();
   Transformer tf(cfg, model->weights(), *backend);
+  const std::unique_ptr<Tokenizer> tok = find_tokenizer(model_spec(a), cfg);  // null: ids only
 
   json cases = json::array();
   int exact = 0, bugs = 0, near_ties = 0;
@@ -110,9 +112,15 @@ int run_verify(int argc, char** argv) {
         }
       }
       if (!eq.exact_match) c["ar_top1_top2_margin"] = eq.ar_margin;
-      cases.push_back(c);
       std::fprintf(stderr, "%-16s %-10s %s  tokens/forward %.2f\n", p.id.c_str(), mode.c_str(), eq.verdict.c_str(),
                    td.metrics.tokens_per_forward());
+      if (!eq.exact_match && tok) {  // the text around the divergence
+        const DivergenceText t = divergence_text(*tok, ar.tokens, td.tokens, eq.first_divergence);
+        c["divergence_text"] = {{"before", t.before}, {"ar", t.ar}, {"tidar", t.other}};
+        std::fprintf(stderr, "  at token %d after \"%s\": AR \"%s\", TiDAR \"%s\"\n", eq.first_divergence,
+                     t.before.c_str(), t.ar.c_str(), t.other.c_str());
+      }
+      cases.push_back(c);
     }
   }
   const int n = int(cases.size());

@@ -29,4 +29,14 @@ Equivalence compare_outputs(Transformer& model, const std::vector<int32_t>& prom
   return e;
 }
 
+DivergenceText divergence_text(const Tokenizer& tok, const std::vector<int32_t>& ar, const std::vector<int32_t>& other,
+                               int at, int context) {
+  const auto text = [&](const std::vector<int32_t>& ids, size_t begin, size_t end) {
+    begin = std::min(begin, ids.size()), end = std::min(end, ids.size());
+    return tok.decode(std::vector<int32_t>(ids.begin() + int64_t(begin), ids.begin() + int64_t(end)));
+  };
+  const size_t from = size_t(std::max(0, at - context)), to = size_t(at) + size_t(context);
+  return {text(ar, from, size_t(at)), text(ar, size_t(at), to), text(other, size_t(at), to)};
+}
+
 }  // namespace dllm

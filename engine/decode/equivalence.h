@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/model/tokenizer.h"
 #include "engine/model/transformer.h"
 
 namespace dllm {
@@ -22,5 +23,13 @@ inline constexpr double kNearTieRelativeMargin = 1e-4;
 
 Equivalence compare_outputs(Transformer& model, const std::vector<int32_t>& prompt, const std::vector<int32_t>& ar,
                             const std::vector<int32_t>& other);
+
+// A divergence as a reader sees it: the text of the `context` tokens before index `at` (common to
+// both outputs), and of up to `context` tokens from `at` on in each output, decoded by `tok`.
+struct DivergenceText {
+  std::string before, ar, other;
+};
+DivergenceText divergence_text(const Tokenizer& tok, const std::vector<int32_t>& ar, const std::vector<int32_t>& other,
+                               int at, int context = 8);
 
 }  // namespace dllm

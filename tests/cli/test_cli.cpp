@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -205,6 +206,18 @@ TEST(Cli, BenchWritesAValidReportAndItsHtml) {
   EXPECT_TRUE(r["provenance"]["gpu"].is_null());  // no GPU backend ran
   EXPECT_EQ(r["step_cost"]["cpu"]["curve"].size(), 3u);
   EXPECT_TRUE(std::filesystem::exists(dir + "/r.html"));
+  // The mixing point (w = 0.5) drifts from AR on these random weights; each divergence carries the
+  // text around it (the byte tokenizer's), which the HTML shows.
+  const auto& divergences = r["points"][2]["quality"]["vs_ar"]["divergences"];
+  ASSERT_FALSE(divergences.empty()) << r["points"][2]["quality"].dump();
+  for (const auto& d : divergences) {
+    EXPECT_EQ(d["verdict"], "lossy");
+    EXPECT_TRUE(d["text"]["before"].is_string() && d["text"]["ar"].is_string() && d["text"]["point"].is_string())
+        << d.dump();
+    EXPECT_NE(d["text"]["ar"], d["text"]["point"]) << d.dump();
+  }
+  std::ifstream html(dir + "/r.html");
+  EXPECT_NE(std::string(std::istreambuf_iterator<char>(html), {}).find("<q>"), std::string::npos);
   // report and compare read it back.
   ASSERT_EQ(run_cli("report " + dir + "/r.json -o " + dir + "/again.html", &out), 0) << out;
   EXPECT_TRUE(std::filesystem::exists(dir + "/again.html"));
