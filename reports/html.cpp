@@ -51,8 +51,10 @@ double num_at(const json& j, const std::string& pointer, double fallback = 0) {
   return j.contains(p) && j.at(p).is_number() ? j.at(p).get<double>() : fallback;
 }
 
-report::PointConfig config_of(const json& p) { return p["config"].get<report::PointConfig>(); }
-report::Accounting accounting_of(const json& p) { return p["accounting"].get<report::Accounting>(); }
+// at(): a point may lack what the schema leaves optional (a valid point always has its accounting);
+// a missing field is then an error, not a read through a null reference.
+report::PointConfig config_of(const json& p) { return p.at("config").get<report::PointConfig>(); }
+report::Accounting accounting_of(const json& p) { return p.at("accounting").get<report::Accounting>(); }
 report::Quality quality_of(const json& p) {
   return p.contains("quality") ? p["quality"].get<report::Quality>() : report::Quality{};
 }

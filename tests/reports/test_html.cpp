@@ -63,6 +63,12 @@ TEST(ReportHtml, WrongFieldTypesAreClearErrors) {
   r = fixture();
   r["suite"]["prompts"] = 6.3e90;  // a count no integer type holds
   EXPECT_THROW(dllm::render_html({r}), dllm::Error);
+  // A measured point without its accounting (the schema leaves it optional): an error, not a read
+  // through a missing key of a const object (found by fuzz_report).
+  r = fixture();
+  r["points"][0].erase("accounting");
+  EXPECT_TRUE(dllm::schema_violations(r, dllm::report_schema()).empty());
+  EXPECT_THROW(dllm::render_html({r}), dllm::Error);
 }
 
 // The summary says what bounds each TiDAR configuration's speedup: with the fixture's curve
