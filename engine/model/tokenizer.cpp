@@ -47,9 +47,13 @@ std::unique_ptr<Tokenizer> read_tokenizer_json(const std::string& path) {
         if (tokjson::type_of(step) == "ByteLevel") return true;
     return false;
   };
-  if (byte_level(j.value("pre_tokenizer", nlohmann::json())) || byte_level(j.value("decoder", nlohmann::json())))
-    return std::make_unique<BpeTokenizer>(path, j);
-  return std::make_unique<SentencePieceBpeTokenizer>(path, j);
+  try {
+    if (byte_level(j.value("pre_tokenizer", nlohmann::json())) || byte_level(j.value("decoder", nlohmann::json())))
+      return std::make_unique<BpeTokenizer>(path, j);
+    return std::make_unique<SentencePieceBpeTokenizer>(path, j);
+  } catch (const nlohmann::json::exception& e) {  // a field the readers do not check has another type
+    fail(path, ": a field is missing or has the wrong type (", e.what(), "): not a tokenizer.json dllm-bench can read");
+  }
 }
 
 std::unique_ptr<Tokenizer> find_tokenizer_files(const std::string& dir) {

@@ -20,7 +20,12 @@ json read_file(const std::string& path) {
   return j;
 }
 
-std::string type_of(const json& j) { return j.is_object() ? j.value("type", std::string("(no type)")) : "null"; }
+std::string type_of(const json& j) {
+  if (!j.is_object()) return "null";
+  const auto type = j.find("type");
+  if (type == j.end()) return "(no type)";
+  return type->is_string() ? type->get<std::string>() : "(type " + type->dump() + ")";
+}
 
 void refuse(const std::string& path, const std::string& component, const std::string& what) {
   fail(path, ": ", component, " ", what,

@@ -320,6 +320,10 @@ TEST(SentencePieceBpe, UnsupportedComponentsAreNamed) {
   json bad_merge = ok;
   bad_merge["model"]["merges"].push_back("q zz");
   expect_refused(bad_merge, "merge 3");
+  // Fields of another JSON type: errors naming the file, not the JSON library's exceptions (fuzz finds).
+  expect_refused(with("normalizer", {{"type", 3}}), "normalizer (type 3)");
+  expect_refused(with("decoder", {{"type", "Sequence"}, {"decoders", {{{"type", json::array()}}}}}), "(type [])");
+  expect_refused(with("pre_tokenizer", {{"type", "Metaspace"}, {"replacement", 5}}), "");
 }
 
 TEST(SentencePieceModel, ErrorsNameTheFile) {
