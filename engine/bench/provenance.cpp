@@ -12,6 +12,7 @@
 
 #include "core/clock.h"
 #include "core/sha256.h"
+#include "engine/model/model.h"
 #include "kernels/cpu/simd.h"
 
 #ifndef DLLM_SOURCE_DIR
@@ -86,7 +87,7 @@ json host_info() {
 
 json model_info(const ProvenanceInputs& in) {
   json m = {{"source", in.model_source}, {"config", in.model_config}, {"mask_token_key", in.mask_token_key}};
-  if (in.model_source.rfind("preset:", 0) == 0) {
+  if (is_preset(in.model_source)) {
     m["weights"] = {{"kind", "random"}, {"seed", in.weights_seed}};
     return m;
   }

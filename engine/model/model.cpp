@@ -187,11 +187,12 @@ std::unique_ptr<Model> Model::random(const ModelConfig& cfg, DType dtype, uint64
 namespace {
 
 const std::string kPresetPrefix = "preset:";
-bool is_preset(const std::string& spec) { return spec.rfind(kPresetPrefix, 0) == 0; }
 // Presets of real models store bf16 like their checkpoints; tiny test presets store f32.
 DType preset_dtype(const ModelConfig& cfg) { return cfg.hidden_size >= 1024 ? DType::bf16 : DType::f32; }
 
 }  // namespace
+
+bool is_preset(const std::string& spec) { return spec.rfind(kPresetPrefix, 0) == 0; }
 
 ModelSummary describe_model(const std::string& spec) {
   if (!is_preset(spec)) {
@@ -211,11 +212,12 @@ ModelSummary describe_model(const std::string& spec) {
   return s;
 }
 
-std::unique_ptr<Model> Model::load(const std::string& spec, uint64_t preset_seed) {
+std::unique_ptr<Model> Model::load(const std::string& spec, uint64_t preset_seed, std::optional<DType> dtype) {
   if (is_preset(spec)) {
     const ModelConfig cfg = preset_config(spec.substr(kPresetPrefix.size()));
-    return random(cfg, preset_dtype(cfg), preset_seed, spec);
+    return random(cfg, dtype.value_or(preset_dtype(cfg)), preset_seed, spec);
   }
+  DLLM_CHECK(!dtype, spec, ": a checkpoint folder loads as stored; a dtype applies to a preset (preset:NAME)");
   DLLM_CHECK(std::filesystem::is_directory(spec), spec,
              ": not a model directory (expected a folder with config.json and model.safetensors, "
              "or preset:NAME)");

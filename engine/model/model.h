@@ -3,6 +3,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -23,10 +24,15 @@ struct ExpectedTensor {
 // (w.layers is resized to the layer count).
 std::vector<ExpectedTensor> expected_tensors(const ModelConfig& cfg, ModelWeights& w);
 
+// Whether a model spec names a preset ("preset:NAME") rather than a checkpoint folder.
+bool is_preset(const std::string& spec);
+
 class Model {
  public:
-  // "DIR" (config.json + safetensors) or "preset:NAME" (real shapes, seeded random weights).
-  static std::unique_ptr<Model> load(const std::string& spec, uint64_t preset_seed = 0);
+  // "DIR" (config.json + safetensors) or "preset:NAME" (real shapes, seeded random weights, stored as
+  // `preset_dtype` when given, else as the preset's own: bf16 for real shapes, f32 for test sizes).
+  static std::unique_ptr<Model> load(const std::string& spec, uint64_t preset_seed = 0,
+                                     std::optional<DType> preset_dtype = std::nullopt);
   static std::unique_ptr<Model> from_checkpoint(const std::string& dir);
   // Random weights for `cfg`, uniform with std 1/sqrt(fan_in) (norm weights around 1), stored as dtype.
   static std::unique_ptr<Model> random(const ModelConfig& cfg, DType dtype, uint64_t seed, const std::string& name);
