@@ -23,7 +23,8 @@ ByteTokenizer::ByteTokenizer(const ModelConfig& cfg) : bos_(cfg.bos_token_id) {
 std::vector<int32_t> ByteTokenizer::encode(const std::string& text) const {
   std::vector<int32_t> ids;
   if (bos_ >= 0) ids.push_back(bos_);
-  for (unsigned char c : text) ids.push_back(int32_t(c));
+  const std::vector<int32_t> bytes = encode_text(text);
+  ids.insert(ids.end(), bytes.begin(), bytes.end());
   return ids;
 }
 
