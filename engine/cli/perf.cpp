@@ -152,7 +152,13 @@ int run_stepcost(int argc, char** argv) {
   auto model = load_model(a);
   Transformer tf(model->config(), model->weights(), *backend);
   const std::vector<StepCost> curve = measure_step_cost(tf, sizes, context, reps, 1, row_logits);
-  const double bytes = double(model->weight_bytes()), flops_per_token = 2.0 * double(model->parameter_count());
+  // A pass's multiply-adds: every weight but the embedding table's for each token, the LM head's only
+  // for the rows given logits (attention's are not counted).
+  const ModelConfig& cfg = model->config();
+  const double head = double(cfg.vocab_size) * cfg.hidden_size;
+  const double body = double(model->parameter_count()) - head * (cfg.tie_word_embeddings ? 1 : 2);
+  const double bytes = double(model->weight_bytes()), flops_per_token = 2.0 * (body + head);
+  auto pass_flops = [&](int tokens) { return 2.0 * (tokens * body + (logits == "all" ? tokens : 1) * head); };
   // The probe measures the host: its limits bound only a backend that runs there.
   const bool on_host = &backend->memory() == &host_memory();
   const json limits = on_host ? read_probe() : json();
@@ -165,7 +171,8 @@ int run_stepcost(int argc, char** argv) {
                     {"min_seconds", c.min_seconds},
                     {"ratio_to_t1", c.seconds / curve.front().seconds},
                     {"weight_bytes_per_s", bytes / c.seconds},
-                    {"flops_per_s", flops_per_token * c.tokens / c.seconds}});
+                    {"flops", pass_flops(c.tokens)},
+                    {"flops_per_s", pass_flops(c.tokens) / c.seconds}});
   if (a.has("--ops")) {  // the same passes again through the op timer: each op's share of a pass
     OpTimingBackend timing(*backend);
     Transformer timed(model->config(), model->weights(), timing);
@@ -196,11 +203,14 @@ int run_stepcost(int argc, char** argv) {
               << "\n";
     return 0;
   }
-  std::printf("%s: %.3f GB of weights, %.2f GFLOP per token, context %d, logits of %s rows, %d kernel thread(s)%s\n",
-              model->source().c_str(), bytes / 1e9, flops_per_token / 1e9, context, logits.c_str(), cpu::thread_count(),
-              bw > 0    ? ""
-              : on_host ? " (no probe record: run `dllm-bench probe` for the fractions)"
-                        : " (no fractions: `dllm-bench probe` measures the host, not this device)");
+  std::printf(
+      "%s: %.3f GB of weights, %.2f GFLOP per token (%.2f of them the LM head's), context %d, logits of %s rows, "
+      "%d kernel thread(s)%s\n",
+      model->source().c_str(), bytes / 1e9, flops_per_token / 1e9, 2 * head / 1e9, context, logits.c_str(),
+      cpu::thread_count(),
+      bw > 0    ? ""
+      : on_host ? " (no probe record: run `dllm-bench probe` for the fractions)"
+                : " (no fractions: `dllm-bench probe` measures the host, not this device)");
   std::printf("%6s %12s %10s %12s %10s %12s %10s\n", "T", "t(T) ms", "t(T)/t(1)", "weight GB/s", "of read BW",
               "GFLOP/s", "of peak");
   for (const json& r : rows) {

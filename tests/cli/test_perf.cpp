@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "engine/model/model.h"
 #include "tests/testing.h"
 
 using dllm::testutil::run_cli;
@@ -44,6 +45,8 @@ TEST(CliPerf, StepCostPrintsOneRowPerSize) {
   ASSERT_EQ(j["curve"].size(), 3u);
   EXPECT_EQ(j["curve"][2]["tokens"], 17);
   EXPECT_DOUBLE_EQ(j["curve"][0]["ratio_to_t1"].get<double>(), 1.0);
+  // Logits on every row: every token costs the same.
+  EXPECT_DOUBLE_EQ(j["curve"][2]["flops"].get<double>(), 17 * j["flops_per_token"].get<double>());
 }
 
 // --ops: each op's share of the timed passes (the prefill and warm-up left out); with what runs
@@ -74,6 +77,13 @@ TEST(CliPerf, StepCostTimesPrefills) {
   EXPECT_EQ(j["logits"], "last");
   ASSERT_EQ(j["curve"].size(), 2u);
   EXPECT_GT(j["curve"][1]["seconds"].get<double>(), 0);
+  // The LM head runs for the last row only: 15 more tokens cost 15 times the rest of the model.
+  const double per_token = j["flops_per_token"].get<double>(), one = j["curve"][0]["flops"].get<double>();
+  const double sixteen = j["curve"][1]["flops"].get<double>();
+  EXPECT_DOUBLE_EQ(one, per_token);
+  EXPECT_LT(sixteen, 16 * per_token);
+  const dllm::ModelConfig c = dllm::Model::load("preset:tiny")->config();  // the LM head: V x D multiply-adds
+  EXPECT_DOUBLE_EQ(sixteen - one, 15 * (per_token - 2.0 * c.vocab_size * c.hidden_size));
   EXPECT_EQ(1, run_cli("stepcost --model preset:tiny --sizes 1 --logits first", &log));
   EXPECT_NE(log.find("--logits must be all or last"), std::string::npos) << log;
 }
