@@ -134,6 +134,19 @@ std::optional<ChatFormat> detect_chat_format(const std::string& chat_template) {
   return found;
 }
 
+std::optional<std::string> chatml_default_system(const std::string& chat_template) {
+  // In the Jinja source a newline inside a string literal is the escape \n.
+  const std::string open = "<|im_start|>system\\n", close = "<|im_end|>";
+  for (size_t at = chat_template.find(open); at != std::string::npos; at = chat_template.find(open, at + 1)) {
+    const size_t begin = at + open.size(), end = chat_template.find(close, begin);
+    if (end == std::string::npos) break;
+    const std::string text = chat_template.substr(begin, end - begin);
+    // Text only: a quote ends the literal (an expression follows), a brace or backslash is Jinja or an escape.
+    if (!text.empty() && text.find_first_of("'\"{}\\") == std::string::npos) return text;
+  }
+  return std::nullopt;
+}
+
 ChatTemplate find_chat_template(const std::string& dir, std::optional<ChatFormat> named) {
   const std::filesystem::path jinja = std::filesystem::path(dir) / "chat_template.jinja";
   const std::filesystem::path config_path = std::filesystem::path(dir) / "tokenizer_config.json";
@@ -163,14 +176,17 @@ ChatTemplate find_chat_template(const std::string& dir, std::optional<ChatFormat
                "Llama 3 format without that block");
   }
   const FormatSpec& spec = spec_of(*named);
-  return {*named, *spec.default_bos ? config_bos(config).value_or(spec.default_bos) : ""};
+  std::optional<std::string> default_system;
+  if (*named == ChatFormat::chatml && chat_template) default_system = chatml_default_system(*chat_template);
+  return {*named, *spec.default_bos ? config_bos(config).value_or(spec.default_bos) : "", default_system};
 }
 
 std::string chat_text(const ChatTemplate& t, const ChatTurns& turns) {
   switch (t.format) {
     case ChatFormat::chatml: {
       std::string text;
-      if (turns.system) text += "<|im_start|>system\n" + *turns.system + "<|im_end|>\n";
+      if (const std::optional<std::string> system = turns.system ? turns.system : t.default_system)
+        text += "<|im_start|>system\n" + *system + "<|im_end|>\n";
       return text + "<|im_start|>user\n" + turns.user + "<|im_end|>\n<|im_start|>assistant\n";
     }
     case ChatFormat::llama3: {

@@ -3,8 +3,8 @@
 // add_generation_prompt=True) renders the released templates of three families:
 //   chatml  Qwen2/2.5/3   <|im_start|>ROLE\nCONTENT<|im_end|>\n ... <|im_start|>assistant\n
 //                         no BOS, content as given. Qwen3 with enable_thinking left unset (no empty
-//                         <think> block); Qwen2/2.5 insert a default system turn when none is given,
-//                         which is not reproduced: give it with --system.
+//                         <think> block). Qwen2/2.5 write a default system turn when none is given:
+//                         a literal '<|im_start|>system\n...<|im_end|>' in the template, read from it.
 //   llama3  Llama 3       BOS <|start_header_id|>ROLE<|end_header_id|>\n\nCONTENT<|eot_id|> ...
 //                         <|start_header_id|>assistant<|end_header_id|>\n\n; content trimmed. A Llama
 //                         3.1+ template (its system turn opens with "Cutting Knowledge Date") is refused.
@@ -33,6 +33,8 @@ struct ChatTurns {
 struct ChatTemplate {
   ChatFormat format;
   std::string bos_token;  // what the template's {{ bos_token }} writes (unused by chatml)
+  // chatml: the system turn the template writes when none is given (Qwen2/2.5); none: no such turn.
+  std::optional<std::string> default_system;
 };
 
 // "chatml", "llama3" or "gemma"; throws naming --chat-format otherwise.
@@ -42,6 +44,10 @@ const char* chat_format_name(ChatFormat format);
 // The family whose markers a chat_template (Jinja source) holds; null when it holds none or the
 // markers of more than one family.
 std::optional<ChatFormat> detect_chat_format(const std::string& chat_template);
+
+// The text of a chatml template's fixed system turn: a Jinja string literal
+// '<|im_start|>system\nTEXT<|im_end|>' whose TEXT has no expression in it; null when there is none.
+std::optional<std::string> chatml_default_system(const std::string& chat_template);
 
 // The chat template of the model folder `dir` (chat_template.jinja, else tokenizer_config.json's
 // chat_template, as transformers reads them): the `named` format when given, else the one detected.

@@ -87,6 +87,24 @@ TEST(ChatFormat, DetectedFromTheMarkers) {
   EXPECT_NE(bad.find("--chat-format must be one of chatml|llama3|gemma, got 'mistral'"), std::string::npos) << bad;
 }
 
+// Qwen2/2.5 write a fixed system turn when none is given; a system turn built from an expression
+// (Qwen3, and the given-system branch of Qwen2.5) is no default.
+TEST(ChatFormat, DefaultSystemTurnFromTheTemplate) {
+  const std::string qwen25 =
+      "{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\\n' + messages[0]['content'] + "
+      "'<|im_end|>\\n' }}{%- else %}{{- '<|im_start|>system\\nYou are Qwen, created by Alibaba Cloud. You are a "
+      "helpful assistant.<|im_end|>\\n' }}{%- endif %}";
+  EXPECT_EQ(chatml_default_system(qwen25), "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.");
+  EXPECT_EQ(chatml_default_system("{{- '<|im_start|>system\\n' + messages[0].content + '<|im_end|>\\n' }}"),
+            std::nullopt);
+  EXPECT_EQ(chatml_default_system("{{ '<|im_start|>system\\n{{ x }}<|im_end|>' }}"), std::nullopt);
+  const ChatTemplate with_default{ChatFormat::chatml, "", "Be kind."};
+  EXPECT_EQ(chat_text(with_default, {std::nullopt, "Hi!"}),
+            "<|im_start|>system\nBe kind.<|im_end|>\n<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\n");
+  EXPECT_EQ(chat_text(with_default, {"Be brief.", "Hi!"}),
+            "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\n");
+}
+
 TEST(ChatFormat, TemplateAndBosFromTheFolder) {
   const std::string dir = testutil::fresh_dir("chat_template");
   const auto write_config = [&](const json& j) { std::ofstream(dir + "/tokenizer_config.json") << j.dump(); };

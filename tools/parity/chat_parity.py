@@ -61,7 +61,10 @@ QWEN3 = """{%- if messages[0].role == 'system' %}
 {%- endif %}
 """
 
-# Qwen2.5's: a default system turn when none is given (so only the cases with a system turn agree).
+# Qwen2's: a default system turn when none is given, written inside the loop.
+QWEN2 = """{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"""
+
+# Qwen2.5's: a default system turn when none is given, in its own branch.
 QWEN25 = """{%- if messages[0]['role'] == 'system' %}
     {{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}
 {%- else %}
@@ -134,15 +137,14 @@ LLAMA31 = ("{{- bos_token }}{%- set date_string = \"26 Jul 2024\" %}"
 
 GEMMA_SPECIALS = ["<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>"]
 
-# name, tokenizer_parity pipeline, extra special tokens, tokenizer_config.json fields, template, its file,
-# whether a case without a system turn agrees
+# name, tokenizer_parity pipeline, extra special tokens, tokenizer_config.json fields, template, its file
 FAMILIES = [
-    ("qwen3", "qwen2", [], {"eos_token": "<|im_end|>"}, QWEN3, "tokenizer_config.json", True),
-    ("qwen2.5", "qwen2", [], {"eos_token": "<|im_end|>"}, QWEN25, "tokenizer_config.json", False),
+    ("qwen3", "qwen2", [], {"eos_token": "<|im_end|>"}, QWEN3, "tokenizer_config.json"),
+    ("qwen2", "qwen2", [], {"eos_token": "<|im_end|>"}, QWEN2, "tokenizer_config.json"),
+    ("qwen2.5", "qwen2", [], {"eos_token": "<|im_end|>"}, QWEN25, "tokenizer_config.json"),
     ("llama3", "llama3", [], {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"}, LLAMA3,
-     "tokenizer_config.json", True),
-    ("gemma3", "gpt2", GEMMA_SPECIALS, {"bos_token": "<bos>", "eos_token": "<eos>"}, GEMMA3, "chat_template.jinja",
-     True),
+     "tokenizer_config.json"),
+    ("gemma3", "gpt2", GEMMA_SPECIALS, {"bos_token": "<bos>", "eos_token": "<eos>"}, GEMMA3, "chat_template.jinja"),
 ]
 
 # (system or None, user)
@@ -195,10 +197,10 @@ def hf_chat(tok, system, user):
     return text, list(ids["input_ids"] if hasattr(ids, "keys") else ids)
 
 
-def check_family(exe, name, tok, folder, with_no_system, extra=()):
+def check_family(exe, name, tok, folder, extra=()):
     """Failures of dllm-bench on `folder` against transformers' `tok` over the cases (empty when all
     agree), and the number of cases run."""
-    failures, cases = [], [c for c in CASES if with_no_system or c[0] is not None]
+    failures, cases = [], CASES
     for system, user in cases:
         want_text, want_ids = hf_chat(tok, system, user)
         rc, got = dllm_chat(exe, folder, system, user, *extra)
@@ -238,14 +240,14 @@ def main():
         train_files = [p for p in sorted(glob.glob("/usr/share/common-licenses/*")) if os.path.isfile(p)]
         tokenizers = {}
         failures = []
-        for name, pipeline, specials, config, template, template_file, with_no_system in FAMILIES:
+        for name, pipeline, specials, config, template, template_file in FAMILIES:
             if pipeline not in tokenizers:
                 tokenizers[pipeline] = build(pipeline, train_files)
             tok = tokenizers[pipeline]
             tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in specials])
             folder = write_family(root, name, tok, config, template, template_file)
             hf = transformers.AutoTokenizer.from_pretrained(folder)
-            found, n = check_family(a.dllm_bench, name, hf, folder, with_no_system)
+            found, n = check_family(a.dllm_bench, name, hf, folder)
             print(f"{name}: {n} chats ({template_file}), {len(found)} failures")
             failures += found
         # The gemma folder without its template: refused, or the format named; transformers given the
@@ -254,7 +256,7 @@ def main():
         os.remove(os.path.join(gemma, "chat_template.jinja"))
         found = expect_refusal(a.dllm_bench, gemma, [gemma + " has no chat template", "--chat-format"], "no template")
         hf = transformers.AutoTokenizer.from_pretrained(gemma, chat_template=GEMMA3)
-        found += check_family(a.dllm_bench, "gemma3 --chat-format", hf, gemma, True, ["--chat-format", "gemma"])[0]
+        found += check_family(a.dllm_bench, "gemma3 --chat-format", hf, gemma, ["--chat-format", "gemma"])[0]
         for name, template, phrases in [("mistral", MISTRAL, ["of no family", "--chat-format"]),
                                         ("llama3.1", LLAMA31, ["Cutting Knowledge Date", "--chat-format"])]:
             folder = write_family(root, name, tokenizers["llama3"], {"bos_token": "<|begin_of_text|>"}, template,
