@@ -23,8 +23,10 @@ const std::vector<FlagSpec> kChatFlags = {
     {"--chat", "", "prompt as a chat: --system and --user in the model's chat format (engine/model/chat_format.h)"},
     {"--system", "TEXT", "with --chat: the system turn (none when not given)"},
     {"--user", "TEXT", "with --chat: the user turn"},
-    {"--chat-format", "chatml|llama3|gemma",
+    {"--chat-format", "chatml|llama3|llama3.1|gemma",
      "with --chat: this format instead of the one detected from the model's chat template"},
+    {"--chat-date", "DATE",
+     "with --chat, llama3.1: the \"Today Date\" of the system turn, e.g. \"26 Jul 2024\" (default: the template's)"},
 };
 const std::vector<FlagSpec> kPromptFlags = concat(
     {{{"--prompt", "TEXT", "prompt text (models with a tokenizer.json, a tokenizer.model or the byte tokenizer)"},
@@ -79,7 +81,7 @@ void check_run_fits(const Args& a, const ModelSummary& model, const RunShape& sh
 }
 
 std::optional<ChatPrompt> chat_prompt(const Args& a) {
-  for (const char* flag : {"--system", "--user", "--chat-format"})
+  for (const char* flag : {"--system", "--user", "--chat-format", "--chat-date"})
     DLLM_CHECK(a.has("--chat") || !a.has(flag), flag, " applies to --chat only");
   if (!a.has("--chat")) return std::nullopt;
   DLLM_CHECK(a.has("--user"), "--chat needs --user TEXT (the user turn)");
@@ -87,7 +89,13 @@ std::optional<ChatPrompt> chat_prompt(const Args& a) {
   if (a.has("--chat-format")) named = parse_chat_format(a.str("--chat-format", ""));
   ChatTurns turns{std::nullopt, a.str("--user", "")};
   if (a.has("--system")) turns.system = a.str("--system", "");
-  return ChatPrompt{find_chat_template(model_spec(a), named), turns};
+  std::optional<std::string> today;
+  if (a.has("--chat-date")) today = a.str("--chat-date", "");
+  DLLM_CHECK(!today || !today->empty(), "--chat-date: give a date, e.g. \"26 Jul 2024\"");
+  const ChatTemplate t = find_chat_template(model_spec(a), named, today);
+  DLLM_CHECK(!today || t.format == ChatFormat::llama31, "--chat-date applies to the llama3.1 chat format only, not ",
+             chat_format_name(t.format));
+  return ChatPrompt{t, turns};
 }
 
 std::vector<int32_t> prompt_ids(const Args& a, const ModelConfig& cfg) {

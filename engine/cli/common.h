@@ -16,7 +16,7 @@
 namespace dllm::cli {
 
 extern const std::vector<FlagSpec> kModelFlags;    // --model --weights-seed --backend
-extern const std::vector<FlagSpec> kChatFlags;     // --chat --system --user --chat-format
+extern const std::vector<FlagSpec> kChatFlags;     // --chat --system --user --chat-format --chat-date
 extern const std::vector<FlagSpec> kPromptFlags;   // --prompt --tokens and kChatFlags
 extern const std::vector<FlagSpec> kSamplerFlags;  // --max-new-tokens --temperature --top-k --top-p --seed
 extern const std::vector<FlagSpec> kTidarFlags;    // --block-size --layout --levels ...

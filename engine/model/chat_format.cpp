@@ -1,5 +1,6 @@
 #include "engine/model/chat_format.h"
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -16,7 +17,8 @@ using nlohmann::json;
 struct FormatSpec {
   ChatFormat format;
   const char* name;
-  const char* marker;                 // the marker that identifies the family in a chat_template
+  const char* marker;                 // the marker that identifies the family in a chat_template (none:
+                                      // a refinement of another family, see detect_chat_format)
   const char* default_bos;            // the family's BOS text; empty when the template writes none
   std::vector<const char*> specials;  // the markers that must be single tokens
 };
@@ -27,6 +29,11 @@ const std::vector<FormatSpec>& format_specs() {
       {ChatFormat::llama3,
        "llama3",
        "<|start_header_id|>",
+       "<|begin_of_text|>",
+       {"<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"}},
+      {ChatFormat::llama31,
+       "llama3.1",
+       nullptr,
        "<|begin_of_text|>",
        {"<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"}},
       {ChatFormat::gemma, "gemma", "<start_of_turn>", "<bos>", {"<start_of_turn>", "<end_of_turn>"}},
@@ -42,7 +49,10 @@ const FormatSpec& spec_of(ChatFormat f) {
 
 std::string format_names() {
   std::string names;
-  for (const FormatSpec& s : format_specs()) names += (names.empty() ? "" : "|") + std::string(s.name);
+  for (const FormatSpec& s : format_specs()) {
+    if (!names.empty()) names += '|';
+    names += s.name;
+  }
   return names;
 }
 
@@ -114,6 +124,53 @@ std::optional<std::string> config_bos(const json& config) {
   return std::nullopt;
 }
 
+constexpr const char* kKnowledgeDate = "Cutting Knowledge Date: ";
+
+// The text of the Jinja source `t` from `key` on to the first string-literal end (a newline escape
+// \n, a quote); null when `key` is absent or nothing follows it.
+std::optional<std::string> literal_after(const std::string& t, const std::string& key) {
+  const size_t at = t.find(key);
+  if (at == std::string::npos) return std::nullopt;
+  const size_t begin = at + key.size(), end = t.find_first_of("\\'\"", begin);
+  if (end == std::string::npos || end == begin) return std::nullopt;
+  return t.substr(begin, end - begin);
+}
+
+// Today's date as Python's datetime.now().strftime("%d %b %Y") writes it (transformers' strftime_now).
+std::string today_as_strftime() {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char text[32];
+  std::strftime(text, sizeof text, "%d %b %Y", &local);
+  return text;
+}
+
+// Llama 3.1+'s dated block: the knowledge date the template writes (December 2023 without a template)
+// and `today`, else today's date where the template calls strftime_now, else its date_string literal.
+std::string date_block(const std::optional<std::string>& chat_template, const std::optional<std::string>& today,
+                       const std::string& source) {
+  const std::string knowledge =
+      chat_template ? literal_after(*chat_template, kKnowledgeDate).value_or("") : "December 2023";
+  DLLM_CHECK(!knowledge.empty(), source, ": the template's \"", kKnowledgeDate, "\" has no date after it");
+  std::string date = today.value_or("");
+  if (date.empty() && chat_template && chat_template->find("strftime_now") != std::string::npos)
+    date = today_as_strftime();
+  if (date.empty() && chat_template) {  // {%- set date_string = "26 Jul 2024" %}
+    for (const char* key : {"date_string = \"", "date_string = '"})
+      if (date.empty()) date = literal_after(*chat_template, key).value_or("");
+  }
+  if (date.empty() && !chat_template) date = "26 Jul 2024";  // Llama 3.1's own default
+  DLLM_CHECK(!date.empty(), source, ": the template sets no date_string and does not call strftime_now: give ",
+             "the date with --chat-date, e.g. \"26 Jul 2024\"");
+  return std::string(kKnowledgeDate) + knowledge + "\nToday Date: " + date + "\n\n";
+}
+
+// A Llama 3 turn, without its <|eot_id|>.
+std::string turn(const std::string& role, const std::string& content) {
+  return "<|start_header_id|>" + role + "<|end_header_id|>\n\n" + content;
+}
+
 }  // namespace
 
 ChatFormat parse_chat_format(const std::string& name) {
@@ -127,10 +184,13 @@ const char* chat_format_name(ChatFormat format) { return spec_of(format).name; }
 std::optional<ChatFormat> detect_chat_format(const std::string& chat_template) {
   std::optional<ChatFormat> found;
   for (const FormatSpec& s : format_specs()) {
-    if (chat_template.find(s.marker) == std::string::npos) continue;
+    if (!s.marker || chat_template.find(s.marker) == std::string::npos) continue;
     if (found) return std::nullopt;
     found = s.format;
   }
+  // Llama 3.1 and later: Llama 3's markers and a dated system block.
+  if (found == ChatFormat::llama3 && chat_template.find(kKnowledgeDate) != std::string::npos)
+    return ChatFormat::llama31;
   return found;
 }
 
@@ -147,7 +207,8 @@ std::optional<std::string> chatml_default_system(const std::string& chat_templat
   return std::nullopt;
 }
 
-ChatTemplate find_chat_template(const std::string& dir, std::optional<ChatFormat> named) {
+ChatTemplate find_chat_template(const std::string& dir, std::optional<ChatFormat> named,
+                                const std::optional<std::string>& today) {
   const std::filesystem::path jinja = std::filesystem::path(dir) / "chat_template.jinja";
   const std::filesystem::path config_path = std::filesystem::path(dir) / "tokenizer_config.json";
   json config = json::object();
@@ -170,15 +231,12 @@ ChatTemplate find_chat_template(const std::string& dir, std::optional<ChatFormat
     DLLM_CHECK(
         named, *source_file, ": the chat_template is of no family dllm-bench knows (it holds the markers of ",
         "none or of several of chatml <|im_start|>, llama3 <|start_header_id|>, gemma <start_of_turn>): ", set_flag);
-    DLLM_CHECK(!(named == ChatFormat::llama3 && chat_template->find("Cutting Knowledge Date") != std::string::npos),
-               *source_file, ": this is a Llama 3.1-or-later template, whose system turn opens with a dated block ",
-               "(Cutting Knowledge Date, Today Date) dllm-bench does not reproduce: --chat-format llama3 gives the ",
-               "Llama 3 format without that block");
   }
   const FormatSpec& spec = spec_of(*named);
-  std::optional<std::string> default_system;
-  if (*named == ChatFormat::chatml && chat_template) default_system = chatml_default_system(*chat_template);
-  return {*named, *spec.default_bos ? config_bos(config).value_or(spec.default_bos) : "", default_system};
+  ChatTemplate t{*named, *spec.default_bos ? config_bos(config).value_or(spec.default_bos) : ""};
+  if (*named == ChatFormat::chatml && chat_template) t.default_system = chatml_default_system(*chat_template);
+  if (*named == ChatFormat::llama31) t.date_block = date_block(chat_template, today, source_file.value_or(dir));
+  return t;
 }
 
 std::string chat_text(const ChatTemplate& t, const ChatTurns& turns) {
@@ -190,12 +248,14 @@ std::string chat_text(const ChatTemplate& t, const ChatTurns& turns) {
       return text + "<|im_start|>user\n" + turns.user + "<|im_end|>\n<|im_start|>assistant\n";
     }
     case ChatFormat::llama3: {
-      const auto turn = [](const std::string& role, const std::string& content) {
-        return "<|start_header_id|>" + role + "<|end_header_id|>\n\n" + content;
-      };
       std::string text = t.bos_token;
       if (turns.system) text += turn("system", trim(*turns.system)) + "<|eot_id|>";
       return text + turn("user", trim(turns.user)) + "<|eot_id|>" + turn("assistant", "");
+    }
+    case ChatFormat::llama31: {
+      const std::string system = t.date_block + (turns.system ? trim(*turns.system) : "");
+      return t.bos_token + turn("system", system) + "<|eot_id|>" + turn("user", trim(turns.user)) + "<|eot_id|>" +
+             turn("assistant", "");
     }
     case ChatFormat::gemma: {
       const std::string system = turns.system ? *turns.system + "\n\n" : "";

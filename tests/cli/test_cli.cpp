@@ -289,6 +289,10 @@ TEST(Cli, ChatPromptsInTheModelsFormat) {
   std::ofstream(dir + "/tokenizer_config.json") << R"({"chat_template": "{{ '<|im_start|>' + message.role }}"})";
   expect_failure("generate --model " + dir + " --chat --user hi --chat-format llama3",
                  "no single token for <|start_header_id|>");
+  expect_failure("generate --model " + dir + " --chat --user hi --chat-date '1 May 2025'",
+                 "--chat-date applies to the llama3.1 chat format only, not chatml");
+  expect_failure("generate --model " + dir + " --prompt hi --chat-date '1 May 2025'",
+                 "--chat-date applies to --chat only");
 
   // <|im_start|>system\nbe<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n
   std::vector<int32_t> want;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "core/check.h"
 #include "engine/model/tokenizer.h"
@@ -52,6 +53,17 @@ TEST(ChatFormat, TextOfEachFamily) {
             "<|im_start|>system\n<|im_end|>\n<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\n");
 }
 
+TEST(ChatFormat, Llama31OpensEverySystemTurnWithItsDates) {
+  ChatTemplate dated{ChatFormat::llama31, "<|begin_of_text|>"};
+  dated.date_block = "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n";
+  const std::string head = "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n" + dated.date_block;
+  const std::string tail =
+      "<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>"
+      "<|start_header_id|>assistant<|end_header_id|>\n\n";
+  EXPECT_EQ(chat_text(dated, {" Be brief. ", " Hi! "}), head + "Be brief." + tail);
+  EXPECT_EQ(chat_text(dated, {std::nullopt, "Hi!"}), head + tail);
+}
+
 TEST(ChatFormat, TrimIsPythonStrip) {
   // U+3000, U+00A0, U+2028 and \x1f are whitespace to str.strip(); U+200B (zero width space) is not.
   const std::string padded = "\u3000 \t\x1f Hi \u00a0\n\u2028";
@@ -84,7 +96,9 @@ TEST(ChatFormat, DetectedFromTheMarkers) {
   EXPECT_EQ(parse_chat_format("gemma"), ChatFormat::gemma);
   EXPECT_EQ(std::string(chat_format_name(ChatFormat::llama3)), "llama3");
   const std::string bad = error_of([] { parse_chat_format("mistral"); });
-  EXPECT_NE(bad.find("--chat-format must be one of chatml|llama3|gemma, got 'mistral'"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("--chat-format must be one of chatml|llama3|llama3.1|gemma, got 'mistral'"), std::string::npos)
+      << bad;
+  EXPECT_EQ(parse_chat_format("llama3.1"), ChatFormat::llama31);
 }
 
 // Qwen2/2.5 write a fixed system turn when none is given; a system turn built from an expression
@@ -111,7 +125,7 @@ TEST(ChatFormat, TemplateAndBosFromTheFolder) {
   // No template at all: the error names the folder and the flag; a named format needs none.
   std::string err = error_of([&] { find_chat_template(dir, std::nullopt); });
   EXPECT_NE(err.find(dir + " has no chat template"), std::string::npos) << err;
-  EXPECT_NE(err.find("--chat-format chatml|llama3|gemma"), std::string::npos) << err;
+  EXPECT_NE(err.find("--chat-format chatml|llama3|llama3.1|gemma"), std::string::npos) << err;
   EXPECT_EQ(find_chat_template(dir, ChatFormat::gemma).bos_token, "<bos>");
   EXPECT_EQ(find_chat_template("preset:tiny", ChatFormat::llama3).bos_token, "<|begin_of_text|>");
   // A string template; the BOS text from bos_token (a string or an added token).
@@ -139,12 +153,32 @@ TEST(ChatFormat, TemplateAndBosFromTheFolder) {
   EXPECT_NE(err.find("--chat-format"), std::string::npos) << err;
   EXPECT_EQ(find_chat_template(dir, ChatFormat::chatml).format, ChatFormat::chatml);
   std::filesystem::remove(dir + "/chat_template.jinja");
-  // Llama 3.1's dated system block is refused when detected; the named llama3 format is taken.
-  write_config({{"chat_template", "<|start_header_id|>system<|end_header_id|>Cutting Knowledge Date: December 2023"}});
-  err = error_of([&] { find_chat_template(dir, std::nullopt); });
-  EXPECT_NE(err.find("tokenizer_config.json: this is a Llama 3.1-or-later template"), std::string::npos) << err;
-  EXPECT_NE(err.find("--chat-format llama3"), std::string::npos) << err;
+  // Llama 3.1's dated system block: the knowledge date and the date_string literal from the template,
+  // or the date given; a template with neither a date_string nor strftime_now names the flag.
+  const std::string dated =
+      "{{- '<|start_header_id|>system<|end_header_id|>\\n\\n' }}"
+      "{{- 'Cutting Knowledge Date: March 2025\\n' }}{{- 'Today Date: ' + date_string }}";
+  write_config({{"chat_template", "{%- set date_string = \"01 Feb 2025\" %}" + dated}});
+  t = find_chat_template(dir, std::nullopt);
+  EXPECT_EQ(t.format, ChatFormat::llama31);
+  EXPECT_EQ(t.date_block, "Cutting Knowledge Date: March 2025\nToday Date: 01 Feb 2025\n\n");
+  EXPECT_EQ(find_chat_template(dir, std::nullopt, "2 Jan 2026").date_block,
+            "Cutting Knowledge Date: March 2025\nToday Date: 2 Jan 2026\n\n");
   EXPECT_EQ(find_chat_template(dir, ChatFormat::llama3).format, ChatFormat::llama3);
+  write_config({{"chat_template", dated}});
+  err = error_of([&] { find_chat_template(dir, std::nullopt); });
+  EXPECT_NE(err.find("tokenizer_config.json: the template sets no date_string"), std::string::npos) << err;
+  EXPECT_NE(err.find("--chat-date"), std::string::npos) << err;
+  // Llama 3.2's: today's date, as strftime_now("%d %b %Y") writes it.
+  write_config({{"chat_template", "{%- set date_string = strftime_now(\"%d %b %Y\") %}" + dated}});
+  const std::string block = find_chat_template(dir, std::nullopt).date_block;
+  EXPECT_TRUE(std::regex_match(block, std::regex("Cutting Knowledge Date: March 2025\nToday Date: "
+                                                 "[0-3][0-9] [A-Z][a-z][a-z] 2[0-9]{3}\n\n")))
+      << block;
+  // Named without a template: Llama 3.1's own dates.
+  std::filesystem::remove(dir + "/tokenizer_config.json");
+  EXPECT_EQ(find_chat_template(dir, ChatFormat::llama31).date_block,
+            "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n");
   // Malformed files name themselves.
   std::ofstream(dir + "/tokenizer_config.json") << "{not json";
   err = error_of([&] { find_chat_template(dir, ChatFormat::chatml); });

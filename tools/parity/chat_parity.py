@@ -4,9 +4,9 @@ written here (a byte-level BPE trained by tokenizer_parity.build, with the famil
 and the family's chat template, written in the structure of the released one), then every case of
 one optional system turn and one user turn is rendered by `dllm-bench tokenize --chat` and by
 transformers' apply_chat_template(messages, add_generation_prompt=True): text equal character for
-character, ids equal token for token. Also: a folder without a template takes --chat-format, and
-templates of no known family (Mistral's [INST]) or with Llama 3.1's dated system block are refused,
-naming the file and --chat-format.
+character, ids equal token for token (Llama 3.2's dated block with today's date, and with a date
+given). Also: a folder without a template takes --chat-format, and a template of no known family
+(Mistral's [INST]) is refused, naming the file and --chat-format.
 
     tools/parity/chat_parity.py [--dllm-bench build/bin/dllm-bench] [--keep DIR]
 
@@ -87,6 +87,42 @@ LLAMA3 = ("{% set loop_messages = messages %}{% for message in loop_messages %}{
           "{{ content }}{% endfor %}{% if add_generation_prompt %}"
           "{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}")
 
+# Llama 3.1 (without its tool-calling branches): a system turn always, opening with the knowledge
+# date and date_string (a literal unless passed); contents trimmed.
+LLAMA31_BODY = """{%- if messages[0]['role'] == 'system' %}
+    {%- set system_message = messages[0]['content']|trim %}
+    {%- set messages = messages[1:] %}
+{%- else %}
+    {%- set system_message = "" %}
+{%- endif %}
+{{- "<|start_header_id|>system<|end_header_id|>\\n\\n" }}
+{{- "Cutting Knowledge Date: December 2023\\n" }}
+{{- "Today Date: " + date_string + "\\n\\n" }}
+{{- system_message }}
+{{- "<|eot_id|>" }}
+{%- for message in messages %}
+    {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | trim + '<|eot_id|>' }}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}
+{%- endif %}
+"""
+LLAMA31 = """{{- bos_token }}
+{%- if not date_string is defined %}
+    {%- set date_string = "26 Jul 2024" %}
+{%- endif %}
+""" + LLAMA31_BODY
+# Llama 3.2: today's date from transformers' strftime_now.
+LLAMA32 = """{{- bos_token }}
+{%- if not date_string is defined %}
+    {%- if strftime_now is defined %}
+        {%- set date_string = strftime_now("%d %b %Y") %}
+    {%- else %}
+        {%- set date_string = "26 Jul 2024" %}
+    {%- endif %}
+{%- endif %}
+""" + LLAMA31_BODY
+
 # Gemma 3: the system text folded into the first user turn; user and model contents trimmed.
 GEMMA3 = """{{ bos_token }}
 {%- if messages[0]['role'] == 'system' -%}
@@ -126,14 +162,10 @@ GEMMA3 = """{{ bos_token }}
 {%- endif -%}
 """
 
-# Refused: no known family's markers (Mistral), and Llama 3.1's dated system block.
+# Refused: no known family's markers (Mistral).
 MISTRAL = ("{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}"
            "{{ '[INST] ' + message['content'] + ' [/INST]' }}{% else %}{{ message['content'] + eos_token }}"
            "{% endif %}{% endfor %}")
-LLAMA31 = ("{{- bos_token }}{%- set date_string = \"26 Jul 2024\" %}"
-           "{{- '<|start_header_id|>system<|end_header_id|>\\n\\n' }}"
-           "{{- 'Cutting Knowledge Date: December 2023\\n' }}{{- 'Today Date: ' + date_string + '\\n\\n' }}"
-           "{{- '<|eot_id|>' }}")
 
 GEMMA_SPECIALS = ["<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>"]
 
@@ -144,6 +176,10 @@ FAMILIES = [
     ("qwen2.5", "qwen2", [], {"eos_token": "<|im_end|>"}, QWEN25, "tokenizer_config.json"),
     ("llama3", "llama3", [], {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"}, LLAMA3,
      "tokenizer_config.json"),
+    ("llama3.1", "llama3", [], {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"}, LLAMA31,
+     "tokenizer_config.json"),
+    ("llama3.2", "llama3", [], {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"}, LLAMA32,
+     "chat_template.jinja"),
     ("gemma3", "gpt2", GEMMA_SPECIALS, {"bos_token": "<bos>", "eos_token": "<eos>"}, GEMMA3, "chat_template.jinja"),
 ]
 
@@ -188,21 +224,21 @@ def dllm_chat(exe, folder, system, user, *extra):
     return 0, json.loads(r.stdout)
 
 
-def hf_chat(tok, system, user):
+def hf_chat(tok, system, user, **template_vars):
     """transformers' (text, ids) of the messages with the generation prompt."""
     messages = ([{"role": "system", "content": system}] if system is not None else []) + [
         {"role": "user", "content": user}]
-    text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    ids = tok.apply_chat_template(messages, tokenize=True, add_generation_prompt=True)
+    text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **template_vars)
+    ids = tok.apply_chat_template(messages, tokenize=True, add_generation_prompt=True, **template_vars)
     return text, list(ids["input_ids"] if hasattr(ids, "keys") else ids)
 
 
-def check_family(exe, name, tok, folder, extra=()):
+def check_family(exe, name, tok, folder, extra=(), template_vars=None):
     """Failures of dllm-bench on `folder` against transformers' `tok` over the cases (empty when all
     agree), and the number of cases run."""
     failures, cases = [], CASES
     for system, user in cases:
-        want_text, want_ids = hf_chat(tok, system, user)
+        want_text, want_ids = hf_chat(tok, system, user, **(template_vars or {}))
         rc, got = dllm_chat(exe, folder, system, user, *extra)
         if rc != 0:
             failures.append(f"{name}: {(system, user)!r} failed: {got}")
@@ -257,8 +293,12 @@ def main():
         found = expect_refusal(a.dllm_bench, gemma, [gemma + " has no chat template", "--chat-format"], "no template")
         hf = transformers.AutoTokenizer.from_pretrained(gemma, chat_template=GEMMA3)
         found += check_family(a.dllm_bench, "gemma3 --chat-format", hf, gemma, ["--chat-format", "gemma"])[0]
-        for name, template, phrases in [("mistral", MISTRAL, ["of no family", "--chat-format"]),
-                                        ("llama3.1", LLAMA31, ["Cutting Knowledge Date", "--chat-format"])]:
+        # A date given: --chat-date as transformers' date_string.
+        date = "05 May 2025"
+        hf = transformers.AutoTokenizer.from_pretrained(os.path.join(root, "llama3.2"))
+        found += check_family(a.dllm_bench, "llama3.2 --chat-date", hf, os.path.join(root, "llama3.2"),
+                              ["--chat-date", date], {"date_string": date})[0]
+        for name, template, phrases in [("mistral", MISTRAL, ["of no family", "--chat-format"])]:
             folder = write_family(root, name, tokenizers["llama3"], {"bos_token": "<|begin_of_text|>"}, template,
                                   "tokenizer_config.json")
             found += expect_refusal(a.dllm_bench, folder, [folder + "/tokenizer_config.json"] + phrases, name)
