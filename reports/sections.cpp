@@ -136,6 +136,8 @@ void from_json(const json& j, Settings& s) {
 
 void to_json(json& j, const Suite& s) {
   j = {{"path", s.path}, {"prompts", s.prompts}, {"categories", s.categories}, {"limit", s.limit}};
+  if (!s.chat_format.empty()) j["chat_format"] = s.chat_format;
+  if (s.chat_system) j["chat_system"] = *s.chat_system;
 }
 
 void from_json(const json& j, Suite& s) {
@@ -143,6 +145,8 @@ void from_json(const json& j, Suite& s) {
   s.prompts = integer_at<int64_t>(j, "prompts");
   s.categories = j.value("categories", std::vector<std::string>{});
   s.limit = j.contains("limit") ? integer_at<int>(j, "limit") : 0;
+  s.chat_format = j.value("chat_format", std::string());
+  if (j.contains("chat_system")) s.chat_system = j.at("chat_system").get<std::string>();
 }
 
 void to_json(json& j, const Shard& s) { j = {{"index", s.index}, {"count", s.count}}; }

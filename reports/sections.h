@@ -30,8 +30,10 @@ struct Settings {
 struct Suite {
   std::string path;
   int64_t prompts = 0;
-  std::vector<std::string> categories;  // empty: every category
-  int limit = 0;                        // the first `limit` selected prompts; 0: all
+  std::vector<std::string> categories;     // empty: every category
+  int limit = 0;                           // the first `limit` selected prompts; 0: all
+  std::string chat_format;                 // bench --chat: the chat format of the prompts; empty: none
+  std::optional<std::string> chat_system;  // and the system turn, when given
 };
 
 // "shard": the slice of the planned grid a report measured (bench --shard index/count).

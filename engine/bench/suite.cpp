@@ -17,7 +17,7 @@ std::vector<std::string> split_list(const std::string& list) {
 }
 
 std::vector<SuitePrompt> load_suite(const std::string& path, const std::vector<std::string>& categories,
-                                    const Tokenizer* tok) {
+                                    const Tokenizer* tok, const SuiteChat* chat) {
   std::vector<SuitePrompt> out;
   for (const Prompt& p : load_prompts(path)) {
     if (!categories.empty() && std::find(categories.begin(), categories.end(), p.category) == categories.end())
@@ -26,7 +26,13 @@ std::vector<SuitePrompt> load_suite(const std::string& path, const std::vector<s
                " is text but the model has no tokenizer (no tokenizer.json, no tokenizer.model, no byte tokenizer): "
                "give the prompts "
                "as token ids");
-    SuitePrompt s{p.id, p.category, p.tokens ? *p.tokens : tok->encode(*p.text), std::nullopt};
+    DLLM_CHECK(!(p.tokens && chat), path, ": prompt ", p.id,
+               " is token ids, which --chat cannot put in a chat turn: give text prompts, or drop --chat");
+    SuitePrompt s{p.id, p.category,
+                  p.tokens ? *p.tokens
+                  : chat   ? encode_chat(*tok, chat->chat_template, {chat->system, *p.text}, chat->source)
+                           : tok->encode(*p.text),
+                  std::nullopt};
     if (p.answer) {  // the answer's ids alone, without the <bos> the tokenizer puts before a prompt
       DLLM_CHECK(tok, path, ": prompt ", p.id, " has a text answer but the model has no tokenizer");
       s.answer = tok->encode_text(*p.answer);

@@ -58,6 +58,7 @@ struct Plan {
   int step_cost_reps = 5;
   std::vector<std::string> step_cost_models;  // other models whose step-cost curve the report shows
   Shard shard;                                // the slice of the grid this run measures
+  std::optional<SuiteChat> chat;              // --chat: the text prompts as chats
 };
 
 std::vector<float> floats_of(const std::vector<std::string>& items, const std::string& what) {
@@ -187,6 +188,7 @@ void apply_flags(const Args& a, Plan& plan) {
   plan.step_cost_reps = int(a.integer("--step-cost-reps", plan.step_cost_reps, 1, 1000));
   if (a.has("--step-cost-models")) plan.step_cost_models = split_list(a.str("--step-cost-models", ""));
   if (a.has("--shard")) plan.shard = parse_shard(a.str("--shard", ""));
+  plan.chat = suite_chat(a);
 }
 
 // A progress bar on a terminal; plain lines (one per point and phase) otherwise.
@@ -270,7 +272,7 @@ PlannedPoints plan_points(const Plan& plan, const ModelConfig& cfg, const Tokeni
   DLLM_CHECK(!pp.points.empty(), "--shard ", plan.shard.index, "/", plan.shard.count, ": the grid has only ",
              grid.size(), " points, so this slice is empty: use at most ", grid.size(), " shards");
   pp.baselines = missing_baselines(pp.points, grid);
-  pp.prompts = load_suite(plan.prompts, plan.categories, tok);
+  pp.prompts = load_suite(plan.prompts, plan.categories, tok, plan.chat ? &*plan.chat : nullptr);
   if (plan.limit > 0 && int(pp.prompts.size()) > plan.limit) pp.prompts.resize(size_t(plan.limit));
   int64_t longest = 1;
   int lookahead = 0;
@@ -433,7 +435,8 @@ json measure_routing(const Plan& plan, const ModelConfig& cfg, BenchInputs& in, 
   if (cfg.arch != Arch::zaya) return nullptr;
   std::vector<std::vector<int32_t>> documents;
   int64_t tokens = 0;
-  for (const SuitePrompt& p : load_suite(plan.prompts, plan.categories, in.tokenizer)) {
+  for (const SuitePrompt& p :
+       load_suite(plan.prompts, plan.categories, in.tokenizer, plan.chat ? &*plan.chat : nullptr)) {
     if (tokens >= kRoutingTokens) break;
     std::vector<int32_t>& doc = documents.emplace_back(p.ids);
     if (p.answer) doc.insert(doc.end(), p.answer->begin(), p.answer->end());
@@ -451,6 +454,14 @@ json measure_routing(const Plan& plan, const ModelConfig& cfg, BenchInputs& in, 
                                  measure_routing_locality(*model, documents, sizes, row_tokens)};
 }
 
+// The report's "suite": what was decoded, with the chat format the prompts were put in.
+report::Suite suite_of(const Plan& plan, int64_t prompts) {
+  report::Suite s;
+  s.path = plan.prompts, s.prompts = prompts, s.categories = plan.categories, s.limit = plan.limit;
+  if (plan.chat) s.chat_format = chat_format_name(plan.chat->chat_template.format), s.chat_system = plan.chat->system;
+  return s;
+}
+
 // The report (reports/README.md): the run's description around the runner's points.
 json summarise(const Plan& plan, const PlannedPoints& pp, const ModelSummary& summary, json provenance, json step_cost,
                json model_step_costs, json routing, json points, json gbench, json kernel_parity) {
@@ -459,7 +470,7 @@ json summarise(const Plan& plan, const PlannedPoints& pp, const ModelSummary& su
               {"kind", "bench"},
               {"provenance", std::move(provenance)},
               {"settings", plan.settings},
-              {"suite", report::Suite{plan.prompts, int64_t(pp.prompts.size()), plan.categories, plan.limit}},
+              {"suite", suite_of(plan, int64_t(pp.prompts.size()))},
               {"model",
                {{"parameters", summary.parameters},
                 {"weight_bytes", summary.weight_bytes},
@@ -516,8 +527,9 @@ int run_bench(int argc, char** argv) {
             {"--prompts", "FILE",
              "JSONL prompt suite (default " DLLM_DEFAULT_PROMPTS
              ", or for a model with a tokenizer.json or tokenizer.model " DLLM_TEXT_PROMPTS ")"},
-            {"--categories", "LIST", "only these categories of the suite"},
-            {"--limit", "N", "the first N selected prompts (default 14; 0 = all)"},
+            {"--categories", "LIST", "only these categories of the suite"}},
+           kSuiteChatFlags,
+           {{"--limit", "N", "the first N selected prompts (default 14; 0 = all)"},
             {"--strategies", "LIST", "ar,tidar (default both)"},
             {"--samplers", "LIST", "greedy,stochastic (default both)"},
             {"--mix-weights", "LIST", "TiDAR verify weights w; 1 = lossless (default 1,0.75,0.5,0.25)"},

@@ -28,6 +28,12 @@ const std::vector<FlagSpec> kChatFlags = {
     {"--chat-date", "DATE",
      "with --chat, llama3.1: the \"Today Date\" of the system turn, e.g. \"26 Jul 2024\" (default: the template's)"},
 };
+const std::vector<FlagSpec> kSuiteChatFlags = {
+    {"--chat", "", "each text prompt of the suite as the user turn of the model's chat template"},
+    {"--system", "TEXT", "with --chat: the system turn of every prompt (none when not given)"},
+    {"--chat-format", "chatml|llama3|llama3.1|gemma", "with --chat: this format instead of the detected one"},
+    {"--chat-date", "DATE", "with --chat, llama3.1: the system turn's \"Today Date\" (default: the template's)"},
+};
 const std::vector<FlagSpec> kPromptFlags = concat(
     {{{"--prompt", "TEXT", "prompt text (models with a tokenizer.json, a tokenizer.model or the byte tokenizer)"},
       {"--tokens", "IDS", "prompt as comma-separated token ids, e.g. 256,72,105"}},
@@ -80,22 +86,42 @@ void check_run_fits(const Args& a, const ModelSummary& model, const RunShape& sh
                model.source + " on backend " + backend.name());
 }
 
-std::optional<ChatPrompt> chat_prompt(const Args& a) {
-  for (const char* flag : {"--system", "--user", "--chat-format", "--chat-date"})
-    DLLM_CHECK(a.has("--chat") || !a.has(flag), flag, " applies to --chat only");
-  if (!a.has("--chat")) return std::nullopt;
-  DLLM_CHECK(a.has("--user"), "--chat needs --user TEXT (the user turn)");
+namespace {
+
+// Whether --chat is given, after checking that every chat flag of `flags` comes with it.
+bool chat_given(const Args& a, std::initializer_list<const char*> flags) {
+  for (const char* flag : flags) DLLM_CHECK(a.has("--chat") || !a.has(flag), flag, " applies to --chat only");
+  return a.has("--chat");
+}
+
+// The chat template: the model's, or --chat-format's, with --chat-date.
+ChatTemplate chat_template_of(const Args& a) {
   std::optional<ChatFormat> named;
   if (a.has("--chat-format")) named = parse_chat_format(a.str("--chat-format", ""));
-  ChatTurns turns{std::nullopt, a.str("--user", "")};
-  if (a.has("--system")) turns.system = a.str("--system", "");
   std::optional<std::string> today;
   if (a.has("--chat-date")) today = a.str("--chat-date", "");
   DLLM_CHECK(!today || !today->empty(), "--chat-date: give a date, e.g. \"26 Jul 2024\"");
   const ChatTemplate t = find_chat_template(model_spec(a), named, today);
   DLLM_CHECK(!today || t.format == ChatFormat::llama31, "--chat-date applies to the llama3.1 chat format only, not ",
              chat_format_name(t.format));
-  return ChatPrompt{t, turns};
+  return t;
+}
+
+std::optional<std::string> system_turn(const Args& a) {
+  return a.has("--system") ? std::optional<std::string>(a.str("--system", "")) : std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ChatPrompt> chat_prompt(const Args& a) {
+  if (!chat_given(a, {"--system", "--user", "--chat-format", "--chat-date"})) return std::nullopt;
+  DLLM_CHECK(a.has("--user"), "--chat needs --user TEXT (the user turn)");
+  return ChatPrompt{chat_template_of(a), {system_turn(a), a.str("--user", "")}};
+}
+
+std::optional<SuiteChat> suite_chat(const Args& a) {
+  if (!chat_given(a, {"--system", "--chat-format", "--chat-date"})) return std::nullopt;
+  return SuiteChat{chat_template_of(a), system_turn(a), model_spec(a)};
 }
 
 std::vector<int32_t> prompt_ids(const Args& a, const ModelConfig& cfg) {

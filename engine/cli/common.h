@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/bench/suite.h"
 #include "engine/cli/args.h"
 #include "engine/decode/generation.h"
 #include "engine/backend/memory.h"
@@ -15,12 +16,13 @@
 
 namespace dllm::cli {
 
-extern const std::vector<FlagSpec> kModelFlags;    // --model --weights-seed --backend
-extern const std::vector<FlagSpec> kChatFlags;     // --chat --system --user --chat-format --chat-date
-extern const std::vector<FlagSpec> kPromptFlags;   // --prompt --tokens and kChatFlags
-extern const std::vector<FlagSpec> kSamplerFlags;  // --max-new-tokens --temperature --top-k --top-p --seed
-extern const std::vector<FlagSpec> kTidarFlags;    // --block-size --layout --levels ...
-extern const std::vector<FlagSpec> kLoadFlags;     // --max-memory --check-weights
+extern const std::vector<FlagSpec> kModelFlags;      // --model --weights-seed --backend
+extern const std::vector<FlagSpec> kChatFlags;       // --chat --system --user --chat-format --chat-date
+extern const std::vector<FlagSpec> kSuiteChatFlags;  // --chat --system --chat-format --chat-date, for a suite
+extern const std::vector<FlagSpec> kPromptFlags;     // --prompt --tokens and kChatFlags
+extern const std::vector<FlagSpec> kSamplerFlags;    // --max-new-tokens --temperature --top-k --top-p --seed
+extern const std::vector<FlagSpec> kTidarFlags;      // --block-size --layout --levels ...
+extern const std::vector<FlagSpec> kLoadFlags;       // --max-memory --check-weights
 
 std::vector<FlagSpec> concat(std::initializer_list<std::vector<FlagSpec>> groups);
 
@@ -44,6 +46,9 @@ struct ChatPrompt {
 // With --chat: --system and --user in the model's chat template (or --chat-format); without it,
 // none. Throws on a chat flag without --chat, and on --chat without --user.
 std::optional<ChatPrompt> chat_prompt(const Args& a);
+// For a prompt suite: with --chat, every text prompt as the user turn after --system in the model's
+// chat template; without it, none. Throws on a chat flag (kSuiteChatFlags) without --chat.
+std::optional<SuiteChat> suite_chat(const Args& a);
 // --tokens as given, or --prompt encoded by the model's tokenizer (find_tokenizer), or the --chat
 // prompt encoded by it (encode_chat).
 std::vector<int32_t> prompt_ids(const Args& a, const ModelConfig& cfg);

@@ -25,9 +25,12 @@ using nlohmann::json;
 
 std::vector<SuitePrompt> verify_prompts(const Args& a, const ModelConfig& cfg) {
   if (!a.has("--prompts")) return {{"prompt", "", prompt_ids(a, cfg), std::nullopt}};
-  for (const FlagSpec& f : kPromptFlags) DLLM_CHECK(!a.has(f.name), "give --prompts FILE or ", f.name, ", not both");
+  for (const char* flag : {"--prompt", "--tokens"})
+    DLLM_CHECK(!a.has(flag), "give --prompts FILE or ", flag, ", not both");
+  DLLM_CHECK(!a.has("--user"), "--user: with --prompts each prompt of the suite is the user turn; drop --user");
+  const std::optional<SuiteChat> chat = suite_chat(a);
   return load_suite(a.str("--prompts", ""), split_list(a.str("--categories", "")),
-                    find_tokenizer(model_spec(a), cfg).get());
+                    find_tokenizer(model_spec(a), cfg).get(), chat ? &*chat : nullptr);
 }
 
 }  // namespace
@@ -40,7 +43,9 @@ int run_verify(int argc, char** argv) {
          concat({kModelFlags,
                  kLoadFlags,
                  kPromptFlags,
-                 {{"--prompts", "FILE", "JSONL prompt suite (datasets/README.md) instead of --prompt/--tokens/--chat"},
+                 {{"--prompts", "FILE",
+                   "JSONL prompt suite (datasets/README.md) instead of --prompt/--tokens/--user; with --chat each "
+                   "text prompt is the user turn of a chat"},
                   {"--categories", "LIST", "only the prompts of these categories, e.g. copy,upper"},
                   {"--max-new-tokens", "N", "tokens to generate per prompt (default 64)"},
                   {"--temperature", "T", "temperature of the stochastic runs (default 0.8)"},

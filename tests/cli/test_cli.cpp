@@ -313,6 +313,31 @@ TEST(Cli, ChatPromptsInTheModelsFormat) {
   ASSERT_EQ(run_cli("generate --model " + dir + chat + " --max-new-tokens 2 --json", &out), 0) << out;
   EXPECT_EQ(nlohmann::json::parse(out)["prompt_tokens"], nlohmann::json(want));
   ASSERT_EQ(run_cli("verify --model " + dir + chat + " --max-new-tokens 2 --seeds none", &out), 0) << out;
+
+  // A suite as chats: each text prompt the user turn; the report says how the prompts were put.
+  std::ofstream(dir + "/suite.jsonl") << R"({"id": "a", "prompt": "hi"})"
+                                      << "\n";
+  const std::string suite = " --prompts " + dir + "/suite.jsonl --chat --system be";
+  ASSERT_EQ(
+      run_cli("verify --model " + dir + suite + " --max-new-tokens 2 --seeds none --out " + dir + "/v.json", &out), 0)
+      << out;
+  ASSERT_EQ(run_cli("bench --model " + dir + suite +
+                        " --strategies ar --samplers greedy --mix-weights 1 --max-new-tokens 2 --warmup 0 "
+                        "--repetitions 1 --min-seconds 0 --min-tokens 0 --step-cost none --quiet --html none --out " +
+                        dir + "/r.json",
+                    &out),
+            0)
+      << out;
+  const auto report = nlohmann::json::parse(std::ifstream(dir + "/r.json"));
+  EXPECT_EQ(report["suite"]["chat_format"], "chatml");
+  EXPECT_EQ(report["suite"]["chat_system"], "be");
+  EXPECT_EQ(report["examples"][0]["prompt_text"], t["text"]) << report["examples"].dump();
+  expect_failure("verify --model " + dir + suite + " --user hi",
+                 "with --prompts each prompt of the suite is the user turn");
+  std::ofstream(dir + "/ids.jsonl") << R"({"id": "b", "tokens": [104, 105]})"
+                                    << "\n";
+  expect_failure("verify --model " + dir + " --prompts " + dir + "/ids.jsonl --chat",
+                 "prompt b is token ids, which --chat cannot put in a chat turn");
 }
 
 // The realistic text suite: 12 text prompts in each of the seven categories, ids unique.

@@ -210,7 +210,9 @@ TEST(BadInputs, ContradictoryFlags) {
   expect_failure("generate --model preset:tiny --prompt hi --chat --user hi", {"give exactly one of"});
   expect_failure("generate --model preset:tiny --prompt hi --system be", {"--system applies to --chat only"});
   expect_failure("generate --model preset:tiny --chat --system be", {"--chat needs --user TEXT"});
-  expect_failure("verify --model preset:tiny --prompts x.jsonl --system be", {"give --prompts FILE or --system"});
+  expect_failure("verify --model preset:tiny --prompts x.jsonl --system be", {"--system applies to --chat only"});
+  expect_failure("verify --model preset:tiny --prompts x.jsonl --prompt hi", {"give --prompts FILE or --prompt"});
+  expect_failure("verify --model preset:tiny --prompts x.jsonl --chat --user hi", {"drop --user"});
   expect_failure("generate --model preset:tiny --prompt hi --levels P3", {"--levels applies to --strategy tidar only"});
   expect_failure("generate --model preset:tiny --prompt hi --strategy tidar --layout two --levels P3",
                  {"--levels applies to the single-forward layout only"});
