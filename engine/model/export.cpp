@@ -109,9 +109,10 @@ std::string export_model(const Model& model, const std::string& source_dir, cons
     model.save(tmp.string());
     std::string tokenizer = "none";
     const fs::path source = source_dir.empty() ? fs::path() : fs::path(source_dir);
-    if (!source.empty() && fs::is_regular_file(source / "tokenizer.json")) {
-      for (const char* name :
-           {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"})
+    if (!source.empty() &&
+        (fs::is_regular_file(source / "tokenizer.json") || fs::is_regular_file(source / "tokenizer.model"))) {
+      for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json",
+                               "chat_template.jinja"})
         if (fs::is_regular_file(source / name)) fs::copy_file(source / name, tmp / name);
       tokenizer = "copied";
     } else if (model.config().byte_tokenizer) {

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <sentencepiece_trainer.h>
 
+#include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "core/check.h"
 #include "engine/model/sentencepiece_model.h"
@@ -16,7 +18,8 @@
 namespace dllm {
 namespace {
 
-std::unique_ptr<Tokenizer> trained_model() {
+// The path of a tokenizer.model trained here.
+std::string train_model() {
   const std::string dir = testutil::fresh_dir("sentencepiece");
   {
     std::ofstream text(dir + "/train.txt");
@@ -28,7 +31,28 @@ std::unique_ptr<Tokenizer> trained_model() {
       "/tokenizer --model_type=bpe --vocab_size=320 --byte_fallback=true --normalization_rule_name=identity "
       "--remove_extra_whitespaces=false --minloglevel=2");
   EXPECT_TRUE(status.ok()) << status.ToString();
-  return load_sentencepiece_model(dir + "/tokenizer.model");
+  return dir + "/tokenizer.model";
+}
+
+std::unique_ptr<Tokenizer> trained_model() { return load_sentencepiece_model(train_model()); }
+
+// A folder whose tokenizer is a tokenizer.model alone exports with it: the copy encodes the same.
+TEST(SentencePieceModel, ExportCopiesIt) {
+  const std::string dir = testutil::fresh_dir("sentencepiece_export");
+  std::string out;
+  ASSERT_EQ(testutil::run_cli("export --model preset:tiny-llama --out " + dir + "/a", &out), 0) << out;
+  for (const char* generated : {"/a/tokenizer.json", "/a/tokenizer_config.json"})
+    std::filesystem::remove(dir + generated);
+  nlohmann::json cfg = nlohmann::json::parse(std::ifstream(dir + "/a/config.json"));
+  cfg.erase("dllm_tokenizer");
+  std::ofstream(dir + "/a/config.json") << cfg.dump();
+  std::filesystem::copy_file(train_model(), dir + "/a/tokenizer.model");
+  ASSERT_EQ(testutil::run_cli("export --model " + dir + "/a --out " + dir + "/b", &out), 0) << out;
+  EXPECT_NE(out.find("its tokenizer files"), std::string::npos) << out;
+  std::string a, b;
+  ASSERT_EQ(testutil::run_cli("tokenize --model " + dir + "/a --text 'hello fox'", &a), 0) << a;
+  ASSERT_EQ(testutil::run_cli("tokenize --model " + dir + "/b --text 'hello fox'", &b), 0) << b;
+  EXPECT_EQ(a, b);
 }
 
 TEST(SentencePieceModel, EncodesDecodesAndStreams) {
