@@ -3,11 +3,14 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <cstring>
 #include <functional>
+#include <map>
 #include <set>
 
 #include "core/check.h"
 #include "engine/model/config.h"
+#include "engine/model/fp8.h"
 #include "engine/model/zaya.h"
 #include "kernels/cpu/threads.h"
 
@@ -97,6 +100,8 @@ bool ignorable_extra(const std::string& name, const ModelConfig& c) {
 void check_every_tensor_used(const Checkpoint& ck, const std::vector<TensorInfo>& bound, const ModelConfig& c) {
   std::set<std::string> used;
   for (const TensorInfo& t : bound) used.insert(t.name);
+  for (const TensorInfo& t : bound)  // a dequantized FP8 weight used its scales
+    if (const TensorInfo* stored = ck.find(t.name); stored && stored->f8_e4m3) used.insert(fp8_scale_name(t.name));
   std::vector<std::string> unknown;
   for (const std::string& name : ck.names())
     if (!used.count(name) && !ignorable_extra(name, c)) unknown.push_back(name);
@@ -131,9 +136,41 @@ std::unique_ptr<Model> Model::from_checkpoint(const std::string& dir) {
   m->config_ = load_config((std::filesystem::path(dir) / "config.json").string());
   m->checkpoint_ = std::make_unique<Checkpoint>(Checkpoint::open(dir));
   const Checkpoint& ck = *m->checkpoint_;
-  m->bind([&](const std::string& name) { return ck.find(name); }, dir);
+  const std::map<std::string, TensorInfo> dequantized = m->dequantize_fp8_weights(dir);
+  m->bind(
+      [&](const std::string& name) {
+        const auto it = dequantized.find(name);
+        return it != dequantized.end() ? &it->second : ck.find(name);
+      },
+      dir);
   check_every_tensor_used(ck, m->tensors_, m->config_);
   return m;
+}
+
+std::map<std::string, TensorInfo> Model::dequantize_fp8_weights(const std::string& dir) {
+  std::map<std::string, TensorInfo> out;
+  const Checkpoint& ck = *checkpoint_;
+  const std::string config_path = (std::filesystem::path(dir) / "config.json").string();
+  std::optional<Fp8Blocks> blocks;
+  for (const std::string& name : ck.names()) {
+    const TensorInfo& q = ck.get(name);
+    if (!q.f8_e4m3) continue;
+    if (!blocks) blocks = read_fp8_config(config_path);
+    DLLM_CHECK(blocks, q.file, ": tensor ", name, " is FP8 (F8_E4M3) but ", config_path,
+               " has no quantization_config giving its scale blocks (\"quant_method\": \"fp8\", "
+               "\"weight_block_size\": [rows, columns])");
+    const TensorInfo* scale = ck.find(fp8_scale_name(name));
+    DLLM_CHECK(scale, q.file, ": FP8 tensor ", name, " has no scale tensor ", fp8_scale_name(name));
+    owned_.emplace_back();
+    std::vector<uint8_t>& bytes = owned_.back();
+    const std::vector<uint16_t> bits = dequantize_fp8(q, *scale, *blocks);
+    bytes.resize(bits.size() * sizeof(uint16_t));
+    std::memcpy(bytes.data(), bits.data(), bytes.size());
+    TensorInfo t = q;
+    t.f8_e4m3 = false, t.dtype = DType::bf16, t.data = bytes.data(), t.nbytes = bytes.size();
+    out[name] = t;
+  }
+  return out;
 }
 
 std::unique_ptr<Model> Model::random(const ModelConfig& cfg, DType dtype, uint64_t seed, const std::string& name) {

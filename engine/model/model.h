@@ -2,6 +2,7 @@
 // and the views the engine and the reference read them through.
 #pragma once
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -51,13 +52,15 @@ class Model {
  private:
   Model() = default;
   void bind(const std::function<const TensorInfo*(const std::string&)>& find, const std::string& where);
+  // The checkpoint's FP8 weights dequantized to bf16 (fp8.h), held in owned_, by name.
+  std::map<std::string, TensorInfo> dequantize_fp8_weights(const std::string& dir);
 
   ModelConfig config_;
   ModelWeights weights_;
   std::string source_;
   std::vector<TensorInfo> tensors_;          // every bound tensor (for save and counting)
   std::unique_ptr<Checkpoint> checkpoint_;   // when loaded from disk
-  std::vector<std::vector<uint8_t>> owned_;  // when generated
+  std::vector<std::vector<uint8_t>> owned_;  // generated weights, or dequantized FP8 ones
 };
 
 // A model's size without materialising a preset's random weights (for `dllm-bench info`).

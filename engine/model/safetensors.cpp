@@ -86,15 +86,21 @@ std::optional<uint64_t> as_count(const json& v) {
   return n;
 }
 
-DType parse_dtype(const std::string& path, const std::string& name, const json& entry) {
+// The tensor's element type: an engine dtype, or FP8 E4M3 (f8_e4m3 set).
+void parse_dtype(const std::string& path, const std::string& name, const json& entry, TensorInfo& info) {
   const auto it = entry.find("dtype");
   if (it == entry.end() || !it->is_string())
     fail_at(path, "tensor ", name, " has no \"dtype\" string: re-export the checkpoint");
   const auto& s = it->get_ref<const std::string&>();
+  info.f8_e4m3 = s == "F8_E4M3";
   for (DType t : {DType::f32, DType::f16, DType::bf16})
-    if (s == dtype_name(t)) return t;
-  fail_at(path, "unsupported dtype ", s, " for tensor ", name, ": convert to bf16/f16/f32");
+    if (s == dtype_name(t)) info.dtype = t;
+  if (!info.f8_e4m3 && s != dtype_name(info.dtype))
+    fail_at(path, "unsupported dtype ", s, " for tensor ", name, ": convert to bf16/f16/f32 (or F8_E4M3 weights)");
 }
+
+size_t element_size(const TensorInfo& t) { return t.f8_e4m3 ? 1 : dtype_size(t.dtype); }
+std::string element_name(const TensorInfo& t) { return t.f8_e4m3 ? "F8_E4M3" : dtype_name(t.dtype); }
 
 std::vector<int64_t> parse_shape(const std::string& path, const std::string& name, const json& entry) {
   const auto it = entry.find("shape");
@@ -116,8 +122,8 @@ std::vector<int64_t> parse_shape(const std::string& path, const std::string& nam
 
 // Bytes the shape needs, refusing shapes whose size does not fit in 64 bits.
 uint64_t shape_nbytes(const std::string& path, const std::string& name, const std::vector<int64_t>& shape,
-                      DType dtype) {
-  uint64_t nbytes = dtype_size(dtype);
+                      size_t element) {
+  uint64_t nbytes = element;
   for (int64_t d : shape)
     if (__builtin_mul_overflow(nbytes, uint64_t(d), &nbytes))
       fail_at(path, "shape ", shape_str(shape), " of tensor ", name,
@@ -156,22 +162,22 @@ ParsedTensor parse_tensor(const std::string& path, const std::string& name, cons
   TensorInfo info;
   info.name = name;
   info.file = path;
-  info.dtype = parse_dtype(path, name, entry);
+  parse_dtype(path, name, entry, info);
   info.shape = parse_shape(path, name, entry);
-  const uint64_t nbytes = shape_nbytes(path, name, info.shape, info.dtype);
+  const uint64_t nbytes = shape_nbytes(path, name, info.shape, element_size(info));
   const auto [begin, end] = parse_offsets(path, name, entry);
   if (end - begin != nbytes)
     fail_at(path, "tensor ", name, " has data_offsets ", range_str(begin, end), " holding ", end - begin,
-            " bytes but shape ", shape_str(info.shape), " of ", dtype_name(info.dtype), " needs ", nbytes,
+            " bytes but shape ", shape_str(info.shape), " of ", element_name(info), " needs ", nbytes,
             ": re-export the checkpoint");
   if (end > file_size - data_start)
     fail_at(path, "tensor ", name, " data ", range_str(begin, end), " lies past the end of the file (size ", file_size,
             "): the file is truncated: re-download or re-export it");
   // The mapping is page-aligned, so an aligned file offset gives an aligned pointer; kernels read
   // the data in place as float / uint16_t and must not see misaligned addresses.
-  if ((data_start + begin) % dtype_size(info.dtype) != 0)
+  if ((data_start + begin) % element_size(info) != 0)
     fail_at(path, "tensor ", name, " data at file offset ", data_start + begin, " is unaligned for ",
-            dtype_name(info.dtype), " (needs a multiple of ", dtype_size(info.dtype), "): re-export the checkpoint");
+            element_name(info), " (needs a multiple of ", element_size(info), "): re-export the checkpoint");
   info.data = data + begin;
   info.nbytes = nbytes;
   return {std::move(info), {begin, end, name}};

@@ -16,7 +16,9 @@ namespace dllm {
 
 struct TensorInfo {
   std::string name;
-  DType dtype = DType::f32;
+  DType dtype = DType::f32;  // unused where f8_e4m3
+  // Stored as FP8 E4M3 (1 byte an element), a quantized weight the model dequantizes on load (fp8.h).
+  bool f8_e4m3 = false;
   std::vector<int64_t> shape;
   const void* data = nullptr;  // inside the mapping, valid while the owning file is open
   size_t nbytes = 0;
