@@ -10,7 +10,7 @@
 
 #include "core/check.h"
 #include "engine/model/config.h"
-#include "engine/model/fp8.h"
+#include "engine/model/quantized.h"
 #include "engine/model/zaya.h"
 #include "kernels/cpu/threads.h"
 
@@ -97,11 +97,10 @@ bool ignorable_extra(const std::string& name, const ModelConfig& c) {
 // Every stored tensor must be one the model reads: a head or layer the engine does not implement
 // (a diffusion head, an MTP module) would otherwise vanish without a word and the logits would not be
 // the checkpoint's model.
-void check_every_tensor_used(const Checkpoint& ck, const std::vector<TensorInfo>& bound, const ModelConfig& c) {
-  std::set<std::string> used;
+void check_every_tensor_used(const Checkpoint& ck, const std::vector<TensorInfo>& bound,
+                             const std::set<std::string>& dequantized_from, const ModelConfig& c) {
+  std::set<std::string> used = dequantized_from;
   for (const TensorInfo& t : bound) used.insert(t.name);
-  for (const TensorInfo& t : bound)  // a dequantized FP8 weight used its scales
-    if (const TensorInfo* stored = ck.find(t.name); stored && stored->f8_e4m3) used.insert(fp8_scale_name(t.name));
   std::vector<std::string> unknown;
   for (const std::string& name : ck.names())
     if (!used.count(name) && !ignorable_extra(name, c)) unknown.push_back(name);
@@ -122,6 +121,10 @@ void Model::bind(const std::function<const TensorInfo*(const std::string&)>& fin
     const TensorInfo* t = find(e.name);
     DLLM_CHECK(t != nullptr, where, ": tensor ", e.name, " is missing (the config describes a ", config_.model_type,
                " model with ", config_.num_layers, " layers): the checkpoint does not match its config.json");
+    DLLM_CHECK(t->raw == RawType::none, t->file, ": tensor ", e.name, " is stored as ",
+               t->raw == RawType::u8 ? "U8" : "F8_E4M3",
+               ", which dllm-bench reads only as part of a quantized weight (FP8 with X.weight_scale_inv, MXFP4 as "
+               "X_blocks and X_scales): convert it to bf16/f16/f32");
     DLLM_CHECK(t->shape == e.shape, where, ": tensor ", e.name, " has shape ", shape_str(t->shape),
                " but the config needs ", shape_str(e.shape), ": the checkpoint does not match its config.json");
     *e.view = view_of(*t);
@@ -136,39 +139,60 @@ std::unique_ptr<Model> Model::from_checkpoint(const std::string& dir) {
   m->config_ = load_config((std::filesystem::path(dir) / "config.json").string());
   m->checkpoint_ = std::make_unique<Checkpoint>(Checkpoint::open(dir));
   const Checkpoint& ck = *m->checkpoint_;
-  const std::map<std::string, TensorInfo> dequantized = m->dequantize_fp8_weights(dir);
+  std::set<std::string> dequantized_from;
+  const std::map<std::string, TensorInfo> dequantized = m->dequantize_weights(dir, dequantized_from);
   m->bind(
       [&](const std::string& name) {
         const auto it = dequantized.find(name);
         return it != dequantized.end() ? &it->second : ck.find(name);
       },
       dir);
-  check_every_tensor_used(ck, m->tensors_, m->config_);
+  check_every_tensor_used(ck, m->tensors_, dequantized_from, m->config_);
   return m;
 }
 
-std::map<std::string, TensorInfo> Model::dequantize_fp8_weights(const std::string& dir) {
+std::map<std::string, TensorInfo> Model::dequantize_weights(const std::string& dir, std::set<std::string>& from) {
   std::map<std::string, TensorInfo> out;
   const Checkpoint& ck = *checkpoint_;
   const std::string config_path = (std::filesystem::path(dir) / "config.json").string();
-  std::optional<Fp8Blocks> blocks;
-  for (const std::string& name : ck.names()) {
-    const TensorInfo& q = ck.get(name);
-    if (!q.f8_e4m3) continue;
-    if (!blocks) blocks = read_fp8_config(config_path);
-    DLLM_CHECK(blocks, q.file, ": tensor ", name, " is FP8 (F8_E4M3) but ", config_path,
-               " has no quantization_config giving its scale blocks (\"quant_method\": \"fp8\", "
-               "\"weight_block_size\": [rows, columns])");
-    const TensorInfo* scale = ck.find(fp8_scale_name(name));
-    DLLM_CHECK(scale, q.file, ": FP8 tensor ", name, " has no scale tensor ", fp8_scale_name(name));
-    owned_.emplace_back();
-    std::vector<uint8_t>& bytes = owned_.back();
-    const std::vector<uint16_t> bits = dequantize_fp8(q, *scale, *blocks);
-    bytes.resize(bits.size() * sizeof(uint16_t));
+  std::optional<Quantization> quantization;
+  bool read = false;
+  // The config's quantization, which the tensor `name` (of a `format` weight) needs.
+  const auto needed = [&](const TensorInfo& t, Quantization::Method method, const char* format) {
+    if (!read) quantization = read_quantization(config_path), read = true;
+    DLLM_CHECK(quantization && quantization->method == method, t.file, ": tensor ", t.name, " is part of a ", format,
+               " weight but ", config_path, " has no quantization_config with \"quant_method\": \"",
+               method == Quantization::Method::fp8 ? "fp8" : "mxfp4", "\"");
+    return *quantization;
+  };
+  // The weight `name` [shape] with its bf16 bits, held in owned_.
+  const auto keep = [&](const TensorInfo& like, const std::string& name, std::vector<int64_t> shape,
+                        const std::vector<uint16_t>& bits) {
+    std::vector<uint8_t>& bytes = owned_.emplace_back(bits.size() * sizeof(uint16_t));
     std::memcpy(bytes.data(), bits.data(), bytes.size());
-    TensorInfo t = q;
-    t.f8_e4m3 = false, t.dtype = DType::bf16, t.data = bytes.data(), t.nbytes = bytes.size();
+    TensorInfo t = like;
+    t.name = name, t.shape = std::move(shape), t.raw = RawType::none, t.dtype = DType::bf16;
+    t.data = bytes.data(), t.nbytes = bytes.size();
     out[name] = t;
+  };
+  const std::string blocks_suffix = mxfp4_blocks_name("");
+  for (const std::string& name : ck.names()) {
+    const TensorInfo& t = ck.get(name);
+    if (t.raw == RawType::f8_e4m3) {
+      const Quantization& q = needed(t, Quantization::Method::fp8, "FP8");
+      const TensorInfo* scale = ck.find(fp8_scale_name(name));
+      DLLM_CHECK(scale, t.file, ": FP8 tensor ", name, " has no scale tensor ", fp8_scale_name(name));
+      keep(t, name, t.shape, dequantize_fp8(t, *scale, q));
+      from.insert(scale->name);
+    } else if (t.raw == RawType::u8 && name.size() > blocks_suffix.size() &&
+               name.compare(name.size() - blocks_suffix.size(), blocks_suffix.size(), blocks_suffix) == 0) {
+      needed(t, Quantization::Method::mxfp4, "MXFP4");
+      const std::string weight = name.substr(0, name.size() - blocks_suffix.size());
+      const TensorInfo* scales = ck.find(mxfp4_scales_name(weight));
+      DLLM_CHECK(scales, t.file, ": MXFP4 tensor ", name, " has no scale tensor ", mxfp4_scales_name(weight));
+      keep(t, weight, mxfp4_shape(t), dequantize_mxfp4(t, *scales));
+      from.insert(name), from.insert(scales->name);
+    }
   }
   return out;
 }

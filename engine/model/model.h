@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -52,15 +53,16 @@ class Model {
  private:
   Model() = default;
   void bind(const std::function<const TensorInfo*(const std::string&)>& find, const std::string& where);
-  // The checkpoint's FP8 weights dequantized to bf16 (fp8.h), held in owned_, by name.
-  std::map<std::string, TensorInfo> dequantize_fp8_weights(const std::string& dir);
+  // The checkpoint's quantized weights dequantized to bf16 (quantized.h), held in owned_, by name;
+  // the stored tensors they were made of added to `from`.
+  std::map<std::string, TensorInfo> dequantize_weights(const std::string& dir, std::set<std::string>& from);
 
   ModelConfig config_;
   ModelWeights weights_;
   std::string source_;
   std::vector<TensorInfo> tensors_;          // every bound tensor (for save and counting)
   std::unique_ptr<Checkpoint> checkpoint_;   // when loaded from disk
-  std::vector<std::vector<uint8_t>> owned_;  // generated weights, or dequantized FP8 ones
+  std::vector<std::vector<uint8_t>> owned_;  // generated weights, or dequantized ones
 };
 
 // A model's size without materialising a preset's random weights (for `dllm-bench info`).

@@ -86,21 +86,24 @@ std::optional<uint64_t> as_count(const json& v) {
   return n;
 }
 
-// The tensor's element type: an engine dtype, or FP8 E4M3 (f8_e4m3 set).
+// The tensor's element type: an engine dtype, or a raw one (F8_E4M3, U8) of quantized weights.
 void parse_dtype(const std::string& path, const std::string& name, const json& entry, TensorInfo& info) {
   const auto it = entry.find("dtype");
   if (it == entry.end() || !it->is_string())
     fail_at(path, "tensor ", name, " has no \"dtype\" string: re-export the checkpoint");
   const auto& s = it->get_ref<const std::string&>();
-  info.f8_e4m3 = s == "F8_E4M3";
+  info.raw = s == "F8_E4M3" ? RawType::f8_e4m3 : s == "U8" ? RawType::u8 : RawType::none;
   for (DType t : {DType::f32, DType::f16, DType::bf16})
     if (s == dtype_name(t)) info.dtype = t;
-  if (!info.f8_e4m3 && s != dtype_name(info.dtype))
-    fail_at(path, "unsupported dtype ", s, " for tensor ", name, ": convert to bf16/f16/f32 (or F8_E4M3 weights)");
+  if (info.raw == RawType::none && s != dtype_name(info.dtype))
+    fail_at(path, "unsupported dtype ", s, " for tensor ", name,
+            ": convert to bf16/f16/f32 (or FP8 / MXFP4 quantized weights)");
 }
 
-size_t element_size(const TensorInfo& t) { return t.f8_e4m3 ? 1 : dtype_size(t.dtype); }
-std::string element_name(const TensorInfo& t) { return t.f8_e4m3 ? "F8_E4M3" : dtype_name(t.dtype); }
+size_t element_size(const TensorInfo& t) { return t.raw == RawType::none ? dtype_size(t.dtype) : 1; }
+std::string element_name(const TensorInfo& t) {
+  return t.raw == RawType::f8_e4m3 ? "F8_E4M3" : t.raw == RawType::u8 ? "U8" : dtype_name(t.dtype);
+}
 
 std::vector<int64_t> parse_shape(const std::string& path, const std::string& name, const json& entry) {
   const auto it = entry.find("shape");

@@ -14,11 +14,14 @@
 
 namespace dllm {
 
+// Element types beyond the engine's dtypes: the parts of quantized weights, which the model
+// dequantizes on load (quantized.h).
+enum class RawType : uint8_t { none, f8_e4m3, u8 };
+
 struct TensorInfo {
   std::string name;
-  DType dtype = DType::f32;  // unused where f8_e4m3
-  // Stored as FP8 E4M3 (1 byte an element), a quantized weight the model dequantizes on load (fp8.h).
-  bool f8_e4m3 = false;
+  DType dtype = DType::f32;     // unused where raw is not none
+  RawType raw = RawType::none;  // F8_E4M3 or U8: 1 byte an element
   std::vector<int64_t> shape;
   const void* data = nullptr;  // inside the mapping, valid while the owning file is open
   size_t nbytes = 0;
