@@ -12,14 +12,17 @@ using Clock = std::chrono::steady_clock;
 // Seconds from t0 to now.
 inline double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// Now, e.g. "2026-12-06T08:14:01Z".
-inline std::string utc_now() {
+// Now as strftime writes it in `format`, in UTC or in the local time zone.
+inline std::string format_now(const char* format, bool utc) {
   const std::time_t t = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  std::tm when{};
+  utc ? gmtime_r(&t, &when) : localtime_r(&t, &when);
+  char buf[64];
+  std::strftime(buf, sizeof buf, format, &when);
   return buf;
 }
+
+// Now, e.g. "2026-12-06T08:14:01Z".
+inline std::string utc_now() { return format_now("%Y-%m-%dT%H:%M:%SZ", true); }
 
 }  // namespace dllm

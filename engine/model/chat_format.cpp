@@ -1,12 +1,12 @@
 #include "engine/model/chat_format.h"
 
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/check.h"
+#include "core/clock.h"
 
 namespace dllm {
 
@@ -136,16 +136,6 @@ std::optional<std::string> literal_after(const std::string& t, const std::string
   return t.substr(begin, end - begin);
 }
 
-// Today's date as Python's datetime.now().strftime("%d %b %Y") writes it (transformers' strftime_now).
-std::string today_as_strftime() {
-  const std::time_t now = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&now, &local);
-  char text[32];
-  std::strftime(text, sizeof text, "%d %b %Y", &local);
-  return text;
-}
-
 // Llama 3.1+'s dated block: the knowledge date the template writes (December 2023 without a template)
 // and `today`, else today's date where the template calls strftime_now, else its date_string literal.
 std::string date_block(const std::optional<std::string>& chat_template, const std::optional<std::string>& today,
@@ -155,8 +145,8 @@ std::string date_block(const std::optional<std::string>& chat_template, const st
   DLLM_CHECK(!knowledge.empty(), source, ": the template's \"", kKnowledgeDate, "\" has no date after it");
   std::string date = today.value_or("");
   if (date.empty() && chat_template && chat_template->find("strftime_now") != std::string::npos)
-    date = today_as_strftime();
-  if (date.empty() && chat_template) {  // {%- set date_string = "26 Jul 2024" %}
+    date = format_now("%d %b %Y", false);  // as transformers' strftime_now: datetime.now().strftime
+  if (date.empty() && chat_template) {     // {%- set date_string = "26 Jul 2024" %}
     for (const char* key : {"date_string = \"", "date_string = '"})
       if (date.empty()) date = literal_after(*chat_template, key).value_or("");
   }
