@@ -132,8 +132,9 @@ __device__ RowArgmax block_argmax(const Value& value, int n) {
   return result;
 }
 
-// Warp size of the current device, for launch shapes that give each warp one row (host side).
+// Warp size and multiprocessor count of the current device, for launch shapes (host side).
 int device_warp_size();
+int device_multiprocessors();
 
 inline int blocks_for(int64_t n, int threads) { return int((n + threads - 1) / threads); }
 

@@ -46,4 +46,13 @@ int device_warp_size() {
   return size;
 }
 
+int device_multiprocessors() {
+  static const int count = [] {
+    gpuDeviceProp p;
+    DLLM_GPU_CHECK(gpuGetDeviceProperties(&p, 0));
+    return p.multiProcessorCount;
+  }();
+  return count;
+}
+
 }  // namespace dllm::gpu

@@ -60,12 +60,13 @@ class Timer {
 enum class Reduction { fast, invariant, fast_mma };
 inline constexpr int kMmaMinTokens = 16;
 
-// Linear kernel variants. gemv: one warp per output row streams the weights once per 4 tokens (the
-// shape of an AR step). tiled: 64 outputs x 16 tokens per block through shared memory (5..~300
-// tokens; the one shape of the invariant mode). mma: matrix-unit tiles of 32 tokens x 64 outputs:
-// mma.sync m16n8k16 with bf16 inputs on NVIDIA sm_80+, MFMA with f32 inputs on AMD CDNA2/3 (see
-// mma_available()); a fixed column order whatever the pass size, so a token's result is bitwise the
-// same alone or in any pass.
+// Linear kernel variants. gemv: the shape of an AR step (1..4 tokens): each warp streams one or two
+// weight rows with several 16-byte loads in flight per lane, against the inputs staged in shared
+// memory; the weights are read once per 4 tokens. tiled: 64 outputs x 16 tokens per block through
+// shared memory (5..~300 tokens; the one shape of the invariant mode). mma: matrix-unit tiles of 32
+// tokens x 64 outputs: mma.sync m16n8k16 with bf16 inputs on NVIDIA sm_80+, MFMA with f32 inputs on
+// AMD CDNA2/3 (see mma_available()); a fixed column order whatever the pass size, so a token's result
+// is bitwise the same alone or in any pass.
 enum class LinearVariant { gemv, tiled, mma };
 // Whether this build and device run LinearVariant::mma (a CUDA build on sm_80 or newer, a HIP build on
 // gfx90a or gfx94x, the emulator at either warp size), and what it needs otherwise (for error messages).

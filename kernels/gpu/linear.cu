@@ -15,60 +15,145 @@ __device__ inline float weight_at(const void* row, int64_t i) {
   else if constexpr (W == DType::bf16)
     return bf16_to_f32(static_cast<const uint16_t*>(row)[i]);
   else
-    return f16_to_f32(static_cast<const uint16_t*>(row)[i]);
+    return gpu_f16_to_f32(static_cast<const uint16_t*>(row)[i]);
 }
 
-// Eight consecutive weights from a 16-byte aligned address (one or two vector loads).
+// Eight consecutive stored weights as loaded, before conversion: one 16-byte load for 16-bit
+// weights, two for f32. Zero bits are 0.0 in every dtype.
 template <DType W>
-__device__ inline void weight_load8(const void* row, int64_t i, float* w) {
-  if constexpr (W == DType::f32) {
-    const float4 a = *reinterpret_cast<const float4*>(static_cast<const float*>(row) + i);
-    const float4 b = *reinterpret_cast<const float4*>(static_cast<const float*>(row) + i + 4);
-    w[0] = a.x, w[1] = a.y, w[2] = a.z, w[3] = a.w, w[4] = b.x, w[5] = b.y, w[6] = b.z, w[7] = b.w;
+struct Packed8 {
+  uint4 u;
+};
+template <>
+struct Packed8<DType::f32> {
+  float4 lo, hi;
+};
+
+// Stored weights i .. i + 7 of a row of n. VEC: all eight exist and sit at a 16-byte aligned address
+// (vector loads); otherwise element by element, zeros past n.
+template <DType W, bool VEC>
+__device__ inline Packed8<W> load8(const void* row, int64_t i, int64_t n) {
+  Packed8<W> p{};
+  if constexpr (VEC) {
+    if constexpr (W == DType::f32) {
+      p.lo = *reinterpret_cast<const float4*>(static_cast<const float*>(row) + i);
+      p.hi = *reinterpret_cast<const float4*>(static_cast<const float*>(row) + i + 4);
+    } else {
+      p.u = *reinterpret_cast<const uint4*>(static_cast<const uint16_t*>(row) + i);
+    }
   } else {
-    const uint4 u = *reinterpret_cast<const uint4*>(static_cast<const uint16_t*>(row) + i);
-    const uint32_t p[4] = {u.x, u.y, u.z, u.w};
+    if constexpr (W == DType::f32) {
+      const float* r = static_cast<const float*>(row);
+      float f[8];
+      for (int e = 0; e < 8; ++e) f[e] = i + e < n ? r[i + e] : 0.0f;
+      p.lo = float4{f[0], f[1], f[2], f[3]}, p.hi = float4{f[4], f[5], f[6], f[7]};
+    } else {
+      const uint16_t* r = static_cast<const uint16_t*>(row);
+      unsigned words[4] = {};
+      for (int e = 0; e < 8; ++e)
+        if (i + e < n) words[e / 2] |= unsigned(r[i + e]) << (16 * (e % 2));
+      p.u = uint4{words[0], words[1], words[2], words[3]};
+    }
+  }
+  return p;
+}
+
+template <DType W>
+__device__ inline void unpack8(const Packed8<W>& p, float* w) {
+  if constexpr (W == DType::f32) {
+    w[0] = p.lo.x, w[1] = p.lo.y, w[2] = p.lo.z, w[3] = p.lo.w;
+    w[4] = p.hi.x, w[5] = p.hi.y, w[6] = p.hi.z, w[7] = p.hi.w;
+  } else {
+    const unsigned words[4] = {p.u.x, p.u.y, p.u.z, p.u.w};
     for (int k = 0; k < 4; ++k) {
-      const uint16_t lo = uint16_t(p[k] & 0xffffu), hi = uint16_t(p[k] >> 16);
+      const uint16_t lo = uint16_t(words[k] & 0xffffu), hi = uint16_t(words[k] >> 16);
       if constexpr (W == DType::bf16)
         w[2 * k] = bf16_to_f32(lo), w[2 * k + 1] = bf16_to_f32(hi);
       else
-        w[2 * k] = f16_to_f32(lo), w[2 * k + 1] = f16_to_f32(hi);
+        w[2 * k] = gpu_f16_to_f32(lo), w[2 * k + 1] = gpu_f16_to_f32(hi);
     }
   }
 }
 
-inline constexpr int kGemvTokens = 4;  // tokens per sweep over a weight row
+// gemv: the AR step's shape. A block of kGemvThreads takes R consecutive rows per warp and sweeps
+// the columns in stages of kGemvColumns:
+//   - the stage's inputs, [up to kGemvTokens tokens, kGemvColumns], are staged once in shared memory
+//     (16-byte loads), each token's columns stored as two planes, the first and the second half of
+//     every group of 8, so that a quarter-warp's 16-byte reads hit 32 different banks;
+//   - lane l owns the groups of 8 columns l, l + kWarp, ... of the stage (kGemvGroups of them): its
+//     R x kGemvGroups 16-byte weight loads are independent, and the next stage's are issued before
+//     this stage's arithmetic, so they are in flight across the barrier;
+//   - each input read from shared memory serves R rows.
+// Each output is one accumulator per lane over its groups in column order, then the warp butterfly:
+// the order depends only on Din and the warp size, never on the token count or on R.
+inline constexpr int kGemvTokens = 4;  // tokens per sweep over the weights
+inline constexpr int kGemvThreads = 256;
+inline constexpr int kGemvColumns = 1024;                       // columns per stage
+inline constexpr int kGemvGroups = kGemvColumns / (8 * kWarp);  // 16-byte loads per lane and row per stage
+static_assert(kGemvGroups >= 1, "a stage covers at least one group of 8 per lane");
 
-// gemv: one warp per output row o. Lanes own interleaved 8-element groups of the row (vector loads
-// when VEC: Din % 8 == 0 and 16-byte aligned rows), then a scalar tail, then the warp butterfly.
-// The order depends only on Din, never on the token count.
-template <DType W, bool VEC>
-__global__ void linear_gemv_kernel(LinearArgs a) {
-  const int lane = int(threadIdx.x) % kWarp;
-  const int o = int(blockIdx.x) * (int(blockDim.x) / kWarp) + int(threadIdx.x) / kWarp;
-  if (o >= a.out) return;
-  const void* row = static_cast<const char*>(a.weight.data) + int64_t(o) * a.in * int64_t(dtype_size(W));
-  const float bias = a.bias.empty() ? 0.0f : a.bias.at(0, o);
-  const int vec_end = VEC ? a.in / (8 * kWarp) * (8 * kWarp) : 0;
+template <DType W, bool VEC, int R>
+__global__ void __launch_bounds__(kGemvThreads) linear_gemv_kernel(LinearArgs a) {
+  __shared__ float4 xs[kGemvTokens][2][kGemvColumns / 8];  // [token, half of a group, group]
+  const int tid = int(threadIdx.x), lane = tid % kWarp, warp = tid / kWarp;
+  const int o0 = (int(blockIdx.x) * (kGemvThreads / kWarp) + warp) * R;  // this warp's first row
+  const int64_t row_bytes = int64_t(a.in) * int64_t(dtype_size(W));
+  const char* weights = static_cast<const char*>(a.weight.data);
+  // Stage k0's weights of this warp's rows (zeros for rows past the matrix: those warps still reach
+  // every barrier, and write nothing).
+  const auto load_stage = [&](int k0, Packed8<W>(&p)[R][kGemvGroups]) {
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < kGemvGroups; ++j) {
+        const int64_t i = k0 + int64_t(j * kWarp + lane) * 8;
+        p[r][j] = o0 + r < a.out && i < a.in ? load8<W, VEC>(weights + (o0 + r) * row_bytes, i, a.in) : Packed8<W>{};
+      }
+  };
   for (int t0 = 0; t0 < a.tokens; t0 += kGemvTokens) {
     const int nt = min(kGemvTokens, a.tokens - t0);
-    float acc[kGemvTokens] = {};
-    for (int i = lane * 8; i < vec_end; i += 8 * kWarp) {
-      float w[8];
-      weight_load8<W>(row, i, w);
-      for (int t = 0; t < nt; ++t) {
-        const float* x = a.x + int64_t(t0 + t) * a.in + i;
-        for (int e = 0; e < 8; ++e) acc[t] += w[e] * x[e];
+    float acc[R][kGemvTokens] = {};
+    Packed8<W> next[R][kGemvGroups];
+    load_stage(0, next);
+    for (int k0 = 0; k0 < a.in; k0 += kGemvColumns) {
+      Packed8<W> cur[R][kGemvGroups];
+      for (int r = 0; r < R; ++r)
+        for (int j = 0; j < kGemvGroups; ++j) cur[r][j] = next[r][j];
+      // this stage's inputs, 4 columns (one half of a group) per step; zeros past the row
+      for (int e = tid; e < nt * kGemvColumns / 4; e += kGemvThreads) {
+        const int t = e / (kGemvColumns / 4), c = (e % (kGemvColumns / 4)) * 4;
+        const float* x = a.x + int64_t(t0 + t) * a.in + k0 + c;
+        float4 v;
+        if (VEC && k0 + c + 4 <= a.in) {
+          v = *reinterpret_cast<const float4*>(x);
+        } else {
+          float f[4];
+          for (int q = 0; q < 4; ++q) f[q] = k0 + c + q < a.in ? x[q] : 0.0f;
+          v = float4{f[0], f[1], f[2], f[3]};
+        }
+        xs[t][(c / 4) % 2][c / 8] = v;
       }
+      __syncthreads();
+      if (k0 + kGemvColumns < a.in) load_stage(k0 + kGemvColumns, next);
+      for (int j = 0; j < kGemvGroups; ++j) {
+        const int g = j * kWarp + lane;  // the group in the stage
+        if (k0 + g * 8 >= a.in) break;
+        float w[R][8];
+        for (int r = 0; r < R; ++r) unpack8<W>(cur[r][j], w[r]);
+        for (int t = 0; t < nt; ++t) {
+          const float4 lo = xs[t][0][g], hi = xs[t][1][g];
+          const float x[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+          for (int r = 0; r < R; ++r)
+            for (int e = 0; e < 8; ++e) acc[r][t] += w[r][e] * x[e];
+        }
+      }
+      __syncthreads();  // the stage's inputs are read before the next stage overwrites them
     }
-    for (int i = vec_end + lane; i < a.in; i += kWarp) {
-      const float w = weight_at<W>(row, i);
-      for (int t = 0; t < nt; ++t) acc[t] += w * a.x[int64_t(t0 + t) * a.in + i];
-    }
-    for (int t = 0; t < nt; ++t) {
-      const float sum = warp_sum(acc[t]);
-      if (lane == 0) a.y[int64_t(t0 + t) * a.out + o] = sum + bias;
+    for (int r = 0; r < R; ++r) {
+      const int o = o0 + r;
+      const float bias = a.bias.empty() || o >= a.out ? 0.0f : a.bias.at(0, o);
+      for (int t = 0; t < nt; ++t) {
+        const float sum = warp_sum(acc[r][t]);
+        if (lane == 0 && o < a.out) a.y[int64_t(t0 + t) * a.out + o] = sum + bias;
+      }
     }
   }
 }
@@ -242,12 +327,21 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mfma_kernel(LinearArgs a) 
 template <DType W>
 void launch(const LinearArgs& a, LinearVariant v) {
   if (v == LinearVariant::gemv) {
-    const int rows_per_block = 256 / device_warp_size();  // one row per warp of the device
-    const bool vec = a.in % 8 == 0 && reinterpret_cast<uintptr_t>(a.weight.data) % 16 == 0;
-    if (vec)
-      DLLM_LAUNCH(blocks_for(a.out, rows_per_block), 256, linear_gemv_kernel<W, true>)(a);
+    // 16-byte loads where every row and every token's inputs start 16-byte aligned
+    const bool vec = a.in % 8 == 0 && reinterpret_cast<uintptr_t>(a.weight.data) % 16 == 0 &&
+                     reinterpret_cast<uintptr_t>(a.x) % 16 == 0;
+    // two rows per warp (each staged input serves both) unless that leaves multiprocessors idle
+    const int warps = kGemvThreads / device_warp_size();
+    const bool two_rows = blocks_for(a.out, 2 * warps) >= 2 * device_multiprocessors();
+    const int blocks = blocks_for(a.out, (two_rows ? 2 : 1) * warps);
+    if (vec && two_rows)
+      DLLM_LAUNCH(blocks, kGemvThreads, linear_gemv_kernel<W, true, 2>)(a);
+    else if (vec)
+      DLLM_LAUNCH(blocks, kGemvThreads, linear_gemv_kernel<W, true, 1>)(a);
+    else if (two_rows)
+      DLLM_LAUNCH(blocks, kGemvThreads, linear_gemv_kernel<W, false, 2>)(a);
     else
-      DLLM_LAUNCH(blocks_for(a.out, rows_per_block), 256, linear_gemv_kernel<W, false>)(a);
+      DLLM_LAUNCH(blocks, kGemvThreads, linear_gemv_kernel<W, false, 1>)(a);
   } else if (v == LinearVariant::tiled) {
     const dim3 grid(unsigned(blocks_for(a.out, kTileOut)), unsigned(blocks_for(a.tokens, kTileTok)));
     DLLM_LAUNCH(grid, kTileThreads, linear_tiled_kernel<W>)(a);

@@ -6,6 +6,7 @@
 #pragma once
 
 #if defined(DLLM_EMU)
+#include "core/dtype.h"
 #include "kernels/gpu/emu/emu.h"
 #define gpuError_t ::dllm::emu::Error
 #define gpuSuccess ::dllm::emu::Error::success
@@ -50,6 +51,8 @@ inline int gpu_shfl_xor(int v, int mask) { return ::dllm::emu::shfl_xor(v, mask)
 // no FMA, and the emulator is built without it).
 inline float gpu_mul_rn(float a, float b) { return a * b; }
 inline float gpu_add_rn(float a, float b) { return a + b; }
+// IEEE half to f32 (exact): the devices convert in one instruction, the emulator in software.
+inline float gpu_f16_to_f32(uint16_t h) { return ::dllm::f16_to_f32(h); }
 #define DLLM_LAUNCH(grid, block, ...) ::dllm::emu::launcher((grid), (block), __VA_ARGS__)
 // Matrix units, with their instructions' lane layouts: NVIDIA's mma.sync is a warp-32 instruction,
 // the warp-32 emulator has it; AMD's MFMA is wave64, the warp-64 emulator has it.
@@ -65,6 +68,7 @@ inline void gpu_mma_16x8x16_bf16(const uint32_t (&a)[4], const uint32_t (&b)[2],
 inline void gpu_mfma_16x16x4(float a, float b, float (&c)[4]) { ::dllm::emu::mfma_16x16x4(a, b, c); }
 #endif
 #elif defined(DLLM_HIP)
+#include <hip/hip_fp16.h>
 #include <hip/hip_runtime.h>
 #define gpuError_t hipError_t
 #define gpuSuccess hipSuccess
@@ -113,6 +117,7 @@ __device__ inline float gpu_shfl_xor(float v, int mask) { return __shfl_xor(v, m
 __device__ inline int gpu_shfl_xor(int v, int mask) { return __shfl_xor(v, mask); }
 __device__ inline float gpu_mul_rn(float a, float b) { return __fmul_rn(a, b); }
 __device__ inline float gpu_add_rn(float a, float b) { return __fadd_rn(a, b); }
+__device__ inline float gpu_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 // Matrix cores (MFMA, f32 inputs): the build has them (DLLM_BUILD_HAS_MFMA, host and device passes);
 // the device pass being compiled runs them on CDNA2 and CDNA3 (gfx90a, gfx94x: DLLM_DEVICE_HAS_MFMA).
 #define DLLM_BUILD_HAS_MFMA 1
@@ -128,6 +133,7 @@ __device__ inline void gpu_mfma_16x16x4(float a, float b, float (&c)[4]) {
 }
 #endif
 #else
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #define gpuError_t cudaError_t
 #define gpuSuccess cudaSuccess
@@ -170,6 +176,7 @@ __device__ inline float gpu_shfl_xor(float v, int mask) { return __shfl_xor_sync
 __device__ inline int gpu_shfl_xor(int v, int mask) { return __shfl_xor_sync(0xffffffffu, v, mask); }
 __device__ inline float gpu_mul_rn(float a, float b) { return __fmul_rn(a, b); }
 __device__ inline float gpu_add_rn(float a, float b) { return __fadd_rn(a, b); }
+__device__ inline float gpu_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 // Tensor cores (mma.sync m16n8k16, bf16 inputs, f32 accumulation): the build has them
 // (DLLM_BUILD_HAS_MMA_BF16, host and device passes); the device pass being compiled runs them from
 // sm_80 (DLLM_DEVICE_HAS_MMA_BF16).
