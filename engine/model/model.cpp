@@ -88,10 +88,7 @@ struct SplitMix {
 // when the embedding is tied (the embedding is the head), and the rotary inverse-frequency buffers of
 // older checkpoints (the engine forms them from config.json).
 bool ignorable_extra(const std::string& name, const ModelConfig& c) {
-  const std::string inv_freq = "rotary_emb.inv_freq";
-  const bool is_inv_freq =
-      name.size() >= inv_freq.size() && name.compare(name.size() - inv_freq.size(), inv_freq.size(), inv_freq) == 0;
-  return is_inv_freq || (c.tie_word_embeddings && name == "lm_head.weight");
+  return name.ends_with("rotary_emb.inv_freq") || (c.tie_word_embeddings && name == "lm_head.weight");
 }
 
 // Every stored tensor must be one the model reads: a head or layer the engine does not implement
@@ -165,13 +162,13 @@ std::map<std::string, TensorInfo> Model::dequantize_weights(const std::string& d
                method == Quantization::Method::fp8 ? "fp8" : "mxfp4", "\"");
     return *quantization;
   };
-  // The weight `name` [shape] with its bf16 bits, held in owned_.
+  // A bf16 weight `name` [shape] held in owned_, its bits written by fill(bits).
   const auto keep = [&](const TensorInfo& like, const std::string& name, std::vector<int64_t> shape,
-                        const std::vector<uint16_t>& bits) {
-    std::vector<uint8_t>& bytes = owned_.emplace_back(bits.size() * sizeof(uint16_t));
-    std::memcpy(bytes.data(), bits.data(), bytes.size());
+                        const std::function<void(uint16_t*)>& fill) {
     TensorInfo t = like;
     t.name = name, t.shape = std::move(shape), t.raw = RawType::none, t.dtype = DType::bf16;
+    std::vector<uint8_t>& bytes = owned_.emplace_back(size_t(t.numel()) * sizeof(uint16_t));
+    fill(reinterpret_cast<uint16_t*>(bytes.data()));
     t.data = bytes.data(), t.nbytes = bytes.size();
     out[name] = t;
   };
@@ -182,15 +179,14 @@ std::map<std::string, TensorInfo> Model::dequantize_weights(const std::string& d
       const Quantization& q = needed(t, Quantization::Method::fp8, "FP8");
       const TensorInfo* scale = ck.find(fp8_scale_name(name));
       DLLM_CHECK(scale, t.file, ": FP8 tensor ", name, " has no scale tensor ", fp8_scale_name(name));
-      keep(t, name, t.shape, dequantize_fp8(t, *scale, q));
+      keep(t, name, t.shape, [&](uint16_t* bits) { dequantize_fp8(t, *scale, q, bits); });
       from.insert(scale->name);
-    } else if (t.raw == RawType::u8 && name.size() > blocks_suffix.size() &&
-               name.compare(name.size() - blocks_suffix.size(), blocks_suffix.size(), blocks_suffix) == 0) {
+    } else if (t.raw == RawType::u8 && name.size() > blocks_suffix.size() && name.ends_with(blocks_suffix)) {
       needed(t, Quantization::Method::mxfp4, "MXFP4");
       const std::string weight = name.substr(0, name.size() - blocks_suffix.size());
       const TensorInfo* scales = ck.find(mxfp4_scales_name(weight));
       DLLM_CHECK(scales, t.file, ": MXFP4 tensor ", name, " has no scale tensor ", mxfp4_scales_name(weight));
-      keep(t, weight, mxfp4_shape(t), dequantize_mxfp4(t, *scales));
+      keep(t, weight, mxfp4_shape(t), [&](uint16_t* bits) { dequantize_mxfp4(t, *scales, bits); });
       from.insert(name), from.insert(scales->name);
     }
   }

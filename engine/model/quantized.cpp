@@ -53,7 +53,7 @@ std::string fp8_scale_name(const std::string& weight) { return weight + "_scale_
 std::string mxfp4_blocks_name(const std::string& weight) { return weight + "_blocks"; }
 std::string mxfp4_scales_name(const std::string& weight) { return weight + "_scales"; }
 
-std::vector<uint16_t> dequantize_fp8(const TensorInfo& q, const TensorInfo& scale_inv, const Quantization& fp8) {
+void dequantize_fp8(const TensorInfo& q, const TensorInfo& scale_inv, const Quantization& fp8, uint16_t* out) {
   DLLM_CHECK(q.raw == RawType::f8_e4m3 && q.shape.size() == 2, q.file, ": tensor ", q.name,
              " is FP8 but not a matrix: dllm-bench dequantizes FP8 weights [rows, columns] only");
   const int64_t rows = q.shape[0], cols = q.shape[1];
@@ -62,17 +62,15 @@ std::vector<uint16_t> dequantize_fp8(const TensorInfo& q, const TensorInfo& scal
   DLLM_CHECK(scale_inv.raw == RawType::none && scale_inv.dtype != DType::f16 && scale_inv.shape == want, scale_inv.file,
              ": tensor ", scale_inv.name, " must be F32 or BF16 of shape [", want[0], ", ", want[1], "] (", q.name,
              " [", rows, ", ", cols, "] in blocks of ", fp8.block_rows, " x ", fp8.block_cols, ")");
-  std::vector<uint16_t> out(size_t(rows * cols));
   const auto* codes = static_cast<const uint8_t*>(q.data);
   cpu::parallel_for(rows, 64, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)
       for (int64_t c = 0; c < cols; ++c) {
         const float scale =
             load_as_f32(scale_inv.dtype, scale_inv.data, size_t((r / fp8.block_rows) * want[1] + c / fp8.block_cols));
-        out[size_t(r * cols + c)] = f32_to_bf16(e4m3_to_f32(codes[r * cols + c]) * scale);
+        out[r * cols + c] = f32_to_bf16(e4m3_to_f32(codes[r * cols + c]) * scale);
       }
   });
-  return out;
 }
 
 std::vector<int64_t> mxfp4_shape(const TensorInfo& blocks) {
@@ -83,13 +81,12 @@ std::vector<int64_t> mxfp4_shape(const TensorInfo& blocks) {
   return shape;
 }
 
-std::vector<uint16_t> dequantize_mxfp4(const TensorInfo& blocks, const TensorInfo& scales) {
-  const std::vector<int64_t> shape = mxfp4_shape(blocks);
+void dequantize_mxfp4(const TensorInfo& blocks, const TensorInfo& scales, uint16_t* out) {
+  mxfp4_shape(blocks);  // checks the blocks' type and shape
   const std::vector<int64_t> want(blocks.shape.begin(), blocks.shape.end() - 1);
   DLLM_CHECK(scales.raw == RawType::u8 && scales.shape == want, scales.file, ": tensor ", scales.name,
              " must be U8 of the shape of ", blocks.name, " without its last dimension (one E8M0 scale a block)");
   const int64_t count = blocks.numel() / 16;  // blocks of 32 values
-  std::vector<uint16_t> out(size_t(count * 32));
   const auto* packed = static_cast<const uint8_t*>(blocks.data);
   const auto* exponents = static_cast<const uint8_t*>(scales.data);
   cpu::parallel_for(count, 1024, [&](int64_t begin, int64_t end) {
@@ -97,11 +94,10 @@ std::vector<uint16_t> dequantize_mxfp4(const TensorInfo& blocks, const TensorInf
       for (int i = 0; i < 16; ++i) {
         const uint8_t byte = packed[b * 16 + i];
         const int exponent = int(exponents[b]) - 127;
-        out[size_t(b * 32 + 2 * i)] = f32_to_bf16(std::ldexp(e2m1_to_f32(byte & 0xf), exponent));
-        out[size_t(b * 32 + 2 * i + 1)] = f32_to_bf16(std::ldexp(e2m1_to_f32(byte >> 4), exponent));
+        out[b * 32 + 2 * i] = f32_to_bf16(std::ldexp(e2m1_to_f32(byte & 0xf), exponent));
+        out[b * 32 + 2 * i + 1] = f32_to_bf16(std::ldexp(e2m1_to_f32(byte >> 4), exponent));
       }
   });
-  return out;
 }
 
 }  // namespace dllm

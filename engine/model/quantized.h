@@ -32,15 +32,16 @@ struct Quantization {
 // Throws naming the file for another quant_method, another fp8 format or a malformed block size.
 std::optional<Quantization> read_quantization(const std::string& config_path);
 
-// The bf16 bits [R, C] of the FP8 weight q (2-D, F8_E4M3) with its scale_inv; throws naming the
-// tensors when the scale's shape does not tile q with the blocks of `fp8`.
-std::vector<uint16_t> dequantize_fp8(const TensorInfo& q, const TensorInfo& scale_inv, const Quantization& fp8);
+// Writes the bf16 bits [R, C] of the FP8 weight q (2-D, F8_E4M3) with its scale_inv to out (R x C
+// elements); throws naming the tensors, before writing, when the scale's shape does not tile q with
+// the blocks of `fp8`.
+void dequantize_fp8(const TensorInfo& q, const TensorInfo& scale_inv, const Quantization& fp8, uint16_t* out);
 // The name of a weight's FP8 scale tensor: X.weight -> X.weight_scale_inv.
 std::string fp8_scale_name(const std::string& weight);
 
-// The bf16 bits of the MXFP4 weight (shape mxfp4_shape(blocks)) in `blocks` and `scales`; throws
-// naming the tensors when their types or shapes do not pair.
-std::vector<uint16_t> dequantize_mxfp4(const TensorInfo& blocks, const TensorInfo& scales);
+// Writes the bf16 bits of the MXFP4 weight in `blocks` and `scales` (shape mxfp4_shape(blocks)) to
+// out; throws naming the tensors, before writing, when their types or shapes do not pair.
+void dequantize_mxfp4(const TensorInfo& blocks, const TensorInfo& scales, uint16_t* out);
 // The weight's shape: the blocks' [..., R, G, 16] as [..., R, 32 G].
 std::vector<int64_t> mxfp4_shape(const TensorInfo& blocks);
 // The names of a weight's MXFP4 tensors: X -> X_blocks, X_scales.
