@@ -725,7 +725,7 @@ std::string peer_section(const report::Peer& p) {
     std::string rounds;
     for (double v : r.peer) rounds += f(v, 1) + " ";
     rounds += "|";
-    for (double v : r.ours) rounds += " " + f(v, 1);
+    for (double v : r.ours) rounds += ' ' + f(v, 1);
     o << "<tr><td class=l>" << escape(dtype) << "</td><td class=l>" << escape(measure) << "</td><td>" << f(peer, 1)
       << "</td><td>" << f(ours, 1) << "</td><td class=" << (ratio >= 1 ? "good" : "bad") << ">" << f(ratio)
       << "x</td><td>" << f(1e3 * tokens / peer) << "</td><td>" << f(1e3 * tokens / ours) << "</td><td>"

@@ -125,7 +125,7 @@ ModelWeights GpuBackend::resident(const ModelWeights& w) {
 
 std::unique_ptr<Backend> make_gpu_backend(const std::string& name) {
   const size_t suffix = std::string(kEagerSuffix).size();
-  const bool eager = name.size() > suffix && name.compare(name.size() - suffix, suffix, kEagerSuffix) == 0;
+  const bool eager = name.size() > suffix && name.ends_with(kEagerSuffix);
   const std::string base = eager ? name.substr(0, name.size() - suffix) : name;
   if (base == "gpu") return std::make_unique<GpuBackend>(gpu::Reduction::fast, !eager);
   if (base == "gpu-invariant") return std::make_unique<GpuBackend>(gpu::Reduction::invariant, !eager);

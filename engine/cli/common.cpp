@@ -19,21 +19,22 @@ const std::vector<FlagSpec> kModelFlags = {
      "cpu (default); cpu-bf16 (AVX512-BF16 CPUs: linear on inputs rounded to bf16); gpu, gpu-invariant (bitwise "
      "batch-invariant), gpu-mma in a GPU build, each also as NAME-eager (no graphs)"},
 };
-const std::vector<FlagSpec> kChatFlags = {
-    {"--chat", "", "prompt as a chat: --system and --user in the model's chat format (engine/model/chat_format.h)"},
-    {"--system", "TEXT", "with --chat: the system turn (none when not given)"},
-    {"--user", "TEXT", "with --chat: the user turn"},
+// How a chat is written, for one prompt or a suite.
+const std::vector<FlagSpec> kChatFormatFlags = {
     {"--chat-format", "chatml|llama3|llama3.1|gemma",
      "with --chat: this format instead of the one detected from the model's chat template"},
     {"--chat-date", "DATE",
      "with --chat, llama3.1: the \"Today Date\" of the system turn, e.g. \"26 Jul 2024\" (default: the template's)"},
 };
-const std::vector<FlagSpec> kSuiteChatFlags = {
-    {"--chat", "", "each text prompt of the suite as the user turn of the model's chat template"},
-    {"--system", "TEXT", "with --chat: the system turn of every prompt (none when not given)"},
-    {"--chat-format", "chatml|llama3|llama3.1|gemma", "with --chat: this format instead of the detected one"},
-    {"--chat-date", "DATE", "with --chat, llama3.1: the system turn's \"Today Date\" (default: the template's)"},
-};
+const std::vector<FlagSpec> kChatFlags = concat(
+    {{{"--chat", "", "prompt as a chat: --system and --user in the model's chat format (engine/model/chat_format.h)"},
+      {"--system", "TEXT", "with --chat: the system turn (none when not given)"},
+      {"--user", "TEXT", "with --chat: the user turn"}},
+     kChatFormatFlags});
+const std::vector<FlagSpec> kSuiteChatFlags =
+    concat({{{"--chat", "", "each text prompt of the suite as the user turn of the model's chat template"},
+             {"--system", "TEXT", "with --chat: the system turn of every prompt (none when not given)"}},
+            kChatFormatFlags});
 const std::vector<FlagSpec> kPromptFlags = concat(
     {{{"--prompt", "TEXT", "prompt text (models with a tokenizer.json, a tokenizer.model or the byte tokenizer)"},
       {"--tokens", "IDS", "prompt as comma-separated token ids, e.g. 256,72,105"}},

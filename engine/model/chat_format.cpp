@@ -237,15 +237,15 @@ std::string chat_text(const ChatTemplate& t, const ChatTurns& turns) {
         text += "<|im_start|>system\n" + *system + "<|im_end|>\n";
       return text + "<|im_start|>user\n" + turns.user + "<|im_end|>\n<|im_start|>assistant\n";
     }
-    case ChatFormat::llama3: {
-      std::string text = t.bos_token;
-      if (turns.system) text += turn("system", trim(*turns.system)) + "<|eot_id|>";
-      return text + turn("user", trim(turns.user)) + "<|eot_id|>" + turn("assistant", "");
-    }
+    case ChatFormat::llama3:
     case ChatFormat::llama31: {
-      const std::string system = t.date_block + (turns.system ? trim(*turns.system) : "");
-      return t.bos_token + turn("system", system) + "<|eot_id|>" + turn("user", trim(turns.user)) + "<|eot_id|>" +
-             turn("assistant", "");
+      // llama3.1 always writes the system turn, opening with the knowledge and today's date
+      std::string system;
+      if (t.format == ChatFormat::llama31)
+        system = turn("system", t.date_block + (turns.system ? trim(*turns.system) : "")) + "<|eot_id|>";
+      else if (turns.system)
+        system = turn("system", trim(*turns.system)) + "<|eot_id|>";
+      return t.bos_token + system + turn("user", trim(turns.user)) + "<|eot_id|>" + turn("assistant", "");
     }
     case ChatFormat::gemma: {
       const std::string system = turns.system ? *turns.system + "\n\n" : "";
