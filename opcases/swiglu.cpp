@@ -29,15 +29,28 @@ const Op<SwigluArgs>& swiglu_op() {
     op.name = "swiglu";
     op.ref32 = op.ref64 = ref::swiglu;
     op.variants = {
-        {"threaded", Device::host, [](const SwigluArgs& a) { cpu::swiglu(a); }, bitwise()},  // ref::'s expression
+        // exp as kernels/cpu/exp.h computes it, not libm's: ulps; the same bits on every path
+        {"portable", Device::host, [](const SwigluArgs& a) { cpu::swiglu(a, cpu::Isa::portable); }, f32_reference(1e-6),
+         true},
+        {"avx2", Device::host, [](const SwigluArgs& a) { cpu::swiglu(a, cpu::Isa::avx2); }, f32_reference(1e-6), true,
+         [] { return cpu::runs(cpu::Isa::avx2); }},
+        {"avx512", Device::host, [](const SwigluArgs& a) { cpu::swiglu(a, cpu::Isa::avx512); }, f32_reference(1e-6),
+         true, [] { return cpu::runs(cpu::Isa::avx512); }},
 #ifdef DLLM_HAVE_GPU
-        {"elementwise", Device::gpu, gpu::swiglu, f32_reference(1e-6)},  // expf against libm's: ulps
+        {"elementwise", Device::gpu, gpu::swiglu, f32_reference(1e-6), true},  // expf against libm's: ulps
 #endif
     };
     for (int rows : {1, 3, 7, 37, 97, 1025})
       for (int dim : {1, 37, 1025})
         op.cases.push_back(
             random_case(rows, dim, "swiglu rows=" + std::to_string(rows) + " dim=" + std::to_string(dim)));
+    // element-wise, so each token's row alone equals the whole call whatever the threads' split
+    op.row_cases.push_back(random_case(37, 1025, "swiglu rows=37 dim=1025"));
+    op.rows = [](const SwigluArgs& a, int first, int count) {
+      const int64_t skip = int64_t(first) * a.dim;
+      return SwigluArgs{count, a.dim, a.gate + skip, a.up + skip, a.out + skip};
+    };
+    op.row_count = [](const SwigluArgs& a) { return a.rows; };
     for (int t : {1, 16, 64}) {  // the 0.6B shape's MLP, F = 3072
       Case<SwigluArgs> c = random_case(t, 3072, "F=3072");
       c.tokens = t, c.bytes = 12.0 * t * 3072, c.flops = 0;

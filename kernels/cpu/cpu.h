@@ -40,8 +40,10 @@ WeightView tile_weights(const WeightView& w, void* dst);
 void attention(const AttentionArgs& a, Isa isa);
 void attention(const AttentionArgs& a);  // best_isa()
 
-// ref::swiglu on chunks of the elements, split over the threads: the same bits.
-void swiglu(const SwigluArgs& a);
+// silu(gate) * up with exp as one fixed sequence of IEEE operations (kernels/cpu/exp.h), not libm's:
+// within a few ulps of ref::swiglu, and bitwise equal across the ISA paths and thread counts.
+void swiglu(const SwigluArgs& a, Isa isa);
+void swiglu(const SwigluArgs& a);  // best_isa()
 
 // ref::rope's halves: its cos and sin of each (token, frequency) computed once and kept for the next
 // call with the same positions (a pass's queries and keys in every layer), its rotation split over

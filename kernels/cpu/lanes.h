@@ -12,6 +12,9 @@
 namespace dllm::cpu {
 
 constexpr int kLanes = 16;
+// Every lane of a 16-lane register: the zero-masked forms of AVX-512 instructions with this mask are
+// the unmasked instructions (gcc 12 warns that some unmasked intrinsics read an uninitialised register).
+constexpr __mmask16 kAll16 = 0xffff;
 
 // The tree: s[l] += s[l + w] for w = 8, 4, 2, 1; the sum is s[0].
 inline float reduce_lanes(const float* lanes) {

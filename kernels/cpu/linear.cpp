@@ -67,10 +67,6 @@ __attribute__((target(DLLM_AVX2))) inline __m256 load8(const void* w, int64_t i)
   }
 }
 
-// The zero-masked forms (all 16 lanes kept) are the same instructions; gcc 12 warns that the
-// unmasked ones read an uninitialised register.
-constexpr __mmask16 kAll16 = 0xffff;
-
 template <DType D>
 __attribute__((target(DLLM_AVX512))) inline __m512 load16(const void* w, int64_t i) {
   if constexpr (D == DType::f32) {
