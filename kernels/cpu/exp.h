@@ -49,8 +49,8 @@ __attribute__((target(DLLM_AVX512))) inline __m512 exp16(__m512 x) {
   const __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(kLn2Lo), _mm512_fnmadd_ps(k, _mm512_set1_ps(kLn2Hi), x));
   __m512 poly = _mm512_set1_ps(kTaylor[7]);
   for (int i = 6; i >= 0; --i) poly = _mm512_fmadd_ps(poly, r, _mm512_set1_ps(kTaylor[i]));
-  const __m512i two_k =
-      _mm512_maskz_slli_epi32(kAll16, _mm512_add_epi32(_mm512_maskz_cvtps_epi32(kAll16, k), _mm512_set1_epi32(127)), 23);
+  const __m512i two_k = _mm512_maskz_slli_epi32(
+      kAll16, _mm512_add_epi32(_mm512_maskz_cvtps_epi32(kAll16, k), _mm512_set1_epi32(127)), 23);
   const __m512 e = _mm512_mul_ps(poly, _mm512_castsi512_ps(two_k));
   return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(kExpFloor), _CMP_GE_OQ), e);
 }

@@ -202,67 +202,121 @@ __global__ void linear_tiled_kernel(LinearArgs a) {
 }
 
 // mma: matrix-unit tiles. A block of 256 threads computes 64 outputs x 32 tokens, through
-// shared-memory tiles of 32 columns of the weights and the input; NVIDIA's mma.sync and AMD's MFMA
-// below. Each output is one accumulator over its columns in ascending order, whatever the pass size or
-// the token's place in it (padding tokens and columns are zeros), so a token's result is bitwise the
-// same alone or in any pass.
+// shared-memory tiles of the weights and the input; NVIDIA's mma.sync and AMD's MFMA below. Each
+// output is one accumulator over its columns in ascending order, whatever the pass size or the
+// token's place in it (padding tokens and columns are zeros), so a token's result is bitwise the same
+// alone or in any pass.
 inline constexpr int kMmaOut = 64, kMmaTok = 32, kMmaThreads = 256;
-[[maybe_unused]] inline constexpr int kMmaK = 32;  // read by the kernels' device passes only
-
-// The weight (output o, column k) of a tile, 0 outside the matrix.
-template <DType W>
-__device__ inline float tile_weight(const LinearArgs& a, int o, int k) {
-  return (o < a.out && k < a.in)
-             ? weight_at<W>(static_cast<const char*>(a.weight.data) + int64_t(o) * a.in * int64_t(dtype_size(W)), k)
-             : 0.0f;
-}
-[[maybe_unused]] __device__ inline float tile_input(const LinearArgs& a, int t, int k) {
-  return (t < a.tokens && k < a.in) ? a.x[int64_t(t) * a.in + k] : 0.0f;
-}
 
 #if defined(DLLM_BUILD_HAS_MMA_BF16)
 // mma.sync m16n8k16 (bf16 inputs, f32 accumulation) with the weights as the 16-row operand A and the
 // tokens as the 8-column operand B, so a pass's few tokens fill the narrow side. Each of the block's 8
 // warps takes 16 outputs (warp % 4) and 16 tokens (warp / 4: two mmas sharing the weight fragment).
-// Weights and inputs are rounded to bf16 once, into shared memory: bf16 weights stay exact; f16 and
-// f32 weights and the activations lose mantissa bits (hence opt-in). Shared tiles hold bf16 pairs
-// (columns 2j and 2j + 1, the lower in the low half: one fragment register each) in rows of 20 words,
-// so a warp's fragment reads hit 32 different banks. Plain loads and two barriers per tile (no
-// cp.async pipeline).
-[[maybe_unused]] inline constexpr int kMmaPairs = kMmaK / 2, kMmaPairsLd = kMmaPairs + 4;
+// Weights and inputs are rounded to bf16 once, into shared memory: bf16 weights stay exact (their bits
+// go in as loaded); f16 and f32 weights and the activations lose mantissa bits (hence opt-in).
+// Staging: a tile is kMmaSyncK columns; each thread loads its groups of 8 weights and of 8 inputs
+// with 16-byte loads (VEC: Din % 8 == 0, 16-byte aligned rows; else element by element). The
+// next tile's loads are issued before this tile's mmas and land in the other of two shared buffers,
+// so there is one barrier per tile. Shared tiles hold bf16 pairs (columns 2j and 2j + 1, the lower in
+// the low half: one fragment register each) in rows of kMmaPairsLd words, so a warp's fragment reads
+// hit 32 different banks.
+inline constexpr int kMmaSyncK = 64;
+inline constexpr int kMmaPairs = kMmaSyncK / 2, kMmaPairsLd = kMmaPairs + 4;
+// groups of 8 columns each thread stages per tile: 2 of the weights, 1 of the inputs
+inline constexpr int kMmaWeightGroups = kMmaOut * kMmaSyncK / 8 / kMmaThreads;
+inline constexpr int kMmaInputGroups = kMmaTok * kMmaSyncK / 8 / kMmaThreads;
+static_assert(kMmaWeightGroups * kMmaThreads * 8 == kMmaOut * kMmaSyncK &&
+                  kMmaInputGroups * kMmaThreads * 8 == kMmaTok * kMmaSyncK,
+              "the threads stage whole tiles");
 
 __device__ inline uint32_t bf16_pair(float lo, float hi) {
   return uint32_t(f32_to_bf16(lo)) | uint32_t(f32_to_bf16(hi)) << 16;
 }
 
+// Eight weights as four bf16 pairs: bf16 as stored, other dtypes rounded.
 template <DType W>
+__device__ inline uint4 bf16_pairs(const Packed8<W>& p) {
+  if constexpr (W == DType::bf16) {
+    return p.u;
+  } else {
+    float w[8];
+    unpack8<W>(p, w);
+    return uint4{bf16_pair(w[0], w[1]), bf16_pair(w[2], w[3]), bf16_pair(w[4], w[5]), bf16_pair(w[6], w[7])};
+  }
+}
+
+// Inputs t, columns k .. k + 7 (zeros past the pass or the row).
+template <bool VEC>
+__device__ inline uint4 input_pairs(const LinearArgs& a, int t, int64_t k) {
+  float x[8] = {};
+  if (t < a.tokens) {
+    const float* row = a.x + int64_t(t) * a.in;
+    if (VEC && k < a.in) {
+      const float4 lo = *reinterpret_cast<const float4*>(row + k), hi = *reinterpret_cast<const float4*>(row + k + 4);
+      x[0] = lo.x, x[1] = lo.y, x[2] = lo.z, x[3] = lo.w, x[4] = hi.x, x[5] = hi.y, x[6] = hi.z, x[7] = hi.w;
+    } else if (!VEC) {
+      for (int e = 0; e < 8; ++e) x[e] = k + e < a.in ? row[k + e] : 0.0f;
+    }
+  }
+  return uint4{bf16_pair(x[0], x[1]), bf16_pair(x[2], x[3]), bf16_pair(x[4], x[5]), bf16_pair(x[6], x[7])};
+}
+
+template <DType W, bool VEC>
 __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(LinearArgs a) {
 #if defined(DLLM_DEVICE_HAS_MMA_BF16)
-  __shared__ uint32_t ws[kMmaOut][kMmaPairsLd];  // [outputs, k / 2]
-  __shared__ uint32_t xs[kMmaTok][kMmaPairsLd];  // [tokens, k / 2]
+  __shared__ uint4 ws[2][kMmaOut][kMmaPairsLd / 4];  // [buffer, outputs, k / 8]: 4 pairs a uint4
+  __shared__ uint4 xs[2][kMmaTok][kMmaPairsLd / 4];  // [buffer, tokens, k / 8]
   const int tid = int(threadIdx.x), lane = tid % kWarp, warp = tid / kWarp;
   const int g = lane / 4, q = lane % 4;  // the fragments' row group and pair (vendor.h)
   const int o0 = int(blockIdx.x) * kMmaOut, t0 = int(blockIdx.y) * kMmaTok;
   const int wo = (warp % 4) * 16, wt = (warp / 4) * 16;  // this warp's outputs and tokens in the tile
-  float acc[2][4] = {};                                  // [8-token half][c]
-  for (int k0 = 0; k0 < a.in; k0 += kMmaK) {
-    for (int e = tid; e < kMmaOut * kMmaPairs; e += kMmaThreads) {
-      const int r = e / kMmaPairs, j = e % kMmaPairs, k = k0 + 2 * j;
-      ws[r][j] = bf16_pair(tile_weight<W>(a, o0 + r, k), tile_weight<W>(a, o0 + r, k + 1));
+  const int64_t row_bytes = int64_t(a.in) * int64_t(dtype_size(W));
+  // Thread tid stages groups tid + i * kMmaThreads of the weight and of the input tile: group e is row
+  // e / 8 (output or token), columns (e % 8) * 8 .. + 7 of the tile.
+  Packed8<W> w_next[kMmaWeightGroups];
+  uint4 x_next[kMmaInputGroups];
+  const auto load = [&](int k0) {
+    for (int i = 0; i < kMmaWeightGroups; ++i) {
+      const int e = tid + i * kMmaThreads, o = o0 + e / 8;
+      const int64_t k = k0 + (e % 8) * 8;
+      w_next[i] = o < a.out && k < a.in
+                      ? load8<W, VEC>(static_cast<const char*>(a.weight.data) + o * row_bytes, k, a.in)
+                      : Packed8<W>{};
     }
-    for (int e = tid; e < kMmaTok * kMmaPairs; e += kMmaThreads) {
-      const int r = e / kMmaPairs, j = e % kMmaPairs, k = k0 + 2 * j;
-      xs[r][j] = bf16_pair(tile_input(a, t0 + r, k), tile_input(a, t0 + r, k + 1));
+    for (int i = 0; i < kMmaInputGroups; ++i) {
+      const int e = tid + i * kMmaThreads;
+      x_next[i] = input_pairs<VEC>(a, t0 + e / 8, k0 + (e % 8) * 8);
     }
-    __syncthreads();
-    for (int p = 0; p < kMmaPairs; p += 8) {  // 16 columns per mma
-      const uint32_t w[4] = {ws[wo + g][p + q], ws[wo + g + 8][p + q], ws[wo + g][p + q + 4],
-                             ws[wo + g + 8][p + q + 4]};
+  };
+  const auto store = [&](int buffer) {
+    for (int i = 0; i < kMmaWeightGroups; ++i) {
+      const int e = tid + i * kMmaThreads;
+      ws[buffer][e / 8][e % 8] = bf16_pairs<W>(w_next[i]);
+    }
+    for (int i = 0; i < kMmaInputGroups; ++i) {
+      const int e = tid + i * kMmaThreads;
+      xs[buffer][e / 8][e % 8] = x_next[i];
+    }
+  };
+  float acc[2][4] = {};  // [8-token half][c]
+  load(0);
+  store(0);
+  __syncthreads();
+  for (int k0 = 0, buffer = 0; k0 < a.in; k0 += kMmaSyncK, buffer ^= 1) {
+    const bool more = k0 + kMmaSyncK < a.in;
+    if (more) load(k0 + kMmaSyncK);                                  // in flight during this tile's mmas
+    const auto* wp = reinterpret_cast<const uint32_t*>(ws[buffer]);  // [outputs, kMmaPairsLd] words
+    const auto* xp = reinterpret_cast<const uint32_t*>(xs[buffer]);  // [tokens, kMmaPairsLd]
+    for (int p = 0; p < kMmaPairs; p += 8) {                         // 16 columns per mma, in ascending order
+      const uint32_t w[4] = {wp[(wo + g) * kMmaPairsLd + p + q], wp[(wo + g + 8) * kMmaPairsLd + p + q],
+                             wp[(wo + g) * kMmaPairsLd + p + q + 4], wp[(wo + g + 8) * kMmaPairsLd + p + q + 4]};
       for (int h = 0; h < 2; ++h) {
-        const uint32_t x[2] = {xs[wt + 8 * h + g][p + q], xs[wt + 8 * h + g][p + q + 4]};
+        const int t = wt + 8 * h + g;
+        const uint32_t x[2] = {xp[t * kMmaPairsLd + p + q], xp[t * kMmaPairsLd + p + q + 4]};
         gpu_mma_16x8x16_bf16(w, x, acc[h]);
       }
     }
+    if (more) store(buffer ^ 1);  // the other buffer: last read before the previous barrier
     __syncthreads();
   }
   for (int i = 0; i < 4; ++i) {
@@ -282,6 +336,19 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(LinearArgs a) {
 #endif
 
 #if defined(DLLM_BUILD_HAS_MFMA)
+[[maybe_unused]] inline constexpr int kMmaK = 32;  // columns per shared tile (read by device passes only)
+
+// The weight (output o, column k) of a tile, 0 outside the matrix.
+template <DType W>
+__device__ inline float tile_weight(const LinearArgs& a, int o, int k) {
+  return (o < a.out && k < a.in)
+             ? weight_at<W>(static_cast<const char*>(a.weight.data) + int64_t(o) * a.in * int64_t(dtype_size(W)), k)
+             : 0.0f;
+}
+__device__ inline float tile_input(const LinearArgs& a, int t, int k) {
+  return (t < a.tokens && k < a.in) ? a.x[int64_t(t) * a.in + k] : 0.0f;
+}
+
 // MFMA 16x16x4 (f32 inputs and accumulation: nothing is rounded before the products, unlike bf16).
 // The block's 4 waves of 64 each take 16 outputs and both 16-token halves, so a lane's weight
 // operand serves two MFMAs. Lane l's operands: A = inputs [16 tokens, 4 columns], a = x[l % 16][l / 16];
@@ -324,12 +391,17 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mfma_kernel(LinearArgs a) 
 }
 #endif
 
+// Whether every weight row and every token's inputs start 16-byte aligned and hold whole groups of 8
+// (the kernels' 16-byte loads).
+bool vector_rows(const LinearArgs& a) {
+  return a.in % 8 == 0 && reinterpret_cast<uintptr_t>(a.weight.data) % 16 == 0 &&
+         reinterpret_cast<uintptr_t>(a.x) % 16 == 0;
+}
+
 template <DType W>
 void launch(const LinearArgs& a, LinearVariant v) {
   if (v == LinearVariant::gemv) {
-    // 16-byte loads where every row and every token's inputs start 16-byte aligned
-    const bool vec = a.in % 8 == 0 && reinterpret_cast<uintptr_t>(a.weight.data) % 16 == 0 &&
-                     reinterpret_cast<uintptr_t>(a.x) % 16 == 0;
+    const bool vec = vector_rows(a);
     // two rows per warp (each staged input serves both) unless that leaves multiprocessors idle
     const int warps = kGemvThreads / device_warp_size();
     const bool two_rows = blocks_for(a.out, 2 * warps) >= 2 * device_multiprocessors();
@@ -349,7 +421,10 @@ void launch(const LinearArgs& a, LinearVariant v) {
     DLLM_CHECK(mma_available(), "the mma linear variant needs matrix units: ", kMmaNeeds);
     const dim3 grid(unsigned(blocks_for(a.out, kMmaOut)), unsigned(blocks_for(a.tokens, kMmaTok)));
 #if defined(DLLM_BUILD_HAS_MMA_BF16)
-    DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W>)(a);  // 8 warps of 32
+    if (vector_rows(a))
+      DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W, true>)(a);  // 8 warps of 32
+    else
+      DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W, false>)(a);
 #else
     DLLM_LAUNCH(grid, kMmaThreads, linear_mfma_kernel<W>)(a);  // 4 waves of 64
 #endif
