@@ -158,45 +158,83 @@ __global__ void __launch_bounds__(kGemvThreads) linear_gemv_kernel(LinearArgs a)
   }
 }
 
-// tiled: a block computes 64 outputs x 16 tokens; weight and input tiles of 32 columns go through
-// shared memory. Each output is one accumulator summed in column order 0, 1, ..., Din-1 (the
-// reference's order), whatever the token count.
+// tiled: a block computes 64 outputs x 16 tokens through shared-memory tiles of 32 columns. Each
+// output is one accumulator summed in column order 0, 1, ..., Din-1 (the reference's order), whatever
+// the token count: the invariant mode's one shape.
+//   - staging: each thread loads one group of 8 weights (a 16-byte load for 16-bit weights) and, for
+//     half of the threads, 4 inputs (16 bytes), widened to f32 in shared memory; the next tile's loads
+//     are issued before this tile's arithmetic and stored into the other of two buffers (one barrier
+//     per tile);
+//   - the input tile is stored transposed, [column][token], so a thread's 4 tokens of a column are one
+//     16-byte shared read: per column, one read of its weight and one of its inputs for 4 FMAs;
+//   - blockIdx.x runs over the token tiles, so the blocks that share a weight tile run together and
+//     the weights of a long pass come from HBM once.
 inline constexpr int kTileOut = 64, kTileTok = 16, kTileK = 32, kTileThreads = 256;
+inline constexpr int kTilePerThread = kTileTok / (kTileThreads / kTileOut);  // tokens per thread: 4
+static_assert(kTileOut * kTileK == 8 * kTileThreads, "one group of 8 weights per thread and tile");
+static_assert(kTileTok * kTileK <= 4 * kTileThreads, "at most one group of 4 inputs per thread and tile");
 
-template <DType W>
-__global__ void linear_tiled_kernel(LinearArgs a) {
-  __shared__ float ws[kTileOut][kTileK + 1];
-  __shared__ float xs[kTileTok][kTileK + 1];
+template <DType W, bool VEC>
+__global__ void __launch_bounds__(kTileThreads) linear_tiled_kernel(LinearArgs a) {
+  __shared__ float ws[2][kTileOut][kTileK + 1];       // [buffer, output, column]
+  __shared__ float4 xs[2][kTileK][kTileTok / 4 + 1];  // [buffer, column, 4 tokens]
   const int tid = int(threadIdx.x);
-  const int o0 = int(blockIdx.x) * kTileOut, t0 = int(blockIdx.y) * kTileTok;
-  const int oi = tid % kTileOut, tg = tid / kTileOut;  // this thread: output o0+oi, tokens tg*4..tg*4+3
-  constexpr int kPerThread = kTileTok / (kTileThreads / kTileOut);
-  float acc[kPerThread] = {};
-  for (int k0 = 0; k0 < a.in; k0 += kTileK) {
-    for (int e = tid; e < kTileOut * kTileK; e += kTileThreads) {
-      const int r = e / kTileK, c = e % kTileK, o = o0 + r, k = k0 + c;
-      ws[r][c] =
-          (o < a.out && k < a.in)
-              ? weight_at<W>(static_cast<const char*>(a.weight.data) + int64_t(o) * a.in * int64_t(dtype_size(W)), k)
-              : 0.0f;
+  const int t0 = int(blockIdx.x) * kTileTok, o0 = int(blockIdx.y) * kTileOut;
+  const int oi = tid % kTileOut, tg = tid / kTileOut;  // this thread: output o0 + oi, tokens 4 tg .. 4 tg + 3
+  // Staging: weight group tid is row tid / 4, columns (tid % 4) * 8 .. + 7 of the tile; input group
+  // tid (< 128) is token tid / 8, columns (tid % 8) * 4 .. + 3.
+  const int wr = tid / 4, wc = (tid % 4) * 8, xt = tid / 8, xc = (tid % 8) * 4;
+  const bool stages_inputs = tid < kTileTok * kTileK / 4;
+  const char* wrow = static_cast<const char*>(a.weight.data) + int64_t(o0 + wr) * a.in * int64_t(dtype_size(W));
+  const float* xrow = a.x + int64_t(t0 + xt) * a.in;
+  Packed8<W> w_next{};
+  float4 x_next{};
+  const auto load = [&](int k0) {
+    w_next = o0 + wr < a.out && k0 + wc < a.in ? load8<W, VEC>(wrow, k0 + wc, a.in) : Packed8<W>{};
+    if (!stages_inputs) return;
+    const int k = k0 + xc;
+    if (t0 + xt >= a.tokens || k >= a.in) {
+      x_next = float4{0.0f, 0.0f, 0.0f, 0.0f};
+    } else if (VEC) {
+      x_next = *reinterpret_cast<const float4*>(xrow + k);
+    } else {
+      float f[4];
+      for (int e = 0; e < 4; ++e) f[e] = k + e < a.in ? xrow[k + e] : 0.0f;
+      x_next = float4{f[0], f[1], f[2], f[3]};
     }
-    for (int e = tid; e < kTileTok * kTileK; e += kTileThreads) {
-      const int r = e / kTileK, c = e % kTileK, t = t0 + r, k = k0 + c;
-      xs[r][c] = (t < a.tokens && k < a.in) ? a.x[int64_t(t) * a.in + k] : 0.0f;
-    }
-    __syncthreads();
+  };
+  const auto store = [&](int buffer) {
+    float w[8];
+    unpack8<W>(w_next, w);
+    for (int e = 0; e < 8; ++e) ws[buffer][wr][wc + e] = w[e];
+    if (!stages_inputs) return;
+    const float x[4] = {x_next.x, x_next.y, x_next.z, x_next.w};  // token xt of columns xc .. xc + 3
+    for (int e = 0; e < 4; ++e) reinterpret_cast<float*>(xs[buffer][xc + e])[xt] = x[e];
+  };
+  float acc[kTilePerThread] = {};
+  load(0);
+  store(0);
+  __syncthreads();
+  for (int k0 = 0, buffer = 0; k0 < a.in; k0 += kTileK, buffer ^= 1) {
+    const bool more = k0 + kTileK < a.in;
+    if (more) load(k0 + kTileK);  // in flight during this tile's arithmetic
     const int kn = min(kTileK, a.in - k0);
     for (int c = 0; c < kn; ++c) {
-      const float w = ws[oi][c];
-      for (int j = 0; j < kPerThread; ++j) acc[j] += w * xs[tg * kPerThread + j][c];
+      const float w = ws[buffer][oi][c];
+      const float4 x = xs[buffer][c][tg];
+      acc[0] += w * x.x;
+      acc[1] += w * x.y;
+      acc[2] += w * x.z;
+      acc[3] += w * x.w;
     }
+    if (more) store(buffer ^ 1);  // the other buffer: last read before the previous barrier
     __syncthreads();
   }
   const int o = o0 + oi;
   if (o >= a.out) return;
   const float bias = a.bias.empty() ? 0.0f : a.bias.at(0, o);
-  for (int j = 0; j < kPerThread; ++j) {
-    const int t = t0 + tg * kPerThread + j;
+  for (int j = 0; j < kTilePerThread; ++j) {
+    const int t = t0 + tg * kTilePerThread + j;
     if (t < a.tokens) a.y[int64_t(t) * a.out + o] = acc[j] + bias;
   }
 }
@@ -415,8 +453,11 @@ void launch(const LinearArgs& a, LinearVariant v) {
     else
       DLLM_LAUNCH(blocks, kGemvThreads, linear_gemv_kernel<W, false, 1>)(a);
   } else if (v == LinearVariant::tiled) {
-    const dim3 grid(unsigned(blocks_for(a.out, kTileOut)), unsigned(blocks_for(a.tokens, kTileTok)));
-    DLLM_LAUNCH(grid, kTileThreads, linear_tiled_kernel<W>)(a);
+    const dim3 grid(unsigned(blocks_for(a.tokens, kTileTok)), unsigned(blocks_for(a.out, kTileOut)));
+    if (vector_rows(a))
+      DLLM_LAUNCH(grid, kTileThreads, linear_tiled_kernel<W, true>)(a);
+    else
+      DLLM_LAUNCH(grid, kTileThreads, linear_tiled_kernel<W, false>)(a);
   } else {
     DLLM_CHECK(mma_available(), "the mma linear variant needs matrix units: ", kMmaNeeds);
     const dim3 grid(unsigned(blocks_for(a.out, kMmaOut)), unsigned(blocks_for(a.tokens, kMmaTok)));
