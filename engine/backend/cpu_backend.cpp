@@ -1,5 +1,8 @@
 #include "engine/backend/cpu_backend.h"
 
+#include <sys/mman.h>
+
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -49,25 +52,49 @@ std::vector<WeightView*> linear_weights(ModelWeights& w) {
 
 }  // namespace
 
+constexpr size_t kHugePage = size_t(2) << 20;
+
+CpuBackend::HugePageRegion::HugePageRegion(size_t bytes) {
+  mapped_ = (bytes + kHugePage - 1) / kHugePage * kHugePage + kHugePage;  // room to align the start
+  mapping_ = mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapping_ == MAP_FAILED) throw std::bad_alloc();
+  aligned_ = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(mapping_) + kHugePage - 1) / kHugePage * kHugePage);
+  madvise(aligned_, mapped_ - kHugePage, MADV_HUGEPAGE);  // before the first touch; a refusal is harmless
+}
+
+CpuBackend::HugePageRegion::~HugePageRegion() { munmap(mapping_, mapped_); }
+
 ModelWeights CpuBackend::resident(const ModelWeights& w) {
   ModelWeights r = w;
-  const std::vector<WeightView*> views = linear_weights(r);
-  int64_t bytes = 0;
-  for (const WeightView* v : views)
-    if (cpu::tileable(*v) && !tiled_.count(v->data)) bytes += v->rows * v->cols * int64_t(dtype_size(v->dtype));
+  const auto size_of = [](const WeightView* v) { return size_t(v->rows * v->cols) * dtype_size(v->dtype); };
+  std::vector<WeightView*> fresh;  // tileable, not copied yet: each stored tensor once
+  size_t bytes = 0;
+  for (WeightView* v : linear_weights(r)) {
+    if (!cpu::tileable(*v)) continue;
+    const auto it = tiled_.find(v->data);
+    if (it == tiled_.end()) {
+      tiled_.emplace(v->data, nullptr), fresh.push_back(v), bytes += (size_of(v) + 63) / 64 * 64;
+    } else if (it->second) {
+      v->data = it->second, v->layout = WeightLayout::tiles;  // copied by an earlier call
+    } else {
+      fresh.push_back(v);  // a second view of a tensor first seen in this call: copied once, below
+    }
+  }
+  if (bytes == 0) return r;
   // A margin of a quarter of the copies' size for everything else the run allocates.
   const std::optional<MemoryLimit> limit = available_memory();
-  if (limit && limit->bytes < bytes + bytes / 4) return r;
-  for (WeightView* v : views) {
-    if (!cpu::tileable(*v)) continue;
-    auto [it, fresh] = tiled_.try_emplace(v->data);
-    const size_t size = size_t(v->rows * v->cols) * dtype_size(v->dtype);
-    if (fresh) {
-      it->second.reset(std::aligned_alloc(64, (size + 63) / 64 * 64));
-      if (!it->second) tiled_.erase(it), throw std::bad_alloc();
-      *v = cpu::tile_weights(*v, it->second.get());
+  if (limit && size_t(limit->bytes) < bytes + bytes / 4) {
+    for (WeightView* v : fresh) tiled_.erase(v->data);
+    return w;
+  }
+  char* next = regions_.emplace_back(std::make_unique<HugePageRegion>(bytes))->data();
+  for (WeightView* v : fresh) {
+    void*& copy = tiled_.at(v->data);
+    if (copy) {
+      v->data = copy, v->layout = WeightLayout::tiles;
     } else {
-      v->data = it->second.get(), v->layout = WeightLayout::tiles;
+      copy = next, next += (size_of(v) + 63) / 64 * 64;
+      *v = cpu::tile_weights(*v, copy);
     }
   }
   return r;

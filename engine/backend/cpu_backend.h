@@ -3,9 +3,10 @@
 // bitwise identical whatever the pass size (batch invariance).
 #pragma once
 #include <cstdint>
-#include <cstdlib>
+#include <cstddef>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "engine/backend/backend.h"
 
@@ -18,8 +19,9 @@ class CpuBackend final : public Backend {
   std::string name() const override { return bf16_dot_ ? "cpu-bf16" : "cpu"; }
   bool rounds_linear_inputs() const override { return bf16_dot_; }
   // The linear layers' weights copied into the tiles layout (core/dtype.h), which an AR step streams
-  // at about twice the bandwidth; each tensor once, however many Transformers share it. Where the
-  // copies would not fit in the memory available, the weights stay as they are (slower, same bits).
+  // at about twice the bandwidth; each tensor once, however many Transformers share it, into memory
+  // advised for transparent huge pages (HugePageRegion). Where the copies would not fit in the memory
+  // available, the weights stay as they are (slower, same bits).
   ModelWeights resident(const ModelWeights& w) override;
   void embedding(const EmbeddingArgs& a) override;
   void rmsnorm(const RmsnormArgs& a) override;
@@ -40,11 +42,25 @@ class CpuBackend final : public Backend {
   void residual_scale(const ResidualScaleArgs& a) override;
 
  private:
-  struct Free {
-    void operator()(void* p) const { std::free(p); }
+  // Zeroed anonymous memory aligned to 2 MiB and advised (Linux madvise) for transparent huge pages:
+  // an AR step streams every weight once, and with 4 KiB pages each 4 KiB of it costs a TLB miss.
+  // Where the kernel refuses huge pages the memory is used as it is.
+  class HugePageRegion {
+   public:
+    explicit HugePageRegion(size_t bytes);
+    ~HugePageRegion();
+    HugePageRegion(const HugePageRegion&) = delete;
+    HugePageRegion& operator=(const HugePageRegion&) = delete;
+    char* data() const { return aligned_; }
+
+   private:
+    void* mapping_ = nullptr;
+    size_t mapped_ = 0;
+    char* aligned_ = nullptr;
   };
   bool bf16_dot_;
-  std::map<const void*, std::unique_ptr<void, Free>> tiled_;  // stored tensor -> its tiled copy
+  std::vector<std::unique_ptr<HugePageRegion>> regions_;  // one per resident() call that tiled something
+  std::map<const void*, void*> tiled_;                    // stored tensor -> its tiled copy in a region
 };
 
 }  // namespace dllm
