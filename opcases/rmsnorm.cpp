@@ -1,5 +1,6 @@
 // rmsnorm: y = x / sqrt(mean(x^2) + eps) * weight, against ref::rmsnorm; out of place and in place
 // (the q/k norm), odd row counts and dims up to 4096.
+#include "kernels/cpu/cpu.h"
 #include "opcases/ops.h"
 #include "ref/ref.h"
 #ifdef DLLM_HAVE_GPU
@@ -45,9 +46,16 @@ const Op<RmsnormArgs>& rmsnorm_op() {
     Op<RmsnormArgs> op;
     op.name = "rmsnorm";
     op.ref32 = ref::rmsnorm<float>, op.ref64 = ref::rmsnorm<double>;
+    // each row alone: batch invariant
     op.variants = {
+        {"portable", Device::host, [](const RmsnormArgs& a) { cpu::rmsnorm(a, cpu::Isa::portable); },
+         f32_reference(4e-7), true},
+        {"avx2", Device::host, [](const RmsnormArgs& a) { cpu::rmsnorm(a, cpu::Isa::avx2); }, f32_reference(4e-7), true,
+         [] { return cpu::runs(cpu::Isa::avx2); }},
+        {"avx512", Device::host, [](const RmsnormArgs& a) { cpu::rmsnorm(a, cpu::Isa::avx512); }, f32_reference(4e-7),
+         true, [] { return cpu::runs(cpu::Isa::avx512); }},
 #ifdef DLLM_HAVE_GPU
-        {"block", Device::gpu, gpu::rmsnorm, f32_reference(4e-7)},
+        {"block", Device::gpu, gpu::rmsnorm, f32_reference(4e-7), true},
 #endif
     };
     for (DType dt : {DType::f32, DType::bf16})
@@ -55,6 +63,13 @@ const Op<RmsnormArgs>& rmsnorm_op() {
         for (int dim : {1, 3, 64, 97, 1025, 4096})
           for (bool in_place : {false, true})
             if (int64_t(rows) * dim <= 4'000'000) op.cases.push_back(random_case(rows, dim, dt, in_place));
+    op.row_cases.push_back(random_case(37, 1025, DType::bf16, false));
+    op.row_cases.push_back(random_case(37, 97, DType::f32, true));
+    op.rows = [](const RmsnormArgs& a, int first, int count) {
+      const int64_t skip = int64_t(first) * a.dim;
+      return RmsnormArgs{count, a.dim, a.eps, a.x + skip, a.weight, a.y + skip};
+    };
+    op.row_count = [](const RmsnormArgs& a) { return a.rows; };
     for (int t : {1, 17, 306}) op.bench.push_back(bench_case(t, 4096));
     return op;
   }();

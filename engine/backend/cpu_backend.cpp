@@ -101,7 +101,7 @@ ModelWeights CpuBackend::resident(const ModelWeights& w) {
 }
 
 void CpuBackend::embedding(const EmbeddingArgs& a) { ref::embedding(a); }
-void CpuBackend::rmsnorm(const RmsnormArgs& a) { ref::rmsnorm<float>(a); }
+void CpuBackend::rmsnorm(const RmsnormArgs& a) { cpu::rmsnorm(a); }
 void CpuBackend::linear(const LinearArgs& a) { bf16_dot_ ? cpu::linear_bf16_dot(a) : cpu::linear(a); }
 void CpuBackend::rope(const RopeArgs& a) { cpu::rope(a); }
 void CpuBackend::attention(const AttentionArgs& a) { cpu::attention(a); }

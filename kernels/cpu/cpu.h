@@ -40,6 +40,12 @@ WeightView tile_weights(const WeightView& w, void* dst);
 void attention(const AttentionArgs& a, Isa isa);
 void attention(const AttentionArgs& a);  // best_isa()
 
+// weight * (x / sqrt(mean(x^2) + eps)) per row, the mean of squares as 16-lane FMA partials summed by
+// linear's lane tree: within an ulp or so of ref::rmsnorm, bitwise equal across the ISA paths, rows
+// split over the threads.
+void rmsnorm(const RmsnormArgs& a, Isa isa);
+void rmsnorm(const RmsnormArgs& a);  // best_isa()
+
 // silu(gate) * up with exp as one fixed sequence of IEEE operations (kernels/cpu/exp.h), not libm's:
 // within a few ulps of ref::swiglu, and bitwise equal across the ISA paths and thread counts.
 void swiglu(const SwigluArgs& a, Isa isa);

@@ -1,10 +1,14 @@
 // The lane layout the CPU kernels share (kernels/cpu only): a sum is kept as 16 lane partials, each a
 // chain of fused multiply-adds, and the lanes are summed by one fixed pairwise tree, so every ISA
 // path (16 scalar lanes, 2 x 8 AVX2 lanes, 16 AVX-512 lanes) gives the same bits.
+// Also the loads of stored weights as f32 lanes.
 #pragma once
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstdint>
+
+#include "core/dtype.h"
 
 #define DLLM_AVX2 "avx2,fma,f16c"
 #define DLLM_AVX512 "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c"
@@ -48,6 +52,34 @@ __attribute__((target(DLLM_AVX512))) inline __m512 reduce_lanes16(__m512 (&v)[kL
                            _mm512_permutex2var_ps(v[2 * m], hi, v[2 * m + 1]));
   }
   return v[0];
+}
+
+// Elements [i, i + 8) (AVX2) or [i, i + 16) (AVX-512) of stored weights as f32, converted in
+// registers, exactly: f32 as is, bf16 by shifting the bits up, f16 by the hardware conversion.
+template <DType D>
+__attribute__((target(DLLM_AVX2))) inline __m256 load8(const void* w, int64_t i) {
+  if constexpr (D == DType::f32) {
+    return _mm256_loadu_ps(static_cast<const float*>(w) + i);
+  } else {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(w) + i));
+    if constexpr (D == DType::f16)
+      return _mm256_cvtph_ps(h);
+    else
+      return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+}
+
+template <DType D>
+__attribute__((target(DLLM_AVX512))) inline __m512 load16(const void* w, int64_t i) {
+  if constexpr (D == DType::f32) {
+    return _mm512_loadu_ps(static_cast<const float*>(w) + i);
+  } else {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(w) + i));
+    if constexpr (D == DType::f16)
+      return _mm512_maskz_cvtph_ps(kAll16, h);
+    else
+      return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(kAll16, _mm512_maskz_cvtepu16_epi32(kAll16, h), 16));
+  }
 }
 
 }  // namespace dllm::cpu

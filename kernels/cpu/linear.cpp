@@ -52,34 +52,6 @@ struct LineAligned {
 template <typename T>
 using Scratch = std::vector<T, LineAligned<T>>;
 
-// Elements [i, i + 8) (AVX2) or [i, i + 16) (AVX-512) of stored weights as f32, converted in
-// registers, exactly: f32 as is, bf16 by shifting the bits up, f16 by the hardware conversion.
-template <DType D>
-__attribute__((target(DLLM_AVX2))) inline __m256 load8(const void* w, int64_t i) {
-  if constexpr (D == DType::f32) {
-    return _mm256_loadu_ps(static_cast<const float*>(w) + i);
-  } else {
-    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(w) + i));
-    if constexpr (D == DType::f16)
-      return _mm256_cvtph_ps(h);
-    else
-      return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-  }
-}
-
-template <DType D>
-__attribute__((target(DLLM_AVX512))) inline __m512 load16(const void* w, int64_t i) {
-  if constexpr (D == DType::f32) {
-    return _mm512_loadu_ps(static_cast<const float*>(w) + i);
-  } else {
-    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(w) + i));
-    if constexpr (D == DType::f16)
-      return _mm512_maskz_cvtph_ps(kAll16, h);
-    else
-      return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(kAll16, _mm512_maskz_cvtepu16_epi32(kAll16, h), 16));
-  }
-}
-
 const void* advance(const void* p, DType d, int64_t elements) {
   return static_cast<const char*>(p) + elements * int64_t(dtype_size(d));
 }
