@@ -29,60 +29,79 @@ __device__ inline KeyRef key_at(const AttentionArgs& a, const Visibility& vis, i
   return {a.k_pass + p * row + off, a.v_pass + p * row + off};
 }
 
-// One block per (token, query head, chunk of `chunk` keys). Warps take keys round-robin with an online
-// softmax each; the warps' states are then merged in warp order. The result depends only on the
-// token's own keys and the chunk size, never on the pass size. PARTIAL: write the unnormalised
-// state (max, sum, out[Dh]) of the chunk for attention_merge_kernel; else write the final output.
+// One block per (token, group of up to kGroupHeads query heads sharing a kv head, chunk of `chunk`
+// keys): each key's K and V rows are read once for all the heads of the group. Warps take keys
+// round-robin with an online softmax per head; the warps' states are then merged in warp order. Each
+// head's arithmetic is the same whatever the group (a head's own dot product, softmax and sums, in
+// the same order), so the result depends only on the token's own keys and the chunk size, never on
+// the pass size. PARTIAL: write each head's unnormalised state (max, sum, out[Dh]) of the chunk for
+// attention_merge_kernel; else write the final output.
+inline constexpr int kGroupHeads = 4;
+
 template <bool PARTIAL>
-__global__ void attention_kernel(AttentionArgs a, int chunk, float* partial) {
-  __shared__ float q_s[kMaxHeadDim];
-  __shared__ float m_s[kMaxWarps], l_s[kMaxWarps];
-  __shared__ float o_s[kMaxWarps][kMaxHeadDim];
-  const int t = int(blockIdx.x), h = int(blockIdx.y), c = int(blockIdx.z), chunks = int(gridDim.z);
+__global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a, int chunk, float* partial) {
+  __shared__ float q_s[kGroupHeads][kMaxHeadDim];
+  __shared__ float m_s[kMaxWarps][kGroupHeads], l_s[kMaxWarps][kGroupHeads];
+  __shared__ float o_s[kMaxWarps][kGroupHeads][kMaxHeadDim];
+  const int group = a.q_heads / a.kv_heads, groups_per_kv = (group + kGroupHeads - 1) / kGroupHeads;
+  const int t = int(blockIdx.x), kvh = int(blockIdx.y) / groups_per_kv;
+  const int h0 = kvh * group + int(blockIdx.y) % groups_per_kv * kGroupHeads;  // the block's first head
+  const int heads = min(kGroupHeads, (kvh + 1) * group - h0);
+  const int c = int(blockIdx.z), chunks = int(gridDim.z);
   const int lane = int(threadIdx.x) % kWarp, warp = int(threadIdx.x) / kWarp, warps = int(blockDim.x) / kWarp;
-  const int dh = a.head_dim, kvh = h / (a.q_heads / a.kv_heads);
+  const int dh = a.head_dim;
   const Visibility vis = a.vis[t];
   const int n_keys = vis.cache_len + (vis.first.end - vis.first.begin) + (vis.second.end - vis.second.begin);
   const int begin = c * chunk, end = min(n_keys, begin + chunk);
-  const float* q = a.q + (int64_t(t) * a.q_heads + h) * dh;
-  for (int d = int(threadIdx.x); d < dh; d += int(blockDim.x)) q_s[d] = q[d];
+  const float* q = a.q + (int64_t(t) * a.q_heads + h0) * dh;
+  for (int i = int(threadIdx.x); i < heads * dh; i += int(blockDim.x)) q_s[i / dh][i % dh] = q[i];
   __syncthreads();
 
-  float m = -INFINITY, l = 0.0f, acc[kDimsPerLane] = {};
+  float m[kGroupHeads], l[kGroupHeads], acc[kGroupHeads][kDimsPerLane] = {};
+  for (int g = 0; g < kGroupHeads; ++g) m[g] = -INFINITY, l[g] = 0.0f;
   for (int j = begin + warp; j < end; j += warps) {
     const KeyRef kv = key_at(a, vis, t, kvh, j);
-    float dot = 0.0f;
-    for (int d = lane; d < dh; d += kWarp) dot += q_s[d] * kv.k[d];
-    const float s = warp_sum(dot) * a.scale;
-    const float m_new = fmaxf(m, s), corr = expf(m - m_new), p = expf(s - m_new);
-    l = l * corr + p;
+    for (int g = 0; g < kGroupHeads; ++g) {
+      if (g >= heads) break;
+      float dot = 0.0f;
+      for (int d = lane; d < dh; d += kWarp) dot += q_s[g][d] * kv.k[d];
+      const float s = warp_sum(dot) * a.scale;
+      const float m_new = fmaxf(m[g], s), corr = expf(m[g] - m_new), p = expf(s - m_new);
+      l[g] = l[g] * corr + p;
+      for (int r = 0; r < kDimsPerLane; ++r) {
+        const int d = lane + r * kWarp;
+        if (d < dh) acc[g][r] = acc[g][r] * corr + p * kv.v[d];
+      }
+      m[g] = m_new;
+    }
+  }
+  for (int g = 0; g < heads; ++g) {
+    if (lane == 0) m_s[warp][g] = m[g], l_s[warp][g] = l[g];
     for (int r = 0; r < kDimsPerLane; ++r) {
       const int d = lane + r * kWarp;
-      if (d < dh) acc[r] = acc[r] * corr + p * kv.v[d];
+      if (d < dh) o_s[warp][g][d] = acc[g][r];
     }
-    m = m_new;
-  }
-  if (lane == 0) m_s[warp] = m, l_s[warp] = l;
-  for (int r = 0; r < kDimsPerLane; ++r) {
-    const int d = lane + r * kWarp;
-    if (d < dh) o_s[warp][d] = acc[r];
   }
   __syncthreads();
 
-  // Merge the warps in order; a warp (or a whole chunk) with no keys has max -inf and weighs 0.
-  float big = -INFINITY;
-  for (int w = 0; w < warps; ++w) big = fmaxf(big, m_s[w]);
-  float sum = 0.0f;
-  for (int w = 0; w < warps; ++w) sum += m_s[w] == -INFINITY ? 0.0f : l_s[w] * expf(m_s[w] - big);
-  for (int d = int(threadIdx.x); d < dh; d += int(blockDim.x)) {
-    float o = 0.0f;
-    for (int w = 0; w < warps; ++w) o += m_s[w] == -INFINITY ? 0.0f : o_s[w][d] * expf(m_s[w] - big);
-    if constexpr (PARTIAL) {
-      float* part = partial + ((int64_t(t) * a.q_heads + h) * chunks + c) * (dh + 2);
-      if (d == 0) part[0] = big, part[1] = sum;
-      part[2 + d] = o;
-    } else
-      a.out[(int64_t(t) * a.q_heads + h) * dh + d] = sum > 0.0f ? o / sum : 0.0f;  // sees nothing: 0
+  // Merge the warps in order, per head; a warp (or a whole chunk) with no keys has max -inf and
+  // weighs 0.
+  for (int g = 0; g < heads; ++g) {
+    const int h = h0 + g;
+    float big = -INFINITY;
+    for (int w = 0; w < warps; ++w) big = fmaxf(big, m_s[w][g]);
+    float sum = 0.0f;
+    for (int w = 0; w < warps; ++w) sum += m_s[w][g] == -INFINITY ? 0.0f : l_s[w][g] * expf(m_s[w][g] - big);
+    for (int d = int(threadIdx.x); d < dh; d += int(blockDim.x)) {
+      float o = 0.0f;
+      for (int w = 0; w < warps; ++w) o += m_s[w][g] == -INFINITY ? 0.0f : o_s[w][g][d] * expf(m_s[w][g] - big);
+      if constexpr (PARTIAL) {
+        float* part = partial + ((int64_t(t) * a.q_heads + h) * chunks + c) * (dh + 2);
+        if (d == 0) part[0] = big, part[1] = sum;
+        part[2 + d] = o;
+      } else
+        a.out[(int64_t(t) * a.q_heads + h) * dh + d] = sum > 0.0f ? o / sum : 0.0f;  // sees nothing: 0
+    }
   }
 }
 
@@ -125,8 +144,10 @@ void attention(const AttentionArgs& a, AttentionVariant v) {
              a.head_dim, ": run it with --backend cpu");
   DLLM_ASSERT(a.kv_heads > 0 && a.q_heads % a.kv_heads == 0 && a.max_keys >= 0);
   if (a.tokens == 0) return;
+  const int group = a.q_heads / a.kv_heads;
+  const unsigned head_blocks = unsigned(a.kv_heads * ((group + kGroupHeads - 1) / kGroupHeads));
   if (v == AttentionVariant::single_pass) {
-    DLLM_LAUNCH(dim3(unsigned(a.tokens), unsigned(a.q_heads), 1), kThreads, attention_kernel<false>)
+    DLLM_LAUNCH(dim3(unsigned(a.tokens), head_blocks, 1), kThreads, attention_kernel<false>)
     (a, INT_MAX, nullptr);
     DLLM_GPU_LAUNCHED("attention");
     return;
@@ -134,7 +155,7 @@ void attention(const AttentionArgs& a, AttentionVariant v) {
   const int chunks = attention_chunks(a);
   DLLM_ASSERT(a.workspace != nullptr);  // attention_workspace_floats(a) floats
   float* part = a.workspace;
-  DLLM_LAUNCH(dim3(unsigned(a.tokens), unsigned(a.q_heads), unsigned(chunks)), kThreads, attention_kernel<true>)
+  DLLM_LAUNCH(dim3(unsigned(a.tokens), head_blocks, unsigned(chunks)), kThreads, attention_kernel<true>)
   (a, kAttentionChunk, part);
   DLLM_GPU_LAUNCHED("attention (split keys)");
   DLLM_LAUNCH(dim3(unsigned(a.tokens), unsigned(a.q_heads)), 128, attention_merge_kernel)(a, chunks, part);

@@ -73,9 +73,10 @@ enum class LinearVariant { gemv, tiled, mma };
 inline constexpr const char* kMmaNeeds =
     "an NVIDIA GPU of sm_80 or newer (CUDA build) or an AMD CDNA2/3 GPU, gfx90a or gfx94x (HIP build)";
 bool mma_available();
-// Attention variants. single_pass: one block per (token, query head) over all its keys. split_keys:
-// keys cut into fixed chunks of kAttentionChunk processed by separate blocks, then merged in chunk
-// order (long contexts with few tokens).
+// Attention variants. single_pass: one block per (token, up to 4 query heads sharing a kv head) over
+// all its keys, each K and V row read once for those heads. split_keys: keys cut into fixed chunks of
+// kAttentionChunk processed by separate blocks, then merged in chunk order (long contexts with few
+// tokens).
 enum class AttentionVariant { single_pass, split_keys };
 inline constexpr int kAttentionChunk = 256;
 // Largest head dimension the attention kernels take.
