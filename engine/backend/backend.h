@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,11 @@ class Backend {
   virtual void embedding(const EmbeddingArgs& a) = 0;
   virtual void rmsnorm(const RmsnormArgs& a) = 0;
   virtual void linear(const LinearArgs& a) = 0;
+  // Independent linear layers issued together (an AR step's q/k/v, gate/up), each with linear()'s
+  // result: one after another here; a GPU launches them as one grid where it can.
+  virtual void linears(std::span<const LinearArgs> parts) {
+    for (const LinearArgs& a : parts) linear(a);
+  }
   virtual void rope(const RopeArgs& a) = 0;
   virtual void attention(const AttentionArgs& a) = 0;
   virtual void kv_write(const KvWriteArgs& a) = 0;

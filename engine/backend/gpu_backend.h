@@ -60,6 +60,9 @@ class GpuBackend final : public Backend {
   void embedding(const EmbeddingArgs& a) override { gpu::embedding(a); }
   void rmsnorm(const RmsnormArgs& a) override { gpu::rmsnorm(a); }
   void linear(const LinearArgs& a) override { gpu::linear(a, gpu::pick_linear(a, reduction_)); }
+  void linears(std::span<const LinearArgs> parts) override {
+    gpu::linears(parts.data(), int(parts.size()), reduction_);
+  }
   void rope(const RopeArgs& a) override { gpu::rope(a); }
   void attention(const AttentionArgs& a) override { gpu::attention(a, gpu::pick_attention(a, reduction_)); }
   void kv_write(const KvWriteArgs& a) override { gpu::kv_write(a); }

@@ -1,6 +1,7 @@
 // The ZAYA1 layer of Transformer::forward (engine/model/zaya.md,
 // engine/model/zaya.md): CCA attention with its recurrent state in the KV cache, then the top-1 MoE
 // with the ZAYA router, each merged into the f32 residual stream by learned residual scaling.
+#include <array>
 #include <vector>
 
 #include "core/check.h"
@@ -41,12 +42,12 @@ void Transformer::zaya_attention_block(const LayerWeights& lw, int layer, int t,
   DLLM_ASSERT(cache.recurrent_width() == ch + vh);
 
   be_.rmsnorm(RmsnormArgs{t, d, cfg_.rms_norm_eps, x_.data(), lw.attn_norm, h_.data()});  // [T, D]
-  be_.linear(LinearArgs{t, d, hq * dh, h_.data(), lw.q, WeightView{}, q_.data()});        // q0 [T, Hq*Dh]
-  be_.linear(LinearArgs{t, d, hkv * dh, h_.data(), lw.k, WeightView{}, k_.data()});       // k0 [T, Hkv*Dh]
-  // v = [W_v x(t); W_v2 x(t-1)]  [T, Hkv*Dh]: the current half into attn_ [T, Vh], and
-  // vd_ = W_v2 x(t) [T, Vh] for the successors.
-  be_.linear(LinearArgs{t, d, vh, h_.data(), lw.v, WeightView{}, attn_.data()});
-  be_.linear(LinearArgs{t, d, vh, h_.data(), lw.v_delayed, WeightView{}, vd_.data()});
+  // q0 [T, Hq*Dh], k0 [T, Hkv*Dh]; v = [W_v x(t); W_v2 x(t-1)]  [T, Hkv*Dh]: the current half into
+  // attn_ [T, Vh], and vd_ = W_v2 x(t) [T, Vh] for the successors.
+  be_.linears(std::array{LinearArgs{t, d, hq * dh, h_.data(), lw.q, WeightView{}, q_.data()},
+                         LinearArgs{t, d, hkv * dh, h_.data(), lw.k, WeightView{}, k_.data()},
+                         LinearArgs{t, d, vh, h_.data(), lw.v, WeightView{}, attn_.data()},
+                         LinearArgs{t, d, vh, h_.data(), lw.v_delayed, WeightView{}, vd_.data()}});
   // c0 = [q0; k0] into qk0_, the predecessors' c0 into c0p_/c0pp_, v_; then the ring stores.
   CcaStateArgs sa;
   sa.tokens = t, sa.q_width = hq * dh, sa.k_width = hkv * dh, sa.value_width = vh;

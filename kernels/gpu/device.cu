@@ -37,22 +37,22 @@ bool emulated() {
 #endif
 }
 
-int device_warp_size() {
-  static const int size = [] {
+namespace {
+
+// Device 0's properties, read once (launch shapes).
+const gpuDeviceProp& device0() {
+  static const gpuDeviceProp props = [] {
     gpuDeviceProp p;
     DLLM_GPU_CHECK(gpuGetDeviceProperties(&p, 0));
-    return p.warpSize;
+    return p;
   }();
-  return size;
+  return props;
 }
 
-int device_multiprocessors() {
-  static const int count = [] {
-    gpuDeviceProp p;
-    DLLM_GPU_CHECK(gpuGetDeviceProperties(&p, 0));
-    return p.multiProcessorCount;
-  }();
-  return count;
-}
+}  // namespace
+
+int device_warp_size() { return device0().warpSize; }
+
+int device_multiprocessors() { return device0().multiProcessorCount; }
 
 }  // namespace dllm::gpu

@@ -89,6 +89,12 @@ AttentionVariant pick_attention(const AttentionArgs& a, Reduction r);
 void embedding(const EmbeddingArgs& a);
 void rmsnorm(const RmsnormArgs& a);
 void linear(const LinearArgs& a, LinearVariant v);
+// Independent linear layers, each with the result of linear(part, pick_linear(part, r)) bitwise: up to
+// kMaxLinearParts at a time in one gemv grid where every part takes gemv with one weight dtype (an AR
+// step's q/k/v or gate/up: fewer launches, and the small k/v rows no longer leave multiprocessors
+// idle), one launch each otherwise.
+inline constexpr int kMaxLinearParts = 4;
+void linears(const LinearArgs* parts, int count, Reduction r);
 void rope(const RopeArgs& a);
 // Needs a.max_keys (sizes the split grid) and, for split_keys, a.workspace of
 // attention_workspace_floats(a) floats (the [T, Hq, chunks, Dh + 2] partial states, chunks of

@@ -92,11 +92,23 @@ inline constexpr int kGemvColumns = 1024;                       // columns per s
 inline constexpr int kGemvGroups = kGemvColumns / (8 * kWarp);  // 16-byte loads per lane and row per stage
 static_assert(kGemvGroups >= 1, "a stage covers at least one group of 8 per lane");
 
+// The linear layers of one gemv launch (gpu::linears): part p takes blocks [first_block[p],
+// first_block[p + 1]) of the grid, the rows of its matrix in order.
+struct GemvParts {
+  LinearArgs part[kMaxLinearParts];
+  int first_block[kMaxLinearParts + 1];
+  int count;
+};
+
 template <DType W, bool VEC, int R>
-__global__ void __launch_bounds__(kGemvThreads) linear_gemv_kernel(LinearArgs a) {
+__global__ void __launch_bounds__(kGemvThreads) linear_gemv_kernel(GemvParts parts) {
   __shared__ float4 xs[kGemvTokens][2][kGemvColumns / 8];  // [token, half of a group, group]
+  int p = 0;  // this block's part: its blocks are [first_block[p], first_block[p + 1])
+  while (p + 1 < parts.count && int(blockIdx.x) >= parts.first_block[p + 1]) ++p;
+  const LinearArgs& a = parts.part[p];
+  const int block = int(blockIdx.x) - parts.first_block[p];
   const int tid = int(threadIdx.x), lane = tid % kWarp, warp = tid / kWarp;
-  const int o0 = (int(blockIdx.x) * (kGemvThreads / kWarp) + warp) * R;  // this warp's first row
+  const int o0 = (block * (kGemvThreads / kWarp) + warp) * R;  // this warp's first row
   const int64_t row_bytes = int64_t(a.in) * int64_t(dtype_size(W));
   const char* weights = static_cast<const char*>(a.weight.data);
   // Stage k0's weights of this warp's rows (zeros for rows past the matrix: those warps still reach
@@ -158,6 +170,25 @@ __global__ void __launch_bounds__(kGemvThreads) linear_gemv_kernel(LinearArgs a)
   }
 }
 
+// The staging pipeline of the tiled kernels, over the columns [0, in) in tiles of `step`: load(k0)
+// issues tile k0's global loads into registers, store(buffer) puts them into one of two shared
+// buffers, compute(k0, buffer) reads that buffer. The next tile's loads are issued before this
+// tile's arithmetic and stored into the other buffer after it, so there is one barrier per tile: the
+// buffer a store overwrites was last read before the previous barrier.
+template <class Load, class Store, class Compute>
+__device__ inline void pipelined_tiles(int in, int step, const Load& load, const Store& store, const Compute& compute) {
+  load(0);
+  store(0);
+  __syncthreads();
+  for (int k0 = 0, buffer = 0; k0 < in; k0 += step, buffer ^= 1) {
+    const bool more = k0 + step < in;
+    if (more) load(k0 + step);  // in flight during this tile's arithmetic
+    compute(k0, buffer);
+    if (more) store(buffer ^ 1);
+    __syncthreads();
+  }
+}
+
 // tiled: a block computes 64 outputs x 16 tokens through shared-memory tiles of 32 columns. Each
 // output is one accumulator summed in column order 0, 1, ..., Din-1 (the reference's order), whatever
 // the token count: the invariant mode's one shape.
@@ -212,12 +243,7 @@ __global__ void __launch_bounds__(kTileThreads) linear_tiled_kernel(LinearArgs a
     for (int e = 0; e < 4; ++e) reinterpret_cast<float*>(xs[buffer][xc + e])[xt] = x[e];
   };
   float acc[kTilePerThread] = {};
-  load(0);
-  store(0);
-  __syncthreads();
-  for (int k0 = 0, buffer = 0; k0 < a.in; k0 += kTileK, buffer ^= 1) {
-    const bool more = k0 + kTileK < a.in;
-    if (more) load(k0 + kTileK);  // in flight during this tile's arithmetic
+  pipelined_tiles(a.in, kTileK, load, store, [&](int k0, int buffer) {
     const int kn = min(kTileK, a.in - k0);
     for (int c = 0; c < kn; ++c) {
       const float w = ws[buffer][oi][c];
@@ -227,9 +253,7 @@ __global__ void __launch_bounds__(kTileThreads) linear_tiled_kernel(LinearArgs a
       acc[2] += w * x.z;
       acc[3] += w * x.w;
     }
-    if (more) store(buffer ^ 1);  // the other buffer: last read before the previous barrier
-    __syncthreads();
-  }
+  });
   const int o = o0 + oi;
   if (o >= a.out) return;
   const float bias = a.bias.empty() ? 0.0f : a.bias.at(0, o);
@@ -337,12 +361,7 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(LinearArgs a) {
     }
   };
   float acc[2][4] = {};  // [8-token half][c]
-  load(0);
-  store(0);
-  __syncthreads();
-  for (int k0 = 0, buffer = 0; k0 < a.in; k0 += kMmaSyncK, buffer ^= 1) {
-    const bool more = k0 + kMmaSyncK < a.in;
-    if (more) load(k0 + kMmaSyncK);                                  // in flight during this tile's mmas
+  pipelined_tiles(a.in, kMmaSyncK, load, store, [&](int, int buffer) {
     const auto* wp = reinterpret_cast<const uint32_t*>(ws[buffer]);  // [outputs, kMmaPairsLd] words
     const auto* xp = reinterpret_cast<const uint32_t*>(xs[buffer]);  // [tokens, kMmaPairsLd]
     for (int p = 0; p < kMmaPairs; p += 8) {                         // 16 columns per mma, in ascending order
@@ -354,9 +373,7 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(LinearArgs a) {
         gpu_mma_16x8x16_bf16(w, x, acc[h]);
       }
     }
-    if (more) store(buffer ^ 1);  // the other buffer: last read before the previous barrier
-    __syncthreads();
-  }
+  });
   for (int i = 0; i < 4; ++i) {
     const int o = o0 + wo + g + 8 * (i / 2);
     if (o >= a.out) continue;
@@ -436,22 +453,37 @@ bool vector_rows(const LinearArgs& a) {
          reinterpret_cast<uintptr_t>(a.x) % 16 == 0;
 }
 
+// One gemv grid for parts[0, count) (1 to kMaxLinearParts, weights of dtype W, at least one token
+// each).
+template <DType W>
+void launch_gemv(const LinearArgs* parts, int count) {
+  GemvParts g{};
+  g.count = count;
+  bool vec = true;
+  int64_t rows = 0;
+  for (int p = 0; p < count; ++p) vec = vec && vector_rows(parts[p]), rows += parts[p].out;
+  // two rows per warp (each staged input serves both) unless that leaves multiprocessors idle
+  const int warps = kGemvThreads / device_warp_size();
+  const bool two_rows = blocks_for(rows, 2 * warps) >= 2 * device_multiprocessors();
+  for (int p = 0; p < g.count; ++p) {
+    g.part[p] = parts[p];
+    g.first_block[p + 1] = g.first_block[p] + blocks_for(parts[p].out, (two_rows ? 2 : 1) * warps);
+  }
+  const int blocks = g.first_block[g.count];
+  if (vec && two_rows)
+    DLLM_LAUNCH(blocks, kGemvThreads, linear_gemv_kernel<W, true, 2>)(g);
+  else if (vec)
+    DLLM_LAUNCH(blocks, kGemvThreads, linear_gemv_kernel<W, true, 1>)(g);
+  else if (two_rows)
+    DLLM_LAUNCH(blocks, kGemvThreads, linear_gemv_kernel<W, false, 2>)(g);
+  else
+    DLLM_LAUNCH(blocks, kGemvThreads, linear_gemv_kernel<W, false, 1>)(g);
+}
+
 template <DType W>
 void launch(const LinearArgs& a, LinearVariant v) {
   if (v == LinearVariant::gemv) {
-    const bool vec = vector_rows(a);
-    // two rows per warp (each staged input serves both) unless that leaves multiprocessors idle
-    const int warps = kGemvThreads / device_warp_size();
-    const bool two_rows = blocks_for(a.out, 2 * warps) >= 2 * device_multiprocessors();
-    const int blocks = blocks_for(a.out, (two_rows ? 2 : 1) * warps);
-    if (vec && two_rows)
-      DLLM_LAUNCH(blocks, kGemvThreads, linear_gemv_kernel<W, true, 2>)(a);
-    else if (vec)
-      DLLM_LAUNCH(blocks, kGemvThreads, linear_gemv_kernel<W, true, 1>)(a);
-    else if (two_rows)
-      DLLM_LAUNCH(blocks, kGemvThreads, linear_gemv_kernel<W, false, 2>)(a);
-    else
-      DLLM_LAUNCH(blocks, kGemvThreads, linear_gemv_kernel<W, false, 1>)(a);
+    launch_gemv<W>(&a, 1);
   } else if (v == LinearVariant::tiled) {
     const dim3 grid(unsigned(blocks_for(a.tokens, kTileTok)), unsigned(blocks_for(a.out, kTileOut)));
     if (vector_rows(a))
@@ -501,6 +533,37 @@ LinearVariant pick_linear(const LinearArgs& a, Reduction r) {
   if (a.tokens <= kGemvTokens) return LinearVariant::gemv;
   return r == Reduction::fast_mma && a.tokens >= kMmaMinTokens && mma_available() ? LinearVariant::mma
                                                                                   : LinearVariant::tiled;
+}
+
+void linears(const LinearArgs* parts, int count, Reduction r) {
+  // runs of up to kMaxLinearParts consecutive gemv parts of one dtype share a grid
+  const auto gemv = [&](const LinearArgs& a) {
+    return a.tokens > 0 && a.out > 0 && pick_linear(a, r) == LinearVariant::gemv;
+  };
+  for (int i = 0, n = 1; i < count; i += n) {
+    const LinearArgs& first = parts[i];
+    n = 1;
+    if (gemv(first))
+      while (i + n < count && n < kMaxLinearParts && gemv(parts[i + n]) && parts[i + n].tokens == first.tokens &&
+             parts[i + n].weight.dtype == first.weight.dtype)
+        ++n;
+    if (n == 1) {
+      linear(first, pick_linear(first, r));
+      continue;
+    }
+    switch (first.weight.dtype) {
+      case DType::f32:
+        launch_gemv<DType::f32>(parts + i, n);
+        break;
+      case DType::f16:
+        launch_gemv<DType::f16>(parts + i, n);
+        break;
+      case DType::bf16:
+        launch_gemv<DType::bf16>(parts + i, n);
+        break;
+    }
+    DLLM_GPU_LAUNCHED("linear (grouped)");
+  }
 }
 
 void linear(const LinearArgs& a, LinearVariant v) {

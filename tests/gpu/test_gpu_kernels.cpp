@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <random>
 
 #include "kernels/gpu/gpu.h"
@@ -53,6 +54,45 @@ TEST(GpuKernels, GraphReplaysItsWorkOnTheCurrentData) {
     expect_bitwise(y.read(what + " y"), want, what + " y");
     expect_bitwise(z.read(what + " z"), want, what + " z");
   }
+}
+
+// gpu::linears: a run of gemv parts shares one grid (q/k/v, gate/up); each output equals, bitwise,
+// the part run alone by gpu::linear, for every weight dtype, one and two rows per warp, vector and
+// element loads, a bias, a run longer than one grid takes (parts 0-4) and a 5-token part (tiled)
+// between two runs.
+TEST(GpuKernels, LinearsInOneGridEqualEachAlone) {
+  DLLM_REQUIRE_GPU();
+  const std::vector<int> outs = {97, 37, 37, 5, 1025, 7, 64};
+  constexpr size_t kTiledPart = 5;
+  for (DType dt : {DType::f32, DType::f16, DType::bf16})
+    for (int in : {64, 37})  // 16-byte loads, element loads
+      for (int tokens : {1, 3}) {
+        const Buffer<float> x = to_device(testutil::random_floats(size_t(5) * in, uint32_t(in + tokens)));
+        const DeviceWeights bias(1, outs[1], DType::f32, 99);
+        std::deque<DeviceWeights> weights;  // neither is movable: a deque keeps them in place
+        std::deque<Guarded> grouped, alone;
+        std::vector<LinearArgs> parts;
+        for (size_t p = 0; p < outs.size(); ++p) {
+          const int t = p == kTiledPart ? 5 : tokens;
+          weights.emplace_back(outs[p], in, dt, uint32_t(7 * p + 1), 0.2f);
+          grouped.emplace_back(size_t(t) * outs[p]);
+          alone.emplace_back(size_t(t) * outs[p]);
+        }
+        for (size_t p = 0; p < outs.size(); ++p)
+          parts.push_back(LinearArgs{p == kTiledPart ? 5 : tokens, in, outs[p], x.data(), weights[p].view,
+                                     p == 1 ? bias.view : WeightView{}, grouped[p].data()});
+        gpu::linears(parts.data(), int(parts.size()), gpu::Reduction::fast);
+        for (size_t p = 0; p < outs.size(); ++p) {
+          LinearArgs a = parts[p];
+          a.y = alone[p].data();
+          gpu::linear(a, gpu::pick_linear(a, gpu::Reduction::fast));
+          const std::string what = std::string(dtype_name(dt)) + " in " + std::to_string(in) + " tokens " +
+                                   std::to_string(tokens) + " part " + std::to_string(p);
+          const std::vector<float> got = grouped[p].read(what + " grouped");
+          expect_finite(got, what);
+          expect_bitwise(got, alone[p].read(what + " alone"), what);
+        }
+      }
 }
 
 // Every kind of draw (argmax, temperature, top-k, top-p, both) on rows with planted ties: the token
