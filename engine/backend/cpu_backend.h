@@ -1,6 +1,6 @@
-// The CPU backend: the fast kernels of kernels/cpu where there is one (linear, attention), the reference ops
-// (f32 accumulation) elsewhere. Every op reduces in an order fixed per token, so a token's logits are
-// bitwise identical whatever the pass size (batch invariance).
+// The CPU backend: the fast kernels of kernels/cpu where there is one (linear, attention, rmsnorm, rope,
+// swiglu), the reference ops (f32 accumulation) elsewhere. Every op reduces in an order fixed per token, so a
+// token's logits are bitwise identical whatever the pass size (batch invariance).
 #pragma once
 #include <cstdint>
 #include <cstddef>
