@@ -84,6 +84,12 @@ class Backend {
   virtual void linears(std::span<const LinearArgs> parts) {
     for (const LinearArgs& a : parts) linear(a);
   }
+  // residual[T, Dout] += x W^T + bias (the output projections), with linear() then add()'s result;
+  // a.y is scratch. A GPU adds in the linear's epilogue where it can.
+  virtual void linear_residual(const LinearArgs& a, float* residual) {
+    linear(a);
+    add(AddArgs{int64_t(a.tokens) * a.out, a.y, residual});
+  }
   virtual void rope(const RopeArgs& a) = 0;
   virtual void attention(const AttentionArgs& a) = 0;
   virtual void kv_write(const KvWriteArgs& a) = 0;

@@ -63,6 +63,7 @@ class GpuBackend final : public Backend {
   void linears(std::span<const LinearArgs> parts) override {
     gpu::linears(parts.data(), int(parts.size()), reduction_);
   }
+  void linear_residual(const LinearArgs& a, float* residual) override { gpu::linear_residual(a, residual, reduction_); }
   void rope(const RopeArgs& a) override { gpu::rope(a); }
   void attention(const AttentionArgs& a) override { gpu::attention(a, gpu::pick_attention(a, reduction_)); }
   void kv_write(const KvWriteArgs& a) override { gpu::kv_write(a); }

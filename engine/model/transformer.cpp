@@ -261,8 +261,7 @@ void Transformer::attention_block(const LayerWeights& lw, int layer, int t, int 
     be_.rmsnorm(RmsnormArgs{t * hkv, dh, eps, k_.data(), lw.k_norm, k_.data()});
   }
   rope_cache_attend(layer, t, max_keys, cache);
-  be_.linear(LinearArgs{t, hq * dh, d, attn_.data(), lw.o, WeightView{}, o_.data()});  // [T, D]
-  be_.add(AddArgs{int64_t(t) * d, o_.data(), x_.data()});
+  be_.linear_residual(LinearArgs{t, hq * dh, d, attn_.data(), lw.o, WeightView{}, o_.data()}, x_.data());  // [T, D]
 }
 
 void Transformer::rope_cache_attend(int layer, int t, int max_keys, KvCache& cache) {
@@ -289,8 +288,7 @@ void Transformer::mlp_block(const LayerWeights& lw, int t) {
   be_.linears(std::array{LinearArgs{t, d, f, h_.data(), lw.gate, WeightView{}, gate_.data()},  // [T, F]
                          LinearArgs{t, d, f, h_.data(), lw.up, WeightView{}, up_.data()}});    // [T, F]
   be_.swiglu(SwigluArgs{t, f, gate_.data(), up_.data(), gate_.data()});
-  be_.linear(LinearArgs{t, f, d, gate_.data(), lw.down, WeightView{}, down_.data()});  // [T, D]
-  be_.add(AddArgs{int64_t(t) * d, down_.data(), x_.data()});
+  be_.linear_residual(LinearArgs{t, f, d, gate_.data(), lw.down, WeightView{}, down_.data()}, x_.data());  // [T, D]
 }
 
 }  // namespace dllm

@@ -95,6 +95,10 @@ void linear(const LinearArgs& a, LinearVariant v);
 // idle), one launch each otherwise.
 inline constexpr int kMaxLinearParts = 4;
 void linears(const LinearArgs* parts, int count, Reduction r);
+// residual[T, Dout] += x W^T + bias, bitwise as linear(a, pick_linear(a, r)) then add into residual:
+// one gemv grid that adds in its epilogue where a takes gemv (a.y not written), both kernels otherwise
+// (a.y is the scratch between them).
+void linear_residual(const LinearArgs& a, float* residual, Reduction r);
 void rope(const RopeArgs& a);
 // Needs a.max_keys (sizes the split grid) and, for split_keys, a.workspace of
 // attention_workspace_floats(a) floats (the [T, Hq, chunks, Dh + 2] partial states, chunks of

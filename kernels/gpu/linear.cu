@@ -92,10 +92,11 @@ inline constexpr int kGemvColumns = 1024;                       // columns per s
 inline constexpr int kGemvGroups = kGemvColumns / (8 * kWarp);  // 16-byte loads per lane and row per stage
 static_assert(kGemvGroups >= 1, "a stage covers at least one group of 8 per lane");
 
-// The linear layers of one gemv launch (gpu::linears): part p takes blocks [first_block[p],
-// first_block[p + 1]) of the grid, the rows of its matrix in order.
+// The linear layers of one gemv launch (gpu::linears, gpu::linear_residual): part p takes blocks
+// [first_block[p], first_block[p + 1]) of the grid, the rows of its matrix in order.
 struct GemvParts {
   LinearArgs part[kMaxLinearParts];
+  float* residual[kMaxLinearParts];  // non-null: the part's result is added there, and y not written
   int first_block[kMaxLinearParts + 1];
   int count;
 };
@@ -164,7 +165,11 @@ __global__ void __launch_bounds__(kGemvThreads) linear_gemv_kernel(GemvParts par
       const float bias = a.bias.empty() || o >= a.out ? 0.0f : a.bias.at(0, o);
       for (int t = 0; t < nt; ++t) {
         const float sum = warp_sum(acc[r][t]);
-        if (lane == 0 && o < a.out) a.y[int64_t(t0 + t) * a.out + o] = sum + bias;
+        if (lane == 0 && o < a.out) {
+          float* out = parts.residual[p] ? parts.residual[p] : a.y;  // residual: += (gpu::add's sum)
+          const int64_t i = int64_t(t0 + t) * a.out + o;
+          out[i] = parts.residual[p] ? out[i] + (sum + bias) : sum + bias;
+        }
       }
     }
   }
@@ -454,10 +459,11 @@ bool vector_rows(const LinearArgs& a) {
 }
 
 // One gemv grid for parts[0, count) (1 to kMaxLinearParts, weights of dtype W, at least one token
-// each).
+// each); with `residual`, the one part's result is added to it instead of written to its y.
 template <DType W>
-void launch_gemv(const LinearArgs* parts, int count) {
+void launch_gemv(const LinearArgs* parts, int count, float* residual = nullptr) {
   GemvParts g{};
+  g.residual[0] = residual;
   g.count = count;
   bool vec = true;
   int64_t rows = 0;
@@ -533,6 +539,26 @@ LinearVariant pick_linear(const LinearArgs& a, Reduction r) {
   if (a.tokens <= kGemvTokens) return LinearVariant::gemv;
   return r == Reduction::fast_mma && a.tokens >= kMmaMinTokens && mma_available() ? LinearVariant::mma
                                                                                   : LinearVariant::tiled;
+}
+
+void linear_residual(const LinearArgs& a, float* residual, Reduction r) {
+  if (a.tokens == 0 || a.out == 0) return;
+  if (pick_linear(a, r) != LinearVariant::gemv) {
+    linear(a, pick_linear(a, r));
+    return add(AddArgs{int64_t(a.tokens) * a.out, a.y, residual});
+  }
+  switch (a.weight.dtype) {
+    case DType::f32:
+      launch_gemv<DType::f32>(&a, 1, residual);
+      break;
+    case DType::f16:
+      launch_gemv<DType::f16>(&a, 1, residual);
+      break;
+    case DType::bf16:
+      launch_gemv<DType::bf16>(&a, 1, residual);
+      break;
+  }
+  DLLM_GPU_LAUNCHED("linear (into the residual)");
 }
 
 void linears(const LinearArgs* parts, int count, Reduction r) {

@@ -95,6 +95,33 @@ TEST(GpuKernels, LinearsInOneGridEqualEachAlone) {
       }
 }
 
+// gpu::linear_residual adds x W^T + bias into the residual with the bits of linear then add: in the
+// gemv's epilogue up to 4 tokens, with the two kernels above.
+TEST(GpuKernels, LinearIntoTheResidualEqualsLinearThenAdd) {
+  DLLM_REQUIRE_GPU();
+  for (DType dt : {DType::f32, DType::f16, DType::bf16})
+    for (int in : {64, 37})
+      for (int tokens : {1, 4, 5}) {
+        const int out = 97;
+        const Buffer<float> x = to_device(testutil::random_floats(size_t(tokens) * in, uint32_t(in + tokens)));
+        const DeviceWeights w(out, in, dt, 5, 0.2f), bias(1, out, DType::f32, 6);
+        const std::vector<float> start = testutil::random_floats(size_t(tokens) * out, 8);
+        Guarded fused(start), unfused(start), y(size_t(tokens) * out), scratch(size_t(tokens) * out);
+        const LinearArgs a{tokens, in, out, x.data(), w.view, bias.view, scratch.data()};
+        gpu::linear_residual(a, fused.data(), gpu::Reduction::fast);
+        LinearArgs alone = a;
+        alone.y = y.data();
+        gpu::linear(alone, gpu::pick_linear(alone, gpu::Reduction::fast));
+        gpu::add(AddArgs{int64_t(tokens) * out, y.data(), unfused.data()});
+        const std::string what =
+            std::string(dtype_name(dt)) + " in " + std::to_string(in) + " tokens " + std::to_string(tokens);
+        const std::vector<float> got = fused.read(what + " fused");
+        expect_finite(got, what);
+        expect_bitwise(got, unfused.read(what + " unfused"), what);
+        scratch.read(what + " scratch");  // its guards
+      }
+}
+
 // Every kind of draw (argmax, temperature, top-k, top-p, both) on rows with planted ties: the token
 // equals the reference's. The kernel sums in another order than the reference, so a different token
 // is accepted only where the reference itself is on a knife edge: its pick changes when u moves by
