@@ -66,14 +66,17 @@ CpuBackend::HugePageRegion::~HugePageRegion() { munmap(mapping_, mapped_); }
 
 ModelWeights CpuBackend::resident(const ModelWeights& w) {
   ModelWeights r = w;
-  const auto size_of = [](const WeightView* v) { return size_t(v->rows * v->cols) * dtype_size(v->dtype); };
+  // a copy's bytes in the region, rounded up to a cache line
+  const auto padded_size = [](const WeightView* v) {
+    return (size_t(v->rows * v->cols) * dtype_size(v->dtype) + 63) / 64 * 64;
+  };
   std::vector<WeightView*> fresh;  // tileable, not copied yet: each stored tensor once
   size_t bytes = 0;
   for (WeightView* v : linear_weights(r)) {
     if (!cpu::tileable(*v)) continue;
     const auto it = tiled_.find(v->data);
     if (it == tiled_.end()) {
-      tiled_.emplace(v->data, nullptr), fresh.push_back(v), bytes += (size_of(v) + 63) / 64 * 64;
+      tiled_.emplace(v->data, nullptr), fresh.push_back(v), bytes += padded_size(v);
     } else if (it->second) {
       v->data = it->second, v->layout = WeightLayout::tiles;  // copied by an earlier call
     } else {
@@ -93,7 +96,7 @@ ModelWeights CpuBackend::resident(const ModelWeights& w) {
     if (copy) {
       v->data = copy, v->layout = WeightLayout::tiles;
     } else {
-      copy = next, next += (size_of(v) + 63) / 64 * 64;
+      copy = next, next += padded_size(v);
       *v = cpu::tile_weights(*v, copy);
     }
   }

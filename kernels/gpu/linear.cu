@@ -1,4 +1,5 @@
 #include <string>
+#include <type_traits>
 
 #include "kernels/gpu/common.h"
 #include "kernels/gpu/gpu.h"
@@ -75,6 +76,17 @@ __device__ inline void unpack8(const Packed8<W>& p, float* w) {
   }
 }
 
+// Inputs k .. k + 3 of a token's row of n, zeros past n. VEC: the row holds whole groups of 8 and
+// starts 16-byte aligned (vector_rows below), so k < n means all four exist: one 16-byte load.
+template <bool VEC>
+__device__ inline float4 load4_inputs(const float* row, int64_t k, int64_t n) {
+  if (k >= n) return float4{0.0f, 0.0f, 0.0f, 0.0f};
+  if (VEC) return *reinterpret_cast<const float4*>(row + k);
+  float f[4];
+  for (int e = 0; e < 4; ++e) f[e] = k + e < n ? row[k + e] : 0.0f;
+  return float4{f[0], f[1], f[2], f[3]};
+}
+
 // gemv: the AR step's shape. A block of kGemvThreads takes R consecutive rows per warp and sweeps
 // the columns in stages of kGemvColumns:
 //   - the stage's inputs, [up to kGemvTokens tokens, kGemvColumns], are staged once in shared memory
@@ -114,11 +126,12 @@ __global__ void __launch_bounds__(kGemvThreads) linear_gemv_kernel(GemvParts par
   const char* weights = static_cast<const char*>(a.weight.data);
   // Stage k0's weights of this warp's rows (zeros for rows past the matrix: those warps still reach
   // every barrier, and write nothing).
-  const auto load_stage = [&](int k0, Packed8<W>(&p)[R][kGemvGroups]) {
+  const auto load_stage = [&](int k0, Packed8<W>(&stage)[R][kGemvGroups]) {
     for (int r = 0; r < R; ++r)
       for (int j = 0; j < kGemvGroups; ++j) {
         const int64_t i = k0 + int64_t(j * kWarp + lane) * 8;
-        p[r][j] = o0 + r < a.out && i < a.in ? load8<W, VEC>(weights + (o0 + r) * row_bytes, i, a.in) : Packed8<W>{};
+        stage[r][j] =
+            o0 + r < a.out && i < a.in ? load8<W, VEC>(weights + (o0 + r) * row_bytes, i, a.in) : Packed8<W>{};
       }
   };
   for (int t0 = 0; t0 < a.tokens; t0 += kGemvTokens) {
@@ -133,16 +146,7 @@ __global__ void __launch_bounds__(kGemvThreads) linear_gemv_kernel(GemvParts par
       // this stage's inputs, 4 columns (one half of a group) per step; zeros past the row
       for (int e = tid; e < nt * kGemvColumns / 4; e += kGemvThreads) {
         const int t = e / (kGemvColumns / 4), c = (e % (kGemvColumns / 4)) * 4;
-        const float* x = a.x + int64_t(t0 + t) * a.in + k0 + c;
-        float4 v;
-        if (VEC && k0 + c + 4 <= a.in) {
-          v = *reinterpret_cast<const float4*>(x);
-        } else {
-          float f[4];
-          for (int q = 0; q < 4; ++q) f[q] = k0 + c + q < a.in ? x[q] : 0.0f;
-          v = float4{f[0], f[1], f[2], f[3]};
-        }
-        xs[t][(c / 4) % 2][c / 8] = v;
+        xs[t][(c / 4) % 2][c / 8] = load4_inputs<VEC>(a.x + int64_t(t0 + t) * a.in, k0 + c, a.in);
       }
       __syncthreads();
       if (k0 + kGemvColumns < a.in) load_stage(k0 + kGemvColumns, next);
@@ -166,9 +170,11 @@ __global__ void __launch_bounds__(kGemvThreads) linear_gemv_kernel(GemvParts par
       for (int t = 0; t < nt; ++t) {
         const float sum = warp_sum(acc[r][t]);
         if (lane == 0 && o < a.out) {
-          float* out = parts.residual[p] ? parts.residual[p] : a.y;  // residual: += (gpu::add's sum)
           const int64_t i = int64_t(t0 + t) * a.out + o;
-          out[i] = parts.residual[p] ? out[i] + (sum + bias) : sum + bias;
+          if (float* residual = parts.residual[p])
+            residual[i] += sum + bias;  // gpu::add's sum of linear's output
+          else
+            a.y[i] = sum + bias;
         }
       }
     }
@@ -227,17 +233,8 @@ __global__ void __launch_bounds__(kTileThreads) linear_tiled_kernel(LinearArgs a
   float4 x_next{};
   const auto load = [&](int k0) {
     w_next = o0 + wr < a.out && k0 + wc < a.in ? load8<W, VEC>(wrow, k0 + wc, a.in) : Packed8<W>{};
-    if (!stages_inputs) return;
-    const int k = k0 + xc;
-    if (t0 + xt >= a.tokens || k >= a.in) {
-      x_next = float4{0.0f, 0.0f, 0.0f, 0.0f};
-    } else if (VEC) {
-      x_next = *reinterpret_cast<const float4*>(xrow + k);
-    } else {
-      float f[4];
-      for (int e = 0; e < 4; ++e) f[e] = k + e < a.in ? xrow[k + e] : 0.0f;
-      x_next = float4{f[0], f[1], f[2], f[3]};
-    }
+    if (stages_inputs)
+      x_next = t0 + xt < a.tokens ? load4_inputs<VEC>(xrow, k0 + xc, a.in) : float4{0.0f, 0.0f, 0.0f, 0.0f};
   };
   const auto store = [&](int buffer) {
     float w[8];
@@ -315,17 +312,12 @@ __device__ inline uint4 bf16_pairs(const Packed8<W>& p) {
 // Inputs t, columns k .. k + 7 (zeros past the pass or the row).
 template <bool VEC>
 __device__ inline uint4 input_pairs(const LinearArgs& a, int t, int64_t k) {
-  float x[8] = {};
+  float4 lo{0.0f, 0.0f, 0.0f, 0.0f}, hi = lo;
   if (t < a.tokens) {
     const float* row = a.x + int64_t(t) * a.in;
-    if (VEC && k < a.in) {
-      const float4 lo = *reinterpret_cast<const float4*>(row + k), hi = *reinterpret_cast<const float4*>(row + k + 4);
-      x[0] = lo.x, x[1] = lo.y, x[2] = lo.z, x[3] = lo.w, x[4] = hi.x, x[5] = hi.y, x[6] = hi.z, x[7] = hi.w;
-    } else if (!VEC) {
-      for (int e = 0; e < 8; ++e) x[e] = k + e < a.in ? row[k + e] : 0.0f;
-    }
+    lo = load4_inputs<VEC>(row, k, a.in), hi = load4_inputs<VEC>(row, k + 4, a.in);
   }
-  return uint4{bf16_pair(x[0], x[1]), bf16_pair(x[2], x[3]), bf16_pair(x[4], x[5]), bf16_pair(x[6], x[7])};
+  return uint4{bf16_pair(lo.x, lo.y), bf16_pair(lo.z, lo.w), bf16_pair(hi.x, hi.y), bf16_pair(hi.z, hi.w)};
 }
 
 template <DType W, bool VEC>
@@ -486,6 +478,20 @@ void launch_gemv(const LinearArgs* parts, int count, float* residual = nullptr) 
     DLLM_LAUNCH(blocks, kGemvThreads, linear_gemv_kernel<W, false, 1>)(g);
 }
 
+// fn(std::integral_constant<DType, W>()) for the weights' dtype W: the kernels take it as a template
+// parameter.
+template <class Fn>
+void with_weight_dtype(DType d, const Fn& fn) {
+  switch (d) {
+    case DType::f32:
+      return fn(std::integral_constant<DType, DType::f32>());
+    case DType::f16:
+      return fn(std::integral_constant<DType, DType::f16>());
+    case DType::bf16:
+      return fn(std::integral_constant<DType, DType::bf16>());
+  }
+}
+
 template <DType W>
 void launch(const LinearArgs& a, LinearVariant v) {
   if (v == LinearVariant::gemv) {
@@ -547,17 +553,7 @@ void linear_residual(const LinearArgs& a, float* residual, Reduction r) {
     linear(a, pick_linear(a, r));
     return add(AddArgs{int64_t(a.tokens) * a.out, a.y, residual});
   }
-  switch (a.weight.dtype) {
-    case DType::f32:
-      launch_gemv<DType::f32>(&a, 1, residual);
-      break;
-    case DType::f16:
-      launch_gemv<DType::f16>(&a, 1, residual);
-      break;
-    case DType::bf16:
-      launch_gemv<DType::bf16>(&a, 1, residual);
-      break;
-  }
+  with_weight_dtype(a.weight.dtype, [&](auto w) { launch_gemv<decltype(w)::value>(&a, 1, residual); });
   DLLM_GPU_LAUNCHED("linear (into the residual)");
 }
 
@@ -577,31 +573,14 @@ void linears(const LinearArgs* parts, int count, Reduction r) {
       linear(first, pick_linear(first, r));
       continue;
     }
-    switch (first.weight.dtype) {
-      case DType::f32:
-        launch_gemv<DType::f32>(parts + i, n);
-        break;
-      case DType::f16:
-        launch_gemv<DType::f16>(parts + i, n);
-        break;
-      case DType::bf16:
-        launch_gemv<DType::bf16>(parts + i, n);
-        break;
-    }
+    with_weight_dtype(first.weight.dtype, [&](auto w) { launch_gemv<decltype(w)::value>(parts + i, n); });
     DLLM_GPU_LAUNCHED("linear (grouped)");
   }
 }
 
 void linear(const LinearArgs& a, LinearVariant v) {
   if (a.tokens == 0 || a.out == 0) return;
-  switch (a.weight.dtype) {
-    case DType::f32:
-      return launch<DType::f32>(a, v);
-    case DType::f16:
-      return launch<DType::f16>(a, v);
-    case DType::bf16:
-      return launch<DType::bf16>(a, v);
-  }
+  with_weight_dtype(a.weight.dtype, [&](auto w) { launch<decltype(w)::value>(a, v); });
 }
 
 }  // namespace dllm::gpu
