@@ -36,6 +36,12 @@ struct ModelConfig {
   int num_experts = 0;         // E (the skip route is router class E)
   int router_hidden_size = 0;  // R
   SkipRoute skip_route = SkipRoute::zero;
+  // Sliding-window layers (zaya "hybrid_sliding"): layer l is one where sliding_layers[l] (empty: none).
+  // Its queries see the keys at positions > position - sliding_window (transformers' sliding_window
+  // counts the query itself), and its RoPE turns with sliding_rope_theta, unscaled.
+  std::vector<bool> sliding_layers;  // [Ly] or empty
+  int sliding_window = 0;
+  float sliding_rope_theta = 10000.0f;
   // Special tokens (-1 when the config has none).
   int bos_token_id = -1;
   int pad_token_id = -1;
@@ -51,6 +57,10 @@ struct ModelConfig {
   // zaya: CCA conv channels C = (Hq + Hkv) * Dh and value-shift width Vh = Hkv * Dh / 2.
   int cca_channels() const { return (num_heads + num_kv_heads) * head_dim; }
   int value_shift_width() const { return num_kv_heads * head_dim / 2; }
+  bool is_sliding(int layer) const { return !sliding_layers.empty() && sliding_layers[size_t(layer)]; }
+  bool has_sliding_layers() const { return !sliding_layers.empty(); }
+  float layer_rope_theta(int layer) const { return is_sliding(layer) ? sliding_rope_theta : rope_theta; }
+  RopeScaling layer_rope_scaling(int layer) const { return is_sliding(layer) ? RopeScaling{} : rope_scaling; }
   bool is_eos(int token) const {
     for (int e : eos_token_ids)
       if (e == token) return true;

@@ -15,14 +15,19 @@ struct Interval {
   int32_t end = 0;
 };
 
-// What one token of a pass attends to: its sequence's committed cache [0, cache_len), then two
-// intervals of the same pass, in that order (keys are always visited cache, first, second). This
-// one form covers prefill, AR steps, TiDAR verify rows and proposal blocks, and batches of
+// What one token of a pass attends to: its sequence's committed cache slots [cache_begin, cache_len),
+// then two intervals of the same pass, in that order (keys are always visited cache, first, second).
+// This one form covers prefill, AR steps, TiDAR verify rows and proposal blocks, and batches of
 // sequences (a single sequence's first interval is [0, a); a batch needs it anywhere in the pass).
+// cache_begin is 0 except in a sliding-window layer (sliding_window_visibility, core/pass.h).
 struct Visibility {
   int32_t cache_len = 0;
   Interval first;
   Interval second;
+  int32_t cache_begin = 0;
+  DLLM_HD int32_t keys() const {
+    return cache_len - cache_begin + (first.end - first.begin) + (second.end - second.begin);
+  }
 };
 
 // out[t] = table[ids[t]]

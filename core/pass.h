@@ -2,6 +2,7 @@
 // One Transformer::forward(Pass) serves prefill, AR steps, TiDAR verify and proposal blocks and
 // batches of sequences (docs/ARCHITECTURE.md, the life of a forward pass).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -17,7 +18,7 @@ struct PassToken {
   int32_t token = 0;                  // token id
   int32_t position = 0;               // RoPE position
   int32_t cache_slot = kScratchSlot;  // cache slot that receives its K/V, or scratch (pass-local only)
-  Visibility vis;                     // cache [0, vis.cache_len) + pass tokens [0, a) and [b, e)
+  Visibility vis;                     // cache [0, vis.cache_len) + pass tokens [a, b) and [c, e)
   // The token's recurrent predecessor (zaya's CCA convolutions and value shift): the pass index of
   // the token it follows, or kAfterCache: it follows its sequence's committed tokens
   // [0, vis.cache_len) (nothing when cache_len is 0). A TiDAR proposal block at level p follows
@@ -48,5 +49,28 @@ struct Pass {
     return begin;
   }
 };
+
+// What token i of `tokens` sees in a layer whose window is `window` positions (transformers'
+// sliding_window: the query's own position and the window - 1 before it): the part of its
+// Visibility at positions > position - window. Cache slot s holds position s and positions increase
+// along each pass interval (as in every Pass the engine builds), so each part keeps a suffix.
+inline Visibility sliding_window_visibility(const std::vector<PassToken>& tokens, int i, int window) {
+  const PassToken& token = tokens[size_t(i)];
+  const int32_t oldest = token.position - window + 1;  // the first position the window keeps
+  Visibility v = token.vis;
+  v.cache_begin = std::max(v.cache_begin, std::min(oldest, v.cache_len));
+  for (Interval* iv : {&v.first, &v.second}) {
+    int32_t lo = iv->begin, hi = iv->end;  // the first index at or after `oldest`, by bisection
+    while (lo < hi) {
+      const int32_t mid = lo + (hi - lo) / 2;
+      if (tokens[size_t(mid)].position < oldest)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    iv->begin = lo;
+  }
+  return v;
+}
 
 }  // namespace dllm

@@ -1,5 +1,5 @@
 // attention: softmax attention with GQA and Pass visibility, against ref::attention. Odd head shapes
-// and cache lengths with causal and random visibility (a prefix of the cache, two intervals of the
+// and cache lengths with causal and random visibility (a range of the cache, two intervals of the
 // pass, a token that sees nothing), two sequences with their own cache lengths and every visibility
 // form, llama3-8b's heads at model scale, and passes of 17 to 306 tokens row by row.
 #include <algorithm>
@@ -21,10 +21,11 @@ namespace {
 enum class Visible { causal, random, forms };
 
 // T tokens of Hq/Hkv heads of Dh. causal and random: sequence 1 of 2, caches of `cache` slots;
-// causal: every token sees the whole cache and the pass up to itself; random: a random prefix of the
+// causal: every token sees the whole cache and the pass up to itself; random: a random range of the
 // cache and two random intervals of the pass, token T/2 nothing. forms: token i in sequence i % 2
-// (caches of `cache` and cache/3 slots) sees, by i % 5, the cache only, the pass causally, a prefix of
-// the pass and its own block, itself only, or nothing.
+// (caches of `cache` and cache/3 slots) sees, by i % 6, the cache only, the pass causally, a prefix of
+// the pass and its own block, itself only, a sliding window (the cache's second half and the pass
+// causally), or nothing.
 struct Pass {
   std::vector<Visibility> vis;
   std::vector<int32_t> seq;
@@ -38,6 +39,7 @@ struct Pass {
         v = Visibility{cache, {0, i + 1}, {}};
       } else if (how == Visible::random) {
         v.cache_len = int(gen() % uint32_t(cache + 1));
+        v.cache_begin = int(gen() % uint32_t(v.cache_len + 1));
         const int a = int(gen() % uint32_t(t + 1)), b = int(gen() % uint32_t(t + 1));
         v.first = {0, a};
         v.second = {std::min(a, b), std::max(a, b)};
@@ -45,7 +47,7 @@ struct Pass {
       } else {
         s = i % 2;
         const int len = s == 0 ? cache : cache / 3;
-        switch (i % 5) {
+        switch (i % 6) {
           case 0:
             v = {len, {}, {}};
             break;
@@ -58,6 +60,9 @@ struct Pass {
           case 3:
             v = {0, {i, i + 1}, {}};
             break;
+          case 4:
+            v = {len, {0, i + 1}, {}, len / 2};
+            break;
           default:
             v = {0, {}, {}};
         }
@@ -65,7 +70,7 @@ struct Pass {
       }
       vis.push_back(v);
       seq.push_back(s);
-      max_keys = std::max(max_keys, v.cache_len + (v.first.end - v.first.begin) + (v.second.end - v.second.begin));
+      max_keys = std::max(max_keys, v.keys());
     }
   }
 };

@@ -8,7 +8,7 @@ namespace dllm::ref {
 namespace {
 
 // The keys and values [n, Dh] one query of token t sees at kv head `kv_head`, in a fixed order:
-// cache slots 0..L-1, then the first pass interval, then the second. The order never depends on
+// cache slots cache_begin..L-1, then the first pass interval, then the second. The order never depends on
 // the pass size.
 template <typename Acc>
 struct VisibleKeys {
@@ -20,7 +20,7 @@ VisibleKeys<Acc> visible_keys(const AttentionArgs& a, int t, int kv_head) {
   const Visibility& vis = a.vis[t];
   const int dh = a.head_dim;
   auto length = [](const Interval& i) { return std::max(0, i.end - i.begin); };
-  const int n = vis.cache_len + length(vis.first) + length(vis.second);
+  const int n = vis.cache_len - vis.cache_begin + length(vis.first) + length(vis.second);
   VisibleKeys<Acc> keys{Matrix<Acc>(n, dh), Matrix<Acc>(n, dh)};
   int j = 0;
   // Row `slot` of a [slots, Hkv, Dh] array, at this kv head.
@@ -30,7 +30,7 @@ VisibleKeys<Acc> visible_keys(const AttentionArgs& a, int t, int kv_head) {
     ++j;
   };
   const int64_t seq_base = a.seq ? int64_t(a.seq[t]) * a.seq_stride : 0;
-  for (int s = 0; s < vis.cache_len; ++s) take(a.k_cache + seq_base, a.v_cache + seq_base, s);
+  for (int s = vis.cache_begin; s < vis.cache_len; ++s) take(a.k_cache + seq_base, a.v_cache + seq_base, s);
   for (int s = vis.first.begin; s < vis.first.end; ++s) take(a.k_pass, a.v_pass, s);
   for (int s = vis.second.begin; s < vis.second.end; ++s) take(a.k_pass, a.v_pass, s);
   return keys;

@@ -19,12 +19,20 @@ void project(const std::vector<float>& x, int n, int in, const WeightView& w, co
 }  // namespace
 
 template <typename Acc>
-void rope_attend(const ModelConfig& cfg, const std::vector<int32_t>& positions, const std::vector<Visibility>& vis,
-                 std::vector<float>& q, std::vector<float>& k, const std::vector<float>& v, std::vector<float>& out) {
-  const int n = int(positions.size()), hq = cfg.num_heads, hkv = cfg.num_kv_heads, dh = cfg.head_dim;
+void rope_attend(const ModelConfig& cfg, int layer, const std::vector<PassToken>& tokens, std::vector<float>& q,
+                 std::vector<float>& k, const std::vector<float>& v, std::vector<float>& out) {
+  const int n = int(tokens.size()), hq = cfg.num_heads, hkv = cfg.num_kv_heads, dh = cfg.head_dim;
   const std::vector<int32_t> seq(n, 0);  // one sequence
-  rope(RopeArgs{n, hq, dh, cfg.rotary_dim, cfg.rope_theta, positions.data(), q.data(), cfg.rope_scaling});
-  rope(RopeArgs{n, hkv, dh, cfg.rotary_dim, cfg.rope_theta, positions.data(), k.data(), cfg.rope_scaling});
+  std::vector<int32_t> positions(n);
+  std::vector<Visibility> vis(n);
+  for (int i = 0; i < n; ++i) {
+    positions[i] = tokens[i].position;
+    vis[i] = cfg.is_sliding(layer) ? sliding_window_visibility(tokens, i, cfg.sliding_window) : tokens[i].vis;
+  }
+  const float theta = cfg.layer_rope_theta(layer);
+  const RopeScaling scaling = cfg.layer_rope_scaling(layer);
+  rope(RopeArgs{n, hq, dh, cfg.rotary_dim, theta, positions.data(), q.data(), scaling});
+  rope(RopeArgs{n, hkv, dh, cfg.rotary_dim, theta, positions.data(), k.data(), scaling});
   out.assign(size_t(n) * hq * dh, 0.0f);
   AttentionArgs aa;
   aa.tokens = n, aa.q_heads = hq, aa.kv_heads = hkv, aa.head_dim = dh;
@@ -39,20 +47,18 @@ std::vector<float> model_forward(const ModelConfig& cfg, const ModelWeights& w, 
   if (cfg.arch == Arch::zaya) return zaya_model_forward<Acc>(cfg, w, tokens);
   const int n = int(tokens.size());
   const int d = cfg.hidden_size, hq = cfg.num_heads, hkv = cfg.num_kv_heads, dh = cfg.head_dim;
-  std::vector<int32_t> ids(n), positions(n);
-  std::vector<Visibility> vis(n);
+  std::vector<int32_t> ids(n);
   for (int i = 0; i < n; ++i) {
     DLLM_ASSERT(tokens[i].vis.cache_len == 0);
     ids[i] = tokens[i].token;
-    positions[i] = tokens[i].position;
-    vis[i] = tokens[i].vis;
   }
 
   std::vector<float> x(size_t(n) * d);  // [N, D] residual stream
   embedding(EmbeddingArgs{n, d, ids.data(), w.embed, x.data()});
 
   std::vector<float> h(x.size()), q, k, v, attn(size_t(n) * hq * dh), o, gate, up, down;
-  for (const LayerWeights& lw : w.layers) {
+  for (size_t layer = 0; layer < w.layers.size(); ++layer) {
+    const LayerWeights& lw = w.layers[layer];
     rmsnorm<Acc>(RmsnormArgs{n, d, cfg.rms_norm_eps, x.data(), lw.attn_norm, h.data()});
     project<Acc>(h, n, d, lw.q, lw.q_bias, q);  // [N, Hq*Dh]
     project<Acc>(h, n, d, lw.k, lw.k_bias, k);  // [N, Hkv*Dh]
@@ -61,7 +67,7 @@ std::vector<float> model_forward(const ModelConfig& cfg, const ModelWeights& w, 
       rmsnorm<Acc>(RmsnormArgs{n * hq, dh, cfg.rms_norm_eps, q.data(), lw.q_norm, q.data()});
       rmsnorm<Acc>(RmsnormArgs{n * hkv, dh, cfg.rms_norm_eps, k.data(), lw.k_norm, k.data()});
     }
-    rope_attend<Acc>(cfg, positions, vis, q, k, v, attn);
+    rope_attend<Acc>(cfg, int(layer), tokens, q, k, v, attn);
     project<Acc>(attn, n, hq * dh, lw.o, WeightView{}, o);  // [N, D]
     add(AddArgs{int64_t(x.size()), o.data(), x.data()});
 
@@ -106,12 +112,10 @@ std::vector<float> pass_logits(const ModelConfig& cfg, const ModelWeights& w, co
   return std::vector<float>(all.begin() + ptrdiff_t(size_t(ctx) * v), all.end());
 }
 
-template void rope_attend<float>(const ModelConfig&, const std::vector<int32_t>&, const std::vector<Visibility>&,
-                                 std::vector<float>&, std::vector<float>&, const std::vector<float>&,
-                                 std::vector<float>&);
-template void rope_attend<double>(const ModelConfig&, const std::vector<int32_t>&, const std::vector<Visibility>&,
-                                  std::vector<float>&, std::vector<float>&, const std::vector<float>&,
-                                  std::vector<float>&);
+template void rope_attend<float>(const ModelConfig&, int, const std::vector<PassToken>&, std::vector<float>&,
+                                 std::vector<float>&, const std::vector<float>&, std::vector<float>&);
+template void rope_attend<double>(const ModelConfig&, int, const std::vector<PassToken>&, std::vector<float>&,
+                                  std::vector<float>&, const std::vector<float>&, std::vector<float>&);
 template std::vector<float> model_forward<float>(const ModelConfig&, const ModelWeights&,
                                                  const std::vector<PassToken>&);
 template std::vector<float> model_forward<double>(const ModelConfig&, const ModelWeights&,

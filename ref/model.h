@@ -20,12 +20,13 @@ template <typename Acc>
 std::vector<float> zaya_model_forward(const ModelConfig& cfg, const ModelWeights& w,
                                       const std::vector<PassToken>& tokens);
 
-// The attention step of both references, dense and zaya: RoPE on q [N, Hq*Dh] and k [N, Hkv*Dh] at
-// `positions` (in place), then each token attends to the tokens its Visibility names (indices into
-// the same N tokens, no cache). v: [N, Hkv*Dh]; out: [N, Hq*Dh].
+// The attention step of both references, dense and zaya, in layer `layer`: RoPE on q [N, Hq*Dh] and
+// k [N, Hkv*Dh] at the tokens' positions (in place), then each token attends to the tokens its
+// Visibility names (indices into the same N tokens, no cache), within the window in a sliding-window
+// layer. v: [N, Hkv*Dh]; out: [N, Hq*Dh].
 template <typename Acc>
-void rope_attend(const ModelConfig& cfg, const std::vector<int32_t>& positions, const std::vector<Visibility>& vis,
-                 std::vector<float>& q, std::vector<float>& k, const std::vector<float>& v, std::vector<float>& out);
+void rope_attend(const ModelConfig& cfg, int layer, const std::vector<PassToken>& tokens, std::vector<float>& q,
+                 std::vector<float>& k, const std::vector<float>& v, std::vector<float>& out);
 
 // Logits [T, V] of a pass of one sequence whose committed context is `context` (positions
 // 0..L-1, causal): the context and the pass are recomputed together. Every pass token must have

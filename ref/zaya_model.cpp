@@ -30,11 +30,10 @@ std::vector<float> zaya_model_forward(const ModelConfig& cfg, const ModelWeights
                                       const std::vector<PassToken>& tokens) {
   const int n = int(tokens.size()), d = cfg.hidden_size, hq = cfg.num_heads, hkv = cfg.num_kv_heads, dh = cfg.head_dim,
             ch = cfg.cca_channels(), vh = cfg.value_shift_width();
-  std::vector<int32_t> ids(n), positions(n), prev(n), prev2(n);
-  std::vector<Visibility> vis(n);
+  std::vector<int32_t> ids(n), prev(n), prev2(n);
   for (int i = 0; i < n; ++i) {
     DLLM_ASSERT(tokens[i].vis.cache_len == 0 && tokens[i].prev < i);
-    ids[i] = tokens[i].token, positions[i] = tokens[i].position, vis[i] = tokens[i].vis;
+    ids[i] = tokens[i].token;
     prev[i] = tokens[i].prev;  // -1: the start of the sequence
     prev2[i] = prev[i] < 0 ? -1 : tokens[size_t(prev[i])].prev;
   }
@@ -70,7 +69,7 @@ std::vector<float> zaya_model_forward(const ModelConfig& cfg, const ModelWeights
       std::copy_n(&vc[size_t(t) * vh], vh, &v[size_t(t) * 2 * vh]);
       copy_row(vd, prev[t], vh, &v[size_t(t) * 2 * vh + vh]);
     }
-    rope_attend<Acc>(cfg, positions, vis, q, k, v, attn);
+    rope_attend<Acc>(cfg, int(layer), tokens, q, k, v, attn);
     project<Acc>(attn, n, hq * dh, lw.o, o);  // [N, D]
     residual_scale(
         ResidualScaleArgs{n, d, o.data(), lw.attn_h_scale, lw.attn_h_bias, lw.attn_r_scale, lw.attn_r_bias, x.data()});

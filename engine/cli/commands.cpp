@@ -201,6 +201,10 @@ int run_info(int argc, char** argv) {
     j["experts"] = c.num_experts;
     j["router_hidden_size"] = c.router_hidden_size;
     j["active_parameters"] = zaya_active_parameters(model);
+    if (c.has_sliding_layers())
+      j["sliding_window_layers"] = {{"layers", std::count(c.sliding_layers.begin(), c.sliding_layers.end(), true)},
+                                    {"window", c.sliding_window},
+                                    {"rope_theta", c.sliding_rope_theta}};
     // What a pass of T tokens reads, with routing assumed uniform (decoding measures the real one).
     for (int t : {1, 17, 68, 306}) {
       const MoePassEstimate e = zaya_pass_estimate(model, t);

@@ -1,5 +1,6 @@
 #include "engine/model/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -180,7 +181,8 @@ void parse_rope(const Fields& f, const std::string& source, ModelConfig& c) {
   const json none = json::object();
   const json& params_all = f.has("rope_parameters") ? f.at("rope_parameters") : none;
   DLLM_CHECK(params_all.is_object(), source, ": rope_parameters must be an object");
-  // zaya keys its RoPE by layer type ({"hybrid": {...}}); every layer is "hybrid" (zaya_config).
+  // zaya keys its RoPE by layer type ({"hybrid": {...}, "hybrid_sliding": {...}}); this is the
+  // "hybrid" one (parse_sliding_layers reads the other).
   const bool by_layer = c.arch == Arch::zaya && params_all.contains("hybrid");
   const json& params = by_layer ? params_all.at("hybrid") : params_all;
   const std::string params_name = by_layer ? "rope_parameters.hybrid" : "rope_parameters";
@@ -231,6 +233,43 @@ void parse_mask_token(const Fields& f, const std::string& source, ModelConfig& c
                source.c_str(), looked_for.c_str());
 }
 
+// zaya's layer_types: "hybrid" (full attention) or "hybrid_sliding" (a window of sliding_window
+// positions, RoPE from rope_parameters.hybrid_sliding, where transformers reads it). The sliding RoPE
+// must be plain and turn as many dimensions as the full one (the engine's one rotary_dim).
+void parse_sliding_layers(const Fields& f, const std::string& source, ModelConfig& c) {
+  if (!f.has("layer_types")) return;
+  const json& types = f.at("layer_types");
+  DLLM_CHECK(types.is_array() && types.size() == size_t(c.num_layers), source,
+             ": layer_types must be a list of num_hidden_layers (", c.num_layers, ") entries");
+  std::vector<bool> sliding;
+  for (const json& t : types) {
+    DLLM_CHECK(t == "hybrid" || t == "hybrid_sliding", source, ": layer type ", t.dump(),
+               " is unknown: zaya layers are \"hybrid\" or \"hybrid_sliding\"");
+    sliding.push_back(t == "hybrid_sliding");
+  }
+  if (std::find(sliding.begin(), sliding.end(), true) == sliding.end()) return;
+  DLLM_CHECK(f.has("sliding_window"), source,
+             ": layer_types has \"hybrid_sliding\" layers but sliding_window is not set");
+  c.sliding_window = f.positive_int("sliding_window");
+  c.sliding_layers = std::move(sliding);
+  if (!f.has("rope_parameters")) return;  // transformers' default: theta 1e4, partial_rotary_factor 0.5
+  const json& all = f.at("rope_parameters");
+  DLLM_CHECK(all.contains("hybrid_sliding") && all.at("hybrid_sliding").is_object(), source,
+             ": rope_parameters has no \"hybrid_sliding\" object for the hybrid_sliding layers: add one "
+             "(transformers reads rope_parameters[layer type])");
+  const json& rope = all.at("hybrid_sliding");
+  const json type = rope.value("rope_type", json("default"));
+  DLLM_CHECK(type == "default", source, ": rope_parameters.hybrid_sliding.rope_type ", type.dump(),
+             " is not supported: sliding-window layers take plain RoPE (\"default\")");
+  c.sliding_rope_theta = float(f.number_or(rope, "rope_theta", 0.0));
+  DLLM_CHECK(c.sliding_rope_theta > 0.0f, source,
+             ": rope_parameters.hybrid_sliding.rope_theta must be set and positive");
+  const double partial = f.number_or(rope, "partial_rotary_factor", 1.0);
+  DLLM_CHECK(std::lround(partial * c.head_dim) == c.rotary_dim, source,
+             ": rope_parameters.hybrid_sliding.partial_rotary_factor (", partial,
+             ") must turn as many dimensions as rope_parameters.hybrid's (", c.rotary_dim, " of ", c.head_dim, ")");
+}
+
 // The ZAYA1 fields of a transformers ZayaConfig (engine/model/zaya.md).
 void parse_zaya(const Fields& f, const std::string& source, ModelConfig& c) {
   c.num_experts = f.positive_int_or("num_experts", 16);
@@ -243,12 +282,7 @@ void parse_zaya(const Fields& f, const std::string& source, ModelConfig& c) {
              ": the value shift needs an even num_key_value_heads * head_dim");
   DLLM_CHECK(!f.bool_or("lm_head_bias", false), source, ": lm_head_bias = true is not supported");
   DLLM_CHECK(!f.bool_or("attention_bias", false), source, ": attention_bias = true is not supported for zaya");
-  if (f.has("layer_types")) {
-    DLLM_CHECK(f.at("layer_types").is_array(), source, ": layer_types must be a list");
-    for (const json& t : f.at("layer_types"))
-      DLLM_CHECK(t == "hybrid", source, ": layer type ", t.dump(),
-                 " is not supported (only \"hybrid\": sliding-window layers are not implemented)");
-  }
+  parse_sliding_layers(f, source, c);
   const std::string skip = f.string_or("zaya_skip_route", "zero");
   DLLM_CHECK(skip == "zero" || skip == "identity", source, ": zaya_skip_route \"", skip,
              "\" is unknown: use \"zero\" (transformers, vLLM) or \"identity\" (Zyphra's legacy code)");
@@ -373,12 +407,20 @@ json config_to_json(const ModelConfig& c) {
     j["num_experts"] = c.num_experts;
     j["num_experts_per_tok"] = 1;
     j["router_hidden_size"] = c.router_hidden_size;
-    j["layer_types"] = std::vector<std::string>(size_t(c.num_layers), "hybrid");
+    std::vector<std::string> types;
+    for (int l = 0; l < c.num_layers; ++l) types.push_back(c.is_sliding(l) ? "hybrid_sliding" : "hybrid");
+    j["layer_types"] = types;
     json rope = {{"rope_type", "default"}};
     if (c.rope_scaling.type != RopeScalingType::none) rope = rope_scaling_json(c.rope_scaling);
     rope["rope_theta"] = shortest_decimal(c.rope_theta);
     rope["partial_rotary_factor"] = double(c.rotary_dim) / c.head_dim;
     j["rope_parameters"] = {{"hybrid", rope}};
+    if (c.has_sliding_layers()) {
+      j["sliding_window"] = c.sliding_window;
+      j["rope_parameters"]["hybrid_sliding"] = {{"rope_type", "default"},
+                                                {"rope_theta", shortest_decimal(c.sliding_rope_theta)},
+                                                {"partial_rotary_factor", double(c.rotary_dim) / c.head_dim}};
+    }
     j["zaya_skip_route"] = c.skip_route == SkipRoute::zero ? "zero" : "identity";
   }
   if (c.model_type != "qwen2") j["attention_bias"] = c.attention_bias;

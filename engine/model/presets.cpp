@@ -74,6 +74,17 @@ json tiny_zaya() {
   return j;
 }
 
+// tiny-zaya with transformers' "hybrid_sliding" layer type in its first layer: a window of 5
+// positions, so that short test prompts slide, and a RoPE theta of its own.
+json tiny_zaya_sliding() {
+  json j = tiny_zaya();
+  j["layer_types"] = {"hybrid_sliding", "hybrid"};
+  j["sliding_window"] = 5;
+  j["rope_parameters"]["hybrid_sliding"] = {
+      {"rope_type", "default"}, {"rope_theta", 100.0}, {"partial_rotary_factor", 0.5}};
+  return j;
+}
+
 const std::map<std::string, json>& presets() {
   static const std::map<std::string, json> p = {
       {"tiny", tiny("qwen3")},
@@ -135,6 +146,7 @@ const std::map<std::string, json>& presets() {
         {"mask_token_id", 151669},
         {"dllm_tokenizer", "bytes"}}},
       {"tiny-zaya", tiny_zaya()},
+      {"tiny-zaya-sliding", tiny_zaya_sliding()},
       // Zyphra/ZAYA1-8B as transformers' ZayaConfig (40 hybrid layers); the mask id is Gemma-3's <mask>.
       {"zaya1-8b",
        {{"model_type", "zaya"},

@@ -91,7 +91,7 @@ const PassLogits& Transformer::forward(const Pass& pass, KvCache& cache, const s
   s.tokens = pass.size(), s.rows = rows.empty() ? s.tokens : int(rows.size());
   for (const PassToken& p : pass.tokens) {
     const Visibility& v = p.vis;
-    s.max_keys = std::max(s.max_keys, v.cache_len + (v.first.end - v.first.begin) + (v.second.end - v.second.begin));
+    s.max_keys = std::max(s.max_keys, v.keys());
   }
   s.max_keys = (s.max_keys + kMaxKeysStep - 1) / kMaxKeysStep * kMaxKeysStep;
   s.mixed = std::any_of(draws.begin(), draws.end(), [](const RowDraw& r) { return r.mix != nullptr; });
@@ -130,6 +130,9 @@ void Transformer::stage(const Pass& pass, KvCache& cache, const std::vector<int>
     const PassToken& p = pass.tokens[size_t(i)];
     ids[i] = p.token, positions[i] = p.position, seq[i] = p.seq, slot[i] = p.cache_slot, vis[i] = p.vis;
   }
+  Visibility* sliding_vis = in_.host<Visibility>(in_at_.sliding_vis);
+  if (cfg_.has_sliding_layers())
+    for (int i = 0; i < t; ++i) sliding_vis[i] = sliding_window_visibility(pass.tokens, i, cfg_.sliding_window);
   int32_t* row_index = in_.host<int32_t>(in_at_.rows);
   for (int r = 0; r < (rows.empty() ? t : int(rows.size())); ++r) {
     row_index[r] = rows.empty() ? r : rows[size_t(r)];
@@ -147,6 +150,7 @@ void Transformer::reserve_workspace(const PassShape& s) {
   in_.clear();
   in_at_.ids = in_.add<int32_t>(t), in_at_.positions = in_.add<int32_t>(t);
   in_at_.seq = in_.add<int32_t>(t), in_at_.slot = in_.add<int32_t>(t), in_at_.vis = in_.add<Visibility>(t);
+  in_at_.sliding_vis = in_.add<Visibility>(cfg_.has_sliding_layers() ? t : 0);
   in_at_.rows = in_.add<int32_t>(rows), in_at_.draws = in_.add<RowDraw>(s.sampled ? rows : 0);
   in_at_.prev1 = in_.add<RecurrentSource>(zaya ? t : 0), in_at_.prev2 = in_.add<RecurrentSource>(zaya ? t : 0);
   out_.clear();
@@ -266,16 +270,18 @@ void Transformer::attention_block(const LayerWeights& lw, int layer, int t, int 
 
 void Transformer::rope_cache_attend(int layer, int t, int max_keys, KvCache& cache) {
   const int hq = cfg_.num_heads, hkv = cfg_.num_kv_heads, dh = cfg_.head_dim;
-  be_.rope(RopeArgs{t, hq, dh, cfg_.rotary_dim, cfg_.rope_theta, in_.device<int32_t>(in_at_.positions), q_.data(),
-                    cfg_.rope_scaling});
-  be_.rope(RopeArgs{t, hkv, dh, cfg_.rotary_dim, cfg_.rope_theta, in_.device<int32_t>(in_at_.positions), k_.data(),
-                    cfg_.rope_scaling});
+  const float theta = cfg_.layer_rope_theta(layer);
+  const RopeScaling scaling = cfg_.layer_rope_scaling(layer);
+  const int32_t* positions = in_.device<int32_t>(in_at_.positions);
+  be_.rope(RopeArgs{t, hq, dh, cfg_.rotary_dim, theta, positions, q_.data(), scaling});
+  be_.rope(RopeArgs{t, hkv, dh, cfg_.rotary_dim, theta, positions, k_.data(), scaling});
   be_.kv_write(KvWriteArgs{t, hkv, dh, k_.data(), v_.data(), in_.device<int32_t>(in_at_.seq),
                            in_.device<int32_t>(in_at_.slot), cache.k(layer), cache.v(layer), cache.seq_stride()});
   AttentionArgs aa;
   aa.tokens = t, aa.q_heads = hq, aa.kv_heads = hkv, aa.head_dim = dh;
   aa.scale = float(1.0 / std::sqrt(double(dh)));
-  aa.q = q_.data(), aa.k_pass = k_.data(), aa.v_pass = v_.data(), aa.vis = in_.device<Visibility>(in_at_.vis);
+  aa.q = q_.data(), aa.k_pass = k_.data(), aa.v_pass = v_.data(),
+  aa.vis = in_.device<Visibility>(cfg_.is_sliding(layer) ? in_at_.sliding_vis : in_at_.vis);
   aa.seq = in_.device<int32_t>(in_at_.seq), aa.k_cache = cache.k(layer), aa.v_cache = cache.v(layer);
   aa.seq_stride = cache.seq_stride(), aa.out = attn_.data(), aa.max_keys = max_keys;
   aa.workspace = attention_workspace_.data();

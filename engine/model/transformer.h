@@ -21,11 +21,11 @@ class Transformer {
   Transformer(const ModelConfig& cfg, const ModelWeights& w, Backend& backend);
 
   // Runs `pass` against `cache`: every token attends to its sequence's cache [0, vis.cache_len) and
-  // its pass-local intervals; tokens with a cache slot store their K/V there. Returns the logits of
-  // the pass rows listed in `rows`, in that order (every row when `rows` is empty), with each row's
-  // argmax and its token under `draws` (none, or one per returned row); they stay in the backend's
-  // memory and are valid until the next forward. Throws on token ids outside the vocabulary, slots
-  // outside the cache, and NaN/Inf logits.
+  // its pass-local intervals (in a sliding-window layer, the part of them within the window); tokens with a cache slot
+  // store their K/V there. Returns the logits of the pass rows listed in `rows`, in that order (every row when `rows`
+  // is empty), with each row's argmax and its token under `draws` (none, or one per returned row); they stay in the
+  // backend's memory and are valid until the next forward. Throws on token ids outside the vocabulary, slots outside
+  // the cache, and NaN/Inf logits.
   const PassLogits& forward(const Pass& pass, KvCache& cache, const std::vector<int>& rows,
                             const std::vector<RowDraw>& draws = {});
   // The same with every returned row copied out: logits [rows.size(), V] (tests and tools).
@@ -87,6 +87,7 @@ class Transformer {
   struct InputLayout {
     size_t ids, positions, seq, slot;  // [T] int32
     size_t vis;                        // [T] Visibility
+    size_t sliding_vis;                // [T] Visibility in the sliding-window layers (none without them)
     size_t rows;                       // [rows] int32: the pass token each logits row is computed for
     size_t draws;                      // [rows] RowDraw when the pass samples, else empty
     size_t prev1, prev2;               // zaya: [T] RecurrentSource, token t-1 and t-2 of its sequence

@@ -300,7 +300,7 @@ void token_group(const AttentionArgs& a, const Paths& paths, int t, int g) {
   const Visibility& vis = a.vis[t];
   const int64_t row = int64_t(a.kv_heads) * dh, head = int64_t(g) * dh;
   const int64_t seq_base = a.seq ? int64_t(a.seq[t]) * a.seq_stride : 0;
-  for (int j = 0; j < vis.cache_len; ++j)
+  for (int j = vis.cache_begin; j < vis.cache_len; ++j)
     keys.push_back(a.k_cache + seq_base + j * row + head), values.push_back(a.v_cache + seq_base + j * row + head);
   for (const Interval& iv : {vis.first, vis.second})
     for (int j = iv.begin; j < iv.end; ++j)

@@ -11,19 +11,20 @@ inline constexpr int kThreads = 256;
 inline constexpr int kMaxWarps = kThreads / 32;
 inline constexpr int kDimsPerLane = kMaxHeadDim / kWarp;
 
-// Key j of a token's visible list (cache slots, then the first interval, then the second; the
-// reference's order) for kv head `kvh`: the rows of K and V.
+// Key j of a token's visible list (cache slots from cache_begin, then the first interval, then the
+// second; the reference's order) for kv head `kvh`: the rows of K and V.
 struct KeyRef {
   const float* k;
   const float* v;
 };
 __device__ inline KeyRef key_at(const AttentionArgs& a, const Visibility& vis, int t, int kvh, int j) {
   const int64_t row = int64_t(a.kv_heads) * a.head_dim, off = int64_t(kvh) * a.head_dim;
-  if (j < vis.cache_len) {
-    const int64_t base = int64_t(a.seq[t]) * a.seq_stride + j * row + off;
+  const int cached = vis.cache_len - vis.cache_begin;
+  if (j < cached) {
+    const int64_t base = int64_t(a.seq[t]) * a.seq_stride + (vis.cache_begin + j) * row + off;
     return {a.k_cache + base, a.v_cache + base};
   }
-  j -= vis.cache_len;
+  j -= cached;
   const int n1 = vis.first.end - vis.first.begin;
   const int p = j < n1 ? vis.first.begin + j : vis.second.begin + (j - n1);
   return {a.k_pass + p * row + off, a.v_pass + p * row + off};
@@ -51,7 +52,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a, in
   const int lane = int(threadIdx.x) % kWarp, warp = int(threadIdx.x) / kWarp, warps = int(blockDim.x) / kWarp;
   const int dh = a.head_dim;
   const Visibility vis = a.vis[t];
-  const int n_keys = vis.cache_len + (vis.first.end - vis.first.begin) + (vis.second.end - vis.second.begin);
+  const int n_keys = vis.keys();
   const int begin = c * chunk, end = min(n_keys, begin + chunk);
   const float* q = a.q + (int64_t(t) * a.q_heads + h0) * dh;
   for (int i = int(threadIdx.x); i < heads * dh; i += int(blockDim.x)) q_s[i / dh][i % dh] = q[i];

@@ -108,6 +108,7 @@ TEST(Tidar, LosslessEqualsArQwen3) { expect_lossless_on("tiny"); }
 TEST(Tidar, LosslessEqualsArLlama) { expect_lossless_on("tiny-llama"); }
 TEST(Tidar, LosslessEqualsArQwen2) { expect_lossless_on("tiny-qwen2"); }
 TEST(Tidar, LosslessEqualsArZaya) { expect_lossless_on("tiny-zaya"); }
+TEST(Tidar, LosslessEqualsArZayaSliding) { expect_lossless_on("tiny-zaya-sliding"); }
 
 TEST(Tidar, DenseSixteenSingleForwardEqualsAr) {
   Rig s("tiny", 3);
@@ -236,9 +237,9 @@ TEST(Tidar, MixWeightOneEqualsLosslessAndZeroAcceptsEverything) {
 }
 
 // For zaya this checks the recurrent CCA state: stash per verify position, commit stash[n], proposal
-// blocks continuing after verify[p].
+// blocks continuing after verify[p]; for tiny-zaya-sliding, the window over cache and pass keys.
 TEST(Tidar, EveryPassMatchesTheFullRecomputeReference) {
-  for (const char* preset : {"tiny", "tiny-zaya"})
+  for (const char* preset : {"tiny", "tiny-zaya", "tiny-zaya-sliding"})
     for (Layout layout : {Layout::single_forward, Layout::two_forward}) {
       for (ProposalAttention att : {ProposalAttention::bidirectional, ProposalAttention::causal}) {
         Rig s(preset, 8);

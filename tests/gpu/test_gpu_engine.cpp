@@ -312,6 +312,8 @@ TEST(GpuEngine, ZayaPrefillAndArStepsMatchTheReference) {
   std::vector<std::pair<std::string, std::unique_ptr<Model>>> models;
   models.emplace_back("tiny-zaya bf16", Model::random(preset_config("tiny-zaya"), DType::bf16, 1, "tiny-zaya"));
   models.emplace_back("tiny-zaya f32", Model::random(preset_config("tiny-zaya"), DType::f32, 2, "tiny-zaya"));
+  models.emplace_back("tiny-zaya-sliding bf16",
+                      Model::random(preset_config("tiny-zaya-sliding"), DType::bf16, 3, "tiny-zaya-sliding"));
   models.emplace_back("tiny-tidar-zaya", tiny_tidar_zaya());
   for (const char* backend : {"gpu-invariant", "gpu"})
     for (const auto& [name, m] : models) {

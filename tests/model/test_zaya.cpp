@@ -48,13 +48,15 @@ void expect_engine_matches_reference(const Model& m, const std::vector<int32_t>&
 }  // namespace
 
 TEST(Zaya, EngineMatchesReferenceOnPrefillAndArSteps) {
-  for (DType dtype : {DType::f32, DType::bf16})
-    for (uint64_t seed : {0, 1})
-      for (int len : {1, 2, 7, 33}) {
-        auto m = Model::random(preset_config("tiny-zaya"), dtype, seed, "tiny-zaya");
-        expect_engine_matches_reference(*m, prompt(len, uint32_t(seed)), 12,
-                                        "seed " + std::to_string(seed) + " len " + std::to_string(len));
-      }
+  for (const char* preset : {"tiny-zaya", "tiny-zaya-sliding"})
+    for (DType dtype : {DType::f32, DType::bf16})
+      for (uint64_t seed : {0, 1})
+        for (int len : {1, 2, 7, 33}) {
+          auto m = Model::random(preset_config(preset), dtype, seed, preset);
+          expect_engine_matches_reference(
+              *m, prompt(len, uint32_t(seed)), 12,
+              std::string(preset) + " seed " + std::to_string(seed) + " len " + std::to_string(len));
+        }
 }
 
 TEST(Zaya, BothSkipRoutesMatchTheReferenceAndDiffer) {

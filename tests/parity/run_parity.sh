@@ -26,7 +26,7 @@ write() {  # ARRAY PRESET...: writes each preset in f32 and bf16, appends the fo
   done
 }
 models=() scaled=()
-write models tiny tiny-llama tiny-qwen2 tiny-zaya
+write models tiny tiny-llama tiny-qwen2 tiny-zaya tiny-zaya-sliding
 if [[ -f models/tiny-tidar/config.json ]]; then models+=(models/tiny-tidar); fi
 write scaled tiny-llama-rope-llama3 tiny-llama-rope-linear tiny-llama-rope-yarn tiny-llama-rope-yarn-mscale
 
