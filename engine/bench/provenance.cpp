@@ -71,7 +71,9 @@ std::string proc_field(const std::string& file, const std::string& key) {
 json host_info() {
   utsname u{};
   uname(&u);
-  const std::string flags = " " + proc_field("/proc/cpuinfo", "flags") + " ";
+  std::string flags = " ";  // appended, not `" " + s + " "`: GCC 12 warns falsely (-Wrestrict) on that
+  flags += proc_field("/proc/cpuinfo", "flags");
+  flags += " ";
   json isa = json::array();
   for (const char* f : {"avx2", "fma", "f16c", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})
     if (flags.find(std::string(" ") + f + " ") != std::string::npos) isa.push_back(f);

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "core/check.h"
+#include "engine/model/zaya_legacy_config.h"
 
 namespace dllm {
 
@@ -311,6 +312,8 @@ json rope_scaling_json(const RopeScaling& s) {
 
 ModelConfig parse_config(const json& j, const std::string& source) {
   DLLM_CHECK(j.is_object(), source, ": a config.json must be a JSON object");
+  if (is_zaya_legacy_config(j))
+    return parse_config(zaya_config_from_legacy(j, source), source + " (legacy zaya, converted)");
   const Fields f(j, source);
   ModelConfig c;
   c.model_type = f.string_or("model_type", "");

@@ -12,6 +12,7 @@
 #include "engine/model/config.h"
 #include "engine/model/quantized.h"
 #include "engine/model/zaya.h"
+#include "engine/model/zaya_legacy_tensors.h"
 #include "kernels/cpu/threads.h"
 
 namespace dllm {
@@ -94,10 +95,8 @@ bool ignorable_extra(const std::string& name, const ModelConfig& c) {
 // Every stored tensor must be one the model reads: a head or layer the engine does not implement
 // (a diffusion head, an MTP module) would otherwise vanish without a word and the logits would not be
 // the checkpoint's model.
-void check_every_tensor_used(const Checkpoint& ck, const std::vector<TensorInfo>& bound,
-                             const std::set<std::string>& dequantized_from, const ModelConfig& c) {
-  std::set<std::string> used = dequantized_from;
-  for (const TensorInfo& t : bound) used.insert(t.name);
+// `used`: the stored names of the tensors read.
+void check_every_tensor_used(const Checkpoint& ck, const std::set<std::string>& used, const ModelConfig& c) {
   std::vector<std::string> unknown;
   for (const std::string& name : ck.names())
     if (!used.count(name) && !ignorable_extra(name, c)) unknown.push_back(name);
@@ -136,15 +135,21 @@ std::unique_ptr<Model> Model::from_checkpoint(const std::string& dir) {
   m->config_ = load_config((std::filesystem::path(dir) / "config.json").string());
   m->checkpoint_ = std::make_unique<Checkpoint>(Checkpoint::open(dir));
   const Checkpoint& ck = *m->checkpoint_;
-  std::set<std::string> dequantized_from;
-  const std::map<std::string, TensorInfo> dequantized = m->dequantize_weights(dir, dequantized_from);
-  m->bind(
-      [&](const std::string& name) {
-        const auto it = dequantized.find(name);
-        return it != dequantized.end() ? &it->second : ck.find(name);
-      },
-      dir);
-  check_every_tensor_used(ck, m->tensors_, dequantized_from, m->config_);
+  std::set<std::string> used;  // every stored tensor read
+  const std::map<std::string, TensorInfo> dequantized = m->dequantize_weights(dir, used);
+  const FindTensor stored = [&](const std::string& name) {
+    const auto it = dequantized.find(name);
+    return it != dequantized.end() ? &it->second : ck.find(name);
+  };
+  if (m->config_.arch == Arch::zaya && is_zaya_legacy_checkpoint(stored)) {
+    ZayaLegacyTensors legacy(m->config_, stored, m->owned_, dir);
+    m->bind([&](const std::string& name) { return legacy.find(name); }, dir);
+    used.insert(legacy.read().begin(), legacy.read().end());
+  } else {
+    m->bind(stored, dir);
+    for (const TensorInfo& t : m->tensors_) used.insert(t.name);
+  }
+  check_every_tensor_used(ck, used, m->config_);
   return m;
 }
 
