@@ -57,6 +57,12 @@ struct ModelConfig {
   // zaya: CCA conv channels C = (Hq + Hkv) * Dh and value-shift width Vh = Hkv * Dh / 2.
   int cca_channels() const { return (num_heads + num_kv_heads) * head_dim; }
   int value_shift_width() const { return num_kv_heads * head_dim / 2; }
+  // The longest sequence the engine runs: max_position_embeddings, stretched by the factor of a
+  // "dynamic" RoPE (whose frequencies follow the length past max_position_embeddings).
+  int context_length() const {
+    return rope_scaling.type == RopeScalingType::dynamic ? int(double(max_position_embeddings) * rope_scaling.factor)
+                                                         : max_position_embeddings;
+  }
   bool is_sliding(int layer) const { return !sliding_layers.empty() && sliding_layers[size_t(layer)]; }
   bool has_sliding_layers() const { return !sliding_layers.empty(); }
   float layer_rope_theta(int layer) const { return is_sliding(layer) ? sliding_rope_theta : rope_theta; }

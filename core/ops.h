@@ -64,6 +64,7 @@ struct RopeArgs {
   const int32_t* positions = nullptr;  // [T]
   float* x = nullptr;                  // [T, H, Dh]
   RopeScaling scaling;                 // none: theta^(-2i/R) as is
+  const int32_t* lengths = nullptr;    // [T] dynamic scaling: the length of each token's call, else null
 };
 
 // Softmax attention with GQA (query head h uses kv head h / (Hq/Hkv)) and Pass visibility.

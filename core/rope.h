@@ -19,14 +19,19 @@ namespace dllm {
 //   kept, pairs above d(beta_slow) divided by `factor`, and a linear ramp over the pair index blends
 //   the two between (the bounds rounded outwards to whole pairs where `truncate`). cos and sin are
 //   then multiplied by attention_factor (by default 0.1 ln(factor) + 1).
-enum class RopeScalingType : uint8_t { none, linear, llama3, yarn };
+// dynamic (dynamic NTK): theta grows with the length L of the sequence a forward call covers (its
+//   longest position + 1), once L passes max_position_embeddings M: theta * (factor * L / M -
+//   (factor - 1))^(R / (R - 2)); below M, plain RoPE. transformers takes L per call, so in a cached
+//   decode each token's query and key turn with the L of the call that computed them (the prompt's
+//   length for a prefill, position + 1 for an AR step); the engine does the same per sequence and pass.
+enum class RopeScalingType : uint8_t { none, linear, llama3, yarn, dynamic };
 
 struct RopeScaling {
   RopeScalingType type = RopeScalingType::none;
   float factor = 1.0f;
   float low_freq_factor = 1.0f;    // llama3
   float high_freq_factor = 4.0f;   // llama3
-  int original_max_positions = 0;  // llama3, yarn: the pre-training context (original_max_position_embeddings)
+  int original_max_positions = 0;  // llama3, yarn: original_max_position_embeddings; dynamic: M
   float beta_fast = 32.0f;         // yarn
   float beta_slow = 1.0f;          // yarn
   bool truncate = true;            // yarn
@@ -46,10 +51,19 @@ DLLM_HD double yarn_pair_index(double rotations, const RopeScaling& s, float the
   return rotary_dim * log(double(s.original_max_positions) / (rotations * two_pi)) / (2.0 * log(double(theta)));
 }
 
-// The inverse frequency of pair i of R rotary dims. The plain value is 1/theta^(2i/R) in double
-// rounded to f32 (as transformers holds it, in f32); a scaling starts from that f32 value, applies its
-// rule in double and rounds once more.
-DLLM_HD float rope_inv_freq(float theta, const RopeScaling& s, int i, int rotary_dim) {
+// dynamic's theta for a call covering `length` positions (plain theta up to M).
+DLLM_HD double dynamic_theta(float theta, const RopeScaling& s, int rotary_dim, int length) {
+  const double m = s.original_max_positions, l = length > s.original_max_positions ? length : m;
+  return double(theta) *
+         pow(double(s.factor) * l / m - (double(s.factor) - 1.0), double(rotary_dim) / (rotary_dim - 2));
+}
+
+// The inverse frequency of pair i of R rotary dims (`length`: the call's length, read by dynamic
+// only). The plain value is 1/theta^(2i/R) in double rounded to f32 (as transformers holds it, in
+// f32); a scaling starts from that f32 value, applies its rule in double and rounds once more.
+DLLM_HD float rope_inv_freq(float theta, const RopeScaling& s, int i, int rotary_dim, int length = 0) {
+  if (s.type == RopeScalingType::dynamic)
+    return float(1.0 / pow(dynamic_theta(theta, s, rotary_dim, length), double(2 * i) / rotary_dim));
   const float plain = float(1.0 / pow(double(theta), double(2 * i) / rotary_dim));
   if (s.type == RopeScalingType::none) return plain;
   const double factor = s.factor;

@@ -1,6 +1,6 @@
 // rope: the NeoX rotary embedding in place, against ref::rope (one precision: element-wise); partial
-// rotary dims, positions up to 100000 at theta 500000, plain and with Llama 3.1's, linear and yarn
-// scaling.
+// rotary dims, positions up to 100000 at theta 500000, plain and with Llama 3.1's, linear, yarn and
+// dynamic scaling (each token with its own call length).
 #include <string>
 #include <tuple>
 #include <utility>
@@ -58,6 +58,23 @@ const Op<RopeArgs>& rope_op() {
           };
           op.cases.push_back(c);
         }
+    // Dynamic NTK past a context of 8192: every token's length lies at or beyond its position + 1.
+    RopeScaling dynamic;
+    dynamic.type = RopeScalingType::dynamic, dynamic.factor = 4.0f, dynamic.original_max_positions = 8192;
+    for (int t : {7, 97})
+      for (auto [heads, dh, rotary] : {std::tuple{8, 128, 128}, {2, 96, 48}}) {
+        Case<RopeArgs> c;
+        c.name = "rope dynamic T=" + std::to_string(t) + " H=" + std::to_string(heads) + " Dh=" + std::to_string(dh) +
+                 " R=" + std::to_string(rotary);
+        c.build = [=](Arena& arena) {
+          const std::vector<int32_t> pos = random_ints(size_t(t), 0, 30000, uint32_t(t + 2));
+          std::vector<int32_t> lengths = random_ints(size_t(t), 0, 10000, uint32_t(t + 3));
+          for (int i = 0; i < t; ++i) lengths[size_t(i)] += pos[size_t(i)] + 1;
+          float* x = arena.inout("x", random_floats(size_t(t) * heads * dh, uint32_t(t + dh + 2)));
+          return RopeArgs{t, heads, dh, rotary, 500000.0f, arena.in(pos), x, dynamic, arena.in(lengths)};
+        };
+        op.cases.push_back(c);
+      }
     // The 0.6B shape's queries, 16 heads of 128; the positions repeat, so cpu::rope times its rotation
     // with the angles kept, as in all but the first of a pass's calls.
     for (int t : {1, 16, 64}) {

@@ -1,5 +1,6 @@
 #include "ref/model.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/check.h"
@@ -23,16 +24,18 @@ void rope_attend(const ModelConfig& cfg, int layer, const std::vector<PassToken>
                  std::vector<float>& k, const std::vector<float>& v, std::vector<float>& out) {
   const int n = int(tokens.size()), hq = cfg.num_heads, hkv = cfg.num_kv_heads, dh = cfg.head_dim;
   const std::vector<int32_t> seq(n, 0);  // one sequence
-  std::vector<int32_t> positions(n);
+  std::vector<int32_t> positions(n), lengths(n);
   std::vector<Visibility> vis(n);
+  int32_t longest = 0;  // dynamic RoPE: the sequence is one call
+  for (const PassToken& t : tokens) longest = std::max(longest, t.position + 1);
   for (int i = 0; i < n; ++i) {
-    positions[i] = tokens[i].position;
+    positions[i] = tokens[i].position, lengths[i] = longest;
     vis[i] = cfg.is_sliding(layer) ? sliding_window_visibility(tokens, i, cfg.sliding_window) : tokens[i].vis;
   }
   const float theta = cfg.layer_rope_theta(layer);
   const RopeScaling scaling = cfg.layer_rope_scaling(layer);
-  rope(RopeArgs{n, hq, dh, cfg.rotary_dim, theta, positions.data(), q.data(), scaling});
-  rope(RopeArgs{n, hkv, dh, cfg.rotary_dim, theta, positions.data(), k.data(), scaling});
+  rope(RopeArgs{n, hq, dh, cfg.rotary_dim, theta, positions.data(), q.data(), scaling, lengths.data()});
+  rope(RopeArgs{n, hkv, dh, cfg.rotary_dim, theta, positions.data(), k.data(), scaling, lengths.data()});
   out.assign(size_t(n) * hq * dh, 0.0f);
   AttentionArgs aa;
   aa.tokens = n, aa.q_heads = hq, aa.kv_heads = hkv, aa.head_dim = dh;

@@ -10,7 +10,9 @@
 namespace dllm::ref {
 
 // Logits [N, V] of a full sequence. Every token must have vis.cache_len == 0: its visibility is
-// expressed in indices of `tokens` (a causal sequence: token i sees [0, i + 1)).
+// expressed in indices of `tokens` (a causal sequence: token i sees [0, i + 1)). Dynamic RoPE turns
+// every token by the sequence's length, as one transformers call over it does (an engine that
+// decodes with a cache turns each token by the length of the pass that computed it instead).
 template <typename Acc>
 std::vector<float> model_forward(const ModelConfig& cfg, const ModelWeights& w, const std::vector<PassToken>& tokens);
 

@@ -10,10 +10,13 @@ namespace dllm::ref {
 // and sin are then scaled by the scaling's attention_factor in f32 (1 but for yarn), as it does.
 void rope_cos_sin(const RopeArgs& a, float* cos_sin) {
   const int half = a.rotary_dim / 2;
-  for (int i = 0; i < half; ++i) {
-    const float inv_freq = rope_inv_freq(a.theta, a.scaling, i, a.rotary_dim);
-    for (int t = 0; t < a.tokens; ++t) {
-      const float angle = float(a.positions[t]) * inv_freq;
+  std::vector<float> inv_freq(static_cast<size_t>(half));  // of the current length
+  for (int t = 0; t < a.tokens; ++t) {
+    const int length = a.lengths ? a.lengths[t] : 0;
+    if (t == 0 || (a.lengths && length != a.lengths[t - 1]))
+      for (int i = 0; i < half; ++i) inv_freq[size_t(i)] = rope_inv_freq(a.theta, a.scaling, i, a.rotary_dim, length);
+    for (int i = 0; i < half; ++i) {
+      const float angle = float(a.positions[t]) * inv_freq[size_t(i)];
       float* cs = cos_sin + (int64_t(t) * half + i) * 2;
       cs[0] = std::cos(angle) * a.scaling.attention_factor, cs[1] = std::sin(angle) * a.scaling.attention_factor;
     }

@@ -30,7 +30,7 @@ std::vector<report::ExpertsPerPass> measure_routing_locality(Transformer& model,
   const ModelConfig& cfg = model.config();
   DLLM_CHECK(cfg.arch == Arch::zaya,
              "routing locality needs a mixture-of-experts model (model_type zaya); this one is ", cfg.model_type);
-  DLLM_CHECK(row_tokens >= 1 && row_tokens <= std::min(cfg.max_position_embeddings, KvCache::kRecurrentRing - 2),
+  DLLM_CHECK(row_tokens >= 1 && row_tokens <= std::min(cfg.context_length(), KvCache::kRecurrentRing - 2),
              "routing locality: rows of ", row_tokens, " tokens do not fit the model's context and CCA state ring");
   const int layers = cfg.num_layers, experts = cfg.num_experts;
   struct RowRoutes {

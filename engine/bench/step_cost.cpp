@@ -11,8 +11,8 @@ std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<in
                                         int sequences, StepLogits logits, const std::function<void()>& before_timing) {
   const ModelConfig& cfg = model.config();
   const int largest = *std::max_element(sizes.begin(), sizes.end());
-  DLLM_CHECK(context >= 0 && context + largest <= cfg.max_position_embeddings, "a step-cost pass of ", largest,
-             " tokens after ", context, " cached tokens exceeds the model's context of ", cfg.max_position_embeddings,
+  DLLM_CHECK(context >= 0 && context + largest <= cfg.context_length(), "a step-cost pass of ", largest,
+             " tokens after ", context, " cached tokens exceeds the model's context of ", cfg.context_length(),
              ": lower the largest pass size");
   KvCache cache(cfg, sequences, std::max(context, 1), model.backend().memory());  // a cache holds a slot at least
   for (int s = 0; s < sequences && context > 0; ++s) {                            // fill each row with `context` tokens

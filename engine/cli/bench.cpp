@@ -291,8 +291,7 @@ PlannedPoints plan_points(const Plan& plan, const ModelConfig& cfg, const Tokeni
     }
   pp.shape.pass_tokens = std::max(pp.shape.pass_tokens, longest);  // the prefill
   if (cfg.arch == Arch::zaya)                                      // the routing-locality rows
-    pp.shape.pass_tokens =
-        std::max<int64_t>(pp.shape.pass_tokens, std::min(kRoutingRowTokens, cfg.max_position_embeddings));
+    pp.shape.pass_tokens = std::max<int64_t>(pp.shape.pass_tokens, std::min(kRoutingRowTokens, cfg.context_length()));
   for (const SuitePrompt& p : pp.prompts) {
     GenerateRequest r;
     r.prompt = p.ids;
@@ -379,7 +378,7 @@ json measure_step_costs(const Plan& plan, const ModelConfig& cfg, BenchInputs& i
   json step_cost = json::object();
   std::vector<int> sizes;
   for (int t : plan.step_cost_sizes)
-    if (t >= 1 && 64 + t <= cfg.max_position_embeddings) sizes.push_back(t);
+    if (t >= 1 && 64 + t <= cfg.context_length()) sizes.push_back(t);
   sizes = sorted_unique(sizes);
   if (sizes.empty()) return step_cost;
   const int context = 64;  // cached tokens under the timed passes: a short prompt plus some output
@@ -415,7 +414,7 @@ json measure_model_step_costs(const Args& a, const Plan& plan, const std::vector
   for (const std::string& spec : plan.step_cost_models) {
     const ModelSummary summary = describe_model(spec);
     std::vector<int> fit = sizes;
-    std::erase_if(fit, [&](int t) { return context + t > summary.config.max_position_embeddings; });
+    std::erase_if(fit, [&](int t) { return context + t > summary.config.context_length(); });
     DLLM_CHECK(!fit.empty(), "--step-cost-models ", spec, ": the model's context is too short for a timed pass");
     check_run_fits(a, summary, RunShape{1, context + fit.back(), fit.back()}, backend);
     if (!quiet) std::fprintf(stderr, "step-cost curve of %s on %s\n", spec.c_str(), backend.name().c_str());
@@ -443,7 +442,7 @@ json measure_routing(const Plan& plan, const ModelConfig& cfg, BenchInputs& in, 
     if (!cfg.eos_token_ids.empty()) doc.push_back(cfg.eos_token_ids.front());
     tokens += int64_t(doc.size());
   }
-  const int row_tokens = std::min(kRoutingRowTokens, cfg.max_position_embeddings);
+  const int row_tokens = std::min(kRoutingRowTokens, cfg.context_length());
   std::vector<int> sizes{1, 2, 4, 8, 16, 17, 32, 68};
   add_pass_sizes(in.points, sizes);
   std::erase_if(sizes, [&](int t) { return t > row_tokens; });

@@ -133,7 +133,12 @@ int run_logits(int argc, char** argv) {
   Args a("logits",
          "Writes the logits of every position of a prompt (one causal prefill pass) to a .npy\n"
          "(float32 [N, V]) or .json file: the hook for parity checks against other implementations.",
-         concat({kModelFlags, kLoadFlags, kPromptFlags, {{"--out", "FILE", "output file, .npy or .json (required)"}}}));
+         concat({kModelFlags,
+                 kLoadFlags,
+                 kPromptFlags,
+                 {{"--out", "FILE", "output file, .npy or .json (required)"},
+                  {"--token-by-token", "",
+                   "one pass per prompt token through the KV cache, as a decode computes them"}}}));
   if (parse_or_help(a, argc, argv)) return 0;
   DLLM_CHECK(a.has("--out"), "dllm-bench logits needs --out FILE.npy or FILE.json");
   const std::string out = a.str("--out", "");
@@ -152,10 +157,21 @@ int run_logits(int argc, char** argv) {
   const ModelConfig& cfg = model->config();
   Transformer tf(cfg, model->weights(), *backend);
   KvCache cache(cfg, 1, n, tf.backend().memory());
-  Pass pass;
-  pass.add_causal(0, req.prompt, 0, 0, true);
   std::vector<float> logits;  // [N, V]
-  tf.forward(pass, cache, {}, logits);
+  if (a.has("--token-by-token")) {
+    for (int i = 0; i < n; ++i) {
+      Pass step;
+      step.add_causal(0, {req.prompt[size_t(i)]}, i, i, true);
+      std::vector<float> row;
+      tf.forward(step, cache, {}, row);
+      cache.set_length(0, i + 1);
+      logits.insert(logits.end(), row.begin(), row.end());
+    }
+  } else {
+    Pass pass;
+    pass.add_causal(0, req.prompt, 0, 0, true);
+    tf.forward(pass, cache, {}, logits);
+  }
 
   if (npy) {
     write_file_atomic(out, npy_bytes(logits, n, cfg.vocab_size));
@@ -189,6 +205,7 @@ int run_info(int argc, char** argv) {
             {"intermediate_size", c.intermediate_size},
             {"vocab_size", c.vocab_size},
             {"max_position_embeddings", c.max_position_embeddings},
+            {"context_length", c.context_length()},
             {"tie_word_embeddings", c.tie_word_embeddings},
             {"mask_token_id", c.mask_token_id},
             {"mask_token_key", c.mask_token_key},

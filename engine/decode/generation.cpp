@@ -11,11 +11,12 @@ void validate_request(const GenerateRequest& r, const ModelConfig& cfg, int look
                ") is outside the vocabulary [0, ", cfg.vocab_size, ")");
   DLLM_CHECK(r.max_new_tokens >= 1, "--max-new-tokens must be at least 1, got ", r.max_new_tokens);
   const int64_t need = int64_t(r.prompt.size()) + r.max_new_tokens + lookahead;
-  DLLM_CHECK(need <= cfg.max_position_embeddings, "the prompt (", r.prompt.size(), " tokens) plus --max-new-tokens ",
+  DLLM_CHECK(need <= cfg.context_length(), "the prompt (", r.prompt.size(), " tokens) plus --max-new-tokens ",
              r.max_new_tokens,
              (lookahead ? " plus the decoder's lookahead " + std::to_string(lookahead) : std::string()), " needs ",
-             need, " positions but the model's context is ", cfg.max_position_embeddings,
-             " (max_position_embeddings): shorten the prompt or lower --max-new-tokens");
+             need, " positions but the model's context is ", cfg.context_length(),
+             " (max_position_embeddings, times the factor of a dynamic RoPE): shorten the prompt or lower "
+             "--max-new-tokens");
   DLLM_CHECK(r.sampler.temperature >= 0.0f, "--temperature must be >= 0, got ", r.sampler.temperature);
   DLLM_CHECK(r.sampler.top_k >= 0, "--top-k must be >= 0, got ", r.sampler.top_k);
   DLLM_CHECK(r.sampler.top_p > 0.0f && r.sampler.top_p <= 1.0f, "--top-p must lie in (0, 1], got ", r.sampler.top_p);

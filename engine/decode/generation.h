@@ -27,7 +27,7 @@ struct Generation {
 
 // Throws a user-facing error when the request cannot run on this model: empty prompt, ids outside
 // the vocabulary, max_new_tokens < 1, or prompt + max_new_tokens + `lookahead` positions beyond
-// max_position_embeddings (lookahead: how far past the last committed token a decoder's passes reach).
+// the model's context_length() (lookahead: how far past the last committed token a decoder's passes reach).
 void validate_request(const GenerateRequest& r, const ModelConfig& cfg, int lookahead);
 
 // Appends committed tokens to a generation, applying the stop rules. Returns false once generation

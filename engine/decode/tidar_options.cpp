@@ -78,11 +78,15 @@ void TidarOptions::validate(const ModelConfig& cfg) const {
              "this model's config.json has no mask_token_id (nor tidar_mask_token_id or another of Zyphra's mask "
              "keys): TiDAR decoding needs the mask token "
              "(use the ar strategy, or a checkpoint trained for TiDAR)");
+  DLLM_CHECK(cfg.rope_scaling.type != RopeScalingType::dynamic,
+             "this model's RoPE is \"dynamic\" (NTK): past max_position_embeddings a pass turns its tokens by its "
+             "longest position, and a TiDAR pass reaches K positions beyond the AR step it stands for, so its verify "
+             "rows would not be AR's and the lossless sampler would not be lossless: decode it with --strategy ar");
   DLLM_CHECK(block_size >= 1, "the block size K must be at least 1, got ", block_size);
   // The shortest request (one prompt token, one new token) must fit with the passes' reach.
-  DLLM_CHECK(2 + lookahead() <= cfg.max_position_embeddings, "block size K = ", block_size, ": the ",
-             layout_name(layout), "-forward layout's lookahead (how far its passes reach past the last token) is ",
-             lookahead(), " positions, beyond the model's context of ", cfg.max_position_embeddings,
+  DLLM_CHECK(2 + lookahead() <= cfg.context_length(), "block size K = ", block_size, ": the ", layout_name(layout),
+             "-forward layout's lookahead (how far its passes reach past the last token) is ", lookahead(),
+             " positions, beyond the model's context of ", cfg.context_length(),
              " (max_position_embeddings): use a smaller block size");
   // zaya keeps the recurrent CCA inputs of slots L-2, L-1 in a ring of kRecurrentRing slots; the
   // verify segment writes slots L..L+K, which must not wrap onto them.

@@ -137,13 +137,10 @@ RopeScaling parse_rope_scaling(const Fields& f, const std::string& source, const
   }
   RopeScaling s;
   if (type == "default") return s;
-  DLLM_CHECK(type != "dynamic", source, ": ", name, ".", type_key,
-             " \"dynamic\" is not supported: dynamic NTK scaling recomputes theta from the longest position "
-             "of each forward call (and transformers keeps the largest so far), so a token's rotation would depend "
-             "on the other sequences of a batch and on the call history, and keys cached under one theta would "
-             "be read under another; use a checkpoint with \"linear\", \"llama3\" or \"yarn\" scaling");
-  DLLM_CHECK(type == "linear" || type == "llama3" || type == "yarn", source, ": ", name, ".", type_key, " \"", type,
-             "\" is not supported yet (dllm-bench implements \"default\", \"linear\", \"llama3\" and \"yarn\")");
+  DLLM_CHECK(type == "linear" || type == "llama3" || type == "yarn" || type == "dynamic", source, ": ", name, ".",
+             type_key, " \"", type,
+             "\" is not supported yet (dllm-bench implements \"default\", \"linear\", \"llama3\", \"yarn\" and "
+             "\"dynamic\")");
   const auto positive = [&](const char* key) {
     DLLM_CHECK(rope.contains(key) && !rope.at(key).is_null(), source, ": ", name, " of type \"", type,
                "\" needs the field \"", key, "\"");
@@ -154,6 +151,12 @@ RopeScaling parse_rope_scaling(const Fields& f, const std::string& source, const
   s.factor = positive("factor");
   if (type == "linear") {
     s.type = RopeScalingType::linear;
+    return s;
+  }
+  if (type == "dynamic") {  // transformers grows theta past max_position_embeddings
+    DLLM_CHECK(s.factor >= 1.0f, source, ": ", name, ".factor of type \"dynamic\" must be at least 1, got ", s.factor);
+    s.type = RopeScalingType::dynamic;
+    s.original_max_positions = max_positions;
     return s;
   }
   // transformers takes original_max_position_embeddings from the RoPE object, else from the top level,
@@ -208,6 +211,8 @@ void parse_rope(const Fields& f, const std::string& source, ModelConfig& c) {
              ": partial_rotary_factor * head_dim = ", c.rotary_dim,
              " must be an even number of dimensions within the head (head_dim ", c.head_dim, ")");
   c.rope_scaling = parse_rope_scaling(f, source, rope, rope_name, c.max_position_embeddings);
+  DLLM_CHECK(c.rope_scaling.type != RopeScalingType::dynamic || c.rotary_dim > 2, source,
+             ": \"dynamic\" RoPE scaling needs more than 2 rotary dimensions (its exponent is R / (R - 2))");
 }
 
 // The mask token: the first of Zyphra's TiDAR keys that is set, in the order its code reads them
@@ -292,7 +297,9 @@ void parse_zaya(const Fields& f, const std::string& source, ModelConfig& c) {
 
 // The rope_scaling object of a scaled RoPE: rope_type plus its fields (yarn's attention factor resolved).
 json rope_scaling_json(const RopeScaling& s) {
-  if (s.type == RopeScalingType::linear) return {{"rope_type", "linear"}, {"factor", shortest_decimal(s.factor)}};
+  if (s.type == RopeScalingType::linear || s.type == RopeScalingType::dynamic)
+    return {{"rope_type", s.type == RopeScalingType::linear ? "linear" : "dynamic"},
+            {"factor", shortest_decimal(s.factor)}};
   if (s.type == RopeScalingType::yarn)
     return {{"rope_type", "yarn"},
             {"factor", shortest_decimal(s.factor)},

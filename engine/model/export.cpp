@@ -88,7 +88,7 @@ json byte_tokenizer_json(const ModelConfig& cfg) {
 
 json byte_tokenizer_config_json(const ModelConfig& cfg) {
   json j = {{"tokenizer_class", "PreTrainedTokenizerFast"},
-            {"model_max_length", cfg.max_position_embeddings},
+            {"model_max_length", cfg.context_length()},
             {"clean_up_tokenization_spaces", false}};
   for (const auto& [name, id] : special_tokens(cfg)) {
     const std::string key = name.substr(1, name.size() - 2) + "_token";  // <bos> -> bos_token

@@ -55,6 +55,14 @@ json tiny_llama_yarn(const json& rope_scaling) {
   return j;
 }
 
+// tiny-llama with dynamic NTK RoPE: its frequencies follow the length past max_position_embeddings
+// (32), up to the context of 32 x 8 = 256 positions.
+json tiny_llama_dynamic() {
+  json j = tiny_llama_scaled({{"rope_type", "dynamic"}, {"factor", 8.0}});
+  j["max_position_embeddings"] = 32;
+  return j;
+}
+
 // A small ZAYA1 (CCA + top-1 MoE) for tests: the real structure at toy width.
 json tiny_zaya() {
   json j = byte_vocab();
@@ -96,6 +104,7 @@ const std::map<std::string, json>& presets() {
                                                     {"high_freq_factor", 4.0},
                                                     {"original_max_position_embeddings", 32}})},
       {"tiny-llama-rope-linear", tiny_llama_scaled({{"rope_type", "linear"}, {"factor", 4.0}})},
+      {"tiny-llama-rope-dynamic", tiny_llama_dynamic()},
       // yarn over an original context of 64: pair 0 kept, pairs 1-2 blended, the rest divided by 4;
       // cos and sin times 0.1 ln 4 + 1. The second: its own betas, no truncation and the attention
       // factor from mscale / mscale_all_dim (DeepSeek's form).

@@ -1,6 +1,7 @@
 #include "engine/model/transformer.h"
 
 #include <algorithm>
+#include <map>
 #include <array>
 #include <cmath>
 
@@ -130,6 +131,13 @@ void Transformer::stage(const Pass& pass, KvCache& cache, const std::vector<int>
     const PassToken& p = pass.tokens[size_t(i)];
     ids[i] = p.token, positions[i] = p.position, seq[i] = p.seq, slot[i] = p.cache_slot, vis[i] = p.vis;
   }
+  if (cfg_.rope_scaling.type == RopeScalingType::dynamic) {
+    // transformers turns a call's tokens by the longest position it covers; here, per sequence.
+    int32_t* lengths = in_.host<int32_t>(in_at_.rope_lengths);
+    std::map<int32_t, int32_t> longest;
+    for (const PassToken& p : pass.tokens) longest[p.seq] = std::max(longest[p.seq], p.position + 1);
+    for (int i = 0; i < t; ++i) lengths[i] = longest[pass.tokens[size_t(i)].seq];
+  }
   Visibility* sliding_vis = in_.host<Visibility>(in_at_.sliding_vis);
   if (cfg_.has_sliding_layers())
     for (int i = 0; i < t; ++i) sliding_vis[i] = sliding_window_visibility(pass.tokens, i, cfg_.sliding_window);
@@ -151,6 +159,7 @@ void Transformer::reserve_workspace(const PassShape& s) {
   in_at_.ids = in_.add<int32_t>(t), in_at_.positions = in_.add<int32_t>(t);
   in_at_.seq = in_.add<int32_t>(t), in_at_.slot = in_.add<int32_t>(t), in_at_.vis = in_.add<Visibility>(t);
   in_at_.sliding_vis = in_.add<Visibility>(cfg_.has_sliding_layers() ? t : 0);
+  in_at_.rope_lengths = in_.add<int32_t>(cfg_.rope_scaling.type == RopeScalingType::dynamic ? t : 0);
   in_at_.rows = in_.add<int32_t>(rows), in_at_.draws = in_.add<RowDraw>(s.sampled ? rows : 0);
   in_at_.prev1 = in_.add<RecurrentSource>(zaya ? t : 0), in_at_.prev2 = in_.add<RecurrentSource>(zaya ? t : 0);
   out_.clear();
@@ -273,8 +282,10 @@ void Transformer::rope_cache_attend(int layer, int t, int max_keys, KvCache& cac
   const float theta = cfg_.layer_rope_theta(layer);
   const RopeScaling scaling = cfg_.layer_rope_scaling(layer);
   const int32_t* positions = in_.device<int32_t>(in_at_.positions);
-  be_.rope(RopeArgs{t, hq, dh, cfg_.rotary_dim, theta, positions, q_.data(), scaling});
-  be_.rope(RopeArgs{t, hkv, dh, cfg_.rotary_dim, theta, positions, k_.data(), scaling});
+  const int32_t* lengths =
+      scaling.type == RopeScalingType::dynamic ? in_.device<int32_t>(in_at_.rope_lengths) : nullptr;
+  be_.rope(RopeArgs{t, hq, dh, cfg_.rotary_dim, theta, positions, q_.data(), scaling, lengths});
+  be_.rope(RopeArgs{t, hkv, dh, cfg_.rotary_dim, theta, positions, k_.data(), scaling, lengths});
   be_.kv_write(KvWriteArgs{t, hkv, dh, k_.data(), v_.data(), in_.device<int32_t>(in_at_.seq),
                            in_.device<int32_t>(in_at_.slot), cache.k(layer), cache.v(layer), cache.seq_stride()});
   AttentionArgs aa;

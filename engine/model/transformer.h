@@ -88,6 +88,7 @@ class Transformer {
     size_t ids, positions, seq, slot;  // [T] int32
     size_t vis;                        // [T] Visibility
     size_t sliding_vis;                // [T] Visibility in the sliding-window layers (none without them)
+    size_t rope_lengths;               // [T] int32, dynamic RoPE: the longest position + 1 of the token's sequence
     size_t rows;                       // [rows] int32: the pass token each logits row is computed for
     size_t draws;                      // [rows] RowDraw when the pass samples, else empty
     size_t prev1, prev2;               // zaya: [T] RecurrentSource, token t-1 and t-2 of its sequence

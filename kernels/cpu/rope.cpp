@@ -10,23 +10,27 @@ namespace dllm::cpu {
 namespace {
 
 // The cos and sin of every (token, frequency) of one call, [T][R/2][2] (ref::rope_cos_sin), and what
-// they were computed for: a forward pass calls rope with the same positions for the
+// they were computed for: a forward pass calls rope with the same positions (and lengths) for the
 // queries and the keys of every layer.
 struct Angles {
   float theta = 0;
   RopeScaling scaling;
   int rotary_dim = 0;
-  std::vector<int32_t> positions;
+  std::vector<int32_t> positions, lengths;
   std::vector<float> cos_sin;
 };
 
 const float* angles_for(const RopeArgs& a) {
   thread_local Angles cached;
+  const std::vector<int32_t> lengths =
+      a.lengths ? std::vector<int32_t>(a.lengths, a.lengths + a.tokens) : std::vector<int32_t>{};
   if (cached.theta == a.theta && cached.scaling == a.scaling && cached.rotary_dim == a.rotary_dim &&
-      std::equal(a.positions, a.positions + a.tokens, cached.positions.begin(), cached.positions.end()))
+      std::equal(a.positions, a.positions + a.tokens, cached.positions.begin(), cached.positions.end()) &&
+      cached.lengths == lengths)
     return cached.cos_sin.data();
   cached.theta = a.theta, cached.scaling = a.scaling, cached.rotary_dim = a.rotary_dim;
   cached.positions.assign(a.positions, a.positions + a.tokens);
+  cached.lengths = lengths;
   cached.cos_sin.resize(size_t(a.tokens) * (a.rotary_dim / 2) * 2);
   ref::rope_cos_sin(a, cached.cos_sin.data());
   return cached.cos_sin.data();

@@ -11,9 +11,10 @@ namespace {
 __global__ void rope_kernel(RopeArgs a) {
   const int t = int(blockIdx.x), half = a.rotary_dim / 2;
   const float pos = float(a.positions[t]);
+  const int length = a.lengths ? a.lengths[t] : 0;
   for (int k = int(threadIdx.x); k < a.heads * half; k += int(blockDim.x)) {
     const int h = k / half, i = k % half;
-    const float inv_freq = rope_inv_freq(a.theta, a.scaling, i, a.rotary_dim);
+    const float inv_freq = rope_inv_freq(a.theta, a.scaling, i, a.rotary_dim, length);
     const float angle = pos * inv_freq;
     const float c = float(cos(double(angle))) * a.scaling.attention_factor;
     const float s = float(sin(double(angle))) * a.scaling.attention_factor;

@@ -46,3 +46,47 @@ TEST(EngineVsRef, PrefillAnd32ArSteps) {
     }
   }
 }
+
+// Dynamic NTK RoPE (tiny-llama-rope-dynamic: context 32 stretched to 256): a prefill is one call, so
+// its tokens turn by the prompt's length, as the reference's one call over the sequence does.
+TEST(EngineVsRef, DynamicRopePrefillIsOneCall) {
+  auto m = Model::random(preset_config("tiny-llama-rope-dynamic"), DType::bf16, 1, "dynamic");
+  CpuBackend be;
+  Transformer tf(m->config(), m->weights(), be);
+  for (int len : {20, 33, 120}) {
+    KvCache cache(m->config(), 1, len);
+    Pass p;
+    p.add_causal(0, testutil::random_ints(size_t(len), 0, m->config().vocab_size, uint32_t(len)), 0, 0, true);
+    std::vector<float> logits;
+    tf.forward(p, cache, {}, logits);
+    expect_matches_reference(*m, {}, p, logits, "dynamic prefill len " + std::to_string(len));
+  }
+}
+
+// Each sequence of a batched pass turns by its own longest position, so it computes what it computes
+// alone (transformers' one call would take the longest over the batch).
+TEST(EngineVsRef, DynamicRopeSequencesOfAPassTurnByTheirOwnLength) {
+  auto m = Model::random(preset_config("tiny-llama-rope-dynamic"), DType::f32, 2, "dynamic");
+  const ModelConfig& cfg = m->config();
+  CpuBackend be;
+  Transformer tf(cfg, m->weights(), be);
+  const std::vector<int32_t> a = testutil::random_ints(90, 0, cfg.vocab_size, 1),
+                             b = testutil::random_ints(12, 0, cfg.vocab_size, 2);
+  auto alone = [&](const std::vector<int32_t>& ids) {
+    KvCache cache(cfg, 1, int(ids.size()));
+    Pass p;
+    p.add_causal(0, ids, 0, 0, true);
+    std::vector<float> logits;
+    tf.forward(p, cache, {}, logits);
+    return logits;
+  };
+  KvCache cache(cfg, 2, 90);
+  Pass both;
+  both.add_causal(0, a, 0, 0, true);
+  both.add_causal(1, b, 0, 0, true);
+  std::vector<float> logits;
+  tf.forward(both, cache, {}, logits);
+  std::vector<float> expected = alone(a), second = alone(b);
+  expected.insert(expected.end(), second.begin(), second.end());
+  EXPECT_EQ(logits, expected);
+}

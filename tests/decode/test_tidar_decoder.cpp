@@ -274,6 +274,16 @@ TEST(Tidar, RejectsBadOptions) {
   no_mask.mask_token_id = -1;
   Transformer tf(no_mask, s.model->weights(), s.backend);
   EXPECT_THROW(TidarDecoder(tf, TidarOptions{}), Error);
+  ModelConfig dynamic = s.cfg;  // a pass past the context turns by its own reach: verify rows would not be AR's
+  dynamic.rope_scaling.type = RopeScalingType::dynamic, dynamic.rope_scaling.factor = 2.0f;
+  dynamic.rope_scaling.original_max_positions = dynamic.max_position_embeddings;
+  Transformer dyn(dynamic, s.model->weights(), s.backend);
+  try {
+    TidarDecoder(dyn, TidarOptions{});
+    ADD_FAILURE() << "no error for a dynamic RoPE";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--strategy ar"), std::string::npos) << e.what();
+  }
   // K so large that the passes would leave the context.
   GenerateRequest r = request(5, 1000, 0.0f, 0);
   TidarOptions big = options(600, Layout::single_forward, "0");

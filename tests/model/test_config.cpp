@@ -159,7 +159,10 @@ TEST(Config, BadRopeScalingNamesTheField) {
       s[key] = std::move(v);
     return scaled(s);
   };
-  expect_error(scaled({{"rope_type", "dynamic"}, {"factor", 2.0}}), "batch");
+  expect_error(scaled({{"rope_type", "dynamic"}, {"factor", 0.5}}), "factor of type \"dynamic\" must be at least 1");
+  json two_dims = scaled({{"rope_type", "dynamic"}, {"factor", 2.0}});
+  two_dims["partial_rotary_factor"] = 2.0 / 16;
+  expect_error(two_dims, "more than 2 rotary dimensions");
   expect_error(scaled({{"rope_type", "longrope"}, {"factor", 2.0}}), "\"longrope\" is not supported yet");
   expect_error(scaled({{"rope_type", "yarn"}, {"factor", 0.5}}), "factor of type \"yarn\" must be at least 1");
   expect_error(scaled({{"rope_type", "yarn"}, {"factor", 2.0}, {"beta_fast", 1.0}, {"beta_slow", 2.0}}),
@@ -197,6 +200,13 @@ TEST(Config, RopeScalingRoundTripsThroughJson) {
                        {"mscale", 0.7},       {"beta_slow", 1.5}, {"truncate", false}};
   const ModelConfig y = parse_config(j, "cfg.json");
   EXPECT_EQ(parse_config(config_to_json(y), "again").rope_scaling, y.rope_scaling);
+  j["rope_scaling"] = {{"rope_type", "dynamic"}, {"factor", 4.0}};
+  j["max_position_embeddings"] = 2048;
+  const ModelConfig n = parse_config(j, "cfg.json");
+  EXPECT_EQ(n.rope_scaling.type, RopeScalingType::dynamic);
+  EXPECT_EQ(n.rope_scaling.original_max_positions, 2048);  // dynamic scales past max_position_embeddings
+  EXPECT_EQ(n.context_length(), 8192);                     // and runs that far
+  EXPECT_EQ(parse_config(config_to_json(n), "again").rope_scaling, n.rope_scaling);
 }
 
 TEST(Config, RoundTripsThroughJson) {

@@ -28,7 +28,8 @@ write() {  # ARRAY PRESET...: writes each preset in f32 and bf16, appends the fo
 models=() scaled=()
 write models tiny tiny-llama tiny-qwen2 tiny-zaya tiny-zaya-sliding
 if [[ -f models/tiny-tidar/config.json ]]; then models+=(models/tiny-tidar); fi
-write scaled tiny-llama-rope-llama3 tiny-llama-rope-linear tiny-llama-rope-yarn tiny-llama-rope-yarn-mscale
+write scaled tiny-llama-rope-llama3 tiny-llama-rope-linear tiny-llama-rope-yarn tiny-llama-rope-yarn-mscale \
+  tiny-llama-rope-dynamic
 
 status=0
 python3 tools/parity/export_parity.py --dllm-bench "$build/bin/dllm-bench" "$out"/*-f32 || status=$?

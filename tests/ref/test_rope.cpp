@@ -71,6 +71,43 @@ TEST(RopeFrequencies, YarnMatchesTransformers) {
   for (int i = 0; i < 8; ++i) EXPECT_FLOAT_EQ(rope_inv_freq(10000.0f, s, i, 16), untruncated[i]) << "pair " << i;
 }
 
+// transformers 5.25's _compute_dynamic_ntk_parameters for theta 1e4, R = 16, max_position_embeddings
+// 32, factor 8: a call of 20 positions turns as plain RoPE, one of 100 with theta * (8 * 100 / 32 - 7)^(8/7).
+TEST(RopeFrequencies, DynamicMatchesTransformers) {
+  RopeScaling s;
+  s.type = RopeScalingType::dynamic, s.factor = 8.0f, s.original_max_positions = 32;
+  const float expected[] = {1.0f,
+                            0.20925475656986237f,
+                            0.04378755763173103f,
+                            0.009162754751741886f,
+                            0.0019173501059412956f,
+                            0.0004012146673630923f,
+                            8.395607437705621e-05f,
+                            1.756820893206168e-05f};
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_FLOAT_EQ(rope_inv_freq(10000.0f, s, i, 16, 100), expected[i]) << "pair " << i;
+    EXPECT_FLOAT_EQ(rope_inv_freq(10000.0f, s, i, 16, 20), rope_inv_freq(10000.0f, RopeScaling{}, i, 16)) << i;
+  }
+}
+
+// Dynamic RoPE turns each token by its own call length: the same position at two lengths differs,
+// and a token is turned as it would be alone at its length.
+TEST(Rope, DynamicFollowsEachTokensLength) {
+  RopeScaling s;
+  s.type = RopeScalingType::dynamic, s.factor = 8.0f, s.original_max_positions = 32;
+  const std::vector<float> v = {1, 2, 3, 4, 5, 6, 7, 8};
+  std::vector<float> both = v;
+  both.insert(both.end(), v.begin(), v.end());
+  const int32_t pos[] = {40, 40}, lengths[] = {41, 200};
+  ref::rope(RopeArgs{2, 1, 8, 8, 10000.0f, pos, both.data(), s, lengths});
+  EXPECT_NE(std::vector<float>(both.begin(), both.begin() + 8), std::vector<float>(both.begin() + 8, both.end()));
+  for (int t = 0; t < 2; ++t) {
+    std::vector<float> alone = v;
+    ref::rope(RopeArgs{1, 1, 8, 8, 10000.0f, &pos[t], alone.data(), s, &lengths[t]});
+    EXPECT_EQ(alone, std::vector<float>(both.begin() + 8 * t, both.begin() + 8 * (t + 1))) << "token " << t;
+  }
+}
+
 // The attention factor scales cos and sin: a vector at position 0 (angle 0) comes out times it.
 TEST(Rope, YarnScalesByTheAttentionFactor) {
   RopeScaling s;
