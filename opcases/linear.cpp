@@ -134,6 +134,8 @@ const Op<LinearArgs>& linear_op() {
         // f32 and stays far inside the bound. One column order whatever the pass size: invariant.
         {"mma", Device::gpu, [](const LinearArgs& a) { gpu::linear(a, gpu::LinearVariant::mma); }, bf16_inputs(), true,
          gpu::mma_available},
+        // the baseline (cuBLASLt): 16-bit weights take inputs rounded to their dtype
+        {"vendor", Device::gpu, gpu::vendor_linear, bf16_inputs(), false, gpu::vendor_linear_available},
 #endif
     };
     op.cases = parity_cases();

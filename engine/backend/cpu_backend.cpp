@@ -134,11 +134,11 @@ std::unique_ptr<Backend> make_backend(const std::string& name) {
   }
 #if defined(DLLM_HAVE_GPU)
   if (auto gpu = make_gpu_backend(name)) return gpu;
-  fail("--backend ", name, " is not available: use --backend cpu, cpu-bf16, gpu, gpu-invariant or gpu-mma (each GPU",
-       " name also with -eager: no graphs)");
+  fail("--backend ", name, " is not available: use --backend cpu, cpu-bf16, gpu, gpu-invariant, gpu-mma or gpu-vendor",
+       " (each GPU name also with -eager: no graphs)");
 #else
   fail("--backend ", name, " is not available in this build: use --backend cpu or cpu-bf16",
-       " (GPU backends gpu, gpu-invariant and gpu-mma come with -DDLLM_GPU=CUDA|HIP)");
+       " (GPU backends gpu, gpu-invariant, gpu-mma and gpu-vendor come with -DDLLM_GPU=CUDA|HIP)");
 #endif
 }
 

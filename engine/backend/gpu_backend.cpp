@@ -54,7 +54,8 @@ class GraphPassRunner final : public PassRunner {
 
 }  // namespace
 
-GpuBackend::GpuBackend(gpu::Reduction reduction, bool graphs) : reduction_(reduction), graphs_(graphs) {
+GpuBackend::GpuBackend(gpu::Reduction reduction, bool graphs, bool vendor_linears)
+    : reduction_(reduction), graphs_(graphs), vendor_linears_(vendor_linears) {
   std::string why;
   DLLM_CHECK(!gpu::visible_devices(&why).empty(), "the GPU backend has no usable GPU (", why,
              "): run with --backend cpu, or on a machine with a GPU and its driver");
@@ -64,7 +65,28 @@ std::string GpuBackend::name() const {
   std::string base = "gpu";
   if (reduction_ == gpu::Reduction::invariant) base = "gpu-invariant";
   if (reduction_ == gpu::Reduction::fast_mma) base = "gpu-mma";
+  if (vendor_linears_) base = "gpu-vendor";
   return graphs_ ? base : base + kEagerSuffix;
+}
+
+void GpuBackend::linear(const LinearArgs& a) {
+  if (vendor_linears_)
+    gpu::vendor_linear(a);
+  else
+    gpu::linear(a, gpu::pick_linear(a, reduction_));
+}
+
+void GpuBackend::linears(std::span<const LinearArgs> parts) {
+  if (vendor_linears_)
+    for (const LinearArgs& part : parts) gpu::vendor_linear(part);
+  else
+    gpu::linears(parts.data(), int(parts.size()), reduction_);
+}
+
+void GpuBackend::linear_residual(const LinearArgs& a, float* residual) {
+  if (!vendor_linears_) return gpu::linear_residual(a, residual, reduction_);
+  gpu::vendor_linear(a);
+  gpu::add(AddArgs{int64_t(a.tokens) * a.out, a.y, residual});
 }
 
 std::optional<MemoryLimit> GpuBackend::memory_limit() const {
@@ -129,6 +151,11 @@ std::unique_ptr<Backend> make_gpu_backend(const std::string& name) {
   const std::string base = eager ? name.substr(0, name.size() - suffix) : name;
   if (base == "gpu") return std::make_unique<GpuBackend>(gpu::Reduction::fast, !eager);
   if (base == "gpu-invariant") return std::make_unique<GpuBackend>(gpu::Reduction::invariant, !eager);
+  if (base == "gpu-vendor") {
+    DLLM_CHECK(gpu::vendor_linear_available(), "--backend ", name, " needs ", gpu::kVendorLinearNeeds,
+               ": use --backend gpu");
+    return std::make_unique<GpuBackend>(gpu::Reduction::fast, !eager, true);
+  }
   if (base == "gpu-mma") {
     auto be = std::make_unique<GpuBackend>(gpu::Reduction::fast_mma, !eager);
     DLLM_CHECK(gpu::mma_available(), "--backend ", name, " needs matrix units, ", gpu::kMmaNeeds,

@@ -5,7 +5,8 @@
 // "gpu-invariant" uses one kernel shape whatever the pass size, so a token's logits are bitwise the
 // same alone or in any pass (the lossless gate holds exactly on the GPU); "gpu-mma" is "gpu" with
 // matrix-unit linear tiles for passes of 16+ tokens (opt-in: mma.sync with bf16 inputs on NVIDIA
-// sm_80+, MFMA with f32 inputs on AMD gfx90a/gfx94x).
+// sm_80+, MFMA with f32 inputs on AMD gfx90a/gfx94x); "gpu-vendor" is "gpu" with every linear layer
+// through the vendor's GEMM (cuBLASLt), the baseline the own kernels are measured against.
 // A pass whose shape repeats (every decode step after the first of its size) is recorded as a
 // CUDA/HIP graph and replayed with one launch (GraphPassRunner), unless graphs are turned off (the
 // "-eager" names).
@@ -38,7 +39,8 @@ struct GraphStats {
 class GpuBackend final : public Backend {
  public:
   // Throws, saying why, when no GPU is visible.
-  explicit GpuBackend(gpu::Reduction reduction, bool graphs = true);
+  // vendor_linears: every linear layer through gpu::vendor_linear (needs gpu::vendor_linear_available()).
+  explicit GpuBackend(gpu::Reduction reduction, bool graphs = true, bool vendor_linears = false);
   ~GpuBackend() override;
   GpuBackend(const GpuBackend&) = delete;
   GpuBackend& operator=(const GpuBackend&) = delete;
@@ -54,16 +56,15 @@ class GpuBackend final : public Backend {
   }
   // gpu-mma: NVIDIA's mma rounds the inputs of linear to bf16 (AMD's MFMA takes f32, well inside that
   // rule).
-  bool rounds_linear_inputs() const override { return reduction_ == gpu::Reduction::fast_mma; }
+  // gpu-vendor: 16-bit weights take inputs rounded to their dtype.
+  bool rounds_linear_inputs() const override { return reduction_ == gpu::Reduction::fast_mma || vendor_linears_; }
   bool graphs() const { return graphs_; }
   const GraphStats& graph_stats() const { return graph_stats_; }
   void embedding(const EmbeddingArgs& a) override { gpu::embedding(a); }
   void rmsnorm(const RmsnormArgs& a) override { gpu::rmsnorm(a); }
-  void linear(const LinearArgs& a) override { gpu::linear(a, gpu::pick_linear(a, reduction_)); }
-  void linears(std::span<const LinearArgs> parts) override {
-    gpu::linears(parts.data(), int(parts.size()), reduction_);
-  }
-  void linear_residual(const LinearArgs& a, float* residual) override { gpu::linear_residual(a, residual, reduction_); }
+  void linear(const LinearArgs& a) override;
+  void linears(std::span<const LinearArgs> parts) override;
+  void linear_residual(const LinearArgs& a, float* residual) override;
   void rope(const RopeArgs& a) override { gpu::rope(a); }
   void attention(const AttentionArgs& a) override { gpu::attention(a, gpu::pick_attention(a, reduction_)); }
   void kv_write(const KvWriteArgs& a) override { gpu::kv_write(a); }
@@ -85,6 +86,7 @@ class GpuBackend final : public Backend {
 
   gpu::Reduction reduction_;
   bool graphs_;
+  bool vendor_linears_;
   GraphStats graph_stats_;
   GpuMemory memory_;
   std::map<const void*, std::pair<void*, size_t>> uploaded_;  // host tensor -> its device copy (owned), bytes
@@ -94,7 +96,8 @@ class GpuBackend final : public Backend {
 // no graphs (the launch overhead that graphs remove, measured side by side).
 inline constexpr const char* kEagerSuffix = "-eager";
 
-// "gpu", "gpu-invariant" or "gpu-mma", each optionally with kEagerSuffix; null for any other name.
+// "gpu", "gpu-invariant", "gpu-mma" or "gpu-vendor", each optionally with kEagerSuffix; null for any
+// other name.
 std::unique_ptr<Backend> make_gpu_backend(const std::string& name);
 
 }  // namespace dllm

@@ -73,6 +73,14 @@ enum class LinearVariant { gemv, tiled, mma };
 inline constexpr const char* kMmaNeeds =
     "an NVIDIA GPU of sm_80 or newer (CUDA build) or an AMD CDNA2/3 GPU, gfx90a or gfx94x (HIP build)";
 bool mma_available();
+// The vendor's GEMM as a linear variant (kernels/gpu/linear_vendor.cu), the baseline the own kernels
+// are reported against: cuBLASLt in a CUDA build that found it (the weights' dtype for both operands:
+// 16-bit weights take inputs rounded to it; f32 accumulation); the CPU emulator computes it through
+// ref::linear. Any pass size; not batch-invariant (the library picks its algorithm by shape).
+inline constexpr const char* kVendorLinearNeeds =
+    "a CUDA build that found cuBLASLt (AMD's BLAS libraries are not in Debian 12: HIP builds have none)";
+bool vendor_linear_available();
+void vendor_linear(const LinearArgs& a);
 // Attention variants. single_pass: one block per (token, up to 4 query heads sharing a kv head) over
 // all its keys, each K and V row read once for those heads. split_keys: keys cut into fixed chunks of
 // kAttentionChunk processed by separate blocks, then merged in chunk order (long contexts with few

@@ -142,6 +142,29 @@ TEST(GpuEngine, MmaBackendStaysWithinTheBf16Rule) {
   }
 }
 
+// gpu-vendor (every linear through cuBLASLt; the reference on the emulator): the kernel-parity audit
+// passes under the bf16-inputs rule, and a prefill and AR steps, replayed as graphs, stay within
+// kTolMma of the f64 reference.
+TEST(GpuEngine, VendorBackendStaysWithinTheBf16Rule) {
+  DLLM_REQUIRE_GPU();
+  if (!gpu::vendor_linear_available()) GTEST_SKIP() << "this build has no vendor linear: " << gpu::kVendorLinearNeeds;
+  auto m = Model::random(preset_config("tiny-qwen2"), DType::bf16, 4, "tiny-qwen2");  // q/k/v biases too
+  const ModelConfig& cfg = m->config();
+  GpuBackend be(gpu::Reduction::fast, true, true);
+  ASSERT_EQ(be.name(), "gpu-vendor");
+  for (const auto& r : kernel_parity(be, cfg, m->weights())) EXPECT_TRUE(r["pass"].get<bool>()) << r.dump();
+  Transformer tf(cfg, m->weights(), be);
+  KvCache cache(cfg, 1, 20, be.memory());
+  testutil::run_prefill_and_greedy_steps(
+      tf, cache, prompt_of(9, cfg.vocab_size, 6), gpu::emulated() ? 3 : 8,
+      [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits,
+          const std::string& where) {
+        EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m->weights(), context, pass)), kTolMma)
+            << "gpu-vendor" << where;
+      });
+  EXPECT_GT(be.graph_stats().launched, 0) << "no step replayed as a graph";
+}
+
 // Token 0 of a pass after a 20-token context sees the same keys alone, first of 17 and first of 306.
 TEST(GpuEngine, ShapeInvariance) {
   DLLM_REQUIRE_GPU();
@@ -285,6 +308,10 @@ TEST(GpuEngine, BackendNamesAndErrors) {
     EXPECT_EQ(make_backend("gpu-mma")->name(), "gpu-mma");
   else
     EXPECT_THROW(make_backend("gpu-mma"), Error);
+  if (gpu::vendor_linear_available())
+    EXPECT_EQ(make_backend("gpu-vendor-eager")->name(), "gpu-vendor-eager");
+  else
+    EXPECT_THROW(make_backend("gpu-vendor"), Error);
   EXPECT_THROW(make_backend("gpu2"), Error);
   EXPECT_THROW(make_backend("cpu-eager"), Error);
   // The device the report's provenance names: device 0, as visible_devices() describes it.
