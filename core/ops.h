@@ -103,6 +103,15 @@ struct KvWriteArgs {
   int64_t seq_stride = 0;
 };
 
+// RoPE on a pass's queries and keys, then its K/V into the cache: rope(q), rope(k), kv_write(kv), in
+// that order, as one op (one kernel on the GPU). q and k turn with the same positions, rotary dims,
+// theta, scaling and lengths; kv.k is k.x.
+struct RopeKvWriteArgs {
+  RopeArgs q;      // x: [T, Hq, Dh]
+  RopeArgs k;      // x: [T, Hkv, Dh]
+  KvWriteArgs kv;  // k: k.x; v: [T, Hkv, Dh]
+};
+
 // out = silu(gate) * up
 struct SwigluArgs {
   int rows = 0, dim = 0;

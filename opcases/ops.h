@@ -18,6 +18,7 @@ const Op<AddArgs>& add_op();
 const Op<RopeArgs>& rope_op();
 const Op<EmbeddingArgs>& embedding_op();
 const Op<KvWriteArgs>& kv_write_op();
+const Op<RopeKvWriteArgs>& rope_kv_write_op();
 const Op<ArgmaxArgs>& argmax_op();
 const Op<CcaStateArgs>& cca_state_op();
 const Op<CcaConvArgs>& cca_conv_op();

@@ -16,6 +16,7 @@ const std::vector<Entry>& entries() {
     add_entries(rope_op(), &e);
     add_entries(embedding_op(), &e);
     add_entries(kv_write_op(), &e);
+    add_entries(rope_kv_write_op(), &e);
     add_entries(argmax_op(), &e);
     add_entries(cca_state_op(), &e);
     add_entries(cca_conv_op(), &e);

@@ -93,6 +93,12 @@ class Backend {
   virtual void rope(const RopeArgs& a) = 0;
   virtual void attention(const AttentionArgs& a) = 0;
   virtual void kv_write(const KvWriteArgs& a) = 0;
+  // rope(q), rope(k), kv_write(kv): one kernel on the GPU.
+  virtual void rope_kv_write(const RopeKvWriteArgs& a) {
+    rope(a.q);
+    rope(a.k);
+    kv_write(a.kv);
+  }
   virtual void swiglu(const SwigluArgs& a) = 0;
   virtual void add(const AddArgs& a) = 0;
   virtual void argmax(const ArgmaxArgs& a) = 0;

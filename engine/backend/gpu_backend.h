@@ -68,6 +68,7 @@ class GpuBackend final : public Backend {
   void rope(const RopeArgs& a) override { gpu::rope(a); }
   void attention(const AttentionArgs& a) override { gpu::attention(a, gpu::pick_attention(a, reduction_)); }
   void kv_write(const KvWriteArgs& a) override { gpu::kv_write(a); }
+  void rope_kv_write(const RopeKvWriteArgs& a) override { gpu::rope_kv_write(a); }
   void swiglu(const SwigluArgs& a) override { gpu::swiglu(a); }
   void add(const AddArgs& a) override { gpu::add(a); }
   void argmax(const ArgmaxArgs& a) override { gpu::argmax(a); }

@@ -284,10 +284,11 @@ void Transformer::rope_cache_attend(int layer, int t, int max_keys, KvCache& cac
   const int32_t* positions = in_.device<int32_t>(in_at_.positions);
   const int32_t* lengths =
       scaling.type == RopeScalingType::dynamic ? in_.device<int32_t>(in_at_.rope_lengths) : nullptr;
-  be_.rope(RopeArgs{t, hq, dh, cfg_.rotary_dim, theta, positions, q_.data(), scaling, lengths});
-  be_.rope(RopeArgs{t, hkv, dh, cfg_.rotary_dim, theta, positions, k_.data(), scaling, lengths});
-  be_.kv_write(KvWriteArgs{t, hkv, dh, k_.data(), v_.data(), in_.device<int32_t>(in_at_.seq),
-                           in_.device<int32_t>(in_at_.slot), cache.k(layer), cache.v(layer), cache.seq_stride()});
+  be_.rope_kv_write(RopeKvWriteArgs{
+      RopeArgs{t, hq, dh, cfg_.rotary_dim, theta, positions, q_.data(), scaling, lengths},
+      RopeArgs{t, hkv, dh, cfg_.rotary_dim, theta, positions, k_.data(), scaling, lengths},
+      KvWriteArgs{t, hkv, dh, k_.data(), v_.data(), in_.device<int32_t>(in_at_.seq), in_.device<int32_t>(in_at_.slot),
+                  cache.k(layer), cache.v(layer), cache.seq_stride()}});
   AttentionArgs aa;
   aa.tokens = t, aa.q_heads = hq, aa.kv_heads = hkv, aa.head_dim = dh;
   aa.scale = float(1.0 / std::sqrt(double(dh)));

@@ -115,6 +115,9 @@ void attention(const AttentionArgs& a, AttentionVariant v);
 int attention_chunks(const AttentionArgs& a);
 size_t attention_workspace_floats(const AttentionArgs& a);
 void kv_write(const KvWriteArgs& a);
+// rope(q), rope(k) and kv_write in one kernel: one block per token forms the token's cos and sin once
+// (as rope does) for all its query and key heads, then stores its rotated K and its V.
+void rope_kv_write(const RopeKvWriteArgs& a);
 void swiglu(const SwigluArgs& a);
 void add(const AddArgs& a);
 void softmax(const SoftmaxArgs& a);

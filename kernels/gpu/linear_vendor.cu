@@ -41,9 +41,7 @@ uint32_t alignment(const void* p) {
   return a;
 }
 
-cudaDataType_t blas_type(DType t) {
-  return t == DType::f32 ? CUDA_R_32F : t == DType::bf16 ? CUDA_R_16BF : CUDA_R_16F;
-}
+cudaDataType_t blas_type(DType t) { return t == DType::f32 ? CUDA_R_32F : t == DType::bf16 ? CUDA_R_16BF : CUDA_R_16F; }
 
 // x [n] f32 -> the 16-bit weight dtype, rounded to nearest even (the library multiplies like types).
 __global__ void round_inputs_kernel(const float* x, int64_t n, DType dtype, uint16_t* out) {
@@ -89,8 +87,7 @@ class Library {
     const cudaDataType_t type = blas_type(a.weight.dtype);
     DLLM_BLAS_CHECK(cublasLtMatmulDescCreate(&p.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
     const cublasOperation_t transpose = CUBLAS_OP_T;
-    DLLM_BLAS_CHECK(
-        cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose, sizeof(transpose)));
+    DLLM_BLAS_CHECK(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose, sizeof(transpose)));
     DLLM_BLAS_CHECK(cublasLtMatrixLayoutCreate(&p.w, type, uint64_t(a.in), uint64_t(a.out), int64_t(a.in)));
     DLLM_BLAS_CHECK(cublasLtMatrixLayoutCreate(&p.x, type, uint64_t(a.in), uint64_t(a.tokens), int64_t(a.in)));
     DLLM_BLAS_CHECK(cublasLtMatrixLayoutCreate(&p.y, CUDA_R_32F, uint64_t(a.out), uint64_t(a.tokens), int64_t(a.out)));
@@ -106,8 +103,7 @@ class Library {
       DLLM_BLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(preference, attribute, &bytes, sizeof(bytes)));
     cublasLtMatmulHeuristicResult_t result{};
     int count = 0;
-    DLLM_BLAS_CHECK(
-        cublasLtMatmulAlgoGetHeuristic(handle_, p.op, p.w, p.x, p.y, p.y, preference, 1, &result, &count));
+    DLLM_BLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(handle_, p.op, p.w, p.x, p.y, p.y, preference, 1, &result, &count));
     DLLM_BLAS_CHECK(cublasLtMatmulPreferenceDestroy(preference));
     DLLM_CHECK(count > 0, "cuBLASLt has no algorithm for a linear of ", a.tokens, " tokens, ", a.in, " -> ", a.out,
                " in ", dtype_name(a.weight.dtype));
@@ -126,8 +122,8 @@ class Library {
       x = p.rounded;
     }
     const float one = 1.0f, zero = 0.0f;
-    DLLM_BLAS_CHECK(cublasLtMatmul(handle_, p.op, &one, a.weight.data, p.w, x, p.x, &zero, a.y, p.y, a.y, p.y,
-                                   &p.algo, workspace_, kWorkspaceBytes, stream()));
+    DLLM_BLAS_CHECK(cublasLtMatmul(handle_, p.op, &one, a.weight.data, p.w, x, p.x, &zero, a.y, p.y, a.y, p.y, &p.algo,
+                                   workspace_, kWorkspaceBytes, stream()));
     if (!a.bias.empty()) launch_elementwise("vendor linear: bias", add_bias_kernel, int64_t(a.tokens) * a.out, a);
   }
 
