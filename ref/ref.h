@@ -28,6 +28,11 @@ template <typename Acc>
 void attention(const AttentionArgs& a);
 void kv_write(const KvWriteArgs& a);
 void swiglu(const SwigluArgs& a);
+// rmsnorm then linear, swiglu then linear (the fused ops of core/ops.h, unfused).
+template <typename Acc>
+void norm_linear(const NormLinearArgs& a);
+template <typename Acc>
+void swiglu_linear(const SwigluLinearArgs& a);
 void add(const AddArgs& a);
 template <typename Acc>
 void softmax(const SoftmaxArgs& a);
