@@ -7,6 +7,9 @@
 #include "kernels/cpu/cpu.h"
 #include "opcases/ops.h"
 #include "ref/ref.h"
+#ifdef DLLM_HAVE_GPU
+#include "kernels/gpu/gpu.h"
+#endif
 
 namespace dllm::opcases {
 
@@ -82,6 +85,15 @@ const Op<SwigluLinearArgs>& swiglu_linear_op() {
            cpu::linear(a.linear);
          },
          f32_reference(2e-6), true},
+#ifdef DLLM_HAVE_GPU
+        // the linear variants, computing silu(gate) * up while they stage their inputs
+        {"gemv", Device::gpu, [](const SwigluLinearArgs& a) { gpu::swiglu_linear(a, gpu::LinearVariant::gemv); },
+         f32_reference(2e-6)},
+        {"tiled", Device::gpu, [](const SwigluLinearArgs& a) { gpu::swiglu_linear(a, gpu::LinearVariant::tiled); },
+         f32_reference(2e-6), true},
+        {"mma", Device::gpu, [](const SwigluLinearArgs& a) { gpu::swiglu_linear(a, gpu::LinearVariant::mma); },
+         bf16_inputs(), true, gpu::mma_available},
+#endif
     };
     for (DType dt : {DType::f32, DType::f16, DType::bf16})
       for (int t : {1, 2, 3, 4, 5, 17, 37})

@@ -64,6 +64,14 @@ class GpuBackend final : public Backend {
     gpu::linears(parts.data(), int(parts.size()), reduction_);
   }
   void linear_residual(const LinearArgs& a, float* residual) override { gpu::linear_residual(a, residual, reduction_); }
+  // The RMSNorm before linears and the SwiGLU before the down projection are computed in the linear
+  // kernels' input staging: no launches of their own.
+  void norm_linears(const RmsnormArgs& norm, std::span<const LinearArgs> parts) override {
+    gpu::norm_linears(norm, parts.data(), int(parts.size()), reduction_);
+  }
+  void swiglu_linear_residual(const SwigluArgs& act, const LinearArgs& down, float* residual) override {
+    gpu::swiglu_linear_residual(act, down, residual, reduction_);
+  }
   void rope(const RopeArgs& a) override { gpu::rope(a); }
   void attention(const AttentionArgs& a) override { gpu::attention(a, gpu::pick_attention(a, reduction_)); }
   void kv_write(const KvWriteArgs& a) override { gpu::kv_write(a); }

@@ -1,11 +1,13 @@
 // The linear kernels, y = x W^T + bias, and their launches, templated on where their inputs come
-// from (x as stored: kernels/gpu/linear.cu), so that an op computing a linear's inputs can run in the
-// same kernels' staging, each instantiated in that op's own file. Included by those files only.
+// from: x as stored (kernels/gpu/linear.cu), rmsnorm's rows normalised while staged (norm_linear.cu)
+// or silu(gate) * up computed while staged (swiglu_linear.cu). Each of those files instantiates the
+// kernels with its own inputs, so a fused op is the same kernels with another staging step. Included
+// by those three files only.
 //
 // The kernels' Inputs parameter (a small struct they take by value) gives:
 //   - inputs.tokens<N>(a, t0, nt): the inputs of tokens t0 .. t0 + nt - 1 (at most N) of linear a, as
 //     a block stages them. Every thread of the block calls it: it may compute per-token values into
-//     shared memory first, with barriers.
+//     shared memory first (rmsnorm's factors), with barriers.
 //   - on what tokens<N> returns, load4<VEC>(t, k): inputs k .. k + 3 of token t0 + t (t < nt), zeros
 //     past the row; VEC: the rows start 16-byte aligned and hold whole groups of 8 (vector_rows).
 //   - inputs.aligned(a), on the host: whether its rows start 16-byte aligned.
