@@ -120,6 +120,22 @@ struct SwigluArgs {
   float* out = nullptr;         // [rows, dim]; may alias gate or up
 };
 
+// Linear on rmsnorm's rows: rmsnorm(norm), then linear with x = norm.y. norm.y is scratch (and so is
+// norm.x where y aliases it): a GPU normalises each input while its linear kernel stages it and
+// leaves norm.y unwritten.
+struct NormLinearArgs {
+  RmsnormArgs norm;   // rows = T, dim = Din; y [T, Din]
+  LinearArgs linear;  // tokens = T, in = Din, x = norm.y
+};
+
+// Linear on swiglu's output: swiglu(act), then linear with x = act.out. act.out is scratch (and so is
+// the gate or up it aliases): a GPU computes each input while its linear kernel stages it and leaves
+// act.out unwritten.
+struct SwigluLinearArgs {
+  SwigluArgs act;     // rows = T, dim = Din; out [T, Din]
+  LinearArgs linear;  // tokens = T, in = Din, x = act.out
+};
+
 // y += x (the residual stream)
 struct AddArgs {
   int64_t n = 0;

@@ -40,15 +40,9 @@ Case<LinearArgs> random_case(int t, int in, int out, DType dt, bool bias, DType 
     return LinearArgs{t, in, out, x, stored, b, arena.out("y", size_t(t) * out)};
   };
   c.device = c.emulator = layout == WeightLayout::rows;
-  c.magnitude = [=] {  // sum |x w| of each output
-    const StoredWeights w = make_weights(out, in, dt, seed, scale);
-    const std::vector<float> x = random_floats(size_t(t) * in, uint32_t(t * 11 + in));
-    std::vector<double> m(size_t(t) * out);
-    for (int ti = 0; ti < t; ++ti)
-      for (int o = 0; o < out; ++o)
-        for (int i = 0; i < in; ++i)
-          m[size_t(ti) * out + o] += std::fabs(double(x[size_t(ti) * in + i]) * w.values[size_t(o) * in + i]);
-    return m;
+  c.magnitude = [=] {
+    return linear_magnitudes(random_floats(size_t(t) * in, uint32_t(t * 11 + in)),
+                             make_weights(out, in, dt, seed, scale).values, t, in, out);
   };
   return c;
 }
@@ -168,6 +162,16 @@ const Op<LinearArgs>& linear_op() {
     return op;
   }();
   return op;
+}
+
+std::vector<double> linear_magnitudes(const std::vector<float>& x, const std::vector<float>& w, int tokens, int in,
+                                      int out) {
+  std::vector<double> m(size_t(tokens) * out);
+  for (int t = 0; t < tokens; ++t)
+    for (int o = 0; o < out; ++o)
+      for (int i = 0; i < in; ++i)
+        m[size_t(t) * out + o] += std::fabs(double(x[size_t(t) * in + i]) * w[size_t(o) * in + i]);
+  return m;
 }
 
 Case<LinearArgs> linear_case(int tokens, const WeightView& w, const std::string& name) {

@@ -3,6 +3,7 @@
 // a model's own weights.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "core/ops.h"
 #include "opcases/case.h"
@@ -25,6 +26,13 @@ const Op<CcaConvArgs>& cca_conv_op();
 const Op<CcaQkArgs>& cca_qk_op();
 const Op<MoeArgs>& moe_op();
 const Op<ResidualScaleArgs>& residual_scale_op();
+const Op<NormLinearArgs>& norm_linear_op();
+const Op<SwigluLinearArgs>& swiglu_linear_op();
+
+// sum |x w| of each output of y = x W^T (x [T, Din], w W's values [Dout, Din]): the magnitudes of the
+// rounded-inputs rule.
+std::vector<double> linear_magnitudes(const std::vector<float>& x, const std::vector<float>& w, int tokens, int in,
+                                      int out);
 
 // y = x W^T for T tokens of random x against the host weights w (kept by the caller).
 Case<LinearArgs> linear_case(int tokens, const WeightView& w, const std::string& name);

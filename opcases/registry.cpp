@@ -23,6 +23,8 @@ const std::vector<Entry>& entries() {
     add_entries(cca_qk_op(), &e);
     add_entries(moe_op(), &e);
     add_entries(residual_scale_op(), &e);
+    add_entries(norm_linear_op(), &e);
+    add_entries(swiglu_linear_op(), &e);
     return e;
   }();
   return all;

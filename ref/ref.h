@@ -29,6 +29,11 @@ void attention(const AttentionArgs& a);
 void kv_write(const KvWriteArgs& a);
 void rope_kv_write(const RopeKvWriteArgs& a);
 void swiglu(const SwigluArgs& a);
+// rmsnorm then linear, swiglu then linear (the fused ops of core/ops.h, unfused).
+template <typename Acc>
+void norm_linear(const NormLinearArgs& a);
+template <typename Acc>
+void swiglu_linear(const SwigluLinearArgs& a);
 void add(const AddArgs& a);
 template <typename Acc>
 void softmax(const SoftmaxArgs& a);

@@ -90,6 +90,20 @@ class Backend {
     linear(a);
     add(AddArgs{int64_t(a.tokens) * a.out, a.y, residual});
   }
+  // rmsnorm(norm), then linears(parts) on its rows: every part's x is norm.y, which is scratch as in
+  // NormLinearArgs (a GPU normalises the inputs while its linear kernels stage them and leaves norm.y
+  // unwritten).
+  virtual void norm_linears(const RmsnormArgs& norm, std::span<const LinearArgs> parts) {
+    rmsnorm(norm);
+    linears(parts);
+  }
+  // swiglu(act), then linear_residual(down, residual) on its output: down.x is act.out, which is
+  // scratch as in SwigluLinearArgs (a GPU computes silu(gate) * up while its linear kernel stages it
+  // and leaves act.out unwritten).
+  virtual void swiglu_linear_residual(const SwigluArgs& act, const LinearArgs& down, float* residual) {
+    swiglu(act);
+    linear_residual(down, residual);
+  }
   virtual void rope(const RopeArgs& a) = 0;
   virtual void attention(const AttentionArgs& a) = 0;
   virtual void kv_write(const KvWriteArgs& a) = 0;

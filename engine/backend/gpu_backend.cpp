@@ -89,6 +89,20 @@ void GpuBackend::linear_residual(const LinearArgs& a, float* residual) {
   gpu::add(AddArgs{int64_t(a.tokens) * a.out, a.y, residual});
 }
 
+void GpuBackend::norm_linears(const RmsnormArgs& norm, std::span<const LinearArgs> parts) {
+  if (vendor_linears_)
+    Backend::norm_linears(norm, parts);
+  else
+    gpu::norm_linears(norm, parts.data(), int(parts.size()), reduction_);
+}
+
+void GpuBackend::swiglu_linear_residual(const SwigluArgs& act, const LinearArgs& down, float* residual) {
+  if (vendor_linears_)
+    Backend::swiglu_linear_residual(act, down, residual);
+  else
+    gpu::swiglu_linear_residual(act, down, residual, reduction_);
+}
+
 std::optional<MemoryLimit> GpuBackend::memory_limit() const {
   const gpu::DeviceMemory m = gpu::device_memory();
   const std::optional<BackendDevice> d = device();

@@ -65,6 +65,10 @@ class GpuBackend final : public Backend {
   void linear(const LinearArgs& a) override;
   void linears(std::span<const LinearArgs> parts) override;
   void linear_residual(const LinearArgs& a, float* residual) override;
+  // The RMSNorm before linears and the SwiGLU before the down projection are computed in the linear
+  // kernels' input staging: no launches of their own (gpu-vendor: the unfused sequence).
+  void norm_linears(const RmsnormArgs& norm, std::span<const LinearArgs> parts) override;
+  void swiglu_linear_residual(const SwigluArgs& act, const LinearArgs& down, float* residual) override;
   void rope(const RopeArgs& a) override { gpu::rope(a); }
   void attention(const AttentionArgs& a) override { gpu::attention(a, gpu::pick_attention(a, reduction_)); }
   void kv_write(const KvWriteArgs& a) override { gpu::kv_write(a); }

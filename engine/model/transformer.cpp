@@ -265,10 +265,11 @@ const PassLogits& Transformer::collect(const PassShape& s, int first_non_finite_
 void Transformer::attention_block(const LayerWeights& lw, int layer, int t, int max_keys, KvCache& cache) {
   const int d = cfg_.hidden_size, hq = cfg_.num_heads, hkv = cfg_.num_kv_heads, dh = cfg_.head_dim;
   const float eps = cfg_.rms_norm_eps;
-  be_.rmsnorm(RmsnormArgs{t, d, eps, x_.data(), lw.attn_norm, h_.data()});                     // [T, D]
-  be_.linears(std::array{LinearArgs{t, d, hq * dh, h_.data(), lw.q, lw.q_bias, q_.data()},     // [T, Hq*Dh]
-                         LinearArgs{t, d, hkv * dh, h_.data(), lw.k, lw.k_bias, k_.data()},    // [T, Hkv*Dh]
-                         LinearArgs{t, d, hkv * dh, h_.data(), lw.v, lw.v_bias, v_.data()}});  // [T, Hkv*Dh]
+  // q/k/v on the normalised rows h_ [T, D] (scratch: a GPU normalises while it stages them)
+  be_.norm_linears(RmsnormArgs{t, d, eps, x_.data(), lw.attn_norm, h_.data()},
+                   std::array{LinearArgs{t, d, hq * dh, h_.data(), lw.q, lw.q_bias, q_.data()},     // [T, Hq*Dh]
+                              LinearArgs{t, d, hkv * dh, h_.data(), lw.k, lw.k_bias, k_.data()},    // [T, Hkv*Dh]
+                              LinearArgs{t, d, hkv * dh, h_.data(), lw.v, lw.v_bias, v_.data()}});  // [T, Hkv*Dh]
   if (cfg_.qk_norm) {
     be_.rmsnorm(RmsnormArgs{t * hq, dh, eps, q_.data(), lw.q_norm, q_.data()});
     be_.rmsnorm(RmsnormArgs{t * hkv, dh, eps, k_.data(), lw.k_norm, k_.data()});
@@ -302,11 +303,14 @@ void Transformer::rope_cache_attend(int layer, int t, int max_keys, KvCache& cac
 
 void Transformer::mlp_block(const LayerWeights& lw, int t) {
   const int d = cfg_.hidden_size, f = cfg_.intermediate_size;
-  be_.rmsnorm(RmsnormArgs{t, d, cfg_.rms_norm_eps, x_.data(), lw.mlp_norm, h_.data()});
-  be_.linears(std::array{LinearArgs{t, d, f, h_.data(), lw.gate, WeightView{}, gate_.data()},  // [T, F]
-                         LinearArgs{t, d, f, h_.data(), lw.up, WeightView{}, up_.data()}});    // [T, F]
-  be_.swiglu(SwigluArgs{t, f, gate_.data(), up_.data(), gate_.data()});
-  be_.linear_residual(LinearArgs{t, f, d, gate_.data(), lw.down, WeightView{}, down_.data()}, x_.data());  // [T, D]
+  // gate/up on the normalised rows h_ [T, D], down on silu(gate) * up [T, F] in gate_ (both scratch: a
+  // GPU computes them while it stages them)
+  be_.norm_linears(RmsnormArgs{t, d, cfg_.rms_norm_eps, x_.data(), lw.mlp_norm, h_.data()},
+                   std::array{LinearArgs{t, d, f, h_.data(), lw.gate, WeightView{}, gate_.data()},  // [T, F]
+                              LinearArgs{t, d, f, h_.data(), lw.up, WeightView{}, up_.data()}});    // [T, F]
+  be_.swiglu_linear_residual(SwigluArgs{t, f, gate_.data(), up_.data(), gate_.data()},
+                             LinearArgs{t, f, d, gate_.data(), lw.down, WeightView{}, down_.data()},  // [T, D]
+                             x_.data());
 }
 
 }  // namespace dllm

@@ -41,13 +41,14 @@ void Transformer::zaya_attention_block(const LayerWeights& lw, int layer, int t,
   const int ch = cfg_.cca_channels(), vh = cfg_.value_shift_width();
   DLLM_ASSERT(cache.recurrent_width() == ch + vh);
 
-  be_.rmsnorm(RmsnormArgs{t, d, cfg_.rms_norm_eps, x_.data(), lw.attn_norm, h_.data()});  // [T, D]
-  // q0 [T, Hq*Dh], k0 [T, Hkv*Dh]; v = [W_v x(t); W_v2 x(t-1)]  [T, Hkv*Dh]: the current half into
-  // attn_ [T, Vh], and vd_ = W_v2 x(t) [T, Vh] for the successors.
-  be_.linears(std::array{LinearArgs{t, d, hq * dh, h_.data(), lw.q, WeightView{}, q_.data()},
-                         LinearArgs{t, d, hkv * dh, h_.data(), lw.k, WeightView{}, k_.data()},
-                         LinearArgs{t, d, vh, h_.data(), lw.v, WeightView{}, attn_.data()},
-                         LinearArgs{t, d, vh, h_.data(), lw.v_delayed, WeightView{}, vd_.data()}});
+  // On the normalised rows h_ [T, D] (scratch: a GPU normalises while it stages them): q0 [T, Hq*Dh],
+  // k0 [T, Hkv*Dh]; v = [W_v x(t); W_v2 x(t-1)]  [T, Hkv*Dh]: the current half into attn_ [T, Vh], and
+  // vd_ = W_v2 x(t) [T, Vh] for the successors.
+  be_.norm_linears(RmsnormArgs{t, d, cfg_.rms_norm_eps, x_.data(), lw.attn_norm, h_.data()},
+                   std::array{LinearArgs{t, d, hq * dh, h_.data(), lw.q, WeightView{}, q_.data()},
+                              LinearArgs{t, d, hkv * dh, h_.data(), lw.k, WeightView{}, k_.data()},
+                              LinearArgs{t, d, vh, h_.data(), lw.v, WeightView{}, attn_.data()},
+                              LinearArgs{t, d, vh, h_.data(), lw.v_delayed, WeightView{}, vd_.data()}});
   // c0 = [q0; k0] into qk0_, the predecessors' c0 into c0p_/c0pp_, v_; then the ring stores.
   CcaStateArgs sa;
   sa.tokens = t, sa.q_width = hq * dh, sa.k_width = hkv * dh, sa.value_width = vh;

@@ -171,4 +171,41 @@ __device__ inline float warp_dot(const WeightView& w, int64_t row, const float* 
   return warp_sum(s);
 }
 
+// rmsnorm's arithmetic, in one place for its kernel (kernels/gpu/rmsnorm.cu) and the linear kernels
+// that normalise their inputs while staging them (kernels/gpu/norm_linear.cu), so the two give the
+// same bits. rms_factors: the factor 1 / sqrt(mean(x^2) + eps) of each of rows [0, rows) of x (at
+// most N rows of n columns, `stride` floats apart) into factors[0, rows), in shared memory, which
+// every thread may read after the call. The rows are summed side by side, each in row_sum's order
+// (thread i: columns i, i + blockDim.x, ...; the warp butterfly; the warps in order), so a row's
+// factor has the same bits whatever N and `rows`. A block of kBlockThreads; every thread calls it,
+// and every read of x is done when it returns (an rmsnorm in place may then write its rows).
+template <int N>
+__device__ void rms_factors(const float* x, int64_t stride, int rows, int n, float eps, float* factors) {
+  constexpr int kWarps = kBlockThreads / kWarp;
+  __shared__ float warp_sums[N][kWarps];
+  float s[N] = {};
+  for_block_columns(n, [&](int c) {
+    for (int r = 0; r < N; ++r)
+      if (r < rows) s[r] += x[r * stride + c] * x[r * stride + c];
+  });
+  const int lane = int(threadIdx.x) % kWarp, warp = int(threadIdx.x) / kWarp;
+  __syncthreads();  // a previous call's factors and warp sums may still be read
+  for (int r = 0; r < N; ++r) {
+    const float v = warp_sum(s[r]);
+    if (lane == 0) warp_sums[r][warp] = v;
+  }
+  __syncthreads();
+  if (const int r = int(threadIdx.x); r < rows) {
+    float total = 0.0f;
+    for (int w = 0; w < kWarps; ++w) total += warp_sums[r][w];
+    factors[r] = 1.0f / sqrtf(total / float(n) + eps);
+  }
+  __syncthreads();
+}
+__device__ inline float rms_normed(float x, float factor, float weight) { return weight * (x * factor); }
+
+// swiglu's arithmetic, silu(gate) * up: its kernel's and the linear kernels' that compute their
+// inputs with it while staging them (kernels/gpu/swiglu_linear.cu).
+__device__ inline float silu_times(float gate, float up) { return gate / (1.0f + expf(-gate)) * up; }
+
 }  // namespace dllm::gpu

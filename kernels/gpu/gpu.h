@@ -107,6 +107,16 @@ void linears(const LinearArgs* parts, int count, Reduction r);
 // one gemv grid that adds in its epilogue where a takes gemv (a.y not written), both kernels otherwise
 // (a.y is the scratch between them).
 void linear_residual(const LinearArgs& a, float* residual, Reduction r);
+// Linear on inputs the linear kernels compute while they stage them, so the rows between the two ops
+// are never written (kernels/gpu/norm_linear.cu, swiglu_linear.cu): each with the bits of the two ops'
+// kernels one after the other. norm_linear: rmsnorm(a.norm) then linear(a.linear, v); norm_linears:
+// rmsnorm(norm) then linears(parts, count, r), every part's x being norm.y; swiglu_linear: swiglu(a.act)
+// then linear(a.linear, v); swiglu_linear_residual: swiglu(act) then linear_residual(down, residual, r),
+// down.x being act.out. norm.y and act.out are left unwritten.
+void norm_linear(const NormLinearArgs& a, LinearVariant v);
+void norm_linears(const RmsnormArgs& norm, const LinearArgs* parts, int count, Reduction r);
+void swiglu_linear(const SwigluLinearArgs& a, LinearVariant v);
+void swiglu_linear_residual(const SwigluArgs& act, const LinearArgs& down, float* residual, Reduction r);
 void rope(const RopeArgs& a);
 // Needs a.max_keys (sizes the split grid) and, for split_keys, a.workspace of
 // attention_workspace_floats(a) floats (the [T, Hq, chunks, Dh + 2] partial states, chunks of

@@ -7,11 +7,11 @@ namespace {
 
 // One block per row: y = x / sqrt(mean(x^2) + eps) * weight.
 __global__ void rmsnorm_kernel(RmsnormArgs a) {
+  __shared__ float factor[1];
   const float* x = a.x + int64_t(blockIdx.x) * a.dim;
   float* y = a.y + int64_t(blockIdx.x) * a.dim;
-  const float s = row_sum(a.dim, [&](int c) { return x[c] * x[c]; });
-  const float inv = 1.0f / sqrtf(s / float(a.dim) + a.eps);
-  for_block_columns(a.dim, [&](int c) { y[c] = a.weight.at(0, c) * (x[c] * inv); });
+  rms_factors<1>(x, a.dim, 1, a.dim, a.eps, factor);
+  for_block_columns(a.dim, [&](int c) { y[c] = rms_normed(x[c], factor[0], a.weight.at(0, c)); });
 }
 
 }  // namespace

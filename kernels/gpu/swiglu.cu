@@ -7,10 +7,8 @@ namespace {
 
 // out = silu(gate) * up, element-wise (out may alias gate or up: each element is read, then written).
 __global__ void swiglu_kernel(SwigluArgs a, int64_t n) {
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    const float g = a.gate[i];
-    a.out[i] = g / (1.0f + expf(-g)) * a.up[i];
-  }
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    a.out[i] = silu_times(a.gate[i], a.up[i]);
 }
 
 }  // namespace

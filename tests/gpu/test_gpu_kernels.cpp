@@ -1,7 +1,8 @@
 // The GPU kernels whose checks do not fit an op case's rule (the op cases run in test_gpu_opcases.cpp):
-// graphs replaying their work, sampling (a different token only at the reference's knife edges), logit
-// mixing with rejection sampling and its divergence, and the ZAYA1 router (a different expert only at
-// a near tie), each with guard values around every output. Skipped when no GPU is visible.
+// graphs replaying their work, the grouped and fused linears bitwise against the kernels they
+// replace, sampling (a different token only at the reference's knife edges), logit mixing with
+// rejection sampling and its divergence, and the ZAYA1 router (a different expert only at a near
+// tie), each with guard values around every output. Skipped when no GPU is visible.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -120,6 +121,83 @@ TEST(GpuKernels, LinearIntoTheResidualEqualsLinearThenAdd) {
         expect_bitwise(got, unfused.read(what + " unfused"), what);
         scratch.read(what + " scratch");  // its guards
       }
+}
+
+// gpu::norm_linears normalises the rows while the linear kernels stage them: every part's output has
+// the bits of gpu::rmsnorm then gpu::linears, and the normalised rows are never written. Every weight
+// dtype (the norm's in the same), 16-byte and element loads on rows wider than the block (so every
+// warp's sum counts and their order shows), a bias, AR steps (one gemv grid), 5 and 17 tokens (tiled,
+// or mma under fast_mma), in every mode.
+TEST(GpuKernels, NormLinearsEqualRmsnormThenLinears) {
+  DLLM_REQUIRE_GPU();
+  const std::vector<int> outs = {97, 37, 37};
+  for (gpu::Reduction r : {gpu::Reduction::fast, gpu::Reduction::invariant, gpu::Reduction::fast_mma})
+    for (DType dt : {DType::f32, DType::f16, DType::bf16})
+      for (int in : {576, 301})
+        for (int tokens : {1, 3, 5, 17}) {
+          const std::string what = std::string(dtype_name(dt)) + " in " + std::to_string(in) + " tokens " +
+                                   std::to_string(tokens) + " mode " + std::to_string(int(r));
+          const Buffer<float> x = to_device(testutil::random_floats(size_t(tokens) * in, uint32_t(in + tokens), 3.0f));
+          const DeviceWeights norm_weight(1, in, dt, 3), bias(1, outs[1], DType::f32, 99);
+          const std::vector<float> untouched(size_t(tokens) * in, 0.25f);
+          Guarded fused_normed(untouched), normed(size_t(tokens) * in);
+          std::deque<DeviceWeights> weights;  // neither is movable: a deque keeps them in place
+          std::deque<Guarded> fused, unfused;
+          std::vector<LinearArgs> fused_parts, unfused_parts;
+          for (size_t p = 0; p < outs.size(); ++p) {
+            weights.emplace_back(outs[p], in, dt, uint32_t(7 * p + 1), 0.2f);
+            fused.emplace_back(size_t(tokens) * outs[p]);
+            unfused.emplace_back(size_t(tokens) * outs[p]);
+            const WeightView b = p == 1 ? bias.view : WeightView{};
+            fused_parts.push_back(
+                LinearArgs{tokens, in, outs[p], fused_normed.data(), weights[p].view, b, fused[p].data()});
+            unfused_parts.push_back(
+                LinearArgs{tokens, in, outs[p], normed.data(), weights[p].view, b, unfused[p].data()});
+          }
+          gpu::norm_linears(RmsnormArgs{tokens, in, 1e-5f, x.data(), norm_weight.view, fused_normed.data()},
+                            fused_parts.data(), int(fused_parts.size()), r);
+          gpu::rmsnorm(RmsnormArgs{tokens, in, 1e-5f, x.data(), norm_weight.view, normed.data()});
+          gpu::linears(unfused_parts.data(), int(unfused_parts.size()), r);
+          for (size_t p = 0; p < outs.size(); ++p) {
+            const std::string part = what + " part " + std::to_string(p);
+            const std::vector<float> got = fused[p].read(part + " fused");
+            expect_finite(got, part);
+            expect_bitwise(got, unfused[p].read(part + " unfused"), part);
+          }
+          expect_bitwise(fused_normed.read(what + " normalised rows"), untouched, what + ": the normalised rows");
+        }
+}
+
+// gpu::swiglu_linear_residual computes silu(gate) * up while the down projection's kernel stages it:
+// the residual gets the bits of gpu::swiglu then gpu::linear_residual (the gemv's epilogue up to 4
+// tokens, a tiled or mma linear then the add above), and swiglu's output is never written.
+TEST(GpuKernels, SwigluLinearIntoTheResidualEqualsSwigluThenLinearIntoTheResidual) {
+  DLLM_REQUIRE_GPU();
+  const int out = 97;
+  for (gpu::Reduction r : {gpu::Reduction::fast, gpu::Reduction::invariant, gpu::Reduction::fast_mma})
+    for (DType dt : {DType::f32, DType::f16, DType::bf16})
+      for (int in : {64, 37})
+        for (int tokens : {1, 4, 5, 17}) {
+          const std::string what = std::string(dtype_name(dt)) + " in " + std::to_string(in) + " tokens " +
+                                   std::to_string(tokens) + " mode " + std::to_string(int(r));
+          const size_t n = size_t(tokens) * in;
+          const Buffer<float> gate = to_device(testutil::random_floats(n, uint32_t(in + tokens), 6.0f));
+          const Buffer<float> up = to_device(testutil::random_floats(n, 4));
+          const DeviceWeights w(out, in, dt, 5, 0.2f), bias(1, out, DType::f32, 6);
+          const std::vector<float> start = testutil::random_floats(size_t(tokens) * out, 8), untouched(n, 0.25f);
+          Guarded fused(start), unfused(start), fused_act(untouched), act(n);
+          Guarded fused_y(size_t(tokens) * out), y(size_t(tokens) * out);
+          gpu::swiglu_linear_residual(SwigluArgs{tokens, in, gate.data(), up.data(), fused_act.data()},
+                                      LinearArgs{tokens, in, out, fused_act.data(), w.view, bias.view, fused_y.data()},
+                                      fused.data(), r);
+          gpu::swiglu(SwigluArgs{tokens, in, gate.data(), up.data(), act.data()});
+          gpu::linear_residual(LinearArgs{tokens, in, out, act.data(), w.view, bias.view, y.data()}, unfused.data(), r);
+          const std::vector<float> got = fused.read(what + " fused");
+          expect_finite(got, what);
+          expect_bitwise(got, unfused.read(what + " unfused"), what);
+          expect_bitwise(fused_act.read(what + " swiglu's output"), untouched, what + ": swiglu's output");
+          fused_y.read(what + " scratch");  // its guards
+        }
 }
 
 // Every kind of draw (argmax, temperature, top-k, top-p, both) on rows with planted ties: the token

@@ -1,0 +1,580 @@
+// The linear kernels, y = x W^T + bias, and their launches, templated on where their inputs come
+// from: x as stored (kernels/gpu/linear.cu), rmsnorm's rows normalised while staged (norm_linear.cu)
+// or silu(gate) * up computed while staged (swiglu_linear.cu). Each of those files instantiates the
+// kernels with its own inputs, so a fused op is the same kernels with another staging step. Included
+// by those three files only.
+//
+// The kernels' Inputs parameter (a small struct they take by value) gives:
+//   - inputs.tokens<N>(a, t0, nt): the inputs of tokens t0 .. t0 + nt - 1 (at most N) of linear a, as
+//     a block stages them. Every thread of the block calls it: it may compute per-token values into
+//     shared memory first (rmsnorm's factors), with barriers.
+//   - on what tokens<N> returns, load4<VEC>(t, k): inputs k .. k + 3 of token t0 + t (t < nt), zeros
+//     past the row; VEC: the rows start 16-byte aligned and hold whole groups of 8 (vector_rows).
+//   - inputs.aligned(a), on the host: whether its rows start 16-byte aligned.
+#pragma once
+#include <type_traits>
+
+#include "kernels/gpu/common.h"
+#include "kernels/gpu/gpu.h"
+
+namespace dllm::gpu::linear_kernels {
+
+// Stored weight element i of a row, as f32. W is the dtype, known at compile time.
+template <DType W>
+__device__ inline float weight_at(const void* row, int64_t i) {
+  if constexpr (W == DType::f32)
+    return static_cast<const float*>(row)[i];
+  else if constexpr (W == DType::bf16)
+    return bf16_to_f32(static_cast<const uint16_t*>(row)[i]);
+  else
+    return gpu_f16_to_f32(static_cast<const uint16_t*>(row)[i]);
+}
+
+// Eight consecutive stored weights as loaded, before conversion: one 16-byte load for 16-bit
+// weights, two for f32. Zero bits are 0.0 in every dtype.
+template <DType W>
+struct Packed8 {
+  uint4 u;
+};
+template <>
+struct Packed8<DType::f32> {
+  float4 lo, hi;
+};
+
+// Stored weights i .. i + 7 of a row of n. VEC: all eight exist and sit at a 16-byte aligned address
+// (vector loads); otherwise element by element, zeros past n.
+template <DType W, bool VEC>
+__device__ inline Packed8<W> load8(const void* row, int64_t i, int64_t n) {
+  Packed8<W> p{};
+  if constexpr (VEC) {
+    if constexpr (W == DType::f32) {
+      p.lo = *reinterpret_cast<const float4*>(static_cast<const float*>(row) + i);
+      p.hi = *reinterpret_cast<const float4*>(static_cast<const float*>(row) + i + 4);
+    } else {
+      p.u = *reinterpret_cast<const uint4*>(static_cast<const uint16_t*>(row) + i);
+    }
+  } else {
+    if constexpr (W == DType::f32) {
+      const float* r = static_cast<const float*>(row);
+      float f[8];
+      for (int e = 0; e < 8; ++e) f[e] = i + e < n ? r[i + e] : 0.0f;
+      p.lo = float4{f[0], f[1], f[2], f[3]}, p.hi = float4{f[4], f[5], f[6], f[7]};
+    } else {
+      const uint16_t* r = static_cast<const uint16_t*>(row);
+      unsigned words[4] = {};
+      for (int e = 0; e < 8; ++e)
+        if (i + e < n) words[e / 2] |= unsigned(r[i + e]) << (16 * (e % 2));
+      p.u = uint4{words[0], words[1], words[2], words[3]};
+    }
+  }
+  return p;
+}
+
+template <DType W>
+__device__ inline void unpack8(const Packed8<W>& p, float* w) {
+  if constexpr (W == DType::f32) {
+    w[0] = p.lo.x, w[1] = p.lo.y, w[2] = p.lo.z, w[3] = p.lo.w;
+    w[4] = p.hi.x, w[5] = p.hi.y, w[6] = p.hi.z, w[7] = p.hi.w;
+  } else {
+    const unsigned words[4] = {p.u.x, p.u.y, p.u.z, p.u.w};
+    for (int k = 0; k < 4; ++k) {
+      const uint16_t lo = uint16_t(words[k] & 0xffffu), hi = uint16_t(words[k] >> 16);
+      if constexpr (W == DType::bf16)
+        w[2 * k] = bf16_to_f32(lo), w[2 * k + 1] = bf16_to_f32(hi);
+      else
+        w[2 * k] = gpu_f16_to_f32(lo), w[2 * k + 1] = gpu_f16_to_f32(hi);
+    }
+  }
+}
+
+// Inputs k .. k + 3 of a token's row of n, zeros past n. VEC: the row holds whole groups of 8 and
+// starts 16-byte aligned (vector_rows below), so k < n means all four exist: one 16-byte load.
+template <bool VEC>
+__device__ inline float4 load4_inputs(const float* row, int64_t k, int64_t n) {
+  if (k >= n) return float4{0.0f, 0.0f, 0.0f, 0.0f};
+  if (VEC) return *reinterpret_cast<const float4*>(row + k);
+  float f[4];
+  for (int e = 0; e < 4; ++e) f[e] = k + e < n ? row[k + e] : 0.0f;
+  return float4{f[0], f[1], f[2], f[3]};
+}
+
+// gemv: the AR step's shape. A block of kGemvThreads takes R consecutive rows per warp and sweeps
+// the columns in stages of kGemvColumns:
+//   - the stage's inputs, [up to kGemvTokens tokens, kGemvColumns], are staged once in shared memory
+//     (16-byte loads), each token's columns stored as two planes, the first and the second half of
+//     every group of 8, so that a quarter-warp's 16-byte reads hit 32 different banks;
+//   - lane l owns the groups of 8 columns l, l + kWarp, ... of the stage (kGemvGroups of them): its
+//     R x kGemvGroups 16-byte weight loads are independent, and the next stage's are issued before
+//     this stage's arithmetic, so they are in flight across the barrier;
+//   - each input read from shared memory serves R rows.
+// Each output is one accumulator per lane over its groups in column order, then the warp butterfly:
+// the order depends only on Din and the warp size, never on the token count or on R.
+inline constexpr int kGemvTokens = 4;  // tokens per sweep over the weights
+inline constexpr int kGemvThreads = 256;
+inline constexpr int kGemvColumns = 1024;                       // columns per stage
+inline constexpr int kGemvGroups = kGemvColumns / (8 * kWarp);  // 16-byte loads per lane and row per stage
+static_assert(kGemvGroups >= 1, "a stage covers at least one group of 8 per lane");
+
+// The linear layers of one gemv launch (gpu::linears, gpu::linear_residual), all on `inputs`:
+// part p takes blocks [first_block[p], first_block[p + 1]) of the grid, the rows of its matrix in order.
+template <class Inputs>
+struct GemvParts {
+  Inputs inputs;
+  LinearArgs part[kMaxLinearParts];
+  float* residual[kMaxLinearParts];  // non-null: the part's result is added there, and y not written
+  int first_block[kMaxLinearParts + 1];
+  int count;
+};
+
+template <DType W, bool VEC, int R, class Inputs>
+__global__ void __launch_bounds__(kGemvThreads) linear_gemv_kernel(GemvParts<Inputs> parts) {
+  __shared__ float4 xs[kGemvTokens][2][kGemvColumns / 8];  // [token, half of a group, group]
+  int p = 0;  // this block's part: its blocks are [first_block[p], first_block[p + 1])
+  while (p + 1 < parts.count && int(blockIdx.x) >= parts.first_block[p + 1]) ++p;
+  const LinearArgs& a = parts.part[p];
+  const int block = int(blockIdx.x) - parts.first_block[p];
+  const int tid = int(threadIdx.x), lane = tid % kWarp, warp = tid / kWarp;
+  const int o0 = (block * (kGemvThreads / kWarp) + warp) * R;  // this warp's first row
+  const int64_t row_bytes = int64_t(a.in) * int64_t(dtype_size(W));
+  const char* weights = static_cast<const char*>(a.weight.data);
+  // Stage k0's weights of this warp's rows (zeros for rows past the matrix: those warps still reach
+  // every barrier, and write nothing).
+  const auto load_stage = [&](int k0, Packed8<W>(&stage)[R][kGemvGroups]) {
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < kGemvGroups; ++j) {
+        const int64_t i = k0 + int64_t(j * kWarp + lane) * 8;
+        stage[r][j] =
+            o0 + r < a.out && i < a.in ? load8<W, VEC>(weights + (o0 + r) * row_bytes, i, a.in) : Packed8<W>{};
+      }
+  };
+  for (int t0 = 0; t0 < a.tokens; t0 += kGemvTokens) {
+    const int nt = min(kGemvTokens, a.tokens - t0);
+    const auto tokens = parts.inputs.template tokens<kGemvTokens>(a, t0, nt);
+    float acc[R][kGemvTokens] = {};
+    Packed8<W> next[R][kGemvGroups];
+    load_stage(0, next);
+    for (int k0 = 0; k0 < a.in; k0 += kGemvColumns) {
+      Packed8<W> cur[R][kGemvGroups];
+      for (int r = 0; r < R; ++r)
+        for (int j = 0; j < kGemvGroups; ++j) cur[r][j] = next[r][j];
+      // this stage's inputs, 4 columns (one half of a group) per step; zeros past the row
+      for (int e = tid; e < nt * kGemvColumns / 4; e += kGemvThreads) {
+        const int t = e / (kGemvColumns / 4), c = (e % (kGemvColumns / 4)) * 4;
+        xs[t][(c / 4) % 2][c / 8] = tokens.template load4<VEC>(t, k0 + c);
+      }
+      __syncthreads();
+      if (k0 + kGemvColumns < a.in) load_stage(k0 + kGemvColumns, next);
+      for (int j = 0; j < kGemvGroups; ++j) {
+        const int g = j * kWarp + lane;  // the group in the stage
+        if (k0 + g * 8 >= a.in) break;
+        float w[R][8];
+        for (int r = 0; r < R; ++r) unpack8<W>(cur[r][j], w[r]);
+        for (int t = 0; t < nt; ++t) {
+          const float4 lo = xs[t][0][g], hi = xs[t][1][g];
+          const float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+          for (int r = 0; r < R; ++r)
+            for (int e = 0; e < 8; ++e) acc[r][t] += w[r][e] * v[e];
+        }
+      }
+      __syncthreads();  // the stage's inputs are read before the next stage overwrites them
+    }
+    for (int r = 0; r < R; ++r) {
+      const int o = o0 + r;
+      const float bias = a.bias.empty() || o >= a.out ? 0.0f : a.bias.at(0, o);
+      for (int t = 0; t < nt; ++t) {
+        const float sum = warp_sum(acc[r][t]);
+        if (lane == 0 && o < a.out) {
+          const int64_t i = int64_t(t0 + t) * a.out + o;
+          if (float* residual = parts.residual[p])
+            residual[i] += sum + bias;  // gpu::add's sum of linear's output
+          else
+            a.y[i] = sum + bias;
+        }
+      }
+    }
+  }
+}
+
+// The staging pipeline of the tiled kernels, over the columns [0, in) in tiles of `step`: load(k0)
+// issues tile k0's global loads into registers, store(buffer) puts them into one of two shared
+// buffers, compute(k0, buffer) reads that buffer. The next tile's loads are issued before this
+// tile's arithmetic and stored into the other buffer after it, so there is one barrier per tile: the
+// buffer a store overwrites was last read before the previous barrier.
+template <class Load, class Store, class Compute>
+__device__ inline void pipelined_tiles(int in, int step, const Load& load, const Store& store, const Compute& compute) {
+  load(0);
+  store(0);
+  __syncthreads();
+  for (int k0 = 0, buffer = 0; k0 < in; k0 += step, buffer ^= 1) {
+    const bool more = k0 + step < in;
+    if (more) load(k0 + step);  // in flight during this tile's arithmetic
+    compute(k0, buffer);
+    if (more) store(buffer ^ 1);
+    __syncthreads();
+  }
+}
+
+// tiled: a block computes 64 outputs x 16 tokens through shared-memory tiles of 32 columns. Each
+// output is one accumulator summed in column order 0, 1, ..., Din-1 (the reference's order), whatever
+// the token count: the invariant mode's one shape.
+//   - staging: each thread loads one group of 8 weights (a 16-byte load for 16-bit weights) and, for
+//     half of the threads, 4 inputs (16 bytes), widened to f32 in shared memory; the next tile's loads
+//     are issued before this tile's arithmetic and stored into the other of two buffers (one barrier
+//     per tile);
+//   - the input tile is stored transposed, [column][token], so a thread's 4 tokens of a column are one
+//     16-byte shared read: per column, one read of its weight and one of its inputs for 4 FMAs;
+//   - blockIdx.x runs over the token tiles, so the blocks that share a weight tile run together and
+//     the weights of a long pass come from HBM once.
+inline constexpr int kTileOut = 64, kTileTok = 16, kTileK = 32, kTileThreads = 256;
+inline constexpr int kTilePerThread = kTileTok / (kTileThreads / kTileOut);  // tokens per thread: 4
+static_assert(kTileOut * kTileK == 8 * kTileThreads, "one group of 8 weights per thread and tile");
+static_assert(kTileTok * kTileK <= 4 * kTileThreads, "at most one group of 4 inputs per thread and tile");
+
+template <DType W, bool VEC, class Inputs>
+__global__ void __launch_bounds__(kTileThreads) linear_tiled_kernel(Inputs inputs, LinearArgs a) {
+  __shared__ float ws[2][kTileOut][kTileK + 1];       // [buffer, output, column]
+  __shared__ float4 xs[2][kTileK][kTileTok / 4 + 1];  // [buffer, column, 4 tokens]
+  const int tid = int(threadIdx.x);
+  const int t0 = int(blockIdx.x) * kTileTok, o0 = int(blockIdx.y) * kTileOut;
+  const int oi = tid % kTileOut, tg = tid / kTileOut;  // this thread: output o0 + oi, tokens 4 tg .. 4 tg + 3
+  // Staging: weight group tid is row tid / 4, columns (tid % 4) * 8 .. + 7 of the tile; input group
+  // tid (< 128) is token tid / 8, columns (tid % 8) * 4 .. + 3.
+  const int wr = tid / 4, wc = (tid % 4) * 8, xt = tid / 8, xc = (tid % 8) * 4;
+  const bool stages_inputs = tid < kTileTok * kTileK / 4;
+  const char* wrow = static_cast<const char*>(a.weight.data) + int64_t(o0 + wr) * a.in * int64_t(dtype_size(W));
+  const int nt = min(kTileTok, a.tokens - t0);
+  const auto tokens = inputs.template tokens<kTileTok>(a, t0, nt);
+  Packed8<W> w_next{};
+  float4 x_next{};
+  const auto load = [&](int k0) {
+    w_next = o0 + wr < a.out && k0 + wc < a.in ? load8<W, VEC>(wrow, k0 + wc, a.in) : Packed8<W>{};
+    if (stages_inputs) x_next = xt < nt ? tokens.template load4<VEC>(xt, k0 + xc) : float4{0.0f, 0.0f, 0.0f, 0.0f};
+  };
+  const auto store = [&](int buffer) {
+    float w[8];
+    unpack8<W>(w_next, w);
+    for (int e = 0; e < 8; ++e) ws[buffer][wr][wc + e] = w[e];
+    if (!stages_inputs) return;
+    const float v[4] = {x_next.x, x_next.y, x_next.z, x_next.w};  // token xt of columns xc .. xc + 3
+    for (int e = 0; e < 4; ++e) reinterpret_cast<float*>(xs[buffer][xc + e])[xt] = v[e];
+  };
+  float acc[kTilePerThread] = {};
+  pipelined_tiles(a.in, kTileK, load, store, [&](int k0, int buffer) {
+    const int kn = min(kTileK, a.in - k0);
+    for (int c = 0; c < kn; ++c) {
+      const float w = ws[buffer][oi][c];
+      const float4 v = xs[buffer][c][tg];
+      acc[0] += w * v.x;
+      acc[1] += w * v.y;
+      acc[2] += w * v.z;
+      acc[3] += w * v.w;
+    }
+  });
+  const int o = o0 + oi;
+  if (o >= a.out) return;
+  const float bias = a.bias.empty() ? 0.0f : a.bias.at(0, o);
+  for (int j = 0; j < kTilePerThread; ++j) {
+    const int t = t0 + tg * kTilePerThread + j;
+    if (t < a.tokens) a.y[int64_t(t) * a.out + o] = acc[j] + bias;
+  }
+}
+
+// mma: matrix-unit tiles. A block of 256 threads computes 64 outputs x 32 tokens, through
+// shared-memory tiles of the weights and the input; NVIDIA's mma.sync and AMD's MFMA below. Each
+// output is one accumulator over its columns in ascending order, whatever the pass size or the
+// token's place in it (padding tokens and columns are zeros), so a token's result is bitwise the same
+// alone or in any pass.
+inline constexpr int kMmaOut = 64, kMmaTok = 32, kMmaThreads = 256;
+
+#if defined(DLLM_BUILD_HAS_MMA_BF16)
+// mma.sync m16n8k16 (bf16 inputs, f32 accumulation) with the weights as the 16-row operand A and the
+// tokens as the 8-column operand B, so a pass's few tokens fill the narrow side. Each of the block's 8
+// warps takes 16 outputs (warp % 4) and 16 tokens (warp / 4: two mmas sharing the weight fragment).
+// Weights and inputs are rounded to bf16 once, into shared memory: bf16 weights stay exact (their bits
+// go in as loaded); f16 and f32 weights and the activations lose mantissa bits (hence opt-in).
+// Staging: a tile is kMmaSyncK columns; each thread loads its groups of 8 weights and of 8 inputs
+// with 16-byte loads (VEC: Din % 8 == 0, 16-byte aligned rows; else element by element). The
+// next tile's loads are issued before this tile's mmas and land in the other of two shared buffers,
+// so there is one barrier per tile. Shared tiles hold bf16 pairs (columns 2j and 2j + 1, the lower in
+// the low half: one fragment register each) in rows of kMmaPairsLd words, so a warp's fragment reads
+// hit 32 different banks.
+inline constexpr int kMmaSyncK = 64;
+inline constexpr int kMmaPairs = kMmaSyncK / 2, kMmaPairsLd = kMmaPairs + 4;
+// groups of 8 columns each thread stages per tile: 2 of the weights, 1 of the inputs
+inline constexpr int kMmaWeightGroups = kMmaOut * kMmaSyncK / 8 / kMmaThreads;
+inline constexpr int kMmaInputGroups = kMmaTok * kMmaSyncK / 8 / kMmaThreads;
+static_assert(kMmaWeightGroups * kMmaThreads * 8 == kMmaOut * kMmaSyncK &&
+                  kMmaInputGroups * kMmaThreads * 8 == kMmaTok * kMmaSyncK,
+              "the threads stage whole tiles");
+
+__device__ inline uint32_t bf16_pair(float lo, float hi) {
+  return uint32_t(f32_to_bf16(lo)) | uint32_t(f32_to_bf16(hi)) << 16;
+}
+
+// Eight weights as four bf16 pairs: bf16 as stored, other dtypes rounded.
+template <DType W>
+__device__ inline uint4 bf16_pairs(const Packed8<W>& p) {
+  if constexpr (W == DType::bf16) {
+    return p.u;
+  } else {
+    float w[8];
+    unpack8<W>(p, w);
+    return uint4{bf16_pair(w[0], w[1]), bf16_pair(w[2], w[3]), bf16_pair(w[4], w[5]), bf16_pair(w[6], w[7])};
+  }
+}
+
+// Inputs k .. k + 7 of token t of the block's nt (`tokens`, from Inputs::tokens), as bf16 pairs
+// (zeros past the pass or the row).
+template <bool VEC, class Tokens>
+__device__ inline uint4 input_pairs(const Tokens& tokens, int t, int nt, int64_t k) {
+  float4 lo{0.0f, 0.0f, 0.0f, 0.0f}, hi = lo;
+  if (t < nt) lo = tokens.template load4<VEC>(t, k), hi = tokens.template load4<VEC>(t, k + 4);
+  return uint4{bf16_pair(lo.x, lo.y), bf16_pair(lo.z, lo.w), bf16_pair(hi.x, hi.y), bf16_pair(hi.z, hi.w)};
+}
+
+template <DType W, bool VEC, class Inputs>
+__global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(Inputs inputs, LinearArgs a) {
+#if defined(DLLM_DEVICE_HAS_MMA_BF16)
+  __shared__ uint4 ws[2][kMmaOut][kMmaPairsLd / 4];  // [buffer, outputs, k / 8]: 4 pairs a uint4
+  __shared__ uint4 xs[2][kMmaTok][kMmaPairsLd / 4];  // [buffer, tokens, k / 8]
+  const int tid = int(threadIdx.x), lane = tid % kWarp, warp = tid / kWarp;
+  const int g = lane / 4, q = lane % 4;  // the fragments' row group and pair (vendor.h)
+  const int o0 = int(blockIdx.x) * kMmaOut, t0 = int(blockIdx.y) * kMmaTok;
+  const int wo = (warp % 4) * 16, wt = (warp / 4) * 16;  // this warp's outputs and tokens in the tile
+  const int64_t row_bytes = int64_t(a.in) * int64_t(dtype_size(W));
+  const int nt = min(kMmaTok, a.tokens - t0);
+  const auto tokens = inputs.template tokens<kMmaTok>(a, t0, nt);
+  // Thread tid stages groups tid + i * kMmaThreads of the weight and of the input tile: group e is row
+  // e / 8 (output or token), columns (e % 8) * 8 .. + 7 of the tile.
+  Packed8<W> w_next[kMmaWeightGroups];
+  uint4 x_next[kMmaInputGroups];
+  const auto load = [&](int k0) {
+    for (int i = 0; i < kMmaWeightGroups; ++i) {
+      const int e = tid + i * kMmaThreads, o = o0 + e / 8;
+      const int64_t k = k0 + (e % 8) * 8;
+      w_next[i] = o < a.out && k < a.in
+                      ? load8<W, VEC>(static_cast<const char*>(a.weight.data) + o * row_bytes, k, a.in)
+                      : Packed8<W>{};
+    }
+    for (int i = 0; i < kMmaInputGroups; ++i) {
+      const int e = tid + i * kMmaThreads;
+      x_next[i] = input_pairs<VEC>(tokens, e / 8, nt, k0 + (e % 8) * 8);
+    }
+  };
+  const auto store = [&](int buffer) {
+    for (int i = 0; i < kMmaWeightGroups; ++i) {
+      const int e = tid + i * kMmaThreads;
+      ws[buffer][e / 8][e % 8] = bf16_pairs<W>(w_next[i]);
+    }
+    for (int i = 0; i < kMmaInputGroups; ++i) {
+      const int e = tid + i * kMmaThreads;
+      xs[buffer][e / 8][e % 8] = x_next[i];
+    }
+  };
+  float acc[2][4] = {};  // [8-token half][c]
+  pipelined_tiles(a.in, kMmaSyncK, load, store, [&](int, int buffer) {
+    const auto* wp = reinterpret_cast<const uint32_t*>(ws[buffer]);  // [outputs, kMmaPairsLd] words
+    const auto* xp = reinterpret_cast<const uint32_t*>(xs[buffer]);  // [tokens, kMmaPairsLd]
+    for (int p = 0; p < kMmaPairs; p += 8) {                         // 16 columns per mma, in ascending order
+      const uint32_t w[4] = {wp[(wo + g) * kMmaPairsLd + p + q], wp[(wo + g + 8) * kMmaPairsLd + p + q],
+                             wp[(wo + g) * kMmaPairsLd + p + q + 4], wp[(wo + g + 8) * kMmaPairsLd + p + q + 4]};
+      for (int h = 0; h < 2; ++h) {
+        const int t = wt + 8 * h + g;
+        const uint32_t x[2] = {xp[t * kMmaPairsLd + p + q], xp[t * kMmaPairsLd + p + q + 4]};
+        gpu_mma_16x8x16_bf16(w, x, acc[h]);
+      }
+    }
+  });
+  for (int i = 0; i < 4; ++i) {
+    const int o = o0 + wo + g + 8 * (i / 2);
+    if (o >= a.out) continue;
+    const float bias = a.bias.empty() ? 0.0f : a.bias.at(0, o);
+    for (int h = 0; h < 2; ++h) {
+      const int t = t0 + wt + 8 * h + 2 * q + i % 2;
+      if (t < a.tokens) a.y[int64_t(t) * a.out + o] = acc[h][i] + bias;
+    }
+  }
+#else
+  (void)inputs, (void)a;
+  __trap();  // never launched: mma_available() is false below sm_80
+#endif
+}
+#endif
+
+#if defined(DLLM_BUILD_HAS_MFMA)
+[[maybe_unused]] inline constexpr int kMmaK = 32;  // columns per shared tile (read by device passes only)
+
+// The weight (output o, column k) of a tile, 0 outside the matrix.
+template <DType W>
+__device__ inline float tile_weight(const LinearArgs& a, int o, int k) {
+  return (o < a.out && k < a.in)
+             ? weight_at<W>(static_cast<const char*>(a.weight.data) + int64_t(o) * a.in * int64_t(dtype_size(W)), k)
+             : 0.0f;
+}
+
+// MFMA 16x16x4 (f32 inputs and accumulation: nothing is rounded before the products, unlike bf16).
+// The block's 4 waves of 64 each take 16 outputs and both 16-token halves, so a lane's weight
+// operand serves two MFMAs. Lane l's operands: A = inputs [16 tokens, 4 columns], a = x[l % 16][l / 16];
+// B = weights^T [4 columns, 16 outputs], b = w[l % 16][l / 16]; its results are tokens 4 (l / 16) + r,
+// output l % 16 of the wave's tiles.
+template <DType W, class Inputs>
+__global__ void __launch_bounds__(kMmaThreads) linear_mfma_kernel(Inputs inputs, LinearArgs a) {
+#if defined(DLLM_DEVICE_HAS_MFMA)
+  __shared__ float xs[kMmaTok][kMmaK + 1];  // [tokens, k]
+  __shared__ float ws[kMmaOut][kMmaK + 1];  // [outputs, k]
+  const int tid = int(threadIdx.x), lane = tid % kWarp, wave = tid / kWarp;
+  const int o0 = int(blockIdx.x) * kMmaOut, t0 = int(blockIdx.y) * kMmaTok;
+  const int row = lane % 16, col = lane / 16;
+  const int nt = min(kMmaTok, a.tokens - t0);
+  const auto tokens = inputs.template tokens<kMmaTok>(a, t0, nt);
+  float acc[2][4] = {};  // [token half][r]
+  for (int k0 = 0; k0 < a.in; k0 += kMmaK) {
+    for (int e = tid; e < kMmaOut * kMmaK; e += int(blockDim.x))
+      ws[e / kMmaK][e % kMmaK] = tile_weight<W>(a, o0 + e / kMmaK, k0 + e % kMmaK);
+    for (int e = tid; e < kMmaTok * kMmaK / 4; e += int(blockDim.x)) {  // 4 inputs of a token
+      const int t = e / (kMmaK / 4), c = (e % (kMmaK / 4)) * 4;
+      const float4 v = t < nt ? tokens.template load4<false>(t, k0 + c) : float4{0.0f, 0.0f, 0.0f, 0.0f};
+      xs[t][c] = v.x, xs[t][c + 1] = v.y, xs[t][c + 2] = v.z, xs[t][c + 3] = v.w;
+    }
+    __syncthreads();
+    for (int kk = 0; kk < kMmaK; kk += 4) {
+      const float b = ws[wave * 16 + row][kk + col];
+      gpu_mfma_16x16x4(xs[row][kk + col], b, acc[0]);
+      gpu_mfma_16x16x4(xs[16 + row][kk + col], b, acc[1]);
+    }
+    __syncthreads();
+  }
+  const int o = o0 + wave * 16 + row;
+  if (o >= a.out) return;
+  const float bias = a.bias.empty() ? 0.0f : a.bias.at(0, o);
+  for (int half = 0; half < 2; ++half)
+    for (int r = 0; r < 4; ++r) {
+      const int t = t0 + half * 16 + 4 * col + r;
+      if (t < a.tokens) a.y[int64_t(t) * a.out + o] = acc[half][r] + bias;
+    }
+#else
+  (void)inputs, (void)a;
+  __builtin_trap();  // never launched: mma_available() is false off CDNA2/3
+#endif
+}
+#endif
+
+// Whether every weight row and every token's inputs start 16-byte aligned and hold whole groups of 8
+// (the kernels' 16-byte loads).
+template <class Inputs>
+bool vector_rows(const Inputs& inputs, const LinearArgs& a) {
+  return a.in % 8 == 0 && reinterpret_cast<uintptr_t>(a.weight.data) % 16 == 0 && inputs.aligned(a);
+}
+
+// One gemv grid for parts[0, count) on `inputs` (1 to kMaxLinearParts parts, weights of dtype W, at
+// least one token each); with `residual`, the one part's result is added to it instead of written to
+// its y.
+template <DType W, class Inputs>
+void launch_gemv(const Inputs& inputs, const LinearArgs* parts, int count, float* residual = nullptr) {
+  GemvParts<Inputs> g{};
+  g.inputs = inputs;
+  g.residual[0] = residual;
+  g.count = count;
+  bool vec = true;
+  int64_t rows = 0;
+  for (int p = 0; p < count; ++p) vec = vec && vector_rows(inputs, parts[p]), rows += parts[p].out;
+  // two rows per warp (each staged input serves both) unless that leaves multiprocessors idle
+  const int warps = kGemvThreads / device_warp_size();
+  const bool two_rows = blocks_for(rows, 2 * warps) >= 2 * device_multiprocessors();
+  for (int p = 0; p < g.count; ++p) {
+    g.part[p] = parts[p];
+    g.first_block[p + 1] = g.first_block[p] + blocks_for(parts[p].out, (two_rows ? 2 : 1) * warps);
+  }
+  const int blocks = g.first_block[g.count];
+  if (vec && two_rows)
+    DLLM_LAUNCH(blocks, kGemvThreads, linear_gemv_kernel<W, true, 2, Inputs>)(g);
+  else if (vec)
+    DLLM_LAUNCH(blocks, kGemvThreads, linear_gemv_kernel<W, true, 1, Inputs>)(g);
+  else if (two_rows)
+    DLLM_LAUNCH(blocks, kGemvThreads, linear_gemv_kernel<W, false, 2, Inputs>)(g);
+  else
+    DLLM_LAUNCH(blocks, kGemvThreads, linear_gemv_kernel<W, false, 1, Inputs>)(g);
+}
+
+// fn(std::integral_constant<DType, W>()) for the weights' dtype W: the kernels take it as a template
+// parameter.
+template <class Fn>
+void with_weight_dtype(DType d, const Fn& fn) {
+  switch (d) {
+    case DType::f32:
+      return fn(std::integral_constant<DType, DType::f32>());
+    case DType::f16:
+      return fn(std::integral_constant<DType, DType::f16>());
+    case DType::bf16:
+      return fn(std::integral_constant<DType, DType::bf16>());
+  }
+}
+
+template <DType W, class Inputs>
+void launch(const Inputs& inputs, const LinearArgs& a, LinearVariant v) {
+  if (v == LinearVariant::gemv) {
+    launch_gemv<W>(inputs, &a, 1);
+  } else if (v == LinearVariant::tiled) {
+    const dim3 grid(unsigned(blocks_for(a.tokens, kTileTok)), unsigned(blocks_for(a.out, kTileOut)));
+    if (vector_rows(inputs, a))
+      DLLM_LAUNCH(grid, kTileThreads, linear_tiled_kernel<W, true, Inputs>)(inputs, a);
+    else
+      DLLM_LAUNCH(grid, kTileThreads, linear_tiled_kernel<W, false, Inputs>)(inputs, a);
+  } else {
+    DLLM_CHECK(mma_available(), "the mma linear variant needs matrix units: ", kMmaNeeds);
+    const dim3 grid(unsigned(blocks_for(a.out, kMmaOut)), unsigned(blocks_for(a.tokens, kMmaTok)));
+#if defined(DLLM_BUILD_HAS_MMA_BF16)
+    if (vector_rows(inputs, a))
+      DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W, true, Inputs>)(inputs, a);  // 8 warps of 32
+    else
+      DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W, false, Inputs>)(inputs, a);
+#else
+    DLLM_LAUNCH(grid, kMmaThreads, linear_mfma_kernel<W, Inputs>)(inputs, a);  // 4 waves of 64
+#endif
+  }
+  DLLM_GPU_LAUNCHED("linear");
+}
+
+// gpu::linear(a, v) on `inputs`.
+template <class Inputs>
+void linear(const Inputs& inputs, const LinearArgs& a, LinearVariant v) {
+  if (a.tokens == 0 || a.out == 0) return;
+  with_weight_dtype(a.weight.dtype, [&](auto w) { launch<decltype(w)::value>(inputs, a, v); });
+}
+
+// gpu::linear_residual(a, residual, r) on `inputs`.
+template <class Inputs>
+void linear_residual(const Inputs& inputs, const LinearArgs& a, float* residual, Reduction r) {
+  if (a.tokens == 0 || a.out == 0) return;
+  if (pick_linear(a, r) != LinearVariant::gemv) {
+    linear(inputs, a, pick_linear(a, r));
+    return add(AddArgs{int64_t(a.tokens) * a.out, a.y, residual});
+  }
+  with_weight_dtype(a.weight.dtype, [&](auto w) { launch_gemv<decltype(w)::value>(inputs, &a, 1, residual); });
+  DLLM_GPU_LAUNCHED("linear (into the residual)");
+}
+
+// gpu::linears(parts, count, r) on `inputs`.
+template <class Inputs>
+void linears(const Inputs& inputs, const LinearArgs* parts, int count, Reduction r) {
+  // runs of up to kMaxLinearParts consecutive gemv parts of one dtype share a grid
+  const auto gemv = [&](const LinearArgs& a) {
+    return a.tokens > 0 && a.out > 0 && pick_linear(a, r) == LinearVariant::gemv;
+  };
+  for (int i = 0, n = 1; i < count; i += n) {
+    const LinearArgs& first = parts[i];
+    n = 1;
+    if (gemv(first))
+      while (i + n < count && n < kMaxLinearParts && gemv(parts[i + n]) && parts[i + n].tokens == first.tokens &&
+             parts[i + n].weight.dtype == first.weight.dtype)
+        ++n;
+    if (n == 1) {
+      linear(inputs, first, pick_linear(first, r));
+      continue;
+    }
+    with_weight_dtype(first.weight.dtype, [&](auto w) { launch_gemv<decltype(w)::value>(inputs, parts + i, n); });
+    DLLM_GPU_LAUNCHED("linear (grouped)");
+  }
+}
+
+}  // namespace dllm::gpu::linear_kernels
