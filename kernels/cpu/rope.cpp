@@ -22,15 +22,14 @@ struct Angles {
 
 const float* angles_for(const RopeArgs& a) {
   thread_local Angles cached;
-  const std::vector<int32_t> lengths =
-      a.lengths ? std::vector<int32_t>(a.lengths, a.lengths + a.tokens) : std::vector<int32_t>{};
+  const int32_t* lengths_end = a.lengths ? a.lengths + a.tokens : nullptr;  // no lengths: an empty range
   if (cached.theta == a.theta && cached.scaling == a.scaling && cached.rotary_dim == a.rotary_dim &&
       std::equal(a.positions, a.positions + a.tokens, cached.positions.begin(), cached.positions.end()) &&
-      cached.lengths == lengths)
+      std::equal(a.lengths, lengths_end, cached.lengths.begin(), cached.lengths.end()))
     return cached.cos_sin.data();
   cached.theta = a.theta, cached.scaling = a.scaling, cached.rotary_dim = a.rotary_dim;
   cached.positions.assign(a.positions, a.positions + a.tokens);
-  cached.lengths = lengths;
+  cached.lengths.assign(a.lengths, lengths_end);
   cached.cos_sin.resize(size_t(a.tokens) * (a.rotary_dim / 2) * 2);
   ref::rope_cos_sin(a, cached.cos_sin.data());
   return cached.cos_sin.data();
