@@ -88,6 +88,49 @@ float* workspace(Arena& arena, const AttentionArgs& a) {
   return nullptr;
 }
 
+// The bf16 rule's magnitude of each output (token t, head h, dim d), for kernels that round q, k, v
+// and the softmax weights w to bf16 (unit roundoff u = 2^-8) and compute in f32. To first order,
+// rounding q and k moves each score s_j = scale q.k_j by at most 2u sigma_j, sigma_j = scale
+// sum |q k_j|, which moves out_d = sum w_j v_jd by at most 4u max(sigma) sum w_j |v_jd - out_d|;
+// rounding w and v adds 2u sum w_j |v_jd|. The rule allows 2^-7 = 2u times the magnitude, which is
+// twice this bound: magnitude = 2 sum w |v| + 4 max(sigma) sum w |v - out|.
+std::vector<double> attention_magnitudes(const AttentionArgs& a) {
+  const int dh = a.head_dim, group = a.q_heads / a.kv_heads;
+  std::vector<double> mag(size_t(a.tokens) * a.q_heads * dh, 0.0);
+  for (int t = 0; t < a.tokens; ++t) {
+    const Visibility& vis = a.vis[t];
+    for (int h = 0; h < a.q_heads; ++h) {
+      const float* q = a.q + (int64_t(t) * a.q_heads + h) * dh;
+      std::vector<const float*> k, v;  // the visible keys' rows at this head's kv head
+      const auto take = [&](const float* ks, const float* vs, int64_t slot) {
+        const int64_t off = (slot * a.kv_heads + h / group) * dh;
+        k.push_back(ks + off), v.push_back(vs + off);
+      };
+      const int64_t base = int64_t(a.seq[t]) * a.seq_stride;
+      for (int s = vis.cache_begin; s < vis.cache_len; ++s) take(a.k_cache + base, a.v_cache + base, s);
+      for (const Interval& iv : {vis.first, vis.second})
+        for (int s = iv.begin; s < iv.end; ++s) take(a.k_pass, a.v_pass, s);
+      if (k.empty()) continue;  // sees nothing: the output is exactly 0
+      std::vector<double> w(k.size());
+      double sigma = 0.0, top = -INFINITY, sum = 0.0;
+      for (size_t j = 0; j < k.size(); ++j) {
+        double dot = 0.0, abs_dot = 0.0;
+        for (int d = 0; d < dh; ++d) dot += double(q[d]) * k[j][d], abs_dot += std::fabs(double(q[d]) * k[j][d]);
+        w[j] = dot * a.scale, sigma = std::max(sigma, abs_dot * a.scale), top = std::max(top, w[j]);
+      }
+      for (double& x : w) sum += (x = std::exp(x - top));
+      for (int d = 0; d < dh; ++d) {
+        double out = 0.0, spread = 0.0, size = 0.0;
+        for (size_t j = 0; j < k.size(); ++j) out += w[j] / sum * v[j][d];
+        for (size_t j = 0; j < k.size(); ++j)
+          size += w[j] / sum * std::fabs(double(v[j][d])), spread += w[j] / sum * std::fabs(v[j][d] - out);
+        mag[(size_t(t) * a.q_heads + h) * dh + d] = 2.0 * size + 4.0 * sigma * spread;
+      }
+    }
+  }
+  return mag;
+}
+
 Case<AttentionArgs> random_case(int t, int hq, int hkv, int dh, int cache, Visible how, uint32_t seed) {
   Case<AttentionArgs> c;
   c.name = "attention T=" + std::to_string(t) + " Hq=" + std::to_string(hq) + " Hkv=" + std::to_string(hkv) +
@@ -107,6 +150,10 @@ Case<AttentionArgs> random_case(int t, int hq, int hkv, int dh, int cache, Visib
     a.out = arena.out("out", size_t(t) * hq * dh);
     a.workspace = workspace(arena, a);
     return a;
+  };
+  c.magnitude = [build = c.build] {
+    Arena host(host_place());
+    return attention_magnitudes(build(host));
   };
   return c;
 }
@@ -190,6 +237,14 @@ const Op<AttentionArgs>& attention_op() {
         {"split-keys", Device::gpu,
          [](const AttentionArgs& a) { gpu::attention(a, gpu::AttentionVariant::split_keys); }, f32_reference(2e-6),
          true},
+        // tensor cores, bf16 inputs (gpu-mma); a shape it does not take (head_dim 256) runs what gpu-mma
+        // runs there
+        {"tiles", Device::gpu,
+         [](const AttentionArgs& a) {
+           gpu::attention(a, gpu::attention_tiles_fit(a) ? gpu::AttentionVariant::tiles
+                                                         : gpu::pick_attention(a, gpu::Reduction::fast));
+         },
+         bf16_inputs(), false, [] { return gpu::attention_tiles_available(); }},
 #endif
     };
     op.cases = parity_cases();

@@ -66,6 +66,8 @@ class Backend {
   // Whether linear rounds its inputs (cpu-bf16: to bf16): its results are then held to that rounding,
   // not to the f32 reference's (the report's kernel-parity audit).
   virtual bool rounds_linear_inputs() const { return false; }
+  // Whether attention rounds q, k, v and its softmax weights (gpu-mma's tensor-core tiles: to bf16).
+  virtual bool rounds_attention_inputs() const { return false; }
   // The weights as this backend's ops read them: the same views on the host; device copies on a GPU,
   // owned by the backend (each tensor uploaded once, however many Transformers share it).
   virtual ModelWeights resident(const ModelWeights& w) { return w; }

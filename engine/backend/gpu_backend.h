@@ -5,7 +5,8 @@
 // "gpu-invariant" uses one kernel shape whatever the pass size, so a token's logits are bitwise the
 // same alone or in any pass (the lossless gate holds exactly on the GPU); "gpu-mma" is "gpu" with
 // matrix-unit linear tiles for passes of 16+ tokens (opt-in: mma.sync with bf16 inputs on NVIDIA
-// sm_80+, MFMA with f32 inputs on AMD gfx90a/gfx94x); "gpu-vendor" is "gpu" with every linear layer
+// sm_80+, MFMA with f32 inputs on AMD gfx90a/gfx94x) and, on NVIDIA, tensor-core attention tiles (bf16
+// inputs); "gpu-vendor" is "gpu" with every linear layer
 // through the vendor's GEMM (cuBLASLt), the baseline the own kernels are measured against.
 // A pass whose shape repeats (every decode step after the first of its size) is recorded as a
 // CUDA/HIP graph and replayed with one launch (GraphPassRunner), unless graphs are turned off (the
@@ -58,6 +59,10 @@ class GpuBackend final : public Backend {
   // rule).
   // gpu-vendor: 16-bit weights take inputs rounded to their dtype.
   bool rounds_linear_inputs() const override { return reduction_ == gpu::Reduction::fast_mma || vendor_linears_; }
+  // gpu-mma: the tiles attention variant (NVIDIA mma.sync) rounds its inputs to bf16.
+  bool rounds_attention_inputs() const override {
+    return reduction_ == gpu::Reduction::fast_mma && gpu::attention_tiles_available();
+  }
   bool graphs() const { return graphs_; }
   const GraphStats& graph_stats() const { return graph_stats_; }
   void embedding(const EmbeddingArgs& a) override { gpu::embedding(a); }

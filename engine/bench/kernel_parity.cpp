@@ -55,9 +55,11 @@ json kernel_parity(Backend& be, const ModelConfig& cfg, const ModelWeights& stor
     rows.push_back(row<SwigluArgs>(be, "swiglu", opcases::swiglu_op(), opcases::swiglu_case(t, cfg.intermediate_size),
                                    [&](const SwigluArgs& a) { be.swiglu(a); }));
     // T pass tokens after 64 cached ones, causal within the pass (a verify segment)
-    rows.push_back(row<AttentionArgs>(be, "attention", opcases::attention_op(),
-                                      opcases::attention_case(t, 64, cfg.num_heads, cfg.num_kv_heads, cfg.head_dim),
-                                      [&](const AttentionArgs& a) { be.attention(a); }));
+    rows.push_back(row<AttentionArgs>(
+        be, "attention", opcases::attention_op(),
+        opcases::attention_case(t, 64, cfg.num_heads, cfg.num_kv_heads, cfg.head_dim),
+        [&](const AttentionArgs& a) { be.attention(a); },
+        be.rounds_attention_inputs() ? opcases::bf16_inputs() : opcases::f32_reference(1e-6)));
   }
   return rows;
 }

@@ -193,7 +193,8 @@ void Transformer::reserve_workspace(const PassShape& s) {
       moved |= buf->resize(n);
   }
   AttentionArgs shape;
-  shape.tokens = s.tokens, shape.q_heads = cfg_.num_heads, shape.head_dim = cfg_.head_dim, shape.max_keys = s.max_keys;
+  shape.tokens = s.tokens, shape.q_heads = cfg_.num_heads, shape.kv_heads = cfg_.num_kv_heads;
+  shape.head_dim = cfg_.head_dim, shape.max_keys = s.max_keys;
   moved |= attention_workspace_.resize(be_.attention_workspace_floats(shape));
   float* logits = logits_.storage(s.rows, cfg_.vocab_size).data();  // [rows, V]
   if (moved || logits != logits_data_) ++workspace_generation_;

@@ -127,24 +127,286 @@ __global__ void attention_merge_kernel(AttentionArgs a, int chunks, const float*
   }
 }
 
+// tiles: flash attention on tensor cores (mma.sync m16n8k16, bf16 inputs, f32 accumulation). A block
+// of kTileWarps warps takes kTileRows query rows that share a kv head: row r of the tile is token
+// t0 + r / G, head kvh * G + r % G (G query heads per kv head), so every key staged in shared memory
+// serves the G heads and all the tile's tokens at once. The tile's tokens are taken in runs of one
+// sequence; a run's keys are its cache slots [min cache_begin, max cache_len) followed by its pass
+// positions [min, max) over the run's intervals, and each row masks the keys its token does not see.
+// blockIdx.z takes the run's keys [z * kAttentionChunk, + kAttentionChunk) (a split over keys merged
+// by attention_merge_kernel) or, with one chunk, all of them.
+// Per key tile: S = Q K^T (Q's fragments held in registers), an online softmax per row (each row's
+// max and sum shared by the four lanes that hold it), O += P V with P rounded to bf16. Q, K and V are
+// rounded to bf16 once; hence opt-in (gpu-mma), like the mma linear variant.
+inline constexpr int kTileWarps = 4, kTileRows = 16 * kTileWarps, kTileKeys = 64;
+inline constexpr int kTileMaxDim = 128;  // the largest head_dim the tiles variant takes
+inline constexpr int kKeyCacheNone = INT_MIN;
+
+#if defined(DLLM_BUILD_HAS_MMA_BF16)
+__device__ inline uint32_t bf16x2(float lo, float hi) {
+  return uint32_t(f32_to_bf16(lo)) | uint32_t(f32_to_bf16(hi)) << 16;
+}
+
+// How many times a token sees key `code` of a run (a cache slot >= 0, pass position p as -1 - p,
+// kKeyCacheNone past the run): a pass position in both intervals counts twice, as in the reference's
+// list of visible keys.
+__device__ inline int times_seen(const Visibility& v, int code) {
+  if (code >= 0) return code >= v.cache_begin && code < v.cache_len;
+  if (code == kKeyCacheNone) return 0;
+  const int p = -1 - code;
+  return int(p >= v.first.begin && p < v.first.end) + int(p >= v.second.begin && p < v.second.end);
+}
+
+// DIM: head_dim rounded up to 64 or 128 (the register arrays' size); a.head_dim <= DIM.
+template <int DIM, bool PARTIAL>
+__global__ void __launch_bounds__(kTileWarps * 32) attention_tiles_kernel(AttentionArgs a, float* partial) {
+#if defined(DLLM_DEVICE_HAS_MMA_BF16)
+  constexpr int kPairs = DIM / 2, kPairsLd = kPairs + 4, kKeyPairsLd = kTileKeys / 2 + 4;
+  __shared__ uint32_t k_s[kTileKeys][kPairsLd];  // [key, dim / 2]: bf16 pairs of dims
+  __shared__ uint32_t vt_s[DIM][kKeyPairsLd];    // [dim, key / 2]: bf16 pairs of keys (V transposed)
+  __shared__ int code_s[kTileKeys];              // the tile's keys (sees() above)
+  static_assert(sizeof(Visibility) % 4 == 0 && alignof(Visibility) == 4, "Visibility is int32 fields");
+  __shared__ int32_t vis_words[kTileRows * sizeof(Visibility) / 4];  // the tile's tokens (no constructor)
+  __shared__ int32_t seq_s[kTileRows];
+  Visibility* vis_s = reinterpret_cast<Visibility*>(vis_words);
+  const int group = a.q_heads / a.kv_heads, per_tile = kTileRows / group;  // tokens per tile
+  const int t0 = int(blockIdx.x) * per_tile, nt = min(per_tile, a.tokens - t0), kvh = int(blockIdx.y);
+  const int c = int(blockIdx.z), chunks = int(gridDim.z);
+  const int tid = int(threadIdx.x), lane = tid % 32, warp = tid / 32, g = lane / 4, q = lane % 4;
+  const int dh = a.head_dim, row_len = a.kv_heads * dh;
+  for (int i = tid; i < nt; i += int(blockDim.x)) vis_s[i] = a.vis[t0 + i], seq_s[i] = a.seq[t0 + i];
+  __syncthreads();
+
+  // This lane's two rows (fragment rows g and g + 8 of its warp): token index in the tile, or -1.
+  int tok[2], head[2];
+  for (int i = 0; i < 2; ++i) {
+    const int r = warp * 16 + g + 8 * i;
+    tok[i] = r / group < nt ? r / group : -1;
+    head[i] = kvh * group + r % group;
+  }
+  // Q's A fragments for the warp's 16 rows, [k step of 16 dims][register]: zeros past head_dim.
+  uint32_t qf[DIM / 16][4];
+  for (int kk = 0; kk < DIM / 16; ++kk)
+    for (int r = 0; r < 4; ++r) {
+      const int i = r % 2, d = kk * 16 + 2 * q + 8 * (r / 2);
+      const float* qrow = a.q + (int64_t(t0 + tok[i]) * a.q_heads + head[i]) * dh;
+      const bool in = tok[i] >= 0;
+      qf[kk][r] = bf16x2(in && d < dh ? qrow[d] : 0.0f, in && d + 1 < dh ? qrow[d + 1] : 0.0f);
+    }
+
+  for (int run = 0; run < nt;) {
+    // The run: tokens [run, run_end) of one sequence; its keys' hull.
+    int run_end = run + 1;
+    while (run_end < nt && seq_s[run_end] == seq_s[run]) ++run_end;
+    int cache_lo = INT_MAX, cache_hi = 0, pass_lo = INT_MAX, pass_hi = 0;
+    for (int i = run; i < run_end; ++i) {
+      const Visibility& v = vis_s[i];
+      if (v.cache_len > v.cache_begin) cache_lo = min(cache_lo, v.cache_begin), cache_hi = max(cache_hi, v.cache_len);
+      if (v.first.end > v.first.begin) pass_lo = min(pass_lo, v.first.begin), pass_hi = max(pass_hi, v.first.end);
+      if (v.second.end > v.second.begin) pass_lo = min(pass_lo, v.second.begin), pass_hi = max(pass_hi, v.second.end);
+    }
+    const int n_cache = cache_hi > cache_lo ? cache_hi - cache_lo : 0,
+              n_pass = pass_hi > pass_lo ? pass_hi - pass_lo : 0;
+    const int chunk = chunks == 1 ? n_cache + n_pass : kAttentionChunk;
+    const int begin = min(c * chunk, n_cache + n_pass), end = min(begin + chunk, n_cache + n_pass);
+    const float* k_seq = a.k_cache + int64_t(seq_s[run]) * a.seq_stride + int64_t(kvh) * dh;
+    const float* v_seq = a.v_cache + int64_t(seq_s[run]) * a.seq_stride + int64_t(kvh) * dh;
+    bool in_run[2];
+    Visibility vis[2];
+    for (int i = 0; i < 2; ++i) {
+      in_run[i] = tok[i] >= run && tok[i] < run_end;
+      vis[i] = in_run[i] ? vis_s[tok[i]] : Visibility{};
+    }
+
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[DIM / 8][4] = {};
+    for (int k0 = begin; k0 < end; k0 += kTileKeys) {
+      // Stage keys k0 .. k0 + kTileKeys - 1 (zeros past `end`): each thread takes pairs of keys and
+      // 4 dims at a time.
+      for (int e = tid; e < kTileKeys; e += int(blockDim.x)) {
+        const int j = k0 + e;
+        code_s[e] = j >= end ? kKeyCacheNone : j < n_cache ? cache_lo + j : -1 - (pass_lo + j - n_cache);
+      }
+      for (int e = tid; e < kTileKeys / 2 * (DIM / 4); e += int(blockDim.x)) {
+        const int kp = e / (DIM / 4), d = (e % (DIM / 4)) * 4;  // keys 2 kp, 2 kp + 1; dims d .. d + 3
+        float kv[2][2][4] = {};                                 // [K or V][key][dim]
+        for (int h = 0; h < 2; ++h) {
+          const int j = k0 + 2 * kp + h;
+          if (j >= end) continue;
+          const float *kr, *vr;
+          if (j < n_cache) {
+            const int64_t off = int64_t(cache_lo + j) * row_len;
+            kr = k_seq + off, vr = v_seq + off;
+          } else {
+            const int64_t off = int64_t(pass_lo + j - n_cache) * row_len + int64_t(kvh) * dh;
+            kr = a.k_pass + off, vr = a.v_pass + off;
+          }
+          for (int i = 0; i < 4 && d + i < dh; ++i) kv[0][h][i] = kr[d + i], kv[1][h][i] = vr[d + i];
+        }
+        for (int h = 0; h < 2; ++h)
+          k_s[2 * kp + h][d / 2] = bf16x2(kv[0][h][0], kv[0][h][1]),
+                              k_s[2 * kp + h][d / 2 + 1] = bf16x2(kv[0][h][2], kv[0][h][3]);
+        for (int i = 0; i < 4; ++i) vt_s[d + i][kp] = bf16x2(kv[1][0][i], kv[1][1][i]);
+      }
+      __syncthreads();
+
+      // S = Q K^T for the warp's 16 rows x kTileKeys keys, [8-key tile][c]
+      float s[kTileKeys / 8][4] = {};
+      for (int n = 0; n < kTileKeys / 8; ++n)
+        for (int kk = 0; kk < DIM / 16; ++kk) {
+          if (kk * 16 >= dh) break;
+          const uint32_t b[2] = {k_s[8 * n + g][8 * kk + q], k_s[8 * n + g][8 * kk + q + 4]};
+          gpu_mma_16x8x16_bf16(qf[kk], b, s[n]);
+        }
+      // The online softmax of each row: scale, mask, the tile's max over the quad, rescale.
+      float p_max[2] = {-INFINITY, -INFINITY}, times[kTileKeys / 8][4];
+      for (int n = 0; n < kTileKeys / 8; ++n)
+        for (int e = 0; e < 4; ++e) {
+          const int i = e / 2, key = 8 * n + 2 * q + e % 2;
+          times[n][e] = in_run[i] ? float(times_seen(vis[i], code_s[key])) : 0.0f;
+          s[n][e] = times[n][e] > 0.0f ? s[n][e] * a.scale : -INFINITY;
+          p_max[i] = fmaxf(p_max[i], s[n][e]);
+        }
+      float corr[2];
+      for (int i = 0; i < 2; ++i) {
+        p_max[i] = fmaxf(p_max[i], gpu_shfl_xor(p_max[i], 1));
+        p_max[i] = fmaxf(p_max[i], gpu_shfl_xor(p_max[i], 2));
+        const float m_new = fmaxf(m[i], p_max[i]);
+        corr[i] = m_new == -INFINITY ? 1.0f : expf(m[i] - m_new);  // no key yet: nothing to rescale
+        m[i] = m_new;
+        l[i] *= corr[i];
+      }
+      for (int n = 0; n < kTileKeys / 8; ++n)
+        for (int e = 0; e < 4; ++e) {
+          const int i = e / 2;
+          s[n][e] = s[n][e] == -INFINITY ? 0.0f : times[n][e] * expf(s[n][e] - m[i]);
+          l[i] += s[n][e];
+        }
+      for (int n = 0; n < DIM / 8; ++n)
+        for (int e = 0; e < 4; ++e) o[n][e] *= corr[e / 2];
+      // O += P V: P's C fragments of two 8-key tiles are the A fragment of 16 keys.
+      for (int kk = 0; kk < kTileKeys / 16; ++kk) {
+        const uint32_t pa[4] = {bf16x2(s[2 * kk][0], s[2 * kk][1]), bf16x2(s[2 * kk][2], s[2 * kk][3]),
+                                bf16x2(s[2 * kk + 1][0], s[2 * kk + 1][1]), bf16x2(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+        for (int n = 0; n < DIM / 8; ++n) {
+          if (n * 8 >= dh) break;
+          const uint32_t b[2] = {vt_s[8 * n + g][8 * kk + q], vt_s[8 * n + g][8 * kk + q + 4]};
+          gpu_mma_16x8x16_bf16(pa, b, o[n]);
+        }
+      }
+      __syncthreads();  // the tile is read before the next one is staged
+    }
+
+    // The rows' sums over their quads; then each lane writes its rows' dims 8 n + 2 q, + 1.
+    for (int i = 0; i < 2; ++i) {
+      l[i] += gpu_shfl_xor(l[i], 1);
+      l[i] += gpu_shfl_xor(l[i], 2);
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (!in_run[i]) continue;
+      const int64_t th = int64_t(t0 + tok[i]) * a.q_heads + head[i];
+      float* part = partial + (th * chunks + c) * (dh + 2);
+      if (PARTIAL && q == 0) part[0] = m[i], part[1] = l[i];
+      for (int n = 0; n < DIM / 8; ++n)
+        for (int e = 0; e < 2; ++e) {
+          const int d = 8 * n + 2 * q + e;
+          if (d >= dh) continue;
+          if constexpr (PARTIAL)
+            part[2 + d] = o[n][2 * i + e];
+          else
+            a.out[th * dh + d] = l[i] > 0.0f ? o[n][2 * i + e] / l[i] : 0.0f;  // sees nothing: 0
+        }
+    }
+    run = run_end;
+  }
+#else
+  (void)a, (void)partial;
+  __trap();  // never launched: attention_tiles_available() is false below sm_80
+#endif
+}
+#endif
+
+// The tiles variant's grid: (token tiles, kv heads, key chunks). One chunk (no merge) when the tiles
+// alone fill the device twice over; else chunks of kAttentionChunk over the largest run's keys, which
+// are at most max_keys cache slots and `tokens` pass positions.
+dim3 tiles_grid(const AttentionArgs& a) {
+  const int per_tile = kTileRows / (a.q_heads / a.kv_heads);
+  const int tiles = blocks_for(a.tokens, per_tile);
+  const int chunks = int64_t(tiles) * a.kv_heads >= 2 * device_multiprocessors()
+                         ? 1
+                         : max(1, blocks_for(int64_t(a.max_keys) + a.tokens, kAttentionChunk));
+  return dim3(unsigned(tiles), unsigned(a.kv_heads), unsigned(chunks));
+}
+
 }  // namespace
 
 int attention_chunks(const AttentionArgs& a) { return a.max_keys > 0 ? blocks_for(a.max_keys, kAttentionChunk) : 1; }
 
+bool attention_tiles_available() {
+#if defined(DLLM_BUILD_HAS_MMA_BF16)
+  return mma_available();
+#else
+  return false;
+#endif
+}
+
+bool attention_tiles_fit(const AttentionArgs& a) {
+  return a.head_dim <= kTileMaxDim && a.kv_heads > 0 && a.q_heads / a.kv_heads <= kTileRows;
+}
+
 size_t attention_workspace_floats(const AttentionArgs& a) {
-  return size_t(a.tokens) * size_t(a.q_heads) * size_t(attention_chunks(a)) * size_t(a.head_dim + 2);
+  int chunks = attention_chunks(a);
+  if (attention_tiles_fit(a)) chunks = max(chunks, int(tiles_grid(a).z));
+  return size_t(a.tokens) * size_t(a.q_heads) * size_t(chunks) * size_t(a.head_dim + 2);
 }
 
 AttentionVariant pick_attention(const AttentionArgs& a, Reduction r) {
   if (r == Reduction::invariant) return AttentionVariant::split_keys;
+  if (r == Reduction::fast_mma && attention_tiles_available() && attention_tiles_fit(a)) return AttentionVariant::tiles;
   return a.tokens * a.q_heads < 1024 ? AttentionVariant::split_keys : AttentionVariant::single_pass;
 }
+
+namespace {
+
+void merge(const AttentionArgs& a, int chunks) {
+  DLLM_LAUNCH(dim3(unsigned(a.tokens), unsigned(a.q_heads)), 128, attention_merge_kernel)(a, chunks, a.workspace);
+  DLLM_GPU_LAUNCHED("attention merge");
+}
+
+void launch_tiles(const AttentionArgs& a) {
+  DLLM_CHECK(attention_tiles_available(),
+             "the tiles attention variant needs mma.sync: an NVIDIA GPU of sm_80 or newer");
+  DLLM_CHECK(attention_tiles_fit(a), "the tiles attention variant takes head_dim up to ", kTileMaxDim, " and up to ",
+             kTileRows, " query heads per kv head; this call has head_dim ", a.head_dim, " and ", a.q_heads, "/",
+             a.kv_heads, " heads");
+#if defined(DLLM_BUILD_HAS_MMA_BF16)
+  const dim3 grid = tiles_grid(a);
+  const auto launch = [&](auto dim) {
+    constexpr int DIM = decltype(dim)::value;
+    if (grid.z == 1) {
+      DLLM_LAUNCH(grid, kTileWarps * 32, attention_tiles_kernel<DIM, false>)(a, nullptr);
+      DLLM_GPU_LAUNCHED("attention (tiles)");
+      return;
+    }
+    DLLM_ASSERT(a.workspace != nullptr);  // attention_workspace_floats(a) floats
+    DLLM_LAUNCH(grid, kTileWarps * 32, attention_tiles_kernel<DIM, true>)(a, a.workspace);
+    DLLM_GPU_LAUNCHED("attention (tiles, split keys)");
+    merge(a, int(grid.z));
+  };
+  if (a.head_dim <= 64)
+    launch(std::integral_constant<int, 64>());
+  else
+    launch(std::integral_constant<int, 128>());
+#endif
+}
+
+}  // namespace
 
 void attention(const AttentionArgs& a, AttentionVariant v) {
   DLLM_CHECK(a.head_dim <= kMaxHeadDim, "GPU attention takes head_dim up to ", kMaxHeadDim, ", the model has ",
              a.head_dim, ": run it with --backend cpu");
   DLLM_ASSERT(a.kv_heads > 0 && a.q_heads % a.kv_heads == 0 && a.max_keys >= 0);
   if (a.tokens == 0) return;
+  if (v == AttentionVariant::tiles) return launch_tiles(a);
   const int group = a.q_heads / a.kv_heads;
   const unsigned head_blocks = unsigned(a.kv_heads * ((group + kGroupHeads - 1) / kGroupHeads));
   if (v == AttentionVariant::single_pass) {
@@ -155,12 +417,10 @@ void attention(const AttentionArgs& a, AttentionVariant v) {
   }
   const int chunks = attention_chunks(a);
   DLLM_ASSERT(a.workspace != nullptr);  // attention_workspace_floats(a) floats
-  float* part = a.workspace;
   DLLM_LAUNCH(dim3(unsigned(a.tokens), head_blocks, unsigned(chunks)), kThreads, attention_kernel<true>)
-  (a, kAttentionChunk, part);
+  (a, kAttentionChunk, a.workspace);
   DLLM_GPU_LAUNCHED("attention (split keys)");
-  DLLM_LAUNCH(dim3(unsigned(a.tokens), unsigned(a.q_heads)), 128, attention_merge_kernel)(a, chunks, part);
-  DLLM_GPU_LAUNCHED("attention merge");
+  merge(a, chunks);
 }
 
 }  // namespace dllm::gpu

@@ -84,8 +84,10 @@ void vendor_linear(const LinearArgs& a);
 // Attention variants. single_pass: one block per (token, up to 4 query heads sharing a kv head) over
 // all its keys, each K and V row read once for those heads. split_keys: keys cut into fixed chunks of
 // kAttentionChunk processed by separate blocks, then merged in chunk order (long contexts with few
-// tokens).
-enum class AttentionVariant { single_pass, split_keys };
+// tokens). tiles: flash attention on tensor cores, a block per (tile of query rows sharing a kv head,
+// kv head, chunk of keys), each staged K/V tile serving all the tile's rows; Q, K, V and the softmax
+// weights rounded to bf16 (opt-in: gpu-mma; mma.sync, so NVIDIA sm_80+ and the warp-32 emulator).
+enum class AttentionVariant { single_pass, split_keys, tiles };
 inline constexpr int kAttentionChunk = 256;
 // Largest head dimension the attention kernels take.
 inline constexpr int kMaxHeadDim = 256;
@@ -118,11 +120,15 @@ void norm_linears(const RmsnormArgs& norm, const LinearArgs* parts, int count, R
 void swiglu_linear(const SwigluLinearArgs& a, LinearVariant v);
 void swiglu_linear_residual(const SwigluArgs& act, const LinearArgs& down, float* residual, Reduction r);
 void rope(const RopeArgs& a);
-// Needs a.max_keys (sizes the split grid) and, for split_keys, a.workspace of
+// Needs a.max_keys (sizes the split grid) and, for split_keys and tiles, a.workspace of
 // attention_workspace_floats(a) floats (the [T, Hq, chunks, Dh + 2] partial states, chunks of
 // kAttentionChunk keys).
 void attention(const AttentionArgs& a, AttentionVariant v);
 int attention_chunks(const AttentionArgs& a);
+// Whether this build and device run AttentionVariant::tiles, and whether a call's shape fits it
+// (head_dim up to 128, up to 64 query heads per kv head).
+bool attention_tiles_available();
+bool attention_tiles_fit(const AttentionArgs& a);
 size_t attention_workspace_floats(const AttentionArgs& a);
 void kv_write(const KvWriteArgs& a);
 // rope(q), rope(k) and kv_write in one kernel: one block per token forms the token's cos and sin once

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <deque>
 #include <random>
+#include <tuple>
 
 #include "kernels/gpu/gpu.h"
 #include "ref/ref.h"
@@ -198,6 +199,69 @@ TEST(GpuKernels, SwigluLinearIntoTheResidualEqualsSwigluThenLinearIntoTheResidua
           expect_bitwise(fused_act.read(what + " swiglu's output"), untouched, what + ": swiglu's output");
           fused_y.read(what + " scratch");  // its guards
         }
+}
+
+// The tiles attention variant rounds q, k, v and the softmax weights to bf16. On inputs that are
+// already bf16 only the weights' rounding is left: every output is within 2^-7 sum_j w_j |v_j| (twice
+// that rounding's bound) of the f64 reference, a bound 100 times tighter than the op cases' rule for
+// rounded inputs. Two sequences share the pass (runs of a tile), one with a cache window that slides
+// from token to token and pass intervals away from 0; keys span several 64-key tiles, and in the 17-token pass several
+// chunks.
+TEST(GpuKernels, AttentionTilesRoundOnlyTheSoftmaxWeights) {
+  DLLM_REQUIRE_GPU();
+  if (!gpu::attention_tiles_available()) GTEST_SKIP() << "the tiles attention variant needs mma.sync (sm_80+)";
+  const auto bf16_floats = [](size_t n, uint32_t seed, float scale) {
+    std::vector<float> v = opcases::random_floats(n, seed, scale);
+    for (float& x : v) x = bf16_to_f32(f32_to_bf16(x));
+    return v;
+  };
+  for (auto [t, hq, hkv, dh, cache] : {std::tuple{1, 32, 8, 128, 700}, {17, 8, 2, 64, 300}, {9, 6, 3, 40, 70}}) {
+    const std::string what = "T=" + std::to_string(t) + " Dh=" + std::to_string(dh);
+    std::vector<Visibility> vis;
+    std::vector<int32_t> seq;
+    const int split = (t + 1) / 2;  // tokens [0, split): sequence 0; the rest: sequence 1, a window
+    for (int i = 0; i < t; ++i) {
+      if (i < split)
+        vis.push_back(Visibility{cache, {0, i + 1}, {}}), seq.push_back(0);
+      else
+        vis.push_back(Visibility{cache / 2, {split, i + 1}, {}, cache / 5 + i}), seq.push_back(1);
+    }
+    const int64_t stride = int64_t(cache) * hkv * dh;
+    const std::vector<float> q = bf16_floats(size_t(t) * hq * dh, 1, 2.0f);
+    const std::vector<float> kp = bf16_floats(size_t(t) * hkv * dh, 2, 2.0f), vp = bf16_floats(kp.size(), 3, 1.0f);
+    const std::vector<float> kc = bf16_floats(size_t(2 * stride), 4, 2.0f), vc = bf16_floats(kc.size(), 5, 1.0f);
+    AttentionArgs a;
+    a.tokens = t, a.q_heads = hq, a.kv_heads = hkv, a.head_dim = dh, a.scale = float(1.0 / std::sqrt(double(dh)));
+    a.seq_stride = stride, a.max_keys = cache + t;
+    // the reference, and with |v| the sum of w |v| of every output
+    std::vector<float> ref(q.size()), size(q.size());
+    a.q = q.data(), a.k_pass = kp.data(), a.v_pass = vp.data(), a.k_cache = kc.data(), a.v_cache = vc.data();
+    a.vis = vis.data(), a.seq = seq.data(), a.out = ref.data();
+    ref::attention<double>(a);
+    std::vector<float> vp_abs = vp, vc_abs = vc;
+    for (float& x : vp_abs) x = std::fabs(x);
+    for (float& x : vc_abs) x = std::fabs(x);
+    a.v_pass = vp_abs.data(), a.v_cache = vc_abs.data(), a.out = size.data();
+    ref::attention<double>(a);
+
+    Buffer<float> dq = to_device(q), dkp = to_device(kp), dvp = to_device(vp), dkc = to_device(kc), dvc = to_device(vc);
+    Buffer<Visibility> dvis = to_device(vis);
+    Buffer<int32_t> dseq = to_device(seq);
+    Buffer<float> work(device(), gpu::attention_workspace_floats(a));
+    Guarded out(q.size());
+    a.q = dq.data(), a.k_pass = dkp.data(), a.v_pass = dvp.data(), a.k_cache = dkc.data(), a.v_cache = dvc.data();
+    a.vis = dvis.data(), a.seq = dseq.data(), a.out = out.data(), a.workspace = work.data();
+    gpu::attention(a, gpu::AttentionVariant::tiles);
+    const std::vector<float> got = out.read(what);
+    for (size_t i = 0; i < got.size(); ++i) {
+      const double bound = std::ldexp(double(size[i]), -7) + 1e-6 * size[i];
+      if (!(std::fabs(double(got[i]) - ref[i]) <= bound)) {
+        ADD_FAILURE() << what << ": output " << i << " = " << got[i] << ", the reference " << ref[i] << ", bound "
+                      << bound;
+        break;
+      }
+    }
+  }
 }
 
 // Every kind of draw (argmax, temperature, top-k, top-p, both) on rows with planted ties: the token
