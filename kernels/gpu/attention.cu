@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <climits>
 
 #include "kernels/gpu/common.h"
@@ -106,10 +107,10 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a, in
   }
 }
 
-// Merges the chunks of a (token, head) in chunk order.
-__global__ void attention_merge_kernel(AttentionArgs a, int chunks, const float* partial) {
-  const int t = int(blockIdx.x), h = int(blockIdx.y), dh = a.head_dim;
-  const float* part = partial + (int64_t(t) * a.q_heads + h) * chunks * (dh + 2);
+// The partial states (max, sum, out[Dh]) of a (token, head)'s chunks merged in chunk order into
+// out[Dh]; this thread writes dims first, first + stride, ... A chunk with no keys has max -inf and
+// weighs 0. Read through volatile: in the tiles kernel other blocks wrote them during this launch.
+__device__ inline void merge_chunks(const volatile float* part, int chunks, int dh, float* out, int first, int stride) {
   float big = -INFINITY;
   for (int c = 0; c < chunks; ++c) big = fmaxf(big, part[c * (dh + 2)]);
   float sum = 0.0f;
@@ -117,14 +118,21 @@ __global__ void attention_merge_kernel(AttentionArgs a, int chunks, const float*
     const float mc = part[c * (dh + 2)];
     if (mc != -INFINITY) sum += part[c * (dh + 2) + 1] * expf(mc - big);
   }
-  for (int d = int(threadIdx.x); d < dh; d += int(blockDim.x)) {
+  for (int d = first; d < dh; d += stride) {
     float o = 0.0f;
     for (int c = 0; c < chunks; ++c) {
       const float mc = part[c * (dh + 2)];
       if (mc != -INFINITY) o += part[c * (dh + 2) + 2 + d] * expf(mc - big);
     }
-    a.out[(int64_t(t) * a.q_heads + h) * dh + d] = sum > 0.0f ? o / sum : 0.0f;
+    out[d] = sum > 0.0f ? o / sum : 0.0f;
   }
+}
+
+// Merges the chunks of a (token, head) in chunk order.
+__global__ void attention_merge_kernel(AttentionArgs a, int chunks, const float* partial) {
+  const int64_t th = int64_t(blockIdx.x) * a.q_heads + int(blockIdx.y);
+  merge_chunks(partial + th * chunks * (a.head_dim + 2), chunks, a.head_dim, a.out + th * a.head_dim, int(threadIdx.x),
+               int(blockDim.x));
 }
 
 // tiles: flash attention on tensor cores (mma.sync m16n8k16, bf16 inputs, f32 accumulation). A block
@@ -133,8 +141,11 @@ __global__ void attention_merge_kernel(AttentionArgs a, int chunks, const float*
 // serves the G heads and all the tile's tokens at once. The tile's tokens are taken in runs of one
 // sequence; a run's keys are its cache slots [min cache_begin, max cache_len) followed by its pass
 // positions [min, max) over the run's intervals, and each row masks the keys its token does not see.
-// blockIdx.z takes the run's keys [z * kAttentionChunk, + kAttentionChunk) (a split over keys merged
-// by attention_merge_kernel) or, with one chunk, all of them.
+// blockIdx.z takes chunk z of the run's keys (gridDim.z chunks of whole key tiles, the last one
+// shorter): with several chunks (a split over keys that fills the device, tiles_grid) each block
+// writes its rows' partial states, and the last block
+// of a tile to finish merges them in chunk order (counted in the workspace), so there is no merge
+// launch; with one chunk it writes the rows' outputs.
 // Per key tile: S = Q K^T (Q's fragments held in registers), an online softmax per row (each row's
 // max and sum shared by the four lanes that hold it), O += P V with P rounded to bf16. Q, K and V are
 // rounded to bf16 once; hence opt-in (gpu-mma), like the mma linear variant.
@@ -158,8 +169,14 @@ __device__ inline int times_seen(const Visibility& v, int code) {
 }
 
 // DIM: head_dim rounded up to 64 or 128 (the register arrays' size); a.head_dim <= DIM.
+// The tiles kernel's workspace: a count per (token tile, kv head), then the partial states
+// [T, Hq, chunks, Dh + 2] (16-byte aligned).
+__host__ __device__ inline int64_t tiles_counter_words(int tiles, int kv_heads) {
+  return (int64_t(tiles) * kv_heads + 3) / 4 * 4;
+}
+
 template <int DIM, bool PARTIAL>
-__global__ void __launch_bounds__(kTileWarps * 32) attention_tiles_kernel(AttentionArgs a, float* partial) {
+__global__ void __launch_bounds__(kTileWarps * 32) attention_tiles_kernel(AttentionArgs a) {
 #if defined(DLLM_DEVICE_HAS_MMA_BF16)
   constexpr int kPairs = DIM / 2, kPairsLd = kPairs + 4, kKeyPairsLd = kTileKeys / 2 + 4;
   __shared__ uint32_t k_s[kTileKeys][kPairsLd];  // [key, dim / 2]: bf16 pairs of dims
@@ -207,16 +224,13 @@ __global__ void __launch_bounds__(kTileWarps * 32) attention_tiles_kernel(Attent
     }
     const int n_cache = cache_hi > cache_lo ? cache_hi - cache_lo : 0,
               n_pass = pass_hi > pass_lo ? pass_hi - pass_lo : 0;
-    const int chunk = chunks == 1 ? n_cache + n_pass : kAttentionChunk;
-    const int begin = min(c * chunk, n_cache + n_pass), end = min(begin + chunk, n_cache + n_pass);
+    const int n_keys = n_cache + n_pass;
+    const int chunk = (n_keys + chunks * kTileKeys - 1) / (chunks * kTileKeys) * kTileKeys;
+    const int begin = min(c * chunk, n_keys), end = min(begin + chunk, n_keys);
     const float* k_seq = a.k_cache + int64_t(seq_s[run]) * a.seq_stride + int64_t(kvh) * dh;
     const float* v_seq = a.v_cache + int64_t(seq_s[run]) * a.seq_stride + int64_t(kvh) * dh;
     bool in_run[2];
-    Visibility vis[2];
-    for (int i = 0; i < 2; ++i) {
-      in_run[i] = tok[i] >= run && tok[i] < run_end;
-      vis[i] = in_run[i] ? vis_s[tok[i]] : Visibility{};
-    }
+    for (int i = 0; i < 2; ++i) in_run[i] = tok[i] >= run && tok[i] < run_end;
 
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[DIM / 8][4] = {};
     for (int k0 = begin; k0 < end; k0 += kTileKeys) {
@@ -258,12 +272,12 @@ __global__ void __launch_bounds__(kTileWarps * 32) attention_tiles_kernel(Attent
           gpu_mma_16x8x16_bf16(qf[kk], b, s[n]);
         }
       // The online softmax of each row: scale, mask, the tile's max over the quad, rescale.
-      float p_max[2] = {-INFINITY, -INFINITY}, times[kTileKeys / 8][4];
+      // A key seen twice weighs twice: its score gains ln 2.
+      float p_max[2] = {-INFINITY, -INFINITY};
       for (int n = 0; n < kTileKeys / 8; ++n)
         for (int e = 0; e < 4; ++e) {
-          const int i = e / 2, key = 8 * n + 2 * q + e % 2;
-          times[n][e] = in_run[i] ? float(times_seen(vis[i], code_s[key])) : 0.0f;
-          s[n][e] = times[n][e] > 0.0f ? s[n][e] * a.scale : -INFINITY;
+          const int i = e / 2, times = in_run[i] ? times_seen(vis_s[tok[i]], code_s[8 * n + 2 * q + e % 2]) : 0;
+          s[n][e] = times == 0 ? -INFINITY : s[n][e] * a.scale + (times == 2 ? 0.69314718f : 0.0f);
           p_max[i] = fmaxf(p_max[i], s[n][e]);
         }
       float corr[2];
@@ -278,7 +292,7 @@ __global__ void __launch_bounds__(kTileWarps * 32) attention_tiles_kernel(Attent
       for (int n = 0; n < kTileKeys / 8; ++n)
         for (int e = 0; e < 4; ++e) {
           const int i = e / 2;
-          s[n][e] = s[n][e] == -INFINITY ? 0.0f : times[n][e] * expf(s[n][e] - m[i]);
+          s[n][e] = s[n][e] == -INFINITY ? 0.0f : expf(s[n][e] - m[i]);
           l[i] += s[n][e];
         }
       for (int n = 0; n < DIM / 8; ++n)
@@ -304,7 +318,7 @@ __global__ void __launch_bounds__(kTileWarps * 32) attention_tiles_kernel(Attent
     for (int i = 0; i < 2; ++i) {
       if (!in_run[i]) continue;
       const int64_t th = int64_t(t0 + tok[i]) * a.q_heads + head[i];
-      float* part = partial + (th * chunks + c) * (dh + 2);
+      float* part = a.workspace + tiles_counter_words(int(gridDim.x), int(gridDim.y)) + (th * chunks + c) * (dh + 2);
       if (PARTIAL && q == 0) part[0] = m[i], part[1] = l[i];
       for (int n = 0; n < DIM / 8; ++n)
         for (int e = 0; e < 2; ++e) {
@@ -318,22 +332,41 @@ __global__ void __launch_bounds__(kTileWarps * 32) attention_tiles_kernel(Attent
     }
     run = run_end;
   }
+  if constexpr (PARTIAL) {
+    // The last block of this (token tile, kv head) to finish merges its rows, a warp per row.
+    __shared__ int last_s;
+    __threadfence();  // this block's partial states are visible before it counts itself done
+    __syncthreads();
+    int* done = reinterpret_cast<int*>(a.workspace) + blockIdx.x * gridDim.y + blockIdx.y;
+    if (tid == 0) last_s = atomicAdd(done, 1) == chunks - 1;
+    __syncthreads();
+    if (!last_s) return;
+    __threadfence();
+    const float* partial = a.workspace + tiles_counter_words(int(gridDim.x), int(gridDim.y));
+    for (int r = warp; r < nt * group; r += kTileWarps) {
+      const int64_t th = int64_t(t0 + r / group) * a.q_heads + kvh * group + r % group;
+      merge_chunks(partial + th * chunks * (dh + 2), chunks, dh, a.out + th * dh, lane, 32);
+    }
+    if (tid == 0) *done = 0;  // counted afresh by the next call (a graph replays this launch)
+  }
 #else
-  (void)a, (void)partial;
+  (void)a;
   __trap();  // never launched: attention_tiles_available() is false below sm_80
 #endif
 }
 #endif
 
-// The tiles variant's grid: (token tiles, kv heads, key chunks). One chunk (no merge) when the tiles
-// alone fill the device twice over; else chunks of kAttentionChunk over the largest run's keys, which
-// are at most max_keys cache slots and `tokens` pass positions.
+// The tiles variant's grid: (token tiles, kv heads, key chunks). The split over keys is only there to
+// fill the device: about two blocks per multiprocessor (at least kTilesMinBlocks, which every GPU
+// exceeds, so that the emulator's one multiprocessor splits too), but no more chunks than a run of
+// max_keys cache slots and `tokens` pass positions has key tiles; one chunk (no merge) when the tiles
+// alone fill it.
+inline constexpr int kTilesMinBlocks = 16;
 dim3 tiles_grid(const AttentionArgs& a) {
-  const int per_tile = kTileRows / (a.q_heads / a.kv_heads);
-  const int tiles = blocks_for(a.tokens, per_tile);
-  const int chunks = int64_t(tiles) * a.kv_heads >= 2 * device_multiprocessors()
-                         ? 1
-                         : max(1, blocks_for(int64_t(a.max_keys) + a.tokens, kAttentionChunk));
+  const int tiles = blocks_for(a.tokens, kTileRows / (a.q_heads / a.kv_heads));
+  const int64_t blocks = int64_t(tiles) * a.kv_heads, target = max(2 * device_multiprocessors(), kTilesMinBlocks);
+  const int64_t chunks =
+      std::clamp<int64_t>((target + blocks - 1) / blocks, 1, blocks_for(int64_t(a.max_keys) + a.tokens, kTileKeys));
   return dim3(unsigned(tiles), unsigned(a.kv_heads), unsigned(chunks));
 }
 
@@ -354,9 +387,15 @@ bool attention_tiles_fit(const AttentionArgs& a) {
 }
 
 size_t attention_workspace_floats(const AttentionArgs& a) {
-  int chunks = attention_chunks(a);
-  if (attention_tiles_fit(a)) chunks = max(chunks, int(tiles_grid(a).z));
-  return size_t(a.tokens) * size_t(a.q_heads) * size_t(chunks) * size_t(a.head_dim + 2);
+  const auto partial = [&](int chunks) {
+    return size_t(a.tokens) * size_t(a.q_heads) * size_t(chunks) * size_t(a.head_dim + 2);
+  };
+  size_t floats = partial(attention_chunks(a));
+  if (a.tokens > 0 && attention_tiles_fit(a)) {
+    const dim3 g = tiles_grid(a);
+    floats = std::max(floats, size_t(tiles_counter_words(int(g.x), int(g.y))) + partial(int(g.z)));
+  }
+  return floats;
 }
 
 AttentionVariant pick_attention(const AttentionArgs& a, Reduction r) {
@@ -383,14 +422,12 @@ void launch_tiles(const AttentionArgs& a) {
   const auto launch = [&](auto dim) {
     constexpr int DIM = decltype(dim)::value;
     if (grid.z == 1) {
-      DLLM_LAUNCH(grid, kTileWarps * 32, attention_tiles_kernel<DIM, false>)(a, nullptr);
-      DLLM_GPU_LAUNCHED("attention (tiles)");
-      return;
+      DLLM_LAUNCH(grid, kTileWarps * 32, attention_tiles_kernel<DIM, false>)(a);
+    } else {
+      DLLM_ASSERT(a.workspace != nullptr);  // attention_workspace_floats(a) floats, counts at 0
+      DLLM_LAUNCH(grid, kTileWarps * 32, attention_tiles_kernel<DIM, true>)(a);
     }
-    DLLM_ASSERT(a.workspace != nullptr);  // attention_workspace_floats(a) floats
-    DLLM_LAUNCH(grid, kTileWarps * 32, attention_tiles_kernel<DIM, true>)(a, a.workspace);
-    DLLM_GPU_LAUNCHED("attention (tiles, split keys)");
-    merge(a, int(grid.z));
+    DLLM_GPU_LAUNCHED("attention (tiles)");
   };
   if (a.head_dim <= 64)
     launch(std::integral_constant<int, 64>());

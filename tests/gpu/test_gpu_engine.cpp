@@ -115,10 +115,11 @@ TEST(GpuEngine, EveryTidarPassMatchesTheReference) {
   EXPECT_GT(passes, 1);
 }
 
-// gpu-mma (matrix units for passes of 16+ tokens): the report's kernel-parity audit passes, its
-// linear rows at 17 and 68 tokens under the bf16 rule; and a 33-token prefill runs the mma variant (on
-// NVIDIA and the warp-32 emulator its logits then differ from gpu's: bf16 rounding) and stays within
-// kTolMma of the f64 reference.
+// gpu-mma (matrix units for passes of 16+ tokens, tensor-core attention on NVIDIA): the report's
+// kernel-parity audit passes, its linear rows at 17 and 68 tokens and its attention rows under the
+// bf16 rule; a 33-token prefill runs the mma variant (on NVIDIA and the warp-32 emulator its logits
+// then differ from gpu's: bf16 rounding) and stays within kTolMma of the f64 reference, and so do AR
+// steps replayed as graphs.
 TEST(GpuEngine, MmaBackendStaysWithinTheBf16Rule) {
   DLLM_REQUIRE_GPU();
   ASSERT_TRUE(gpu::mma_available()) << "every test device and the emulator have matrix units";
@@ -140,6 +141,18 @@ TEST(GpuEngine, MmaBackendStaysWithinTheBf16Rule) {
   if (gpu::visible_devices().front().warp_size == 32) {
     EXPECT_NE(logits[0], logits[1]) << "the mma variant did not run";
   }
+  // AR steps replayed as graphs (the tiles attention's split over keys counts its blocks in the
+  // workspace, and each replay must find the counts back at 0)
+  Transformer tf(cfg, m->weights(), mma);
+  KvCache cache(cfg, 1, 110, mma.memory());
+  testutil::run_prefill_and_greedy_steps(
+      tf, cache, prompt_of(100, cfg.vocab_size, 7), gpu::emulated() ? 3 : 8,
+      [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits,
+          const std::string& where) {
+        EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m->weights(), context, pass)), kTolMma)
+            << "gpu-mma" << where;
+      });
+  EXPECT_GT(mma.graph_stats().launched, 0) << "no step replayed as a graph";
 }
 
 // gpu-vendor (every linear through cuBLASLt; the reference on the emulator): the kernel-parity audit

@@ -215,7 +215,8 @@ TEST(GpuKernels, AttentionTilesRoundOnlyTheSoftmaxWeights) {
     for (float& x : v) x = bf16_to_f32(f32_to_bf16(x));
     return v;
   };
-  for (auto [t, hq, hkv, dh, cache] : {std::tuple{1, 32, 8, 128, 700}, {17, 8, 2, 64, 300}, {9, 6, 3, 40, 70}}) {
+  for (auto [t, hq, hkv, dh, cache] :
+       {std::tuple{1, 32, 8, 128, 700}, {17, 8, 2, 64, 300}, {9, 6, 3, 40, 70}, {5, 1, 1, 16, 300}}) {
     const std::string what = "T=" + std::to_string(t) + " Dh=" + std::to_string(dh);
     std::vector<Visibility> vis;
     std::vector<int32_t> seq;

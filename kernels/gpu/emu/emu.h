@@ -22,9 +22,10 @@
 // checked at both widths. The matrix units are emulated with the lane layouts of the hardware
 // instructions: NVIDIA's mma.sync m16n8k16 with bf16 inputs (a warp-32 instruction) in the warp-32
 // build, AMD's MFMA 16x16x4 f32 (wave64) in the warp-64 build; their sums run in a fixed order of the
-// emulator's own (below), not necessarily a device's. Not emulated: atomics, concurrency between
-// streams (everything runs in issue order on the calling thread), and timing (events measure host
-// time).
+// emulator's own (below), not necessarily a device's. Atomics are plain read-modify-writes (blocks run
+// one at a time, and a thread is switched out only at a barrier or a shuffle). Not emulated:
+// concurrency between streams (everything runs in issue order on the calling thread), and timing
+// (events measure host time).
 #pragma once
 #include <cmath>
 #include <cstddef>
@@ -66,6 +67,12 @@ extern uint3 threadIdx, blockIdx;
 extern dim3 blockDim, gridDim;
 
 void __syncthreads();
+inline int atomicAdd(int* p, int v) {
+  const int old = *p;
+  *p += v;
+  return old;
+}
+inline void __threadfence() {}  // one block at a time: nothing to order
 [[noreturn]] void __trap();
 inline float __int_as_float(int i) {
   float f;
