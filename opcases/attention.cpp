@@ -258,8 +258,9 @@ const Op<AttentionArgs>& attention_op() {
       op.bench.push_back(bench_case(t, 8, 2, 64, cache));
       op.bench.back().device = false;
     }
-    for (int t : {1, 17, 68, 306}) {
-      op.bench.push_back(bench_case(t, 32, 8, 128, 4096));
+    // (and a 68-token pass at 1k and 8k, an AR step at 8k: tools/gpu-check's attention share of a step)
+    for (auto [t, cache] : {std::pair{1, 4096}, {17, 4096}, {68, 4096}, {306, 4096}, {68, 1024}, {68, 8192}, {1, 8192}}) {
+      op.bench.push_back(bench_case(t, 32, 8, 128, cache));
       op.bench.back().host = false;
     }
     for (auto [t, cache] : {std::pair{1, 1024}, {17, 1024}, {1, 4096}})

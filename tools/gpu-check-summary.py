@@ -39,12 +39,29 @@ def stepcost_rows(raw):
         r = load(p)
         try:
             by_t = {c["tokens"]: c for c in r["curve"]}
-            rows.append({"model": r["model"], "backend": r["backend"], "t1_s": by_t[1]["seconds"],
+            rows.append({"model": r["model"], "backend": r["backend"], "context": r["context"],
+                         "layers": r["layers"], "t1_s": by_t[1]["seconds"], "t68_s": by_t[68]["seconds"],
                          "ratio_17": by_t[17]["ratio_to_t1"], "ratio_68": by_t[68]["ratio_to_t1"],
                          "weight_bytes_per_s_t1": by_t[1]["weight_bytes_per_s"]})
         except (TypeError, KeyError):
             rows.append({"file": os.path.basename(p), "error": "incomplete"})
     return rows
+
+
+# The attention variant each GPU backend runs for llama3-8b's 68-token pass (gpu::pick_attention:
+# 68 tokens x 32 heads take single_pass under gpu; gpu-mma takes the tensor-core tiles on NVIDIA).
+ATTENTION_VARIANT = {"gpu": "single-pass", "gpu-vendor": "single-pass", "gpu-invariant": "split-keys",
+                     "gpu-mma": "tiles"}
+
+
+def attention_share(row, kernels):
+    """Layers x the attention kernel's time at (68 tokens, the step's context) over the step's t(68)."""
+    variant = ATTENTION_VARIANT.get(row["backend"].removesuffix("-eager"))
+    shape = f"cache={row['context']} Hq=32 Hkv=8 Dh=128"
+    for k in kernels:
+        if k["kernel"] == "attention" and k["variant"] == variant and k["shape"] == shape and k["tokens"] == 68:
+            return row["layers"] * k["seconds"] / row["t68_s"]
+    return None
 
 
 def run_rows(raw):
@@ -67,6 +84,9 @@ def summarise(raw, out, steps):
            "steps": [dict(zip(("name", "result", "seconds"), s.split("|"))) for s in steps],
            "kernels": load(os.path.join(raw, "kernels.json")),
            "stepcost": stepcost_rows(raw), "runs": run_rows(raw)}
+    for r in rec["stepcost"]:
+        if "error" not in r and "llama3-8b" in r["model"]:
+            r["attention_share_68"] = attention_share(r, (rec["kernels"] or {}).get("kernels", []))
     tests = load(os.path.join(raw, "gpu-tests.json"))
     if tests:
         rec["gpu_tests"] = {k: tests.get(k) for k in ("tests", "failures", "disabled", "errors")}
@@ -103,9 +123,11 @@ def summarise(raw, out, steps):
             print(f"  stepcost {r['file']}: {r['error']}")
             continue
         frac = f"{100 * r['weight_bytes_per_s_t1'] / copy:5.1f}% of copy" if copy else ""
-        print(f"  stepcost {os.path.basename(r['model']):<15} {r['backend']:<10} t(1) {r['t1_s'] * 1e3:8.3f} ms  "
-              f"t(17)/t(1) {r['ratio_17']:5.2f}  t(68)/t(1) {r['ratio_68']:5.2f}  "
-              f"T=1 weights {r['weight_bytes_per_s_t1'] / 1e9:7.0f} GB/s {frac}")
+        share = r.get("attention_share_68")
+        attn = f"  attention {100 * share:5.1f}% of t(68)" if share is not None else ""
+        print(f"  stepcost {os.path.basename(r['model']):<15} {r['backend']:<10} ctx {r['context']:<5} "
+              f"t(1) {r['t1_s'] * 1e3:8.3f} ms  t(17)/t(1) {r['ratio_17']:5.2f}  t(68)/t(1) {r['ratio_68']:5.2f}  "
+              f"T=1 weights {r['weight_bytes_per_s_t1'] / 1e9:7.0f} GB/s {frac}{attn}")
     for r in rec["runs"]:
         if "error" in r:
             print(f"  run {r['file']}: {r['error']}")

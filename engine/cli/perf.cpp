@@ -195,6 +195,7 @@ int run_stepcost(int argc, char** argv) {
                        {"weight_bytes", bytes},
                        {"flops_per_token", flops_per_token},
                        {"context", context},
+                       {"layers", cfg.num_layers},
                        {"logits", logits},
                        {"kernel_threads", cpu::thread_count()},
                        {"machine_limits", limits},
