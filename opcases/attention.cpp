@@ -259,7 +259,8 @@ const Op<AttentionArgs>& attention_op() {
       op.bench.back().device = false;
     }
     // (and a 68-token pass at 1k and 8k, an AR step at 8k: tools/gpu-check's attention share of a step)
-    for (auto [t, cache] : {std::pair{1, 4096}, {17, 4096}, {68, 4096}, {306, 4096}, {68, 1024}, {68, 8192}, {1, 8192}}) {
+    for (auto [t, cache] :
+         {std::pair{1, 4096}, {17, 4096}, {68, 4096}, {306, 4096}, {68, 1024}, {68, 8192}, {1, 8192}}) {
       op.bench.push_back(bench_case(t, 32, 8, 128, cache));
       op.bench.back().host = false;
     }

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <climits>
+#include <cstdint>
 
 #include "kernels/gpu/common.h"
 #include "kernels/gpu/gpu.h"
@@ -168,15 +169,17 @@ __device__ inline int times_seen(const Visibility& v, int code) {
   return int(p >= v.first.begin && p < v.first.end) + int(p >= v.second.begin && p < v.second.end);
 }
 
-// DIM: head_dim rounded up to 64 or 128 (the register arrays' size); a.head_dim <= DIM.
 // The tiles kernel's workspace: a count per (token tile, kv head), then the partial states
 // [T, Hq, chunks, Dh + 2] (16-byte aligned).
 __host__ __device__ inline int64_t tiles_counter_words(int tiles, int kv_heads) {
   return (int64_t(tiles) * kv_heads + 3) / 4 * 4;
 }
 
-template <int DIM, bool PARTIAL>
-__global__ void __launch_bounds__(kTileWarps * 32) attention_tiles_kernel(AttentionArgs a) {
+// DIM: head_dim rounded up to 64 or 128 (the register arrays' size); a.head_dim <= DIM. VEC: head_dim
+// is a multiple of 4 and the K/V arrays start 16-byte aligned (vector_kv), so rows are staged with
+// 16-byte loads.
+template <int DIM, bool PARTIAL, bool VEC>
+__global__ void __launch_bounds__(kTileWarps * 32, 1) attention_tiles_kernel(AttentionArgs a) {
 #if defined(DLLM_DEVICE_HAS_MMA_BF16)
   constexpr int kPairs = DIM / 2, kPairsLd = kPairs + 4, kKeyPairsLd = kTileKeys / 2 + 4;
   __shared__ uint32_t k_s[kTileKeys][kPairsLd];  // [key, dim / 2]: bf16 pairs of dims
@@ -254,11 +257,18 @@ __global__ void __launch_bounds__(kTileWarps * 32) attention_tiles_kernel(Attent
             const int64_t off = int64_t(pass_lo + j - n_cache) * row_len + int64_t(kvh) * dh;
             kr = a.k_pass + off, vr = a.v_pass + off;
           }
-          for (int i = 0; i < 4 && d + i < dh; ++i) kv[0][h][i] = kr[d + i], kv[1][h][i] = vr[d + i];
+          if (VEC && d < dh) {  // one 16-byte load each
+            const float4 kq = *reinterpret_cast<const float4*>(kr + d), vq = *reinterpret_cast<const float4*>(vr + d);
+            kv[0][h][0] = kq.x, kv[0][h][1] = kq.y, kv[0][h][2] = kq.z, kv[0][h][3] = kq.w;
+            kv[1][h][0] = vq.x, kv[1][h][1] = vq.y, kv[1][h][2] = vq.z, kv[1][h][3] = vq.w;
+          } else {
+            for (int i = 0; i < 4 && d + i < dh; ++i) kv[0][h][i] = kr[d + i], kv[1][h][i] = vr[d + i];
+          }
         }
-        for (int h = 0; h < 2; ++h)
-          k_s[2 * kp + h][d / 2] = bf16x2(kv[0][h][0], kv[0][h][1]),
-                              k_s[2 * kp + h][d / 2 + 1] = bf16x2(kv[0][h][2], kv[0][h][3]);
+        for (int h = 0; h < 2; ++h) {
+          k_s[2 * kp + h][d / 2] = bf16x2(kv[0][h][0], kv[0][h][1]);
+          k_s[2 * kp + h][d / 2 + 1] = bf16x2(kv[0][h][2], kv[0][h][3]);
+        }
         for (int i = 0; i < 4; ++i) vt_s[d + i][kp] = bf16x2(kv[1][0][i], kv[1][1][i]);
       }
       __syncthreads();
@@ -411,6 +421,12 @@ void merge(const AttentionArgs& a, int chunks) {
   DLLM_GPU_LAUNCHED("attention merge");
 }
 
+// Whether every K/V row starts 16-byte aligned (the tiles kernel's VEC).
+bool vector_kv(const AttentionArgs& a) {
+  const auto aligned = [](const float* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+  return a.head_dim % 4 == 0 && aligned(a.k_pass) && aligned(a.v_pass) && aligned(a.k_cache) && aligned(a.v_cache);
+}
+
 void launch_tiles(const AttentionArgs& a) {
   DLLM_CHECK(attention_tiles_available(),
              "the tiles attention variant needs mma.sync: an NVIDIA GPU of sm_80 or newer");
@@ -421,12 +437,16 @@ void launch_tiles(const AttentionArgs& a) {
   const dim3 grid = tiles_grid(a);
   const auto launch = [&](auto dim) {
     constexpr int DIM = decltype(dim)::value;
-    if (grid.z == 1) {
-      DLLM_LAUNCH(grid, kTileWarps * 32, attention_tiles_kernel<DIM, false>)(a);
-    } else {
-      DLLM_ASSERT(a.workspace != nullptr);  // attention_workspace_floats(a) floats, counts at 0
-      DLLM_LAUNCH(grid, kTileWarps * 32, attention_tiles_kernel<DIM, true>)(a);
-    }
+    const bool split = grid.z > 1, vec = vector_kv(a);
+    DLLM_ASSERT(!split || a.workspace != nullptr);  // attention_workspace_floats(a) floats, counts at 0
+    if (split && vec)
+      DLLM_LAUNCH(grid, kTileWarps * 32, attention_tiles_kernel<DIM, true, true>)(a);
+    else if (split)
+      DLLM_LAUNCH(grid, kTileWarps * 32, attention_tiles_kernel<DIM, true, false>)(a);
+    else if (vec)
+      DLLM_LAUNCH(grid, kTileWarps * 32, attention_tiles_kernel<DIM, false, true>)(a);
+    else
+      DLLM_LAUNCH(grid, kTileWarps * 32, attention_tiles_kernel<DIM, false, false>)(a);
     DLLM_GPU_LAUNCHED("attention (tiles)");
   };
   if (a.head_dim <= 64)

@@ -339,7 +339,7 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(Inputs inputs, 
   __shared__ uint4 xs[2][kMmaTok][kMmaPairsLd / 4];  // [buffer, tokens, k / 8]
   const int tid = int(threadIdx.x), lane = tid % kWarp, warp = tid / kWarp;
   const int g = lane / 4, q = lane % 4;  // the fragments' row group and pair (vendor.h)
-  const int o0 = int(blockIdx.x) * kMmaOut, t0 = int(blockIdx.y) * kMmaTok;
+  const int t0 = int(blockIdx.x) * kMmaTok, o0 = int(blockIdx.y) * kMmaOut;
   const int wo = (warp % 4) * 16, wt = (warp / 4) * 16;  // this warp's outputs and tokens in the tile
   const int64_t row_bytes = int64_t(a.in) * int64_t(dtype_size(W));
   const int nt = min(kMmaTok, a.tokens - t0);
@@ -423,7 +423,7 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mfma_kernel(Inputs inputs,
   __shared__ float xs[kMmaTok][kMmaK + 1];  // [tokens, k]
   __shared__ float ws[kMmaOut][kMmaK + 1];  // [outputs, k]
   const int tid = int(threadIdx.x), lane = tid % kWarp, wave = tid / kWarp;
-  const int o0 = int(blockIdx.x) * kMmaOut, t0 = int(blockIdx.y) * kMmaTok;
+  const int t0 = int(blockIdx.x) * kMmaTok, o0 = int(blockIdx.y) * kMmaOut;
   const int row = lane % 16, col = lane / 16;
   const int nt = min(kMmaTok, a.tokens - t0);
   const auto tokens = inputs.template tokens<kMmaTok>(a, t0, nt);
@@ -522,7 +522,9 @@ void launch(const Inputs& inputs, const LinearArgs& a, LinearVariant v) {
       DLLM_LAUNCH(grid, kTileThreads, linear_tiled_kernel<W, false, Inputs>)(inputs, a);
   } else {
     DLLM_CHECK(mma_available(), "the mma linear variant needs matrix units: ", kMmaNeeds);
-    const dim3 grid(unsigned(blocks_for(a.out, kMmaOut)), unsigned(blocks_for(a.tokens, kMmaTok)));
+    // the token tiles are the grid's fastest index: the blocks that share a weight tile run together,
+    // so a pass of more than kMmaTok tokens streams the weights from memory once
+    const dim3 grid(unsigned(blocks_for(a.tokens, kMmaTok)), unsigned(blocks_for(a.out, kMmaOut)));
 #if defined(DLLM_BUILD_HAS_MMA_BF16)
     if (vector_rows(inputs, a))
       DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W, true, Inputs>)(inputs, a);  // 8 warps of 32
