@@ -12,6 +12,7 @@
 //     past the row; VEC: the rows start 16-byte aligned and hold whole groups of 8 (vector_rows).
 //   - inputs.aligned(a), on the host: whether its rows start 16-byte aligned.
 #pragma once
+#include <algorithm>
 #include <type_traits>
 
 #include "kernels/gpu/common.h"
@@ -195,18 +196,19 @@ __global__ void __launch_bounds__(kGemvThreads) linear_gemv_kernel(GemvParts<Inp
   }
 }
 
-// The staging pipeline of the tiled kernels, over the columns [0, in) in tiles of `step`: load(k0)
-// issues tile k0's global loads into registers, store(buffer) puts them into one of two shared
-// buffers, compute(k0, buffer) reads that buffer. The next tile's loads are issued before this
+// The staging pipeline of the tiled kernels, over the columns [begin, end) in tiles of `step`:
+// load(k0) issues tile k0's global loads into registers, store(buffer) puts them into one of two
+// shared buffers, compute(k0, buffer) reads that buffer. The next tile's loads are issued before this
 // tile's arithmetic and stored into the other buffer after it, so there is one barrier per tile: the
 // buffer a store overwrites was last read before the previous barrier.
 template <class Load, class Store, class Compute>
-__device__ inline void pipelined_tiles(int in, int step, const Load& load, const Store& store, const Compute& compute) {
-  load(0);
+__device__ inline void pipelined_tiles(int begin, int end, int step, const Load& load, const Store& store,
+                                       const Compute& compute) {
+  load(begin);
   store(0);
   __syncthreads();
-  for (int k0 = 0, buffer = 0; k0 < in; k0 += step, buffer ^= 1) {
-    const bool more = k0 + step < in;
+  for (int k0 = begin, buffer = 0; k0 < end; k0 += step, buffer ^= 1) {
+    const bool more = k0 + step < end;
     if (more) load(k0 + step);  // in flight during this tile's arithmetic
     compute(k0, buffer);
     if (more) store(buffer ^ 1);
@@ -259,7 +261,7 @@ __global__ void __launch_bounds__(kTileThreads) linear_tiled_kernel(Inputs input
     for (int e = 0; e < 4; ++e) reinterpret_cast<float*>(xs[buffer][xc + e])[xt] = v[e];
   };
   float acc[kTilePerThread] = {};
-  pipelined_tiles(a.in, kTileK, load, store, [&](int k0, int buffer) {
+  pipelined_tiles(0, a.in, kTileK, load, store, [&](int k0, int buffer) {
     const int kn = min(kTileK, a.in - k0);
     for (int c = 0; c < kn; ++c) {
       const float w = ws[buffer][oi][c];
@@ -281,12 +283,25 @@ __global__ void __launch_bounds__(kTileThreads) linear_tiled_kernel(Inputs input
 
 // mma: matrix-unit tiles. A block of 256 threads computes 64 outputs x 32 tokens, through
 // shared-memory tiles of the weights and the input; NVIDIA's mma.sync and AMD's MFMA below. Each
-// output is one accumulator over its columns in ascending order, whatever the pass size or the
-// token's place in it (padding tokens and columns are zeros), so a token's result is bitwise the same
-// alone or in any pass.
+// output is one accumulator over its columns in ascending order (on NVIDIA, one per split of the
+// columns, the splits added in order), whatever the pass size or the token's place in it (padding
+// tokens and columns are zeros), so a token's result is bitwise the same alone or in any pass.
 inline constexpr int kMmaOut = 64, kMmaTok = 32, kMmaThreads = 256;
 
 #if defined(DLLM_BUILD_HAS_MMA_BF16)
+// Split-K of the mma kernel: a matrix with few output tiles would leave most multiprocessors idle
+// (llama3-8b's q, o and down have 64 tiles of 64 outputs for 132 SMs, k and v 16), so its columns are
+// cut into gridDim.z ranges, one block each, chosen from the matrix shape and the device only, never
+// from the pass size (mma_split). The blocks of a tile then add their sums into y in split order,
+// each waiting for its turn on the tile's counter: y = ((sum_0 + bias) + sum_1) + ..., the same bits
+// for a token alone or in any pass. The counters start at 0 (device globals are zeroed when the
+// module loads) and the last split puts its tile's back to 0. Blocks are dispatched in grid order,
+// z slowest, so a block waits only on blocks already running or done.
+inline constexpr int kMmaMaxSplitTiles = 1 << 16;  // token tiles x output tiles a split launch may have
+namespace {
+__device__ int mma_turn[kMmaMaxSplitTiles];  // per tile: the split whose turn it is to add into y
+}
+
 // mma.sync m16n8k16 (bf16 inputs, f32 accumulation) with the weights as the 16-row operand A and the
 // tokens as the 8-column operand B, so a pass's few tokens fill the narrow side. Each of the block's 8
 // warps takes 16 outputs (warp % 4) and 16 tokens (warp / 4: two mmas sharing the weight fragment).
@@ -332,8 +347,9 @@ __device__ inline uint4 input_pairs(const Tokens& tokens, int t, int nt, int64_t
   return uint4{bf16_pair(lo.x, lo.y), bf16_pair(lo.z, lo.w), bf16_pair(hi.x, hi.y), bf16_pair(hi.z, hi.w)};
 }
 
+// split_columns: the columns of each split (a multiple of kMmaSyncK; a.in for one split).
 template <DType W, bool VEC, class Inputs>
-__global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(Inputs inputs, LinearArgs a) {
+__global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(Inputs inputs, LinearArgs a, int split_columns) {
 #if defined(DLLM_DEVICE_HAS_MMA_BF16)
   __shared__ uint4 ws[2][kMmaOut][kMmaPairsLd / 4];  // [buffer, outputs, k / 8]: 4 pairs a uint4
   __shared__ uint4 xs[2][kMmaTok][kMmaPairsLd / 4];  // [buffer, tokens, k / 8]
@@ -372,7 +388,8 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(Inputs inputs, 
     }
   };
   float acc[2][4] = {};  // [8-token half][c]
-  pipelined_tiles(a.in, kMmaSyncK, load, store, [&](int, int buffer) {
+  const int split = int(blockIdx.z), splits = int(gridDim.z), k_begin = split * split_columns;
+  pipelined_tiles(k_begin, min(a.in, k_begin + split_columns), kMmaSyncK, load, store, [&](int, int buffer) {
     const auto* wp = reinterpret_cast<const uint32_t*>(ws[buffer]);  // [outputs, kMmaPairsLd] words
     const auto* xp = reinterpret_cast<const uint32_t*>(xs[buffer]);  // [tokens, kMmaPairsLd]
     for (int p = 0; p < kMmaPairs; p += 8) {                         // 16 columns per mma, in ascending order
@@ -385,17 +402,32 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(Inputs inputs, 
       }
     }
   });
+  volatile int* turn = mma_turn + blockIdx.y * gridDim.x + blockIdx.x;
+  if (splits > 1) {  // wait for the splits before this one to have added theirs
+    if (threadIdx.x == 0)
+      while (*turn != split) {
+      }
+    __syncthreads();
+    __threadfence();
+  }
   for (int i = 0; i < 4; ++i) {
     const int o = o0 + wo + g + 8 * (i / 2);
     if (o >= a.out) continue;
     const float bias = a.bias.empty() ? 0.0f : a.bias.at(0, o);
     for (int h = 0; h < 2; ++h) {
       const int t = t0 + wt + 8 * h + 2 * q + i % 2;
-      if (t < a.tokens) a.y[int64_t(t) * a.out + o] = acc[h][i] + bias;
+      if (t >= a.tokens) continue;
+      volatile float* y = a.y + int64_t(t) * a.out + o;  // volatile: another block wrote it
+      *y = (split == 0 ? bias : *y) + acc[h][i];
     }
   }
+  if (splits > 1) {  // pass the turn on, after this block's sums are visible
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) *turn = split + 1 == splits ? 0 : split + 1;
+  }
 #else
-  (void)inputs, (void)a;
+  (void)inputs, (void)a, (void)split_columns;
   __trap();  // never launched: mma_available() is false below sm_80
 #endif
 }
@@ -456,6 +488,24 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mfma_kernel(Inputs inputs,
   (void)inputs, (void)a;
   __builtin_trap();  // never launched: mma_available() is false off CDNA2/3
 #endif
+}
+#endif
+
+#if defined(DLLM_BUILD_HAS_MMA_BF16)
+// The mma kernel's split-K (see mma_turn): enough splits for about two blocks per multiprocessor in
+// one token tile (at least 16 blocks, which every GPU exceeds, so that the emulator's one
+// multiprocessor splits too), each split at least 4 column tiles; one split where the tiles of a
+// long pass would not fit the counters.
+struct MmaSplit {
+  int count = 1, columns = 0;
+};
+inline MmaSplit mma_split(const LinearArgs& a) {
+  const int out_tiles = blocks_for(a.out, kMmaOut), k_tiles = blocks_for(a.in, kMmaSyncK);
+  const int target = max(2 * device_multiprocessors(), 16);
+  int count = std::clamp(blocks_for(target, out_tiles), 1, max(1, k_tiles / 4));
+  if (int64_t(out_tiles) * blocks_for(a.tokens, kMmaTok) > kMmaMaxSplitTiles) count = 1;
+  const int columns = blocks_for(k_tiles, count) * kMmaSyncK;
+  return {blocks_for(a.in, columns), columns};
 }
 #endif
 
@@ -524,13 +574,16 @@ void launch(const Inputs& inputs, const LinearArgs& a, LinearVariant v) {
     DLLM_CHECK(mma_available(), "the mma linear variant needs matrix units: ", kMmaNeeds);
     // the token tiles are the grid's fastest index: the blocks that share a weight tile run together,
     // so a pass of more than kMmaTok tokens streams the weights from memory once
-    const dim3 grid(unsigned(blocks_for(a.tokens, kMmaTok)), unsigned(blocks_for(a.out, kMmaOut)));
 #if defined(DLLM_BUILD_HAS_MMA_BF16)
+    const MmaSplit split = mma_split(a);
+    const dim3 grid(unsigned(blocks_for(a.tokens, kMmaTok)), unsigned(blocks_for(a.out, kMmaOut)),
+                    unsigned(split.count));
     if (vector_rows(inputs, a))
-      DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W, true, Inputs>)(inputs, a);  // 8 warps of 32
+      DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W, true, Inputs>)(inputs, a, split.columns);  // 8 warps of 32
     else
-      DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W, false, Inputs>)(inputs, a);
+      DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W, false, Inputs>)(inputs, a, split.columns);
 #else
+    const dim3 grid(unsigned(blocks_for(a.tokens, kMmaTok)), unsigned(blocks_for(a.out, kMmaOut)));
     DLLM_LAUNCH(grid, kMmaThreads, linear_mfma_kernel<W, Inputs>)(inputs, a);  // 4 waves of 64
 #endif
   }
