@@ -105,11 +105,18 @@ struct KvWriteArgs {
 
 // RoPE on a pass's queries and keys, then its K/V into the cache: rope(q), rope(k), kv_write(kv), in
 // that order, as one op (one kernel on the GPU). q and k turn with the same positions, rotary dims,
-// theta, scaling and lengths; kv.k is k.x.
+// theta, scaling and lengths; kv.k is k.x. With q_norm (k_norm), every head row of q.x (k.x) is first
+// normalised in place by rmsnorm (Qwen3's q/k norm): head_norm(q, q_norm), head_norm(k, k_norm).
 struct RopeKvWriteArgs {
-  RopeArgs q;      // x: [T, Hq, Dh]
-  RopeArgs k;      // x: [T, Hkv, Dh]
-  KvWriteArgs kv;  // k: k.x; v: [T, Hkv, Dh]
+  RopeArgs q;                     // x: [T, Hq, Dh]
+  RopeArgs k;                     // x: [T, Hkv, Dh]
+  KvWriteArgs kv;                 // k: k.x; v: [T, Hkv, Dh]
+  WeightView q_norm{}, k_norm{};  // [Dh] each, or empty: no norm
+  float norm_eps = 1e-6f;
+  // The rmsnorm of x's head rows with `weight`, in place: rows = T*H, dim = Dh.
+  RmsnormArgs head_norm(const RopeArgs& x, const WeightView& weight) const {
+    return RmsnormArgs{x.tokens * x.heads, x.head_dim, norm_eps, x.x, weight, x.x};
+  }
 };
 
 // out = silu(gate) * up

@@ -27,6 +27,7 @@ void rope_rotate(const RopeArgs& a, const float* cos_sin, int first, int count);
 template <typename Acc>
 void attention(const AttentionArgs& a);
 void kv_write(const KvWriteArgs& a);
+template <typename Acc>
 void rope_kv_write(const RopeKvWriteArgs& a);
 void swiglu(const SwigluArgs& a);
 // rmsnorm then linear, swiglu then linear (the fused ops of core/ops.h, unfused).

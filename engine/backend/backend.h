@@ -109,8 +109,10 @@ class Backend {
   virtual void rope(const RopeArgs& a) = 0;
   virtual void attention(const AttentionArgs& a) = 0;
   virtual void kv_write(const KvWriteArgs& a) = 0;
-  // rope(q), rope(k), kv_write(kv): one kernel on the GPU.
+  // The q/k norms given (rmsnorm of each head row), rope(q), rope(k), kv_write(kv): one kernel on the GPU.
   virtual void rope_kv_write(const RopeKvWriteArgs& a) {
+    if (!a.q_norm.empty()) rmsnorm(a.head_norm(a.q, a.q_norm));
+    if (!a.k_norm.empty()) rmsnorm(a.head_norm(a.k, a.k_norm));
     rope(a.q);
     rope(a.k);
     kv_write(a.kv);

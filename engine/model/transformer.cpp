@@ -271,26 +271,23 @@ void Transformer::attention_block(const LayerWeights& lw, int layer, int t, int 
                    std::array{LinearArgs{t, d, hq * dh, h_.data(), lw.q, lw.q_bias, q_.data()},     // [T, Hq*Dh]
                               LinearArgs{t, d, hkv * dh, h_.data(), lw.k, lw.k_bias, k_.data()},    // [T, Hkv*Dh]
                               LinearArgs{t, d, hkv * dh, h_.data(), lw.v, lw.v_bias, v_.data()}});  // [T, Hkv*Dh]
-  if (cfg_.qk_norm) {
-    be_.rmsnorm(RmsnormArgs{t * hq, dh, eps, q_.data(), lw.q_norm, q_.data()});
-    be_.rmsnorm(RmsnormArgs{t * hkv, dh, eps, k_.data(), lw.k_norm, k_.data()});
-  }
-  rope_cache_attend(layer, t, max_keys, cache);
+  rope_cache_attend(lw, layer, t, max_keys, cache);
   be_.linear_residual(LinearArgs{t, hq * dh, d, attn_.data(), lw.o, WeightView{}, o_.data()}, x_.data());  // [T, D]
 }
 
-void Transformer::rope_cache_attend(int layer, int t, int max_keys, KvCache& cache) {
+void Transformer::rope_cache_attend(const LayerWeights& lw, int layer, int t, int max_keys, KvCache& cache) {
   const int hq = cfg_.num_heads, hkv = cfg_.num_kv_heads, dh = cfg_.head_dim;
   const float theta = cfg_.layer_rope_theta(layer);
   const RopeScaling scaling = cfg_.layer_rope_scaling(layer);
   const int32_t* positions = in_.device<int32_t>(in_at_.positions);
   const int32_t* lengths =
       scaling.type == RopeScalingType::dynamic ? in_.device<int32_t>(in_at_.rope_lengths) : nullptr;
-  be_.rope_kv_write(RopeKvWriteArgs{
-      RopeArgs{t, hq, dh, cfg_.rotary_dim, theta, positions, q_.data(), scaling, lengths},
-      RopeArgs{t, hkv, dh, cfg_.rotary_dim, theta, positions, k_.data(), scaling, lengths},
-      KvWriteArgs{t, hkv, dh, k_.data(), v_.data(), in_.device<int32_t>(in_at_.seq), in_.device<int32_t>(in_at_.slot),
-                  cache.k(layer), cache.v(layer), cache.seq_stride()}});
+  be_.rope_kv_write(
+      RopeKvWriteArgs{RopeArgs{t, hq, dh, cfg_.rotary_dim, theta, positions, q_.data(), scaling, lengths},
+                      RopeArgs{t, hkv, dh, cfg_.rotary_dim, theta, positions, k_.data(), scaling, lengths},
+                      KvWriteArgs{t, hkv, dh, k_.data(), v_.data(), in_.device<int32_t>(in_at_.seq),
+                                  in_.device<int32_t>(in_at_.slot), cache.k(layer), cache.v(layer), cache.seq_stride()},
+                      lw.q_norm, lw.k_norm, cfg_.rms_norm_eps});  // the q/k norms: qwen3's, empty otherwise
   AttentionArgs aa;
   aa.tokens = t, aa.q_heads = hq, aa.kv_heads = hkv, aa.head_dim = dh;
   aa.scale = float(1.0 / std::sqrt(double(dh)));

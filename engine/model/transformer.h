@@ -72,8 +72,9 @@ class Transformer {
   const PassLogits& collect(const PassShape& s, int first_non_finite_layer);
   void attention_block(const LayerWeights& lw, int layer, int t, int max_keys, KvCache& cache);
   void mlp_block(const LayerWeights& lw, int t);
-  // RoPE on q_/k_, their K/V into the cache, attention with the pass visibility into attn_ [T, Hq*Dh].
-  void rope_cache_attend(int layer, int t, int max_keys, KvCache& cache);
+  // lw's q/k norms (qwen3's) and RoPE on q_/k_, their K/V into the cache, attention with the pass
+  // visibility into attn_ [T, Hq*Dh].
+  void rope_cache_attend(const LayerWeights& lw, int layer, int t, int max_keys, KvCache& cache);
   // zaya (engine/model/zaya_blocks.cpp).
   void zaya_sources(const Pass& pass, KvCache& cache);
   void zaya_attention_block(const LayerWeights& lw, int layer, int t, int max_keys, KvCache& cache);

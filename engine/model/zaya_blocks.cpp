@@ -62,7 +62,7 @@ void Transformer::zaya_attention_block(const LayerWeights& lw, int layer, int t,
   be_.cca_conv(CcaConvArgs{t, hq + hkv, dh, qk0_.data(), c0p_.data(), c0pp_.data(), lw.conv1, lw.conv1_bias, lw.conv2,
                            lw.conv2_bias, conv_.data()});
   be_.cca_qk(CcaQkArgs{t, hq, hkv, dh, qk0_.data(), conv_.data(), lw.temperature, q_.data(), k_.data()});
-  rope_cache_attend(layer, t, max_keys, cache);                                        // [T, Hq*Dh] in attn_
+  rope_cache_attend(lw, layer, t, max_keys, cache);                                    // [T, Hq*Dh] in attn_
   be_.linear(LinearArgs{t, hq * dh, d, attn_.data(), lw.o, WeightView{}, o_.data()});  // [T, D]
   be_.residual_scale(
       ResidualScaleArgs{t, d, o_.data(), lw.attn_h_scale, lw.attn_h_bias, lw.attn_r_scale, lw.attn_r_bias, x_.data()});

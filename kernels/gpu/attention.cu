@@ -152,9 +152,15 @@ __global__ void attention_merge_kernel(AttentionArgs a, int chunks, const float*
 // rounded to bf16 once; hence opt-in (gpu-mma), like the mma linear variant.
 inline constexpr int kTileWarps = 4, kTileRows = 16 * kTileWarps, kTileKeys = 64;
 inline constexpr int kTileMaxDim = 128;  // the largest head_dim the tiles variant takes
-inline constexpr int kKeyCacheNone = INT_MIN;
+// The tiles kernel's workspace: a count per (token tile, kv head), then the partial states
+// [T, Hq, chunks, Dh + 2] (16-byte aligned).
+__host__ __device__ inline int64_t tiles_counter_words(int tiles, int kv_heads) {
+  return (int64_t(tiles) * kv_heads + 3) / 4 * 4;
+}
 
 #if defined(DLLM_BUILD_HAS_MMA_BF16)
+inline constexpr int kKeyCacheNone = INT_MIN;
+
 __device__ inline uint32_t bf16x2(float lo, float hi) {
   return uint32_t(f32_to_bf16(lo)) | uint32_t(f32_to_bf16(hi)) << 16;
 }
@@ -167,12 +173,6 @@ __device__ inline int times_seen(const Visibility& v, int code) {
   if (code == kKeyCacheNone) return 0;
   const int p = -1 - code;
   return int(p >= v.first.begin && p < v.first.end) + int(p >= v.second.begin && p < v.second.end);
-}
-
-// The tiles kernel's workspace: a count per (token tile, kv head), then the partial states
-// [T, Hq, chunks, Dh + 2] (16-byte aligned).
-__host__ __device__ inline int64_t tiles_counter_words(int tiles, int kv_heads) {
-  return (int64_t(tiles) * kv_heads + 3) / 4 * 4;
 }
 
 // DIM: head_dim rounded up to 64 or 128 (the register arrays' size); a.head_dim <= DIM. VEC: head_dim
@@ -421,11 +421,13 @@ void merge(const AttentionArgs& a, int chunks) {
   DLLM_GPU_LAUNCHED("attention merge");
 }
 
+#if defined(DLLM_BUILD_HAS_MMA_BF16)
 // Whether every K/V row starts 16-byte aligned (the tiles kernel's VEC).
 bool vector_kv(const AttentionArgs& a) {
   const auto aligned = [](const float* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
   return a.head_dim % 4 == 0 && aligned(a.k_pass) && aligned(a.v_pass) && aligned(a.k_cache) && aligned(a.v_cache);
 }
+#endif
 
 void launch_tiles(const AttentionArgs& a) {
   DLLM_CHECK(attention_tiles_available(),

@@ -16,11 +16,32 @@ __device__ void rotate(float* x, int heads, int head_dim, int half, const float 
   }
 }
 
+// The head rows x[h, :] normalised in place with `weight` when it is given: rmsnorm_kernel's factor
+// of each row (rms_factors, kHeadsAtOnce rows side by side, each in that kernel's order) and its
+// product, so every row has the bits of the rmsnorm kernel's.
+__device__ void head_norm(float* x, int heads, int head_dim, const WeightView& weight, float eps) {
+  constexpr int kHeadsAtOnce = 8;
+  __shared__ float factors[kHeadsAtOnce];
+  if (weight.empty()) return;
+  for (int h0 = 0; h0 < heads; h0 += kHeadsAtOnce) {
+    float* rows = x + int64_t(h0) * head_dim;  // [n, Dh]
+    const int n = min(kHeadsAtOnce, heads - h0);
+    rms_factors<kHeadsAtOnce>(rows, head_dim, n, head_dim, eps, factors);
+    for (int k = int(threadIdx.x); k < n * head_dim; k += int(blockDim.x))
+      rows[k] = rms_normed(rows[k], factors[k / head_dim], weight.at(0, k % head_dim));
+  }
+}
+
 // One block per token: its cos and sin per rotary pair (the values rope_kernel forms), its query and
-// key heads turned, then its K and V rows into its cache slot (none for a scratch token).
+// key heads normalised (the q/k norms given) and turned, then its K and V rows into its cache slot
+// (none for a scratch token).
 __global__ void __launch_bounds__(kBlockThreads) rope_kv_write_kernel(RopeKvWriteArgs a) {
   __shared__ float cs[kMaxHeadDim / 2][2];
   const int t = int(blockIdx.x), half = a.q.rotary_dim / 2;
+  float* q = a.q.x + int64_t(t) * a.q.heads * a.q.head_dim;  // [Hq, Dh]
+  float* k = a.k.x + int64_t(t) * a.k.heads * a.k.head_dim;  // [Hkv, Dh]
+  head_norm(q, a.q.heads, a.q.head_dim, a.q_norm, a.norm_eps);
+  head_norm(k, a.k.heads, a.k.head_dim, a.k_norm, a.norm_eps);
   const float pos = float(a.q.positions[t]);
   const int length = a.q.lengths ? a.q.lengths[t] : 0;
   for (int i = int(threadIdx.x); i < half; i += int(blockDim.x)) {
@@ -28,9 +49,9 @@ __global__ void __launch_bounds__(kBlockThreads) rope_kv_write_kernel(RopeKvWrit
     cs[i][0] = float(cos(double(angle))) * a.q.scaling.attention_factor;
     cs[i][1] = float(sin(double(angle))) * a.q.scaling.attention_factor;
   }
-  __syncthreads();
-  rotate(a.q.x + int64_t(t) * a.q.heads * a.q.head_dim, a.q.heads, a.q.head_dim, half, cs);
-  rotate(a.k.x + int64_t(t) * a.k.heads * a.k.head_dim, a.k.heads, a.k.head_dim, half, cs);
+  __syncthreads();  // cos and sin formed, every head normalised
+  rotate(q, a.q.heads, a.q.head_dim, half, cs);
+  rotate(k, a.k.heads, a.k.head_dim, half, cs);
   const int32_t slot = a.kv.slot[t];
   if (slot < 0) return;
   __syncthreads();  // every key head turned before the row is copied

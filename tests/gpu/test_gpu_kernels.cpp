@@ -1,8 +1,9 @@
 // The GPU kernels whose checks do not fit an op case's rule (the op cases run in test_gpu_opcases.cpp):
-// graphs replaying their work, the grouped and fused linears bitwise against the kernels they
-// replace, sampling (a different token only at the reference's knife edges), logit mixing with
-// rejection sampling and its divergence, and the ZAYA1 router (a different expert only at a near
-// tie), each with guard values around every output. Skipped when no GPU is visible.
+// graphs replaying their work, the grouped and fused linears and the q/k norms in rope_kv_write
+// bitwise against the kernels they replace, sampling (a different token only at the reference's
+// knife edges), logit mixing with rejection sampling and its divergence, and the ZAYA1 router (a
+// different expert only at a near tie), each with guard values around every output. Skipped when no
+// GPU is visible.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <random>
 #include <tuple>
 
+#include "core/pass.h"
 #include "kernels/gpu/gpu.h"
 #include "ref/ref.h"
 #include "tests/gpu/gpu_testing.h"
@@ -263,6 +265,54 @@ TEST(GpuKernels, AttentionTilesRoundOnlyTheSoftmaxWeights) {
       }
     }
   }
+}
+
+// gpu::rope_kv_write with q/k norms normalises each head row in its own kernel with the RMSNorm
+// kernel's reduction: q, k and the cache get the bits of gpu::rmsnorm on the head rows of q and k, then
+// gpu::rope_kv_write without norms. Norm weights in f32 and bf16; Qwen3-8B's heads, an odd head_dim
+// with a partial rotary, head counts off the kernel's groups of 8; an AR step and a pass with a
+// scratch token.
+TEST(GpuKernels, RopeKvWriteWithNormsEqualsRmsnormThenRopeKvWrite) {
+  DLLM_REQUIRE_GPU();
+  for (DType dt : {DType::f32, DType::bf16})
+    for (auto [hq, hkv, dh, rotary] : {std::tuple{32, 8, 128, 128}, {6, 3, 97, 96}, {20, 4, 64, 64}})
+      for (int tokens : {1, 5}) {
+        const std::string what = std::string(dtype_name(dt)) + " Hq " + std::to_string(hq) + " Hkv " +
+                                 std::to_string(hkv) + " Dh " + std::to_string(dh) + " tokens " +
+                                 std::to_string(tokens);
+        std::vector<int32_t> slots(static_cast<size_t>(tokens));
+        for (int t = 0; t < tokens; ++t) slots[size_t(t)] = t == 2 ? kScratchSlot : t;
+        const Buffer<int32_t> pos = to_device(testutil::random_ints(size_t(tokens), 0, 100000, 1));
+        const Buffer<int32_t> seq = to_device(std::vector<int32_t>(size_t(tokens), 0)), slot = to_device(slots);
+        const size_t n_q = size_t(tokens) * hq * dh, n_k = size_t(tokens) * hkv * dh;
+        const Buffer<float> v = to_device(testutil::random_floats(n_k, 2));
+        const DeviceWeights q_norm(1, dh, dt, 3), k_norm(1, dh, dt, 4);
+        const std::vector<float> q0 = testutil::random_floats(n_q, 5, 3.0f), k0 = testutil::random_floats(n_k, 6, 3.0f);
+        const std::vector<float> cache0(n_k, 0.25f);
+        Guarded fused_q(q0), fused_k(k0), fused_k_cache(cache0), fused_v_cache(cache0);
+        Guarded q(q0), k(k0), k_cache(cache0), v_cache(cache0);
+        const auto args = [&](Guarded& qx, Guarded& kx, Guarded& kc, Guarded& vc) {
+          return RopeKvWriteArgs{RopeArgs{tokens, hq, dh, rotary, 1e6f, pos.data(), qx.data(), RopeScaling{}},
+                                 RopeArgs{tokens, hkv, dh, rotary, 1e6f, pos.data(), kx.data(), RopeScaling{}},
+                                 KvWriteArgs{tokens, hkv, dh, kx.data(), v.data(), seq.data(), slot.data(), kc.data(),
+                                             vc.data(), int64_t(n_k)}};
+        };
+        const float eps = 1e-6f;
+        RopeKvWriteArgs fused = args(fused_q, fused_k, fused_k_cache, fused_v_cache);
+        fused.q_norm = q_norm.view, fused.k_norm = k_norm.view, fused.norm_eps = eps;
+        gpu::rope_kv_write(fused);
+        gpu::rmsnorm(RmsnormArgs{tokens * hq, dh, eps, q.data(), q_norm.view, q.data()});
+        gpu::rmsnorm(RmsnormArgs{tokens * hkv, dh, eps, k.data(), k_norm.view, k.data()});
+        gpu::rope_kv_write(args(q, k, k_cache, v_cache));
+        for (auto [name, got, want] : {std::tuple{"q", &fused_q, &q},
+                                       {"k", &fused_k, &k},
+                                       {"k cache", &fused_k_cache, &k_cache},
+                                       {"v cache", &fused_v_cache, &v_cache}}) {
+          const std::vector<float> out = got->read(what + " fused " + name);
+          expect_finite(out, what + " " + name);
+          expect_bitwise(out, want->read(what + " unfused " + name), what + " " + name);
+        }
+      }
 }
 
 // Every kind of draw (argmax, temperature, top-k, top-p, both) on rows with planted ties: the token
