@@ -67,9 +67,23 @@ struct RopeArgs {
   const int32_t* lengths = nullptr;    // [T] dynamic scaling: the length of each token's call, else null
 };
 
+// The KV cache holds f32 (the exact mode) or bf16 values (half the bytes to store and to read; the
+// tensor-core attention rounds K and V to bf16 as it stages them, so for it nothing changes). Element
+// i of a cache array as f32, and x stored there (bf16: rounded to nearest even).
+DLLM_HD float kv_load(const void* cache, DType d, int64_t i) {
+  return d == DType::bf16 ? bf16_to_f32(static_cast<const uint16_t*>(cache)[i]) : static_cast<const float*>(cache)[i];
+}
+DLLM_HD void kv_store(void* cache, DType d, int64_t i, float x) {
+  if (d == DType::bf16)
+    static_cast<uint16_t*>(cache)[i] = f32_to_bf16(x);
+  else
+    static_cast<float*>(cache)[i] = x;
+}
+
 // Softmax attention with GQA (query head h uses kv head h / (Hq/Hkv)) and Pass visibility.
 // Keys/values of the cache come from k_cache/v_cache of the token's sequence; pass-local ones from
-// k_pass/v_pass. Cache layout: sequence s, slot j at k_cache[s * seq_stride + j * Hkv * Dh].
+// k_pass/v_pass. Cache layout: sequence s, slot j at element s * seq_stride + j * Hkv * Dh of k_cache
+// (kv_dtype values).
 struct AttentionArgs {
   int tokens = 0, q_heads = 0, kv_heads = 0, head_dim = 0;
   float scale = 1.0f;
@@ -78,9 +92,10 @@ struct AttentionArgs {
   const float* v_pass = nullptr;    // [T, Hkv, Dh]
   const Visibility* vis = nullptr;  // [T]
   const int32_t* seq = nullptr;     // [T] sequence of each token (cache row)
-  const float* k_cache = nullptr;   // [B, S, Hkv, Dh] (this layer), may be null if all cache_len == 0
-  const float* v_cache = nullptr;   // [B, S, Hkv, Dh]
-  int64_t seq_stride = 0;           // floats between sequences in k_cache/v_cache
+  const void* k_cache = nullptr;    // [B, S, Hkv, Dh] (this layer), may be null if all cache_len == 0
+  const void* v_cache = nullptr;    // [B, S, Hkv, Dh]
+  int64_t seq_stride = 0;           // elements between sequences in k_cache/v_cache
+  DType kv_dtype = DType::f32;      // of k_cache and v_cache: f32 or bf16
   float* out = nullptr;             // [T, Hq, Dh]
   // The most keys any token sees (cache_len plus both interval lengths), or any larger bound: sizes
   // the GPU kernels' grid, which cannot read vis from the host. Required by the GPU backend; the
@@ -98,9 +113,10 @@ struct KvWriteArgs {
   const float* v = nullptr;       // [T, Hkv, Dh]
   const int32_t* seq = nullptr;   // [T]
   const int32_t* slot = nullptr;  // [T] cache slot, or -1 for scratch
-  float* k_cache = nullptr;       // [B, S, Hkv, Dh] (this layer)
-  float* v_cache = nullptr;
-  int64_t seq_stride = 0;
+  void* k_cache = nullptr;        // [B, S, Hkv, Dh] (this layer)
+  void* v_cache = nullptr;
+  int64_t seq_stride = 0;       // elements between sequences
+  DType kv_dtype = DType::f32;  // of k_cache and v_cache: f32 or bf16
 };
 
 // RoPE on a pass's queries and keys, then its K/V into the cache: rope(q), rope(k), kv_write(kv), in

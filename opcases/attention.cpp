@@ -1,7 +1,8 @@
 // attention: softmax attention with GQA and Pass visibility, against ref::attention. Odd head shapes
 // and cache lengths with causal and random visibility (a range of the cache, two intervals of the
 // pass, a token that sees nothing), two sequences with their own cache lengths and every visibility
-// form, llama3-8b's heads at model scale, and passes of 17 to 306 tokens row by row.
+// form (f32 and bf16 caches), llama3-8b's heads at model scale, and passes of 17 to 306 tokens row by
+// row.
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -101,29 +102,32 @@ std::vector<double> attention_magnitudes(const AttentionArgs& a) {
     const Visibility& vis = a.vis[t];
     for (int h = 0; h < a.q_heads; ++h) {
       const float* q = a.q + (int64_t(t) * a.q_heads + h) * dh;
-      std::vector<const float*> k, v;  // the visible keys' rows at this head's kv head
-      const auto take = [&](const float* ks, const float* vs, int64_t slot) {
-        const int64_t off = (slot * a.kv_heads + h / group) * dh;
-        k.push_back(ks + off), v.push_back(vs + off);
+      std::vector<std::vector<double>> k, v;  // the visible keys' rows at this head's kv head
+      const auto take = [&](const void* ks, const void* vs, DType dtype, int64_t at) {
+        k.emplace_back(size_t(dh)), v.emplace_back(size_t(dh));
+        for (int d = 0; d < dh; ++d)
+          k.back()[size_t(d)] = kv_load(ks, dtype, at + d), v.back()[size_t(d)] = kv_load(vs, dtype, at + d);
       };
-      const int64_t base = int64_t(a.seq[t]) * a.seq_stride;
-      for (int s = vis.cache_begin; s < vis.cache_len; ++s) take(a.k_cache + base, a.v_cache + base, s);
+      const int64_t base = int64_t(a.seq[t]) * a.seq_stride, head = int64_t(h / group) * dh;
+      for (int s = vis.cache_begin; s < vis.cache_len; ++s)
+        take(a.k_cache, a.v_cache, a.kv_dtype, base + int64_t(s) * a.kv_heads * dh + head);
       for (const Interval& iv : {vis.first, vis.second})
-        for (int s = iv.begin; s < iv.end; ++s) take(a.k_pass, a.v_pass, s);
+        for (int s = iv.begin; s < iv.end; ++s)
+          take(a.k_pass, a.v_pass, DType::f32, int64_t(s) * a.kv_heads * dh + head);
       if (k.empty()) continue;  // sees nothing: the output is exactly 0
       std::vector<double> w(k.size());
       double sigma = 0.0, top = -INFINITY, sum = 0.0;
       for (size_t j = 0; j < k.size(); ++j) {
         double dot = 0.0, abs_dot = 0.0;
-        for (int d = 0; d < dh; ++d) dot += double(q[d]) * k[j][d], abs_dot += std::fabs(double(q[d]) * k[j][d]);
+        for (int d = 0; d < dh; ++d) dot += q[d] * k[j][size_t(d)], abs_dot += std::fabs(q[d] * k[j][size_t(d)]);
         w[j] = dot * a.scale, sigma = std::max(sigma, abs_dot * a.scale), top = std::max(top, w[j]);
       }
       for (double& x : w) sum += (x = std::exp(x - top));
       for (int d = 0; d < dh; ++d) {
         double out = 0.0, spread = 0.0, size = 0.0;
-        for (size_t j = 0; j < k.size(); ++j) out += w[j] / sum * v[j][d];
+        for (size_t j = 0; j < k.size(); ++j) out += w[j] / sum * v[j][size_t(d)];
         for (size_t j = 0; j < k.size(); ++j)
-          size += w[j] / sum * std::fabs(double(v[j][d])), spread += w[j] / sum * std::fabs(v[j][d] - out);
+          size += w[j] / sum * std::fabs(v[j][size_t(d)]), spread += w[j] / sum * std::fabs(v[j][size_t(d)] - out);
         mag[(size_t(t) * a.q_heads + h) * dh + d] = 2.0 * size + 4.0 * sigma * spread;
       }
     }
@@ -131,10 +135,13 @@ std::vector<double> attention_magnitudes(const AttentionArgs& a) {
   return mag;
 }
 
-Case<AttentionArgs> random_case(int t, int hq, int hkv, int dh, int cache, Visible how, uint32_t seed) {
+// kv: the cache's element type (bf16: its values rounded, stored as bf16).
+Case<AttentionArgs> random_case(int t, int hq, int hkv, int dh, int cache, Visible how, uint32_t seed,
+                                DType kv = DType::f32) {
   Case<AttentionArgs> c;
   c.name = "attention T=" + std::to_string(t) + " Hq=" + std::to_string(hq) + " Hkv=" + std::to_string(hkv) +
-           " Dh=" + std::to_string(dh) + " cache=" + std::to_string(cache) + " " + visible_name(how);
+           " Dh=" + std::to_string(dh) + " cache=" + std::to_string(cache) + " " + visible_name(how) +
+           (kv == DType::bf16 ? " bf16 cache" : "");
   c.build = [=](Arena& arena) {
     const Pass p(t, cache, how, seed);
     AttentionArgs a;
@@ -144,8 +151,14 @@ Case<AttentionArgs> random_case(int t, int hq, int hkv, int dh, int cache, Visib
     a.q = arena.in(random_floats(size_t(t) * hq * dh, seed, 2.0f));
     a.k_pass = arena.in(random_floats(size_t(t) * hkv * dh, seed + 1, 2.0f));
     a.v_pass = arena.in(random_floats(size_t(t) * hkv * dh, seed + 2));
-    a.k_cache = arena.in(random_floats(size_t(2 * a.seq_stride), seed + 3, 2.0f));  // B = 2
-    a.v_cache = arena.in(random_floats(size_t(2 * a.seq_stride), seed + 4));
+    const auto cache_values = [&](uint32_t s, float scale) -> const void* {  // B = 2
+      const std::vector<float> values = random_floats(size_t(2 * a.seq_stride), s, scale);
+      if (kv == DType::f32) return arena.in(values);
+      std::vector<uint16_t> stored(values.size());
+      for (size_t i = 0; i < values.size(); ++i) stored[i] = f32_to_bf16(values[i]);
+      return arena.in(stored);
+    };
+    a.k_cache = cache_values(seed + 3, 2.0f), a.v_cache = cache_values(seed + 4, 1.0f), a.kv_dtype = kv;
     a.vis = arena.in(p.vis), a.seq = arena.in(p.seq), a.max_keys = p.max_keys;
     a.out = arena.out("out", size_t(t) * hq * dh);
     a.workspace = workspace(arena, a);
@@ -175,35 +188,43 @@ std::vector<Case<AttentionArgs>> parity_cases() {
                                        {9, 2, 2, 128, 70},
                                        {7, 24, 3, 40, 21},
                                        {6, 9, 3, 48, 10}})  // also groups of 8 and 3 heads
-    cases.push_back(random_case(t, hq, hkv, dh, cache, Visible::forms, uint32_t(t * 7 + dh)));
-  // llama3-8b heads: an AR step and a 68-token single forward after 3000 tokens, a 1025-token prefill
-  cases.push_back(random_case(1, 32, 8, 128, 3000, Visible::causal, 7));
-  cases.push_back(random_case(68, 32, 8, 128, 3000, Visible::random, 8));
+    for (DType kv : {DType::f32, DType::bf16})
+      cases.push_back(random_case(t, hq, hkv, dh, cache, Visible::forms, uint32_t(t * 7 + dh), kv));
+  // llama3-8b heads: an AR step and a 68-token single forward after 3000 tokens (f32 and bf16 caches),
+  // a 1025-token prefill
+  const size_t model_scale = cases.size();
+  for (DType kv : {DType::f32, DType::bf16}) {
+    cases.push_back(random_case(1, 32, 8, 128, 3000, Visible::causal, 7, kv));
+    cases.push_back(random_case(68, 32, 8, 128, 3000, Visible::random, 8, kv));
+  }
   cases.push_back(random_case(1025, 32, 8, 128, 0, Visible::causal, 9));
-  for (size_t i = cases.size() - 3; i < cases.size(); ++i) cases[i].host = cases[i].emulator = false;
+  for (size_t i = model_scale; i < cases.size(); ++i) cases[i].host = cases[i].emulator = false;
   return cases;
 }
 
-// Timed: T tokens after `cache` cached ones, causal in the pass; bytes are the K/V cache read.
-Case<AttentionArgs> bench_case(int t, int hq, int hkv, int dh, int cache) {
+// Timed: T tokens after `cache` cached ones (values of `kv`), causal in the pass; bytes are the K/V
+// cache read.
+Case<AttentionArgs> bench_case(int t, int hq, int hkv, int dh, int cache, DType kv = DType::f32) {
   Case<AttentionArgs> c;
   c.name = "cache=" + std::to_string(cache) + " Hq=" + std::to_string(hq) + " Hkv=" + std::to_string(hkv) +
-           " Dh=" + std::to_string(dh);
+           " Dh=" + std::to_string(dh) + (kv == DType::bf16 ? " bf16 cache" : "");
   c.build = [=](Arena& arena) {
     const Pass p(t, cache, Visible::causal, 0);
     AttentionArgs a;
     a.tokens = t, a.q_heads = hq, a.kv_heads = hkv, a.head_dim = dh, a.scale = float(1.0 / std::sqrt(double(dh)));
     a.q = arena.zeros<float>(size_t(t) * hq * dh);
     a.k_pass = arena.zeros<float>(size_t(t) * hkv * dh), a.v_pass = arena.zeros<float>(size_t(t) * hkv * dh);
-    a.k_cache = arena.zeros<float>(size_t(cache) * hkv * dh), a.v_cache = arena.zeros<float>(size_t(cache) * hkv * dh);
-    a.seq_stride = int64_t(cache) * hkv * dh;
+    const size_t cached = size_t(cache) * hkv * dh;
+    a.k_cache = arena.zeros<uint8_t>(cached * dtype_size(kv)),
+    a.v_cache = arena.zeros<uint8_t>(cached * dtype_size(kv));
+    a.seq_stride = int64_t(cache) * hkv * dh, a.kv_dtype = kv;
     a.vis = arena.in(p.vis), a.seq = arena.zeros<int32_t>(size_t(t)), a.max_keys = p.max_keys;
     a.out = arena.zeros<float>(size_t(t) * hq * dh);
     a.workspace = workspace(arena, a);
     return a;
   };
   c.tokens = t;
-  c.bytes = 2.0 * cache * hkv * dh * 4;
+  c.bytes = 2.0 * cache * hkv * dh * double(dtype_size(kv));
   c.flops = 4.0 * hq * dh * (double(t) * cache + double(t) * (t + 1) / 2);  // QK^T and PV
   return c;
 }
@@ -258,12 +279,17 @@ const Op<AttentionArgs>& attention_op() {
       op.bench.push_back(bench_case(t, 8, 2, 64, cache));
       op.bench.back().device = false;
     }
-    // (and a 68-token pass at 1k and 8k, an AR step at 8k: tools/gpu-check's attention share of a step)
-    for (auto [t, cache] :
-         {std::pair{1, 4096}, {17, 4096}, {68, 4096}, {306, 4096}, {68, 1024}, {68, 8192}, {1, 8192}}) {
+    // (and a 68-token pass at 1k and 8k, an AR step at 8k, with f32 and gpu-mma's bf16 caches:
+    // tools/gpu-check's attention share of a step)
+    for (auto [t, cache] : {std::pair{1, 4096}, {17, 4096}, {68, 4096}, {306, 4096}}) {
       op.bench.push_back(bench_case(t, 32, 8, 128, cache));
       op.bench.back().host = false;
     }
+    for (DType kv : {DType::f32, DType::bf16})
+      for (auto [t, cache] : {std::pair{68, 1024}, {68, 8192}, {1, 8192}}) {
+        op.bench.push_back(bench_case(t, 32, 8, 128, cache, kv));
+        op.bench.back().host = false;
+      }
     for (auto [t, cache] : {std::pair{1, 1024}, {17, 1024}, {1, 4096}})
       op.ref_bench.push_back(bench_case(t, 8, 2, 64, cache));
     op.rows = rows;

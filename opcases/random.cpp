@@ -1,5 +1,6 @@
 #include "opcases/random.h"
 
+#include <cstring>
 #include <random>
 
 namespace dllm::opcases {
@@ -10,6 +11,14 @@ std::vector<float> random_floats(size_t n, uint32_t seed, float scale) {
   std::vector<float> v(n);
   for (float& x : v) x = dist(gen);
   return v;
+}
+
+std::vector<float> bf16_words(const std::vector<float>& values) {
+  std::vector<uint16_t> halves((values.size() + 1) / 2 * 2, 0);
+  for (size_t i = 0; i < values.size(); ++i) halves[i] = f32_to_bf16(values[i]);
+  std::vector<float> words(halves.size() / 2);
+  std::memcpy(words.data(), halves.data(), halves.size() * sizeof(uint16_t));
+  return words;
 }
 
 std::vector<int32_t> random_ints(size_t n, int32_t lo, int32_t hi, uint32_t seed) {

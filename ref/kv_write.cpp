@@ -8,8 +8,8 @@ void kv_write(const KvWriteArgs& a) {
     if (a.slot[t] < 0) continue;  // scratch: pass-local only
     const int64_t dst = int64_t(a.seq[t]) * a.seq_stride + int64_t(a.slot[t]) * row;
     for (int64_t i = 0; i < row; ++i) {
-      a.k_cache[dst + i] = a.k[t * row + i];
-      a.v_cache[dst + i] = a.v[t * row + i];
+      kv_store(a.k_cache, a.kv_dtype, dst + i, a.k[t * row + i]);
+      kv_store(a.v_cache, a.kv_dtype, dst + i, a.v[t * row + i]);
     }
   }
 }

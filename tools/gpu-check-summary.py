@@ -56,8 +56,10 @@ ATTENTION_VARIANT = {"gpu": "single-pass", "gpu-vendor": "single-pass", "gpu-inv
 
 def attention_share(row, kernels):
     """Layers x the attention kernel's time at (68 tokens, the step's context) over the step's t(68)."""
-    variant = ATTENTION_VARIANT.get(row["backend"].removesuffix("-eager"))
-    shape = f"cache={row['context']} Hq=32 Hkv=8 Dh=128"
+    backend = row["backend"].removesuffix("-eager")
+    cache = " bf16 cache" if backend == "gpu-mma" else ""  # gpu-mma's KV cache (Backend::kv_cache_dtype)
+    shape = f"cache={row['context']} Hq=32 Hkv=8 Dh=128{cache}"
+    variant = ATTENTION_VARIANT.get(backend)
     for k in kernels:
         if k["kernel"] == "attention" and k["variant"] == variant and k["shape"] == shape and k["tokens"] == 68:
             return row["layers"] * k["seconds"] / row["t68_s"]

@@ -68,6 +68,10 @@ class Backend {
   virtual bool rounds_linear_inputs() const { return false; }
   // Whether attention rounds q, k, v and its softmax weights (gpu-mma's tensor-core tiles: to bf16).
   virtual bool rounds_attention_inputs() const { return false; }
+  // The element type of the KV caches for this backend's passes on a model (KvCache): f32, the exact
+  // mode, unless its attention rounds K and V to bf16 anyway, where a bf16 cache halves the cache's
+  // bytes and what attention reads, for the same results.
+  virtual DType kv_cache_dtype(const ModelConfig&) const { return DType::f32; }
   // The weights as this backend's ops read them: the same views on the host; device copies on a GPU,
   // owned by the backend (each tensor uploaded once, however many Transformers share it).
   virtual ModelWeights resident(const ModelWeights& w) { return w; }

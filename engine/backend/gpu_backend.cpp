@@ -61,6 +61,12 @@ GpuBackend::GpuBackend(gpu::Reduction reduction, bool graphs, bool vendor_linear
              "): run with --backend cpu, or on a machine with a GPU and its driver");
 }
 
+DType GpuBackend::kv_cache_dtype(const ModelConfig& cfg) const {
+  AttentionArgs shape;
+  shape.q_heads = cfg.num_heads, shape.kv_heads = cfg.num_kv_heads, shape.head_dim = cfg.head_dim;
+  return rounds_attention_inputs() && gpu::attention_tiles_fit(shape) ? DType::bf16 : DType::f32;
+}
+
 std::string GpuBackend::name() const {
   std::string base = "gpu";
   if (reduction_ == gpu::Reduction::invariant) base = "gpu-invariant";

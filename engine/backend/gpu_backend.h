@@ -63,6 +63,8 @@ class GpuBackend final : public Backend {
   bool rounds_attention_inputs() const override {
     return reduction_ == gpu::Reduction::fast_mma && gpu::attention_tiles_available();
   }
+  // bf16 where every attention call takes the tiles variant (it stages K and V as bf16: the same bits).
+  DType kv_cache_dtype(const ModelConfig& cfg) const override;
   bool graphs() const { return graphs_; }
   const GraphStats& graph_stats() const { return graph_stats_; }
   void embedding(const EmbeddingArgs& a) override { gpu::embedding(a); }

@@ -3,20 +3,22 @@
 #include <algorithm>
 
 #include "core/check.h"
+#include "core/ops.h"
 
 namespace dllm {
 
-KvCache::KvCache(const ModelConfig& cfg, int sequences, int capacity, Memory& memory)
+KvCache::KvCache(const ModelConfig& cfg, int sequences, int capacity, Memory& memory, DType dtype)
     : sequences_(sequences),
       capacity_(capacity),
       layers_(cfg.num_layers),
       layer_stride_(int64_t(capacity) * cfg.num_kv_heads * cfg.head_dim),
       seq_stride_(layer_stride_ * cfg.num_layers),
-      k_(memory, size_t(seq_stride_) * size_t(sequences)),
+      dtype_(dtype),
+      k_(memory, size_t(seq_stride_) * size_t(sequences) * dtype_size(dtype)),
       v_(memory, k_.size()),
       length_(size_t(sequences), 0),
       recurrent_(memory) {
-  DLLM_ASSERT(sequences > 0 && capacity > 0);
+  DLLM_ASSERT(sequences > 0 && capacity > 0 && (dtype == DType::f32 || dtype == DType::bf16));
   if (cfg.arch == Arch::zaya) {
     ring_ = std::min(capacity, kRecurrentRing);
     recurrent_width_ = cfg.cca_channels() + cfg.value_shift_width();
@@ -55,10 +57,13 @@ std::vector<float> KvCache::export_prefix(int seq, int n) const {
   const int64_t per_slot = layer_stride_ / capacity_, chunk = int64_t(n) * per_slot;
   std::vector<float> out(size_t(2 * layers_ * chunk));
   float* o = out.data();
-  for (const Buffer<float>* kv : {&k_, &v_})
+  const size_t size = dtype_size(dtype_);
+  std::vector<uint8_t> stored(size_t(chunk) * size);
+  for (const Buffer<uint8_t>* kv : {&k_, &v_})
     for (int l = 0; l < layers_; ++l, o += chunk) {
-      const float* src = kv->data() + int64_t(seq) * seq_stride_ + int64_t(l) * layer_stride_;
-      kv->memory().download(o, src, size_t(chunk) * sizeof(float));
+      const uint8_t* src = kv->data() + (int64_t(seq) * seq_stride_ + int64_t(l) * layer_stride_) * int64_t(size);
+      kv->memory().download(stored.data(), src, stored.size());
+      for (int64_t i = 0; i < chunk; ++i) o[i] = kv_load(stored.data(), dtype_, i);
     }
   for (int l = 0; l < layers_ && ring_ > 0; ++l)
     for (int slot = n - 2; slot < n; ++slot) {
@@ -77,10 +82,14 @@ void KvCache::import_prefix(int seq, const std::vector<float>& prefix, int n) {
   DLLM_ASSERT(seq >= 0 && seq < sequences_ && n <= capacity_ &&
               int64_t(prefix.size()) == 2 * layers_ * chunk + int64_t(layers_) * 2 * recurrent_width_);
   const float* in = prefix.data();
-  for (Buffer<float>* kv : {&k_, &v_})
-    for (int l = 0; l < layers_; ++l, in += chunk)
-      kv->memory().upload(kv->data() + int64_t(seq) * seq_stride_ + int64_t(l) * layer_stride_, in,
-                          size_t(chunk) * sizeof(float));
+  const size_t size = dtype_size(dtype_);
+  std::vector<uint8_t> stored(size_t(chunk) * size);
+  for (Buffer<uint8_t>* kv : {&k_, &v_})
+    for (int l = 0; l < layers_; ++l, in += chunk) {
+      for (int64_t i = 0; i < chunk; ++i) kv_store(stored.data(), dtype_, i, in[i]);
+      kv->memory().upload(kv->data() + (int64_t(seq) * seq_stride_ + int64_t(l) * layer_stride_) * int64_t(size),
+                          stored.data(), stored.size());
+    }
   for (int l = 0; l < layers_ && ring_ > 0; ++l)
     for (int slot = n - 2; slot < n; ++slot, in += recurrent_width_)
       if (slot >= 0) {

@@ -12,10 +12,11 @@ namespace dllm {
 
 class KvCache {
  public:
-  // capacity: slots per sequence (S). Memory: 2 * B * Ly * S * Hkv * Dh floats, plus for zaya
-  // B * Ly * ring * (C + Vh) floats of recurrent CCA inputs, all in `memory` (the memory of the
-  // backend that runs the passes: Transformer::forward checks it).
-  KvCache(const ModelConfig& cfg, int sequences, int capacity, Memory& memory);
+  // capacity: slots per sequence (S). Memory: 2 * B * Ly * S * Hkv * Dh values of `dtype` (f32, or
+  // bf16: Backend::kv_cache_dtype), plus for zaya B * Ly * ring * (C + Vh) floats of recurrent CCA
+  // inputs, all in `memory` (the memory of the backend that runs the passes: Transformer::forward
+  // checks it).
+  KvCache(const ModelConfig& cfg, int sequences, int capacity, Memory& memory, DType dtype = DType::f32);
   // In host memory (the CPU backend).
   KvCache(const ModelConfig& cfg, int sequences, int capacity) : KvCache(cfg, sequences, capacity, host_memory()) {}
 
@@ -45,17 +46,20 @@ class KvCache {
   // Whether the ring still holds slot `slot` of a sequence.
   bool recurrent_holds(int seq, int slot) const;
 
-  // Base of a layer's keys/values: [B, S, Hkv, Dh] with seq_stride() floats between sequences.
-  float* k(int layer) { return k_.data() + int64_t(layer) * layer_stride_; }
-  float* v(int layer) { return v_.data() + int64_t(layer) * layer_stride_; }
+  // Base of a layer's keys/values: [B, S, Hkv, Dh] values of dtype() with seq_stride() values between
+  // sequences.
+  void* k(int layer) { return k_.data() + int64_t(layer) * layer_stride_ * int64_t(dtype_size(dtype_)); }
+  void* v(int layer) { return v_.data() + int64_t(layer) * layer_stride_ * int64_t(dtype_size(dtype_)); }
+  DType dtype() const { return dtype_; }
   int64_t seq_stride() const { return seq_stride_; }
-  int64_t bytes() const { return int64_t(k_.size() + v_.size()) * int64_t(sizeof(float)); }
+  int64_t bytes() const { return int64_t(k_.size() + v_.size()); }
   Memory& memory() const { return k_.memory(); }
-  // The K/V of slots [0, n) of a sequence, [2, Ly, n, Hkv, Dh] (then for zaya the recurrent inputs
+  // The K/V of slots [0, n) of a sequence as f32, [2, Ly, n, Hkv, Dh] (then for zaya the recurrent inputs
   // of slots n-2, n-1, [Ly, 2, C + Vh]): a prompt's prefill, to be imported into other sequences
   // (rollouts share it) instead of recomputed.
   std::vector<float> export_prefix(int seq, int n) const;
-  // Writes an exported prefix into slots [0, n) of a sequence and commits them (length n).
+  // Writes an exported prefix into slots [0, n) of a sequence (rounded to dtype()) and commits them
+  // (length n).
   void import_prefix(int seq, const std::vector<float>& prefix, int n);
 
  private:
@@ -63,8 +67,9 @@ class KvCache {
   int64_t ring_offset(int layer, int seq, int slot) const;
 
   int sequences_, capacity_, layers_;
-  int64_t layer_stride_, seq_stride_;
-  Buffer<float> k_, v_;  // [B, Ly, S, Hkv, Dh]
+  int64_t layer_stride_, seq_stride_;  // in values
+  DType dtype_;
+  Buffer<uint8_t> k_, v_;  // [B, Ly, S, Hkv, Dh] values of dtype_, as bytes
   std::vector<int> length_;
   int ring_ = 0, recurrent_width_ = 0;
   Buffer<float> recurrent_;     // [B, Ly, ring, C + Vh]

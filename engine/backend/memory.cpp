@@ -28,10 +28,10 @@ int64_t add(int64_t a, int64_t b) {
 
 int64_t MemoryNeed::total() const { return add(add(weights, kv_cache), workspace); }
 
-MemoryNeed memory_need(const ModelConfig& c, int64_t weight_bytes, const RunShape& s) {
+MemoryNeed memory_need(const ModelConfig& c, int64_t weight_bytes, const RunShape& s, DType kv_dtype) {
   MemoryNeed m;
   m.weights = weight_bytes;
-  m.kv_cache = mul(mul(c.kv_floats_per_token() * int64_t(sizeof(float)), s.sequences), s.context);
+  m.kv_cache = mul(mul(c.kv_floats_per_token() * int64_t(dtype_size(kv_dtype)), s.sequences), s.context);
   if (c.arch == Arch::zaya) {  // the recurrent CCA ring: [B, Ly, ring, C + Vh] floats (KvCache)
     const int64_t ring = std::min<int64_t>(s.context, KvCache::kRecurrentRing);
     const int64_t width = int64_t(c.cca_channels()) + c.value_shift_width();

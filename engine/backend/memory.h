@@ -21,12 +21,13 @@ struct MemoryNeed {
   int64_t weights = 0;    // as stored (memory-mapped checkpoints are read into the page cache); the CPU
                           // backend's tiled copies of the linear layers come on top only where the memory
                           // then available holds them (CpuBackend::resident), else it reads the weights as stored
-  int64_t kv_cache = 0;   // f32 K and V of every layer, sequence and slot
+  int64_t kv_cache = 0;   // K and V (kv_dtype) of every layer, sequence and slot
   int64_t workspace = 0;  // activations of the largest pass, its attention scores and logits
   int64_t total() const;  // saturates at INT64_MAX, as every size here does
 };
 
-MemoryNeed memory_need(const ModelConfig& cfg, int64_t weight_bytes, const RunShape& shape);
+MemoryNeed memory_need(const ModelConfig& cfg, int64_t weight_bytes, const RunShape& shape,
+                       DType kv_dtype = DType::f32);
 
 struct MemoryLimit {
   int64_t bytes = 0;

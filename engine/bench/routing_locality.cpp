@@ -39,7 +39,7 @@ std::vector<report::ExpertsPerPass> measure_routing_locality(Transformer& model,
   };
   std::vector<RowRoutes> rows;
   for (const std::vector<int32_t>& row : pack_rows(documents, row_tokens)) {
-    KvCache cache(cfg, 1, int(row.size()), model.backend().memory());
+    KvCache cache(cfg, 1, int(row.size()), model.backend().memory(), model.backend().kv_cache_dtype(cfg));
     Pass pass;
     pass.add_causal(0, row, 0, 0, true);
     model.forward(pass, cache, {int(row.size()) - 1});

@@ -14,8 +14,9 @@ std::vector<StepCost> measure_step_cost(Transformer& model, const std::vector<in
   DLLM_CHECK(context >= 0 && context + largest <= cfg.context_length(), "a step-cost pass of ", largest,
              " tokens after ", context, " cached tokens exceeds the model's context of ", cfg.context_length(),
              ": lower the largest pass size");
-  KvCache cache(cfg, sequences, std::max(context, 1), model.backend().memory());  // a cache holds a slot at least
-  for (int s = 0; s < sequences && context > 0; ++s) {                            // fill each row with `context` tokens
+  KvCache cache(cfg, sequences, std::max(context, 1), model.backend().memory(),
+                model.backend().kv_cache_dtype(cfg));   // a cache holds a slot at least
+  for (int s = 0; s < sequences && context > 0; ++s) {  // fill each row with `context` tokens
     Pass prefill;
     prefill.add_causal(s, std::vector<int32_t>(size_t(context), 0), 0, 0, true);
     model.forward(prefill, cache, {context - 1});

@@ -156,7 +156,7 @@ int run_logits(int argc, char** argv) {
   auto model = load_model(a);
   const ModelConfig& cfg = model->config();
   Transformer tf(cfg, model->weights(), *backend);
-  KvCache cache(cfg, 1, n, tf.backend().memory());
+  KvCache cache(cfg, 1, n, tf.backend().memory(), tf.backend().kv_cache_dtype(cfg));
   std::vector<float> logits;  // [N, V]
   if (a.has("--token-by-token")) {
     for (int i = 0; i < n; ++i) {

@@ -84,8 +84,8 @@ std::unique_ptr<Model> load_model(const Args& a) {
 void check_run_fits(const Args& a, const ModelSummary& model, const RunShape& shape, const Backend& backend) {
   std::optional<int64_t> max_memory;
   if (a.has("--max-memory")) max_memory = parse_memory_size(a.str("--max-memory", ""), "--max-memory");
-  check_memory(memory_need(model.config, model.weight_bytes, shape), max_memory, backend.memory_limit(),
-               model.source + " on backend " + backend.name());
+  check_memory(memory_need(model.config, model.weight_bytes, shape, backend.kv_cache_dtype(model.config)), max_memory,
+               backend.memory_limit(), model.source + " on backend " + backend.name());
 }
 
 namespace {

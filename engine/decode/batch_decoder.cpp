@@ -16,7 +16,7 @@ std::vector<Generation> decode_batch(Transformer& model, std::vector<std::unique
   const int n = int(sequences.size()), rows = std::min(options.max_batch, n);
   int slots = 0;
   for (const auto& s : sequences) slots = std::max(slots, s->cache_slots());
-  KvCache cache(cfg, rows, slots, model.backend().memory());
+  KvCache cache(cfg, rows, slots, model.backend().memory(), model.backend().kv_cache_dtype(cfg));
 
   std::vector<int> row_of(size_t(n), -1);  // cache row of each admitted sequence
   std::vector<int> free_rows;

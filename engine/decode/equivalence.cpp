@@ -16,7 +16,7 @@ Equivalence compare_outputs(Transformer& model, const std::vector<int32_t>& prom
   std::vector<int32_t> prefix = prompt;
   prefix.insert(prefix.end(), ar.begin(), ar.begin() + e.first_divergence);
   const ModelConfig& cfg = model.config();
-  KvCache cache(cfg, 1, int(prefix.size()), model.backend().memory());
+  KvCache cache(cfg, 1, int(prefix.size()), model.backend().memory(), model.backend().kv_cache_dtype(cfg));
   Pass pass;
   pass.add_causal(0, prefix, 0, 0, true);
   std::vector<float> logits;

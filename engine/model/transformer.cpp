@@ -112,7 +112,8 @@ const PassLogits& Transformer::forward(const Pass& pass, KvCache& cache, const s
                               workspace_generation_,
                               address(cache.k(0)),
                               address(cache.v(0)),
-                              cache.seq_stride()};
+                              cache.seq_stride(),
+                              int64_t(cache.dtype())};
   if (cfg_.arch == Arch::zaya)
     key.insert(key.end(), {address(cache.recurrent(0)), cache.recurrent_seq_stride(), cache.ring()});
   int first_non_finite_layer = -1;
@@ -282,19 +283,19 @@ void Transformer::rope_cache_attend(const LayerWeights& lw, int layer, int t, in
   const int32_t* positions = in_.device<int32_t>(in_at_.positions);
   const int32_t* lengths =
       scaling.type == RopeScalingType::dynamic ? in_.device<int32_t>(in_at_.rope_lengths) : nullptr;
-  be_.rope_kv_write(
-      RopeKvWriteArgs{RopeArgs{t, hq, dh, cfg_.rotary_dim, theta, positions, q_.data(), scaling, lengths},
-                      RopeArgs{t, hkv, dh, cfg_.rotary_dim, theta, positions, k_.data(), scaling, lengths},
-                      KvWriteArgs{t, hkv, dh, k_.data(), v_.data(), in_.device<int32_t>(in_at_.seq),
-                                  in_.device<int32_t>(in_at_.slot), cache.k(layer), cache.v(layer), cache.seq_stride()},
-                      lw.q_norm, lw.k_norm, cfg_.rms_norm_eps});  // the q/k norms: qwen3's, empty otherwise
+  be_.rope_kv_write(RopeKvWriteArgs{
+      RopeArgs{t, hq, dh, cfg_.rotary_dim, theta, positions, q_.data(), scaling, lengths},
+      RopeArgs{t, hkv, dh, cfg_.rotary_dim, theta, positions, k_.data(), scaling, lengths},
+      KvWriteArgs{t, hkv, dh, k_.data(), v_.data(), in_.device<int32_t>(in_at_.seq), in_.device<int32_t>(in_at_.slot),
+                  cache.k(layer), cache.v(layer), cache.seq_stride(), cache.dtype()},
+      lw.q_norm, lw.k_norm, cfg_.rms_norm_eps});  // the q/k norms: qwen3's, empty otherwise
   AttentionArgs aa;
   aa.tokens = t, aa.q_heads = hq, aa.kv_heads = hkv, aa.head_dim = dh;
   aa.scale = float(1.0 / std::sqrt(double(dh)));
   aa.q = q_.data(), aa.k_pass = k_.data(), aa.v_pass = v_.data(),
   aa.vis = in_.device<Visibility>(cfg_.is_sliding(layer) ? in_at_.sliding_vis : in_at_.vis);
   aa.seq = in_.device<int32_t>(in_at_.seq), aa.k_cache = cache.k(layer), aa.v_cache = cache.v(layer);
-  aa.seq_stride = cache.seq_stride(), aa.out = attn_.data(), aa.max_keys = max_keys;
+  aa.seq_stride = cache.seq_stride(), aa.kv_dtype = cache.dtype(), aa.out = attn_.data(), aa.max_keys = max_keys;
   aa.workspace = attention_workspace_.data();
   be_.attention(aa);  // [T, Hq*Dh]
 }

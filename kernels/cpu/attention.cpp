@@ -300,8 +300,23 @@ void token_group(const AttentionArgs& a, const Paths& paths, int t, int g) {
   const Visibility& vis = a.vis[t];
   const int64_t row = int64_t(a.kv_heads) * dh, head = int64_t(g) * dh;
   const int64_t seq_base = a.seq ? int64_t(a.seq[t]) * a.seq_stride : 0;
-  for (int j = vis.cache_begin; j < vis.cache_len; ++j)
-    keys.push_back(a.k_cache + seq_base + j * row + head), values.push_back(a.v_cache + seq_base + j * row + head);
+  if (a.kv_dtype == DType::f32) {
+    const auto* k_cache = static_cast<const float*>(a.k_cache);
+    const auto* v_cache = static_cast<const float*>(a.v_cache);
+    for (int j = vis.cache_begin; j < vis.cache_len; ++j)
+      keys.push_back(k_cache + seq_base + j * row + head), values.push_back(v_cache + seq_base + j * row + head);
+  } else {  // bf16 cache rows widened to f32 first: [cached, 2, Dh]
+    thread_local std::vector<float> widened;
+    const int cached = std::max(0, vis.cache_len - vis.cache_begin);
+    widened.resize(size_t(cached) * 2 * size_t(dh));
+    for (int j = 0; j < cached; ++j) {
+      float* k = widened.data() + int64_t(j) * 2 * dh;
+      const int64_t at = seq_base + (vis.cache_begin + j) * row + head;
+      for (int d = 0; d < dh; ++d)
+        k[d] = kv_load(a.k_cache, a.kv_dtype, at + d), k[dh + d] = kv_load(a.v_cache, a.kv_dtype, at + d);
+      keys.push_back(k), values.push_back(k + dh);
+    }
+  }
   for (const Interval& iv : {vis.first, vis.second})
     for (int j = iv.begin; j < iv.end; ++j)
       keys.push_back(a.k_pass + j * row + head), values.push_back(a.v_pass + j * row + head);

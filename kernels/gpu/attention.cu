@@ -14,22 +14,25 @@ inline constexpr int kMaxWarps = kThreads / 32;
 inline constexpr int kDimsPerLane = kMaxHeadDim / kWarp;
 
 // Key j of a token's visible list (cache slots from cache_begin, then the first interval, then the
-// second; the reference's order) for kv head `kvh`: the rows of K and V.
+// second; the reference's order) for kv head `kvh`: elements at .. at + Dh - 1 of K and V, stored as
+// `dtype` (the cache's kv_dtype, or f32 for the pass's own keys).
 struct KeyRef {
-  const float* k;
-  const float* v;
+  const void* k;
+  const void* v;
+  int64_t at;
+  DType dtype;
+  __device__ float key(int d) const { return kv_load(k, dtype, at + d); }
+  __device__ float value(int d) const { return kv_load(v, dtype, at + d); }
 };
 __device__ inline KeyRef key_at(const AttentionArgs& a, const Visibility& vis, int t, int kvh, int j) {
   const int64_t row = int64_t(a.kv_heads) * a.head_dim, off = int64_t(kvh) * a.head_dim;
   const int cached = vis.cache_len - vis.cache_begin;
-  if (j < cached) {
-    const int64_t base = int64_t(a.seq[t]) * a.seq_stride + (vis.cache_begin + j) * row + off;
-    return {a.k_cache + base, a.v_cache + base};
-  }
+  if (j < cached)
+    return {a.k_cache, a.v_cache, int64_t(a.seq[t]) * a.seq_stride + (vis.cache_begin + j) * row + off, a.kv_dtype};
   j -= cached;
   const int n1 = vis.first.end - vis.first.begin;
   const int p = j < n1 ? vis.first.begin + j : vis.second.begin + (j - n1);
-  return {a.k_pass + p * row + off, a.v_pass + p * row + off};
+  return {a.k_pass, a.v_pass, p * row + off, DType::f32};
 }
 
 // One block per (token, group of up to kGroupHeads query heads sharing a kv head, chunk of `chunk`
@@ -67,13 +70,13 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a, in
     for (int g = 0; g < kGroupHeads; ++g) {
       if (g >= heads) break;
       float dot = 0.0f;
-      for (int d = lane; d < dh; d += kWarp) dot += q_s[g][d] * kv.k[d];
+      for (int d = lane; d < dh; d += kWarp) dot += q_s[g][d] * kv.key(d);
       const float s = warp_sum(dot) * a.scale;
       const float m_new = fmaxf(m[g], s), corr = expf(m[g] - m_new), p = expf(s - m_new);
       l[g] = l[g] * corr + p;
       for (int r = 0; r < kDimsPerLane; ++r) {
         const int d = lane + r * kWarp;
-        if (d < dh) acc[g][r] = acc[g][r] * corr + p * kv.v[d];
+        if (d < dh) acc[g][r] = acc[g][r] * corr + p * kv.value(d);
       }
       m[g] = m_new;
     }
@@ -165,6 +168,19 @@ __device__ inline uint32_t bf16x2(float lo, float hi) {
   return uint32_t(f32_to_bf16(lo)) | uint32_t(f32_to_bf16(hi)) << 16;
 }
 
+// Elements at .. at + 3 of a K or V array of `dtype` as f32 (at a multiple of 4, the array 16-byte
+// aligned): one 16-byte load for f32, one 8-byte load for bf16.
+__device__ inline void load4(const void* p, DType dtype, int64_t at, float (&out)[4]) {
+  if (dtype == DType::bf16) {
+    const uint2 u = *reinterpret_cast<const uint2*>(static_cast<const uint16_t*>(p) + at);
+    out[0] = bf16_to_f32(uint16_t(u.x)), out[1] = bf16_to_f32(uint16_t(u.x >> 16));
+    out[2] = bf16_to_f32(uint16_t(u.y)), out[3] = bf16_to_f32(uint16_t(u.y >> 16));
+  } else {
+    const float4 f = *reinterpret_cast<const float4*>(static_cast<const float*>(p) + at);
+    out[0] = f.x, out[1] = f.y, out[2] = f.z, out[3] = f.w;
+  }
+}
+
 // How many times a token sees key `code` of a run (a cache slot >= 0, pass position p as -1 - p,
 // kKeyCacheNone past the run): a pass position in both intervals counts twice, as in the reference's
 // list of visible keys.
@@ -230,8 +246,7 @@ __global__ void __launch_bounds__(kTileWarps * 32, 1) attention_tiles_kernel(Att
     const int n_keys = n_cache + n_pass;
     const int chunk = (n_keys + chunks * kTileKeys - 1) / (chunks * kTileKeys) * kTileKeys;
     const int begin = min(c * chunk, n_keys), end = min(begin + chunk, n_keys);
-    const float* k_seq = a.k_cache + int64_t(seq_s[run]) * a.seq_stride + int64_t(kvh) * dh;
-    const float* v_seq = a.v_cache + int64_t(seq_s[run]) * a.seq_stride + int64_t(kvh) * dh;
+    const int64_t seq_at = int64_t(seq_s[run]) * a.seq_stride + int64_t(kvh) * dh;  // the run's cache rows
     bool in_run[2];
     for (int i = 0; i < 2; ++i) in_run[i] = tok[i] >= run && tok[i] < run_end;
 
@@ -249,20 +264,15 @@ __global__ void __launch_bounds__(kTileWarps * 32, 1) attention_tiles_kernel(Att
         for (int h = 0; h < 2; ++h) {
           const int j = k0 + 2 * kp + h;
           if (j >= end) continue;
-          const float *kr, *vr;
-          if (j < n_cache) {
-            const int64_t off = int64_t(cache_lo + j) * row_len;
-            kr = k_seq + off, vr = v_seq + off;
+          const bool cached = j < n_cache;
+          const KeyRef r =
+              cached ? KeyRef{a.k_cache, a.v_cache, seq_at + int64_t(cache_lo + j) * row_len, a.kv_dtype}
+                     : KeyRef{a.k_pass, a.v_pass, int64_t(pass_lo + j - n_cache) * row_len + kvh * dh, DType::f32};
+          if (VEC && d < dh) {  // one 16-byte (f32) or 8-byte (bf16) load each
+            load4(r.k, r.dtype, r.at + d, kv[0][h]);
+            load4(r.v, r.dtype, r.at + d, kv[1][h]);
           } else {
-            const int64_t off = int64_t(pass_lo + j - n_cache) * row_len + int64_t(kvh) * dh;
-            kr = a.k_pass + off, vr = a.v_pass + off;
-          }
-          if (VEC && d < dh) {  // one 16-byte load each
-            const float4 kq = *reinterpret_cast<const float4*>(kr + d), vq = *reinterpret_cast<const float4*>(vr + d);
-            kv[0][h][0] = kq.x, kv[0][h][1] = kq.y, kv[0][h][2] = kq.z, kv[0][h][3] = kq.w;
-            kv[1][h][0] = vq.x, kv[1][h][1] = vq.y, kv[1][h][2] = vq.z, kv[1][h][3] = vq.w;
-          } else {
-            for (int i = 0; i < 4 && d + i < dh; ++i) kv[0][h][i] = kr[d + i], kv[1][h][i] = vr[d + i];
+            for (int i = 0; i < 4 && d + i < dh; ++i) kv[0][h][i] = r.key(d + i), kv[1][h][i] = r.value(d + i);
           }
         }
         for (int h = 0; h < 2; ++h) {
@@ -424,7 +434,7 @@ void merge(const AttentionArgs& a, int chunks) {
 #if defined(DLLM_BUILD_HAS_MMA_BF16)
 // Whether every K/V row starts 16-byte aligned (the tiles kernel's VEC).
 bool vector_kv(const AttentionArgs& a) {
-  const auto aligned = [](const float* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+  const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
   return a.head_dim % 4 == 0 && aligned(a.k_pass) && aligned(a.v_pass) && aligned(a.k_cache) && aligned(a.v_cache);
 }
 #endif

@@ -14,8 +14,8 @@ __global__ void kv_write_kernel(KvWriteArgs a) {
   const int64_t row = int64_t(a.kv_heads) * a.head_dim;
   const int64_t dst = int64_t(a.seq[t]) * a.seq_stride + int64_t(slot) * row;
   for (int64_t i = threadIdx.x; i < row; i += blockDim.x) {
-    a.k_cache[dst + i] = a.k[t * row + i];
-    a.v_cache[dst + i] = a.v[t * row + i];
+    kv_store(a.k_cache, a.kv_dtype, dst + i, a.k[t * row + i]);
+    kv_store(a.v_cache, a.kv_dtype, dst + i, a.v[t * row + i]);
   }
 }
 

@@ -58,8 +58,8 @@ __global__ void __launch_bounds__(kBlockThreads) rope_kv_write_kernel(RopeKvWrit
   const int64_t row = int64_t(a.kv.kv_heads) * a.kv.head_dim;
   const int64_t dst = int64_t(a.kv.seq[t]) * a.kv.seq_stride + int64_t(slot) * row;
   for (int64_t i = threadIdx.x; i < row; i += blockDim.x) {
-    a.kv.k_cache[dst + i] = a.kv.k[t * row + i];
-    a.kv.v_cache[dst + i] = a.kv.v[t * row + i];
+    kv_store(a.kv.k_cache, a.kv.kv_dtype, dst + i, a.kv.k[t * row + i]);
+    kv_store(a.kv.v_cache, a.kv.kv_dtype, dst + i, a.kv.v[t * row + i]);
   }
 }
 

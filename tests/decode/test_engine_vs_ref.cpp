@@ -90,3 +90,45 @@ TEST(EngineVsRef, DynamicRopeSequencesOfAPassTurnByTheirOwnLength) {
   expected.insert(expected.end(), second.begin(), second.end());
   EXPECT_EQ(logits, expected);
 }
+
+// A bf16 KV cache (Backend::kv_cache_dtype; the CPU kernels read it too): the logits of a prefill and
+// AR steps stay within the bf16 rounding of K and V of the f64 reference, and differ from an f32
+// cache's (the rounding happened). A prefix exported from it and imported into another bf16 cache
+// gives the next step the same bits.
+TEST(EngineVsRef, Bf16KvCache) {
+  constexpr double kTolBf16 = 2e-2;  // K and V with 8 significant bits over a tiny model's forward
+  auto m = Model::random(preset_config("tiny"), DType::bf16, 5, "tiny");
+  const ModelConfig& cfg = m->config();
+  CpuBackend be;
+  Transformer tf(cfg, m->weights(), be);
+  const std::vector<int32_t> prompt = testutil::random_ints(7, 0, cfg.vocab_size, 5);
+  std::vector<std::vector<float>> steps[2];  // [f32, bf16 cache] the logits of every pass
+  for (DType kv : {DType::f32, DType::bf16}) {
+    KvCache cache(cfg, 1, 20, host_memory(), kv);
+    testutil::run_prefill_and_greedy_steps(
+        tf, cache, prompt, 8,
+        [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits,
+            const std::string& where) {
+          steps[kv == DType::bf16].push_back(logits);
+          if (kv == DType::bf16)
+            EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m->weights(), context, pass)),
+                      kTolBf16)
+                << "bf16 cache" << where;
+        });
+    if (kv == DType::f32) continue;
+    // the prefix of the prompt, exported and imported: the next step's bits
+    KvCache copy(cfg, 1, 20, host_memory(), DType::bf16);
+    copy.import_prefix(0, cache.export_prefix(0, 7), 7);
+    cache.set_length(0, 7);
+    std::vector<std::vector<float>> next;
+    for (KvCache* c : {&cache, &copy}) {
+      Pass p;
+      p.add_causal(0, {prompt[0]}, 7, 7, true);
+      next.emplace_back();
+      tf.forward(p, *c, {}, next.back());
+    }
+    EXPECT_EQ(next[0], next[1]) << "an imported bf16 prefix";
+  }
+  EXPECT_EQ(steps[0].front(), steps[1].front()) << "a prefill reads no cache";
+  EXPECT_NE(steps[0].back(), steps[1].back()) << "the bf16 cache was not read as bf16";
+}

@@ -155,6 +155,28 @@ TEST(GpuEngine, MmaBackendStaysWithinTheBf16Rule) {
   EXPECT_GT(mma.graph_stats().launched, 0) << "no step replayed as a graph";
 }
 
+// gpu-mma keeps its KV cache in bf16 where its attention takes the tensor-core tiles
+// (Backend::kv_cache_dtype): the tiles stage K and V as bf16 anyway, so the logits of a prefill and
+// AR steps (a 100-token context: the split over keys) have the bits of an f32 cache's.
+TEST(GpuEngine, MmaBackendsBf16CacheGivesTheF32CachesBits) {
+  DLLM_REQUIRE_GPU();
+  auto m = Model::random(preset_config("tiny-llama"), DType::bf16, 8, "tiny-llama");
+  const ModelConfig& cfg = m->config();
+  GpuBackend be(gpu::Reduction::fast_mma);
+  if (!be.rounds_attention_inputs()) GTEST_SKIP() << "the tiles attention variant needs mma.sync (sm_80+)";
+  ASSERT_EQ(be.kv_cache_dtype(cfg), DType::bf16);
+  Transformer tf(cfg, m->weights(), be);
+  std::vector<std::vector<float>> logits[2];  // [f32, bf16 cache]
+  for (DType kv : {DType::f32, DType::bf16}) {
+    KvCache cache(cfg, 1, 110, be.memory(), kv);
+    testutil::run_prefill_and_greedy_steps(tf, cache, prompt_of(100, cfg.vocab_size, 9), gpu::emulated() ? 3 : 8,
+                                           [&](const std::vector<int32_t>&, const Pass&, const std::vector<float>& l,
+                                               const std::string&) { logits[kv == DType::bf16].push_back(l); });
+  }
+  ASSERT_EQ(logits[0].size(), logits[1].size());
+  for (size_t i = 0; i < logits[0].size(); ++i) expect_bitwise(logits[1][i], logits[0][i], "pass " + std::to_string(i));
+}
+
 // gpu-vendor (every linear through cuBLASLt; the reference on the emulator): the kernel-parity audit
 // passes under the bf16-inputs rule, and a prefill and AR steps, replayed as graphs, stay within
 // kTolMma of the f64 reference.

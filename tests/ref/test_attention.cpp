@@ -14,9 +14,11 @@ std::vector<float> brute(const AttentionArgs& a, int t, int h, const std::vector
                          const std::vector<int>& pass_keys) {
   const int g = a.q_heads / a.kv_heads, kvh = h / g, dh = a.head_dim;
   std::vector<const float*> ks, vs;
+  const auto* k_cache = static_cast<const float*>(a.k_cache);  // an f32 cache
+  const auto* v_cache = static_cast<const float*>(a.v_cache);
   for (int j : cache_keys) {
-    ks.push_back(a.k_cache + a.seq[t] * a.seq_stride + (j * a.kv_heads + kvh) * dh);
-    vs.push_back(a.v_cache + a.seq[t] * a.seq_stride + (j * a.kv_heads + kvh) * dh);
+    ks.push_back(k_cache + a.seq[t] * a.seq_stride + (j * a.kv_heads + kvh) * dh);
+    vs.push_back(v_cache + a.seq[t] * a.seq_stride + (j * a.kv_heads + kvh) * dh);
   }
   for (int j : pass_keys) {
     ks.push_back(a.k_pass + (j * a.kv_heads + kvh) * dh);

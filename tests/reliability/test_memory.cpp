@@ -41,6 +41,9 @@ TEST(Memory, KvCacheNeedMatchesTheCache) {
   const dllm::ModelConfig cfg = dllm::preset_config("tiny");
   const dllm::MemoryNeed need = dllm::memory_need(cfg, 1000, dllm::RunShape{3, 50, 7});
   EXPECT_EQ(need.kv_cache, dllm::KvCache(cfg, 3, 50).bytes());
+  const dllm::MemoryNeed half = dllm::memory_need(cfg, 1000, dllm::RunShape{3, 50, 7}, dllm::DType::bf16);
+  EXPECT_EQ(half.kv_cache, dllm::KvCache(cfg, 3, 50, dllm::host_memory(), dllm::DType::bf16).bytes());
+  EXPECT_EQ(2 * half.kv_cache, need.kv_cache);
   EXPECT_EQ(need.weights, 1000);
   EXPECT_GT(need.workspace, int64_t(7) * cfg.vocab_size * 4);
   EXPECT_EQ(need.total(), need.weights + need.kv_cache + need.workspace);
