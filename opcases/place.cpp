@@ -130,7 +130,7 @@ int32_t* Arena::out_ints(const std::string& name, size_t n) {
   return reinterpret_cast<int32_t*>(add(name, true, true, std::make_unique<GuardedArray>(place_, n)));
 }
 float* Arena::scratch(const std::string& name, size_t n) {
-  return add(name, false, false, std::make_unique<GuardedArray>(place_, std::vector<float>(n, 0.0f)));
+  return add(name, false, false, std::make_unique<GuardedArray>(place_, n));
 }
 
 std::vector<Output> Arena::read(std::vector<std::string>* breaches) const {

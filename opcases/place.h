@@ -78,8 +78,7 @@ class Arena {
   float* out(const std::string& name, size_t n);
   float* inout(const std::string& name, const std::vector<float>& init);  // in place: starts as init
   int32_t* out_ints(const std::string& name, size_t n);
-  // Guarded scratch of the kernel, zeros at first as the engine's workspaces are: its guards are
-  // checked, its contents not compared.
+  // Guarded scratch of the kernel: its guards are checked, its contents not compared.
   float* scratch(const std::string& name, size_t n);
   // The outputs after the call; a guard breach of any array (scratch too) is added to *breaches.
   std::vector<Output> read(std::vector<std::string>* breaches) const;

@@ -148,21 +148,22 @@ __global__ void attention_merge_kernel(AttentionArgs a, int chunks, const float*
 // blockIdx.z takes chunk z of the run's keys (gridDim.z chunks of whole key tiles, the last one
 // shorter): with several chunks (a split over keys that fills the device, tiles_grid) each block
 // writes its rows' partial states, and the last block
-// of a tile to finish merges them in chunk order (counted in the workspace), so there is no merge
+// of a tile to finish merges them in chunk order (tiles_done counts them), so there is no merge
 // launch; with one chunk it writes the rows' outputs.
 // Per key tile: S = Q K^T (Q's fragments held in registers), an online softmax per row (each row's
 // max and sum shared by the four lanes that hold it), O += P V with P rounded to bf16. Q, K and V are
 // rounded to bf16 once; hence opt-in (gpu-mma), like the mma linear variant.
 inline constexpr int kTileWarps = 4, kTileRows = 16 * kTileWarps, kTileKeys = 64;
 inline constexpr int kTileMaxDim = 128;  // the largest head_dim the tiles variant takes
-// The tiles kernel's workspace: a count per (token tile, kv head), then the partial states
-// [T, Hq, chunks, Dh + 2] (16-byte aligned).
-__host__ __device__ inline int64_t tiles_counter_words(int tiles, int kv_heads) {
-  return (int64_t(tiles) * kv_heads + 3) / 4 * 4;
-}
+// How many chunks of each (token tile, kv head) of a split tiles launch are done (tiles_done): zero
+// when the module loads, put back to zero by the tile's last chunk. Not in the workspace, whose partial
+// states sit at other offsets in passes of other sizes. A launch with more tiles than this does not
+// split.
+inline constexpr int kTilesMaxCounts = 1 << 16;
 
 #if defined(DLLM_BUILD_HAS_MMA_BF16)
 inline constexpr int kKeyCacheNone = INT_MIN;
+__device__ int tiles_done[kTilesMaxCounts];
 
 __device__ inline uint32_t bf16x2(float lo, float hi) {
   return uint32_t(f32_to_bf16(lo)) | uint32_t(f32_to_bf16(hi)) << 16;
@@ -338,7 +339,7 @@ __global__ void __launch_bounds__(kTileWarps * 32, 1) attention_tiles_kernel(Att
     for (int i = 0; i < 2; ++i) {
       if (!in_run[i]) continue;
       const int64_t th = int64_t(t0 + tok[i]) * a.q_heads + head[i];
-      float* part = a.workspace + tiles_counter_words(int(gridDim.x), int(gridDim.y)) + (th * chunks + c) * (dh + 2);
+      float* part = a.workspace + (th * chunks + c) * (dh + 2);
       if (PARTIAL && q == 0) part[0] = m[i], part[1] = l[i];
       for (int n = 0; n < DIM / 8; ++n)
         for (int e = 0; e < 2; ++e) {
@@ -357,12 +358,12 @@ __global__ void __launch_bounds__(kTileWarps * 32, 1) attention_tiles_kernel(Att
     __shared__ int last_s;
     __threadfence();  // this block's partial states are visible before it counts itself done
     __syncthreads();
-    int* done = reinterpret_cast<int*>(a.workspace) + blockIdx.x * gridDim.y + blockIdx.y;
+    int* done = tiles_done + blockIdx.x * gridDim.y + blockIdx.y;
     if (tid == 0) last_s = atomicAdd(done, 1) == chunks - 1;
     __syncthreads();
     if (!last_s) return;
     __threadfence();
-    const float* partial = a.workspace + tiles_counter_words(int(gridDim.x), int(gridDim.y));
+    const float* partial = a.workspace;
     for (int r = warp; r < nt * group; r += kTileWarps) {
       const int64_t th = int64_t(t0 + r / group) * a.q_heads + kvh * group + r % group;
       merge_chunks(partial + th * chunks * (dh + 2), chunks, dh, a.out + th * dh, lane, 32);
@@ -385,8 +386,10 @@ inline constexpr int kTilesMinBlocks = 16;
 dim3 tiles_grid(const AttentionArgs& a) {
   const int tiles = blocks_for(a.tokens, kTileRows / (a.q_heads / a.kv_heads));
   const int64_t blocks = int64_t(tiles) * a.kv_heads, target = max(2 * device_multiprocessors(), kTilesMinBlocks);
-  const int64_t chunks =
-      std::clamp<int64_t>((target + blocks - 1) / blocks, 1, blocks_for(int64_t(a.max_keys) + a.tokens, kTileKeys));
+  const int64_t chunks = blocks > kTilesMaxCounts
+                             ? 1
+                             : std::clamp<int64_t>((target + blocks - 1) / blocks, 1,
+                                                   blocks_for(int64_t(a.max_keys) + a.tokens, kTileKeys));
   return dim3(unsigned(tiles), unsigned(a.kv_heads), unsigned(chunks));
 }
 
@@ -413,7 +416,7 @@ size_t attention_workspace_floats(const AttentionArgs& a) {
   size_t floats = partial(attention_chunks(a));
   if (a.tokens > 0 && attention_tiles_fit(a)) {
     const dim3 g = tiles_grid(a);
-    floats = std::max(floats, size_t(tiles_counter_words(int(g.x), int(g.y))) + partial(int(g.z)));
+    floats = std::max(floats, partial(int(g.z)));
   }
   return floats;
 }
@@ -450,7 +453,7 @@ void launch_tiles(const AttentionArgs& a) {
   const auto launch = [&](auto dim) {
     constexpr int DIM = decltype(dim)::value;
     const bool split = grid.z > 1, vec = vector_kv(a);
-    DLLM_ASSERT(!split || a.workspace != nullptr);  // attention_workspace_floats(a) floats, counts at 0
+    DLLM_ASSERT(!split || a.workspace != nullptr);  // attention_workspace_floats(a) floats
     if (split && vec)
       DLLM_LAUNCH(grid, kTileWarps * 32, attention_tiles_kernel<DIM, true, true>)(a);
     else if (split)
