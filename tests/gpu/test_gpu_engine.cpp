@@ -76,6 +76,23 @@ void expect_prefill_and_ar_steps_match(Transformer& tf, const Model& m, Memory& 
       after_prefill);
 }
 
+// The logits of every pass of a 100-token prefill and greedy AR steps (8, 3 on the emulator: past 64
+// keys, so the tiles attention splits its keys) on a fresh cache of `kv` values.
+std::vector<std::vector<float>> logits_of_a_run(Transformer& tf, Memory& memory, DType kv) {
+  std::vector<std::vector<float>> logits;
+  KvCache cache(tf.config(), 1, 110, memory, kv);
+  testutil::run_prefill_and_greedy_steps(tf, cache, prompt_of(100, tf.config().vocab_size, 9), sized(8, 3),
+                                         [&](const std::vector<int32_t>&, const Pass&, const std::vector<float>& l,
+                                             const std::string&) { logits.push_back(l); });
+  return logits;
+}
+
+void expect_same_passes(const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b,
+                        const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t i = 0; i < a.size(); ++i) expect_bitwise(a[i], b[i], what + ": pass " + std::to_string(i));
+}
+
 std::unique_ptr<Model> tiny_tidar() { return Model::load(std::string(DLLM_SOURCE_DIR) + "/models/tiny-tidar"); }
 
 }  // namespace
@@ -141,8 +158,8 @@ TEST(GpuEngine, MmaBackendStaysWithinTheBf16Rule) {
   if (gpu::visible_devices().front().warp_size == 32) {
     EXPECT_NE(logits[0], logits[1]) << "the mma variant did not run";
   }
-  // AR steps replayed as graphs (the tiles attention's split over keys counts its blocks in the
-  // workspace, and each replay must find the counts back at 0)
+  // AR steps replayed as graphs (the tiles attention's split over keys and the mma linear's split-K
+  // count their blocks in device globals, which each replay must find back at 0)
   Transformer tf(cfg, m->weights(), mma);
   KvCache cache(cfg, 1, 110, mma.memory());
   testutil::run_prefill_and_greedy_steps(
@@ -166,15 +183,8 @@ TEST(GpuEngine, MmaBackendsBf16CacheGivesTheF32CachesBits) {
   if (!be.rounds_attention_inputs()) GTEST_SKIP() << "the tiles attention variant needs mma.sync (sm_80+)";
   ASSERT_EQ(be.kv_cache_dtype(cfg), DType::bf16);
   Transformer tf(cfg, m->weights(), be);
-  std::vector<std::vector<float>> logits[2];  // [f32, bf16 cache]
-  for (int run = 0; run < 2; ++run) {
-    KvCache cache(cfg, 1, 110, be.memory(), run == 0 ? DType::f32 : DType::bf16);
-    testutil::run_prefill_and_greedy_steps(tf, cache, prompt_of(100, cfg.vocab_size, 9), gpu::emulated() ? 3 : 8,
-                                           [&](const std::vector<int32_t>&, const Pass&, const std::vector<float>& l,
-                                               const std::string&) { logits[run].push_back(l); });
-  }
-  ASSERT_EQ(logits[0].size(), logits[1].size());
-  for (size_t i = 0; i < logits[0].size(); ++i) expect_bitwise(logits[1][i], logits[0][i], "pass " + std::to_string(i));
+  expect_same_passes(logits_of_a_run(tf, be.memory(), DType::bf16), logits_of_a_run(tf, be.memory(), DType::f32),
+                     "bf16 against f32 cache");
 }
 
 // gpu-vendor (every linear through cuBLASLt; the reference on the emulator): the kernel-parity audit
@@ -618,14 +628,7 @@ TEST(GpuEngine, PassesDoNotDependOnEarlierPasses) {
   for (auto red : {gpu::Reduction::fast, gpu::Reduction::invariant, gpu::Reduction::fast_mma}) {
     GpuBackend be(red);
     Transformer tf(cfg, m->weights(), be);
-    std::vector<std::vector<float>> logits[2];
-    for (int run = 0; run < 2; ++run) {
-      KvCache cache(cfg, 1, 110, be.memory(), be.kv_cache_dtype(cfg));
-      testutil::run_prefill_and_greedy_steps(tf, cache, prompt_of(100, cfg.vocab_size, 9), 3,
-                                             [&](const std::vector<int32_t>&, const Pass&, const std::vector<float>& l,
-                                                 const std::string&) { logits[run].push_back(l); });
-    }
-    for (size_t i = 0; i < logits[0].size(); ++i)
-      expect_bitwise(logits[1][i], logits[0][i], be.name() + " pass " + std::to_string(i));
+    const std::vector<std::vector<float>> first = logits_of_a_run(tf, be.memory(), be.kv_cache_dtype(cfg));
+    expect_same_passes(logits_of_a_run(tf, be.memory(), be.kv_cache_dtype(cfg)), first, be.name());
   }
 }
