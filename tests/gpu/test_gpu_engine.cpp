@@ -76,6 +76,22 @@ void expect_prefill_and_ar_steps_match(Transformer& tf, const Model& m, Memory& 
       after_prefill);
 }
 
+// A prefill of `prompt` and greedy AR steps (8, 3 on the emulator) on `be`, its graphs replaying the
+// steps: every pass's logits within kTolMma of the f64 reference.
+void expect_steps_within_the_bf16_rule(const Model& m, GpuBackend& be, const std::vector<int32_t>& prompt) {
+  const ModelConfig& cfg = m.config();
+  Transformer tf(cfg, m.weights(), be);
+  KvCache cache(cfg, 1, int(prompt.size()) + 10, be.memory(), be.kv_cache_dtype(cfg));
+  testutil::run_prefill_and_greedy_steps(
+      tf, cache, prompt, sized(8, 3),
+      [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits,
+          const std::string& where) {
+        EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m.weights(), context, pass)), kTolMma)
+            << be.name() << where;
+      });
+  EXPECT_GT(be.graph_stats().launched, 0) << be.name() << ": no step replayed as a graph";
+}
+
 // The logits of every pass of a 100-token prefill and greedy AR steps (8, 3 on the emulator: past 64
 // keys, so the tiles attention splits its keys) on a fresh cache of `kv` values.
 std::vector<std::vector<float>> logits_of_a_run(Transformer& tf, Memory& memory, DType kv) {
@@ -160,16 +176,7 @@ TEST(GpuEngine, MmaBackendStaysWithinTheBf16Rule) {
   }
   // AR steps replayed as graphs (the tiles attention's split over keys and the mma linear's split-K
   // count their blocks in device globals, which each replay must find back at 0)
-  Transformer tf(cfg, m->weights(), mma);
-  KvCache cache(cfg, 1, 110, mma.memory());
-  testutil::run_prefill_and_greedy_steps(
-      tf, cache, prompt_of(100, cfg.vocab_size, 7), gpu::emulated() ? 3 : 8,
-      [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits,
-          const std::string& where) {
-        EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m->weights(), context, pass)), kTolMma)
-            << "gpu-mma" << where;
-      });
-  EXPECT_GT(mma.graph_stats().launched, 0) << "no step replayed as a graph";
+  expect_steps_within_the_bf16_rule(*m, mma, prompt_of(100, cfg.vocab_size, 7));
 }
 
 // gpu-mma keeps its KV cache in bf16 where its attention takes the tensor-core tiles
@@ -198,16 +205,7 @@ TEST(GpuEngine, VendorBackendStaysWithinTheBf16Rule) {
   GpuBackend be(gpu::Reduction::fast, true, true);
   ASSERT_EQ(be.name(), "gpu-vendor");
   for (const auto& r : kernel_parity(be, cfg, m->weights())) EXPECT_TRUE(r["pass"].get<bool>()) << r.dump();
-  Transformer tf(cfg, m->weights(), be);
-  KvCache cache(cfg, 1, 20, be.memory());
-  testutil::run_prefill_and_greedy_steps(
-      tf, cache, prompt_of(9, cfg.vocab_size, 6), gpu::emulated() ? 3 : 8,
-      [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits,
-          const std::string& where) {
-        EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m->weights(), context, pass)), kTolMma)
-            << "gpu-vendor" << where;
-      });
-  EXPECT_GT(be.graph_stats().launched, 0) << "no step replayed as a graph";
+  expect_steps_within_the_bf16_rule(*m, be, prompt_of(9, cfg.vocab_size, 6));
 }
 
 // Token 0 of a pass after a 20-token context sees the same keys alone, first of 17 and first of 306.
