@@ -153,10 +153,7 @@ Case<AttentionArgs> random_case(int t, int hq, int hkv, int dh, int cache, Visib
     a.v_pass = arena.in(random_floats(size_t(t) * hkv * dh, seed + 2));
     const auto cache_values = [&](uint32_t s, float scale) -> const void* {  // B = 2
       const std::vector<float> values = random_floats(size_t(2 * a.seq_stride), s, scale);
-      if (kv == DType::f32) return arena.in(values);
-      std::vector<uint16_t> stored(values.size());
-      for (size_t i = 0; i < values.size(); ++i) stored[i] = f32_to_bf16(values[i]);
-      return arena.in(stored);
+      return arena.in(kv == DType::f32 ? values : bf16_words(values));
     };
     a.k_cache = cache_values(seed + 3, 2.0f), a.v_cache = cache_values(seed + 4, 1.0f), a.kv_dtype = kv;
     a.vis = arena.in(p.vis), a.seq = arena.in(p.seq), a.max_keys = p.max_keys;

@@ -147,9 +147,8 @@ __global__ void attention_merge_kernel(AttentionArgs a, int chunks, const float*
 // positions [min, max) over the run's intervals, and each row masks the keys its token does not see.
 // blockIdx.z takes chunk z of the run's keys (gridDim.z chunks of whole key tiles, the last one
 // shorter): with several chunks (a split over keys that fills the device, tiles_grid) each block
-// writes its rows' partial states, and the last block
-// of a tile to finish merges them in chunk order (tiles_done counts them), so there is no merge
-// launch; with one chunk it writes the rows' outputs.
+// writes its rows' partial states, and the last block of a tile to finish merges them in chunk order
+// (tiles_done counts them), so there is no merge launch; with one chunk it writes the rows' outputs.
 // Per key tile: S = Q K^T (Q's fragments held in registers), an online softmax per row (each row's
 // max and sum shared by the four lanes that hold it), O += P V with P rounded to bf16. Q, K and V are
 // rounded to bf16 once; hence opt-in (gpu-mma), like the mma linear variant.
@@ -164,10 +163,6 @@ inline constexpr int kTilesMaxCounts = 1 << 16;
 #if defined(DLLM_BUILD_HAS_MMA_BF16)
 inline constexpr int kKeyCacheNone = INT_MIN;
 __device__ int tiles_done[kTilesMaxCounts];
-
-__device__ inline uint32_t bf16x2(float lo, float hi) {
-  return uint32_t(f32_to_bf16(lo)) | uint32_t(f32_to_bf16(hi)) << 16;
-}
 
 // Elements at .. at + 3 of a K or V array of `dtype` as f32 (at a multiple of 4, the array 16-byte
 // aligned): one 16-byte load for f32, one 8-byte load for bf16.
@@ -201,7 +196,7 @@ __global__ void __launch_bounds__(kTileWarps * 32, 1) attention_tiles_kernel(Att
   constexpr int kPairs = DIM / 2, kPairsLd = kPairs + 4, kKeyPairsLd = kTileKeys / 2 + 4;
   __shared__ uint32_t k_s[kTileKeys][kPairsLd];  // [key, dim / 2]: bf16 pairs of dims
   __shared__ uint32_t vt_s[DIM][kKeyPairsLd];    // [dim, key / 2]: bf16 pairs of keys (V transposed)
-  __shared__ int code_s[kTileKeys];              // the tile's keys (sees() above)
+  __shared__ int code_s[kTileKeys];              // the tile's keys (times_seen's codes)
   static_assert(sizeof(Visibility) % 4 == 0 && alignof(Visibility) == 4, "Visibility is int32 fields");
   __shared__ int32_t vis_words[kTileRows * sizeof(Visibility) / 4];  // the tile's tokens (no constructor)
   __shared__ int32_t seq_s[kTileRows];
@@ -228,7 +223,7 @@ __global__ void __launch_bounds__(kTileWarps * 32, 1) attention_tiles_kernel(Att
       const int i = r % 2, d = kk * 16 + 2 * q + 8 * (r / 2);
       const float* qrow = a.q + (int64_t(t0 + tok[i]) * a.q_heads + head[i]) * dh;
       const bool in = tok[i] >= 0;
-      qf[kk][r] = bf16x2(in && d < dh ? qrow[d] : 0.0f, in && d + 1 < dh ? qrow[d + 1] : 0.0f);
+      qf[kk][r] = bf16_pair(in && d < dh ? qrow[d] : 0.0f, in && d + 1 < dh ? qrow[d + 1] : 0.0f);
     }
 
   for (int run = 0; run < nt;) {
@@ -277,10 +272,10 @@ __global__ void __launch_bounds__(kTileWarps * 32, 1) attention_tiles_kernel(Att
           }
         }
         for (int h = 0; h < 2; ++h) {
-          k_s[2 * kp + h][d / 2] = bf16x2(kv[0][h][0], kv[0][h][1]);
-          k_s[2 * kp + h][d / 2 + 1] = bf16x2(kv[0][h][2], kv[0][h][3]);
+          k_s[2 * kp + h][d / 2] = bf16_pair(kv[0][h][0], kv[0][h][1]);
+          k_s[2 * kp + h][d / 2 + 1] = bf16_pair(kv[0][h][2], kv[0][h][3]);
         }
-        for (int i = 0; i < 4; ++i) vt_s[d + i][kp] = bf16x2(kv[1][0][i], kv[1][1][i]);
+        for (int i = 0; i < 4; ++i) vt_s[d + i][kp] = bf16_pair(kv[1][0][i], kv[1][1][i]);
       }
       __syncthreads();
 
@@ -320,8 +315,9 @@ __global__ void __launch_bounds__(kTileWarps * 32, 1) attention_tiles_kernel(Att
         for (int e = 0; e < 4; ++e) o[n][e] *= corr[e / 2];
       // O += P V: P's C fragments of two 8-key tiles are the A fragment of 16 keys.
       for (int kk = 0; kk < kTileKeys / 16; ++kk) {
-        const uint32_t pa[4] = {bf16x2(s[2 * kk][0], s[2 * kk][1]), bf16x2(s[2 * kk][2], s[2 * kk][3]),
-                                bf16x2(s[2 * kk + 1][0], s[2 * kk + 1][1]), bf16x2(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+        const uint32_t pa[4] = {bf16_pair(s[2 * kk][0], s[2 * kk][1]), bf16_pair(s[2 * kk][2], s[2 * kk][3]),
+                                bf16_pair(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                                bf16_pair(s[2 * kk + 1][2], s[2 * kk + 1][3])};
         for (int n = 0; n < DIM / 8; ++n) {
           if (n * 8 >= dh) break;
           const uint32_t b[2] = {vt_s[8 * n + g][8 * kk + q], vt_s[8 * n + g][8 * kk + q + 4]};
@@ -339,7 +335,7 @@ __global__ void __launch_bounds__(kTileWarps * 32, 1) attention_tiles_kernel(Att
     for (int i = 0; i < 2; ++i) {
       if (!in_run[i]) continue;
       const int64_t th = int64_t(t0 + tok[i]) * a.q_heads + head[i];
-      float* part = a.workspace + (th * chunks + c) * (dh + 2);
+      float* part = PARTIAL ? a.workspace + (th * chunks + c) * (dh + 2) : nullptr;  // (max, sum, out[Dh])
       if (PARTIAL && q == 0) part[0] = m[i], part[1] = l[i];
       for (int n = 0; n < DIM / 8; ++n)
         for (int e = 0; e < 2; ++e) {

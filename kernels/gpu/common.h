@@ -23,6 +23,12 @@ inline void check(gpuError_t e, const char* what, const char* file, int line) {
 
 namespace dllm::gpu {
 
+// Two floats rounded to bf16 and packed in one word, `lo` in the low half: one register of an
+// mma.sync fragment (vendor.h's lane layout).
+__device__ inline uint32_t bf16_pair(float lo, float hi) {
+  return uint32_t(f32_to_bf16(lo)) | uint32_t(f32_to_bf16(hi)) << 16;
+}
+
 // Sum over the lanes of a warp by a fixed butterfly: every lane gets the same bits.
 __device__ inline float warp_sum(float v) {
   for (int m = kWarp / 2; m > 0; m /= 2) v += gpu_shfl_xor(v, m);

@@ -322,10 +322,6 @@ static_assert(kMmaWeightGroups * kMmaThreads * 8 == kMmaOut * kMmaSyncK &&
                   kMmaInputGroups * kMmaThreads * 8 == kMmaTok * kMmaSyncK,
               "the threads stage whole tiles");
 
-__device__ inline uint32_t bf16_pair(float lo, float hi) {
-  return uint32_t(f32_to_bf16(lo)) | uint32_t(f32_to_bf16(hi)) << 16;
-}
-
 // Eight weights as four bf16 pairs: bf16 as stored, other dtypes rounded.
 template <DType W>
 __device__ inline uint4 bf16_pairs(const Packed8<W>& p) {
