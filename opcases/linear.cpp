@@ -124,8 +124,8 @@ const Op<LinearArgs>& linear_op() {
         // the invariant mode's one shape (gpu::pick_linear)
         {"tiled", Device::gpu, [](const LinearArgs& a) { gpu::linear(a, gpu::LinearVariant::tiled); },
          f32_reference(2e-6), true},
-        // NVIDIA's mma rounds the weights and inputs to bf16 (bf16 weights stay exact); AMD's MFMA takes
-        // f32 and stays far inside the bound. One column order whatever the pass size: invariant.
+        // the matrix units (mma.sync, MFMA) take the weights and inputs rounded to bf16 (bf16 weights stay
+        // exact). One column order whatever the pass size: invariant.
         {"mma", Device::gpu, [](const LinearArgs& a) { gpu::linear(a, gpu::LinearVariant::mma); }, bf16_inputs(), true,
          gpu::mma_available},
         // the baseline (cuBLASLt): 16-bit weights take inputs rounded to their dtype

@@ -28,7 +28,7 @@ struct StoredRows {
 
 bool mma_available() {
 #if defined(DLLM_EMU)
-  return true;  // warp 32: mma.sync; warp 64: MFMA
+  return true;  // warp 32: mma.sync; warp 64: MFMA (both bf16)
 #elif defined(DLLM_BUILD_HAS_MMA_BF16)
   static const bool yes = [] {
     gpuDeviceProp p;

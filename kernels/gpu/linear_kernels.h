@@ -281,39 +281,40 @@ __global__ void __launch_bounds__(kTileThreads) linear_tiled_kernel(Inputs input
   }
 }
 
-// mma: matrix-unit tiles. A block of 256 threads computes 64 outputs x 32 tokens, through
-// shared-memory tiles of the weights and the input; NVIDIA's mma.sync and AMD's MFMA below. Each
-// output is one accumulator over its columns in ascending order (on NVIDIA, one per split of the
-// columns, the splits added in order), whatever the pass size or the token's place in it (padding
-// tokens and columns are zeros), so a token's result is bitwise the same alone or in any pass.
+// mma: matrix-unit tiles. A block of 256 threads computes 64 outputs x 32 tokens through shared-memory
+// tiles of the weights and the inputs, both rounded to bf16 (bf16 weights stay exact: their bits go in
+// as loaded; f16 and f32 weights and the activations lose mantissa bits, hence opt-in). The matrix
+// instruction is the vendor's (MmaWarpTile below); staging, split-K and the write-out are shared. Each
+// output is one accumulator over its columns in ascending blocks of 16 (one per split of the columns,
+// the splits added in order), whatever the pass size or the token's place in it (padding tokens and
+// columns are zeros), so a token's result is bitwise the same alone or in any pass.
 inline constexpr int kMmaOut = 64, kMmaTok = 32, kMmaThreads = 256;
 
-#if defined(DLLM_BUILD_HAS_MMA_BF16)
-// Split-K of the mma kernel: a matrix with few output tiles would leave most multiprocessors idle
-// (llama3-8b's q, o and down have 64 tiles of 64 outputs for 132 SMs, k and v 16), so its columns are
-// cut into gridDim.z ranges, one block each, chosen from the matrix shape and the device only, never
-// from the pass size (mma_split). The blocks of a tile then add their sums into y in split order,
-// each waiting for its turn on the tile's counter: y = ((sum_0 + bias) + sum_1) + ..., the same bits
-// for a token alone or in any pass. The counters start at 0 (device globals are zeroed when the
-// module loads) and the last split puts its tile's back to 0. Blocks are dispatched in grid order,
-// z slowest, so a block waits only on blocks already running or done.
+// Split-K: a matrix with few output tiles would leave most multiprocessors idle (llama3-8b's q, o and
+// down have 64 tiles of 64 outputs for 132 SMs, k and v 16), so its columns are cut into gridDim.z
+// ranges, one block each, chosen from the matrix shape and the device only, never from the pass size
+// (mma_split). The blocks of a tile then add their sums into y in split order, each waiting for its
+// turn on the tile's counter: y = ((sum_0 + bias) + sum_1) + ..., the same bits for a token alone or
+// in any pass. The counters start at 0 (device globals are zeroed when the module loads) and the last
+// split puts its tile's back to 0. Blocks are dispatched in grid order, z slowest, so a block waits
+// only on blocks already running or done.
 inline constexpr int kMmaMaxSplitTiles = 1 << 16;  // token tiles x output tiles a split launch may have
 namespace {
 __device__ int mma_turn[kMmaMaxSplitTiles];  // per tile: the split whose turn it is to add into y
 }
 
-// mma.sync m16n8k16 (bf16 inputs, f32 accumulation) with the weights as the 16-row operand A and the
-// tokens as the 8-column operand B, so a pass's few tokens fill the narrow side. Each of the block's 8
-// warps takes 16 outputs (warp % 4) and 16 tokens (warp / 4: two mmas sharing the weight fragment).
-// Weights and inputs are rounded to bf16 once, into shared memory: bf16 weights stay exact (their bits
-// go in as loaded); f16 and f32 weights and the activations lose mantissa bits (hence opt-in).
-// Staging: a tile is kMmaSyncK columns; each thread loads its groups of 8 weights and of 8 inputs
-// with 16-byte loads (VEC: Din % 8 == 0, 16-byte aligned rows; else element by element). The
-// next tile's loads are issued before this tile's mmas and land in the other of two shared buffers,
-// so there is one barrier per tile. Shared tiles hold bf16 pairs (columns 2j and 2j + 1, the lower in
-// the low half: one fragment register each) in rows of kMmaPairsLd words, so a warp's fragment reads
-// hit 32 different banks.
-inline constexpr int kMmaSyncK = 64;
+// Staging: a tile is kMmaSyncK columns; each thread stages its groups of 8 weights and of 8 inputs
+// with 16-byte loads (VEC: Din % 8 == 0, 16-byte aligned rows; else element by element).
+//   - on NVIDIA, bf16 weights with VEC go straight to shared memory by cp.async, into a ring of
+//     kMmaStages buffers, kMmaStages - 1 tiles ahead of the mmas: up to 24 KB of a block's weights in
+//     flight;
+//   - other weights (rounded to bf16 on the way) and the inputs (computed by Inputs, then rounded)
+//     pass through registers: the next tile's loads are issued before this tile's mmas and stored
+//     into the other of two shared buffers after them.
+// One barrier per tile. Shared tiles hold bf16 pairs (columns 2j and 2j + 1, the lower in the low
+// half: one fragment register each) in rows of kMmaPairsLd words, so a warp's fragment reads hit 32
+// different banks.
+inline constexpr int kMmaSyncK = 64, kMmaStages = 4;
 inline constexpr int kMmaPairs = kMmaSyncK / 2, kMmaPairsLd = kMmaPairs + 4;
 // groups of 8 columns each thread stages per tile: 2 of the weights, 1 of the inputs
 inline constexpr int kMmaWeightGroups = kMmaOut * kMmaSyncK / 8 / kMmaThreads;
@@ -343,30 +344,108 @@ __device__ inline uint4 input_pairs(const Tokens& tokens, int t, int nt, int64_t
   return uint4{bf16_pair(lo.x, lo.y), bf16_pair(lo.z, lo.w), bf16_pair(hi.x, hi.y), bf16_pair(hi.z, hi.w)};
 }
 
+// A warp's part of the block's 64 x 32 tile and its matrix instruction, the weights as the
+// instruction's row operand A and the tokens as its column operand B, so a pass's few tokens fill the
+// narrow side. step() adds 16 columns, shared pairs p .. p + 7 (wp: [outputs, kMmaPairsLd] words, xp:
+// [tokens, kMmaPairsLd]), to acc[h][i], whose place in the tile is (output(i), token(h, i)).
+#if defined(DLLM_DEVICE_HAS_MMA_BF16)
+// NVIDIA, mma.sync m16n8k16: each of the 8 warps takes 16 outputs (warp % 4) and 16 tokens (warp / 4),
+// two mmas of 8 tokens sharing the weight fragment (vendor.h's layout: g = lane / 4, q = lane % 4).
+struct MmaWarpTile {
+  int wo, wt, g, q;
+  __device__ explicit MmaWarpTile(int tid)
+      : wo(tid / kWarp % 4 * 16), wt(tid / kWarp / 4 * 16), g(tid % kWarp / 4), q(tid % 4) {}
+  __device__ void step(const uint32_t* wp, const uint32_t* xp, int p, float (&acc)[2][4]) const {
+    const uint32_t w[4] = {wp[(wo + g) * kMmaPairsLd + p + q], wp[(wo + g + 8) * kMmaPairsLd + p + q],
+                           wp[(wo + g) * kMmaPairsLd + p + q + 4], wp[(wo + g + 8) * kMmaPairsLd + p + q + 4]};
+    for (int h = 0; h < 2; ++h) {
+      const int t = wt + 8 * h + g;
+      const uint32_t x[2] = {xp[t * kMmaPairsLd + p + q], xp[t * kMmaPairsLd + p + q + 4]};
+      gpu_mma_16x8x16_bf16(w, x, acc[h]);
+    }
+  }
+  __device__ int output(int i) const { return wo + g + 8 * (i / 2); }
+  __device__ int token(int h, int i) const { return wt + 8 * h + 2 * q + i % 2; }
+};
+#elif defined(DLLM_DEVICE_HAS_MFMA_BF16)
+// AMD, MFMA 16x16x16 bf16: each of the 4 waves takes 16 outputs and both 16-token halves, two MFMAs
+// sharing the weight fragment (vendor.h's layout: r = lane % 16, s = lane / 16).
+struct MmaWarpTile {
+  int wo, r, s;
+  __device__ explicit MmaWarpTile(int tid) : wo(tid / kWarp * 16), r(tid % 16), s(tid % kWarp / 16) {}
+  __device__ void step(const uint32_t* wp, const uint32_t* xp, int p, float (&acc)[2][4]) const {
+    const uint32_t w[2] = {wp[(wo + r) * kMmaPairsLd + p + 2 * s], wp[(wo + r) * kMmaPairsLd + p + 2 * s + 1]};
+    for (int h = 0; h < 2; ++h) {
+      const int t = 16 * h + r;
+      const uint32_t x[2] = {xp[t * kMmaPairsLd + p + 2 * s], xp[t * kMmaPairsLd + p + 2 * s + 1]};
+      gpu_mfma_16x16x16_bf16(w, x, acc[h]);
+    }
+  }
+  __device__ int output(int i) const { return wo + 4 * s + i; }
+  __device__ int token(int h, int) const { return 16 * h + r; }
+};
+#endif
+
+#if defined(DLLM_DEVICE_HAS_MMA_BF16)
+// pipelined_tiles with a second kind of copy: issue(k0, stage) copies tile k0 straight into shared
+// buffer `stage` of STAGES by cp.async (one commit group per tile), STAGES - 1 tiles ahead;
+// compute(stage, buffer) reads the tile from that stage and from the register-staged buffer. At the
+// top of each tile: this thread's copies of the tile have landed (wait), then the barrier makes every
+// thread's visible and frees the stage and the buffer the previous tile read, which this tile's
+// issue and store overwrite.
+template <int STAGES, class Issue, class Load, class Store, class Compute>
+__device__ inline void async_pipelined_tiles(int begin, int end, int step, const Issue& issue, const Load& load,
+                                             const Store& store, const Compute& compute) {
+  static_assert(STAGES >= 2, "a stage being computed and one in flight");
+  for (int s = 0; s < STAGES - 1; ++s) {
+    if (begin + s * step < end) issue(begin + s * step, s);
+    gpu_cp_async_commit();  // possibly empty: the groups count tiles
+  }
+  load(begin);
+  store(0);
+  for (int k0 = begin, i = 0; k0 < end; k0 += step, ++i) {
+    gpu_cp_async_wait<STAGES - 2>();
+    __syncthreads();
+    const int ahead = k0 + (STAGES - 1) * step;
+    if (ahead < end) issue(ahead, (i + STAGES - 1) % STAGES);
+    gpu_cp_async_commit();
+    const bool more = k0 + step < end;
+    if (more) load(k0 + step);
+    compute(i % STAGES, i % 2);
+    if (more) store((i + 1) % 2);
+  }
+}
+#endif
+
 // split_columns: the columns of each split (a multiple of kMmaSyncK; a.in for one split).
 template <DType W, bool VEC, class Inputs>
 __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(Inputs inputs, LinearArgs a, int split_columns) {
+#if defined(DLLM_DEVICE_HAS_MATRIX_BF16)
 #if defined(DLLM_DEVICE_HAS_MMA_BF16)
-  __shared__ uint4 ws[2][kMmaOut][kMmaPairsLd / 4];  // [buffer, outputs, k / 8]: 4 pairs a uint4
-  __shared__ uint4 xs[2][kMmaTok][kMmaPairsLd / 4];  // [buffer, tokens, k / 8]
-  const int tid = int(threadIdx.x), lane = tid % kWarp, warp = tid / kWarp;
-  const int g = lane / 4, q = lane % 4;  // the fragments' row group and pair (vendor.h)
+  constexpr bool kAsync = W == DType::bf16 && VEC;  // the weights go straight to shared memory
+#else
+  constexpr bool kAsync = false;  // cp.async is NVIDIA's
+#endif
+  __shared__ uint4 ws[kAsync ? kMmaStages : 2][kMmaOut][kMmaPairsLd / 4];  // [stage, outputs, k / 8]
+  __shared__ uint4 xs[2][kMmaTok][kMmaPairsLd / 4];                        // [buffer, tokens, k / 8]
+  const int tid = int(threadIdx.x);
+  const MmaWarpTile tile(tid);
   const int t0 = int(blockIdx.x) * kMmaTok, o0 = int(blockIdx.y) * kMmaOut;
-  const int wo = (warp % 4) * 16, wt = (warp / 4) * 16;  // this warp's outputs and tokens in the tile
   const int64_t row_bytes = int64_t(a.in) * int64_t(dtype_size(W));
   const int nt = min(kMmaTok, a.tokens - t0);
   const auto tokens = inputs.template tokens<kMmaTok>(a, t0, nt);
   // Thread tid stages groups tid + i * kMmaThreads of the weight and of the input tile: group e is row
   // e / 8 (output or token), columns (e % 8) * 8 .. + 7 of the tile.
+  const char* weights = static_cast<const char*>(a.weight.data);
   Packed8<W> w_next[kMmaWeightGroups];
   uint4 x_next[kMmaInputGroups];
   const auto load = [&](int k0) {
-    for (int i = 0; i < kMmaWeightGroups; ++i) {
-      const int e = tid + i * kMmaThreads, o = o0 + e / 8;
-      const int64_t k = k0 + (e % 8) * 8;
-      w_next[i] = o < a.out && k < a.in
-                      ? load8<W, VEC>(static_cast<const char*>(a.weight.data) + o * row_bytes, k, a.in)
-                      : Packed8<W>{};
+    if constexpr (!kAsync) {
+      for (int i = 0; i < kMmaWeightGroups; ++i) {
+        const int e = tid + i * kMmaThreads, o = o0 + e / 8;
+        const int64_t k = k0 + (e % 8) * 8;
+        w_next[i] = o < a.out && k < a.in ? load8<W, VEC>(weights + o * row_bytes, k, a.in) : Packed8<W>{};
+      }
     }
     for (int i = 0; i < kMmaInputGroups; ++i) {
       const int e = tid + i * kMmaThreads;
@@ -374,30 +453,39 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(Inputs inputs, 
     }
   };
   const auto store = [&](int buffer) {
-    for (int i = 0; i < kMmaWeightGroups; ++i) {
-      const int e = tid + i * kMmaThreads;
-      ws[buffer][e / 8][e % 8] = bf16_pairs<W>(w_next[i]);
+    if constexpr (!kAsync) {
+      for (int i = 0; i < kMmaWeightGroups; ++i) {
+        const int e = tid + i * kMmaThreads;
+        ws[buffer][e / 8][e % 8] = bf16_pairs<W>(w_next[i]);
+      }
     }
     for (int i = 0; i < kMmaInputGroups; ++i) {
       const int e = tid + i * kMmaThreads;
       xs[buffer][e / 8][e % 8] = x_next[i];
     }
   };
-  float acc[2][4] = {};  // [8-token half][c]
+  float acc[2][4] = {};
+  const auto compute = [&](int stage, int buffer) {
+    for (int p = 0; p < kMmaPairs; p += 8)  // 16 columns per instruction, in ascending order
+      tile.step(reinterpret_cast<const uint32_t*>(ws[stage]), reinterpret_cast<const uint32_t*>(xs[buffer]), p, acc);
+  };
   const int split = int(blockIdx.z), splits = int(gridDim.z), k_begin = split * split_columns;
-  pipelined_tiles(k_begin, min(a.in, k_begin + split_columns), kMmaSyncK, load, store, [&](int, int buffer) {
-    const auto* wp = reinterpret_cast<const uint32_t*>(ws[buffer]);  // [outputs, kMmaPairsLd] words
-    const auto* xp = reinterpret_cast<const uint32_t*>(xs[buffer]);  // [tokens, kMmaPairsLd]
-    for (int p = 0; p < kMmaPairs; p += 8) {                         // 16 columns per mma, in ascending order
-      const uint32_t w[4] = {wp[(wo + g) * kMmaPairsLd + p + q], wp[(wo + g + 8) * kMmaPairsLd + p + q],
-                             wp[(wo + g) * kMmaPairsLd + p + q + 4], wp[(wo + g + 8) * kMmaPairsLd + p + q + 4]};
-      for (int h = 0; h < 2; ++h) {
-        const int t = wt + 8 * h + g;
-        const uint32_t x[2] = {xp[t * kMmaPairsLd + p + q], xp[t * kMmaPairsLd + p + q + 4]};
-        gpu_mma_16x8x16_bf16(w, x, acc[h]);
+  const int k_end = min(a.in, k_begin + split_columns);
+  if constexpr (kAsync) {
+#if defined(DLLM_DEVICE_HAS_MMA_BF16)
+    const auto issue = [&](int k0, int stage) {  // this thread's weight groups of tile k0, by cp.async
+      for (int i = 0; i < kMmaWeightGroups; ++i) {
+        const int e = tid + i * kMmaThreads, o = o0 + e / 8;
+        const int64_t k = k0 + (e % 8) * 8;
+        const bool valid = o < a.out && k < a.in;
+        gpu_cp_async_16(&ws[stage][e / 8][e % 8], valid ? weights + o * row_bytes + k * 2 : weights, valid);
       }
-    }
-  });
+    };
+    async_pipelined_tiles<kMmaStages>(k_begin, k_end, kMmaSyncK, issue, load, store, compute);
+#endif
+  } else {
+    pipelined_tiles(k_begin, k_end, kMmaSyncK, load, store, [&](int, int buffer) { compute(buffer, buffer); });
+  }
   volatile int* turn = mma_turn + blockIdx.y * gridDim.x + blockIdx.x;
   if (splits > 1) {  // wait for the splits before this one to have added theirs
     if (threadIdx.x == 0)
@@ -407,11 +495,11 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(Inputs inputs, 
     __threadfence();
   }
   for (int i = 0; i < 4; ++i) {
-    const int o = o0 + wo + g + 8 * (i / 2);
+    const int o = o0 + tile.output(i);
     if (o >= a.out) continue;
     const float bias = a.bias.empty() ? 0.0f : a.bias.at(0, o);
     for (int h = 0; h < 2; ++h) {
-      const int t = t0 + wt + 8 * h + 2 * q + i % 2;
+      const int t = t0 + tile.token(h, i);
       if (t >= a.tokens) continue;
       volatile float* y = a.y + int64_t(t) * a.out + o;  // volatile: another block wrote it
       *y = (split == 0 ? bias : *y) + acc[h][i];
@@ -424,70 +512,10 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(Inputs inputs, 
   }
 #else
   (void)inputs, (void)a, (void)split_columns;
-  __trap();  // never launched: mma_available() is false below sm_80
+  __builtin_trap();  // never launched: mma_available() is false without bf16 matrix units
 #endif
 }
-#endif
 
-#if defined(DLLM_BUILD_HAS_MFMA)
-[[maybe_unused]] inline constexpr int kMmaK = 32;  // columns per shared tile (read by device passes only)
-
-// The weight (output o, column k) of a tile, 0 outside the matrix.
-template <DType W>
-__device__ inline float tile_weight(const LinearArgs& a, int o, int k) {
-  return (o < a.out && k < a.in)
-             ? weight_at<W>(static_cast<const char*>(a.weight.data) + int64_t(o) * a.in * int64_t(dtype_size(W)), k)
-             : 0.0f;
-}
-
-// MFMA 16x16x4 (f32 inputs and accumulation: nothing is rounded before the products, unlike bf16).
-// The block's 4 waves of 64 each take 16 outputs and both 16-token halves, so a lane's weight
-// operand serves two MFMAs. Lane l's operands: A = inputs [16 tokens, 4 columns], a = x[l % 16][l / 16];
-// B = weights^T [4 columns, 16 outputs], b = w[l % 16][l / 16]; its results are tokens 4 (l / 16) + r,
-// output l % 16 of the wave's tiles.
-template <DType W, class Inputs>
-__global__ void __launch_bounds__(kMmaThreads) linear_mfma_kernel(Inputs inputs, LinearArgs a) {
-#if defined(DLLM_DEVICE_HAS_MFMA)
-  __shared__ float xs[kMmaTok][kMmaK + 1];  // [tokens, k]
-  __shared__ float ws[kMmaOut][kMmaK + 1];  // [outputs, k]
-  const int tid = int(threadIdx.x), lane = tid % kWarp, wave = tid / kWarp;
-  const int t0 = int(blockIdx.x) * kMmaTok, o0 = int(blockIdx.y) * kMmaOut;
-  const int row = lane % 16, col = lane / 16;
-  const int nt = min(kMmaTok, a.tokens - t0);
-  const auto tokens = inputs.template tokens<kMmaTok>(a, t0, nt);
-  float acc[2][4] = {};  // [token half][r]
-  for (int k0 = 0; k0 < a.in; k0 += kMmaK) {
-    for (int e = tid; e < kMmaOut * kMmaK; e += int(blockDim.x))
-      ws[e / kMmaK][e % kMmaK] = tile_weight<W>(a, o0 + e / kMmaK, k0 + e % kMmaK);
-    for (int e = tid; e < kMmaTok * kMmaK / 4; e += int(blockDim.x)) {  // 4 inputs of a token
-      const int t = e / (kMmaK / 4), c = (e % (kMmaK / 4)) * 4;
-      const float4 v = t < nt ? tokens.template load4<false>(t, k0 + c) : float4{0.0f, 0.0f, 0.0f, 0.0f};
-      xs[t][c] = v.x, xs[t][c + 1] = v.y, xs[t][c + 2] = v.z, xs[t][c + 3] = v.w;
-    }
-    __syncthreads();
-    for (int kk = 0; kk < kMmaK; kk += 4) {
-      const float b = ws[wave * 16 + row][kk + col];
-      gpu_mfma_16x16x4(xs[row][kk + col], b, acc[0]);
-      gpu_mfma_16x16x4(xs[16 + row][kk + col], b, acc[1]);
-    }
-    __syncthreads();
-  }
-  const int o = o0 + wave * 16 + row;
-  if (o >= a.out) return;
-  const float bias = a.bias.empty() ? 0.0f : a.bias.at(0, o);
-  for (int half = 0; half < 2; ++half)
-    for (int r = 0; r < 4; ++r) {
-      const int t = t0 + half * 16 + 4 * col + r;
-      if (t < a.tokens) a.y[int64_t(t) * a.out + o] = acc[half][r] + bias;
-    }
-#else
-  (void)inputs, (void)a;
-  __builtin_trap();  // never launched: mma_available() is false off CDNA2/3
-#endif
-}
-#endif
-
-#if defined(DLLM_BUILD_HAS_MMA_BF16)
 // The mma kernel's split-K (see mma_turn): enough splits for about two blocks per multiprocessor in
 // one token tile (at least 16 blocks, which every GPU exceeds, so that the emulator's one
 // multiprocessor splits too), each split at least 4 column tiles; one split where the tiles of a
@@ -503,7 +531,6 @@ inline MmaSplit mma_split(const LinearArgs& a) {
   const int columns = blocks_for(k_tiles, count) * kMmaSyncK;
   return {blocks_for(a.in, columns), columns};
 }
-#endif
 
 // Whether every weight row and every token's inputs start 16-byte aligned and hold whole groups of 8
 // (the kernels' 16-byte loads).
@@ -570,18 +597,13 @@ void launch(const Inputs& inputs, const LinearArgs& a, LinearVariant v) {
     DLLM_CHECK(mma_available(), "the mma linear variant needs matrix units: ", kMmaNeeds);
     // the token tiles are the grid's fastest index: the blocks that share a weight tile run together,
     // so a pass of more than kMmaTok tokens streams the weights from memory once
-#if defined(DLLM_BUILD_HAS_MMA_BF16)
     const MmaSplit split = mma_split(a);
     const dim3 grid(unsigned(blocks_for(a.tokens, kMmaTok)), unsigned(blocks_for(a.out, kMmaOut)),
                     unsigned(split.count));
     if (vector_rows(inputs, a))
-      DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W, true, Inputs>)(inputs, a, split.columns);  // 8 warps of 32
+      DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W, true, Inputs>)(inputs, a, split.columns);
     else
       DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W, false, Inputs>)(inputs, a, split.columns);
-#else
-    const dim3 grid(unsigned(blocks_for(a.tokens, kMmaTok)), unsigned(blocks_for(a.out, kMmaOut)));
-    DLLM_LAUNCH(grid, kMmaThreads, linear_mfma_kernel<W, Inputs>)(inputs, a);  // 4 waves of 64
-#endif
   }
   DLLM_GPU_LAUNCHED("linear");
 }

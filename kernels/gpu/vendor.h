@@ -55,17 +55,27 @@ inline float gpu_add_rn(float a, float b) { return a + b; }
 inline float gpu_f16_to_f32(uint16_t h) { return ::dllm::f16_to_f32(h); }
 #define DLLM_LAUNCH(grid, block, ...) ::dllm::emu::launcher((grid), (block), __VA_ARGS__)
 // Matrix units, with their instructions' lane layouts: NVIDIA's mma.sync is a warp-32 instruction,
-// the warp-32 emulator has it; AMD's MFMA is wave64, the warp-64 emulator has it.
+// the warp-32 emulator has it, and cp.async, which the mma kernels use beside it; AMD's bf16 MFMA is
+// wave64, the warp-64 emulator has it.
 #if DLLM_EMU_WARP_SIZE == 32
 #define DLLM_BUILD_HAS_MMA_BF16 1
 #define DLLM_DEVICE_HAS_MMA_BF16 1
 inline void gpu_mma_16x8x16_bf16(const uint32_t (&a)[4], const uint32_t (&b)[2], float (&c)[4]) {
   ::dllm::emu::mma_16x8x16_bf16(a, b, c);
 }
+inline void gpu_cp_async_16(void* shared_dst, const void* global_src, bool valid) {
+  ::dllm::emu::cp_async_16(shared_dst, global_src, valid);
+}
+inline void gpu_cp_async_commit() { ::dllm::emu::cp_async_commit(); }
+template <int PENDING>
+inline void gpu_cp_async_wait() {
+  ::dllm::emu::cp_async_wait(PENDING);
+}
 #else
-#define DLLM_BUILD_HAS_MFMA 1
-#define DLLM_DEVICE_HAS_MFMA 1
-inline void gpu_mfma_16x16x4(float a, float b, float (&c)[4]) { ::dllm::emu::mfma_16x16x4(a, b, c); }
+#define DLLM_DEVICE_HAS_MFMA_BF16 1
+inline void gpu_mfma_16x16x16_bf16(const uint32_t (&a)[2], const uint32_t (&b)[2], float (&c)[4]) {
+  ::dllm::emu::mfma_16x16x16_bf16(a, b, c);
+}
 #endif
 #elif defined(DLLM_HIP)
 #include <hip/hip_fp16.h>
@@ -118,17 +128,21 @@ __device__ inline int gpu_shfl_xor(int v, int mask) { return __shfl_xor(v, mask)
 __device__ inline float gpu_mul_rn(float a, float b) { return __fmul_rn(a, b); }
 __device__ inline float gpu_add_rn(float a, float b) { return __fadd_rn(a, b); }
 __device__ inline float gpu_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
-// Matrix cores (MFMA, f32 inputs): the build has them (DLLM_BUILD_HAS_MFMA, host and device passes);
-// the device pass being compiled runs them on CDNA2 and CDNA3 (gfx90a, gfx94x: DLLM_DEVICE_HAS_MFMA).
-#define DLLM_BUILD_HAS_MFMA 1
+// Matrix cores (MFMA with bf16 inputs, f32 accumulation): the device pass being compiled runs them on
+// CDNA2 and CDNA3 (gfx90a, gfx94x: DLLM_DEVICE_HAS_MFMA_BF16).
 #if defined(__gfx90a__) || defined(__gfx940__) || defined(__gfx941__) || defined(__gfx942__)
-#define DLLM_DEVICE_HAS_MFMA 1
-// D = A B + C, one 16x16x4 f32 matrix-core op over the 64 lanes of a wave: lane l holds
-// a = A[l % 16][l / 16], b = B[l / 16][l % 16] and c[r] = C[4 (l / 16) + r][l % 16].
-__device__ inline void gpu_mfma_16x16x4(float a, float b, float (&c)[4]) {
+#define DLLM_DEVICE_HAS_MFMA_BF16 1
+// D = A B + C, one 16x16x16 matrix-core op over the 64 lanes of a wave (A 16x16, B 16x16, C and D
+// 16x16). Lane l, with r = l % 16 and s = l / 16, holds four bf16 in two registers, the lower k in
+// the low half: a = A[r][4s .. 4s + 3], b = B[4s .. 4s + 3][r]; and c[i] = C[4s + i][r].
+__device__ inline void gpu_mfma_16x16x16_bf16(const uint32_t (&a)[2], const uint32_t (&b)[2], float (&c)[4]) {
+  typedef short short4_vec __attribute__((ext_vector_type(4)));
   typedef float float4_vec __attribute__((ext_vector_type(4)));
+  short4_vec av, bv;
+  __builtin_memcpy(&av, a, 8);
+  __builtin_memcpy(&bv, b, 8);
   float4_vec acc = {c[0], c[1], c[2], c[3]};
-  acc = __builtin_amdgcn_mfma_f32_16x16x4f32(a, b, acc, 0, 0, 0);
+  acc = __builtin_amdgcn_mfma_f32_16x16x16bf16_1k(av, bv, acc, 0, 0, 0);
   c[0] = acc[0], c[1] = acc[1], c[2] = acc[2], c[3] = acc[3];
 }
 #endif
@@ -194,7 +208,27 @@ __device__ inline void gpu_mma_16x8x16_bf16(const uint32_t (&a)[4], const uint32
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
+// cp.async (sm_80+): 16 bytes from global to shared memory without passing through registers, in the
+// background. A thread's copies since its last commit form a group; wait<N> returns once all but its
+// N most recent groups have landed (then a barrier makes them visible to the block). valid false:
+// zeros, nothing read. .cg: cached in L2 only, as streamed weights should be.
+__device__ inline void gpu_cp_async_16(void* shared_dst, const void* global_src, bool valid) {
+  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(shared_dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(global_src), "r"(valid ? 16 : 0)
+               : "memory");
+}
+__device__ inline void gpu_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int PENDING>
+__device__ inline void gpu_cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
+}
 #endif
+#endif
+
+// Either vendor's bf16 matrix units, in the device pass being compiled (the mma linear and the tiles
+// attention kernels).
+#if defined(DLLM_DEVICE_HAS_MMA_BF16) || defined(DLLM_DEVICE_HAS_MFMA_BF16)
+#define DLLM_DEVICE_HAS_MATRIX_BF16 1
 #endif
 
 namespace dllm::gpu {

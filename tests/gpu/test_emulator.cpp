@@ -2,6 +2,7 @@
 // kernels/gpu/emu/emu.h, and warp collectives with the bits a device's butterfly gives.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <functional>
 #include <string>
 #include <vector>
@@ -34,13 +35,15 @@ __global__ void block_sum_of(const float* x, float* out) {
 
 float* device_floats(size_t n) { return static_cast<float*>(gpu::alloc(n * sizeof(float))); }
 
+// One matrix instruction of one warp on A [16, 16], B [16, kN] and C [16, kN] (row-major floats, A and
+// B rounded to bf16), D [16, kN] out, each lane's fragments built element by element from the ISA's
+// formulas.
 #if DLLM_EMU_WARP_SIZE == 32
-// One mma.sync m16n8k16 of one warp on A [16, 16], B [16, 8] and C [16, 8] (row-major floats, A and B
-// rounded to bf16), D [16, 8] out. Lane l's fragments follow the PTX ISA's formulas element by element
-// (g = l / 4, q = l % 4; two bf16 per register, the lower index in the low half): a_i (i = 0..7) is
-// A[g + 8 (i % 4 >= 2)][2q + i % 2 + 8 (i >= 4)], b_i (i = 0..3) is B[2q + i % 2 + 8 (i >= 2)][g], and
-// c_i and d_i (i = 0..3) are C[g + 8 (i >= 2)][2q + i % 2].
-__global__ void mma_once(const float* A, const float* B, const float* C, float* D) {
+// mma.sync m16n8k16 (PTX ISA; g = l / 4, q = l % 4; two bf16 per register, the lower index in the low
+// half): a_i (i = 0..7) is A[g + 8 (i % 4 >= 2)][2q + i % 2 + 8 (i >= 4)], b_i (i = 0..3) is
+// B[2q + i % 2 + 8 (i >= 2)][g], and c_i and d_i (i = 0..3) are C[g + 8 (i >= 2)][2q + i % 2].
+constexpr int kN = 8;
+__global__ void matrix_op_once(const float* A, const float* B, const float* C, float* D) {
   const int l = int(threadIdx.x), g = l / 4, q = l % 4;
   uint32_t a[4] = {}, b[2] = {};
   for (int i = 0; i < 8; ++i) {
@@ -49,12 +52,54 @@ __global__ void mma_once(const float* A, const float* B, const float* C, float* 
   }
   for (int i = 0; i < 4; ++i) {
     const int row = 2 * q + i % 2 + 8 * (i >= 2);
-    b[i / 2] |= uint32_t(f32_to_bf16(B[row * 8 + g])) << (16 * (i % 2));
+    b[i / 2] |= uint32_t(f32_to_bf16(B[row * kN + g])) << (16 * (i % 2));
   }
   float c[4];
-  for (int i = 0; i < 4; ++i) c[i] = C[(g + 8 * (i >= 2)) * 8 + 2 * q + i % 2];
+  for (int i = 0; i < 4; ++i) c[i] = C[(g + 8 * (i >= 2)) * kN + 2 * q + i % 2];
   gpu_mma_16x8x16_bf16(a, b, c);
-  for (int i = 0; i < 4; ++i) D[(g + 8 * (i >= 2)) * 8 + 2 * q + i % 2] = c[i];
+  for (int i = 0; i < 4; ++i) D[(g + 8 * (i >= 2)) * kN + 2 * q + i % 2] = c[i];
+}
+#else
+// v_mfma_f32_16x16x16bf16_1k (CDNA3 ISA; r = l % 16, s = l / 16; four bf16 in two registers, the lower
+// index in the low half): a_i (i = 0..3) is A[r][4s + i], b_i is B[4s + i][r], and c_i and d_i are
+// C[4s + i][r].
+constexpr int kN = 16;
+__global__ void matrix_op_once(const float* A, const float* B, const float* C, float* D) {
+  const int l = int(threadIdx.x), r = l % 16, s = l / 16;
+  uint32_t a[2] = {}, b[2] = {};
+  for (int i = 0; i < 4; ++i) {
+    a[i / 2] |= uint32_t(f32_to_bf16(A[r * 16 + 4 * s + i])) << (16 * (i % 2));
+    b[i / 2] |= uint32_t(f32_to_bf16(B[(4 * s + i) * kN + r])) << (16 * (i % 2));
+  }
+  float c[4];
+  for (int i = 0; i < 4; ++i) c[i] = C[(4 * s + i) * kN + r];
+  gpu_mfma_16x16x16_bf16(a, b, c);
+  for (int i = 0; i < 4; ++i) D[(4 * s + i) * kN + r] = c[i];
+}
+#endif
+
+#if DLLM_EMU_WARP_SIZE == 32
+// cp.async, seen from thread t of one block of kCopyThreads: three groups of one 16-byte copy each
+// (src's floats 4t .. 4t + 3, then the same of the second row, then a copy with nothing to read), and
+// what t reads of them along the way: seen[t][0] before any wait, [1] and [2] after waiting for all
+// but the 2 most recent groups, [3] and [4] after waiting for all, [5] the next thread's first copy
+// after a barrier.
+constexpr int kCopyThreads = 64, kCopySeen = 6;
+__global__ void cp_async_steps(const float* src, float* seen) {
+  __shared__ float s[3][4 * kCopyThreads];
+  const int t = int(threadIdx.x);
+  float* out = seen + t * kCopySeen;
+  for (int g = 0; g < 3; ++g) {
+    gpu_cp_async_16(&s[g][4 * t], src + (g % 2) * 4 * kCopyThreads + 4 * t, g < 2);
+    gpu_cp_async_commit();
+  }
+  out[0] = s[0][4 * t];
+  gpu_cp_async_wait<2>();
+  out[1] = s[0][4 * t], out[2] = s[1][4 * t];
+  gpu_cp_async_wait<0>();
+  out[3] = s[1][4 * t + 3], out[4] = s[2][4 * t];
+  __syncthreads();
+  out[5] = s[0][4 * ((t + 1) % kCopyThreads)];
 }
 #endif
 
@@ -158,56 +203,83 @@ TEST(GpuEmulator, CaptureRefusesAllocationsHostCopiesAndSyncs) {
   gpu::release(p);
 }
 
-#if DLLM_EMU_WARP_SIZE == 32
-// The emulated mma.sync against D = C + A B summed in k order (emu.h's promise), bitwise: the lane
-// layout through operands whose every element lands in a different output (A the identity and B of
-// distinct values; A of distinct values and B picking column n or n + 8 into output column n; A and B
-// zero, so D is C), then random bf16 values.
-TEST(GpuEmulator, MmaM16n8k16HasThePtxLayout) {
+// The emulated matrix instruction (mma.sync at warp 32, MFMA at warp 64) against D = C + A B summed in
+// k order (emu.h's promise), bitwise: the lane layout through operands whose every element lands in a
+// different output (A the identity and B of distinct values; A of distinct values and B picking row n
+// or n + 8 (mod 16) into output column n; A and B zero, so D is C), then random bf16 values.
+TEST(GpuEmulator, MatrixInstructionHasTheIsaLayout) {
+  constexpr size_t kA = 16 * 16, kB = 16 * kN, kC = 16 * kN;
   struct Operands {
     std::string what;
-    std::vector<float> a, b, c;  // [16, 16], [16, 8], [16, 8]
+    std::vector<float> a, b, c;  // [16, 16], [16, kN], [16, kN]
   };
   std::vector<Operands> cases;
   auto zeros = [](size_t n) { return std::vector<float>(n, 0.0f); };
-  Operands identity{"A identity, B distinct", zeros(256), zeros(128), zeros(128)};
+  Operands identity{"A identity, B distinct", zeros(kA), zeros(kB), zeros(kC)};
   for (int i = 0; i < 16; ++i) identity.a[size_t(i * 16 + i)] = 1.0f;
-  for (int e = 0; e < 128; ++e) identity.b[size_t(e)] = float(e + 1);
+  for (size_t e = 0; e < kB; ++e) identity.b[e] = float(e + 1);
   cases.push_back(identity);
   for (int half = 0; half < 2; ++half) {
-    Operands pick{"A distinct, B picks columns " + std::to_string(8 * half) + "..", zeros(256), zeros(128), zeros(128)};
-    for (int e = 0; e < 256; ++e) pick.a[size_t(e)] = float(e + 1);  // integers to 256: exact in bf16
-    for (int n = 0; n < 8; ++n) pick.b[size_t((n + 8 * half) * 8 + n)] = 1.0f;
+    Operands pick{"A distinct, B picks rows " + std::to_string(8 * half) + "..", zeros(kA), zeros(kB), zeros(kC)};
+    for (size_t e = 0; e < kA; ++e) pick.a[e] = float(e + 1);  // integers to 256: exact in bf16
+    for (int n = 0; n < kN; ++n) pick.b[size_t((n + 8 * half) % 16 * kN + n)] = 1.0f;
     cases.push_back(pick);
   }
-  Operands only_c{"A and B zero, C distinct", zeros(256), zeros(128), zeros(128)};
-  for (int e = 0; e < 128; ++e) only_c.c[size_t(e)] = float(e) + 0.5f;
+  Operands only_c{"A and B zero, C distinct", zeros(kA), zeros(kB), zeros(kC)};
+  for (size_t e = 0; e < kC; ++e) only_c.c[e] = float(e) + 0.5f;
   cases.push_back(only_c);
-  Operands random{"random", testutil::random_floats(256, 3, 2.0f), testutil::random_floats(128, 4, 2.0f),
-                  testutil::random_floats(128, 5, 2.0f)};
+  Operands random{"random", testutil::random_floats(kA, 3, 2.0f), testutil::random_floats(kB, 4, 2.0f),
+                  testutil::random_floats(kC, 5, 2.0f)};
   for (float& v : random.a) v = bf16_to_f32(f32_to_bf16(v));
   for (float& v : random.b) v = bf16_to_f32(f32_to_bf16(v));
   cases.push_back(random);
 
-  float* a = device_floats(256);
-  float* b = device_floats(128);
-  float* c = device_floats(128);
-  float* d = device_floats(128);
+  float* a = device_floats(kA);
+  float* b = device_floats(kB);
+  float* c = device_floats(kC);
+  float* d = device_floats(kC);
   for (const Operands& o : cases) {
-    gpu::upload(a, o.a.data(), 256 * sizeof(float));
-    gpu::upload(b, o.b.data(), 128 * sizeof(float));
-    gpu::upload(c, o.c.data(), 128 * sizeof(float));
-    DLLM_LAUNCH(1, 32, mma_once)(a, b, c, d);
-    DLLM_GPU_LAUNCHED("mma_once");
-    std::vector<float> got(128);
-    gpu::download(got.data(), d, 128 * sizeof(float));
+    gpu::upload(a, o.a.data(), kA * sizeof(float));
+    gpu::upload(b, o.b.data(), kB * sizeof(float));
+    gpu::upload(c, o.c.data(), kC * sizeof(float));
+    DLLM_LAUNCH(1, DLLM_EMU_WARP_SIZE, matrix_op_once)(a, b, c, d);
+    DLLM_GPU_LAUNCHED("matrix_op_once");
+    std::vector<float> got(kC);
+    gpu::download(got.data(), d, kC * sizeof(float));
     for (int i = 0; i < 16; ++i)
-      for (int n = 0; n < 8; ++n) {
-        float want = o.c[size_t(i * 8 + n)];
-        for (int k = 0; k < 16; ++k) want += o.a[size_t(i * 16 + k)] * o.b[size_t(k * 8 + n)];
-        EXPECT_EQ(got[size_t(i * 8 + n)], want) << o.what << ": D[" << i << "][" << n << "]";
+      for (int n = 0; n < kN; ++n) {
+        float want = o.c[size_t(i * kN + n)];
+        for (int k = 0; k < 16; ++k) want += o.a[size_t(i * 16 + k)] * o.b[size_t(k * kN + n)];
+        EXPECT_EQ(got[size_t(i * kN + n)], want) << o.what << ": D[" << i << "][" << n << "]";
       }
   }
   for (float* p : {a, b, c, d}) gpu::release(p);
+}
+
+#if DLLM_EMU_WARP_SIZE == 32
+// The emulated cp.async lands a thread's copies when it waits for their group, not before (until
+// then they read as NaN), all but the N most recent groups at wait<N>, zeros for a copy with nothing
+// to read, and other threads' copies after the barrier that follows their waits.
+TEST(GpuEmulator, CpAsyncLandsWhenItsGroupIsAwaited) {
+  std::vector<float> host(8 * kCopyThreads);
+  for (size_t i = 0; i < host.size(); ++i) host[i] = float(i) + 1.0f;
+  float* src = device_floats(host.size());
+  float* seen = device_floats(kCopyThreads * kCopySeen);
+  gpu::upload(src, host.data(), host.size() * sizeof(float));
+  DLLM_LAUNCH(1, kCopyThreads, cp_async_steps)(src, seen);
+  DLLM_GPU_LAUNCHED("cp_async_steps");
+  std::vector<float> got(kCopyThreads * kCopySeen);
+  gpu::download(got.data(), seen, got.size() * sizeof(float));
+  for (int t = 0; t < kCopyThreads; ++t) {
+    const float* g = &got[size_t(t * kCopySeen)];
+    EXPECT_TRUE(std::isnan(g[0])) << "thread " << t << " read its copy before waiting";
+    EXPECT_EQ(g[1], host[size_t(4 * t)]) << "thread " << t;
+    EXPECT_TRUE(std::isnan(g[2])) << "thread " << t << ": wait<2> landed a group of the 2 most recent";
+    EXPECT_EQ(g[3], host[size_t(4 * kCopyThreads + 4 * t + 3)]) << "thread " << t;
+    EXPECT_EQ(g[4], 0.0f) << "thread " << t << ": a copy with nothing to read writes zeros";
+    EXPECT_EQ(g[5], host[size_t(4 * ((t + 1) % kCopyThreads))]) << "thread " << t;
+  }
+  gpu::release(src);
+  gpu::release(seen);
 }
 #endif

@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <utility>
+#include <deque>
 #include <vector>
 
 #include "core/dtype.h"
@@ -181,6 +182,16 @@ constexpr size_t kStackBytes = 256 * 1024;
 std::vector<char*> g_stacks;  // [thread] bottom of the usable stack
 std::vector<Fiber> g_fibers;
 std::vector<uint32_t> g_exchange[2];  // [thread] the value each lane offers to a shuffle
+// cp.async: a thread's copies issued since its last commit, and its committed groups, oldest first.
+struct AsyncCopy {
+  unsigned char* dst;
+  unsigned char bytes[16];
+};
+struct AsyncCopies {
+  std::vector<AsyncCopy> open;
+  std::deque<std::vector<AsyncCopy>> groups;
+};
+std::vector<AsyncCopies> g_async;  // [thread]
 void* g_scheduler_sp = nullptr;
 unsigned g_current = 0;
 const std::function<void()>* g_body = nullptr;
@@ -204,6 +215,7 @@ void ensure_stacks(unsigned n) {
   }
   g_fibers.resize(std::max<size_t>(g_fibers.size(), n));
   for (auto& x : g_exchange) x.resize(std::max<size_t>(x.size(), n));
+  g_async.resize(std::max<size_t>(g_async.size(), n));
 }
 
 // A fresh fiber whose first switch enters dllm_emu_fiber_main as if called (rsp = 8 mod 16).
@@ -213,6 +225,7 @@ void start_fiber(unsigned i) {
   *--sp = reinterpret_cast<uintptr_t>(&dllm_emu_fiber_main);  // popped by dllm_emu_switch's ret
   for (int r = 0; r < 6; ++r) *--sp = 0;                      // rbp, rbx, r12-r15
   g_fibers[i] = Fiber{sp, State::runnable, 0};
+  g_async[i] = AsyncCopies{};  // copies a thread of the previous block left uncommitted or unawaited
 }
 
 void block_at(State s) {
@@ -327,17 +340,43 @@ void mma_16x8x16_bf16(const uint32_t (&a)[4], const uint32_t (&b)[2], float (&c)
   }
 }
 #else
-void mfma_16x16x4(float a, float b, float (&c)[4]) {
-  float as[kWarp], bs[kWarp];  // lane i + 16 k holds A[i][k]; lane j + 16 k holds B[k][j]
-  gather_warp(a, as);
-  gather_warp(b, bs);
-  const int lane = int(g_current % kWarp), j = lane % 16, group = lane / 16;
-  for (int r = 0; r < 4; ++r) {
-    const int i = 4 * group + r;
-    for (int k = 0; k < 4; ++k) c[r] += as[i + 16 * k] * bs[j + 16 * k];
+void mfma_16x16x16_bf16(const uint32_t (&a)[2], const uint32_t (&b)[2], float (&c)[4]) {
+  float A[16][16], B[16][16];  // the wave's operands: lane r + 16 s holds A[r][4s ..] and B[4s ..][r]
+  for (int reg = 0; reg < 2; ++reg) {
+    uint32_t as[kWarp], bs[kWarp];
+    gather_warp(a[reg], as);
+    gather_warp(b[reg], bs);
+    for (int l = 0; l < kWarp; ++l)
+      for (int h = 0; h < 2; ++h) {
+        const int r = l % 16, k = 4 * (l / 16) + 2 * reg + h;
+        A[r][k] = bf16_to_f32(uint16_t(as[l] >> (16 * h)));
+        B[k][r] = bf16_to_f32(uint16_t(bs[l] >> (16 * h)));
+      }
   }
+  const int lane = int(g_current % kWarp), col = lane % 16, s = lane / 16;
+  for (int i = 0; i < 4; ++i)
+    for (int k = 0; k < 16; ++k) c[i] += A[4 * s + i][k] * B[k][col];
 }
 #endif
+
+void cp_async_16(void* shared_dst, const void* global_src, bool valid) {
+  AsyncCopy c{static_cast<unsigned char*>(shared_dst), {}};
+  if (valid) std::memcpy(c.bytes, global_src, 16);
+  std::memset(shared_dst, 0xff, 16);  // NaN in every float format until the copy lands
+  g_async[g_current].open.push_back(c);
+}
+
+void cp_async_commit() {
+  AsyncCopies& a = g_async[g_current];
+  a.groups.push_back(std::move(a.open));
+  a.open.clear();
+}
+
+void cp_async_wait(int pending) {
+  AsyncCopies& a = g_async[g_current];
+  for (; a.groups.size() > size_t(std::max(pending, 0)); a.groups.pop_front())
+    for (const AsyncCopy& c : a.groups.front()) std::memcpy(c.dst, c.bytes, 16);
+}
 
 struct EventTime {
   std::chrono::steady_clock::time_point t;

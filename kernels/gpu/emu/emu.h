@@ -21,11 +21,12 @@
 // The warp size is DLLM_EMU_WARP_SIZE (32 or 64), fixed per build, so warp-size-agnostic code can be
 // checked at both widths. The matrix units are emulated with the lane layouts of the hardware
 // instructions: NVIDIA's mma.sync m16n8k16 with bf16 inputs (a warp-32 instruction) in the warp-32
-// build, AMD's MFMA 16x16x4 f32 (wave64) in the warp-64 build; their sums run in a fixed order of the
-// emulator's own (below), not necessarily a device's. Atomics are plain read-modify-writes (blocks run
-// one at a time, and a thread is switched out only at a barrier or a shuffle). Not emulated:
-// concurrency between streams (everything runs in issue order on the calling thread), and timing
-// (events measure host time).
+// build, AMD's MFMA 16x16x16 with bf16 inputs (wave64) in the warp-64 build; their sums run in a fixed order of the
+// emulator's own (below), not necessarily a device's. NVIDIA's cp.async (global to shared memory,
+// asynchronous) lands at the latest moment allowed, so reading too early is seen (below). Atomics are plain
+// read-modify-writes (blocks run one at a time, and a thread is switched out only at a barrier or a shuffle). Not
+// emulated: concurrency between streams (everything runs in issue order on the calling thread), and timing (events
+// measure host time).
 #pragma once
 #include <cmath>
 #include <cstddef>
@@ -153,10 +154,19 @@ int shfl_xor(int v, int mask);
 // adds the products in an order and precision of its own: its last bits may differ.
 void mma_16x8x16_bf16(const uint32_t (&a)[4], const uint32_t (&b)[2], float (&c)[4]);
 #else
-// One 16x16x4 f32 MFMA of the 64 lanes of a warp (gpu_mfma_16x16x4 in vendor.h, the layout there): a
-// warp collective like a shuffle; each output is c plus its four products added in k order.
-void mfma_16x16x4(float a, float b, float (&c)[4]);
+// One 16x16x16 bf16 MFMA of the 64 lanes of a warp (gpu_mfma_16x16x16_bf16 in vendor.h, the layout
+// there): a warp collective like a shuffle; each output is c, then its 16 products added in k order,
+// each sum rounded to nearest f32. A device's order and precision may differ in the last bits.
+void mfma_16x16x16_bf16(const uint32_t (&a)[2], const uint32_t (&b)[2], float (&c)[4]);
 #endif
+// cp.async (gpu_cp_async_* in vendor.h): a thread's 16-byte copy from global to shared memory lands
+// when that thread waits for its group, the latest moment a device allows; until then the 16 bytes
+// hold NaN. So a kernel that reads a copy before waiting for it, or before the barrier that follows
+// other threads' waits, or that issues a copy into a buffer another thread still reads, computes
+// NaNs. valid false: the copy writes zeros and reads nothing (a device's source size 0).
+void cp_async_16(void* shared_dst, const void* global_src, bool valid);
+void cp_async_commit();           // closes the thread's group of copies issued since the last
+void cp_async_wait(int pending);  // lands all but the thread's `pending` most recent groups
 
 // A kernel launch: runs body once per thread of every block of the grid, or records it while the
 // stream is being captured (the launch error, if any, is kept for last_error()).
