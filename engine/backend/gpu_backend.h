@@ -4,10 +4,9 @@
 // "gpu" picks each kernel variant by size (results within tolerance of the reference);
 // "gpu-invariant" uses one kernel shape whatever the pass size, so a token's logits are bitwise the
 // same alone or in any pass (the lossless gate holds exactly on the GPU); "gpu-mma" is "gpu" with
-// matrix-unit linear tiles for passes of 16+ tokens (opt-in: mma.sync with bf16 inputs on NVIDIA
-// sm_80+, MFMA with f32 inputs on AMD gfx90a/gfx94x) and, on NVIDIA, tensor-core attention tiles (bf16
-// inputs); "gpu-vendor" is "gpu" with every linear layer
-// through the vendor's GEMM (cuBLASLt), the baseline the own kernels are measured against.
+// matrix units (opt-in: bf16 inputs; mma.sync on NVIDIA sm_80+, MFMA on AMD gfx90a/gfx94x) for the
+// linear layers of passes of 16+ tokens and for attention; "gpu-vendor" is "gpu" with every linear
+// layer through the vendor's GEMM (cuBLASLt), the baseline the own kernels are measured against.
 // A pass whose shape repeats (every decode step after the first of its size) is recorded as a
 // CUDA/HIP graph and replayed with one launch (GraphPassRunner), unless graphs are turned off (the
 // "-eager" names).
@@ -55,11 +54,10 @@ class GpuBackend final : public Backend {
   size_t attention_workspace_floats(const AttentionArgs& a) const override {
     return gpu::attention_workspace_floats(a);
   }
-  // gpu-mma: NVIDIA's mma rounds the inputs of linear to bf16 (AMD's MFMA takes f32, well inside that
-  // rule).
+  // gpu-mma: the matrix units (NVIDIA's mma.sync, AMD's MFMA) take the inputs of linear rounded to bf16.
   // gpu-vendor: 16-bit weights take inputs rounded to their dtype.
   bool rounds_linear_inputs() const override { return reduction_ == gpu::Reduction::fast_mma || vendor_linears_; }
-  // gpu-mma: the tiles attention variant (NVIDIA mma.sync) rounds its inputs to bf16.
+  // gpu-mma: the tiles attention variant (matrix units) rounds its inputs to bf16.
   bool rounds_attention_inputs() const override {
     return reduction_ == gpu::Reduction::fast_mma && gpu::attention_tiles_available();
   }

@@ -139,19 +139,20 @@ __global__ void attention_merge_kernel(AttentionArgs a, int chunks, const float*
                int(blockDim.x));
 }
 
-// tiles: flash attention on tensor cores (mma.sync m16n8k16, bf16 inputs, f32 accumulation). A block
-// of kTileWarps warps takes kTileRows query rows that share a kv head: row r of the tile is token
-// t0 + r / G, head kvh * G + r % G (G query heads per kv head), so every key staged in shared memory
-// serves the G heads and all the tile's tokens at once. The tile's tokens are taken in runs of one
-// sequence; a run's keys are its cache slots [min cache_begin, max cache_len) followed by its pass
-// positions [min, max) over the run's intervals, and each row masks the keys its token does not see.
-// blockIdx.z takes chunk z of the run's keys (gridDim.z chunks of whole key tiles, the last one
-// shorter): with several chunks (a split over keys that fills the device, tiles_grid) each block
-// writes its rows' partial states, and the last block of a tile to finish merges them in chunk order
-// (tiles_done counts them), so there is no merge launch; with one chunk it writes the rows' outputs.
-// Per key tile: S = Q K^T (Q's fragments held in registers), an online softmax per row (each row's
-// max and sum shared by the four lanes that hold it), O += P V with P rounded to bf16. Q, K and V are
-// rounded to bf16 once; hence opt-in (gpu-mma), like the mma linear variant.
+// tiles: flash attention on matrix units (bf16 inputs, f32 accumulation: mma.sync m16n8k16 on NVIDIA,
+// MFMA 16x16x16 on AMD; TileLanes below). A block of kTileWarps warps takes kTileRows query rows that
+// share a kv head: row r of the tile is token t0 + r / G, head kvh * G + r % G (G query heads per kv
+// head), so every key staged in shared memory serves the G heads and all the tile's tokens at once.
+// The tile's tokens are taken in runs of one sequence; a run's keys are its cache slots
+// [min cache_begin, max cache_len) followed by its pass positions [min, max) over the run's intervals,
+// and each row masks the keys its token does not see. blockIdx.z takes chunk z of the run's keys
+// (gridDim.z chunks of whole key tiles, the last one shorter): with several chunks (a split over keys
+// that fills the device, tiles_grid) each block writes its rows' partial states, and the last block
+// of a tile to finish merges them in chunk order (tiles_done counts them), so there is no merge
+// launch; with one chunk it writes the rows' outputs. Per key tile: S = Q K^T (Q's fragments held in
+// registers), an online softmax per row (each row's max and sum shared by the lanes that hold it),
+// O += P V with P rounded to bf16. Q, K and V are rounded to bf16 once; hence opt-in (gpu-mma), like
+// the mma linear variant.
 inline constexpr int kTileWarps = 4, kTileRows = 16 * kTileWarps, kTileKeys = 64;
 inline constexpr int kTileMaxDim = 128;  // the largest head_dim the tiles variant takes
 // How many chunks of each (token tile, kv head) of a split tiles launch are done (tiles_done): zero
@@ -160,7 +161,6 @@ inline constexpr int kTileMaxDim = 128;  // the largest head_dim the tiles varia
 // split.
 inline constexpr int kTilesMaxCounts = 1 << 16;
 
-#if defined(DLLM_BUILD_HAS_MMA_BF16)
 inline constexpr int kKeyCacheNone = INT_MIN;
 __device__ int tiles_done[kTilesMaxCounts];
 
@@ -187,13 +187,136 @@ __device__ inline int times_seen(const Visibility& v, int code) {
   return int(p >= v.first.begin && p < v.first.end) + int(p >= v.second.begin && p < v.second.end);
 }
 
+// A warp's part of the tiles kernel's 64 rows and its matrix instruction: each warp takes 16 rows.
+// kRows rows per lane (row(i)); a key tile's scores s[kScoreBlocks][4], element (n, e) of row slot
+// score_row(e) and key score_key(n, e) of the tile; the output o[kOutBlocks][4], element (n, e) of row
+// slot out_row(e) and dim out_dim(n, e); row_max and row_sum reduce over the lanes that share a row.
+// load_q builds Q's fragments (rows[i]: row slot i's query, null past the tile; zeros past head_dim),
+// scores computes S from the staged K tile (k_s: [key, kPairsLd words]), accumulate adds P V from the
+// staged V^T tile (vt_s: [dim, kKeyPairsLd words]) with P rounded to bf16.
+#if defined(DLLM_DEVICE_HAS_MMA_BF16)
+// NVIDIA, mma.sync m16n8k16 (vendor.h's layout, g = lane / 4, q = lane % 4): S = Q K^T and O += P V.
+// Lane (g, q) holds rows g and g + 8 of its warp's 16, and of each 8 keys or dims, 2q and 2q + 1; a
+// row's values are spread over the 4 lanes of a quad. P's accumulator fragments of two 8-key blocks
+// are the A fragment of 16 keys.
+template <int DIM>
+struct TileLanes {
+  static constexpr int kRows = 2, kScoreBlocks = kTileKeys / 8, kOutBlocks = DIM / 8;
+  static constexpr int kPairsLd = DIM / 2 + 4, kKeyPairsLd = kTileKeys / 2 + 4;
+  int warp, g, q;
+  uint32_t qf[DIM / 16][4];
+  __device__ explicit TileLanes(int tid) : warp(tid / kWarp), g(tid % kWarp / 4), q(tid % 4) {}
+  __device__ int row(int i) const { return warp * 16 + g + 8 * i; }
+  __device__ static int score_row(int e) { return e / 2; }
+  __device__ int score_key(int n, int e) const { return 8 * n + 2 * q + e % 2; }
+  __device__ static int out_row(int e) { return e / 2; }
+  __device__ int out_dim(int n, int e) const { return 8 * n + 2 * q + e % 2; }
+  __device__ bool writes_row_state() const { return q == 0; }
+  __device__ static float row_max(float x) {
+    x = fmaxf(x, gpu_shfl_xor(x, 1));
+    return fmaxf(x, gpu_shfl_xor(x, 2));
+  }
+  __device__ static float row_sum(float x) {
+    x += gpu_shfl_xor(x, 1);
+    return x + gpu_shfl_xor(x, 2);
+  }
+  __device__ void load_q(const float* const (&rows)[kRows], int dh) {
+    for (int kk = 0; kk < DIM / 16; ++kk)
+      for (int r = 0; r < 4; ++r) {
+        const float* qrow = rows[r % 2];
+        const int d = kk * 16 + 2 * q + 8 * (r / 2);
+        qf[kk][r] = bf16_pair(qrow && d < dh ? qrow[d] : 0.0f, qrow && d + 1 < dh ? qrow[d + 1] : 0.0f);
+      }
+  }
+  __device__ void scores(const uint32_t* k_s, int dh, float (&s)[kScoreBlocks][4]) const {
+    for (int n = 0; n < kScoreBlocks; ++n)
+      for (int kk = 0; kk < DIM / 16; ++kk) {
+        if (kk * 16 >= dh) break;
+        const uint32_t b[2] = {k_s[(8 * n + g) * kPairsLd + 8 * kk + q], k_s[(8 * n + g) * kPairsLd + 8 * kk + q + 4]};
+        gpu_mma_16x8x16_bf16(qf[kk], b, s[n]);
+      }
+  }
+  __device__ void accumulate(const float (&s)[kScoreBlocks][4], const uint32_t* vt_s, int dh,
+                             float (&o)[kOutBlocks][4]) const {
+    for (int kk = 0; kk < kTileKeys / 16; ++kk) {
+      const uint32_t pa[4] = {bf16_pair(s[2 * kk][0], s[2 * kk][1]), bf16_pair(s[2 * kk][2], s[2 * kk][3]),
+                              bf16_pair(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                              bf16_pair(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+      for (int n = 0; n < kOutBlocks; ++n) {
+        if (n * 8 >= dh) break;
+        const uint32_t b[2] = {vt_s[(8 * n + g) * kKeyPairsLd + 8 * kk + q],
+                               vt_s[(8 * n + g) * kKeyPairsLd + 8 * kk + q + 4]};
+        gpu_mma_16x8x16_bf16(pa, b, o[n]);
+      }
+    }
+  }
+};
+#elif defined(DLLM_DEVICE_HAS_MFMA_BF16)
+// AMD, MFMA 16x16x16 (vendor.h's layout, r = lane % 16, s = lane / 16), transposed: S^T = K Q^T and
+// O^T += V^T P^T. Lane (r, s) holds row r of its wave's 16, and of each 16 keys or dims, 4s .. 4s + 3;
+// a row's values are spread over the 4 lanes r, r + 16, r + 32, r + 48. S^T's accumulator fragment
+// is P^T's B fragment as it stands.
+template <int DIM>
+struct TileLanes {
+  static constexpr int kRows = 1, kScoreBlocks = kTileKeys / 16, kOutBlocks = DIM / 16;
+  static constexpr int kPairsLd = DIM / 2 + 4, kKeyPairsLd = kTileKeys / 2 + 4;
+  int wave, r, s;
+  uint32_t qf[DIM / 16][2];
+  __device__ explicit TileLanes(int tid) : wave(tid / kWarp), r(tid % 16), s(tid % kWarp / 16) {}
+  __device__ int row(int) const { return wave * 16 + r; }
+  __device__ static int score_row(int) { return 0; }
+  __device__ int score_key(int n, int e) const { return 16 * n + 4 * s + e; }
+  __device__ static int out_row(int) { return 0; }
+  __device__ int out_dim(int n, int e) const { return 16 * n + 4 * s + e; }
+  __device__ bool writes_row_state() const { return s == 0; }
+  __device__ static float row_max(float x) {
+    x = fmaxf(x, gpu_shfl_xor(x, 16));
+    return fmaxf(x, gpu_shfl_xor(x, 32));
+  }
+  __device__ static float row_sum(float x) {
+    x += gpu_shfl_xor(x, 16);
+    return x + gpu_shfl_xor(x, 32);
+  }
+  __device__ void load_q(const float* const (&rows)[kRows], int dh) {
+    const float* qrow = rows[0];
+    for (int kk = 0; kk < DIM / 16; ++kk)
+      for (int h = 0; h < 2; ++h) {
+        const int d = kk * 16 + 4 * s + 2 * h;
+        qf[kk][h] = bf16_pair(qrow && d < dh ? qrow[d] : 0.0f, qrow && d + 1 < dh ? qrow[d + 1] : 0.0f);
+      }
+  }
+  __device__ void scores(const uint32_t* k_s, int dh, float (&sc)[kScoreBlocks][4]) const {
+    for (int n = 0; n < kScoreBlocks; ++n)
+      for (int kk = 0; kk < DIM / 16; ++kk) {
+        if (kk * 16 >= dh) break;
+        const uint32_t a[2] = {k_s[(16 * n + r) * kPairsLd + 8 * kk + 2 * s],
+                               k_s[(16 * n + r) * kPairsLd + 8 * kk + 2 * s + 1]};
+        gpu_mfma_16x16x16_bf16(a, qf[kk], sc[n]);
+      }
+  }
+  __device__ void accumulate(const float (&sc)[kScoreBlocks][4], const uint32_t* vt_s, int dh,
+                             float (&o)[kOutBlocks][4]) const {
+    for (int kk = 0; kk < kScoreBlocks; ++kk) {
+      const uint32_t pb[2] = {bf16_pair(sc[kk][0], sc[kk][1]), bf16_pair(sc[kk][2], sc[kk][3])};
+      for (int n = 0; n < kOutBlocks; ++n) {
+        if (n * 16 >= dh) break;
+        const uint32_t a[2] = {vt_s[(16 * n + r) * kKeyPairsLd + 8 * kk + 2 * s],
+                               vt_s[(16 * n + r) * kKeyPairsLd + 8 * kk + 2 * s + 1]};
+        gpu_mfma_16x16x16_bf16(a, pb, o[n]);
+      }
+    }
+  }
+};
+#endif
+
 // DIM: head_dim rounded up to 64 or 128 (the register arrays' size); a.head_dim <= DIM. VEC: head_dim
 // is a multiple of 4 and the K/V arrays start 16-byte aligned (vector_kv), so rows are staged with
 // 16-byte loads.
 template <int DIM, bool PARTIAL, bool VEC>
-__global__ void __launch_bounds__(kTileWarps * 32, 1) attention_tiles_kernel(AttentionArgs a) {
-#if defined(DLLM_DEVICE_HAS_MMA_BF16)
-  constexpr int kPairs = DIM / 2, kPairsLd = kPairs + 4, kKeyPairsLd = kTileKeys / 2 + 4;
+__global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(AttentionArgs a) {
+#if defined(DLLM_DEVICE_HAS_MATRIX_BF16)
+  using Lanes = TileLanes<DIM>;
+  constexpr int kRows = Lanes::kRows, kPairsLd = Lanes::kPairsLd, kKeyPairsLd = Lanes::kKeyPairsLd;
   __shared__ uint32_t k_s[kTileKeys][kPairsLd];  // [key, dim / 2]: bf16 pairs of dims
   __shared__ uint32_t vt_s[DIM][kKeyPairsLd];    // [dim, key / 2]: bf16 pairs of keys (V transposed)
   __shared__ int code_s[kTileKeys];              // the tile's keys (times_seen's codes)
@@ -204,27 +327,26 @@ __global__ void __launch_bounds__(kTileWarps * 32, 1) attention_tiles_kernel(Att
   const int group = a.q_heads / a.kv_heads, per_tile = kTileRows / group;  // tokens per tile
   const int t0 = int(blockIdx.x) * per_tile, nt = min(per_tile, a.tokens - t0), kvh = int(blockIdx.y);
   const int c = int(blockIdx.z), chunks = int(gridDim.z);
-  const int tid = int(threadIdx.x), lane = tid % 32, warp = tid / 32, g = lane / 4, q = lane % 4;
+  const int tid = int(threadIdx.x), lane = tid % kWarp, warp = tid / kWarp;
   const int dh = a.head_dim, row_len = a.kv_heads * dh;
   for (int i = tid; i < nt; i += int(blockDim.x)) vis_s[i] = a.vis[t0 + i], seq_s[i] = a.seq[t0 + i];
   __syncthreads();
 
-  // This lane's two rows (fragment rows g and g + 8 of its warp): token index in the tile, or -1.
-  int tok[2], head[2];
-  for (int i = 0; i < 2; ++i) {
-    const int r = warp * 16 + g + 8 * i;
+  // This lane's rows: token index in the tile (or -1) and query head; Q's fragments (zeros past the
+  // tile and past head_dim).
+  Lanes lanes(tid);
+  int tok[kRows], head[kRows];
+  const float* q_rows[kRows];
+  for (int i = 0; i < kRows; ++i) {
+    const int r = lanes.row(i);
     tok[i] = r / group < nt ? r / group : -1;
     head[i] = kvh * group + r % group;
+    q_rows[i] = tok[i] >= 0 ? a.q + (int64_t(t0 + tok[i]) * a.q_heads + head[i]) * dh : nullptr;
   }
-  // Q's A fragments for the warp's 16 rows, [k step of 16 dims][register]: zeros past head_dim.
-  uint32_t qf[DIM / 16][4];
-  for (int kk = 0; kk < DIM / 16; ++kk)
-    for (int r = 0; r < 4; ++r) {
-      const int i = r % 2, d = kk * 16 + 2 * q + 8 * (r / 2);
-      const float* qrow = a.q + (int64_t(t0 + tok[i]) * a.q_heads + head[i]) * dh;
-      const bool in = tok[i] >= 0;
-      qf[kk][r] = bf16_pair(in && d < dh ? qrow[d] : 0.0f, in && d + 1 < dh ? qrow[d + 1] : 0.0f);
-    }
+  lanes.load_q(q_rows, dh);
+  // Whether any of the warp's 16 rows is in the tile: an AR step's G rows fill part of one warp, and
+  // the other warps only stage keys.
+  const bool warp_has_rows = warp * 16 < nt * group;
 
   for (int run = 0; run < nt;) {
     // The run: tokens [run, run_end) of one sequence; its keys' hull.
@@ -243,10 +365,11 @@ __global__ void __launch_bounds__(kTileWarps * 32, 1) attention_tiles_kernel(Att
     const int chunk = (n_keys + chunks * kTileKeys - 1) / (chunks * kTileKeys) * kTileKeys;
     const int begin = min(c * chunk, n_keys), end = min(begin + chunk, n_keys);
     const int64_t seq_at = int64_t(seq_s[run]) * a.seq_stride + int64_t(kvh) * dh;  // the run's cache rows
-    bool in_run[2];
-    for (int i = 0; i < 2; ++i) in_run[i] = tok[i] >= run && tok[i] < run_end;
+    bool in_run[kRows];
+    for (int i = 0; i < kRows; ++i) in_run[i] = tok[i] >= run && tok[i] < run_end;
 
-    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[DIM / 8][4] = {};
+    float m[kRows], l[kRows], o[Lanes::kOutBlocks][4] = {};
+    for (int i = 0; i < kRows; ++i) m[i] = -INFINITY, l[i] = 0.0f;
     for (int k0 = begin; k0 < end; k0 += kTileKeys) {
       // Stage keys k0 .. k0 + kTileKeys - 1 (zeros past `end`): each thread takes pairs of keys and
       // 4 dims at a time.
@@ -279,74 +402,58 @@ __global__ void __launch_bounds__(kTileWarps * 32, 1) attention_tiles_kernel(Att
       }
       __syncthreads();
 
-      // S = Q K^T for the warp's 16 rows x kTileKeys keys, [8-key tile][c]
-      float s[kTileKeys / 8][4] = {};
-      for (int n = 0; n < kTileKeys / 8; ++n)
-        for (int kk = 0; kk < DIM / 16; ++kk) {
-          if (kk * 16 >= dh) break;
-          const uint32_t b[2] = {k_s[8 * n + g][8 * kk + q], k_s[8 * n + g][8 * kk + q + 4]};
-          gpu_mma_16x8x16_bf16(qf[kk], b, s[n]);
+      if (warp_has_rows) {  // the other warps only reach the barriers
+        float s[Lanes::kScoreBlocks][4] = {};
+        lanes.scores(&k_s[0][0], dh, s);
+        // The online softmax of each row: scale, mask, the tile's max over the row's lanes, rescale.
+        // A key seen twice weighs twice: its score gains ln 2.
+        float p_max[kRows];
+        for (int i = 0; i < kRows; ++i) p_max[i] = -INFINITY;
+        for (int n = 0; n < Lanes::kScoreBlocks; ++n)
+          for (int e = 0; e < 4; ++e) {
+            const int i = Lanes::score_row(e);
+            const int times = in_run[i] ? times_seen(vis_s[tok[i]], code_s[lanes.score_key(n, e)]) : 0;
+            s[n][e] = times == 0 ? -INFINITY : s[n][e] * a.scale + (times == 2 ? 0.69314718f : 0.0f);
+            p_max[i] = fmaxf(p_max[i], s[n][e]);
+          }
+        float corr[kRows];
+        for (int i = 0; i < kRows; ++i) {
+          const float m_new = fmaxf(m[i], Lanes::row_max(p_max[i]));
+          corr[i] = m_new == -INFINITY ? 1.0f : expf(m[i] - m_new);  // no key yet: nothing to rescale
+          m[i] = m_new;
+          l[i] *= corr[i];
         }
-      // The online softmax of each row: scale, mask, the tile's max over the quad, rescale.
-      // A key seen twice weighs twice: its score gains ln 2.
-      float p_max[2] = {-INFINITY, -INFINITY};
-      for (int n = 0; n < kTileKeys / 8; ++n)
-        for (int e = 0; e < 4; ++e) {
-          const int i = e / 2, times = in_run[i] ? times_seen(vis_s[tok[i]], code_s[8 * n + 2 * q + e % 2]) : 0;
-          s[n][e] = times == 0 ? -INFINITY : s[n][e] * a.scale + (times == 2 ? 0.69314718f : 0.0f);
-          p_max[i] = fmaxf(p_max[i], s[n][e]);
-        }
-      float corr[2];
-      for (int i = 0; i < 2; ++i) {
-        p_max[i] = fmaxf(p_max[i], gpu_shfl_xor(p_max[i], 1));
-        p_max[i] = fmaxf(p_max[i], gpu_shfl_xor(p_max[i], 2));
-        const float m_new = fmaxf(m[i], p_max[i]);
-        corr[i] = m_new == -INFINITY ? 1.0f : expf(m[i] - m_new);  // no key yet: nothing to rescale
-        m[i] = m_new;
-        l[i] *= corr[i];
-      }
-      for (int n = 0; n < kTileKeys / 8; ++n)
-        for (int e = 0; e < 4; ++e) {
-          const int i = e / 2;
-          s[n][e] = s[n][e] == -INFINITY ? 0.0f : expf(s[n][e] - m[i]);
-          l[i] += s[n][e];
-        }
-      for (int n = 0; n < DIM / 8; ++n)
-        for (int e = 0; e < 4; ++e) o[n][e] *= corr[e / 2];
-      // O += P V: P's C fragments of two 8-key tiles are the A fragment of 16 keys.
-      for (int kk = 0; kk < kTileKeys / 16; ++kk) {
-        const uint32_t pa[4] = {bf16_pair(s[2 * kk][0], s[2 * kk][1]), bf16_pair(s[2 * kk][2], s[2 * kk][3]),
-                                bf16_pair(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                                bf16_pair(s[2 * kk + 1][2], s[2 * kk + 1][3])};
-        for (int n = 0; n < DIM / 8; ++n) {
-          if (n * 8 >= dh) break;
-          const uint32_t b[2] = {vt_s[8 * n + g][8 * kk + q], vt_s[8 * n + g][8 * kk + q + 4]};
-          gpu_mma_16x8x16_bf16(pa, b, o[n]);
-        }
+        for (int n = 0; n < Lanes::kScoreBlocks; ++n)
+          for (int e = 0; e < 4; ++e) {
+            const int i = Lanes::score_row(e);
+            s[n][e] = s[n][e] == -INFINITY ? 0.0f : expf(s[n][e] - m[i]);
+            l[i] += s[n][e];
+          }
+        for (int n = 0; n < Lanes::kOutBlocks; ++n)
+          for (int e = 0; e < 4; ++e) o[n][e] *= corr[Lanes::out_row(e)];
+        lanes.accumulate(s, &vt_s[0][0], dh, o);
       }
       __syncthreads();  // the tile is read before the next one is staged
     }
 
-    // The rows' sums over their quads; then each lane writes its rows' dims 8 n + 2 q, + 1.
-    for (int i = 0; i < 2; ++i) {
-      l[i] += gpu_shfl_xor(l[i], 1);
-      l[i] += gpu_shfl_xor(l[i], 2);
-    }
-    for (int i = 0; i < 2; ++i) {
+    // The rows' sums over their lanes; then each lane writes its part of its rows.
+    for (int i = 0; i < kRows; ++i) l[i] = Lanes::row_sum(l[i]);
+    float* dst[kRows] = {};  // the row's output or (PARTIAL) its chunk's state (max, sum, out[Dh])
+    for (int i = 0; i < kRows; ++i) {
       if (!in_run[i]) continue;
       const int64_t th = int64_t(t0 + tok[i]) * a.q_heads + head[i];
-      float* part = PARTIAL ? a.workspace + (th * chunks + c) * (dh + 2) : nullptr;  // (max, sum, out[Dh])
-      if (PARTIAL && q == 0) part[0] = m[i], part[1] = l[i];
-      for (int n = 0; n < DIM / 8; ++n)
-        for (int e = 0; e < 2; ++e) {
-          const int d = 8 * n + 2 * q + e;
-          if (d >= dh) continue;
-          if constexpr (PARTIAL)
-            part[2 + d] = o[n][2 * i + e];
-          else
-            a.out[th * dh + d] = l[i] > 0.0f ? o[n][2 * i + e] / l[i] : 0.0f;  // sees nothing: 0
-        }
+      dst[i] = PARTIAL ? a.workspace + (th * chunks + c) * (dh + 2) : a.out + th * dh;
+      if (PARTIAL && lanes.writes_row_state()) dst[i][0] = m[i], dst[i][1] = l[i];
     }
+    for (int n = 0; n < Lanes::kOutBlocks; ++n)
+      for (int e = 0; e < 4; ++e) {
+        const int i = Lanes::out_row(e), d = lanes.out_dim(n, e);
+        if (!in_run[i] || d >= dh) continue;
+        if constexpr (PARTIAL)
+          dst[i][2 + d] = o[n][e];
+        else
+          dst[i][d] = l[i] > 0.0f ? o[n][e] / l[i] : 0.0f;  // sees nothing: 0
+      }
     run = run_end;
   }
   if constexpr (PARTIAL) {
@@ -362,16 +469,15 @@ __global__ void __launch_bounds__(kTileWarps * 32, 1) attention_tiles_kernel(Att
     const float* partial = a.workspace;
     for (int r = warp; r < nt * group; r += kTileWarps) {
       const int64_t th = int64_t(t0 + r / group) * a.q_heads + kvh * group + r % group;
-      merge_chunks(partial + th * chunks * (dh + 2), chunks, dh, a.out + th * dh, lane, 32);
+      merge_chunks(partial + th * chunks * (dh + 2), chunks, dh, a.out + th * dh, lane, kWarp);
     }
     if (tid == 0) *done = 0;  // counted afresh by the next call (a graph replays this launch)
   }
 #else
   (void)a;
-  __trap();  // never launched: attention_tiles_available() is false below sm_80
+  __builtin_trap();  // never launched: attention_tiles_available() is false without bf16 matrix units
 #endif
 }
-#endif
 
 // The tiles variant's grid: (token tiles, kv heads, key chunks). The split over keys is only there to
 // fill the device: about two blocks per multiprocessor (at least kTilesMinBlocks, which every GPU
@@ -393,13 +499,7 @@ dim3 tiles_grid(const AttentionArgs& a) {
 
 int attention_chunks(const AttentionArgs& a) { return a.max_keys > 0 ? blocks_for(a.max_keys, kAttentionChunk) : 1; }
 
-bool attention_tiles_available() {
-#if defined(DLLM_BUILD_HAS_MMA_BF16)
-  return mma_available();
-#else
-  return false;
-#endif
-}
+bool attention_tiles_available() { return mma_available(); }
 
 bool attention_tiles_fit(const AttentionArgs& a) {
   return a.head_dim <= kTileMaxDim && a.kv_heads > 0 && a.q_heads / a.kv_heads <= kTileRows;
@@ -430,41 +530,36 @@ void merge(const AttentionArgs& a, int chunks) {
   DLLM_GPU_LAUNCHED("attention merge");
 }
 
-#if defined(DLLM_BUILD_HAS_MMA_BF16)
 // Whether every K/V row starts 16-byte aligned (the tiles kernel's VEC).
 bool vector_kv(const AttentionArgs& a) {
   const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
   return a.head_dim % 4 == 0 && aligned(a.k_pass) && aligned(a.v_pass) && aligned(a.k_cache) && aligned(a.v_cache);
 }
-#endif
 
 void launch_tiles(const AttentionArgs& a) {
-  DLLM_CHECK(attention_tiles_available(),
-             "the tiles attention variant needs mma.sync: an NVIDIA GPU of sm_80 or newer");
+  DLLM_CHECK(attention_tiles_available(), "the tiles attention variant needs matrix units: ", kMmaNeeds);
   DLLM_CHECK(attention_tiles_fit(a), "the tiles attention variant takes head_dim up to ", kTileMaxDim, " and up to ",
              kTileRows, " query heads per kv head; this call has head_dim ", a.head_dim, " and ", a.q_heads, "/",
              a.kv_heads, " heads");
-#if defined(DLLM_BUILD_HAS_MMA_BF16)
   const dim3 grid = tiles_grid(a);
   const auto launch = [&](auto dim) {
     constexpr int DIM = decltype(dim)::value;
     const bool split = grid.z > 1, vec = vector_kv(a);
     DLLM_ASSERT(!split || a.workspace != nullptr);  // attention_workspace_floats(a) floats
     if (split && vec)
-      DLLM_LAUNCH(grid, kTileWarps * 32, attention_tiles_kernel<DIM, true, true>)(a);
+      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<DIM, true, true>)(a);
     else if (split)
-      DLLM_LAUNCH(grid, kTileWarps * 32, attention_tiles_kernel<DIM, true, false>)(a);
+      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<DIM, true, false>)(a);
     else if (vec)
-      DLLM_LAUNCH(grid, kTileWarps * 32, attention_tiles_kernel<DIM, false, true>)(a);
+      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<DIM, false, true>)(a);
     else
-      DLLM_LAUNCH(grid, kTileWarps * 32, attention_tiles_kernel<DIM, false, false>)(a);
+      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<DIM, false, false>)(a);
     DLLM_GPU_LAUNCHED("attention (tiles)");
   };
   if (a.head_dim <= 64)
     launch(std::integral_constant<int, 64>());
   else
     launch(std::integral_constant<int, 128>());
-#endif
 }
 
 }  // namespace

@@ -64,8 +64,8 @@ inline constexpr int kMmaMinTokens = 16;
 // weight rows with several 16-byte loads in flight per lane, against the inputs staged in shared
 // memory; the weights are read once per 4 tokens. tiled: 64 outputs x 16 tokens per block through
 // shared memory (5..~300 tokens; the one shape of the invariant mode). mma: matrix-unit tiles of 32
-// tokens x 64 outputs: mma.sync m16n8k16 with bf16 inputs on NVIDIA sm_80+, MFMA with f32 inputs on
-// AMD CDNA2/3 (see mma_available()); a fixed column order whatever the pass size, so a token's result
+// tokens x 64 outputs: bf16 inputs and f32 accumulation, mma.sync m16n8k16 on NVIDIA sm_80+, MFMA
+// 16x16x16 on AMD CDNA2/3 (see mma_available()); a fixed column order whatever the pass size, so a token's result
 // is bitwise the same alone or in any pass.
 enum class LinearVariant { gemv, tiled, mma };
 // Whether this build and device run LinearVariant::mma (a CUDA build on sm_80 or newer, a HIP build on
@@ -84,9 +84,10 @@ void vendor_linear(const LinearArgs& a);
 // Attention variants. single_pass: one block per (token, up to 4 query heads sharing a kv head) over
 // all its keys, each K and V row read once for those heads. split_keys: keys cut into fixed chunks of
 // kAttentionChunk processed by separate blocks, then merged in chunk order (long contexts with few
-// tokens). tiles: flash attention on tensor cores, a block per (tile of query rows sharing a kv head,
+// tokens). tiles: flash attention on matrix units, a block per (tile of query rows sharing a kv head,
 // kv head, chunk of keys), each staged K/V tile serving all the tile's rows; Q, K, V and the softmax
-// weights rounded to bf16 (opt-in: gpu-mma; mma.sync, so NVIDIA sm_80+ and the warp-32 emulator).
+// weights rounded to bf16 (opt-in: gpu-mma; where mma_available(): mma.sync on NVIDIA sm_80+, MFMA on
+// AMD gfx90a/gfx94x, the emulator at either warp size).
 enum class AttentionVariant { single_pass, split_keys, tiles };
 inline constexpr int kAttentionChunk = 256;
 // Largest head dimension the attention kernels take.

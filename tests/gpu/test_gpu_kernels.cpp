@@ -211,7 +211,8 @@ TEST(GpuKernels, SwigluLinearIntoTheResidualEqualsSwigluThenLinearIntoTheResidua
 // chunks.
 TEST(GpuKernels, AttentionTilesRoundOnlyTheSoftmaxWeights) {
   DLLM_REQUIRE_GPU();
-  if (!gpu::attention_tiles_available()) GTEST_SKIP() << "the tiles attention variant needs mma.sync (sm_80+)";
+  if (!gpu::attention_tiles_available())
+    GTEST_SKIP() << "the tiles attention variant needs matrix units: " << gpu::kMmaNeeds;
   const auto bf16_floats = [](size_t n, uint32_t seed, float scale) {
     std::vector<float> v = opcases::random_floats(n, seed, scale);
     for (float& x : v) x = bf16_to_f32(f32_to_bf16(x));
