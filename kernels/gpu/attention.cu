@@ -187,10 +187,15 @@ __device__ inline int times_seen(const Visibility& v, int code) {
   return int(p >= v.first.begin && p < v.first.end) + int(p >= v.second.begin && p < v.second.end);
 }
 
+// Words per row of a shared tile of bf16 pairs over n values: padded so that a warp's fragment reads
+// hit different banks.
+constexpr int tile_pairs_ld(int n) { return n / 2 + 4; }
+
 // A warp's part of the tiles kernel's 64 rows and its matrix instruction: each warp takes 16 rows.
 // kRows rows per lane (row(i)); a key tile's scores s[kScoreBlocks][4], element (n, e) of row slot
 // score_row(e) and key score_key(n, e) of the tile; the output o[kOutBlocks][4], element (n, e) of row
-// slot out_row(e) and dim out_dim(n, e); row_max and row_sum reduce over the lanes that share a row.
+// slot out_row(e) and dim out_dim(n, e). A row's values are spread over 4 lanes: lane ^ kRowStride
+// and lane ^ 2 kRowStride share it (row_max, row_sum below).
 // load_q builds Q's fragments (rows[i]: row slot i's query, null past the tile; zeros past head_dim),
 // scores computes S from the staged K tile (k_s: [key, kPairsLd words]), accumulate adds P V from the
 // staged V^T tile (vt_s: [dim, kKeyPairsLd words]) with P rounded to bf16.
@@ -201,8 +206,8 @@ __device__ inline int times_seen(const Visibility& v, int code) {
 // are the A fragment of 16 keys.
 template <int DIM>
 struct TileLanes {
-  static constexpr int kRows = 2, kScoreBlocks = kTileKeys / 8, kOutBlocks = DIM / 8;
-  static constexpr int kPairsLd = DIM / 2 + 4, kKeyPairsLd = kTileKeys / 2 + 4;
+  static constexpr int kRows = 2, kScoreBlocks = kTileKeys / 8, kOutBlocks = DIM / 8, kRowStride = 1;
+  static constexpr int kPairsLd = tile_pairs_ld(DIM), kKeyPairsLd = tile_pairs_ld(kTileKeys);
   int warp, g, q;
   uint32_t qf[DIM / 16][4];
   __device__ explicit TileLanes(int tid) : warp(tid / kWarp), g(tid % kWarp / 4), q(tid % 4) {}
@@ -211,15 +216,6 @@ struct TileLanes {
   __device__ int score_key(int n, int e) const { return 8 * n + 2 * q + e % 2; }
   __device__ static int out_row(int e) { return e / 2; }
   __device__ int out_dim(int n, int e) const { return 8 * n + 2 * q + e % 2; }
-  __device__ bool writes_row_state() const { return q == 0; }
-  __device__ static float row_max(float x) {
-    x = fmaxf(x, gpu_shfl_xor(x, 1));
-    return fmaxf(x, gpu_shfl_xor(x, 2));
-  }
-  __device__ static float row_sum(float x) {
-    x += gpu_shfl_xor(x, 1);
-    return x + gpu_shfl_xor(x, 2);
-  }
   __device__ void load_q(const float* const (&rows)[kRows], int dh) {
     for (int kk = 0; kk < DIM / 16; ++kk)
       for (int r = 0; r < 4; ++r) {
@@ -258,8 +254,8 @@ struct TileLanes {
 // is P^T's B fragment as it stands.
 template <int DIM>
 struct TileLanes {
-  static constexpr int kRows = 1, kScoreBlocks = kTileKeys / 16, kOutBlocks = DIM / 16;
-  static constexpr int kPairsLd = DIM / 2 + 4, kKeyPairsLd = kTileKeys / 2 + 4;
+  static constexpr int kRows = 1, kScoreBlocks = kTileKeys / 16, kOutBlocks = DIM / 16, kRowStride = 16;
+  static constexpr int kPairsLd = tile_pairs_ld(DIM), kKeyPairsLd = tile_pairs_ld(kTileKeys);
   int wave, r, s;
   uint32_t qf[DIM / 16][2];
   __device__ explicit TileLanes(int tid) : wave(tid / kWarp), r(tid % 16), s(tid % kWarp / 16) {}
@@ -268,15 +264,6 @@ struct TileLanes {
   __device__ int score_key(int n, int e) const { return 16 * n + 4 * s + e; }
   __device__ static int out_row(int) { return 0; }
   __device__ int out_dim(int n, int e) const { return 16 * n + 4 * s + e; }
-  __device__ bool writes_row_state() const { return s == 0; }
-  __device__ static float row_max(float x) {
-    x = fmaxf(x, gpu_shfl_xor(x, 16));
-    return fmaxf(x, gpu_shfl_xor(x, 32));
-  }
-  __device__ static float row_sum(float x) {
-    x += gpu_shfl_xor(x, 16);
-    return x + gpu_shfl_xor(x, 32);
-  }
   __device__ void load_q(const float* const (&rows)[kRows], int dh) {
     const float* qrow = rows[0];
     for (int kk = 0; kk < DIM / 16; ++kk)
@@ -308,6 +295,18 @@ struct TileLanes {
   }
 };
 #endif
+
+// The max and the sum of a value over the 4 lanes that share its row.
+template <class Lanes>
+__device__ inline float row_max(float x) {
+  x = fmaxf(x, gpu_shfl_xor(x, Lanes::kRowStride));
+  return fmaxf(x, gpu_shfl_xor(x, 2 * Lanes::kRowStride));
+}
+template <class Lanes>
+__device__ inline float row_sum(float x) {
+  x += gpu_shfl_xor(x, Lanes::kRowStride);
+  return x + gpu_shfl_xor(x, 2 * Lanes::kRowStride);
+}
 
 // DIM: head_dim rounded up to 64 or 128 (the register arrays' size); a.head_dim <= DIM. VEC: head_dim
 // is a multiple of 4 and the K/V arrays start 16-byte aligned (vector_kv), so rows are staged with
@@ -418,7 +417,7 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
           }
         float corr[kRows];
         for (int i = 0; i < kRows; ++i) {
-          const float m_new = fmaxf(m[i], Lanes::row_max(p_max[i]));
+          const float m_new = fmaxf(m[i], row_max<Lanes>(p_max[i]));
           corr[i] = m_new == -INFINITY ? 1.0f : expf(m[i] - m_new);  // no key yet: nothing to rescale
           m[i] = m_new;
           l[i] *= corr[i];
@@ -437,13 +436,13 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
     }
 
     // The rows' sums over their lanes; then each lane writes its part of its rows.
-    for (int i = 0; i < kRows; ++i) l[i] = Lanes::row_sum(l[i]);
+    for (int i = 0; i < kRows; ++i) l[i] = row_sum<Lanes>(l[i]);
     float* dst[kRows] = {};  // the row's output or (PARTIAL) its chunk's state (max, sum, out[Dh])
     for (int i = 0; i < kRows; ++i) {
       if (!in_run[i]) continue;
       const int64_t th = int64_t(t0 + tok[i]) * a.q_heads + head[i];
       dst[i] = PARTIAL ? a.workspace + (th * chunks + c) * (dh + 2) : a.out + th * dh;
-      if (PARTIAL && lanes.writes_row_state()) dst[i][0] = m[i], dst[i][1] = l[i];
+      if (PARTIAL && lane / Lanes::kRowStride % 4 == 0) dst[i][0] = m[i], dst[i][1] = l[i];  // one lane a row
     }
     for (int n = 0; n < Lanes::kOutBlocks; ++n)
       for (int e = 0; e < 4; ++e) {
