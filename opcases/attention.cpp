@@ -255,7 +255,7 @@ const Op<AttentionArgs>& attention_op() {
         {"split-keys", Device::gpu,
          [](const AttentionArgs& a) { gpu::attention(a, gpu::AttentionVariant::split_keys); }, f32_reference(2e-6),
          true},
-        // tensor cores, bf16 inputs (gpu-mma); a shape it does not take (head_dim 256) runs what gpu-mma
+        // matrix units, bf16 inputs (gpu-mma); a shape it does not take (head_dim 256) runs what gpu-mma
         // runs there
         {"tiles", Device::gpu,
          [](const AttentionArgs& a) {

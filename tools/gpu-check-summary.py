@@ -49,7 +49,7 @@ def stepcost_rows(raw):
 
 
 # The attention variant each GPU backend runs for llama3-8b's 68-token pass (gpu::pick_attention:
-# 68 tokens x 32 heads take single_pass under gpu; gpu-mma takes the tensor-core tiles on NVIDIA).
+# 68 tokens x 32 heads take single_pass under gpu; gpu-mma takes the matrix-unit tiles).
 ATTENTION_VARIANT = {"gpu": "single-pass", "gpu-vendor": "single-pass", "gpu-invariant": "split-keys",
                      "gpu-mma": "tiles"}
 

@@ -66,7 +66,7 @@ class Backend {
   // Whether linear rounds its inputs (cpu-bf16: to bf16): its results are then held to that rounding,
   // not to the f32 reference's (the report's kernel-parity audit).
   virtual bool rounds_linear_inputs() const { return false; }
-  // Whether attention rounds q, k, v and its softmax weights (gpu-mma's tensor-core tiles: to bf16).
+  // Whether attention rounds q, k, v and its softmax weights (gpu-mma's matrix-unit tiles: to bf16).
   virtual bool rounds_attention_inputs() const { return false; }
   // The element type of the KV caches for this backend's passes on a model (KvCache): f32, the exact
   // mode, unless its attention rounds K and V to bf16 anyway, where a bf16 cache halves the cache's

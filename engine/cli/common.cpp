@@ -17,8 +17,9 @@ const std::vector<FlagSpec> kModelFlags = {
     {"--weights-seed", "S", "seed of a preset's random weights (default 0)"},
     {"--backend", "NAME",
      "cpu (default); cpu-bf16 (AVX512-BF16 CPUs: linear on inputs rounded to bf16); gpu, gpu-invariant (bitwise "
-     "batch-invariant), gpu-mma (matrix units; on NVIDIA linear and attention on bf16 inputs and a bf16 KV "
-     "cache), gpu-vendor (linear layers through cuBLASLt) in a GPU build, each also as NAME-eager (no graphs)"},
+     "batch-invariant), gpu-mma (matrix units, NVIDIA sm_80+ or AMD gfx90a/gfx94x: linear and attention on "
+     "bf16 inputs, a bf16 KV cache), gpu-vendor (linear layers through cuBLASLt) in a GPU build, each also as "
+     "NAME-eager (no graphs)"},
 };
 // How a chat is written, for one prompt or a suite.
 const std::vector<FlagSpec> kChatFormatFlags = {
