@@ -20,17 +20,6 @@
 
 namespace dllm::gpu::linear_kernels {
 
-// Stored weight element i of a row, as f32. W is the dtype, known at compile time.
-template <DType W>
-__device__ inline float weight_at(const void* row, int64_t i) {
-  if constexpr (W == DType::f32)
-    return static_cast<const float*>(row)[i];
-  else if constexpr (W == DType::bf16)
-    return bf16_to_f32(static_cast<const uint16_t*>(row)[i]);
-  else
-    return gpu_f16_to_f32(static_cast<const uint16_t*>(row)[i]);
-}
-
 // Eight consecutive stored weights as loaded, before conversion: one 16-byte load for 16-bit
 // weights, two for f32. Zero bits are 0.0 in every dtype.
 template <DType W>
