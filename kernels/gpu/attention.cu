@@ -188,17 +188,18 @@ __device__ inline int times_seen(const Visibility& v, int code) {
 }
 
 // Words per row of a shared tile of bf16 pairs over n values: padded so that a warp's fragment reads
-// hit different banks.
+// hit different banks. K tiles are [key, tile_pairs_ld(DIM)] words, V^T tiles [dim, kKeyPairsLd].
 constexpr int tile_pairs_ld(int n) { return n / 2 + 4; }
+inline constexpr int kKeyPairsLd = tile_pairs_ld(kTileKeys);
 
 // A warp's part of the tiles kernel's 64 rows and its matrix instruction: each warp takes 16 rows.
-// kRows rows per lane (row(i)); a key tile's scores s[kScoreBlocks][4], element (n, e) of row slot
-// score_row(e) and key score_key(n, e) of the tile; the output o[kOutBlocks][4], element (n, e) of row
-// slot out_row(e) and dim out_dim(n, e). A row's values are spread over 4 lanes: lane ^ kRowStride
+// kRows rows per lane (row(i)). A key tile's scores s[kScoreBlocks][4] and the output o[kOutBlocks][4]
+// are accumulators of the same layout: element (n, e) belongs to row slot acc_row(e) and to column
+// acc_col(n, e), a key of the tile or a dim. A row's values are spread over 4 lanes: lane ^ kRowStride
 // and lane ^ 2 kRowStride share it (row_max, row_sum below).
 // load_q builds Q's fragments (rows[i]: row slot i's query, null past the tile; zeros past head_dim),
-// scores computes S from the staged K tile (k_s: [key, kPairsLd words]), accumulate adds P V from the
-// staged V^T tile (vt_s: [dim, kKeyPairsLd words]) with P rounded to bf16.
+// scores computes S from the staged K tile (k_s), accumulate adds P V from the staged V^T tile (vt_s)
+// with P rounded to bf16.
 #if defined(DLLM_DEVICE_HAS_MMA_BF16)
 // NVIDIA, mma.sync m16n8k16 (vendor.h's layout, g = lane / 4, q = lane % 4): S = Q K^T and O += P V.
 // Lane (g, q) holds rows g and g + 8 of its warp's 16, and of each 8 keys or dims, 2q and 2q + 1; a
@@ -207,15 +208,13 @@ constexpr int tile_pairs_ld(int n) { return n / 2 + 4; }
 template <int DIM>
 struct TileLanes {
   static constexpr int kRows = 2, kScoreBlocks = kTileKeys / 8, kOutBlocks = DIM / 8, kRowStride = 1;
-  static constexpr int kPairsLd = tile_pairs_ld(DIM), kKeyPairsLd = tile_pairs_ld(kTileKeys);
+  static constexpr int kPairsLd = tile_pairs_ld(DIM);
   int warp, g, q;
   uint32_t qf[DIM / 16][4];
   __device__ explicit TileLanes(int tid) : warp(tid / kWarp), g(tid % kWarp / 4), q(tid % 4) {}
   __device__ int row(int i) const { return warp * 16 + g + 8 * i; }
-  __device__ static int score_row(int e) { return e / 2; }
-  __device__ int score_key(int n, int e) const { return 8 * n + 2 * q + e % 2; }
-  __device__ static int out_row(int e) { return e / 2; }
-  __device__ int out_dim(int n, int e) const { return 8 * n + 2 * q + e % 2; }
+  __device__ static int acc_row(int e) { return e / 2; }
+  __device__ int acc_col(int n, int e) const { return 8 * n + 2 * q + e % 2; }
   __device__ void load_q(const float* const (&rows)[kRows], int dh) {
     for (int kk = 0; kk < DIM / 16; ++kk)
       for (int r = 0; r < 4; ++r) {
@@ -255,15 +254,13 @@ struct TileLanes {
 template <int DIM>
 struct TileLanes {
   static constexpr int kRows = 1, kScoreBlocks = kTileKeys / 16, kOutBlocks = DIM / 16, kRowStride = 16;
-  static constexpr int kPairsLd = tile_pairs_ld(DIM), kKeyPairsLd = tile_pairs_ld(kTileKeys);
+  static constexpr int kPairsLd = tile_pairs_ld(DIM);
   int wave, r, s;
   uint32_t qf[DIM / 16][2];
   __device__ explicit TileLanes(int tid) : wave(tid / kWarp), r(tid % 16), s(tid % kWarp / 16) {}
   __device__ int row(int) const { return wave * 16 + r; }
-  __device__ static int score_row(int) { return 0; }
-  __device__ int score_key(int n, int e) const { return 16 * n + 4 * s + e; }
-  __device__ static int out_row(int) { return 0; }
-  __device__ int out_dim(int n, int e) const { return 16 * n + 4 * s + e; }
+  __device__ static int acc_row(int) { return 0; }
+  __device__ int acc_col(int n, int e) const { return 16 * n + 4 * s + e; }
   __device__ void load_q(const float* const (&rows)[kRows], int dh) {
     const float* qrow = rows[0];
     for (int kk = 0; kk < DIM / 16; ++kk)
@@ -315,7 +312,7 @@ template <int DIM, bool PARTIAL, bool VEC>
 __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(AttentionArgs a) {
 #if defined(DLLM_DEVICE_HAS_MATRIX_BF16)
   using Lanes = TileLanes<DIM>;
-  constexpr int kRows = Lanes::kRows, kPairsLd = Lanes::kPairsLd, kKeyPairsLd = Lanes::kKeyPairsLd;
+  constexpr int kRows = Lanes::kRows, kPairsLd = Lanes::kPairsLd;
   __shared__ uint32_t k_s[kTileKeys][kPairsLd];  // [key, dim / 2]: bf16 pairs of dims
   __shared__ uint32_t vt_s[DIM][kKeyPairsLd];    // [dim, key / 2]: bf16 pairs of keys (V transposed)
   __shared__ int code_s[kTileKeys];              // the tile's keys (times_seen's codes)
@@ -410,8 +407,8 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
         for (int i = 0; i < kRows; ++i) p_max[i] = -INFINITY;
         for (int n = 0; n < Lanes::kScoreBlocks; ++n)
           for (int e = 0; e < 4; ++e) {
-            const int i = Lanes::score_row(e);
-            const int times = in_run[i] ? times_seen(vis_s[tok[i]], code_s[lanes.score_key(n, e)]) : 0;
+            const int i = Lanes::acc_row(e);
+            const int times = in_run[i] ? times_seen(vis_s[tok[i]], code_s[lanes.acc_col(n, e)]) : 0;
             s[n][e] = times == 0 ? -INFINITY : s[n][e] * a.scale + (times == 2 ? 0.69314718f : 0.0f);
             p_max[i] = fmaxf(p_max[i], s[n][e]);
           }
@@ -424,12 +421,12 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
         }
         for (int n = 0; n < Lanes::kScoreBlocks; ++n)
           for (int e = 0; e < 4; ++e) {
-            const int i = Lanes::score_row(e);
+            const int i = Lanes::acc_row(e);
             s[n][e] = s[n][e] == -INFINITY ? 0.0f : expf(s[n][e] - m[i]);
             l[i] += s[n][e];
           }
         for (int n = 0; n < Lanes::kOutBlocks; ++n)
-          for (int e = 0; e < 4; ++e) o[n][e] *= corr[Lanes::out_row(e)];
+          for (int e = 0; e < 4; ++e) o[n][e] *= corr[Lanes::acc_row(e)];
         lanes.accumulate(s, &vt_s[0][0], dh, o);
       }
       __syncthreads();  // the tile is read before the next one is staged
@@ -446,7 +443,7 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
     }
     for (int n = 0; n < Lanes::kOutBlocks; ++n)
       for (int e = 0; e < 4; ++e) {
-        const int i = Lanes::out_row(e), d = lanes.out_dim(n, e);
+        const int i = Lanes::acc_row(e), d = lanes.acc_col(n, e);
         if (!in_run[i] || d >= dh) continue;
         if constexpr (PARTIAL)
           dst[i][2 + d] = o[n][e];
