@@ -24,7 +24,7 @@ inline void check(gpuError_t e, const char* what, const char* file, int line) {
 namespace dllm::gpu {
 
 // Two floats rounded to bf16 and packed in one word, `lo` in the low half: one register of an
-// mma.sync fragment (vendor.h's lane layout).
+// mma.sync or MFMA fragment (vendor.h's lane layouts).
 __device__ inline uint32_t bf16_pair(float lo, float hi) {
   return uint32_t(f32_to_bf16(lo)) | uint32_t(f32_to_bf16(hi)) << 16;
 }

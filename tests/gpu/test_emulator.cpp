@@ -60,7 +60,7 @@ __global__ void matrix_op_once(const float* A, const float* B, const float* C, f
   for (int i = 0; i < 4; ++i) D[(g + 8 * (i >= 2)) * kN + 2 * q + i % 2] = c[i];
 }
 #else
-// v_mfma_f32_16x16x16bf16_1k (CDNA3 ISA; r = l % 16, s = l / 16; four bf16 in two registers, the lower
+// v_mfma_f32_16x16x16bf16_1k (CDNA2 and CDNA3 ISAs; r = l % 16, s = l / 16; four bf16 in two registers, the lower
 // index in the low half): a_i (i = 0..3) is A[r][4s + i], b_i is B[4s + i][r], and c_i and d_i are
 // C[4s + i][r].
 constexpr int kN = 16;

@@ -10,10 +10,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <utility>
-#include <deque>
 #include <vector>
 
 #include "core/dtype.h"

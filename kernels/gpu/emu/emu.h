@@ -18,15 +18,15 @@
 //     to or from the host or a synchronisation fails with Error::capture_unsupported and invalidates
 //     the capture, as CUDA's and HIP's thread-local capture mode do. A graph launch replays the
 //     recorded work in order.
-// The warp size is DLLM_EMU_WARP_SIZE (32 or 64), fixed per build, so warp-size-agnostic code can be
-// checked at both widths. The matrix units are emulated with the lane layouts of the hardware
+// The warp size is DLLM_EMU_WARP_SIZE (32 or 64), fixed per build, so warp-size-agnostic code can
+// be checked at both widths. The matrix units are emulated with the lane layouts of the hardware
 // instructions: NVIDIA's mma.sync m16n8k16 with bf16 inputs (a warp-32 instruction) in the warp-32
-// build, AMD's MFMA 16x16x16 with bf16 inputs (wave64) in the warp-64 build; their sums run in a fixed order of the
-// emulator's own (below), not necessarily a device's. NVIDIA's cp.async (global to shared memory,
-// asynchronous) lands at the latest moment allowed, so reading too early is seen (below). Atomics are plain
-// read-modify-writes (blocks run one at a time, and a thread is switched out only at a barrier or a shuffle). Not
-// emulated: concurrency between streams (everything runs in issue order on the calling thread), and timing (events
-// measure host time).
+// build, AMD's MFMA 16x16x16 with bf16 inputs (wave64) in the warp-64 build; their sums run in a
+// fixed order of the emulator's own (below), not necessarily a device's. NVIDIA's cp.async (global
+// to shared memory, asynchronous) lands at the latest moment allowed, so reading too early is seen
+// (below). Atomics are plain read-modify-writes (blocks run one at a time, and a thread is switched
+// out only at a barrier or a shuffle). Not emulated: concurrency between streams (everything runs
+// in issue order on the calling thread), and timing (events measure host time).
 #pragma once
 #include <cmath>
 #include <cstddef>
