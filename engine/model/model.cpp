@@ -256,20 +256,58 @@ DType preset_dtype(const ModelConfig& cfg) { return cfg.hidden_size >= 1024 ? DT
 
 bool is_preset(const std::string& spec) { return spec.rfind(kPresetPrefix, 0) == 0; }
 
-ModelSummary describe_model(const std::string& spec) {
-  if (!is_preset(spec)) {
-    auto m = Model::load(spec);
-    return {m->source(), m->config(), m->parameter_count(), m->weight_bytes()};
+namespace {
+
+int64_t elements(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+void check_model_directory(const std::string& spec) {
+  DLLM_CHECK(std::filesystem::is_directory(spec), spec,
+             ": not a model directory (expected a folder with config.json and model.safetensors, "
+             "or preset:NAME)");
+}
+
+// A checkpoint's size as Model::load would hold it, from config.json and the tensor headers alone:
+// every stored tensor the model reads counts once (a legacy zaya layout is renamed and stacked, not
+// resized), a quantized weight as the bf16 weight it dequantizes to, and its scales not at all.
+// Nothing is dequantized or copied; a tensor the load would reject is found by the load.
+ModelSummary describe_checkpoint(const std::string& dir) {
+  check_model_directory(dir);
+  ModelSummary s;
+  s.source = dir;
+  s.config = load_config((std::filesystem::path(dir) / "config.json").string());
+  const Checkpoint ck = Checkpoint::open(dir);
+  const std::string scale_suffix = fp8_scale_name(""), blocks_suffix = mxfp4_blocks_name("");
+  const auto count = [&](const std::vector<int64_t>& shape, size_t element_bytes) {
+    s.parameters += elements(shape), s.weight_bytes += elements(shape) * int64_t(element_bytes);
+  };
+  for (const std::string& name : ck.names()) {
+    const TensorInfo& t = ck.get(name);
+    const TensorInfo* scaled =
+        name.ends_with(scale_suffix) ? ck.find(name.substr(0, name.size() - scale_suffix.size())) : nullptr;
+    if (ignorable_extra(name, s.config) || (scaled && scaled->raw == RawType::f8_e4m3)) continue;
+    if (t.raw == RawType::none)
+      count(t.shape, dtype_size(t.dtype));
+    else if (t.raw == RawType::f8_e4m3)
+      count(t.shape, sizeof(uint16_t));
+    else if (name.ends_with(blocks_suffix))  // MXFP4 blocks; the U8 scales count nothing
+      count(mxfp4_shape(t), sizeof(uint16_t));
   }
+  return s;
+}
+
+}  // namespace
+
+ModelSummary describe_model(const std::string& spec) {
+  if (!is_preset(spec)) return describe_checkpoint(spec);
   ModelSummary s;
   s.source = spec;
   s.config = preset_config(spec.substr(kPresetPrefix.size()));
   ModelWeights scratch;
-  for (const ExpectedTensor& e : expected_tensors(s.config, scratch)) {
-    int64_t n = 1;
-    for (int64_t d : e.shape) n *= d;
-    s.parameters += n;
-  }
+  for (const ExpectedTensor& e : expected_tensors(s.config, scratch)) s.parameters += elements(e.shape);
   s.weight_bytes = s.parameters * int64_t(dtype_size(preset_dtype(s.config)));
   return s;
 }
@@ -280,9 +318,7 @@ std::unique_ptr<Model> Model::load(const std::string& spec, uint64_t preset_seed
     return random(cfg, dtype.value_or(preset_dtype(cfg)), preset_seed, spec);
   }
   DLLM_CHECK(!dtype, spec, ": a checkpoint folder loads as stored; a dtype applies to a preset (preset:NAME)");
-  DLLM_CHECK(std::filesystem::is_directory(spec), spec,
-             ": not a model directory (expected a folder with config.json and model.safetensors, "
-             "or preset:NAME)");
+  check_model_directory(spec);
   return from_checkpoint(spec);
 }
 

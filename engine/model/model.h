@@ -65,7 +65,8 @@ class Model {
   std::vector<std::vector<uint8_t>> owned_;  // generated weights, or dequantized ones
 };
 
-// A model's size without materialising a preset's random weights (for `dllm-bench info`).
+// A model's size without loading its weights: a preset's from its config, a checkpoint's from its
+// tensor headers (for `dllm-bench info`, and for the memory checks before a load).
 struct ModelSummary {
   std::string source;
   ModelConfig config;

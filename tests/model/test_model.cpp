@@ -48,6 +48,9 @@ TEST(Model, SaveLoadRoundTripKeepsWeightsAndLogits) {
       auto back = Model::load(dir);
       EXPECT_EQ(back->parameter_count(), m->parameter_count());
       EXPECT_EQ(back->weight_bytes(), m->weight_bytes());
+      const ModelSummary described = describe_model(dir);  // from the headers, as loaded
+      EXPECT_EQ(described.parameters, m->parameter_count());
+      EXPECT_EQ(described.weight_bytes, m->weight_bytes());
       EXPECT_EQ(prefill_logits(*back, kIds), prefill_logits(*m, kIds)) << preset << " " << dtype_name(dt);
     }
   }
@@ -142,8 +145,10 @@ TEST(Model, BadCheckpointsNameTheFileAndProblem) {
                     "2 tensor(s) are not part of the qwen3 model its config.json describes, so dllm-bench would "
                     "ignore them: diffusion_markov_head.weight, diffusion_output_layer.weight");
   ASSERT_TRUE(m->config().tie_word_embeddings);
-  EXPECT_NO_THROW(
-      Model::load(with_extra("ignorable", {"lm_head.weight", "model.layers.0.self_attn.rotary_emb.inv_freq"})));
+  const std::string ignorable =
+      with_extra("ignorable", {"lm_head.weight", "model.layers.0.self_attn.rotary_emb.inv_freq"});
+  EXPECT_NO_THROW(Model::load(ignorable));
+  EXPECT_EQ(describe_model(ignorable).weight_bytes, m->weight_bytes());  // the ignored tensors count nothing
 
   // Unknown model_type and a broken config.json.
   const std::string arch = testutil::fresh_dir("arch");

@@ -215,6 +215,9 @@ std::string write_pair(const std::string& root, Format format,
 void expect_same_model(const std::string& root) {
   const auto model = Model::load(root + "/quantized");
   EXPECT_EQ(model->weights().layers[0].gate.dtype, DType::bf16);
+  const ModelSummary described = describe_model(root + "/quantized");  // the bf16 sizes, from the headers
+  EXPECT_EQ(described.parameters, model->parameter_count());
+  EXPECT_EQ(described.weight_bytes, model->weight_bytes());
   std::string a, b;
   ASSERT_EQ(testutil::run_cli("logits --model " + root + "/quantized --tokens 256,1,2,3 --out " + root + "/a.json", &a),
             0)

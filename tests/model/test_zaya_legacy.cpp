@@ -354,6 +354,9 @@ TEST(ZayaLegacy, LegacyCheckpointGivesTheCurrentLogitsBitwise) {
     EXPECT_EQ(config_to_json(legacy->config()), config_to_json(current->config())) << what;
     EXPECT_EQ(legacy->parameter_count(), current->parameter_count()) << what;
     EXPECT_EQ(legacy->weight_bytes(), current->weight_bytes()) << what;
+    const ModelSummary described = describe_model(dir + "/legacy");  // from the legacy headers
+    EXPECT_EQ(described.parameters, legacy->parameter_count()) << what;
+    EXPECT_EQ(described.weight_bytes, legacy->weight_bytes()) << what;
     EXPECT_EQ(legacy->weights().layers[1].experts_gate_up.dtype, dtype) << what;  // stacked in its own dtype
     EXPECT_EQ(engine_logits(*legacy), engine_logits(*current)) << what;
     EXPECT_EQ(reference_logits(*legacy), reference_logits(*current)) << what;
