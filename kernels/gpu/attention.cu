@@ -187,10 +187,35 @@ __device__ inline int times_seen(const Visibility& v, int code) {
   return int(p >= v.first.begin && p < v.first.end) + int(p >= v.second.begin && p < v.second.end);
 }
 
-// Words per row of a shared tile of bf16 pairs over n values: padded so that a warp's fragment reads
-// hit different banks. K tiles are [key, tile_pairs_ld(DIM)] words, V^T tiles [dim, kKeyPairsLd].
+// Words per row of a shared K or V tile, [key, tile_pairs_ld(DIM)] words of bf16 pairs of dims (a
+// cache row's bits as stored): padded so that a warp's fragment reads hit different banks, and a
+// whole number of 16-byte groups.
 constexpr int tile_pairs_ld(int n) { return n / 2 + 4; }
-inline constexpr int kKeyPairsLd = tile_pairs_ld(kTileKeys);
+
+// The bf16 values of keys `key` and key + 1 at `dim` of a staged tile of row length LD words, as one
+// pair, the lower key in the low half: V's fragments pair keys, not dims.
+template <int LD>
+__device__ inline uint32_t key_pair(const uint32_t* tile, int key, int dim) {
+  const uint16_t* v = reinterpret_cast<const uint16_t*>(tile) + key * 2 * LD + dim;
+  return uint32_t(v[0]) | uint32_t(v[2 * LD]) << 16;
+}
+
+// 16 bytes from global to shared memory, ready after stage16_wait and the next barrier: by cp.async
+// where the device has it (no registers: a tile's copies are all in flight at once), else through
+// registers.
+__device__ inline void stage16(uint32_t* shared_dst, const void* global_src) {
+#if defined(DLLM_DEVICE_HAS_MMA_BF16)
+  gpu_cp_async_16(shared_dst, global_src, true);
+#else
+  *reinterpret_cast<uint4*>(shared_dst) = *static_cast<const uint4*>(global_src);
+#endif
+}
+__device__ inline void stage16_wait() {
+#if defined(DLLM_DEVICE_HAS_MMA_BF16)
+  gpu_cp_async_commit();
+  gpu_cp_async_wait<0>();
+#endif
+}
 
 // A warp's part of the tiles kernel's 64 rows and its matrix instruction: each warp takes 16 rows.
 // kRows rows per lane (row(i)). A key tile's scores s[kScoreBlocks][4] and the output o[kOutBlocks][4]
@@ -198,7 +223,7 @@ inline constexpr int kKeyPairsLd = tile_pairs_ld(kTileKeys);
 // acc_col(n, e), a key of the tile or a dim. A row's values are spread over 4 lanes: lane ^ kRowStride
 // and lane ^ 2 kRowStride share it (row_max, row_sum below).
 // load_q builds Q's fragments (rows[i]: row slot i's query, null past the tile; zeros past head_dim),
-// scores computes S from the staged K tile (k_s), accumulate adds P V from the staged V^T tile (vt_s)
+// scores computes S from the staged K tile (k_s), accumulate adds P V from the staged V tile (v_s)
 // with P rounded to bf16.
 #if defined(DLLM_DEVICE_HAS_MMA_BF16)
 // NVIDIA, mma.sync m16n8k16 (vendor.h's layout, g = lane / 4, q = lane % 4): S = Q K^T and O += P V.
@@ -231,7 +256,7 @@ struct TileLanes {
         gpu_mma_16x8x16_bf16(qf[kk], b, s[n]);
       }
   }
-  __device__ void accumulate(const float (&s)[kScoreBlocks][4], const uint32_t* vt_s, int dh,
+  __device__ void accumulate(const float (&s)[kScoreBlocks][4], const uint32_t* v_s, int dh,
                              float (&o)[kOutBlocks][4]) const {
     for (int kk = 0; kk < kTileKeys / 16; ++kk) {
       const uint32_t pa[4] = {bf16_pair(s[2 * kk][0], s[2 * kk][1]), bf16_pair(s[2 * kk][2], s[2 * kk][3]),
@@ -239,8 +264,8 @@ struct TileLanes {
                               bf16_pair(s[2 * kk + 1][2], s[2 * kk + 1][3])};
       for (int n = 0; n < kOutBlocks; ++n) {
         if (n * 8 >= dh) break;
-        const uint32_t b[2] = {vt_s[(8 * n + g) * kKeyPairsLd + 8 * kk + q],
-                               vt_s[(8 * n + g) * kKeyPairsLd + 8 * kk + q + 4]};
+        const uint32_t b[2] = {key_pair<kPairsLd>(v_s, 16 * kk + 2 * q, 8 * n + g),
+                               key_pair<kPairsLd>(v_s, 16 * kk + 2 * q + 8, 8 * n + g)};
         gpu_mma_16x8x16_bf16(pa, b, o[n]);
       }
     }
@@ -278,14 +303,14 @@ struct TileLanes {
         gpu_mfma_16x16x16_bf16(a, qf[kk], sc[n]);
       }
   }
-  __device__ void accumulate(const float (&sc)[kScoreBlocks][4], const uint32_t* vt_s, int dh,
+  __device__ void accumulate(const float (&sc)[kScoreBlocks][4], const uint32_t* v_s, int dh,
                              float (&o)[kOutBlocks][4]) const {
     for (int kk = 0; kk < kScoreBlocks; ++kk) {
       const uint32_t pb[2] = {bf16_pair(sc[kk][0], sc[kk][1]), bf16_pair(sc[kk][2], sc[kk][3])};
       for (int n = 0; n < kOutBlocks; ++n) {
         if (n * 16 >= dh) break;
-        const uint32_t a[2] = {vt_s[(16 * n + r) * kKeyPairsLd + 8 * kk + 2 * s],
-                               vt_s[(16 * n + r) * kKeyPairsLd + 8 * kk + 2 * s + 1]};
+        const uint32_t a[2] = {key_pair<kPairsLd>(v_s, 16 * kk + 4 * s, 16 * n + r),
+                               key_pair<kPairsLd>(v_s, 16 * kk + 4 * s + 2, 16 * n + r)};
         gpu_mfma_16x16x16_bf16(a, pb, o[n]);
       }
     }
@@ -313,9 +338,9 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
 #if defined(DLLM_DEVICE_HAS_MATRIX_BF16)
   using Lanes = TileLanes<DIM>;
   constexpr int kRows = Lanes::kRows, kPairsLd = Lanes::kPairsLd;
-  __shared__ uint32_t k_s[kTileKeys][kPairsLd];  // [key, dim / 2]: bf16 pairs of dims
-  __shared__ uint32_t vt_s[DIM][kKeyPairsLd];    // [dim, key / 2]: bf16 pairs of keys (V transposed)
-  __shared__ int code_s[kTileKeys];              // the tile's keys (times_seen's codes)
+  alignas(16) __shared__ uint32_t k_s[kTileKeys][kPairsLd];  // [key, dim / 2]: bf16 pairs of dims
+  alignas(16) __shared__ uint32_t v_s[kTileKeys][kPairsLd];
+  __shared__ int code_s[kTileKeys];  // the tile's keys (times_seen's codes)
   static_assert(sizeof(Visibility) % 4 == 0 && alignof(Visibility) == 4, "Visibility is int32 fields");
   __shared__ int32_t vis_words[kTileRows * sizeof(Visibility) / 4];  // the tile's tokens (no constructor)
   __shared__ int32_t seq_s[kTileRows];
@@ -325,6 +350,8 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
   const int c = int(blockIdx.z), chunks = int(gridDim.z);
   const int tid = int(threadIdx.x), lane = tid % kWarp, warp = tid / kWarp;
   const int dh = a.head_dim, row_len = a.kv_heads * dh;
+  // A bf16 cache whose rows are whole 16-byte groups is staged as stored.
+  const bool whole_rows = VEC && a.kv_dtype == DType::bf16 && dh % 8 == 0 && a.seq_stride % 8 == 0;
   for (int i = tid; i < nt; i += int(blockDim.x)) vis_s[i] = a.vis[t0 + i], seq_s[i] = a.seq[t0 + i];
   __syncthreads();
 
@@ -367,35 +394,40 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
     float m[kRows], l[kRows], o[Lanes::kOutBlocks][4] = {};
     for (int i = 0; i < kRows; ++i) m[i] = -INFINITY, l[i] = 0.0f;
     for (int k0 = begin; k0 < end; k0 += kTileKeys) {
-      // Stage keys k0 .. k0 + kTileKeys - 1 (zeros past `end`): each thread takes pairs of keys and
-      // 4 dims at a time.
+      // Stage keys k0 .. k0 + kTileKeys - 1 (zeros past `end` and past head_dim), 8 dims of a key at a
+      // time: a bf16 cache row's 16 bytes as stored (stage16), anything else (an f32 cache, the pass's
+      // f32 keys, a head_dim that is not whole groups of 8) through registers, rounded to bf16.
       for (int e = tid; e < kTileKeys; e += int(blockDim.x)) {
         const int j = k0 + e;
         code_s[e] = j >= end ? kKeyCacheNone : j < n_cache ? cache_lo + j : -1 - (pass_lo + j - n_cache);
       }
-      for (int e = tid; e < kTileKeys / 2 * (DIM / 4); e += int(blockDim.x)) {
-        const int kp = e / (DIM / 4), d = (e % (DIM / 4)) * 4;  // keys 2 kp, 2 kp + 1; dims d .. d + 3
-        float kv[2][2][4] = {};                                 // [K or V][key][dim]
-        for (int h = 0; h < 2; ++h) {
-          const int j = k0 + 2 * kp + h;
-          if (j >= end) continue;
-          const bool cached = j < n_cache;
-          const KeyRef r =
-              cached ? KeyRef{a.k_cache, a.v_cache, seq_at + int64_t(cache_lo + j) * row_len, a.kv_dtype}
-                     : KeyRef{a.k_pass, a.v_pass, int64_t(pass_lo + j - n_cache) * row_len + kvh * dh, DType::f32};
-          if (VEC && d < dh) {  // one 16-byte (f32) or 8-byte (bf16) load each
-            load4(r.k, r.dtype, r.at + d, kv[0][h]);
-            load4(r.v, r.dtype, r.at + d, kv[1][h]);
-          } else {
-            for (int i = 0; i < 4 && d + i < dh; ++i) kv[0][h][i] = r.key(d + i), kv[1][h][i] = r.value(d + i);
+      for (int e = tid; e < kTileKeys * (DIM / 8); e += int(blockDim.x)) {
+        const int key = e / (DIM / 8), d = (e % (DIM / 8)) * 8, j = k0 + key;
+        uint32_t *k_dst = &k_s[key][d / 2], *v_dst = &v_s[key][d / 2];
+        const bool cached = j < n_cache;
+        const KeyRef r =
+            cached ? KeyRef{a.k_cache, a.v_cache, seq_at + int64_t(cache_lo + j) * row_len + d, a.kv_dtype}
+                   : KeyRef{a.k_pass, a.v_pass, int64_t(pass_lo + j - n_cache) * row_len + kvh * dh + d, DType::f32};
+        if (cached && whole_rows && j < end && d < dh) {
+          stage16(k_dst, static_cast<const uint16_t*>(r.k) + r.at);
+          stage16(v_dst, static_cast<const uint16_t*>(r.v) + r.at);
+          continue;
+        }
+        float kv[2][2][4] = {};  // [K or V][dims 0-3, 4-7]
+        if (j < end && VEC) {    // one 16-byte (f32) or 8-byte (bf16) load per 4 dims
+          for (int h = 0; h < 2 && d + 4 * h < dh; ++h) {
+            load4(r.k, r.dtype, r.at + 4 * h, kv[0][h]);
+            load4(r.v, r.dtype, r.at + 4 * h, kv[1][h]);
           }
+        } else if (j < end) {
+          for (int i = 0; i < 8 && d + i < dh; ++i) kv[0][i / 4][i % 4] = r.key(i), kv[1][i / 4][i % 4] = r.value(i);
         }
-        for (int h = 0; h < 2; ++h) {
-          k_s[2 * kp + h][d / 2] = bf16_pair(kv[0][h][0], kv[0][h][1]);
-          k_s[2 * kp + h][d / 2 + 1] = bf16_pair(kv[0][h][2], kv[0][h][3]);
+        for (int i = 0; i < 4; ++i) {
+          k_dst[i] = bf16_pair(kv[0][i / 2][i % 2 * 2], kv[0][i / 2][i % 2 * 2 + 1]);
+          v_dst[i] = bf16_pair(kv[1][i / 2][i % 2 * 2], kv[1][i / 2][i % 2 * 2 + 1]);
         }
-        for (int i = 0; i < 4; ++i) vt_s[d + i][kp] = bf16_pair(kv[1][0][i], kv[1][1][i]);
       }
+      stage16_wait();
       __syncthreads();
 
       if (warp_has_rows) {  // the other warps only reach the barriers
@@ -427,7 +459,7 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
           }
         for (int n = 0; n < Lanes::kOutBlocks; ++n)
           for (int e = 0; e < 4; ++e) o[n][e] *= corr[Lanes::acc_row(e)];
-        lanes.accumulate(s, &vt_s[0][0], dh, o);
+        lanes.accumulate(s, &v_s[0][0], dh, o);
       }
       __syncthreads();  // the tile is read before the next one is staged
     }
