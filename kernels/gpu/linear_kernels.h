@@ -2,7 +2,7 @@
 // from: x as stored (kernels/gpu/linear.cu), rmsnorm's rows normalised while staged (norm_linear.cu)
 // or silu(gate) * up computed while staged (swiglu_linear.cu). Each of those files instantiates the
 // kernels with its own inputs, so a fused op is the same kernels with another staging step. Included
-// by those three files only.
+// by those three files, and by moe.cu, whose experts run the gemv sweep (gemv_dots) on their tokens.
 //
 // The kernels' Inputs parameter (a small struct they take by value) gives:
 //   - inputs.tokens<N>(a, t0, nt): the inputs of tokens t0 .. t0 + nt - 1 (at most N) of linear a, as
@@ -116,58 +116,75 @@ struct GemvParts {
   int count;
 };
 
-template <DType W, bool VEC, int R, class Inputs>
-__global__ void __launch_bounds__(kGemvThreads) linear_gemv_kernel(GemvParts<Inputs> parts) {
+// A warp's weight rows in the gemv sweep: row r < count starts at first + r * stride bytes; rows from
+// count on are past the matrix (zeros).
+struct WarpRows {
+  const char* first;
+  int64_t stride;
+  int count;
+};
+
+// The gemv sweep, shared with the MoE experts (moe.cu): this lane's partial sums acc[r][t] of weight
+// row r of `rows` with token t's inputs (tokens.load4<VEC>(t, k), t < nt <= kGemvTokens), over n
+// columns. warp_sum(acc[r][t]) is the dot product. Every thread of the block calls it (it has
+// barriers); each warp has its own rows.
+template <DType W, bool VEC, int R, class Tokens>
+__device__ inline void gemv_dots(const Tokens tokens, int nt, const WarpRows rows, int n,
+                                 float (&acc)[R][kGemvTokens]) {
   __shared__ float4 xs[kGemvTokens][2][kGemvColumns / 8];  // [token, half of a group, group]
-  int p = 0;  // this block's part: its blocks are [first_block[p], first_block[p + 1])
-  while (p + 1 < parts.count && int(blockIdx.x) >= parts.first_block[p + 1]) ++p;
-  const LinearArgs& a = parts.part[p];
-  const int block = int(blockIdx.x) - parts.first_block[p];
-  const int tid = int(threadIdx.x), lane = tid % kWarp, warp = tid / kWarp;
-  const int o0 = (block * (kGemvThreads / kWarp) + warp) * R;  // this warp's first row
-  const int64_t row_bytes = int64_t(a.in) * int64_t(dtype_size(W));
-  const char* weights = static_cast<const char*>(a.weight.data);
-  // Stage k0's weights of this warp's rows (zeros for rows past the matrix: those warps still reach
-  // every barrier, and write nothing).
+  const int tid = int(threadIdx.x), lane = tid % kWarp;
+  // Stage k0's weights of this warp's rows.
   const auto load_stage = [&](int k0, Packed8<W>(&stage)[R][kGemvGroups]) {
     for (int r = 0; r < R; ++r)
       for (int j = 0; j < kGemvGroups; ++j) {
         const int64_t i = k0 + int64_t(j * kWarp + lane) * 8;
-        stage[r][j] =
-            o0 + r < a.out && i < a.in ? load8<W, VEC>(weights + (o0 + r) * row_bytes, i, a.in) : Packed8<W>{};
+        stage[r][j] = r < rows.count && i < n ? load8<W, VEC>(rows.first + r * rows.stride, i, n) : Packed8<W>{};
       }
   };
+  Packed8<W> next[R][kGemvGroups];
+  load_stage(0, next);
+  for (int k0 = 0; k0 < n; k0 += kGemvColumns) {
+    Packed8<W> cur[R][kGemvGroups];
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < kGemvGroups; ++j) cur[r][j] = next[r][j];
+    // this stage's inputs, 4 columns (one half of a group) per step; zeros past the row
+    for (int e = tid; e < nt * kGemvColumns / 4; e += kGemvThreads) {
+      const int t = e / (kGemvColumns / 4), c = (e % (kGemvColumns / 4)) * 4;
+      xs[t][(c / 4) % 2][c / 8] = tokens.template load4<VEC>(t, k0 + c);
+    }
+    __syncthreads();
+    if (k0 + kGemvColumns < n) load_stage(k0 + kGemvColumns, next);
+    for (int j = 0; j < kGemvGroups; ++j) {
+      const int g = j * kWarp + lane;  // the group in the stage
+      if (k0 + g * 8 >= n) break;
+      float w[R][8];
+      for (int r = 0; r < R; ++r) unpack8<W>(cur[r][j], w[r]);
+      for (int t = 0; t < nt; ++t) {
+        const float4 lo = xs[t][0][g], hi = xs[t][1][g];
+        const float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+        for (int r = 0; r < R; ++r)
+          for (int e = 0; e < 8; ++e) acc[r][t] += w[r][e] * v[e];
+      }
+    }
+    __syncthreads();  // the stage's inputs are read before the next stage overwrites them
+  }
+}
+
+template <DType W, bool VEC, int R, class Inputs>
+__global__ void __launch_bounds__(kGemvThreads) linear_gemv_kernel(GemvParts<Inputs> parts) {
+  int p = 0;  // this block's part: its blocks are [first_block[p], first_block[p + 1])
+  while (p + 1 < parts.count && int(blockIdx.x) >= parts.first_block[p + 1]) ++p;
+  const LinearArgs& a = parts.part[p];
+  const int block = int(blockIdx.x) - parts.first_block[p];
+  const int lane = int(threadIdx.x) % kWarp, warp = int(threadIdx.x) / kWarp;
+  const int o0 = (block * (kGemvThreads / kWarp) + warp) * R;  // this warp's first row
+  // This warp's rows (none past the matrix: those warps still reach every barrier, and write nothing).
+  const int64_t row_bytes = int64_t(a.in) * int64_t(dtype_size(W));
+  const WarpRows rows{static_cast<const char*>(a.weight.data) + o0 * row_bytes, row_bytes, min(R, max(0, a.out - o0))};
   for (int t0 = 0; t0 < a.tokens; t0 += kGemvTokens) {
     const int nt = min(kGemvTokens, a.tokens - t0);
-    const auto tokens = parts.inputs.template tokens<kGemvTokens>(a, t0, nt);
     float acc[R][kGemvTokens] = {};
-    Packed8<W> next[R][kGemvGroups];
-    load_stage(0, next);
-    for (int k0 = 0; k0 < a.in; k0 += kGemvColumns) {
-      Packed8<W> cur[R][kGemvGroups];
-      for (int r = 0; r < R; ++r)
-        for (int j = 0; j < kGemvGroups; ++j) cur[r][j] = next[r][j];
-      // this stage's inputs, 4 columns (one half of a group) per step; zeros past the row
-      for (int e = tid; e < nt * kGemvColumns / 4; e += kGemvThreads) {
-        const int t = e / (kGemvColumns / 4), c = (e % (kGemvColumns / 4)) * 4;
-        xs[t][(c / 4) % 2][c / 8] = tokens.template load4<VEC>(t, k0 + c);
-      }
-      __syncthreads();
-      if (k0 + kGemvColumns < a.in) load_stage(k0 + kGemvColumns, next);
-      for (int j = 0; j < kGemvGroups; ++j) {
-        const int g = j * kWarp + lane;  // the group in the stage
-        if (k0 + g * 8 >= a.in) break;
-        float w[R][8];
-        for (int r = 0; r < R; ++r) unpack8<W>(cur[r][j], w[r]);
-        for (int t = 0; t < nt; ++t) {
-          const float4 lo = xs[t][0][g], hi = xs[t][1][g];
-          const float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
-          for (int r = 0; r < R; ++r)
-            for (int e = 0; e < 8; ++e) acc[r][t] += w[r][e] * v[e];
-        }
-      }
-      __syncthreads();  // the stage's inputs are read before the next stage overwrites them
-    }
+    gemv_dots<W, VEC>(parts.inputs.template tokens<kGemvTokens>(a, t0, nt), nt, rows, a.in, acc);
     for (int r = 0; r < R; ++r) {
       const int o = o0 + r;
       const float bias = a.bias.empty() || o >= a.out ? 0.0f : a.bias.at(0, o);

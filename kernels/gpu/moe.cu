@@ -2,21 +2,26 @@
 // to kMoeGroup tokens that share an expert (experts in order, tokens in pass order within one), and a
 // block reads each of its weight rows once for its whole chunk. A 17-token verify pass that touches
 // 10 experts streams about 10 experts' weights, not 17. Two launches through the [T, F] workspace act:
-// silu(gate) * up, then the weighted down projection. Every output is one warp's dot product in
-// warp_dot's fixed order (lane l sums elements l, l + kWarp, ..., then the butterfly) for that token
-// alone, so a token's result does not depend on the other tokens of the pass or of its chunk.
+// silu(gate) * up, then the weighted down projection. Both run the linear gemv's sweep (gemv_dots in
+// linear_kernels.h) on the chunk's token rows: the inputs staged once per block in shared memory, each
+// lane's 16-byte weight loads in flight together, one warp per output row (a gate row and its up row
+// for act). Every output is the warp's dot product in the sweep's fixed order, which depends only on
+// the row length and the warp size, so a token's result does not depend on the other tokens of the
+// pass or of its chunk.
 //
 // Each block finds its chunk itself from the [T] routes (counts per expert, then a scan): no
 // workspace and no host round trip; the grid has room for the most chunks a pass can have.
 #include "kernels/gpu/common.h"
 #include "kernels/gpu/gpu.h"
+#include "kernels/gpu/linear_kernels.h"
 
 namespace dllm::gpu {
 
 namespace {
 
-inline constexpr int kMoeRows = 8;   // output rows per block (one per warp of 32, two per warp of 64)
-inline constexpr int kMoeGroup = 4;  // tokens of one expert per block: each weight row read once for them
+using linear_kernels::kGemvThreads;
+inline constexpr int kMoeRows = kGemvThreads / kWarp;          // output rows per block, one per warp (device side)
+inline constexpr int kMoeGroup = linear_kernels::kGemvTokens;  // tokens of one expert per block
 
 // The most chunks T tokens over E experts and the skip route can form: sum over routes of
 // ceil(n / G) <= T / G + (routes used) <= ceil(T / G) + min(E + 1, T).
@@ -59,62 +64,74 @@ __device__ void find_chunk(const MoeArgs& a, Chunk& chunk, int* per_route) {
   __syncthreads();
 }
 
-// One warp's dot products of weight row `row` with x[tokens[k] * stride ..] for the chunk's tokens,
-// each in warp_dot's order: bitwise what warp_dot gives each token alone. Every lane must call it.
-__device__ inline void warp_dots(const WeightView& w, int64_t row, const float* x, int64_t stride, const Chunk& chunk,
-                                 int n, float* out) {
-  float s[kMoeGroup] = {0.0f, 0.0f, 0.0f, 0.0f};
-  for (int i = int(threadIdx.x) % kWarp; i < n; i += kWarp) {
-    const float wi = w.at(row, i);
-    for (int k = 0; k < chunk.count; ++k) s[k] += wi * x[chunk.tokens[k] * stride + i];
+// The chunk's token rows of a [T, n] array, as gemv_dots stages them.
+struct ChunkRows {
+  const float* x;
+  int64_t n;
+  const int* tokens;
+  template <bool VEC>
+  __device__ float4 load4(int k, int64_t i) const {
+    return linear_kernels::load4_inputs<VEC>(x + int64_t(tokens[k]) * n, i, n);
   }
-  for (int k = 0; k < chunk.count; ++k) out[k] = warp_sum(s[k]);
+};
+
+// Rows first, first + step, ... of w ([rows, cols] of dtype W), `count` of them, as the gemv sweep
+// reads them.
+template <DType W>
+__device__ inline linear_kernels::WarpRows weight_rows(const WeightView& w, int64_t first, int64_t step, int count) {
+  const int64_t row_bytes = w.cols * int64_t(dtype_size(W));
+  return {static_cast<const char*>(w.data) + first * row_bytes, step * row_bytes, count};
 }
 
 // Block (rows r0.., chunk): act[t, r] = silu(gate_e x_t)[r] * (up_e x_t)[r]; nothing for the skip route.
-__global__ void moe_act_kernel(MoeArgs a) {
+// VEC: D holds whole groups of 8 and x and the weights start 16-byte aligned.
+template <DType W, bool VEC>
+__global__ void __launch_bounds__(kGemvThreads) moe_act_kernel(MoeArgs a) {
   __shared__ Chunk chunk;
   __shared__ int per_route[kMaxExperts + 1];
   find_chunk(a, chunk, per_route);
   const int e = chunk.route;
-  if (chunk.count == 0 || e == a.experts) return;
-  const int f = a.ffn, lane = int(threadIdx.x) % kWarp, warps = int(blockDim.x) / kWarp;
-  const int r0 = int(blockIdx.x) * kMoeRows, r_end = min(r0 + kMoeRows, f);
-  for (int r = r0 + int(threadIdx.x) / kWarp; r < r_end; r += warps) {  // warp-uniform
-    float g[kMoeGroup], u[kMoeGroup];
-    warp_dots(a.gate_up, int64_t(e) * 2 * f + r, a.x, a.dim, chunk, a.dim, g);
-    warp_dots(a.gate_up, int64_t(e) * 2 * f + f + r, a.x, a.dim, chunk, a.dim, u);
-    if (lane == 0)
-      for (int k = 0; k < chunk.count; ++k)
-        a.act[int64_t(chunk.tokens[k]) * f + r] = g[k] / (1.0f + expf(-g[k])) * u[k];
+  if (chunk.count == 0 || e == a.experts) return;                                  // the whole block
+  const int f = a.ffn, r = int(blockIdx.x) * kMoeRows + int(threadIdx.x) / kWarp;  // this warp's row
+  // its gate row and its up row, f rows further
+  const linear_kernels::WarpRows rows = weight_rows<W>(a.gate_up, int64_t(e) * 2 * f + r, f, r < f ? 2 : 0);
+  float acc[2][kMoeGroup] = {};
+  linear_kernels::gemv_dots<W, VEC>(ChunkRows{a.x, a.dim, chunk.tokens}, chunk.count, rows, a.dim, acc);
+  for (int k = 0; k < chunk.count; ++k) {
+    const float g = warp_sum(acc[0][k]), u = warp_sum(acc[1][k]);
+    if (threadIdx.x % kWarp == 0 && r < f) a.act[int64_t(chunk.tokens[k]) * f + r] = g / (1.0f + expf(-g)) * u;
   }
 }
 
 // Block (outputs o0.., chunk): y[t, o] = weight[t] * (down_e act_t)[o]; the skip route gives 0 or
-// weight[t] * x[t, o].
-__global__ void moe_down_kernel(MoeArgs a) {
+// weight[t] * x[t, o]. VEC: F holds whole groups of 8 and act and the weights start 16-byte aligned.
+template <DType W, bool VEC>
+__global__ void __launch_bounds__(kGemvThreads) moe_down_kernel(MoeArgs a) {
   __shared__ Chunk chunk;
   __shared__ int per_route[kMaxExperts + 1];
   find_chunk(a, chunk, per_route);
   const int e = chunk.route, d = a.dim;
   if (chunk.count == 0) return;
-  const int o0 = int(blockIdx.x) * kMoeRows, o_end = min(o0 + kMoeRows, d);
+  const int o0 = int(blockIdx.x) * kMoeRows;
   if (e == a.experts) {
     for (int k = 0; k < chunk.count; ++k) {
       const int t = chunk.tokens[k];
-      for (int o = o0 + int(threadIdx.x); o < o_end; o += int(blockDim.x))
+      for (int o = o0 + int(threadIdx.x); o < min(o0 + kMoeRows, d); o += int(blockDim.x))
         a.y[int64_t(t) * d + o] = a.skip == SkipRoute::identity ? a.weight[t] * a.x[int64_t(t) * d + o] : 0.0f;
     }
     return;
   }
-  const int lane = int(threadIdx.x) % kWarp, warps = int(blockDim.x) / kWarp;
-  for (int o = o0 + int(threadIdx.x) / kWarp; o < o_end; o += warps) {  // warp-uniform
-    float s[kMoeGroup];
-    warp_dots(a.down, int64_t(e) * d + o, a.act, a.ffn, chunk, a.ffn, s);
-    if (lane == 0)
-      for (int k = 0; k < chunk.count; ++k) a.y[int64_t(chunk.tokens[k]) * d + o] = a.weight[chunk.tokens[k]] * s[k];
+  const int o = o0 + int(threadIdx.x) / kWarp;  // this warp's output
+  const linear_kernels::WarpRows rows = weight_rows<W>(a.down, int64_t(e) * d + o, 1, o < d ? 1 : 0);
+  float acc[1][kMoeGroup] = {};
+  linear_kernels::gemv_dots<W, VEC>(ChunkRows{a.act, a.ffn, chunk.tokens}, chunk.count, rows, a.ffn, acc);
+  for (int k = 0; k < chunk.count; ++k) {
+    const float s = warp_sum(acc[0][k]);
+    if (threadIdx.x % kWarp == 0 && o < d) a.y[int64_t(chunk.tokens[k]) * d + o] = a.weight[chunk.tokens[k]] * s;
   }
 }
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 }  // namespace
 
@@ -124,16 +141,30 @@ void moe(const MoeArgs& a) {
   DLLM_CHECK(a.experts <= kMaxExperts, "the GPU MoE kernel takes at most ", kMaxExperts, " experts, got ", a.experts);
   const int chunks = max_chunks(a.tokens, a.experts);
   DLLM_CHECK(chunks <= 65535, "the GPU MoE kernel takes at most 65535 chunks of tokens per pass, got ", chunks);
-  const dim3 act_grid(unsigned(blocks_for(a.ffn, kMoeRows)), unsigned(chunks));
-  if (a.ffn > 0) {
-    DLLM_LAUNCH(act_grid, kBlockThreads, moe_act_kernel)(a);
-    DLLM_GPU_LAUNCHED("moe act");
-  }
-  const dim3 down_grid(unsigned(blocks_for(a.dim, kMoeRows)), unsigned(chunks));
-  if (a.dim > 0) {
-    DLLM_LAUNCH(down_grid, kBlockThreads, moe_down_kernel)(a);
-    DLLM_GPU_LAUNCHED("moe down");
-  }
+  DLLM_CHECK(a.gate_up.dtype == a.down.dtype, "the GPU MoE kernel takes gate_up and down of one dtype, got ",
+             dtype_name(a.gate_up.dtype), " and ", dtype_name(a.down.dtype));
+  const int rows = kGemvThreads / device_warp_size();  // kMoeRows of the device
+  const bool act_vec = a.dim % 8 == 0 && aligned16(a.x) && aligned16(a.gate_up.data);
+  const bool down_vec = a.ffn % 8 == 0 && aligned16(a.act) && aligned16(a.down.data);
+  linear_kernels::with_weight_dtype(a.gate_up.dtype, [&](auto w) {
+    constexpr DType W = decltype(w)::value;
+    const dim3 act_grid(unsigned(blocks_for(a.ffn, rows)), unsigned(chunks));
+    if (a.ffn > 0) {
+      if (act_vec)
+        DLLM_LAUNCH(act_grid, kGemvThreads, moe_act_kernel<W, true>)(a);
+      else
+        DLLM_LAUNCH(act_grid, kGemvThreads, moe_act_kernel<W, false>)(a);
+      DLLM_GPU_LAUNCHED("moe act");
+    }
+    const dim3 down_grid(unsigned(blocks_for(a.dim, rows)), unsigned(chunks));
+    if (a.dim > 0) {
+      if (down_vec)
+        DLLM_LAUNCH(down_grid, kGemvThreads, moe_down_kernel<W, true>)(a);
+      else
+        DLLM_LAUNCH(down_grid, kGemvThreads, moe_down_kernel<W, false>)(a);
+      DLLM_GPU_LAUNCHED("moe down");
+    }
+  });
 }
 
 }  // namespace dllm::gpu
