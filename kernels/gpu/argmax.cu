@@ -6,7 +6,7 @@ namespace dllm::gpu {
 namespace {
 
 // One block per row (block_argmax).
-__global__ void argmax_kernel(ArgmaxArgs a) {
+__global__ void __launch_bounds__(kBlockThreads) argmax_kernel(ArgmaxArgs a) {
   const float* x = a.x + int64_t(blockIdx.x) * a.dim;
   const RowArgmax r = block_argmax([&](int c) { return x[c]; }, a.dim);
   if (threadIdx.x != 0) return;

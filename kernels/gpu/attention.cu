@@ -132,8 +132,10 @@ __device__ inline void merge_chunks(const volatile float* part, int chunks, int 
   }
 }
 
-// Merges the chunks of a (token, head) in chunk order.
-__global__ void attention_merge_kernel(AttentionArgs a, int chunks, const float* partial) {
+// Merges the chunks of a (token, head) in chunk order: a block of kMergeThreads per (token, head).
+inline constexpr int kMergeThreads = 128;
+__global__ void __launch_bounds__(kMergeThreads)
+    attention_merge_kernel(AttentionArgs a, int chunks, const float* partial) {
   const int64_t th = int64_t(blockIdx.x) * a.q_heads + int(blockIdx.y);
   merge_chunks(partial + th * chunks * (a.head_dim + 2), chunks, a.head_dim, a.out + th * a.head_dim, int(threadIdx.x),
                int(blockDim.x));
@@ -554,7 +556,8 @@ AttentionVariant pick_attention(const AttentionArgs& a, Reduction r) {
 namespace {
 
 void merge(const AttentionArgs& a, int chunks) {
-  DLLM_LAUNCH(dim3(unsigned(a.tokens), unsigned(a.q_heads)), 128, attention_merge_kernel)(a, chunks, a.workspace);
+  DLLM_LAUNCH(dim3(unsigned(a.tokens), unsigned(a.q_heads)), kMergeThreads, attention_merge_kernel)
+  (a, chunks, a.workspace);
   DLLM_GPU_LAUNCHED("attention merge");
 }
 

@@ -38,7 +38,7 @@ __device__ inline void cca_gather(const CcaStateArgs& a, int t, RecurrentSource 
 
 // One block per token: c0 = [q0; k0], its predecessors' c0 and its value [v_cur; vd(prev1)]. Reads the
 // pass's q0/k0/vd, never another block's output, and the ring before cca_store_kernel writes it.
-__global__ void cca_gather_kernel(CcaStateArgs a) {
+__global__ void __launch_bounds__(kBlockThreads) cca_gather_kernel(CcaStateArgs a) {
   const int t = int(blockIdx.x);
   const int qw = a.q_width, kw = a.k_width, c = qw + kw, vh = a.value_width;
   float* qk0 = a.qk0 + int64_t(t) * c;
@@ -51,7 +51,7 @@ __global__ void cca_gather_kernel(CcaStateArgs a) {
 }
 
 // One block per token with a cache slot: its [c0; vd] into the ring entry of that slot.
-__global__ void cca_store_kernel(CcaStateArgs a) {
+__global__ void __launch_bounds__(kBlockThreads) cca_store_kernel(CcaStateArgs a) {
   const int t = int(blockIdx.x);
   const int32_t slot = a.slot[t];
   if (slot < 0) return;
@@ -63,7 +63,7 @@ __global__ void cca_store_kernel(CcaStateArgs a) {
 
 // One block per (token, head): the head's depthwise outputs c1(t-1), c1(t) [Dh] into shared memory,
 // then one warp per output channel sums its Dh taps (warp_sum order).
-__global__ void cca_conv_kernel(CcaConvArgs a) {
+__global__ void __launch_bounds__(kBlockThreads) cca_conv_kernel(CcaConvArgs a) {
   __shared__ float c1_prev[kMaxHeadDim];
   __shared__ float c1[kMaxHeadDim];
   const int dh = a.head_dim, t = int(blockIdx.x) / a.heads, base = (int(blockIdx.x) % a.heads) * dh;
@@ -103,7 +103,7 @@ __device__ inline float cca_qk_value(const CcaQkArgs& a, int t, int h, int i) {
 }
 
 // One block per (token, head): the head's values, their norm (a fixed block tree), the scaled output.
-__global__ void cca_qk_kernel(CcaQkArgs a) {
+__global__ void __launch_bounds__(kBlockThreads) cca_qk_kernel(CcaQkArgs a) {
   __shared__ float scratch[1024 / 32];
   const int heads = a.q_heads + a.kv_heads, dh = a.head_dim;
   const int t = int(blockIdx.x) / heads, h = int(blockIdx.x) % heads;

@@ -7,7 +7,7 @@ namespace {
 
 // One block per token: out[t, :] = table[ids[t], :]. The host validated ids; an id outside the
 // table still never reads out of bounds: its row becomes NaN, which every test and check catches.
-__global__ void embedding_kernel(EmbeddingArgs a) {
+__global__ void __launch_bounds__(kBlockThreads) embedding_kernel(EmbeddingArgs a) {
   const int t = int(blockIdx.x);
   const int32_t id = a.ids[t];
   float* out = a.out + int64_t(t) * a.dim;

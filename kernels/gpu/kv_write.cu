@@ -7,7 +7,7 @@ namespace {
 
 // One block per token: copies its K/V row [Hkv * Dh] into its cache slot; scratch tokens (slot < 0)
 // stay pass-local.
-__global__ void kv_write_kernel(KvWriteArgs a) {
+__global__ void __launch_bounds__(kBlockThreads) kv_write_kernel(KvWriteArgs a) {
   const int t = int(blockIdx.x);
   const int32_t slot = a.slot[t];
   if (slot < 0) return;

@@ -23,7 +23,7 @@ namespace {
 #if defined(DLLM_EMU)
 
 // One thread runs the reference over the whole call (device memory is readable inside a kernel only).
-__global__ void reference_linear_kernel(LinearArgs a) { ref::linear<float>(a); }
+__global__ void __launch_bounds__(1) reference_linear_kernel(LinearArgs a) { ref::linear<float>(a); }
 
 #elif defined(DLLM_HAVE_CUBLASLT)
 
@@ -44,13 +44,14 @@ uint32_t alignment(const void* p) {
 cudaDataType_t blas_type(DType t) { return t == DType::f32 ? CUDA_R_32F : t == DType::bf16 ? CUDA_R_16BF : CUDA_R_16F; }
 
 // x [n] f32 -> the 16-bit weight dtype, rounded to nearest even (the library multiplies like types).
-__global__ void round_inputs_kernel(const float* x, int64_t n, DType dtype, uint16_t* out) {
+__global__ void __launch_bounds__(kBlockThreads)
+    round_inputs_kernel(const float* x, int64_t n, DType dtype, uint16_t* out) {
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
     out[i] = dtype == DType::bf16 ? f32_to_bf16(x[i]) : f32_to_f16(x[i]);
 }
 
 // y[t, o] += bias[o]
-__global__ void add_bias_kernel(LinearArgs a) {
+__global__ void __launch_bounds__(kBlockThreads) add_bias_kernel(LinearArgs a) {
   const int64_t n = int64_t(a.tokens) * a.out;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
     a.y[i] += a.bias.at(0, i % a.out);

@@ -6,7 +6,7 @@ namespace dllm::gpu {
 namespace {
 
 // One block per row: y = x / sqrt(mean(x^2) + eps) * weight.
-__global__ void rmsnorm_kernel(RmsnormArgs a) {
+__global__ void __launch_bounds__(kBlockThreads) rmsnorm_kernel(RmsnormArgs a) {
   __shared__ float factor[1];
   const float* x = a.x + int64_t(blockIdx.x) * a.dim;
   float* y = a.y + int64_t(blockIdx.x) * a.dim;

@@ -8,7 +8,7 @@ namespace {
 // One block per token, one thread per (head, rotary pair). Frequencies and angles are formed in f32
 // as in ref/rope.cpp (inv_freq from core/rope.h); cos/sin in double then rounded, so they agree
 // with the host's correctly rounded f32 functions.
-__global__ void rope_kernel(RopeArgs a) {
+__global__ void __launch_bounds__(kBlockThreads) rope_kernel(RopeArgs a) {
   const int t = int(blockIdx.x), half = a.rotary_dim / 2;
   const float pos = float(a.positions[t]);
   const int length = a.lengths ? a.lengths[t] : 0;

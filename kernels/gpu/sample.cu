@@ -226,7 +226,7 @@ __device__ int32_t inverse_cdf(int n, Weight weight, double u, Scratch& s) {
 
 // One block per row (ref::sample): the argmax, a sample of the target, or rejection sampling of the
 // draft token against its drafter's row.
-__global__ void sample_kernel(SampleArgs a) {
+__global__ void __launch_bounds__(kBlockThreads) sample_kernel(SampleArgs a) {
   __shared__ Scratch s;
   const int n = a.dim;
   const RowDraw d = a.draws[blockIdx.x];
@@ -259,7 +259,7 @@ __global__ void sample_kernel(SampleArgs a) {
 
 // One block per row (ref::divergence): the row's and the mixed row's target distributions, then KL
 // and total variation as block sums.
-__global__ void sample_divergence_kernel(SampleDivergenceArgs a) {
+__global__ void __launch_bounds__(kBlockThreads) sample_divergence_kernel(SampleDivergenceArgs a) {
   __shared__ Scratch s;
   const int n = a.dim;
   const RowDraw d = a.draws[blockIdx.x];

@@ -6,7 +6,7 @@ namespace dllm::gpu {
 namespace {
 
 // One block per row: y = softmax(x / temperature).
-__global__ void softmax_kernel(SoftmaxArgs a) {
+__global__ void __launch_bounds__(kBlockThreads) softmax_kernel(SoftmaxArgs a) {
   const float* x = a.x + int64_t(blockIdx.x) * a.dim;
   float* y = a.y + int64_t(blockIdx.x) * a.dim;
   const float m = row_max(a.dim, [&](int c) { return x[c] / a.temperature; });

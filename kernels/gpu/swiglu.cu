@@ -6,7 +6,7 @@ namespace dllm::gpu {
 namespace {
 
 // out = silu(gate) * up, element-wise (out may alias gate or up: each element is read, then written).
-__global__ void swiglu_kernel(SwigluArgs a, int64_t n) {
+__global__ void __launch_bounds__(kBlockThreads) swiglu_kernel(SwigluArgs a, int64_t n) {
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
     a.out[i] = silu_times(a.gate[i], a.up[i]);
 }

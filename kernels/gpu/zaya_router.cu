@@ -26,7 +26,7 @@ __device__ inline void router_layer(const WeightView& w, const WeightView& bias,
   }
 }
 
-__global__ void zaya_router_kernel(ZayaRouterArgs a) {
+__global__ void __launch_bounds__(kBlockThreads) zaya_router_kernel(ZayaRouterArgs a) {
   __shared__ float u[kMaxRouterDim];  // the state, then the fc1 output
   __shared__ float h[kMaxRouterDim];  // the normed state, then the fc2 output
   __shared__ float logits[kMaxExperts + 1];
