@@ -82,10 +82,13 @@ __device__ inline void unpack8(const Packed8<W>& p, float* w) {
 template <bool VEC>
 __device__ inline float4 load4_inputs(const float* row, int64_t k, int64_t n) {
   if (k >= n) return float4{0.0f, 0.0f, 0.0f, 0.0f};
-  if (VEC) return *reinterpret_cast<const float4*>(row + k);
-  float f[4];
-  for (int e = 0; e < 4; ++e) f[e] = k + e < n ? row[k + e] : 0.0f;
-  return float4{f[0], f[1], f[2], f[3]};
+  if constexpr (VEC) {
+    return *reinterpret_cast<const float4*>(row + k);
+  } else {
+    float f[4];
+    for (int e = 0; e < 4; ++e) f[e] = k + e < n ? row[k + e] : 0.0f;
+    return float4{f[0], f[1], f[2], f[3]};
+  }
 }
 
 // gemv: the AR step's shape. A block of kGemvThreads takes R consecutive rows per warp and sweeps

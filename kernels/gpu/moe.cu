@@ -10,7 +10,12 @@
 // pass or of its chunk.
 //
 // Each block finds its chunk itself from the [T] routes (counts per expert, then a scan): no
-// workspace and no host round trip; the grid has room for the most chunks a pass can have.
+// workspace and no host round trip; the grid has room for the most chunks a pass can have. The
+// chunks are the grid's fastest index, so an expert's chunks (a verify pass gives most touched
+// experts several) read each block of its rows at about the same time: from memory once, then from
+// L2.
+#include <algorithm>
+
 #include "kernels/gpu/common.h"
 #include "kernels/gpu/gpu.h"
 #include "kernels/gpu/linear_kernels.h"
@@ -29,7 +34,7 @@ int max_chunks(int tokens, int experts) {
   return blocks_for(tokens, kMoeGroup) + (experts + 1 < tokens ? experts + 1 : tokens);
 }
 
-// This block's chunk (blockIdx.y): its route (an expert, or `experts` for the skip route) and up to
+// This block's chunk (blockIdx.x): its route (an expert, or `experts` for the skip route) and up to
 // kMoeGroup tokens in pass order; count 0 when the pass has fewer chunks. Routes in [0, experts].
 struct Chunk {
   int route, count;
@@ -46,7 +51,7 @@ __device__ void find_chunk(const MoeArgs& a, Chunk& chunk, int* per_route) {
   __syncthreads();
   if (threadIdx.x == 0) {
     chunk.route = 0, chunk.count = 0;
-    int c = int(blockIdx.y);
+    int c = int(blockIdx.x);
     for (int r = 0; r < routes; ++r) {
       const int chunks = (per_route[r] + kMoeGroup - 1) / kMoeGroup;
       if (c >= chunks) {
@@ -83,7 +88,7 @@ __device__ inline linear_kernels::WarpRows weight_rows(const WeightView& w, int6
   return {static_cast<const char*>(w.data) + first * row_bytes, step * row_bytes, count};
 }
 
-// Block (rows r0.., chunk): act[t, r] = silu(gate_e x_t)[r] * (up_e x_t)[r]; nothing for the skip route.
+// Block (chunk, rows r0..): act[t, r] = silu(gate_e x_t)[r] * (up_e x_t)[r]; nothing for the skip route.
 // VEC: D holds whole groups of 8 and x and the weights start 16-byte aligned.
 template <DType W, bool VEC>
 __global__ void __launch_bounds__(kGemvThreads) moe_act_kernel(MoeArgs a) {
@@ -92,7 +97,7 @@ __global__ void __launch_bounds__(kGemvThreads) moe_act_kernel(MoeArgs a) {
   find_chunk(a, chunk, per_route);
   const int e = chunk.route;
   if (chunk.count == 0 || e == a.experts) return;                                  // the whole block
-  const int f = a.ffn, r = int(blockIdx.x) * kMoeRows + int(threadIdx.x) / kWarp;  // this warp's row
+  const int f = a.ffn, r = int(blockIdx.y) * kMoeRows + int(threadIdx.x) / kWarp;  // this warp's row
   // its gate row and its up row, f rows further
   const linear_kernels::WarpRows rows = weight_rows<W>(a.gate_up, int64_t(e) * 2 * f + r, f, r < f ? 2 : 0);
   float acc[2][kMoeGroup] = {};
@@ -103,7 +108,7 @@ __global__ void __launch_bounds__(kGemvThreads) moe_act_kernel(MoeArgs a) {
   }
 }
 
-// Block (outputs o0.., chunk): y[t, o] = weight[t] * (down_e act_t)[o]; the skip route gives 0 or
+// Block (chunk, outputs o0..): y[t, o] = weight[t] * (down_e act_t)[o]; the skip route gives 0 or
 // weight[t] * x[t, o]. VEC: F holds whole groups of 8 and act and the weights start 16-byte aligned.
 template <DType W, bool VEC>
 __global__ void __launch_bounds__(kGemvThreads) moe_down_kernel(MoeArgs a) {
@@ -112,7 +117,7 @@ __global__ void __launch_bounds__(kGemvThreads) moe_down_kernel(MoeArgs a) {
   find_chunk(a, chunk, per_route);
   const int e = chunk.route, d = a.dim;
   if (chunk.count == 0) return;
-  const int o0 = int(blockIdx.x) * kMoeRows;
+  const int o0 = int(blockIdx.y) * kMoeRows;
   if (e == a.experts) {
     for (int k = 0; k < chunk.count; ++k) {
       const int t = chunk.tokens[k];
@@ -140,15 +145,16 @@ void moe(const MoeArgs& a) {
   DLLM_ASSERT(a.act != nullptr);  // the [T, F] workspace
   DLLM_CHECK(a.experts <= kMaxExperts, "the GPU MoE kernel takes at most ", kMaxExperts, " experts, got ", a.experts);
   const int chunks = max_chunks(a.tokens, a.experts);
-  DLLM_CHECK(chunks <= 65535, "the GPU MoE kernel takes at most 65535 chunks of tokens per pass, got ", chunks);
   DLLM_CHECK(a.gate_up.dtype == a.down.dtype, "the GPU MoE kernel takes gate_up and down of one dtype, got ",
              dtype_name(a.gate_up.dtype), " and ", dtype_name(a.down.dtype));
   const int rows = kGemvThreads / device_warp_size();  // kMoeRows of the device
+  DLLM_CHECK(blocks_for(std::max(a.dim, a.ffn), rows) <= 65535, "the GPU MoE kernel takes experts of at most ",
+             65535 * rows, " rows (a grid dimension of 65535 blocks), got dim ", a.dim, " and ffn ", a.ffn);
   const bool act_vec = a.dim % 8 == 0 && aligned16(a.x) && aligned16(a.gate_up.data);
   const bool down_vec = a.ffn % 8 == 0 && aligned16(a.act) && aligned16(a.down.data);
   linear_kernels::with_weight_dtype(a.gate_up.dtype, [&](auto w) {
     constexpr DType W = decltype(w)::value;
-    const dim3 act_grid(unsigned(blocks_for(a.ffn, rows)), unsigned(chunks));
+    const dim3 act_grid(unsigned(chunks), unsigned(blocks_for(a.ffn, rows)));
     if (a.ffn > 0) {
       if (act_vec)
         DLLM_LAUNCH(act_grid, kGemvThreads, moe_act_kernel<W, true>)(a);
@@ -156,7 +162,7 @@ void moe(const MoeArgs& a) {
         DLLM_LAUNCH(act_grid, kGemvThreads, moe_act_kernel<W, false>)(a);
       DLLM_GPU_LAUNCHED("moe act");
     }
-    const dim3 down_grid(unsigned(blocks_for(a.dim, rows)), unsigned(chunks));
+    const dim3 down_grid(unsigned(chunks), unsigned(blocks_for(a.dim, rows)));
     if (a.dim > 0) {
       if (down_vec)
         DLLM_LAUNCH(down_grid, kGemvThreads, moe_down_kernel<W, true>)(a);
