@@ -282,7 +282,8 @@ ModelSummary describe_checkpoint(const std::string& dir) {
   const Checkpoint ck = Checkpoint::open(dir);
   const std::string scale_suffix = fp8_scale_name(""), blocks_suffix = mxfp4_blocks_name("");
   const auto count = [&](const std::vector<int64_t>& shape, size_t element_bytes) {
-    s.parameters += elements(shape), s.weight_bytes += elements(shape) * int64_t(element_bytes);
+    const int64_t n = elements(shape);
+    s.parameters += n, s.weight_bytes += n * int64_t(element_bytes);
   };
   for (const std::string& name : ck.names()) {
     const TensorInfo& t = ck.get(name);

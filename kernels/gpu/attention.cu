@@ -563,8 +563,8 @@ void merge(const AttentionArgs& a, int chunks) {
 
 // Whether every K/V row starts 16-byte aligned (the tiles kernel's VEC).
 bool vector_kv(const AttentionArgs& a) {
-  const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
-  return a.head_dim % 4 == 0 && aligned(a.k_pass) && aligned(a.v_pass) && aligned(a.k_cache) && aligned(a.v_cache);
+  return a.head_dim % 4 == 0 && aligned16(a.k_pass) && aligned16(a.v_pass) && aligned16(a.k_cache) &&
+         aligned16(a.v_cache);
 }
 
 void launch_tiles(const AttentionArgs& a) {

@@ -1,6 +1,7 @@
 // Device helpers shared by the kernels of kernels/gpu (included by .cu files only). Warp size is
 // DLLM_WARP_SIZE (32 on NVIDIA, 64 on CDNA), never a literal; blocks are multiples of 64 threads.
 #pragma once
+#include <cstdint>
 #include <utility>
 
 #include "core/check.h"
@@ -143,6 +144,9 @@ int device_warp_size();
 int device_multiprocessors();
 
 inline int blocks_for(int64_t n, int threads) { return int((n + threads - 1) / threads); }
+
+// Whether device memory at p starts 16-byte aligned (the kernels' 16-byte loads), on the host.
+inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 // The launch shapes of the simple kernels; each launch is checked at once (dllm::Error naming it).
 inline constexpr int kBlockThreads = 256;

@@ -21,7 +21,7 @@ struct StoredRows {
   __device__ Tokens tokens(const LinearArgs& a, int t0, int) const {
     return Tokens{a.x + int64_t(t0) * a.in, a.in};
   }
-  bool aligned(const LinearArgs& a) const { return reinterpret_cast<uintptr_t>(a.x) % 16 == 0; }
+  bool aligned(const LinearArgs& a) const { return aligned16(a.x); }
 };
 
 }  // namespace

@@ -545,7 +545,7 @@ inline MmaSplit mma_split(const LinearArgs& a) {
 // (the kernels' 16-byte loads).
 template <class Inputs>
 bool vector_rows(const Inputs& inputs, const LinearArgs& a) {
-  return a.in % 8 == 0 && reinterpret_cast<uintptr_t>(a.weight.data) % 16 == 0 && inputs.aligned(a);
+  return a.in % 8 == 0 && aligned16(a.weight.data) && inputs.aligned(a);
 }
 
 // One gemv grid for parts[0, count) on `inputs` (1 to kMaxLinearParts parts, weights of dtype W, at

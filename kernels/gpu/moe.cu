@@ -136,8 +136,6 @@ __global__ void __launch_bounds__(kGemvThreads) moe_down_kernel(MoeArgs a) {
   }
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
 }  // namespace
 
 void moe(const MoeArgs& a) {

@@ -34,7 +34,7 @@ struct NormedRows {
     rms_factors<N>(x, norm.dim, nt, norm.dim, norm.eps, factors);
     return Tokens{x, norm.dim, norm.weight, factors};
   }
-  bool aligned(const LinearArgs&) const { return reinterpret_cast<uintptr_t>(norm.x) % 16 == 0; }
+  bool aligned(const LinearArgs&) const { return aligned16(norm.x); }
 };
 static_assert(linear_kernels::kGemvThreads == kBlockThreads && linear_kernels::kTileThreads == kBlockThreads &&
                   linear_kernels::kMmaThreads == kBlockThreads,

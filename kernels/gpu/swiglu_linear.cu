@@ -25,9 +25,7 @@ struct SwigluRows {
     const int64_t first = int64_t(t0) * act.dim;
     return Tokens{act.gate + first, act.up + first, act.dim};
   }
-  bool aligned(const LinearArgs&) const {
-    return reinterpret_cast<uintptr_t>(act.gate) % 16 == 0 && reinterpret_cast<uintptr_t>(act.up) % 16 == 0;
-  }
+  bool aligned(const LinearArgs&) const { return aligned16(act.gate) && aligned16(act.up); }
 };
 
 // The linear reads swiglu's output: x = act.out, the same tokens and width.
