@@ -40,6 +40,7 @@ struct Case {
   bool emulator = true;               // and small enough for the GPU's CPU emulator (DLLM_GPU=EMU)
   int tokens = 0;                     // benchmarks: the pass size, and per call what they report rates of
   double bytes = 0, flops = 0;
+  DType weights = DType::f32;  // ops with weights: their dtype (Variant::bf16_weights_only)
   // rounded_inputs: sum |x w| over the products of each output value.
   std::function<std::vector<double>()> magnitude;
 };
@@ -56,6 +57,8 @@ struct Variant {
   Rule rule;
   bool invariant = false;                // bitwise the same whatever the pass size (Op::row_cases)
   std::function<bool()> available = {};  // whether this build and machine run it (empty: always)
+  bool bf16_weights_only = false;        // takes only the cases whose weights are bf16 (Case::weights)
+  bool takes(const Case<Args>& c) const { return !bf16_weights_only || c.weights == DType::bf16; }
 };
 
 template <typename Args>

@@ -40,6 +40,7 @@ Case<LinearArgs> random_case(int t, int in, int out, DType dt, bool bias, DType 
     return LinearArgs{t, in, out, x, stored, b, arena.out("y", size_t(t) * out)};
   };
   c.device = c.emulator = layout == WeightLayout::rows;
+  c.weights = dt;
   c.magnitude = [=] {
     return linear_magnitudes(random_floats(size_t(t) * in, uint32_t(t * 11 + in)),
                              make_weights(out, in, dt, seed, scale).values, t, in, out);
@@ -91,7 +92,7 @@ Case<LinearArgs> bench_case(const std::string& label, int t, int in, int out, DT
     const WeightView w{dt, arena.zeros<uint8_t>(size_t(in) * out * dtype_size(dt)), out, in, layout};
     return LinearArgs{t, in, out, arena.zeros<float>(size_t(t) * in), w, {}, arena.zeros<float>(size_t(t) * out)};
   };
-  c.tokens = t;
+  c.tokens = t, c.weights = dt;
   c.bytes = double(dtype_size(dt)) * in * out + 4.0 * t * (in + out);
   c.flops = 2.0 * t * in * double(out);
   return c;
@@ -130,6 +131,9 @@ const Op<LinearArgs>& linear_op() {
         // exact). One column order whatever the pass size: invariant.
         {"mma", Device::gpu, [](const LinearArgs& a) { gpu::linear(a, gpu::LinearVariant::mma); }, bf16_inputs(), true,
          gpu::mma_available},
+        // the matrix units on bf16 weights with the inputs as three exact bf16 terms: f32 precision
+        {"mma_f32", Device::gpu, [](const LinearArgs& a) { gpu::linear(a, gpu::LinearVariant::mma_f32); },
+         f32_reference(2e-6), true, gpu::mma_available, true},
         // the baseline (cuBLASLt): 16-bit weights take inputs rounded to their dtype
         {"vendor", Device::gpu, gpu::vendor_linear, bf16_inputs(), false, gpu::vendor_linear_available},
 #endif

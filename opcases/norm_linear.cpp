@@ -34,6 +34,7 @@ Case<NormLinearArgs> random_case(int t, int in, int out, DType dt, bool bias) {
                                      arena.out("y", size_t(t) * out)}};
   };
   c.emulator = t * out <= 8'000 && int64_t(t) * in * out <= 1'000'000;
+  c.weights = dt;
   c.magnitude = [=] {  // sum |x w| of each output, x the normalised rows
     const std::vector<float> x = inputs();
     std::vector<float> normed(x.size());
@@ -55,7 +56,7 @@ Case<NormLinearArgs> bench_case(const std::string& label, int t, int in, int out
                           LinearArgs{t, in, out, normed, w, {}, arena.zeros<float>(size_t(t) * out)}};
   };
   c.host = false;
-  c.tokens = t;
+  c.tokens = t, c.weights = DType::bf16;
   c.bytes = 2.0 * in * out + 4.0 * t * (in + out);
   c.flops = 2.0 * t * in * double(out);
   return c;
@@ -93,6 +94,8 @@ const Op<NormLinearArgs>& norm_linear_op() {
          f32_reference(2e-6), true},
         {"mma", Device::gpu, [](const NormLinearArgs& a) { gpu::norm_linear(a, gpu::LinearVariant::mma); },
          bf16_inputs(), true, gpu::mma_available},
+        {"mma_f32", Device::gpu, [](const NormLinearArgs& a) { gpu::norm_linear(a, gpu::LinearVariant::mma_f32); },
+         f32_reference(2e-6), true, gpu::mma_available, true},
 #endif
     };
     for (DType dt : {DType::f32, DType::f16, DType::bf16})

@@ -40,10 +40,11 @@ const std::vector<Entry>& entries();
 // Turns one op's table into its entries (registry.cpp, for each op).
 template <typename Args>
 void add_entries(const Op<Args>& op, std::vector<Entry>* out) {
-  auto timed = [](const std::vector<Case<Args>>& cases, Device device, const std::function<void(const Args&)>& run) {
+  auto timed = [](const std::vector<Case<Args>>& cases, Device device, const std::function<void(const Args&)>& run,
+                  const std::function<bool(const Case<Args>&)>& takes) {
     std::vector<Timed> t;
     for (const Case<Args>& c : cases)
-      if (device == Device::host ? c.host : c.device)
+      if ((device == Device::host ? c.host : c.device) && takes(c))
         t.push_back(Timed{c.name, c.tokens, c.bytes, c.flops, [c, run](Place& place) {
                             auto arena = std::make_shared<Arena>(place);
                             const Args a = c.build(*arena);
@@ -53,7 +54,7 @@ void add_entries(const Op<Args>& op, std::vector<Entry>* out) {
   };
   Entry ref;
   ref.op = op.name, ref.variant = "ref", ref.available = [] { return true; };
-  ref.bench = timed(op.ref_bench, Device::host, op.ref32);
+  ref.bench = timed(op.ref_bench, Device::host, op.ref32, [](const Case<Args>&) { return true; });
   out->push_back(ref);
   for (const Variant<Args>& v : op.variants) {
     Entry e;
@@ -62,7 +63,7 @@ void add_entries(const Op<Args>& op, std::vector<Entry>* out) {
     e.parity = [&op, v](Place& place, bool emulated) {
       std::vector<Verdict> r;
       for (const Case<Args>& c : op.cases)
-        if (v.device == Device::host ? c.host : c.device && (c.emulator || !emulated)) {
+        if (v.takes(c) && (v.device == Device::host ? c.host : c.device && (c.emulator || !emulated))) {
           r.push_back(check(op, c, v.run, v.rule, place));
           r.back().what += std::string(" ") + device_name(v.device) + " " + v.name;
         }
@@ -72,7 +73,7 @@ void add_entries(const Op<Args>& op, std::vector<Entry>* out) {
       std::vector<Verdict> r;
       if (!v.invariant || !op.rows) return r;
       for (const Case<Args>& c : op.row_cases)
-        if (v.device == Device::host ? c.host : c.device && (c.emulator || !emulated))
+        if (v.takes(c) && (v.device == Device::host ? c.host : c.device && (c.emulator || !emulated)))
           r.push_back(check_rows(op, c, v, place));
       return r;
     };
@@ -87,10 +88,10 @@ void add_entries(const Op<Args>& op, std::vector<Entry>* out) {
       e.same_as_first = [&op, v, first] {
         std::vector<Verdict> r;
         for (const Case<Args>& c : op.cases)
-          if (c.host) r.push_back(check_same(c, v, *first, host_place()));
+          if (c.host && v.takes(c) && first->takes(c)) r.push_back(check_same(c, v, *first, host_place()));
         return r;
       };
-    e.bench = timed(op.bench, v.device, v.run);
+    e.bench = timed(op.bench, v.device, v.run, [v](const Case<Args>& c) { return v.takes(c); });
     out->push_back(std::move(e));
   }
 }

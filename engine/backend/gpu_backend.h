@@ -1,7 +1,8 @@
 // The GPU backend (built with -DDLLM_GPU=CUDA|HIP): every op runs as a kernels/gpu kernel on device
 // memory; the host sees the pass description going in and, per logits row, its token (argmax or
 // sample) and non-finite count coming out (a full row only when a decoder asks for it).
-// "gpu" picks each kernel variant by size (results within tolerance of the reference);
+// "gpu" picks each kernel variant by size (results within tolerance of the reference; f32 inputs
+// throughout, on matrix units where the weights are bf16: gpu::LinearVariant::mma_f32);
 // "gpu-invariant" uses one kernel shape whatever the pass size, so a token's logits are bitwise the
 // same alone or in any pass (the lossless gate holds exactly on the GPU); "gpu-mma" is "gpu" with
 // matrix units (opt-in: bf16 inputs; mma.sync on NVIDIA sm_80+, MFMA on AMD gfx90a/gfx94x) for the

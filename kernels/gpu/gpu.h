@@ -55,20 +55,23 @@ class Timer {
 // How reductions are ordered. invariant: one kernel shape for every pass size, so a token's result
 // is bitwise the same alone or inside a 306-token pass (the lossless gate on the GPU). fast: the
 // kernel shape is chosen by the pass size (results agree within tolerance only). fast_mma: fast, with
-// matrix-unit tiles for passes of kMmaMinTokens or more where mma_available() (opt-in: on NVIDIA
-// the inputs are rounded to bf16).
+// matrix-unit tiles on bf16 inputs for passes of kMmaMinTokens or more where mma_available()
+// (opt-in: the inputs are rounded to bf16).
 enum class Reduction { fast, invariant, fast_mma };
 inline constexpr int kMmaMinTokens = 16;
 
 // Linear kernel variants. gemv: the shape of an AR step (1..4 tokens): each warp streams one or two
 // weight rows with several 16-byte loads in flight per lane, against the inputs staged in shared
 // memory; the weights are read once per 4 tokens. tiled: 64 outputs x 16 tokens per block through
-// shared memory (5..~300 tokens; the one shape of the invariant mode). mma: matrix-unit tiles of 32
-// tokens x 64 outputs: bf16 inputs and f32 accumulation, mma.sync m16n8k16 on NVIDIA sm_80+, MFMA
-// 16x16x16 on AMD CDNA2/3 (see mma_available()); a fixed column order whatever the pass size, so a token's result
-// is bitwise the same alone or in any pass.
-enum class LinearVariant { gemv, tiled, mma };
-// Whether this build and device run LinearVariant::mma (a CUDA build on sm_80 or newer, a HIP build on
+// shared memory, f32 FMAs (any weight dtype; the invariant mode's shape where mma_f32 does not run).
+// mma: matrix-unit tiles of 32 tokens x 64 outputs, bf16 inputs and f32 accumulation: mma.sync
+// m16n8k16 on NVIDIA sm_80+, MFMA 16x16x16 on AMD CDNA2/3 (see mma_available()). mma_f32: the same
+// tiles on bf16 weights with each f32 input as three bf16 terms that sum to it exactly, so only the
+// sums round (the f32 reference's precision, three instructions per product). Both mma variants sum
+// in a fixed column order whatever the pass size, so a token's result is bitwise the same alone or in
+// any pass.
+enum class LinearVariant { gemv, tiled, mma, mma_f32 };
+// Whether this build and device run the mma variants (a CUDA build on sm_80 or newer, a HIP build on
 // gfx90a or gfx94x, the emulator at either warp size), and what it needs otherwise (for error messages).
 inline constexpr const char* kMmaNeeds =
     "an NVIDIA GPU of sm_80 or newer (CUDA build) or an AMD CDNA2/3 GPU, gfx90a or gfx94x (HIP build)";

@@ -48,10 +48,13 @@ bool mma_available() {
 }
 
 LinearVariant pick_linear(const LinearArgs& a, Reduction r) {
-  if (r == Reduction::invariant) return LinearVariant::tiled;
+  // f32 precision on the matrix units where the weights are bf16, else f32 FMAs
+  const LinearVariant exact =
+      a.weight.dtype == DType::bf16 && mma_available() ? LinearVariant::mma_f32 : LinearVariant::tiled;
+  if (r == Reduction::invariant) return exact;
   if (a.tokens <= linear_kernels::kGemvTokens) return LinearVariant::gemv;
-  return r == Reduction::fast_mma && a.tokens >= kMmaMinTokens && mma_available() ? LinearVariant::mma
-                                                                                  : LinearVariant::tiled;
+  if (r == Reduction::fast_mma && a.tokens >= kMmaMinTokens && mma_available()) return LinearVariant::mma;
+  return exact;
 }
 
 void linear(const LinearArgs& a, LinearVariant v) { linear_kernels::linear(StoredRows{}, a, v); }

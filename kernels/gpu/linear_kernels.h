@@ -291,13 +291,21 @@ __global__ void __launch_bounds__(kTileThreads) linear_tiled_kernel(Inputs input
 }
 
 // mma: matrix-unit tiles. A block of 256 threads computes 64 outputs x 32 tokens through shared-memory
-// tiles of the weights and the inputs, both rounded to bf16 (bf16 weights stay exact: their bits go in
-// as loaded; f16 and f32 weights and the activations lose mantissa bits, hence opt-in). The matrix
-// instruction is the vendor's (MmaWarpTile below); staging, split-K and the write-out are shared. Each
-// output is one accumulator over its columns in ascending blocks of 16 (one per split of the columns,
-// the splits added in order), whatever the pass size or the token's place in it (padding tokens and
-// columns are zeros), so a token's result is bitwise the same alone or in any pass.
+// tiles of the weights and the inputs; the matrix instruction is the vendor's (MmaWarpTile below);
+// staging, split-K and the write-out are shared. Two input precisions (MmaInputs):
+//   - bf16: weights and inputs rounded to bf16 (bf16 weights stay exact: their bits go in as loaded;
+//     f16 and f32 weights and the activations lose mantissa bits), hence opt-in (LinearVariant::mma);
+//   - f32: bf16 weights only, and each f32 input fed to the instruction as three bf16 terms whose sum
+//     is the input exactly (split_bf16x3), so every product is exact and only the sums round: the
+//     f32 reference's precision on matrix units at three times the instructions (LinearVariant::mma_f32).
+// Each output sums its columns in ascending tiles of kMmaSyncK: a tile's products are summed from zero
+// by the instruction, then added to the output's accumulator by an f32 add (so the hardware's own
+// rounding inside the instruction acts on one tile's sum only); one split of the columns after
+// another, the splits added in order. That order does not depend on the pass size or on the token's
+// place in it (padding tokens and columns are zeros, and a warp skips instructions whose tokens are
+// all padding), so a token's result is bitwise the same alone or in any pass.
 inline constexpr int kMmaOut = 64, kMmaTok = 32, kMmaThreads = 256;
+enum class MmaInputs { bf16, f32 };
 
 // Split-K: a matrix with few output tiles would leave most multiprocessors idle (llama3-8b's q, o and
 // down have 64 tiles of 64 outputs for 132 SMs, k and v 16), so its columns are cut into gridDim.z
@@ -315,16 +323,18 @@ __device__ int mma_turn[kMmaMaxSplitTiles];  // per tile: the split whose turn i
 // Staging: a tile is kMmaSyncK columns; each thread stages its groups of 8 weights and of 8 inputs
 // with 16-byte loads (VEC: Din % 8 == 0, 16-byte aligned rows; else element by element).
 //   - on NVIDIA, bf16 weights with VEC go straight to shared memory by cp.async, into a ring of
-//     kMmaStages buffers, kMmaStages - 1 tiles ahead of the mmas: up to 24 KB of a block's weights in
-//     flight;
-//   - other weights (rounded to bf16 on the way) and the inputs (computed by Inputs, then rounded)
-//     pass through registers: the next tile's loads are issued before this tile's mmas and stored
-//     into the other of two shared buffers after them.
-// One barrier per tile. Shared tiles hold bf16 pairs (columns 2j and 2j + 1, the lower in the low
-// half: one fragment register each) in rows of kMmaPairsLd words, so a warp's fragment reads hit 32
-// different banks.
-inline constexpr int kMmaSyncK = 64, kMmaStages = 4;
-inline constexpr int kMmaPairs = kMmaSyncK / 2, kMmaPairsLd = kMmaPairs + 4;
+//     kMmaStages buffers (kMmaF32Stages for f32 inputs, whose tiles are twice the size: 45 KB in all,
+//     under the 48 KB of static shared memory), STAGES - 1 tiles ahead of the mmas: 24 KB (16 KB) of
+//     a block's weights in flight;
+//   - other weights (rounded to bf16 on the way) and the inputs (computed by Inputs; bf16: rounded,
+//     f32: as they are) pass through registers: the next tile's loads are issued before this tile's
+//     mmas and stored into the other of two shared buffers after them.
+// One barrier per tile. Shared weight tiles hold bf16 pairs (columns 2j and 2j + 1, the lower in the
+// low half: one fragment register each) in rows of kMmaPairsLd words, so a warp's fragment reads hit
+// 32 different banks; bf16 input tiles the same, f32 ones rows of kMmaF32Ld floats (conflict-free
+// 8-byte reads).
+inline constexpr int kMmaSyncK = 64, kMmaStages = 4, kMmaF32Stages = 3;
+inline constexpr int kMmaPairs = kMmaSyncK / 2, kMmaPairsLd = kMmaPairs + 4, kMmaF32Ld = kMmaSyncK + 8;
 // groups of 8 columns each thread stages per tile: 2 of the weights, 1 of the inputs
 inline constexpr int kMmaWeightGroups = kMmaOut * kMmaSyncK / 8 / kMmaThreads;
 inline constexpr int kMmaInputGroups = kMmaTok * kMmaSyncK / 8 / kMmaThreads;
@@ -344,19 +354,73 @@ __device__ inline uint4 bf16_pairs(const Packed8<W>& p) {
   }
 }
 
-// Inputs k .. k + 7 of token t of the block's nt (`tokens`, from Inputs::tokens), as bf16 pairs
-// (zeros past the pass or the row).
-template <bool VEC, class Tokens>
-__device__ inline uint4 input_pairs(const Tokens& tokens, int t, int nt, int64_t k) {
+// Inputs k .. k + 7 of token t of the block's nt (`tokens`, from Inputs::tokens) as staged: bf16,
+// four bf16 pairs (one uint4); f32, the eight floats (two uint4). Zeros past the pass or the row.
+template <MmaInputs I>
+struct InputGroup {
+  uint4 u[I == MmaInputs::bf16 ? 1 : 2];
+};
+template <MmaInputs I, bool VEC, class Tokens>
+__device__ inline InputGroup<I> input_group(const Tokens& tokens, int t, int nt, int64_t k) {
   float4 lo{0.0f, 0.0f, 0.0f, 0.0f}, hi = lo;
   if (t < nt) lo = tokens.template load4<VEC>(t, k), hi = tokens.template load4<VEC>(t, k + 4);
-  return uint4{bf16_pair(lo.x, lo.y), bf16_pair(lo.z, lo.w), bf16_pair(hi.x, hi.y), bf16_pair(hi.z, hi.w)};
+  if constexpr (I == MmaInputs::bf16) {
+    return {{uint4{bf16_pair(lo.x, lo.y), bf16_pair(lo.z, lo.w), bf16_pair(hi.x, hi.y), bf16_pair(hi.z, hi.w)}}};
+  } else {
+    return {{uint4{f32_to_bits(lo.x), f32_to_bits(lo.y), f32_to_bits(lo.z), f32_to_bits(lo.w)},
+             uint4{f32_to_bits(hi.x), f32_to_bits(hi.y), f32_to_bits(hi.z), f32_to_bits(hi.w)}}};
+  }
 }
+
+// x as hi + mid + lo, three bf16 values whose sum is x exactly (for |x| >= 2^-110, where no term is
+// subnormal), each given as its f32 bits (the low 16 bits zero): hi is x truncated to bf16, mid the
+// rest truncated, lo what is left, at most 8 significant bits. Infinities and NaNs go whole into hi.
+struct Bf16x3 {
+  uint32_t hi, mid, lo;
+};
+__device__ inline Bf16x3 split_bf16x3(float x) {
+  const uint32_t u = f32_to_bits(x);
+  if ((u & 0x7f800000u) == 0x7f800000u) return {uint32_t(f32_to_bf16(x)) << 16, 0, 0};
+  const uint32_t hi = u & 0xffff0000u;
+  const float rest = x - bits_to_f32(hi);  // exact: x's low 16 mantissa bits
+  const uint32_t mid = f32_to_bits(rest) & 0xffff0000u;
+  return {hi, mid, f32_to_bits(rest - bits_to_f32(mid))};
+}
+// Two terms' bf16 bits as a fragment register, a's in the low half.
+__device__ inline uint32_t term_pair(uint32_t a, uint32_t b) { return a >> 16 | (b & 0xffff0000u); }
+
+// The staged inputs of one tile as the matrix instruction's token operand: terms(t, j0, j1, fn) calls
+// fn(b) with b = {column pair j0, column pair j1} of token t, once per term, the smallest first.
+struct Bf16Tile {
+  const uint32_t* pairs;  // [kMmaTok, kMmaPairsLd]
+  template <class Fn>
+  __device__ void terms(int t, int j0, int j1, const Fn& fn) const {
+    const uint32_t b[2] = {pairs[t * kMmaPairsLd + j0], pairs[t * kMmaPairsLd + j1]};
+    fn(b);
+  }
+};
+struct F32Tile {
+  const float* x;  // [kMmaTok, kMmaF32Ld]
+  template <class Fn>
+  __device__ void terms(int t, int j0, int j1, const Fn& fn) const {
+    const float* row = x + t * kMmaF32Ld;
+    const float2 p0 = *reinterpret_cast<const float2*>(row + 2 * j0),
+                 p1 = *reinterpret_cast<const float2*>(row + 2 * j1);
+    const Bf16x3 a0 = split_bf16x3(p0.x), b0 = split_bf16x3(p0.y), a1 = split_bf16x3(p1.x), b1 = split_bf16x3(p1.y);
+    const uint32_t lo[2] = {term_pair(a0.lo, b0.lo), term_pair(a1.lo, b1.lo)};
+    const uint32_t mid[2] = {term_pair(a0.mid, b0.mid), term_pair(a1.mid, b1.mid)};
+    const uint32_t hi[2] = {term_pair(a0.hi, b0.hi), term_pair(a1.hi, b1.hi)};
+    fn(lo);
+    fn(mid);
+    fn(hi);
+  }
+};
 
 // A warp's part of the block's 64 x 32 tile and its matrix instruction, the weights as the
 // instruction's row operand A and the tokens as its column operand B, so a pass's few tokens fill the
-// narrow side. step() adds 16 columns, shared pairs p .. p + 7 (wp: [outputs, kMmaPairsLd] words, xp:
-// [tokens, kMmaPairsLd]), to acc[h][i], whose place in the tile is (output(i), token(h, i)).
+// narrow side. step() adds 16 columns, shared pairs p .. p + 7 of the weights (wp: [outputs,
+// kMmaPairsLd] words) and of the inputs (x: Bf16Tile or F32Tile), to acc[h][i], whose place in the
+// tile is (output(i), token(h, i)); the block's tokens from nt on are padding.
 #if defined(DLLM_DEVICE_HAS_MMA_BF16)
 // NVIDIA, mma.sync m16n8k16: each of the 8 warps takes 16 outputs (warp % 4) and 16 tokens (warp / 4),
 // two mmas of 8 tokens sharing the weight fragment (vendor.h's layout: g = lane / 4, q = lane % 4).
@@ -364,13 +428,14 @@ struct MmaWarpTile {
   int wo, wt, g, q;
   __device__ explicit MmaWarpTile(int tid)
       : wo(tid / kWarp % 4 * 16), wt(tid / kWarp / 4 * 16), g(tid % kWarp / 4), q(tid % 4) {}
-  __device__ void step(const uint32_t* wp, const uint32_t* xp, int p, float (&acc)[2][4]) const {
+  template <class Tile>
+  __device__ void step(const uint32_t* wp, const Tile& x, int p, int nt, float (&acc)[2][4]) const {
+    if (wt >= nt) return;  // all 16 of the warp's tokens padding (an AR step: warps 4 to 7)
     const uint32_t w[4] = {wp[(wo + g) * kMmaPairsLd + p + q], wp[(wo + g + 8) * kMmaPairsLd + p + q],
                            wp[(wo + g) * kMmaPairsLd + p + q + 4], wp[(wo + g + 8) * kMmaPairsLd + p + q + 4]};
     for (int h = 0; h < 2; ++h) {
-      const int t = wt + 8 * h + g;
-      const uint32_t x[2] = {xp[t * kMmaPairsLd + p + q], xp[t * kMmaPairsLd + p + q + 4]};
-      gpu_mma_16x8x16_bf16(w, x, acc[h]);
+      if (wt + 8 * h >= nt) break;  // all 8 tokens padding (the same for the whole warp)
+      x.terms(wt + 8 * h + g, p + q, p + q + 4, [&](const uint32_t(&b)[2]) { gpu_mma_16x8x16_bf16(w, b, acc[h]); });
     }
   }
   __device__ int output(int i) const { return wo + g + 8 * (i / 2); }
@@ -382,12 +447,13 @@ struct MmaWarpTile {
 struct MmaWarpTile {
   int wo, r, s;
   __device__ explicit MmaWarpTile(int tid) : wo(tid / kWarp * 16), r(tid % 16), s(tid % kWarp / 16) {}
-  __device__ void step(const uint32_t* wp, const uint32_t* xp, int p, float (&acc)[2][4]) const {
+  template <class Tile>
+  __device__ void step(const uint32_t* wp, const Tile& x, int p, int nt, float (&acc)[2][4]) const {
     const uint32_t w[2] = {wp[(wo + r) * kMmaPairsLd + p + 2 * s], wp[(wo + r) * kMmaPairsLd + p + 2 * s + 1]};
     for (int h = 0; h < 2; ++h) {
-      const int t = 16 * h + r;
-      const uint32_t x[2] = {xp[t * kMmaPairsLd + p + 2 * s], xp[t * kMmaPairsLd + p + 2 * s + 1]};
-      gpu_mfma_16x16x16_bf16(w, x, acc[h]);
+      if (16 * h >= nt) break;  // all 16 tokens padding
+      x.terms(16 * h + r, p + 2 * s, p + 2 * s + 1,
+              [&](const uint32_t(&b)[2]) { gpu_mfma_16x16x16_bf16(w, b, acc[h]); });
     }
   }
   __device__ int output(int i) const { return wo + 4 * s + i; }
@@ -426,20 +492,26 @@ __device__ inline void async_pipelined_tiles(int begin, int end, int step, const
 }
 #endif
 
-// split_columns: the columns of each split (a multiple of kMmaSyncK; a.in for one split).
-template <DType W, bool VEC, class Inputs>
-__global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(Inputs inputs, LinearArgs a, int split_columns) {
+// I: the inputs' precision (MmaInputs). first_tile: the launch's first token tile (a long pass runs
+// as several launches, mma_token_tiles). split_columns: the columns of each split (a multiple of
+// kMmaSyncK; a.in for one split).
+template <DType W, bool VEC, MmaInputs I, class Inputs>
+__global__ void __launch_bounds__(kMmaThreads)
+    linear_mma_kernel(Inputs inputs, LinearArgs a, int first_tile, int split_columns) {
 #if defined(DLLM_DEVICE_HAS_MATRIX_BF16)
+  static_assert(I == MmaInputs::bf16 || W == DType::bf16, "f32 inputs are exact against bf16 weights only");
 #if defined(DLLM_DEVICE_HAS_MMA_BF16)
   constexpr bool kAsync = W == DType::bf16 && VEC;  // the weights go straight to shared memory
 #else
   constexpr bool kAsync = false;  // cp.async is NVIDIA's
 #endif
-  __shared__ uint4 ws[kAsync ? kMmaStages : 2][kMmaOut][kMmaPairsLd / 4];  // [stage, outputs, k / 8]
-  __shared__ uint4 xs[2][kMmaTok][kMmaPairsLd / 4];                        // [buffer, tokens, k / 8]
+  constexpr bool kF32 = I == MmaInputs::f32;
+  constexpr int kStages = kF32 ? kMmaF32Stages : kMmaStages, kInputLd = kF32 ? kMmaF32Ld / 4 : kMmaPairsLd / 4;
+  __shared__ uint4 ws[kAsync ? kStages : 2][kMmaOut][kMmaPairsLd / 4];  // [stage, outputs, k / 8]
+  __shared__ uint4 xs[2][kMmaTok][kInputLd];                            // [buffer, tokens, k / 8 or k / 4]
   const int tid = int(threadIdx.x);
   const MmaWarpTile tile(tid);
-  const int t0 = int(blockIdx.x) * kMmaTok, o0 = int(blockIdx.y) * kMmaOut;
+  const int t0 = (first_tile + int(blockIdx.x)) * kMmaTok, o0 = int(blockIdx.y) * kMmaOut;
   const int64_t row_bytes = int64_t(a.in) * int64_t(dtype_size(W));
   const int nt = min(kMmaTok, a.tokens - t0);
   const auto tokens = inputs.template tokens<kMmaTok>(a, t0, nt);
@@ -447,7 +519,7 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(Inputs inputs, 
   // e / 8 (output or token), columns (e % 8) * 8 .. + 7 of the tile.
   const char* weights = static_cast<const char*>(a.weight.data);
   Packed8<W> w_next[kMmaWeightGroups];
-  uint4 x_next[kMmaInputGroups];
+  InputGroup<I> x_next[kMmaInputGroups];
   const auto load = [&](int k0) {
     if constexpr (!kAsync) {
       for (int i = 0; i < kMmaWeightGroups; ++i) {
@@ -458,7 +530,7 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(Inputs inputs, 
     }
     for (int i = 0; i < kMmaInputGroups; ++i) {
       const int e = tid + i * kMmaThreads;
-      x_next[i] = input_pairs<VEC>(tokens, e / 8, nt, k0 + (e % 8) * 8);
+      x_next[i] = input_group<I, VEC>(tokens, e / 8, nt, k0 + (e % 8) * 8);
     }
   };
   const auto store = [&](int buffer) {
@@ -470,13 +542,21 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(Inputs inputs, 
     }
     for (int i = 0; i < kMmaInputGroups; ++i) {
       const int e = tid + i * kMmaThreads;
-      xs[buffer][e / 8][e % 8] = x_next[i];
+      for (int u = 0; u < (kF32 ? 2 : 1); ++u) xs[buffer][e / 8][(kF32 ? 2 : 1) * (e % 8) + u] = x_next[i].u[u];
     }
   };
   float acc[2][4] = {};
   const auto compute = [&](int stage, int buffer) {
-    for (int p = 0; p < kMmaPairs; p += 8)  // 16 columns per instruction, in ascending order
-      tile.step(reinterpret_cast<const uint32_t*>(ws[stage]), reinterpret_cast<const uint32_t*>(xs[buffer]), p, acc);
+    float part[2][4] = {};  // this tile's sums
+    const uint32_t* wp = reinterpret_cast<const uint32_t*>(ws[stage]);
+    for (int p = 0; p < kMmaPairs; p += 8) {  // 16 columns per instruction, in ascending order
+      if constexpr (kF32)
+        tile.step(wp, F32Tile{reinterpret_cast<const float*>(xs[buffer])}, p, nt, part);
+      else
+        tile.step(wp, Bf16Tile{reinterpret_cast<const uint32_t*>(xs[buffer])}, p, nt, part);
+    }
+    for (int h = 0; h < 2; ++h)
+      for (int i = 0; i < 4; ++i) acc[h][i] += part[h][i];
   };
   const int split = int(blockIdx.z), splits = int(gridDim.z), k_begin = split * split_columns;
   const int k_end = min(a.in, k_begin + split_columns);
@@ -490,7 +570,7 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(Inputs inputs, 
         gpu_cp_async_16(&ws[stage][e / 8][e % 8], valid ? weights + o * row_bytes + k * 2 : weights, valid);
       }
     };
-    async_pipelined_tiles<kMmaStages>(k_begin, k_end, kMmaSyncK, issue, load, store, compute);
+    async_pipelined_tiles<kStages>(k_begin, k_end, kMmaSyncK, issue, load, store, compute);
 #endif
   } else {
     pipelined_tiles(k_begin, k_end, kMmaSyncK, load, store, [&](int, int buffer) { compute(buffer, buffer); });
@@ -520,15 +600,15 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(Inputs inputs, 
     if (threadIdx.x == 0) *turn = split + 1 == splits ? 0 : split + 1;
   }
 #else
-  (void)inputs, (void)a, (void)split_columns;
+  (void)inputs, (void)a, (void)first_tile, (void)split_columns;
   __builtin_trap();  // never launched: mma_available() is false without bf16 matrix units
 #endif
 }
 
 // The mma kernel's split-K (see mma_turn): enough splits for about two blocks per multiprocessor in
 // one token tile (at least 16 blocks, which every GPU exceeds, so that the emulator's one
-// multiprocessor splits too), each split at least 4 column tiles; one split where the tiles of a
-// long pass would not fit the counters.
+// multiprocessor splits too), each split at least 4 column tiles; one split for a matrix of more
+// output tiles than the counters hold. From the matrix shape and the device only.
 struct MmaSplit {
   int count = 1, columns = 0;
 };
@@ -536,9 +616,15 @@ inline MmaSplit mma_split(const LinearArgs& a) {
   const int out_tiles = blocks_for(a.out, kMmaOut), k_tiles = blocks_for(a.in, kMmaSyncK);
   const int target = max(2 * device_multiprocessors(), 16);
   int count = std::clamp(blocks_for(target, out_tiles), 1, max(1, k_tiles / 4));
-  if (int64_t(out_tiles) * blocks_for(a.tokens, kMmaTok) > kMmaMaxSplitTiles) count = 1;
+  if (out_tiles > kMmaMaxSplitTiles) count = 1;
   const int columns = blocks_for(k_tiles, count) * kMmaSyncK;
   return {blocks_for(a.in, columns), columns};
+}
+// The token tiles of one split launch: its token tiles x output tiles fit the counters (a longer pass
+// runs as several launches, each with the same splits).
+inline int mma_token_tiles(const LinearArgs& a, const MmaSplit& split) {
+  const int tiles = blocks_for(a.tokens, kMmaTok);
+  return split.count == 1 ? tiles : min(tiles, kMmaMaxSplitTiles / blocks_for(a.out, kMmaOut));
 }
 
 // Whether every weight row and every token's inputs start 16-byte aligned and hold whole groups of 8
@@ -592,6 +678,25 @@ void with_weight_dtype(DType d, const Fn& fn) {
   }
 }
 
+// The mma kernel over the whole pass: the token tiles are the grid's fastest index, so the blocks
+// that share a weight tile run together and a pass of more than kMmaTok tokens streams the weights
+// from memory once.
+template <DType W, MmaInputs I, class Inputs>
+void launch_mma(const Inputs& inputs, const LinearArgs& a) {
+  DLLM_CHECK(mma_available(), "the mma linear variants need matrix units: ", kMmaNeeds);
+  const MmaSplit split = mma_split(a);
+  const int tiles = blocks_for(a.tokens, kMmaTok), per_launch = mma_token_tiles(a, split);
+  const bool vec = vector_rows(inputs, a);
+  for (int first = 0; first < tiles; first += per_launch) {
+    const dim3 grid(unsigned(min(per_launch, tiles - first)), unsigned(blocks_for(a.out, kMmaOut)),
+                    unsigned(split.count));
+    if (vec)
+      DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W, true, I, Inputs>)(inputs, a, first, split.columns);
+    else
+      DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W, false, I, Inputs>)(inputs, a, first, split.columns);
+  }
+}
+
 template <DType W, class Inputs>
 void launch(const Inputs& inputs, const LinearArgs& a, LinearVariant v) {
   if (v == LinearVariant::gemv) {
@@ -602,17 +707,11 @@ void launch(const Inputs& inputs, const LinearArgs& a, LinearVariant v) {
       DLLM_LAUNCH(grid, kTileThreads, linear_tiled_kernel<W, true, Inputs>)(inputs, a);
     else
       DLLM_LAUNCH(grid, kTileThreads, linear_tiled_kernel<W, false, Inputs>)(inputs, a);
+  } else if (v == LinearVariant::mma) {
+    launch_mma<W, MmaInputs::bf16>(inputs, a);
   } else {
-    DLLM_CHECK(mma_available(), "the mma linear variant needs matrix units: ", kMmaNeeds);
-    // the token tiles are the grid's fastest index: the blocks that share a weight tile run together,
-    // so a pass of more than kMmaTok tokens streams the weights from memory once
-    const MmaSplit split = mma_split(a);
-    const dim3 grid(unsigned(blocks_for(a.tokens, kMmaTok)), unsigned(blocks_for(a.out, kMmaOut)),
-                    unsigned(split.count));
-    if (vector_rows(inputs, a))
-      DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W, true, Inputs>)(inputs, a, split.columns);
-    else
-      DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W, false, Inputs>)(inputs, a, split.columns);
+    DLLM_CHECK(W == DType::bf16, "the mma_f32 linear variant takes bf16 weights, got ", dtype_name(W));
+    if constexpr (W == DType::bf16) launch_mma<W, MmaInputs::f32>(inputs, a);
   }
   DLLM_GPU_LAUNCHED("linear");
 }
