@@ -104,14 +104,14 @@ void embedding(const EmbeddingArgs& a);
 void rmsnorm(const RmsnormArgs& a);
 void linear(const LinearArgs& a, LinearVariant v);
 // Independent linear layers, each with the result of linear(part, pick_linear(part, r)) bitwise: up to
-// kMaxLinearParts at a time in one gemv grid where every part takes gemv with one weight dtype (an AR
-// step's q/k/v or gate/up: fewer launches, and the small k/v rows no longer leave multiprocessors
-// idle), one launch each otherwise.
+// kMaxLinearParts at a time in one grid where the parts take gemv, or one mma variant, with one pass
+// size and weight dtype (q/k/v or gate/up: fewer launches, and the small k/v rows no longer leave
+// multiprocessors idle), one launch each otherwise (tiled).
 inline constexpr int kMaxLinearParts = 4;
 void linears(const LinearArgs* parts, int count, Reduction r);
 // residual[T, Dout] += x W^T + bias, bitwise as linear(a, pick_linear(a, r)) then add into residual:
-// one gemv grid that adds in its epilogue where a takes gemv (a.y not written), both kernels otherwise
-// (a.y is the scratch between them).
+// one grid that adds in its epilogue where a takes gemv (a.y not written) or an mma variant (a.y is the
+// split-K's scratch), both kernels after tiled (a.y is the scratch between them).
 void linear_residual(const LinearArgs& a, float* residual, Reduction r);
 // Linear on inputs the linear kernels compute while they stage them, so the rows between the two ops
 // are never written (kernels/gpu/norm_linear.cu, swiglu_linear.cu): each with the bits of the two ops'

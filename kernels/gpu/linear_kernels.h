@@ -308,14 +308,15 @@ inline constexpr int kMmaOut = 64, kMmaTok = 32, kMmaThreads = 256;
 enum class MmaInputs { bf16, f32 };
 
 // Split-K: a matrix with few output tiles would leave most multiprocessors idle (llama3-8b's q, o and
-// down have 64 tiles of 64 outputs for 132 SMs, k and v 16), so its columns are cut into gridDim.z
-// ranges, one block each, chosen from the matrix shape and the device only, never from the pass size
-// (mma_split). The blocks of a tile then add their sums into y in split order, each waiting for its
-// turn on the tile's counter: y = ((sum_0 + bias) + sum_1) + ..., the same bits for a token alone or
-// in any pass. The counters start at 0 (device globals are zeroed when the module loads) and the last
-// split puts its tile's back to 0. Blocks are dispatched in grid order, z slowest, so a block waits
-// only on blocks already running or done.
-inline constexpr int kMmaMaxSplitTiles = 1 << 16;  // token tiles x output tiles a split launch may have
+// down have 64 tiles of 64 outputs for 132 SMs, k and v 16), so its columns are cut into ranges, one
+// block each, chosen from the matrix shape and the device only, never from the pass size (mma_split).
+// The blocks of a tile then add their sums into y in split order, each waiting for its turn on the
+// tile's counter: y = ((sum_0 + bias) + sum_1) + ..., the same bits for a token alone or in any pass
+// (into the residual: the last split adds the sum there instead). The counters start at 0 (device
+// globals are zeroed when the module loads) and the last split puts its tile's back to 0. Blocks are
+// dispatched in grid order, and a part's splits are its slower index (MmaParts), so a block waits only
+// on blocks already running or done.
+inline constexpr int kMmaMaxSplitTiles = 1 << 16;  // token tiles x split output tiles a launch may have
 namespace {
 __device__ int mma_turn[kMmaMaxSplitTiles];  // per tile: the split whose turn it is to add into y
 }
@@ -492,12 +493,26 @@ __device__ inline void async_pipelined_tiles(int begin, int end, int step, const
 }
 #endif
 
-// I: the inputs' precision (MmaInputs). first_tile: the launch's first token tile (a long pass runs
-// as several launches, mma_token_tiles). split_columns: the columns of each split (a multiple of
-// kMmaSyncK; a.in for one split).
+// The linear layers of one mma launch (gpu::linears, gpu::linear_residual), all on `inputs` with one
+// pass size: part p takes grid rows [first_row[p], first_row[p + 1]), its output tiles once per split
+// of its columns (split_columns[p] each; the split is the slower index, so every split's blocks are
+// dispatched after the previous split's), and its tiles' split counters start at tile first_tile[p]
+// of mma_turn's rows.
+template <class Inputs>
+struct MmaParts {
+  Inputs inputs;
+  LinearArgs part[kMaxLinearParts];
+  float* residual[kMaxLinearParts];  // non-null: the part's result is added there, and y only a scratch
+  int split_columns[kMaxLinearParts];
+  int first_row[kMaxLinearParts + 1];
+  int first_tile[kMaxLinearParts];
+  int count;
+};
+
+// I: the inputs' precision (MmaInputs). first_token_tile: the launch's first token tile (a long pass
+// runs as several launches, MmaGrid::token_tiles).
 template <DType W, bool VEC, MmaInputs I, class Inputs>
-__global__ void __launch_bounds__(kMmaThreads)
-    linear_mma_kernel(Inputs inputs, LinearArgs a, int first_tile, int split_columns) {
+__global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(MmaParts<Inputs> parts, int first_token_tile) {
 #if defined(DLLM_DEVICE_HAS_MATRIX_BF16)
   static_assert(I == MmaInputs::bf16 || W == DType::bf16, "f32 inputs are exact against bf16 weights only");
 #if defined(DLLM_DEVICE_HAS_MMA_BF16)
@@ -509,9 +524,16 @@ __global__ void __launch_bounds__(kMmaThreads)
   constexpr int kStages = kF32 ? kMmaF32Stages : kMmaStages, kInputLd = kF32 ? kMmaF32Ld / 4 : kMmaPairsLd / 4;
   __shared__ uint4 ws[kAsync ? kStages : 2][kMmaOut][kMmaPairsLd / 4];  // [stage, outputs, k / 8]
   __shared__ uint4 xs[2][kMmaTok][kInputLd];                            // [buffer, tokens, k / 8 or k / 4]
+  int p = 0;  // this block's part, its output tile and its split
+  while (p + 1 < parts.count && int(blockIdx.y) >= parts.first_row[p + 1]) ++p;
+  const LinearArgs& a = parts.part[p];
+  const int out_tiles = (a.out + kMmaOut - 1) / kMmaOut, row = int(blockIdx.y) - parts.first_row[p];
+  const int split = row / out_tiles, splits = (parts.first_row[p + 1] - parts.first_row[p]) / out_tiles;
+  const int split_columns = parts.split_columns[p];
+  const auto& inputs = parts.inputs;
   const int tid = int(threadIdx.x);
   const MmaWarpTile tile(tid);
-  const int t0 = (first_tile + int(blockIdx.x)) * kMmaTok, o0 = int(blockIdx.y) * kMmaOut;
+  const int t0 = (first_token_tile + int(blockIdx.x)) * kMmaTok, o0 = row % out_tiles * kMmaOut;
   const int64_t row_bytes = int64_t(a.in) * int64_t(dtype_size(W));
   const int nt = min(kMmaTok, a.tokens - t0);
   const auto tokens = inputs.template tokens<kMmaTok>(a, t0, nt);
@@ -558,8 +580,7 @@ __global__ void __launch_bounds__(kMmaThreads)
     for (int h = 0; h < 2; ++h)
       for (int i = 0; i < 4; ++i) acc[h][i] += part[h][i];
   };
-  const int split = int(blockIdx.z), splits = int(gridDim.z), k_begin = split * split_columns;
-  const int k_end = min(a.in, k_begin + split_columns);
+  const int k_begin = split * split_columns, k_end = min(a.in, k_begin + split_columns);
   if constexpr (kAsync) {
 #if defined(DLLM_DEVICE_HAS_MMA_BF16)
     const auto issue = [&](int k0, int stage) {  // this thread's weight groups of tile k0, by cp.async
@@ -575,7 +596,7 @@ __global__ void __launch_bounds__(kMmaThreads)
   } else {
     pipelined_tiles(k_begin, k_end, kMmaSyncK, load, store, [&](int, int buffer) { compute(buffer, buffer); });
   }
-  volatile int* turn = mma_turn + blockIdx.y * gridDim.x + blockIdx.x;
+  volatile int* turn = mma_turn + (parts.first_tile[p] + row % out_tiles) * int(gridDim.x) + int(blockIdx.x);
   if (splits > 1) {  // wait for the splits before this one to have added theirs
     if (threadIdx.x == 0)
       while (*turn != split) {
@@ -590,8 +611,13 @@ __global__ void __launch_bounds__(kMmaThreads)
     for (int h = 0; h < 2; ++h) {
       const int t = t0 + tile.token(h, i);
       if (t >= a.tokens) continue;
-      volatile float* y = a.y + int64_t(t) * a.out + o;  // volatile: another block wrote it
-      *y = (split == 0 ? bias : *y) + acc[h][i];
+      const int64_t at = int64_t(t) * a.out + o;
+      volatile float* y = a.y + at;  // volatile: another block wrote it
+      const float sum = (split == 0 ? bias : *y) + acc[h][i];
+      if (parts.residual[p] && split + 1 == splits)
+        parts.residual[p][at] += sum;  // gpu::add's sum of linear's output
+      else
+        *y = sum;
     }
   }
   if (splits > 1) {  // pass the turn on, after this block's sums are visible
@@ -600,7 +626,7 @@ __global__ void __launch_bounds__(kMmaThreads)
     if (threadIdx.x == 0) *turn = split + 1 == splits ? 0 : split + 1;
   }
 #else
-  (void)inputs, (void)a, (void)first_tile, (void)split_columns;
+  (void)parts, (void)first_token_tile;
   __builtin_trap();  // never launched: mma_available() is false without bf16 matrix units
 #endif
 }
@@ -620,12 +646,25 @@ inline MmaSplit mma_split(const LinearArgs& a) {
   const int columns = blocks_for(k_tiles, count) * kMmaSyncK;
   return {blocks_for(a.in, columns), columns};
 }
-// The token tiles of one split launch: its token tiles x output tiles fit the counters (a longer pass
-// runs as several launches, each with the same splits).
-inline int mma_token_tiles(const LinearArgs& a, const MmaSplit& split) {
-  const int tiles = blocks_for(a.tokens, kMmaTok);
-  return split.count == 1 ? tiles : min(tiles, kMmaMaxSplitTiles / blocks_for(a.out, kMmaOut));
-}
+// The grid rows of an mma launch over parts (each part's output tiles x its splits) and the output
+// tiles of its split parts (their counters in mma_turn, per token tile). add(a) takes part a if both
+// stay within their limits (65535 grid rows; the counters for one token tile).
+struct MmaGrid {
+  int rows = 0, split_tiles = 0;
+  bool add(const LinearArgs& a) {
+    const int out_tiles = blocks_for(a.out, kMmaOut), splits = mma_split(a).count;
+    const int r = rows + out_tiles * splits, t = split_tiles + (splits > 1 ? out_tiles : 0);
+    if (r > 65535 || t > kMmaMaxSplitTiles) return false;
+    rows = r, split_tiles = t;
+    return true;
+  }
+  // The token tiles of one launch: token tiles x split_tiles fit the counters (a longer pass runs as
+  // several launches, each with the same splits).
+  int token_tiles(int tokens) const {
+    const int tiles = blocks_for(tokens, kMmaTok);
+    return split_tiles == 0 ? tiles : min(tiles, kMmaMaxSplitTiles / split_tiles);
+  }
+};
 
 // Whether every weight row and every token's inputs start 16-byte aligned and hold whole groups of 8
 // (the kernels' 16-byte loads).
@@ -678,23 +717,45 @@ void with_weight_dtype(DType d, const Fn& fn) {
   }
 }
 
-// The mma kernel over the whole pass: the token tiles are the grid's fastest index, so the blocks
-// that share a weight tile run together and a pass of more than kMmaTok tokens streams the weights
-// from memory once.
+// One mma grid for parts[0, count) on `inputs` (1 to kMaxLinearParts parts of one pass size, weights
+// of dtype W, within MmaGrid's limits), over the whole pass: the token tiles are the grid's fastest
+// index, so the blocks that share a weight tile run together and a pass of more than kMmaTok tokens
+// streams the weights from memory once. With `residual`, the one part's result is added
+// to it (a.y is the split-K's scratch).
 template <DType W, MmaInputs I, class Inputs>
-void launch_mma(const Inputs& inputs, const LinearArgs& a) {
+void launch_mma(const Inputs& inputs, const LinearArgs* parts, int count, float* residual = nullptr) {
   DLLM_CHECK(mma_available(), "the mma linear variants need matrix units: ", kMmaNeeds);
-  const MmaSplit split = mma_split(a);
-  const int tiles = blocks_for(a.tokens, kMmaTok), per_launch = mma_token_tiles(a, split);
-  const bool vec = vector_rows(inputs, a);
-  for (int first = 0; first < tiles; first += per_launch) {
-    const dim3 grid(unsigned(min(per_launch, tiles - first)), unsigned(blocks_for(a.out, kMmaOut)),
-                    unsigned(split.count));
-    if (vec)
-      DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W, true, I, Inputs>)(inputs, a, first, split.columns);
-    else
-      DLLM_LAUNCH(grid, kMmaThreads, linear_mma_kernel<W, false, I, Inputs>)(inputs, a, first, split.columns);
+  MmaParts<Inputs> g{};
+  g.inputs = inputs;
+  g.residual[0] = residual;
+  g.count = count;
+  bool vec = true;
+  MmaGrid grid;
+  for (int p = 0; p < count; ++p) {
+    g.part[p] = parts[p];
+    g.split_columns[p] = mma_split(parts[p]).columns;
+    g.first_tile[p] = grid.split_tiles;
+    DLLM_CHECK(grid.add(parts[p]), "the mma linear kernel takes at most 65535 output tiles x splits, got ",
+               blocks_for(parts[p].out, kMmaOut), " x ", mma_split(parts[p]).count);
+    g.first_row[p + 1] = grid.rows;
+    vec = vec && vector_rows(inputs, parts[p]);
   }
+  const int tiles = blocks_for(parts[0].tokens, kMmaTok), per_launch = grid.token_tiles(parts[0].tokens);
+  for (int first = 0; first < tiles; first += per_launch) {
+    const dim3 blocks(unsigned(min(per_launch, tiles - first)), unsigned(grid.rows));
+    if (vec)
+      DLLM_LAUNCH(blocks, kMmaThreads, linear_mma_kernel<W, true, I, Inputs>)(g, first);
+    else
+      DLLM_LAUNCH(blocks, kMmaThreads, linear_mma_kernel<W, false, I, Inputs>)(g, first);
+  }
+}
+// launch_mma for variant v (mma or mma_f32).
+template <DType W, class Inputs>
+void launch_mma_variant(const Inputs& inputs, const LinearArgs* parts, int count, LinearVariant v,
+                        float* residual = nullptr) {
+  if (v == LinearVariant::mma) return launch_mma<W, MmaInputs::bf16>(inputs, parts, count, residual);
+  DLLM_CHECK(W == DType::bf16, "the mma_f32 linear variant takes bf16 weights, got ", dtype_name(W));
+  if constexpr (W == DType::bf16) launch_mma<W, MmaInputs::f32>(inputs, parts, count, residual);
 }
 
 template <DType W, class Inputs>
@@ -707,11 +768,8 @@ void launch(const Inputs& inputs, const LinearArgs& a, LinearVariant v) {
       DLLM_LAUNCH(grid, kTileThreads, linear_tiled_kernel<W, true, Inputs>)(inputs, a);
     else
       DLLM_LAUNCH(grid, kTileThreads, linear_tiled_kernel<W, false, Inputs>)(inputs, a);
-  } else if (v == LinearVariant::mma) {
-    launch_mma<W, MmaInputs::bf16>(inputs, a);
   } else {
-    DLLM_CHECK(W == DType::bf16, "the mma_f32 linear variant takes bf16 weights, got ", dtype_name(W));
-    if constexpr (W == DType::bf16) launch_mma<W, MmaInputs::f32>(inputs, a);
+    launch_mma_variant<W>(inputs, &a, 1, v);
   }
   DLLM_GPU_LAUNCHED("linear");
 }
@@ -723,37 +781,56 @@ void linear(const Inputs& inputs, const LinearArgs& a, LinearVariant v) {
   with_weight_dtype(a.weight.dtype, [&](auto w) { launch<decltype(w)::value>(inputs, a, v); });
 }
 
-// gpu::linear_residual(a, residual, r) on `inputs`.
+// gpu::linear_residual(a, residual, r) on `inputs`: the add in the epilogue of gemv and of the mma
+// variants, a kernel of its own after tiled.
 template <class Inputs>
 void linear_residual(const Inputs& inputs, const LinearArgs& a, float* residual, Reduction r) {
   if (a.tokens == 0 || a.out == 0) return;
-  if (pick_linear(a, r) != LinearVariant::gemv) {
-    linear(inputs, a, pick_linear(a, r));
+  const LinearVariant v = pick_linear(a, r);
+  if (v == LinearVariant::tiled) {
+    linear(inputs, a, v);
     return add(AddArgs{int64_t(a.tokens) * a.out, a.y, residual});
   }
-  with_weight_dtype(a.weight.dtype, [&](auto w) { launch_gemv<decltype(w)::value>(inputs, &a, 1, residual); });
+  with_weight_dtype(a.weight.dtype, [&](auto w) {
+    constexpr DType W = decltype(w)::value;
+    if (v == LinearVariant::gemv)
+      launch_gemv<W>(inputs, &a, 1, residual);
+    else
+      launch_mma_variant<W>(inputs, &a, 1, v, residual);
+  });
   DLLM_GPU_LAUNCHED("linear (into the residual)");
 }
 
-// gpu::linears(parts, count, r) on `inputs`.
+// gpu::linears(parts, count, r) on `inputs`: runs of up to kMaxLinearParts consecutive parts that take
+// gemv, or one mma variant, with one pass size and weight dtype share a grid (an mma grid while its
+// rows and split counters fit); tiled parts launch alone.
 template <class Inputs>
 void linears(const Inputs& inputs, const LinearArgs* parts, int count, Reduction r) {
-  // runs of up to kMaxLinearParts consecutive gemv parts of one dtype share a grid
-  const auto gemv = [&](const LinearArgs& a) {
-    return a.tokens > 0 && a.out > 0 && pick_linear(a, r) == LinearVariant::gemv;
-  };
   for (int i = 0, n = 1; i < count; i += n) {
     const LinearArgs& first = parts[i];
     n = 1;
-    if (gemv(first))
-      while (i + n < count && n < kMaxLinearParts && gemv(parts[i + n]) && parts[i + n].tokens == first.tokens &&
-             parts[i + n].weight.dtype == first.weight.dtype)
+    if (first.tokens == 0 || first.out == 0) continue;
+    const LinearVariant v = pick_linear(first, r);
+    if (v != LinearVariant::tiled) {
+      MmaGrid grid;
+      grid.add(first);
+      while (i + n < count && n < kMaxLinearParts) {
+        const LinearArgs& next = parts[i + n];
+        if (next.tokens != first.tokens || next.out == 0 || next.weight.dtype != first.weight.dtype ||
+            pick_linear(next, r) != v || (v != LinearVariant::gemv && !grid.add(next)))
+          break;
         ++n;
-    if (n == 1) {
-      linear(inputs, first, pick_linear(first, r));
-      continue;
+      }
     }
-    with_weight_dtype(first.weight.dtype, [&](auto w) { launch_gemv<decltype(w)::value>(inputs, parts + i, n); });
+    with_weight_dtype(first.weight.dtype, [&](auto w) {
+      constexpr DType W = decltype(w)::value;
+      if (v == LinearVariant::gemv)
+        launch_gemv<W>(inputs, parts + i, n);
+      else if (v == LinearVariant::tiled)
+        launch<W>(inputs, first, v);
+      else
+        launch_mma_variant<W>(inputs, parts + i, n, v);
+    });
     DLLM_GPU_LAUNCHED("linear (grouped)");
   }
 }

@@ -60,38 +60,42 @@ TEST(GpuKernels, GraphReplaysItsWorkOnTheCurrentData) {
   }
 }
 
-// gpu::linears: a run of gemv parts shares one grid (q/k/v, gate/up); each output equals, bitwise,
-// the part run alone by gpu::linear, for every weight dtype, one and two rows per warp, vector and
-// element loads, a bias, a run longer than one grid takes (parts 0-4) and a 5-token part (tiled)
-// between two runs.
+// gpu::linears: a run of gemv parts, or of parts that take one mma variant, shares one grid (q/k/v,
+// gate/up); each output equals, bitwise, the part run alone by gpu::linear, for every weight dtype,
+// one and two rows per warp, vector and element loads, a bias, a run longer than one grid takes
+// (parts 0-4), a part of another pass size between two runs, and 17-token passes: mma_f32 (bf16
+// under fast), mma (fast_mma), tiled (f32 and f16 under fast), with split-K at Din 520.
 TEST(GpuKernels, LinearsInOneGridEqualEachAlone) {
   DLLM_REQUIRE_GPU();
   const std::vector<int> outs = {97, 37, 37, 5, 1025, 7, 64};
-  constexpr size_t kTiledPart = 5;
-  for (DType dt : {DType::f32, DType::f16, DType::bf16})
-    for (int in : {64, 37})  // 16-byte loads, element loads
-      for (int tokens : {1, 3}) {
-        const Buffer<float> x = to_device(testutil::random_floats(size_t(5) * in, uint32_t(in + tokens)));
+  constexpr size_t kOtherSizePart = 5;  // tokens + 4
+  for (gpu::Reduction r : {gpu::Reduction::fast, gpu::Reduction::fast_mma})
+    for (DType dt : {DType::f32, DType::f16, DType::bf16})
+      for (auto [in, tokens] : {std::pair{64, 1}, {37, 1}, {64, 3}, {37, 3}, {64, 17}, {37, 17}, {520, 17}}) {
+        if (r == gpu::Reduction::fast_mma && tokens < 17) continue;  // the same kernels as fast
+        const int other = tokens + 4;
+        const Buffer<float> x = to_device(testutil::random_floats(size_t(other) * in, uint32_t(in + tokens)));
         const DeviceWeights bias(1, outs[1], DType::f32, 99);
         std::deque<DeviceWeights> weights;  // neither is movable: a deque keeps them in place
         std::deque<Guarded> grouped, alone;
         std::vector<LinearArgs> parts;
         for (size_t p = 0; p < outs.size(); ++p) {
-          const int t = p == kTiledPart ? 5 : tokens;
+          const int t = p == kOtherSizePart ? other : tokens;
           weights.emplace_back(outs[p], in, dt, uint32_t(7 * p + 1), 0.2f);
           grouped.emplace_back(size_t(t) * outs[p]);
           alone.emplace_back(size_t(t) * outs[p]);
         }
         for (size_t p = 0; p < outs.size(); ++p)
-          parts.push_back(LinearArgs{p == kTiledPart ? 5 : tokens, in, outs[p], x.data(), weights[p].view,
+          parts.push_back(LinearArgs{p == kOtherSizePart ? other : tokens, in, outs[p], x.data(), weights[p].view,
                                      p == 1 ? bias.view : WeightView{}, grouped[p].data()});
-        gpu::linears(parts.data(), int(parts.size()), gpu::Reduction::fast);
+        gpu::linears(parts.data(), int(parts.size()), r);
         for (size_t p = 0; p < outs.size(); ++p) {
           LinearArgs a = parts[p];
           a.y = alone[p].data();
-          gpu::linear(a, gpu::pick_linear(a, gpu::Reduction::fast));
+          gpu::linear(a, gpu::pick_linear(a, r));
           const std::string what = std::string(dtype_name(dt)) + " in " + std::to_string(in) + " tokens " +
-                                   std::to_string(tokens) + " part " + std::to_string(p);
+                                   std::to_string(a.tokens) + " part " + std::to_string(p) + " mode " +
+                                   std::to_string(int(r));
           const std::vector<float> got = grouped[p].read(what + " grouped");
           expect_finite(got, what);
           expect_bitwise(got, alone[p].read(what + " alone"), what);
@@ -100,30 +104,33 @@ TEST(GpuKernels, LinearsInOneGridEqualEachAlone) {
 }
 
 // gpu::linear_residual adds x W^T + bias into the residual with the bits of linear then add: in the
-// gemv's epilogue up to 4 tokens, with the two kernels above.
+// epilogue of gemv (up to 4 tokens) and of the mma variants (mma_f32: bf16 above 4 tokens under fast;
+// mma: 17 tokens under fast_mma; split-K at Din 520), with the two kernels after tiled.
 TEST(GpuKernels, LinearIntoTheResidualEqualsLinearThenAdd) {
   DLLM_REQUIRE_GPU();
-  for (DType dt : {DType::f32, DType::f16, DType::bf16})
-    for (int in : {64, 37})
-      for (int tokens : {1, 4, 5}) {
-        const int out = 97;
-        const Buffer<float> x = to_device(testutil::random_floats(size_t(tokens) * in, uint32_t(in + tokens)));
-        const DeviceWeights w(out, in, dt, 5, 0.2f), bias(1, out, DType::f32, 6);
-        const std::vector<float> start = testutil::random_floats(size_t(tokens) * out, 8);
-        Guarded fused(start), unfused(start), y(size_t(tokens) * out), scratch(size_t(tokens) * out);
-        const LinearArgs a{tokens, in, out, x.data(), w.view, bias.view, scratch.data()};
-        gpu::linear_residual(a, fused.data(), gpu::Reduction::fast);
-        LinearArgs alone = a;
-        alone.y = y.data();
-        gpu::linear(alone, gpu::pick_linear(alone, gpu::Reduction::fast));
-        gpu::add(AddArgs{int64_t(tokens) * out, y.data(), unfused.data()});
-        const std::string what =
-            std::string(dtype_name(dt)) + " in " + std::to_string(in) + " tokens " + std::to_string(tokens);
-        const std::vector<float> got = fused.read(what + " fused");
-        expect_finite(got, what);
-        expect_bitwise(got, unfused.read(what + " unfused"), what);
-        scratch.read(what + " scratch");  // its guards
-      }
+  for (gpu::Reduction r : {gpu::Reduction::fast, gpu::Reduction::fast_mma})
+    for (DType dt : {DType::f32, DType::f16, DType::bf16})
+      for (int in : {64, 37, 520})
+        for (int tokens : {1, 4, 5, 17}) {
+          if (r == gpu::Reduction::fast_mma && tokens < 17) continue;  // the same kernels as fast
+          const int out = 97;
+          const Buffer<float> x = to_device(testutil::random_floats(size_t(tokens) * in, uint32_t(in + tokens)));
+          const DeviceWeights w(out, in, dt, 5, 0.2f), bias(1, out, DType::f32, 6);
+          const std::vector<float> start = testutil::random_floats(size_t(tokens) * out, 8);
+          Guarded fused(start), unfused(start), y(size_t(tokens) * out), scratch(size_t(tokens) * out);
+          const LinearArgs a{tokens, in, out, x.data(), w.view, bias.view, scratch.data()};
+          gpu::linear_residual(a, fused.data(), r);
+          LinearArgs alone = a;
+          alone.y = y.data();
+          gpu::linear(alone, gpu::pick_linear(alone, r));
+          gpu::add(AddArgs{int64_t(tokens) * out, y.data(), unfused.data()});
+          const std::string what = std::string(dtype_name(dt)) + " in " + std::to_string(in) + " tokens " +
+                                   std::to_string(tokens) + " mode " + std::to_string(int(r));
+          const std::vector<float> got = fused.read(what + " fused");
+          expect_finite(got, what);
+          expect_bitwise(got, unfused.read(what + " unfused"), what);
+          scratch.read(what + " scratch");  // its guards
+        }
 }
 
 // gpu::norm_linears normalises the rows while the linear kernels stage them: every part's output has
