@@ -11,7 +11,6 @@ namespace {
 
 inline constexpr int kThreads = 256;
 inline constexpr int kMaxWarps = kThreads / 32;
-inline constexpr int kDimsPerLane = kMaxHeadDim / kWarp;
 
 // Key j of a token's visible list (cache slots from cache_begin, then the first interval, then the
 // second; the reference's order) for kv head `kvh`: elements at .. at + Dh - 1 of K and V, stored as
@@ -35,80 +34,109 @@ __device__ inline KeyRef key_at(const AttentionArgs& a, const Visibility& vis, i
   return {a.k_pass, a.v_pass, p * row + off, DType::f32};
 }
 
-// One block per (token, group of up to kGroupHeads query heads sharing a kv head, chunk of `chunk`
-// keys): each key's K and V rows are read once for all the heads of the group. Warps take keys
-// round-robin with an online softmax per head; the warps' states are then merged in warp order. Each
-// head's arithmetic is the same whatever the group (a head's own dot product, softmax and sums, in
-// the same order), so the result depends only on the token's own keys and the chunk size, never on
-// the pass size. PARTIAL: write each head's unnormalised state (max, sum, out[Dh]) of the chunk for
-// attention_merge_kernel; else write the final output.
-inline constexpr int kGroupHeads = 4;
+// One block per (group of up to kGroupTokens consecutive tokens, group of up to kGroupHeads query
+// heads sharing a kv head, chunk of `chunk` keys of each token's visible list): a key's K and V rows
+// are loaded into registers once for all the heads of the group, and once for the group's tokens
+// where their lists hold the same key at the same index (in a pass, the cache prefix), so the rows
+// come from memory or L2 once per token group, not once per token. Warps take keys round-robin with
+// an online softmax per (token, head); the warps' states are then merged in warp order. Each (token,
+// head)'s arithmetic is the same whatever the groups (its own dot products, softmax and sums, in the
+// same order), so the result depends only on the token's own keys and the chunk size, never on the
+// pass size. PARTIAL: write each head's unnormalised state (max, sum, out[Dh]) of the chunk for
+// attention_merge_kernel; else write the final output. DIM: head_dim rounded up to 64, 128 or 256.
+inline constexpr int kGroupHeads = 4, kGroupTokens = 2;
 
-template <bool PARTIAL>
+template <int DIM, bool PARTIAL>
 __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a, int chunk, float* partial) {
-  __shared__ float q_s[kGroupHeads][kMaxHeadDim];
+  constexpr int kDims = (DIM + kWarp - 1) / kWarp;  // dims per lane: d = lane + r * kWarp
+  __shared__ float q_s[kGroupTokens][kGroupHeads][DIM];
   __shared__ float m_s[kMaxWarps][kGroupHeads], l_s[kMaxWarps][kGroupHeads];
-  __shared__ float o_s[kMaxWarps][kGroupHeads][kMaxHeadDim];
+  __shared__ float o_s[kMaxWarps][kGroupHeads][DIM];
   const int group = a.q_heads / a.kv_heads, groups_per_kv = (group + kGroupHeads - 1) / kGroupHeads;
-  const int t = int(blockIdx.x), kvh = int(blockIdx.y) / groups_per_kv;
+  const int t0 = int(blockIdx.x) * kGroupTokens, tokens = min(kGroupTokens, a.tokens - t0);
+  const int kvh = int(blockIdx.y) / groups_per_kv;
   const int h0 = kvh * group + int(blockIdx.y) % groups_per_kv * kGroupHeads;  // the block's first head
   const int heads = min(kGroupHeads, (kvh + 1) * group - h0);
   const int c = int(blockIdx.z), chunks = int(gridDim.z);
   const int lane = int(threadIdx.x) % kWarp, warp = int(threadIdx.x) / kWarp, warps = int(blockDim.x) / kWarp;
-  const int dh = a.head_dim;
-  const Visibility vis = a.vis[t];
-  const int n_keys = vis.keys();
-  const int begin = c * chunk, end = min(n_keys, begin + chunk);
-  const float* q = a.q + (int64_t(t) * a.q_heads + h0) * dh;
-  for (int i = int(threadIdx.x); i < heads * dh; i += int(blockDim.x)) q_s[i / dh][i % dh] = q[i];
+  const int dh = a.head_dim, begin = c * chunk;
+  Visibility vis[kGroupTokens];
+  int end[kGroupTokens], last = begin;  // each token's chunk ends at end[u]; the block's at `last`
+  for (int u = 0; u < kGroupTokens; ++u) {
+    end[u] = begin;
+    if (u >= tokens) continue;
+    vis[u] = a.vis[t0 + u];
+    end[u] = max(begin, min(vis[u].keys(), begin + chunk)), last = max(last, end[u]);
+    const float* q = a.q + (int64_t(t0 + u) * a.q_heads + h0) * dh;
+    for (int i = int(threadIdx.x); i < heads * dh; i += int(blockDim.x)) q_s[u][i / dh][i % dh] = q[i];
+  }
   __syncthreads();
 
-  float m[kGroupHeads], l[kGroupHeads], acc[kGroupHeads][kDimsPerLane] = {};
-  for (int g = 0; g < kGroupHeads; ++g) m[g] = -INFINITY, l[g] = 0.0f;
-  for (int j = begin + warp; j < end; j += warps) {
-    const KeyRef kv = key_at(a, vis, t, kvh, j);
-    for (int g = 0; g < kGroupHeads; ++g) {
-      if (g >= heads) break;
-      float dot = 0.0f;
-      for (int d = lane; d < dh; d += kWarp) dot += q_s[g][d] * kv.key(d);
-      const float s = warp_sum(dot) * a.scale;
-      const float m_new = fmaxf(m[g], s), corr = expf(m[g] - m_new), p = expf(s - m_new);
-      l[g] = l[g] * corr + p;
-      for (int r = 0; r < kDimsPerLane; ++r) {
-        const int d = lane + r * kWarp;
-        if (d < dh) acc[g][r] = acc[g][r] * corr + p * kv.value(d);
+  float m[kGroupTokens][kGroupHeads], l[kGroupTokens][kGroupHeads], acc[kGroupTokens][kGroupHeads][kDims] = {};
+  for (int u = 0; u < kGroupTokens; ++u)
+    for (int g = 0; g < kGroupHeads; ++g) m[u][g] = -INFINITY, l[u][g] = 0.0f;
+  for (int j = begin + warp; j < last; j += warps) {
+    float kf[kDims] = {}, vf[kDims] = {};
+    KeyRef held{nullptr, nullptr, -1, DType::f32};  // the key in kf and vf
+    unrolled<kGroupTokens>([&](auto token) {
+      constexpr int u = decltype(token)::value;
+      if (j >= end[u]) return;
+      const KeyRef kv = key_at(a, vis[u], t0 + u, kvh, j);
+      if (kv.k != held.k || kv.at != held.at || kv.dtype != held.dtype) {
+        for (int r = 0; r < kDims; ++r) {
+          const int d = lane + r * kWarp;
+          kf[r] = d < dh ? kv.key(d) : 0.0f, vf[r] = d < dh ? kv.value(d) : 0.0f;
+        }
+        held = kv;
       }
-      m[g] = m_new;
-    }
+      for (int g = 0; g < kGroupHeads; ++g) {
+        if (g >= heads) break;
+        float dot = 0.0f;
+        for (int r = 0; r < kDims; ++r)
+          if (lane + r * kWarp < dh) dot += q_s[u][g][lane + r * kWarp] * kf[r];
+        const float s = warp_sum(dot) * a.scale;
+        const float m_new = fmaxf(m[u][g], s), corr = expf(m[u][g] - m_new), p = expf(s - m_new);
+        l[u][g] = l[u][g] * corr + p;
+        for (int r = 0; r < kDims; ++r)
+          if (lane + r * kWarp < dh) acc[u][g][r] = acc[u][g][r] * corr + p * vf[r];
+        m[u][g] = m_new;
+      }
+    });
   }
-  for (int g = 0; g < heads; ++g) {
-    if (lane == 0) m_s[warp][g] = m[g], l_s[warp][g] = l[g];
-    for (int r = 0; r < kDimsPerLane; ++r) {
-      const int d = lane + r * kWarp;
-      if (d < dh) o_s[warp][g][d] = acc[g][r];
-    }
-  }
-  __syncthreads();
 
-  // Merge the warps in order, per head; a warp (or a whole chunk) with no keys has max -inf and
-  // weighs 0.
-  for (int g = 0; g < heads; ++g) {
-    const int h = h0 + g;
-    float big = -INFINITY;
-    for (int w = 0; w < warps; ++w) big = fmaxf(big, m_s[w][g]);
-    float sum = 0.0f;
-    for (int w = 0; w < warps; ++w) sum += m_s[w][g] == -INFINITY ? 0.0f : l_s[w][g] * expf(m_s[w][g] - big);
-    for (int d = int(threadIdx.x); d < dh; d += int(blockDim.x)) {
-      float o = 0.0f;
-      for (int w = 0; w < warps; ++w) o += m_s[w][g] == -INFINITY ? 0.0f : o_s[w][g][d] * expf(m_s[w][g] - big);
-      if constexpr (PARTIAL) {
-        float* part = partial + ((int64_t(t) * a.q_heads + h) * chunks + c) * (dh + 2);
-        if (d == 0) part[0] = big, part[1] = sum;
-        part[2 + d] = o;
-      } else
-        a.out[(int64_t(t) * a.q_heads + h) * dh + d] = sum > 0.0f ? o / sum : 0.0f;  // sees nothing: 0
+  // Per token: merge the warps in order, per head; a warp (or a whole chunk) with no keys has max -inf
+  // and weighs 0.
+  unrolled<kGroupTokens>([&](auto token) {
+    constexpr int u = decltype(token)::value;
+    if (u >= tokens) return;
+    const int t = t0 + u;
+    for (int g = 0; g < heads; ++g) {
+      if (lane == 0) m_s[warp][g] = m[u][g], l_s[warp][g] = l[u][g];
+      for (int r = 0; r < kDims; ++r) {
+        const int d = lane + r * kWarp;
+        if (d < dh) o_s[warp][g][d] = acc[u][g][r];
+      }
     }
-  }
+    __syncthreads();
+    for (int g = 0; g < heads; ++g) {
+      const int h = h0 + g;
+      float big = -INFINITY;
+      for (int w = 0; w < warps; ++w) big = fmaxf(big, m_s[w][g]);
+      float sum = 0.0f;
+      for (int w = 0; w < warps; ++w) sum += m_s[w][g] == -INFINITY ? 0.0f : l_s[w][g] * expf(m_s[w][g] - big);
+      for (int d = int(threadIdx.x); d < dh; d += int(blockDim.x)) {
+        float o = 0.0f;
+        for (int w = 0; w < warps; ++w) o += m_s[w][g] == -INFINITY ? 0.0f : o_s[w][g][d] * expf(m_s[w][g] - big);
+        if constexpr (PARTIAL) {
+          float* part = partial + ((int64_t(t) * a.q_heads + h) * chunks + c) * (dh + 2);
+          if (d == 0) part[0] = big, part[1] = sum;
+          part[2 + d] = o;
+        } else
+          a.out[(int64_t(t) * a.q_heads + h) * dh + d] = sum > 0.0f ? o / sum : 0.0f;  // sees nothing: 0
+      }
+    }
+    __syncthreads();  // the states are read before the next token's overwrite them
+  });
 }
 
 // The partial states (max, sum, out[Dh]) of a (token, head)'s chunks merged in chunk order into
@@ -602,19 +630,26 @@ void attention(const AttentionArgs& a, AttentionVariant v) {
   if (a.tokens == 0) return;
   if (v == AttentionVariant::tiles) return launch_tiles(a);
   const int group = a.q_heads / a.kv_heads;
+  const unsigned token_blocks = unsigned(blocks_for(a.tokens, kGroupTokens));
   const unsigned head_blocks = unsigned(a.kv_heads * ((group + kGroupHeads - 1) / kGroupHeads));
-  if (v == AttentionVariant::single_pass) {
-    DLLM_LAUNCH(dim3(unsigned(a.tokens), head_blocks, 1), kThreads, attention_kernel<false>)
-    (a, INT_MAX, nullptr);
+  const int chunks = v == AttentionVariant::single_pass ? 1 : attention_chunks(a);
+  DLLM_ASSERT(chunks == 1 || a.workspace != nullptr);  // attention_workspace_floats(a) floats
+  const dim3 grid(token_blocks, head_blocks, unsigned(chunks));
+  const auto launch = [&](auto dim) {
+    constexpr int DIM = decltype(dim)::value;
+    if (chunks == 1)
+      DLLM_LAUNCH(grid, kThreads, attention_kernel<DIM, false>)(a, INT_MAX, nullptr);
+    else
+      DLLM_LAUNCH(grid, kThreads, attention_kernel<DIM, true>)(a, kAttentionChunk, a.workspace);
     DLLM_GPU_LAUNCHED("attention");
-    return;
-  }
-  const int chunks = attention_chunks(a);
-  DLLM_ASSERT(a.workspace != nullptr);  // attention_workspace_floats(a) floats
-  DLLM_LAUNCH(dim3(unsigned(a.tokens), head_blocks, unsigned(chunks)), kThreads, attention_kernel<true>)
-  (a, kAttentionChunk, a.workspace);
-  DLLM_GPU_LAUNCHED("attention (split keys)");
-  merge(a, chunks);
+  };
+  if (a.head_dim <= 64)
+    launch(std::integral_constant<int, 64>());
+  else if (a.head_dim <= 128)
+    launch(std::integral_constant<int, 128>());
+  else
+    launch(std::integral_constant<int, kMaxHeadDim>());
+  if (chunks > 1) merge(a, chunks);
 }
 
 }  // namespace dllm::gpu

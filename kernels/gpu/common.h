@@ -30,6 +30,18 @@ __device__ inline uint32_t bf16_pair(float lo, float hi) {
   return uint32_t(f32_to_bf16(lo)) | uint32_t(f32_to_bf16(hi)) << 16;
 }
 
+// f(std::integral_constant<int, 0>()), ..., f(std::integral_constant<int, N - 1>()): a loop whose
+// index must be a constant, so that the register arrays it indexes stay in registers (f reads it as
+// decltype(i)::value).
+template <class F, int... I>
+__device__ inline void unrolled_calls(const F& f, std::integer_sequence<int, I...>) {
+  (f(std::integral_constant<int, I>()), ...);
+}
+template <int N, class F>
+__device__ inline void unrolled(const F& f) {
+  unrolled_calls(f, std::make_integer_sequence<int, N>());
+}
+
 // Sum over the lanes of a warp by a fixed butterfly: every lane gets the same bits.
 __device__ inline float warp_sum(float v) {
   for (int m = kWarp / 2; m > 0; m /= 2) v += gpu_shfl_xor(v, m);

@@ -84,13 +84,14 @@ inline constexpr const char* kVendorLinearNeeds =
     "a CUDA build that found cuBLASLt (AMD's BLAS libraries are not in Debian 12: HIP builds have none)";
 bool vendor_linear_available();
 void vendor_linear(const LinearArgs& a);
-// Attention variants. single_pass: one block per (token, up to 4 query heads sharing a kv head) over
-// all its keys, each K and V row read once for those heads. split_keys: keys cut into fixed chunks of
-// kAttentionChunk processed by separate blocks, then merged in chunk order (long contexts with few
-// tokens). tiles: flash attention on matrix units, a block per (tile of query rows sharing a kv head,
-// kv head, chunk of keys), each staged K/V tile serving all the tile's rows; Q, K, V and the softmax
-// weights rounded to bf16 (opt-in: gpu-mma; where mma_available(): mma.sync on NVIDIA sm_80+, MFMA on
-// AMD gfx90a/gfx94x, the emulator at either warp size).
+// Attention variants. single_pass: one block per (2 consecutive tokens, up to 4 query heads sharing a
+// kv head) over all their keys, each K and V row loaded once for those heads, and once for both tokens
+// where their visible lists hold it at the same index (a pass's cache prefix). split_keys: keys cut
+// into fixed chunks of kAttentionChunk processed by separate blocks, then merged in chunk order (long
+// contexts with few tokens; no merge where every list fits one chunk). tiles: flash attention on matrix units, a block
+// per (tile of query rows sharing a kv head, kv head, chunk of keys), each staged K/V tile serving all the tile's rows;
+// Q, K, V and the softmax weights rounded to bf16 (opt-in: gpu-mma; where mma_available(): mma.sync on NVIDIA sm_80+,
+// MFMA on AMD gfx90a/gfx94x, the emulator at either warp size).
 enum class AttentionVariant { single_pass, split_keys, tiles };
 inline constexpr int kAttentionChunk = 256;
 // Largest head dimension the attention kernels take.
