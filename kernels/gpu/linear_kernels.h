@@ -298,9 +298,10 @@ __global__ void __launch_bounds__(kTileThreads) linear_tiled_kernel(Inputs input
 //   - f32: bf16 weights only, and each f32 input fed to the instruction as three bf16 terms whose sum
 //     is the input exactly (split_bf16x3), so every product is exact and only the sums round: the
 //     f32 reference's precision on matrix units at three times the instructions (LinearVariant::mma_f32).
-// Each output sums its columns in ascending tiles of kMmaSyncK: a tile's products are summed from zero
-// by the instruction, then added to the output's accumulator by an f32 add (so the hardware's own
-// rounding inside the instruction acts on one tile's sum only); one split of the columns after
+// Each output sums its columns in ascending steps of 16: a step's products are summed from zero by
+// its instructions (one, or three for f32 inputs), then added to the output's accumulator by an f32
+// add, so the hardware's own rounding inside the instruction (tensor cores may truncate) acts on one
+// step's sum only, as an f32 FMA chain's rounding acts on one product; one split of the columns after
 // another, the splits added in order. That order does not depend on the pass size or on the token's
 // place in it (padding tokens and columns are zeros, and a warp skips instructions whose tokens are
 // all padding), so a token's result is bitwise the same alone or in any pass.
@@ -569,16 +570,16 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(MmaParts<Inputs
   };
   float acc[2][4] = {};
   const auto compute = [&](int stage, int buffer) {
-    float part[2][4] = {};  // this tile's sums
     const uint32_t* wp = reinterpret_cast<const uint32_t*>(ws[stage]);
-    for (int p = 0; p < kMmaPairs; p += 8) {  // 16 columns per instruction, in ascending order
+    for (int p = 0; p < kMmaPairs; p += 8) {  // 16 columns per step, in ascending order
+      float sums[2][4] = {};                  // this step's
       if constexpr (kF32)
-        tile.step(wp, F32Tile{reinterpret_cast<const float*>(xs[buffer])}, p, nt, part);
+        tile.step(wp, F32Tile{reinterpret_cast<const float*>(xs[buffer])}, p, nt, sums);
       else
-        tile.step(wp, Bf16Tile{reinterpret_cast<const uint32_t*>(xs[buffer])}, p, nt, part);
+        tile.step(wp, Bf16Tile{reinterpret_cast<const uint32_t*>(xs[buffer])}, p, nt, sums);
+      for (int h = 0; h < 2; ++h)
+        for (int i = 0; i < 4; ++i) acc[h][i] += sums[h][i];
     }
-    for (int h = 0; h < 2; ++h)
-      for (int i = 0; i < 4; ++i) acc[h][i] += part[h][i];
   };
   const int k_begin = split * split_columns, k_end = min(a.in, k_begin + split_columns);
   if constexpr (kAsync) {
@@ -812,8 +813,8 @@ void linears(const Inputs& inputs, const LinearArgs* parts, int count, Reduction
     if (first.tokens == 0 || first.out == 0) continue;
     const LinearVariant v = pick_linear(first, r);
     if (v != LinearVariant::tiled) {
-      MmaGrid grid;
-      grid.add(first);
+      MmaGrid grid;  // an mma run's rows and counters
+      if (v != LinearVariant::gemv) grid.add(first);
       while (i + n < count && n < kMaxLinearParts) {
         const LinearArgs& next = parts[i + n];
         if (next.tokens != first.tokens || next.out == 0 || next.weight.dtype != first.weight.dtype ||
