@@ -88,10 +88,11 @@ void vendor_linear(const LinearArgs& a);
 // kv head) over all their keys, each K and V row loaded once for those heads, and once for both tokens
 // where their visible lists hold it at the same index (a pass's cache prefix). split_keys: keys cut
 // into fixed chunks of kAttentionChunk processed by separate blocks, then merged in chunk order (long
-// contexts with few tokens; no merge where every list fits one chunk). tiles: flash attention on matrix units, a block
-// per (tile of query rows sharing a kv head, kv head, chunk of keys), each staged K/V tile serving all the tile's rows;
-// Q, K, V and the softmax weights rounded to bf16 (opt-in: gpu-mma; where mma_available(): mma.sync on NVIDIA sm_80+,
-// MFMA on AMD gfx90a/gfx94x, the emulator at either warp size).
+// contexts with few tokens; no merge where every list fits one chunk). tiles: flash attention on
+// matrix units, a block per (tile of query rows sharing a kv head, kv head, chunk of keys), each staged
+// K/V tile serving all the tile's rows; Q, K, V and the softmax weights rounded to bf16 (opt-in:
+// gpu-mma; where mma_available(): mma.sync on NVIDIA sm_80+, MFMA on AMD gfx90a/gfx94x, the emulator
+// at either warp size).
 enum class AttentionVariant { single_pass, split_keys, tiles };
 inline constexpr int kAttentionChunk = 256;
 // Largest head dimension the attention kernels take.

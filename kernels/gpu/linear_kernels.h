@@ -565,7 +565,8 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(MmaParts<Inputs
     }
     for (int i = 0; i < kMmaInputGroups; ++i) {
       const int e = tid + i * kMmaThreads;
-      for (int u = 0; u < (kF32 ? 2 : 1); ++u) xs[buffer][e / 8][(kF32 ? 2 : 1) * (e % 8) + u] = x_next[i].u[u];
+      constexpr int n = std::extent_v<decltype(x_next[i].u)>;  // uint4 per group
+      for (int u = 0; u < n; ++u) xs[buffer][e / 8][n * (e % 8) + u] = x_next[i].u[u];
     }
   };
   float acc[2][4] = {};
@@ -733,11 +734,12 @@ void launch_mma(const Inputs& inputs, const LinearArgs* parts, int count, float*
   bool vec = true;
   MmaGrid grid;
   for (int p = 0; p < count; ++p) {
+    const MmaSplit split = mma_split(parts[p]);
     g.part[p] = parts[p];
-    g.split_columns[p] = mma_split(parts[p]).columns;
+    g.split_columns[p] = split.columns;
     g.first_tile[p] = grid.split_tiles;
     DLLM_CHECK(grid.add(parts[p]), "the mma linear kernel takes at most 65535 output tiles x splits, got ",
-               blocks_for(parts[p].out, kMmaOut), " x ", mma_split(parts[p]).count);
+               blocks_for(parts[p].out, kMmaOut), " x ", split.count);
     g.first_row[p + 1] = grid.rows;
     vec = vec && vector_rows(inputs, parts[p]);
   }
@@ -750,36 +752,35 @@ void launch_mma(const Inputs& inputs, const LinearArgs* parts, int count, float*
       DLLM_LAUNCH(blocks, kMmaThreads, linear_mma_kernel<W, false, I, Inputs>)(g, first);
   }
 }
-// launch_mma for variant v (mma or mma_f32).
+// parts[0, count) on variant v (1 to kMaxLinearParts parts of one pass size, weights of dtype W, as
+// linears groups them; tiled takes one, without a residual); with `residual`, the one part's result is
+// added to it.
 template <DType W, class Inputs>
-void launch_mma_variant(const Inputs& inputs, const LinearArgs* parts, int count, LinearVariant v,
-                        float* residual = nullptr) {
-  if (v == LinearVariant::mma) return launch_mma<W, MmaInputs::bf16>(inputs, parts, count, residual);
-  DLLM_CHECK(W == DType::bf16, "the mma_f32 linear variant takes bf16 weights, got ", dtype_name(W));
-  if constexpr (W == DType::bf16) launch_mma<W, MmaInputs::f32>(inputs, parts, count, residual);
-}
-
-template <DType W, class Inputs>
-void launch(const Inputs& inputs, const LinearArgs& a, LinearVariant v) {
+void launch(const Inputs& inputs, const LinearArgs* parts, int count, LinearVariant v, float* residual = nullptr) {
   if (v == LinearVariant::gemv) {
-    launch_gemv<W>(inputs, &a, 1);
+    launch_gemv<W>(inputs, parts, count, residual);
   } else if (v == LinearVariant::tiled) {
+    DLLM_ASSERT(count == 1 && residual == nullptr);
+    const LinearArgs& a = parts[0];
     const dim3 grid(unsigned(blocks_for(a.tokens, kTileTok)), unsigned(blocks_for(a.out, kTileOut)));
     if (vector_rows(inputs, a))
       DLLM_LAUNCH(grid, kTileThreads, linear_tiled_kernel<W, true, Inputs>)(inputs, a);
     else
       DLLM_LAUNCH(grid, kTileThreads, linear_tiled_kernel<W, false, Inputs>)(inputs, a);
+  } else if (v == LinearVariant::mma) {
+    launch_mma<W, MmaInputs::bf16>(inputs, parts, count, residual);
   } else {
-    launch_mma_variant<W>(inputs, &a, 1, v);
+    DLLM_CHECK(W == DType::bf16, "the mma_f32 linear variant takes bf16 weights, got ", dtype_name(W));
+    if constexpr (W == DType::bf16) launch_mma<W, MmaInputs::f32>(inputs, parts, count, residual);
   }
-  DLLM_GPU_LAUNCHED("linear");
 }
 
 // gpu::linear(a, v) on `inputs`.
 template <class Inputs>
 void linear(const Inputs& inputs, const LinearArgs& a, LinearVariant v) {
   if (a.tokens == 0 || a.out == 0) return;
-  with_weight_dtype(a.weight.dtype, [&](auto w) { launch<decltype(w)::value>(inputs, a, v); });
+  with_weight_dtype(a.weight.dtype, [&](auto w) { launch<decltype(w)::value>(inputs, &a, 1, v); });
+  DLLM_GPU_LAUNCHED("linear");
 }
 
 // gpu::linear_residual(a, residual, r) on `inputs`: the add in the epilogue of gemv and of the mma
@@ -792,13 +793,7 @@ void linear_residual(const Inputs& inputs, const LinearArgs& a, float* residual,
     linear(inputs, a, v);
     return add(AddArgs{int64_t(a.tokens) * a.out, a.y, residual});
   }
-  with_weight_dtype(a.weight.dtype, [&](auto w) {
-    constexpr DType W = decltype(w)::value;
-    if (v == LinearVariant::gemv)
-      launch_gemv<W>(inputs, &a, 1, residual);
-    else
-      launch_mma_variant<W>(inputs, &a, 1, v, residual);
-  });
+  with_weight_dtype(a.weight.dtype, [&](auto w) { launch<decltype(w)::value>(inputs, &a, 1, v, residual); });
   DLLM_GPU_LAUNCHED("linear (into the residual)");
 }
 
@@ -823,15 +818,7 @@ void linears(const Inputs& inputs, const LinearArgs* parts, int count, Reduction
         ++n;
       }
     }
-    with_weight_dtype(first.weight.dtype, [&](auto w) {
-      constexpr DType W = decltype(w)::value;
-      if (v == LinearVariant::gemv)
-        launch_gemv<W>(inputs, parts + i, n);
-      else if (v == LinearVariant::tiled)
-        launch<W>(inputs, first, v);
-      else
-        launch_mma_variant<W>(inputs, parts + i, n, v);
-    });
+    with_weight_dtype(first.weight.dtype, [&](auto w) { launch<decltype(w)::value>(inputs, parts + i, n, v); });
     DLLM_GPU_LAUNCHED("linear (grouped)");
   }
 }
