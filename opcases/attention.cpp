@@ -263,6 +263,13 @@ const Op<AttentionArgs>& attention_op() {
                                                          : gpu::pick_attention(a, gpu::Reduction::fast));
          },
          bf16_inputs(), false, [] { return gpu::attention_tiles_available(); }},
+        // the same tiles on f32 inputs (gpu, where it fits; elsewhere gpu runs single_pass or split_keys)
+        {"tiles-f32", Device::gpu,
+         [](const AttentionArgs& a) {
+           gpu::attention(
+               a, gpu::attention_tiles_fit(a) ? gpu::AttentionVariant::tiles_f32 : gpu::AttentionVariant::single_pass);
+         },
+         f32_reference(2e-6), false, [] { return gpu::attention_tiles_available(); }},
 #endif
     };
     op.cases = parity_cases();

@@ -49,8 +49,8 @@ def stepcost_rows(raw):
 
 
 # The attention variant each GPU backend runs for llama3-8b's 68-token pass (gpu::pick_attention:
-# 68 tokens x 32 heads take single_pass under gpu; gpu-mma takes the matrix-unit tiles).
-ATTENTION_VARIANT = {"gpu": "single-pass", "gpu-vendor": "single-pass", "gpu-invariant": "split-keys",
+# gpu and gpu-vendor take the f32 tiles on matrix units; gpu-mma the bf16 tiles; gpu-invariant split_keys).
+ATTENTION_VARIANT = {"gpu": "tiles-f32", "gpu-vendor": "tiles-f32", "gpu-invariant": "split-keys",
                      "gpu-mma": "tiles"}
 
 

@@ -169,22 +169,23 @@ __global__ void __launch_bounds__(kMergeThreads)
                int(blockDim.x));
 }
 
-// tiles: flash attention on matrix units (bf16 inputs, f32 accumulation: mma.sync m16n8k16 on NVIDIA,
-// MFMA 16x16x16 on AMD; TileLanes below). A block of kTileWarps warps takes kTileRows query rows that
-// share a kv head: row r of the tile is token t0 + r / G, head kvh * G + r % G (G query heads per kv
-// head), so every key staged in shared memory serves the G heads and all the tile's tokens at once.
-// The tile's tokens are taken in runs of one sequence; a run's keys are its cache slots
-// [min cache_begin, max cache_len) followed by its pass positions [min, max) over the run's intervals,
-// and each row masks the keys its token does not see. blockIdx.z takes chunk z of the run's keys
-// (gridDim.z chunks of whole key tiles, the last one shorter): with several chunks (a split over keys
-// that fills the device, tiles_grid) each block writes its rows' partial states, and the last block
-// of a tile to finish merges them in chunk order (tiles_done counts them), so there is no merge
-// launch; with one chunk it writes the rows' outputs. Per key tile: S = Q K^T (Q's fragments held in
-// registers), an online softmax per row (each row's max and sum shared by the lanes that hold it),
-// O += P V with P rounded to bf16. Q, K and V are rounded to bf16 once; hence opt-in (gpu-mma), like
-// the mma linear variant.
-inline constexpr int kTileWarps = 4, kTileRows = 16 * kTileWarps, kTileKeys = 64;
-inline constexpr int kTileMaxDim = 128;  // the largest head_dim the tiles variant takes
+// tiles: flash attention on matrix units (mma.sync m16n8k16 on NVIDIA, MFMA 16x16x16 on AMD, f32
+// accumulation; TileLanes below), in two precisions (MmaInputs): bf16, Q, K, V and the softmax weights
+// rounded to bf16 once (opt-in, gpu-mma, like the mma linear variant); f32, each of them fed to the
+// instruction as the terms of split_bf16x3 (the exact modes: tiles_f32). A block of kTileWarps warps
+// takes kTileRows query rows that share a kv head: row r of the tile is token t0 + r / G, head
+// kvh * G + r % G (G query heads per kv head), so every key staged in shared memory serves the G
+// heads and all the tile's tokens at once. The tile's tokens are taken in runs of one sequence; a
+// run's keys are its cache slots [min cache_begin, max cache_len) followed by its pass positions
+// [min, max) over the run's intervals, and each row masks the keys its token does not see.
+// blockIdx.z takes chunk z of the run's keys (gridDim.z chunks of whole key tiles, the last one
+// shorter): with several chunks (a split over keys that fills the device, tiles_grid) each block
+// writes its rows' partial states, and the last block of a tile to finish merges them in chunk order
+// (tiles_done counts them), so there is no merge launch; with one chunk it writes the rows' outputs.
+// Per key tile: S = Q K^T (Q's fragments kept from tile to tile: QFrags), an online softmax per row
+// (each row's max and sum shared by the lanes that hold it), O += P V.
+inline constexpr int kTileWarps = 4, kTileRows = 16 * kTileWarps;
+inline constexpr int kTileMaxDim = 128;  // the largest head_dim the tiles variants take
 // How many chunks of each (token tile, kv head) of a split tiles launch are done (tiles_done): zero
 // when the module loads, put back to zero by the tile's last chunk. Not in the workspace, whose partial
 // states sit at other offsets in passes of other sizes. A launch with more tiles than this does not
@@ -196,7 +197,7 @@ __device__ int tiles_done[kTilesMaxCounts];
 
 // Elements at .. at + 3 of a K or V array of `dtype` as f32 (at a multiple of 4, the array 16-byte
 // aligned): one 16-byte load for f32, one 8-byte load for bf16.
-__device__ inline void load4(const void* p, DType dtype, int64_t at, float (&out)[4]) {
+__device__ inline void load4(const void* p, DType dtype, int64_t at, float* out) {
   if (dtype == DType::bf16) {
     const uint2 u = *reinterpret_cast<const uint2*>(static_cast<const uint16_t*>(p) + at);
     out[0] = bf16_to_f32(uint16_t(u.x)), out[1] = bf16_to_f32(uint16_t(u.x >> 16));
@@ -217,27 +218,14 @@ __device__ inline int times_seen(const Visibility& v, int code) {
   return int(p >= v.first.begin && p < v.first.end) + int(p >= v.second.begin && p < v.second.end);
 }
 
-// Words per row of a shared K or V tile, [key, tile_pairs_ld(DIM)] words of bf16 pairs of dims (a
-// cache row's bits as stored): padded so that a warp's fragment reads hit different banks, and a
-// whole number of 16-byte groups.
-constexpr int tile_pairs_ld(int n) { return n / 2 + 4; }
-
-// The bf16 values of keys `key` and key + 1 at `dim` of a staged tile of row length LD words, as one
-// pair, the lower key in the low half: V's fragments pair keys, not dims.
-template <int LD>
-__device__ inline uint32_t key_pair(const uint32_t* tile, int key, int dim) {
-  const uint16_t* v = reinterpret_cast<const uint16_t*>(tile) + key * 2 * LD + dim;
-  return uint32_t(v[0]) | uint32_t(v[2 * LD]) << 16;
-}
-
 // 16 bytes from global to shared memory, ready after stage16_wait and the next barrier: by cp.async
 // where the device has it (no registers: a tile's copies are all in flight at once), else through
 // registers.
-__device__ inline void stage16(uint32_t* shared_dst, const void* global_src) {
+__device__ inline void stage16(void* shared_dst, const void* global_src) {
 #if defined(DLLM_DEVICE_HAS_MMA_BF16)
-  gpu_cp_async_16(shared_dst, global_src, true);
+  gpu_cp_async_16(static_cast<uint32_t*>(shared_dst), global_src, true);
 #else
-  *reinterpret_cast<uint4*>(shared_dst) = *static_cast<const uint4*>(global_src);
+  *static_cast<uint4*>(shared_dst) = *static_cast<const uint4*>(global_src);
 #endif
 }
 __device__ inline void stage16_wait() {
@@ -247,58 +235,199 @@ __device__ inline void stage16_wait() {
 #endif
 }
 
+// A fragment as its terms: f[i][reg] is register reg of term i (one term for bf16 inputs; three for
+// f32: hi, mid, lo). put_pair sets register reg to the pair (x, y), x in the low half: rounded to
+// bf16, or split into split_bf16x3's terms.
+constexpr int tile_terms(MmaInputs i) { return i == MmaInputs::bf16 ? 1 : 3; }
+template <int T, int N>
+__device__ inline void put_pair(uint32_t (&f)[T][N], int reg, float x, float y) {
+  if constexpr (T == 1) {
+    f[0][reg] = bf16_pair(x, y);
+  } else {
+    const Bf16x3 a = split_bf16x3(x), b = split_bf16x3(y);
+    f[0][reg] = term_pair(a.hi, b.hi), f[1][reg] = term_pair(a.mid, b.mid), f[2][reg] = term_pair(a.lo, b.lo);
+  }
+}
+
+// acc += A B through the vendor's instruction `mma` (one term of each operand). One term: the
+// instruction accumulates into acc. Three: the six products of terms whose indices sum to at most 2
+// (hi x hi, hi x mid, mid x hi, hi x lo, mid x mid, lo x hi), the smallest first, summed from zero
+// and then added to acc with an f32 add (as the mma linear variant adds its 16-column steps). The
+// three left out (mid x lo, lo x mid, lo x lo) are below 2^-21 of |a b| together, about 4 f32 ulps
+// of a product.
+template <int T, int NA, int NB, class Mma>
+__device__ inline void mma_terms(const uint32_t (&a)[T][NA], const uint32_t (&b)[T][NB], float (&acc)[4],
+                                 const Mma& mma) {
+  if constexpr (T == 1) {
+    mma(a[0], b[0], acc);
+  } else {
+    float sum[4] = {};
+    mma(a[2], b[0], sum);
+    mma(a[0], b[2], sum);
+    mma(a[1], b[1], sum);
+    mma(a[1], b[0], sum);
+    mma(a[0], b[1], sum);
+    mma(a[0], b[0], sum);
+    for (int e = 0; e < 4; ++e) acc[e] += sum[e];
+  }
+}
+
+// A key tile of K and V in shared memory, [key, dim], for inputs I (tile_keys(I) keys):
+//   - bf16: 64 keys, bf16 pairs of dims (a bf16 cache's rows as stored) in rows of DIM / 2 + 4 words;
+//   - f32: 32 keys (the same 34 KB at head_dim 128), floats in rows of DIM + 8 (K) and DIM + 4 (V).
+// The padding spreads a warp's fragment reads over the banks (f32: K's 8-byte reads of a half-warp,
+// V's 4-byte reads of a warp). k_frag and v_frag put one fragment register: K's dims 2 pair and
+// 2 pair + 1 of a key; V's keys key and key + 1 at a dim (V's fragments pair keys, not dims).
+// store8 puts 8 dims of a key from registers (kv[0] K's, kv[1] V's); copy8 copies them as stored
+// (16-byte stage16s): rows of the tile's own type (kStored) whose 8 dims are all there.
+constexpr int tile_keys(MmaInputs i) { return i == MmaInputs::bf16 ? 64 : 32; }
+template <MmaInputs I, int DIM>
+struct KvTile;
+template <int DIM>
+struct KvTile<MmaInputs::bf16, DIM> {
+  static constexpr int kKeys = tile_keys(MmaInputs::bf16), kLd = DIM / 2 + 4;
+  static constexpr DType kStored = DType::bf16;
+  uint32_t k[kKeys][kLd], v[kKeys][kLd];
+  template <int N>
+  __device__ void k_frag(uint32_t (&f)[1][N], int reg, int key, int pair) const {
+    f[0][reg] = k[key][pair];
+  }
+  template <int N>
+  __device__ void v_frag(uint32_t (&f)[1][N], int reg, int key, int dim) const {
+    const uint16_t* e = reinterpret_cast<const uint16_t*>(v[key]) + dim;
+    f[0][reg] = uint32_t(e[0]) | uint32_t(e[2 * kLd]) << 16;
+  }
+  __device__ void store8(int key, int d, const float (&kv)[2][8]) {
+    for (int i = 0; i < 4; ++i) {
+      k[key][d / 2 + i] = bf16_pair(kv[0][2 * i], kv[0][2 * i + 1]);
+      v[key][d / 2 + i] = bf16_pair(kv[1][2 * i], kv[1][2 * i + 1]);
+    }
+  }
+  __device__ void copy8(int key, int d, const KeyRef& r) {
+    stage16(&k[key][d / 2], static_cast<const uint16_t*>(r.k) + r.at);
+    stage16(&v[key][d / 2], static_cast<const uint16_t*>(r.v) + r.at);
+  }
+};
+template <int DIM>
+struct KvTile<MmaInputs::f32, DIM> {
+  static constexpr int kKeys = tile_keys(MmaInputs::f32), kKLd = DIM + 8, kVLd = DIM + 4;
+  static constexpr DType kStored = DType::f32;
+  float k[kKeys][kKLd], v[kKeys][kVLd];
+  template <int N>
+  __device__ void k_frag(uint32_t (&f)[3][N], int reg, int key, int pair) const {
+    const float2 x = *reinterpret_cast<const float2*>(&k[key][2 * pair]);
+    put_pair(f, reg, x.x, x.y);
+  }
+  template <int N>
+  __device__ void v_frag(uint32_t (&f)[3][N], int reg, int key, int dim) const {
+    put_pair(f, reg, v[key][dim], v[key + 1][dim]);
+  }
+  __device__ void store8(int key, int d, const float (&kv)[2][8]) {
+    for (int h = 0; h < 2; ++h) {
+      *reinterpret_cast<float4*>(&k[key][d + 4 * h]) =
+          float4{kv[0][4 * h], kv[0][4 * h + 1], kv[0][4 * h + 2], kv[0][4 * h + 3]};
+      *reinterpret_cast<float4*>(&v[key][d + 4 * h]) =
+          float4{kv[1][4 * h], kv[1][4 * h + 1], kv[1][4 * h + 2], kv[1][4 * h + 3]};
+    }
+  }
+  __device__ void copy8(int key, int d, const KeyRef& r) {
+    for (int h = 0; h < 2; ++h) {
+      stage16(&k[key][d + 4 * h], static_cast<const float*>(r.k) + r.at + 4 * h);
+      stage16(&v[key][d + 4 * h], static_cast<const float*>(r.v) + r.at + 4 * h);
+    }
+  }
+};
+
+// Q's fragments, kept from one key tile to the next: bf16, the registers as the instruction takes
+// them; f32, each register's pair of floats, split into terms at each use (three registers a pair
+// otherwise). [KK] blocks of 16 dims, N registers each. The scores' loop over the 16-dim blocks is
+// not unrolled, so ptxas keeps the f32 pairs in local memory (L1, read once per block for all the
+// tile's keys) and the kernel under 200 registers; unrolled, it held them in registers and spilled.
+template <MmaInputs I, int KK, int N>
+struct QFrags;
+template <int KK, int N>
+struct QFrags<MmaInputs::bf16, KK, N> {
+  uint32_t w[KK][N];
+  __device__ void set(int kk, int reg, float x, float y) { w[kk][reg] = bf16_pair(x, y); }
+  __device__ void get(int kk, uint32_t (&f)[1][N]) const {
+    for (int reg = 0; reg < N; ++reg) f[0][reg] = w[kk][reg];
+  }
+};
+template <int KK, int N>
+struct QFrags<MmaInputs::f32, KK, N> {
+  float2 x[KK][N];
+  __device__ void set(int kk, int reg, float a, float b) { x[kk][reg] = float2{a, b}; }
+  __device__ void get(int kk, uint32_t (&f)[3][N]) const {
+    for (int reg = 0; reg < N; ++reg) put_pair(f, reg, x[kk][reg].x, x[kk][reg].y);
+  }
+};
+
 // A warp's part of the tiles kernel's 64 rows and its matrix instruction: each warp takes 16 rows.
 // kRows rows per lane (row(i)). A key tile's scores s[kScoreBlocks][4] and the output o[kOutBlocks][4]
 // are accumulators of the same layout: element (n, e) belongs to row slot acc_row(e) and to column
 // acc_col(n, e), a key of the tile or a dim. A row's values are spread over 4 lanes: lane ^ kRowStride
 // and lane ^ 2 kRowStride share it (row_max, row_sum below).
 // load_q builds Q's fragments (rows[i]: row slot i's query, null past the tile; zeros past head_dim),
-// scores computes S from the staged K tile (k_s), accumulate adds P V from the staged V tile (v_s)
-// with P rounded to bf16.
+// scores computes S from the staged K tile, accumulate adds P V from the staged V tile, P taken from
+// the scores' registers as the next product's operand.
 #if defined(DLLM_DEVICE_HAS_MMA_BF16)
 // NVIDIA, mma.sync m16n8k16 (vendor.h's layout, g = lane / 4, q = lane % 4): S = Q K^T and O += P V.
 // Lane (g, q) holds rows g and g + 8 of its warp's 16, and of each 8 keys or dims, 2q and 2q + 1; a
 // row's values are spread over the 4 lanes of a quad. P's accumulator fragments of two 8-key blocks
 // are the A fragment of 16 keys.
-template <int DIM>
+template <int DIM, MmaInputs I>
 struct TileLanes {
-  static constexpr int kRows = 2, kScoreBlocks = kTileKeys / 8, kOutBlocks = DIM / 8, kRowStride = 1;
-  static constexpr int kPairsLd = tile_pairs_ld(DIM);
+  using Tile = KvTile<I, DIM>;
+  static constexpr int kTerms = tile_terms(I);
+  static constexpr int kRows = 2, kScoreBlocks = Tile::kKeys / 8, kOutBlocks = DIM / 8, kRowStride = 1;
   int warp, g, q;
-  uint32_t qf[DIM / 16][4];
+  QFrags<I, DIM / 16, 4> qf;
   __device__ explicit TileLanes(int tid) : warp(tid / kWarp), g(tid % kWarp / 4), q(tid % 4) {}
   __device__ int row(int i) const { return warp * 16 + g + 8 * i; }
   __device__ static int acc_row(int e) { return e / 2; }
   __device__ int acc_col(int n, int e) const { return 8 * n + 2 * q + e % 2; }
+  __device__ static void mma(const uint32_t (&a)[4], const uint32_t (&b)[2], float (&c)[4]) {
+    gpu_mma_16x8x16_bf16(a, b, c);
+  }
   __device__ void load_q(const float* const (&rows)[kRows], int dh) {
     for (int kk = 0; kk < DIM / 16; ++kk)
       for (int r = 0; r < 4; ++r) {
         const float* qrow = rows[r % 2];
         const int d = kk * 16 + 2 * q + 8 * (r / 2);
-        qf[kk][r] = bf16_pair(qrow && d < dh ? qrow[d] : 0.0f, qrow && d + 1 < dh ? qrow[d + 1] : 0.0f);
+        qf.set(kk, r, qrow && d < dh ? qrow[d] : 0.0f, qrow && d + 1 < dh ? qrow[d + 1] : 0.0f);
       }
   }
-  __device__ void scores(const uint32_t* k_s, int dh, float (&s)[kScoreBlocks][4]) const {
-    for (int n = 0; n < kScoreBlocks; ++n)
-      for (int kk = 0; kk < DIM / 16; ++kk) {
-        if (kk * 16 >= dh) break;
-        const uint32_t b[2] = {k_s[(8 * n + g) * kPairsLd + 8 * kk + q], k_s[(8 * n + g) * kPairsLd + 8 * kk + q + 4]};
-        gpu_mma_16x8x16_bf16(qf[kk], b, s[n]);
-      }
-  }
-  __device__ void accumulate(const float (&s)[kScoreBlocks][4], const uint32_t* v_s, int dh,
-                             float (&o)[kOutBlocks][4]) const {
-    for (int kk = 0; kk < kTileKeys / 16; ++kk) {
-      const uint32_t pa[4] = {bf16_pair(s[2 * kk][0], s[2 * kk][1]), bf16_pair(s[2 * kk][2], s[2 * kk][3]),
-                              bf16_pair(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                              bf16_pair(s[2 * kk + 1][2], s[2 * kk + 1][3])};
-      for (int n = 0; n < kOutBlocks; ++n) {
-        if (n * 8 >= dh) break;
-        const uint32_t b[2] = {key_pair<kPairsLd>(v_s, 16 * kk + 2 * q, 8 * n + g),
-                               key_pair<kPairsLd>(v_s, 16 * kk + 2 * q + 8, 8 * n + g)};
-        gpu_mma_16x8x16_bf16(pa, b, o[n]);
-      }
+  __device__ void scores(const Tile& t, int dh, float (&s)[kScoreBlocks][4]) const {
+    for (int kk = 0; kk < DIM / 16 && kk * 16 < dh; ++kk) {
+      uint32_t a[kTerms][4];
+      qf.get(kk, a);
+      unrolled<kScoreBlocks>([&](auto keys) {
+        constexpr int n = decltype(keys)::value;
+        uint32_t b[kTerms][2];
+        t.k_frag(b, 0, 8 * n + g, 8 * kk + q);
+        t.k_frag(b, 1, 8 * n + g, 8 * kk + q + 4);
+        mma_terms(a, b, s[n], mma);
+      });
     }
+  }
+  __device__ void accumulate(const float (&s)[kScoreBlocks][4], const Tile& t, int dh,
+                             float (&o)[kOutBlocks][4]) const {
+    unrolled<Tile::kKeys / 16>([&](auto keys) {
+      constexpr int kk = decltype(keys)::value;
+      uint32_t pa[kTerms][4];
+      put_pair(pa, 0, s[2 * kk][0], s[2 * kk][1]);
+      put_pair(pa, 1, s[2 * kk][2], s[2 * kk][3]);
+      put_pair(pa, 2, s[2 * kk + 1][0], s[2 * kk + 1][1]);
+      put_pair(pa, 3, s[2 * kk + 1][2], s[2 * kk + 1][3]);
+      unrolled<kOutBlocks>([&](auto dims) {
+        constexpr int n = decltype(dims)::value;
+        if (n * 8 >= dh) return;
+        uint32_t b[kTerms][2];
+        t.v_frag(b, 0, 16 * kk + 2 * q, 8 * n + g);
+        t.v_frag(b, 1, 16 * kk + 2 * q + 8, 8 * n + g);
+        mma_terms(pa, b, o[n], mma);
+      });
+    });
   }
 };
 #elif defined(DLLM_DEVICE_HAS_MFMA_BF16)
@@ -306,44 +435,57 @@ struct TileLanes {
 // O^T += V^T P^T. Lane (r, s) holds row r of its wave's 16, and of each 16 keys or dims, 4s .. 4s + 3;
 // a row's values are spread over the 4 lanes r, r + 16, r + 32, r + 48. S^T's accumulator fragment
 // is P^T's B fragment as it stands.
-template <int DIM>
+template <int DIM, MmaInputs I>
 struct TileLanes {
-  static constexpr int kRows = 1, kScoreBlocks = kTileKeys / 16, kOutBlocks = DIM / 16, kRowStride = 16;
-  static constexpr int kPairsLd = tile_pairs_ld(DIM);
+  using Tile = KvTile<I, DIM>;
+  static constexpr int kTerms = tile_terms(I);
+  static constexpr int kRows = 1, kScoreBlocks = Tile::kKeys / 16, kOutBlocks = DIM / 16, kRowStride = 16;
   int wave, r, s;
-  uint32_t qf[DIM / 16][2];
+  QFrags<I, DIM / 16, 2> qf;
   __device__ explicit TileLanes(int tid) : wave(tid / kWarp), r(tid % 16), s(tid % kWarp / 16) {}
   __device__ int row(int) const { return wave * 16 + r; }
   __device__ static int acc_row(int) { return 0; }
   __device__ int acc_col(int n, int e) const { return 16 * n + 4 * s + e; }
+  __device__ static void mma(const uint32_t (&a)[2], const uint32_t (&b)[2], float (&c)[4]) {
+    gpu_mfma_16x16x16_bf16(a, b, c);
+  }
   __device__ void load_q(const float* const (&rows)[kRows], int dh) {
     const float* qrow = rows[0];
     for (int kk = 0; kk < DIM / 16; ++kk)
       for (int h = 0; h < 2; ++h) {
         const int d = kk * 16 + 4 * s + 2 * h;
-        qf[kk][h] = bf16_pair(qrow && d < dh ? qrow[d] : 0.0f, qrow && d + 1 < dh ? qrow[d + 1] : 0.0f);
+        qf.set(kk, h, qrow && d < dh ? qrow[d] : 0.0f, qrow && d + 1 < dh ? qrow[d + 1] : 0.0f);
       }
   }
-  __device__ void scores(const uint32_t* k_s, int dh, float (&sc)[kScoreBlocks][4]) const {
-    for (int n = 0; n < kScoreBlocks; ++n)
-      for (int kk = 0; kk < DIM / 16; ++kk) {
-        if (kk * 16 >= dh) break;
-        const uint32_t a[2] = {k_s[(16 * n + r) * kPairsLd + 8 * kk + 2 * s],
-                               k_s[(16 * n + r) * kPairsLd + 8 * kk + 2 * s + 1]};
-        gpu_mfma_16x16x16_bf16(a, qf[kk], sc[n]);
-      }
-  }
-  __device__ void accumulate(const float (&sc)[kScoreBlocks][4], const uint32_t* v_s, int dh,
-                             float (&o)[kOutBlocks][4]) const {
-    for (int kk = 0; kk < kScoreBlocks; ++kk) {
-      const uint32_t pb[2] = {bf16_pair(sc[kk][0], sc[kk][1]), bf16_pair(sc[kk][2], sc[kk][3])};
-      for (int n = 0; n < kOutBlocks; ++n) {
-        if (n * 16 >= dh) break;
-        const uint32_t a[2] = {key_pair<kPairsLd>(v_s, 16 * kk + 4 * s, 16 * n + r),
-                               key_pair<kPairsLd>(v_s, 16 * kk + 4 * s + 2, 16 * n + r)};
-        gpu_mfma_16x16x16_bf16(a, pb, o[n]);
-      }
+  __device__ void scores(const Tile& t, int dh, float (&sc)[kScoreBlocks][4]) const {
+    for (int kk = 0; kk < DIM / 16 && kk * 16 < dh; ++kk) {
+      uint32_t b[kTerms][2];
+      qf.get(kk, b);
+      unrolled<kScoreBlocks>([&](auto keys) {
+        constexpr int n = decltype(keys)::value;
+        uint32_t a[kTerms][2];
+        t.k_frag(a, 0, 16 * n + r, 8 * kk + 2 * s);
+        t.k_frag(a, 1, 16 * n + r, 8 * kk + 2 * s + 1);
+        mma_terms(a, b, sc[n], mma);
+      });
     }
+  }
+  __device__ void accumulate(const float (&sc)[kScoreBlocks][4], const Tile& t, int dh,
+                             float (&o)[kOutBlocks][4]) const {
+    unrolled<kScoreBlocks>([&](auto keys) {
+      constexpr int kk = decltype(keys)::value;
+      uint32_t pb[kTerms][2];
+      put_pair(pb, 0, sc[kk][0], sc[kk][1]);
+      put_pair(pb, 1, sc[kk][2], sc[kk][3]);
+      unrolled<kOutBlocks>([&](auto dims) {
+        constexpr int n = decltype(dims)::value;
+        if (n * 16 >= dh) return;
+        uint32_t a[kTerms][2];
+        t.v_frag(a, 0, 16 * kk + 4 * s, 16 * n + r);
+        t.v_frag(a, 1, 16 * kk + 4 * s + 2, 16 * n + r);
+        mma_terms(a, pb, o[n], mma);
+      });
+    });
   }
 };
 #endif
@@ -360,17 +502,17 @@ __device__ inline float row_sum(float x) {
   return x + gpu_shfl_xor(x, 2 * Lanes::kRowStride);
 }
 
-// DIM: head_dim rounded up to 64 or 128 (the register arrays' size); a.head_dim <= DIM. VEC: head_dim
-// is a multiple of 4 and the K/V arrays start 16-byte aligned (vector_kv), so rows are staged with
-// 16-byte loads.
-template <int DIM, bool PARTIAL, bool VEC>
+// I: the inputs' precision. DIM: head_dim rounded up to 64 or 128 (the register arrays' size);
+// a.head_dim <= DIM. VEC: head_dim is a multiple of 4 and the K/V arrays start 16-byte aligned
+// (vector_kv), so rows are staged with 16-byte loads.
+template <MmaInputs I, int DIM, bool PARTIAL, bool VEC>
 __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(AttentionArgs a) {
 #if defined(DLLM_DEVICE_HAS_MATRIX_BF16)
-  using Lanes = TileLanes<DIM>;
-  constexpr int kRows = Lanes::kRows, kPairsLd = Lanes::kPairsLd;
-  alignas(16) __shared__ uint32_t k_s[kTileKeys][kPairsLd];  // [key, dim / 2]: bf16 pairs of dims
-  alignas(16) __shared__ uint32_t v_s[kTileKeys][kPairsLd];
-  __shared__ int code_s[kTileKeys];  // the tile's keys (times_seen's codes)
+  using Lanes = TileLanes<DIM, I>;
+  using Tile = typename Lanes::Tile;
+  constexpr int kRows = Lanes::kRows, kKeys = Tile::kKeys;
+  alignas(16) __shared__ Tile tile;
+  __shared__ int code_s[kKeys];  // the tile's keys (times_seen's codes)
   static_assert(sizeof(Visibility) % 4 == 0 && alignof(Visibility) == 4, "Visibility is int32 fields");
   __shared__ int32_t vis_words[kTileRows * sizeof(Visibility) / 4];  // the tile's tokens (no constructor)
   __shared__ int32_t seq_s[kTileRows];
@@ -380,8 +522,10 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
   const int c = int(blockIdx.z), chunks = int(gridDim.z);
   const int tid = int(threadIdx.x), lane = tid % kWarp, warp = tid / kWarp;
   const int dh = a.head_dim, row_len = a.kv_heads * dh;
-  // A bf16 cache whose rows are whole 16-byte groups is staged as stored.
-  const bool whole_rows = VEC && a.kv_dtype == DType::bf16 && dh % 8 == 0 && a.seq_stride % 8 == 0;
+  // Rows of the tile's own type are staged as stored where whole 16-byte groups: a bf16 cache's rows
+  // of whole groups of 8 (a bf16 tile), f32 rows (an f32 tile; the cache's when its stride allows).
+  const bool cache_rows_whole =
+      VEC && a.seq_stride % (16 / dtype_size(Tile::kStored)) == 0 && (Tile::kStored == DType::f32 || dh % 8 == 0);
   for (int i = tid; i < nt; i += int(blockDim.x)) vis_s[i] = a.vis[t0 + i], seq_s[i] = a.seq[t0 + i];
   __syncthreads();
 
@@ -415,7 +559,7 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
     const int n_cache = cache_hi > cache_lo ? cache_hi - cache_lo : 0,
               n_pass = pass_hi > pass_lo ? pass_hi - pass_lo : 0;
     const int n_keys = n_cache + n_pass;
-    const int chunk = (n_keys + chunks * kTileKeys - 1) / (chunks * kTileKeys) * kTileKeys;
+    const int chunk = (n_keys + chunks * kKeys - 1) / (chunks * kKeys) * kKeys;
     const int begin = min(c * chunk, n_keys), end = min(begin + chunk, n_keys);
     const int64_t seq_at = int64_t(seq_s[run]) * a.seq_stride + int64_t(kvh) * dh;  // the run's cache rows
     bool in_run[kRows];
@@ -423,46 +567,42 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
 
     float m[kRows], l[kRows], o[Lanes::kOutBlocks][4] = {};
     for (int i = 0; i < kRows; ++i) m[i] = -INFINITY, l[i] = 0.0f;
-    for (int k0 = begin; k0 < end; k0 += kTileKeys) {
-      // Stage keys k0 .. k0 + kTileKeys - 1 (zeros past `end` and past head_dim), 8 dims of a key at a
-      // time: a bf16 cache row's 16 bytes as stored (stage16), anything else (an f32 cache, the pass's
-      // f32 keys, a head_dim that is not whole groups of 8) through registers, rounded to bf16.
-      for (int e = tid; e < kTileKeys; e += int(blockDim.x)) {
+    for (int k0 = begin; k0 < end; k0 += kKeys) {
+      // Stage keys k0 .. k0 + kKeys - 1 (zeros past `end` and past head_dim), 8 dims of a key at a
+      // time: rows of the tile's type as stored (copy8: a bf16 cache into a bf16 tile; an f32 cache
+      // and the pass's f32 keys into an f32 tile), anything else through registers (store8, rounded
+      // to bf16 for a bf16 tile).
+      for (int e = tid; e < kKeys; e += int(blockDim.x)) {
         const int j = k0 + e;
         code_s[e] = j >= end ? kKeyCacheNone : j < n_cache ? cache_lo + j : -1 - (pass_lo + j - n_cache);
       }
-      for (int e = tid; e < kTileKeys * (DIM / 8); e += int(blockDim.x)) {
+      for (int e = tid; e < kKeys * (DIM / 8); e += int(blockDim.x)) {
         const int key = e / (DIM / 8), d = (e % (DIM / 8)) * 8, j = k0 + key;
-        uint32_t *k_dst = &k_s[key][d / 2], *v_dst = &v_s[key][d / 2];
         const bool cached = j < n_cache;
         const KeyRef r =
             cached ? KeyRef{a.k_cache, a.v_cache, seq_at + int64_t(cache_lo + j) * row_len + d, a.kv_dtype}
                    : KeyRef{a.k_pass, a.v_pass, int64_t(pass_lo + j - n_cache) * row_len + kvh * dh + d, DType::f32};
-        if (cached && whole_rows && j < end && d < dh) {
-          stage16(k_dst, static_cast<const uint16_t*>(r.k) + r.at);
-          stage16(v_dst, static_cast<const uint16_t*>(r.v) + r.at);
+        if (j < end && r.dtype == Tile::kStored && (cached ? cache_rows_whole : VEC) && d + 8 <= dh) {
+          tile.copy8(key, d, r);
           continue;
         }
-        float kv[2][2][4] = {};  // [K or V][dims 0-3, 4-7]
-        if (j < end && VEC) {    // one 16-byte (f32) or 8-byte (bf16) load per 4 dims
+        float kv[2][8] = {};   // [K or V][dim]
+        if (j < end && VEC) {  // one 16-byte (f32) or 8-byte (bf16) load per 4 dims
           for (int h = 0; h < 2 && d + 4 * h < dh; ++h) {
-            load4(r.k, r.dtype, r.at + 4 * h, kv[0][h]);
-            load4(r.v, r.dtype, r.at + 4 * h, kv[1][h]);
+            load4(r.k, r.dtype, r.at + 4 * h, &kv[0][4 * h]);
+            load4(r.v, r.dtype, r.at + 4 * h, &kv[1][4 * h]);
           }
         } else if (j < end) {
-          for (int i = 0; i < 8 && d + i < dh; ++i) kv[0][i / 4][i % 4] = r.key(i), kv[1][i / 4][i % 4] = r.value(i);
+          for (int i = 0; i < 8 && d + i < dh; ++i) kv[0][i] = r.key(i), kv[1][i] = r.value(i);
         }
-        for (int i = 0; i < 4; ++i) {
-          k_dst[i] = bf16_pair(kv[0][i / 2][i % 2 * 2], kv[0][i / 2][i % 2 * 2 + 1]);
-          v_dst[i] = bf16_pair(kv[1][i / 2][i % 2 * 2], kv[1][i / 2][i % 2 * 2 + 1]);
-        }
+        tile.store8(key, d, kv);
       }
       stage16_wait();
       __syncthreads();
 
       if (warp_has_rows) {  // the other warps only reach the barriers
         float s[Lanes::kScoreBlocks][4] = {};
-        lanes.scores(&k_s[0][0], dh, s);
+        lanes.scores(tile, dh, s);
         // The online softmax of each row: scale, mask, the tile's max over the row's lanes, rescale.
         // A key seen twice weighs twice: its score gains ln 2.
         float p_max[kRows];
@@ -489,7 +629,7 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
           }
         for (int n = 0; n < Lanes::kOutBlocks; ++n)
           for (int e = 0; e < 4; ++e) o[n][e] *= corr[Lanes::acc_row(e)];
-        lanes.accumulate(s, &v_s[0][0], dh, o);
+        lanes.accumulate(s, tile, dh, o);
       }
       __syncthreads();  // the tile is read before the next one is staged
     }
@@ -537,19 +677,19 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
 #endif
 }
 
-// The tiles variant's grid: (token tiles, kv heads, key chunks). The split over keys is only there to
+// The tiles variants' grid: (token tiles, kv heads, key chunks). The split over keys is only there to
 // fill the device: about two blocks per multiprocessor (at least kTilesMinBlocks, which every GPU
 // exceeds, so that the emulator's one multiprocessor splits too), but no more chunks than a run of
-// max_keys cache slots and `tokens` pass positions has key tiles; one chunk (no merge) when the tiles
-// alone fill it.
+// max_keys cache slots and `tokens` pass positions has key tiles (of tile_keys(i)); one chunk (no
+// merge) when the tiles alone fill it.
 inline constexpr int kTilesMinBlocks = 16;
-dim3 tiles_grid(const AttentionArgs& a) {
+dim3 tiles_grid(const AttentionArgs& a, MmaInputs i) {
   const int tiles = blocks_for(a.tokens, kTileRows / (a.q_heads / a.kv_heads));
   const int64_t blocks = int64_t(tiles) * a.kv_heads, target = max(2 * device_multiprocessors(), kTilesMinBlocks);
   const int64_t chunks = blocks > kTilesMaxCounts
                              ? 1
                              : std::clamp<int64_t>((target + blocks - 1) / blocks, 1,
-                                                   blocks_for(int64_t(a.max_keys) + a.tokens, kTileKeys));
+                                                   blocks_for(int64_t(a.max_keys) + a.tokens, tile_keys(i)));
   return dim3(unsigned(tiles), unsigned(a.kv_heads), unsigned(chunks));
 }
 
@@ -568,16 +708,19 @@ size_t attention_workspace_floats(const AttentionArgs& a) {
     return size_t(a.tokens) * size_t(a.q_heads) * size_t(chunks) * size_t(a.head_dim + 2);
   };
   size_t floats = partial(attention_chunks(a));
-  if (a.tokens > 0 && attention_tiles_fit(a)) {
-    const dim3 g = tiles_grid(a);
-    floats = std::max(floats, partial(int(g.z)));
-  }
+  if (a.tokens > 0 && attention_tiles_fit(a))
+    for (MmaInputs i : {MmaInputs::bf16, MmaInputs::f32}) floats = std::max(floats, partial(int(tiles_grid(a, i).z)));
   return floats;
 }
 
+// fast: the f32 tiles once the rows fill a warp's 16 (an AR step's G rows would use G / 16 of each of
+// its six instructions per product: split_keys reads the f32 cache at about the same cost); the f32
+// kernels by size otherwise.
 AttentionVariant pick_attention(const AttentionArgs& a, Reduction r) {
   if (r == Reduction::invariant) return AttentionVariant::split_keys;
-  if (r == Reduction::fast_mma && attention_tiles_available() && attention_tiles_fit(a)) return AttentionVariant::tiles;
+  const bool tiles = attention_tiles_available() && attention_tiles_fit(a);
+  if (tiles && r == Reduction::fast_mma) return AttentionVariant::tiles;
+  if (tiles && a.tokens * (a.q_heads / a.kv_heads) >= 16) return AttentionVariant::tiles_f32;
   return a.tokens * a.q_heads < 1024 ? AttentionVariant::split_keys : AttentionVariant::single_pass;
 }
 
@@ -595,24 +738,26 @@ bool vector_kv(const AttentionArgs& a) {
          aligned16(a.v_cache);
 }
 
+// The tiles variants: inputs I (MmaInputs), head_dim rounded up to DIM (64 or 128).
+template <MmaInputs I>
 void launch_tiles(const AttentionArgs& a) {
-  DLLM_CHECK(attention_tiles_available(), "the tiles attention variant needs matrix units: ", kMmaNeeds);
-  DLLM_CHECK(attention_tiles_fit(a), "the tiles attention variant takes head_dim up to ", kTileMaxDim, " and up to ",
+  DLLM_CHECK(attention_tiles_available(), "the tiles attention variants need matrix units: ", kMmaNeeds);
+  DLLM_CHECK(attention_tiles_fit(a), "the tiles attention variants take head_dim up to ", kTileMaxDim, " and up to ",
              kTileRows, " query heads per kv head; this call has head_dim ", a.head_dim, " and ", a.q_heads, "/",
              a.kv_heads, " heads");
-  const dim3 grid = tiles_grid(a);
+  const dim3 grid = tiles_grid(a, I);
   const auto launch = [&](auto dim) {
     constexpr int DIM = decltype(dim)::value;
     const bool split = grid.z > 1, vec = vector_kv(a);
     DLLM_ASSERT(!split || a.workspace != nullptr);  // attention_workspace_floats(a) floats
     if (split && vec)
-      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<DIM, true, true>)(a);
+      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<I, DIM, true, true>)(a);
     else if (split)
-      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<DIM, true, false>)(a);
+      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<I, DIM, true, false>)(a);
     else if (vec)
-      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<DIM, false, true>)(a);
+      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<I, DIM, false, true>)(a);
     else
-      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<DIM, false, false>)(a);
+      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<I, DIM, false, false>)(a);
     DLLM_GPU_LAUNCHED("attention (tiles)");
   };
   if (a.head_dim <= 64)
@@ -628,7 +773,8 @@ void attention(const AttentionArgs& a, AttentionVariant v) {
              a.head_dim, ": run it with --backend cpu");
   DLLM_ASSERT(a.kv_heads > 0 && a.q_heads % a.kv_heads == 0 && a.max_keys >= 0);
   if (a.tokens == 0) return;
-  if (v == AttentionVariant::tiles) return launch_tiles(a);
+  if (v == AttentionVariant::tiles) return launch_tiles<MmaInputs::bf16>(a);
+  if (v == AttentionVariant::tiles_f32) return launch_tiles<MmaInputs::f32>(a);
   const int group = a.q_heads / a.kv_heads;
   const unsigned token_blocks = unsigned(blocks_for(a.tokens, kGroupTokens));
   const unsigned head_blocks = unsigned(a.kv_heads * ((group + kGroupHeads - 1) / kGroupHeads));

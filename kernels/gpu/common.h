@@ -30,6 +30,27 @@ __device__ inline uint32_t bf16_pair(float lo, float hi) {
   return uint32_t(f32_to_bf16(lo)) | uint32_t(f32_to_bf16(hi)) << 16;
 }
 
+// The matrix kernels' two input precisions: bf16 (inputs rounded to bf16, one instruction per
+// product) and f32 (each input as the three bf16 terms of split_bf16x3, so the products are exact).
+enum class MmaInputs { bf16, f32 };
+
+// x as hi + mid + lo, three bf16 values whose sum is x exactly (for |x| >= 2^-110, where no term is
+// subnormal), each given as its f32 bits (the low 16 bits zero): hi is x truncated to bf16, mid the
+// rest truncated, lo what is left, at most 8 significant bits. Infinities and NaNs go whole into hi.
+struct Bf16x3 {
+  uint32_t hi, mid, lo;
+};
+__device__ inline Bf16x3 split_bf16x3(float x) {
+  const uint32_t u = f32_to_bits(x);
+  if ((u & 0x7f800000u) == 0x7f800000u) return {uint32_t(f32_to_bf16(x)) << 16, 0, 0};
+  const uint32_t hi = u & 0xffff0000u;
+  const float rest = x - bits_to_f32(hi);  // exact: x's low 16 mantissa bits
+  const uint32_t mid = f32_to_bits(rest) & 0xffff0000u;
+  return {hi, mid, f32_to_bits(rest - bits_to_f32(mid))};
+}
+// Two terms' bf16 bits as a fragment register, a's in the low half.
+__device__ inline uint32_t term_pair(uint32_t a, uint32_t b) { return a >> 16 | (b & 0xffff0000u); }
+
 // f(std::integral_constant<int, 0>()), ..., f(std::integral_constant<int, N - 1>()): a loop whose
 // index must be a constant, so that the register arrays it indexes stay in registers (f reads it as
 // decltype(i)::value).

@@ -92,8 +92,11 @@ void vendor_linear(const LinearArgs& a);
 // matrix units, a block per (tile of query rows sharing a kv head, kv head, chunk of keys), each staged
 // K/V tile serving all the tile's rows; Q, K, V and the softmax weights rounded to bf16 (opt-in:
 // gpu-mma; where mma_available(): mma.sync on NVIDIA sm_80+, MFMA on AMD gfx90a/gfx94x, the emulator
-// at either warp size).
-enum class AttentionVariant { single_pass, split_keys, tiles };
+// at either warp size). tiles_f32: the same tiles with each f32 input as bf16 terms (split_bf16x3),
+// six instructions per product, within about 4 f32 ulps of each product exact (gpu, where it fits
+// and the call has at least 16 query rows per kv head);
+// not batch-invariant (a row's keys are grouped by the tile's hull), so gpu-invariant keeps split_keys.
+enum class AttentionVariant { single_pass, split_keys, tiles, tiles_f32 };
 inline constexpr int kAttentionChunk = 256;
 // Largest head dimension the attention kernels take.
 inline constexpr int kMaxHeadDim = 256;
@@ -131,7 +134,7 @@ void rope(const RopeArgs& a);
 // kAttentionChunk keys).
 void attention(const AttentionArgs& a, AttentionVariant v);
 int attention_chunks(const AttentionArgs& a);
-// Whether this build and device run AttentionVariant::tiles, and whether a call's shape fits it
+// Whether this build and device run the AttentionVariant::tiles variants, and whether a call's shape fits them
 // (head_dim up to 128, up to 64 query heads per kv head).
 bool attention_tiles_available();
 bool attention_tiles_fit(const AttentionArgs& a);

@@ -306,7 +306,6 @@ __global__ void __launch_bounds__(kTileThreads) linear_tiled_kernel(Inputs input
 // place in it (padding tokens and columns are zeros, and a warp skips instructions whose tokens are
 // all padding), so a token's result is bitwise the same alone or in any pass.
 inline constexpr int kMmaOut = 64, kMmaTok = 32, kMmaThreads = 256;
-enum class MmaInputs { bf16, f32 };
 
 // Split-K: a matrix with few output tiles would leave most multiprocessors idle (llama3-8b's q, o and
 // down have 64 tiles of 64 outputs for 132 SMs, k and v 16), so its columns are cut into ranges, one
@@ -373,23 +372,6 @@ __device__ inline InputGroup<I> input_group(const Tokens& tokens, int t, int nt,
              uint4{f32_to_bits(hi.x), f32_to_bits(hi.y), f32_to_bits(hi.z), f32_to_bits(hi.w)}}};
   }
 }
-
-// x as hi + mid + lo, three bf16 values whose sum is x exactly (for |x| >= 2^-110, where no term is
-// subnormal), each given as its f32 bits (the low 16 bits zero): hi is x truncated to bf16, mid the
-// rest truncated, lo what is left, at most 8 significant bits. Infinities and NaNs go whole into hi.
-struct Bf16x3 {
-  uint32_t hi, mid, lo;
-};
-__device__ inline Bf16x3 split_bf16x3(float x) {
-  const uint32_t u = f32_to_bits(x);
-  if ((u & 0x7f800000u) == 0x7f800000u) return {uint32_t(f32_to_bf16(x)) << 16, 0, 0};
-  const uint32_t hi = u & 0xffff0000u;
-  const float rest = x - bits_to_f32(hi);  // exact: x's low 16 mantissa bits
-  const uint32_t mid = f32_to_bits(rest) & 0xffff0000u;
-  return {hi, mid, f32_to_bits(rest - bits_to_f32(mid))};
-}
-// Two terms' bf16 bits as a fragment register, a's in the low half.
-__device__ inline uint32_t term_pair(uint32_t a, uint32_t b) { return a >> 16 | (b & 0xffff0000u); }
 
 // The staged inputs of one tile as the matrix instruction's token operand: terms(t, j0, j1, fn) calls
 // fn(b) with b = {column pair j0, column pair j1} of token t, once per term, the smallest first.
