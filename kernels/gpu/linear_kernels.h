@@ -316,7 +316,14 @@ inline constexpr int kMmaOut = 64, kMmaTok = 32, kMmaThreads = 256;
 // globals are zeroed when the module loads) and the last split puts its tile's back to 0. Blocks are
 // dispatched in grid order, and a part's splits are its slower index (MmaParts), so a block waits only
 // on blocks already running or done.
-inline constexpr int kMmaMaxSplitTiles = 1 << 16;  // token tiles x split output tiles a launch may have
+// Token tiles x split output tiles a launch may have (its counters, mma_turn). The emulator holds 64,
+// so that its tests reach the several-launch path (MmaGrid::token_tiles) with passes of a thousand
+// tokens, where a GPU needs several thousand.
+#ifdef DLLM_EMU
+inline constexpr int kMmaMaxSplitTiles = 1 << 6;
+#else
+inline constexpr int kMmaMaxSplitTiles = 1 << 16;
+#endif
 namespace {
 __device__ int mma_turn[kMmaMaxSplitTiles];  // per tile: the split whose turn it is to add into y
 }

@@ -133,6 +133,42 @@ TEST(GpuKernels, LinearIntoTheResidualEqualsLinearThenAdd) {
         }
 }
 
+// A pass whose token tiles x split output tiles overflow the mma kernel's split-K counters runs as
+// several launches over ranges of token tiles. The emulator's counters hold 64 (a GPU's 65,536), so
+// there 1,064 tokens over 2 output tiles of 2 splits take two launches; each token's output equals,
+// bitwise, the same token's in passes of 133 tokens (the mma variants are batch-invariant), with and
+// without a residual, for both mma precisions.
+TEST(GpuKernels, MmaPassesLongerThanOneLaunchEqualShortPasses) {
+  DLLM_REQUIRE_GPU();
+  if (!gpu::mma_available()) GTEST_SKIP() << "the mma linear variants need matrix units: " << gpu::kMmaNeeds;
+  const int in = 512, out = 128, tokens = 1064, short_pass = 133;
+  const Buffer<float> x = to_device(testutil::random_floats(size_t(tokens) * in, 3));
+  const DeviceWeights w(out, in, DType::bf16, 4, 0.2f), bias(1, out, DType::f32, 5);
+  const std::vector<float> start = testutil::random_floats(size_t(tokens) * out, 6);
+  for (gpu::LinearVariant v : {gpu::LinearVariant::mma, gpu::LinearVariant::mma_f32}) {
+    const std::string what = v == gpu::LinearVariant::mma ? "mma" : "mma_f32";
+    const gpu::Reduction r = v == gpu::LinearVariant::mma ? gpu::Reduction::fast_mma : gpu::Reduction::invariant;
+    ASSERT_EQ(gpu::pick_linear(LinearArgs{tokens, in, out, x.data(), w.view, bias.view, nullptr}, r), v) << what;
+    Guarded whole(size_t(tokens) * out), in_parts(size_t(tokens) * out);
+    Guarded whole_residual(start), parts_residual(start), scratch(size_t(tokens) * out);
+    gpu::linear(LinearArgs{tokens, in, out, x.data(), w.view, bias.view, whole.data()}, v);
+    gpu::linear_residual(LinearArgs{tokens, in, out, x.data(), w.view, bias.view, scratch.data()},
+                         whole_residual.data(), r);
+    for (int t0 = 0; t0 < tokens; t0 += short_pass) {
+      const int n = std::min(short_pass, tokens - t0);
+      const float* xs = x.data() + int64_t(t0) * in;
+      gpu::linear(LinearArgs{n, in, out, xs, w.view, bias.view, in_parts.data() + int64_t(t0) * out}, v);
+      gpu::linear_residual(LinearArgs{n, in, out, xs, w.view, bias.view, scratch.data()},
+                           parts_residual.data() + int64_t(t0) * out, r);
+    }
+    const std::vector<float> got = whole.read(what + " whole");
+    expect_finite(got, what);
+    expect_bitwise(got, in_parts.read(what + " in parts"), what);
+    expect_bitwise(whole_residual.read(what + " residual, whole"), parts_residual.read(what + " residual, in parts"),
+                   what + " into the residual");
+  }
+}
+
 // gpu::norm_linears normalises the rows while the linear kernels stage them: every part's output has
 // the bits of gpu::rmsnorm then gpu::linears, and the normalised rows are never written. Every weight
 // dtype (the norm's in the same), 16-byte and element loads on rows wider than the block (so every
