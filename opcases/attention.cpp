@@ -1,8 +1,8 @@
 // attention: softmax attention with GQA and Pass visibility, against ref::attention. Odd head shapes
 // and cache lengths with causal and random visibility (a range of the cache, two intervals of the
 // pass, a token that sees nothing), two sequences with their own cache lengths and every visibility
-// form (f32 and bf16 caches), llama3-8b's heads at model scale, and passes of 17 to 306 tokens row by
-// row.
+// form (f32 and bf16 caches), llama3-8b's heads at model scale and at 32k context, and passes of 17 to
+// 306 tokens row by row.
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -195,6 +195,10 @@ std::vector<Case<AttentionArgs>> parity_cases() {
     cases.push_back(random_case(68, 32, 8, 128, 3000, Visible::random, 8, kv));
   }
   cases.push_back(random_case(1025, 32, 8, 128, 0, Visible::causal, 9));
+  // 32k context, llama3-8b's group of 4 heads and head_dim: an AR step (f32 cache) and an 8-token pass
+  // whose tokens see random ranges of the cache (bf16 cache)
+  cases.push_back(random_case(1, 8, 2, 128, 32768, Visible::causal, 10));
+  cases.push_back(random_case(8, 8, 2, 128, 32768, Visible::random, 11, DType::bf16));
   for (size_t i = model_scale; i < cases.size(); ++i) cases[i].host = cases[i].emulator = false;
   return cases;
 }
