@@ -128,13 +128,13 @@ struct WarpRows {
 };
 
 // The gemv sweep, shared with the MoE experts (moe.cu): this lane's partial sums acc[r][t] of weight
-// row r of `rows` with token t's inputs (tokens.load4<VEC>(t, k), t < nt <= kGemvTokens), over n
-// columns. warp_sum(acc[r][t]) is the dot product. Every thread of the block calls it (it has
-// barriers); each warp has its own rows.
-template <DType W, bool VEC, int R, class Tokens>
-__device__ inline void gemv_dots(const Tokens tokens, int nt, const WarpRows rows, int n,
-                                 float (&acc)[R][kGemvTokens]) {
-  __shared__ float4 xs[kGemvTokens][2][kGemvColumns / 8];  // [token, half of a group, group]
+// row r of `rows` with token t's inputs (tokens.load4<VEC>(t, k), t < nt <= NT: the linear layers
+// take kGemvTokens at a time, an expert's chunk up to kMoeGroup), over n columns. warp_sum(acc[r][t])
+// is the dot product. Every thread of the block calls it (it has barriers); each warp has its own
+// rows.
+template <DType W, bool VEC, int R, int NT, class Tokens>
+__device__ inline void gemv_dots(const Tokens tokens, int nt, const WarpRows rows, int n, float (&acc)[R][NT]) {
+  __shared__ float4 xs[NT][2][kGemvColumns / 8];  // [token, half of a group, group]: 16 KB per 8 tokens
   const int tid = int(threadIdx.x), lane = tid % kWarp;
   // Stage k0's weights of this warp's rows.
   const auto load_stage = [&](int k0, Packed8<W>(&stage)[R][kGemvGroups]) {
@@ -162,12 +162,14 @@ __device__ inline void gemv_dots(const Tokens tokens, int nt, const WarpRows row
       if (k0 + g * 8 >= n) break;
       float w[R][8];
       for (int r = 0; r < R; ++r) unpack8<W>(cur[r][j], w[r]);
-      for (int t = 0; t < nt; ++t) {
+      unrolled<NT>([&](auto token) {  // acc's index a constant: acc stays in registers
+        constexpr int t = decltype(token)::value;
+        if (t >= nt) return;
         const float4 lo = xs[t][0][g], hi = xs[t][1][g];
         const float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
         for (int r = 0; r < R; ++r)
           for (int e = 0; e < 8; ++e) acc[r][t] += w[r][e] * v[e];
-      }
+      });
     }
     __syncthreads();  // the stage's inputs are read before the next stage overwrites them
   }
