@@ -191,9 +191,15 @@ inline constexpr int kTileMaxDim = 128;  // the largest head_dim the tiles varia
 // states sit at other offsets in passes of other sizes. A launch with more tiles than this does not
 // split.
 inline constexpr int kTilesMaxCounts = 1 << 16;
+[[maybe_unused]] __device__ int tiles_done[kTilesMaxCounts];  // every pass declares it; the host's does not use it
+// Keys per staged tile (KvTile below): 64 of bf16, 32 of f32.
+constexpr int tile_keys(MmaInputs i) { return i == MmaInputs::bf16 ? 64 : 32; }
 
+// From here to the kernel, what only the tiles kernel's body uses: compiled where that body is (a
+// device with bf16 matrix units), so that the other passes (a HIP build's host pass) do not find it
+// unused.
+#if defined(DLLM_DEVICE_HAS_MATRIX_BF16)
 inline constexpr int kKeyCacheNone = INT_MIN;
-__device__ int tiles_done[kTilesMaxCounts];
 
 // Elements at .. at + 3 of a K or V array of `dtype` as f32 (at a multiple of 4, the array 16-byte
 // aligned): one 16-byte load for f32, one 8-byte load for bf16.
@@ -280,7 +286,6 @@ __device__ inline void mma_terms(const uint32_t (&a)[T][NA], const uint32_t (&b)
 // 2 pair + 1 of a key; V's keys key and key + 1 at a dim (V's fragments pair keys, not dims).
 // store8 puts 8 dims of a key from registers (kv[0] K's, kv[1] V's); copy8 copies them as stored
 // (16-byte stage16s): rows of the tile's own type (kStored) whose 8 dims are all there.
-constexpr int tile_keys(MmaInputs i) { return i == MmaInputs::bf16 ? 64 : 32; }
 template <MmaInputs I, int DIM>
 struct KvTile;
 template <int DIM>
@@ -501,6 +506,7 @@ __device__ inline float row_sum(float x) {
   x += gpu_shfl_xor(x, Lanes::kRowStride);
   return x + gpu_shfl_xor(x, 2 * Lanes::kRowStride);
 }
+#endif  // DLLM_DEVICE_HAS_MATRIX_BF16
 
 // I: the inputs' precision. DIM: head_dim rounded up to 64 or 128 (the register arrays' size);
 // a.head_dim <= DIM. VEC: head_dim is a multiple of 4 and the K/V arrays start 16-byte aligned
