@@ -45,7 +45,7 @@ class BpeTokenizer : public Tokenizer {
   void encode_word(const std::string& word, std::vector<int32_t>& ids) const;
 
   std::string path_;
-  bool nfc_ = false;
+  [[maybe_unused]] bool nfc_ = false;               // NFC normalizer; read only where ICU is built in
   std::vector<std::unique_ptr<Regex>> splits_;      // applied in order, each to the pieces of the last
   std::unordered_map<std::string, int32_t> vocab_;  // byte-level symbols (UTF-8) -> id
   BpeMerges merges_;

@@ -110,10 +110,11 @@ TEST(EngineVsRef, Bf16KvCache) {
         [&](const std::vector<int32_t>& context, const Pass& pass, const std::vector<float>& logits,
             const std::string& where) {
           steps[kv == DType::bf16].push_back(logits);
-          if (kv == DType::bf16)
+          if (kv == DType::bf16) {
             EXPECT_LE(testutil::max_rel_diff(logits, ref::pass_logits<double>(cfg, m->weights(), context, pass)),
                       kTolBf16)
                 << "bf16 cache" << where;
+          }
         });
     if (kv == DType::f32) continue;
     // the prefix of the prompt, exported and imported: the next step's bits
