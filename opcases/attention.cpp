@@ -184,7 +184,8 @@ std::vector<Case<AttentionArgs>> parity_cases() {
                                        {12, 6, 3, 33, 5},
                                        {9, 2, 2, 128, 70},
                                        {7, 24, 3, 40, 21},
-                                       {6, 9, 3, 48, 10}})  // also groups of 8 and 3 heads
+                                       {6, 9, 3, 48, 10},   // also groups of 8 and 3 heads
+                                       {4, 8, 8, 8, 700}})  // and more key chunks than blocks
     for (DType kv : {DType::f32, DType::bf16})
       cases.push_back(random_case(t, hq, hkv, dh, cache, Visible::forms, uint32_t(t * 7 + dh), kv));
   // llama3-8b heads: an AR step and a 68-token single forward after 3000 tokens (f32 and bf16 caches),
@@ -255,7 +256,7 @@ const Op<AttentionArgs>& attention_op() {
 #ifdef DLLM_HAVE_GPU
         {"single-pass", Device::gpu,
          [](const AttentionArgs& a) { gpu::attention(a, gpu::AttentionVariant::single_pass); }, f32_reference(2e-6)},
-        // the invariant mode's one shape (gpu::pick_attention)
+        // the invariant mode without matrix units or where the tiles do not fit (gpu::pick_attention)
         {"split-keys", Device::gpu,
          [](const AttentionArgs& a) { gpu::attention(a, gpu::AttentionVariant::split_keys); }, f32_reference(2e-6),
          true},
@@ -274,14 +275,24 @@ const Op<AttentionArgs>& attention_op() {
                a, gpu::attention_tiles_fit(a) ? gpu::AttentionVariant::tiles_f32 : gpu::AttentionVariant::single_pass);
          },
          f32_reference(2e-6), false, [] { return gpu::attention_tiles_available(); }},
+        // the f32 tiles with each row's chunks fixed by its own keys (gpu-invariant; where they do not
+        // fit, split_keys)
+        {"tiles-invariant", Device::gpu,
+         [](const AttentionArgs& a) {
+           gpu::attention(a, gpu::attention_tiles_fit(a) ? gpu::AttentionVariant::tiles_invariant
+                                                         : gpu::AttentionVariant::split_keys);
+         },
+         f32_reference(2e-6), true, [] { return gpu::attention_tiles_available(); }},
 #endif
     };
     op.cases = parity_cases();
     // token 0 sees the cache and itself in every window; the rest of the pass changes around it
-    op.row_cases = {random_case(17, 8, 2, 64, 40, Visible::forms, 3),
-                    random_case(68, 8, 2, 64, 300, Visible::causal, 3),
-                    random_case(306, 8, 2, 64, 700, Visible::causal, 3)};
-    op.row_cases[2].emulator = false;
+    // (and 33 tokens on 8 kv heads with 2 query heads each: the whole call's blocks fill the emulator
+    // without a split over keys, a row alone's do not)
+    op.row_cases = {
+        random_case(17, 8, 2, 64, 40, Visible::forms, 3), random_case(68, 8, 2, 64, 300, Visible::causal, 3),
+        random_case(33, 16, 8, 16, 300, Visible::forms, 4), random_case(306, 8, 2, 64, 700, Visible::causal, 3)};
+    op.row_cases[3].emulator = false;
     // CPU: GQA 4:1, Dh 64; GPU: llama3-8b's heads after 4096 cached tokens
     for (auto [t, cache] : {std::pair{1, 1024}, {17, 1024}, {1, 4096}, {17, 4096}, {306, 1024}}) {
       op.bench.push_back(bench_case(t, 8, 2, 64, cache));

@@ -194,6 +194,16 @@ inline constexpr int kTilesMaxCounts = 1 << 16;
 [[maybe_unused]] __device__ int tiles_done[kTilesMaxCounts];  // every pass declares it; the host's does not use it
 // Keys per staged tile (KvTile below): 64 of bf16, 32 of f32.
 constexpr int tile_keys(MmaInputs i) { return i == MmaInputs::bf16 ? 64 : 32; }
+// How the tiles kernel cuts a row's keys into chunks, each a softmax state, merged in order:
+//   - balanced (tiles, tiles_f32): a run's keys are its cache hull then its pass hull, cut into
+//     gridDim.z chunks of whole key tiles, block z taking chunk z. Which tile holds a row's key, and
+//     where the chunks end, follow the other rows of the tile and the grid.
+//   - fixed (tiles_invariant): a row's key x is entry x of its own visible list (cache slots, first
+//     interval, second), key tiles start at multiples of the tile's keys and chunks at multiples of
+//     kAttentionChunk (block z takes chunks z, z + gridDim.z, ...), and a tile a row does not see
+//     leaves its state as it was. Each row's arithmetic then depends on its own keys alone: batch
+//     invariant, and an AR step's row is a TiDAR verify row's bit for bit.
+enum class KeyChunks { balanced, fixed };
 
 // From here to the kernel, what only the tiles kernel's body uses: compiled where that body is (a
 // device with bf16 matrix units), so that the other passes (a HIP build's host pass) do not find it
@@ -222,6 +232,22 @@ __device__ inline int times_seen(const Visibility& v, int code) {
   if (code == kKeyCacheNone) return 0;
   const int p = -1 - code;
   return int(p >= v.first.begin && p < v.first.end) + int(p >= v.second.begin && p < v.second.end);
+}
+
+// KeyChunks::fixed: tokens of a run (one sequence, one cache_begin) whose key x is the same key for
+// every x: the same cache_len and pass keys placed alike (first.begin, and where there is a second
+// interval, first's length and second.begin). mapped_code: times_seen's code of key x of v's map.
+__device__ inline bool same_key_map(const Visibility& a, const Visibility& b) {
+  const bool second = a.second.end > a.second.begin;
+  if (a.cache_len != b.cache_len || a.first.begin != b.first.begin || second != (b.second.end > b.second.begin))
+    return false;
+  return !second || (a.first.end - a.first.begin == b.first.end - b.first.begin && a.second.begin == b.second.begin);
+}
+__device__ inline int mapped_code(const Visibility& v, int x) {
+  const int cached = v.cache_len - v.cache_begin;
+  if (x < cached) return v.cache_begin + x;
+  const int r = x - cached, n1 = v.first.end - v.first.begin;
+  return -1 - (v.second.end == v.second.begin || r < n1 ? v.first.begin + r : v.second.begin + (r - n1));
 }
 
 // 16 bytes from global to shared memory, ready after stage16_wait and the next barrier: by cp.async
@@ -510,22 +536,24 @@ __device__ inline float row_sum(float x) {
 
 // I: the inputs' precision. DIM: head_dim rounded up to 64 or 128 (the register arrays' size);
 // a.head_dim <= DIM. VEC: head_dim is a multiple of 4 and the K/V arrays start 16-byte aligned
-// (vector_kv), so rows are staged with 16-byte loads.
-template <MmaInputs I, int DIM, bool PARTIAL, bool VEC>
+// (vector_kv), so rows are staged with 16-byte loads. CHUNKS: how keys are cut into chunks (KeyChunks).
+template <MmaInputs I, int DIM, bool PARTIAL, bool VEC, KeyChunks CHUNKS>
 __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(AttentionArgs a) {
 #if defined(DLLM_DEVICE_HAS_MATRIX_BF16)
   using Lanes = TileLanes<DIM, I>;
   using Tile = typename Lanes::Tile;
   constexpr int kRows = Lanes::kRows, kKeys = Tile::kKeys;
+  constexpr bool kFixed = CHUNKS == KeyChunks::fixed;
   alignas(16) __shared__ Tile tile;
-  __shared__ int code_s[kKeys];  // the tile's keys (times_seen's codes)
+  [[maybe_unused]] __shared__ int code_s[kKeys];  // balanced: the tile's keys (times_seen's codes)
   static_assert(sizeof(Visibility) % 4 == 0 && alignof(Visibility) == 4, "Visibility is int32 fields");
   __shared__ int32_t vis_words[kTileRows * sizeof(Visibility) / 4];  // the tile's tokens (no constructor)
   __shared__ int32_t seq_s[kTileRows];
+  __shared__ int32_t map_s[kTileRows];  // fixed: the first token of the group with the token's key map
   Visibility* vis_s = reinterpret_cast<Visibility*>(vis_words);
   const int group = a.q_heads / a.kv_heads, per_tile = kTileRows / group;  // tokens per tile
   const int t0 = int(blockIdx.x) * per_tile, nt = min(per_tile, a.tokens - t0), kvh = int(blockIdx.y);
-  const int c = int(blockIdx.z), chunks = int(gridDim.z);
+  const int chunks = int(gridDim.z);
   const int tid = int(threadIdx.x), lane = tid % kWarp, warp = tid / kWarp;
   const int dh = a.head_dim, row_len = a.kv_heads * dh;
   // Rows of the tile's own type are staged as stored where whole 16-byte groups: a bf16 cache's rows
@@ -534,6 +562,18 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
       VEC && a.seq_stride % (16 / dtype_size(Tile::kStored)) == 0 && (Tile::kStored == DType::f32 || dh % 8 == 0);
   for (int i = tid; i < nt; i += int(blockDim.x)) vis_s[i] = a.vis[t0 + i], seq_s[i] = a.seq[t0 + i];
   __syncthreads();
+  const auto same_group = [&](int u, int v) {  // the runs: one sequence (fixed: and one cache_begin)
+    return seq_s[u] == seq_s[v] && (!kFixed || vis_s[u].cache_begin == vis_s[v].cache_begin);
+  };
+  if constexpr (kFixed) {
+    for (int u = tid; u < nt; u += int(blockDim.x)) {
+      int first = u;
+      while (first > 0 && same_group(first - 1, u)) --first;
+      while (!same_key_map(vis_s[first], vis_s[u])) ++first;
+      map_s[u] = first;
+    }
+    __syncthreads();
+  }
 
   // This lane's rows: token index in the tile (or -1) and query head; Q's fragments (zeros past the
   // tile and past head_dim).
@@ -551,131 +591,205 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
   // the other warps only stage keys.
   const bool warp_has_rows = warp * 16 < nt * group;
 
-  for (int run = 0; run < nt;) {
-    // The run: tokens [run, run_end) of one sequence; its keys' hull.
-    int run_end = run + 1;
-    while (run_end < nt && seq_s[run_end] == seq_s[run]) ++run_end;
-    int cache_lo = INT_MAX, cache_hi = 0, pass_lo = INT_MAX, pass_hi = 0;
-    for (int i = run; i < run_end; ++i) {
-      const Visibility& v = vis_s[i];
-      if (v.cache_len > v.cache_begin) cache_lo = min(cache_lo, v.cache_begin), cache_hi = max(cache_hi, v.cache_len);
-      if (v.first.end > v.first.begin) pass_lo = min(pass_lo, v.first.begin), pass_hi = max(pass_hi, v.first.end);
-      if (v.second.end > v.second.begin) pass_lo = min(pass_lo, v.second.begin), pass_hi = max(pass_hi, v.second.end);
-    }
-    const int n_cache = cache_hi > cache_lo ? cache_hi - cache_lo : 0,
-              n_pass = pass_hi > pass_lo ? pass_hi - pass_lo : 0;
-    const int n_keys = n_cache + n_pass;
-    const int chunk = (n_keys + chunks * kKeys - 1) / (chunks * kKeys) * kKeys;
-    const int begin = min(c * chunk, n_keys), end = min(begin + chunk, n_keys);
-    const int64_t seq_at = int64_t(seq_s[run]) * a.seq_stride + int64_t(kvh) * dh;  // the run's cache rows
-    bool in_run[kRows];
-    for (int i = 0; i < kRows; ++i) in_run[i] = tok[i] >= run && tok[i] < run_end;
-
-    float m[kRows], l[kRows], o[Lanes::kOutBlocks][4] = {};
+  // The rows' softmax states over the keys added since reset: max, sum (this lane's part), out.
+  float m[kRows], l[kRows], o[Lanes::kOutBlocks][4];
+  const auto reset = [&] {
     for (int i = 0; i < kRows; ++i) m[i] = -INFINITY, l[i] = 0.0f;
-    for (int k0 = begin; k0 < end; k0 += kKeys) {
-      // Stage keys k0 .. k0 + kKeys - 1 (zeros past `end` and past head_dim), 8 dims of a key at a
-      // time: rows of the tile's type as stored (copy8: a bf16 cache into a bf16 tile; an f32 cache
-      // and the pass's f32 keys into an f32 tile), anything else through registers (store8, rounded
-      // to bf16 for a bf16 tile).
-      for (int e = tid; e < kKeys; e += int(blockDim.x)) {
-        const int j = k0 + e;
-        code_s[e] = j >= end ? kKeyCacheNone : j < n_cache ? cache_lo + j : -1 - (pass_lo + j - n_cache);
+    for (int n = 0; n < Lanes::kOutBlocks; ++n)
+      for (int e = 0; e < 4; ++e) o[n][e] = 0.0f;
+  };
+  // Stages the key tile whose slot e holds key code_of(e) (times_seen's codes; kKeyCacheNone:
+  // zeros), cache rows from seq_at, 8 dims of a key at a time: rows of the tile's type as stored
+  // (copy8: a bf16 cache into a bf16 tile; an f32 cache and the pass's f32 keys into an f32 tile),
+  // anything else through registers (store8, rounded to bf16 for a bf16 tile).
+  const auto stage = [&](int64_t seq_at, auto code_of) {
+    if constexpr (!kFixed)
+      for (int e = tid; e < kKeys; e += int(blockDim.x)) code_s[e] = code_of(e);
+    for (int e = tid; e < kKeys * (DIM / 8); e += int(blockDim.x)) {
+      const int key = e / (DIM / 8), d = (e % (DIM / 8)) * 8, code = code_of(key);
+      const bool there = code != kKeyCacheNone, cached = code >= 0;
+      const KeyRef r =
+          cached ? KeyRef{a.k_cache, a.v_cache, seq_at + int64_t(code) * row_len + d, a.kv_dtype}
+                 : KeyRef{a.k_pass, a.v_pass, there ? int64_t(-1 - code) * row_len + kvh * dh + d : 0, DType::f32};
+      if (there && r.dtype == Tile::kStored && (cached ? cache_rows_whole : VEC) && d + 8 <= dh) {
+        tile.copy8(key, d, r);
+        continue;
       }
-      for (int e = tid; e < kKeys * (DIM / 8); e += int(blockDim.x)) {
-        const int key = e / (DIM / 8), d = (e % (DIM / 8)) * 8, j = k0 + key;
-        const bool cached = j < n_cache;
-        const KeyRef r =
-            cached ? KeyRef{a.k_cache, a.v_cache, seq_at + int64_t(cache_lo + j) * row_len + d, a.kv_dtype}
-                   : KeyRef{a.k_pass, a.v_pass, int64_t(pass_lo + j - n_cache) * row_len + kvh * dh + d, DType::f32};
-        if (j < end && r.dtype == Tile::kStored && (cached ? cache_rows_whole : VEC) && d + 8 <= dh) {
-          tile.copy8(key, d, r);
-          continue;
+      float kv[2][8] = {};  // [K or V][dim]
+      if (there && VEC) {   // one 16-byte (f32) or 8-byte (bf16) load per 4 dims
+        for (int h = 0; h < 2 && d + 4 * h < dh; ++h) {
+          load4(r.k, r.dtype, r.at + 4 * h, &kv[0][4 * h]);
+          load4(r.v, r.dtype, r.at + 4 * h, &kv[1][4 * h]);
         }
-        float kv[2][8] = {};   // [K or V][dim]
-        if (j < end && VEC) {  // one 16-byte (f32) or 8-byte (bf16) load per 4 dims
-          for (int h = 0; h < 2 && d + 4 * h < dh; ++h) {
-            load4(r.k, r.dtype, r.at + 4 * h, &kv[0][4 * h]);
-            load4(r.v, r.dtype, r.at + 4 * h, &kv[1][4 * h]);
-          }
-        } else if (j < end) {
-          for (int i = 0; i < 8 && d + i < dh; ++i) kv[0][i] = r.key(i), kv[1][i] = r.value(i);
-        }
-        tile.store8(key, d, kv);
+      } else if (there) {
+        for (int i = 0; i < 8 && d + i < dh; ++i) kv[0][i] = r.key(i), kv[1][i] = r.value(i);
       }
-      stage16_wait();
-      __syncthreads();
-
-      if (warp_has_rows) {  // the other warps only reach the barriers
-        float s[Lanes::kScoreBlocks][4] = {};
-        lanes.scores(tile, dh, s);
-        // The online softmax of each row: scale, mask, the tile's max over the row's lanes, rescale.
-        // A key seen twice weighs twice: its score gains ln 2.
-        float p_max[kRows];
-        for (int i = 0; i < kRows; ++i) p_max[i] = -INFINITY;
-        for (int n = 0; n < Lanes::kScoreBlocks; ++n)
-          for (int e = 0; e < 4; ++e) {
-            const int i = Lanes::acc_row(e);
-            const int times = in_run[i] ? times_seen(vis_s[tok[i]], code_s[lanes.acc_col(n, e)]) : 0;
-            s[n][e] = times == 0 ? -INFINITY : s[n][e] * a.scale + (times == 2 ? 0.69314718f : 0.0f);
-            p_max[i] = fmaxf(p_max[i], s[n][e]);
-          }
-        float corr[kRows];
-        for (int i = 0; i < kRows; ++i) {
-          const float m_new = fmaxf(m[i], row_max<Lanes>(p_max[i]));
-          corr[i] = m_new == -INFINITY ? 1.0f : expf(m[i] - m_new);  // no key yet: nothing to rescale
-          m[i] = m_new;
-          l[i] *= corr[i];
-        }
-        for (int n = 0; n < Lanes::kScoreBlocks; ++n)
-          for (int e = 0; e < 4; ++e) {
-            const int i = Lanes::acc_row(e);
-            s[n][e] = s[n][e] == -INFINITY ? 0.0f : expf(s[n][e] - m[i]);
-            l[i] += s[n][e];
-          }
-        for (int n = 0; n < Lanes::kOutBlocks; ++n)
-          for (int e = 0; e < 4; ++e) o[n][e] *= corr[Lanes::acc_row(e)];
-        lanes.accumulate(s, tile, dh, o);
-      }
-      __syncthreads();  // the tile is read before the next one is staged
+      tile.store8(key, d, kv);
     }
-
-    // The rows' sums over their lanes; then each lane writes its part of its rows.
+    stage16_wait();
+    __syncthreads();
+  };
+  // Adds the staged tile to the rows' states: times(i, e) is how many times row slot i sees the
+  // tile's key e (0, 1 or 2). S = Q K^T, then the online softmax of each row: scale, mask, the tile's
+  // max over the row's lanes, rescale (a key seen twice weighs twice: its score gains ln 2); O += P V.
+  // A tile a row does not see leaves its state as it was. Every thread comes, for the barrier.
+  const auto add = [&](auto times) {
+    if (warp_has_rows) {  // the other warps only reach the barriers
+      float s[Lanes::kScoreBlocks][4] = {};
+      lanes.scores(tile, dh, s);
+      float p_max[kRows];
+      for (int i = 0; i < kRows; ++i) p_max[i] = -INFINITY;
+      for (int n = 0; n < Lanes::kScoreBlocks; ++n)
+        for (int e = 0; e < 4; ++e) {
+          const int i = Lanes::acc_row(e), seen = times(i, lanes.acc_col(n, e));
+          s[n][e] = seen == 0 ? -INFINITY : s[n][e] * a.scale + (seen == 2 ? 0.69314718f : 0.0f);
+          p_max[i] = fmaxf(p_max[i], s[n][e]);
+        }
+      float corr[kRows];
+      for (int i = 0; i < kRows; ++i) {
+        const float m_new = fmaxf(m[i], row_max<Lanes>(p_max[i]));
+        corr[i] = m_new == -INFINITY ? 1.0f : expf(m[i] - m_new);  // no key yet: nothing to rescale
+        m[i] = m_new;
+        l[i] *= corr[i];
+      }
+      for (int n = 0; n < Lanes::kScoreBlocks; ++n)
+        for (int e = 0; e < 4; ++e) {
+          const int i = Lanes::acc_row(e);
+          s[n][e] = s[n][e] == -INFINITY ? 0.0f : expf(s[n][e] - m[i]);
+          l[i] += s[n][e];
+        }
+      for (int n = 0; n < Lanes::kOutBlocks; ++n)
+        for (int e = 0; e < 4; ++e) o[n][e] *= corr[Lanes::acc_row(e)];
+      lanes.accumulate(s, tile, dh, o);
+    }
+    __syncthreads();  // the tile is read before the next one is staged
+  };
+  // The rows' sums over their lanes; then each lane writes its part of row slot i at dst[i] (none
+  // where null): the output, or where state[i] the state (max, sum, out[Dh]) of a chunk.
+  const auto write = [&](float* const(&dst)[kRows], const bool(&state)[kRows]) {
     for (int i = 0; i < kRows; ++i) l[i] = row_sum<Lanes>(l[i]);
-    float* dst[kRows] = {};  // the row's output or (PARTIAL) its chunk's state (max, sum, out[Dh])
-    for (int i = 0; i < kRows; ++i) {
-      if (!in_run[i]) continue;
-      const int64_t th = int64_t(t0 + tok[i]) * a.q_heads + head[i];
-      dst[i] = PARTIAL ? a.workspace + (th * chunks + c) * (dh + 2) : a.out + th * dh;
-      if (PARTIAL && lane / Lanes::kRowStride % 4 == 0) dst[i][0] = m[i], dst[i][1] = l[i];  // one lane a row
-    }
+    for (int i = 0; i < kRows; ++i)
+      if (dst[i] && state[i] && lane / Lanes::kRowStride % 4 == 0) dst[i][0] = m[i], dst[i][1] = l[i];  // one lane
     for (int n = 0; n < Lanes::kOutBlocks; ++n)
       for (int e = 0; e < 4; ++e) {
         const int i = Lanes::acc_row(e), d = lanes.acc_col(n, e);
-        if (!in_run[i] || d >= dh) continue;
-        if constexpr (PARTIAL)
+        if (!dst[i] || d >= dh) continue;
+        if (state[i])
           dst[i][2 + d] = o[n][e];
         else
           dst[i][d] = l[i] > 0.0f ? o[n][e] / l[i] : 0.0f;  // sees nothing: 0
       }
+  };
+  const auto row_th = [&](int i) { return int64_t(t0 + tok[i]) * a.q_heads + head[i]; };
+  const int fixed_chunks = a.max_keys > 0 ? (a.max_keys + kAttentionChunk - 1) / kAttentionChunk : 1;  // a row's most
+
+  for (int run = 0; run < nt;) {
+    // The run: tokens [run, run_end) of one group; rows of other runs see none of its keys.
+    int run_end = run + 1;
+    while (run_end < nt && same_group(run_end, run)) ++run_end;
+    const int64_t seq_at = int64_t(seq_s[run]) * a.seq_stride + int64_t(kvh) * dh;  // the run's cache rows
+    bool in_run[kRows];
+    for (int i = 0; i < kRows; ++i) in_run[i] = tok[i] >= run && tok[i] < run_end;
+
+    if constexpr (!kFixed) {
+      // The run's keys: its cache hull, then its pass hull; chunk blockIdx.z of gridDim.z.
+      int cache_lo = INT_MAX, cache_hi = 0, pass_lo = INT_MAX, pass_hi = 0;
+      for (int i = run; i < run_end; ++i) {
+        const Visibility& v = vis_s[i];
+        if (v.cache_len > v.cache_begin) cache_lo = min(cache_lo, v.cache_begin), cache_hi = max(cache_hi, v.cache_len);
+        if (v.first.end > v.first.begin) pass_lo = min(pass_lo, v.first.begin), pass_hi = max(pass_hi, v.first.end);
+        if (v.second.end > v.second.begin) pass_lo = min(pass_lo, v.second.begin), pass_hi = max(pass_hi, v.second.end);
+      }
+      const int n_cache = cache_hi > cache_lo ? cache_hi - cache_lo : 0,
+                n_pass = pass_hi > pass_lo ? pass_hi - pass_lo : 0;
+      const int n_keys = n_cache + n_pass;
+      const int chunk = (n_keys + chunks * kKeys - 1) / (chunks * kKeys) * kKeys;
+      const int begin = min(int(blockIdx.z) * chunk, n_keys), end = min(begin + chunk, n_keys);
+      reset();
+      for (int k0 = begin; k0 < end; k0 += kKeys) {
+        stage(seq_at, [&](int e) {
+          const int j = k0 + e;
+          return j >= end ? kKeyCacheNone : j < n_cache ? cache_lo + j : -1 - (pass_lo + j - n_cache);
+        });
+        add([&](int i, int e) { return in_run[i] ? times_seen(vis_s[tok[i]], code_s[e]) : 0; });
+      }
+      float* dst[kRows] = {};
+      bool state[kRows];
+      for (int i = 0; i < kRows; ++i) {
+        state[i] = PARTIAL;
+        if (in_run[i])
+          dst[i] = PARTIAL ? a.workspace + (row_th(i) * chunks + int(blockIdx.z)) * (dh + 2) : a.out + row_th(i) * dh;
+      }
+      write(dst, state);
+    } else {
+      // Key x of a row is entry x of its visible list. The run's keys: x < keys_max; below cached_min
+      // every row's key x is cache slot cache_begin + x; above, each key map of the run stages its own
+      // keys. Chunks blockIdx.z, + gridDim.z, ... of kAttentionChunk keys; a row with more than one
+      // writes each chunk's state (the tile's last block merges them), else its output.
+      int keys_max = 0, cached_min = INT_MAX, keys[kRows];
+      for (int u = run; u < run_end; ++u)
+        keys_max = max(keys_max, vis_s[u].keys()),
+        cached_min = min(cached_min, vis_s[u].cache_len - vis_s[u].cache_begin);
+      for (int i = 0; i < kRows; ++i) keys[i] = in_run[i] ? vis_s[tok[i]].keys() : 0;
+      const int cache_begin = vis_s[run].cache_begin;
+      for (int c = int(blockIdx.z); c * kAttentionChunk < keys_max; c += chunks) {
+        reset();
+        for (int x0 = c * kAttentionChunk; x0 < min(keys_max, (c + 1) * kAttentionChunk); x0 += kKeys) {
+          if (x0 + kKeys <= cached_min) {  // cache slots every row of the run sees
+            stage(seq_at, [&](int e) { return cache_begin + x0 + e; });
+            add([&](int i, int) { return int(in_run[i]); });
+            continue;
+          }
+          for (int u = run; u < run_end; ++u) {  // each key map of the run with keys here
+            if (map_s[u] != u) continue;
+            int map_keys = 0;
+            for (int v = u; v < run_end; ++v)
+              if (map_s[v] == u) map_keys = max(map_keys, vis_s[v].keys());
+            if (x0 >= map_keys) continue;
+            stage(seq_at, [&](int e) { return x0 + e < map_keys ? mapped_code(vis_s[u], x0 + e) : kKeyCacheNone; });
+            add([&](int i, int e) { return int(in_run[i] && map_s[tok[i]] == u && x0 + e < keys[i]); });
+          }
+        }
+        float* dst[kRows] = {};
+        bool state[kRows];
+        for (int i = 0; i < kRows; ++i) {
+          const int row_chunks = (keys[i] + kAttentionChunk - 1) / kAttentionChunk;
+          state[i] = PARTIAL && row_chunks > 1;
+          if (c < row_chunks)
+            dst[i] = state[i] ? a.workspace + (row_th(i) * fixed_chunks + c) * (dh + 2) : a.out + row_th(i) * dh;
+        }
+        write(dst, state);
+      }
+      if (blockIdx.z == 0)  // rows that see nothing: 0
+        for (int n = 0; n < Lanes::kOutBlocks; ++n)
+          for (int e = 0; e < 4; ++e) {
+            const int i = Lanes::acc_row(e), d = lanes.acc_col(n, e);
+            if (in_run[i] && keys[i] == 0 && d < dh) a.out[row_th(i) * dh + d] = 0.0f;
+          }
+    }
     run = run_end;
   }
   if constexpr (PARTIAL) {
-    // The last block of this (token tile, kv head) to finish merges its rows, a warp per row.
+    // The last block of this (token tile, kv head) to finish merges its rows' chunks, a warp per row.
     __shared__ int last_s;
     __threadfence();  // this block's partial states are visible before it counts itself done
     __syncthreads();
     int* done = tiles_done + blockIdx.x * gridDim.y + blockIdx.y;
-    if (tid == 0) last_s = atomicAdd(done, 1) == chunks - 1;
+    if (tid == 0) last_s = chunks == 1 || atomicAdd(done, 1) == chunks - 1;
     __syncthreads();
     if (!last_s) return;
     __threadfence();
     const float* partial = a.workspace;
     for (int r = warp; r < nt * group; r += kTileWarps) {
       const int64_t th = int64_t(t0 + r / group) * a.q_heads + kvh * group + r % group;
-      merge_chunks(partial + th * chunks * (dh + 2), chunks, dh, a.out + th * dh, lane, kWarp);
+      int count = chunks, stride = chunks;  // the row's chunks, and the row's slots in the workspace
+      if constexpr (kFixed) {
+        count = (vis_s[r / group].keys() + kAttentionChunk - 1) / kAttentionChunk, stride = fixed_chunks;
+        if (count < 2) continue;  // written by its one chunk
+      }
+      merge_chunks(partial + th * stride * (dh + 2), count, dh, a.out + th * dh, lane, kWarp);
     }
-    if (tid == 0) *done = 0;  // counted afresh by the next call (a graph replays this launch)
+    if (tid == 0 && chunks > 1) *done = 0;  // counted afresh by the next call (a graph replays this launch)
   }
 #else
   (void)a;
@@ -685,17 +799,16 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
 
 // The tiles variants' grid: (token tiles, kv heads, key chunks). The split over keys is only there to
 // fill the device: about two blocks per multiprocessor (at least kTilesMinBlocks, which every GPU
-// exceeds, so that the emulator's one multiprocessor splits too), but no more chunks than a run of
-// max_keys cache slots and `tokens` pass positions has key tiles (of tile_keys(i)); one chunk (no
-// merge) when the tiles alone fill it.
+// exceeds, so that the emulator's one multiprocessor splits too), but no more chunks than a row can
+// have (balanced: a run of max_keys cache slots and `tokens` pass positions has that many key tiles;
+// fixed: attention_chunks); one chunk when the tiles alone fill it.
 inline constexpr int kTilesMinBlocks = 16;
-dim3 tiles_grid(const AttentionArgs& a, MmaInputs i) {
+dim3 tiles_grid(const AttentionArgs& a, MmaInputs i, KeyChunks k) {
   const int tiles = blocks_for(a.tokens, kTileRows / (a.q_heads / a.kv_heads));
   const int64_t blocks = int64_t(tiles) * a.kv_heads, target = max(2 * device_multiprocessors(), kTilesMinBlocks);
-  const int64_t chunks = blocks > kTilesMaxCounts
-                             ? 1
-                             : std::clamp<int64_t>((target + blocks - 1) / blocks, 1,
-                                                   blocks_for(int64_t(a.max_keys) + a.tokens, tile_keys(i)));
+  const int64_t most =
+      k == KeyChunks::fixed ? attention_chunks(a) : blocks_for(int64_t(a.max_keys) + a.tokens, tile_keys(i));
+  const int64_t chunks = blocks > kTilesMaxCounts ? 1 : std::clamp<int64_t>((target + blocks - 1) / blocks, 1, most);
   return dim3(unsigned(tiles), unsigned(a.kv_heads), unsigned(chunks));
 }
 
@@ -714,17 +827,19 @@ size_t attention_workspace_floats(const AttentionArgs& a) {
     return size_t(a.tokens) * size_t(a.q_heads) * size_t(chunks) * size_t(a.head_dim + 2);
   };
   size_t floats = partial(attention_chunks(a));
-  if (a.tokens > 0 && attention_tiles_fit(a))
-    for (MmaInputs i : {MmaInputs::bf16, MmaInputs::f32}) floats = std::max(floats, partial(int(tiles_grid(a, i).z)));
+  if (a.tokens > 0 && attention_tiles_fit(a))  // (fixed chunks: attention_chunks(a) a row, as above)
+    for (MmaInputs i : {MmaInputs::bf16, MmaInputs::f32})
+      floats = std::max(floats, partial(int(tiles_grid(a, i, KeyChunks::balanced).z)));
   return floats;
 }
 
-// fast: the f32 tiles once the rows fill a warp's 16 (an AR step's G rows would use G / 16 of each of
-// its six instructions per product: split_keys reads the f32 cache at about the same cost); the f32
-// kernels by size otherwise.
+// invariant: the f32 tiles with fixed chunks where they fit (at every size: the variant must not
+// follow the pass), else split_keys. fast: the f32 tiles once the rows fill a warp's 16 (an AR step's
+// G rows would use G / 16 of each of its six instructions per product: split_keys reads the f32 cache
+// at about the same cost); the f32 kernels by size otherwise.
 AttentionVariant pick_attention(const AttentionArgs& a, Reduction r) {
-  if (r == Reduction::invariant) return AttentionVariant::split_keys;
   const bool tiles = attention_tiles_available() && attention_tiles_fit(a);
+  if (r == Reduction::invariant) return tiles ? AttentionVariant::tiles_invariant : AttentionVariant::split_keys;
   if (tiles && r == Reduction::fast_mma) return AttentionVariant::tiles;
   if (tiles && a.tokens * (a.q_heads / a.kv_heads) >= 16) return AttentionVariant::tiles_f32;
   return a.tokens * a.q_heads < 1024 ? AttentionVariant::split_keys : AttentionVariant::single_pass;
@@ -744,26 +859,28 @@ bool vector_kv(const AttentionArgs& a) {
          aligned16(a.v_cache);
 }
 
-// The tiles variants: inputs I (MmaInputs), head_dim rounded up to DIM (64 or 128).
-template <MmaInputs I>
+// The tiles variants: inputs I (MmaInputs), key chunks K, head_dim rounded up to DIM (64 or 128).
+// Balanced chunks write partial states only when split; fixed ones wherever a row can have several
+// chunks (its last block merges them, with or without a split).
+template <MmaInputs I, KeyChunks K>
 void launch_tiles(const AttentionArgs& a) {
   DLLM_CHECK(attention_tiles_available(), "the tiles attention variants need matrix units: ", kMmaNeeds);
   DLLM_CHECK(attention_tiles_fit(a), "the tiles attention variants take head_dim up to ", kTileMaxDim, " and up to ",
              kTileRows, " query heads per kv head; this call has head_dim ", a.head_dim, " and ", a.q_heads, "/",
              a.kv_heads, " heads");
-  const dim3 grid = tiles_grid(a, I);
+  const dim3 grid = tiles_grid(a, I, K);
   const auto launch = [&](auto dim) {
     constexpr int DIM = decltype(dim)::value;
-    const bool split = grid.z > 1, vec = vector_kv(a);
-    DLLM_ASSERT(!split || a.workspace != nullptr);  // attention_workspace_floats(a) floats
-    if (split && vec)
-      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<I, DIM, true, true>)(a);
-    else if (split)
-      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<I, DIM, true, false>)(a);
+    const bool partial = K == KeyChunks::fixed ? attention_chunks(a) > 1 : grid.z > 1, vec = vector_kv(a);
+    DLLM_ASSERT(!partial || a.workspace != nullptr);  // attention_workspace_floats(a) floats
+    if (partial && vec)
+      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<I, DIM, true, true, K>)(a);
+    else if (partial)
+      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<I, DIM, true, false, K>)(a);
     else if (vec)
-      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<I, DIM, false, true>)(a);
+      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<I, DIM, false, true, K>)(a);
     else
-      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<I, DIM, false, false>)(a);
+      DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<I, DIM, false, false, K>)(a);
     DLLM_GPU_LAUNCHED("attention (tiles)");
   };
   if (a.head_dim <= 64)
@@ -779,8 +896,9 @@ void attention(const AttentionArgs& a, AttentionVariant v) {
              a.head_dim, ": run it with --backend cpu");
   DLLM_ASSERT(a.kv_heads > 0 && a.q_heads % a.kv_heads == 0 && a.max_keys >= 0);
   if (a.tokens == 0) return;
-  if (v == AttentionVariant::tiles) return launch_tiles<MmaInputs::bf16>(a);
-  if (v == AttentionVariant::tiles_f32) return launch_tiles<MmaInputs::f32>(a);
+  if (v == AttentionVariant::tiles) return launch_tiles<MmaInputs::bf16, KeyChunks::balanced>(a);
+  if (v == AttentionVariant::tiles_f32) return launch_tiles<MmaInputs::f32, KeyChunks::balanced>(a);
+  if (v == AttentionVariant::tiles_invariant) return launch_tiles<MmaInputs::f32, KeyChunks::fixed>(a);
   const int group = a.q_heads / a.kv_heads;
   const unsigned token_blocks = unsigned(blocks_for(a.tokens, kGroupTokens));
   const unsigned head_blocks = unsigned(a.kv_heads * ((group + kGroupHeads - 1) / kGroupHeads));

@@ -94,9 +94,11 @@ void vendor_linear(const LinearArgs& a);
 // gpu-mma; where mma_available(): mma.sync on NVIDIA sm_80+, MFMA on AMD gfx90a/gfx94x, the emulator
 // at either warp size). tiles_f32: the same tiles with each f32 input as bf16 terms (split_bf16x3),
 // six instructions per product, within about 4 f32 ulps of each product exact (gpu, where it fits
-// and the call has at least 16 query rows per kv head);
-// not batch-invariant (a row's keys are grouped by the tile's hull), so gpu-invariant keeps split_keys.
-enum class AttentionVariant { single_pass, split_keys, tiles, tiles_f32 };
+// and the call has at least 16 query rows per kv head); not batch-invariant (a row's keys are grouped
+// by the tile's hull and the key chunks follow the grid). tiles_invariant: tiles_f32 with each row's
+// keys in tiles and chunks of kAttentionChunk fixed by its own visible list, merged in chunk order:
+// batch-invariant (gpu-invariant, where it fits; else split_keys).
+enum class AttentionVariant { single_pass, split_keys, tiles, tiles_f32, tiles_invariant };
 inline constexpr int kAttentionChunk = 256;
 // Largest head dimension the attention kernels take.
 inline constexpr int kMaxHeadDim = 256;
