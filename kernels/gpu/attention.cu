@@ -160,12 +160,16 @@ __device__ inline void merge_chunks(const volatile float* part, int chunks, int 
   }
 }
 
-// Merges the chunks of a (token, head) in chunk order: a block of kMergeThreads per (token, head).
+// Merges the chunks of a (token, head) in chunk order: a block of kMergeThreads per (token, head), its
+// states at partial[th * chunks ...]. own: the row's own chunks, its keys over kAttentionChunk (a row
+// with one already holds its output: tiles_invariant); else all `chunks` (split_keys).
 inline constexpr int kMergeThreads = 128;
 __global__ void __launch_bounds__(kMergeThreads)
-    attention_merge_kernel(AttentionArgs a, int chunks, const float* partial) {
+    attention_merge_kernel(AttentionArgs a, int chunks, bool own, const float* partial) {
   const int64_t th = int64_t(blockIdx.x) * a.q_heads + int(blockIdx.y);
-  merge_chunks(partial + th * chunks * (a.head_dim + 2), chunks, a.head_dim, a.out + th * a.head_dim, int(threadIdx.x),
+  const int count = own ? (a.vis[blockIdx.x].keys() + kAttentionChunk - 1) / kAttentionChunk : chunks;
+  if (own && count < 2) return;
+  merge_chunks(partial + th * chunks * (a.head_dim + 2), count, a.head_dim, a.out + th * a.head_dim, int(threadIdx.x),
                int(blockDim.x));
 }
 
@@ -681,7 +685,8 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
       }
   };
   const auto row_th = [&](int i) { return int64_t(t0 + tok[i]) * a.q_heads + head[i]; };
-  const int fixed_chunks = a.max_keys > 0 ? (a.max_keys + kAttentionChunk - 1) / kAttentionChunk : 1;  // a row's most
+  // fixed: each row's chunk slots in the workspace (attention_chunks(a), the most a row can have)
+  const int fixed_chunks = a.max_keys > 0 ? (a.max_keys + kAttentionChunk - 1) / kAttentionChunk : 1;
 
   for (int run = 0; run < nt;) {
     // The run: tokens [run, run_end) of one group; rows of other runs see none of its keys.
@@ -725,7 +730,7 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
       // Key x of a row is entry x of its visible list. The run's keys: x < keys_max; below cached_min
       // every row's key x is cache slot cache_begin + x; above, each key map of the run stages its own
       // keys. Chunks blockIdx.z, + gridDim.z, ... of kAttentionChunk keys; a row with more than one
-      // writes each chunk's state (the tile's last block merges them), else its output.
+      // writes each chunk's state (a merge launch merges them), else its output.
       int keys_max = 0, cached_min = INT_MAX, keys[kRows];
       for (int u = run; u < run_end; ++u)
         keys_max = max(keys_max, vis_s[u].keys()),
@@ -769,27 +774,22 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
     }
     run = run_end;
   }
-  if constexpr (PARTIAL) {
+  if constexpr (PARTIAL && !kFixed) {
     // The last block of this (token tile, kv head) to finish merges its rows' chunks, a warp per row.
     __shared__ int last_s;
     __threadfence();  // this block's partial states are visible before it counts itself done
     __syncthreads();
     int* done = tiles_done + blockIdx.x * gridDim.y + blockIdx.y;
-    if (tid == 0) last_s = chunks == 1 || atomicAdd(done, 1) == chunks - 1;
+    if (tid == 0) last_s = atomicAdd(done, 1) == chunks - 1;
     __syncthreads();
     if (!last_s) return;
     __threadfence();
     const float* partial = a.workspace;
     for (int r = warp; r < nt * group; r += kTileWarps) {
       const int64_t th = int64_t(t0 + r / group) * a.q_heads + kvh * group + r % group;
-      int count = chunks, stride = chunks;  // the row's chunks, and the row's slots in the workspace
-      if constexpr (kFixed) {
-        count = (vis_s[r / group].keys() + kAttentionChunk - 1) / kAttentionChunk, stride = fixed_chunks;
-        if (count < 2) continue;  // written by its one chunk
-      }
-      merge_chunks(partial + th * stride * (dh + 2), count, dh, a.out + th * dh, lane, kWarp);
+      merge_chunks(partial + th * chunks * (dh + 2), chunks, dh, a.out + th * dh, lane, kWarp);
     }
-    if (tid == 0 && chunks > 1) *done = 0;  // counted afresh by the next call (a graph replays this launch)
+    if (tid == 0) *done = 0;  // counted afresh by the next call (a graph replays this launch)
   }
 #else
   (void)a;
@@ -847,9 +847,9 @@ AttentionVariant pick_attention(const AttentionArgs& a, Reduction r) {
 
 namespace {
 
-void merge(const AttentionArgs& a, int chunks) {
+void merge(const AttentionArgs& a, int chunks, bool own) {
   DLLM_LAUNCH(dim3(unsigned(a.tokens), unsigned(a.q_heads)), kMergeThreads, attention_merge_kernel)
-  (a, chunks, a.workspace);
+  (a, chunks, own, a.workspace);
   DLLM_GPU_LAUNCHED("attention merge");
 }
 
@@ -860,8 +860,10 @@ bool vector_kv(const AttentionArgs& a) {
 }
 
 // The tiles variants: inputs I (MmaInputs), key chunks K, head_dim rounded up to DIM (64 or 128).
-// Balanced chunks write partial states only when split; fixed ones wherever a row can have several
-// chunks (its last block merges them, with or without a split).
+// Balanced chunks write partial states only when split (the tile's last block merges them); fixed
+// ones wherever a row can have several chunks, with or without a split, and a merge launch spread
+// over the whole device merges them (at 8k context a row has 33 chunks: one block per tile would
+// read them all alone).
 template <MmaInputs I, KeyChunks K>
 void launch_tiles(const AttentionArgs& a) {
   DLLM_CHECK(attention_tiles_available(), "the tiles attention variants need matrix units: ", kMmaNeeds);
@@ -887,6 +889,7 @@ void launch_tiles(const AttentionArgs& a) {
     launch(std::integral_constant<int, 64>());
   else
     launch(std::integral_constant<int, 128>());
+  if (K == KeyChunks::fixed && attention_chunks(a) > 1) merge(a, attention_chunks(a), true);
 }
 
 }  // namespace
@@ -919,7 +922,7 @@ void attention(const AttentionArgs& a, AttentionVariant v) {
     launch(std::integral_constant<int, 128>());
   else
     launch(std::integral_constant<int, kMaxHeadDim>());
-  if (chunks > 1) merge(a, chunks);
+  if (chunks > 1) merge(a, chunks, false);
 }
 
 }  // namespace dllm::gpu
