@@ -141,8 +141,8 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a, in
 
 // The partial states (max, sum, out[Dh]) of a (token, head)'s chunks merged in chunk order into
 // out[Dh]; this thread writes dims first, first + stride, ... A chunk with no keys has max -inf and
-// weighs 0. Read through volatile: in the tiles kernel other blocks wrote them during this launch.
-__device__ inline void merge_chunks(const volatile float* part, int chunks, int dh, float* out, int first, int stride) {
+// weighs 0.
+__device__ inline void merge_chunks(const float* part, int chunks, int dh, float* out, int first, int stride) {
   float big = -INFINITY;
   for (int c = 0; c < chunks; ++c) big = fmaxf(big, part[c * (dh + 2)]);
   float sum = 0.0f;
@@ -183,19 +183,13 @@ __global__ void __launch_bounds__(kMergeThreads)
 // run's keys are its cache slots [min cache_begin, max cache_len) followed by its pass positions
 // [min, max) over the run's intervals, and each row masks the keys its token does not see.
 // blockIdx.z takes chunk z of the run's keys (gridDim.z chunks of whole key tiles, the last one
-// shorter): with several chunks (a split over keys that fills the device, tiles_grid) each block
-// writes its rows' partial states, and the last block of a tile to finish merges them in chunk order
-// (tiles_done counts them), so there is no merge launch; with one chunk it writes the rows' outputs.
+// shorter; KeyChunks): with several chunks (a split over keys that fills the device, tiles_grid) each
+// block writes its rows' partial states, which the merge launch merges in chunk order over the whole
+// device; with one chunk it writes the rows' outputs.
 // Per key tile: S = Q K^T (Q's fragments kept from tile to tile: QFrags), an online softmax per row
 // (each row's max and sum shared by the lanes that hold it), O += P V.
 inline constexpr int kTileWarps = 4, kTileRows = 16 * kTileWarps;
 inline constexpr int kTileMaxDim = 128;  // the largest head_dim the tiles variants take
-// How many chunks of each (token tile, kv head) of a split tiles launch are done (tiles_done): zero
-// when the module loads, put back to zero by the tile's last chunk. Not in the workspace, whose partial
-// states sit at other offsets in passes of other sizes. A launch with more tiles than this does not
-// split.
-inline constexpr int kTilesMaxCounts = 1 << 16;
-[[maybe_unused]] __device__ int tiles_done[kTilesMaxCounts];  // every pass declares it; the host's does not use it
 // Keys per staged tile (KvTile below): 64 of bf16, 32 of f32.
 constexpr int tile_keys(MmaInputs i) { return i == MmaInputs::bf16 ? 64 : 32; }
 // How the tiles kernel cuts a row's keys into chunks, each a softmax state, merged in order:
@@ -541,6 +535,7 @@ __device__ inline float row_sum(float x) {
 // I: the inputs' precision. DIM: head_dim rounded up to 64 or 128 (the register arrays' size);
 // a.head_dim <= DIM. VEC: head_dim is a multiple of 4 and the K/V arrays start 16-byte aligned
 // (vector_kv), so rows are staged with 16-byte loads. CHUNKS: how keys are cut into chunks (KeyChunks).
+// PARTIAL: rows with several chunks write each chunk's state (max, sum, out[Dh]) for the merge launch.
 template <MmaInputs I, int DIM, bool PARTIAL, bool VEC, KeyChunks CHUNKS>
 __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(AttentionArgs a) {
 #if defined(DLLM_DEVICE_HAS_MATRIX_BF16)
@@ -774,23 +769,6 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
     }
     run = run_end;
   }
-  if constexpr (PARTIAL && !kFixed) {
-    // The last block of this (token tile, kv head) to finish merges its rows' chunks, a warp per row.
-    __shared__ int last_s;
-    __threadfence();  // this block's partial states are visible before it counts itself done
-    __syncthreads();
-    int* done = tiles_done + blockIdx.x * gridDim.y + blockIdx.y;
-    if (tid == 0) last_s = atomicAdd(done, 1) == chunks - 1;
-    __syncthreads();
-    if (!last_s) return;
-    __threadfence();
-    const float* partial = a.workspace;
-    for (int r = warp; r < nt * group; r += kTileWarps) {
-      const int64_t th = int64_t(t0 + r / group) * a.q_heads + kvh * group + r % group;
-      merge_chunks(partial + th * chunks * (dh + 2), chunks, dh, a.out + th * dh, lane, kWarp);
-    }
-    if (tid == 0) *done = 0;  // counted afresh by the next call (a graph replays this launch)
-  }
 #else
   (void)a;
   __builtin_trap();  // never launched: attention_tiles_available() is false without bf16 matrix units
@@ -808,7 +786,7 @@ dim3 tiles_grid(const AttentionArgs& a, MmaInputs i, KeyChunks k) {
   const int64_t blocks = int64_t(tiles) * a.kv_heads, target = max(2 * device_multiprocessors(), kTilesMinBlocks);
   const int64_t most =
       k == KeyChunks::fixed ? attention_chunks(a) : blocks_for(int64_t(a.max_keys) + a.tokens, tile_keys(i));
-  const int64_t chunks = blocks > kTilesMaxCounts ? 1 : std::clamp<int64_t>((target + blocks - 1) / blocks, 1, most);
+  const int64_t chunks = std::clamp<int64_t>((target + blocks - 1) / blocks, 1, most);
   return dim3(unsigned(tiles), unsigned(a.kv_heads), unsigned(chunks));
 }
 
@@ -860,10 +838,11 @@ bool vector_kv(const AttentionArgs& a) {
 }
 
 // The tiles variants: inputs I (MmaInputs), key chunks K, head_dim rounded up to DIM (64 or 128).
-// Balanced chunks write partial states only when split (the tile's last block merges them); fixed
-// ones wherever a row can have several chunks, with or without a split, and a merge launch spread
-// over the whole device merges them (at 8k context a row has 33 chunks: one block per tile would
-// read them all alone).
+// Partial states, each row's `slots` chunks apart, where a row can have more than one chunk
+// (balanced: when split; fixed: with or without a split), then the merge launch. It is spread over
+// the whole device: merging in each tile's last block would leave one block reading a tile's states
+// (64 rows x 7 chunks of 130 floats for a 68-token pass split 7 ways) with its loads waiting on L2
+// one group after another, longer than the launch.
 template <MmaInputs I, KeyChunks K>
 void launch_tiles(const AttentionArgs& a) {
   DLLM_CHECK(attention_tiles_available(), "the tiles attention variants need matrix units: ", kMmaNeeds);
@@ -871,9 +850,10 @@ void launch_tiles(const AttentionArgs& a) {
              kTileRows, " query heads per kv head; this call has head_dim ", a.head_dim, " and ", a.q_heads, "/",
              a.kv_heads, " heads");
   const dim3 grid = tiles_grid(a, I, K);
+  const int slots = K == KeyChunks::fixed ? attention_chunks(a) : int(grid.z);
   const auto launch = [&](auto dim) {
     constexpr int DIM = decltype(dim)::value;
-    const bool partial = K == KeyChunks::fixed ? attention_chunks(a) > 1 : grid.z > 1, vec = vector_kv(a);
+    const bool partial = slots > 1, vec = vector_kv(a);
     DLLM_ASSERT(!partial || a.workspace != nullptr);  // attention_workspace_floats(a) floats
     if (partial && vec)
       DLLM_LAUNCH(grid, kTileWarps * kWarp, attention_tiles_kernel<I, DIM, true, true, K>)(a);
@@ -889,7 +869,7 @@ void launch_tiles(const AttentionArgs& a) {
     launch(std::integral_constant<int, 64>());
   else
     launch(std::integral_constant<int, 128>());
-  if (K == KeyChunks::fixed && attention_chunks(a) > 1) merge(a, attention_chunks(a), true);
+  if (slots > 1) merge(a, slots, K == KeyChunks::fixed);
 }
 
 }  // namespace
