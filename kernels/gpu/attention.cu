@@ -139,6 +139,11 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a, in
   });
 }
 
+// The chunks of kAttentionChunk keys that a list of `keys` keys takes, and the most a row of a takes
+// (attention_chunks: each row's slots in the workspace; at least 1).
+DLLM_HD int key_chunks(int keys) { return (keys + kAttentionChunk - 1) / kAttentionChunk; }
+DLLM_HD int chunk_slots(const AttentionArgs& a) { return a.max_keys > 0 ? key_chunks(a.max_keys) : 1; }
+
 // The partial states (max, sum, out[Dh]) of a (token, head)'s chunks merged in chunk order into
 // out[Dh]; this thread writes dims first, first + stride, ... A chunk with no keys has max -inf and
 // weighs 0.
@@ -167,7 +172,7 @@ inline constexpr int kMergeThreads = 128;
 __global__ void __launch_bounds__(kMergeThreads)
     attention_merge_kernel(AttentionArgs a, int chunks, bool own, const float* partial) {
   const int64_t th = int64_t(blockIdx.x) * a.q_heads + int(blockIdx.y);
-  const int count = own ? (a.vis[blockIdx.x].keys() + kAttentionChunk - 1) / kAttentionChunk : chunks;
+  const int count = own ? key_chunks(a.vis[blockIdx.x].keys()) : chunks;
   if (own && count < 2) return;
   merge_chunks(partial + th * chunks * (a.head_dim + 2), count, a.head_dim, a.out + th * a.head_dim, int(threadIdx.x),
                int(blockDim.x));
@@ -680,8 +685,7 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
       }
   };
   const auto row_th = [&](int i) { return int64_t(t0 + tok[i]) * a.q_heads + head[i]; };
-  // fixed: each row's chunk slots in the workspace (attention_chunks(a), the most a row can have)
-  const int fixed_chunks = a.max_keys > 0 ? (a.max_keys + kAttentionChunk - 1) / kAttentionChunk : 1;
+  const int fixed_chunks = chunk_slots(a);  // fixed: each row's chunk slots in the workspace
 
   for (int run = 0; run < nt;) {
     // The run: tokens [run, run_end) of one group; rows of other runs see none of its keys.
@@ -753,7 +757,7 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
         float* dst[kRows] = {};
         bool state[kRows];
         for (int i = 0; i < kRows; ++i) {
-          const int row_chunks = (keys[i] + kAttentionChunk - 1) / kAttentionChunk;
+          const int row_chunks = key_chunks(keys[i]);
           state[i] = PARTIAL && row_chunks > 1;
           if (c < row_chunks)
             dst[i] = state[i] ? a.workspace + (row_th(i) * fixed_chunks + c) * (dh + 2) : a.out + row_th(i) * dh;
@@ -792,7 +796,7 @@ dim3 tiles_grid(const AttentionArgs& a, MmaInputs i, KeyChunks k) {
 
 }  // namespace
 
-int attention_chunks(const AttentionArgs& a) { return a.max_keys > 0 ? blocks_for(a.max_keys, kAttentionChunk) : 1; }
+int attention_chunks(const AttentionArgs& a) { return chunk_slots(a); }
 
 bool attention_tiles_available() { return mma_available(); }
 
