@@ -253,9 +253,10 @@ __device__ inline int mapped_code(const Visibility& v, int x) {
   return -1 - (v.second.end == v.second.begin || r < n1 ? v.first.begin + r : v.second.begin + (r - n1));
 }
 
-// 16 bytes from global to shared memory, ready after stage16_wait and the next barrier: by cp.async
-// where the device has it (no registers: a tile's copies are all in flight at once), else through
-// registers.
+// 16 bytes from global to shared memory: by cp.async where the device has it (no registers: a tile's
+// copies are all in flight at once, and in flight while the block computes), else through registers.
+// stage16_commit closes a group of copies (possibly empty); stage16_wait<N> waits for all but the N
+// latest groups, whose copies are then ready after the next barrier.
 __device__ inline void stage16(void* shared_dst, const void* global_src) {
 #if defined(DLLM_DEVICE_HAS_MMA_BF16)
   gpu_cp_async_16(static_cast<uint32_t*>(shared_dst), global_src, true);
@@ -263,10 +264,15 @@ __device__ inline void stage16(void* shared_dst, const void* global_src) {
   *static_cast<uint4*>(shared_dst) = *static_cast<const uint4*>(global_src);
 #endif
 }
-__device__ inline void stage16_wait() {
+__device__ inline void stage16_commit() {
 #if defined(DLLM_DEVICE_HAS_MMA_BF16)
   gpu_cp_async_commit();
-  gpu_cp_async_wait<0>();
+#endif
+}
+template <int PENDING>
+__device__ inline void stage16_wait() {
+#if defined(DLLM_DEVICE_HAS_MMA_BF16)
+  gpu_cp_async_wait<PENDING>();
 #endif
 }
 
@@ -313,8 +319,9 @@ __device__ inline void mma_terms(const uint32_t (&a)[T][NA], const uint32_t (&b)
 // The padding spreads a warp's fragment reads over the banks (f32: K's 8-byte reads of a half-warp,
 // V's 4-byte reads of a warp). k_frag and v_frag put one fragment register: K's dims 2 pair and
 // 2 pair + 1 of a key; V's keys key and key + 1 at a dim (V's fragments pair keys, not dims).
-// store8 puts 8 dims of a key from registers (kv[0] K's, kv[1] V's); copy8 copies them as stored
-// (16-byte stage16s): rows of the tile's own type (kStored) whose 8 dims are all there.
+// K and V are staged apart (part 0: K, 1: V), so that one is in flight while the other is read.
+// store8 puts 8 dims of a key's part from registers; copy8 copies them as stored from src (16-byte
+// stage16s): rows of the tile's own type (kStored) whose 8 dims are all there.
 template <MmaInputs I, int DIM>
 struct KvTile;
 template <int DIM>
@@ -331,16 +338,11 @@ struct KvTile<MmaInputs::bf16, DIM> {
     const uint16_t* e = reinterpret_cast<const uint16_t*>(v[key]) + dim;
     f[0][reg] = uint32_t(e[0]) | uint32_t(e[2 * kLd]) << 16;
   }
-  __device__ void store8(int key, int d, const float (&kv)[2][8]) {
-    for (int i = 0; i < 4; ++i) {
-      k[key][d / 2 + i] = bf16_pair(kv[0][2 * i], kv[0][2 * i + 1]);
-      v[key][d / 2 + i] = bf16_pair(kv[1][2 * i], kv[1][2 * i + 1]);
-    }
+  __device__ uint32_t* row(int part, int key) { return part == 0 ? k[key] : v[key]; }
+  __device__ void store8(int part, int key, int d, const float (&x)[8]) {
+    for (int i = 0; i < 4; ++i) row(part, key)[d / 2 + i] = bf16_pair(x[2 * i], x[2 * i + 1]);
   }
-  __device__ void copy8(int key, int d, const KeyRef& r) {
-    stage16(&k[key][d / 2], static_cast<const uint16_t*>(r.k) + r.at);
-    stage16(&v[key][d / 2], static_cast<const uint16_t*>(r.v) + r.at);
-  }
+  __device__ void copy8(int part, int key, int d, const void* src) { stage16(row(part, key) + d / 2, src); }
 };
 template <int DIM>
 struct KvTile<MmaInputs::f32, DIM> {
@@ -356,19 +358,14 @@ struct KvTile<MmaInputs::f32, DIM> {
   __device__ void v_frag(uint32_t (&f)[3][N], int reg, int key, int dim) const {
     put_pair(f, reg, v[key][dim], v[key + 1][dim]);
   }
-  __device__ void store8(int key, int d, const float (&kv)[2][8]) {
-    for (int h = 0; h < 2; ++h) {
-      *reinterpret_cast<float4*>(&k[key][d + 4 * h]) =
-          float4{kv[0][4 * h], kv[0][4 * h + 1], kv[0][4 * h + 2], kv[0][4 * h + 3]};
-      *reinterpret_cast<float4*>(&v[key][d + 4 * h]) =
-          float4{kv[1][4 * h], kv[1][4 * h + 1], kv[1][4 * h + 2], kv[1][4 * h + 3]};
-    }
+  __device__ float* row(int part, int key) { return part == 0 ? k[key] : v[key]; }
+  __device__ void store8(int part, int key, int d, const float (&x)[8]) {
+    for (int h = 0; h < 2; ++h)
+      *reinterpret_cast<float4*>(row(part, key) + d + 4 * h) =
+          float4{x[4 * h], x[4 * h + 1], x[4 * h + 2], x[4 * h + 3]};
   }
-  __device__ void copy8(int key, int d, const KeyRef& r) {
-    for (int h = 0; h < 2; ++h) {
-      stage16(&k[key][d + 4 * h], static_cast<const float*>(r.k) + r.at + 4 * h);
-      stage16(&v[key][d + 4 * h], static_cast<const float*>(r.v) + r.at + 4 * h);
-    }
+  __device__ void copy8(int part, int key, int d, const void* src) {
+    for (int h = 0; h < 2; ++h) stage16(row(part, key) + d + 4 * h, static_cast<const float*>(src) + 4 * h);
   }
 };
 
@@ -549,11 +546,12 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
   constexpr int kRows = Lanes::kRows, kKeys = Tile::kKeys;
   constexpr bool kFixed = CHUNKS == KeyChunks::fixed;
   alignas(16) __shared__ Tile tile;
-  [[maybe_unused]] __shared__ int code_s[kKeys];  // balanced: the tile's keys (times_seen's codes)
   static_assert(sizeof(Visibility) % 4 == 0 && alignof(Visibility) == 4, "Visibility is int32 fields");
   __shared__ int32_t vis_words[kTileRows * sizeof(Visibility) / 4];  // the tile's tokens (no constructor)
   __shared__ int32_t seq_s[kTileRows];
-  __shared__ int32_t map_s[kTileRows];  // fixed: the first token of the group with the token's key map
+  // fixed: the first token of the group with the token's key map, and (at that token) the map's
+  // largest key count
+  __shared__ int32_t map_s[kTileRows], map_keys_s[kTileRows];
   Visibility* vis_s = reinterpret_cast<Visibility*>(vis_words);
   const int group = a.q_heads / a.kv_heads, per_tile = kTileRows / group;  // tokens per tile
   const int t0 = int(blockIdx.x) * per_tile, nt = min(per_tile, a.tokens - t0), kvh = int(blockIdx.y);
@@ -575,6 +573,13 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
       while (first > 0 && same_group(first - 1, u)) --first;
       while (!same_key_map(vis_s[first], vis_s[u])) ++first;
       map_s[u] = first;
+    }
+    __syncthreads();
+    for (int u = tid; u < nt; u += int(blockDim.x)) {
+      int keys = 0;  // a map's tokens follow its first
+      for (int v = u; v < nt; ++v)
+        if (map_s[v] == u) keys = max(keys, vis_s[v].keys());
+      map_keys_s[u] = keys;
     }
     __syncthreads();
   }
@@ -602,71 +607,96 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
     for (int n = 0; n < Lanes::kOutBlocks; ++n)
       for (int e = 0; e < 4; ++e) o[n][e] = 0.0f;
   };
-  // Stages the key tile whose slot e holds key code_of(e) (times_seen's codes; kKeyCacheNone:
-  // zeros), cache rows from seq_at, 8 dims of a key at a time: rows of the tile's type as stored
-  // (copy8: a bf16 cache into a bf16 tile; an f32 cache and the pass's f32 keys into an f32 tile),
-  // anything else through registers (store8, rounded to bf16 for a bf16 tile).
-  const auto stage = [&](int64_t seq_at, auto code_of) {
-    if constexpr (!kFixed)
-      for (int e = tid; e < kKeys; e += int(blockDim.x)) code_s[e] = code_of(e);
+  // Issues part `part` (0: K, 1: V) of the key tile whose slot e holds key code_of(e) (times_seen's
+  // codes; kKeyCacheNone: zeros), cache rows from seq_at, 8 dims of a key at a time, as one group of
+  // copies: rows of the tile's type as stored (copy8: a bf16 cache into a bf16 tile; an f32 cache
+  // and the pass's f32 keys into an f32 tile), anything else through registers (store8, rounded to
+  // bf16 for a bf16 tile).
+  const auto stage = [&](int part, int64_t seq_at, auto code_of) {
     for (int e = tid; e < kKeys * (DIM / 8); e += int(blockDim.x)) {
       const int key = e / (DIM / 8), d = (e % (DIM / 8)) * 8, code = code_of(key);
       const bool there = code != kKeyCacheNone, cached = code >= 0;
-      const KeyRef r =
-          cached ? KeyRef{a.k_cache, a.v_cache, seq_at + int64_t(code) * row_len + d, a.kv_dtype}
-                 : KeyRef{a.k_pass, a.v_pass, there ? int64_t(-1 - code) * row_len + kvh * dh + d : 0, DType::f32};
-      if (there && r.dtype == Tile::kStored && (cached ? cache_rows_whole : VEC) && d + 8 <= dh) {
-        tile.copy8(key, d, r);
+      const void* src = cached ? (part == 0 ? a.k_cache : a.v_cache) : (part == 0 ? a.k_pass : a.v_pass);
+      const int64_t at = cached  ? seq_at + int64_t(code) * row_len + d
+                         : there ? int64_t(-1 - code) * row_len + kvh * dh + d
+                                 : 0;
+      const DType dtype = cached ? a.kv_dtype : DType::f32;
+      if (there && dtype == Tile::kStored && (cached ? cache_rows_whole : VEC) && d + 8 <= dh) {
+        tile.copy8(part, key, d, static_cast<const char*>(src) + at * dtype_size(dtype));
         continue;
       }
-      float kv[2][8] = {};  // [K or V][dim]
-      if (there && VEC) {   // one 16-byte (f32) or 8-byte (bf16) load per 4 dims
-        for (int h = 0; h < 2 && d + 4 * h < dh; ++h) {
-          load4(r.k, r.dtype, r.at + 4 * h, &kv[0][4 * h]);
-          load4(r.v, r.dtype, r.at + 4 * h, &kv[1][4 * h]);
-        }
+      float x[8] = {};
+      if (there && VEC) {  // one 16-byte (f32) or 8-byte (bf16) load per 4 dims
+        for (int h = 0; h < 2 && d + 4 * h < dh; ++h) load4(src, dtype, at + 4 * h, &x[4 * h]);
       } else if (there) {
-        for (int i = 0; i < 8 && d + i < dh; ++i) kv[0][i] = r.key(i), kv[1][i] = r.value(i);
+        for (int i = 0; i < 8 && d + i < dh; ++i) x[i] = kv_load(src, dtype, at + i);
       }
-      tile.store8(key, d, kv);
+      tile.store8(part, key, d, x);
     }
-    stage16_wait();
-    __syncthreads();
+    stage16_commit();
   };
-  // Adds the staged tile to the rows' states: times(i, e) is how many times row slot i sees the
-  // tile's key e (0, 1 or 2). S = Q K^T, then the online softmax of each row: scale, mask, the tile's
-  // max over the row's lanes, rescale (a key seen twice weighs twice: its score gains ln 2); O += P V.
-  // A tile a row does not see leaves its state as it was. Every thread comes, for the barrier.
-  const auto add = [&](auto times) {
-    if (warp_has_rows) {  // the other warps only reach the barriers
-      float s[Lanes::kScoreBlocks][4] = {};
-      lanes.scores(tile, dh, s);
-      float p_max[kRows];
-      for (int i = 0; i < kRows; ++i) p_max[i] = -INFINITY;
-      for (int n = 0; n < Lanes::kScoreBlocks; ++n)
-        for (int e = 0; e < 4; ++e) {
-          const int i = Lanes::acc_row(e), seen = times(i, lanes.acc_col(n, e));
-          s[n][e] = seen == 0 ? -INFINITY : s[n][e] * a.scale + (seen == 2 ? 0.69314718f : 0.0f);
-          p_max[i] = fmaxf(p_max[i], s[n][e]);
-        }
-      float corr[kRows];
-      for (int i = 0; i < kRows; ++i) {
-        const float m_new = fmaxf(m[i], row_max<Lanes>(p_max[i]));
-        corr[i] = m_new == -INFINITY ? 1.0f : expf(m[i] - m_new);  // no key yet: nothing to rescale
-        m[i] = m_new;
-        l[i] *= corr[i];
+  // The online softmax of the staged tile's scores s: times(i, e) is how many times row slot i sees
+  // the tile's key e (0, 1 or 2). Scale, mask, the tile's max over the row's lanes, rescale (a key
+  // seen twice weighs twice: its score gains ln 2); s becomes P, the weights of P V. A tile a row
+  // does not see leaves its state as it was.
+  const auto softmax = [&](float(&s)[Lanes::kScoreBlocks][4], auto times) {
+    float p_max[kRows];
+    for (int i = 0; i < kRows; ++i) p_max[i] = -INFINITY;
+    for (int n = 0; n < Lanes::kScoreBlocks; ++n)
+      for (int e = 0; e < 4; ++e) {
+        const int i = Lanes::acc_row(e), seen = times(i, lanes.acc_col(n, e));
+        s[n][e] = seen == 0 ? -INFINITY : s[n][e] * a.scale + (seen == 2 ? 0.69314718f : 0.0f);
+        p_max[i] = fmaxf(p_max[i], s[n][e]);
       }
-      for (int n = 0; n < Lanes::kScoreBlocks; ++n)
-        for (int e = 0; e < 4; ++e) {
-          const int i = Lanes::acc_row(e);
-          s[n][e] = s[n][e] == -INFINITY ? 0.0f : expf(s[n][e] - m[i]);
-          l[i] += s[n][e];
-        }
-      for (int n = 0; n < Lanes::kOutBlocks; ++n)
-        for (int e = 0; e < 4; ++e) o[n][e] *= corr[Lanes::acc_row(e)];
-      lanes.accumulate(s, tile, dh, o);
+    float corr[kRows];
+    for (int i = 0; i < kRows; ++i) {
+      const float m_new = fmaxf(m[i], row_max<Lanes>(p_max[i]));
+      corr[i] = m_new == -INFINITY ? 1.0f : expf(m[i] - m_new);  // no key yet: nothing to rescale
+      m[i] = m_new;
+      l[i] *= corr[i];
     }
-    __syncthreads();  // the tile is read before the next one is staged
+    for (int n = 0; n < Lanes::kScoreBlocks; ++n)
+      for (int e = 0; e < 4; ++e) {
+        const int i = Lanes::acc_row(e);
+        s[n][e] = s[n][e] == -INFINITY ? 0.0f : expf(s[n][e] - m[i]);
+        l[i] += s[n][e];
+      }
+    for (int n = 0; n < Lanes::kOutBlocks; ++n)
+      for (int e = 0; e < 4; ++e) o[n][e] *= corr[Lanes::acc_row(e)];
+  };
+  // A key tile of the block's sequence: keys x0 .. x0 + kKeys - 1 of chunk `chunk` (-1: past the
+  // last tile), of the run's hull list (balanced) or of each row's own list (fixed). map: -1 where
+  // every row of the run sees these keys; fixed, past cached_min: the key map whose keys the tile
+  // holds (its first token), with `keys` its largest key count.
+  struct Step {
+    int chunk, x0, map, keys;
+  };
+  // Adds the tiles from `first` on to the rows' states (next(s): the tile after s), pipelined: a
+  // tile's V is in flight while its scores run, and the next tile's K while its softmax and P V run.
+  // code_of(s, e): the key in slot e of tile s; times(s, i, e): how many times row slot i sees it;
+  // chunk_done(c) after chunk c's last tile. Every thread comes, for the barriers.
+  const auto add_tiles = [&](int64_t seq_at, Step first, auto next, auto code_of, auto times, auto chunk_done) {
+    if (first.chunk < 0) return;
+    stage(0, seq_at, [&](int e) { return code_of(first, e); });
+    for (Step s = first; s.chunk >= 0;) {
+      const Step n = next(s);
+      stage16_wait<0>();
+      __syncthreads();  // K of s is in place; every warp is past the last tile's P V
+      stage(1, seq_at, [&](int e) { return code_of(s, e); });
+      float sc[Lanes::kScoreBlocks][4] = {};
+      if (warp_has_rows) lanes.scores(tile, dh, sc);  // the other warps only stage
+      __syncthreads();                                // K of s is read
+      if (n.chunk >= 0)
+        stage(0, seq_at, [&](int e) { return code_of(n, e); });
+      else
+        stage16_commit();  // the groups count tiles
+      if (warp_has_rows) softmax(sc, [&](int i, int e) { return times(s, i, e); });
+      stage16_wait<1>();
+      __syncthreads();  // V of s is in place
+      if (warp_has_rows) lanes.accumulate(sc, tile, dh, o);
+      if (n.chunk != s.chunk) chunk_done(s.chunk);
+      s = n;
+    }
   };
   // The rows' sums over their lanes; then each lane writes its part of row slot i at dst[i] (none
   // where null): the output, or where state[i] the state (max, sum, out[Dh]) of a chunk.
@@ -686,6 +716,7 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
   };
   const auto row_th = [&](int i) { return int64_t(t0 + tok[i]) * a.q_heads + head[i]; };
   const int fixed_chunks = chunk_slots(a);  // fixed: each row's chunk slots in the workspace
+  constexpr Step kPast{-1, 0, -1, 0};
 
   for (int run = 0; run < nt;) {
     // The run: tokens [run, run_end) of one group; rows of other runs see none of its keys.
@@ -695,6 +726,7 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
     bool in_run[kRows];
     for (int i = 0; i < kRows; ++i) in_run[i] = tok[i] >= run && tok[i] < run_end;
 
+    reset();
     if constexpr (!kFixed) {
       // The run's keys: its cache hull, then its pass hull; chunk blockIdx.z of gridDim.z.
       int cache_lo = INT_MAX, cache_hi = 0, pass_lo = INT_MAX, pass_hi = 0;
@@ -709,14 +741,18 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
       const int n_keys = n_cache + n_pass;
       const int chunk = (n_keys + chunks * kKeys - 1) / (chunks * kKeys) * kKeys;
       const int begin = min(int(blockIdx.z) * chunk, n_keys), end = min(begin + chunk, n_keys);
-      reset();
-      for (int k0 = begin; k0 < end; k0 += kKeys) {
-        stage(seq_at, [&](int e) {
-          const int j = k0 + e;
-          return j >= end ? kKeyCacheNone : j < n_cache ? cache_lo + j : -1 - (pass_lo + j - n_cache);
-        });
-        add([&](int i, int e) { return in_run[i] ? times_seen(vis_s[tok[i]], code_s[e]) : 0; });
-      }
+      const auto code_of = [&](const Step& s, int e) {
+        const int j = s.x0 + e;
+        return j >= end ? kKeyCacheNone : j < n_cache ? cache_lo + j : -1 - (pass_lo + j - n_cache);
+      };
+      add_tiles(
+          seq_at, begin < end ? Step{int(blockIdx.z), begin, -1, 0} : kPast,
+          [&](const Step& s) {
+            return s.x0 + kKeys < end ? Step{s.chunk, s.x0 + kKeys, -1, 0} : kPast;
+          },
+          code_of,
+          [&](const Step& s, int i, int e) { return in_run[i] ? times_seen(vis_s[tok[i]], code_of(s, e)) : 0; },
+          [](int) {});
       float* dst[kRows] = {};
       bool state[kRows];
       for (int i = 0; i < kRows; ++i) {
@@ -736,34 +772,42 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
         cached_min = min(cached_min, vis_s[u].cache_len - vis_s[u].cache_begin);
       for (int i = 0; i < kRows; ++i) keys[i] = in_run[i] ? vis_s[tok[i]].keys() : 0;
       const int cache_begin = vis_s[run].cache_begin;
-      for (int c = int(blockIdx.z); c * kAttentionChunk < keys_max; c += chunks) {
-        reset();
-        for (int x0 = c * kAttentionChunk; x0 < min(keys_max, (c + 1) * kAttentionChunk); x0 += kKeys) {
-          if (x0 + kKeys <= cached_min) {  // cache slots every row of the run sees
-            stage(seq_at, [&](int e) { return cache_begin + x0 + e; });
-            add([&](int i, int) { return int(in_run[i]); });
-            continue;
+      // The first tile at or after keys x0 of chunk c, its key map the first from token `from` on.
+      const auto settle = [&](int c, int x0, int from) {
+        for (;; x0 += kKeys, from = run) {
+          if (x0 >= min(keys_max, (c + 1) * kAttentionChunk)) {  // the chunk's end: the block's next chunk
+            c += chunks, x0 = c * kAttentionChunk;
+            if (x0 >= keys_max) return kPast;
           }
-          for (int u = run; u < run_end; ++u) {  // each key map of the run with keys here
-            if (map_s[u] != u) continue;
-            int map_keys = 0;
-            for (int v = u; v < run_end; ++v)
-              if (map_s[v] == u) map_keys = max(map_keys, vis_s[v].keys());
-            if (x0 >= map_keys) continue;
-            stage(seq_at, [&](int e) { return x0 + e < map_keys ? mapped_code(vis_s[u], x0 + e) : kKeyCacheNone; });
-            add([&](int i, int e) { return int(in_run[i] && map_s[tok[i]] == u && x0 + e < keys[i]); });
-          }
+          if (x0 + kKeys <= cached_min) return Step{c, x0, -1, 0};  // cache slots every row of the run sees
+          for (int u = from; u < run_end; ++u)
+            if (map_s[u] == u && x0 < map_keys_s[u]) return Step{c, x0, u, map_keys_s[u]};
         }
-        float* dst[kRows] = {};
-        bool state[kRows];
-        for (int i = 0; i < kRows; ++i) {
-          const int row_chunks = key_chunks(keys[i]);
-          state[i] = PARTIAL && row_chunks > 1;
-          if (c < row_chunks)
-            dst[i] = state[i] ? a.workspace + (row_th(i) * fixed_chunks + c) * (dh + 2) : a.out + row_th(i) * dh;
-        }
-        write(dst, state);
-      }
+      };
+      add_tiles(
+          seq_at, settle(int(blockIdx.z), int(blockIdx.z) * kAttentionChunk, run),
+          [&](const Step& s) {
+            return s.map >= 0 ? settle(s.chunk, s.x0, s.map + 1) : settle(s.chunk, s.x0 + kKeys, run);
+          },
+          [&](const Step& s, int e) {
+            const int x = s.x0 + e;
+            return s.map < 0 ? cache_begin + x : x < s.keys ? mapped_code(vis_s[s.map], x) : kKeyCacheNone;
+          },
+          [&](const Step& s, int i, int e) {
+            return int(in_run[i] && (s.map < 0 || (map_s[tok[i]] == s.map && s.x0 + e < keys[i])));
+          },
+          [&](int c) {
+            float* dst[kRows] = {};
+            bool state[kRows];
+            for (int i = 0; i < kRows; ++i) {
+              const int row_chunks = key_chunks(keys[i]);
+              state[i] = PARTIAL && row_chunks > 1;
+              if (c < row_chunks)
+                dst[i] = state[i] ? a.workspace + (row_th(i) * fixed_chunks + c) * (dh + 2) : a.out + row_th(i) * dh;
+            }
+            write(dst, state);
+            reset();
+          });
       if (blockIdx.z == 0)  // rows that see nothing: 0
         for (int n = 0; n < Lanes::kOutBlocks; ++n)
           for (int e = 0; e < 4; ++e) {
