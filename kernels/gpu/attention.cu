@@ -253,10 +253,15 @@ __device__ inline int mapped_code(const Visibility& v, int x) {
   return -1 - (v.second.end == v.second.begin || r < n1 ? v.first.begin + r : v.second.begin + (r - n1));
 }
 
-// 16 bytes from global to shared memory: by cp.async where the device has it (no registers: a tile's
-// copies are all in flight at once, and in flight while the block computes), else through registers.
-// stage16_commit closes a group of copies (possibly empty); stage16_wait<N> waits for all but the N
-// latest groups, whose copies are then ready after the next barrier.
+// 16 bytes from global to shared memory: by cp.async where the device has it (kAsyncCopies; no
+// registers: a tile's copies are all in flight at once, and in flight while the block computes),
+// else through registers. stage16_commit closes a group of copies (possibly empty); stage16_wait<N>
+// waits for all but the N latest groups, whose copies are then ready after the next barrier.
+#if defined(DLLM_DEVICE_HAS_MMA_BF16)
+inline constexpr bool kAsyncCopies = true;
+#else
+inline constexpr bool kAsyncCopies = false;
+#endif
 __device__ inline void stage16(void* shared_dst, const void* global_src) {
 #if defined(DLLM_DEVICE_HAS_MMA_BF16)
   gpu_cp_async_16(static_cast<uint32_t*>(shared_dst), global_src, true);
@@ -671,29 +676,36 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
   struct Step {
     int chunk, x0, map, keys;
   };
-  // Adds the tiles from `first` on to the rows' states (next(s): the tile after s), pipelined: a
-  // tile's V is in flight while its scores run, and the next tile's K while its softmax and P V run.
-  // code_of(s, e): the key in slot e of tile s; times(s, i, e): how many times row slot i sees it;
-  // chunk_done(c) after chunk c's last tile. Every thread comes, for the barriers.
+  // Adds the tiles from `first` on to the rows' states (next(s): the tile after s). With cp.async
+  // they are pipelined: a tile's V is in flight while its scores run, and the next tile's K while
+  // its softmax and P V run. Through registers, K and V are staged together, their loads in flight
+  // at once. code_of(s, e): the key in slot e of tile s; times(s, i, e): how many times row slot i
+  // sees it; chunk_done(c) after chunk c's last tile. Every thread comes, for the barriers.
   const auto add_tiles = [&](int64_t seq_at, Step first, auto next, auto code_of, auto times, auto chunk_done) {
-    if (first.chunk < 0) return;
-    stage(0, seq_at, [&](int e) { return code_of(first, e); });
+    const auto stage_tile = [&](int part, const Step& s) { stage(part, seq_at, [&](int e) { return code_of(s, e); }); };
+    if (kAsyncCopies && first.chunk >= 0) stage_tile(0, first);
     for (Step s = first; s.chunk >= 0;) {
       const Step n = next(s);
+      if constexpr (!kAsyncCopies) stage_tile(0, s), stage_tile(1, s);
       stage16_wait<0>();
-      __syncthreads();  // K of s is in place; every warp is past the last tile's P V
-      stage(1, seq_at, [&](int e) { return code_of(s, e); });
+      __syncthreads();  // K of s is in place (through registers, V too); every warp is past the last P V
+      if constexpr (kAsyncCopies) stage_tile(1, s);
       float sc[Lanes::kScoreBlocks][4] = {};
       if (warp_has_rows) lanes.scores(tile, dh, sc);  // the other warps only stage
-      __syncthreads();                                // K of s is read
-      if (n.chunk >= 0)
-        stage(0, seq_at, [&](int e) { return code_of(n, e); });
-      else
-        stage16_commit();  // the groups count tiles
+      if constexpr (kAsyncCopies) {
+        __syncthreads();  // K of s is read
+        if (n.chunk >= 0)
+          stage_tile(0, n);
+        else
+          stage16_commit();  // the groups count tiles
+      }
       if (warp_has_rows) softmax(sc, [&](int i, int e) { return times(s, i, e); });
-      stage16_wait<1>();
-      __syncthreads();  // V of s is in place
+      if constexpr (kAsyncCopies) {
+        stage16_wait<1>();
+        __syncthreads();  // V of s is in place
+      }
       if (warp_has_rows) lanes.accumulate(sc, tile, dh, o);
+      if constexpr (!kAsyncCopies) __syncthreads();  // s is read before the next tile is staged
       if (n.chunk != s.chunk) chunk_done(s.chunk);
       s = n;
     }
