@@ -680,8 +680,13 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
   // they are pipelined: a tile's V is in flight while its scores run, and the next tile's K while
   // its softmax and P V run. Through registers, K and V are staged together, their loads in flight
   // at once. code_of(s, e): the key in slot e of tile s; times(s, i, e): how many times row slot i
-  // sees it; chunk_done(c) after chunk c's last tile. Every thread comes, for the barriers.
-  const auto add_tiles = [&](int64_t seq_at, Step first, auto next, auto code_of, auto times, auto chunk_done) {
+  // sees it; whole(s, i): whether row slot i sees each key of s once, or is outside the run (its
+  // state is never written this run, so anything may go into it). A warp whose rows are all whole
+  // skips times, most of the softmax's integer work: in a long context nearly every tile is cache
+  // slots that every row sees, and the result is the same bits either way. chunk_done(c) after
+  // chunk c's last tile. Every thread comes, for the barriers.
+  const auto add_tiles = [&](int64_t seq_at, Step first, auto next, auto code_of, auto times, auto whole,
+                             auto chunk_done) {
     const auto stage_tile = [&](int part, const Step& s) { stage(part, seq_at, [&](int e) { return code_of(s, e); }); };
     if (kAsyncCopies && first.chunk >= 0) stage_tile(0, first);
     for (Step s = first; s.chunk >= 0;) {
@@ -699,7 +704,14 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
         else
           stage16_commit();  // the groups count tiles
       }
-      if (warp_has_rows) softmax(sc, [&](int i, int e) { return times(s, i, e); });
+      if (warp_has_rows) {
+        bool lane_whole = true;
+        for (int i = 0; i < kRows; ++i) lane_whole = lane_whole && whole(s, i);
+        if (warp_all(lane_whole))
+          softmax(sc, [](int, int) { return 1; });
+        else
+          softmax(sc, [&](int i, int e) { return times(s, i, e); });
+      }
       if constexpr (kAsyncCopies) {
         stage16_wait<1>();
         __syncthreads();  // V of s is in place
@@ -764,6 +776,12 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
           },
           code_of,
           [&](const Step& s, int i, int e) { return in_run[i] ? times_seen(vis_s[tok[i]], code_of(s, e)) : 0; },
+          [&](const Step& s, int i) {  // cache slots all inside the row's own
+            if (!in_run[i]) return true;
+            const int lo = cache_lo + s.x0, hi = lo + kKeys;
+            return s.x0 + kKeys <= min(end, n_cache) && vis_s[tok[i]].cache_begin <= lo &&
+                   hi <= vis_s[tok[i]].cache_len;
+          },
           [](int) {});
       float* dst[kRows] = {};
       bool state[kRows];
@@ -807,6 +825,9 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
           },
           [&](const Step& s, int i, int e) {
             return int(in_run[i] && (s.map < 0 || (map_s[tok[i]] == s.map && s.x0 + e < keys[i])));
+          },
+          [&](const Step& s, int i) {
+            return !in_run[i] || s.map < 0 || (map_s[tok[i]] == s.map && s.x0 + kKeys <= keys[i]);
           },
           [&](int c) {
             float* dst[kRows] = {};

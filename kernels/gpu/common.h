@@ -72,6 +72,12 @@ __device__ inline float warp_max(float v) {
   for (int m = kWarp / 2; m > 0; m /= 2) v = fmaxf(v, gpu_shfl_xor(v, m));
   return v;
 }
+// Whether p holds on every lane of the warp (every lane gets the answer).
+__device__ inline bool warp_all(bool p) {
+  int v = p;
+  for (int m = kWarp / 2; m > 0; m /= 2) v &= gpu_shfl_xor(v, m);
+  return v != 0;
+}
 
 // Sum over a block (blockDim.x a multiple of kWarp, at most 1024 threads): warps reduce, then warp 0
 // adds the warp sums in warp order. Every thread gets the result. `scratch` holds 1024/32 floats.
