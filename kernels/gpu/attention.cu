@@ -640,6 +640,14 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
     }
     stage16_commit();
   };
+  // The scores' exponentials. bf16 inputs: in base 2, the scale times log2(e) folded into the scores
+  // and the max kept in base-2 units (turned back to natural ones when a state is written), so a
+  // score costs one exp2 where expf takes about ten instructions; its error (a few f32 ulps) is far
+  // below the bf16 rounding of the weights that the variant's rule allows. f32 inputs keep expf.
+  constexpr bool kBase2 = I == MmaInputs::bf16;
+  const float score_scale = kBase2 ? a.scale * 1.44269504f : a.scale;
+  const float twice_gain = kBase2 ? 1.0f : 0.69314718f;  // ln 2 in the scores' units
+  const auto exp_scores = [](float x) { return kBase2 ? exp2f(x) : expf(x); };
   // The online softmax of the staged tile's scores s: times(i, e) is how many times row slot i sees
   // the tile's key e (0, 1 or 2). Scale, mask, the tile's max over the row's lanes, rescale (a key
   // seen twice weighs twice: its score gains ln 2); s becomes P, the weights of P V. A tile a row
@@ -650,20 +658,20 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
     for (int n = 0; n < Lanes::kScoreBlocks; ++n)
       for (int e = 0; e < 4; ++e) {
         const int i = Lanes::acc_row(e), seen = times(i, lanes.acc_col(n, e));
-        s[n][e] = seen == 0 ? -INFINITY : s[n][e] * a.scale + (seen == 2 ? 0.69314718f : 0.0f);
+        s[n][e] = seen == 0 ? -INFINITY : s[n][e] * score_scale + (seen == 2 ? twice_gain : 0.0f);
         p_max[i] = fmaxf(p_max[i], s[n][e]);
       }
     float corr[kRows];
     for (int i = 0; i < kRows; ++i) {
       const float m_new = fmaxf(m[i], row_max<Lanes>(p_max[i]));
-      corr[i] = m_new == -INFINITY ? 1.0f : expf(m[i] - m_new);  // no key yet: nothing to rescale
+      corr[i] = m_new == -INFINITY ? 1.0f : exp_scores(m[i] - m_new);  // no key yet: nothing to rescale
       m[i] = m_new;
       l[i] *= corr[i];
     }
     for (int n = 0; n < Lanes::kScoreBlocks; ++n)
       for (int e = 0; e < 4; ++e) {
         const int i = Lanes::acc_row(e);
-        s[n][e] = s[n][e] == -INFINITY ? 0.0f : expf(s[n][e] - m[i]);
+        s[n][e] = s[n][e] == -INFINITY ? 0.0f : exp_scores(s[n][e] - m[i]);
         l[i] += s[n][e];
       }
     for (int n = 0; n < Lanes::kOutBlocks; ++n)
@@ -727,7 +735,8 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
   const auto write = [&](float* const(&dst)[kRows], const bool(&state)[kRows]) {
     for (int i = 0; i < kRows; ++i) l[i] = row_sum<Lanes>(l[i]);
     for (int i = 0; i < kRows; ++i)
-      if (dst[i] && state[i] && lane / Lanes::kRowStride % 4 == 0) dst[i][0] = m[i], dst[i][1] = l[i];  // one lane
+      if (dst[i] && state[i] && lane / Lanes::kRowStride % 4 == 0)
+        dst[i][0] = kBase2 ? m[i] * 0.69314718f : m[i], dst[i][1] = l[i];  // one lane
     for (int n = 0; n < Lanes::kOutBlocks; ++n)
       for (int e = 0; e < 4; ++e) {
         const int i = Lanes::acc_row(e), d = lanes.acc_col(n, e);
