@@ -343,6 +343,9 @@ struct KvTile<MmaInputs::bf16, DIM> {
     const uint16_t* e = reinterpret_cast<const uint16_t*>(v[key]) + dim;
     f[0][reg] = uint32_t(e[0]) | uint32_t(e[2 * kLd]) << 16;
   }
+  __device__ const uint32_t* v_row(int key, int dim) const {
+    return &v[key][dim / 2];
+  }  // 16-byte aligned at dim % 8 == 0
   __device__ uint32_t* row(int part, int key) { return part == 0 ? k[key] : v[key]; }
   __device__ void store8(int part, int key, int d, const float (&x)[8]) {
     for (int i = 0; i < 4; ++i) row(part, key)[d / 2 + i] = bf16_pair(x[2 * i], x[2 * i + 1]);
@@ -446,6 +449,9 @@ struct TileLanes {
       });
     }
   }
+  // bf16 V: each ldmatrix .x4 .trans gives the B registers of two 8-dim blocks (matrices: keys
+  // 0-7 and 8-15 of the 16, at dims 8n and at 8n + 8; lane l gives row l % 8 of matrix l / 8), where
+  // v_frag takes two 16-bit loads a register.
   __device__ void accumulate(const float (&s)[kScoreBlocks][4], const Tile& t, int dh,
                              float (&o)[kOutBlocks][4]) const {
     unrolled<Tile::kKeys / 16>([&](auto keys) {
@@ -455,14 +461,27 @@ struct TileLanes {
       put_pair(pa, 1, s[2 * kk][2], s[2 * kk][3]);
       put_pair(pa, 2, s[2 * kk + 1][0], s[2 * kk + 1][1]);
       put_pair(pa, 3, s[2 * kk + 1][2], s[2 * kk + 1][3]);
-      unrolled<kOutBlocks>([&](auto dims) {
-        constexpr int n = decltype(dims)::value;
-        if (n * 8 >= dh) return;
-        uint32_t b[kTerms][2];
-        t.v_frag(b, 0, 16 * kk + 2 * q, 8 * n + g);
-        t.v_frag(b, 1, 16 * kk + 2 * q + 8, 8 * n + g);
-        mma_terms(pa, b, o[n], mma);
-      });
+      if constexpr (I == MmaInputs::bf16) {
+        const int lane = 4 * g + q, j = lane / 8;
+        unrolled<kOutBlocks / 2>([&](auto dims) {
+          constexpr int n = 2 * decltype(dims)::value;
+          if (n * 8 >= dh) return;
+          uint32_t r[4];
+          gpu_ldmatrix_x4_trans(r, t.v_row(16 * kk + 8 * (j % 2) + lane % 8, 8 * (n + j / 2)));
+          const uint32_t b0[1][2] = {{r[0], r[1]}}, b1[1][2] = {{r[2], r[3]}};
+          mma_terms(pa, b0, o[n], mma);
+          if ((n + 1) * 8 < dh) mma_terms(pa, b1, o[n + 1], mma);
+        });
+      } else {
+        unrolled<kOutBlocks>([&](auto dims) {
+          constexpr int n = decltype(dims)::value;
+          if (n * 8 >= dh) return;
+          uint32_t b[kTerms][2];
+          t.v_frag(b, 0, 16 * kk + 2 * q, 8 * n + g);
+          t.v_frag(b, 1, 16 * kk + 2 * q + 8, 8 * n + g);
+          mma_terms(pa, b, o[n], mma);
+        });
+      }
     });
   }
 };

@@ -339,6 +339,19 @@ void mma_16x8x16_bf16(const uint32_t (&a)[4], const uint32_t (&b)[2], float (&c)
     for (int k = 0; k < 16; ++k) c[i] += A[row][k] * B[k][col];
   }
 }
+
+void ldmatrix_x4_trans(uint32_t (&r)[4], const void* row) {
+  const uintptr_t at = reinterpret_cast<uintptr_t>(row);
+  uint32_t lo[kWarp], hi[kWarp];  // every lane's row address, in halves
+  gather_warp(uint32_t(at), lo);
+  gather_warp(uint32_t(uint64_t(at) >> 32), hi);
+  const auto element = [&](int j, int i, int col) {  // M_j[i][col]: row i of matrix j is lane 8 j + i's
+    const auto* p = reinterpret_cast<const uint16_t*>(uintptr_t(uint64_t(hi[8 * j + i]) << 32 | lo[8 * j + i]));
+    return uint32_t(p[col]);
+  };
+  const int lane = int(g_current % kWarp), g = lane / 4, q = lane % 4;
+  for (int j = 0; j < 4; ++j) r[j] = element(j, 2 * q, g) | element(j, 2 * q + 1, g) << 16;
+}
 #else
 void mfma_16x16x16_bf16(const uint32_t (&a)[2], const uint32_t (&b)[2], float (&c)[4]) {
   float A[16][16], B[16][16];  // the wave's operands: lane r + 16 s holds A[r][4s ..] and B[4s ..][r]

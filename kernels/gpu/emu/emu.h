@@ -170,6 +170,11 @@ void mfma_16x16x16_bf16(const uint32_t (&a)[2], const uint32_t (&b)[2], float (&
 void cp_async_16(void* shared_dst, const void* global_src, bool valid);
 void cp_async_commit();           // closes the thread's group of copies issued since the last
 void cp_async_wait(int pending);  // lands all but the thread's `pending` most recent groups
+#if DLLM_EMU_WARP_SIZE == 32
+// ldmatrix .x4 .trans (gpu_ldmatrix_x4_trans in vendor.h, the layout there): a warp collective; each
+// lane gives one row's address and receives its part of the four matrices, transposed.
+void ldmatrix_x4_trans(uint32_t (&r)[4], const void* row);
+#endif
 
 // A kernel launch: runs body once per thread of every block of the grid, or records it while the
 // stream is being captured (the launch error, if any, is kept for last_error()).
