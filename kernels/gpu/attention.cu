@@ -670,7 +670,7 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
   // The online softmax of the staged tile's scores s: times(i, e) is how many times row slot i sees
   // the tile's key e (0, 1 or 2). Scale, mask, the tile's max over the row's lanes, rescale (a key
   // seen twice weighs twice: its score gains ln 2); s becomes P, the weights of P V. A tile a row
-  // does not see leaves its state as it was.
+  // does not see leaves its state as it was. Called by whole warps.
   const auto softmax = [&](float(&s)[Lanes::kScoreBlocks][4], auto times) {
     float p_max[kRows];
     for (int i = 0; i < kRows; ++i) p_max[i] = -INFINITY;
@@ -693,8 +693,13 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
         s[n][e] = s[n][e] == -INFINITY ? 0.0f : exp_scores(s[n][e] - m[i]);
         l[i] += s[n][e];
       }
-    for (int n = 0; n < Lanes::kOutBlocks; ++n)
-      for (int e = 0; e < 4; ++e) o[n][e] *= corr[Lanes::acc_row(e)];
+    // A factor of 1 changes nothing: past the first tiles of a long context no row's max moves, and
+    // the warp skips the rescale (kOutBlocks x 4 multiplies a lane).
+    bool unmoved = true;
+    for (int i = 0; i < kRows; ++i) unmoved = unmoved && corr[i] == 1.0f;
+    if (!warp_all(unmoved))
+      for (int n = 0; n < Lanes::kOutBlocks; ++n)
+        for (int e = 0; e < 4; ++e) o[n][e] *= corr[Lanes::acc_row(e)];
   };
   // A key tile of the block's sequence: keys x0 .. x0 + kKeys - 1 of chunk `chunk` (-1: past the
   // last tile), of the run's hull list (balanced) or of each row's own list (fixed). map: -1 where
