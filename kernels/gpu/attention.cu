@@ -343,9 +343,8 @@ struct KvTile<MmaInputs::bf16, DIM> {
     const uint16_t* e = reinterpret_cast<const uint16_t*>(v[key]) + dim;
     f[0][reg] = uint32_t(e[0]) | uint32_t(e[2 * kLd]) << 16;
   }
-  __device__ const uint32_t* v_row(int key, int dim) const {
-    return &v[key][dim / 2];
-  }  // 16-byte aligned at dim % 8 == 0
+  // part's dims dim .. of a key, 16-byte aligned where dim % 8 == 0 (ldmatrix's rows)
+  __device__ const uint32_t* pairs(int part, int key, int dim) const { return (part == 0 ? k[key] : v[key]) + dim / 2; }
   __device__ uint32_t* row(int part, int key) { return part == 0 ? k[key] : v[key]; }
   __device__ void store8(int part, int key, int d, const float (&x)[8]) {
     for (int i = 0; i < 4; ++i) row(part, key)[d / 2 + i] = bf16_pair(x[2 * i], x[2 * i + 1]);
@@ -436,17 +435,32 @@ struct TileLanes {
         qf.set(kk, r, qrow && d < dh ? qrow[d] : 0.0f, qrow && d + 1 < dh ? qrow[d + 1] : 0.0f);
       }
   }
+  // bf16 K: each ldmatrix .x4 gives the B registers of two 8-key blocks (matrices: keys 8n .. 8n + 7
+  // at dims 16kk and 16kk + 8, then keys 8n + 8 .. at the same dims; lane l gives row l % 8 of matrix
+  // l / 8), where k_frag takes one 32-bit load a register.
   __device__ void scores(const Tile& t, int dh, float (&s)[kScoreBlocks][4]) const {
     for (int kk = 0; kk < DIM / 16 && kk * 16 < dh; ++kk) {
       uint32_t a[kTerms][4];
       qf.get(kk, a);
-      unrolled<kScoreBlocks>([&](auto keys) {
-        constexpr int n = decltype(keys)::value;
-        uint32_t b[kTerms][2];
-        t.k_frag(b, 0, 8 * n + g, 8 * kk + q);
-        t.k_frag(b, 1, 8 * n + g, 8 * kk + q + 4);
-        mma_terms(a, b, s[n], mma);
-      });
+      if constexpr (I == MmaInputs::bf16) {
+        const int lane = 4 * g + q, j = lane / 8;
+        unrolled<kScoreBlocks / 2>([&](auto keys) {
+          constexpr int n = 2 * decltype(keys)::value;
+          uint32_t r[4];
+          gpu_ldmatrix_x4<false>(r, t.pairs(0, 8 * (n + j / 2) + lane % 8, 16 * kk + 8 * (j % 2)));
+          const uint32_t b0[1][2] = {{r[0], r[1]}}, b1[1][2] = {{r[2], r[3]}};
+          mma_terms(a, b0, s[n], mma);
+          mma_terms(a, b1, s[n + 1], mma);
+        });
+      } else {
+        unrolled<kScoreBlocks>([&](auto keys) {
+          constexpr int n = decltype(keys)::value;
+          uint32_t b[kTerms][2];
+          t.k_frag(b, 0, 8 * n + g, 8 * kk + q);
+          t.k_frag(b, 1, 8 * n + g, 8 * kk + q + 4);
+          mma_terms(a, b, s[n], mma);
+        });
+      }
     }
   }
   // bf16 V: each ldmatrix .x4 .trans gives the B registers of two 8-dim blocks (matrices: keys
@@ -467,7 +481,7 @@ struct TileLanes {
           constexpr int n = 2 * decltype(dims)::value;
           if (n * 8 >= dh) return;
           uint32_t r[4];
-          gpu_ldmatrix_x4_trans(r, t.v_row(16 * kk + 8 * (j % 2) + lane % 8, 8 * (n + j / 2)));
+          gpu_ldmatrix_x4<true>(r, t.pairs(1, 16 * kk + 8 * (j % 2) + lane % 8, 8 * (n + j / 2)));
           const uint32_t b0[1][2] = {{r[0], r[1]}}, b1[1][2] = {{r[2], r[3]}};
           mma_terms(pa, b0, o[n], mma);
           if ((n + 1) * 8 < dh) mma_terms(pa, b1, o[n + 1], mma);

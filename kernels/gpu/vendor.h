@@ -71,7 +71,10 @@ template <int PENDING>
 inline void gpu_cp_async_wait() {
   ::dllm::emu::cp_async_wait(PENDING);
 }
-inline void gpu_ldmatrix_x4_trans(uint32_t (&r)[4], const void* row) { ::dllm::emu::ldmatrix_x4_trans(r, row); }
+template <bool TRANS>
+inline void gpu_ldmatrix_x4(uint32_t (&r)[4], const void* row) {
+  ::dllm::emu::ldmatrix_x4(r, row, TRANS);
+}
 #else
 #define DLLM_DEVICE_HAS_MFMA_BF16 1
 inline void gpu_mfma_16x16x16_bf16(const uint32_t (&a)[2], const uint32_t (&b)[2], float (&c)[4]) {
@@ -223,16 +226,24 @@ template <int PENDING>
 __device__ inline void gpu_cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
 }
-// ldmatrix .x4 .trans (sm_75+), a warp collective: four 8x8 matrices of 16-bit elements from shared
-// memory, row i of matrix j (16 bytes, 16-byte aligned) at lane 8 j + i's `row`. Lane l, with
-// g = l / 4 and q = l % 4, receives each matrix transposed: r[j] = M_j[2q][g] | M_j[2q + 1][g] << 16,
-// the mma's B register for a [k][n] block stored row by row in k.
-__device__ inline void gpu_ldmatrix_x4_trans(uint32_t (&r)[4], const void* row) {
+// ldmatrix .x4 (sm_75+), a warp collective: four 8x8 matrices of 16-bit elements from shared memory,
+// row i of matrix j (16 bytes, 16-byte aligned) at lane 8 j + i's `row`. Lane l, with g = l / 4 and
+// q = l % 4, receives in r[j] two elements of M_j, the first in the low half: M_j[g][2q] and
+// M_j[g][2q + 1], the mma's B register for an [n][k] block stored row by row in n; or with TRANS,
+// M_j[2q][g] and M_j[2q + 1][g], the B register for a [k][n] block stored row by row in k.
+template <bool TRANS>
+__device__ inline void gpu_ldmatrix_x4(uint32_t (&r)[4], const void* row) {
   const unsigned at = static_cast<unsigned>(__cvta_generic_to_shared(row));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(at)
-               : "memory");
+  if constexpr (TRANS)
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(at)
+                 : "memory");
+  else
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(at)
+                 : "memory");
 }
 #endif
 #endif

@@ -102,16 +102,17 @@ __global__ void cp_async_steps(const float* src, float* seen) {
   out[5] = s[0][4 * ((t + 1) % kCopyThreads)];
 }
 
-// ldmatrix .x4 .trans, seen from one warp: 32 rows of 8 16-bit elements in shared memory, row
-// (7 - t % 8) of matrix t / 8 at lane t's address (the addresses need not be in order), element
+// ldmatrix .x4 (TRANS: .trans), seen from one warp: 32 rows of 8 16-bit elements in shared memory,
+// row (7 - t % 8) of matrix t / 8 at lane t's address (the addresses need not be in order), element
 // (j, i, c) holding 64 j + 8 i + c; each lane writes its four registers.
+template <bool TRANS>
 __global__ void ldmatrix_once(uint32_t* got) {
   alignas(16) __shared__ uint16_t m[32][8];
   const int t = int(threadIdx.x);
   for (int c = 0; c < 8; ++c) m[t][c] = uint16_t(8 * t + c);  // row t is (j, i) = (t / 8, t % 8)
   __syncthreads();
   uint32_t r[4];
-  gpu_ldmatrix_x4_trans(r, m[8 * (t / 8) + 7 - t % 8]);
+  gpu_ldmatrix_x4<TRANS>(r, m[8 * (t / 8) + 7 - t % 8]);
   for (int j = 0; j < 4; ++j) got[4 * t + j] = r[j];
 }
 #endif
@@ -296,24 +297,30 @@ TEST(GpuEmulator, CpAsyncLandsWhenItsGroupIsAwaited) {
   gpu::release(seen);
 }
 
-// The emulated ldmatrix .x4 .trans follows the PTX ISA's layout: lane l (g = l / 4, q = l % 4) gets
-// in register j the elements (2q, g) and (2q + 1, g) of matrix j, whose row i is at lane 8 j + i's
-// address; the low half holds row 2q.
-TEST(GpuEmulator, LdmatrixTransHasTheIsaLayout) {
+// The emulated ldmatrix .x4 follows the PTX ISA's layout: lane l (g = l / 4, q = l % 4) gets in
+// register j the elements (g, 2q) and (g, 2q + 1) of matrix j, or with .trans (2q, g) and (2q + 1, g),
+// whose row i is at lane 8 j + i's address; the low half holds the first.
+TEST(GpuEmulator, LdmatrixHasTheIsaLayout) {
   auto* got = static_cast<uint32_t*>(gpu::alloc(32 * 4 * sizeof(uint32_t)));
-  DLLM_LAUNCH(1, 32, ldmatrix_once)(got);
-  DLLM_GPU_LAUNCHED("ldmatrix_once");
-  std::vector<uint32_t> host(32 * 4);
-  gpu::download(host.data(), got, host.size() * sizeof(uint32_t));
   const auto element = [](int j, int i, int c) {  // row i of matrix j is lane 8 j + i's: m[8 j + 7 - i]
     return uint32_t(8 * (8 * j + 7 - i) + c);
   };
-  for (int l = 0; l < 32; ++l)
-    for (int j = 0; j < 4; ++j) {
-      const int g = l / 4, q = l % 4;
-      EXPECT_EQ(host[size_t(4 * l + j)], element(j, 2 * q, g) | element(j, 2 * q + 1, g) << 16)
-          << "lane " << l << ", matrix " << j;
-    }
+  for (const bool trans : {false, true}) {
+    if (trans)
+      DLLM_LAUNCH(1, 32, ldmatrix_once<true>)(got);
+    else
+      DLLM_LAUNCH(1, 32, ldmatrix_once<false>)(got);
+    DLLM_GPU_LAUNCHED("ldmatrix_once");
+    std::vector<uint32_t> host(32 * 4);
+    gpu::download(host.data(), got, host.size() * sizeof(uint32_t));
+    for (int l = 0; l < 32; ++l)
+      for (int j = 0; j < 4; ++j) {
+        const int g = l / 4, q = l % 4;
+        const uint32_t want = trans ? element(j, 2 * q, g) | element(j, 2 * q + 1, g) << 16
+                                    : element(j, g, 2 * q) | element(j, g, 2 * q + 1) << 16;
+        EXPECT_EQ(host[size_t(4 * l + j)], want) << (trans ? ".trans" : "") << " lane " << l << ", matrix " << j;
+      }
+  }
   gpu::release(got);
 }
 #endif

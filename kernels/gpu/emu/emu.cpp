@@ -340,7 +340,7 @@ void mma_16x8x16_bf16(const uint32_t (&a)[4], const uint32_t (&b)[2], float (&c)
   }
 }
 
-void ldmatrix_x4_trans(uint32_t (&r)[4], const void* row) {
+void ldmatrix_x4(uint32_t (&r)[4], const void* row, bool trans) {
   const uintptr_t at = reinterpret_cast<uintptr_t>(row);
   uint32_t lo[kWarp], hi[kWarp];  // every lane's row address, in halves
   gather_warp(uint32_t(at), lo);
@@ -350,7 +350,9 @@ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* row) {
     return uint32_t(p[col]);
   };
   const int lane = int(g_current % kWarp), g = lane / 4, q = lane % 4;
-  for (int j = 0; j < 4; ++j) r[j] = element(j, 2 * q, g) | element(j, 2 * q + 1, g) << 16;
+  for (int j = 0; j < 4; ++j)
+    r[j] = trans ? element(j, 2 * q, g) | element(j, 2 * q + 1, g) << 16
+                 : element(j, g, 2 * q) | element(j, g, 2 * q + 1) << 16;
 }
 #else
 void mfma_16x16x16_bf16(const uint32_t (&a)[2], const uint32_t (&b)[2], float (&c)[4]) {

@@ -171,9 +171,9 @@ void cp_async_16(void* shared_dst, const void* global_src, bool valid);
 void cp_async_commit();           // closes the thread's group of copies issued since the last
 void cp_async_wait(int pending);  // lands all but the thread's `pending` most recent groups
 #if DLLM_EMU_WARP_SIZE == 32
-// ldmatrix .x4 .trans (gpu_ldmatrix_x4_trans in vendor.h, the layout there): a warp collective; each
-// lane gives one row's address and receives its part of the four matrices, transposed.
-void ldmatrix_x4_trans(uint32_t (&r)[4], const void* row);
+// ldmatrix .x4, or .x4 .trans (gpu_ldmatrix_x4 in vendor.h, the layout there): a warp collective;
+// each lane gives one row's address and receives its part of the four matrices (transposed: trans).
+void ldmatrix_x4(uint32_t (&r)[4], const void* row, bool trans);
 #endif
 
 // A kernel launch: runs body once per thread of every block of the grid, or records it while the
