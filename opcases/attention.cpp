@@ -260,6 +260,9 @@ const Op<AttentionArgs>& attention_op() {
         {"split-keys", Device::gpu,
          [](const AttentionArgs& a) { gpu::attention(a, gpu::AttentionVariant::split_keys); }, f32_reference(2e-6),
          true},
+        // gpu's AR steps (and calls of few tokens x heads) where the tiles do not take them
+        {"split-balanced", Device::gpu,
+         [](const AttentionArgs& a) { gpu::attention(a, gpu::AttentionVariant::split_balanced); }, f32_reference(2e-6)},
         // matrix units, bf16 inputs (gpu-mma); a shape it does not take (head_dim 256) runs what gpu-mma
         // runs there
         {"tiles", Device::gpu,
@@ -298,14 +301,14 @@ const Op<AttentionArgs>& attention_op() {
       op.bench.push_back(bench_case(t, 8, 2, 64, cache));
       op.bench.back().device = false;
     }
-    // (and a 68-token pass at 1k and 8k, an AR step at 8k, with f32 and gpu-mma's bf16 caches:
+    // (and a 68-token pass and an AR step at 1k and 8k, with f32 and gpu-mma's bf16 caches:
     // tools/gpu-check's attention share of a step)
     for (auto [t, cache] : {std::pair{1, 4096}, {17, 4096}, {68, 4096}, {306, 4096}}) {
       op.bench.push_back(bench_case(t, 32, 8, 128, cache));
       op.bench.back().host = false;
     }
     for (DType kv : {DType::f32, DType::bf16})
-      for (auto [t, cache] : {std::pair{68, 1024}, {68, 8192}, {1, 8192}}) {
+      for (auto [t, cache] : {std::pair{68, 1024}, {68, 8192}, {1, 1024}, {1, 8192}}) {
         op.bench.push_back(bench_case(t, 32, 8, 128, cache, kv));
         op.bench.back().host = false;
       }

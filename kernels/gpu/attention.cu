@@ -903,19 +903,75 @@ __global__ void __launch_bounds__(kTileWarps* kWarp, 1) attention_tiles_kernel(A
 #endif
 }
 
-// The tiles variants' grid: (token tiles, kv heads, key chunks). The split over keys is only there to
-// fill the device: about two blocks per multiprocessor (at least kTilesMinBlocks, which every GPU
-// exceeds, so that the emulator's one multiprocessor splits too), but no more chunks than a row can
-// have (balanced: a run of max_keys cache slots and `tokens` pass positions has that many key tiles;
-// fixed: attention_chunks); one chunk when the tiles alone fill it.
-inline constexpr int kTilesMinBlocks = 16;
-dim3 tiles_grid(const AttentionArgs& a, MmaInputs i, KeyChunks k) {
+// How many blocks of the tiles kernel (inputs I, chunks K, a.head_dim) that split keys the device
+// runs at once (resident_blocks, the fewer of its two VEC instances), counted once per kernel.
+template <MmaInputs I, KeyChunks K>
+int tiles_resident(const AttentionArgs& a) {
+  const auto count = [](auto dim) {
+    constexpr int DIM = decltype(dim)::value, threads = kTileWarps * kWarp;
+    static const int n = std::min(resident_blocks(attention_tiles_kernel<I, DIM, true, true, K>, threads),
+                                  resident_blocks(attention_tiles_kernel<I, DIM, true, false, K>, threads));
+    return n;
+  };
+  return a.head_dim <= 64 ? count(std::integral_constant<int, 64>()) : count(std::integral_constant<int, 128>());
+}
+
+// Key chunks that fill the device without a second wave. A split over keys (`blocks` blocks a chunk)
+// is only there to fill the device, and only as far as every block runs at once: floor(resident /
+// blocks) chunks, between 1 and `most`. resident is how many blocks of the kernel the device runs at
+// once, at least kSplitMinBlocks (which every GPU exceeds, so that the emulator's one multiprocessor
+// splits too). Rounding up would add a second wave of a few blocks, each as long as one of the
+// first: a 68-token llama3-8b pass has 40 tiles, an H100 runs 264 tiles blocks at once, and 7 chunks
+// (280 blocks) take two waves of 1/7 of the keys each, where 6 chunks take one wave of 1/6.
+inline constexpr int kSplitMinBlocks = 16;
+int64_t fill_chunks(int64_t blocks, int resident, int64_t most) {
+  return std::clamp<int64_t>(max(resident, kSplitMinBlocks) / blocks, 1, std::max<int64_t>(most, 1));
+}
+
+// The tiles variants' grid: (token tiles, kv heads, key chunks), the chunks filling the device
+// (fill_chunks) but no more than a row can have (balanced: a run of max_keys cache slots and `tokens`
+// pass positions has that many key tiles; fixed: attention_chunks).
+template <MmaInputs I, KeyChunks K>
+dim3 tiles_grid(const AttentionArgs& a) {
   const int tiles = blocks_for(a.tokens, kTileRows / (a.q_heads / a.kv_heads));
-  const int64_t blocks = int64_t(tiles) * a.kv_heads, target = max(2 * device_multiprocessors(), kTilesMinBlocks);
   const int64_t most =
-      k == KeyChunks::fixed ? attention_chunks(a) : blocks_for(int64_t(a.max_keys) + a.tokens, tile_keys(i));
-  const int64_t chunks = std::clamp<int64_t>((target + blocks - 1) / blocks, 1, most);
+      K == KeyChunks::fixed ? attention_chunks(a) : blocks_for(int64_t(a.max_keys) + a.tokens, tile_keys(I));
+  const int64_t chunks = fill_chunks(int64_t(tiles) * a.kv_heads, tiles_resident<I, K>(a), most);
   return dim3(unsigned(tiles), unsigned(a.kv_heads), unsigned(chunks));
+}
+
+// The f32 kernel's grid (token groups, head groups, key chunks) and chunk length for variant v:
+// single_pass, one chunk; split_keys, chunks of kAttentionChunk keys (batch-invariant); split_balanced,
+// chunks that fill the device (fill_chunks; resident: the PARTIAL kernel's blocks), each at least
+// kBalancedMinChunk keys. An AR step of llama3-8b at 1k context has 8 blocks a chunk: 4 chunks of 256
+// keys run 32 blocks, whose warps wait on one key's K and V rows at a time (about 1 KB in flight a
+// warp), on a quarter of an H100's multiprocessors; 33 chunks of 32 keys run 264.
+inline constexpr int kBalancedMinChunk = 32;
+struct KeySplit {
+  dim3 grid;
+  int chunk;
+};
+KeySplit key_split(const AttentionArgs& a, AttentionVariant v) {
+  const int group = a.q_heads / a.kv_heads;
+  const int token_blocks = blocks_for(a.tokens, kGroupTokens);
+  const int head_blocks = a.kv_heads * ((group + kGroupHeads - 1) / kGroupHeads);
+  const auto grid = [&](int64_t chunks) {
+    return dim3(unsigned(token_blocks), unsigned(head_blocks), unsigned(chunks));
+  };
+  if (v == AttentionVariant::single_pass) return {grid(1), INT_MAX};
+  if (v == AttentionVariant::split_keys) return {grid(attention_chunks(a)), kAttentionChunk};
+  const auto resident = [](auto dim) {
+    static const int n = resident_blocks(attention_kernel<decltype(dim)::value, true>, kThreads);
+    return n;
+  };
+  const int keys = max(a.max_keys, 1);
+  const int64_t chunks = fill_chunks(int64_t(token_blocks) * head_blocks,
+                                     a.head_dim <= 64    ? resident(std::integral_constant<int, 64>())
+                                     : a.head_dim <= 128 ? resident(std::integral_constant<int, 128>())
+                                                         : resident(std::integral_constant<int, kMaxHeadDim>()),
+                                     blocks_for(keys, kBalancedMinChunk));
+  const int chunk = blocks_for(keys, int(chunks));
+  return {grid(blocks_for(keys, chunk)), chunk};
 }
 
 }  // namespace
@@ -933,22 +989,24 @@ size_t attention_workspace_floats(const AttentionArgs& a) {
     return size_t(a.tokens) * size_t(a.q_heads) * size_t(chunks) * size_t(a.head_dim + 2);
   };
   size_t floats = partial(attention_chunks(a));
+  if (a.tokens > 0) floats = std::max(floats, partial(int(key_split(a, AttentionVariant::split_balanced).grid.z)));
   if (a.tokens > 0 && attention_tiles_fit(a))  // (fixed chunks: attention_chunks(a) a row, as above)
-    for (MmaInputs i : {MmaInputs::bf16, MmaInputs::f32})
-      floats = std::max(floats, partial(int(tiles_grid(a, i, KeyChunks::balanced).z)));
+    for (int chunks : {int(tiles_grid<MmaInputs::bf16, KeyChunks::balanced>(a).z),
+                       int(tiles_grid<MmaInputs::f32, KeyChunks::balanced>(a).z)})
+      floats = std::max(floats, partial(chunks));
   return floats;
 }
 
 // invariant: the f32 tiles with fixed chunks where they fit (at every size: the variant must not
 // follow the pass), else split_keys. fast: the f32 tiles once the rows fill a warp's 16 (an AR step's
-// G rows would use G / 16 of each of its six instructions per product: split_keys reads the f32 cache
-// at about the same cost); the f32 kernels by size otherwise.
+// G rows would use G / 16 of each of its six instructions per product: split_balanced reads the f32
+// cache once per kv head too, over the whole device); the f32 kernels by size otherwise.
 AttentionVariant pick_attention(const AttentionArgs& a, Reduction r) {
   const bool tiles = attention_tiles_available() && attention_tiles_fit(a);
   if (r == Reduction::invariant) return tiles ? AttentionVariant::tiles_invariant : AttentionVariant::split_keys;
   if (tiles && r == Reduction::fast_mma) return AttentionVariant::tiles;
   if (tiles && a.tokens * (a.q_heads / a.kv_heads) >= 16) return AttentionVariant::tiles_f32;
-  return a.tokens * a.q_heads < 1024 ? AttentionVariant::split_keys : AttentionVariant::single_pass;
+  return a.tokens * a.q_heads < 1024 ? AttentionVariant::split_balanced : AttentionVariant::single_pass;
 }
 
 namespace {
@@ -977,7 +1035,7 @@ void launch_tiles(const AttentionArgs& a) {
   DLLM_CHECK(attention_tiles_fit(a), "the tiles attention variants take head_dim up to ", kTileMaxDim, " and up to ",
              kTileRows, " query heads per kv head; this call has head_dim ", a.head_dim, " and ", a.q_heads, "/",
              a.kv_heads, " heads");
-  const dim3 grid = tiles_grid(a, I, K);
+  const dim3 grid = tiles_grid<I, K>(a);
   const int slots = K == KeyChunks::fixed ? attention_chunks(a) : int(grid.z);
   const auto launch = [&](auto dim) {
     constexpr int DIM = decltype(dim)::value;
@@ -1010,18 +1068,15 @@ void attention(const AttentionArgs& a, AttentionVariant v) {
   if (v == AttentionVariant::tiles) return launch_tiles<MmaInputs::bf16, KeyChunks::balanced>(a);
   if (v == AttentionVariant::tiles_f32) return launch_tiles<MmaInputs::f32, KeyChunks::balanced>(a);
   if (v == AttentionVariant::tiles_invariant) return launch_tiles<MmaInputs::f32, KeyChunks::fixed>(a);
-  const int group = a.q_heads / a.kv_heads;
-  const unsigned token_blocks = unsigned(blocks_for(a.tokens, kGroupTokens));
-  const unsigned head_blocks = unsigned(a.kv_heads * ((group + kGroupHeads - 1) / kGroupHeads));
-  const int chunks = v == AttentionVariant::single_pass ? 1 : attention_chunks(a);
+  const KeySplit split = key_split(a, v);
+  const int chunks = int(split.grid.z);
   DLLM_ASSERT(chunks == 1 || a.workspace != nullptr);  // attention_workspace_floats(a) floats
-  const dim3 grid(token_blocks, head_blocks, unsigned(chunks));
   const auto launch = [&](auto dim) {
     constexpr int DIM = decltype(dim)::value;
     if (chunks == 1)
-      DLLM_LAUNCH(grid, kThreads, attention_kernel<DIM, false>)(a, INT_MAX, nullptr);
+      DLLM_LAUNCH(split.grid, kThreads, attention_kernel<DIM, false>)(a, INT_MAX, nullptr);
     else
-      DLLM_LAUNCH(grid, kThreads, attention_kernel<DIM, true>)(a, kAttentionChunk, a.workspace);
+      DLLM_LAUNCH(split.grid, kThreads, attention_kernel<DIM, true>)(a, split.chunk, a.workspace);
     DLLM_GPU_LAUNCHED("attention");
   };
   if (a.head_dim <= 64)

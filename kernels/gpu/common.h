@@ -1,6 +1,7 @@
 // Device helpers shared by the kernels of kernels/gpu (included by .cu files only). Warp size is
 // DLLM_WARP_SIZE (32 on NVIDIA, 64 on CDNA), never a literal; blocks are multiples of 64 threads.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 
@@ -183,6 +184,15 @@ int device_warp_size();
 int device_multiprocessors();
 
 inline int blocks_for(int64_t n, int threads) { return int((n + threads - 1) / threads); }
+
+// How many blocks of `kernel`, `threads` threads each, the device runs at once: its multiprocessors
+// times the blocks the runtime fits on one by registers and shared memory (host side).
+template <class... Params>
+int resident_blocks(void (*kernel)(Params...), int threads) {
+  int per_multiprocessor = 0;
+  DLLM_GPU_CHECK(gpuOccupancyMaxActiveBlocksPerMultiprocessor(&per_multiprocessor, kernel, threads, 0));
+  return std::max(per_multiprocessor, 1) * device_multiprocessors();
+}
 
 // Whether device memory at p starts 16-byte aligned (the kernels' 16-byte loads), on the host.
 inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }

@@ -88,7 +88,9 @@ void vendor_linear(const LinearArgs& a);
 // kv head) over all their keys, each K and V row loaded once for those heads, and once for both tokens
 // where their visible lists hold it at the same index (a pass's cache prefix). split_keys: keys cut
 // into fixed chunks of kAttentionChunk processed by separate blocks, then merged in chunk order (long
-// contexts with few tokens; no merge where every list fits one chunk). tiles: flash attention on
+// contexts with few tokens; no merge where every list fits one chunk; batch-invariant).
+// split_balanced: the same with as many chunks as fill the device at once, each at least 32 keys
+// (gpu's AR steps; not batch-invariant: the chunks follow the pass's size). tiles: flash attention on
 // matrix units, a block per (tile of query rows sharing a kv head, kv head, chunk of keys), each staged
 // K/V tile serving all the tile's rows; Q, K, V and the softmax weights rounded to bf16 (opt-in:
 // gpu-mma; where mma_available(): mma.sync on NVIDIA sm_80+, MFMA on AMD gfx90a/gfx94x, the emulator
@@ -98,7 +100,7 @@ void vendor_linear(const LinearArgs& a);
 // by the tile's hull and the key chunks follow the grid). tiles_invariant: tiles_f32 with each row's
 // keys in tiles and chunks of kAttentionChunk fixed by its own visible list, merged in chunk order:
 // batch-invariant (gpu-invariant, where it fits; else split_keys).
-enum class AttentionVariant { single_pass, split_keys, tiles, tiles_f32, tiles_invariant };
+enum class AttentionVariant { single_pass, split_keys, split_balanced, tiles, tiles_f32, tiles_invariant };
 inline constexpr int kAttentionChunk = 256;
 // Largest head dimension the attention kernels take.
 inline constexpr int kMaxHeadDim = 256;
@@ -131,9 +133,9 @@ void norm_linears(const RmsnormArgs& norm, const LinearArgs* parts, int count, R
 void swiglu_linear(const SwigluLinearArgs& a, LinearVariant v);
 void swiglu_linear_residual(const SwigluArgs& act, const LinearArgs& down, float* residual, Reduction r);
 void rope(const RopeArgs& a);
-// Needs a.max_keys (sizes the split grid) and, for split_keys and tiles, a.workspace of
-// attention_workspace_floats(a) floats (the [T, Hq, chunks, Dh + 2] partial states, chunks of
-// kAttentionChunk keys).
+// Needs a.max_keys (sizes the split grid) and, for the variants that split keys (split_keys,
+// split_balanced, the tiles), a.workspace of attention_workspace_floats(a) floats (the [T, Hq, chunks,
+// Dh + 2] partial states).
 void attention(const AttentionArgs& a, AttentionVariant v);
 int attention_chunks(const AttentionArgs& a);
 // Whether this build and device run the AttentionVariant::tiles variants, and whether a call's shape fits them

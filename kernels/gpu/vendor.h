@@ -44,6 +44,7 @@
 #define gpuEventRecord ::dllm::emu::event_record
 #define gpuEventSynchronize ::dllm::emu::event_synchronize
 #define gpuEventElapsedTime ::dllm::emu::event_elapsed_ms
+#define gpuOccupancyMaxActiveBlocksPerMultiprocessor ::dllm::emu::occupancy_max_active_blocks
 #define DLLM_WARP_SIZE DLLM_EMU_WARP_SIZE
 inline float gpu_shfl_xor(float v, int mask) { return ::dllm::emu::shfl_xor(v, mask); }
 inline int gpu_shfl_xor(int v, int mask) { return ::dllm::emu::shfl_xor(v, mask); }
@@ -120,6 +121,7 @@ inline void gpu_mfma_16x16x16_bf16(const uint32_t (&a)[2], const uint32_t (&b)[2
 #define gpuEventRecord hipEventRecord
 #define gpuEventSynchronize hipEventSynchronize
 #define gpuEventElapsedTime hipEventElapsedTime
+#define gpuOccupancyMaxActiveBlocksPerMultiprocessor hipOccupancyMaxActiveBlocksPerMultiprocessor
 // Wavefront size of the architecture being compiled: 64 on CDNA. The host pass never uses it (launch
 // shapes are multiples of 64, and kernels derive warps per block from it on the device).
 #if defined(__AMDGCN_WAVEFRONT_SIZE)
@@ -189,6 +191,7 @@ __device__ inline void gpu_mfma_16x16x16_bf16(const uint32_t (&a)[2], const uint
 #define gpuEventRecord cudaEventRecord
 #define gpuEventSynchronize cudaEventSynchronize
 #define gpuEventElapsedTime cudaEventElapsedTime
+#define gpuOccupancyMaxActiveBlocksPerMultiprocessor cudaOccupancyMaxActiveBlocksPerMultiprocessor
 #define DLLM_WARP_SIZE 32
 __device__ inline float gpu_shfl_xor(float v, int mask) { return __shfl_xor_sync(0xffffffffu, v, mask); }
 __device__ inline int gpu_shfl_xor(int v, int mask) { return __shfl_xor_sync(0xffffffffu, v, mask); }

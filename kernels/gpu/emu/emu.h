@@ -148,6 +148,13 @@ Error event_record(Event e, Stream s);
 Error event_synchronize(Event e);
 Error event_elapsed_ms(float* ms, Event begin, Event end);
 
+// How many blocks of a kernel one multiprocessor holds at once: the emulator runs one block at a time.
+template <class... Params>
+Error occupancy_max_active_blocks(int* blocks, void (*)(Params...), int /*block_threads*/, size_t /*dynamic_shared*/) {
+  *blocks = 1;
+  return Error::success;
+}
+
 float shfl_xor(float v, int mask);
 int shfl_xor(int v, int mask);
 #if DLLM_EMU_WARP_SIZE == 32
