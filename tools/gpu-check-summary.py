@@ -48,22 +48,26 @@ def stepcost_rows(raw):
     return rows
 
 
-# The attention variant each GPU backend runs for llama3-8b's 68-token pass (gpu::pick_attention:
-# gpu and gpu-vendor take the f32 tiles on matrix units; gpu-mma the bf16 tiles; gpu-invariant the f32
-# tiles with fixed key chunks).
-ATTENTION_VARIANT = {"gpu": "tiles-f32", "gpu-vendor": "tiles-f32", "gpu-invariant": "tiles-invariant",
-                     "gpu-mma": "tiles"}
+# The attention variant each GPU backend runs for llama3-8b (gpu::pick_attention), by pass size: a
+# 68-token pass on gpu and gpu-vendor takes the f32 tiles on matrix units, an AR step (4 query rows a
+# kv head) split_balanced; gpu-mma the bf16 tiles at both; gpu-invariant the f32 tiles with fixed key
+# chunks at both.
+ATTENTION_VARIANT = {68: {"gpu": "tiles-f32", "gpu-vendor": "tiles-f32", "gpu-invariant": "tiles-invariant",
+                          "gpu-mma": "tiles"},
+                     1: {"gpu": "split-balanced", "gpu-vendor": "split-balanced",
+                         "gpu-invariant": "tiles-invariant", "gpu-mma": "tiles"}}
 
 
-def attention_share(row, kernels):
-    """Layers x the attention kernel's time at (68 tokens, the step's context) over the step's t(68)."""
+def attention_share(row, kernels, tokens):
+    """Layers x the attention kernel's time at (tokens, the step's context) over the step's t(tokens)."""
     backend = row["backend"].removesuffix("-eager")
     cache = " bf16 cache" if backend == "gpu-mma" else ""  # gpu-mma's KV cache (Backend::kv_cache_dtype)
     shape = f"cache={row['context']} Hq=32 Hkv=8 Dh=128{cache}"
-    variant = ATTENTION_VARIANT.get(backend)
+    variant = ATTENTION_VARIANT[tokens].get(backend)
+    step = row["t1_s"] if tokens == 1 else row["t68_s"]
     for k in kernels:
-        if k["kernel"] == "attention" and k["variant"] == variant and k["shape"] == shape and k["tokens"] == 68:
-            return row["layers"] * k["seconds"] / row["t68_s"]
+        if k["kernel"] == "attention" and k["variant"] == variant and k["shape"] == shape and k["tokens"] == tokens:
+            return row["layers"] * k["seconds"] / step
     return None
 
 
@@ -89,7 +93,8 @@ def summarise(raw, out, steps):
            "stepcost": stepcost_rows(raw), "runs": run_rows(raw)}
     for r in rec["stepcost"]:
         if "error" not in r and "llama3-8b" in r["model"]:
-            r["attention_share_68"] = attention_share(r, (rec["kernels"] or {}).get("kernels", []))
+            for tokens in (1, 68):
+                r[f"attention_share_{tokens}"] = attention_share(r, (rec["kernels"] or {}).get("kernels", []), tokens)
     tests = load(os.path.join(raw, "gpu-tests.json"))
     if tests:
         rec["gpu_tests"] = {k: tests.get(k) for k in ("tests", "failures", "disabled", "errors")}
@@ -126,8 +131,8 @@ def summarise(raw, out, steps):
             print(f"  stepcost {r['file']}: {r['error']}")
             continue
         frac = f"{100 * r['weight_bytes_per_s_t1'] / copy:5.1f}% of copy" if copy else ""
-        share = r.get("attention_share_68")
-        attn = f"  attention {100 * share:5.1f}% of t(68)" if share is not None else ""
+        attn = "".join(f"  attention {100 * r[f'attention_share_{t}']:5.1f}% of t({t})" for t in (1, 68)
+                       if r.get(f"attention_share_{t}") is not None)
         print(f"  stepcost {os.path.basename(r['model']):<15} {r['backend']:<10} ctx {r['context']:<5} "
               f"t(1) {r['t1_s'] * 1e3:8.3f} ms  t(17)/t(1) {r['ratio_17']:5.2f}  t(68)/t(1) {r['ratio_68']:5.2f}  "
               f"T=1 weights {r['weight_bytes_per_s_t1'] / 1e9:7.0f} GB/s {frac}{attn}")
