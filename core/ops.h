@@ -144,8 +144,8 @@ struct SwigluArgs {
 };
 
 // Linear on rmsnorm's rows: rmsnorm(norm), then linear with x = norm.y. norm.y is scratch (and so is
-// norm.x where y aliases it): a GPU normalises each input while its linear kernel stages it and
-// leaves norm.y unwritten.
+// norm.x where y aliases it): a GPU normalises each input while its linear kernel stages it and never
+// writes the normalised rows (its first `rows` floats may hold the rows' factors).
 struct NormLinearArgs {
   RmsnormArgs norm;   // rows = T, dim = Din; y [T, Din]
   LinearArgs linear;  // tokens = T, in = Din, x = norm.y

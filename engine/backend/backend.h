@@ -97,8 +97,8 @@ class Backend {
     add(AddArgs{int64_t(a.tokens) * a.out, a.y, residual});
   }
   // rmsnorm(norm), then linears(parts) on its rows: every part's x is norm.y, which is scratch as in
-  // NormLinearArgs (a GPU normalises the inputs while its linear kernels stage them and leaves norm.y
-  // unwritten).
+  // NormLinearArgs (a GPU normalises the inputs while its linear kernels stage them and never writes
+  // the normalised rows).
   virtual void norm_linears(const RmsnormArgs& norm, std::span<const LinearArgs> parts) {
     rmsnorm(norm);
     linears(parts);

@@ -127,7 +127,8 @@ void linear_residual(const LinearArgs& a, float* residual, Reduction r);
 // kernels one after the other. norm_linear: rmsnorm(a.norm) then linear(a.linear, v); norm_linears:
 // rmsnorm(norm) then linears(parts, count, r), every part's x being norm.y; swiglu_linear: swiglu(a.act)
 // then linear(a.linear, v); swiglu_linear_residual: swiglu(act) then linear_residual(down, residual, r),
-// down.x being act.out. norm.y and act.out are left unwritten.
+// down.x being act.out. The normalised rows and SwiGLU's output are never written (norm.y's first
+// `rows` floats may hold the rows' factors, computed once where the linear kernel is not gemv).
 void norm_linear(const NormLinearArgs& a, LinearVariant v);
 void norm_linears(const RmsnormArgs& norm, const LinearArgs* parts, int count, Reduction r);
 void swiglu_linear(const SwigluLinearArgs& a, LinearVariant v);

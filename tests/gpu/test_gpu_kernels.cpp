@@ -173,45 +173,57 @@ TEST(GpuKernels, MmaPassesLongerThanOneLaunchEqualShortPasses) {
 // the bits of gpu::rmsnorm then gpu::linears, and the normalised rows are never written. Every weight
 // dtype (the norm's in the same), 16-byte and element loads on rows wider than the block (so every
 // warp's sum counts and their order shows), a bias, AR steps (one gemv grid), 5 and 17 tokens (tiled,
-// or mma under fast_mma), in every mode.
+// or mma under fast_mma), in every mode; and bf16 rows normalised in place (norm.y is norm.x).
 TEST(GpuKernels, NormLinearsEqualRmsnormThenLinears) {
   DLLM_REQUIRE_GPU();
   const std::vector<int> outs = {97, 37, 37};
   for (gpu::Reduction r : {gpu::Reduction::fast, gpu::Reduction::invariant, gpu::Reduction::fast_mma})
     for (DType dt : {DType::f32, DType::f16, DType::bf16})
       for (int in : {576, 301})
-        for (int tokens : {1, 3, 5, 17}) {
-          const std::string what = std::string(dtype_name(dt)) + " in " + std::to_string(in) + " tokens " +
-                                   std::to_string(tokens) + " mode " + std::to_string(int(r));
-          const Buffer<float> x = to_device(testutil::random_floats(size_t(tokens) * in, uint32_t(in + tokens), 3.0f));
-          const DeviceWeights norm_weight(1, in, dt, 3), bias(1, outs[1], DType::f32, 99);
-          const std::vector<float> untouched(size_t(tokens) * in, 0.25f);
-          Guarded fused_normed(untouched), normed(size_t(tokens) * in);
-          std::deque<DeviceWeights> weights;  // neither is movable: a deque keeps them in place
-          std::deque<Guarded> fused, unfused;
-          std::vector<LinearArgs> fused_parts, unfused_parts;
-          for (size_t p = 0; p < outs.size(); ++p) {
-            weights.emplace_back(outs[p], in, dt, uint32_t(7 * p + 1), 0.2f);
-            fused.emplace_back(size_t(tokens) * outs[p]);
-            unfused.emplace_back(size_t(tokens) * outs[p]);
-            const WeightView b = p == 1 ? bias.view : WeightView{};
-            fused_parts.push_back(
-                LinearArgs{tokens, in, outs[p], fused_normed.data(), weights[p].view, b, fused[p].data()});
-            unfused_parts.push_back(
-                LinearArgs{tokens, in, outs[p], normed.data(), weights[p].view, b, unfused[p].data()});
+        for (int tokens : {1, 3, 5, 17})
+          for (bool in_place : {false, true}) {
+            if (in_place && (dt != DType::bf16 || in != 576)) continue;
+            const std::string what = std::string(dtype_name(dt)) + " in " + std::to_string(in) + " tokens " +
+                                     std::to_string(tokens) + " mode " + std::to_string(int(r)) +
+                                     (in_place ? " in place" : "");
+            const std::vector<float> rows = testutil::random_floats(size_t(tokens) * in, uint32_t(in + tokens), 3.0f);
+            const Buffer<float> x = to_device(rows);
+            Buffer<float> x_in_place = to_device(rows);  // norm.x and norm.y in place, scratch
+            const DeviceWeights norm_weight(1, in, dt, 3), bias(1, outs[1], DType::f32, 99);
+            const std::vector<float> untouched(size_t(tokens) * in, 0.25f);
+            Guarded fused_normed(untouched), normed(size_t(tokens) * in);
+            std::deque<DeviceWeights> weights;  // neither is movable: a deque keeps them in place
+            std::deque<Guarded> fused, unfused;
+            std::vector<LinearArgs> fused_parts, unfused_parts;
+            for (size_t p = 0; p < outs.size(); ++p) {
+              weights.emplace_back(outs[p], in, dt, uint32_t(7 * p + 1), 0.2f);
+              fused.emplace_back(size_t(tokens) * outs[p]);
+              unfused.emplace_back(size_t(tokens) * outs[p]);
+              const WeightView b = p == 1 ? bias.view : WeightView{};
+              fused_parts.push_back(LinearArgs{tokens, in, outs[p], in_place ? x_in_place.data() : fused_normed.data(),
+                                               weights[p].view, b, fused[p].data()});
+              unfused_parts.push_back(
+                  LinearArgs{tokens, in, outs[p], normed.data(), weights[p].view, b, unfused[p].data()});
+            }
+            const RmsnormArgs fused_norm =
+                in_place ? RmsnormArgs{tokens, in, 1e-5f, x_in_place.data(), norm_weight.view, x_in_place.data()}
+                         : RmsnormArgs{tokens, in, 1e-5f, x.data(), norm_weight.view, fused_normed.data()};
+            gpu::norm_linears(fused_norm, fused_parts.data(), int(fused_parts.size()), r);
+            gpu::rmsnorm(RmsnormArgs{tokens, in, 1e-5f, x.data(), norm_weight.view, normed.data()});
+            gpu::linears(unfused_parts.data(), int(unfused_parts.size()), r);
+            for (size_t p = 0; p < outs.size(); ++p) {
+              const std::string part = what + " part " + std::to_string(p);
+              const std::vector<float> got = fused[p].read(part + " fused");
+              expect_finite(got, part);
+              expect_bitwise(got, unfused[p].read(part + " unfused"), part);
+            }
+            if (in_place) continue;
+            // the normalised rows are never written (the first `tokens` floats may hold the rows' factors)
+            std::vector<float> rest = fused_normed.read(what + " normalised rows");
+            rest.erase(rest.begin(), rest.begin() + tokens);
+            expect_bitwise(rest, std::vector<float>(untouched.begin() + tokens, untouched.end()),
+                           what + ": the normalised rows");
           }
-          gpu::norm_linears(RmsnormArgs{tokens, in, 1e-5f, x.data(), norm_weight.view, fused_normed.data()},
-                            fused_parts.data(), int(fused_parts.size()), r);
-          gpu::rmsnorm(RmsnormArgs{tokens, in, 1e-5f, x.data(), norm_weight.view, normed.data()});
-          gpu::linears(unfused_parts.data(), int(unfused_parts.size()), r);
-          for (size_t p = 0; p < outs.size(); ++p) {
-            const std::string part = what + " part " + std::to_string(p);
-            const std::vector<float> got = fused[p].read(part + " fused");
-            expect_finite(got, part);
-            expect_bitwise(got, unfused[p].read(part + " unfused"), part);
-          }
-          expect_bitwise(fused_normed.read(what + " normalised rows"), untouched, what + ": the normalised rows");
-        }
 }
 
 // gpu::swiglu_linear_residual computes silu(gate) * up while the down projection's kernel stages it:
