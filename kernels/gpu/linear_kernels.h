@@ -626,15 +626,20 @@ __global__ void __launch_bounds__(kMmaThreads) linear_mma_kernel(MmaParts<Inputs
 
 // The mma kernel's split-K (see mma_turn): enough splits for about two blocks per multiprocessor in
 // one token tile (at least 16 blocks, which every GPU exceeds, so that the emulator's one
-// multiprocessor splits too), each split at least 4 column tiles; one split for a matrix of more
-// output tiles than the counters hold. From the matrix shape and the device only.
+// multiprocessor splits too), each split at least 4 column tiles, and at most kMmaMaxSplits: the
+// splits of a tile add their sums one after another, each waiting for the one before (a flag seen in
+// L2, a fence, y read back: about a microsecond a link by that count, where a whole split of
+// llama3-8b's k streams in two or three), so 16 splits of k or v would spend longer in the chain than
+// in the weights. One split for a matrix of more output tiles than the counters hold. From the
+// matrix shape and the device only.
+inline constexpr int kMmaMaxSplits = 4;
 struct MmaSplit {
   int count = 1, columns = 0;
 };
 inline MmaSplit mma_split(const LinearArgs& a) {
   const int out_tiles = blocks_for(a.out, kMmaOut), k_tiles = blocks_for(a.in, kMmaSyncK);
   const int target = max(2 * device_multiprocessors(), 16);
-  int count = std::clamp(blocks_for(target, out_tiles), 1, max(1, k_tiles / 4));
+  int count = std::clamp(blocks_for(target, out_tiles), 1, std::clamp(k_tiles / 4, 1, kMmaMaxSplits));
   if (out_tiles > kMmaMaxSplitTiles) count = 1;
   const int columns = blocks_for(k_tiles, count) * kMmaSyncK;
   return {blocks_for(a.in, columns), columns};
